@@ -1,0 +1,88 @@
+#include <cuda_runtime_api.h>
+
+#include <cub/version.cuh>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <rmm/mr/cuda_memory_resource.hpp>
+#include <rmm/mr/per_device_resource.hpp>
+#include <rmm/mr/pool_memory_resource.hpp>
+#include <raft/core/device_resources.hpp>
+#include <rmm/cuda_stream.hpp>
+#include <sstream>
+
+#include "cuda/core/cuda_check.cuh"
+#include "cuda/core/device_runtime.cuh"
+#include "host/core/gpu_runtime.hpp"
+
+#ifndef JM_CUDA_ARCHS
+#define JM_CUDA_ARCHS "unknown"
+#endif
+
+namespace jm::cuda_impl {
+
+int device_count() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    // No driver or no device (e.g. error 35 on a CPU-only machine): clear the sticky error.
+    cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+std::string device_description(int device) {
+  if (device < 0 || device >= device_count()) {
+    int driver = 0;
+    const cudaError_t status = cudaDriverGetVersion(&driver);
+    cudaGetLastError();
+    if (status != cudaSuccess || driver == 0) return "no CUDA driver on this machine";
+    return "no CUDA device visible (driver " + std::to_string(driver / 1000) + "." +
+           std::to_string(driver % 1000 / 10) + ")";
+  }
+  cudaDeviceProp prop{};
+  JM_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
+  std::ostringstream out;
+  out << prop.name << " (sm_" << prop.major << prop.minor << ", " << (prop.totalGlobalMem >> 20) << " MiB)";
+  return out.str();
+}
+
+std::string build_description() {
+  std::ostringstream out;
+  out << "CUDA: yes (toolkit " << CUDART_VERSION / 1000 << "." << CUDART_VERSION % 1000 / 10 << ", archs "
+      << JM_CUDA_ARCHS << "), CCCL " << CUB_MAJOR_VERSION << "." << CUB_MINOR_VERSION << "." << CUB_SUBMINOR_VERSION
+      << ", RMM 26.06, RAFT 26.06";
+  return out.str();
+}
+
+namespace {
+// An owned, non-blocking stream and the RAFT resources ordered on it.
+struct DeviceState {
+  rmm::cuda_stream stream;
+  raft::device_resources resources{stream.view()};
+};
+}  // namespace
+
+raft::device_resources& device_resources(int device) {
+  static std::mutex mutex;
+  static std::map<int, std::unique_ptr<DeviceState>> per_device;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (device < 0 || device >= device_count())
+    throw GpuUnavailableError("CUDA device " + std::to_string(device) + " is not available: " +
+                              device_description(device));
+  JM_CUDA_TRY(cudaSetDevice(device));
+  auto found = per_device.find(device);
+  if (found != per_device.end()) return found->second->resources;
+  // A pool avoids a cudaMalloc/cudaFree pair per temporary buffer; it starts at 1/8 of free memory
+  // and grows on demand.
+  size_t free_bytes = 0, total_bytes = 0;
+  JM_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+  const size_t initial_pool = (free_bytes / 8) & ~size_t{255};
+  rmm::mr::set_current_device_resource(
+      rmm::mr::pool_memory_resource{rmm::mr::cuda_memory_resource{}, initial_pool});
+  auto state = std::make_unique<DeviceState>();
+  return per_device.emplace(device, std::move(state)).first->second->resources;
+}
+
+}  // namespace jm::cuda_impl

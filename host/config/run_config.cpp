@@ -1,0 +1,196 @@
+#include "journeymap/run_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "journeymap/common.hpp"
+
+namespace jm {
+namespace {
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+// Reads typed values out of one TOML table, remembering which keys were used so that leftovers
+// (typos such as `sesion_gap_seconds`) are reported instead of silently ignored.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string prefix, std::string source)
+      : table_(table), prefix_(std::move(prefix)), source_(std::move(source)) {}
+
+  template <typename T>
+  void read(const std::string& key, T& target) {
+    used_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return;
+    if constexpr (std::is_same_v<T, bool>) {
+      if (auto v = node->value<bool>()) { target = *v; return; }
+    } else if constexpr (std::is_integral_v<T>) {
+      if (auto v = node->value<int64_t>()) { target = static_cast<T>(*v); return; }
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (auto v = node->value<double>()) { target = static_cast<T>(*v); return; }
+    } else {
+      if (auto v = node->value<std::string>()) { target = *v; return; }
+    }
+    throw ConfigError(source_ + ": key '" + prefix_ + key + "' has the wrong type");
+  }
+
+  const toml::table* subtable(const std::string& key) {
+    used_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return nullptr;
+    if (!node->is_table()) throw ConfigError(source_ + ": '" + prefix_ + key + "' must be a table");
+    return node->as_table();
+  }
+
+  void reject_unknown_keys() const {
+    for (const auto& [key, node] : table_)
+      if (!used_.count(std::string(key.str())))
+        throw ConfigError(source_ + ": unknown key '" + prefix_ + std::string(key.str()) + "'");
+  }
+
+ private:
+  const toml::table& table_;
+  std::string prefix_;
+  std::string source_;
+  std::set<std::string> used_;
+};
+
+void apply_table(const toml::table& root, const std::string& source, RunConfig& config) {
+  TableReader top(root, "", source);
+  if (const toml::table* input = top.subtable("input")) {
+    TableReader in(*input, "input.", source);
+    std::string format = "auto", on_error = "fail", timestamp_format = "auto", delimiter(1, config.csv.delimiter);
+    in.read("path", config.input_path);
+    in.read("format", format);
+    in.read("on_error", on_error);
+    in.read("timestamp_format", timestamp_format);
+    in.read("delimiter", delimiter);
+    in.read("conversion_touchpoint", config.csv.conversion_touchpoint);
+    in.read("block_bytes", config.csv.block_bytes);
+    if (delimiter.size() != 1) throw ConfigError(source + ": input.delimiter must be a single character");
+    config.csv.delimiter = delimiter[0];
+    config.input_format = parse_input_format(format);
+    config.csv.on_error = parse_on_error(on_error);
+    config.csv.timestamp_format = parse_timestamp_format(timestamp_format);
+    if (const toml::table* columns = in.subtable("columns")) {
+      TableReader col(*columns, "input.columns.", source);
+      col.read("customer", config.csv.columns.customer);
+      col.read("timestamp", config.csv.columns.timestamp);
+      col.read("touchpoint", config.csv.columns.touchpoint);
+      col.read("channel", config.csv.columns.channel);
+      col.read("value", config.csv.columns.value);
+      col.read("conversion", config.csv.columns.conversion);
+      col.reject_unknown_keys();
+    }
+    in.reject_unknown_keys();
+  }
+  if (const toml::table* journeys = top.subtable("journeys")) {
+    TableReader j(*journeys, "journeys.", source);
+    j.read("split_at_conversion", config.journeys.split_at_conversion);
+    j.read("session_gap_seconds", config.journeys.session_gap_seconds);
+    j.read("drop_duplicates", config.journeys.drop_duplicates);
+    j.read("max_length", config.journeys.max_length);
+    j.reject_unknown_keys();
+  }
+  if (const toml::table* run = top.subtable("run")) {
+    TableReader r(*run, "run.", source);
+    std::string device = "auto";
+    r.read("device", device);
+    r.read("threads", config.threads);
+    r.read("output", config.output_path);
+    r.read("progress", config.progress);
+    config.device = parse_device_choice(device);
+    r.reject_unknown_keys();
+  }
+  top.reject_unknown_keys();
+}
+
+const char* format_name(InputFormat format) {
+  switch (format) {
+    case InputFormat::Csv: return "csv";
+    case InputFormat::Spmf: return "spmf";
+    default: return "auto";
+  }
+}
+
+const char* timestamp_format_name(TimestampFormat format) {
+  switch (format) {
+    case TimestampFormat::Iso8601: return "iso8601";
+    case TimestampFormat::EpochSeconds: return "epoch_s";
+    case TimestampFormat::EpochMillis: return "epoch_ms";
+    default: return "auto";
+  }
+}
+
+const char* device_name(DeviceChoice choice) {
+  switch (choice) {
+    case DeviceChoice::Cpu: return "cpu";
+    case DeviceChoice::Gpu: return "gpu";
+    default: return "auto";
+  }
+}
+
+}  // namespace
+
+InputFormat parse_input_format(const std::string& text) {
+  const std::string lower = lowercase(text);
+  if (lower == "auto") return InputFormat::Auto;
+  if (lower == "csv") return InputFormat::Csv;
+  if (lower == "spmf") return InputFormat::Spmf;
+  throw ConfigError("input format must be auto, csv or spmf (got '" + text + "')");
+}
+
+void apply_config_text(const std::string& toml_text, const std::string& source_name, RunConfig& config) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    std::ostringstream message;
+    message << source_name << ":" << error.source().begin.line << ": " << error.description();
+    throw ConfigError(message.str());
+  }
+  apply_table(root, source_name, config);
+}
+
+void apply_config_file(const std::string& path, RunConfig& config) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError("cannot open config file '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  apply_config_text(text.str(), path, config);
+}
+
+std::string to_toml(const RunConfig& config) {
+  toml::table columns{{"customer", config.csv.columns.customer},     {"timestamp", config.csv.columns.timestamp},
+                      {"touchpoint", config.csv.columns.touchpoint}, {"channel", config.csv.columns.channel},
+                      {"value", config.csv.columns.value},           {"conversion", config.csv.columns.conversion}};
+  toml::table input{{"path", config.input_path},
+                    {"format", format_name(config.input_format)},
+                    {"on_error", config.csv.on_error == OnError::Skip ? "skip" : "fail"},
+                    {"timestamp_format", timestamp_format_name(config.csv.timestamp_format)},
+                    {"delimiter", std::string(1, config.csv.delimiter)},
+                    {"conversion_touchpoint", config.csv.conversion_touchpoint},
+                    {"block_bytes", static_cast<int64_t>(config.csv.block_bytes)},
+                    {"columns", columns}};
+  toml::table journeys{{"split_at_conversion", config.journeys.split_at_conversion},
+                       {"session_gap_seconds", config.journeys.session_gap_seconds},
+                       {"drop_duplicates", config.journeys.drop_duplicates},
+                       {"max_length", config.journeys.max_length}};
+  toml::table run{{"device", device_name(config.device)},
+                  {"threads", config.threads},
+                  {"output", config.output_path},
+                  {"progress", config.progress}};
+  toml::table root{{"input", input}, {"journeys", journeys}, {"run", run}};
+  std::ostringstream out;
+  out << root;
+  return out.str();
+}
+
+}  // namespace jm

@@ -1,0 +1,39 @@
+#include "journeymap/events.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace jm {
+
+void EventTable::reserve(size_t n) {
+  customer.reserve(n);
+  timestamp_ms.reserve(n);
+  touchpoint.reserve(n);
+  channel.reserve(n);
+  value.reserve(n);
+  is_conversion.reserve(n);
+}
+
+void EventTable::push_back(uint32_t customer_id, int64_t time_ms, int32_t touchpoint_id, int32_t channel_id,
+                           float event_value, bool conversion) {
+  customer.push_back(customer_id);
+  timestamp_ms.push_back(time_ms);
+  touchpoint.push_back(touchpoint_id);
+  channel.push_back(channel_id);
+  value.push_back(event_value);
+  is_conversion.push_back(conversion ? 1 : 0);
+}
+
+void EventTable::check_consistent() const {
+  const size_t n = customer.size();
+  if (timestamp_ms.size() != n || touchpoint.size() != n || channel.size() != n || value.size() != n ||
+      is_conversion.size() != n)
+    throw std::logic_error("EventTable: columns differ in length");
+  for (size_t i = 0; i < n; ++i) {
+    if (customer[i] >= static_cast<uint32_t>(customers.size()) || touchpoint[i] < 0 ||
+        touchpoint[i] >= touchpoints.size() || channel[i] < 0 || channel[i] >= channels.size())
+      throw std::logic_error("EventTable: id out of vocabulary range at row " + std::to_string(i));
+  }
+}
+
+}  // namespace jm

@@ -1,0 +1,48 @@
+// Public entry of journey building: validates, then dispatches to the CPU or GPU twin.
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "journeymap/common.hpp"
+#include "journeymap/journeys.hpp"
+
+namespace jm {
+
+JourneySet build_journeys(const Context& ctx, const EventTable& events, const JourneyOptions& options) {
+  if (!(options.session_gap_seconds >= 0.0) || !std::isfinite(options.session_gap_seconds))
+    throw ConfigError("session_gap_seconds must be a finite number >= 0");
+  if (options.max_length < 0) throw ConfigError("max_length must be >= 0 (0 = no cap)");
+  if (events.size() >= (size_t{1} << 40)) throw ConfigError("more than 2^40 events are not supported");
+  return ctx.backend == Backend::Gpu ? cuda_impl::build_journeys(ctx, events, options)
+                                     : cpu_impl::build_journeys(ctx, events, options);
+}
+
+void check_journey_set(const JourneySet& journeys) {
+  auto fail = [](const std::string& what) { throw std::logic_error("JourneySet invariant violated: " + what); };
+  if (journeys.offsets.empty()) fail("offsets is empty (must hold n_journeys + 1 entries)");
+  const int64_t n_journeys = journeys.size();
+  const int64_t n_events = journeys.num_events();
+  if (journeys.offsets.front() != 0 || journeys.offsets.back() != n_events) fail("offsets do not span the events");
+  if (static_cast<int64_t>(journeys.channel.size()) != n_events ||
+      static_cast<int64_t>(journeys.timestamp_ms.size()) != n_events ||
+      static_cast<int64_t>(journeys.value.size()) != n_events)
+    fail("event columns differ in length");
+  if (static_cast<int64_t>(journeys.customer.size()) != n_journeys ||
+      static_cast<int64_t>(journeys.converted.size()) != n_journeys ||
+      static_cast<int64_t>(journeys.conversion_value.size()) != n_journeys ||
+      static_cast<int64_t>(journeys.start_ms.size()) != n_journeys ||
+      static_cast<int64_t>(journeys.end_ms.size()) != n_journeys)
+    fail("journey columns differ in length");
+  for (int64_t j = 0; j < n_journeys; ++j) {
+    const int64_t begin = journeys.offsets[j], end = journeys.offsets[j + 1];
+    if (end <= begin) fail("journey " + std::to_string(j) + " is empty");
+    for (int64_t e = begin + 1; e < end; ++e)
+      if (journeys.timestamp_ms[e] < journeys.timestamp_ms[e - 1])
+        fail("events of journey " + std::to_string(j) + " are not in time order");
+    if (journeys.start_ms[j] != journeys.timestamp_ms[begin] || journeys.end_ms[j] != journeys.timestamp_ms[end - 1])
+      fail("start/end of journey " + std::to_string(j) + " disagree with its events");
+    if (j > 0 && journeys.customer[j] < journeys.customer[j - 1]) fail("journeys are not ordered by customer");
+  }
+}
+
+}  // namespace jm

@@ -1,0 +1,101 @@
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "journeymap/common.hpp"
+#include "journeymap/context.hpp"
+#include "journeymap/pipeline.hpp"
+#include "journeymap/result_file.hpp"
+
+namespace jm {
+namespace {
+
+// Times one stage, records it and reports progress on stderr when asked to.
+class StageClock {
+ public:
+  StageClock(RunReport& report, bool progress) : report_(report), progress_(progress) {}
+
+  template <typename Fn>
+  auto run(const std::string& name, Fn&& fn) {
+    if (progress_) std::fprintf(stderr, "[journeymap] %-9s ...\n", name.c_str());
+    const auto start = std::chrono::steady_clock::now();
+    auto finish = [&] {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      report_.stage_seconds.emplace_back(name, seconds);
+      if (progress_) std::fprintf(stderr, "[journeymap] %-9s done in %.3f s\n", name.c_str(), seconds);
+    };
+    if constexpr (std::is_void_v<decltype(fn())>) {
+      fn();
+      finish();
+    } else {
+      auto result = fn();
+      finish();
+      return result;
+    }
+  }
+
+ private:
+  RunReport& report_;
+  bool progress_;
+};
+
+IngestResult read_input(const RunConfig& config) {
+  CsvOptions csv = config.csv;
+  csv.num_threads = config.threads;
+  switch (config.input_format) {
+    case InputFormat::Csv: return read_events_csv(config.input_path, csv);
+    case InputFormat::Spmf: return read_events_spmf(config.input_path, config.threads);
+    default: return read_events(config.input_path, csv);
+  }
+}
+
+}  // namespace
+
+RunReport run_pipeline(const RunConfig& config) {
+  if (config.input_path.empty()) throw ConfigError("no input file given (--input or [input] path)");
+  if (config.output_path.empty()) throw ConfigError("no output file given (--out or [run] output)");
+  const Context ctx = make_context(config.device, config.threads);
+
+  RunReport report;
+  report.input_path = config.input_path;
+  report.output_path = config.output_path;
+  report.backend = to_string(ctx.backend);
+  StageClock clock(report, config.progress);
+
+  // The output folder is created up front so that a bad path fails before the long stages.
+  const auto output_dir = std::filesystem::path(config.output_path).parent_path();
+  if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
+
+  IngestResult ingest = clock.run("ingest", [&] { return read_input(config); });
+  report.input_bytes = ingest.file_bytes;
+  report.rows_read = ingest.rows_read;
+  report.rows_skipped = ingest.rows_skipped;
+  report.first_bad_rows = ingest.first_bad_rows;
+
+  JourneySet journeys = clock.run("journeys", [&] { return build_journeys(ctx, ingest.events, config.journeys); });
+  report.build_stats = journeys.stats;
+  report.summary = summarize_journeys(journeys);
+
+  clock.run("write", [&] {
+    ResultWriter writer(config.output_path);
+    writer.write_vocab(journeys);
+    writer.write_journeys(journeys);
+    RunMetadata meta;
+    meta.command = "run";
+    meta.backend = report.backend;
+    meta.config_toml = to_toml(config);
+    meta.input_files = {config.input_path};
+    meta.input_bytes = {ingest.file_bytes};
+    meta.rows_read = ingest.rows_read;
+    meta.rows_skipped = ingest.rows_skipped;
+    for (const BadRow& bad : ingest.first_bad_rows)
+      meta.bad_row_messages.push_back("line " + std::to_string(bad.line) + ", column '" + bad.column + "': " +
+                                      bad.reason + " (value: '" + bad.value + "')");
+    meta.stage_seconds = report.stage_seconds;  // stages before this one
+    writer.write_meta(meta);
+    writer.commit();
+  });
+  return report;
+}
+
+}  // namespace jm

@@ -1,0 +1,132 @@
+// Readable summaries: the end-of-run report and `journeymap info`.
+#include <algorithm>
+#include <fmt/format.h>
+#include <numeric>
+
+#include "journeymap/pipeline.hpp"
+#include "journeymap/result_file.hpp"
+#include "journeymap/timestamp.hpp"
+
+namespace jm {
+namespace {
+
+std::vector<std::pair<std::string, int64_t>> ranked_counts(const std::vector<int32_t>& ids, const Vocabulary& vocab,
+                                                           size_t top_n) {
+  std::vector<int64_t> counts(static_cast<size_t>(vocab.size()), 0);
+  for (int32_t id : ids) ++counts[static_cast<size_t>(id)];
+  std::vector<std::pair<std::string, int64_t>> ranked;
+  for (int32_t id = 0; id < vocab.size(); ++id)
+    if (counts[id] > 0) ranked.emplace_back(vocab.name(id), counts[id]);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (ranked.size() > top_n) ranked.resize(top_n);
+  return ranked;
+}
+
+template <typename T>
+T median_of(std::vector<T> values) {
+  if (values.empty()) return T{};
+  auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  return *middle;
+}
+
+std::string percent(double share) { return fmt::format("{:.1f}%", 100.0 * share); }
+
+void append_summary_body(std::string& out, const JourneySummary& s) {
+  out += fmt::format("  customers            {:>14}\n", s.customers);
+  out += fmt::format("  journeys             {:>14}\n", s.journeys);
+  out += fmt::format("  events               {:>14}\n", s.events);
+  out += fmt::format("  converted journeys   {:>14}  ({} conversion rate)\n", s.converted_journeys,
+                     percent(s.conversion_rate));
+  out += fmt::format("  conversion value     {:>14.2f}\n", s.total_conversion_value);
+  out += fmt::format("  journey length       mean {:.2f}, median {}, max {}\n", s.mean_length, s.median_length,
+                     s.max_length);
+  out += fmt::format("  journey duration     median {:.0f} s\n", s.median_duration_seconds);
+  if (s.events > 0)
+    out += fmt::format("  period               {} .. {}\n", format_iso8601(s.first_event_ms),
+                       format_iso8601(s.last_event_ms));
+  if (!s.top_touchpoints.empty()) {
+    out += "  top touchpoints     ";
+    for (const auto& [name, count] : s.top_touchpoints)
+      out += fmt::format(" {} {}", name, percent(static_cast<double>(count) / std::max<int64_t>(1, s.events)));
+    out += "\n";
+  }
+  if (!s.channels.empty()) {
+    out += "  channels            ";
+    for (const auto& [name, count] : s.channels)
+      out += fmt::format(" {} {}", name, percent(static_cast<double>(count) / std::max<int64_t>(1, s.events)));
+    out += "\n";
+  }
+}
+
+}  // namespace
+
+JourneySummary summarize_journeys(const JourneySet& journeys, size_t top_n) {
+  JourneySummary s;
+  s.journeys = journeys.size();
+  s.events = journeys.num_events();
+  std::vector<uint8_t> seen_customer(static_cast<size_t>(journeys.customers.size()), 0);
+  std::vector<int64_t> lengths(static_cast<size_t>(s.journeys));
+  std::vector<double> durations(static_cast<size_t>(s.journeys));
+  for (int64_t j = 0; j < s.journeys; ++j) {
+    seen_customer[journeys.customer[j]] = 1;
+    s.converted_journeys += journeys.converted[j];
+    s.total_conversion_value += journeys.conversion_value[j];
+    lengths[j] = journeys.length(j);
+    durations[j] = static_cast<double>(journeys.end_ms[j] - journeys.start_ms[j]) / 1000.0;
+  }
+  s.customers = std::accumulate(seen_customer.begin(), seen_customer.end(), int64_t{0});
+  if (s.journeys > 0) {
+    s.conversion_rate = static_cast<double>(s.converted_journeys) / static_cast<double>(s.journeys);
+    s.mean_length = static_cast<double>(s.events) / static_cast<double>(s.journeys);
+    s.max_length = *std::max_element(lengths.begin(), lengths.end());
+    s.median_length = median_of(lengths);
+    s.median_duration_seconds = median_of(durations);
+    s.first_event_ms = *std::min_element(journeys.start_ms.begin(), journeys.start_ms.end());
+    s.last_event_ms = *std::max_element(journeys.end_ms.begin(), journeys.end_ms.end());
+  }
+  s.top_touchpoints = ranked_counts(journeys.touchpoint, journeys.touchpoints, top_n);
+  s.channels = ranked_counts(journeys.channel, journeys.channels, top_n);
+  return s;
+}
+
+std::string format_run_summary(const RunReport& report) {
+  std::string out = fmt::format("journeymap run: {} -> {} (backend: {})\n", report.input_path, report.output_path,
+                                report.backend);
+  out += fmt::format("  input                {:.1f} MB, {} rows read, {} skipped\n", report.input_bytes / 1e6,
+                     report.rows_read, report.rows_skipped);
+  for (const BadRow& bad : report.first_bad_rows)
+    out += fmt::format("    skipped line {} ({}): {}\n", bad.line, bad.column, bad.reason);
+  if (report.build_stats.duplicates_dropped > 0 || report.build_stats.events_truncated > 0)
+    out += fmt::format("  journey building     {} duplicates dropped, {} events cut by max_length\n",
+                       report.build_stats.duplicates_dropped, report.build_stats.events_truncated);
+  append_summary_body(out, report.summary);
+  out += "  stage timings       ";
+  double total = 0;
+  for (const auto& [name, seconds] : report.stage_seconds) {
+    out += fmt::format(" {} {:.3f}s", name, seconds);
+    total += seconds;
+  }
+  out += fmt::format(" (total {:.3f}s)\n", total);
+  return out;
+}
+
+std::string describe_result_file(const std::string& path) {
+  ResultReader reader(path);
+  std::string out = fmt::format("{}\n", path);
+  out += fmt::format("  written by           journeymap {} ({} backend, command '{}')\n",
+                     reader.read_string_attribute("/meta", "journeymap_version"),
+                     reader.read_string_attribute("/meta", "backend"), reader.read_string_attribute("/meta", "command"));
+  out += fmt::format("  created              {}\n", reader.read_string_attribute("/meta", "created_utc"));
+  const auto inputs = reader.read_strings("/meta/input_files");
+  for (const auto& input : inputs) out += fmt::format("  input                {}\n", input);
+  out += fmt::format("  rows                 {} read, {} skipped\n", reader.read_int_attribute("/meta", "rows_read"),
+                     reader.read_int_attribute("/meta", "rows_skipped"));
+  append_summary_body(out, summarize_journeys(reader.read_journeys()));
+  out += "  groups              ";
+  for (const auto& name : reader.list("/")) out += " /" + name;
+  out += "\n";
+  return out;
+}
+
+}  // namespace jm

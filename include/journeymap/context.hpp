@@ -1,0 +1,35 @@
+// The execution context handed to every backend function: which backend runs and with how many
+// CPU threads. The CPU/GPU choice for an algorithm is made in one place, from this object.
+#pragma once
+
+#include <string>
+
+namespace jm {
+
+/// Which implementation of an algorithm runs.
+enum class Backend { Cpu, Gpu };
+
+/// What the user asked for: `auto` means the GPU when one is present, otherwise the CPU.
+enum class DeviceChoice { Auto, Cpu, Gpu };
+
+/// Parses "auto", "cpu" or "gpu" (throws ConfigError otherwise).
+DeviceChoice parse_device_choice(const std::string& text);
+const char* to_string(Backend backend);
+
+struct Context {
+  Backend backend = Backend::Cpu;
+  int num_threads = 1;  ///< CPU worker threads (host stages run on the CPU in both backends)
+  int cuda_device = 0;  ///< CUDA device ordinal used by the GPU backend
+};
+
+/// Resolves a DeviceChoice into a Context. `num_threads <= 0` means all hardware threads.
+/// Throws GpuUnavailableError when `gpu` is requested but the build or the machine has none.
+Context make_context(DeviceChoice choice, int num_threads = 0);
+
+/// True when this binary was built with CUDA and a CUDA device is visible.
+bool gpu_available();
+
+/// One line describing the GPU that would be used, or why none is available.
+std::string gpu_description();
+
+}  // namespace jm

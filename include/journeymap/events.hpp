@@ -1,0 +1,34 @@
+// The events table: one row per customer event, stored column by column.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "journeymap/vocabulary.hpp"
+
+namespace jm {
+
+/// Columnar event log as read from a file. Row i of every column describes the same event;
+/// rows keep the order of the input file (the journey builder sorts them).
+struct EventTable {
+  std::vector<uint32_t> customer;       ///< [n_events] dense customer id (see `customers`)
+  std::vector<int64_t> timestamp_ms;    ///< [n_events] milliseconds since 1970-01-01T00:00:00Z
+  std::vector<int32_t> touchpoint;      ///< [n_events] dense touchpoint id (see `touchpoints`)
+  std::vector<int32_t> channel;         ///< [n_events] dense channel id (see `channels`)
+  std::vector<float> value;             ///< [n_events] monetary value of the event (0 if none)
+  std::vector<uint8_t> is_conversion;   ///< [n_events] 1 when the event is a conversion
+
+  Vocabulary customers;    ///< customer id text <-> dense id
+  Vocabulary touchpoints;  ///< touchpoint name <-> dense id
+  Vocabulary channels;     ///< channel name <-> dense id
+
+  size_t size() const { return customer.size(); }
+  void reserve(size_t n);
+  void push_back(uint32_t customer_id, int64_t time_ms, int32_t touchpoint_id, int32_t channel_id,
+                 float event_value, bool conversion);
+  /// Throws std::logic_error when the columns disagree in length or an id is out of range.
+  void check_consistent() const;
+};
+
+}  // namespace jm

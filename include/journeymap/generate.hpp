@@ -1,0 +1,48 @@
+// Synthetic omnichannel e-commerce journeys with planted, documented structure: the embedded
+// default dataset and the ground truth that the analysis stages are tested against.
+//
+//   jm::GeneratorOptions options;  options.journeys = 100000;  options.seed = 7;
+//   jm::GeneratorSummary summary = jm::generate_dataset(options, "data/events.csv");
+//   // writes data/events.csv, data/events.truth.json and data/events.truth.csv
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace jm {
+
+struct GeneratorOptions {
+  int64_t journeys = 100000;  ///< exact number of journeys written
+  uint64_t seed = 42;         ///< same seed -> byte-identical files, whatever num_threads is
+  int num_threads = 0;        ///< 0 = all hardware threads
+  std::string start_date = "2026-01-05";  ///< first day of the data (UTC)
+  int days = 90;                          ///< length of the observed period
+  int spike_day = 60;           ///< 0-based day with a checkout-abandonment spike; -1 for none
+  double anomaly_fraction = 0.002;  ///< share of journeys that are planted anomalies
+};
+
+/// Session gap (seconds) that recovers the generated journeys exactly: inside a journey no gap is
+/// longer than 12 hours, and a customer's next journey starts at least 3 days after the last one.
+constexpr double kGeneratedJourneyGapSeconds = 2 * 86400.0;
+
+struct GeneratorSummary {
+  int64_t customers = 0;
+  int64_t journeys = 0;
+  int64_t events = 0;
+  int64_t conversions = 0;
+  int64_t anomalies = 0;
+  std::string csv_path;
+  std::string truth_json_path;  ///< planted structure: segments, motifs, anomalies, spike day
+  std::string truth_csv_path;   ///< one row per journey: its segment, motif and anomaly labels
+};
+
+/// Paths of the ground-truth files written beside `csv_path` (`X.csv` -> `X.truth.json`, `X.truth.csv`).
+std::string truth_json_path_for(const std::string& csv_path);
+std::string truth_csv_path_for(const std::string& csv_path);
+
+/// Writes the events CSV (columns customer_id,timestamp,touchpoint,channel,value,conversion) and the
+/// ground truth. Files are written to temporary names and renamed at the end.
+GeneratorSummary generate_dataset(const GeneratorOptions& options, const std::string& csv_path);
+
+}  // namespace jm

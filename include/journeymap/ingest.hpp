@@ -1,0 +1,76 @@
+// Reading event logs: CSV with a header (columns mapped by name) and SPMF sequence databases.
+//
+//   jm::CsvOptions options;                 // defaults match `journeymap generate`
+//   options.columns.touchpoint = "page";    // map a differently named column
+//   jm::IngestResult result = jm::read_events_csv("events.csv", options);
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "journeymap/events.hpp"
+#include "journeymap/timestamp.hpp"
+
+namespace jm {
+
+/// What to do with a row that cannot be parsed.
+enum class OnError { Fail, Skip };
+/// Parses "fail" or "skip" (throws ConfigError otherwise).
+OnError parse_on_error(const std::string& text);
+
+/// Which CSV header names hold which field. An empty name means the column is absent.
+struct CsvColumns {
+  std::string customer = "customer_id";   ///< required
+  std::string timestamp = "timestamp";    ///< required
+  std::string touchpoint = "touchpoint";  ///< required
+  std::string channel = "channel";        ///< optional: absent -> every event on channel "unknown"
+  std::string value = "value";            ///< optional: absent -> 0
+  std::string conversion = "conversion";  ///< optional flag column: 1/0, true/false, yes/no
+};
+
+struct CsvOptions {
+  CsvColumns columns;
+  char delimiter = ',';
+  TimestampFormat timestamp_format = TimestampFormat::Auto;
+  /// When set, events with this touchpoint are conversions (in addition to a flag column).
+  std::string conversion_touchpoint;
+  OnError on_error = OnError::Fail;
+  int num_threads = 0;                    ///< 0 = all hardware threads
+  size_t block_bytes = size_t{32} << 20;  ///< text read and parsed per step (bounds memory)
+};
+
+/// A row that was skipped under OnError::Skip.
+struct BadRow {
+  int64_t line = 0;  ///< 1-based line in the file
+  std::string column;
+  std::string value;
+  std::string reason;
+};
+
+struct IngestResult {
+  EventTable events;
+  std::string file;
+  uint64_t file_bytes = 0;
+  int64_t rows_read = 0;     ///< data rows seen (excluding the header and blank lines)
+  int64_t rows_skipped = 0;  ///< bad rows skipped under OnError::Skip
+  std::vector<BadRow> first_bad_rows;  ///< the first few skipped rows (at most kMaxReportedBadRows)
+  static constexpr size_t kMaxReportedBadRows = 20;
+};
+
+/// Reads a CSV event log. The first line is the header. Fields may be quoted with `"` (a doubled
+/// `""` inside is a quote); a quoted field may not span lines. Throws InputError naming the file,
+/// line, column and value on bad input unless `on_error` is Skip (then bad rows are counted);
+/// an empty file, a missing required column or a file with no valid row is always an error.
+IngestResult read_events_csv(const std::string& path, const CsvOptions& options);
+
+/// Reads an SPMF sequence database (`item -1 item -1 -2` per line; one item per event). Every line
+/// is one customer (named by its 1-based sequence number) with one journey; event k of a line gets
+/// timestamp k seconds, channel "none", value 0 and no conversion. Lines starting with `#`, `%` or
+/// `@` are comments. Throws InputError on malformed lines or itemsets with more than one item.
+IngestResult read_events_spmf(const std::string& path, int num_threads = 0);
+
+/// Picks the reader by content: SPMF when the first data line is integers ending in `-2`, else CSV.
+IngestResult read_events(const std::string& path, const CsvOptions& options);
+
+}  // namespace jm

@@ -1,0 +1,83 @@
+// Journeys: the events of each customer, ordered in time and cut into journeys, in CSR form.
+//
+//   JourneySet journeys = jm::build_journeys(ctx, events, jm::JourneyOptions{});
+//   for (int64_t j = 0; j < journeys.size(); ++j)
+//     for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e)
+//       use(journeys.touchpoint[e]);
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "journeymap/context.hpp"
+#include "journeymap/events.hpp"
+#include "journeymap/vocabulary.hpp"
+
+namespace jm {
+
+/// How events become journeys. Defaults: a journey ends at its first conversion, nothing else.
+struct JourneyOptions {
+  /// A journey ends with its first conversion event; later events of the customer start a new one.
+  bool split_at_conversion = true;
+  /// When > 0, an inactivity gap strictly longer than this many seconds starts a new journey.
+  double session_gap_seconds = 0.0;
+  /// Drop events identical to another event of the same customer in every field. To make the
+  /// duplicates adjacent, events with equal timestamps are then ordered by (touchpoint, channel,
+  /// conversion flag, value bits) before input order; without it, ties keep input order.
+  bool drop_duplicates = false;
+  /// When > 0, journeys longer than this keep only their last `max_length` events: the ones that
+  /// lead to the outcome. The journey's outcome is unchanged; dropped events are counted.
+  int64_t max_length = 0;
+};
+
+/// Counts of what journey building changed, for the run summary and /meta.
+struct JourneyBuildStats {
+  int64_t input_events = 0;
+  int64_t duplicates_dropped = 0;
+  int64_t events_truncated = 0;  ///< events removed by max_length
+};
+
+/// A set of journeys in CSR form on the host. Journeys are ordered by customer id, then by time.
+/// Events inside a journey are ordered by timestamp; ties keep input order (see docs/architecture.md).
+struct JourneySet {
+  std::vector<int64_t> offsets;       ///< [n_journeys + 1] event range of journey j: [offsets[j], offsets[j+1])
+  std::vector<int32_t> touchpoint;    ///< [n_events] touchpoint id
+  std::vector<int32_t> channel;       ///< [n_events] channel id
+  std::vector<int64_t> timestamp_ms;  ///< [n_events] event time
+  std::vector<float> value;           ///< [n_events] event value
+
+  std::vector<uint32_t> customer;         ///< [n_journeys] customer id
+  std::vector<uint8_t> converted;         ///< [n_journeys] 1 when the journey contains a conversion
+  std::vector<float> conversion_value;    ///< [n_journeys] summed value of its conversion events
+  std::vector<int64_t> start_ms;          ///< [n_journeys] time of its first event
+  std::vector<int64_t> end_ms;            ///< [n_journeys] time of its last event
+
+  Vocabulary customers;
+  Vocabulary touchpoints;
+  Vocabulary channels;
+  JourneyBuildStats stats;
+
+  int64_t size() const { return offsets.empty() ? 0 : static_cast<int64_t>(offsets.size()) - 1; }
+  int64_t num_events() const { return static_cast<int64_t>(touchpoint.size()); }
+  int64_t length(int64_t j) const { return offsets[j + 1] - offsets[j]; }
+};
+
+/// Groups `events` per customer, orders them by time and cuts them into journeys.
+/// Runs on the backend chosen in `ctx`; both backends return identical arrays.
+/// Throws ConfigError on invalid options and GpuUnavailableError when the GPU backend is unusable.
+JourneySet build_journeys(const Context& ctx, const EventTable& events, const JourneyOptions& options);
+
+/// Checks the invariants every consumer relies on (monotone offsets, sorted times, column sizes).
+/// Throws std::logic_error naming the first violation.
+void check_journey_set(const JourneySet& journeys);
+
+namespace cpu_impl {
+JourneySet build_journeys(const Context& ctx, const EventTable& events, const JourneyOptions& options);
+}  // namespace cpu_impl
+
+namespace cuda_impl {
+/// GPU twin of cpu_impl::build_journeys: sorts with CUB on the device and copies the CSR back.
+JourneySet build_journeys(const Context& ctx, const EventTable& events, const JourneyOptions& options);
+}  // namespace cuda_impl
+
+}  // namespace jm

@@ -1,0 +1,62 @@
+// The batch pipeline behind `journeymap run`: ingest -> journeys -> (analysis stages) -> HDF5.
+//
+//   jm::RunConfig config;  config.input_path = "events.csv";  config.output_path = "out/r.h5";
+//   jm::RunReport report = jm::run_pipeline(config);
+//   std::cout << jm::format_run_summary(report);
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "journeymap/ingest.hpp"
+#include "journeymap/journeys.hpp"
+#include "journeymap/run_config.hpp"
+
+namespace jm {
+
+/// Headline numbers of a journey set, shown in the run summary and by `info`.
+struct JourneySummary {
+  int64_t customers = 0;
+  int64_t journeys = 0;
+  int64_t events = 0;
+  int64_t converted_journeys = 0;
+  double conversion_rate = 0.0;
+  double total_conversion_value = 0.0;
+  double mean_length = 0.0;
+  int64_t median_length = 0;
+  int64_t max_length = 0;
+  double median_duration_seconds = 0.0;
+  int64_t first_event_ms = 0;
+  int64_t last_event_ms = 0;
+  std::vector<std::pair<std::string, int64_t>> top_touchpoints;  ///< (name, events), most frequent first
+  std::vector<std::pair<std::string, int64_t>> channels;         ///< (name, events), most frequent first
+};
+
+JourneySummary summarize_journeys(const JourneySet& journeys, size_t top_n = 8);
+
+struct RunReport {
+  std::string input_path;
+  std::string output_path;
+  std::string backend;
+  uint64_t input_bytes = 0;
+  int64_t rows_read = 0;
+  int64_t rows_skipped = 0;
+  std::vector<BadRow> first_bad_rows;
+  JourneyBuildStats build_stats;
+  JourneySummary summary;
+  std::vector<std::pair<std::string, double>> stage_seconds;
+};
+
+/// Runs every stage and writes the HDF5 result atomically. Throws InputError/ConfigError/Error;
+/// on failure no output file is created and an existing one is left untouched.
+RunReport run_pipeline(const RunConfig& config);
+
+/// The readable multi-line summary printed at the end of a run.
+std::string format_run_summary(const RunReport& report);
+
+/// Summary of an existing result file (`journeymap info`).
+std::string describe_result_file(const std::string& path);
+
+}  // namespace jm

@@ -1,0 +1,106 @@
+// The HDF5 result file: crash-safe writer (temp file + rename) and a reader for `info` and tests.
+// Layout is documented in docs/hdf5-schema.md.
+//
+//   jm::ResultWriter out("out/journeymap.h5");      // writes out/journeymap.h5.tmp.<pid>
+//   out.write_journeys(journeys);
+//   out.write_meta(meta);
+//   out.commit();                                   // closes, then renames over the target
+//   // an exception before commit() removes the temp file; the old target stays untouched
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "journeymap/journeys.hpp"
+
+namespace jm {
+
+/// Everything /meta records about a run.
+struct RunMetadata {
+  std::string command;                 ///< e.g. "run"
+  std::string backend;                 ///< "cpu" or "gpu"
+  std::string config_toml;             ///< the full effective configuration
+  std::vector<std::string> input_files;
+  std::vector<uint64_t> input_bytes;
+  int64_t rows_read = 0;
+  int64_t rows_skipped = 0;
+  std::vector<std::string> bad_row_messages;  ///< the first few skipped rows, readable
+  std::vector<std::pair<std::string, double>> stage_seconds;  ///< (stage name, wall seconds)
+};
+
+class ResultWriter {
+ public:
+  /// Creates `<final_path>.tmp.<pid>` in the same folder. Throws Error if it cannot.
+  explicit ResultWriter(std::string final_path);
+  ~ResultWriter();  ///< removes the temp file unless commit() succeeded
+  ResultWriter(const ResultWriter&) = delete;
+  ResultWriter& operator=(const ResultWriter&) = delete;
+
+  void write_meta(const RunMetadata& meta);        ///< /meta (attributes + small datasets)
+  void write_vocab(const JourneySet& journeys);    ///< /vocab/touchpoints, /vocab/channels, /vocab/customers
+  void write_journeys(const JourneySet& journeys); ///< /journeys (CSR, chunked + deflate)
+
+  // Generic writers for the analysis stages. `path` is absolute ("/patterns/support"); missing
+  // parent groups are created. Datasets over 64 Ki elements are chunked and compressed.
+  void write(const std::string& path, const std::vector<int64_t>& data);
+  void write(const std::string& path, const std::vector<int32_t>& data);
+  void write(const std::string& path, const std::vector<uint32_t>& data);
+  void write(const std::string& path, const std::vector<uint8_t>& data);
+  void write(const std::string& path, const std::vector<float>& data);
+  void write(const std::string& path, const std::vector<double>& data);
+  void write(const std::string& path, const std::vector<std::string>& data);  ///< UTF-8 vlen strings
+  /// 2-D row-major float matrix [rows x cols].
+  void write_matrix(const std::string& path, const std::vector<float>& data, size_t rows, size_t cols);
+  void write_attribute(const std::string& object_path, const std::string& name, const std::string& value);
+  void write_attribute(const std::string& object_path, const std::string& name, int64_t value);
+  void write_attribute(const std::string& object_path, const std::string& name, double value);
+
+  /// Closes every handle, then renames the temp file over the final path.
+  void commit();
+  const std::string& final_path() const { return final_path_; }
+
+ private:
+  struct Impl;
+  std::string final_path_;
+  std::string temp_path_;
+  std::unique_ptr<Impl> impl_;
+  bool committed_ = false;
+};
+
+/// Read access to a result file (read-only; throws Error naming the file and object on failure).
+class ResultReader {
+ public:
+  explicit ResultReader(const std::string& path);
+  ~ResultReader();
+  ResultReader(const ResultReader&) = delete;
+  ResultReader& operator=(const ResultReader&) = delete;
+
+  bool exists(const std::string& path) const;
+  std::vector<int64_t> read_int64(const std::string& path) const;
+  std::vector<int32_t> read_int32(const std::string& path) const;
+  std::vector<uint32_t> read_uint32(const std::string& path) const;
+  std::vector<uint8_t> read_uint8(const std::string& path) const;
+  std::vector<float> read_float(const std::string& path) const;
+  std::vector<double> read_double(const std::string& path) const;
+  std::vector<std::string> read_strings(const std::string& path) const;
+  /// Dimensions of a dataset.
+  std::vector<uint64_t> shape(const std::string& path) const;
+  std::string read_string_attribute(const std::string& object_path, const std::string& name) const;
+  int64_t read_int_attribute(const std::string& object_path, const std::string& name) const;
+  double read_double_attribute(const std::string& object_path, const std::string& name) const;
+  /// Names of the members of a group, sorted.
+  std::vector<std::string> list(const std::string& group_path) const;
+
+  /// Rebuilds the JourneySet stored under /journeys and /vocab.
+  JourneySet read_journeys() const;
+
+ private:
+  struct Impl;
+  std::string path_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jm

@@ -1,0 +1,48 @@
+// The configuration of a `journeymap run`: a TOML file sets everything, command-line flags override.
+//
+//   [input]                       # the events file and how to read it
+//   path = "data/events.csv"
+//   format = "auto"               # auto | csv | spmf
+//   on_error = "fail"             # fail | skip
+//   [input.columns]               # CSV header names
+//   customer = "customer_id"
+//   [journeys]
+//   session_gap_seconds = 172800
+//   [run]
+//   device = "auto"               # auto | cpu | gpu
+//   output = "out/journeymap.h5"
+#pragma once
+
+#include <string>
+
+#include "journeymap/context.hpp"
+#include "journeymap/ingest.hpp"
+#include "journeymap/journeys.hpp"
+
+namespace jm {
+
+enum class InputFormat { Auto, Csv, Spmf };
+InputFormat parse_input_format(const std::string& text);
+
+struct RunConfig {
+  std::string input_path;
+  InputFormat input_format = InputFormat::Auto;
+  CsvOptions csv;
+  JourneyOptions journeys;
+  DeviceChoice device = DeviceChoice::Auto;
+  int threads = 0;  ///< 0 = all hardware threads
+  std::string output_path = "out/journeymap.h5";
+  bool progress = true;  ///< stage progress lines on stderr
+};
+
+/// Applies the TOML file at `path` onto `config`. Unknown keys and wrong types are ConfigErrors that
+/// name the file, the key and (for syntax errors) the line.
+void apply_config_file(const std::string& path, RunConfig& config);
+
+/// Same, from TOML text (`source_name` names it in messages).
+void apply_config_text(const std::string& toml_text, const std::string& source_name, RunConfig& config);
+
+/// The effective configuration as TOML (stored in /meta so that a result says how it was made).
+std::string to_toml(const RunConfig& config);
+
+}  // namespace jm

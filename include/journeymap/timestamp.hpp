@@ -1,0 +1,30 @@
+// Timestamp parsing and formatting: ISO-8601 (with or without offset) and epoch seconds/millis.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace jm {
+
+/// How a timestamp column is written. `Auto` accepts ISO-8601 text and plain integers, reading an
+/// integer with 12 or more digits as milliseconds and a shorter one as seconds.
+enum class TimestampFormat { Auto, Iso8601, EpochSeconds, EpochMillis };
+
+/// Parses "auto", "iso8601", "epoch_s" or "epoch_ms" (throws ConfigError otherwise).
+TimestampFormat parse_timestamp_format(const std::string& text);
+
+/// Parses one timestamp into milliseconds since 1970-01-01T00:00:00Z, or nullopt when `text` is
+/// not a valid timestamp of `format`. ISO-8601 forms accepted: `YYYY-MM-DD`,
+/// `YYYY-MM-DD[T| ]hh:mm[:ss[.fff...]]` optionally followed by `Z`, `+hh:mm`, `+hhmm` or `+hh`
+/// (a local time without offset is read as UTC). Fractions beyond milliseconds are truncated.
+std::optional<int64_t> parse_timestamp(std::string_view text, TimestampFormat format = TimestampFormat::Auto);
+
+/// Formats milliseconds since the epoch as `YYYY-MM-DDThh:mm:ssZ` (with `.mmm` when not whole seconds).
+std::string format_iso8601(int64_t epoch_ms);
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (exact for any year).
+int64_t days_from_civil(int64_t year, unsigned month, unsigned day);
+
+}  // namespace jm

@@ -1,0 +1,90 @@
+// The TOML configuration: every key reaches RunConfig, mistakes are reported with their location,
+// and the effective configuration written to /meta reads back to the same settings.
+#include <gtest/gtest.h>
+
+#include "journeymap/common.hpp"
+#include "journeymap/run_config.hpp"
+
+namespace {
+
+TEST(RunConfig, AppliesEveryKey) {
+  jm::RunConfig config;
+  jm::apply_config_text(R"(
+[input]
+path = "events.csv"
+format = "csv"
+on_error = "skip"
+timestamp_format = "epoch_ms"
+delimiter = ";"
+conversion_touchpoint = "purchase"
+[input.columns]
+customer = "user"
+touchpoint = "page"
+[journeys]
+split_at_conversion = false
+session_gap_seconds = 1800
+drop_duplicates = true
+max_length = 50
+[run]
+device = "cpu"
+threads = 3
+output = "out/x.h5"
+progress = false
+)",
+                        "test.toml", config);
+  EXPECT_EQ(config.input_path, "events.csv");
+  EXPECT_EQ(config.input_format, jm::InputFormat::Csv);
+  EXPECT_EQ(config.csv.on_error, jm::OnError::Skip);
+  EXPECT_EQ(config.csv.timestamp_format, jm::TimestampFormat::EpochMillis);
+  EXPECT_EQ(config.csv.delimiter, ';');
+  EXPECT_EQ(config.csv.conversion_touchpoint, "purchase");
+  EXPECT_EQ(config.csv.columns.customer, "user");
+  EXPECT_EQ(config.csv.columns.touchpoint, "page");
+  EXPECT_EQ(config.csv.columns.timestamp, "timestamp");  // untouched default
+  EXPECT_FALSE(config.journeys.split_at_conversion);
+  EXPECT_DOUBLE_EQ(config.journeys.session_gap_seconds, 1800);
+  EXPECT_TRUE(config.journeys.drop_duplicates);
+  EXPECT_EQ(config.journeys.max_length, 50);
+  EXPECT_EQ(config.device, jm::DeviceChoice::Cpu);
+  EXPECT_EQ(config.threads, 3);
+  EXPECT_EQ(config.output_path, "out/x.h5");
+  EXPECT_FALSE(config.progress);
+}
+
+TEST(RunConfig, EffectiveConfigRoundTrips) {
+  jm::RunConfig original;
+  original.input_path = "a b.csv";
+  original.csv.columns.channel = "medium";
+  original.journeys.session_gap_seconds = 42.5;
+  original.journeys.max_length = 7;
+  original.device = jm::DeviceChoice::Gpu;
+  jm::RunConfig reread;
+  jm::apply_config_text(jm::to_toml(original), "roundtrip", reread);
+  EXPECT_EQ(reread.input_path, original.input_path);
+  EXPECT_EQ(reread.csv.columns.channel, "medium");
+  EXPECT_DOUBLE_EQ(reread.journeys.session_gap_seconds, 42.5);
+  EXPECT_EQ(reread.journeys.max_length, 7);
+  EXPECT_EQ(reread.device, jm::DeviceChoice::Gpu);
+  EXPECT_EQ(jm::to_toml(reread), jm::to_toml(original));
+}
+
+TEST(RunConfig, RejectsUnknownKeysWrongTypesAndBadSyntax) {
+  jm::RunConfig config;
+  try {
+    jm::apply_config_text("[journeys]\nsesion_gap_seconds = 5\n", "typo.toml", config);
+    FAIL() << "expected ConfigError";
+  } catch (const jm::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("journeys.sesion_gap_seconds"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(jm::apply_config_text("[run]\nthreads = \"four\"\n", "type.toml", config), jm::ConfigError);
+  EXPECT_THROW(jm::apply_config_text("[run]\ndevice = \"tpu\"\n", "device.toml", config), jm::ConfigError);
+  try {
+    jm::apply_config_text("[run]\n\nthreads = = 3\n", "syntax.toml", config);
+    FAIL() << "expected ConfigError";
+  } catch (const jm::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("syntax.toml:3"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(jm::apply_config_file("/nonexistent/config.toml", config), jm::ConfigError);
+}
+
+}  // namespace
