@@ -12,18 +12,26 @@ APT_PACKAGES=(
   libhdf5-dev hdf5-tools
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
+  libopenblas-dev
   python3-venv
+  chromium
 )
 # Pinned PyPI packages. cmake>=3.30.4 is required by the RAFT/RMM 26.06 CMake configs;
 # RAFT 26.06 is the last release that builds as C++17 (see docs/architecture.md).
-PIP_PACKAGES=(
-  "cmake==3.31.10"
-  "ninja==1.13.2"
+# The RAPIDS wheels are installed without their dependencies: those would pull a second CUDA
+# toolkit from PyPI, while the system CUDA toolkit already provides cuBLAS and friends.
+PIP_NO_DEPS=(
   "librmm-cu13==26.6.0"
   "libraft-cu13==26.6.0"
   "rapids-logger==0.2.3"
+)
+PIP_PACKAGES=(
+  "cmake==3.31.10"
+  "ninja==1.13.2"
   "numpy==2.2.6"
   "h5py==3.14.0"
+  "plotly==5.24.1"
+  "prefixspan==0.5.2"
 )
 
 SUDO=""
@@ -49,18 +57,23 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating virtual environment $VENV"
   python3 -m venv "$VENV"
 fi
-installed=$("$VENV/bin/python" -m pip freeze 2>/dev/null | tr 'A-Z_' 'a-z-')
-want=()
-for spec in "${PIP_PACKAGES[@]}"; do
-  norm=$(echo "$spec" | tr 'A-Z_' 'a-z-')
-  if ! grep -qx "$norm" <<<"$installed"; then want+=("$spec"); fi
-done
-if [ ${#want[@]} -gt 0 ]; then
-  echo "[setup] pip: installing ${want[*]}"
-  # --no-deps: the RAPIDS wheels would otherwise pull a second CUDA toolkit from PyPI; the
-  # system CUDA toolkit provides cuBLAS and friends, and every pin above is explicit.
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps "${want[@]}"
-else
-  echo "[setup] pip: all ${#PIP_PACKAGES[@]} packages already present"
-fi
+# pip_install_missing [pip options...] -- specs...: installs the specs not yet in the venv.
+pip_install_missing() {
+  local options=() specs=() want=() installed
+  while [ "$1" != "--" ]; do options+=("$1"); shift; done
+  shift
+  specs=("$@")
+  installed=$("$VENV/bin/python" -m pip freeze 2>/dev/null | tr 'A-Z_' 'a-z-')
+  for spec in "${specs[@]}"; do
+    if ! grep -qx "$(echo "$spec" | tr 'A-Z_' 'a-z-')" <<<"$installed"; then want+=("$spec"); fi
+  done
+  if [ ${#want[@]} -gt 0 ]; then
+    echo "[setup] pip: installing ${want[*]}"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${options[@]}" "${want[@]}"
+  else
+    echo "[setup] pip: all ${#specs[@]} packages already present"
+  fi
+}
+pip_install_missing --no-deps -- "${PIP_NO_DEPS[@]}"
+pip_install_missing --upgrade-strategy only-if-needed -- "${PIP_PACKAGES[@]}"
 echo "[setup] done"

@@ -30,8 +30,29 @@ struct DeviceJourneySet {
   int64_t num_events() const { return static_cast<int64_t>(touchpoint.size()); }
 };
 
-/// Builds journeys on the device and leaves them there (the GPU stages' entry point).
-DeviceJourneySet build_device_journeys(const Context& ctx, const EventTable& events, const JourneyOptions& options);
+/// The event columns on the device (vocabularies stay on the host).
+struct DeviceEventTable {
+  explicit DeviceEventTable(rmm::cuda_stream_view stream)
+      : customer(0, stream), timestamp_ms(0, stream), touchpoint(0, stream), channel(0, stream), value(0, stream),
+        is_conversion(0, stream) {}
+
+  rmm::device_uvector<uint32_t> customer;
+  rmm::device_uvector<int64_t> timestamp_ms;
+  rmm::device_uvector<int32_t> touchpoint;
+  rmm::device_uvector<int32_t> channel;
+  rmm::device_uvector<float> value;
+  rmm::device_uvector<uint8_t> is_conversion;
+  int64_t n_customers = 0;  ///< size of the customer vocabulary (bounds the customer ids)
+
+  int64_t size() const { return static_cast<int64_t>(customer.size()); }
+};
+
+/// Copies the event columns to the device (ordered on `stream`).
+DeviceEventTable upload_events(const EventTable& events, rmm::cuda_stream_view stream);
+
+/// Builds journeys from device-resident events and leaves them on the device (the GPU stages'
+/// entry point). Synchronizes the stream twice to size arrays from device-computed counts.
+DeviceJourneySet build_device_journeys(const Context& ctx, const DeviceEventTable& events, const JourneyOptions& options);
 
 /// Copies a device journey set to the host, attaching the vocabularies of `events`.
 JourneySet to_host(const DeviceJourneySet& device_journeys, const EventTable& events, rmm::cuda_stream_view stream);

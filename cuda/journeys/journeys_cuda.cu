@@ -103,23 +103,34 @@ int bits_for(uint64_t max_value) {
 
 }  // namespace
 
-DeviceJourneySet build_device_journeys(const Context& ctx, const EventTable& events, const JourneyOptions& options) {
+DeviceEventTable upload_events(const EventTable& events, rmm::cuda_stream_view stream) {
+  DeviceEventTable device_events(stream);
+  device_events.customer = upload(events.customer, stream);
+  device_events.timestamp_ms = upload(events.timestamp_ms, stream);
+  device_events.touchpoint = upload(events.touchpoint, stream);
+  device_events.channel = upload(events.channel, stream);
+  device_events.value = upload(events.value, stream);
+  device_events.is_conversion = upload(events.is_conversion, stream);
+  device_events.n_customers = events.customers.size();
+  return device_events;
+}
+
+DeviceJourneySet build_device_journeys(const Context& ctx, const DeviceEventTable& events, const JourneyOptions& options) {
   rmm::cuda_stream_view stream = device_stream(ctx.cuda_device);
   DeviceJourneySet out(stream);
-  const auto n = static_cast<int64_t>(events.size());
+  const int64_t n = events.size();
   out.stats.input_events = n;
   if (n == 0) {
     out.offsets.resize(1, stream);
     JM_CUDA_TRY(cudaMemsetAsync(out.offsets.data(), 0, sizeof(int64_t), stream.value()));
     return out;
   }
-
-  auto customer = upload(events.customer, stream);
-  auto timestamp = upload(events.timestamp_ms, stream);
-  auto touchpoint = upload(events.touchpoint, stream);
-  auto channel = upload(events.channel, stream);
-  auto value = upload(events.value, stream);
-  auto is_conversion = upload(events.is_conversion, stream);
+  const auto& customer = events.customer;
+  const auto& timestamp = events.timestamp_ms;
+  const auto& touchpoint = events.touchpoint;
+  const auto& channel = events.channel;
+  const auto& value = events.value;
+  const auto& is_conversion = events.is_conversion;
 
   // 1. Sort a permutation: stable LSD radix passes, least significant key first.
   rmm::device_uvector<int64_t> order(n, stream);
@@ -135,7 +146,7 @@ DeviceJourneySet build_device_journeys(const Context& ctx, const EventTable& eve
     stable_sort_by_key(order, content_key, 64, stream);
   }
   stable_sort_by_key(order, timestamp, 64, stream);
-  const auto n_customers = static_cast<uint64_t>(std::max<int32_t>(events.customers.size(), 1));
+  const auto n_customers = static_cast<uint64_t>(std::max<int64_t>(events.n_customers, 1));
   stable_sort_by_key(order, customer, bits_for(n_customers - 1), stream);
 
   auto sorted_customer = gather(order, customer, stream);
@@ -228,8 +239,9 @@ JourneySet to_host(const DeviceJourneySet& device_journeys, const EventTable& ev
 }
 
 JourneySet build_journeys(const Context& ctx, const EventTable& events, const JourneyOptions& options) {
-  DeviceJourneySet device_journeys = build_device_journeys(ctx, events, options);
-  return to_host(device_journeys, events, device_stream(ctx.cuda_device));
+  const rmm::cuda_stream_view stream = device_stream(ctx.cuda_device);
+  DeviceJourneySet device_journeys = build_device_journeys(ctx, upload_events(events, stream), options);
+  return to_host(device_journeys, events, stream);
 }
 
 }  // namespace jm::cuda_impl

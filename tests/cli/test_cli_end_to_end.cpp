@@ -1,0 +1,189 @@
+// End to end through the `journeymap` binary: generate -> run -> read the HDF5 back, plus the
+// failure modes a user meets (bad input, bad config) and their guarantees (exit code, message,
+// no partial output, an earlier result left intact).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "journeymap/result_file.hpp"
+#include "test_helpers.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+CommandResult run_cli(const std::string& arguments) {
+  const std::string command = std::string(JM_CLI_PATH) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {-1, "popen failed"};
+  std::string output;
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Files in `dir` whose name contains ".tmp." (left-over temporary results).
+int count_temp_files(const fs::path& dir) {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().filename().string().find(".tmp.") != std::string::npos) ++count;
+  return count;
+}
+
+TEST(CliEndToEnd, GenerateRunAndReadBack) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto events_csv = (dir / "events.csv").string();
+  const auto result_h5 = (dir / "result.h5").string();
+
+  const CommandResult generated = run_cli("generate --journeys 3000 --seed 5 --threads 2 --out " + events_csv);
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  ASSERT_TRUE(fs::exists(dir / "events.truth.json"));
+  ASSERT_TRUE(fs::exists(dir / "events.truth.csv"));
+
+  const CommandResult run =
+      run_cli("run --input " + events_csv + " --out " + result_h5 + " --session-gap 172800 --device cpu --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("journeys"), std::string::npos) << run.output;
+  EXPECT_EQ(count_temp_files(dir), 0);
+
+  // The generated journeys are recovered exactly: count, events and conversions match the truth.
+  std::ifstream truth(dir / "events.truth.csv");
+  std::string line;
+  std::getline(truth, line);  // header
+  int64_t truth_journeys = 0, truth_events = 0, truth_converted = 0;
+  std::vector<std::string> header_fields;
+  {
+    std::stringstream header(line);
+    std::string field;
+    while (std::getline(header, field, ',')) header_fields.push_back(field);
+  }
+  const auto column = [&](const std::string& name) {
+    return static_cast<size_t>(std::find(header_fields.begin(), header_fields.end(), name) - header_fields.begin());
+  };
+  const size_t n_events_col = column("n_events"), converted_col = column("converted");
+  ASSERT_LT(n_events_col, header_fields.size());
+  ASSERT_LT(converted_col, header_fields.size());
+  while (std::getline(truth, line)) {
+    std::vector<std::string> fields;
+    std::stringstream row(line);
+    std::string field;
+    while (std::getline(row, field, ',')) fields.push_back(field);
+    ++truth_journeys;
+    truth_events += std::stoll(fields.at(n_events_col));
+    truth_converted += std::stoll(fields.at(converted_col));
+  }
+  ASSERT_EQ(truth_journeys, 3000);
+
+  jm::ResultReader reader(result_h5);
+  const jm::JourneySet journeys = reader.read_journeys();
+  jm::check_journey_set(journeys);
+  EXPECT_EQ(journeys.size(), truth_journeys);
+  EXPECT_EQ(journeys.num_events(), truth_events);
+  EXPECT_EQ(std::accumulate(journeys.converted.begin(), journeys.converted.end(), int64_t{0}), truth_converted);
+  EXPECT_EQ(reader.read_string_attribute("/meta", "command"), "run");
+  EXPECT_EQ(reader.read_string_attribute("/meta", "backend"), "cpu");
+  EXPECT_EQ(reader.read_int_attribute("/meta", "rows_read"), truth_events);
+  EXPECT_NE(reader.read_strings("/meta/config_toml").at(0).find("session_gap_seconds = 172800"), std::string::npos);
+  EXPECT_GE(journeys.touchpoints.find("purchase"), 0);
+
+  const CommandResult info = run_cli("info " + result_h5);
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find(std::to_string(truth_journeys)), std::string::npos) << info.output;
+}
+
+TEST(CliEndToEnd, VersionReportsBuild) {
+  const CommandResult version = run_cli("--version");
+  ASSERT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.output.find("journeymap"), std::string::npos);
+  EXPECT_NE(version.output.find("CUDA"), std::string::npos);
+  EXPECT_NE(version.output.find("HDF5"), std::string::npos);
+}
+
+TEST(CliEndToEnd, BadInputFailsClearlyAndKeepsEarlierResult) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto good = jm::testing::write_file(dir / "good.csv",
+                                            "customer_id,timestamp,touchpoint,channel,value,conversion\n"
+                                            "a,2026-01-01T10:00:00Z,home,web,0,0\n"
+                                            "a,2026-01-01T10:05:00Z,purchase,web,12.5,1\n");
+  const auto bad = jm::testing::write_file(dir / "bad.csv",
+                                           "customer_id,timestamp,touchpoint,channel,value,conversion\n"
+                                           "a,2026-01-01T10:00:00Z,home,web,0,0\n"
+                                           "b,yesterday,search,web,0,0\n");
+  const auto result = (dir / "result.h5").string();
+  ASSERT_EQ(run_cli("run --quiet --input " + good + " --out " + result).exit_code, 0);
+  const std::string good_bytes = read_all(result);
+
+  const CommandResult failed = run_cli("run --quiet --input " + bad + " --out " + result);
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.output.find("bad.csv:3"), std::string::npos) << failed.output;
+  EXPECT_NE(failed.output.find("timestamp"), std::string::npos) << failed.output;
+  EXPECT_NE(failed.output.find("yesterday"), std::string::npos) << failed.output;
+  EXPECT_EQ(read_all(result), good_bytes) << "a failed run must not touch the earlier result";
+  EXPECT_EQ(count_temp_files(dir), 0);
+
+  // With --on-error skip the bad row is counted, reported, and the run succeeds.
+  const auto skipped_result = (dir / "skipped.h5").string();
+  const CommandResult skipped = run_cli("run --quiet --on-error skip --input " + bad + " --out " + skipped_result);
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.output;
+  jm::ResultReader reader(skipped_result);
+  EXPECT_EQ(reader.read_int_attribute("/meta", "rows_skipped"), 1);
+  ASSERT_EQ(reader.read_strings("/meta/bad_rows").size(), 1u);
+  EXPECT_NE(reader.read_strings("/meta/bad_rows")[0].find("line 3"), std::string::npos);
+
+  const auto empty = jm::testing::write_file(dir / "empty.csv", "");
+  const CommandResult empty_run = run_cli("run --quiet --input " + empty + " --out " + (dir / "e.h5").string());
+  EXPECT_EQ(empty_run.exit_code, 1);
+  EXPECT_NE(empty_run.output.find("empty.csv"), std::string::npos) << empty_run.output;
+  EXPECT_FALSE(fs::exists(dir / "e.h5"));
+
+  const CommandResult missing = run_cli("run --quiet --input " + (dir / "nope.csv").string() + " --out " +
+                                        (dir / "m.h5").string());
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("nope.csv"), std::string::npos) << missing.output;
+  EXPECT_FALSE(fs::exists(dir / "m.h5"));
+}
+
+TEST(CliEndToEnd, BadConfigurationExitsWithUsageCode) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto config = jm::testing::write_file(dir / "bad.toml", "[journeys]\nmax_lenght = 3\n");
+  const CommandResult result = run_cli("run --config " + config + " --input x.csv");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("max_lenght"), std::string::npos) << result.output;
+  EXPECT_EQ(run_cli("run --device tpu --input x.csv").exit_code, 2);
+  EXPECT_EQ(run_cli("run --no-such-flag").exit_code, 2);
+}
+
+TEST(CliEndToEnd, RunsOnPublicSpmfDataset) {
+  const std::string bms1 = jm::testing::shared_data("bms1/BMS1_spmf.txt");
+  if (bms1.empty()) GTEST_SKIP() << "../shared/data is not present";
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto result = (dir / "bms1.h5").string();
+  const CommandResult run = run_cli("run --quiet --input " + bms1 + " --out " + result);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  jm::ResultReader reader(result);
+  const jm::JourneySet journeys = reader.read_journeys();
+  EXPECT_EQ(journeys.size(), 59601);     // sequences in BMS1 (stats.json)
+  EXPECT_EQ(journeys.num_events(), 149638);
+}
+
+}  // namespace
