@@ -65,7 +65,7 @@ struct IngestResult {
 IngestResult read_events_csv(const std::string& path, const CsvOptions& options);
 
 /// Reads an SPMF sequence database (`item -1 item -1 -2` per line; one item per event). Every line
-/// is one customer (named by its 1-based sequence number) with one journey; event k of a line gets
+/// is one customer (named by its 1-based sequence number) with one journey; event k (0-based) gets
 /// timestamp k seconds, channel "none", value 0 and no conversion. Lines starting with `#`, `%` or
 /// `@` are comments. Throws InputError on malformed lines or itemsets with more than one item.
 IngestResult read_events_spmf(const std::string& path, int num_threads = 0);

@@ -1,0 +1,196 @@
+// SPMF reader: exact parse of a hand-written database, malformed lines, thread invariance, and the
+// real BMS1 / MSNBC databases against the counts in their stats.json.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <climits>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "journeymap/common.hpp"
+#include "journeymap/ingest.hpp"
+#include "test_helpers.hpp"
+
+namespace jm {
+namespace {
+
+using jm::testing::scratch_dir;
+using jm::testing::shared_data;
+using jm::testing::write_file;
+
+InputError spmf_error(const std::string& text) {
+  const std::string path = write_file(scratch_dir() / "bad.txt", text);
+  try {
+    read_events_spmf(path, 2);
+  } catch (const InputError& error) {
+    EXPECT_EQ(error.file(), path);
+    return error;
+  }
+  ADD_FAILURE() << "expected an InputError for:\n" << text;
+  return InputError("", 0, "", "", "");
+}
+
+TEST(SpmfReader, ParsesSmallDatabaseExactly) {
+  const std::string text =
+      "@CONVERTED_FROM_TEXT\n"
+      "# a comment\n"
+      "10 -1 20 -1 10 -1 -2\n"
+      "\n"
+      "% another comment\n"
+      "30 -1 -2\r\n"
+      "-2\n"  // sequence 3 is empty: no events, no customer
+      "  20\t-1   007 -1 -2  \n"
+      "30 -1 -2";  // last line without '\n'
+  const IngestResult result = read_events_spmf(write_file(scratch_dir() / "db.txt", text));
+  const EventTable& events = result.events;
+  EXPECT_EQ(result.rows_read, 5);  // sequence lines, the empty one included
+  EXPECT_EQ(result.file_bytes, text.size());
+  ASSERT_EQ(events.size(), 7u);
+  EXPECT_NO_THROW(events.check_consistent());
+  EXPECT_EQ(events.customers.names(), (std::vector<std::string>{"1", "2", "4", "5"}));
+  EXPECT_EQ(events.touchpoints.names(), (std::vector<std::string>{"10", "20", "30", "007"}));
+  EXPECT_EQ(events.channels.names(), (std::vector<std::string>{"none"}));
+  EXPECT_EQ(events.customer, (std::vector<uint32_t>{0, 0, 0, 1, 2, 2, 3}));
+  EXPECT_EQ(events.touchpoint, (std::vector<int32_t>{0, 1, 0, 2, 1, 3, 2}));
+  EXPECT_EQ(events.timestamp_ms, (std::vector<int64_t>{0, 1000, 2000, 0, 0, 1000, 0}));
+  EXPECT_EQ(events.channel, (std::vector<int32_t>(7, 0)));
+  EXPECT_EQ(events.value, (std::vector<float>(7, 0.0f)));
+  EXPECT_EQ(events.is_conversion, (std::vector<uint8_t>(7, 0)));
+}
+
+TEST(SpmfReader, IdenticalForAnyThreadCount) {
+  std::string text;
+  for (int s = 0; s < 3000; ++s) {
+    if (s % 100 == 0) text += "# block " + std::to_string(s) + "\n";
+    for (int e = 0; e <= s % 7; ++e) text += std::to_string((s * 31 + e * 17) % 211) + " -1 ";
+    text += "-2\n";
+  }
+  const std::string path = write_file(scratch_dir() / "db.txt", text);
+  const IngestResult reference = read_events_spmf(path, 1);
+  EXPECT_EQ(reference.events.customers.size(), 3000);
+  for (int threads : {2, 3, 8}) {
+    const IngestResult other = read_events_spmf(path, threads);
+    EXPECT_EQ(other.events.customer, reference.events.customer);
+    EXPECT_EQ(other.events.touchpoint, reference.events.touchpoint);
+    EXPECT_EQ(other.events.timestamp_ms, reference.events.timestamp_ms);
+    EXPECT_EQ(other.events.customers.names(), reference.events.customers.names());
+    EXPECT_EQ(other.events.touchpoints.names(), reference.events.touchpoints.names());
+  }
+}
+
+TEST(SpmfReaderErrors, MalformedLinesNameLineAndToken) {
+  struct Case {
+    const char* name;
+    std::string line;
+    std::string column;
+    std::string value;
+    std::string reason_part;
+  };
+  const std::vector<Case> cases = {
+      {"itemset", "1 -1 2 3 -1 -2", "item", "3", "more than one item"},
+      {"no_end", "1 -1 2 -1", "", "1 -1 2 -1", "does not end with -2"},
+      {"word", "1 -1 abc -1 -2", "item", "abc", "not an integer"},
+      {"decimal", "1 -1 2.5 -1 -2", "item", "2.5", "not an integer"},
+      {"after_end", "1 -1 -2 5 -1 -2", "", "5", "after the end-of-sequence"},
+      {"empty_itemset", "1 -1 -1 -2", "item", "-1", "empty itemset"},
+      {"unclosed_itemset", "1 -1 2 -2", "item", "2", "not closed by -1"},
+      {"negative", "1 -1 -7 -1 -2", "item", "-7", "negative item"},
+      {"binary", std::string("1 -1 \0\x01 -1 -2", 13), "item", std::string("\0\x01", 2), "not an integer"},
+      {"timestamps", "<0> 1 -1 -2", "item", "<0>", "not an integer"},
+  };
+  for (const Case& bad : cases) {
+    SCOPED_TRACE(bad.name);
+    const InputError error = spmf_error("# header\n1 -1 -2\n\n" + bad.line + "\n2 -1 -2\n");
+    EXPECT_EQ(error.line(), 4);
+    EXPECT_EQ(error.column(), bad.column);
+    EXPECT_EQ(error.value(), bad.value);
+    EXPECT_NE(error.reason().find(bad.reason_part), std::string::npos) << error.reason();
+  }
+}
+
+TEST(SpmfReaderErrors, FileLevelProblems) {
+  const InputError missing = [&] {
+    try {
+      read_events_spmf((scratch_dir() / "missing.txt").string());
+    } catch (const InputError& error) {
+      return error;
+    }
+    return InputError("", -1, "", "", "no error");
+  }();
+  EXPECT_EQ(missing.line(), 0);
+  EXPECT_NE(missing.reason().find("cannot open"), std::string::npos);
+  EXPECT_EQ(spmf_error("").line(), 0);
+  EXPECT_NE(spmf_error("# only comments\n-2\n").reason().find("no events"), std::string::npos);
+}
+
+TEST(SpmfReaderErrors, FirstErrorInFileOrderWhateverTheThreads) {
+  std::string text;
+  for (int s = 0; s < 5000; ++s) text += s == 3000 || s == 4000 ? "1 2 -1 -2\n" : "1 -1 2 -1 -2\n";
+  const std::string path = write_file(scratch_dir() / "db.txt", text);
+  for (int threads : {1, 2, 4}) {
+    try {
+      read_events_spmf(path, threads);
+      ADD_FAILURE() << "no error";
+    } catch (const InputError& error) {
+      EXPECT_EQ(error.line(), 3001) << threads;
+    }
+  }
+}
+
+void expect_matches_stats(const std::string& folder, const std::string& file) {
+  const std::string path = shared_data(folder + "/" + file);
+  const std::string stats_path = shared_data(folder + "/stats.json");
+  if (path.empty() || stats_path.empty()) GTEST_SKIP() << "shared data not present";
+  std::ifstream stats_file(stats_path);
+  const nlohmann::json stats = nlohmann::json::parse(stats_file);
+  ASSERT_EQ(stats["empty_sequences"].get<int64_t>(), 0);  // so customers == sequences
+  ASSERT_EQ(stats["multi_item_itemsets"].get<int64_t>(), 0);
+
+  const IngestResult result = read_events_spmf(path);
+  const EventTable& events = result.events;
+  EXPECT_EQ(result.file_bytes, stats["bytes"].get<uint64_t>());
+  EXPECT_EQ(result.rows_read, stats["sequences"].get<int64_t>());
+  EXPECT_EQ(static_cast<int64_t>(events.customers.size()), stats["sequences"].get<int64_t>());
+  EXPECT_EQ(static_cast<int64_t>(events.size()), stats["itemsets"].get<int64_t>());
+  EXPECT_EQ(static_cast<int64_t>(events.touchpoints.size()), stats["distinct_items"].get<int64_t>());
+  // Longest sequence = most events of one customer.
+  std::vector<int64_t> per_customer(static_cast<size_t>(events.customers.size()), 0);
+  for (uint32_t customer : events.customer) ++per_customer[customer];
+  EXPECT_EQ(*std::max_element(per_customer.begin(), per_customer.end()), stats["max_itemsets"].get<int64_t>());
+  int64_t min_item = INT64_MAX, max_item = INT64_MIN;
+  for (const std::string& name : events.touchpoints.names()) {
+    min_item = std::min<int64_t>(min_item, std::stoll(name));
+    max_item = std::max<int64_t>(max_item, std::stoll(name));
+  }
+  EXPECT_EQ(min_item, stats["min_item"].get<int64_t>());
+  EXPECT_EQ(max_item, stats["max_item"].get<int64_t>());
+  EXPECT_EQ(events.customers.name(0), "1");
+  EXPECT_EQ(events.customers.names().back(), std::to_string(stats["sequences"].get<int64_t>()));
+  EXPECT_NO_THROW(events.check_consistent());
+}
+
+TEST(SpmfReaderRealData, Bms1MatchesStats) { expect_matches_stats("bms1", "BMS1_spmf.txt"); }
+
+TEST(SpmfReaderRealData, MsnbcMatchesStats) { expect_matches_stats("msnbc", "MSNBC.txt"); }
+
+TEST(SpmfReaderRealData, Bms1FirstSequence) {
+  const std::string path = shared_data("bms1/BMS1_spmf.txt");
+  if (path.empty()) GTEST_SKIP() << "shared data not present";
+  // The file starts "10307 -1 10311 -1 12487 -1 -2".
+  const IngestResult result = read_events(path, CsvOptions{});  // auto-detected as SPMF
+  const EventTable& events = result.events;
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_EQ(events.touchpoints.name(events.touchpoint[0]), "10307");
+  EXPECT_EQ(events.touchpoints.name(events.touchpoint[1]), "10311");
+  EXPECT_EQ(events.touchpoints.name(events.touchpoint[2]), "12487");
+  EXPECT_EQ(events.customer[2], 0u);
+  EXPECT_EQ(events.customer[3], 1u);
+  EXPECT_EQ(events.timestamp_ms[2], 2000);
+}
+
+}  // namespace
+}  // namespace jm
