@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace jm {
@@ -24,12 +23,13 @@ class Vocabulary {
   void reserve(size_t n);
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
+  // Open addressing over ids (linear probing, power-of-two table, load <= 1/2): a lookup hashes
+  // the view once and compares against names_, with no temporary std::string.
+  size_t slot_of(std::string_view name, size_t hash) const;
+  void grow_table(size_t min_slots);
+
   std::vector<std::string> names_;
-  std::unordered_map<std::string, int32_t> ids_;
+  std::vector<int32_t> slots_;  ///< id stored at each slot, -1 when empty
 };
 
 }  // namespace jm
