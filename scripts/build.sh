@@ -13,5 +13,5 @@ fi
 .venv/bin/cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_MAKE_PROGRAM="$PWD/.venv/bin/ninja" \
   -DCMAKE_BUILD_TYPE=Release "$@" >"$BUILD_DIR.configure.log" 2>&1 || {
   cat "$BUILD_DIR.configure.log"; exit 1; }
-grep -E "JM_WITH_CUDA|CUDA architectures" "$BUILD_DIR.configure.log" || true
+grep -E "journeymap: JM_WITH_CUDA" "$BUILD_DIR.configure.log" || true
 .venv/bin/cmake --build "$BUILD_DIR" -j "$JOBS"
