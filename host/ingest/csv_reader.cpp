@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -429,8 +430,11 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
   std::vector<CsvChunk> chunks(static_cast<size_t>(num_threads));
   int64_t next_line = 1;  // file line number of the first line of the text still to parse
   bool at_file_start = true;
+  std::error_code size_error;
+  const uint64_t file_size = std::filesystem::file_size(path, size_error);
   std::string_view block;
   while (reader.next(block)) {
+    if (options.progress) options.progress(reader.bytes_read(), size_error ? 0 : file_size);
     if (at_file_start) {
       at_file_start = false;
       if (block.substr(0, 3) == "\xEF\xBB\xBF") block.remove_prefix(3);  // UTF-8 byte order mark

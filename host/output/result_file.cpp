@@ -566,6 +566,7 @@ void ResultWriter::write_meta(const RunMetadata& meta) {
                   std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release));
   write_attribute("/meta", "command", meta.command);
   write_attribute("/meta", "backend", meta.backend);
+  write_attribute("/meta", "build_info", meta.build_info);
   write_attribute("/meta", "created_utc", utc_now_iso8601());
   write_attribute("/meta", "rows_read", meta.rows_read);
   write_attribute("/meta", "rows_skipped", meta.rows_skipped);

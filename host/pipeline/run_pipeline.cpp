@@ -1,7 +1,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
 
+#include "host/core/build_info.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/pipeline.hpp"
@@ -39,9 +42,22 @@ class StageClock {
   bool progress_;
 };
 
+// Prints "ingest 37% (1.2 GB of 3.3 GB)" on stderr at most every 2 seconds.
+std::function<void(uint64_t, uint64_t)> ingest_progress_printer() {
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  return [last](uint64_t done, uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (total == 0 || now - *last < std::chrono::seconds(2)) return;
+    *last = now;
+    std::fprintf(stderr, "[journeymap] ingest    %3.0f%% (%.2f GB of %.2f GB)\n", 100.0 * done / total, done / 1e9,
+                 total / 1e9);
+  };
+}
+
 IngestResult read_input(const RunConfig& config) {
   CsvOptions csv = config.csv;
   csv.num_threads = config.threads;
+  if (config.progress) csv.progress = ingest_progress_printer();
   switch (config.input_format) {
     case InputFormat::Csv: return read_events_csv(config.input_path, csv);
     case InputFormat::Spmf: return read_events_spmf(config.input_path, config.threads);
@@ -83,6 +99,7 @@ RunReport run_pipeline(const RunConfig& config) {
     RunMetadata meta;
     meta.command = "run";
     meta.backend = report.backend;
+    meta.build_info = build_info();
     meta.config_toml = to_toml(config);
     meta.input_files = {config.input_path};
     meta.input_bytes = {ingest.file_bytes};

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct CsvOptions {
   OnError on_error = OnError::Fail;
   int num_threads = 0;                    ///< 0 = all hardware threads
   size_t block_bytes = size_t{32} << 20;  ///< text read and parsed per step (bounds memory)
+  /// Called after each block with (bytes read so far, file size); empty = no progress reports.
+  std::function<void(uint64_t, uint64_t)> progress;
 };
 
 /// A row that was skipped under OnError::Skip.

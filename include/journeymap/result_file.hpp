@@ -22,6 +22,7 @@ namespace jm {
 struct RunMetadata {
   std::string command;                 ///< e.g. "run"
   std::string backend;                 ///< "cpu" or "gpu"
+  std::string build_info;              ///< `journeymap --version` text of the binary that ran
   std::string config_toml;             ///< the full effective configuration
   std::vector<std::string> input_files;
   std::vector<uint64_t> input_bytes;
