@@ -66,7 +66,9 @@ struct DeviceState {
 
 raft::device_resources& device_resources(int device) {
   static std::mutex mutex;
-  static std::map<int, std::unique_ptr<DeviceState>> per_device;
+  // Deliberately never destroyed: the CUDA context may already be torn down when static
+  // destructors run at exit, and destroying a stream then fails.
+  static auto& per_device = *new std::map<int, DeviceState*>();
   std::lock_guard<std::mutex> lock(mutex);
   if (device < 0 || device >= device_count())
     throw GpuUnavailableError("CUDA device " + std::to_string(device) + " is not available: " +
@@ -81,8 +83,7 @@ raft::device_resources& device_resources(int device) {
   const size_t initial_pool = (free_bytes / 8) & ~size_t{255};
   rmm::mr::set_current_device_resource(
       rmm::mr::pool_memory_resource{rmm::mr::cuda_memory_resource{}, initial_pool});
-  auto state = std::make_unique<DeviceState>();
-  return per_device.emplace(device, std::move(state)).first->second->resources;
+  return per_device.emplace(device, new DeviceState()).first->second->resources;
 }
 
 }  // namespace jm::cuda_impl
