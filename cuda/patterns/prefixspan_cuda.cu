@@ -1,0 +1,361 @@
+// GPU twin of PrefixSpan: many prefixes are expanded per launch.
+//
+// A batch is a set of prefixes of one length with their projected entries (node, journey,
+// position) on the device, sorted by node then position. For a range of nodes:
+//   1. count_extension_support: every (node, item) cell's support, counted once per journey by the
+//      shared per-journey step, with atomics into a [nodes x items] matrix;
+//   2. flag + DeviceSelect: the frequent cells go to the host, which records the patterns in the
+//      same PatternCollector the CPU uses (threshold, top-k, cap, canonical order);
+//   3. count_child_entries + scan + write_child_entries + stable radix sort by child: the
+//      projected entries of the growing cells, i.e. the next batch, pushed on a stack (depth
+//      first, so memory stays bounded by depth x batch size).
+// Batching: node ranges are cut so that a count matrix and a range's entries fit the budget, and
+// a range's children are split into several batches when their entries would not fit.
+#include <cub/device/device_radix_sort.cuh>
+#include <cub/device/device_scan.cuh>
+#include <cub/device/device_select.cuh>
+#include <rmm/device_buffer.hpp>
+#include <rmm/device_scalar.hpp>
+#include <rmm/device_uvector.hpp>
+#include <thrust/iterator/counting_iterator.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "cuda/core/cuda_check.cuh"
+#include "cuda/core/device_runtime.cuh"
+#include "host/patterns/pattern_collector.hpp"
+#include "journeymap/patterns.hpp"
+#include "kernels/patterns/prefixspan_kernels.cuh"
+
+namespace jm::cuda_impl {
+namespace {
+
+using kernels::kPrefixSpanBlockThreads;
+using patterns_detail::PatternBatch;
+using patterns_detail::PatternCollector;
+
+constexpr int64_t kDefaultBatchBytes = int64_t{1} << 30;
+// Device bytes per projected entry, counting the sort's double buffers and the emission arrays.
+constexpr int64_t kBytesPerEntry = 64;
+// Device bytes per (node, item) cell: two counters, a flag, a child id and a selected index.
+constexpr int64_t kBytesPerCell = 4 + 4 + 1 + 4 + 8;
+
+int grid_for(int64_t n) {
+  const int64_t blocks = (n + kPrefixSpanBlockThreads - 1) / kPrefixSpanBlockThreads;
+  return static_cast<int>(std::clamp<int64_t>(blocks, 1, 65535 * 8));
+}
+
+template <typename T>
+rmm::device_uvector<T> upload(const std::vector<T>& host, rmm::cuda_stream_view stream) {
+  rmm::device_uvector<T> device(host.size(), stream);
+  if (!host.empty())
+    JM_CUDA_TRY(cudaMemcpyAsync(device.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice,
+                                stream.value()));
+  return device;
+}
+
+template <typename T>
+std::vector<T> download(const T* device, size_t n, rmm::cuda_stream_view stream) {
+  std::vector<T> host(n);
+  if (n > 0) JM_CUDA_TRY(cudaMemcpyAsync(host.data(), device, n * sizeof(T), cudaMemcpyDeviceToHost, stream.value()));
+  return host;
+}
+
+int bits_for(uint64_t max_value) {
+  int bits = 1;
+  while (bits < 64 && (max_value >> bits) != 0) ++bits;
+  return bits;
+}
+
+/// Prefixes of one length with their projected entries on the device.
+struct Batch {
+  explicit Batch(rmm::cuda_stream_view stream) : node(0, stream), journey(0, stream), position(0, stream) {}
+  rmm::device_uvector<int32_t> node;
+  rmm::device_uvector<int32_t> journey;
+  rmm::device_uvector<int64_t> position;
+  std::vector<int64_t> node_offsets{0};  ///< host: entry range of each node
+  PatternBatch prefixes;                 ///< host: the prefix of each node (support fields unused)
+  int64_t prefix_length = 0;
+  int64_t window_gap = 0;                ///< 0 at the root (first item anywhere), else max_gap
+
+  int32_t nodes() const { return static_cast<int32_t>(node_offsets.size()) - 1; }
+  kernels::ProjectedEntries view() const { return {node.data(), journey.data(), position.data()}; }
+};
+
+class GpuMiner {
+ public:
+  GpuMiner(const Context& ctx, const MiningProblem& problem, PatternCollector& collector)
+      : problem_(problem),
+        collector_(collector),
+        stream_(device_stream(ctx.cuda_device)),
+        offsets_(upload(problem.offsets, stream_)),
+        items_(upload(problem.items, stream_)),
+        previous_same_item_(upload(problem.previous_same_item, stream_)),
+        converted_(upload(problem.converted, stream_)) {
+    const int64_t budget = problem.gpu_batch_bytes > 0 ? problem.gpu_batch_bytes : kDefaultBatchBytes;
+    entry_budget_ = std::max<int64_t>(1, budget / kBytesPerEntry);
+    cell_budget_ = std::max<int64_t>(problem.n_items, budget / kBytesPerCell);
+    db_ = kernels::SequenceDatabase{offsets_.data(), items_.data(), previous_same_item_.data(), converted_.data(),
+                                    problem.n_items};
+  }
+
+  void run() {
+    // Root: the empty prefix ends just before every non-empty journey.
+    std::vector<int32_t> journeys;
+    std::vector<int64_t> positions;
+    for (size_t j = 0; j + 1 < problem_.offsets.size(); ++j)
+      if (problem_.offsets[j + 1] > problem_.offsets[j]) {
+        journeys.push_back(static_cast<int32_t>(j));
+        positions.push_back(problem_.offsets[j] - 1);
+      }
+    if (journeys.empty() || problem_.n_items == 0) return;
+    Batch root(stream_);
+    root.node = upload(std::vector<int32_t>(journeys.size(), 0), stream_);
+    root.journey = upload(journeys, stream_);
+    root.position = upload(positions, stream_);
+    root.node_offsets = {0, static_cast<int64_t>(journeys.size())};
+    root.prefixes.add(nullptr, 0, 0, 0);
+    stack_.push_back(std::move(root));
+    while (!stack_.empty()) {
+      Batch batch = std::move(stack_.back());
+      stack_.pop_back();
+      expand(batch);
+    }
+  }
+
+ private:
+  // Cuts the batch into node ranges that fit the count matrix and entry budgets.
+  void expand(const Batch& batch) {
+    for (int32_t first = 0; first < batch.nodes();) {
+      int32_t last = first + 1;
+      while (last < batch.nodes() && int64_t{last + 1 - first} * problem_.n_items <= cell_budget_ &&
+             batch.node_offsets[last + 1] - batch.node_offsets[first] <= entry_budget_)
+        ++last;
+      expand_range(batch, first, last);
+      first = last;
+    }
+  }
+
+  void expand_range(const Batch& batch, int32_t first_node, int32_t last_node) {
+    const int64_t begin = batch.node_offsets[first_node], end = batch.node_offsets[last_node];
+    const int64_t n_cells = int64_t{last_node - first_node} * problem_.n_items;
+    const int64_t length = batch.prefix_length + 1;
+
+    // 1. Support of every extension.
+    rmm::device_uvector<unsigned int> support(n_cells, stream_);
+    rmm::device_uvector<unsigned int> converted_support(n_cells, stream_);
+    JM_CUDA_TRY(cudaMemsetAsync(support.data(), 0, n_cells * sizeof(unsigned int), stream_.value()));
+    JM_CUDA_TRY(cudaMemsetAsync(converted_support.data(), 0, n_cells * sizeof(unsigned int), stream_.value()));
+    kernels::count_extension_support<<<grid_for(end - begin), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
+        batch.view(), begin, end, first_node, db_, batch.window_gap, support.data(), converted_support.data());
+    JM_CUDA_CHECK_LAUNCH();
+
+    // 2. Frequent cells to the host.
+    rmm::device_uvector<uint8_t> flags(n_cells, stream_);
+    rmm::device_scalar<unsigned long long> pruned(0, stream_);
+    kernels::flag_frequent_cells<<<grid_for(n_cells), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
+        support.data(), n_cells, collector_.threshold(), problem_.min_count, flags.data(), pruned.data());
+    JM_CUDA_CHECK_LAUNCH();
+    rmm::device_uvector<int64_t> cells = select_flagged(flags, stream_);
+    const auto n_frequent = static_cast<int64_t>(cells.size());
+    rmm::device_uvector<unsigned int> frequent_support(n_frequent, stream_);
+    rmm::device_uvector<unsigned int> frequent_converted(n_frequent, stream_);
+    if (n_frequent > 0) {
+      kernels::gather_values<<<grid_for(n_frequent), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
+          cells.data(), support.data(), frequent_support.data(), n_frequent);
+      JM_CUDA_CHECK_LAUNCH();
+      kernels::gather_values<<<grid_for(n_frequent), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
+          cells.data(), converted_support.data(), frequent_converted.data(), n_frequent);
+      JM_CUDA_CHECK_LAUNCH();
+    }
+    const std::vector<int64_t> host_cells = download(cells.data(), cells.size(), stream_);
+    const std::vector<unsigned int> host_support = download(frequent_support.data(), frequent_support.size(), stream_);
+    const std::vector<unsigned int> host_converted =
+        download(frequent_converted.data(), frequent_converted.size(), stream_);
+    const unsigned long long host_pruned = pruned.value(stream_);  // synchronizes: the host reads all of the above
+    if (host_pruned > 0 && length >= problem_.min_length) collector_.note_pruned();
+
+    // Record the patterns (cells come in node-major order).
+    std::vector<int32_t> pattern;
+    for (int64_t k = 0; k < n_frequent; ++k) {
+      if (length < problem_.min_length) break;
+      const int32_t node = first_node + static_cast<int32_t>(host_cells[k] / problem_.n_items);
+      const auto item = static_cast<int32_t>(host_cells[k] % problem_.n_items);
+      pattern.assign(batch.prefixes.items.begin() + batch.prefixes.offsets[node],
+                     batch.prefixes.items.begin() + batch.prefixes.offsets[node + 1]);
+      pattern.push_back(item);
+      found_.add(pattern.data(), length, host_support[k], host_converted[k]);
+    }
+    collector_.add(found_);
+
+    // 3. Children: frequent cells that may still grow (the threshold may have risen just now).
+    if (problem_.max_length > 0 && length >= problem_.max_length) return;
+    const int64_t threshold = collector_.threshold();
+    std::vector<int64_t> growing_cells;
+    std::vector<int64_t> child_support;
+    for (int64_t k = 0; k < n_frequent; ++k)
+      if (host_support[k] >= threshold) {
+        growing_cells.push_back(host_cells[k]);
+        child_support.push_back(host_support[k]);
+      }
+    if (growing_cells.empty()) return;
+    const auto n_children = static_cast<int32_t>(growing_cells.size());
+    rmm::device_uvector<int32_t> child_of(n_cells, stream_);
+    JM_CUDA_TRY(cudaMemsetAsync(child_of.data(), 0xff, n_cells * sizeof(int32_t), stream_.value()));  // -1
+    {
+      rmm::device_uvector<int64_t> device_growing = upload(growing_cells, stream_);
+      kernels::scatter_child_ids<<<grid_for(n_children), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
+          device_growing.data(), n_children, 0, child_of.data());
+      JM_CUDA_CHECK_LAUNCH();
+      // device_growing is freed in stream order after the kernel.
+    }
+
+    // Entries per child: the support without a gap limit (one end per journey), counted otherwise.
+    std::vector<int64_t> child_entries = child_support;
+    if (problem_.max_gap > 0) {
+      rmm::device_uvector<int64_t> emit_count(end - begin, stream_);
+      rmm::device_uvector<unsigned long long> per_child(n_children, stream_);
+      JM_CUDA_TRY(cudaMemsetAsync(per_child.data(), 0, n_children * sizeof(unsigned long long), stream_.value()));
+      kernels::count_child_entries<<<grid_for(end - begin), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
+          batch.view(), begin, end, first_node, db_, batch.window_gap, problem_.max_gap, child_of.data(), 0, n_children,
+          emit_count.data(), per_child.data());
+      JM_CUDA_CHECK_LAUNCH();
+      const std::vector<unsigned long long> counts = download(per_child.data(), per_child.size(), stream_);
+      JM_CUDA_TRY(cudaStreamSynchronize(stream_.value()));  // the host reads `counts`
+      child_entries.assign(counts.begin(), counts.end());
+    }
+
+    // Children of consecutive nodes go together while their entries fit one batch.
+    for (int32_t first_child = 0; first_child < n_children;) {
+      int32_t last_child = first_child;
+      int64_t entries = 0;
+      while (last_child < n_children && (last_child == first_child || entries + child_entries[last_child] <= entry_budget_)) {
+        entries += child_entries[last_child];
+        ++last_child;
+      }
+      // The parents' entries that can emit into this chunk: those of the nodes owning its cells.
+      const int32_t first_parent = first_node + static_cast<int32_t>(growing_cells[first_child] / problem_.n_items);
+      const int32_t last_parent = first_node + static_cast<int32_t>(growing_cells[last_child - 1] / problem_.n_items) + 1;
+      stack_.push_back(make_children(batch, first_node, batch.node_offsets[first_parent],
+                                     batch.node_offsets[last_parent], child_of, first_child, last_child, growing_cells,
+                                     child_entries, entries));
+      first_child = last_child;
+    }
+  }
+
+  // The batch of children [first_child, last_child) from parent entries [begin, end).
+  Batch make_children(const Batch& batch, int32_t first_node, int64_t begin, int64_t end,
+                      const rmm::device_uvector<int32_t>& child_of, int32_t first_child, int32_t last_child,
+                      const std::vector<int64_t>& growing_cells, const std::vector<int64_t>& child_entries,
+                      int64_t total_entries) {
+    const int32_t n_children = last_child - first_child;
+    const int64_t n_parent_entries = end - begin;
+    rmm::device_uvector<int64_t> emit_count(n_parent_entries + 1, stream_);
+    rmm::device_uvector<int64_t> emit_offset(n_parent_entries + 1, stream_);
+    JM_CUDA_TRY(cudaMemsetAsync(emit_count.data() + n_parent_entries, 0, sizeof(int64_t), stream_.value()));
+    kernels::count_child_entries<<<grid_for(n_parent_entries), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
+        batch.view(), begin, end, first_node, db_, batch.window_gap, problem_.max_gap, child_of.data(), first_child,
+        n_children, emit_count.data(), nullptr);
+    JM_CUDA_CHECK_LAUNCH();
+    size_t temp_bytes = 0;
+    JM_CUDA_TRY(cub::DeviceScan::ExclusiveSum(nullptr, temp_bytes, emit_count.data(), emit_offset.data(),
+                                              n_parent_entries + 1, stream_.value()));
+    {
+      rmm::device_buffer temp(temp_bytes, stream_);
+      JM_CUDA_TRY(cub::DeviceScan::ExclusiveSum(temp.data(), temp_bytes, emit_count.data(), emit_offset.data(),
+                                                n_parent_entries + 1, stream_.value()));
+    }
+
+    rmm::device_uvector<int32_t> child_node(total_entries, stream_);
+    rmm::device_uvector<int32_t> child_journey(total_entries, stream_);
+    rmm::device_uvector<int64_t> child_position(total_entries, stream_);
+    kernels::write_child_entries<<<grid_for(n_parent_entries), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
+        batch.view(), begin, end, first_node, db_, batch.window_gap, problem_.max_gap, child_of.data(), first_child,
+        n_children, emit_offset.data(), child_node.data(), child_journey.data(), child_position.data());
+    JM_CUDA_CHECK_LAUNCH();
+
+    // Group by child with a stable sort: each child keeps its entries in (journey, position) order.
+    Batch children(stream_);
+    children.prefix_length = batch.prefix_length + 1;
+    children.window_gap = problem_.max_gap;
+    if (total_entries > 0) {
+      rmm::device_uvector<int64_t> order(total_entries, stream_);
+      rmm::device_uvector<int64_t> sorted_order(total_entries, stream_);
+      children.node = rmm::device_uvector<int32_t>(total_entries, stream_);
+      kernels::fill_sequence<<<grid_for(total_entries), kPrefixSpanBlockThreads, 0, stream_.value()>>>(order.data(),
+                                                                                                    total_entries);
+      JM_CUDA_CHECK_LAUNCH();
+      size_t sort_bytes = 0;
+      const int end_bit = bits_for(static_cast<uint64_t>(std::max(n_children - 1, 1)));
+      JM_CUDA_TRY(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, child_node.data(), children.node.data(),
+                                                  order.data(), sorted_order.data(), total_entries, 0, end_bit,
+                                                  stream_.value()));
+      rmm::device_buffer sort_temp(sort_bytes, stream_);
+      JM_CUDA_TRY(cub::DeviceRadixSort::SortPairs(sort_temp.data(), sort_bytes, child_node.data(), children.node.data(),
+                                                  order.data(), sorted_order.data(), total_entries, 0, end_bit,
+                                                  stream_.value()));
+      children.journey = rmm::device_uvector<int32_t>(total_entries, stream_);
+      children.position = rmm::device_uvector<int64_t>(total_entries, stream_);
+      kernels::gather_values<<<grid_for(total_entries), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
+          sorted_order.data(), child_journey.data(), children.journey.data(), total_entries);
+      JM_CUDA_CHECK_LAUNCH();
+      kernels::gather_values<<<grid_for(total_entries), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
+          sorted_order.data(), child_position.data(), children.position.data(), total_entries);
+      JM_CUDA_CHECK_LAUNCH();
+    }
+    // Host side of the children: their entry ranges and prefixes.
+    children.node_offsets.assign(1, 0);
+    std::vector<int32_t> pattern;
+    for (int32_t c = first_child; c < last_child; ++c) {
+      children.node_offsets.push_back(children.node_offsets.back() + child_entries[c]);
+      const int32_t node = first_node + static_cast<int32_t>(growing_cells[c] / problem_.n_items);
+      pattern.assign(batch.prefixes.items.begin() + batch.prefixes.offsets[node],
+                     batch.prefixes.items.begin() + batch.prefixes.offsets[node + 1]);
+      pattern.push_back(static_cast<int32_t>(growing_cells[c] % problem_.n_items));
+      children.prefixes.add(pattern.data(), static_cast<int64_t>(pattern.size()), 0, 0);
+    }
+    return children;
+  }
+
+  static rmm::device_uvector<int64_t> select_flagged(const rmm::device_uvector<uint8_t>& flags,
+                                                     rmm::cuda_stream_view stream) {
+    const auto n = static_cast<int64_t>(flags.size());
+    rmm::device_uvector<int64_t> selected(flags.size(), stream);
+    rmm::device_scalar<int64_t> n_selected(0, stream);
+    size_t temp_bytes = 0;
+    thrust::counting_iterator<int64_t> cells(0);
+    JM_CUDA_TRY(cub::DeviceSelect::Flagged(nullptr, temp_bytes, cells, flags.data(), selected.data(), n_selected.data(),
+                                           n, stream.value()));
+    rmm::device_buffer temp(temp_bytes, stream);
+    JM_CUDA_TRY(cub::DeviceSelect::Flagged(temp.data(), temp_bytes, cells, flags.data(), selected.data(),
+                                           n_selected.data(), n, stream.value()));
+    // The host sizes the selection from this count: value() synchronizes the stream.
+    selected.resize(n_selected.value(stream), stream);
+    return selected;
+  }
+
+  const MiningProblem& problem_;
+  PatternCollector& collector_;
+  rmm::cuda_stream_view stream_;
+  rmm::device_uvector<int64_t> offsets_;
+  rmm::device_uvector<int32_t> items_;
+  rmm::device_uvector<int64_t> previous_same_item_;
+  rmm::device_uvector<uint8_t> converted_;
+  kernels::SequenceDatabase db_{};
+  int64_t entry_budget_ = 0;
+  int64_t cell_budget_ = 0;
+  std::vector<Batch> stack_;
+  PatternBatch found_;
+};
+
+}  // namespace
+
+FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem& problem) {
+  PatternCollector collector(problem.min_count, problem.keep);
+  GpuMiner miner(ctx, problem, collector);
+  miner.run();
+  return collector.finish();
+}
+
+}  // namespace jm::cuda_impl

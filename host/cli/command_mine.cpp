@@ -1,0 +1,136 @@
+#include "host/cli/command_mine.hpp"
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <iostream>
+#include <memory>
+
+#include "journeymap/common.hpp"
+#include "journeymap/context.hpp"
+#include "journeymap/ingest.hpp"
+#include "journeymap/journeys.hpp"
+#include "journeymap/patterns.hpp"
+#include "journeymap/result_file.hpp"
+#include "journeymap/run_config.hpp"
+
+namespace jm {
+namespace {
+
+struct MineFlags {
+  std::string input, output, format = "auto", device = "auto", min_support = "0.01", conversion_touchpoint;
+  int threads = 0;
+  double session_gap_seconds = 0.0;
+  int max_length = 0, min_length = 1, max_gap = 0, contrast_top_k = 10;
+  int64_t top_k = 0, max_patterns = 1000000;
+  bool keep_conversion_event = false, quiet = false, min_support_given = false;
+};
+
+std::string options_toml(const MineFlags& flags, const PatternOptions& options) {
+  return fmt::format(
+      "[input]\npath = \"{}\"\nformat = \"{}\"\n[journeys]\nsession_gap_seconds = {}\n[patterns]\n"
+      "min_support = \"{}\"\nmax_length = {}\nmin_length = {}\nmax_gap = {}\ntop_k = {}\nmax_patterns = {}\n"
+      "exclude_conversion_event = {}\ncontrast_top_k = {}\n[run]\ndevice = \"{}\"\nthreads = {}\n",
+      flags.input, flags.format, flags.session_gap_seconds, flags.min_support, options.max_length, options.min_length,
+      options.max_gap, options.top_k, options.max_patterns, options.exclude_conversion_event ? "true" : "false",
+      options.contrast_top_k, flags.device, flags.threads);
+}
+
+int run_mine(const MineFlags& flags) {
+  PatternOptions options;
+  options.min_support = MinSupport::parse(flags.min_support);
+  options.min_support_given = flags.min_support_given || flags.top_k == 0;
+  options.max_length = flags.max_length;
+  options.min_length = flags.min_length;
+  options.max_gap = flags.max_gap;
+  options.top_k = flags.top_k;
+  options.max_patterns = flags.max_patterns;
+  options.exclude_conversion_event = !flags.keep_conversion_event;
+  options.contrast_top_k = flags.contrast_top_k;
+  validate_pattern_options(options);
+  if (flags.session_gap_seconds < 0) throw ConfigError("--session-gap must be >= 0");
+  const Context ctx = make_context(parse_device_choice(flags.device), flags.threads);
+
+  std::vector<std::pair<std::string, double>> stage_seconds;
+  auto timed = [&](const char* name, auto&& fn) {
+    if (!flags.quiet) std::fprintf(stderr, "[journeymap] %-9s ...\n", name);
+    const auto start = std::chrono::steady_clock::now();
+    auto value = fn();
+    stage_seconds.emplace_back(name, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return value;
+  };
+
+  const auto output_dir = std::filesystem::path(flags.output).parent_path();
+  if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
+
+  IngestResult ingest = timed("ingest", [&] {
+    const InputFormat format = parse_input_format(flags.format);
+    CsvOptions csv;
+    csv.num_threads = flags.threads;
+    csv.conversion_touchpoint = flags.conversion_touchpoint;
+    if (format == InputFormat::Spmf) return read_events_spmf(flags.input, flags.threads);
+    if (format == InputFormat::Csv) return read_events_csv(flags.input, csv);
+    return read_events(flags.input, csv);
+  });
+  JourneyOptions journey_options;
+  journey_options.session_gap_seconds = flags.session_gap_seconds;
+  const JourneySet journeys = timed("journeys", [&] { return build_journeys(ctx, ingest.events, journey_options); });
+  const PatternResult result = timed("patterns", [&] { return mine_patterns(ctx, journeys, options); });
+
+  ResultWriter writer(flags.output);
+  writer.write_vocab(journeys);
+  write_patterns_results(writer, result, journeys);
+  RunMetadata meta;
+  meta.command = "mine";
+  meta.backend = to_string(ctx.backend);
+  meta.config_toml = options_toml(flags, options);
+  meta.input_files = {flags.input};
+  meta.input_bytes = {ingest.file_bytes};
+  meta.rows_read = ingest.rows_read;
+  meta.rows_skipped = ingest.rows_skipped;
+  meta.stage_seconds = stage_seconds;
+  writer.write_meta(meta);
+  writer.commit();
+
+  std::cout << fmt::format("mined {} journeys ({} events) from {} on the {} in {:.3f} s\n", journeys.size(),
+                           journeys.num_events(), flags.input, to_string(ctx.backend), stage_seconds.back().second);
+  std::cout << format_patterns_summary(result, journeys);
+  std::cout << "  written to " << flags.output << "\n";
+  return 0;
+}
+
+}  // namespace
+
+CLI::App* add_patterns_command(CLI::App& app, std::function<int()>& handler) {
+  auto flags = std::make_shared<MineFlags>();
+  CLI::App* mine = app.add_subcommand("mine", "Frequent journey patterns (PrefixSpan) and what leads to conversion");
+  mine->add_option("--input", flags->input, "Events file: CSV with header, or SPMF")->required();
+  mine->add_option("--out", flags->output, "HDF5 result to write")->required();
+  CLI::Option* min_support = mine->add_option(
+      "--min-support", flags->min_support, "Minimum support: a count (500) or a fraction of journeys (0.01, 1%)");
+  min_support->capture_default_str();
+  mine->add_option("--max-length", flags->max_length, "Longest pattern in items (0 = unlimited)");
+  mine->add_option("--min-length", flags->min_length, "Shortest pattern reported")->capture_default_str();
+  mine->add_option("--max-gap", flags->max_gap, "Max distance between consecutive items (1 = contiguous, 0 = any)");
+  mine->add_option("--top-k", flags->top_k, "Keep the k most frequent patterns (no threshold needed)");
+  mine->add_option("--max-patterns", flags->max_patterns, "Cap on patterns kept")->capture_default_str();
+  mine->add_option("--contrast-top-k", flags->contrast_top_k, "Length of the conversion / abandonment lists")
+      ->capture_default_str();
+  mine->add_flag("--keep-conversion-event", flags->keep_conversion_event,
+                 "Also mine the conversion event that ends a converted journey");
+  mine->add_option("--session-gap", flags->session_gap_seconds, "Start a new journey after this many idle seconds");
+  mine->add_option("--format", flags->format, "Input format: auto | csv | spmf")->capture_default_str();
+  mine->add_option("--conversion-touchpoint", flags->conversion_touchpoint, "CSV: touchpoint that marks a conversion");
+  mine->add_option("--device", flags->device, "auto | cpu | gpu")->capture_default_str();
+  mine->add_option("--threads", flags->threads, "CPU worker threads (0 = all)");
+  mine->add_flag("--quiet", flags->quiet, "No progress lines on stderr");
+  handler = [flags, min_support]() {
+    flags->min_support_given = min_support->count() > 0;
+    return run_mine(*flags);
+  };
+  return mine;
+}
+
+}  // namespace jm

@@ -1,0 +1,80 @@
+#include "host/patterns/pattern_collector.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace jm::patterns_detail {
+
+PatternCollector::PatternCollector(int64_t min_count, int64_t keep)
+    : min_count_(min_count), keep_(keep), threshold_(min_count) {}
+
+void PatternCollector::add(PatternBatch& batch) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (int64_t p = 0; p < batch.size(); ++p) {
+    const int64_t support = batch.support[p];
+    // A worker may have read an older, lower threshold: drop what no longer qualifies.
+    if (support < threshold_.load(std::memory_order_relaxed)) {
+      if (support >= min_count_) note_pruned();
+      continue;
+    }
+    best_supports_.push(support);
+    if (static_cast<int64_t>(best_supports_.size()) > keep_) {
+      best_supports_.pop();
+      note_pruned();  // more than `keep` patterns reach min_count
+    }
+    if (static_cast<int64_t>(best_supports_.size()) == keep_ && best_supports_.top() > threshold())
+      threshold_.store(best_supports_.top(), std::memory_order_relaxed);
+    stored_.add(batch.items.data() + batch.offsets[p], batch.offsets[p + 1] - batch.offsets[p], support,
+                batch.converted_support[p]);
+  }
+  batch.clear();
+  // Patterns stored before the threshold rose are dropped now and then, bounding memory.
+  if (stored_.size() > 2 * keep_ + 65536) compact_locked();
+}
+
+void PatternCollector::compact_locked() {
+  const int64_t threshold = this->threshold();
+  PatternBatch kept;
+  for (int64_t p = 0; p < stored_.size(); ++p)
+    if (stored_.support[p] >= threshold)
+      kept.add(stored_.items.data() + stored_.offsets[p], stored_.offsets[p + 1] - stored_.offsets[p],
+               stored_.support[p], stored_.converted_support[p]);
+  stored_ = std::move(kept);
+}
+
+std::vector<int64_t> canonical_order(const PatternBatch& batch) {
+  std::vector<int64_t> order(static_cast<size_t>(batch.size()));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    if (batch.support[a] != batch.support[b]) return batch.support[a] > batch.support[b];
+    const int64_t length_a = batch.offsets[a + 1] - batch.offsets[a];
+    const int64_t length_b = batch.offsets[b + 1] - batch.offsets[b];
+    if (length_a != length_b) return length_a < length_b;
+    return std::lexicographical_compare(batch.items.begin() + batch.offsets[a], batch.items.begin() + batch.offsets[a + 1],
+                                        batch.items.begin() + batch.offsets[b], batch.items.begin() + batch.offsets[b + 1]);
+  });
+  return order;
+}
+
+FrequentPatterns PatternCollector::finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::vector<int64_t> order = canonical_order(stored_);
+  const auto n_kept = static_cast<size_t>(std::min<int64_t>(keep_, static_cast<int64_t>(order.size())));
+  FrequentPatterns out;
+  out.truncated = truncated_.load() || static_cast<int64_t>(order.size()) > keep_;
+  out.support.reserve(n_kept);
+  out.converted_support.reserve(n_kept);
+  out.offsets.reserve(n_kept + 1);
+  for (size_t i = 0; i < n_kept; ++i) {
+    const int64_t p = order[i];
+    out.items.insert(out.items.end(), stored_.items.begin() + stored_.offsets[p],
+                     stored_.items.begin() + stored_.offsets[p + 1]);
+    out.offsets.push_back(static_cast<int64_t>(out.items.size()));
+    out.support.push_back(stored_.support[p]);
+    out.converted_support.push_back(stored_.converted_support[p]);
+  }
+  stored_.clear();
+  return out;
+}
+
+}  // namespace jm::patterns_detail

@@ -1,0 +1,79 @@
+// Where both PrefixSpan backends put the patterns they find. It owns the support threshold: it
+// starts at the minimum support and, once `keep` patterns have been seen, rises to the keep-th
+// highest support seen so far. That makes top-k exact without a threshold given and bounds memory
+// under the pattern cap.
+//
+// Why it is exact: the threshold is always the support of some keep-th best pattern already found,
+// so it never exceeds the true keep-th best support; patterns of the true top `keep` (and, by
+// anti-monotonicity, all their prefixes) are never pruned. finish() sorts canonically and cuts to
+// `keep`, so the answer does not depend on the order in which branches were explored.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <queue>
+#include <vector>
+
+#include "journeymap/patterns.hpp"
+
+namespace jm::patterns_detail {
+
+/// Patterns found by one worker, flushed to the collector in batches.
+struct PatternBatch {
+  std::vector<int64_t> offsets{0};
+  std::vector<int32_t> items;
+  std::vector<int64_t> support;
+  std::vector<int64_t> converted_support;
+
+  int64_t size() const { return static_cast<int64_t>(support.size()); }
+  void add(const int32_t* pattern, int64_t length, int64_t pattern_support, int64_t converted) {
+    items.insert(items.end(), pattern, pattern + length);
+    offsets.push_back(static_cast<int64_t>(items.size()));
+    support.push_back(pattern_support);
+    converted_support.push_back(converted);
+  }
+  void clear() {
+    offsets.assign(1, 0);
+    items.clear();
+    support.clear();
+    converted_support.clear();
+  }
+};
+
+class PatternCollector {
+ public:
+  PatternCollector(int64_t min_count, int64_t keep);
+
+  /// Current support threshold: extensions below it are pruned. Safe to read from any thread.
+  int64_t threshold() const { return threshold_.load(std::memory_order_relaxed); }
+
+  int64_t min_count() const { return min_count_; }
+
+  /// A worker pruned an extension that reached min_count but not the raised threshold: more than
+  /// `keep` patterns are frequent. Thread-safe.
+  void note_pruned() { truncated_.store(true, std::memory_order_relaxed); }
+
+  /// Takes the patterns of `batch` (clears it). Thread-safe.
+  void add(PatternBatch& batch);
+
+  /// Canonical order, cut to `keep`. Call once, after every worker has flushed.
+  FrequentPatterns finish();
+
+ private:
+  void compact_locked();
+
+  const int64_t min_count_;
+  const int64_t keep_;
+  std::atomic<int64_t> threshold_;
+  std::mutex mutex_;
+  std::priority_queue<int64_t, std::vector<int64_t>, std::greater<int64_t>> best_supports_;
+  PatternBatch stored_;
+  std::atomic<bool> truncated_{false};
+};
+
+/// Sorts patterns canonically: support descending, length ascending, items lexicographically.
+/// Returns the permutation (indices into `batch`).
+std::vector<int64_t> canonical_order(const PatternBatch& batch);
+
+}  // namespace jm::patterns_detail

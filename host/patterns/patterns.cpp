@@ -1,0 +1,149 @@
+// Public entry of sequence mining: validates, builds the problem both backends read, dispatches to
+// the CPU or GPU PrefixSpan, then computes the outcome contrast (host/patterns/pattern_contrast.cpp).
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "host/core/thread_pool.hpp"
+#include "host/patterns/pattern_contrast.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/patterns.hpp"
+
+namespace jm {
+
+MinSupport MinSupport::parse(const std::string& text) {
+  std::string body = text;
+  bool percent = false;
+  if (!body.empty() && body.back() == '%') {
+    percent = true;
+    body.pop_back();
+  }
+  const bool integer_literal = !body.empty() && !percent &&
+                               std::all_of(body.begin(), body.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (integer_literal) {
+    errno = 0;
+    const long long count = std::strtoll(body.c_str(), nullptr, 10);
+    if (errno != 0 || count < 1)
+      throw ConfigError("min support '" + text + "' must be a count >= 1 or a fraction in (0, 1]");
+    return MinSupport::count(count);
+  }
+  char* end = nullptr;
+  errno = 0;
+  double value = std::strtod(body.c_str(), &end);
+  if (body.empty() || end != body.c_str() + body.size() || errno != 0 || !std::isfinite(value))
+    throw ConfigError("min support '" + text + "' is not a number (give a count such as 500 or a fraction such as 0.01)");
+  if (percent) value /= 100.0;
+  if (!(value > 0.0 && value <= 1.0))
+    throw ConfigError("min support '" + text + "' as a fraction must lie in (0, 1]; give whole journeys as an integer");
+  return MinSupport::fraction(value);
+}
+
+int64_t MinSupport::resolve(int64_t n_journeys) const {
+  if (journeys > 0) return journeys;
+  // SPMF's rule, in the same double arithmetic: ceil(minsup * n). (So 0.07 * 100 gives 8, as there.)
+  const auto count = static_cast<int64_t>(std::ceil(share * static_cast<double>(n_journeys)));
+  return std::max<int64_t>(count, 1);
+}
+
+std::string MinSupport::to_string() const {
+  if (journeys > 0) return std::to_string(journeys) + " journeys";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%g of journeys", share);
+  return buffer;
+}
+
+void validate_pattern_options(const PatternOptions& options) {
+  if (options.min_support.journeys < 0) throw ConfigError("min_support count must be >= 1");
+  if (options.min_support.journeys == 0 && !(options.min_support.share > 0.0 && options.min_support.share <= 1.0))
+    throw ConfigError("min_support fraction must lie in (0, 1] (got " + std::to_string(options.min_support.share) + ")");
+  if (options.max_length < 0) throw ConfigError("patterns max_length must be >= 0 (0 = unlimited)");
+  if (options.min_length < 1) throw ConfigError("patterns min_length must be >= 1");
+  if (options.max_length > 0 && options.min_length > options.max_length)
+    throw ConfigError("patterns min_length (" + std::to_string(options.min_length) + ") exceeds max_length (" +
+                      std::to_string(options.max_length) + ")");
+  if (options.max_gap < 0) throw ConfigError("patterns max_gap must be >= 0 (0 = unlimited, 1 = contiguous)");
+  if (options.top_k < 0) throw ConfigError("patterns top_k must be >= 0 (0 = all frequent patterns)");
+  if (options.max_patterns < 1) throw ConfigError("patterns max_patterns must be >= 1");
+  if (options.contrast_top_k < 0) throw ConfigError("patterns contrast_top_k must be >= 0");
+  if (!(options.significance_level > 0.0 && options.significance_level <= 1.0))
+    throw ConfigError("patterns significance_level must lie in (0, 1]");
+  if (options.gpu_batch_bytes < 0) throw ConfigError("patterns gpu_batch_bytes must be >= 0 (0 = auto)");
+}
+
+MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys, const PatternOptions& options) {
+  MiningProblem problem;
+  const int64_t n_journeys = journeys.size();
+  problem.n_items = std::max<int32_t>(journeys.touchpoints.size(), 0);
+  problem.converted.assign(journeys.converted.begin(), journeys.converted.end());
+  problem.converted.resize(static_cast<size_t>(n_journeys), 0);
+  problem.offsets.assign(static_cast<size_t>(n_journeys) + 1, 0);
+  for (int64_t j = 0; j < n_journeys; ++j) {
+    const bool drop_last = options.exclude_conversion_event && problem.converted[j] && journeys.length(j) > 0;
+    problem.offsets[j + 1] = problem.offsets[j] + journeys.length(j) - (drop_last ? 1 : 0);
+  }
+  const int64_t n_events = problem.offsets[n_journeys];
+  problem.items.resize(static_cast<size_t>(n_events));
+  problem.previous_same_item.resize(static_cast<size_t>(n_events));
+
+  // Chunks of journeys in parallel; each chunk remembers, per item, its last position in the
+  // current journey (stamped with the journey so the table is never cleared).
+  const int threads = std::max(1, ctx.num_threads);
+  const int64_t n_chunks = std::min<int64_t>(n_journeys, int64_t{threads} * 8);
+  parallel_for(n_chunks, threads, [&](int64_t chunk) {
+    const int64_t first = n_journeys * chunk / n_chunks, last = n_journeys * (chunk + 1) / n_chunks;
+    std::vector<int64_t> last_position(static_cast<size_t>(problem.n_items), -1);
+    std::vector<int64_t> last_journey(static_cast<size_t>(problem.n_items), -1);
+    for (int64_t j = first; j < last; ++j) {
+      const int64_t source = journeys.offsets[j];
+      for (int64_t e = problem.offsets[j]; e < problem.offsets[j + 1]; ++e) {
+        const int32_t item = journeys.touchpoint[source + (e - problem.offsets[j])];
+        problem.items[e] = item;
+        problem.previous_same_item[e] = last_journey[item] == j ? last_position[item] : -1;
+        last_journey[item] = j;
+        last_position[item] = e;
+      }
+    }
+  });
+  problem.min_count = options.top_k > 0 && !options.min_support_given ? 1 : options.min_support.resolve(n_journeys);
+  problem.keep = options.top_k > 0 ? std::min(options.top_k, options.max_patterns) : options.max_patterns;
+  problem.max_length = options.max_length;
+  problem.min_length = options.min_length;
+  problem.max_gap = options.max_gap;
+  problem.gpu_batch_bytes = options.gpu_batch_bytes;
+  return problem;
+}
+
+PatternResult mine_patterns(const Context& ctx, const JourneySet& journeys, const PatternOptions& options) {
+  validate_pattern_options(options);
+  for (int32_t item : journeys.touchpoint)
+    if (item < 0 || item >= journeys.touchpoints.size())
+      throw std::logic_error("JourneySet invariant violated: touchpoint id outside the vocabulary");
+  const MiningProblem problem = make_mining_problem(ctx, journeys, options);
+  FrequentPatterns found = ctx.backend == Backend::Gpu ? cuda_impl::mine_frequent_patterns(ctx, problem)
+                                                       : cpu_impl::mine_frequent_patterns(ctx, problem);
+
+  PatternResult result;
+  result.options = options;
+  result.backend = to_string(ctx.backend);
+  result.n_journeys = journeys.size();
+  result.min_support_count = problem.min_count;
+  result.offsets = std::move(found.offsets);
+  result.items = std::move(found.items);
+  result.support = std::move(found.support);
+  result.converted_support = std::move(found.converted_support);
+  result.final_support_count = result.support.empty() ? problem.min_count : result.support.back();
+  // In top-k mode dropping patterns is the point; only the cap is worth a message.
+  result.truncated = found.truncated && (options.top_k == 0 || options.max_patterns < options.top_k);
+  if (result.truncated)
+    result.message = "more than " + std::to_string(options.max_patterns) + " patterns reach a support of " +
+                     std::to_string(problem.min_count) + "; kept the " + std::to_string(result.size()) +
+                     " most frequent (support >= " + std::to_string(result.final_support_count) +
+                     "). Raise the minimum support, set a max length, or raise max_patterns to get all of them.";
+  patterns_detail::compute_contrast(journeys, result);
+  return result;
+}
+
+}  // namespace jm
