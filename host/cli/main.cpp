@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <iostream>
+#include <list>
 #include <map>
 
+#include "host/cli/command_mine.hpp"
 #include "host/core/build_info.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/generate.hpp"
@@ -105,6 +107,18 @@ int main(int argc, char** argv) {
   CLI::App* info = app.add_subcommand("info", "Summarise an HDF5 result file");
   info->add_option("result", info_path, "HDF5 file written by journeymap run")->required();
 
+  // Analysis subcommands, each registered by its module.
+  struct ModuleCommand {
+    CLI::App* command = nullptr;
+    std::function<int()> handler;
+  };
+  std::list<ModuleCommand> module_commands;  // a list: handlers keep their address while it grows
+  auto add_module_command = [&](auto add_command) {
+    ModuleCommand& entry = module_commands.emplace_back();
+    entry.command = add_command(app, entry.handler);
+  };
+  add_module_command(jm::add_patterns_command);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -130,6 +144,8 @@ int main(int argc, char** argv) {
       std::cout << jm::format_run_summary(report);
       return 0;
     }
+    for (ModuleCommand& entry : module_commands)
+      if (entry.command->parsed()) return entry.handler();
     if (info->parsed()) {
       std::cout << jm::describe_result_file(info_path);
       return 0;

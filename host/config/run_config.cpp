@@ -41,6 +41,12 @@ class TableReader {
     throw ConfigError(source_ + ": key '" + prefix_ + key + "' has the wrong type");
   }
 
+  /// The raw node of `key` (nullptr when absent), for values of more than one type.
+  const toml::node* node(const std::string& key) {
+    used_.insert(key);
+    return table_.get(key);
+  }
+
   const toml::table* subtable(const std::string& key) {
     used_.insert(key);
     const toml::node* node = table_.get(key);
@@ -98,6 +104,32 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     j.read("drop_duplicates", config.journeys.drop_duplicates);
     j.read("max_length", config.journeys.max_length);
     j.reject_unknown_keys();
+  }
+  if (const toml::table* patterns = top.subtable("patterns")) {
+    TableReader p(*patterns, "patterns.", source);
+    PatternOptions& o = config.patterns;
+    p.read("enabled", config.patterns_enabled);
+    if (const toml::node* min_support = p.node("min_support")) {
+      if (auto count = min_support->value_exact<int64_t>()) {
+        o.min_support = MinSupport::count(*count);
+      } else if (auto share = min_support->value_exact<double>()) {
+        o.min_support = MinSupport::fraction(*share);
+      } else if (auto text = min_support->value_exact<std::string>()) {
+        o.min_support = MinSupport::parse(*text);
+      } else {
+        throw ConfigError(source + ": patterns.min_support must be a count, a fraction or a text like \"5%\"");
+      }
+    }
+    p.read("max_length", o.max_length);
+    p.read("min_length", o.min_length);
+    p.read("max_gap", o.max_gap);
+    p.read("top_k", o.top_k);
+    p.read("max_patterns", o.max_patterns);
+    p.read("exclude_conversion_event", o.exclude_conversion_event);
+    p.read("contrast_top_k", o.contrast_top_k);
+    p.read("significance_level", o.significance_level);
+    p.read("gpu_batch_bytes", o.gpu_batch_bytes);
+    p.reject_unknown_keys();
   }
   if (const toml::table* run = top.subtable("run")) {
     TableReader r(*run, "run.", source);
@@ -187,7 +219,23 @@ std::string to_toml(const RunConfig& config) {
                   {"threads", config.threads},
                   {"output", config.output_path},
                   {"progress", config.progress}};
-  toml::table root{{"input", input}, {"journeys", journeys}, {"run", run}};
+  const PatternOptions& po = config.patterns;
+  toml::table patterns{{"enabled", config.patterns_enabled},
+                       {"max_length", po.max_length},
+                       {"min_length", po.min_length},
+                       {"max_gap", po.max_gap},
+                       {"top_k", po.top_k},
+                       {"max_patterns", po.max_patterns},
+                       {"exclude_conversion_event", po.exclude_conversion_event},
+                       {"contrast_top_k", po.contrast_top_k},
+                       {"significance_level", po.significance_level},
+                       {"gpu_batch_bytes", po.gpu_batch_bytes}};
+  // A count stays an integer and a fraction a float, so that the TOML reads back the same way.
+  if (po.min_support.journeys > 0)
+    patterns.insert("min_support", po.min_support.journeys);
+  else
+    patterns.insert("min_support", po.min_support.share);
+  toml::table root{{"input", input}, {"journeys", journeys}, {"patterns", patterns}, {"run", run}};
   std::ostringstream out;
   out << root;
   return out.str();

@@ -92,26 +92,34 @@ RunReport run_pipeline(const RunConfig& config) {
   report.build_stats = journeys.stats;
   report.summary = summarize_journeys(journeys);
 
+  // Results go to a temporary file as each stage finishes; it replaces the target only at commit.
+  ResultWriter writer(config.output_path);
   clock.run("write", [&] {
-    ResultWriter writer(config.output_path);
     writer.write_vocab(journeys);
     writer.write_journeys(journeys);
-    RunMetadata meta;
-    meta.command = "run";
-    meta.backend = report.backend;
-    meta.build_info = build_info();
-    meta.config_toml = to_toml(config);
-    meta.input_files = {config.input_path};
-    meta.input_bytes = {ingest.file_bytes};
-    meta.rows_read = ingest.rows_read;
-    meta.rows_skipped = ingest.rows_skipped;
-    for (const BadRow& bad : ingest.first_bad_rows)
-      meta.bad_row_messages.push_back("line " + std::to_string(bad.line) + ", column '" + bad.column + "': " +
-                                      bad.reason + " (value: '" + bad.value + "')");
-    meta.stage_seconds = report.stage_seconds;  // stages before this one
-    writer.write_meta(meta);
-    writer.commit();
   });
+
+  if (config.patterns_enabled) {
+    const PatternResult patterns = clock.run("patterns", [&] { return mine_patterns(ctx, journeys, config.patterns); });
+    write_patterns_results(writer, patterns, journeys);
+    report.stage_summaries.push_back(format_patterns_summary(patterns, journeys));
+  }
+
+  RunMetadata meta;
+  meta.command = "run";
+  meta.backend = report.backend;
+  meta.build_info = build_info();
+  meta.config_toml = to_toml(config);
+  meta.input_files = {config.input_path};
+  meta.input_bytes = {ingest.file_bytes};
+  meta.rows_read = ingest.rows_read;
+  meta.rows_skipped = ingest.rows_skipped;
+  for (const BadRow& bad : ingest.first_bad_rows)
+    meta.bad_row_messages.push_back("line " + std::to_string(bad.line) + ", column '" + bad.column + "': " +
+                                    bad.reason + " (value: '" + bad.value + "')");
+  meta.stage_seconds = report.stage_seconds;
+  writer.write_meta(meta);
+  clock.run("commit", [&] { writer.commit(); });
   return report;
 }
 

@@ -101,7 +101,12 @@ std::string format_run_summary(const RunReport& report) {
     out += fmt::format("  journey building     {} duplicates dropped, {} events cut by max_length\n",
                        report.build_stats.duplicates_dropped, report.build_stats.events_truncated);
   append_summary_body(out, report.summary);
-  out += "  stage timings       ";
+  for (const std::string& section : report.stage_summaries) {
+    out += "\n";
+    out += section;
+    if (!section.empty() && section.back() != '\n') out += "\n";
+  }
+  out += "\n  stage timings       ";
   double total = 0;
   for (const auto& [name, seconds] : report.stage_seconds) {
     out += fmt::format(" {} {:.3f}s", name, seconds);

@@ -47,6 +47,7 @@ struct RunReport {
   JourneyBuildStats build_stats;
   JourneySummary summary;
   std::vector<std::pair<std::string, double>> stage_seconds;
+  std::vector<std::string> stage_summaries;  ///< readable blocks of the analysis stages, in run order
 };
 
 /// Runs every stage and writes the HDF5 result atomically. Throws InputError/ConfigError/Error;

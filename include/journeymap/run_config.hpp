@@ -18,6 +18,7 @@
 #include "journeymap/context.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
+#include "journeymap/patterns.hpp"
 
 namespace jm {
 
@@ -33,6 +34,19 @@ struct RunConfig {
   int threads = 0;  ///< 0 = all hardware threads
   std::string output_path = "out/journeymap.h5";
   bool progress = true;  ///< stage progress lines on stderr
+
+  // Analysis stages of `run` ([<stage>] enabled = true|false and the stage's options).
+  bool patterns_enabled = true;
+  PatternOptions patterns = default_run_pattern_options();
+
+  /// Pattern mining in `run` is bounded by default (5% support, up to 5 items): looping browse
+  /// paths make low-support, unbounded mining explode on real clickstreams.
+  static PatternOptions default_run_pattern_options() {
+    PatternOptions options;
+    options.min_support = MinSupport::fraction(0.05);
+    options.max_length = 5;
+    return options;
+  }
 };
 
 /// Applies the TOML file at `path` onto `config`. Unknown keys and wrong types are ConfigErrors that
