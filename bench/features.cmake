@@ -1,0 +1,1 @@
+jm_add_benchmark(bench_features features_bench.cpp)

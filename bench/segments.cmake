@@ -1,0 +1,1 @@
+jm_add_benchmark(bench_segments segments_bench.cpp)

@@ -1,0 +1,65 @@
+// GPU twin of feature extraction: uploads the journey CSR and the lookup tables, runs one thread per
+// journey over the shared formulas (feature_rules.hpp) and copies the matrix back.
+#include <algorithm>
+
+#include <rmm/device_uvector.hpp>
+
+#include "cuda/core/cuda_check.cuh"
+#include "cuda/core/device_runtime.cuh"
+#include "host/features/feature_tables.hpp"
+#include "journeymap/features.hpp"
+#include "kernels/features/feature_kernels.cuh"
+
+namespace jm::cuda_impl {
+namespace {
+
+template <typename T>
+rmm::device_uvector<T> upload(const std::vector<T>& host, rmm::cuda_stream_view stream) {
+  rmm::device_uvector<T> device(host.size(), stream);
+  if (!host.empty())
+    JM_CUDA_TRY(cudaMemcpyAsync(device.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice, stream.value()));
+  return device;
+}
+
+}  // namespace
+
+FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, const FeatureSpec& spec) {
+  const rmm::cuda_stream_view stream = device_stream(ctx.cuda_device);
+  feature_detail::FeatureTables tables = feature_detail::make_tables(journeys, spec);
+
+  FeatureMatrix out;
+  out.spec = spec;
+  out.n_rows = journeys.size();
+  const int64_t f = out.num_features();
+  out.values.assign(static_cast<size_t>(out.n_rows * f), 0.0f);
+  if (out.n_rows == 0) return out;
+
+  auto offsets = upload(journeys.offsets, stream);
+  auto touchpoint = upload(journeys.touchpoint, stream);
+  auto channel = upload(journeys.channel, stream);
+  auto timestamp_ms = upload(journeys.timestamp_ms, stream);
+  auto converted = upload(journeys.converted, stream);
+  auto customer_journeys = upload(tables.customer_journeys, stream);
+  auto touchpoint_slot = upload(tables.touchpoint_slot, stream);
+  auto channel_slot = upload(tables.channel_slot, stream);
+  auto touchpoint_hash = upload(tables.touchpoint_hash, stream);
+  rmm::device_uvector<float> features(out.values.size(), stream);
+
+  feature_rules::FeatureLayout layout = tables.layout;
+  layout.touchpoint_slot = touchpoint_slot.data();
+  layout.channel_slot = channel_slot.data();
+  layout.touchpoint_hash = touchpoint_hash.data();
+
+  const int64_t blocks = std::min<int64_t>((out.n_rows + kFeatureBlockThreads - 1) / kFeatureBlockThreads, 1 << 20);
+  compute_journey_features<<<static_cast<unsigned>(blocks), kFeatureBlockThreads, 0, stream.value()>>>(
+      offsets.data(), touchpoint.data(), channel.data(), timestamp_ms.data(), converted.data(),
+      customer_journeys.data(), out.n_rows, layout, features.data());
+  JM_CUDA_CHECK_LAUNCH();
+  JM_CUDA_TRY(cudaMemcpyAsync(out.values.data(), features.data(), out.values.size() * sizeof(float),
+                              cudaMemcpyDeviceToHost, stream.value()));
+  // The host reads the matrix next.
+  stream.synchronize();
+  return out;
+}
+
+}  // namespace jm::cuda_impl

@@ -1,0 +1,160 @@
+// GPU Lloyd step: the points live on the device for the whole k-means run; each assignment is, per
+// chunk of rows, one cuBLAS SGEMM (dots = points x centroids^T) and one fused arg-min / cluster-sum
+// kernel. Chunks are sized so that the dot-product block stays in L2 between the two calls.
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include <rmm/device_uvector.hpp>
+
+#include "cuda/core/cuda_check.cuh"
+#include "cuda/core/device_runtime.cuh"
+#include "journeymap/common.hpp"
+#include "journeymap/kmeans_rules.hpp"
+#include "journeymap/segments.hpp"
+#include "kernels/segments/kmeans_kernels.cuh"
+
+#define JM_CUBLAS_TRY(call)                                                                          \
+  do {                                                                                               \
+    const cublasStatus_t jm_cublas_status_ = (call);                                                 \
+    if (jm_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                                  \
+      throw ::jm::Error(std::string("cuBLAS error ") + cublasGetStatusName(jm_cublas_status_) + " in " + \
+                        #call + " at " + __FILE__ + ":" + std::to_string(__LINE__));                 \
+  } while (0)
+
+namespace jm::cuda_impl {
+namespace {
+
+constexpr size_t kDotBlockBytes = size_t{32} << 20;  // dot-product chunk budget (fits the H200's L2)
+constexpr int kMaxClusters = 4096;                    // per-block counts live in shared memory
+constexpr size_t kSharedBudgetBytes = 48 * 1024;      // default dynamic shared memory limit
+
+class CudaLloydStep final : public LloydStep {
+ public:
+  CudaLloydStep(const Context& ctx, const float* points, int64_t n, int dims)
+      : resources_(device_resources(ctx.cuda_device)), stream_(resources_.get_stream()), n_(n), dims_(dims),
+        points_(static_cast<size_t>(n) * dims, stream_), point_norms_(static_cast<size_t>(n), stream_),
+        labels_(static_cast<size_t>(n), stream_), distances_(static_cast<size_t>(n), stream_),
+        centroids_(0, stream_), centroid_norms_(0, stream_), dots_(0, stream_), sums_(0, stream_),
+        counts_(0, stream_), inertia_(1, stream_) {
+    JM_CUDA_TRY(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, ctx.cuda_device));
+    if (n_ > 0) {
+      JM_CUDA_TRY(cudaMemcpyAsync(points_.data(), points, points_.size() * sizeof(float), cudaMemcpyHostToDevice,
+                                  stream_.value()));
+      const int64_t blocks = std::min<int64_t>((n_ + kNormBlockThreads - 1) / kNormBlockThreads, int64_t{sm_count_} * 32);
+      compute_point_norms<<<static_cast<unsigned>(blocks), kNormBlockThreads, 0, stream_.value()>>>(
+          points_.data(), n_, dims_, point_norms_.data());
+      JM_CUDA_CHECK_LAUNCH();
+    }
+  }
+
+  double assign(const std::vector<float>& centroids, int k, std::vector<double>& sums,
+                std::vector<int64_t>& counts) override {
+    if (k > kMaxClusters)
+      throw ConfigError("the GPU k-means supports k <= " + std::to_string(kMaxClusters) + " (got " + std::to_string(k) + ")");
+    const int d = dims_;
+    // Centroid norms on the host with the shared formula: identical to the CPU twin's.
+    std::vector<float> centroid_norms(static_cast<size_t>(k));
+    for (int c = 0; c < k; ++c) centroid_norms[c] = kmeans_rules::squared_norm(centroids.data() + size_t(c) * d, d);
+    centroids_.resize(centroids.size(), stream_);
+    centroid_norms_.resize(static_cast<size_t>(k), stream_);
+    sums_.resize(size_t(k) * d, stream_);
+    counts_.resize(static_cast<size_t>(k), stream_);
+    JM_CUDA_TRY(cudaMemcpyAsync(centroids_.data(), centroids.data(), centroids.size() * sizeof(float),
+                                cudaMemcpyHostToDevice, stream_.value()));
+    JM_CUDA_TRY(cudaMemcpyAsync(centroid_norms_.data(), centroid_norms.data(), centroid_norms.size() * sizeof(float),
+                                cudaMemcpyHostToDevice, stream_.value()));
+    JM_CUDA_TRY(cudaMemsetAsync(sums_.data(), 0, sums_.size() * sizeof(double), stream_.value()));
+    JM_CUDA_TRY(cudaMemsetAsync(counts_.data(), 0, counts_.size() * sizeof(unsigned long long), stream_.value()));
+    JM_CUDA_TRY(cudaMemsetAsync(inertia_.data(), 0, sizeof(double), stream_.value()));
+
+    const int64_t chunk_rows =
+        std::max<int64_t>(1024, std::min<int64_t>(int64_t{1} << 30, static_cast<int64_t>(kDotBlockBytes / (sizeof(float) * k))));
+    dots_.resize(static_cast<size_t>(std::min(n_, chunk_rows) * k), stream_);
+    const bool shared_sums = (size_t(k) * d + k + 1) * sizeof(double) <= kSharedBudgetBytes;
+    const size_t shared_bytes = ((shared_sums ? size_t(k) * d : 0) + k + 1) * sizeof(double);
+
+    cublasHandle_t handle = resources_.get_cublas_handle();
+    JM_CUBLAS_TRY(cublasSetStream(handle, stream_.value()));
+    JM_CUBLAS_TRY(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));  // full FP32, no TF32 shortcuts
+    const float one = 1.0f, zero = 0.0f;
+    for (int64_t first = 0; first < n_; first += chunk_rows) {
+      const int64_t rows = std::min(chunk_rows, n_ - first);
+      // dots (row-major rows x k) = points_chunk (rows x d) * centroids^T (d x k). In cuBLAS's
+      // column-major terms: dots^T [k x rows] = C^T [k x d] * P^T [d x rows], where the row-major
+      // centroids and points are already C^T (ld d) and P^T (ld d).
+      JM_CUBLAS_TRY(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, k, static_cast<int>(rows), d, &one, centroids_.data(),
+                                d, points_.data() + first * d, d, &zero, dots_.data(), k));
+      const int64_t blocks = std::min<int64_t>((rows + kAssignWarpsPerBlock - 1) / kAssignWarpsPerBlock,
+                                               int64_t{sm_count_} * 4);
+      assign_nearest_and_accumulate<<<static_cast<unsigned>(blocks), kAssignBlockThreads, shared_bytes, stream_.value()>>>(
+          points_.data() + first * d, point_norms_.data() + first, dots_.data(), centroid_norms_.data(), rows, k, d,
+          shared_sums, labels_.data() + first, distances_.data() + first, sums_.data(), counts_.data(), inertia_.data());
+      JM_CUDA_CHECK_LAUNCH();
+    }
+
+    sums.resize(size_t(k) * d);
+    std::vector<unsigned long long> device_counts(static_cast<size_t>(k));
+    double inertia = 0.0;
+    JM_CUDA_TRY(cudaMemcpyAsync(sums.data(), sums_.data(), sums.size() * sizeof(double), cudaMemcpyDeviceToHost,
+                                stream_.value()));
+    JM_CUDA_TRY(cudaMemcpyAsync(device_counts.data(), counts_.data(), device_counts.size() * sizeof(unsigned long long),
+                                cudaMemcpyDeviceToHost, stream_.value()));
+    JM_CUDA_TRY(cudaMemcpyAsync(&inertia, inertia_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream_.value()));
+    // The host computes the centroid update from these sums next.
+    stream_.synchronize();
+    counts.assign(device_counts.begin(), device_counts.end());
+    return inertia;
+  }
+
+  std::vector<int64_t> farthest_points(int count) override {
+    // Rare (only when a cluster empties): rank on the host.
+    std::vector<float> distances(static_cast<size_t>(n_));
+    JM_CUDA_TRY(cudaMemcpyAsync(distances.data(), distances_.data(), distances.size() * sizeof(float),
+                                cudaMemcpyDeviceToHost, stream_.value()));
+    stream_.synchronize();  // the host ranks the distances next
+    std::vector<int64_t> order(static_cast<size_t>(n_));
+    std::iota(order.begin(), order.end(), 0);
+    const int64_t m = std::min<int64_t>(count, n_);
+    std::partial_sort(order.begin(), order.begin() + m, order.end(), [&](int64_t a, int64_t b) {
+      return distances[a] > distances[b] || (distances[a] == distances[b] && a < b);
+    });
+    order.resize(static_cast<size_t>(m));
+    return order;
+  }
+
+  std::vector<int32_t> labels() override {
+    std::vector<int32_t> out(static_cast<size_t>(n_));
+    JM_CUDA_TRY(cudaMemcpyAsync(out.data(), labels_.data(), out.size() * sizeof(int32_t), cudaMemcpyDeviceToHost,
+                                stream_.value()));
+    stream_.synchronize();  // the caller reads the labels next
+    return out;
+  }
+
+ private:
+  raft::device_resources& resources_;
+  rmm::cuda_stream_view stream_;
+  int64_t n_;
+  int dims_;
+  int sm_count_ = 1;
+  rmm::device_uvector<float> points_;
+  rmm::device_uvector<float> point_norms_;
+  rmm::device_uvector<int32_t> labels_;
+  rmm::device_uvector<float> distances_;
+  rmm::device_uvector<float> centroids_;
+  rmm::device_uvector<float> centroid_norms_;
+  rmm::device_uvector<float> dots_;
+  rmm::device_uvector<double> sums_;
+  rmm::device_uvector<unsigned long long> counts_;
+  rmm::device_uvector<double> inertia_;
+};
+
+}  // namespace
+
+std::unique_ptr<LloydStep> make_lloyd_step(const Context& ctx, const float* points, int64_t n, int dims) {
+  return std::make_unique<CudaLloydStep>(ctx, points, n, dims);
+}
+
+}  // namespace jm::cuda_impl

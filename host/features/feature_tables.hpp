@@ -1,0 +1,23 @@
+// Host-side preparation shared by both feature twins: the lookup tables a FeatureSpec needs on one
+// journey set (share slots, name hashes, per-customer journey counts) and the column layout.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "journeymap/feature_rules.hpp"
+#include "journeymap/features.hpp"
+
+namespace jm::feature_detail {
+
+struct FeatureTables {
+  std::vector<int32_t> touchpoint_slot;   ///< [n_touchpoints] share slot of each touchpoint id
+  std::vector<int32_t> channel_slot;      ///< [n_channels]
+  std::vector<uint32_t> touchpoint_hash;  ///< [n_touchpoints] FNV-1a hash of the name
+  std::vector<float> customer_journeys;   ///< [n_journeys] journeys of the journey's customer
+  feature_rules::FeatureLayout layout;    ///< pointers left null; each twin points them at its copies
+};
+
+FeatureTables make_tables(const JourneySet& journeys, const FeatureSpec& spec);
+
+}  // namespace jm::feature_detail

@@ -1,0 +1,347 @@
+// Public entry of feature extraction: fits the column layout, validates, dispatches to the CPU or
+// GPU twin; standardisation, the /features group and the summary block.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "host/core/thread_pool.hpp"
+#include "host/features/feature_tables.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/features.hpp"
+#include "journeymap/result_file.hpp"
+
+namespace jm {
+namespace {
+
+using namespace feature_rules;
+
+constexpr const char* kScalarFeatureNames[kScalarFeatureCount] = {
+    "length",          "duration_seconds",  "distinct_touchpoints", "revisits",       "touchpoint_entropy",
+    "channel_count",   "channel_entropy",   "gap_mean_seconds",     "gap_median_seconds", "gap_max_seconds",
+    "momentum",        "start_hour",        "start_hour_sin",       "start_hour_cos", "start_weekday",
+    "recency_days",    "customer_journeys", "first_touchpoint",     "last_touchpoint"};
+
+void validate(const FeatureOptions& options) {
+  if (options.top_touchpoints < 0 || options.top_touchpoints > 1024)
+    throw ConfigError("features.top_touchpoints must be in [0, 1024] (got " + std::to_string(options.top_touchpoints) + ")");
+  if (options.top_channels < 0 || options.top_channels > 256)
+    throw ConfigError("features.top_channels must be in [0, 256] (got " + std::to_string(options.top_channels) + ")");
+  if (options.bigram_buckets < 0 || options.bigram_buckets > 4096)
+    throw ConfigError("features.bigram_buckets must be in [0, 4096] (got " + std::to_string(options.bigram_buckets) + ")");
+  if (options.prefix_events < 0)
+    throw ConfigError("features.prefix_events must be >= 0 (0 = whole journeys)");
+  if (!(options.prefix_seconds >= 0.0) || !std::isfinite(options.prefix_seconds))
+    throw ConfigError("features.prefix_seconds must be a finite number >= 0 (0 = whole journeys)");
+}
+
+uint32_t fnv1a(const std::string& text) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : text) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+// The layout of a spec with the pointers still unset.
+FeatureLayout layout_of(const FeatureSpec& spec, int32_t conversion_touchpoint) {
+  FeatureLayout layout;
+  layout.n_columns = static_cast<int32_t>(spec.num_features());
+  layout.touchpoint_share_begin = kScalarFeatureCount;
+  layout.n_touchpoint_slots = static_cast<int32_t>(spec.top_touchpoints.size()) + 1;
+  layout.channel_share_begin = layout.touchpoint_share_begin + layout.n_touchpoint_slots;
+  layout.n_channel_slots = static_cast<int32_t>(spec.top_channels.size()) + 1;
+  layout.bigram_begin = layout.channel_share_begin + layout.n_channel_slots;
+  layout.n_bigram_buckets = spec.options.bigram_buckets;
+  layout.conversion_touchpoint = conversion_touchpoint;
+  layout.prefix_events = spec.options.prefix_events;
+  layout.prefix_ms = static_cast<int64_t>(std::llround(spec.options.prefix_seconds * 1000.0));
+  layout.has_cutoff_time = spec.options.has_cutoff_time;
+  layout.cutoff_time_ms = spec.options.cutoff_time_ms;
+  layout.reference_time_ms = spec.reference_time_ms;
+  return layout;
+}
+
+// Slot of every id of `vocabulary`: its rank among `top` names, else the "other" slot.
+std::vector<int32_t> slots_for(const Vocabulary& vocabulary, const std::vector<std::string>& top) {
+  std::vector<int32_t> slot(static_cast<size_t>(vocabulary.size()), static_cast<int32_t>(top.size()));
+  for (size_t s = 0; s < top.size(); ++s) {
+    const int32_t id = vocabulary.find(top[s]);
+    if (id >= 0) slot[static_cast<size_t>(id)] = static_cast<int32_t>(s);
+  }
+  return slot;
+}
+
+// Names of the `k` most frequent ids by `counts` (ties: lower id first), skipping empty ones.
+std::vector<std::string> top_names(const Vocabulary& vocabulary, const std::vector<int64_t>& counts, int k) {
+  std::vector<int32_t> ids(counts.size());
+  std::iota(ids.begin(), ids.end(), 0);
+  std::stable_sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) { return counts[a] > counts[b]; });
+  std::vector<std::string> names;
+  for (int32_t id : ids) {
+    if (static_cast<int>(names.size()) >= k || counts[id] == 0) break;
+    names.push_back(vocabulary.name(id));
+  }
+  return names;
+}
+
+}  // namespace
+
+namespace feature_detail {
+
+FeatureTables make_tables(const JourneySet& journeys, const FeatureSpec& spec) {
+  FeatureTables tables;
+  tables.touchpoint_slot = slots_for(journeys.touchpoints, spec.top_touchpoints);
+  tables.channel_slot = slots_for(journeys.channels, spec.top_channels);
+  tables.touchpoint_hash.resize(static_cast<size_t>(journeys.touchpoints.size()));
+  for (int32_t id = 0; id < journeys.touchpoints.size(); ++id)
+    tables.touchpoint_hash[static_cast<size_t>(id)] = fnv1a(journeys.touchpoints.name(id));
+  // Journeys are ordered by customer, so a customer's journeys are one run.
+  const int64_t n = journeys.size();
+  tables.customer_journeys.resize(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n;) {
+    int64_t run_end = j + 1;
+    while (run_end < n && journeys.customer[run_end] == journeys.customer[j]) ++run_end;
+    std::fill(tables.customer_journeys.begin() + j, tables.customer_journeys.begin() + run_end,
+              static_cast<float>(run_end - j));
+    j = run_end;
+  }
+  const int32_t conversion_touchpoint =
+      spec.options.conversion_touchpoint.empty() ? -1 : journeys.touchpoints.find(spec.options.conversion_touchpoint);
+  tables.layout = layout_of(spec, conversion_touchpoint);
+  return tables;
+}
+
+}  // namespace feature_detail
+
+int FeatureSpec::column(const std::string& name) const {
+  for (size_t c = 0; c < names.size(); ++c)
+    if (names[c] == name) return static_cast<int>(c);
+  return -1;
+}
+
+FeatureSpec fit_feature_spec(const JourneySet& journeys, const FeatureOptions& options) {
+  validate(options);
+  FeatureSpec spec;
+  spec.options = options;
+
+  // Reference time first: the layout used to find the windows below needs none of the rest.
+  int64_t last_event = 0;
+  for (int64_t j = 0; j < journeys.size(); ++j) last_event = j == 0 ? journeys.end_ms[j] : std::max(last_event, journeys.end_ms[j]);
+  spec.reference_time_ms = options.has_reference_time ? options.reference_time_ms : last_event;
+
+  // Top touchpoints and channels by events inside the feature windows (so the conversion touchpoint
+  // never takes a slot it could not fill).
+  const int32_t conversion_touchpoint =
+      options.conversion_touchpoint.empty() ? -1 : journeys.touchpoints.find(options.conversion_touchpoint);
+  const FeatureLayout window_rules = layout_of(spec, conversion_touchpoint);
+  std::vector<int64_t> touchpoint_events(static_cast<size_t>(journeys.touchpoints.size()), 0);
+  std::vector<int64_t> channel_events(static_cast<size_t>(journeys.channels.size()), 0);
+  for (int64_t j = 0; j < journeys.size(); ++j) {
+    const int64_t begin = journeys.offsets[j];
+    const int64_t end = feature_window_end(journeys.touchpoint.data(), journeys.timestamp_ms.data(), begin,
+                                           journeys.offsets[j + 1], journeys.converted[j], window_rules);
+    for (int64_t e = begin; e < end; ++e) {
+      ++touchpoint_events[static_cast<size_t>(journeys.touchpoint[e])];
+      ++channel_events[static_cast<size_t>(journeys.channel[e])];
+    }
+  }
+  spec.top_touchpoints = top_names(journeys.touchpoints, touchpoint_events, options.top_touchpoints);
+  spec.top_channels = top_names(journeys.channels, channel_events, options.top_channels);
+
+  for (int c = 0; c < kScalarFeatureCount; ++c) {
+    spec.names.emplace_back(kScalarFeatureNames[c]);
+    spec.kinds.push_back(c == kFirstTouchpoint || c == kLastTouchpoint ? FeatureKind::Categorical : FeatureKind::Numeric);
+  }
+  for (const auto& name : spec.top_touchpoints) spec.names.push_back("touchpoint_share:" + name);
+  spec.names.emplace_back("touchpoint_share:(other)");
+  for (const auto& name : spec.top_channels) spec.names.push_back("channel_share:" + name);
+  spec.names.emplace_back("channel_share:(other)");
+  for (int b = 0; b < options.bigram_buckets; ++b) spec.names.push_back(fmt::format("bigram_share:{:02d}", b));
+  spec.kinds.resize(spec.names.size(), FeatureKind::Numeric);
+  return spec;
+}
+
+FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, const FeatureSpec& spec) {
+  validate(spec.options);
+  if (spec.names.size() != static_cast<size_t>(kScalarFeatureCount) + spec.top_touchpoints.size() + 1 +
+                               spec.top_channels.size() + 1 + static_cast<size_t>(spec.options.bigram_buckets) ||
+      spec.kinds.size() != spec.names.size())
+    throw ConfigError("feature spec is inconsistent (its names do not match its options); refit it with fit_feature_spec");
+  if (journeys.offsets.empty() || static_cast<int64_t>(journeys.converted.size()) != journeys.size() ||
+      static_cast<int64_t>(journeys.customer.size()) != journeys.size())
+    throw ConfigError("journey set is incomplete (offsets or journey columns missing)");
+  return ctx.backend == Backend::Gpu ? cuda_impl::extract_features(ctx, journeys, spec)
+                                     : cpu_impl::extract_features(ctx, journeys, spec);
+}
+
+FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, const FeatureOptions& options) {
+  return extract_features(ctx, journeys, fit_feature_spec(journeys, options));
+}
+
+// ------------------------------------------------------------------ scaling
+
+FeatureTransform feature_transform(const std::string& name) {
+  static const char* const kLogScaled[] = {"length",           "duration_seconds",   "distinct_touchpoints",
+                                           "revisits",         "channel_count",      "gap_mean_seconds",
+                                           "gap_median_seconds", "gap_max_seconds", "recency_days",
+                                           "customer_journeys"};
+  for (const char* candidate : kLogScaled)
+    if (name == candidate) return FeatureTransform::Log1p;
+  if (!share_block(name).empty()) return FeatureTransform::Sqrt;
+  return FeatureTransform::Identity;
+}
+
+std::string share_block(const std::string& name) {
+  for (const char* block : {"touchpoint_share", "channel_share", "bigram_share"}) {
+    const std::string prefix = std::string(block) + ":";
+    if (name.compare(0, prefix.size(), prefix) == 0) return block;
+  }
+  return {};
+}
+
+namespace {
+// Negative inputs (recency with a reference time before the data) are clamped so that log1p and
+// sqrt stay defined.
+inline double forward(double x, uint8_t transform) {
+  switch (static_cast<FeatureTransform>(transform)) {
+    case FeatureTransform::Log1p: return std::log1p(std::max(x, 0.0));
+    case FeatureTransform::Sqrt: return std::sqrt(std::max(x, 0.0));
+    default: return x;
+  }
+}
+}  // namespace
+
+FeatureScaling fit_scaling(const FeatureMatrix& features, const std::vector<std::string>& columns) {
+  FeatureScaling scaling;
+  if (columns.empty()) {
+    for (int64_t c = 0; c < features.num_features(); ++c)
+      if (features.spec.kinds[c] == FeatureKind::Numeric) scaling.columns.push_back(features.spec.names[c]);
+  } else {
+    scaling.columns = columns;
+  }
+  const int64_t d = scaling.dims(), n = features.n_rows, f = features.num_features();
+  std::vector<int> index(static_cast<size_t>(d));
+  for (int64_t i = 0; i < d; ++i) {
+    index[i] = features.column(scaling.columns[i]);
+    if (index[i] < 0) throw ConfigError("unknown feature column '" + scaling.columns[i] + "'");
+    if (features.spec.kinds[index[i]] != FeatureKind::Numeric)
+      throw ConfigError("feature column '" + scaling.columns[i] + "' is categorical and cannot be standardised");
+    scaling.transform.push_back(static_cast<uint8_t>(feature_transform(scaling.columns[i])));
+  }
+  scaling.mean.assign(static_cast<size_t>(d), 0.0f);
+  scaling.scale.assign(static_cast<size_t>(d), 1.0f);
+  std::vector<double> variance(static_cast<size_t>(d), 0.0);
+  for (int64_t i = 0; i < d; ++i) {
+    double sum = 0.0, sum_sq = 0.0;
+    for (int64_t r = 0; r < n; ++r) {
+      const double x = forward(features.values[r * f + index[i]], scaling.transform[i]);
+      sum += x;
+      sum_sq += x * x;
+    }
+    const double mean = n > 0 ? sum / n : 0.0;
+    variance[i] = n > 0 ? std::max(0.0, sum_sq / n - mean * mean) : 0.0;
+    scaling.mean[i] = static_cast<float>(mean);
+  }
+  // Plain columns: their own standard deviation; share columns: the pooled one of their block.
+  std::map<std::string, std::pair<double, int>> block_variance;
+  for (int64_t i = 0; i < d; ++i) {
+    const std::string block = share_block(scaling.columns[i]);
+    if (block.empty()) continue;
+    block_variance[block].first += variance[i];
+    block_variance[block].second += 1;
+  }
+  for (int64_t i = 0; i < d; ++i) {
+    const std::string block = share_block(scaling.columns[i]);
+    const double v = block.empty() ? variance[i] : block_variance[block].first / block_variance[block].second;
+    const double sd = std::sqrt(v);
+    scaling.scale[i] = sd > 1e-12 ? static_cast<float>(sd) : 1.0f;
+  }
+  return scaling;
+}
+
+std::vector<float> apply_scaling(const FeatureMatrix& features, const FeatureScaling& scaling) {
+  const int64_t d = scaling.dims(), n = features.n_rows, f = features.num_features();
+  if (static_cast<int64_t>(scaling.transform.size()) != d || static_cast<int64_t>(scaling.mean.size()) != d ||
+      static_cast<int64_t>(scaling.scale.size()) != d)
+    throw ConfigError("feature scaling is inconsistent (columns, transform, mean and scale differ in length)");
+  std::vector<int> index(static_cast<size_t>(d));
+  for (int64_t i = 0; i < d; ++i) {
+    index[i] = features.column(scaling.columns[i]);
+    if (index[i] < 0) throw ConfigError("feature column '" + scaling.columns[i] + "' of the scaling is missing");
+  }
+  std::vector<float> out(static_cast<size_t>(n * d));
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t i = 0; i < d; ++i)
+      out[r * d + i] = static_cast<float>(
+          (forward(features.values[r * f + index[i]], scaling.transform[i]) - scaling.mean[i]) / scaling.scale[i]);
+  return out;
+}
+
+// ------------------------------------------------------------------ output
+
+void write_features_results(ResultWriter& writer, const FeatureMatrix& features, const JourneySet& journeys,
+                            bool include_matrix) {
+  (void)journeys;
+  const FeatureSpec& spec = features.spec;
+  const int64_t n = features.n_rows, f = features.num_features();
+  writer.write("/features/names", spec.names);
+  std::vector<uint8_t> kinds(spec.kinds.size());
+  for (size_t c = 0; c < kinds.size(); ++c) kinds[c] = static_cast<uint8_t>(spec.kinds[c]);
+  writer.write("/features/kind", kinds);
+  std::vector<double> mean(static_cast<size_t>(f), 0.0), stddev(static_cast<size_t>(f), 0.0),
+      minimum(static_cast<size_t>(f), 0.0), maximum(static_cast<size_t>(f), 0.0);
+  for (int64_t c = 0; c < f; ++c) {
+    double sum = 0.0, sum_sq = 0.0;
+    double lo = n > 0 ? features.values[c] : 0.0, hi = lo;
+    for (int64_t r = 0; r < n; ++r) {
+      const double x = features.values[r * f + c];
+      sum += x;
+      sum_sq += x * x;
+      lo = std::min(lo, x);
+      hi = std::max(hi, x);
+    }
+    mean[c] = n > 0 ? sum / n : 0.0;
+    stddev[c] = n > 0 ? std::sqrt(std::max(0.0, sum_sq / n - mean[c] * mean[c])) : 0.0;
+    minimum[c] = lo;
+    maximum[c] = hi;
+  }
+  writer.write("/features/mean", mean);
+  writer.write("/features/std", stddev);
+  writer.write("/features/min", minimum);
+  writer.write("/features/max", maximum);
+  writer.write("/features/top_touchpoints", spec.top_touchpoints);
+  writer.write("/features/top_channels", spec.top_channels);
+  if (include_matrix) writer.write_matrix("/features/matrix", features.values, static_cast<size_t>(n), static_cast<size_t>(f));
+  writer.write_attribute("/features", "n_journeys", n);
+  writer.write_attribute("/features", "n_features", f);
+  writer.write_attribute("/features", "reference_time_ms", spec.reference_time_ms);
+  writer.write_attribute("/features", "prefix_events", spec.options.prefix_events);
+  writer.write_attribute("/features", "prefix_seconds", spec.options.prefix_seconds);
+  writer.write_attribute("/features", "bigram_buckets", static_cast<int64_t>(spec.options.bigram_buckets));
+  writer.write_attribute("/features", "conversion_touchpoint", spec.options.conversion_touchpoint);
+}
+
+std::string format_features_summary(const FeatureMatrix& features, const JourneySet& journeys) {
+  (void)journeys;
+  std::ostringstream out;
+  const int64_t n = features.n_rows, f = features.num_features();
+  out << fmt::format("Features: {} columns for {} journeys ({} top touchpoints, {} top channels, {} bigram buckets{})\n",
+                     f, n, features.spec.top_touchpoints.size(), features.spec.top_channels.size(),
+                     features.spec.options.bigram_buckets,
+                     features.spec.options.prefix_events > 0
+                         ? fmt::format(", prefix of {} events", features.spec.options.prefix_events)
+                         : std::string());
+  for (const char* name : {"length", "duration_seconds", "distinct_touchpoints", "channel_count", "gap_median_seconds"}) {
+    const int c = features.column(name);
+    if (c < 0 || n == 0) continue;
+    double sum = 0.0;
+    for (int64_t r = 0; r < n; ++r) sum += features.values[r * f + c];
+    out << fmt::format("  mean {:<22} {:>12.2f}\n", name, sum / n);
+  }
+  return out.str();
+}
+
+}  // namespace jm

@@ -1,0 +1,26 @@
+// Internal pieces of the k-means driver (host/segments/kmeans.cpp) that segment_journeys reuses to
+// run several k on one LloydStep (the points are uploaded to the device once).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "journeymap/segments.hpp"
+
+namespace jm::kmeans_detail {
+
+/// Mean over dimensions of the per-dimension variance (scales the convergence tolerance).
+double mean_variance(const float* points, int64_t n, int dims);
+
+/// The Lloyd step of the backend chosen in `ctx`.
+std::unique_ptr<LloydStep> make_step(const Context& ctx, const float* points, int64_t n, int dims);
+
+/// Lloyd iterations from `centroids`; labels are fetched only when `fetch_labels`.
+KMeansResult run_lloyd(LloydStep& step, const float* points, int64_t n, int dims, std::vector<float> centroids, int k,
+                       const KMeansOptions& options, double absolute_tolerance, bool fetch_labels);
+
+/// `options.restarts` k-means++ starts, keeping the lowest inertia (with its labels).
+KMeansResult run_kmeans(LloydStep& step, const float* points, int64_t n, int dims, int k, const KMeansOptions& options,
+                        double absolute_tolerance, int num_threads);
+
+}  // namespace jm::kmeans_detail

@@ -1,0 +1,2 @@
+jm_add_test(test_kmeans segments/test_kmeans.cpp)
+jm_add_test(test_segments segments/test_segments.cpp)
