@@ -39,7 +39,7 @@ SegmentSpec researcher() {
   s.name = "researcher";
   s.description = "long evening web sessions dominated by search, product_view and reviews";
   s.share = 0.30;
-  s.body_min = 12;
+  s.body_min = 16;
   s.body_max = 27;
   s.checkout_intent = 0.16;
   s.conversion_motif_injection = 0.25;
@@ -52,15 +52,16 @@ SegmentSpec researcher() {
   s.primary_web_probability = 0.88;
   s.paid_search_ad_probability = 0.8;
   s.hour_weights = hours({{{19, 23}, 6.0}, {{9, 18}, 2.0}, {{0, 1}, 2.0}}, 0.3);
-  s.entry_weights = row({{kSearch, 0.45}, {kHome, 0.25}, {kAdClick, 0.15}, {kEmailOpen, 0.10}, {kCategory, 0.05}});
+  // Researchers search; they never browse by category (that is the comparison shoppers' habit),
+  // which keeps the two long-journey segments apart in feature space.
+  s.entry_weights = row({{kSearch, 0.5}, {kHome, 0.25}, {kAdClick, 0.15}, {kEmailOpen, 0.10}});
   Matrix& m = s.transition_weights;
   m[kAdClick] = row({{kSearch, 0.3}, {kProductView, 0.5}, {kHome, 0.2}});
   m[kEmailOpen] = row({{kHome, 0.4}, {kSearch, 0.3}, {kProductView, 0.3}});
-  m[kHome] = row({{kSearch, 0.6}, {kCategory, 0.25}, {kProductView, 0.15}});
-  m[kSearch] = row({{kSearch, 0.2}, {kProductView, 0.5}, {kReviews, 0.15}, {kCategory, 0.1}, {kHome, 0.05}});
-  m[kCategory] = row({{kProductView, 0.6}, {kSearch, 0.3}, {kCategory, 0.1}});
-  m[kProductView] = row({{kReviews, 0.36}, {kSearch, 0.3}, {kProductView, 0.15}, {kCategory, 0.08},
-                         {kWishlist, 0.07}, {kAddToCart, 0.02}, {kStoreVisit, 0.02}});
+  m[kHome] = row({{kSearch, 0.75}, {kProductView, 0.25}});
+  m[kSearch] = row({{kSearch, 0.25}, {kProductView, 0.5}, {kReviews, 0.2}, {kHome, 0.05}});
+  m[kProductView] = row({{kReviews, 0.4}, {kSearch, 0.34}, {kProductView, 0.15}, {kWishlist, 0.07},
+                         {kAddToCart, 0.02}, {kStoreVisit, 0.02}});
   m[kReviews] = row({{kSearch, 0.36}, {kProductView, 0.42}, {kReviews, 0.15}, {kWishlist, 0.05}, {kAddToCart, 0.02}});
   m[kAddToCart] = row({{kSearch, 0.4}, {kProductView, 0.4}, {kReviews, 0.2}});
   m[kWishlist] = row({{kSearch, 0.5}, {kProductView, 0.5}});
@@ -86,7 +87,7 @@ SegmentSpec impulse() {
   s.primary_web_probability = 0.15;
   s.paid_search_ad_probability = 0.25;
   s.hour_weights = hours({{{12, 13}, 5.0}, {{20, 23}, 5.0}, {{7, 11}, 2.0}, {{14, 19}, 3.0}, {{0, 2}, 2.0}}, 0.3);
-  s.entry_weights = row({{kAdClick, 0.75}, {kHome, 0.25}});
+  s.entry_weights = row({{kAdClick, 1.0}});
   Matrix& m = s.transition_weights;
   m[kAdClick] = row({{kProductView, 1.0}});
   m[kHome] = row({{kProductView, 1.0}});
@@ -100,10 +101,10 @@ SegmentSpec comparison() {
   s.name = "comparison";
   s.description = "medium journeys looping product_view <-> reviews <-> category";
   s.share = 0.25;
-  s.body_min = 8;
-  s.body_max = 20;
-  s.checkout_intent = 0.12;
-  s.conversion_motif_injection = 0.15;
+  s.body_min = 7;
+  s.body_max = 13;
+  s.checkout_intent = 0.22;
+  s.conversion_motif_injection = 0.05;
   s.abandonment_motif_injection = 0.12;
   s.value_log_mean = std::log(85.0);
   s.value_log_sigma = 0.5;
@@ -113,13 +114,13 @@ SegmentSpec comparison() {
   s.primary_web_probability = 0.55;
   s.paid_search_ad_probability = 0.5;
   s.hour_weights = hours({{{13, 18}, 5.0}, {{9, 12}, 3.0}, {{19, 22}, 3.0}}, 0.5);
-  s.entry_weights = row({{kCategory, 0.45}, {kSearch, 0.25}, {kHome, 0.2}, {kAdClick, 0.1}});
+  // Comparison shoppers browse by category and never use search (see researcher()).
+  s.entry_weights = row({{kCategory, 0.6}, {kHome, 0.25}, {kAdClick, 0.15}});
   Matrix& m = s.transition_weights;
   m[kAdClick] = row({{kProductView, 0.6}, {kCategory, 0.4}});
   m[kEmailOpen] = row({{kCategory, 0.5}, {kProductView, 0.5}});
-  m[kHome] = row({{kCategory, 0.7}, {kSearch, 0.2}, {kProductView, 0.1}});
-  m[kSearch] = row({{kProductView, 0.6}, {kCategory, 0.4}});
-  m[kCategory] = row({{kProductView, 0.75}, {kCategory, 0.1}, {kReviews, 0.1}, {kSearch, 0.05}});
+  m[kHome] = row({{kCategory, 0.8}, {kProductView, 0.2}});
+  m[kCategory] = row({{kProductView, 0.8}, {kCategory, 0.1}, {kReviews, 0.1}});
   m[kProductView] = row({{kReviews, 0.45}, {kCategory, 0.3}, {kProductView, 0.15}, {kWishlist, 0.04},
                          {kAddToCart, 0.04}, {kStoreVisit, 0.02}});
   m[kReviews] = row({{kProductView, 0.6}, {kCategory, 0.3}, {kReviews, 0.05}, {kWishlist, 0.05}});
@@ -134,7 +135,7 @@ SegmentSpec churner() {
   s.name = "churner";
   s.description = "opens a marketing email, glances at the site and leaves; never buys";
   s.share = 0.20;
-  s.body_min = 1;
+  s.body_min = 2;
   s.body_max = 3;
   s.checkout_intent = 0.0;
   s.conversion_motif_injection = 0.0;
@@ -147,12 +148,12 @@ SegmentSpec churner() {
   s.primary_web_probability = 0.5;
   s.paid_search_ad_probability = 0.5;
   s.hour_weights = hours({{{7, 10}, 6.0}, {{11, 20}, 1.5}}, 0.3);
-  s.entry_weights = row({{kEmailOpen, 0.8}, {kHome, 0.2}});
+  // Always email-led and never looking at products: nothing to confuse with a short impulse visit.
+  s.entry_weights = row({{kEmailOpen, 1.0}});
   Matrix& m = s.transition_weights;
-  m[kEmailOpen] = row({{kHome, 0.85}, {kProductView, 0.1}, {kSupportChat, 0.05}});
-  m[kHome] = row({{kProductView, 0.4}, {kCategory, 0.35}, {kHome, 0.2}, {kSupportChat, 0.05}});
-  m[kProductView] = row({{kHome, 0.5}, {kCategory, 0.5}});
-  m[kCategory] = row({{kProductView, 0.6}, {kHome, 0.4}});
+  m[kEmailOpen] = row({{kHome, 0.9}, {kSupportChat, 0.1}});
+  m[kHome] = row({{kCategory, 0.45}, {kHome, 0.3}, {kSupportChat, 0.25}});
+  m[kCategory] = row({{kHome, 0.6}, {kCategory, 0.4}});
   m[kSupportChat] = row({{kHome, 1.0}});
   return s;
 }
@@ -185,9 +186,9 @@ Model build_model() {
 
   // Approximate per-segment conversion under the default options (1M journeys, spike on day 60 of
   // 90); used as documentation, the truth JSON also carries the observed rates.
-  model.segments[kResearcher].expected_conversion_rate = 0.34;
+  model.segments[kResearcher].expected_conversion_rate = 0.35;
   model.segments[kImpulse].expected_conversion_rate = 0.40;
-  model.segments[kComparison].expected_conversion_rate = 0.20;
+  model.segments[kComparison].expected_conversion_rate = 0.17;
   model.segments[kChurner].expected_conversion_rate = 0.0;
 
   model.motifs[kConversionMotif] = MotifSpec{

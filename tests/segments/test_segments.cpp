@@ -116,12 +116,9 @@ double purity(const std::vector<int32_t>& labels, const std::vector<int32_t>& tr
   return static_cast<double>(agreeing) / static_cast<double>(labels.size());
 }
 
-// The acceptance criterion. It fails with the generator as it is (ARI about 0.55 with the
-// chosen k, 0.6 with k = 4): k-means isolates impulse journeys entering at `home`, one-event
-// churner journeys, and merges researchers with comparison shoppers; even the planted centroids
-// assign only ~96% of journeys to their own segment (ARI < 0.9). docs/segments.md lists the
-// generator changes that make the segments separable; enable this test together with them.
-TEST_P(Segments, DISABLED_RecoversPlantedSegmentsWithAriAtLeast0_9) {
+// The acceptance criterion: k-means on the journey features recovers the generator's planted
+// segments (researcher, impulse, comparison, churner) with ARI >= 0.9.
+TEST_P(Segments, RecoversPlantedSegmentsWithAriAtLeast0_9) {
   const GeneratedData data = generate(jm::testing::scratch_dir(), 20000, 42);
   const jm::FeatureMatrix features = jm::extract_features(ctx_, data.journeys, jm::FeatureOptions{});
   jm::SegmentOptions options;
