@@ -1,0 +1,423 @@
+// Attribution models (heuristic and Markov removal effect). Host code for both backends.
+//
+// Why the sums are deterministic: journeys are processed in fixed blocks, each block accumulates its
+// own credit, and the blocks are added in block order, so the result does not depend on threads.
+//
+// Markov chain: a state is the tuple of the last `order` touches (shorter at the start of a path);
+// the chain runs start -> states -> conversion | null. P(conversion) is the absorption probability
+// into conversion from start; removing id c sends every state containing c to null. Absorption
+// probabilities are solved exactly (Gaussian elimination) for small chains and by Gauss-Seidel
+// iteration (monotone from 0, to 1e-15) for large ones.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "host/core/thread_pool.hpp"
+#include "journeymap/attribution.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/flows.hpp"
+#include "journeymap/result_file.hpp"
+
+namespace jm {
+namespace {
+
+constexpr int64_t kJourneysPerBlock = 1 << 15;
+constexpr uint64_t kStartKey = 0;
+constexpr uint64_t kConversionKey = std::numeric_limits<uint64_t>::max();
+constexpr uint64_t kNullKey = kConversionKey - 1;
+constexpr int64_t kDenseSolveMaxStates = 400;
+
+struct PairHash {
+  size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {
+    uint64_t x = p.first * 0x9e3779b97f4a7c15ULL ^ (p.second + 0x7f4a7c159e3779b9ULL + (p.first << 6));
+    x ^= x >> 31;
+    return static_cast<size_t>(x * 0xbf58476d1ce4e5b9ULL);
+  }
+};
+using TransitionCounts = std::unordered_map<std::pair<uint64_t, uint64_t>, int64_t, PairHash>;
+
+// One chain state and its outgoing counts.
+struct StateRow {
+  std::vector<std::pair<int32_t, int64_t>> next;  // (state index, count), self loops included
+  int64_t to_conversion = 0;
+  int64_t total = 0;
+};
+
+// Absorption probability into conversion for every state; states with blocked[s] are absorbed in null.
+std::vector<double> absorption_probabilities(const std::vector<StateRow>& rows, const std::vector<uint8_t>& blocked) {
+  const int64_t n = static_cast<int64_t>(rows.size());
+  std::vector<double> v(n, 0.0);
+  if (n == 0) return v;
+  if (n <= kDenseSolveMaxStates) {
+    // (I - P) v = p_conversion on the unblocked states, blocked rows pinned to 0.
+    std::vector<double> a(n * n, 0.0), b(n, 0.0);
+    for (int64_t s = 0; s < n; ++s) {
+      a[s * n + s] = 1.0;
+      if (blocked[s] || rows[s].total == 0) continue;
+      const double total = static_cast<double>(rows[s].total);
+      b[s] = rows[s].to_conversion / total;
+      for (const auto& [t, count] : rows[s].next)
+        if (!blocked[t]) a[s * n + t] -= count / total;
+    }
+    for (int64_t col = 0; col < n; ++col) {  // partial pivoting
+      int64_t pivot = col;
+      for (int64_t r = col + 1; r < n; ++r)
+        if (std::abs(a[r * n + col]) > std::abs(a[pivot * n + col])) pivot = r;
+      if (pivot != col) {
+        for (int64_t k = 0; k < n; ++k) std::swap(a[col * n + k], a[pivot * n + k]);
+        std::swap(b[col], b[pivot]);
+      }
+      const double diagonal = a[col * n + col];
+      if (diagonal == 0.0) throw std::logic_error("Markov chain is not absorbing (singular system)");
+      for (int64_t r = col + 1; r < n; ++r) {
+        const double factor = a[r * n + col] / diagonal;
+        if (factor == 0.0) continue;
+        for (int64_t k = col; k < n; ++k) a[r * n + k] -= factor * a[col * n + k];
+        b[r] -= factor * b[col];
+      }
+    }
+    for (int64_t r = n - 1; r >= 0; --r) {
+      double sum = b[r];
+      for (int64_t k = r + 1; k < n; ++k) sum -= a[r * n + k] * v[k];
+      v[r] = sum / a[r * n + r];
+    }
+    return v;
+  }
+  for (int sweep = 0; sweep < 1000000; ++sweep) {
+    double change = 0.0;
+    for (int64_t s = 0; s < n; ++s) {
+      if (blocked[s] || rows[s].total == 0) continue;
+      double numerator = static_cast<double>(rows[s].to_conversion), self = 0.0;
+      for (const auto& [t, count] : rows[s].next) {
+        if (t == s) self += count;
+        else if (!blocked[t]) numerator += count * v[t];
+      }
+      const double updated = numerator / (static_cast<double>(rows[s].total) - self);
+      change = std::max(change, std::abs(updated - v[s]));
+      v[s] = updated;
+    }
+    if (change < 1e-15) break;
+  }
+  return v;
+}
+
+// The touches of every journey: events other than the conversion touchpoint, in CSR form.
+struct TouchPaths {
+  std::vector<int64_t> offsets;
+  std::vector<int32_t> touchpoint, channel;
+  std::vector<int64_t> timestamp_ms;
+};
+
+TouchPaths touch_paths(const JourneySet& journeys, int32_t conversion_touchpoint) {
+  TouchPaths paths;
+  const int64_t n = journeys.size();
+  paths.offsets.assign(n + 1, 0);
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t kept = 0;
+    for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) kept += journeys.touchpoint[e] != conversion_touchpoint;
+    paths.offsets[j + 1] = paths.offsets[j] + kept;
+  }
+  paths.touchpoint.reserve(paths.offsets[n]);
+  paths.channel.reserve(paths.offsets[n]);
+  paths.timestamp_ms.reserve(paths.offsets[n]);
+  for (int64_t e = 0; e < journeys.num_events(); ++e) {
+    if (journeys.touchpoint[e] == conversion_touchpoint) continue;
+    paths.touchpoint.push_back(journeys.touchpoint[e]);
+    paths.channel.push_back(journeys.channel[e]);
+    paths.timestamp_ms.push_back(journeys.timestamp_ms[e]);
+  }
+  return paths;
+}
+
+// The five heuristic models over one id column (touchpoint or channel ids of the touches).
+void heuristic_credit(const Context& ctx, const JourneySet& journeys, const TouchPaths& paths,
+                      const std::vector<int32_t>& ids, int32_t n_ids, const AttributionOptions& options,
+                      AttributionTable& table) {
+  const int64_t n = journeys.size();
+  const int64_t n_blocks = (n + kJourneysPerBlock - 1) / kJourneysPerBlock;
+  constexpr int kModels = 5;
+  std::vector<std::vector<double>> block_credit(n_blocks, std::vector<double>(static_cast<size_t>(kModels) * n_ids, 0.0));
+  const double half_life_ms = options.time_decay_half_life_days * 86400.0 * 1000.0;
+  const double middle_share = 1.0 - options.position_first_share - options.position_last_share;
+  parallel_for(n_blocks, ctx.num_threads, [&](int64_t block) {
+    double* first = block_credit[block].data();
+    double* last = first + n_ids;
+    double* linear = last + n_ids;
+    double* decay = linear + n_ids;
+    double* position = decay + n_ids;
+    std::vector<double> weights;
+    for (int64_t j = block * kJourneysPerBlock; j < std::min(n, (block + 1) * kJourneysPerBlock); ++j) {
+      const int64_t begin = paths.offsets[j], end = paths.offsets[j + 1], m = end - begin;
+      if (!journeys.converted[j] || m == 0) continue;
+      first[ids[begin]] += 1.0;
+      last[ids[end - 1]] += 1.0;
+      for (int64_t e = begin; e < end; ++e) linear[ids[e]] += 1.0 / static_cast<double>(m);
+      // Time decay relative to the conversion (the journey's last event).
+      weights.assign(m, 0.0);
+      double weight_sum = 0.0;
+      for (int64_t e = begin; e < end; ++e) {
+        const double age_ms = static_cast<double>(journeys.end_ms[j] - paths.timestamp_ms[e]);
+        weights[e - begin] = std::exp2(-age_ms / half_life_ms);
+        weight_sum += weights[e - begin];
+      }
+      for (int64_t e = begin; e < end; ++e) decay[ids[e]] += weights[e - begin] / weight_sum;
+      // Position based (U-shaped); one touch takes everything, two split first/last evenly.
+      if (m == 1) {
+        position[ids[begin]] += 1.0;
+      } else if (m == 2) {
+        position[ids[begin]] += 0.5;
+        position[ids[begin + 1]] += 0.5;
+      } else {
+        position[ids[begin]] += options.position_first_share;
+        position[ids[end - 1]] += options.position_last_share;
+        for (int64_t e = begin + 1; e < end - 1; ++e) position[ids[e]] += middle_share / static_cast<double>(m - 2);
+      }
+    }
+  });
+  std::vector<double> total(static_cast<size_t>(kModels) * n_ids, 0.0);
+  for (const auto& credit : block_credit)
+    for (size_t k = 0; k < total.size(); ++k) total[k] += credit[k];
+  auto column = [&](int model) {
+    return std::vector<double>(total.begin() + static_cast<int64_t>(model) * n_ids,
+                               total.begin() + static_cast<int64_t>(model + 1) * n_ids);
+  };
+  table.first_touch = column(0);
+  table.last_touch = column(1);
+  table.linear = column(2);
+  table.time_decay = column(3);
+  table.position_based = column(4);
+}
+
+void markov_credit(const Context& ctx, const JourneySet& journeys, const TouchPaths& paths,
+                   const std::vector<int32_t>& ids, int32_t n_ids, int order, AttributionTable& table) {
+  MarkovAttribution first = markov_attribution(ctx, paths.offsets, ids, journeys.converted, n_ids, 1);
+  table.markov = first.credit;
+  table.markov_removal_effect = first.removal_effect;
+  table.markov_conversion_probability = first.conversion_probability;
+  if (order > 1) {
+    MarkovAttribution higher = markov_attribution(ctx, paths.offsets, ids, journeys.converted, n_ids, order);
+    table.markov_higher = higher.credit;
+    table.markov_higher_removal_effect = higher.removal_effect;
+    table.markov_higher_conversion_probability = higher.conversion_probability;
+  }
+}
+
+std::string percent(double x) { return fmt::format("{:.1f}%", 100.0 * x); }
+
+void write_table(ResultWriter& writer, const std::string& group, const AttributionTable& table) {
+  writer.write(group + "/names", table.names);
+  writer.write(group + "/first_touch", table.first_touch);
+  writer.write(group + "/last_touch", table.last_touch);
+  writer.write(group + "/linear", table.linear);
+  writer.write(group + "/time_decay", table.time_decay);
+  writer.write(group + "/position_based", table.position_based);
+  writer.write(group + "/markov", table.markov);
+  writer.write(group + "/markov_removal_effect", table.markov_removal_effect);
+  writer.write_attribute(group, "markov_conversion_probability", table.markov_conversion_probability);
+  if (!table.markov_higher.empty()) {
+    writer.write(group + "/markov_higher", table.markov_higher);
+    writer.write(group + "/markov_higher_removal_effect", table.markov_higher_removal_effect);
+    writer.write_attribute(group, "markov_higher_conversion_probability", table.markov_higher_conversion_probability);
+  }
+}
+
+}  // namespace
+
+MarkovAttribution markov_attribution(const Context& ctx, const std::vector<int64_t>& offsets,
+                                     const std::vector<int32_t>& ids, const std::vector<uint8_t>& converted,
+                                     int32_t n_ids, int order) {
+  if (order < 1 || order > 4) throw ConfigError(fmt::format("Markov order must be in [1, 4], got {}", order));
+  if (n_ids < 0) throw ConfigError("Markov attribution: negative number of ids");
+  if (std::pow(static_cast<double>(n_ids) + 1.0, order) >= 9.0e18)
+    throw ConfigError(fmt::format("Markov order {} with {} ids does not fit 64-bit state keys", order, n_ids));
+  if (offsets.empty() || offsets.size() != converted.size() + 1 || offsets.front() != 0 ||
+      offsets.back() != static_cast<int64_t>(ids.size()))
+    throw ConfigError("Markov attribution: offsets must hold n_paths + 1 entries spanning ids");
+  for (int32_t id : ids)
+    if (id < 0 || id >= n_ids) throw ConfigError(fmt::format("Markov attribution: id {} outside [0, {})", id, n_ids));
+
+  const int64_t n_paths = static_cast<int64_t>(converted.size());
+  const uint64_t base = static_cast<uint64_t>(n_ids) + 1;
+  uint64_t top = 1;  // base^(order-1): drops the oldest digit when the tuple is full
+  for (int k = 1; k < order; ++k) top *= base;
+
+  // Count transitions between state keys, per fixed block, merged in block order.
+  const int64_t n_blocks = std::max<int64_t>(1, (n_paths + kJourneysPerBlock - 1) / kJourneysPerBlock);
+  std::vector<TransitionCounts> block_counts(n_blocks);
+  parallel_for(n_blocks, ctx.num_threads, [&](int64_t block) {
+    TransitionCounts& counts = block_counts[block];
+    const int64_t first = block * kJourneysPerBlock, last = std::min(n_paths, (block + 1) * kJourneysPerBlock);
+    if (order == 1) {
+      // First order: keys are 0 (start) or id + 1, so count in a dense [base x (base + 2)] table
+      // (columns base and base + 1: conversion and null) and hand over the non-zero cells.
+      const uint64_t columns = base + 2;
+      std::vector<int64_t> dense(base * columns, 0);
+      for (int64_t p = first; p < last; ++p) {
+        uint64_t from = kStartKey;
+        for (int64_t e = offsets[p]; e < offsets[p + 1]; ++e) {
+          const uint64_t to = static_cast<uint64_t>(ids[e]) + 1;
+          ++dense[from * columns + to];
+          from = to;
+        }
+        ++dense[from * columns + (converted[p] ? base : base + 1)];
+      }
+      for (uint64_t from = 0; from < base; ++from)
+        for (uint64_t to = 1; to < columns; ++to)
+          if (const int64_t n = dense[from * columns + to])
+            counts[{from, to == base ? kConversionKey : to == base + 1 ? kNullKey : to}] += n;
+      return;
+    }
+    for (int64_t p = first; p < last; ++p) {
+      uint64_t key = kStartKey;
+      int length = 0;
+      for (int64_t e = offsets[p]; e < offsets[p + 1]; ++e) {
+        // Tuple of the last `order` ids, most recent in the lowest digit.
+        const uint64_t next = (length == order ? key % top : key) * base + static_cast<uint64_t>(ids[e]) + 1;
+        ++counts[{key, next}];
+        key = next;
+        length = std::min(length + 1, order);
+      }
+      ++counts[{key, converted[p] ? kConversionKey : kNullKey}];
+    }
+  });
+  TransitionCounts counts;
+  for (auto& block : block_counts)
+    for (const auto& [edge, count] : block) counts[edge] += count;
+
+  // Dense state indices in key order (deterministic).
+  std::vector<uint64_t> keys;
+  for (const auto& [edge, count] : counts) {
+    if (edge.first != kStartKey) keys.push_back(edge.first);
+    if (edge.second != kConversionKey && edge.second != kNullKey) keys.push_back(edge.second);
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  auto index_of = [&](uint64_t key) {
+    return static_cast<int32_t>(std::lower_bound(keys.begin(), keys.end(), key) - keys.begin());
+  };
+  std::vector<StateRow> rows(keys.size());
+  StateRow start;
+  std::vector<std::pair<std::pair<uint64_t, uint64_t>, int64_t>> edges(counts.begin(), counts.end());
+  std::sort(edges.begin(), edges.end());
+  for (const auto& [edge, count] : edges) {
+    StateRow& row = edge.first == kStartKey ? start : rows[index_of(edge.first)];
+    row.total += count;
+    if (edge.second == kConversionKey) row.to_conversion += count;
+    else if (edge.second != kNullKey) row.next.push_back({index_of(edge.second), count});
+  }
+
+  auto conversion_probability = [&](const std::vector<uint8_t>& blocked) {
+    if (start.total == 0) return 0.0;
+    const std::vector<double> v = absorption_probabilities(rows, blocked);
+    double reach = static_cast<double>(start.to_conversion);
+    for (const auto& [t, count] : start.next)
+      if (!blocked[t]) reach += count * v[t];
+    return reach / static_cast<double>(start.total);
+  };
+
+  MarkovAttribution result;
+  result.n_states = static_cast<int64_t>(keys.size());
+  result.conversion_probability = conversion_probability(std::vector<uint8_t>(keys.size(), 0));
+  result.removal_effect.assign(n_ids, 0.0);
+  result.credit.assign(n_ids, 0.0);
+  std::vector<uint8_t> present(n_ids, 0);
+  for (int32_t id : ids) present[id] = 1;
+  for (int32_t c = 0; c < n_ids; ++c) {
+    if (!present[c] || result.conversion_probability <= 0.0) continue;
+    std::vector<uint8_t> blocked(keys.size(), 0);
+    for (size_t s = 0; s < keys.size(); ++s)
+      for (uint64_t key = keys[s]; key != 0; key /= base)
+        if (key % base == static_cast<uint64_t>(c) + 1) blocked[s] = 1;
+    result.removal_effect[c] = 1.0 - conversion_probability(blocked) / result.conversion_probability;
+  }
+  int64_t attributed = 0;
+  for (int64_t p = 0; p < n_paths; ++p) attributed += converted[p] && offsets[p + 1] > offsets[p];
+  const double effect_sum = std::accumulate(result.removal_effect.begin(), result.removal_effect.end(), 0.0);
+  if (effect_sum > 0.0)
+    for (int32_t c = 0; c < n_ids; ++c) result.credit[c] = attributed * result.removal_effect[c] / effect_sum;
+  return result;
+}
+
+AttributionResult compute_attribution(const Context& ctx, const JourneySet& journeys, const AttributionOptions& options) {
+  if (!(options.time_decay_half_life_days > 0.0) || !std::isfinite(options.time_decay_half_life_days))
+    throw ConfigError("attribution.time_decay_half_life_days must be a finite number > 0");
+  if (!(options.position_first_share >= 0.0 && options.position_last_share >= 0.0 &&
+        options.position_first_share + options.position_last_share <= 1.0))
+    throw ConfigError("attribution: position shares must be >= 0 and sum to at most 1");
+  if (options.markov_order < 1 || options.markov_order > 4)
+    throw ConfigError(fmt::format("attribution.markov_order must be in [1, 4], got {}", options.markov_order));
+
+  AttributionResult result;
+  result.options = options;
+  if (!options.conversion_touchpoint.empty()) {
+    result.conversion_touchpoint = journeys.touchpoints.find(options.conversion_touchpoint);
+    if (result.conversion_touchpoint < 0)
+      throw ConfigError("attribution.conversion_touchpoint: unknown touchpoint '" + options.conversion_touchpoint + "'");
+  } else {
+    result.conversion_touchpoint = detect_conversion_touchpoint(journeys);
+    if (result.conversion_touchpoint >= 0)
+      result.options.conversion_touchpoint = journeys.touchpoints.name(result.conversion_touchpoint);
+  }
+  const TouchPaths paths = touch_paths(journeys, result.conversion_touchpoint);
+  for (int64_t j = 0; j < journeys.size(); ++j) {
+    result.conversions += journeys.converted[j];
+    result.conversions_attributed += journeys.converted[j] && paths.offsets[j + 1] > paths.offsets[j];
+  }
+
+  const int32_t T = journeys.touchpoints.size(), C = journeys.channels.size();
+  result.by_touchpoint.names = journeys.touchpoints.names();
+  result.by_channel.names = journeys.channels.names();
+  heuristic_credit(ctx, journeys, paths, paths.touchpoint, T, options, result.by_touchpoint);
+  heuristic_credit(ctx, journeys, paths, paths.channel, C, options, result.by_channel);
+  markov_credit(ctx, journeys, paths, paths.touchpoint, T, options.markov_order, result.by_touchpoint);
+  markov_credit(ctx, journeys, paths, paths.channel, C, options.markov_order, result.by_channel);
+  return result;
+}
+
+void write_attribution_results(ResultWriter& writer, const AttributionResult& attribution, const JourneySet&) {
+  write_table(writer, "/attribution/touchpoint", attribution.by_touchpoint);
+  write_table(writer, "/attribution/channel", attribution.by_channel);
+  writer.write_attribute("/attribution", "conversions", attribution.conversions);
+  writer.write_attribute("/attribution", "conversions_attributed", attribution.conversions_attributed);
+  writer.write_attribute("/attribution", "conversion_touchpoint", attribution.options.conversion_touchpoint);
+  writer.write_attribute("/attribution", "time_decay_half_life_days", attribution.options.time_decay_half_life_days);
+  writer.write_attribute("/attribution", "position_first_share", attribution.options.position_first_share);
+  writer.write_attribute("/attribution", "position_last_share", attribution.options.position_last_share);
+  writer.write_attribute("/attribution", "markov_order", static_cast<int64_t>(attribution.options.markov_order));
+}
+
+std::string format_attribution_summary(const AttributionResult& attribution, const JourneySet&) {
+  std::ostringstream out;
+  out << fmt::format("attribution: {} conversions credited ({} without touches){}\n", attribution.conversions_attributed,
+                     attribution.conversions - attribution.conversions_attributed,
+                     attribution.conversion_touchpoint >= 0
+                         ? fmt::format(", conversion touchpoint '{}' excluded", attribution.options.conversion_touchpoint)
+                         : std::string());
+  const double total = static_cast<double>(std::max<int64_t>(1, attribution.conversions_attributed));
+  auto line = [&](const char* what, const AttributionTable& table) {
+    std::vector<size_t> order(table.names.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return table.markov[a] > table.markov[b]; });
+    out << fmt::format("  {} (Markov / last touch / first touch):", what);
+    for (size_t k = 0; k < std::min<size_t>(5, order.size()); ++k) {
+      const size_t i = order[k];
+      out << fmt::format("{} {} {}/{}/{}", k == 0 ? "" : ",", table.names[i], percent(table.markov[i] / total),
+                         percent(table.last_touch[i] / total), percent(table.first_touch[i] / total));
+    }
+    out << "\n";
+  };
+  line("channels", attribution.by_channel);
+  line("touchpoints", attribution.by_touchpoint);
+  return out.str();
+}
+
+}  // namespace jm

@@ -1,0 +1,596 @@
+// Public entry of the flows stage: validates, counts on the chosen backend, then assembles the
+// views (Sankey nodes, funnel medians, variants) with host code shared by both backends.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "host/core/thread_pool.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/flow_rules.hpp"
+#include "journeymap/flows.hpp"
+#include "journeymap/result_file.hpp"
+
+namespace jm {
+namespace {
+
+constexpr int kMaxFunnelSteps = 32;
+constexpr int kMaxSteps = 64;
+
+uint64_t mix64(uint64_t x) {  // splitmix64 finaliser
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+uint64_t sequence_hash(const int32_t* touchpoint, int64_t length) {
+  uint64_t h = mix64(static_cast<uint64_t>(length) + 0x9e3779b97f4a7c15ULL);
+  for (int64_t i = 0; i < length; ++i) h = mix64(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(touchpoint[i])) + 1));
+  return h;
+}
+
+double median_of(std::vector<int64_t>& values) {
+  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const size_t mid = values.size() / 2;
+  std::nth_element(values.begin(), values.begin() + mid, values.end());
+  const double upper = static_cast<double>(values[mid]);
+  if (values.size() % 2 == 1) return upper;
+  const double lower = static_cast<double>(*std::max_element(values.begin(), values.begin() + mid));
+  return 0.5 * (lower + upper);
+}
+
+std::vector<int32_t> resolve_funnel(const FlowOptions& options, const JourneySet& journeys,
+                                    const std::vector<PathVariant>& variants, int32_t conversion_touchpoint) {
+  std::vector<int32_t> funnel;
+  if (!options.funnel.empty()) {
+    for (const auto& name : options.funnel) {
+      const int32_t id = journeys.touchpoints.find(name);
+      if (id < 0) throw ConfigError("flows.funnel: unknown touchpoint '" + name + "' (not in the data)");
+      funnel.push_back(id);
+    }
+    return funnel;
+  }
+  // Derived funnel: the distinct touchpoints, in order, of the path variant with most conversions.
+  const PathVariant* best = nullptr;
+  for (const auto& variant : variants)
+    if (best == nullptr || variant.conversions > best->conversions) best = &variant;
+  if (best == nullptr) return funnel;
+  std::unordered_set<int32_t> seen;
+  for (int32_t t : best->touchpoints)
+    if (seen.insert(t).second && static_cast<int>(funnel.size()) < 7) funnel.push_back(t);
+  if (conversion_touchpoint >= 0 && seen.count(conversion_touchpoint) == 0) funnel.push_back(conversion_touchpoint);
+  return funnel;
+}
+
+// Nodes and links of the Sankey from the folded counters.
+void assemble_sankey(const FlowCounts& counts, const flow_rules::FlowShape& shape,
+                     const flow_rules::FlowCounterLayout& layout, FlowResult& result) {
+  const int32_t T = shape.n_touchpoints, S = shape.max_steps;
+  const int32_t labels = flow_rules::n_labels(shape), targets = flow_rules::n_link_targets(shape);
+  // node_of[(step, label)] for steps 0..S-1; terminal nodes are found by (source step, target code).
+  std::vector<int32_t> node_of(static_cast<size_t>(S) * labels, -1);
+  std::vector<int32_t> terminal_of(static_cast<size_t>(S) * 3, -1);
+  for (int32_t i = 0; i < S; ++i) {
+    std::vector<int64_t> journeys(labels, 0), conversions(labels, 0);
+    for (int32_t t = 0; t < T; ++t) {
+      const int32_t label = counts.label_of[static_cast<size_t>(i) * T + t];
+      journeys[label] += counts.counters[layout.step_visits + static_cast<int64_t>(i) * T + t];
+      conversions[label] += counts.counters[layout.step_conversions + static_cast<int64_t>(i) * T + t];
+    }
+    std::vector<int32_t> order;
+    for (int32_t label = 0; label < labels; ++label)
+      if (journeys[label] > 0) order.push_back(label);
+    // Largest first, "other" last: the order Sankey layouts stack nodes in.
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+      const bool a_other = a == flow_rules::other_label(shape), b_other = b == flow_rules::other_label(shape);
+      if (a_other != b_other) return b_other;
+      return journeys[a] > journeys[b];
+    });
+    for (int32_t label : order) {
+      node_of[static_cast<size_t>(i) * labels + label] = static_cast<int32_t>(result.nodes.size());
+      result.nodes.push_back(SankeyNode{i, label == flow_rules::other_label(shape) ? kNodeOther : label,
+                                        journeys[label], conversions[label]});
+    }
+  }
+  for (int32_t i = 0; i < S; ++i) {
+    for (int32_t source = 0; source < labels; ++source) {
+      for (int32_t target = 0; target < targets; ++target) {
+        const int64_t n = counts.links[(static_cast<int64_t>(i) * labels + source) * targets + target];
+        if (n == 0) continue;
+        int32_t target_node;
+        if (target < labels) {
+          target_node = node_of[static_cast<size_t>(i + 1) * labels + target];
+        } else {
+          const int32_t kind = target - labels;  // 0 converts, 1 exits, 2 continues
+          int32_t& slot = terminal_of[static_cast<size_t>(i) * 3 + kind];
+          if (slot < 0) {
+            slot = static_cast<int32_t>(result.nodes.size());
+            const int32_t code = kind == 0 ? kNodeConverted : kind == 1 ? kNodeExit : kNodeContinues;
+            result.nodes.push_back(SankeyNode{i + 1, code, 0, 0});
+          }
+          target_node = slot;
+          result.nodes[slot].journeys += n;
+          if (kind == 0) result.nodes[slot].conversions += n;
+        }
+        result.links.push_back(SankeyLink{node_of[static_cast<size_t>(i) * labels + source], target_node, n});
+      }
+    }
+  }
+  // Journeys that go on beyond the last step: their conversions are those at step S-1 that did
+  // not convert right there.
+  const int32_t continues = terminal_of[static_cast<size_t>(S - 1) * 3 + 2];
+  if (continues >= 0) {
+    int64_t conversions_at_last = 0, converted_at_last = 0;
+    for (const auto& node : result.nodes)
+      if (node.step == S - 1 && node.touchpoint >= kNodeOther) conversions_at_last += node.conversions;
+    const int32_t converted_node = terminal_of[static_cast<size_t>(S - 1) * 3 + 0];
+    if (converted_node >= 0) converted_at_last = result.nodes[converted_node].journeys;
+    result.nodes[continues].conversions = conversions_at_last - converted_at_last;
+  }
+}
+
+void assemble_funnel(const FlowCounts& counts, const JourneySet& journeys, const std::vector<int32_t>& funnel,
+                     const std::vector<int32_t>& journey_segment, int32_t n_segments, FunnelResult& out) {
+  const int32_t F = static_cast<int32_t>(funnel.size());
+  const int32_t C = journeys.channels.size();
+  const int64_t n = journeys.size();
+  out.steps = funnel;
+  out.reached.assign(F, 0);
+  out.converted.assign(F, 0);
+  out.reached_by_channel.assign(static_cast<size_t>(C) * F, 0);
+  out.n_segments = journey_segment.empty() ? 0 : n_segments;
+  out.reached_by_segment.assign(static_cast<size_t>(out.n_segments) * F, 0);
+  std::vector<std::vector<int64_t>> gaps(F);
+  for (int64_t j = 0; j < n; ++j) {
+    const int32_t depth = counts.funnel_depth[j];
+    const int32_t entry_channel = journeys.channel[journeys.offsets[j]];
+    const int64_t* times = counts.funnel_time_ms.data() + j * F;
+    for (int32_t k = 0; k < depth; ++k) {
+      ++out.reached[k];
+      out.converted[k] += journeys.converted[j];
+      ++out.reached_by_channel[static_cast<size_t>(entry_channel) * F + k];
+      if (out.n_segments > 0) ++out.reached_by_segment[static_cast<size_t>(journey_segment[j]) * F + k];
+      if (k > 0) gaps[k].push_back(times[k] - times[k - 1]);
+    }
+  }
+  out.median_seconds_from_previous.assign(F, std::numeric_limits<double>::quiet_NaN());
+  for (int32_t k = 1; k < F; ++k) out.median_seconds_from_previous[k] = median_of(gaps[k]) / 1000.0;
+}
+
+std::string percent(double x) { return std::isfinite(x) ? fmt::format("{:.1f}%", 100.0 * x) : std::string("n/a"); }
+
+std::string path_text(const std::vector<int32_t>& touchpoints, const JourneySet& journeys) {
+  if (touchpoints.empty()) return "(no touches)";
+  std::string text;
+  for (size_t i = 0; i < touchpoints.size(); ++i) {
+    if (i > 0) text += " > ";
+    text += journeys.touchpoints.name(touchpoints[i]);
+  }
+  return text;
+}
+
+double ratio(int64_t a, int64_t b) { return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0; }
+
+// Row-major 2-D counts: flattened int64 with the shape as attributes (ResultWriter's 2-D datasets are float).
+void write_counts_2d(ResultWriter& writer, const std::string& path, const std::vector<int64_t>& data, int64_t rows,
+                     int64_t cols) {
+  writer.write(path, data);
+  writer.write_attribute(path, "rows", rows);
+  writer.write_attribute(path, "cols", cols);
+}
+
+std::vector<float> rate_matrix(const std::vector<int64_t>& numerator, const std::vector<int64_t>& denominator) {
+  std::vector<float> rates(numerator.size(), std::numeric_limits<float>::quiet_NaN());
+  for (size_t k = 0; k < numerator.size(); ++k)
+    if (denominator[k] > 0) rates[k] = static_cast<float>(ratio(numerator[k], denominator[k]));
+  return rates;
+}
+
+}  // namespace
+
+std::vector<int32_t> fold_rare_nodes(const std::vector<int64_t>& step_visits, int32_t max_steps, int32_t n_touchpoints,
+                                     double other_threshold) {
+  std::vector<int32_t> label_of(static_cast<size_t>(max_steps) * n_touchpoints);
+  for (int32_t i = 0; i < max_steps; ++i) {
+    const auto row = step_visits.begin() + static_cast<int64_t>(i) * n_touchpoints;
+    const int64_t at_step = std::accumulate(row, row + n_touchpoints, int64_t{0});
+    for (int32_t t = 0; t < n_touchpoints; ++t) {
+      // Integer-exact comparison of visits >= threshold * at_step (both backends call this).
+      const bool rare = static_cast<double>(row[t]) < other_threshold * static_cast<double>(at_step);
+      label_of[static_cast<size_t>(i) * n_touchpoints + t] = rare ? n_touchpoints : t;
+    }
+  }
+  return label_of;
+}
+
+int32_t detect_conversion_touchpoint(const JourneySet& journeys) {
+  int32_t candidate = -1;
+  for (int64_t j = 0; j < journeys.size(); ++j) {
+    if (!journeys.converted[j]) continue;
+    const int32_t last = journeys.touchpoint[journeys.offsets[j + 1] - 1];
+    if (candidate == -1) candidate = last;
+    else if (candidate != last) return -1;
+  }
+  return candidate;
+}
+
+namespace {
+
+// Distinct touch sequences as groups of journeys: the counting half of the path variants, without
+// materialising a sequence per group (there can be millions; only the top few are kept).
+class VariantGroups {
+ public:
+  struct Group {
+    int64_t representative = 0;  // a journey with this sequence
+    int64_t journeys = 0;
+    int64_t conversions = 0;
+  };
+
+  VariantGroups(const Context& ctx, const JourneySet& journeys, int32_t skip_touchpoint)
+      : journeys_(journeys), skipping_(skip_touchpoint >= 0) {
+    const int64_t n = journeys.size();
+    if (skipping_) {  // the sequences without the skipped touchpoint
+      kept_offsets_.reserve(n + 1);
+      kept_offsets_.push_back(0);
+      kept_touchpoints_.reserve(journeys.touchpoint.size());
+      for (int64_t j = 0; j < n; ++j) {
+        for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e)
+          if (journeys.touchpoint[e] != skip_touchpoint) kept_touchpoints_.push_back(journeys.touchpoint[e]);
+        kept_offsets_.push_back(static_cast<int64_t>(kept_touchpoints_.size()));
+      }
+    }
+    const int64_t* offsets = this->offsets();
+    const int32_t* touchpoint = this->touchpoints();
+    std::vector<uint64_t> hash(n);
+    const int64_t block = 1 << 16, n_blocks = (n + block - 1) / block;
+    parallel_for(n_blocks, ctx.num_threads, [&](int64_t b) {
+      for (int64_t j = b * block; j < std::min(n, (b + 1) * block); ++j)
+        hash[j] = sequence_hash(touchpoint + offsets[j], offsets[j + 1] - offsets[j]);
+    });
+    // Bucket journeys by the top hash bits, then sort each bucket by (hash, sequence): equal
+    // sequences end up adjacent whatever the hash does, so the counts are exact.
+    constexpr int kBucketBits = 8;
+    std::vector<int64_t> bucket_start((1 << kBucketBits) + 1, 0);
+    for (int64_t j = 0; j < n; ++j) ++bucket_start[(hash[j] >> (64 - kBucketBits)) + 1];
+    std::partial_sum(bucket_start.begin(), bucket_start.end(), bucket_start.begin());
+    std::vector<int64_t> order(n);
+    {
+      std::vector<int64_t> fill(bucket_start.begin(), bucket_start.end() - 1);
+      for (int64_t j = 0; j < n; ++j) order[fill[hash[j] >> (64 - kBucketBits)]++] = j;
+    }
+    auto less = [&](int64_t a, int64_t b) { return hash[a] != hash[b] ? hash[a] < hash[b] : sequence_less(a, b); };
+    auto same = [&](int64_t a, int64_t b) {
+      return hash[a] == hash[b] && std::equal(touchpoint + offsets[a], touchpoint + offsets[a + 1],
+                                              touchpoint + offsets[b], touchpoint + offsets[b + 1]);
+    };
+    std::vector<std::vector<Group>> per_bucket(1 << kBucketBits);
+    parallel_for(1 << kBucketBits, ctx.num_threads, [&](int64_t k) {
+      std::sort(order.begin() + bucket_start[k], order.begin() + bucket_start[k + 1], less);
+      for (int64_t p = bucket_start[k]; p < bucket_start[k + 1]; ++p) {
+        const int64_t j = order[p];
+        if (p == bucket_start[k] || !same(order[p - 1], j)) per_bucket[k].push_back(Group{j, 0, 0});
+        per_bucket[k].back().journeys += 1;
+        per_bucket[k].back().conversions += journeys.converted[j];
+      }
+    });
+    for (auto& bucket : per_bucket) groups.insert(groups.end(), bucket.begin(), bucket.end());
+  }
+
+  const int64_t* offsets() const { return skipping_ ? kept_offsets_.data() : journeys_.offsets.data(); }
+  const int32_t* touchpoints() const { return skipping_ ? kept_touchpoints_.data() : journeys_.touchpoint.data(); }
+
+  // Lexicographic order of the sequences of journeys a and b.
+  bool sequence_less(int64_t a, int64_t b) const {
+    const int64_t* o = offsets();
+    const int32_t* t = touchpoints();
+    return std::lexicographical_compare(t + o[a], t + o[a + 1], t + o[b], t + o[b + 1]);
+  }
+
+  PathVariant materialise(const Group& g) const {
+    const int64_t* o = offsets();
+    const int32_t* t = touchpoints();
+    return PathVariant{std::vector<int32_t>(t + o[g.representative], t + o[g.representative + 1]), g.journeys,
+                       g.conversions};
+  }
+
+  /// Indices of the `top` groups by key (descending), ties by sequence: deterministic.
+  template <typename Key>
+  std::vector<size_t> top_by(size_t top, Key key) const {
+    std::vector<size_t> index(groups.size());
+    std::iota(index.begin(), index.end(), 0);
+    top = std::min(top, index.size());
+    std::partial_sort(index.begin(), index.begin() + top, index.end(), [&](size_t a, size_t b) {
+      const int64_t ka = key(groups[a]), kb = key(groups[b]);
+      if (ka != kb) return ka > kb;
+      return sequence_less(groups[a].representative, groups[b].representative);
+    });
+    index.resize(top);
+    return index;
+  }
+
+  std::vector<Group> groups;
+
+ private:
+  const JourneySet& journeys_;
+  bool skipping_;
+  std::vector<int64_t> kept_offsets_;
+  std::vector<int32_t> kept_touchpoints_;
+};
+
+std::vector<PathVariant> sorted_by_journeys(std::vector<PathVariant> variants) {
+  std::sort(variants.begin(), variants.end(), [](const PathVariant& a, const PathVariant& b) {
+    if (a.journeys != b.journeys) return a.journeys > b.journeys;
+    return a.touchpoints < b.touchpoints;
+  });
+  return variants;
+}
+
+}  // namespace
+
+std::vector<PathVariant> count_path_variants(const Context& ctx, const JourneySet& journeys, int32_t skip_touchpoint) {
+  const VariantGroups variant_groups(ctx, journeys, skip_touchpoint);
+  std::vector<PathVariant> variants;
+  variants.reserve(variant_groups.groups.size());
+  for (const auto& g : variant_groups.groups) variants.push_back(variant_groups.materialise(g));
+  return sorted_by_journeys(std::move(variants));
+}
+
+FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
+                         const std::vector<int32_t>& journey_segment, int32_t n_segments) {
+  if (options.max_steps < 1 || options.max_steps > kMaxSteps)
+    throw ConfigError(fmt::format("flows.max_steps must be in [1, {}], got {}", kMaxSteps, options.max_steps));
+  if (!(options.other_threshold >= 0.0 && options.other_threshold < 1.0))
+    throw ConfigError(fmt::format("flows.other_threshold must be in [0, 1), got {}", options.other_threshold));
+  if (options.top_variants < 0) throw ConfigError("flows.top_variants must be >= 0");
+  if (options.funnel.size() > static_cast<size_t>(kMaxFunnelSteps))
+    throw ConfigError(fmt::format("flows.funnel has {} steps; at most {} are supported", options.funnel.size(),
+                                  kMaxFunnelSteps));
+  if (!journey_segment.empty()) {
+    if (static_cast<int64_t>(journey_segment.size()) != journeys.size())
+      throw ConfigError(fmt::format("segment labels: {} labels for {} journeys", journey_segment.size(), journeys.size()));
+    for (int32_t s : journey_segment)
+      if (s < 0 || s >= n_segments) throw ConfigError(fmt::format("segment label {} outside [0, {})", s, n_segments));
+  }
+  if (journeys.offsets.empty()) throw ConfigError("flows: the journey set has no offsets array");
+
+  FlowResult result;
+  result.n_touchpoints = journeys.touchpoints.size();
+  result.n_channels = journeys.channels.size();
+  result.max_steps = options.max_steps;
+  result.other_threshold = options.other_threshold;
+  result.n_journeys = journeys.size();
+  result.n_converted = std::accumulate(journeys.converted.begin(), journeys.converted.end(), int64_t{0});
+  result.backend = to_string(ctx.backend);
+
+  if (options.conversion_touchpoint == "none") {
+    result.conversion_touchpoint = -1;
+  } else if (!options.conversion_touchpoint.empty()) {
+    result.conversion_touchpoint = journeys.touchpoints.find(options.conversion_touchpoint);
+    if (result.conversion_touchpoint < 0)
+      throw ConfigError("flows.conversion_touchpoint: unknown touchpoint '" + options.conversion_touchpoint + "'");
+  } else {
+    result.conversion_touchpoint = detect_conversion_touchpoint(journeys);
+  }
+  const VariantGroups variant_groups(ctx, journeys, result.conversion_touchpoint);
+  result.n_distinct_variants = static_cast<int64_t>(variant_groups.groups.size());
+  // Keep the union of the top variants by journeys, by conversions and by abandonments.
+  const size_t top = static_cast<size_t>(options.top_variants);
+  std::vector<uint8_t> keep(variant_groups.groups.size(), 0);
+  for (size_t g : variant_groups.top_by(top, [](const auto& v) { return v.journeys; })) keep[g] = 1;
+  for (size_t g : variant_groups.top_by(top, [](const auto& v) { return v.conversions; }))
+    if (variant_groups.groups[g].conversions > 0) keep[g] = 1;
+  for (size_t g : variant_groups.top_by(top, [](const auto& v) { return v.journeys - v.conversions; }))
+    if (variant_groups.groups[g].journeys > variant_groups.groups[g].conversions) keep[g] = 1;
+  std::vector<PathVariant> kept;
+  for (size_t g = 0; g < keep.size(); ++g)
+    if (keep[g]) kept.push_back(variant_groups.materialise(variant_groups.groups[g]));
+  result.variants = sorted_by_journeys(std::move(kept));
+  // The derived funnel follows the variant with most conversions.
+  // (or, without conversions, the most frequent one).
+  std::vector<PathVariant> best_converting;
+  for (size_t g : variant_groups.top_by(1, [](const auto& v) { return v.conversions; }))
+    best_converting.push_back(variant_groups.materialise(variant_groups.groups[g]));
+  if (!best_converting.empty() && best_converting.front().conversions == 0)
+    best_converting = {variant_groups.materialise(variant_groups.groups[variant_groups.top_by(1, [](const auto& v) {
+      return v.journeys;
+    }).front()])};
+  const std::vector<int32_t> funnel = resolve_funnel(options, journeys, best_converting, result.conversion_touchpoint);
+
+  const FlowCounts counts = ctx.backend == Backend::Gpu
+                                ? cuda_impl::count_flows(ctx, journeys, options.max_steps, options.other_threshold, funnel)
+                                : cpu_impl::count_flows(ctx, journeys, options.max_steps, options.other_threshold, funnel);
+
+  flow_rules::FlowShape shape;
+  shape.n_touchpoints = result.n_touchpoints;
+  shape.n_channels = result.n_channels;
+  shape.max_steps = options.max_steps;
+  shape.n_funnel = static_cast<int32_t>(funnel.size());
+  const flow_rules::FlowCounterLayout layout = flow_rules::make_layout(shape);
+  auto slice = [&](int64_t begin, int64_t end) {
+    return std::vector<int64_t>(counts.counters.begin() + begin, counts.counters.begin() + end);
+  };
+  result.transitions = slice(layout.transitions, layout.step_visits);
+  result.heat_visits = slice(layout.heat_visits, layout.heat_exits);
+  result.heat_exits = slice(layout.heat_exits, layout.channel_visits);
+  result.channel_visits = slice(layout.channel_visits, layout.channel_exits);
+  result.channel_exits = slice(layout.channel_exits, layout.total);
+  assemble_sankey(counts, shape, layout, result);
+  assemble_funnel(counts, journeys, funnel, journey_segment, n_segments, result.funnel);
+
+  return result;
+}
+
+void write_flows_results(ResultWriter& writer, const FlowResult& flows, const JourneySet& journeys) {
+  const int32_t T = flows.n_touchpoints, C = flows.n_channels, S = flows.max_steps;
+  const int32_t states = flows.n_states();
+  std::vector<std::string> state_names = journeys.touchpoints.names();
+  state_names.insert(state_names.end(), {"(start)", "(conversion)", "(exit)"});
+  writer.write("/flows/state_names", state_names);
+  writer.write_attribute("/flows", "n_journeys", flows.n_journeys);
+  writer.write_attribute("/flows", "n_converted", flows.n_converted);
+  writer.write_attribute("/flows", "max_steps", static_cast<int64_t>(S));
+  writer.write_attribute("/flows", "other_threshold", flows.other_threshold);
+  writer.write_attribute("/flows", "n_distinct_variants", flows.n_distinct_variants);
+  writer.write_attribute("/flows", "backend", flows.backend);
+  writer.write_attribute("/flows", "conversion_touchpoint",
+                         flows.conversion_touchpoint >= 0 ? journeys.touchpoints.name(flows.conversion_touchpoint)
+                                                          : std::string());
+
+  // Transitions, sparse (non-zero entries only), with the row-normalised probability.
+  std::vector<int32_t> from, to;
+  std::vector<int64_t> count;
+  std::vector<double> probability;
+  for (int32_t a = 0; a < states; ++a) {
+    int64_t row_total = 0;
+    for (int32_t b = 0; b < states; ++b) row_total += flows.transition(a, b);
+    for (int32_t b = 0; b < states; ++b) {
+      if (flows.transition(a, b) == 0) continue;
+      from.push_back(a);
+      to.push_back(b);
+      count.push_back(flows.transition(a, b));
+      probability.push_back(ratio(flows.transition(a, b), row_total));
+    }
+  }
+  writer.write("/flows/transitions/from", from);
+  writer.write("/flows/transitions/to", to);
+  writer.write("/flows/transitions/count", count);
+  writer.write("/flows/transitions/probability", probability);
+
+  // Sankey.
+  std::vector<int32_t> node_step, node_touchpoint, link_source, link_target;
+  std::vector<int64_t> node_journeys, node_conversions, link_journeys;
+  std::vector<double> node_rate;
+  std::vector<std::string> node_label;
+  for (const auto& node : flows.nodes) {
+    node_step.push_back(node.step);
+    node_touchpoint.push_back(node.touchpoint);
+    node_journeys.push_back(node.journeys);
+    node_conversions.push_back(node.conversions);
+    node_rate.push_back(ratio(node.conversions, node.journeys));
+    node_label.push_back(node.touchpoint >= 0             ? journeys.touchpoints.name(node.touchpoint)
+                         : node.touchpoint == kNodeOther     ? std::string("other")
+                         : node.touchpoint == kNodeConverted ? std::string("converted")
+                         : node.touchpoint == kNodeExit      ? std::string("exit")
+                                                             : std::string("continues"));
+  }
+  for (const auto& link : flows.links) {
+    link_source.push_back(link.source);
+    link_target.push_back(link.target);
+    link_journeys.push_back(link.journeys);
+  }
+  writer.write("/flows/sankey/node_step", node_step);
+  writer.write("/flows/sankey/node_touchpoint", node_touchpoint);
+  writer.write("/flows/sankey/node_label", node_label);
+  writer.write("/flows/sankey/node_journeys", node_journeys);
+  writer.write("/flows/sankey/node_conversions", node_conversions);
+  writer.write("/flows/sankey/node_conversion_rate", node_rate);
+  writer.write("/flows/sankey/link_source", link_source);
+  writer.write("/flows/sankey/link_target", link_target);
+  writer.write("/flows/sankey/link_journeys", link_journeys);
+
+  // Variants (CSR of touchpoint sequences).
+  std::vector<int64_t> variant_offsets{0}, variant_journeys, variant_conversions;
+  std::vector<int32_t> variant_touchpoints;
+  std::vector<double> variant_rate;
+  std::vector<std::string> variant_path;
+  for (const auto& variant : flows.variants) {
+    variant_touchpoints.insert(variant_touchpoints.end(), variant.touchpoints.begin(), variant.touchpoints.end());
+    variant_offsets.push_back(static_cast<int64_t>(variant_touchpoints.size()));
+    variant_journeys.push_back(variant.journeys);
+    variant_conversions.push_back(variant.conversions);
+    variant_rate.push_back(ratio(variant.conversions, variant.journeys));
+    variant_path.push_back(path_text(variant.touchpoints, journeys));
+  }
+  writer.write("/flows/variants/offsets", variant_offsets);
+  writer.write("/flows/variants/touchpoints", variant_touchpoints);
+  writer.write("/flows/variants/journeys", variant_journeys);
+  writer.write("/flows/variants/conversions", variant_conversions);
+  writer.write("/flows/variants/conversion_rate", variant_rate);
+  writer.write("/flows/variants/path", variant_path);
+
+  // Funnel.
+  const FunnelResult& funnel = flows.funnel;
+  const int64_t F = static_cast<int64_t>(funnel.steps.size());
+  std::vector<std::string> funnel_names;
+  for (int32_t t : funnel.steps) funnel_names.push_back(journeys.touchpoints.name(t));
+  writer.write("/flows/funnel/touchpoint", funnel.steps);
+  writer.write("/flows/funnel/names", funnel_names);
+  writer.write("/flows/funnel/reached", funnel.reached);
+  writer.write("/flows/funnel/converted", funnel.converted);
+  writer.write("/flows/funnel/median_seconds_from_previous", funnel.median_seconds_from_previous);
+  write_counts_2d(writer, "/flows/funnel/reached_by_channel", funnel.reached_by_channel, C, F);
+  if (funnel.n_segments > 0)
+    write_counts_2d(writer, "/flows/funnel/reached_by_segment", funnel.reached_by_segment, funnel.n_segments, F);
+
+  // Friction heatmaps.
+  write_counts_2d(writer, "/flows/heatmap/step_visits", flows.heat_visits, S, T);
+  write_counts_2d(writer, "/flows/heatmap/step_exits", flows.heat_exits, S, T);
+  writer.write_matrix("/flows/heatmap/step_dropoff_rate", rate_matrix(flows.heat_exits, flows.heat_visits), S, T);
+  write_counts_2d(writer, "/flows/heatmap/channel_visits", flows.channel_visits, T, C);
+  write_counts_2d(writer, "/flows/heatmap/channel_exits", flows.channel_exits, T, C);
+  writer.write_matrix("/flows/heatmap/channel_dropoff_rate", rate_matrix(flows.channel_exits, flows.channel_visits), T, C);
+}
+
+std::string format_flows_summary(const FlowResult& flows, const JourneySet& journeys) {
+  std::ostringstream out;
+  const double average = ratio(flows.n_converted, flows.n_journeys);
+  out << fmt::format("flows: {} journeys, {} distinct paths, overall conversion {}\n", flows.n_journeys,
+                     flows.n_distinct_variants, percent(average));
+  // Strongest entry points.
+  const int32_t start = flows.n_touchpoints;
+  std::vector<std::pair<int64_t, int32_t>> entries;
+  for (int32_t t = 0; t < flows.n_touchpoints; ++t)
+    if (flows.transition(start, t) > 0) entries.push_back({flows.transition(start, t), t});
+  std::sort(entries.rbegin(), entries.rend());
+  out << "  entry touchpoints:";
+  for (size_t k = 0; k < std::min<size_t>(4, entries.size()); ++k)
+    out << fmt::format(" {} {}", journeys.touchpoints.name(entries[k].second), percent(ratio(entries[k].first, flows.n_journeys)));
+  out << "\n";
+  // Best converting frequent paths.
+  std::vector<const PathVariant*> frequent;
+  for (const auto& v : flows.variants)
+    if (v.journeys >= std::max<int64_t>(10, flows.n_journeys / 1000)) frequent.push_back(&v);
+  std::sort(frequent.begin(), frequent.end(), [](const PathVariant* a, const PathVariant* b) {
+    return ratio(a->conversions, a->journeys) > ratio(b->conversions, b->journeys);
+  });
+  for (size_t k = 0; k < std::min<size_t>(3, frequent.size()); ++k)
+    out << fmt::format("  path {} ({} journeys) converts at {}\n", path_text(frequent[k]->touchpoints, journeys),
+                       frequent[k]->journeys, percent(ratio(frequent[k]->conversions, frequent[k]->journeys)));
+  // Funnel.
+  const FunnelResult& funnel = flows.funnel;
+  if (!funnel.steps.empty()) {
+    out << "  funnel:";
+    for (size_t k = 0; k < funnel.steps.size(); ++k)
+      out << fmt::format("{} {} {}", k == 0 ? "" : " ->", journeys.touchpoints.name(funnel.steps[k]), funnel.reached[k]);
+    out << "\n";
+  }
+  // Worst drop-off point among touchpoints with real traffic.
+  double worst = -1;
+  int32_t worst_t = -1;
+  for (int32_t t = 0; t < flows.n_touchpoints; ++t) {
+    int64_t visits = 0, exits = 0;
+    for (int32_t c = 0; c < flows.n_channels; ++c) {
+      visits += flows.channel_visits[static_cast<size_t>(t) * flows.n_channels + c];
+      exits += flows.channel_exits[static_cast<size_t>(t) * flows.n_channels + c];
+    }
+    if (visits >= 100 && ratio(exits, visits) > worst) {
+      worst = ratio(exits, visits);
+      worst_t = t;
+    }
+  }
+  if (worst_t >= 0)
+    out << fmt::format("  highest drop-off: {} ({} of its visits end an abandoned journey)\n",
+                       journeys.touchpoints.name(worst_t), percent(worst));
+  return out.str();
+}
+
+}  // namespace jm

@@ -1,0 +1,89 @@
+// CPU twin of the flow counting passes. Journeys are split into fixed blocks; each block counts
+// into its own counter array (flow_rules with plain increments) and the arrays are summed. Counts
+// are integers, so the result does not depend on the thread count.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "host/core/thread_pool.hpp"
+#include "journeymap/flow_rules.hpp"
+#include "journeymap/flows.hpp"
+
+namespace jm::cpu_impl {
+namespace {
+
+constexpr int64_t kJourneysPerBlock = 1 << 16;
+
+struct PlainIncrement {
+  void operator()(int64_t* counters, int64_t index) const { ++counters[index]; }
+};
+
+// Runs `count(block_counters, journey)` over all journeys in blocks and sums the block counters.
+template <typename CountJourney>
+std::vector<int64_t> count_in_blocks(const Context& ctx, int64_t n_journeys, int64_t n_counters, CountJourney count) {
+  const int64_t n_blocks = (n_journeys + kJourneysPerBlock - 1) / kJourneysPerBlock;
+  // At most one counter array per worker slot: block b accumulates into slot b % n_slots, and a
+  // slot is only ever touched by one task at a time because tasks of the same slot are grouped.
+  const int64_t n_slots = std::max<int64_t>(1, std::min<int64_t>(n_blocks, resolve_thread_count(ctx.num_threads)));
+  std::vector<std::vector<int64_t>> slot_counters(n_slots, std::vector<int64_t>(n_counters, 0));
+  parallel_for(n_slots, ctx.num_threads, [&](int64_t slot) {
+    int64_t* counters = slot_counters[slot].data();
+    for (int64_t block = slot; block < n_blocks; block += n_slots) {
+      const int64_t end = std::min(n_journeys, (block + 1) * kJourneysPerBlock);
+      for (int64_t j = block * kJourneysPerBlock; j < end; ++j) count(counters, j);
+    }
+  });
+  std::vector<int64_t> total(n_counters, 0);
+  for (const auto& counters : slot_counters)
+    for (int64_t k = 0; k < n_counters; ++k) total[k] += counters[k];
+  return total;
+}
+
+}  // namespace
+
+FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t max_steps, double other_threshold,
+                       const std::vector<int32_t>& funnel) {
+  flow_rules::FlowShape shape;
+  shape.n_touchpoints = journeys.touchpoints.size();
+  shape.n_channels = journeys.channels.size();
+  shape.max_steps = max_steps;
+  shape.n_funnel = static_cast<int32_t>(funnel.size());
+  const flow_rules::FlowCounterLayout layout = flow_rules::make_layout(shape);
+  const int64_t n_journeys = journeys.size();
+  const int64_t* offsets = journeys.offsets.data();
+  const int32_t* touchpoint = journeys.touchpoint.data();
+  const int32_t* channel = journeys.channel.data();
+
+  FlowCounts result;
+  result.counters = count_in_blocks(ctx, n_journeys, layout.total, [&](int64_t* counters, int64_t j) {
+    flow_rules::count_journey(touchpoint + offsets[j], channel + offsets[j], offsets[j + 1] - offsets[j],
+                              journeys.converted[j] != 0, shape, layout, counters, PlainIncrement{});
+  });
+
+  const std::vector<int64_t> step_visits(result.counters.begin() + layout.step_visits,
+                                         result.counters.begin() + layout.step_conversions);
+  result.label_of = fold_rare_nodes(step_visits, max_steps, shape.n_touchpoints, other_threshold);
+  const int32_t* label_of = result.label_of.data();
+  result.links = count_in_blocks(ctx, n_journeys, flow_rules::n_link_counters(shape), [&](int64_t* links, int64_t j) {
+    flow_rules::count_journey_links(touchpoint + offsets[j], offsets[j + 1] - offsets[j], journeys.converted[j] != 0,
+                                    shape, label_of, links, PlainIncrement{});
+  });
+
+  const int32_t n_funnel = shape.n_funnel;
+  result.funnel_depth.assign(n_journeys, 0);
+  result.funnel_time_ms.assign(n_journeys * n_funnel, 0);
+  if (n_funnel > 0) {
+    const int64_t n_blocks = (n_journeys + kJourneysPerBlock - 1) / kJourneysPerBlock;
+    parallel_for(n_blocks, ctx.num_threads, [&](int64_t block) {
+      const int64_t end = std::min(n_journeys, (block + 1) * kJourneysPerBlock);
+      for (int64_t j = block * kJourneysPerBlock; j < end; ++j)
+        result.funnel_depth[j] = static_cast<uint8_t>(
+            flow_rules::match_funnel(touchpoint + offsets[j], journeys.timestamp_ms.data() + offsets[j],
+                                     offsets[j + 1] - offsets[j], funnel.data(), n_funnel,
+                                     result.funnel_time_ms.data() + j * n_funnel));
+    });
+  }
+  return result;
+}
+
+}  // namespace jm::cpu_impl

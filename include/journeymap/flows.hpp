@@ -1,0 +1,153 @@
+// Flows and funnels: how journeys move between touchpoints, where they convert and where they drop.
+//
+//   jm::FlowOptions options;  options.funnel = {"product_view", "add_to_cart", "checkout", "purchase"};
+//   jm::FlowResult flows = jm::compute_flows(ctx, journeys, options);
+//   jm::write_flows_results(writer, flows, journeys);   // the /flows group (docs/flows.md)
+//   std::cout << jm::format_flows_summary(flows, journeys);
+//
+// The counting passes (transitions, step flows, heatmaps, funnel matching) run on the backend of
+// `ctx` and give identical counts on both. Path variants and the final assembly (folding rare
+// nodes, medians, rates) are host code shared by both backends.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "journeymap/context.hpp"
+#include "journeymap/journeys.hpp"
+
+namespace jm {
+
+class ResultWriter;
+
+struct FlowOptions {
+  /// Steps shown in the Sankey and the step heatmap (the heatmap's last column collects later steps).
+  int max_steps = 6;
+  /// A (step, touchpoint) node with fewer than this share of the journeys at that step is folded
+  /// into "other" in the Sankey. 0 keeps every node.
+  double other_threshold = 0.02;
+  /// Path variants kept: the top N by journeys, the top N by conversions and the top N by
+  /// abandonments (their union is stored).
+  int top_variants = 20;
+  /// Ordered funnel of touchpoint names (gaps allowed between steps). Empty: derived from the data
+  /// as the distinct touchpoints, in order, of the path variant with most conversions, followed by
+  /// the conversion touchpoint when there is one.
+  std::vector<std::string> funnel;
+  /// Touchpoint that records the conversion itself. Path variants are sequences of touches without
+  /// it, so "a > b > c converts at 41%" compares like with like. Empty: detected (see
+  /// detect_conversion_touchpoint); "none": keep every event in the variants.
+  std::string conversion_touchpoint;
+};
+
+/// The touchpoint that ends every converted journey (the conversion event when journeys are split
+/// at conversions), or -1 when there is none (no conversions, or they end on different touchpoints).
+int32_t detect_conversion_touchpoint(const JourneySet& journeys);
+
+/// One distinct complete journey (its sequence of touches) with exact counts.
+struct PathVariant {
+  std::vector<int32_t> touchpoints;
+  int64_t journeys = 0;
+  int64_t conversions = 0;
+};
+
+/// A node of the step-indexed Sankey: a touchpoint (or "other") at a step, or a terminal.
+struct SankeyNode {
+  int32_t step = 0;        ///< 0-based step; terminals sit at the step after their source
+  int32_t touchpoint = 0;  ///< touchpoint id, or one of the kNode* codes below
+  int64_t journeys = 0;    ///< journeys passing through the node
+  int64_t conversions = 0; ///< of those, converted journeys
+};
+constexpr int32_t kNodeOther = -1;      ///< rare touchpoints folded together
+constexpr int32_t kNodeConverted = -2;  ///< the journey converted after the previous step
+constexpr int32_t kNodeExit = -3;       ///< the journey ended without converting
+constexpr int32_t kNodeContinues = -4;  ///< the journey goes on beyond the last step shown
+
+struct SankeyLink {
+  int32_t source = 0;  ///< index into FlowResult::nodes
+  int32_t target = 0;
+  int64_t journeys = 0;
+};
+
+struct FunnelResult {
+  std::vector<int32_t> steps;    ///< [F] touchpoint ids
+  std::vector<int64_t> reached;  ///< [F] journeys reaching step k in order (gaps allowed)
+  std::vector<int64_t> converted;             ///< [F] of those, converted journeys
+  std::vector<double> median_seconds_from_previous;  ///< [F] median time from step k-1 to k (NaN for k = 0 or none)
+  std::vector<int64_t> reached_by_channel;    ///< [C x F] by the journey's entry channel (first event)
+  std::vector<int64_t> reached_by_segment;    ///< [n_segments x F]; empty when no segments were given
+  int32_t n_segments = 0;
+};
+
+struct FlowResult {
+  int32_t n_touchpoints = 0, n_channels = 0, max_steps = 0;
+  int64_t n_journeys = 0, n_converted = 0;
+  double other_threshold = 0.0;
+  std::string backend;  ///< "cpu" or "gpu": which backend did the counting
+
+  /// [(T+3) x (T+3)] first-order transition counts; states: touchpoints, start (T), conversion
+  /// (T+1), exit (T+2). Row "from", column "to".
+  std::vector<int64_t> transitions;
+
+  std::vector<SankeyNode> nodes;  ///< step-ordered Sankey nodes (with terminals)
+  std::vector<SankeyLink> links;
+
+  std::vector<PathVariant> variants;  ///< union of the top variants, most journeys first
+  int64_t n_distinct_variants = 0;
+  int32_t conversion_touchpoint = -1;  ///< left out of the variants; -1 for none
+
+  FunnelResult funnel;
+
+  std::vector<int64_t> heat_visits;  ///< [S x T] events by (step, touchpoint); step S-1 collects later steps
+  std::vector<int64_t> heat_exits;   ///< [S x T] abandoning journeys whose last event is there
+  std::vector<int64_t> channel_visits;  ///< [T x C] events by (touchpoint, channel)
+  std::vector<int64_t> channel_exits;   ///< [T x C]
+
+  int32_t n_states() const { return n_touchpoints + 3; }
+  int64_t transition(int32_t from, int32_t to) const { return transitions[int64_t{from} * n_states() + to]; }
+};
+
+/// Computes every flow view. `journey_segment` (optional, [n_journeys], values 0..n_segments-1)
+/// adds the funnel breakdown by segment. Throws ConfigError on bad options (unknown funnel
+/// touchpoint, non-positive max_steps, ...) and GpuUnavailableError when the GPU is unusable.
+FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
+                         const std::vector<int32_t>& journey_segment = {}, int32_t n_segments = 0);
+
+/// The exact path variants of the journeys (every distinct touchpoint sequence, events of
+/// `skip_touchpoint` left out), most frequent first, ties broken by the sequence itself. Host code,
+/// shared by both backends.
+std::vector<PathVariant> count_path_variants(const Context& ctx, const JourneySet& journeys,
+                                             int32_t skip_touchpoint = -1);
+
+/// Writes the /flows group (see docs/flows.md). Names come from the journeys' vocabularies.
+void write_flows_results(ResultWriter& writer, const FlowResult& flows, const JourneySet& journeys);
+
+/// Readable block for the run summary: transitions, best converting paths, funnel, worst drop-offs.
+std::string format_flows_summary(const FlowResult& flows, const JourneySet& journeys);
+
+/// Raw counters of the two counting passes, identical on both backends.
+struct FlowCounts {
+  std::vector<int64_t> counters;     ///< pass 1, laid out by flow_rules::make_layout
+  std::vector<int32_t> label_of;     ///< [S x T] Sankey node label of (step, touchpoint) after folding
+  std::vector<int64_t> links;        ///< pass 2, [S x (T+1) x (T+4)]
+  std::vector<uint8_t> funnel_depth; ///< [n_journeys] funnel steps matched
+  std::vector<int64_t> funnel_time_ms;  ///< [n_journeys x F] time of matched step k (valid for k < depth)
+};
+
+/// Folds rare Sankey nodes: label_of[i][t] = t when step_visits[i][t] >= threshold x journeys at
+/// step i, else "other". Shared by both backends between their two passes.
+std::vector<int32_t> fold_rare_nodes(const std::vector<int64_t>& step_visits, int32_t max_steps,
+                                     int32_t n_touchpoints, double other_threshold);
+
+namespace cpu_impl {
+FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t max_steps, double other_threshold,
+                       const std::vector<int32_t>& funnel);
+}  // namespace cpu_impl
+
+namespace cuda_impl {
+/// GPU twin: uploads the journeys once, runs both passes with block-privatised counters.
+FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t max_steps, double other_threshold,
+                       const std::vector<int32_t>& funnel);
+}  // namespace cuda_impl
+
+}  // namespace jm

@@ -1,0 +1,781 @@
+#!/usr/bin/env python3
+"""The journeymap report: one self-contained HTML file (plotly.js embedded, works offline) built
+from a result file (HDF5).
+
+    .venv/bin/python scripts/report.py out/journeymap.h5 -o out/report.html
+    journeymap report out/journeymap.h5 -o out/report.html      # the same, through the CLI
+
+Every section reads only its own groups and is left out when they are missing, so the report grows
+as stages land: headline numbers (/journeys), Sankey, paths, funnel and friction (/flows),
+attribution (/attribution), patterns (/patterns), segments (/segments), model (/model), anomalies
+and alerts (/anomalies, /alerts). The sentences under each chart are generated from the numbers.
+
+Readiness for automated checks: every chart is drawn with Plotly.newPlot; when all have resolved,
+<body> gets data-jm-rendered="<count>" (data-jm-expected holds the count). Script errors are
+collected in the data-jm-errors attribute of <html>.
+"""
+import argparse
+import datetime as dt
+import html
+import json
+import math
+import sys
+
+import h5py
+import numpy as np
+import plotly
+import plotly.graph_objects as go
+
+PALETTE = ["#2563eb", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#0ea5e9", "#eab308", "#64748b",
+           "#14b8a6", "#a855f7", "#ef4444", "#84cc16"]
+
+
+# ---------------------------------------------------------------- small helpers
+
+def strings(dataset):
+    return [s for s in dataset.asstr()[()]] if dataset.shape != () else [dataset.asstr()[()]]
+
+
+def fmt_int(n):
+    return f"{int(n):,}"
+
+
+def fmt_pct(x, digits=1):
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{100.0 * x:.{digits}f}%"
+
+
+def fmt_duration(seconds):
+    if seconds is None or not math.isfinite(seconds):
+        return "n/a"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def ratio(a, b):
+    return float(a) / float(b) if b else float("nan")
+
+
+def matrix(group, name):
+    """A 2-D dataset, or a flattened int64 one with rows/cols attributes."""
+    d = group[name]
+    if d.ndim == 2:
+        return d[()]
+    return d[()].reshape(int(d.attrs["rows"]), int(d.attrs["cols"]))
+
+
+def attr(obj, name, default=None):
+    if name not in obj.attrs:
+        return default
+    v = obj.attrs[name]
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+class Report:
+    def __init__(self, f):
+        self.f = f
+        self.sections = []  # (anchor, title, html)
+        self.figures = []   # (div id, figure)
+        self.touchpoints = strings(f["vocab/touchpoints"]) if "vocab/touchpoints" in f else []
+        self.channels = strings(f["vocab/channels"]) if "vocab/channels" in f else []
+        self.average_rate = float("nan")
+
+    def figure(self, fig, height=420):
+        div = f"jm-chart-{len(self.figures)}"
+        fig.update_layout(height=height, margin=dict(l=40, r=20, t=40, b=40), template="plotly_white",
+                          font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=12))
+        self.figures.append((div, fig))
+        return f'<div class="chart" id="{div}"></div>'
+
+    def section(self, anchor, title, sentences, body):
+        text = "".join(f"<li>{html.escape(s)}</li>" for s in sentences if s)
+        self.sections.append((anchor, title, f'<ul class="insights">{text}</ul>{body}'))
+
+
+# ---------------------------------------------------------------- sections
+
+def section_headline(r):
+    f = r.f
+    if "journeys" not in f:
+        return
+    j = f["journeys"]
+    offsets = j["offsets"][()]
+    converted = j["converted"][()].astype(np.int64)
+    n = len(offsets) - 1
+    lengths = np.diff(offsets)
+    conversions = int(converted.sum())
+    value = float(j["conversion_value"][()].astype(np.float64).sum()) if "conversion_value" in j else 0.0
+    customers = len(np.unique(j["customer"][()])) if n else 0
+    r.average_rate = ratio(conversions, n)
+    start, end = j["start_ms"][()], j["end_ms"][()]
+    span = ""
+    if n:
+        first = dt.datetime.fromtimestamp(int(start.min()) / 1000, dt.timezone.utc).date()
+        last = dt.datetime.fromtimestamp(int(end.max()) / 1000, dt.timezone.utc).date()
+        span = f"{first} to {last}"
+    durations = (end - start) / 1000.0 if n else np.array([0.0])
+    tiles = [("Journeys", fmt_int(n)), ("Customers", fmt_int(customers)), ("Events", fmt_int(offsets[-1])),
+             ("Conversions", fmt_int(conversions)), ("Conversion rate", fmt_pct(r.average_rate)),
+             ("Conversion value", f"{value:,.0f}"),
+             ("Median journey length", f"{float(np.median(lengths)) if n else 0:.0f} events"),
+             ("Median journey duration", fmt_duration(float(np.median(durations))))]
+    body = '<div class="tiles">' + "".join(
+        f'<div class="tile"><div class="tile-value">{html.escape(v)}</div><div class="tile-label">{k}</div></div>'
+        for k, v in tiles) + "</div>"
+    sentences = [f"{fmt_int(n)} journeys from {fmt_int(customers)} customers" + (f" from {span}" if span else "")
+                 + f"; {fmt_int(conversions)} of them converted ({fmt_pct(r.average_rate)})."]
+    if n:
+        conv_len = float(np.mean(lengths[converted == 1])) if conversions else float("nan")
+        lost_len = float(np.mean(lengths[converted == 0])) if conversions < n else float("nan")
+        if math.isfinite(conv_len) and math.isfinite(lost_len):
+            sentences.append(f"Converting journeys average {conv_len:.1f} events against {lost_len:.1f} for "
+                             f"abandoned ones.")
+        if conversions:
+            sentences.append(f"The average converting journey is worth {value / conversions:,.2f}.")
+    if "meta" in f:
+        backend, created = attr(f["meta"], "backend", "?"), attr(f["meta"], "created_utc", "?")
+        sentences.append(f"Computed on the {backend.upper()} backend; result written {created}.")
+    r.section("headline", "Headline numbers", sentences, body)
+
+
+def section_sankey(r):
+    if "flows/sankey" not in r.f:
+        return
+    s = r.f["flows/sankey"]
+    step, label = s["node_step"][()], strings(s["node_label"])
+    journeys, rate = s["node_journeys"][()], s["node_conversion_rate"][()]
+    src, dst, val = s["link_source"][()], s["link_target"][()], s["link_journeys"][()]
+    if len(label) == 0:
+        return
+    colors = []
+    for name, rt in zip(label, rate):
+        colors.append({"converted": "#10b981", "exit": "#e11d48", "continues": "#94a3b8",
+                       "other": "#cbd5e1"}.get(name, PALETTE[r.touchpoints.index(name) % len(PALETTE)]
+                                                if name in r.touchpoints else "#64748b"))
+    max_step = int(step.max()) if len(step) else 0
+    x = [0.001 + 0.998 * st / max(1, max_step) for st in step]
+    custom = [f"step {st + 1}: {fmt_int(n)} journeys, {fmt_pct(rt)} convert" for st, n, rt in zip(step, journeys, rate)]
+    link_colors = ["rgba(16,185,129,0.35)" if label[d] == "converted" else "rgba(225,29,72,0.25)"
+                   if label[d] == "exit" else "rgba(100,116,139,0.2)" for d in dst]
+    fig = go.Figure(go.Sankey(
+        arrangement="snap",
+        node=dict(label=[f"{l}" for l in label], color=colors, x=x, pad=12, thickness=14, customdata=custom,
+                  hovertemplate="%{label}<br>%{customdata}<extra></extra>"),
+        link=dict(source=src, target=dst, value=val, color=link_colors)))
+    steps = int(attr(r.f["flows"], "max_steps", max_step))
+    threshold = attr(r.f["flows"], "other_threshold", 0.0)
+    # Sentences: the strongest first step, and the step with the most exits.
+    first = [(n, l, rt) for st, l, n, rt in zip(step, label, journeys, rate) if st == 0 and l not in ("other",)]
+    sentences = []
+    if first:
+        n, l, rt = max(first)
+        total0 = sum(x[0] for x in first)
+        sentences.append(f"Most journeys start at {l} ({fmt_pct(ratio(n, total0))} of them); those convert at "
+                         f"{fmt_pct(rt)} against {fmt_pct(r.average_rate)} overall.")
+    exits = {}
+    for d, v in zip(dst, val):
+        if label[d] == "exit":
+            exits[int(step[d])] = exits.get(int(step[d]), 0) + int(v)
+    if exits:
+        worst = max(exits, key=exits.get)
+        sentences.append(f"The largest wave of abandonment comes right after step {worst}: {fmt_int(exits[worst])} "
+                         f"journeys end there without converting.")
+    # The conversion touchpoint converts by definition: leave it out of "best node".
+    skip = {"other", "converted", "exit", "continues", attr(r.f["flows"], "conversion_touchpoint", "")}
+    best = [(rt, l, st, n) for st, l, n, rt in zip(step, label, journeys, rate)
+            if l not in skip and n >= max(20, 0.01 * journeys.max())]
+    if best:
+        rt, l, st, n = max(best)
+        sentences.append(f"The best converting node is {l} at step {st + 1} ({fmt_pct(rt)} of {fmt_int(n)} "
+                         f"journeys convert, {ratio(rt, r.average_rate):.1f}x the average).")
+    note = (f'<p class="note">First {steps} steps; nodes under {fmt_pct(threshold)} of their step are folded into '
+            f'"other".</p>')
+    r.section("sankey", "How journeys flow", sentences, r.figure(fig, 560) + note)
+
+
+def variant_table(rows):
+    head = "<tr><th>Path</th><th>Journeys</th><th>Conversions</th><th>Rate</th></tr>"
+    body = "".join(f"<tr><td>{html.escape(p)}</td><td>{fmt_int(n)}</td><td>{fmt_int(c)}</td><td>{fmt_pct(rt)}</td></tr>"
+                   for p, n, c, rt in rows)
+    return f'<table class="data">{head}{body}</table>'
+
+
+def section_paths(r):
+    if "flows/variants" not in r.f:
+        return
+    v = r.f["flows/variants"]
+    paths = strings(v["path"])
+    if not paths:
+        return
+    n, c = v["journeys"][()], v["conversions"][()]
+    rate = np.where(n > 0, c / np.maximum(n, 1), 0.0)
+    by_conv = sorted(range(len(paths)), key=lambda i: (-c[i], paths[i]))[:10]
+    by_loss = sorted(range(len(paths)), key=lambda i: (-(n[i] - c[i]), paths[i]))[:10]
+    fig = go.Figure()
+    fig.add_bar(y=[paths[i] for i in by_conv][::-1], x=[int(c[i]) for i in by_conv][::-1], orientation="h",
+                name="conversions", marker_color="#10b981")
+    fig2 = go.Figure()
+    fig2.add_bar(y=[paths[i] for i in by_loss][::-1], x=[int(n[i] - c[i]) for i in by_loss][::-1], orientation="h",
+                 name="abandoned", marker_color="#e11d48")
+    for g, t in ((fig, "Top paths to conversion"), (fig2, "Top paths to abandonment")):
+        g.update_layout(title=t, yaxis=dict(automargin=True), showlegend=False)
+    sentences = []
+    floor = max(20, int(0.002 * n.sum()))
+    frequent = [i for i in range(len(paths)) if n[i] >= floor]
+    if frequent and math.isfinite(r.average_rate) and r.average_rate > 0:
+        best = max(frequent, key=lambda i: (rate[i], n[i]))
+        sentences.append(f"Journeys with {paths[best]} convert at {fmt_pct(rate[best])}, "
+                         f"{ratio(rate[best], r.average_rate):.1f}x the average ({fmt_int(n[best])} journeys).")
+        worst = max(frequent, key=lambda i: (n[i] - c[i], -rate[i]))
+        tail = "none of which convert" if c[worst] == 0 else f"only {fmt_pct(rate[worst])} of its journeys convert"
+        sentences.append(f"The most common abandoned path is {paths[worst]}: {fmt_int(n[worst] - c[worst])} "
+                         f"journeys abandon on it, and {tail}.")
+    ct = attr(r.f["flows"], "conversion_touchpoint", "")
+    if ct:
+        sentences.append(f"Paths are the touches of a journey; the conversion event ({ct}) is the outcome, not part "
+                         f"of the path.")
+    distinct = attr(r.f["flows"], "n_distinct_variants")
+    if distinct:
+        top_share = ratio(int(n.max()), int(attr(r.f["flows"], "n_journeys", n.sum())))
+        sentences.append(f"There are {fmt_int(distinct)} distinct complete paths; the single most common covers "
+                         f"{fmt_pct(top_share)} of journeys.")
+    body = (f'<div class="grid2">{r.figure(fig, 420)}{r.figure(fig2, 420)}</div>'
+            + variant_table([(paths[i], n[i], c[i], rate[i]) for i in by_conv[:8]]))
+    r.section("paths", "Paths to conversion and to abandonment", sentences, body)
+
+
+def section_funnel(r):
+    if "flows/funnel" not in r.f:
+        return
+    fu = r.f["flows/funnel"]
+    names = strings(fu["names"])
+    if not names:
+        return
+    reached = fu["reached"][()]
+    medians = fu["median_seconds_from_previous"][()]
+    fig = go.Figure(go.Funnel(y=names, x=reached, textinfo="value+percent initial", marker_color="#2563eb"))
+    fig.update_layout(title="Funnel (in order, gaps allowed)")
+    body = r.figure(fig, 380)
+    sentences = []
+    total = int(attr(r.f["flows"], "n_journeys", 0))
+    sentences.append(f"{fmt_int(reached[0])} journeys ({fmt_pct(ratio(reached[0], total))}) reach {names[0]}; "
+                     f"{fmt_int(reached[-1])} go all the way to {names[-1]} "
+                     f"({fmt_pct(ratio(reached[-1], reached[0]))} of those who entered).")
+    if len(names) > 1:
+        drops = [(1 - ratio(reached[k], reached[k - 1]) if reached[k - 1] else 0.0, k) for k in range(1, len(names))]
+        d, k = max(drops)
+        sentences.append(f"The steepest drop is from {names[k - 1]} to {names[k]}: {fmt_pct(d)} of journeys do not "
+                         f"make it; the median time between the two is {fmt_duration(medians[k])}.")
+    if "reached_by_channel" in fu and r.channels:
+        by_ch = matrix(fu, "reached_by_channel")
+        share = [(ratio(by_ch[c, -1], by_ch[c, 0]), r.channels[c]) for c in range(by_ch.shape[0]) if by_ch[c, 0] >= 20]
+        if share:
+            hi, lo = max(share), min(share)
+            sentences.append(f"Entering through {hi[1]}, {fmt_pct(hi[0])} of funnel journeys finish it; through "
+                             f"{lo[1]}, {fmt_pct(lo[0])}.")
+        fig2 = go.Figure()
+        for c in range(by_ch.shape[0]):
+            if by_ch[c, 0] > 0:
+                fig2.add_bar(x=names, y=by_ch[c] / by_ch[c, 0], name=r.channels[c])
+        fig2.update_layout(title="Share of funnel entrants reaching each step, by entry channel", barmode="group",
+                           yaxis=dict(tickformat=".0%"))
+        body += r.figure(fig2, 360)
+    if "reached_by_segment" in fu:
+        by_seg = matrix(fu, "reached_by_segment")
+        seg_names = segment_names(r, by_seg.shape[0])
+        fig3 = go.Figure()
+        for s in range(by_seg.shape[0]):
+            if by_seg[s, 0] > 0:
+                fig3.add_bar(x=names, y=by_seg[s] / by_seg[s, 0], name=seg_names[s])
+        fig3.update_layout(title="Funnel by segment", barmode="group", yaxis=dict(tickformat=".0%"))
+        body += r.figure(fig3, 360)
+    r.section("funnel", "Funnel and drop-off", sentences, body)
+
+
+def section_friction(r):
+    if "flows/heatmap" not in r.f:
+        return
+    h = r.f["flows/heatmap"]
+    visits, exits = matrix(h, "step_visits"), matrix(h, "step_exits")
+    steps, T = visits.shape
+    if T == 0 or visits.sum() == 0:
+        return
+    rate = np.where(visits > 0, exits / np.maximum(visits, 1), np.nan)
+    used = [t for t in range(T) if visits[:, t].sum() > 0]
+    labels = [f"step {i + 1}" for i in range(steps)]
+    labels[-1] = f"step {steps}+"
+    z = [[None if not np.isfinite(rate[i, t]) else float(rate[i, t]) for i in range(steps)] for t in used]
+    fig = go.Figure(go.Heatmap(z=z, x=labels, y=[r.touchpoints[t] for t in used], colorscale="Reds", zmin=0,
+                               colorbar=dict(tickformat=".0%"),
+                               hovertemplate="%{y} at %{x}: %{z:.1%} drop off<extra></extra>"))
+    fig.update_layout(title="Drop-off rate by touchpoint and step")
+    body = r.figure(fig, 420)
+    sentences = []
+    floor = max(20, int(0.001 * visits.sum()))
+    cells = [(rate[i, t], i, t) for i in range(steps) for t in used if visits[i, t] >= floor]
+    if cells:
+        rt, i, t = max(cells)
+        sentences.append(f"The worst friction point is {r.touchpoints[t]} at {labels[i]}: {fmt_pct(rt)} of visits "
+                         f"there end an abandoned journey ({fmt_int(visits[i, t])} visits).")
+    totals = [(exits[:, t].sum() / visits[:, t].sum(), t) for t in used if visits[:, t].sum() >= floor]
+    if totals:
+        lo, hi = min(totals), max(totals)
+        sentences.append(f"Across all steps, {r.touchpoints[hi[1]]} loses the most ({fmt_pct(hi[0])} of its visits "
+                         f"are the last), {r.touchpoints[lo[1]]} the least ({fmt_pct(lo[0])}).")
+    if "channel_visits" in h and r.channels:
+        cv, ce = matrix(h, "channel_visits"), matrix(h, "channel_exits")
+        crate = np.where(cv > 0, ce / np.maximum(cv, 1), np.nan)
+        zc = [[None if not np.isfinite(crate[t, c]) else float(crate[t, c]) for c in range(cv.shape[1])] for t in used]
+        fig2 = go.Figure(go.Heatmap(z=zc, x=r.channels, y=[r.touchpoints[t] for t in used], colorscale="Oranges",
+                                    zmin=0, colorbar=dict(tickformat=".0%"),
+                                    hovertemplate="%{y} via %{x}: %{z:.1%} drop off<extra></extra>"))
+        fig2.update_layout(title="Drop-off rate by touchpoint and channel")
+        body += r.figure(fig2, 420)
+        cells = [(crate[t, c], t, c) for t in used for c in range(cv.shape[1]) if cv[t, c] >= floor]
+        if cells:
+            rt, t, c = max(cells)
+            sentences.append(f"By channel, {r.touchpoints[t]} via {r.channels[c]} has the highest drop-off "
+                             f"({fmt_pct(rt)}).")
+    r.section("friction", "Friction heatmap", sentences, body)
+
+
+MODELS = [("first_touch", "First touch"), ("last_touch", "Last touch"), ("linear", "Linear"),
+          ("time_decay", "Time decay"), ("position_based", "Position based"), ("markov", "Markov (data-driven)")]
+
+
+def section_attribution(r):
+    if "attribution" not in r.f:
+        return
+    a = r.f["attribution"]
+    body, sentences = "", []
+    attributed = int(attr(a, "conversions_attributed", 0))
+    for dim in ("channel", "touchpoint"):
+        if dim not in a:
+            continue
+        g = a[dim]
+        names = strings(g["names"])
+        present = [m for m in MODELS if m[0] in g]
+        if not names or not present:
+            continue
+        columns = {m: g[m][()] for m, _ in present}
+        order = np.argsort(-columns.get("markov", columns[present[0][0]]))
+        order = [i for i in order if any(columns[m][i] > 0 for m, _ in present)][:12]
+        fig = go.Figure()
+        for k, (m, title) in enumerate(present):
+            fig.add_bar(x=[names[i] for i in order], y=[columns[m][i] / max(attributed, 1) for i in order], name=title,
+                        marker_color=PALETTE[k % len(PALETTE)])
+        fig.update_layout(title=f"Share of conversions credited, by {dim}", barmode="group",
+                          yaxis=dict(tickformat=".0%"), legend=dict(orientation="h", y=-0.2))
+        body += r.figure(fig, 420)
+        if "markov" in columns and order:
+            top = order[0]
+            mk, lt = columns["markov"][top] / max(attributed, 1), columns.get("last_touch", columns["markov"])[top] / max(attributed, 1)
+            sentences.append(f"By {dim}, the Markov model credits {names[top]} with {fmt_pct(mk)} of conversions "
+                             f"(last touch: {fmt_pct(lt)}).")
+            if "last_touch" in columns and "first_touch" in columns:
+                diff = [(columns["first_touch"][i] - columns["last_touch"][i], i) for i in order]
+                opener = max(diff)
+                closer = min(diff)
+                if opener[0] > 0:
+                    sentences.append(f"{names[opener[1]]} opens more journeys than it closes "
+                                     f"({fmt_pct(columns['first_touch'][opener[1]] / max(attributed, 1))} first-touch vs "
+                                     f"{fmt_pct(columns['last_touch'][opener[1]] / max(attributed, 1))} last-touch), "
+                                     f"while {names[closer[1]]} is a closer.")
+    if not body:
+        return
+    ct = attr(a, "conversion_touchpoint", "")
+    note = (f'<p class="note">{fmt_int(attributed)} conversions credited'
+            + (f"; the conversion event itself ({html.escape(ct)}) is not a touch" if ct else "")
+            + f"; time-decay half life {attr(a, 'time_decay_half_life_days', 7)} days.</p>")
+    r.section("attribution", "What drives conversions: attribution compared", sentences, body + note)
+
+
+def segment_names(r, count):
+    g = r.f.get("segments")
+    if g is not None:
+        for key in ("profile/label", "names", "segment_names"):
+            if key in g and g[key].dtype.kind in ("O", "S", "U"):
+                names = strings(g[key])
+                if len(names) >= count:
+                    return names
+    return [f"segment {s}" for s in range(count)]
+
+
+def pattern_texts(r, g, indices):
+    """Readable text of patterns (CSR /patterns/offsets + items, touchpoint ids)."""
+    offsets, items = g["offsets"][()], g["items"][()]
+    out = []
+    for p in indices:
+        ids = items[offsets[p]:offsets[p + 1]]
+        out.append(" > ".join(r.touchpoints[i] if 0 <= i < len(r.touchpoints) else str(i) for i in ids))
+    return out
+
+
+def section_patterns(r):
+    """/patterns (docs/patterns.md): CSR patterns with support, conversion rate and lift; ranked lists
+    top_conversion / top_abandonment."""
+    if "patterns" not in r.f:
+        return
+    g = r.f["patterns"]
+    needed = ("offsets", "items", "support", "conversion_rate")
+    if not all(k in g for k in needed):
+        return generic_section(r, "patterns", "Frequent patterns")
+    support, rate = g["support"][()], g["conversion_rate"][()]
+    lift = g["lift"][()] if "lift" in g else None
+    base = attr(g, "base_conversion_rate", r.average_rate)
+    body, sentences = "", []
+
+    def ranked(name, fallback_key):
+        if f"{name}/pattern" in g:
+            return [int(p) for p in g[f"{name}/pattern"][()]]
+        return list(np.argsort(fallback_key)[:10])
+
+    top_conv = ranked("top_conversion", -rate)[:10]
+    top_aband = ranked("top_abandonment", rate)[:10]
+    for title, idx, color in (("Patterns that lead to conversion", top_conv, "#10b981"),
+                              ("Patterns that lead to abandonment", top_aband, "#e11d48")):
+        if not idx:
+            continue
+        texts = pattern_texts(r, g, idx)
+        fig = go.Figure(go.Bar(x=[float(rate[p]) for p in idx][::-1], y=texts[::-1], orientation="h",
+                               marker_color=color, customdata=[int(support[p]) for p in idx][::-1],
+                               hovertemplate="%{y}<br>%{x:.1%} convert, %{customdata} journeys<extra></extra>"))
+        fig.update_layout(title=title, xaxis=dict(tickformat=".0%", title="conversion rate"),
+                          yaxis=dict(automargin=True))
+        body += r.figure(fig, 380)
+    if top_conv:
+        p = top_conv[0]
+        text = pattern_texts(r, g, [p])[0]
+        times = f", {ratio(rate[p], base):.1f}x the average" if base and base > 0 else ""
+        sentences.append(f"Journeys with {text} convert at {fmt_pct(float(rate[p]))}{times} "
+                         f"({fmt_int(support[p])} journeys).")
+    if top_aband:
+        p = top_aband[0]
+        text = pattern_texts(r, g, [p])[0]
+        sentences.append(f"Journeys with {text} convert at only {fmt_pct(float(rate[p]))} "
+                         f"({fmt_int(support[p])} journeys).")
+    sentences.append(f"{fmt_int(len(support))} frequent patterns were mined"
+                     + (f" (minimum support {attr(g, 'min_support')})." if attr(g, "min_support") else "."))
+    if not body:
+        return generic_section(r, "patterns", "Frequent patterns")
+    r.section("patterns", "Frequent patterns and what they predict", sentences, body)
+
+
+def section_segments(r):
+    """/segments: per-journey labels (/segments/label) and per-segment profiles (/segments/profile/*)."""
+    if "segments" not in r.f:
+        return
+    g = r.f["segments"]
+    if "profile/size" in g and "profile/conversion_rate" in g:
+        sizes = g["profile/size"][()]
+        rates = g["profile/conversion_rate"][()]
+        k = len(sizes)
+        names = segment_names(r, k)
+    else:
+        labels_key = next((k for k in ("label", "labels") if k in g and isinstance(g[k], h5py.Dataset)), None)
+        if labels_key is None or "journeys/converted" not in r.f:
+            return generic_section(r, "segments", "Segments")
+        labels = g[labels_key][()]
+        converted = r.f["journeys/converted"][()]
+        if len(labels) != len(converted):
+            return generic_section(r, "segments", "Segments")
+        valid = labels >= 0
+        k = int(labels[valid].max()) + 1 if valid.any() else 0
+        if k == 0:
+            return
+        names = segment_names(r, k)
+        sizes = np.bincount(labels[valid], minlength=k)
+        rates = np.bincount(labels[valid], weights=converted[valid], minlength=k) / np.maximum(sizes, 1)
+    if k == 0:
+        return
+    fig = go.Figure()
+    fig.add_bar(x=names[:k], y=sizes, name="journeys", marker_color="#2563eb", yaxis="y")
+    fig.add_scatter(x=names[:k], y=rates, name="conversion rate", mode="markers+lines", yaxis="y2",
+                    marker=dict(color="#f97316", size=10))
+    fig.update_layout(title="Segments: size and conversion", yaxis=dict(title="journeys"),
+                      yaxis2=dict(title="conversion", overlaying="y", side="right", tickformat=".0%"))
+    big = int(np.argmax(sizes))
+    best = int(np.argmax(rates))
+    sentences = [f"{k} segments; the largest, {names[big]}, holds {fmt_pct(ratio(sizes[big], sizes.sum()))} of "
+                 f"journeys and converts at {fmt_pct(float(rates[big]))}.",
+                 f"{names[best]} converts best ({fmt_pct(float(rates[best]))}, "
+                 f"{ratio(rates[best], r.average_rate):.1f}x the average)."]
+    body = r.figure(fig, 380)
+    if "profile/top_touchpoints" in g:
+        tops = strings(g["profile/top_touchpoints"])
+        rows = "".join(f"<tr><td>{html.escape(names[s])}</td><td>{fmt_int(sizes[s])}</td>"
+                       f"<td>{fmt_pct(float(rates[s]))}</td><td>{html.escape(tops[s])}</td></tr>" for s in range(k))
+        body += ('<table class="data"><tr><th>Segment</th><th>Journeys</th><th>Conversion</th>'
+                 f'<th>Top touchpoints</th></tr>{rows}</table>')
+    r.section("segments", "Segments", sentences, body)
+
+
+def section_model(r):
+    """/model: metrics (/model/metrics/name, model, baseline), importance (/model/importance/feature,
+    gain), AUC by journey prefix (/model/prefix/k, model, baseline), ROC curve (/model/curves/*)."""
+    if "model" not in r.f:
+        return
+    g = r.f["model"]
+    sentences, body = [], ""
+    if "metrics/name" in g and "metrics/model" in g:
+        names, values = strings(g["metrics/name"]), g["metrics/model"][()]
+        baseline = g["metrics/baseline"][()] if "metrics/baseline" in g else None
+        tiles = "".join(f'<div class="tile"><div class="tile-value">{v:.3f}</div><div class="tile-label">'
+                        f'{html.escape(n)}' + (f" (baseline {baseline[i]:.3f})" if baseline is not None else "")
+                        + "</div></div>" for i, (n, v) in enumerate(zip(names, values)))
+        body += f'<div class="tiles">{tiles}</div>'
+        auc = next((i for i, n in enumerate(names) if "auc" in n.lower()), None)
+        if auc is not None:
+            text = (f"On held-out journeys the conversion model reaches {names[auc]} {values[auc]:.3f}")
+            if baseline is not None:
+                text += f", against {baseline[auc]:.3f} for the baseline ({attr(g, 'baseline', 'simple rate')})"
+            sentences.append(text + ".")
+    else:  # metrics as attributes (auc, test_auc, ...)
+        for key in ("auc", "test_auc", "validation_auc", "roc_auc"):
+            v = attr(g, key)
+            if isinstance(v, float):
+                body += (f'<div class="tiles"><div class="tile"><div class="tile-value">{v:.3f}</div>'
+                         f'<div class="tile-label">{key}</div></div></div>')
+                sentences.append(f"The conversion model separates converting from abandoned journeys with an AUC of "
+                                 f"{v:.3f} ({key}).")
+                break
+    names_key = next((k for k in ("importance/feature", "feature_names") if k in g), None)
+    imp_key = next((k for k in ("importance/gain", "importance") if k in g and isinstance(g[k], h5py.Dataset)), None)
+    if names_key and imp_key:
+        names, imp = strings(g[names_key]), g[imp_key][()].astype(float)
+        order = np.argsort(-imp)[:15]
+        fig = go.Figure(go.Bar(x=imp[order][::-1], y=[names[i] for i in order][::-1], orientation="h",
+                               marker_color="#8b5cf6"))
+        fig.update_layout(title="Feature importance (gain)", yaxis=dict(automargin=True))
+        body += r.figure(fig, 420)
+        if len(order) and imp.sum() > 0:
+            sentences.append(f"The strongest signal is {names[order[0]]} ({fmt_pct(ratio(imp[order[0]], imp.sum()))} "
+                             f"of total importance).")
+    px_key = next((k for k in ("prefix/k", "prefix_length") if k in g), None)
+    auc_key = next((k for k in ("prefix/model", "auc_by_prefix") if k in g), None)
+    if px_key and auc_key:
+        px, auc = g[px_key][()], g[auc_key][()]
+        metric = attr(g["prefix"], "metric", "AUC") if "prefix" in g else "AUC"
+        fig = go.Figure(go.Scatter(x=px, y=auc, mode="lines+markers", name="model", line=dict(color="#2563eb")))
+        if "prefix/baseline" in g:
+            fig.add_scatter(x=px, y=g["prefix/baseline"][()], mode="lines+markers", name="baseline",
+                            line=dict(color="#94a3b8", dash="dot"))
+        fig.update_layout(title=f"{metric} versus journey prefix (events seen)", xaxis=dict(title="events seen"),
+                          yaxis=dict(title=metric))
+        body += r.figure(fig, 360)
+        if len(px):
+            sentences.append(f"After {int(px[0])} event(s) the model already reaches {metric} {auc[0]:.3f}; after "
+                             f"{int(px[-1])} it reaches {auc[-1]:.3f}.")
+    if "curves/roc_false_positive_rate" in g and "curves/roc_true_positive_rate" in g:
+        fig = go.Figure(go.Scatter(x=g["curves/roc_false_positive_rate"][()], y=g["curves/roc_true_positive_rate"][()],
+                                   mode="lines", line=dict(color="#2563eb"), name="ROC"))
+        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#cbd5e1", dash="dot"), name="chance")
+        fig.update_layout(title="ROC curve (held-out journeys)", xaxis=dict(title="false positive rate"),
+                          yaxis=dict(title="true positive rate"))
+        body += r.figure(fig, 360)
+    if not body:
+        return generic_section(r, "model", "Conversion model")
+    r.section("model", "Conversion model: quality and what it relies on", sentences, body)
+
+
+def day_label(ms):
+    return str(dt.datetime.fromtimestamp(int(ms) / 1000, dt.timezone.utc).date())
+
+
+def section_anomalies(r):
+    """/anomalies (flagged [n_journeys], top/*) and /alerts (bucket_start_ms, metrics, observed/expected
+    [metrics x buckets], list/*)."""
+    sentences, body = [], ""
+    if "anomalies" in r.f and "journeys/start_ms" in r.f:
+        g = r.f["anomalies"]
+        start = r.f["journeys/start_ms"][()]
+        flagged = None
+        flag_key = next((k for k in ("flagged", "is_anomaly", "flags") if k in g), None)
+        idx_key = next((k for k in ("journey", "journeys", "journey_index") if k in g), None)
+        if flag_key is not None and len(g[flag_key]) == len(start):
+            flagged = np.nonzero(g[flag_key][()])[0]
+        elif idx_key is not None:
+            flagged = g[idx_key][()].astype(np.int64)
+        if flagged is not None and len(start):
+            days_all = (start // 86400000).astype(np.int64)
+            d0 = int(days_all.min())
+            per_day = np.bincount(days_all - d0)
+            flagged_days = (np.bincount(days_all[flagged] - d0, minlength=len(per_day)) if len(flagged)
+                            else np.zeros_like(per_day))
+            x = [str(dt.date(1970, 1, 1) + dt.timedelta(days=d0 + i)) for i in range(len(per_day))]
+            fig = go.Figure(go.Scatter(x=x, y=flagged_days, mode="lines", line=dict(color="#e11d48"),
+                                       name="anomalous journeys"))
+            fig.update_layout(title="Anomalous journeys per day")
+            body += r.figure(fig, 340)
+            if len(flagged):
+                peak = int(np.argmax(flagged_days))
+                sentences.append(f"{fmt_int(len(flagged))} journeys are flagged as anomalous "
+                                 f"({fmt_pct(ratio(len(flagged), len(start)), 2)}); the busiest day is {x[peak]} with "
+                                 f"{fmt_int(flagged_days[peak])}.")
+        if "top/path" in g and "top/score" in g:
+            paths, scores = strings(g["top/path"]), g["top/score"][()]
+            reasons = strings(g["top/reasons"]) if "top/reasons" in g else [""] * len(paths)
+            rows = "".join(f"<tr><td>{scores[i]:.3g}</td><td>{html.escape(paths[i][:160])}</td>"
+                           f"<td>{html.escape(reasons[i])}</td></tr>" for i in range(min(10, len(paths))))
+            body += ('<table class="data"><tr><th>Score</th><th>Path</th><th>Why</th></tr>' + rows + "</table>")
+    if "alerts" in r.f:
+        g = r.f["alerts"]
+        if "bucket_start_ms" in g and "metrics" in g and "observed" in g:
+            starts = g["bucket_start_ms"][()]
+            metrics = strings(g["metrics"])
+            observed = matrix(g, "observed")
+            expected = matrix(g, "expected") if "expected" in g else None
+            x = [day_label(ms) for ms in starts]
+            fig = go.Figure()
+            for m in range(min(len(metrics), 6)):
+                fig.add_scatter(x=x, y=observed[m], mode="lines", name=metrics[m],
+                                line=dict(color=PALETTE[m % len(PALETTE)]))
+                if expected is not None:
+                    fig.add_scatter(x=x, y=expected[m], mode="lines", name=f"{metrics[m]} (expected)",
+                                    line=dict(color=PALETTE[m % len(PALETTE)], dash="dot"), showlegend=False)
+            fig.update_layout(title="Monitored metrics over time (dotted: expected)")
+            body += r.figure(fig, 380)
+        if "list" in g:
+            lst = g["list"]
+            cols = [k for k in lst if isinstance(lst[k], h5py.Dataset) and lst[k].ndim == 1]
+            n = len(lst[cols[0]]) if cols else 0
+            sentences.append(f"{fmt_int(n)} alerts were raised." if n else "No alerts were raised.")
+            if n:
+                def cell(k, i):
+                    v = lst[k][i]
+                    if isinstance(v, bytes):
+                        return v.decode()
+                    if k.endswith("_ms"):
+                        return day_label(v)
+                    return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+                head = "".join(f"<th>{html.escape(k)}</th>" for k in cols)
+                rows = "".join("<tr>" + "".join(f"<td>{html.escape(cell(k, i))}</td>" for k in cols) + "</tr>"
+                               for i in range(min(n, 30)))
+                body += f'<table class="data"><tr>{head}</tr>{rows}</table>'
+        else:
+            cols = [k for k in g if isinstance(g[k], h5py.Dataset) and g[k].ndim == 1]
+            lengths = {len(g[k]) for k in cols}
+            if cols and len(lengths) == 1 and "bucket_start_ms" not in g:
+                n = lengths.pop()
+                sentences.append(f"{fmt_int(n)} alerts were raised.")
+    if body:
+        r.section("anomalies", "Anomalies and alerts over time", sentences, body)
+
+
+def generic_section(r, group, title):
+    """Fallback for a stage whose layout this report does not know yet: list what it holds."""
+    g = r.f[group]
+    rows = []
+    for k in sorted(g):
+        obj = g[k]
+        rows.append(f"<tr><td>{html.escape(k)}</td><td>{'group' if isinstance(obj, h5py.Group) else obj.shape}</td></tr>")
+    attrs = ", ".join(f"{k} = {attr(g, k)}" for k in g.attrs)
+    sentences = [f"The {group} stage wrote {len(rows)} items" + (f" ({attrs})." if attrs else ".")]
+    r.section(group, title, sentences, f'<table class="data"><tr><th>Item</th><th>Shape</th></tr>{"".join(rows)}</table>')
+
+
+SECTIONS = [section_headline, section_sankey, section_paths, section_funnel, section_friction, section_attribution,
+            section_patterns, section_segments, section_model, section_anomalies]
+
+
+# ---------------------------------------------------------------- page
+
+CSS = """
+body{font-family:Inter,Segoe UI,Helvetica,Arial,sans-serif;margin:0;background:#f8fafc;color:#0f172a}
+header{background:#0f172a;color:#f8fafc;padding:28px 48px}header h1{margin:0;font-size:26px}
+header p{margin:6px 0 0;color:#cbd5e1}nav{padding:10px 48px;background:#e2e8f0;font-size:13px}
+nav a{margin-right:16px;color:#1e3a8a;text-decoration:none}main{padding:8px 48px 48px}
+section{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:20px 28px;margin:22px 0}
+section h2{margin:0 0 10px;font-size:20px}.insights{margin:0 0 12px;padding-left:20px;line-height:1.55}
+.tiles{display:flex;flex-wrap:wrap;gap:12px;margin-top:6px}.tile{background:#eff6ff;border-radius:8px;padding:12px 16px;min-width:150px}
+.tile-value{font-size:22px;font-weight:600}.tile-label{font-size:12px;color:#475569;margin-top:2px}
+.grid2{display:grid;grid-template-columns:1fr 1fr;gap:16px}.note{font-size:12px;color:#64748b}
+table.data{border-collapse:collapse;font-size:13px;margin-top:10px;width:100%}
+table.data th,table.data td{border-bottom:1px solid #e2e8f0;padding:5px 8px;text-align:left}
+footer{padding:0 48px 30px;font-size:12px;color:#64748b}
+"""
+
+ERROR_HOOK = """
+window.__jmErrors = [];
+window.__jmRecordError = function (message) {
+  window.__jmErrors.push(String(message));
+  document.documentElement.setAttribute('data-jm-errors', window.__jmErrors.join(' | '));
+};
+window.addEventListener('error', function (e) { window.__jmRecordError(e.message || e); });
+window.addEventListener('unhandledrejection', function (e) { window.__jmRecordError(e.reason); });
+window.__jmPlots = [];
+"""
+
+
+def render(r, title):
+    plots = []
+    for div, fig in r.figures:
+        spec = fig.to_plotly_json()
+        payload = json.dumps({"data": spec.get("data", []), "layout": spec.get("layout", {})},
+                             cls=plotly.utils.PlotlyJSONEncoder)
+        plots.append(f"(function(){{var s={payload};window.__jmPlots.push(Plotly.newPlot('{div}', s.data, s.layout, "
+                     f"{{responsive:true,displaylogo:false}}));}})();")
+    done = ("Promise.all(window.__jmPlots).then(function(){document.body.setAttribute('data-jm-rendered', "
+            "String(window.__jmPlots.length));}).catch(function(e){window.__jmRecordError(e);});")
+    nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t, _ in r.sections)
+    sections = "".join(f'<section id="{a}"><h2>{html.escape(t)}</h2>{body}</section>' for a, t, body in r.sections)
+    meta = r.f["meta"] if "meta" in r.f else None
+    subtitle = "Customer journey analytics"
+    if meta is not None:
+        subtitle += f" · journeymap {attr(meta, 'journeymap_version', '?')} · {attr(meta, 'created_utc', '')}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script>{ERROR_HOOK}</script>
+<style>{CSS}</style>
+<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
+</head><body data-jm-expected="{len(r.figures)}">
+<header><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header>
+<nav>{nav}</nav><main>{sections}</main>
+<footer>Generated by journeymap from {html.escape(r.f.filename)}. Charts: plotly.js {plotly.__version__}
+(embedded; this file works offline).</footer>
+<script>{"".join(plots)}{done}</script>
+</body></html>
+"""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Write the journeymap HTML report of a result file.")
+    parser.add_argument("result", help="HDF5 result file written by journeymap")
+    parser.add_argument("-o", "--out", default="report.html", help="HTML file to write")
+    parser.add_argument("--title", default="Customer journey report")
+    args = parser.parse_args(argv)
+    try:
+        f = h5py.File(args.result, "r")
+    except OSError as error:
+        print(f"report: cannot open {args.result}: {error}", file=sys.stderr)
+        return 1
+    with f:
+        if attr(f["meta"], "format", "") != "journeymap-result" if "meta" in f else True:
+            print(f"report: {args.result} is not a journeymap result file", file=sys.stderr)
+            return 1
+        r = Report(f)
+        for section in SECTIONS:
+            section(r)
+        page = render(r, args.title)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write(page)
+    import os
+    os.replace(tmp, args.out)
+    print(f"report: {len(r.sections)} sections, {len(r.figures)} charts -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

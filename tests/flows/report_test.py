@@ -1,0 +1,171 @@
+"""End-to-end report test: generate -> run -> flows -> report, then render in headless Chromium.
+
+Fails on any script error in the page, on charts that never finish drawing, on a chart library
+fetched from the network, and when key numbers of the HDF5 result (recomputed here from the raw
+arrays) are missing from the rendered text. Saves report.html and report.png in --out.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+
+def run(cmd, **kw):
+    print("+", " ".join(cmd), flush=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if done.returncode != 0:
+        print(done.stdout, done.stderr, sep="\n")
+        raise SystemExit(f"FAILED ({done.returncode}): {' '.join(cmd)}")
+    return done
+
+
+def chromium(args, out_dir, timeout=120):
+    profile = os.path.join(out_dir, "chromium-profile")
+    base = ["chromium", "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+            f"--user-data-dir={profile}", "--virtual-time-budget=20000",
+            "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
+    return subprocess.run(base + args, capture_output=True, text=True, timeout=timeout)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--journeymap", required=True)
+    p.add_argument("--flows-tool", required=True)
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    if shutil.which("chromium") is None:
+        print("SKIP: chromium is not installed")
+        return 77
+    out = os.path.abspath(a.out)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    events, result, page, shot = (os.path.join(out, n) for n in ("events.csv", "result.h5", "report.html", "report.png"))
+
+    run([a.journeymap, "generate", "--journeys", "4000", "--seed", "20260105", "--out", events, "--threads", "2"])
+    run([a.journeymap, "run", "--input", events, "--out", result, "--session-gap", "172800", "--device", "cpu",
+         "--threads", "2", "--quiet"])
+    # A result without /flows: the report leaves those sections out and still renders.
+    bare_page = os.path.join(out, "report_without_flows.html")
+    run([a.flows_tool, "report", result, "-o", bare_page])
+    run([a.flows_tool, "flows", result, "--device", "cpu", "--threads", "2"])
+    run([a.flows_tool, "report", result, "-o", page])
+
+    text = open(page, encoding="utf-8").read()
+    # Self-contained: no external script or stylesheet (plotly.js is embedded). Chromium also runs
+    # with an unreachable proxy below, so the charts can only render from what the file holds.
+    assert not re.search(r"<script[^>]+src=", text), "the report loads an external script"
+    assert not re.search(r"<link[^>]+href=", text), "the report loads an external stylesheet"
+
+    dom = chromium(["--dump-dom", "file://" + page], out)
+    if dom.returncode != 0:
+        print(dom.stderr[-4000:])
+        raise SystemExit("chromium --dump-dom failed")
+    html = dom.stdout
+    open(os.path.join(out, "report.dom.html"), "w", encoding="utf-8").write(html)
+    errors = re.search(r'data-jm-errors="([^"]*)"', html)
+    assert errors is None, f"script errors in the page: {errors.group(1) if errors else ''}"
+    expected = int(re.search(r'data-jm-expected="(\d+)"', html).group(1))
+    rendered = re.search(r'data-jm-rendered="(\d+)"', html)
+    assert expected >= 8, f"expected at least 8 charts, the page declares {expected}"
+    assert rendered is not None and int(rendered.group(1)) == expected, \
+        f"charts did not all render ({rendered.group(1) if rendered else 'none'} of {expected})"
+    assert html.count("main-svg") >= expected, "plotly did not draw every chart"
+
+    # Key numbers, recomputed from the raw arrays, must appear in the rendered text.
+    with h5py.File(result, "r") as f:
+        for group in ("flows", "attribution"):
+            assert group in f, f"/{group} missing from the result"
+        converted = f["journeys/converted"][()].astype(np.int64)
+        n, conversions = len(converted), int(converted.sum())
+        funnel_first = int(f["flows/funnel/reached"][0])
+        names = [s for s in f["attribution/channel/names"].asstr()[()]]
+        markov = f["attribution/channel/markov"][()]
+        attributed = int(f["attribution"].attrs["conversions_attributed"])
+        top_channel = names[int(np.argmax(markov))]
+        top_share = markov.max() / attributed
+    expected_texts = [f"{n:,} journeys", f"{conversions:,} of them converted",
+                      f"({100.0 * conversions / n:.1f}%)", f"{funnel_first:,} journeys",
+                      f"the Markov model credits {top_channel} with {100.0 * top_share:.1f}% of conversions"]
+    for needle in expected_texts:
+        assert needle in html, f"missing from the rendered report: {needle!r}"
+    for title in ("How journeys flow", "Funnel and drop-off", "Friction heatmap", "attribution compared"):
+        assert title in html, f"section missing: {title}"
+
+    # Sections of later stages: a copy of the result with small groups in the layouts the report
+    # reads (/segments, /model, /anomalies, /alerts) must render them without script errors.
+    staged = os.path.join(out, "result_all_stages.h5")
+    shutil.copyfile(result, staged)
+    with h5py.File(staged, "a") as f:
+        n = len(f["journeys/converted"])
+        rng = np.random.default_rng(1)
+        # Layouts of host/segments (label + profile/*) and host/patterns (CSR + ranked lists).
+        labels = (np.arange(n) % 3).astype(np.int32)
+        conv = f["journeys/converted"][()]
+        f["segments/label"] = labels
+        f["segments/profile/label"] = np.array([b"researchers", b"impulse buyers", b"churners"], dtype=object)
+        f["segments/profile/size"] = np.bincount(labels).astype(np.int64)
+        f["segments/profile/conversion_rate"] = np.bincount(labels, weights=conv) / np.bincount(labels)
+        f["patterns/offsets"] = np.array([0, 3, 5], dtype=np.int64)
+        f["patterns/items"] = np.array([3, 6, 7, 7, 10], dtype=np.int32)  # search > reviews > add_to_cart, ...
+        f["patterns/support"] = np.array([700, 170], dtype=np.int64)
+        f["patterns/conversion_rate"] = np.array([0.74, 0.06])
+        f["patterns/top_conversion/pattern"] = np.array([0], dtype=np.int64)
+        f["patterns/top_abandonment/pattern"] = np.array([1], dtype=np.int64)
+        f["patterns"].attrs["base_conversion_rate"] = 0.247
+    with h5py.File(staged, "a") as f:  # layouts of host/model and host/anomalies
+        f["model/metrics/name"] = np.array([b"roc_auc", b"log_loss"], dtype=object)
+        f["model/metrics/model"] = np.array([0.871, 0.41])
+        f["model/metrics/baseline"] = np.array([0.64, 0.55])
+        f["model/importance/feature"] = np.array([b"length", b"has_checkout", b"hour"], dtype=object)
+        f["model/importance/gain"] = np.array([0.2, 0.7, 0.1])
+        f["model/prefix/k"] = np.arange(1, 6, dtype=np.int64)
+        f["model/prefix/model"] = np.array([0.61, 0.7, 0.78, 0.83, 0.86])
+        f["model/prefix/baseline"] = np.array([0.55, 0.58, 0.6, 0.62, 0.64])
+        f["model/prefix"].attrs["metric"] = "roc_auc"
+        flagged = np.zeros(n, dtype=np.uint8)
+        flagged[rng.choice(n, 25, replace=False)] = 1
+        f["anomalies/flagged"] = flagged
+        start = int(f["journeys/start_ms"][()].min()) // 86400000 * 86400000
+        f["alerts/bucket_start_ms"] = start + 86400000 * np.arange(10, dtype=np.int64)
+        f["alerts/metrics"] = np.array([b"checkout_conversion"], dtype=object)
+        f["alerts/observed"] = rng.random((1, 10)).astype(np.float32)
+        f["alerts/expected"] = np.full((1, 10), 0.5, dtype=np.float32)
+        f["alerts/list/bucket_start_ms"] = np.array([start + 86400000 * 6], dtype=np.int64)
+        f["alerts/list/metric"] = np.array([b"checkout_conversion"], dtype=object)
+        f["alerts/list/z"] = np.array([-6.2])
+    # `flows` on a file with other stages: they are carried over, and segment labels feed the funnel.
+    restaged = os.path.join(out, "result_all_stages_flows.h5")
+    run([a.flows_tool, "flows", staged, "-o", restaged, "--device", "cpu"])
+    with h5py.File(restaged, "r") as f:
+        for group in ("segments/label", "patterns/items", "model/importance/gain", "anomalies/flagged", "alerts/list/z", "flows", "attribution"):
+            assert group in f, f"/{group} lost by the flows command"
+        by_segment = f["flows/funnel/reached_by_segment"]
+        assert int(by_segment.attrs["rows"]) == 3
+        assert by_segment[()].reshape(3, -1)[:, 0].sum() == f["flows/funnel/reached"][0]
+    staged_page = os.path.join(out, "report_all_stages.html")
+    run([a.flows_tool, "report", restaged, "-o", staged_page])
+    for extra_page, needles in ((bare_page, ["Headline numbers"]),
+                                (staged_page, ["impulse buyers", "roc_auc 0.871", "has_checkout",
+                                               "convert at 74.0%, 3.0x the average",
+                                               "25 journeys are flagged", "1 alerts were raised"])):
+        dom2 = chromium(["--dump-dom", "file://" + extra_page], out).stdout
+        assert 'data-jm-errors="' not in dom2, f"script errors in {extra_page}"
+        want = re.search(r'data-jm-expected="(\d+)"', dom2).group(1)
+        assert f'data-jm-rendered="{want}"' in dom2, f"charts did not all render in {extra_page}"
+        for needle in needles:
+            assert needle in dom2, f"missing from {extra_page}: {needle!r}"
+    assert "How journeys flow" not in open(bare_page, encoding="utf-8").read()
+
+    shot_run = chromium([f"--screenshot={shot}", "--window-size=1400,5200", "file://" + page], out)
+    assert shot_run.returncode == 0 and os.path.getsize(shot) > 50_000, "screenshot failed or is blank"
+    print(f"OK: {expected} charts rendered, key numbers present; screenshot {shot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+// Attribution: the Markov removal effect against a published worked example and hand-computed
+// chains, the exactness property of full-order chains, and the heuristic models on a hand example.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "journeymap/attribution.hpp"
+#include "journeymap/common.hpp"
+
+namespace {
+
+// Absorption probabilities come from a direct linear solve (or Gauss-Seidel to 1e-15), so results
+// agree with the exact rationals to rounding: 1e-12 leaves room for a few hundred operations.
+constexpr double kTolerance = 1e-12;
+
+struct Paths {
+  std::vector<int64_t> offsets{0};
+  std::vector<int32_t> ids;
+  std::vector<uint8_t> converted;
+  void add(std::vector<int32_t> path, bool conv) {
+    ids.insert(ids.end(), path.begin(), path.end());
+    offsets.push_back(static_cast<int64_t>(ids.size()));
+    converted.push_back(conv);
+  }
+};
+
+jm::Context cpu(int threads = 2) {
+  jm::Context ctx;
+  ctx.num_threads = threads;
+  return ctx;
+}
+
+TEST(MarkovAttribution, PublishedThreePathExample) {
+  // The worked example of the removal-effect method in S. Bryl, "Marketing Multi-Channel
+  // Attribution model with R (part 1: Markov chains concept)", analyzecore.com, 2016 (also used in
+  // the ChannelAttribution package material):
+  //   C1 > C2 > C3 > conversion,   C1 > null,   C2 > C3 > null.
+  // P(conversion) = 2/3 * 1/2 * 1 * 1/2 + 1/3 * 1 * 1/2 = 1/3. Removing C1 leaves 1/6 (removal
+  // effect 0.5); removing C2 or C3 leaves 0 (effect 1). Normalised: C1 0.2, C2 0.4, C3 0.4 of the
+  // single conversion.
+  Paths p;
+  p.add({0, 1, 2}, true);
+  p.add({0}, false);
+  p.add({1, 2}, false);
+  const auto m = jm::markov_attribution(cpu(), p.offsets, p.ids, p.converted, 3);
+  EXPECT_NEAR(m.conversion_probability, 1.0 / 3.0, kTolerance);
+  EXPECT_NEAR(m.removal_effect[0], 0.5, kTolerance);
+  EXPECT_NEAR(m.removal_effect[1], 1.0, kTolerance);
+  EXPECT_NEAR(m.removal_effect[2], 1.0, kTolerance);
+  EXPECT_NEAR(m.credit[0], 0.2, kTolerance);
+  EXPECT_NEAR(m.credit[1], 0.4, kTolerance);
+  EXPECT_NEAR(m.credit[2], 0.4, kTolerance);
+}
+
+TEST(MarkovAttribution, HandComputedChainWithSelfLoop) {
+  // A > conv;  A > A > B > conv;  B > null.
+  // P(A->conv) = P(A->A) = P(A->B) = 1/3, P(B->conv) = 1/2, start: A 2/3, B 1/3.
+  // v(B) = 1/2;  v(A) = 1/3 + v(A)/3 + 1/6  =>  v(A) = 3/4;  P = 2/3 * 3/4 + 1/3 * 1/2 = 2/3.
+  // Without A: P = 1/3 * 1/2 = 1/6, effect 3/4.  Without B: v(A) = 1/2, P = 1/3, effect 1/2.
+  // Two conversions split 3/4 : 1/2  =>  A 1.2, B 0.8.
+  Paths p;
+  p.add({0}, true);
+  p.add({0, 0, 1}, true);
+  p.add({1}, false);
+  const auto m = jm::markov_attribution(cpu(), p.offsets, p.ids, p.converted, 2);
+  EXPECT_NEAR(m.conversion_probability, 2.0 / 3.0, kTolerance);
+  EXPECT_NEAR(m.removal_effect[0], 0.75, kTolerance);
+  EXPECT_NEAR(m.removal_effect[1], 0.5, kTolerance);
+  EXPECT_NEAR(m.credit[0], 1.2, kTolerance);
+  EXPECT_NEAR(m.credit[1], 0.8, kTolerance);
+}
+
+TEST(MarkovAttribution, SecondOrderSeparatesWhatFirstOrderMixes) {
+  // A > B > conv;  C > B > null.  First order: B converts half the time whoever came before, so A
+  // and C look alike (effects 1/2 each).  Second order remembers (A, B) vs (C, B): C's effect is 0.
+  Paths p;
+  p.add({0, 1}, true);
+  p.add({2, 1}, false);
+  const auto first = jm::markov_attribution(cpu(), p.offsets, p.ids, p.converted, 3, 1);
+  EXPECT_NEAR(first.removal_effect[0], 0.5, kTolerance);
+  EXPECT_NEAR(first.removal_effect[2], 0.5, kTolerance);
+  EXPECT_NEAR(first.removal_effect[1], 1.0, kTolerance);
+  const auto second = jm::markov_attribution(cpu(), p.offsets, p.ids, p.converted, 3, 2);
+  EXPECT_NEAR(second.conversion_probability, 0.5, kTolerance);
+  EXPECT_NEAR(second.removal_effect[0], 1.0, kTolerance);
+  EXPECT_NEAR(second.removal_effect[1], 1.0, kTolerance);
+  EXPECT_NEAR(second.removal_effect[2], 0.0, kTolerance);
+  EXPECT_NEAR(second.credit[0], 0.5, kTolerance);
+  EXPECT_NEAR(second.credit[2], 0.0, kTolerance);
+}
+
+// With order >= the longest path, states are whole path prefixes and the chain is a tree, so
+// P(conversion) is exactly the observed conversion rate and removing c leaves exactly the
+// conversions of paths without c. Large enough to use the iterative solver, small for the dense one.
+void expect_full_order_chain_is_exact(int n_paths, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const int n_ids = 10;
+  Paths p;
+  for (int k = 0; k < n_paths; ++k) {
+    std::vector<int32_t> path(1 + rng() % 4);
+    for (auto& id : path) id = static_cast<int32_t>(rng() % n_ids);
+    p.add(path, rng() % 3 == 0);
+  }
+  const auto m = jm::markov_attribution(cpu(3), p.offsets, p.ids, p.converted, n_ids, 4);
+  const double conversions = std::accumulate(p.converted.begin(), p.converted.end(), 0.0);
+  EXPECT_NEAR(m.conversion_probability, conversions / n_paths, kTolerance);
+  for (int c = 0; c < n_ids; ++c) {
+    double kept = 0.0;
+    bool present = false;
+    for (int k = 0; k < n_paths; ++k) {
+      bool has = false;
+      for (int64_t e = p.offsets[k]; e < p.offsets[k + 1]; ++e) has |= p.ids[e] == c;
+      present |= has;
+      if (!has) kept += p.converted[k];
+    }
+    if (present && conversions > 0) EXPECT_NEAR(m.removal_effect[c], 1.0 - kept / conversions, 1e-10) << "id " << c;
+  }
+}
+
+TEST(MarkovAttribution, FullOrderChainIsExactDenseSolve) { expect_full_order_chain_is_exact(40, 3); }
+TEST(MarkovAttribution, FullOrderChainIsExactIterativeSolve) { expect_full_order_chain_is_exact(3000, 4); }
+
+TEST(MarkovAttribution, BadInputIsConfigError) {
+  Paths p;
+  p.add({0, 5}, true);
+  EXPECT_THROW(jm::markov_attribution(cpu(), p.offsets, p.ids, p.converted, 3), jm::ConfigError);
+  EXPECT_THROW(jm::markov_attribution(cpu(), p.offsets, p.ids, p.converted, 6, 0), jm::ConfigError);
+  EXPECT_THROW(jm::markov_attribution(cpu(), {0, 1}, p.ids, p.converted, 6), jm::ConfigError);
+}
+
+// ---------------------------------------------------------------- heuristic models on journeys
+jm::JourneySet hand_journeys() {
+  // j0: x(day 0, web) > y(day 7, email) > z(day 14, web) > purchase(day 14, web)   converted
+  // j1: y(day 0, email) > purchase(day 1, email)                                   converted
+  // j2: x > z                                                                      not converted
+  jm::JourneySet js;
+  for (const char* t : {"x", "y", "z", "purchase"}) js.touchpoints.encode(t);
+  js.channels.encode("web");
+  js.channels.encode("email");
+  js.customers.encode("c");
+  const int64_t day = 86400000;
+  js.offsets = {0, 4, 6, 8};
+  js.touchpoint = {0, 1, 2, 3, 1, 3, 0, 2};
+  js.channel = {0, 1, 0, 0, 1, 1, 0, 0};
+  js.timestamp_ms = {0, 7 * day, 14 * day, 14 * day, 0, day, 0, day};
+  js.value.assign(8, 0.0f);
+  js.customer.assign(3, 0);
+  js.converted = {1, 1, 0};
+  js.conversion_value = {10.0f, 5.0f, 0.0f};
+  js.start_ms = {0, 0, 0};
+  js.end_ms = {14 * day, day, day};
+  return js;
+}
+
+TEST(Attribution, HeuristicModelsOnHandExample) {
+  const jm::JourneySet js = hand_journeys();
+  const auto a = jm::compute_attribution(cpu(), js, jm::AttributionOptions{});
+  EXPECT_EQ(a.conversion_touchpoint, 3);  // detected: ends every converted journey
+  EXPECT_EQ(a.conversions, 2);
+  EXPECT_EQ(a.conversions_attributed, 2);
+  const auto& t = a.by_touchpoint;
+  EXPECT_DOUBLE_EQ(t.first_touch[0], 1.0);
+  EXPECT_DOUBLE_EQ(t.first_touch[1], 1.0);
+  EXPECT_DOUBLE_EQ(t.last_touch[2], 1.0);
+  EXPECT_DOUBLE_EQ(t.last_touch[1], 1.0);
+  EXPECT_DOUBLE_EQ(t.linear[0], 1.0 / 3);
+  EXPECT_DOUBLE_EQ(t.linear[1], 1.0 / 3 + 1.0);
+  EXPECT_DOUBLE_EQ(t.linear[3], 0.0);  // the purchase event is the outcome, never a touch
+  // Half-life 7 days: weights 1/4, 1/2, 1 for touches 14, 7, 0 days before the conversion.
+  EXPECT_NEAR(t.time_decay[0], 0.25 / 1.75, 1e-12);
+  EXPECT_NEAR(t.time_decay[1], 0.5 / 1.75 + 1.0, 1e-12);
+  EXPECT_NEAR(t.time_decay[2], 1.0 / 1.75, 1e-12);
+  EXPECT_NEAR(t.position_based[0], 0.4, 1e-12);
+  EXPECT_NEAR(t.position_based[1], 0.2 + 1.0, 1e-12);
+  EXPECT_NEAR(t.position_based[2], 0.4, 1e-12);
+  // Channels: j0 touches web, email, web; j1 email.
+  const auto& c = a.by_channel;
+  EXPECT_DOUBLE_EQ(c.first_touch[0], 1.0);
+  EXPECT_DOUBLE_EQ(c.last_touch[0], 1.0);
+  EXPECT_NEAR(c.linear[0], 2.0 / 3, 1e-12);
+  EXPECT_NEAR(c.linear[1], 1.0 / 3 + 1.0, 1e-12);
+  // Every model hands out exactly the attributed conversions.
+  for (const auto* table : {&a.by_touchpoint, &a.by_channel})
+    for (const auto* column : {&table->first_touch, &table->last_touch, &table->linear, &table->time_decay,
+                               &table->position_based, &table->markov})
+      EXPECT_NEAR(std::accumulate(column->begin(), column->end(), 0.0), 2.0, 1e-9);
+}
+
+TEST(Attribution, MarkovColumnEqualsChainOfTouchPaths) {
+  // The touchpoint Markov column is markov_attribution over the touches (purchase removed).
+  const jm::JourneySet js = hand_journeys();
+  jm::AttributionOptions options;
+  options.markov_order = 2;
+  const auto a = jm::compute_attribution(cpu(), js, options);
+  Paths p;
+  p.add({0, 1, 2}, true);
+  p.add({1}, true);
+  p.add({0, 2}, false);
+  const auto m = jm::markov_attribution(cpu(), p.offsets, p.ids, p.converted, 4);
+  for (int k = 0; k < 4; ++k) EXPECT_NEAR(a.by_touchpoint.markov[k], m.credit[k], kTolerance);
+  EXPECT_EQ(a.by_touchpoint.markov_higher.size(), 4u);
+}
+
+TEST(Attribution, ThreadCountDoesNotChangeCredits) {
+  std::mt19937_64 rng(8);
+  jm::JourneySet js;
+  for (int t = 0; t < 7; ++t) js.touchpoints.encode("t" + std::to_string(t));
+  for (int c = 0; c < 3; ++c) js.channels.encode("c" + std::to_string(c));
+  js.customers.encode("c");
+  js.offsets = {0};
+  for (int j = 0; j < 100000; ++j) {
+    const int length = 1 + rng() % 6;
+    for (int i = 0; i < length; ++i) {
+      js.touchpoint.push_back(rng() % 7);
+      js.channel.push_back(rng() % 3);
+      js.timestamp_ms.push_back(i * 3600000LL);
+      js.value.push_back(0.0f);
+    }
+    js.offsets.push_back(static_cast<int64_t>(js.touchpoint.size()));
+    js.customer.push_back(0);
+    js.converted.push_back(rng() % 4 == 0);
+    js.conversion_value.push_back(0.0f);
+    js.start_ms.push_back(0);
+    js.end_ms.push_back((length - 1) * 3600000LL);
+  }
+  const auto one = jm::compute_attribution(cpu(1), js, jm::AttributionOptions{});
+  const auto four = jm::compute_attribution(cpu(4), js, jm::AttributionOptions{});
+  EXPECT_EQ(one.conversion_touchpoint, -1);  // converted journeys end anywhere: nothing excluded
+  EXPECT_EQ(one.by_channel.time_decay, four.by_channel.time_decay);  // bit-identical
+  EXPECT_EQ(one.by_touchpoint.linear, four.by_touchpoint.linear);
+  EXPECT_EQ(one.by_touchpoint.markov, four.by_touchpoint.markov);
+}
+
+TEST(Attribution, BadOptionsAreConfigErrors) {
+  const jm::JourneySet js = hand_journeys();
+  jm::AttributionOptions options;
+  options.time_decay_half_life_days = 0;
+  EXPECT_THROW(jm::compute_attribution(cpu(), js, options), jm::ConfigError);
+  options = {};
+  options.conversion_touchpoint = "nope";
+  EXPECT_THROW(jm::compute_attribution(cpu(), js, options), jm::ConfigError);
+  options = {};
+  options.position_first_share = 0.7;
+  options.position_last_share = 0.7;
+  EXPECT_THROW(jm::compute_attribution(cpu(), js, options), jm::ConfigError);
+  options = {};
+  options.markov_order = 5;
+  EXPECT_THROW(jm::compute_attribution(cpu(), js, options), jm::ConfigError);
+}
+
+}  // namespace
