@@ -16,3 +16,5 @@ fi
 "$BIN" run --config scripts/demo.toml --input data/events.csv --out out/journeymap.h5 --device "${JM_DEVICE:-auto}"
 echo
 "$BIN" info out/journeymap.h5
+"$BIN" report out/journeymap.h5 -o out/report.html
+echo "report: out/report.html (self-contained; open it in any browser, offline)"

@@ -7,7 +7,10 @@
 #include <list>
 #include <map>
 
+#include "host/cli/command_flows.hpp"
 #include "host/cli/command_mine.hpp"
+#include "host/cli/command_report.hpp"
+#include "host/cli/command_segment.hpp"
 #include "host/core/build_info.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/generate.hpp"
@@ -118,6 +121,9 @@ int main(int argc, char** argv) {
     entry.command = add_command(app, entry.handler);
   };
   add_module_command(jm::add_patterns_command);
+  add_module_command(jm::add_segment_command);
+  add_module_command(jm::add_flows_command);
+  add_module_command(jm::add_report_command);
 
   try {
     app.parse(argc, argv);

@@ -41,6 +41,21 @@ class TableReader {
     throw ConfigError(source_ + ": key '" + prefix_ + key + "' has the wrong type");
   }
 
+  void read(const std::string& key, std::vector<std::string>& target) {
+    used_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return;
+    const toml::array* array = node->as_array();
+    if (!array) throw ConfigError(source_ + ": key '" + prefix_ + key + "' must be an array of strings");
+    std::vector<std::string> values;
+    for (const toml::node& element : *array) {
+      auto text = element.value<std::string>();
+      if (!text) throw ConfigError(source_ + ": key '" + prefix_ + key + "' must be an array of strings");
+      values.push_back(*text);
+    }
+    target = std::move(values);
+  }
+
   /// The raw node of `key` (nullptr when absent), for values of more than one type.
   const toml::node* node(const std::string& key) {
     used_.insert(key);
@@ -130,6 +145,52 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     p.read("significance_level", o.significance_level);
     p.read("gpu_batch_bytes", o.gpu_batch_bytes);
     p.reject_unknown_keys();
+  }
+  if (const toml::table* features = top.subtable("features")) {
+    TableReader f(*features, "features.", source);
+    f.read("top_touchpoints", config.features.top_touchpoints);
+    f.read("top_channels", config.features.top_channels);
+    f.read("bigram_buckets", config.features.bigram_buckets);
+    f.read("conversion_touchpoint", config.features.conversion_touchpoint);
+    f.read("store_matrix", config.store_feature_matrix);
+    f.reject_unknown_keys();
+  }
+  if (const toml::table* segments = top.subtable("segments")) {
+    TableReader g(*segments, "segments.", source);
+    SegmentOptions& o = config.segments;
+    g.read("enabled", config.segments_enabled);
+    g.read("k", o.k);
+    g.read("k_min", o.k_min);
+    g.read("k_max", o.k_max);
+    g.read("restarts", o.kmeans.restarts);
+    g.read("max_iterations", o.kmeans.max_iterations);
+    g.read("tolerance", o.kmeans.tolerance);
+    g.read("seed", o.kmeans.seed);
+    g.read("silhouette_sample", o.silhouette_sample);
+    g.read("columns", o.columns);
+    g.read("top_n", o.top_n);
+    g.reject_unknown_keys();
+  }
+  if (const toml::table* flows = top.subtable("flows")) {
+    TableReader f(*flows, "flows.", source);
+    f.read("enabled", config.flows_enabled);
+    f.read("max_steps", config.flows.max_steps);
+    f.read("other_threshold", config.flows.other_threshold);
+    f.read("top_variants", config.flows.top_variants);
+    f.read("funnel", config.flows.funnel);
+    f.read("conversion_touchpoint", config.flows.conversion_touchpoint);
+    f.reject_unknown_keys();
+  }
+  if (const toml::table* attribution = top.subtable("attribution")) {
+    TableReader a(*attribution, "attribution.", source);
+    AttributionOptions& o = config.attribution;
+    a.read("enabled", config.attribution_enabled);
+    a.read("conversion_touchpoint", o.conversion_touchpoint);
+    a.read("time_decay_half_life_days", o.time_decay_half_life_days);
+    a.read("position_first_share", o.position_first_share);
+    a.read("position_last_share", o.position_last_share);
+    a.read("markov_order", o.markov_order);
+    a.reject_unknown_keys();
   }
   if (const toml::table* run = top.subtable("run")) {
     TableReader r(*run, "run.", source);
@@ -235,7 +296,44 @@ std::string to_toml(const RunConfig& config) {
     patterns.insert("min_support", po.min_support.journeys);
   else
     patterns.insert("min_support", po.min_support.share);
-  toml::table root{{"input", input}, {"journeys", journeys}, {"patterns", patterns}, {"run", run}};
+  auto string_array = [](const std::vector<std::string>& values) {
+    toml::array array;
+    for (const auto& value : values) array.push_back(value);
+    return array;
+  };
+  toml::table features{{"top_touchpoints", config.features.top_touchpoints},
+                       {"top_channels", config.features.top_channels},
+                       {"bigram_buckets", config.features.bigram_buckets},
+                       {"conversion_touchpoint", config.features.conversion_touchpoint},
+                       {"store_matrix", config.store_feature_matrix}};
+  const SegmentOptions& so = config.segments;
+  toml::table segments{{"enabled", config.segments_enabled},
+                       {"k", so.k},
+                       {"k_min", so.k_min},
+                       {"k_max", so.k_max},
+                       {"restarts", so.kmeans.restarts},
+                       {"max_iterations", so.kmeans.max_iterations},
+                       {"tolerance", so.kmeans.tolerance},
+                       {"seed", static_cast<int64_t>(so.kmeans.seed)},
+                       {"silhouette_sample", so.silhouette_sample},
+                       {"columns", string_array(so.columns)},
+                       {"top_n", so.top_n}};
+  toml::table flows{{"enabled", config.flows_enabled},
+                    {"max_steps", config.flows.max_steps},
+                    {"other_threshold", config.flows.other_threshold},
+                    {"top_variants", config.flows.top_variants},
+                    {"funnel", string_array(config.flows.funnel)},
+                    {"conversion_touchpoint", config.flows.conversion_touchpoint}};
+  const AttributionOptions& ao = config.attribution;
+  toml::table attribution{{"enabled", config.attribution_enabled},
+                          {"conversion_touchpoint", ao.conversion_touchpoint},
+                          {"time_decay_half_life_days", ao.time_decay_half_life_days},
+                          {"position_first_share", ao.position_first_share},
+                          {"position_last_share", ao.position_last_share},
+                          {"markov_order", ao.markov_order}};
+  toml::table root{{"input", input},       {"journeys", journeys}, {"patterns", patterns},
+                   {"features", features}, {"segments", segments}, {"flows", flows},
+                   {"attribution", attribution}, {"run", run}};
   std::ostringstream out;
   out << root;
   return out.str();

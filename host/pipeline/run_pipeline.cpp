@@ -105,6 +105,34 @@ RunReport run_pipeline(const RunConfig& config) {
     report.stage_summaries.push_back(format_patterns_summary(patterns, journeys));
   }
 
+  // Journey features feed segments (and the prediction and anomaly stages).
+  std::vector<int32_t> segment_labels;
+  int32_t n_segments = 0;
+  if (config.segments_enabled) {
+    const FeatureMatrix features = clock.run("features", [&] { return extract_features(ctx, journeys, config.features); });
+    write_features_results(writer, features, journeys, config.store_feature_matrix);
+    report.stage_summaries.push_back(format_features_summary(features, journeys));
+    const SegmentResult segments =
+        clock.run("segments", [&] { return segment_journeys(ctx, journeys, features, config.segments); });
+    write_segments_results(writer, segments, journeys);
+    report.stage_summaries.push_back(format_segments_summary(segments, journeys));
+    segment_labels = segments.labels;
+    n_segments = segments.k;
+  }
+
+  if (config.flows_enabled) {
+    const FlowResult flows =
+        clock.run("flows", [&] { return compute_flows(ctx, journeys, config.flows, segment_labels, n_segments); });
+    write_flows_results(writer, flows, journeys);
+    report.stage_summaries.push_back(format_flows_summary(flows, journeys));
+  }
+  if (config.attribution_enabled) {
+    const AttributionResult attribution =
+        clock.run("attribution", [&] { return compute_attribution(ctx, journeys, config.attribution); });
+    write_attribution_results(writer, attribution, journeys);
+    report.stage_summaries.push_back(format_attribution_summary(attribution, journeys));
+  }
+
   RunMetadata meta;
   meta.command = "run";
   meta.backend = report.backend;

@@ -18,7 +18,11 @@
 #include "journeymap/context.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
+#include "journeymap/attribution.hpp"
+#include "journeymap/features.hpp"
+#include "journeymap/flows.hpp"
 #include "journeymap/patterns.hpp"
+#include "journeymap/segments.hpp"
 
 namespace jm {
 
@@ -38,6 +42,14 @@ struct RunConfig {
   // Analysis stages of `run` ([<stage>] enabled = true|false and the stage's options).
   bool patterns_enabled = true;
   PatternOptions patterns = default_run_pattern_options();
+  FeatureOptions features;             ///< computed when a stage needs them (segments, model, anomalies)
+  bool store_feature_matrix = true;    ///< write the full matrix to /features (else only its summary)
+  bool segments_enabled = true;
+  SegmentOptions segments;
+  bool flows_enabled = true;
+  FlowOptions flows;
+  bool attribution_enabled = true;
+  AttributionOptions attribution;
 
   /// Pattern mining in `run` is bounded by default (5% support, up to 5 items): looping browse
   /// paths make low-support, unbounded mining explode on real clickstreams.
