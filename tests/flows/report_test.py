@@ -49,9 +49,15 @@ def main():
     run([a.journeymap, "generate", "--journeys", "4000", "--seed", "20260105", "--out", events, "--threads", "2"])
     run([a.journeymap, "run", "--input", events, "--out", result, "--session-gap", "172800", "--device", "cpu",
          "--threads", "2", "--quiet"])
-    # A result without /flows: the report leaves those sections out and still renders.
+    # A result without /flows and /attribution (`run` writes them; a copy drops them): the report
+    # leaves those sections out and still renders.
+    bare_result = os.path.join(out, "result_without_flows.h5")
+    shutil.copyfile(result, bare_result)
+    with h5py.File(bare_result, "a") as f:
+        for group in ("flows", "attribution"):
+            del f[group]
     bare_page = os.path.join(out, "report_without_flows.html")
-    run([a.flows_tool, "report", result, "-o", bare_page])
+    run([a.flows_tool, "report", bare_result, "-o", bare_page])
     run([a.flows_tool, "flows", result, "--device", "cpu", "--threads", "2"])
     run([a.flows_tool, "report", result, "-o", page])
 
@@ -101,6 +107,11 @@ def main():
     staged = os.path.join(out, "result_all_stages.h5")
     shutil.copyfile(result, staged)
     with h5py.File(staged, "a") as f:
+        # `run` already wrote real /segments and /patterns (rendered in report.html above); they
+        # are replaced here by small hand-made ones of the same layout.
+        for group in ("segments", "patterns", "model", "anomalies", "alerts"):
+            if group in f:
+                del f[group]
         n = len(f["journeys/converted"])
         rng = np.random.default_rng(1)
         # Layouts of host/segments (label + profile/*) and host/patterns (CSR + ranked lists).
