@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "journeymap/common.hpp"
@@ -219,7 +220,8 @@ jm::GeneratorOptions dataset_options() {
 class GeneratorDataset : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const fs::path dir = fs::path(JM_TEST_OUTPUT_DIR) / "GeneratorDataset";
+    // One folder per process: CTest runs the tests of this suite in parallel processes.
+    const fs::path dir = fs::path(JM_TEST_OUTPUT_DIR) / ("GeneratorDataset." + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     data_ = new Dataset;
@@ -228,11 +230,11 @@ class GeneratorDataset : public ::testing::Test {
     load(*data_);
   }
   static void TearDownTestSuite() {
+    fs::remove_all(fs::path(JM_TEST_OUTPUT_DIR) / ("GeneratorDataset." + std::to_string(::getpid())));
     delete data_;
     data_ = nullptr;
   }
   void SetUp() override {
-    if (::testing::Test::HasFatalFailure()) GTEST_SKIP();
     ASSERT_EQ(data_->journeys.size(), static_cast<size_t>(data_->options.journeys)) << "dataset failed to load";
   }
   static const json& segment_truth(const std::string& name) {
