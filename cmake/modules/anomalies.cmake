@@ -1,0 +1,22 @@
+# Anomaly detection: autoencoder (CPU: OpenBLAS SGEMM; GPU: cuBLAS SGEMM + fused element-wise
+# kernels), isolation forest, metric alerts (SPC), and the `detect` subcommand.
+if(NOT TARGET PkgConfig::JM_OPENBLAS)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(JM_OPENBLAS REQUIRED IMPORTED_TARGET openblas)
+endif()
+
+target_sources(journeymap_core PRIVATE
+  host/anomalies/autoencoder.cpp
+  host/anomalies/autoencoder_cpu.cpp
+  host/anomalies/isolation_forest.cpp
+  host/anomalies/anomalies.cpp
+  host/anomalies/metric_alerts.cpp
+  host/anomalies/anomalies_output.cpp
+  host/cli/command_detect.cpp)
+target_link_libraries(journeymap_core PRIVATE PkgConfig::JM_OPENBLAS CLI11::CLI11)
+if(JM_WITH_CUDA)
+  target_sources(journeymap_core PRIVATE cuda/anomalies/autoencoder_cuda.cu)
+  target_link_libraries(journeymap_core PRIVATE CUDA::cublas)
+else()
+  target_sources(journeymap_core PRIVATE host/anomalies/autoencoder_cuda_unavailable.cpp)
+endif()

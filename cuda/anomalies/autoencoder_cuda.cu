@@ -1,0 +1,239 @@
+// GPU autoencoder: the training rows are copied to the device once; every mini-batch is a gather
+// kernel, cuBLAS SGEMMs for the layers (forward, weight gradients, input gradients) and the fused
+// element-wise kernels of kernels/anomalies/autoencoder_kernels.cuh (bias + ReLU, loss + gradient,
+// ReLU backward, bias gradient, Adam), all on one stream. The epoch's squared error accumulates on
+// the device; the host synchronises once per epoch to read it. Mirrors host/anomalies/autoencoder_cpu.cpp.
+//
+// cuBLAS is column-major: a row-major [r x c] matrix is a column-major [c x r] one, so the
+// row-major products of the CPU twin are issued here as their transposes (see each call).
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <rmm/device_uvector.hpp>
+
+#include "cuda/core/cuda_check.cuh"
+#include "cuda/core/device_runtime.cuh"
+#include "host/anomalies/autoencoder_driver.hpp"
+#include "journeymap/anomalies.hpp"
+#include "journeymap/common.hpp"
+#include "kernels/anomalies/autoencoder_kernels.cuh"
+
+#define JM_AE_CUBLAS_TRY(call)                                                                       \
+  do {                                                                                               \
+    const cublasStatus_t jm_cublas_status_ = (call);                                                 \
+    if (jm_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                                  \
+      throw ::jm::Error(std::string("cuBLAS error ") + cublasGetStatusName(jm_cublas_status_) + " in " + \
+                        #call + " at " + __FILE__ + ":" + std::to_string(__LINE__));                 \
+  } while (0)
+
+namespace jm::cuda_impl {
+namespace {
+
+constexpr int64_t kScoreRowsPerChunk = int64_t{1} << 16;
+
+unsigned grid_for(int64_t count, int block_threads, int sm_count) {
+  const int64_t blocks = (count + block_threads - 1) / block_threads;
+  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(blocks, int64_t{sm_count} * 8)));
+}
+
+/// The network's device state shared by training and scoring: parameters and per-layer buffers.
+class DeviceNetwork {
+ public:
+  DeviceNetwork(const Context& ctx, const AutoencoderModel& model, int64_t max_rows)
+      : resources_(device_resources(ctx.cuda_device)), stream_(resources_.get_stream()), model_(model),
+        parameters_(model.parameters.size(), stream_) {
+    JM_CUDA_TRY(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, ctx.cuda_device));
+    JM_CUDA_TRY(cudaMemcpyAsync(parameters_.data(), model.parameters.data(), model.parameters.size() * sizeof(float),
+                                cudaMemcpyHostToDevice, stream_.value()));
+    for (int l = 0; l <= model_.layers(); ++l) {
+      activations_.emplace_back(static_cast<size_t>(max_rows) * model_.widths[l], stream_);
+      deltas_.emplace_back(static_cast<size_t>(max_rows) * model_.widths[l], stream_);
+    }
+    handle_ = resources_.get_cublas_handle();
+    JM_AE_CUBLAS_TRY(cublasSetStream(handle_, stream_.value()));
+    JM_AE_CUBLAS_TRY(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH));  // full FP32, no TF32 shortcuts
+  }
+
+  /// activations_[l + 1] = layer l of activations_[l], for `rows` rows already in activations_[0].
+  void forward(int64_t rows) {
+    const float one = 1.0f, zero = 0.0f;
+    for (int l = 0; l < model_.layers(); ++l) {
+      const int in = model_.widths[l], out = model_.widths[l + 1];
+      // Row-major Z [rows x out] = A [rows x in] W [in x out]  <=>  column-major Z^T = W^T A^T.
+      JM_AE_CUBLAS_TRY(cublasSgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, out, static_cast<int>(rows), in, &one,
+                                   weights(l), out, activations_[l].data(), in, &zero, activations_[l + 1].data(), out));
+      add_bias_and_activate<<<grid_for(rows * out, kElementwiseBlockThreads, sm_count_), kElementwiseBlockThreads, 0,
+                              stream_.value()>>>(activations_[l + 1].data(), bias(l), rows, out, l + 1 < model_.layers());
+      JM_CUDA_CHECK_LAUNCH();
+    }
+  }
+
+  float* weights(int l) { return parameters_.data() + model_.weight_offset(l); }
+  float* bias(int l) { return parameters_.data() + model_.bias_offset(l); }
+
+  raft::device_resources& resources_;
+  rmm::cuda_stream_view stream_;
+  AutoencoderModel model_;
+  rmm::device_uvector<float> parameters_;
+  std::vector<rmm::device_uvector<float>> activations_;  // [layers + 1][rows x width]
+  std::vector<rmm::device_uvector<float>> deltas_;       // gradients of the same shapes
+  cublasHandle_t handle_ = nullptr;
+  int sm_count_ = 1;
+};
+
+class CudaAutoencoderTrainer final : public AutoencoderTrainer {
+ public:
+  CudaAutoencoderTrainer(const Context& ctx, const float* rows, int64_t n, const AutoencoderModel& initial,
+                         const AutoencoderOptions& options)
+      : net_(ctx, initial, std::max<int64_t>(1, std::min(options.batch_size, n))), options_(options),
+        batch_capacity_(std::max<int64_t>(1, std::min(options.batch_size, n))),
+        rows_(static_cast<size_t>(n) * initial.dims(), net_.stream_),
+        gradients_(initial.parameters.size(), net_.stream_), first_moments_(initial.parameters.size(), net_.stream_),
+        second_moments_(initial.parameters.size(), net_.stream_), order_(static_cast<size_t>(n), net_.stream_),
+        squared_error_sum_(1, net_.stream_) {
+    const cudaStream_t stream = net_.stream_.value();
+    if (n > 0)
+      JM_CUDA_TRY(cudaMemcpyAsync(rows_.data(), rows, rows_.size() * sizeof(float), cudaMemcpyHostToDevice, stream));
+    JM_CUDA_TRY(cudaMemsetAsync(first_moments_.data(), 0, first_moments_.size() * sizeof(float), stream));
+    JM_CUDA_TRY(cudaMemsetAsync(second_moments_.data(), 0, second_moments_.size() * sizeof(float), stream));
+  }
+
+  double run_epoch(const std::vector<int64_t>& order, int64_t batch_size, int64_t first_step) override {
+    const cudaStream_t stream = net_.stream_.value();
+    const int64_t n_order = static_cast<int64_t>(order.size());
+    upload_order(order);
+    JM_CUDA_TRY(cudaMemsetAsync(squared_error_sum_.data(), 0, sizeof(double), stream));
+    int64_t step = first_step;
+    for (int64_t first = 0; first < n_order; first += batch_size) {
+      forward_backward(order_.data() + first, std::min(batch_size, n_order - first));
+      ++step;
+      const autoencoder_rules::AdamStep adam = anomalies_detail::make_adam_step(options_, step);
+      const int64_t count = static_cast<int64_t>(gradients_.size());
+      adam_step<<<grid_for(count, kElementwiseBlockThreads, net_.sm_count_), kElementwiseBlockThreads, 0, stream>>>(
+          net_.parameters_.data(), first_moments_.data(), second_moments_.data(), gradients_.data(), count, adam);
+      JM_CUDA_CHECK_LAUNCH();
+    }
+    double squared_error = 0.0;
+    JM_CUDA_TRY(cudaMemcpyAsync(&squared_error, squared_error_sum_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream));
+    net_.stream_.synchronize();  // once per epoch: the driver records the epoch's loss
+    return squared_error;
+  }
+
+  double loss_and_gradients(const std::vector<int64_t>& batch, std::vector<float>& gradients) override {
+    if (static_cast<int64_t>(batch.size()) > batch_capacity_)
+      throw ConfigError("autoencoder: a checked batch may hold at most batch_size rows");
+    const cudaStream_t stream = net_.stream_.value();
+    upload_order(batch);
+    JM_CUDA_TRY(cudaMemsetAsync(squared_error_sum_.data(), 0, sizeof(double), stream));
+    forward_backward(order_.data(), static_cast<int64_t>(batch.size()));
+    gradients.resize(gradients_.size());
+    double squared_error = 0.0;
+    JM_CUDA_TRY(cudaMemcpyAsync(gradients.data(), gradients_.data(), gradients.size() * sizeof(float),
+                                cudaMemcpyDeviceToHost, stream));
+    JM_CUDA_TRY(cudaMemcpyAsync(&squared_error, squared_error_sum_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream));
+    net_.stream_.synchronize();  // the caller reads the gradients next
+    return squared_error / (static_cast<double>(batch.size()) * net_.model_.dims());
+  }
+
+  std::vector<float> parameters() override {
+    std::vector<float> out(net_.parameters_.size());
+    JM_CUDA_TRY(cudaMemcpyAsync(out.data(), net_.parameters_.data(), out.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                                net_.stream_.value()));
+    net_.stream_.synchronize();  // the caller reads the weights next
+    return out;
+  }
+
+ private:
+  void upload_order(const std::vector<int64_t>& order) {
+    if (order.size() > order_.size()) order_.resize(order.size(), net_.stream_);
+    // From pageable memory: the copy is staged before cudaMemcpyAsync returns, so the caller may
+    // reuse `order` afterwards.
+    JM_CUDA_TRY(cudaMemcpyAsync(order_.data(), order.data(), order.size() * sizeof(int64_t), cudaMemcpyHostToDevice,
+                                net_.stream_.value()));
+  }
+
+  /// Gathers the batch, runs forward and backward; gradients_ holds the result, the batch's squared
+  /// error is added to squared_error_sum_. No host synchronisation.
+  void forward_backward(const int64_t* batch_rows, int64_t rows) {
+    const cudaStream_t stream = net_.stream_.value();
+    const AutoencoderModel& model = net_.model_;
+    const int d = model.dims(), layers = model.layers(), sms = net_.sm_count_;
+    const float one = 1.0f, zero = 0.0f;
+    gather_batch_rows<<<grid_for(rows * d, kElementwiseBlockThreads, sms), kElementwiseBlockThreads, 0, stream>>>(
+        rows_.data(), batch_rows, rows, d, net_.activations_[0].data());
+    JM_CUDA_CHECK_LAUNCH();
+    net_.forward(rows);
+    squared_error_and_gradient<<<grid_for(rows * d, kElementwiseBlockThreads, sms), kElementwiseBlockThreads, 0, stream>>>(
+        net_.activations_[layers].data(), net_.activations_[0].data(), rows * d, 2.0f / static_cast<float>(rows * d),
+        net_.deltas_[layers].data(), squared_error_sum_.data());
+    JM_CUDA_CHECK_LAUNCH();
+    for (int l = layers - 1; l >= 0; --l) {
+      const int in = model.widths[l], out = model.widths[l + 1];
+      const float* a = net_.activations_[l].data();
+      const float* dz = net_.deltas_[l + 1].data();
+      float* dw = gradients_.data() + model.weight_offset(l);
+      float* db = gradients_.data() + model.bias_offset(l);
+      // Row-major dW [in x out] = A^T [in x rows] dZ [rows x out]  <=>  column-major dW^T = dZ^T A.
+      JM_AE_CUBLAS_TRY(cublasSgemm(net_.handle_, CUBLAS_OP_N, CUBLAS_OP_T, out, in, static_cast<int>(rows), &one, dz, out,
+                                   a, in, &zero, dw, out));
+      sum_columns<<<static_cast<unsigned>(out), kColumnSumBlockThreads, 0, stream>>>(dz, rows, out, db);
+      JM_CUDA_CHECK_LAUNCH();
+      if (l > 0) {
+        float* da = net_.deltas_[l].data();
+        // Row-major dA [rows x in] = dZ [rows x out] W^T [out x in]  <=>  column-major dA^T = W dZ^T.
+        JM_AE_CUBLAS_TRY(cublasSgemm(net_.handle_, CUBLAS_OP_T, CUBLAS_OP_N, in, static_cast<int>(rows), out, &one,
+                                     net_.weights(l), out, dz, out, &zero, da, in));
+        relu_backward_in_place<<<grid_for(rows * in, kElementwiseBlockThreads, sms), kElementwiseBlockThreads, 0, stream>>>(
+            da, a, rows * in);
+        JM_CUDA_CHECK_LAUNCH();
+      }
+    }
+  }
+
+  DeviceNetwork net_;
+  AutoencoderOptions options_;
+  int64_t batch_capacity_;
+  rmm::device_uvector<float> rows_;
+  rmm::device_uvector<float> gradients_;
+  rmm::device_uvector<float> first_moments_;
+  rmm::device_uvector<float> second_moments_;
+  rmm::device_uvector<int64_t> order_;
+  rmm::device_uvector<double> squared_error_sum_;
+};
+
+}  // namespace
+
+std::unique_ptr<AutoencoderTrainer> make_autoencoder_trainer(const Context& ctx, const float* rows, int64_t n,
+                                                             const AutoencoderModel& initial,
+                                                             const AutoencoderOptions& options) {
+  return std::make_unique<CudaAutoencoderTrainer>(ctx, rows, n, initial, options);
+}
+
+std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model, const float* rows,
+                                         int64_t n) {
+  const int d = model.dims();
+  const int64_t chunk_rows = std::min(n, kScoreRowsPerChunk);
+  DeviceNetwork net(ctx, model, chunk_rows);
+  const cudaStream_t stream = net.stream_.value();
+  rmm::device_uvector<float> errors(static_cast<size_t>(chunk_rows), net.stream_);
+  std::vector<float> out(static_cast<size_t>(n));
+  for (int64_t first = 0; first < n; first += chunk_rows) {
+    const int64_t count = std::min(chunk_rows, n - first);
+    JM_CUDA_TRY(cudaMemcpyAsync(net.activations_[0].data(), rows + first * d, static_cast<size_t>(count) * d * sizeof(float),
+                                cudaMemcpyHostToDevice, stream));
+    net.forward(count);
+    row_reconstruction_error<<<grid_for(count, kElementwiseBlockThreads, net.sm_count_), kElementwiseBlockThreads, 0,
+                               stream>>>(net.activations_.back().data(), net.activations_[0].data(), count, d,
+                                         errors.data());
+    JM_CUDA_CHECK_LAUNCH();
+    JM_CUDA_TRY(cudaMemcpyAsync(out.data() + first, errors.data(), static_cast<size_t>(count) * sizeof(float),
+                                cudaMemcpyDeviceToHost, stream));
+  }
+  net.stream_.synchronize();  // the caller reads the scores next
+  return out;
+}
+
+}  // namespace jm::cuda_impl

@@ -1,0 +1,259 @@
+// Journey anomalies: standardise the feature columns, train the autoencoder, score every journey by
+// its reconstruction error, threshold, explain the top journeys by the features that carry their
+// error, and compare with the isolation forest. Also the `anomalies` stage entry point.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+
+#include "journeymap/anomalies.hpp"
+#include "journeymap/common.hpp"
+
+namespace jm {
+
+ThresholdRule parse_threshold_rule(const std::string& text) {
+  if (text == "percentile") return ThresholdRule::Percentile;
+  if (text == "robust") return ThresholdRule::Robust;
+  throw ConfigError("threshold rule must be 'percentile' or 'robust' (got '" + text + "')");
+}
+
+const char* to_string(ThresholdRule rule) { return rule == ThresholdRule::Percentile ? "percentile" : "robust"; }
+
+namespace {
+
+/// Median of a copy (the mean of the two middle values for an even count).
+double median_of(std::vector<double> values) {
+  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const size_t mid = values.size() / 2;
+  std::nth_element(values.begin(), values.begin() + mid, values.end());
+  const double upper = values[mid];
+  if (values.size() % 2 == 1) return upper;
+  return 0.5 * (upper + *std::max_element(values.begin(), values.begin() + mid));
+}
+
+/// Ranks 1..n with ties averaged (for Spearman's correlation).
+std::vector<double> average_ranks(const std::vector<float>& values) {
+  const size_t n = values.size();
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(n);
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j + 1 < n && values[order[j + 1]] == values[order[i]]) ++j;
+    const double rank = 0.5 * static_cast<double>(i + j) + 1.0;
+    for (size_t k = i; k <= j; ++k) ranks[order[k]] = rank;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+double pearson(const std::vector<double>& a, const std::vector<double>& b) {
+  const size_t n = a.size();
+  if (n < 2) return 0.0;
+  const double mean_a = std::accumulate(a.begin(), a.end(), 0.0) / n, mean_b = std::accumulate(b.begin(), b.end(), 0.0) / n;
+  double cov = 0.0, var_a = 0.0, var_b = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    cov += (a[i] - mean_a) * (b[i] - mean_b);
+    var_a += (a[i] - mean_a) * (a[i] - mean_a);
+    var_b += (b[i] - mean_b) * (b[i] - mean_b);
+  }
+  return (var_a > 0.0 && var_b > 0.0) ? cov / std::sqrt(var_a * var_b) : 0.0;
+}
+
+/// Journey indices by descending score (ties: lower index first).
+std::vector<int64_t> order_by_score(const std::vector<float>& scores) {
+  std::vector<int64_t> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return scores[a] > scores[b]; });
+  return order;
+}
+
+std::string journey_path(const JourneySet& journeys, int64_t j, int max_events) {
+  std::string path;
+  const int64_t begin = journeys.offsets[j], end = journeys.offsets[j + 1];
+  const int64_t shown = std::min<int64_t>(end - begin, std::max(max_events, 1));
+  for (int64_t e = begin; e < begin + shown; ++e) {
+    if (e > begin) path += " > ";
+    path += journeys.touchpoints.name(journeys.touchpoint[e]);
+  }
+  if (end - begin > shown) path += " > ... (+" + std::to_string(end - begin - shown) + " more)";
+  return path;
+}
+
+void validate(const JourneyAnomalyOptions& options) {
+  if (options.threshold_rule == ThresholdRule::Percentile && !(options.percentile > 0.0 && options.percentile < 100.0))
+    throw ConfigError("anomalies: percentile must be in (0, 100)");
+  if (!(options.robust_k > 0.0)) throw ConfigError("anomalies: robust_k must be > 0");
+  if (options.top_n < 0 || options.top_features < 0) throw ConfigError("anomalies: top_n and top_features must be >= 0");
+  if (options.trim_rounds < 0 || options.trim_epochs < 1 || !(options.trim_k > 0.0))
+    throw ConfigError("anomalies: trim_rounds must be >= 0, trim_epochs >= 1 and trim_k > 0");
+}
+
+}  // namespace
+
+double anomaly_threshold(const std::vector<float>& scores, ThresholdRule rule, double percentile, double robust_k) {
+  if (scores.empty()) return std::numeric_limits<double>::infinity();
+  std::vector<double> values(scores.begin(), scores.end());
+  if (rule == ThresholdRule::Percentile) {
+    if (!(percentile > 0.0 && percentile < 100.0)) throw ConfigError("anomalies: percentile must be in (0, 100)");
+    // Linear interpolation between closest ranks (numpy's default).
+    std::sort(values.begin(), values.end());
+    const double position = percentile / 100.0 * static_cast<double>(values.size() - 1);
+    const size_t below = static_cast<size_t>(std::floor(position));
+    const size_t above = std::min(below + 1, values.size() - 1);
+    return values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
+  }
+  if (!(robust_k > 0.0)) throw ConfigError("anomalies: robust_k must be > 0");
+  const double median = median_of(values);
+  for (double& v : values) v = std::fabs(v - median);
+  const double mad = median_of(values);
+  return median + robust_k * 1.4826 * mad;
+}
+
+std::vector<std::string> default_anomaly_columns(const FeatureMatrix& features) {
+  // When, not what; and two order statistics of the gaps that, for the many journeys of two or
+  // three events, repeat the single gap that duration and gap_mean already carry (one long pause
+  // would weigh four times).
+  static const char* kLeftOut[] = {"start_hour",   "start_hour_sin",    "start_hour_cos",     "start_weekday",
+                                   "recency_days", "customer_journeys", "gap_median_seconds", "gap_max_seconds"};
+  std::vector<std::string> columns;
+  for (int64_t c = 0; c < features.num_features(); ++c) {
+    const std::string& name = features.spec.names[c];
+    if (features.spec.kinds[c] != FeatureKind::Numeric) continue;
+    if (std::find(std::begin(kLeftOut), std::end(kLeftOut), name) != std::end(kLeftOut)) continue;
+    const std::string block = share_block(name);
+    if (!block.empty() && block != "touchpoint_share") continue;
+    columns.push_back(name);
+  }
+  return columns;
+}
+
+JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,
+                                          const JourneyAnomalyOptions& options) {
+  validate(options);
+  if (features.n_rows != journeys.size())
+    throw ConfigError("anomalies: the feature matrix has " + std::to_string(features.n_rows) + " rows for " +
+                      std::to_string(journeys.size()) + " journeys");
+  JourneyAnomalies result;
+  result.threshold_rule = options.threshold_rule;
+  const std::vector<std::string> columns = options.columns.empty() ? default_anomaly_columns(features) : options.columns;
+  if (columns.empty()) throw ConfigError("anomalies: no numeric feature columns to score");
+  result.scaling = fit_scaling(features, columns);
+  const std::vector<float> scaled = apply_scaling(features, result.scaling);
+  const int dims = static_cast<int>(result.scaling.dims());
+  const int64_t n = features.n_rows;
+
+  const AutoencoderModel initial = init_autoencoder(dims, options.autoencoder.hidden, options.autoencoder.seed);
+  // Robust training: short rounds find the journeys the model cannot reconstruct and leave them
+  // out of the next training, so that groups of similar anomalies are not learnt as normal.
+  std::vector<float> kept_rows;
+  const float* train_rows = scaled.data();
+  int64_t n_train = n;
+  AutoencoderOptions trim_options = options.autoencoder;
+  trim_options.epochs = options.trim_epochs;
+  for (int round = 0; round < options.trim_rounds && n > 0; ++round) {
+    const AutoencoderTraining probe = train_autoencoder(ctx, train_rows, n_train, dims, initial, trim_options);
+    const std::vector<float> probe_scores = reconstruction_errors(ctx, probe.model, scaled.data(), n);
+    const double limit = anomaly_threshold(probe_scores, ThresholdRule::Robust, 0.0, options.trim_k);
+    kept_rows.clear();
+    int64_t trimmed = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      if (probe_scores[j] > limit) {
+        ++trimmed;
+        continue;
+      }
+      kept_rows.insert(kept_rows.end(), scaled.begin() + j * dims, scaled.begin() + (j + 1) * dims);
+    }
+    result.trimmed_per_round.push_back(trimmed);
+    train_rows = kept_rows.data();
+    n_train = n - trimmed;
+  }
+  AutoencoderTraining training = train_autoencoder(ctx, train_rows, n_train, dims, initial, options.autoencoder);
+  result.widths = training.model.widths;
+  result.loss_per_epoch = training.loss_per_epoch;
+  result.train_rows = training.train_rows;
+  result.score = reconstruction_errors(ctx, training.model, scaled.data(), n);
+  result.threshold = anomaly_threshold(result.score, options.threshold_rule, options.percentile, options.robust_k);
+  result.flagged.resize(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) result.flagged[j] = result.score[j] > result.threshold;
+
+  std::vector<int64_t> forest_rank;
+  if (options.compare && n > 0) {
+    result.forest_score = isolation_forest_scores(scaled.data(), n, dims, options.forest, ctx.num_threads);
+    result.forest_threshold =
+        anomaly_threshold(result.forest_score, options.threshold_rule, options.percentile, options.robust_k);
+    result.forest_flagged.resize(static_cast<size_t>(n));
+    DetectorComparison& cmp = result.comparison;
+    cmp.ran = true;
+    for (int64_t j = 0; j < n; ++j) {
+      result.forest_flagged[j] = result.forest_score[j] > result.forest_threshold;
+      cmp.flagged_autoencoder += result.flagged[j];
+      cmp.flagged_forest += result.forest_flagged[j];
+      cmp.flagged_both += result.flagged[j] && result.forest_flagged[j];
+    }
+    cmp.spearman = pearson(average_ranks(result.score), average_ranks(result.forest_score));
+    const std::vector<int64_t> by_autoencoder = order_by_score(result.score);
+    const std::vector<int64_t> by_forest = order_by_score(result.forest_score);
+    forest_rank.resize(static_cast<size_t>(n));
+    for (int64_t r = 0; r < n; ++r) forest_rank[by_forest[r]] = r;
+    cmp.top_k = std::min<int64_t>(std::max<int64_t>(cmp.flagged_autoencoder, 1), n);
+    int64_t overlap = 0;
+    for (int64_t r = 0; r < cmp.top_k; ++r) overlap += forest_rank[by_autoencoder[r]] < cmp.top_k;
+    cmp.top_k_overlap = static_cast<double>(overlap) / static_cast<double>(cmp.top_k);
+  }
+
+  // The top journeys and the features that carry their error.
+  const std::vector<int64_t> order = order_by_score(result.score);
+  const int64_t listed = std::min<int64_t>(options.top_n, n);
+  for (int64_t r = 0; r < listed; ++r) {
+    const int64_t j = order[r];
+    AnomalousJourney item;
+    item.journey = j;
+    item.score = result.score[j];
+    item.forest_score = result.forest_score.empty() ? std::numeric_limits<double>::quiet_NaN() : result.forest_score[j];
+    item.forest_rank = forest_rank.empty() ? -1 : forest_rank[j];
+    item.path = journey_path(journeys, j, options.path_events);
+    const float* x = scaled.data() + j * dims;
+    const std::vector<float> y = reconstruct_rows(training.model, x, 1);
+    std::vector<double> contribution(static_cast<size_t>(dims));
+    double total = 0.0;
+    for (int c = 0; c < dims; ++c) {
+      contribution[c] = (static_cast<double>(y[c]) - x[c]) * (static_cast<double>(y[c]) - x[c]);
+      total += contribution[c];
+    }
+    std::vector<int> by_contribution(static_cast<size_t>(dims));
+    std::iota(by_contribution.begin(), by_contribution.end(), 0);
+    std::stable_sort(by_contribution.begin(), by_contribution.end(),
+                     [&](int a, int b) { return contribution[a] > contribution[b]; });
+    for (int k = 0; k < std::min(options.top_features, dims); ++k) {
+      const int c = by_contribution[k];
+      AnomalyReason reason;
+      reason.feature = result.scaling.columns[c];
+      reason.error_share = total > 0.0 ? contribution[c] / total : 0.0;
+      reason.value = features.at(j, features.column(reason.feature));
+      reason.standardised = x[c];
+      reason.reconstructed = y[c];
+      item.reasons.push_back(reason);
+    }
+    result.top.push_back(std::move(item));
+  }
+  return result;
+}
+
+AnomaliesResult detect_anomalies(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,
+                                 const AnomaliesOptions& options) {
+  AnomaliesResult result;
+  if (options.journeys_enabled) {
+    result.journeys = detect_journey_anomalies(ctx, journeys, features, options.journeys);
+    result.has_journeys = true;
+  }
+  if (options.alerts_enabled) {
+    result.alerts = detect_metric_alerts(journeys, options.alerts);
+    result.has_alerts = true;
+  }
+  return result;
+}
+
+}  // namespace jm

@@ -1,0 +1,335 @@
+// Alerts on journey metrics (statistical process control).
+//
+// Every metric is a series over time buckets. Its control limits come from two robust estimates,
+// so that the spike being looked for cannot hide itself by inflating the limits:
+//  * expected value: the median of the metric over the `window` preceding usable buckets (filled
+//    with the following ones at the start of the series);
+//  * sigma: the sampling noise the bucket's own data implies (compound Poisson for event counts,
+//    binomial for rates, a bootstrap standard error for medians), times one
+//    over-dispersion factor per metric, the
+//    MAD-based scale of the standardised residuals over the whole series (never below 1).
+// A bucket alerts when |observed - expected| > k_sigma x sigma. Edge buckets that are only partly
+// covered by the data (e.g. the last day holding journeys that ran past midnight) never alert.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <string>
+
+#include "host/anomalies/autoencoder_driver.hpp"
+#include "journeymap/anomalies.hpp"
+#include "journeymap/common.hpp"
+
+namespace jm {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kMaxBuckets = 1000000;
+
+int64_t floor_div(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+uint64_t bootstrap_seed(size_t bucket) { return 0x5EEDull + bucket; }
+
+double median_of(std::vector<double> values) {
+  if (values.empty()) return kNaN;
+  const size_t mid = values.size() / 2;
+  std::nth_element(values.begin(), values.begin() + mid, values.end());
+  const double upper = values[mid];
+  if (values.size() % 2 == 1) return upper;
+  return 0.5 * (upper + *std::max_element(values.begin(), values.begin() + mid));
+}
+
+/// Sampling standard deviation of one bucket's value around `expected`. `spread` is per bucket:
+/// for counts the index of dispersion sum(k^2) / sum(k) of the per-journey contributions k (events
+/// arrive in bunches of one journey, so a count is compound Poisson: variance = mean x E[K^2] / E[K]);
+/// for medians the bootstrap standard error of the bucket's median.
+double sampling_sigma(MetricKind kind, double expected, int64_t support, double spread) {
+  switch (kind) {
+    case MetricKind::Count:
+      return std::sqrt(std::max(expected, 1.0) * std::max(spread, 1.0));
+    case MetricKind::Rate: {
+      const double n = static_cast<double>(std::max<int64_t>(support, 1));
+      const double p = std::clamp(expected, 0.5 / n, 1.0 - 0.5 / n);
+      return std::sqrt(p * (1.0 - p) / n);
+    }
+    case MetricKind::Median:
+      // Never below half an event: lengths are whole numbers, so a median moves in steps of 0.5.
+      return std::max(spread, 0.5);
+  }
+  return 1.0;
+}
+
+/// Bootstrap standard error of the median of `values` (100 seeded resamples, of at most 2000
+/// values each, scaled back to n). Formulas built on the density at the median fail for journey
+/// lengths: their mixture of short and long journeys puts the median next to a gap it can jump
+/// across when the mix moves by a few percent, and only resampling sees that.
+double median_standard_error(const std::vector<double>& values, uint64_t seed) {
+  const size_t n = values.size();
+  if (n < 2) return 0.0;
+  constexpr int kResamples = 100;
+  constexpr size_t kMaxResampleSize = 2000;
+  const size_t m = std::min(n, kMaxResampleSize);
+  anomalies_detail::SplitMix64 rng(seed);
+  std::vector<double> resample(m), medians;
+  for (int b = 0; b < kResamples; ++b) {
+    for (size_t i = 0; i < m; ++i) resample[i] = values[rng.below(n)];
+    medians.push_back(median_of(resample));
+  }
+  const double mean = std::accumulate(medians.begin(), medians.end(), 0.0) / kResamples;
+  double variance = 0.0;
+  for (double v : medians) variance += (v - mean) * (v - mean);
+  variance /= kResamples - 1;
+  return std::sqrt(variance * static_cast<double>(m) / static_cast<double>(n));
+}
+
+struct SeriesBuilder {
+  MetricSeries series;
+  std::vector<double> spread;  // per bucket, see sampling_sigma (empty: none)
+};
+
+void compute_limits(SeriesBuilder& builder, const std::vector<uint8_t>& partial, const AlertOptions& options) {
+  MetricSeries& s = builder.series;
+  const int64_t n_buckets = static_cast<int64_t>(s.observed.size());
+  s.expected.assign(static_cast<size_t>(n_buckets), kNaN);
+  s.lower.assign(s.expected.size(), kNaN);
+  s.upper.assign(s.expected.size(), kNaN);
+  s.z.assign(s.expected.size(), kNaN);
+  std::vector<int64_t> usable;
+  for (int64_t b = 0; b < n_buckets; ++b)
+    if (!partial[b] && std::isfinite(s.observed[b])) usable.push_back(b);
+
+  std::vector<double> residual(static_cast<size_t>(n_buckets), kNaN), sigma(static_cast<size_t>(n_buckets), kNaN);
+  std::vector<double> standardised;
+  for (size_t u = 0; u < usable.size(); ++u) {
+    const int64_t b = usable[u];
+    std::vector<double> window;
+    for (size_t v = u; v-- > 0 && static_cast<int>(window.size()) < options.window;) window.push_back(s.observed[usable[v]]);
+    for (size_t v = u + 1; v < usable.size() && static_cast<int>(window.size()) < options.window; ++v)
+      window.push_back(s.observed[usable[v]]);
+    if (window.size() < 3) continue;
+    const double expected = median_of(window);
+    s.expected[b] = expected;
+    sigma[b] = sampling_sigma(s.kind, expected, s.support[b], builder.spread.empty() ? 0.0 : builder.spread[b]);
+    residual[b] = (s.observed[b] - expected) / sigma[b];
+    standardised.push_back(std::fabs(residual[b]));
+  }
+  s.dispersion = standardised.empty() ? 1.0 : std::max(1.0, 1.4826 * median_of(standardised));
+  for (int64_t b = 0; b < n_buckets; ++b) {
+    if (!std::isfinite(residual[b])) continue;
+    const double width = options.k_sigma * s.dispersion * sigma[b];
+    s.z[b] = residual[b] / s.dispersion;
+    s.lower[b] = s.expected[b] - width;
+    s.upper[b] = s.expected[b] + width;
+    if (s.kind == MetricKind::Rate) {
+      s.lower[b] = std::max(s.lower[b], 0.0);
+      s.upper[b] = std::min(s.upper[b], 1.0);
+    } else {
+      s.lower[b] = std::max(s.lower[b], 0.0);
+    }
+  }
+}
+
+}  // namespace
+
+MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions& options) {
+  if (options.bucket_seconds < 1) throw ConfigError("alerts: bucket_seconds must be >= 1");
+  if (options.window < 3) throw ConfigError("alerts: window must be >= 3 buckets");
+  if (!(options.k_sigma > 0.0)) throw ConfigError("alerts: k_sigma must be > 0");
+  if (options.min_support < 1) throw ConfigError("alerts: min_support must be >= 1");
+
+  MetricAlerts result;
+  result.bucket_seconds = options.bucket_seconds;
+  const int64_t n_journeys = journeys.size();
+  if (n_journeys == 0) return result;
+  const int64_t bucket_ms = options.bucket_seconds * 1000;
+
+  // Funnel steps: names -> touchpoint ids.
+  std::vector<int32_t> steps;
+  if (options.funnel_steps.empty()) {
+    for (int32_t t = 0; t < static_cast<int32_t>(journeys.touchpoints.size()); ++t)
+      if (journeys.touchpoints.name(t) != options.conversion_touchpoint) steps.push_back(t);
+  } else {
+    for (const std::string& name : options.funnel_steps) {
+      const int32_t id = journeys.touchpoints.find(name);
+      if (id < 0) throw ConfigError("alerts: funnel step '" + name + "' is not a touchpoint of this data");
+      steps.push_back(id);
+    }
+  }
+
+  int64_t first_ms = journeys.start_ms[0], last_ms = journeys.end_ms[0];
+  for (int64_t j = 0; j < n_journeys; ++j) {
+    first_ms = std::min(first_ms, journeys.start_ms[j]);
+    last_ms = std::max(last_ms, journeys.end_ms[j]);
+  }
+  const int64_t first_bucket = floor_div(first_ms, bucket_ms);
+  const int64_t n_buckets = floor_div(last_ms, bucket_ms) - first_bucket + 1;
+  if (n_buckets > kMaxBuckets)
+    throw ConfigError("alerts: " + std::to_string(n_buckets) + " buckets of " + std::to_string(options.bucket_seconds) +
+                      " s; choose a larger bucket_seconds");
+  const auto bucket_of = [&](int64_t ms) { return floor_div(ms, bucket_ms) - first_bucket; };
+  for (int64_t b = 0; b < n_buckets; ++b) result.bucket_start_ms.push_back((first_bucket + b) * bucket_ms);
+
+  // One pass over the journeys: starts, conversions, lengths, funnel reach and touchpoint volumes.
+  const size_t nb = static_cast<size_t>(n_buckets);
+  const int32_t n_touchpoints = static_cast<int32_t>(journeys.touchpoints.size());
+  std::vector<int64_t> started(nb, 0), converted(nb, 0);
+  std::vector<std::vector<double>> lengths(nb);
+  std::vector<std::vector<int64_t>> reached(steps.size(), std::vector<int64_t>(nb, 0));
+  std::vector<std::vector<int64_t>> abandoned(steps.size(), std::vector<int64_t>(nb, 0));
+  std::vector<std::vector<int64_t>> volume(static_cast<size_t>(n_touchpoints), std::vector<int64_t>(nb, 0));
+  // Sum over journeys of (events of the journey in the bucket)^2, per touchpoint, and for all
+  // journeys' starts (each journey contributes 1 there).
+  std::vector<std::vector<double>> volume_squares(static_cast<size_t>(n_touchpoints), std::vector<double>(nb, 0.0));
+  std::vector<int64_t> touched_bucket, touched_count;  // (touchpoint * nb + bucket) -> events, for one journey
+  std::vector<int32_t> step_of(static_cast<size_t>(n_touchpoints), -1);
+  for (size_t s = 0; s < steps.size(); ++s) step_of[steps[s]] = static_cast<int32_t>(s);
+  std::vector<uint8_t> seen(steps.size(), 0);
+  double conversion_value = 0.0;
+  int64_t conversions = 0;
+  for (int64_t j = 0; j < n_journeys; ++j) {
+    const int64_t b = bucket_of(journeys.start_ms[j]);
+    ++started[b];
+    converted[b] += journeys.converted[j];
+    lengths[b].push_back(static_cast<double>(journeys.length(j)));
+    conversions += journeys.converted[j];
+    conversion_value += journeys.conversion_value[j];
+    std::fill(seen.begin(), seen.end(), 0);
+    touched_bucket.clear();
+    touched_count.clear();
+    for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
+      const int32_t t = journeys.touchpoint[e];
+      const int64_t eb = bucket_of(journeys.timestamp_ms[e]);
+      ++volume[t][eb];
+      const int64_t key = int64_t{t} * n_buckets + eb;
+      const auto at = std::find(touched_bucket.begin(), touched_bucket.end(), key);
+      if (at == touched_bucket.end()) {
+        touched_bucket.push_back(key);
+        touched_count.push_back(1);
+      } else {
+        ++touched_count[at - touched_bucket.begin()];
+      }
+      const int32_t s = step_of[t];
+      if (s >= 0 && !seen[s]) {  // the first event of this step decides the bucket
+        seen[s] = 1;
+        ++reached[s][eb];
+        abandoned[s][eb] += journeys.converted[j] ? 0 : 1;
+      }
+    }
+    for (size_t i = 0; i < touched_bucket.size(); ++i)
+      volume_squares[touched_bucket[i] / n_buckets][touched_bucket[i] % n_buckets] +=
+          static_cast<double>(touched_count[i]) * static_cast<double>(touched_count[i]);
+  }
+  result.mean_conversion_value = conversions > 0 ? conversion_value / conversions : 0.0;
+
+  // Edge buckets with fewer than half the median journey starts are partial (never alert).
+  result.partial.assign(nb, 0);
+  {
+    std::vector<double> starts(started.begin(), started.end());
+    const double median_starts = median_of(starts);
+    if (started[0] < 0.5 * median_starts) result.partial[0] = 1;
+    if (started[nb - 1] < 0.5 * median_starts) result.partial[nb - 1] = 1;
+  }
+
+  std::vector<SeriesBuilder> builders;
+  const auto add_series = [&](std::string name, MetricKind kind) -> SeriesBuilder& {
+    builders.emplace_back();
+    builders.back().series.name = std::move(name);
+    builders.back().series.kind = kind;
+    builders.back().series.observed.assign(nb, kNaN);
+    builders.back().series.support.assign(nb, 0);
+    return builders.back();
+  };
+  {
+    SeriesBuilder& s = add_series("journeys", MetricKind::Count);
+    for (size_t b = 0; b < nb; ++b) {
+      s.series.observed[b] = static_cast<double>(started[b]);
+      s.series.support[b] = started[b];
+    }
+  }
+  {
+    SeriesBuilder& s = add_series("conversion_rate", MetricKind::Rate);
+    for (size_t b = 0; b < nb; ++b) {
+      s.series.support[b] = started[b];
+      if (started[b] >= options.min_support) s.series.observed[b] = static_cast<double>(converted[b]) / started[b];
+    }
+  }
+  {
+    SeriesBuilder& s = add_series("median_length", MetricKind::Median);
+    s.spread.assign(nb, 0.0);
+    for (size_t b = 0; b < nb; ++b) {
+      s.series.support[b] = started[b];
+      if (started[b] < options.min_support) continue;
+      s.series.observed[b] = median_of(lengths[b]);
+      s.spread[b] = median_standard_error(lengths[b], bootstrap_seed(b));
+    }
+  }
+  for (size_t st = 0; st < steps.size(); ++st) {
+    // A default step nobody abandons after (the conversion event itself) would be a constant 0.
+    if (options.funnel_steps.empty() &&
+        std::accumulate(abandoned[st].begin(), abandoned[st].end(), int64_t{0}) == 0)
+      continue;
+    SeriesBuilder& s = add_series("dropoff:" + journeys.touchpoints.name(steps[st]), MetricKind::Rate);
+    for (size_t b = 0; b < nb; ++b) {
+      s.series.support[b] = reached[st][b];
+      if (reached[st][b] >= options.min_support)
+        s.series.observed[b] = static_cast<double>(abandoned[st][b]) / reached[st][b];
+    }
+  }
+  if (options.touchpoint_volumes) {
+    for (int32_t t = 0; t < n_touchpoints; ++t) {
+      SeriesBuilder& s = add_series("volume:" + journeys.touchpoints.name(t), MetricKind::Count);
+      s.spread.assign(nb, 1.0);
+      for (size_t b = 0; b < nb; ++b) {
+        s.series.observed[b] = static_cast<double>(volume[t][b]);
+        s.series.support[b] = volume[t][b];
+        if (volume[t][b] > 0) s.spread[b] = volume_squares[t][b] / static_cast<double>(volume[t][b]);
+      }
+    }
+  }
+
+  for (SeriesBuilder& builder : builders) {
+    compute_limits(builder, result.partial, options);
+    const MetricSeries& s = builder.series;
+    for (int64_t b = 0; b < n_buckets; ++b) {
+      if (result.partial[b] || !std::isfinite(s.z[b]) || std::fabs(s.z[b]) <= options.k_sigma) continue;
+      MetricAlert alert;
+      alert.bucket = b;
+      alert.bucket_start_ms = result.bucket_start_ms[b];
+      alert.metric = s.name;
+      alert.observed = s.observed[b];
+      alert.expected = s.expected[b];
+      alert.lower = s.lower[b];
+      alert.upper = s.upper[b];
+      alert.z = s.z[b];
+      alert.direction = s.z[b] > 0 ? "up" : "down";
+      const double difference = s.observed[b] - s.expected[b];
+      if (s.name == "conversion_rate") {
+        alert.impact = -difference * static_cast<double>(s.support[b]);
+        alert.impact_unit = "conversions";
+      } else if (s.name.rfind("dropoff:", 0) == 0) {
+        alert.impact = difference * static_cast<double>(s.support[b]);
+        alert.impact_unit = "conversions";
+      } else if (s.name == "journeys") {
+        alert.impact = difference;
+        alert.impact_unit = "journeys";
+      } else if (s.kind == MetricKind::Median) {
+        alert.impact = difference;
+        alert.impact_unit = "events per journey";
+      } else {
+        alert.impact = difference;
+        alert.impact_unit = "events";
+      }
+      result.alerts.push_back(alert);
+    }
+    result.series.push_back(std::move(builder.series));
+  }
+  std::stable_sort(result.alerts.begin(), result.alerts.end(),
+                   [](const MetricAlert& a, const MetricAlert& b) { return std::fabs(a.z) > std::fabs(b.z); });
+  return result;
+}
+
+}  // namespace jm

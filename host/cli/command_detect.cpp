@@ -1,0 +1,115 @@
+// `journeymap detect`: the journey-building front half of `run`, then features, the autoencoder
+// (with the isolation forest beside it) and the metric alerts.
+#include "host/cli/command_detect.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "journeymap/common.hpp"
+#include "journeymap/context.hpp"
+#include "journeymap/journeys.hpp"
+#include "journeymap/result_file.hpp"
+
+namespace jm {
+
+int run_detect_command(const DetectCommandOptions& options) {
+  if (options.input.empty()) throw ConfigError("detect: no input file given (--input)");
+  if (options.output.empty()) throw ConfigError("detect: no output file given (--out)");
+  AnomaliesOptions anomalies = options.anomalies;
+  anomalies.journeys.threshold_rule = parse_threshold_rule(options.threshold_rule);
+  const Context ctx = make_context(parse_device_choice(options.device), options.threads);
+  const auto output_dir = std::filesystem::path(options.output).parent_path();
+  if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
+
+  std::vector<std::pair<std::string, double>> stage_seconds;
+  auto timed = [&](const char* stage, auto&& work) {
+    const auto start = std::chrono::steady_clock::now();
+    auto value = work();
+    stage_seconds.emplace_back(stage, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return value;
+  };
+
+  CsvOptions csv = options.csv;
+  csv.num_threads = options.threads;
+  IngestResult ingest = timed("ingest", [&] { return read_events(options.input, csv); });
+  JourneySet journeys = timed("journeys", [&] { return build_journeys(ctx, ingest.events, options.journeys); });
+  FeatureOptions feature_options = options.features;
+  if (feature_options.conversion_touchpoint.empty()) feature_options.conversion_touchpoint = csv.conversion_touchpoint;
+  if (anomalies.alerts.conversion_touchpoint.empty()) anomalies.alerts.conversion_touchpoint = csv.conversion_touchpoint;
+  FeatureMatrix features = timed("features", [&] {
+    return anomalies.journeys_enabled ? extract_features(ctx, journeys, feature_options) : FeatureMatrix{};
+  });
+  AnomaliesResult result = timed("anomalies", [&] { return detect_anomalies(ctx, journeys, features, anomalies); });
+
+  ResultWriter writer(options.output);
+  writer.write_vocab(journeys);
+  writer.write_journeys(journeys);
+  write_anomalies_results(writer, result, journeys);
+  RunMetadata meta;
+  meta.command = "detect";
+  meta.backend = to_string(ctx.backend);
+  meta.input_files = {options.input};
+  meta.input_bytes = {ingest.file_bytes};
+  meta.rows_read = ingest.rows_read;
+  meta.rows_skipped = ingest.rows_skipped;
+  meta.stage_seconds = stage_seconds;
+  writer.write_meta(meta);
+  writer.commit();
+
+  std::cout << fmt::format("{} journeys, {} events ({} backend)\n", journeys.size(), journeys.num_events(),
+                           to_string(ctx.backend));
+  std::cout << format_anomalies_summary(result, journeys);
+  std::cout << "written: " << options.output << "\n";
+  return 0;
+}
+
+CLI::App* add_detect_command(CLI::App& app, std::function<int()>& handler) {
+  auto options = std::make_shared<DetectCommandOptions>();
+  AnomaliesOptions& a = options->anomalies;
+  CLI::App* cmd = app.add_subcommand("detect", "Unusual journeys (autoencoder vs isolation forest) and metric alerts");
+  cmd->add_option("--input", options->input, "Events file: CSV with header, or SPMF")->required();
+  cmd->add_option("--out", options->output, "HDF5 result to write")->capture_default_str();
+  cmd->add_option("--device", options->device, "auto | cpu | gpu")->capture_default_str();
+  cmd->add_option("--threads", options->threads, "CPU worker threads (0 = all)");
+  cmd->add_option("--conversion-touchpoint", options->csv.conversion_touchpoint, "Touchpoint that marks a conversion");
+  cmd->add_option("--session-gap", options->journeys.session_gap_seconds,
+                  "Start a new journey after this many idle seconds (0 = never)");
+  cmd->add_option("--columns", a.journeys.columns, "Feature columns the detectors see (default: behavioural set)");
+  cmd->add_option("--hidden", a.journeys.autoencoder.hidden, "Hidden layer widths, e.g. --hidden 64 16 64")
+      ->capture_default_str();
+  cmd->add_option("--epochs", a.journeys.autoencoder.epochs, "Training epochs")->capture_default_str();
+  cmd->add_option("--batch-size", a.journeys.autoencoder.batch_size, "Mini-batch rows")->capture_default_str();
+  cmd->add_option("--learning-rate", a.journeys.autoencoder.learning_rate, "Adam step size")->capture_default_str();
+  cmd->add_option("--max-train-rows", a.journeys.autoencoder.max_train_rows,
+                  "Train on a sample of at most this many journeys (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--seed", a.journeys.autoencoder.seed, "Random seed (weights, batches)")->capture_default_str();
+  cmd->add_option("--threshold", options->threshold_rule, "percentile | robust")->capture_default_str();
+  cmd->add_option("--percentile", a.journeys.percentile, "Percentile threshold (with --threshold percentile)")
+      ->capture_default_str();
+  cmd->add_option("--robust-k", a.journeys.robust_k, "median + k x MAD threshold (with --threshold robust)")
+      ->capture_default_str();
+  cmd->add_option("--top", a.journeys.top_n, "Anomalous journeys listed with reasons")->capture_default_str();
+  cmd->add_flag("--no-compare", [options](int64_t) { options->anomalies.journeys.compare = false; },
+                "Skip the isolation-forest comparison");
+  cmd->add_option("--trees", a.journeys.forest.trees, "Isolation-forest trees")->capture_default_str();
+  cmd->add_flag("--no-journeys", [options](int64_t) { options->anomalies.journeys_enabled = false; },
+                "Only the metric alerts");
+  cmd->add_flag("--no-alerts", [options](int64_t) { options->anomalies.alerts_enabled = false; },
+                "Only the journey anomalies");
+  cmd->add_option("--bucket-seconds", a.alerts.bucket_seconds, "Metric time bucket (86400 = daily)")
+      ->capture_default_str();
+  cmd->add_option("--window", a.alerts.window, "Buckets in the rolling-median baseline")->capture_default_str();
+  cmd->add_option("--k-sigma", a.alerts.k_sigma, "Control limits: expected +- k sigma")->capture_default_str();
+  cmd->add_option("--min-support", a.alerts.min_support, "Journeys a bucket needs for its rates")->capture_default_str();
+  cmd->add_option("--funnel-steps", a.alerts.funnel_steps,
+                  "Touchpoints whose drop-off is tracked (default: all but the conversion touchpoint)");
+  cmd->callback([&handler, options] { handler = [options] { return run_detect_command(*options); }; });
+  return cmd;
+}
+
+}  // namespace jm

@@ -1,0 +1,3 @@
+jm_add_test(test_autoencoder anomalies/test_autoencoder.cpp)
+jm_add_test(test_anomalies anomalies/test_anomalies.cpp)
+jm_add_test(test_metric_alerts anomalies/test_metric_alerts.cpp)
