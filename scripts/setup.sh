@@ -32,6 +32,7 @@ PIP_PACKAGES=(
   "h5py==3.14.0"
   "plotly==5.24.1"
   "prefixspan==0.5.2"
+  "scikit-learn==1.7.2"
 )
 
 SUDO=""

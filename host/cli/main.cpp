@@ -7,6 +7,7 @@
 #include <list>
 #include <map>
 
+#include "host/cli/command_detect.hpp"
 #include "host/cli/command_flows.hpp"
 #include "host/cli/command_mine.hpp"
 #include "host/cli/command_report.hpp"
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
   add_module_command(jm::add_patterns_command);
   add_module_command(jm::add_segment_command);
   add_module_command(jm::add_flows_command);
+  add_module_command(jm::add_detect_command);
   add_module_command(jm::add_report_command);
 
   try {

@@ -56,6 +56,21 @@ class TableReader {
     target = std::move(values);
   }
 
+  void read(const std::string& key, std::vector<int>& target) {
+    used_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return;
+    const toml::array* array = node->as_array();
+    if (!array) throw ConfigError(source_ + ": key '" + prefix_ + key + "' must be an array of integers");
+    std::vector<int> values;
+    for (const toml::node& element : *array) {
+      auto number = element.value<int64_t>();
+      if (!number) throw ConfigError(source_ + ": key '" + prefix_ + key + "' must be an array of integers");
+      values.push_back(static_cast<int>(*number));
+    }
+    target = std::move(values);
+  }
+
   /// The raw node of `key` (nullptr when absent), for values of more than one type.
   const toml::node* node(const std::string& key) {
     used_.insert(key);
@@ -190,6 +205,35 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     a.read("position_first_share", o.position_first_share);
     a.read("position_last_share", o.position_last_share);
     a.read("markov_order", o.markov_order);
+    a.reject_unknown_keys();
+  }
+  if (const toml::table* anomalies = top.subtable("anomalies")) {
+    TableReader a(*anomalies, "anomalies.", source);
+    AnomaliesOptions& o = config.anomalies;
+    std::string threshold;
+    a.read("enabled", config.anomalies_enabled);
+    a.read("journeys", o.journeys_enabled);
+    a.read("alerts", o.alerts_enabled);
+    a.read("columns", o.journeys.columns);
+    a.read("hidden", o.journeys.autoencoder.hidden);
+    a.read("epochs", o.journeys.autoencoder.epochs);
+    a.read("batch_size", o.journeys.autoencoder.batch_size);
+    a.read("learning_rate", o.journeys.autoencoder.learning_rate);
+    a.read("max_train_rows", o.journeys.autoencoder.max_train_rows);
+    a.read("seed", o.journeys.autoencoder.seed);
+    a.read("threshold", threshold);
+    if (!threshold.empty()) o.journeys.threshold_rule = parse_threshold_rule(threshold);
+    a.read("percentile", o.journeys.percentile);
+    a.read("robust_k", o.journeys.robust_k);
+    a.read("top", o.journeys.top_n);
+    a.read("compare", o.journeys.compare);
+    a.read("trees", o.journeys.forest.trees);
+    a.read("bucket_seconds", o.alerts.bucket_seconds);
+    a.read("window", o.alerts.window);
+    a.read("k_sigma", o.alerts.k_sigma);
+    a.read("min_support", o.alerts.min_support);
+    a.read("funnel_steps", o.alerts.funnel_steps);
+    a.read("conversion_touchpoint", o.alerts.conversion_touchpoint);
     a.reject_unknown_keys();
   }
   if (const toml::table* run = top.subtable("run")) {
@@ -331,9 +375,34 @@ std::string to_toml(const RunConfig& config) {
                           {"position_first_share", ao.position_first_share},
                           {"position_last_share", ao.position_last_share},
                           {"markov_order", ao.markov_order}};
+  const AnomaliesOptions& an = config.anomalies;
+  toml::array hidden;
+  for (int width : an.journeys.autoencoder.hidden) hidden.push_back(width);
+  toml::table anomalies{{"enabled", config.anomalies_enabled},
+                        {"journeys", an.journeys_enabled},
+                        {"alerts", an.alerts_enabled},
+                        {"columns", string_array(an.journeys.columns)},
+                        {"hidden", hidden},
+                        {"epochs", an.journeys.autoencoder.epochs},
+                        {"batch_size", an.journeys.autoencoder.batch_size},
+                        {"learning_rate", static_cast<double>(an.journeys.autoencoder.learning_rate)},
+                        {"max_train_rows", an.journeys.autoencoder.max_train_rows},
+                        {"seed", static_cast<int64_t>(an.journeys.autoencoder.seed)},
+                        {"threshold", an.journeys.threshold_rule == ThresholdRule::Robust ? "robust" : "percentile"},
+                        {"percentile", an.journeys.percentile},
+                        {"robust_k", an.journeys.robust_k},
+                        {"top", an.journeys.top_n},
+                        {"compare", an.journeys.compare},
+                        {"trees", an.journeys.forest.trees},
+                        {"bucket_seconds", an.alerts.bucket_seconds},
+                        {"window", an.alerts.window},
+                        {"k_sigma", an.alerts.k_sigma},
+                        {"min_support", an.alerts.min_support},
+                        {"funnel_steps", string_array(an.alerts.funnel_steps)},
+                        {"conversion_touchpoint", an.alerts.conversion_touchpoint}};
   toml::table root{{"input", input},       {"journeys", journeys}, {"patterns", patterns},
                    {"features", features}, {"segments", segments}, {"flows", flows},
-                   {"attribution", attribution}, {"run", run}};
+                   {"attribution", attribution}, {"anomalies", anomalies}, {"run", run}};
   std::ostringstream out;
   out << root;
   return out.str();

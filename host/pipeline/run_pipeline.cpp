@@ -105,13 +105,19 @@ RunReport run_pipeline(const RunConfig& config) {
     report.stage_summaries.push_back(format_patterns_summary(patterns, journeys));
   }
 
-  // Journey features feed segments (and the prediction and anomaly stages).
+  // Journey features feed segments, anomaly scores (and the prediction stage); computed once.
   std::vector<int32_t> segment_labels;
   int32_t n_segments = 0;
-  if (config.segments_enabled) {
-    const FeatureMatrix features = clock.run("features", [&] { return extract_features(ctx, journeys, config.features); });
+  FeatureMatrix features;
+  const bool anomaly_scores = config.anomalies_enabled && config.anomalies.journeys_enabled;
+  if (config.segments_enabled || anomaly_scores) {
+    FeatureOptions feature_options = config.features;
+    if (feature_options.conversion_touchpoint.empty()) feature_options.conversion_touchpoint = config.csv.conversion_touchpoint;
+    features = clock.run("features", [&] { return extract_features(ctx, journeys, feature_options); });
     write_features_results(writer, features, journeys, config.store_feature_matrix);
     report.stage_summaries.push_back(format_features_summary(features, journeys));
+  }
+  if (config.segments_enabled) {
     const SegmentResult segments =
         clock.run("segments", [&] { return segment_journeys(ctx, journeys, features, config.segments); });
     write_segments_results(writer, segments, journeys);
@@ -131,6 +137,16 @@ RunReport run_pipeline(const RunConfig& config) {
         clock.run("attribution", [&] { return compute_attribution(ctx, journeys, config.attribution); });
     write_attribution_results(writer, attribution, journeys);
     report.stage_summaries.push_back(format_attribution_summary(attribution, journeys));
+  }
+
+  if (config.anomalies_enabled) {
+    AnomaliesOptions options = config.anomalies;
+    // Alerts leave the conversion event out of the funnel steps, like every other stage.
+    if (options.alerts.conversion_touchpoint.empty()) options.alerts.conversion_touchpoint = config.csv.conversion_touchpoint;
+    const AnomaliesResult anomalies =
+        clock.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, options); });
+    write_anomalies_results(writer, anomalies, journeys);
+    report.stage_summaries.push_back(format_anomalies_summary(anomalies, journeys));
   }
 
   RunMetadata meta;

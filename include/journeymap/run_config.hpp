@@ -18,6 +18,7 @@
 #include "journeymap/context.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
+#include "journeymap/anomalies.hpp"
 #include "journeymap/attribution.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/flows.hpp"
@@ -50,6 +51,8 @@ struct RunConfig {
   FlowOptions flows;
   bool attribution_enabled = true;
   AttributionOptions attribution;
+  bool anomalies_enabled = true;
+  AnomaliesOptions anomalies;  ///< autoencoder scores of journeys and alerts on daily metrics
 
   /// Pattern mining in `run` is bounded by default (5% support, up to 5 items): looping browse
   /// paths make low-support, unbounded mining explode on real clickstreams.
