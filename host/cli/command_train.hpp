@@ -1,0 +1,37 @@
+// `journeymap train`: events file -> journeys -> features -> XGBoost model (UBJSON with its feature
+// schema) + HDF5 /model with the holdout evaluation.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "journeymap/ingest.hpp"
+#include "journeymap/journeys.hpp"
+#include "journeymap/model.hpp"
+
+namespace jm {
+
+/// Everything `train` can be told; defaults are those of the library structs.
+struct TrainCommandOptions {
+  std::string input;
+  std::string model_path = "out/model.ubj";
+  std::string output = "out/model.h5";  ///< HDF5 with /model (empty: none)
+  std::string device = "auto";
+  int threads = 0;
+  std::string target = "conversion";
+  std::string split = "customer";
+  CsvOptions csv;
+  JourneyOptions journeys;
+  ModelOptions model;
+};
+
+/// Runs the command; throws ConfigError / InputError / Error like the other commands.
+int run_train_command(const TrainCommandOptions& options);
+
+/// Registers `train` on `app`; when it is parsed, `handler` is set to a function that runs it.
+CLI::App* add_train_command(CLI::App& app, std::function<int()>& handler);
+
+}  // namespace jm

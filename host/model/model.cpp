@@ -1,0 +1,788 @@
+// Conversion prediction: validation of the public entry points, the row split, the boosting loop
+// with early stopping, the baseline, persistence and scoring. The only CPU/GPU difference is how the
+// feature matrix reaches XGBoost (make_dmatrix below: host memory vs. a device array) and the
+// `device` parameter; everything else is the same code on both backends.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "host/core/thread_pool.hpp"
+#include "host/model/xgboost_api.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/model.hpp"
+
+namespace jm {
+
+// ------------------------------------------------------------------ names
+
+ModelTarget parse_model_target(const std::string& text) {
+  if (text == "conversion") return ModelTarget::Conversion;
+  if (text == "churn") return ModelTarget::Churn;
+  if (text == "value") return ModelTarget::Value;
+  throw ConfigError("unknown model target '" + text + "' (conversion, churn, value)");
+}
+
+const char* to_string(ModelTarget target) {
+  switch (target) {
+    case ModelTarget::Conversion: return "conversion";
+    case ModelTarget::Churn: return "churn";
+    case ModelTarget::Value: return "value";
+  }
+  return "?";
+}
+
+SplitMode parse_split_mode(const std::string& text) {
+  if (text == "customer") return SplitMode::Customer;
+  if (text == "time") return SplitMode::Time;
+  throw ConfigError("unknown split '" + text + "' (customer, time)");
+}
+
+const char* to_string(SplitMode mode) { return mode == SplitMode::Time ? "time" : "customer"; }
+
+bool xgboost_available() { return model_detail::library_available(); }
+std::string xgboost_description() {
+  return model_detail::library_available() ? "XGBoost " + model_detail::library_version()
+                                           : "XGBoost: " + model_detail::library_version();
+}
+
+namespace {
+
+using model_detail::Booster;
+using model_detail::DMatrix;
+using Clock = std::chrono::steady_clock;
+
+bool is_binary(ModelTarget target) { return target != ModelTarget::Value; }
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+void validate(const ModelOptions& o) {
+  auto require = [](bool ok, const std::string& what) {
+    if (!ok) throw ConfigError("model: " + what);
+  };
+  require(o.rounds >= 1, "rounds must be >= 1");
+  require(o.early_stopping_rounds >= 0, "early_stopping_rounds must be >= 0");
+  require(o.learning_rate > 0.0 && o.learning_rate <= 1.0, "learning_rate must be in (0, 1]");
+  require(o.max_depth >= 1 && o.max_depth <= 30, "max_depth must be in [1, 30]");
+  require(o.min_child_weight >= 0.0, "min_child_weight must be >= 0");
+  require(o.subsample > 0.0 && o.subsample <= 1.0, "subsample must be in (0, 1]");
+  require(o.colsample_bytree > 0.0 && o.colsample_bytree <= 1.0, "colsample_bytree must be in (0, 1]");
+  require(o.reg_lambda >= 0.0, "reg_lambda must be >= 0");
+  require(o.max_bin >= 2, "max_bin must be >= 2");
+  require(o.test_fraction > 0.0 && o.test_fraction < 1.0, "test_fraction must be in (0, 1)");
+  require(o.early_stopping_fraction >= 0.0 && o.early_stopping_fraction < 1.0, "early_stopping_fraction must be in [0, 1)");
+  require(o.calibration_bins >= 1, "calibration_bins must be >= 1");
+  require(o.prefix_max_events >= 0, "prefix_max_events must be >= 0");
+  require(o.churn_days > 0.0 && std::isfinite(o.churn_days), "churn_days must be a positive number");
+}
+
+// The one dispatch point: how the matrix reaches XGBoost.
+DMatrix make_dmatrix(const Context& ctx, MatrixView features) {
+  return ctx.backend == Backend::Gpu ? cuda_impl::make_dmatrix(ctx, features) : cpu_impl::make_dmatrix(ctx, features);
+}
+
+std::string device_parameter(const Context& ctx) {
+  return ctx.backend == Backend::Gpu ? fmt::format("cuda:{}", ctx.cuda_device) : std::string("cpu");
+}
+
+std::vector<float> gather_rows(MatrixView m, const std::vector<int64_t>& rows) {
+  std::vector<float> out(rows.size() * static_cast<size_t>(m.cols));
+  for (size_t r = 0; r < rows.size(); ++r)
+    std::copy_n(m.values + rows[r] * m.cols, m.cols, out.begin() + static_cast<std::ptrdiff_t>(r * m.cols));
+  return out;
+}
+
+template <typename T>
+std::vector<T> gather(const std::vector<T>& values, const std::vector<int64_t>& rows) {
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (int64_t r : rows) out.push_back(values[static_cast<size_t>(r)]);
+  return out;
+}
+
+std::vector<int64_t> rows_with_role(const std::vector<RowRole>& roles, RowRole role) {
+  std::vector<int64_t> rows;
+  for (size_t i = 0; i < roles.size(); ++i)
+    if (roles[i] == role) rows.push_back(static_cast<int64_t>(i));
+  return rows;
+}
+
+// The value of `<set>-<metric>:<value>` in an XGBoost evaluation line.
+double parse_evaluation(const std::string& line, const std::string& set, const std::string& metric) {
+  const std::string key = set + "-" + metric + ":";
+  const auto at = line.find(key);
+  if (at == std::string::npos) throw Error("XGBoost evaluation line lacks '" + key + "': " + line);
+  return std::strtod(line.c_str() + at + key.size(), nullptr);
+}
+
+void check_view(MatrixView m, const char* what) {
+  if (m.rows < 0 || m.cols < 0) throw ConfigError(fmt::format("{}: negative matrix shape", what));
+  if (m.rows > 0 && m.cols > 0 && m.values == nullptr) throw ConfigError(fmt::format("{}: matrix has no values", what));
+}
+
+void require_model(const Model& model) {
+  if (model.empty()) throw ConfigError("model is empty (train or load one first)");
+}
+
+// Rate-by-category baseline: training-row mean label per category value, add-one smoothed towards
+// the overall training mean (so a category seen once does not get a rate of exactly 0 or 1).
+struct CategoryRates {
+  std::map<float, double> rate;
+  double overall = 0.0;
+  float operator()(float category) const {
+    const auto found = rate.find(category);
+    return static_cast<float>(found == rate.end() ? overall : found->second);
+  }
+};
+
+CategoryRates fit_category_rates(MatrixView m, int64_t column, const std::vector<float>& labels,
+                                 const std::vector<RowRole>& roles) {
+  std::map<float, std::pair<double, double>> sums;  // category -> (label sum, rows)
+  double total = 0.0, count = 0.0;
+  for (int64_t i = 0; i < m.rows; ++i) {
+    if (roles[static_cast<size_t>(i)] != RowRole::Train) continue;
+    auto& s = sums[m.values[i * m.cols + column]];
+    s.first += labels[static_cast<size_t>(i)];
+    s.second += 1.0;
+    total += labels[static_cast<size_t>(i)];
+    count += 1.0;
+  }
+  CategoryRates rates;
+  rates.overall = count > 0 ? total / count : 0.0;
+  for (const auto& [category, s] : sums) rates.rate[category] = (s.first + rates.overall) / (s.second + 1.0);
+  return rates;
+}
+
+std::string unique_temp_path(const std::string& path) { return fmt::format("{}.tmp.{}", path, ::getpid()); }
+
+}  // namespace
+
+// ------------------------------------------------------------------ labels and split
+
+std::vector<float> journey_labels(const JourneySet& journeys, const ModelOptions& options, std::vector<uint8_t>* excluded) {
+  const int64_t n = journeys.size();
+  std::vector<float> labels(static_cast<size_t>(n), 0.0f);
+  if (excluded) excluded->assign(static_cast<size_t>(n), 0);
+  switch (options.target) {
+    case ModelTarget::Conversion:
+      for (int64_t j = 0; j < n; ++j) labels[static_cast<size_t>(j)] = journeys.converted[static_cast<size_t>(j)] ? 1.0f : 0.0f;
+      break;
+    case ModelTarget::Value:
+      for (int64_t j = 0; j < n; ++j) labels[static_cast<size_t>(j)] = journeys.conversion_value[static_cast<size_t>(j)];
+      break;
+    case ModelTarget::Churn: {
+      // Journeys are ordered by customer, then time: the customer's next journey is j + 1.
+      const auto window_ms = static_cast<int64_t>(options.churn_days * 86400000.0);
+      int64_t last_event = std::numeric_limits<int64_t>::min();
+      for (int64_t j = 0; j < n; ++j) last_event = std::max(last_event, journeys.end_ms[static_cast<size_t>(j)]);
+      for (int64_t j = 0; j < n; ++j) {
+        const auto sj = static_cast<size_t>(j);
+        const bool has_next = j + 1 < n && journeys.customer[sj + 1] == journeys.customer[sj];
+        if (has_next) {
+          labels[sj] = journeys.start_ms[sj + 1] - journeys.end_ms[sj] > window_ms ? 1.0f : 0.0f;
+        } else if (last_event - journeys.end_ms[sj] >= window_ms) {
+          labels[sj] = 1.0f;
+        } else if (excluded) {
+          (*excluded)[sj] = 1;  // not yet observable: the window reaches past the data
+        }
+      }
+      break;
+    }
+  }
+  return labels;
+}
+
+std::vector<RowRole> split_rows(const std::vector<uint32_t>& group, const std::vector<float>& labels,
+                                const std::vector<int64_t>& time, const ModelOptions& options,
+                                const std::vector<uint8_t>& excluded) {
+  validate(options);
+  const size_t n = labels.size();
+  if (group.size() != n || (options.split == SplitMode::Time && time.size() != n) || (!excluded.empty() && excluded.size() != n))
+    throw ConfigError("split_rows: group, time, labels and excluded must have one entry per row");
+  std::vector<RowRole> roles(n, RowRole::Train);
+  for (size_t i = 0; i < excluded.size(); ++i)
+    if (excluded[i]) roles[i] = RowRole::Excluded;
+  std::mt19937_64 rng(options.seed);
+  // Fisher-Yates with our own index draws: std::shuffle's use of the engine is implementation-defined.
+  auto shuffle = [&rng](auto& items) {
+    for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[static_cast<size_t>(rng() % i)]);
+  };
+  auto take = [](size_t count, double fraction) { return static_cast<size_t>(std::llround(fraction * static_cast<double>(count))); };
+
+  if (options.split == SplitMode::Customer) {
+    // Customers in id order, split per stratum (any positive row or none).
+    std::map<uint32_t, bool> positive;
+    for (size_t i = 0; i < n; ++i)
+      if (roles[i] != RowRole::Excluded) positive[group[i]] = positive[group[i]] || labels[i] > 0.0f;
+    std::vector<uint32_t> strata[2];
+    for (const auto& [customer, is_positive] : positive) strata[is_positive ? 1 : 0].push_back(customer);
+    std::map<uint32_t, RowRole> role_of;
+    for (auto& stratum : strata) {
+      shuffle(stratum);
+      const size_t n_test = take(stratum.size(), options.test_fraction);
+      const size_t n_early = take(stratum.size() - n_test, options.early_stopping_fraction);
+      for (size_t c = 0; c < stratum.size(); ++c)
+        role_of[stratum[c]] = c < n_test ? RowRole::Test : c < n_test + n_early ? RowRole::EarlyStop : RowRole::Train;
+    }
+    for (size_t i = 0; i < n; ++i)
+      if (roles[i] != RowRole::Excluded) roles[i] = role_of[group[i]];
+  } else {
+    // Latest journeys are the test set; the latest of the rest stop the boosting.
+    std::vector<size_t> order;
+    for (size_t i = 0; i < n; ++i)
+      if (roles[i] != RowRole::Excluded) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return time[a] < time[b]; });
+    const size_t n_test = take(order.size(), options.test_fraction);
+    const size_t n_train_all = order.size() - n_test;
+    const size_t n_early = take(n_train_all, options.early_stopping_fraction);
+    for (size_t r = 0; r < order.size(); ++r)
+      roles[order[r]] = r >= n_train_all ? RowRole::Test : r >= n_train_all - n_early ? RowRole::EarlyStop : RowRole::Train;
+  }
+  return roles;
+}
+
+// ------------------------------------------------------------------ training
+
+Model train_model(const Context& ctx, MatrixView features, const std::vector<std::string>& names,
+                  const std::vector<float>& labels, const std::vector<RowRole>& roles, const ModelOptions& options,
+                  TrainingHistory* history) {
+  validate(options);
+  check_view(features, "train_model");
+  if (features.cols == 0) throw ConfigError("train_model: the feature matrix has no columns");
+  if (static_cast<int64_t>(names.size()) != features.cols)
+    throw ConfigError(fmt::format("train_model: {} feature names for {} columns", names.size(), features.cols));
+  if (static_cast<int64_t>(labels.size()) != features.rows || static_cast<int64_t>(roles.size()) != features.rows)
+    throw ConfigError(fmt::format("train_model: {} rows but {} labels and {} roles", features.rows, labels.size(), roles.size()));
+  for (float y : labels)
+    if (!std::isfinite(y) || (is_binary(options.target) && y != 0.0f && y != 1.0f))
+      throw ConfigError(fmt::format("train_model: label {} is not {}", y, is_binary(options.target) ? "0 or 1" : "finite"));
+
+  const std::vector<int64_t> train_rows = rows_with_role(roles, RowRole::Train);
+  const std::vector<int64_t> early_rows = rows_with_role(roles, RowRole::EarlyStop);
+  if (train_rows.empty()) throw ConfigError("train_model: no training rows");
+  const std::vector<float> train_labels = gather(labels, train_rows);
+  if (is_binary(options.target)) {
+    const auto positives = std::count(train_labels.begin(), train_labels.end(), 1.0f);
+    if (positives == 0 || positives == static_cast<std::ptrdiff_t>(train_labels.size()))
+      throw ConfigError(fmt::format(
+          "cannot train a {} model: all {} training journeys have label {} (single-class labels); "
+          "the data needs both outcomes",
+          to_string(options.target), train_labels.size(), positives == 0 ? 0 : 1));
+  }
+
+  // Feature handoff: only the rows of each set, gathered once, then one DMatrix each.
+  TrainingHistory local_history;
+  TrainingHistory& h = history ? *history : local_history;
+  h = TrainingHistory{};
+  h.metric = is_binary(options.target) ? "logloss" : "rmse";
+  const auto handoff_start = Clock::now();
+  const std::vector<float> train_values = gather_rows(features, train_rows);
+  DMatrix train = make_dmatrix(ctx, MatrixView{train_values.data(), static_cast<int64_t>(train_rows.size()), features.cols});
+  train.set_labels(train_labels);
+  train.set_feature_names(names);
+  DMatrix early;
+  std::vector<float> early_values;
+  const bool early_stopping = !early_rows.empty();
+  if (early_stopping) {
+    early_values = gather_rows(features, early_rows);
+    early = make_dmatrix(ctx, MatrixView{early_values.data(), static_cast<int64_t>(early_rows.size()), features.cols});
+    early.set_labels(gather(labels, early_rows));
+    early.set_feature_names(names);
+  }
+
+  h.handoff_seconds = seconds_since(handoff_start);
+
+  std::vector<const DMatrix*> eval_sets{&train};
+  std::vector<std::string> eval_names{"train"};
+  if (early_stopping) {
+    eval_sets.push_back(&early);
+    eval_names.emplace_back("early_stop");
+  }
+  Booster booster(eval_sets);
+  const std::map<std::string, std::string> params{
+      {"objective", is_binary(options.target) ? "binary:logistic" : "reg:squarederror"},
+      {"eval_metric", h.metric},
+      {"device", device_parameter(ctx)},
+      {"tree_method", "hist"},
+      {"eta", fmt::format("{}", options.learning_rate)},
+      {"max_depth", std::to_string(options.max_depth)},
+      {"min_child_weight", fmt::format("{}", options.min_child_weight)},
+      {"subsample", fmt::format("{}", options.subsample)},
+      {"colsample_bytree", fmt::format("{}", options.colsample_bytree)},
+      {"lambda", fmt::format("{}", options.reg_lambda)},
+      {"max_bin", std::to_string(options.max_bin)},
+      {"seed", std::to_string(options.seed % 2147483647u)},
+      {"nthread", std::to_string(resolve_thread_count(ctx.num_threads))},
+      {"verbosity", "1"},
+  };
+  for (const auto& [name, value] : params) booster.set_param(name, value);
+
+  const auto boosting_start = Clock::now();
+  double best_loss = std::numeric_limits<double>::infinity();
+  for (int round = 0; round < options.rounds; ++round) {
+    booster.update(round, train);
+    const std::string line = booster.evaluate(round, eval_sets, eval_names);
+    h.train_loss.push_back(parse_evaluation(line, "train", h.metric));
+    if (!early_stopping) continue;
+    const double loss = parse_evaluation(line, "early_stop", h.metric);
+    h.early_stop_loss.push_back(loss);
+    if (loss < best_loss) {
+      best_loss = loss;
+      h.best_round = round;
+    } else if (options.early_stopping_rounds > 0 && round - h.best_round >= options.early_stopping_rounds) {
+      break;
+    }
+  }
+  if (!early_stopping) h.best_round = static_cast<int>(h.train_loss.size()) - 1;
+  h.boosting_seconds = seconds_since(boosting_start);
+
+  // Keep the rounds up to the best one, so predictions, importance and the saved file agree.
+  if (h.best_round + 1 < booster.boosted_rounds()) booster = booster.slice(0, h.best_round + 1);
+  booster.set_feature_names(names);
+
+  Model model;
+  model.target = options.target;
+  model.feature_names = names;
+  model.rounds_trained = booster.boosted_rounds();
+  model.device = device_parameter(ctx);
+  model.booster = std::make_shared<Booster>(std::move(booster));
+  return model;
+}
+
+std::vector<float> predict(const Context& ctx, const Model& model, MatrixView features) {
+  require_model(model);
+  check_view(features, "predict");
+  if (features.cols != static_cast<int64_t>(model.feature_names.size()))
+    throw ConfigError(fmt::format("predict: the model expects {} feature columns, the matrix has {}",
+                                  model.feature_names.size(), features.cols));
+  if (features.rows == 0) return {};
+  DMatrix matrix = make_dmatrix(ctx, features);
+  matrix.set_feature_names(model.feature_names);
+  std::vector<uint64_t> shape;
+  std::vector<float> out = model.booster->predict(matrix, 0, 0, &shape);
+  if (static_cast<int64_t>(out.size()) != features.rows)
+    throw Error(fmt::format("XGBoost returned {} predictions for {} rows", out.size(), features.rows));
+  return out;
+}
+
+std::vector<float> predict_contributions(const Context& ctx, const Model& model, MatrixView features) {
+  require_model(model);
+  check_view(features, "predict_contributions");
+  if (features.cols != static_cast<int64_t>(model.feature_names.size()))
+    throw ConfigError(fmt::format("predict_contributions: the model expects {} feature columns, the matrix has {}",
+                                  model.feature_names.size(), features.cols));
+  if (features.rows == 0) return {};
+  DMatrix matrix = make_dmatrix(ctx, features);
+  matrix.set_feature_names(model.feature_names);
+  std::vector<uint64_t> shape;
+  std::vector<float> out = model.booster->predict(matrix, 2, 0, &shape);
+  if (out.size() != static_cast<size_t>(features.rows) * static_cast<size_t>(features.cols + 1))
+    throw Error(fmt::format("XGBoost returned {} contributions for {} x {} features", out.size(), features.rows, features.cols));
+  return out;
+}
+
+std::vector<double> feature_importance(const Model& model, const std::string& type) {
+  require_model(model);
+  static const char* const kTypes[] = {"gain", "cover", "total_gain", "total_cover", "weight"};
+  if (std::find(std::begin(kTypes), std::end(kTypes), type) == std::end(kTypes))
+    throw ConfigError("unknown importance type '" + type + "' (gain, cover, total_gain, total_cover, weight)");
+  const auto [names, scores] = model.booster->feature_score(type);
+  std::map<std::string, double> by_name;
+  for (size_t i = 0; i < names.size(); ++i) by_name[names[i]] = scores[i];
+  std::vector<double> out;
+  for (const auto& name : model.feature_names) {
+    const auto found = by_name.find(name);
+    out.push_back(found == by_name.end() ? 0.0 : found->second);
+  }
+  return out;
+}
+
+std::vector<float> category_rate_baseline(MatrixView features, int64_t column, const std::vector<float>& labels,
+                                          const std::vector<RowRole>& roles) {
+  check_view(features, "category_rate_baseline");
+  if (column < 0 || column >= features.cols) throw ConfigError(fmt::format("baseline column {} is out of range", column));
+  if (static_cast<int64_t>(labels.size()) != features.rows || static_cast<int64_t>(roles.size()) != features.rows)
+    throw ConfigError("category_rate_baseline: labels and roles need one entry per row");
+  const CategoryRates rates = fit_category_rates(features, column, labels, roles);
+  std::vector<float> out(static_cast<size_t>(features.rows));
+  for (int64_t i = 0; i < features.rows; ++i) out[static_cast<size_t>(i)] = rates(features.values[i * features.cols + column]);
+  return out;
+}
+
+// ------------------------------------------------------------------ persistence
+
+namespace {
+
+constexpr const char* kSchemaAttribute = "journeymap_schema";
+constexpr int kSchemaVersion = 1;
+
+nlohmann::json spec_to_json(const FeatureSpec& spec) {
+  const FeatureOptions& o = spec.options;
+  nlohmann::json kinds = nlohmann::json::array();
+  for (FeatureKind k : spec.kinds) kinds.push_back(static_cast<int>(k));
+  return {
+      {"options",
+       {{"top_touchpoints", o.top_touchpoints},
+        {"top_channels", o.top_channels},
+        {"bigram_buckets", o.bigram_buckets},
+        {"prefix_events", o.prefix_events},
+        {"prefix_seconds", o.prefix_seconds},
+        {"has_cutoff_time", o.has_cutoff_time},
+        {"cutoff_time_ms", o.cutoff_time_ms},
+        {"conversion_touchpoint", o.conversion_touchpoint},
+        {"has_reference_time", o.has_reference_time},
+        {"reference_time_ms", o.reference_time_ms}}},
+      {"top_touchpoints", spec.top_touchpoints},
+      {"top_channels", spec.top_channels},
+      {"reference_time_ms", spec.reference_time_ms},
+      {"names", spec.names},
+      {"kinds", kinds},
+  };
+}
+
+FeatureSpec spec_from_json(const nlohmann::json& j) {
+  FeatureSpec spec;
+  const auto& o = j.at("options");
+  spec.options.top_touchpoints = o.at("top_touchpoints").get<int>();
+  spec.options.top_channels = o.at("top_channels").get<int>();
+  spec.options.bigram_buckets = o.at("bigram_buckets").get<int>();
+  spec.options.prefix_events = o.at("prefix_events").get<int64_t>();
+  spec.options.prefix_seconds = o.at("prefix_seconds").get<double>();
+  spec.options.has_cutoff_time = o.at("has_cutoff_time").get<bool>();
+  spec.options.cutoff_time_ms = o.at("cutoff_time_ms").get<int64_t>();
+  spec.options.conversion_touchpoint = o.at("conversion_touchpoint").get<std::string>();
+  spec.options.has_reference_time = o.at("has_reference_time").get<bool>();
+  spec.options.reference_time_ms = o.at("reference_time_ms").get<int64_t>();
+  spec.top_touchpoints = j.at("top_touchpoints").get<std::vector<std::string>>();
+  spec.top_channels = j.at("top_channels").get<std::vector<std::string>>();
+  spec.reference_time_ms = j.at("reference_time_ms").get<int64_t>();
+  spec.names = j.at("names").get<std::vector<std::string>>();
+  for (int k : j.at("kinds").get<std::vector<int>>()) spec.kinds.push_back(static_cast<FeatureKind>(k));
+  return spec;
+}
+
+}  // namespace
+
+void save_model(const Model& model, const std::string& path) {
+  require_model(model);
+  const JourneyOptions& jo = model.journey_options;
+  const nlohmann::json schema = {
+      {"format", "journeymap-model"},
+      {"schema_version", kSchemaVersion},
+      {"target", to_string(model.target)},
+      {"feature_names", model.feature_names},
+      {"feature_spec", spec_to_json(model.feature_spec)},
+      {"journey_options",
+       {{"split_at_conversion", jo.split_at_conversion},
+        {"session_gap_seconds", jo.session_gap_seconds},
+        {"drop_duplicates", jo.drop_duplicates},
+        {"max_length", jo.max_length}}},
+      {"rounds_trained", model.rounds_trained},
+      {"device", model.device},
+  };
+  model.booster->set_attribute(kSchemaAttribute, schema.dump());
+  const std::string bytes = model.booster->save_ubjson();
+
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  const std::string temp = unique_temp_path(path);
+  {
+    std::ofstream out(temp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) {
+      std::remove(temp.c_str());
+      throw Error("cannot write model file " + path);
+    }
+  }
+  std::error_code error;
+  std::filesystem::rename(temp, path, error);
+  if (error) {
+    std::remove(temp.c_str());
+    throw Error("cannot write model file " + path + ": " + error.message());
+  }
+}
+
+Model load_model(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, 0, "", "", "cannot open the model file");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string bytes = buffer.str();
+  if (bytes.empty()) throw InputError(path, 0, "", "", "the model file is empty");
+
+  std::optional<Booster> booster;
+  try {
+    booster.emplace(Booster::from_bytes(bytes));
+  } catch (const InputError&) {
+    throw;
+  } catch (const Error& error) {
+    if (!model_detail::library_available()) throw;
+    throw InputError(path, 0, "", "", std::string("not a valid XGBoost model file (") + error.what() + ")");
+  }
+  bool found = false;
+  const std::string text = booster->attribute(kSchemaAttribute, &found);
+  if (!found)
+    throw InputError(path, 0, "", "", "the model has no journeymap feature schema (it was not written by journeymap train)");
+
+  Model model;
+  try {
+    const nlohmann::json schema = nlohmann::json::parse(text);
+    if (schema.at("format").get<std::string>() != "journeymap-model" ||
+        schema.at("schema_version").get<int>() != kSchemaVersion)
+      throw InputError(path, 0, "", "", "unsupported journeymap model schema version");
+    model.target = parse_model_target(schema.at("target").get<std::string>());
+    model.feature_names = schema.at("feature_names").get<std::vector<std::string>>();
+    model.feature_spec = spec_from_json(schema.at("feature_spec"));
+    const auto& jo = schema.at("journey_options");
+    model.journey_options.split_at_conversion = jo.at("split_at_conversion").get<bool>();
+    model.journey_options.session_gap_seconds = jo.at("session_gap_seconds").get<double>();
+    model.journey_options.drop_duplicates = jo.at("drop_duplicates").get<bool>();
+    model.journey_options.max_length = jo.at("max_length").get<int64_t>();
+    model.device = schema.at("device").get<std::string>();
+  } catch (const nlohmann::json::exception& error) {
+    throw InputError(path, 0, "", "", std::string("the journeymap feature schema is damaged: ") + error.what());
+  }
+  if (booster->num_features() != static_cast<int64_t>(model.feature_names.size()))
+    throw InputError(path, 0, "", "",
+                     fmt::format("the booster has {} features but its schema names {}", booster->num_features(),
+                                 model.feature_names.size()));
+  model.rounds_trained = booster->boosted_rounds();
+  model.booster = std::make_shared<Booster>(std::move(*booster));
+  return model;
+}
+
+// ------------------------------------------------------------------ scoring
+
+ScoreResult score_features(const Context& ctx, const Model& model, const FeatureMatrix& features, int top_reasons) {
+  require_model(model);
+  if (top_reasons < 0) throw ConfigError("top_reasons must be >= 0");
+  const auto& have = features.spec.names;
+  const auto& want = model.feature_names;
+  if (have != want) {
+    size_t first = 0;
+    while (first < have.size() && first < want.size() && have[first] == want[first]) ++first;
+    throw ConfigError(fmt::format(
+        "feature schema mismatch: the model expects {} columns, the data has {}; first difference at column {}: "
+        "model '{}', data '{}' (score with the feature spec stored in the model)",
+        want.size(), have.size(), first, first < want.size() ? want[first] : "(none)",
+        first < have.size() ? have[first] : "(none)"));
+  }
+  const MatrixView view{features.values.data(), features.n_rows, features.num_features()};
+  ScoreResult out;
+  out.feature_names = want;
+  out.prediction = predict(ctx, model, view);
+  const int64_t f = features.num_features();
+  out.top_reasons = static_cast<int>(std::min<int64_t>(top_reasons, f));
+  if (out.top_reasons == 0 || features.n_rows == 0) return out;
+  const std::vector<float> contributions = predict_contributions(ctx, model, view);
+  out.reason_feature.assign(static_cast<size_t>(features.n_rows * out.top_reasons), -1);
+  out.reason_contribution.assign(out.reason_feature.size(), 0.0f);
+  std::vector<int32_t> order(static_cast<size_t>(f));
+  for (int64_t r = 0; r < features.n_rows; ++r) {
+    const float* row = contributions.data() + r * (f + 1);  // the last entry is the bias
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + out.top_reasons, order.end(), [&](int32_t a, int32_t b) {
+      const float ma = std::abs(row[a]), mb = std::abs(row[b]);
+      return ma != mb ? ma > mb : a < b;
+    });
+    for (int k = 0; k < out.top_reasons; ++k) {
+      const size_t at = static_cast<size_t>(r * out.top_reasons + k);
+      if (row[order[static_cast<size_t>(k)]] == 0.0f) break;  // unused features explain nothing
+      out.reason_feature[at] = order[static_cast<size_t>(k)];
+      out.reason_contribution[at] = row[order[static_cast<size_t>(k)]];
+    }
+  }
+  return out;
+}
+
+ScoreResult score_journeys(const Context& ctx, const Model& model, const JourneySet& journeys, const ScoreOptions& options) {
+  require_model(model);
+  if (model.feature_spec.names.empty())
+    throw ConfigError("this model was trained on a plain matrix, not on journey features; use score_features");
+  if (options.prefix_events < 0) throw ConfigError("prefix_events must be >= 0");
+  FeatureSpec spec = model.feature_spec;
+  spec.options.prefix_events = options.prefix_events;
+  // "Now" for recency: the scored data's own last event unless given.
+  int64_t last_event = 0;
+  for (int64_t j = 0; j < journeys.size(); ++j)
+    last_event = j == 0 ? journeys.end_ms[0] : std::max(last_event, journeys.end_ms[static_cast<size_t>(j)]);
+  spec.reference_time_ms = options.has_reference_time ? options.reference_time_ms : last_event;
+  const FeatureMatrix features = extract_features(ctx, journeys, spec);
+  return score_features(ctx, model, features, options.top_reasons);
+}
+
+// ------------------------------------------------------------------ journeys end to end
+
+namespace {
+
+// The journeys of the customers in `keep`, with the vocabularies unchanged (so per-customer
+// features such as the journey count equal those of the full set). `rows` receives the index of
+// every kept journey in the full set.
+JourneySet journeys_of_customers(const JourneySet& journeys, const std::vector<uint8_t>& keep_customer,
+                                 std::vector<int64_t>* rows) {
+  JourneySet out;
+  out.customers = journeys.customers;
+  out.touchpoints = journeys.touchpoints;
+  out.channels = journeys.channels;
+  out.offsets.push_back(0);
+  rows->clear();
+  for (int64_t j = 0; j < journeys.size(); ++j) {
+    const auto sj = static_cast<size_t>(j);
+    if (!keep_customer[journeys.customer[sj]]) continue;
+    rows->push_back(j);
+    for (int64_t e = journeys.offsets[sj]; e < journeys.offsets[sj + 1]; ++e) {
+      const auto se = static_cast<size_t>(e);
+      out.touchpoint.push_back(journeys.touchpoint[se]);
+      out.channel.push_back(journeys.channel[se]);
+      out.timestamp_ms.push_back(journeys.timestamp_ms[se]);
+      out.value.push_back(journeys.value[se]);
+    }
+    out.offsets.push_back(static_cast<int64_t>(out.touchpoint.size()));
+    out.customer.push_back(journeys.customer[sj]);
+    out.converted.push_back(journeys.converted[sj]);
+    out.conversion_value.push_back(journeys.conversion_value[sj]);
+    out.start_ms.push_back(journeys.start_ms[sj]);
+    out.end_ms.push_back(journeys.end_ms[sj]);
+  }
+  return out;
+}
+
+}  // namespace
+
+ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, const ModelOptions& options,
+                                const std::vector<float>* labels_override) {
+  const auto start = Clock::now();
+  validate(options);
+  if (options.features.prefix_events != 0 || options.features.prefix_seconds != 0.0)
+    throw ConfigError("model: train on whole journeys (features.prefix_events/prefix_seconds must be 0); "
+                      "prefixes are evaluated by the prefix curve and scored with ScoreOptions::prefix_events");
+  if (journeys.size() == 0) throw ConfigError("model: no journeys to train on");
+  const FeatureMatrix features = extract_features(ctx, journeys, fit_feature_spec(journeys, options.features));
+  ModelResult result = train_journey_model(ctx, journeys, features, options, labels_override);
+  result.total_seconds = seconds_since(start);
+  return result;
+}
+
+ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,
+                                const ModelOptions& options, const std::vector<float>* labels_override) {
+  const auto start = Clock::now();
+  validate(options);
+  const FeatureSpec& spec = features.spec;
+  if (spec.options.prefix_events != 0 || spec.options.prefix_seconds != 0.0)
+    throw ConfigError("model: train on whole journeys (the feature matrix must not be a prefix matrix); "
+                      "prefixes are evaluated by the prefix curve and scored with ScoreOptions::prefix_events");
+  const int64_t n = journeys.size();
+  if (n == 0) throw ConfigError("model: no journeys to train on");
+  if (features.n_rows != n)
+    throw ConfigError(fmt::format("model: the feature matrix has {} rows for {} journeys", features.n_rows, n));
+  if (labels_override && static_cast<int64_t>(labels_override->size()) != n)
+    throw ConfigError(fmt::format("model: {} labels given for {} journeys", labels_override->size(), n));
+
+  ModelResult result;
+  result.options = options;
+  result.options.features = spec.options;
+  std::vector<uint8_t> excluded;
+  const std::vector<float> labels = labels_override ? *labels_override : journey_labels(journeys, options, &excluded);
+  const MatrixView view{features.values.data(), features.n_rows, features.num_features()};
+  const int baseline_column = spec.column(options.baseline_column);
+  if (baseline_column < 0) throw ConfigError("model: baseline column '" + options.baseline_column + "' is not a feature");
+
+  const std::vector<RowRole> roles = split_rows(journeys.customer, labels, journeys.start_ms, options, excluded);
+  for (RowRole role : roles) {
+    result.n_train += role == RowRole::Train;
+    result.n_early_stop += role == RowRole::EarlyStop;
+    result.n_test += role == RowRole::Test;
+    result.n_excluded += role == RowRole::Excluded;
+  }
+  result.model = train_model(ctx, view, spec.names, labels, roles, options, &result.history);
+  result.model.feature_spec = spec;
+  result.train_seconds = result.history.boosting_seconds;
+
+  // Test rows: the model and the baseline side by side.
+  result.test_journeys = rows_with_role(roles, RowRole::Test);
+  if (result.test_journeys.empty()) throw ConfigError("model: the test set is empty (too few customers for test_fraction)");
+  const std::vector<float> test_values = gather_rows(view, result.test_journeys);
+  const MatrixView test_view{test_values.data(), static_cast<int64_t>(result.test_journeys.size()), view.cols};
+  result.test_labels = gather(labels, result.test_journeys);
+  result.test_predictions = predict(ctx, result.model, test_view);
+  const CategoryRates rates = fit_category_rates(view, baseline_column, labels, roles);
+  for (int64_t r = 0; r < test_view.rows; ++r) result.test_baseline.push_back(rates(test_view.values[r * view.cols + baseline_column]));
+  if (is_binary(options.target)) {
+    result.test = evaluate_binary(result.test_labels, result.test_predictions, options.calibration_bins);
+    result.baseline = evaluate_binary(result.test_labels, result.test_baseline, options.calibration_bins);
+  } else {
+    result.test_regression = evaluate_regression(result.test_labels, result.test_predictions);
+    result.baseline_regression = evaluate_regression(result.test_labels, result.test_baseline);
+  }
+
+  const std::vector<double> gain = feature_importance(result.model, "gain");
+  const std::vector<double> cover = feature_importance(result.model, "cover");
+  for (size_t c = 0; c < spec.names.size(); ++c) result.importance.push_back({spec.names[c], gain[c], cover[c]});
+  std::stable_sort(result.importance.begin(), result.importance.end(),
+                   [](const FeatureImportance& a, const FeatureImportance& b) { return a.gain > b.gain; });
+
+  // Prefix curve: the first k events of the test journeys, scored by the whole-journey model and
+  // (prefix_models) by a model trained on the first k events of the training journeys. Without
+  // prefix models only the test customers' journeys are re-featurised, with the same spec.
+  if (options.prefix_max_events > 0) {
+    JourneySet subset;
+    std::vector<int64_t> prefix_test_rows = result.test_journeys;  // rows of the test journeys in the featurised set
+    if (!options.prefix_models) {
+      std::vector<uint8_t> test_customer(static_cast<size_t>(journeys.customers.size()), 0);
+      for (int64_t j : result.test_journeys) test_customer[journeys.customer[static_cast<size_t>(j)]] = 1;
+      std::vector<int64_t> subset_rows;
+      subset = journeys_of_customers(journeys, test_customer, &subset_rows);
+      prefix_test_rows.clear();
+      for (size_t s = 0, t = 0; s < subset_rows.size() && t < result.test_journeys.size(); ++s)
+        if (subset_rows[s] == result.test_journeys[t]) {
+          prefix_test_rows.push_back(static_cast<int64_t>(s));
+          ++t;
+        }
+    }
+    const JourneySet& featurised = options.prefix_models ? journeys : subset;
+    auto quality = [&](const std::vector<float>& scores) {
+      return is_binary(options.target) ? evaluate_binary(result.test_labels, scores, options.calibration_bins).roc_auc
+                                       : evaluate_regression(result.test_labels, scores).r2;
+    };
+    const int length_column = spec.column("length");
+    for (int64_t k = 1; k <= options.prefix_max_events; ++k) {
+      FeatureSpec prefix_spec = spec;
+      prefix_spec.options.prefix_events = k;
+      const FeatureMatrix prefix = extract_features(ctx, featurised, prefix_spec);
+      const MatrixView prefix_all{prefix.values.data(), prefix.n_rows, prefix.num_features()};
+      const std::vector<float> prefix_values = gather_rows(prefix_all, prefix_test_rows);
+      const MatrixView prefix_view{prefix_values.data(), static_cast<int64_t>(prefix_test_rows.size()), view.cols};
+      std::vector<float> baseline_scores;
+      for (int64_t r = 0; r < prefix_view.rows; ++r)
+        baseline_scores.push_back(rates(prefix_values[static_cast<size_t>(r * view.cols + baseline_column)]));
+      PrefixPoint point;
+      point.k = k;
+      for (int64_t r = 0; r < test_view.rows; ++r)
+        point.journeys_cut += test_view.values[r * view.cols + length_column] > static_cast<float>(k);
+      point.model_auc = quality(predict(ctx, result.model, prefix_view));
+      point.baseline_auc = quality(baseline_scores);
+      point.prefix_model_auc = std::numeric_limits<double>::quiet_NaN();
+      if (options.prefix_models) {
+        const Model prefix_model = train_model(ctx, prefix_all, spec.names, labels, roles, options);
+        point.prefix_model_auc = quality(predict(ctx, prefix_model, prefix_view));
+      }
+      result.prefix_curve.push_back(point);
+    }
+  }
+  result.total_seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace jm

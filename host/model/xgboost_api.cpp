@@ -1,0 +1,210 @@
+// The XGBoost C API behind the RAII owners of xgboost_api.hpp. Every call goes through
+// XGB_TRY, which throws jm::Error with the call and XGBGetLastError()'s message; destructors use the
+// non-throwing free functions and ignore their status (nothing sensible can be done then).
+#include "host/model/xgboost_api.hpp"
+
+#include <xgboost/c_api.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "journeymap/common.hpp"
+
+namespace jm::model_detail {
+namespace {
+
+[[noreturn]] void throw_xgboost_error(const char* call) {
+  throw Error(fmt::format("XGBoost: {} failed: {}", call, XGBGetLastError()));
+}
+
+#define XGB_TRY(call)                                  \
+  do {                                                 \
+    if ((call) != 0) throw_xgboost_error(#call);       \
+  } while (0)
+
+// A numpy-style __array_interface__ for `rows x cols` float32 values (cols 0: a vector).
+std::string array_interface(const void* data, int64_t rows, int64_t cols, const char* extra = "") {
+  const std::string shape = cols > 0 ? fmt::format("[{}, {}]", rows, cols) : fmt::format("[{}]", rows);
+  return fmt::format(R"({{"data": [{}, true], "shape": {}, "typestr": "<f4", "version": 3{}}})",
+                     reinterpret_cast<uintptr_t>(data), shape, extra);
+}
+
+std::vector<const char*> c_strings(const std::vector<std::string>& names) {
+  std::vector<const char*> out;
+  out.reserve(names.size());
+  for (const auto& name : names) out.push_back(name.c_str());
+  return out;
+}
+
+}  // namespace
+
+DMatrix::~DMatrix() {
+  if (handle_) XGDMatrixFree(handle_);
+}
+
+DMatrix& DMatrix::operator=(DMatrix&& other) noexcept {
+  if (this != &other) {
+    if (handle_) XGDMatrixFree(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+    keep_alive_ = std::move(other.keep_alive_);
+  }
+  return *this;
+}
+
+void DMatrix::set_labels(const std::vector<float>& labels) {
+  const std::string interface = array_interface(labels.data(), static_cast<int64_t>(labels.size()), 0);
+  XGB_TRY(XGDMatrixSetInfoFromInterface(handle_, "label", interface.c_str()));
+}
+
+void DMatrix::set_feature_names(const std::vector<std::string>& names) {
+  auto pointers = c_strings(names);
+  XGB_TRY(XGDMatrixSetStrFeatureInfo(handle_, "feature_name", pointers.data(), pointers.size()));
+}
+
+DMatrix dmatrix_from_host(const float* values, int64_t rows, int64_t cols, int num_threads) {
+  const std::string interface = array_interface(values, rows, cols);
+  const std::string config = fmt::format(R"({{"missing": NaN, "nthread": {}}})", num_threads);
+  DMatrixHandle handle = nullptr;
+  XGB_TRY(XGDMatrixCreateFromDense(interface.c_str(), config.c_str(), &handle));
+  return DMatrix(handle, nullptr);
+}
+
+DMatrix dmatrix_from_device(const float* device_values, int64_t rows, int64_t cols, intptr_t stream,
+                            int num_threads, std::shared_ptr<void> keep_alive) {
+  // Stream 0 is ambiguous in the CUDA array interface; 1 names the legacy default stream.
+  const std::string stream_field = fmt::format(R"(, "stream": {})", stream == 0 ? intptr_t{1} : stream);
+  const std::string interface = array_interface(device_values, rows, cols, stream_field.c_str());
+  const std::string config = fmt::format(R"({{"missing": NaN, "nthread": {}}})", num_threads);
+  DMatrixHandle handle = nullptr;
+  XGB_TRY(XGDMatrixCreateFromCudaArrayInterface(interface.c_str(), config.c_str(), &handle));
+  return DMatrix(handle, std::move(keep_alive));
+}
+
+Booster::Booster(const std::vector<const DMatrix*>& matrices) {
+  std::vector<DMatrixHandle> handles;
+  for (const DMatrix* m : matrices) handles.push_back(m->handle());
+  XGB_TRY(XGBoosterCreate(handles.data(), handles.size(), &handle_));
+}
+
+Booster Booster::from_bytes(const std::string& bytes) {
+  Booster booster;
+  XGB_TRY(XGBoosterCreate(nullptr, 0, &booster.handle_));
+  XGB_TRY(XGBoosterLoadModelFromBuffer(booster.handle_, bytes.data(), bytes.size()));
+  return booster;
+}
+
+Booster::~Booster() {
+  if (handle_) XGBoosterFree(handle_);
+}
+
+Booster& Booster::operator=(Booster&& other) noexcept {
+  if (this != &other) {
+    if (handle_) XGBoosterFree(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+  }
+  return *this;
+}
+
+void Booster::set_param(const std::string& name, const std::string& value) {
+  XGB_TRY(XGBoosterSetParam(handle_, name.c_str(), value.c_str()));
+}
+
+void Booster::update(int iteration, const DMatrix& train) { XGB_TRY(XGBoosterUpdateOneIter(handle_, iteration, train.handle())); }
+
+std::string Booster::evaluate(int iteration, const std::vector<const DMatrix*>& matrices,
+                              const std::vector<std::string>& names) {
+  std::vector<DMatrixHandle> handles;
+  for (const DMatrix* m : matrices) handles.push_back(m->handle());
+  auto pointers = c_strings(names);
+  const char* line = nullptr;
+  XGB_TRY(XGBoosterEvalOneIter(handle_, iteration, handles.data(), pointers.data(), handles.size(), &line));
+  return line;
+}
+
+std::vector<float> Booster::predict(const DMatrix& matrix, int type, int iteration_end, std::vector<uint64_t>* shape) const {
+  const std::string config = fmt::format(
+      R"({{"type": {}, "training": false, "iteration_begin": 0, "iteration_end": {}, "strict_shape": false}})", type,
+      iteration_end);
+  const bst_ulong* out_shape = nullptr;
+  bst_ulong out_dim = 0;
+  const float* out_result = nullptr;
+  XGB_TRY(XGBoosterPredictFromDMatrix(handle_, matrix.handle(), config.c_str(), &out_shape, &out_dim, &out_result));
+  uint64_t total = 1;
+  std::vector<uint64_t> dims(out_shape, out_shape + out_dim);
+  for (uint64_t d : dims) total *= d;
+  if (shape) *shape = dims;
+  // The buffer belongs to the booster and is overwritten by its next call: copy it now.
+  return std::vector<float>(out_result, out_result + total);
+}
+
+Booster Booster::slice(int begin, int end) const {
+  Booster out;
+  XGB_TRY(XGBoosterSlice(handle_, begin, end, 1, &out.handle_));
+  return out;
+}
+
+int Booster::boosted_rounds() const {
+  int rounds = 0;
+  XGB_TRY(XGBoosterBoostedRounds(handle_, &rounds));
+  return rounds;
+}
+
+int64_t Booster::num_features() const {
+  bst_ulong n = 0;
+  XGB_TRY(XGBoosterGetNumFeature(handle_, &n));
+  return static_cast<int64_t>(n);
+}
+
+std::string Booster::save_ubjson() const {
+  bst_ulong length = 0;
+  const char* bytes = nullptr;
+  XGB_TRY(XGBoosterSaveModelToBuffer(handle_, R"({"format": "ubj"})", &length, &bytes));
+  return std::string(bytes, bytes + length);
+}
+
+void Booster::set_attribute(const std::string& key, const std::string& value) {
+  XGB_TRY(XGBoosterSetAttr(handle_, key.c_str(), value.c_str()));
+}
+
+std::string Booster::attribute(const std::string& key, bool* found) const {
+  const char* value = nullptr;
+  int success = 0;
+  XGB_TRY(XGBoosterGetAttr(handle_, key.c_str(), &value, &success));
+  *found = success != 0;
+  return success ? std::string(value) : std::string();
+}
+
+void Booster::set_feature_names(const std::vector<std::string>& names) {
+  auto pointers = c_strings(names);
+  XGB_TRY(XGBoosterSetStrFeatureInfo(handle_, "feature_name", pointers.data(), pointers.size()));
+}
+
+std::vector<std::string> Booster::feature_names() const {
+  bst_ulong n = 0;
+  const char** names = nullptr;
+  XGB_TRY(XGBoosterGetStrFeatureInfo(handle_, "feature_name", &n, &names));
+  return std::vector<std::string>(names, names + n);
+}
+
+std::pair<std::vector<std::string>, std::vector<float>> Booster::feature_score(const std::string& type) const {
+  const std::string config = fmt::format(R"({{"importance_type": "{}"}})", type);
+  bst_ulong n_features = 0, dim = 0;
+  const char** features = nullptr;
+  const bst_ulong* shape = nullptr;
+  const float* scores = nullptr;
+  XGB_TRY(XGBoosterFeatureScore(handle_, config.c_str(), &n_features, &features, &dim, &shape, &scores));
+  std::vector<std::string> names(features, features + n_features);
+  return {names, std::vector<float>(scores, scores + n_features)};
+}
+
+bool library_available() { return true; }
+
+std::string library_version() {
+  int major = 0, minor = 0, patch = 0;
+  XGBoostVersion(&major, &minor, &patch);
+  return fmt::format("{}.{}.{}", major, minor, patch);
+}
+
+}  // namespace jm::model_detail
