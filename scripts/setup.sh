@@ -77,4 +77,6 @@ pip_install_missing() {
 }
 pip_install_missing --no-deps -- "${PIP_NO_DEPS[@]}"
 pip_install_missing --upgrade-strategy only-if-needed -- "${PIP_PACKAGES[@]}"
+# XGBoost 3.4.1's C library and header, unpacked into .venv/xgboost (see the script for why).
+"$ROOT/scripts/setup_xgboost.sh"
 echo "[setup] done"

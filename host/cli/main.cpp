@@ -11,7 +11,9 @@
 #include "host/cli/command_flows.hpp"
 #include "host/cli/command_mine.hpp"
 #include "host/cli/command_report.hpp"
+#include "host/cli/command_score.hpp"
 #include "host/cli/command_segment.hpp"
+#include "host/cli/command_train.hpp"
 #include "host/core/build_info.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/generate.hpp"
@@ -124,6 +126,8 @@ int main(int argc, char** argv) {
   add_module_command(jm::add_patterns_command);
   add_module_command(jm::add_segment_command);
   add_module_command(jm::add_flows_command);
+  add_module_command(jm::add_train_command);
+  add_module_command(jm::add_score_command);
   add_module_command(jm::add_detect_command);
   add_module_command(jm::add_report_command);
 

@@ -207,6 +207,35 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     a.read("markov_order", o.markov_order);
     a.reject_unknown_keys();
   }
+  if (const toml::table* model = top.subtable("model")) {
+    TableReader m(*model, "model.", source);
+    ModelOptions& o = config.model;
+    std::string target, split;
+    m.read("enabled", config.model_enabled);
+    m.read("path", config.model_path);
+    m.read("target", target);
+    if (!target.empty()) o.target = parse_model_target(target);
+    m.read("churn_days", o.churn_days);
+    m.read("rounds", o.rounds);
+    m.read("early_stopping_rounds", o.early_stopping_rounds);
+    m.read("learning_rate", o.learning_rate);
+    m.read("max_depth", o.max_depth);
+    m.read("min_child_weight", o.min_child_weight);
+    m.read("subsample", o.subsample);
+    m.read("colsample_bytree", o.colsample_bytree);
+    m.read("reg_lambda", o.reg_lambda);
+    m.read("max_bin", o.max_bin);
+    m.read("split", split);
+    if (!split.empty()) o.split = parse_split_mode(split);
+    m.read("test_fraction", o.test_fraction);
+    m.read("early_stopping_fraction", o.early_stopping_fraction);
+    m.read("seed", o.seed);
+    m.read("calibration_bins", o.calibration_bins);
+    m.read("prefix_max_events", o.prefix_max_events);
+    m.read("prefix_models", o.prefix_models);
+    m.read("baseline_column", o.baseline_column);
+    m.reject_unknown_keys();
+  }
   if (const toml::table* anomalies = top.subtable("anomalies")) {
     TableReader a(*anomalies, "anomalies.", source);
     AnomaliesOptions& o = config.anomalies;
@@ -375,6 +404,28 @@ std::string to_toml(const RunConfig& config) {
                           {"position_first_share", ao.position_first_share},
                           {"position_last_share", ao.position_last_share},
                           {"markov_order", ao.markov_order}};
+  const ModelOptions& mo = config.model;
+  toml::table model{{"enabled", config.model_enabled},
+                    {"path", config.model_path},
+                    {"target", to_string(mo.target)},
+                    {"churn_days", mo.churn_days},
+                    {"rounds", mo.rounds},
+                    {"early_stopping_rounds", mo.early_stopping_rounds},
+                    {"learning_rate", mo.learning_rate},
+                    {"max_depth", mo.max_depth},
+                    {"min_child_weight", mo.min_child_weight},
+                    {"subsample", mo.subsample},
+                    {"colsample_bytree", mo.colsample_bytree},
+                    {"reg_lambda", mo.reg_lambda},
+                    {"max_bin", mo.max_bin},
+                    {"split", to_string(mo.split)},
+                    {"test_fraction", mo.test_fraction},
+                    {"early_stopping_fraction", mo.early_stopping_fraction},
+                    {"seed", static_cast<int64_t>(mo.seed)},
+                    {"calibration_bins", mo.calibration_bins},
+                    {"prefix_max_events", mo.prefix_max_events},
+                    {"prefix_models", mo.prefix_models},
+                    {"baseline_column", mo.baseline_column}};
   const AnomaliesOptions& an = config.anomalies;
   toml::array hidden;
   for (int width : an.journeys.autoencoder.hidden) hidden.push_back(width);
@@ -402,7 +453,7 @@ std::string to_toml(const RunConfig& config) {
                         {"conversion_touchpoint", an.alerts.conversion_touchpoint}};
   toml::table root{{"input", input},       {"journeys", journeys}, {"patterns", patterns},
                    {"features", features}, {"segments", segments}, {"flows", flows},
-                   {"attribution", attribution}, {"anomalies", anomalies}, {"run", run}};
+                   {"attribution", attribution}, {"model", model}, {"anomalies", anomalies}, {"run", run}};
   std::ostringstream out;
   out << root;
   return out.str();

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "host/core/gpu_runtime.hpp"
+#include "journeymap/model.hpp"
 
 #ifndef JM_VERSION
 #define JM_VERSION "unknown"
@@ -23,6 +24,7 @@ std::string build_info() {
   out << "build: debug, C++" << (__cplusplus / 100 % 100) << ", g++ " << __VERSION__ << "\n";
 #endif
   out << cuda_impl::build_description() << "\n";
+  out << xgboost_description() << "\n";
   out << "HDF5 " << H5_VERS_MAJOR << "." << H5_VERS_MINOR << "." << H5_VERS_RELEASE << "\n";
   const int devices = cuda_impl::device_count();
   out << "GPU devices visible: " << devices;

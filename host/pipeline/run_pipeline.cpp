@@ -110,7 +110,7 @@ RunReport run_pipeline(const RunConfig& config) {
   int32_t n_segments = 0;
   FeatureMatrix features;
   const bool anomaly_scores = config.anomalies_enabled && config.anomalies.journeys_enabled;
-  if (config.segments_enabled || anomaly_scores) {
+  if (config.segments_enabled || anomaly_scores || config.model_enabled) {
     FeatureOptions feature_options = config.features;
     if (feature_options.conversion_touchpoint.empty()) feature_options.conversion_touchpoint = config.csv.conversion_touchpoint;
     features = clock.run("features", [&] { return extract_features(ctx, journeys, feature_options); });
@@ -137,6 +137,14 @@ RunReport run_pipeline(const RunConfig& config) {
         clock.run("attribution", [&] { return compute_attribution(ctx, journeys, config.attribution); });
     write_attribution_results(writer, attribution, journeys);
     report.stage_summaries.push_back(format_attribution_summary(attribution, journeys));
+  }
+
+  if (config.model_enabled) {
+    ModelResult model = clock.run("model", [&] { return train_journey_model(ctx, journeys, features, config.model); });
+    model.model.journey_options = config.journeys;  // `score` cuts new events into journeys the same way
+    if (!config.model_path.empty()) save_model(model.model, config.model_path);
+    write_model_results(writer, model, journeys);
+    report.stage_summaries.push_back(format_model_summary(model, journeys));
   }
 
   if (config.anomalies_enabled) {

@@ -51,6 +51,9 @@ struct RunConfig {
   FlowOptions flows;
   bool attribution_enabled = true;
   AttributionOptions attribution;
+  bool model_enabled = true;
+  ModelOptions model;          ///< conversion (or churn / value) model with XGBoost
+  std::string model_path;      ///< where `run` saves the trained model (UBJSON); empty: not saved
   bool anomalies_enabled = true;
   AnomaliesOptions anomalies;  ///< autoencoder scores of journeys and alerts on daily metrics
 
