@@ -18,6 +18,7 @@
 #include "journeymap/context.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
+#include "journeymap/model.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/attribution.hpp"
 #include "journeymap/features.hpp"
