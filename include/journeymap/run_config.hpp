@@ -15,14 +15,14 @@
 
 #include <string>
 
+#include "journeymap/anomalies.hpp"
+#include "journeymap/attribution.hpp"
 #include "journeymap/context.hpp"
+#include "journeymap/features.hpp"
+#include "journeymap/flows.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/model.hpp"
-#include "journeymap/anomalies.hpp"
-#include "journeymap/attribution.hpp"
-#include "journeymap/features.hpp"
-#include "journeymap/flows.hpp"
 #include "journeymap/patterns.hpp"
 #include "journeymap/segments.hpp"
 
