@@ -566,7 +566,17 @@ def section_model(r):
     if px_key and auc_key:
         px, auc = g[px_key][()], g[auc_key][()]
         metric = attr(g["prefix"], "metric", "AUC") if "prefix" in g else "AUC"
-        fig = go.Figure(go.Scatter(x=px, y=auc, mode="lines+markers", name="model", line=dict(color="#2563eb")))
+        # Models trained on the first k events answer "how early can we tell?"; the whole-journey
+        # model applied to a prefix is shown beside them when both exist.
+        prefix_model = g["prefix/prefix_model"][()] if "prefix/prefix_model" in g else None
+        if prefix_model is not None and np.isfinite(prefix_model).all():
+            fig = go.Figure(go.Scatter(x=px, y=prefix_model, mode="lines+markers", name="model trained on k events",
+                                       line=dict(color="#2563eb")))
+            fig.add_scatter(x=px, y=auc, mode="lines+markers", name="whole-journey model",
+                            line=dict(color="#8b5cf6", dash="dash"))
+            auc = prefix_model
+        else:
+            fig = go.Figure(go.Scatter(x=px, y=auc, mode="lines+markers", name="model", line=dict(color="#2563eb")))
         if "prefix/baseline" in g:
             fig.add_scatter(x=px, y=g["prefix/baseline"][()], mode="lines+markers", name="baseline",
                             line=dict(color="#94a3b8", dash="dot"))
