@@ -33,6 +33,13 @@ grep -h -E "PASSED|FAILED|SKIPPED \]" "$LOG_DIR"/test_*.log | sort | uniq -c >"$
 JM_BENCH_LARGE=1 timeout 300 "$BUILD_DIR/bench/bench_journeys" --benchmark_min_time=0.2 \
   --benchmark_out="$LOG_DIR/bench_journeys.json" --benchmark_out_format=json >"$LOG_DIR/bench_journeys.log" 2>&1 ||
   { status=1; echo "FAILED: bench_journeys"; }
+# GPU benchmarks of the analysis stages (each bounded; the GPU rows beside the CPU ones).
+for bench in bench_features bench_segments bench_flows bench_anomalies bench_patterns bench_model; do
+  [ -x "$BUILD_DIR/bench/$bench" ] || continue
+  timeout 120 "$BUILD_DIR/bench/$bench" --benchmark_min_time=0.1 --benchmark_filter='[Gg]pu|GPU|cuda' \
+    --benchmark_out="$LOG_DIR/$bench.json" --benchmark_out_format=json >"$LOG_DIR/$bench.log" 2>&1 ||
+    echo "bench $bench exited $? (see $LOG_DIR/$bench.log)"
+done
 cat "$LOG_DIR/tests_summary.log"
 tail -12 "$LOG_DIR/bench_journeys.log"
 exit $status
