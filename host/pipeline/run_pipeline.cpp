@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -139,7 +140,19 @@ RunReport run_pipeline(const RunConfig& config) {
     report.stage_summaries.push_back(format_attribution_summary(attribution, journeys));
   }
 
-  if (config.model_enabled) {
+  // A stage the data cannot support is skipped with its reason (in the summary and in
+  // /meta/skipped_stages) instead of failing the whole batch; bad options still fail.
+  std::vector<std::string> skipped_stages;
+  bool run_model = config.model_enabled;
+  if (run_model && config.model.target == ModelTarget::Conversion) {
+    const auto converted = std::count(journeys.converted.begin(), journeys.converted.end(), uint8_t{1});
+    if (converted == 0 || converted == journeys.size()) {
+      skipped_stages.push_back(std::string("model: every journey ") + (converted == 0 ? "ends without" : "ends with") +
+                               " a conversion; a conversion model needs both outcomes");
+      run_model = false;
+    }
+  }
+  if (run_model) {
     ModelResult model = clock.run("model", [&] { return train_journey_model(ctx, journeys, features, config.model); });
     model.model.journey_options = config.journeys;  // `score` cuts new events into journeys the same way
     if (!config.model_path.empty()) save_model(model.model, config.model_path);
@@ -171,6 +184,8 @@ RunReport run_pipeline(const RunConfig& config) {
                                     bad.reason + " (value: '" + bad.value + "')");
   meta.stage_seconds = report.stage_seconds;
   writer.write_meta(meta);
+  writer.write("/meta/skipped_stages", skipped_stages);
+  for (const std::string& skipped : skipped_stages) report.stage_summaries.push_back("skipped " + skipped + "\n");
   clock.run("commit", [&] { writer.commit(); });
   return report;
 }

@@ -184,6 +184,13 @@ TEST(CliEndToEnd, RunsOnPublicSpmfDataset) {
   const jm::JourneySet journeys = reader.read_journeys();
   EXPECT_EQ(journeys.size(), 59601);     // sequences in BMS1 (stats.json)
   EXPECT_EQ(journeys.num_events(), 149638);
+  // Clickstreams without outcomes: every stage runs but the conversion model, skipped with its reason.
+  const auto skipped = reader.read_strings("/meta/skipped_stages");
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0].rfind("model:", 0), 0u) << skipped[0];
+  EXPECT_TRUE(reader.exists("/patterns/support"));
+  EXPECT_TRUE(reader.exists("/segments/label"));
+  EXPECT_FALSE(reader.exists("/model"));
 }
 
 }  // namespace
