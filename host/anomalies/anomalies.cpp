@@ -15,10 +15,17 @@ namespace jm {
 ThresholdRule parse_threshold_rule(const std::string& text) {
   if (text == "percentile") return ThresholdRule::Percentile;
   if (text == "robust") return ThresholdRule::Robust;
-  throw ConfigError("threshold rule must be 'percentile' or 'robust' (got '" + text + "')");
+  if (text == "log_robust") return ThresholdRule::LogRobust;
+  throw ConfigError("threshold rule must be 'percentile', 'robust' or 'log_robust' (got '" + text + "')");
 }
 
-const char* to_string(ThresholdRule rule) { return rule == ThresholdRule::Percentile ? "percentile" : "robust"; }
+const char* to_string(ThresholdRule rule) {
+  switch (rule) {
+    case ThresholdRule::Percentile: return "percentile";
+    case ThresholdRule::Robust: return "robust";
+    default: return "log_robust";
+  }
+}
 
 namespace {
 
@@ -85,7 +92,8 @@ std::string journey_path(const JourneySet& journeys, int64_t j, int max_events) 
 void validate(const JourneyAnomalyOptions& options) {
   if (options.threshold_rule == ThresholdRule::Percentile && !(options.percentile > 0.0 && options.percentile < 100.0))
     throw ConfigError("anomalies: percentile must be in (0, 100)");
-  if (!(options.robust_k > 0.0)) throw ConfigError("anomalies: robust_k must be > 0");
+  if (!(options.robust_k > 0.0) || !(options.log_robust_k > 0.0))
+    throw ConfigError("anomalies: robust_k and log_robust_k must be > 0");
   if (options.top_n < 0 || options.top_features < 0) throw ConfigError("anomalies: top_n and top_features must be >= 0");
   if (options.trim_rounds < 0 || options.trim_epochs < 1 || !(options.trim_k > 0.0))
     throw ConfigError("anomalies: trim_rounds must be >= 0, trim_epochs >= 1 and trim_k > 0");
@@ -106,10 +114,20 @@ double anomaly_threshold(const std::vector<float>& scores, ThresholdRule rule, d
     return values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
   }
   if (!(robust_k > 0.0)) throw ConfigError("anomalies: robust_k must be > 0");
+  const bool log_scale = rule == ThresholdRule::LogRobust;
+  if (log_scale) {
+    // Zero scores (perfect reconstructions) sit at the smallest positive score instead of -inf.
+    double smallest_positive = std::numeric_limits<double>::max();
+    for (double v : values)
+      if (v > 0.0) smallest_positive = std::min(smallest_positive, v);
+    if (smallest_positive == std::numeric_limits<double>::max()) return 0.0;  // every score is 0
+    for (double& v : values) v = std::log(std::max(v, smallest_positive));
+  }
   const double median = median_of(values);
   for (double& v : values) v = std::fabs(v - median);
   const double mad = median_of(values);
-  return median + robust_k * 1.4826 * mad;
+  const double limit = median + robust_k * 1.4826 * mad;
+  return log_scale ? std::exp(limit) : limit;
 }
 
 std::vector<std::string> default_anomaly_columns(const FeatureMatrix& features) {
@@ -175,7 +193,8 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
   result.loss_per_epoch = training.loss_per_epoch;
   result.train_rows = training.train_rows;
   result.score = reconstruction_errors(ctx, training.model, scaled.data(), n);
-  result.threshold = anomaly_threshold(result.score, options.threshold_rule, options.percentile, options.robust_k);
+  const double k = options.threshold_rule == ThresholdRule::LogRobust ? options.log_robust_k : options.robust_k;
+  result.threshold = anomaly_threshold(result.score, options.threshold_rule, options.percentile, k);
   result.flagged.resize(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j) result.flagged[j] = result.score[j] > result.threshold;
 
@@ -183,7 +202,7 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
   if (options.compare && n > 0) {
     result.forest_score = isolation_forest_scores(scaled.data(), n, dims, options.forest, ctx.num_threads);
     result.forest_threshold =
-        anomaly_threshold(result.forest_score, options.threshold_rule, options.percentile, options.robust_k);
+        anomaly_threshold(result.forest_score, options.threshold_rule, options.percentile, k);
     result.forest_flagged.resize(static_cast<size_t>(n));
     DetectorComparison& cmp = result.comparison;
     cmp.ran = true;

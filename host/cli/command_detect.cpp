@@ -88,8 +88,11 @@ CLI::App* add_detect_command(CLI::App& app, std::function<int()>& handler) {
                   "Train on a sample of at most this many journeys (0 = all)")
       ->capture_default_str();
   cmd->add_option("--seed", a.journeys.autoencoder.seed, "Random seed (weights, batches)")->capture_default_str();
-  cmd->add_option("--threshold", options->threshold_rule, "percentile | robust")->capture_default_str();
+  cmd->add_option("--threshold", options->threshold_rule, "log_robust | robust | percentile")->capture_default_str();
   cmd->add_option("--percentile", a.journeys.percentile, "Percentile threshold (with --threshold percentile)")
+      ->capture_default_str();
+  cmd->add_option("--log-robust-k", a.journeys.log_robust_k,
+                  "exp(median + k x MAD) of the log scores (with --threshold log_robust)")
       ->capture_default_str();
   cmd->add_option("--robust-k", a.journeys.robust_k, "median + k x MAD threshold (with --threshold robust)")
       ->capture_default_str();

@@ -22,7 +22,7 @@ struct DetectCommandOptions {
   JourneyOptions journeys;
   FeatureOptions features;
   AnomaliesOptions anomalies;
-  std::string threshold_rule = "robust";
+  std::string threshold_rule = "log_robust";
 };
 
 /// Runs the command; throws ConfigError / InputError / Error like the other commands.

@@ -254,6 +254,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     if (!threshold.empty()) o.journeys.threshold_rule = parse_threshold_rule(threshold);
     a.read("percentile", o.journeys.percentile);
     a.read("robust_k", o.journeys.robust_k);
+    a.read("log_robust_k", o.journeys.log_robust_k);
     a.read("top", o.journeys.top_n);
     a.read("compare", o.journeys.compare);
     a.read("trees", o.journeys.forest.trees);
@@ -439,9 +440,10 @@ std::string to_toml(const RunConfig& config) {
                         {"learning_rate", static_cast<double>(an.journeys.autoencoder.learning_rate)},
                         {"max_train_rows", an.journeys.autoencoder.max_train_rows},
                         {"seed", static_cast<int64_t>(an.journeys.autoencoder.seed)},
-                        {"threshold", an.journeys.threshold_rule == ThresholdRule::Robust ? "robust" : "percentile"},
+                        {"threshold", to_string(an.journeys.threshold_rule)},
                         {"percentile", an.journeys.percentile},
                         {"robust_k", an.journeys.robust_k},
+                        {"log_robust_k", an.journeys.log_robust_k},
                         {"top", an.journeys.top_n},
                         {"compare", an.journeys.compare},
                         {"trees", an.journeys.forest.trees},

@@ -104,7 +104,7 @@ SegmentSpec comparison() {
   s.body_min = 7;
   s.body_max = 13;
   s.checkout_intent = 0.22;
-  s.conversion_motif_injection = 0.05;
+  s.conversion_motif_injection = 0.0;  // a search inside a category-only journey would look anomalous
   s.abandonment_motif_injection = 0.12;
   s.value_log_mean = std::log(85.0);
   s.value_log_sigma = 0.5;

@@ -137,13 +137,18 @@ std::vector<float> isolation_forest_scores(const float* rows, int64_t n, int dim
 enum class ThresholdRule : uint8_t {
   Percentile = 0,  ///< flag scores above the given percentile
   Robust = 1,      ///< flag scores above median + k x 1.4826 x MAD
+  /// Flag scores above exp(median + k x 1.4826 x MAD) of the log scores. Reconstruction errors are
+  /// spread over orders of magnitude (roughly log-normal), so a robust rule on their raw values
+  /// flags a large share of ordinary journeys; on the log scale it keeps to the real outliers.
+  LogRobust = 2,
 };
 
-/// Parses "percentile" or "robust" (ConfigError otherwise).
+/// Parses "percentile", "robust" or "log_robust" (ConfigError otherwise).
 ThresholdRule parse_threshold_rule(const std::string& text);
 const char* to_string(ThresholdRule rule);
 
-/// The threshold of `scores` by `rule`. `percentile` in (0, 100); `robust_k` > 0.
+/// The threshold of `scores` by `rule`. `percentile` in (0, 100); `robust_k` > 0 (the k of Robust
+/// or LogRobust).
 double anomaly_threshold(const std::vector<float>& scores, ThresholdRule rule, double percentile, double robust_k);
 
 struct JourneyAnomalyOptions {
@@ -158,9 +163,10 @@ struct JourneyAnomalyOptions {
   int trim_rounds = 2;
   int trim_epochs = 3;
   double trim_k = 6.0;
-  ThresholdRule threshold_rule = ThresholdRule::Robust;
+  ThresholdRule threshold_rule = ThresholdRule::LogRobust;
   double percentile = 99.5;
-  double robust_k = 6.0;
+  double robust_k = 6.0;      ///< k of the Robust rule (raw scores)
+  double log_robust_k = 3.0;  ///< k of the LogRobust rule (log scores)
   bool compare = true;  ///< also run the isolation forest
   IsolationForestOptions forest;
   int top_n = 20;        ///< anomalous journeys listed with reasons

@@ -158,6 +158,11 @@ TEST(AnomalyThreshold, MatchesDefinitions) {
   EXPECT_NEAR(jm::anomaly_threshold(scores, jm::ThresholdRule::Robust, 0.0, 2.0), 3.0 + 2.0 * 1.4826, 1e-9);
   EXPECT_THROW(jm::anomaly_threshold(scores, jm::ThresholdRule::Percentile, 100.0, 0.0), jm::ConfigError);
   EXPECT_THROW(jm::anomaly_threshold(scores, jm::ThresholdRule::Robust, 0.0, 0.0), jm::ConfigError);
+  // Log scale: the logs of 1 2 2.5 3 4 5 100 have median log 3; the deviations |log(x / 3)| sorted
+  // are log of 1, 1.2, 4/3, 1.5, 5/3, 3, 33.3, so the MAD is log 1.5 and the limit 3 x 1.5^(2 x 1.4826).
+  EXPECT_NEAR(jm::anomaly_threshold(scores, jm::ThresholdRule::LogRobust, 0.0, 2.0),
+              3.0 * std::pow(1.5, 2.0 * 1.4826), 1e-9);
+  EXPECT_EQ(jm::parse_threshold_rule("log_robust"), jm::ThresholdRule::LogRobust);
   EXPECT_EQ(jm::parse_threshold_rule("percentile"), jm::ThresholdRule::Percentile);
   EXPECT_THROW(jm::parse_threshold_rule("sigma"), jm::ConfigError);
 }
