@@ -1,5 +1,6 @@
 // `journeymap detect`: the journey-building front half of `run`, then features, the autoencoder
 // (with the isolation forest beside it) and the metric alerts.
+#include "host/cli/command_support.hpp"
 #include "host/cli/command_detect.hpp"
 
 #include <chrono>
@@ -22,42 +23,24 @@ int run_detect_command(const DetectCommandOptions& options) {
   AnomaliesOptions anomalies = options.anomalies;
   anomalies.journeys.threshold_rule = parse_threshold_rule(options.threshold_rule);
   const Context ctx = make_context(parse_device_choice(options.device), options.threads);
-  const auto output_dir = std::filesystem::path(options.output).parent_path();
-  if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
-
-  std::vector<std::pair<std::string, double>> stage_seconds;
-  auto timed = [&](const char* stage, auto&& work) {
-    const auto start = std::chrono::steady_clock::now();
-    auto value = work();
-    stage_seconds.emplace_back(stage, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    return value;
-  };
-
-  CsvOptions csv = options.csv;
-  csv.num_threads = options.threads;
-  IngestResult ingest = timed("ingest", [&] { return read_events(options.input, csv); });
-  JourneySet journeys = timed("journeys", [&] { return build_journeys(ctx, ingest.events, options.journeys); });
+  create_parent_folder(options.output);
+  StageTimer timer;
+  const CsvOptions& csv = options.csv;
+  const CommandJourneys input = ingest_journeys(ctx, options.input, csv, options.threads, options.journeys, timer);
+  const JourneySet& journeys = input.journeys;
   FeatureOptions feature_options = options.features;
   if (feature_options.conversion_touchpoint.empty()) feature_options.conversion_touchpoint = csv.conversion_touchpoint;
   if (anomalies.alerts.conversion_touchpoint.empty()) anomalies.alerts.conversion_touchpoint = csv.conversion_touchpoint;
-  FeatureMatrix features = timed("features", [&] {
+  FeatureMatrix features = timer.run("features", [&] {
     return anomalies.journeys_enabled ? extract_features(ctx, journeys, feature_options) : FeatureMatrix{};
   });
-  AnomaliesResult result = timed("anomalies", [&] { return detect_anomalies(ctx, journeys, features, anomalies); });
+  AnomaliesResult result = timer.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, anomalies); });
 
   ResultWriter writer(options.output);
   writer.write_vocab(journeys);
   writer.write_journeys(journeys);
   write_anomalies_results(writer, result, journeys);
-  RunMetadata meta;
-  meta.command = "detect";
-  meta.backend = to_string(ctx.backend);
-  meta.input_files = {options.input};
-  meta.input_bytes = {ingest.file_bytes};
-  meta.rows_read = ingest.rows_read;
-  meta.rows_skipped = ingest.rows_skipped;
-  meta.stage_seconds = stage_seconds;
-  writer.write_meta(meta);
+  writer.write_meta(command_metadata("detect", ctx, options.input, input.ingest, timer));
   writer.commit();
 
   std::cout << fmt::format("{} journeys, {} events ({} backend)\n", journeys.size(), journeys.num_events(),

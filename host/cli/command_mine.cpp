@@ -1,3 +1,4 @@
+#include "host/cli/command_support.hpp"
 #include "host/cli/command_mine.hpp"
 
 #include <CLI/CLI.hpp>
@@ -53,19 +54,10 @@ int run_mine(const MineFlags& flags) {
   if (flags.session_gap_seconds < 0) throw ConfigError("--session-gap must be >= 0");
   const Context ctx = make_context(parse_device_choice(flags.device), flags.threads);
 
-  std::vector<std::pair<std::string, double>> stage_seconds;
-  auto timed = [&](const char* name, auto&& fn) {
-    if (!flags.quiet) std::fprintf(stderr, "[journeymap] %-9s ...\n", name);
-    const auto start = std::chrono::steady_clock::now();
-    auto value = fn();
-    stage_seconds.emplace_back(name, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    return value;
-  };
+  StageTimer timer(!flags.quiet);
+  create_parent_folder(flags.output);
 
-  const auto output_dir = std::filesystem::path(flags.output).parent_path();
-  if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
-
-  IngestResult ingest = timed("ingest", [&] {
+  IngestResult ingest = timer.run("ingest", [&] {
     const InputFormat format = parse_input_format(flags.format);
     CsvOptions csv;
     csv.num_threads = flags.threads;
@@ -76,26 +68,19 @@ int run_mine(const MineFlags& flags) {
   });
   JourneyOptions journey_options;
   journey_options.session_gap_seconds = flags.session_gap_seconds;
-  const JourneySet journeys = timed("journeys", [&] { return build_journeys(ctx, ingest.events, journey_options); });
-  const PatternResult result = timed("patterns", [&] { return mine_patterns(ctx, journeys, options); });
+  const JourneySet journeys = timer.run("journeys", [&] { return build_journeys(ctx, ingest.events, journey_options); });
+  const PatternResult result = timer.run("patterns", [&] { return mine_patterns(ctx, journeys, options); });
 
   ResultWriter writer(flags.output);
   writer.write_vocab(journeys);
   write_patterns_results(writer, result, journeys);
-  RunMetadata meta;
-  meta.command = "mine";
-  meta.backend = to_string(ctx.backend);
+  RunMetadata meta = command_metadata("mine", ctx, flags.input, ingest, timer);
   meta.config_toml = options_toml(flags, options);
-  meta.input_files = {flags.input};
-  meta.input_bytes = {ingest.file_bytes};
-  meta.rows_read = ingest.rows_read;
-  meta.rows_skipped = ingest.rows_skipped;
-  meta.stage_seconds = stage_seconds;
   writer.write_meta(meta);
   writer.commit();
 
   std::cout << fmt::format("mined {} journeys ({} events) from {} on the {} in {:.3f} s\n", journeys.size(),
-                           journeys.num_events(), flags.input, to_string(ctx.backend), stage_seconds.back().second);
+                           journeys.num_events(), flags.input, to_string(ctx.backend), timer.seconds().back().second);
   std::cout << format_patterns_summary(result, journeys);
   std::cout << "  written to " << flags.output << "\n";
   return 0;

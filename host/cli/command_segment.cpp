@@ -1,4 +1,5 @@
 // `journeymap segment`: the journey-building front half of `run`, then features and segments.
+#include "host/cli/command_support.hpp"
 #include "host/cli/command_segment.hpp"
 
 #include <chrono>
@@ -19,40 +20,22 @@ int run_segment_command(const SegmentCommandOptions& options) {
   if (options.input.empty()) throw ConfigError("segment: no input file given (--input)");
   if (options.output.empty()) throw ConfigError("segment: no output file given (--out)");
   const Context ctx = make_context(parse_device_choice(options.device), options.threads);
-  const auto output_dir = std::filesystem::path(options.output).parent_path();
-  if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
-
-  std::vector<std::pair<std::string, double>> stage_seconds;
-  auto timed = [&](const char* stage, auto&& work) {
-    const auto start = std::chrono::steady_clock::now();
-    auto value = work();
-    stage_seconds.emplace_back(stage, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    return value;
-  };
-
-  CsvOptions csv = options.csv;
-  csv.num_threads = options.threads;
-  IngestResult ingest = timed("ingest", [&] { return read_events(options.input, csv); });
-  JourneySet journeys = timed("journeys", [&] { return build_journeys(ctx, ingest.events, options.journeys); });
+  create_parent_folder(options.output);
+  StageTimer timer;
+  const CsvOptions& csv = options.csv;
+  const CommandJourneys input = ingest_journeys(ctx, options.input, csv, options.threads, options.journeys, timer);
+  const JourneySet& journeys = input.journeys;
   FeatureOptions feature_options = options.features;
   if (feature_options.conversion_touchpoint.empty()) feature_options.conversion_touchpoint = csv.conversion_touchpoint;
-  FeatureMatrix features = timed("features", [&] { return extract_features(ctx, journeys, feature_options); });
-  SegmentResult segments = timed("segments", [&] { return segment_journeys(ctx, journeys, features, options.segments); });
+  FeatureMatrix features = timer.run("features", [&] { return extract_features(ctx, journeys, feature_options); });
+  SegmentResult segments = timer.run("segments", [&] { return segment_journeys(ctx, journeys, features, options.segments); });
 
   ResultWriter writer(options.output);
   writer.write_vocab(journeys);
   writer.write_journeys(journeys);
   write_features_results(writer, features, journeys, options.include_feature_matrix);
   write_segments_results(writer, segments, journeys);
-  RunMetadata meta;
-  meta.command = "segment";
-  meta.backend = to_string(ctx.backend);
-  meta.input_files = {options.input};
-  meta.input_bytes = {ingest.file_bytes};
-  meta.rows_read = ingest.rows_read;
-  meta.rows_skipped = ingest.rows_skipped;
-  meta.stage_seconds = stage_seconds;
-  writer.write_meta(meta);
+  writer.write_meta(command_metadata("segment", ctx, options.input, input.ingest, timer));
   writer.commit();
 
   std::cout << fmt::format("{} journeys, {} events ({} backend)\n", journeys.size(), journeys.num_events(),

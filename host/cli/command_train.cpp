@@ -1,4 +1,5 @@
 // `journeymap train`: the journey-building front half of `run`, then the model stage.
+#include "host/cli/command_support.hpp"
 #include "host/cli/command_train.hpp"
 
 #include <chrono>
@@ -22,38 +23,22 @@ int run_train_command(const TrainCommandOptions& options) {
   model_options.split = parse_split_mode(options.split);
   const Context ctx = make_context(parse_device_choice(options.device), options.threads);
 
-  std::vector<std::pair<std::string, double>> stage_seconds;
-  auto timed = [&](const char* stage, auto&& work) {
-    const auto start = std::chrono::steady_clock::now();
-    auto value = work();
-    stage_seconds.emplace_back(stage, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    return value;
-  };
-  CsvOptions csv = options.csv;
-  csv.num_threads = options.threads;
-  IngestResult ingest = timed("ingest", [&] { return read_events(options.input, csv); });
-  JourneySet journeys = timed("journeys", [&] { return build_journeys(ctx, ingest.events, options.journeys); });
+  StageTimer timer;
+  const CsvOptions& csv = options.csv;
+  const CommandJourneys input = ingest_journeys(ctx, options.input, csv, options.threads, options.journeys, timer);
+  const JourneySet& journeys = input.journeys;
   if (model_options.features.conversion_touchpoint.empty())
     model_options.features.conversion_touchpoint = csv.conversion_touchpoint;
-  ModelResult result = timed("model", [&] { return train_journey_model(ctx, journeys, model_options); });
+  ModelResult result = timer.run("model", [&] { return train_journey_model(ctx, journeys, model_options); });
   result.model.journey_options = options.journeys;
   save_model(result.model, options.model_path);
 
   if (!options.output.empty()) {
-    const auto output_dir = std::filesystem::path(options.output).parent_path();
-    if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
+    create_parent_folder(options.output);
     ResultWriter writer(options.output);
     writer.write_vocab(journeys);
     write_model_results(writer, result, journeys);
-    RunMetadata meta;
-    meta.command = "train";
-    meta.backend = to_string(ctx.backend);
-    meta.input_files = {options.input};
-    meta.input_bytes = {ingest.file_bytes};
-    meta.rows_read = ingest.rows_read;
-    meta.rows_skipped = ingest.rows_skipped;
-    meta.stage_seconds = stage_seconds;
-    writer.write_meta(meta);
+    writer.write_meta(command_metadata("train", ctx, options.input, input.ingest, timer));
     writer.commit();
   }
   std::cout << fmt::format("{} journeys, {} events ({} backend)\n", journeys.size(), journeys.num_events(),

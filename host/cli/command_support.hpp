@@ -1,0 +1,56 @@
+// Glue shared by the single-stage commands (mine, segment, train, detect): stage timing, the
+// ingest -> journeys prelude, and the /meta record of the file they write.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "journeymap/context.hpp"
+#include "journeymap/ingest.hpp"
+#include "journeymap/journeys.hpp"
+#include "journeymap/result_file.hpp"
+
+namespace jm {
+
+/// Times named stages in order; optionally prints "[journeymap] stage ..." on stderr first.
+class StageTimer {
+ public:
+  explicit StageTimer(bool progress = false) : progress_(progress) {}
+
+  template <typename Work>
+  auto run(const char* stage, Work&& work) {
+    if (progress_) std::fprintf(stderr, "[journeymap] %-9s ...\n", stage);
+    const auto start = std::chrono::steady_clock::now();
+    auto value = work();
+    seconds_.emplace_back(stage, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return value;
+  }
+
+  const std::vector<std::pair<std::string, double>>& seconds() const { return seconds_; }
+
+ private:
+  bool progress_;
+  std::vector<std::pair<std::string, double>> seconds_;
+};
+
+struct CommandJourneys {
+  IngestResult ingest;
+  JourneySet journeys;
+};
+
+/// Reads `input` (CSV or SPMF, detected) with `csv` on `threads` threads and builds its journeys,
+/// timing both stages.
+CommandJourneys ingest_journeys(const Context& ctx, const std::string& input, CsvOptions csv, int threads,
+                                const JourneyOptions& journey_options, StageTimer& timer);
+
+/// Creates the folder that will hold `output_path`, so that a bad path fails before the long stages.
+void create_parent_folder(const std::string& output_path);
+
+/// /meta of a command's result: command, backend, build, input and its row counts, stage timings.
+RunMetadata command_metadata(const std::string& command, const Context& ctx, const std::string& input,
+                             const IngestResult& ingest, const StageTimer& timer);
+
+}  // namespace jm
