@@ -47,27 +47,7 @@ int run_score_command(const ScoreCommandOptions& options) {
     const bool last_of_customer = j + 1 == all.size() || all.customer[static_cast<size_t>(j + 1)] != all.customer[static_cast<size_t>(j)];
     if (options.all_journeys || (last_of_customer && !all.converted[static_cast<size_t>(j)])) rows.push_back(j);
   }
-  JourneySet scored;
-  scored.customers = all.customers;
-  scored.touchpoints = all.touchpoints;
-  scored.channels = all.channels;
-  scored.offsets.push_back(0);
-  for (int64_t j : rows) {
-    const auto sj = static_cast<size_t>(j);
-    for (int64_t e = all.offsets[sj]; e < all.offsets[sj + 1]; ++e) {
-      const auto se = static_cast<size_t>(e);
-      scored.touchpoint.push_back(all.touchpoint[se]);
-      scored.channel.push_back(all.channel[se]);
-      scored.timestamp_ms.push_back(all.timestamp_ms[se]);
-      scored.value.push_back(all.value[se]);
-    }
-    scored.offsets.push_back(static_cast<int64_t>(scored.touchpoint.size()));
-    scored.customer.push_back(all.customer[sj]);
-    scored.converted.push_back(all.converted[sj]);
-    scored.conversion_value.push_back(all.conversion_value[sj]);
-    scored.start_ms.push_back(all.start_ms[sj]);
-    scored.end_ms.push_back(all.end_ms[sj]);
-  }
+  const JourneySet scored = select_journeys(all, rows);
 
   ScoreOptions score_options;
   score_options.top_reasons = options.top_reasons;

@@ -17,6 +17,30 @@ JourneySet build_journeys(const Context& ctx, const EventTable& events, const Jo
                                      : cpu_impl::build_journeys(ctx, events, options);
 }
 
+JourneySet select_journeys(const JourneySet& journeys, const std::vector<int64_t>& rows) {
+  JourneySet out;
+  out.customers = journeys.customers;
+  out.touchpoints = journeys.touchpoints;
+  out.channels = journeys.channels;
+  out.offsets.reserve(rows.size() + 1);
+  out.offsets.push_back(0);
+  for (const int64_t j : rows) {
+    for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
+      out.touchpoint.push_back(journeys.touchpoint[e]);
+      out.channel.push_back(journeys.channel[e]);
+      out.timestamp_ms.push_back(journeys.timestamp_ms[e]);
+      out.value.push_back(journeys.value[e]);
+    }
+    out.offsets.push_back(static_cast<int64_t>(out.touchpoint.size()));
+    out.customer.push_back(journeys.customer[j]);
+    out.converted.push_back(journeys.converted[j]);
+    out.conversion_value.push_back(journeys.conversion_value[j]);
+    out.start_ms.push_back(journeys.start_ms[j]);
+    out.end_ms.push_back(journeys.end_ms[j]);
+  }
+  return out;
+}
+
 void check_journey_set(const JourneySet& journeys) {
   auto fail = [](const std::string& what) { throw std::logic_error("JourneySet invariant violated: " + what); };
   if (journeys.offsets.empty()) fail("offsets is empty (must hold n_journeys + 1 entries)");

@@ -632,31 +632,10 @@ namespace {
 // every kept journey in the full set.
 JourneySet journeys_of_customers(const JourneySet& journeys, const std::vector<uint8_t>& keep_customer,
                                  std::vector<int64_t>* rows) {
-  JourneySet out;
-  out.customers = journeys.customers;
-  out.touchpoints = journeys.touchpoints;
-  out.channels = journeys.channels;
-  out.offsets.push_back(0);
   rows->clear();
-  for (int64_t j = 0; j < journeys.size(); ++j) {
-    const auto sj = static_cast<size_t>(j);
-    if (!keep_customer[journeys.customer[sj]]) continue;
-    rows->push_back(j);
-    for (int64_t e = journeys.offsets[sj]; e < journeys.offsets[sj + 1]; ++e) {
-      const auto se = static_cast<size_t>(e);
-      out.touchpoint.push_back(journeys.touchpoint[se]);
-      out.channel.push_back(journeys.channel[se]);
-      out.timestamp_ms.push_back(journeys.timestamp_ms[se]);
-      out.value.push_back(journeys.value[se]);
-    }
-    out.offsets.push_back(static_cast<int64_t>(out.touchpoint.size()));
-    out.customer.push_back(journeys.customer[sj]);
-    out.converted.push_back(journeys.converted[sj]);
-    out.conversion_value.push_back(journeys.conversion_value[sj]);
-    out.start_ms.push_back(journeys.start_ms[sj]);
-    out.end_ms.push_back(journeys.end_ms[sj]);
-  }
-  return out;
+  for (int64_t j = 0; j < journeys.size(); ++j)
+    if (keep_customer[journeys.customer[static_cast<size_t>(j)]]) rows->push_back(j);
+  return select_journeys(journeys, *rows);
 }
 
 }  // namespace

@@ -67,6 +67,10 @@ struct JourneySet {
 /// Throws ConfigError on invalid options and GpuUnavailableError when the GPU backend is unusable.
 JourneySet build_journeys(const Context& ctx, const EventTable& events, const JourneyOptions& options);
 
+/// The journeys at `rows` (indices into `journeys`, in the order given) as a new set with the same
+/// vocabularies; build statistics are not carried over.
+JourneySet select_journeys(const JourneySet& journeys, const std::vector<int64_t>& rows);
+
 /// Checks the invariants every consumer relies on (monotone offsets, sorted times, column sizes).
 /// Throws std::logic_error naming the first violation.
 void check_journey_set(const JourneySet& journeys);

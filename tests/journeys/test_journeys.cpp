@@ -244,3 +244,26 @@ TEST(DeviceSelection, GpuRequestFailsClearlyWithoutDevice) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SelectJourneys, CopiesTheChosenJourneysInOrder) {
+  const jm::EventTable events = random_events(3, 500, 20);
+  const jm::JourneySet all = jm::build_journeys(jm::Context{}, events, jm::JourneyOptions{});
+  ASSERT_GE(all.size(), 3);
+  const std::vector<int64_t> rows = {all.size() - 1, 0, 1};
+  const jm::JourneySet picked = jm::select_journeys(all, rows);
+  ASSERT_EQ(picked.size(), 3);
+  for (int64_t k = 0; k < 3; ++k) {
+    const int64_t j = rows[k];
+    EXPECT_EQ(picked.customer[k], all.customer[j]);
+    EXPECT_EQ(picked.start_ms[k], all.start_ms[j]);
+    ASSERT_EQ(picked.length(k), all.length(j));
+    for (int64_t e = 0; e < picked.length(k); ++e)
+      EXPECT_EQ(picked.touchpoint[picked.offsets[k] + e], all.touchpoint[all.offsets[j] + e]);
+  }
+  EXPECT_EQ(picked.touchpoints.names(), all.touchpoints.names());
+  EXPECT_EQ(jm::select_journeys(all, {}).offsets, std::vector<int64_t>{0});
+}
+
+}  // namespace
