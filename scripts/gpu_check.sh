@@ -40,6 +40,11 @@ for bench in bench_features bench_segments bench_flows bench_anomalies bench_pat
     --benchmark_out="$LOG_DIR/$bench.json" --benchmark_out_format=json >"$LOG_DIR/$bench.log" 2>&1 ||
     echo "bench $bench exited $? (see $LOG_DIR/$bench.log)"
 done
+# The whole pipeline per stage on the GPU at 1M and 10M generated journeys (issue target: 10M
+# journeys / ~100M events through every stage in under 10 s of GPU wall time, ingest excluded).
+timeout 300 "$BUILD_DIR/journeymap" bench --journeys 1000000 --journeys 10000000 --device gpu \
+  --out "$LOG_DIR/bench_pipeline_gpu.json" >"$LOG_DIR/bench_pipeline_gpu.log" 2>&1 ||
+  echo "journeymap bench exited $? (see $LOG_DIR/bench_pipeline_gpu.log)"
 cat "$LOG_DIR/tests_summary.log"
 tail -12 "$LOG_DIR/bench_journeys.log"
 exit $status

@@ -7,6 +7,7 @@
 #include <list>
 #include <map>
 
+#include "host/cli/command_bench.hpp"
 #include "host/cli/command_detect.hpp"
 #include "host/cli/command_flows.hpp"
 #include "host/cli/command_mine.hpp"
@@ -130,6 +131,7 @@ int main(int argc, char** argv) {
   add_module_command(jm::add_score_command);
   add_module_command(jm::add_detect_command);
   add_module_command(jm::add_report_command);
+  add_module_command(jm::add_bench_command);
 
   try {
     app.parse(argc, argv);

@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <set>
+
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "journeymap/result_file.hpp"
@@ -171,6 +174,35 @@ TEST(CliEndToEnd, BadConfigurationExitsWithUsageCode) {
   EXPECT_NE(result.output.find("max_lenght"), std::string::npos) << result.output;
   EXPECT_EQ(run_cli("run --device tpu --input x.csv").exit_code, 2);
   EXPECT_EQ(run_cli("run --no-such-flag").exit_code, 2);
+}
+
+TEST(CliEndToEnd, BenchReportsEveryStage) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto json_path = (dir / "bench.json").string();
+  const CommandResult bench = run_cli("bench --journeys 1500 --device cpu --threads 2 --work-dir " + dir.string() +
+                                      " --out " + json_path);
+  ASSERT_EQ(bench.exit_code, 0) << bench.output;
+  std::ifstream in(json_path);
+  const nlohmann::json result = nlohmann::json::parse(in);
+  ASSERT_EQ(result.at("cases").size(), 1u);
+  const auto& run = result["cases"][0];
+  EXPECT_EQ(run.at("journeys").get<int64_t>(), 1500);
+  EXPECT_GT(run.at("events").get<int64_t>(), 1500);
+  EXPECT_EQ(run.at("backend"), "cpu");
+  EXPECT_GT(run.at("peak_host_bytes_so_far").get<int64_t>(), 0);
+  std::set<std::string> stages;
+  double sum = 0;
+  for (const auto& stage : run.at("stages")) {
+    stages.insert(stage.at("stage").get<std::string>());
+    EXPECT_GE(stage.at("seconds").get<double>(), 0.0);
+    sum += stage.at("seconds").get<double>();
+  }
+  for (const char* expected : {"ingest", "journeys", "patterns", "features", "segments", "flows", "attribution",
+                               "model", "anomalies"})
+    EXPECT_TRUE(stages.count(expected)) << expected;
+  EXPECT_NEAR(run.at("total_seconds").get<double>(), sum, 1e-9);
+  EXPECT_FALSE(fs::exists(dir / "generated_1500.csv")) << "generated inputs are removed after timing";
+  EXPECT_EQ(run_cli("bench --device cpu").exit_code, 2);  // nothing to time
 }
 
 TEST(CliEndToEnd, RunsOnPublicSpmfDataset) {

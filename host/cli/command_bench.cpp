@@ -1,0 +1,145 @@
+#include "host/cli/command_bench.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "host/core/build_info.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/generate.hpp"
+#include "journeymap/pipeline.hpp"
+#include "journeymap/run_config.hpp"
+
+namespace jm {
+namespace {
+
+struct BenchOptions {
+  std::vector<int64_t> journeys;     // generated sizes
+  std::vector<std::string> inputs;   // event files used as they are
+  std::string config_file;
+  std::string device = "auto";
+  int threads = 0;
+  uint64_t seed = 20260105;
+  std::string work_dir;              // default: a folder under the system temp folder
+  std::string output = "out/bench.json";
+};
+
+// Peak resident memory of this process so far, in bytes (Linux reports KiB).
+int64_t peak_host_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+}
+
+nlohmann::json run_case(const RunConfig& base, const std::string& label, const std::string& input,
+                        const std::filesystem::path& work_dir, double generate_seconds) {
+  RunConfig config = base;
+  config.input_path = input;
+  config.output_path = (work_dir / (label + ".h5")).string();
+  config.progress = false;
+  const RunReport report = run_pipeline(config);
+  std::filesystem::remove(config.output_path);
+
+  nlohmann::json stages = nlohmann::json::array();
+  double total = 0;
+  const auto events = static_cast<double>(report.rows_read);
+  for (const auto& [stage, seconds] : report.stage_seconds) {
+    stages.push_back({{"stage", stage},
+                      {"seconds", seconds},
+                      {"events_per_second", seconds > 0 ? nlohmann::json(events / seconds) : nlohmann::json()}});
+    total += seconds;
+  }
+  return {{"case", label},
+          {"input", input},
+          {"input_bytes", report.input_bytes},
+          {"events", report.rows_read},
+          {"journeys", report.summary.journeys},
+          {"backend", report.backend},
+          {"generate_seconds", generate_seconds},
+          {"stages", stages},
+          {"total_seconds", total},
+          {"total_excluding_ingest_seconds", total - (report.stage_seconds.empty() ? 0.0 : report.stage_seconds[0].second)},
+          {"peak_host_bytes_so_far", peak_host_bytes()}};
+}
+
+int run_bench(const BenchOptions& options) {
+  if (options.journeys.empty() && options.inputs.empty())
+    throw ConfigError("bench: give at least one --journeys N or --input FILE");
+  RunConfig base;
+  if (!options.config_file.empty()) apply_config_file(options.config_file, base);
+  base.device = parse_device_choice(options.device);
+  base.threads = options.threads;
+
+  const std::filesystem::path work_dir =
+      options.work_dir.empty() ? std::filesystem::temp_directory_path() / ("journeymap-bench." + std::to_string(::getpid()))
+                               : std::filesystem::path(options.work_dir);
+  std::filesystem::create_directories(work_dir);
+  const auto output_dir = std::filesystem::path(options.output).parent_path();
+  if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
+
+  nlohmann::json cases = nlohmann::json::array();
+  for (const int64_t n : options.journeys) {
+    GeneratorOptions generator;
+    generator.journeys = n;
+    generator.seed = options.seed;
+    generator.num_threads = options.threads;
+    const std::string csv = (work_dir / ("generated_" + std::to_string(n) + ".csv")).string();
+    const auto start = std::chrono::steady_clock::now();
+    generate_dataset(generator, csv);
+    const double generate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    RunConfig config = base;
+    // The generated journeys are recovered exactly with this gap (see generate.hpp).
+    if (config.journeys.session_gap_seconds == 0) config.journeys.session_gap_seconds = kGeneratedJourneyGapSeconds;
+    cases.push_back(run_case(config, "generated_" + std::to_string(n), csv, work_dir, generate_seconds));
+    for (const auto& path : {csv, truth_json_path_for(csv), truth_csv_path_for(csv)}) std::filesystem::remove(path);
+    const auto& last = cases.back();
+    std::cout << fmt::format("{:>12} journeys {:>12} events  {:>8.2f} s ({} backend; {:.2f} s without ingest)\n", n,
+                             last["events"].get<int64_t>(), last["total_seconds"].get<double>(),
+                             last["backend"].get<std::string>(), last["total_excluding_ingest_seconds"].get<double>());
+  }
+  for (const std::string& input : options.inputs) {
+    const std::string label = std::filesystem::path(input).stem().string();
+    cases.push_back(run_case(base, label, input, work_dir, 0.0));
+    std::cout << fmt::format("{:>12} {:>21} events  {:>8.2f} s\n", label, cases.back()["events"].get<int64_t>(),
+                             cases.back()["total_seconds"].get<double>());
+  }
+  if (options.work_dir.empty()) std::filesystem::remove_all(work_dir);
+
+  const nlohmann::json result{{"journeymap", build_info()}, {"cases", cases}};
+  const std::string temp = options.output + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temp);
+    out << result.dump(2) << "\n";
+    if (!out) throw Error("cannot write " + temp);
+  }
+  std::filesystem::rename(temp, options.output);
+  std::cout << "written: " << options.output << "\n";
+  return 0;
+}
+
+}  // namespace
+
+CLI::App* add_bench_command(CLI::App& app, std::function<int()>& handler) {
+  auto options = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Time the whole pipeline per stage on generated journeys or given files");
+  cmd->add_option("--journeys", options->journeys, "Generated sizes (repeatable), e.g. --journeys 1000000");
+  cmd->add_option("--input", options->inputs, "Event files to time as they are (repeatable)");
+  cmd->add_option("--config", options->config_file, "TOML configuration of the run (stages, options)");
+  cmd->add_option("--device", options->device, "auto | cpu | gpu")->capture_default_str();
+  cmd->add_option("--threads", options->threads, "CPU worker threads (0 = all)");
+  cmd->add_option("--seed", options->seed, "Generator seed")->capture_default_str();
+  cmd->add_option("--work-dir", options->work_dir, "Folder for generated files (default: a temporary one)");
+  cmd->add_option("--out", options->output, "JSON file to write")->capture_default_str();
+  cmd->callback([options, &handler] { handler = [options] { return run_bench(*options); }; });
+  return cmd;
+}
+
+}  // namespace jm
