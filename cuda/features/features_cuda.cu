@@ -5,23 +5,13 @@
 #include <rmm/device_uvector.hpp>
 
 #include "cuda/core/cuda_check.cuh"
+#include "cuda/core/device_copy.cuh"
 #include "cuda/core/device_runtime.cuh"
 #include "host/features/feature_tables.hpp"
 #include "journeymap/features.hpp"
 #include "kernels/features/feature_kernels.cuh"
 
 namespace jm::cuda_impl {
-namespace {
-
-template <typename T>
-rmm::device_uvector<T> upload(const std::vector<T>& host, rmm::cuda_stream_view stream) {
-  rmm::device_uvector<T> device(host.size(), stream);
-  if (!host.empty())
-    JM_CUDA_TRY(cudaMemcpyAsync(device.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice, stream.value()));
-  return device;
-}
-
-}  // namespace
 
 FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, const FeatureSpec& spec) {
   const rmm::cuda_stream_view stream = device_stream(ctx.cuda_device);

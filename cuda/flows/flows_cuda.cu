@@ -10,6 +10,7 @@
 #include <rmm/device_uvector.hpp>
 
 #include "cuda/core/cuda_check.cuh"
+#include "cuda/core/device_copy.cuh"
 #include "cuda/core/device_runtime.cuh"
 #include "journeymap/flow_rules.hpp"
 #include "journeymap/flows.hpp"
@@ -27,23 +28,6 @@ int grid_for(int64_t n) {
   const int64_t blocks = (n + kFlowBlockThreads - 1) / kFlowBlockThreads;
   // Privatised blocks pay a zero + flush per block, so cap the grid and let threads stride.
   return static_cast<int>(std::clamp<int64_t>(blocks, 1, 132 * 16));
-}
-
-template <typename T>
-rmm::device_uvector<T> upload(const std::vector<T>& host, rmm::cuda_stream_view stream) {
-  rmm::device_uvector<T> device(host.size(), stream);
-  if (!host.empty())
-    JM_CUDA_TRY(cudaMemcpyAsync(device.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice,
-                                stream.value()));
-  return device;
-}
-
-template <typename T>
-void download(const rmm::device_uvector<T>& device, std::vector<T>& host, rmm::cuda_stream_view stream) {
-  host.resize(device.size());
-  if (!host.empty())
-    JM_CUDA_TRY(cudaMemcpyAsync(host.data(), device.data(), host.size() * sizeof(T), cudaMemcpyDeviceToHost,
-                                stream.value()));
 }
 
 rmm::device_uvector<unsigned long long> zeroed_counters(int64_t n, rmm::cuda_stream_view stream) {

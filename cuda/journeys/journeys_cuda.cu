@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cuda/core/cuda_check.cuh"
+#include "cuda/core/device_copy.cuh"
 #include "cuda/core/device_runtime.cuh"
 #include "cuda/journeys/device_journeys.cuh"
 #include "kernels/journeys/journey_kernels.cuh"
@@ -29,21 +30,6 @@ using kernels::kJourneyBlockThreads;
 int grid_for(int64_t n) {
   const int64_t blocks = (n + kJourneyBlockThreads - 1) / kJourneyBlockThreads;
   return static_cast<int>(std::clamp<int64_t>(blocks, 1, 65535 * 8));
-}
-
-template <typename T>
-rmm::device_uvector<T> upload(const std::vector<T>& host, rmm::cuda_stream_view stream) {
-  rmm::device_uvector<T> device(host.size(), stream);
-  if (!host.empty())
-    JM_CUDA_TRY(cudaMemcpyAsync(device.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice, stream.value()));
-  return device;
-}
-
-template <typename T>
-void download(const rmm::device_uvector<T>& device, std::vector<T>& host, rmm::cuda_stream_view stream) {
-  host.resize(device.size());
-  if (!host.empty())
-    JM_CUDA_TRY(cudaMemcpyAsync(host.data(), device.data(), host.size() * sizeof(T), cudaMemcpyDeviceToHost, stream.value()));
 }
 
 template <typename T>

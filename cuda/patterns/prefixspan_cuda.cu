@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cuda/core/cuda_check.cuh"
+#include "cuda/core/device_copy.cuh"
 #include "cuda/core/device_runtime.cuh"
 #include "host/patterns/pattern_collector.hpp"
 #include "journeymap/patterns.hpp"
@@ -44,22 +45,6 @@ constexpr int64_t kBytesPerCell = 4 + 4 + 1 + 4 + 8;
 int grid_for(int64_t n) {
   const int64_t blocks = (n + kPrefixSpanBlockThreads - 1) / kPrefixSpanBlockThreads;
   return static_cast<int>(std::clamp<int64_t>(blocks, 1, 65535 * 8));
-}
-
-template <typename T>
-rmm::device_uvector<T> upload(const std::vector<T>& host, rmm::cuda_stream_view stream) {
-  rmm::device_uvector<T> device(host.size(), stream);
-  if (!host.empty())
-    JM_CUDA_TRY(cudaMemcpyAsync(device.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice,
-                                stream.value()));
-  return device;
-}
-
-template <typename T>
-std::vector<T> download(const T* device, size_t n, rmm::cuda_stream_view stream) {
-  std::vector<T> host(n);
-  if (n > 0) JM_CUDA_TRY(cudaMemcpyAsync(host.data(), device, n * sizeof(T), cudaMemcpyDeviceToHost, stream.value()));
-  return host;
 }
 
 int bits_for(uint64_t max_value) {
