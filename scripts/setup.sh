@@ -33,6 +33,12 @@ PIP_PACKAGES=(
   "plotly==5.24.1"
   "prefixspan==0.5.2"
   "scikit-learn==1.7.2"
+  "duckdb==2.0.1"
+)
+# The peer pipeline's XGBoost (scripts/peers.py). xgboost-cpu 3.4.1 declares Python >= 3.12 but
+# works on Debian 12's 3.11, so it is installed past that check.
+PIP_IGNORE_PYTHON=(
+  "xgboost-cpu==3.4.1"
 )
 
 SUDO=""
@@ -77,6 +83,7 @@ pip_install_missing() {
 }
 pip_install_missing --no-deps -- "${PIP_NO_DEPS[@]}"
 pip_install_missing --upgrade-strategy only-if-needed -- "${PIP_PACKAGES[@]}"
+pip_install_missing --ignore-requires-python --upgrade-strategy only-if-needed -- "${PIP_IGNORE_PYTHON[@]}"
 # XGBoost 3.4.1's C library and header, unpacked into .venv/xgboost (see the script for why).
 "$ROOT/scripts/setup_xgboost.sh"
 echo "[setup] done"
