@@ -1,5 +1,5 @@
 # Anomaly detection: autoencoder (CPU: OpenBLAS SGEMM; GPU: cuBLAS SGEMM + fused element-wise
-# kernels), isolation forest, metric alerts (SPC), and the `detect` subcommand.
+# kernels), isolation forest (trees on the CPU; scoring on either), metric alerts (SPC), and the `detect` subcommand.
 if(NOT TARGET PkgConfig::JM_OPENBLAS)
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(JM_OPENBLAS REQUIRED IMPORTED_TARGET openblas)
@@ -15,8 +15,9 @@ target_sources(journeymap_core PRIVATE
   host/cli/command_detect.cpp)
 target_link_libraries(journeymap_core PRIVATE PkgConfig::JM_OPENBLAS CLI11::CLI11)
 if(JM_WITH_CUDA)
-  target_sources(journeymap_core PRIVATE cuda/anomalies/autoencoder_cuda.cu)
+  target_sources(journeymap_core PRIVATE cuda/anomalies/autoencoder_cuda.cu cuda/anomalies/isolation_forest_cuda.cu)
   target_link_libraries(journeymap_core PRIVATE CUDA::cublas)
 else()
-  target_sources(journeymap_core PRIVATE host/anomalies/autoencoder_cuda_unavailable.cpp)
+  target_sources(journeymap_core PRIVATE host/anomalies/autoencoder_cuda_unavailable.cpp
+    host/anomalies/isolation_forest_cuda_unavailable.cpp)
 endif()

@@ -7,6 +7,7 @@
 #include <rmm/mr/cuda_memory_resource.hpp>
 #include <rmm/mr/per_device_resource.hpp>
 #include <rmm/mr/pool_memory_resource.hpp>
+#include <rmm/mr/statistics_resource_adaptor.hpp>
 #include <raft/core/device_resources.hpp>
 #include <rmm/cuda_stream.hpp>
 #include <sstream>
@@ -57,19 +58,31 @@ std::string build_description() {
 }
 
 namespace {
-// An owned, non-blocking stream and the RAFT resources ordered on it.
+// An owned, non-blocking stream, the RAFT resources ordered on it, and the counters of the
+// device memory resource (a copy that shares its state with the installed one).
 struct DeviceState {
+  explicit DeviceState(rmm::mr::statistics_resource_adaptor counted) : statistics(std::move(counted)) {}
+  rmm::mr::statistics_resource_adaptor statistics;
   rmm::cuda_stream stream;
   raft::device_resources resources{stream.view()};
 };
+
+std::mutex& runtime_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// Deliberately never destroyed: the CUDA context may already be torn down when static
+// destructors run at exit, and destroying a stream then fails.
+std::map<int, DeviceState*>& device_states() {
+  static auto& per_device = *new std::map<int, DeviceState*>();
+  return per_device;
+}
 }  // namespace
 
 raft::device_resources& device_resources(int device) {
-  static std::mutex mutex;
-  // Deliberately never destroyed: the CUDA context may already be torn down when static
-  // destructors run at exit, and destroying a stream then fails.
-  static auto& per_device = *new std::map<int, DeviceState*>();
-  std::lock_guard<std::mutex> lock(mutex);
+  auto& per_device = device_states();
+  std::lock_guard<std::mutex> lock(runtime_mutex());
   if (device < 0 || device >= device_count())
     throw GpuUnavailableError("CUDA device " + std::to_string(device) + " is not available: " +
                               device_description(device));
@@ -81,9 +94,28 @@ raft::device_resources& device_resources(int device) {
   size_t free_bytes = 0, total_bytes = 0;
   JM_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
   const size_t initial_pool = (free_bytes / 8) & ~size_t{255};
-  rmm::mr::set_current_device_resource(
-      rmm::mr::pool_memory_resource{rmm::mr::cuda_memory_resource{}, initial_pool});
-  return per_device.emplace(device, new DeviceState()).first->second->resources;
+  // Counted above the pool, so the peak is what our buffers held, not what the pool reserved.
+  rmm::mr::statistics_resource_adaptor counted{
+      rmm::mr::pool_memory_resource{rmm::mr::cuda_memory_resource{}, initial_pool}};
+  rmm::mr::set_current_device_resource(counted);
+  return per_device.emplace(device, new DeviceState(counted)).first->second->resources;
+}
+
+DeviceMemoryUse device_memory_use(int device) {
+  DeviceMemoryUse use;
+  std::lock_guard<std::mutex> lock(runtime_mutex());
+  const auto found = device_states().find(device);
+  if (found == device_states().end()) return use;
+  JM_CUDA_TRY(cudaSetDevice(device));
+  const auto bytes = found->second->statistics.get_bytes_counter();
+  size_t free_bytes = 0, total_bytes = 0;
+  JM_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+  use.initialised = true;
+  use.peak_allocated_bytes = static_cast<int64_t>(bytes.peak);
+  use.allocated_bytes = static_cast<int64_t>(bytes.value);
+  use.used_bytes = static_cast<int64_t>(total_bytes - free_bytes);
+  use.total_bytes = static_cast<int64_t>(total_bytes);
+  return use;
 }
 
 }  // namespace jm::cuda_impl

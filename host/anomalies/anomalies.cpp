@@ -200,7 +200,7 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
 
   std::vector<int64_t> forest_rank;
   if (options.compare && n > 0) {
-    result.forest_score = isolation_forest_scores(scaled.data(), n, dims, options.forest, ctx.num_threads);
+    result.forest_score = isolation_forest_scores(ctx, scaled.data(), n, dims, options.forest);
     result.forest_threshold =
         anomaly_threshold(result.forest_score, options.threshold_rule, options.percentile, k);
     result.forest_flagged.resize(static_cast<size_t>(n));

@@ -1,7 +1,8 @@
 // Isolation forest (Liu, Ting & Zhou 2008): the second, independent detector. Each tree isolates a
 // small random sample by random axis-aligned cuts; anomalies are isolated after few cuts, so their
-// mean path length is short. Trees are built from per-tree seeded streams (deterministic for any
-// thread count); scoring is parallel over row blocks.
+// mean path length is short. Trees are built on the CPU from per-tree seeded streams (deterministic
+// for any thread count) into one flat node array; scoring (the costly part: rows x trees x depth)
+// runs on the CPU in parallel row blocks or on the GPU, both through isolation_forest_rules.hpp.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -9,46 +10,36 @@
 #include <vector>
 
 #include "host/anomalies/autoencoder_driver.hpp"
+#include "host/anomalies/isolation_forest_driver.hpp"
 #include "host/core/thread_pool.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
+#include "journeymap/isolation_forest_rules.hpp"
 
 namespace jm {
 namespace {
 
 using anomalies_detail::SplitMix64;
 
-struct TreeNode {
-  int32_t feature = -1;  ///< -1: leaf
-  float threshold = 0.0f;
-  int32_t left = -1;
-  int32_t right = -1;
-  int64_t size = 0;      ///< sample rows that reached the node
-};
+using isolation_forest_rules::ForestNode;
+using isolation_forest_rules::average_path_length;
 
-/// Average path length of an unsuccessful search in a binary search tree of n points: the
-/// normaliser c(n) of the isolation-forest paper.
-double average_path_length(int64_t n) {
-  if (n <= 1) return 0.0;
-  if (n == 2) return 1.0;
-  const double harmonic = std::log(static_cast<double>(n - 1)) + 0.5772156649015329;
-  return 2.0 * harmonic - 2.0 * static_cast<double>(n - 1) / static_cast<double>(n);
-}
-
-std::vector<TreeNode> build_tree(const float* rows, int dims, std::vector<int64_t> sample, int height_limit,
-                                 SplitMix64& rng) {
-  std::vector<TreeNode> nodes;
+/// One tree; child indices are local to it (0 = its root) until the forest is flattened.
+std::vector<ForestNode> build_tree(const float* rows, int dims, std::vector<int64_t> sample, int height_limit,
+                                   SplitMix64& rng) {
+  std::vector<ForestNode> nodes;
   struct Pending {
     int32_t node;
     int64_t begin, end;
     int depth;
   };
-  nodes.push_back(TreeNode{});
+  nodes.push_back(ForestNode{});
   std::vector<Pending> stack{{0, 0, static_cast<int64_t>(sample.size()), 0}};
   while (!stack.empty()) {
     const Pending task = stack.back();
     stack.pop_back();
-    nodes[task.node].size = task.end - task.begin;
+    // Every node starts as a leaf with its c(size); a split below overwrites the leaf's role.
+    nodes[task.node].leaf_path = static_cast<float>(average_path_length(task.end - task.begin));
     if (task.depth >= height_limit || task.end - task.begin <= 1) continue;
     // Draw features until one varies inside the node (at most dims draws); none: a leaf.
     int32_t feature = -1;
@@ -70,8 +61,8 @@ std::vector<TreeNode> build_tree(const float* rows, int dims, std::vector<int64_
                                        [&](int64_t r) { return rows[r * dims + feature] < threshold; });
     const int64_t split = middle - sample.begin();
     const int32_t left = static_cast<int32_t>(nodes.size());
-    nodes.push_back(TreeNode{});
-    nodes.push_back(TreeNode{});
+    nodes.push_back(ForestNode{});
+    nodes.push_back(ForestNode{});
     nodes[task.node].feature = feature;
     nodes[task.node].threshold = threshold;
     nodes[task.node].left = left;
@@ -82,19 +73,16 @@ std::vector<TreeNode> build_tree(const float* rows, int dims, std::vector<int64_
   return nodes;
 }
 
-}  // namespace
-
-std::vector<float> isolation_forest_scores(const float* rows, int64_t n, int dims,
-                                           const IsolationForestOptions& options, int num_threads) {
+// Builds every tree (in parallel, each from its own seeded stream) and lays them out flat.
+anomalies_detail::FlatForest build_forest(const float* rows, int64_t n, int dims, const IsolationForestOptions& options,
+                                          int threads) {
   if (options.trees < 1) throw ConfigError("isolation forest: trees must be >= 1");
   if (options.sample_size < 2) throw ConfigError("isolation forest: sample_size must be >= 2");
   if (dims < 1) throw ConfigError("isolation forest: needs at least one column");
-  if (n <= 0) return {};
   const int64_t sample_size = std::min(options.sample_size, n);
   const int height_limit = static_cast<int>(std::ceil(std::log2(static_cast<double>(std::max<int64_t>(sample_size, 2)))));
-  const int threads = resolve_thread_count(num_threads);
 
-  std::vector<std::vector<TreeNode>> forest(static_cast<size_t>(options.trees));
+  std::vector<std::vector<ForestNode>> trees(static_cast<size_t>(options.trees));
   parallel_for(options.trees, threads, [&](int64_t t) {
     SplitMix64 rng(options.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(t) + 1);
     // Sample without replacement by rejection against a sorted list: O(sample^2) per tree, where
@@ -114,30 +102,55 @@ std::vector<float> isolation_forest_scores(const float* rows, int64_t n, int dim
         sample.push_back(r);
       }
     }
-    forest[t] = build_tree(rows, dims, std::move(sample), height_limit, rng);
+    trees[t] = build_tree(rows, dims, std::move(sample), height_limit, rng);
   });
 
-  const double normaliser = average_path_length(sample_size);
+  anomalies_detail::FlatForest forest;
+  forest.normaliser = average_path_length(sample_size);
+  for (const auto& tree : trees) {
+    const auto root = static_cast<int32_t>(forest.nodes.size());
+    forest.roots.push_back(root);
+    for (ForestNode node : tree) {
+      if (node.feature >= 0) {
+        node.left += root;
+        node.right += root;
+      }
+      forest.nodes.push_back(node);
+    }
+  }
+  return forest;
+}
+
+std::vector<float> score_on_cpu(const anomalies_detail::FlatForest& forest, const float* rows, int64_t n, int dims,
+                                int threads) {
   std::vector<float> scores(static_cast<size_t>(n));
+  const int trees = static_cast<int>(forest.roots.size());
   constexpr int64_t kRowsPerBlock = 4096;
   parallel_for((n + kRowsPerBlock - 1) / kRowsPerBlock, threads, [&](int64_t block) {
-    for (int64_t r = block * kRowsPerBlock, end = std::min(n, (block + 1) * kRowsPerBlock); r < end; ++r) {
-      const float* x = rows + r * dims;
-      double total_path = 0.0;
-      for (const auto& tree : forest) {
-        int32_t node = 0;
-        int depth = 0;
-        while (tree[node].feature >= 0) {
-          node = x[tree[node].feature] < tree[node].threshold ? tree[node].left : tree[node].right;
-          ++depth;
-        }
-        total_path += depth + average_path_length(tree[node].size);
-      }
-      const double mean_path = total_path / static_cast<double>(forest.size());
-      scores[r] = static_cast<float>(std::pow(2.0, -mean_path / normaliser));
-    }
+    for (int64_t r = block * kRowsPerBlock, end = std::min(n, (block + 1) * kRowsPerBlock); r < end; ++r)
+      scores[r] = isolation_forest_rules::isolation_score(forest.nodes.data(), forest.roots.data(), trees,
+                                                          forest.normaliser, rows + r * dims);
   });
   return scores;
+}
+
+}  // namespace
+
+std::vector<float> isolation_forest_scores(const float* rows, int64_t n, int dims,
+                                           const IsolationForestOptions& options, int num_threads) {
+  const int threads = resolve_thread_count(num_threads);
+  const anomalies_detail::FlatForest forest = build_forest(rows, std::max<int64_t>(n, 0), dims, options, threads);
+  if (n <= 0) return {};
+  return score_on_cpu(forest, rows, n, dims, threads);
+}
+
+std::vector<float> isolation_forest_scores(const Context& ctx, const float* rows, int64_t n, int dims,
+                                           const IsolationForestOptions& options) {
+  if (ctx.backend != Backend::Gpu) return isolation_forest_scores(rows, n, dims, options, ctx.num_threads);
+  const anomalies_detail::FlatForest forest =
+      build_forest(rows, std::max<int64_t>(n, 0), dims, options, resolve_thread_count(ctx.num_threads));
+  if (n <= 0) return {};
+  return cuda_impl::isolation_forest_scores(ctx, forest, rows, n, dims);
 }
 
 }  // namespace jm

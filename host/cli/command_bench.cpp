@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/core/build_info.hpp"
+#include "host/core/gpu_runtime.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/generate.hpp"
 #include "journeymap/pipeline.hpp"
@@ -24,6 +25,7 @@ namespace {
 struct BenchOptions {
   std::vector<int64_t> journeys;     // generated sizes
   std::vector<std::string> inputs;   // event files used as they are
+  std::vector<std::string> cases;    // TOML run configurations, each naming its input file
   std::string config_file;
   std::string device = "auto";
   int threads = 0;
@@ -39,13 +41,28 @@ int64_t peak_host_bytes() {
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;
 }
 
+// Device memory after a GPU case: our buffers' peak (RMM counts) and the device's use as the
+// driver sees it (RMM's pool reserve, XGBoost's and cuBLAS's memory, CUDA contexts).
+nlohmann::json device_memory_json(const std::string& backend) {
+  if (backend != "gpu") return nullptr;
+  const cuda_impl::DeviceMemoryUse use = cuda_impl::device_memory_use(0);
+  if (!use.initialised) return nullptr;
+  return {{"peak_allocated_bytes_so_far", use.peak_allocated_bytes},
+          {"allocated_bytes_after", use.allocated_bytes},
+          {"device_used_bytes_after", use.used_bytes},
+          {"device_total_bytes", use.total_bytes}};
+}
+
 nlohmann::json run_case(const RunConfig& base, const std::string& label, const std::string& input,
                         const std::filesystem::path& work_dir, double generate_seconds) {
   RunConfig config = base;
   config.input_path = input;
   config.output_path = (work_dir / (label + ".h5")).string();
   config.progress = false;
+  const auto start = std::chrono::steady_clock::now();
   const RunReport report = run_pipeline(config);
+  // Wall clock of the whole run: the stage times plus anything between them.
+  const double wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::filesystem::remove(config.output_path);
 
   nlohmann::json stages = nlohmann::json::array();
@@ -66,13 +83,15 @@ nlohmann::json run_case(const RunConfig& base, const std::string& label, const s
           {"generate_seconds", generate_seconds},
           {"stages", stages},
           {"total_seconds", total},
+          {"wall_seconds", wall_seconds},
           {"total_excluding_ingest_seconds", total - (report.stage_seconds.empty() ? 0.0 : report.stage_seconds[0].second)},
-          {"peak_host_bytes_so_far", peak_host_bytes()}};
+          {"peak_host_bytes_so_far", peak_host_bytes()},
+          {"device_memory", device_memory_json(report.backend)}};
 }
 
 int run_bench(const BenchOptions& options) {
-  if (options.journeys.empty() && options.inputs.empty())
-    throw ConfigError("bench: give at least one --journeys N or --input FILE");
+  if (options.journeys.empty() && options.inputs.empty() && options.cases.empty())
+    throw ConfigError("bench: give at least one --journeys N, --input FILE or --case CONFIG.toml");
   RunConfig base;
   if (!options.config_file.empty()) apply_config_file(options.config_file, base);
   base.device = parse_device_choice(options.device);
@@ -111,6 +130,17 @@ int run_bench(const BenchOptions& options) {
     std::cout << fmt::format("{:>12} {:>21} events  {:>8.2f} s\n", label, cases.back()["events"].get<int64_t>(),
                              cases.back()["total_seconds"].get<double>());
   }
+  for (const std::string& case_file : options.cases) {
+    RunConfig config = base;
+    apply_config_file(case_file, config);
+    config.device = base.device;    // the command line's device and threads hold for every case
+    config.threads = base.threads;
+    if (config.input_path.empty()) throw ConfigError(case_file + ": [input] path is missing");
+    const std::string label = std::filesystem::path(case_file).stem().string();
+    cases.push_back(run_case(config, label, config.input_path, work_dir, 0.0));
+    std::cout << fmt::format("{:>12} {:>21} events  {:>8.2f} s\n", label, cases.back()["events"].get<int64_t>(),
+                             cases.back()["total_seconds"].get<double>());
+  }
   if (options.work_dir.empty()) std::filesystem::remove_all(work_dir);
 
   const nlohmann::json result{{"journeymap", build_info()}, {"cases", cases}};
@@ -132,6 +162,9 @@ CLI::App* add_bench_command(CLI::App& app, std::function<int()>& handler) {
   CLI::App* cmd = app.add_subcommand("bench", "Time the whole pipeline per stage on generated journeys or given files");
   cmd->add_option("--journeys", options->journeys, "Generated sizes (repeatable), e.g. --journeys 1000000");
   cmd->add_option("--input", options->inputs, "Event files to time as they are (repeatable)");
+  cmd->add_option("--case", options->cases,
+                  "TOML run configurations, each with its [input] path and options (repeatable), "
+                  "e.g. bench/datasets/*.toml");
   cmd->add_option("--config", options->config_file, "TOML configuration of the run (stages, options)");
   cmd->add_option("--device", options->device, "auto | cpu | gpu")->capture_default_str();
   cmd->add_option("--threads", options->threads, "CPU worker threads (0 = all)");

@@ -2,6 +2,7 @@
 // in a build without CUDA, by host/core/cuda_unavailable.cpp.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace jm::cuda_impl {
@@ -15,5 +16,18 @@ std::string device_description(int device);
 /// How the GPU side was built: "CUDA 13.0, archs 90, RMM 26.06, RAFT 26.06, CCCL 3.4.0",
 /// or "CUDA: no (built with JM_WITH_CUDA=OFF)".
 std::string build_description();
+
+/// Device memory of one device as this process uses it.
+struct DeviceMemoryUse {
+  bool initialised = false;          ///< false: journeymap has not used the device (all zeros)
+  int64_t peak_allocated_bytes = 0;  ///< most bytes journeymap's own buffers held at once (RMM)
+  int64_t allocated_bytes = 0;       ///< bytes they hold now
+  int64_t used_bytes = 0;            ///< total - free as the driver reports it: every process on the
+                                     ///< device, incl. RMM's pool reserve, XGBoost, cuBLAS, contexts
+  int64_t total_bytes = 0;
+};
+
+/// Memory use of `device`; not initialised when no GPU work has run on it in this process.
+DeviceMemoryUse device_memory_use(int device);
 
 }  // namespace jm::cuda_impl

@@ -14,7 +14,8 @@
 namespace jm {
 namespace {
 
-// Times one stage, records it and reports progress on stderr when asked to.
+// Times one stage, records it and reports progress on stderr when asked to. A name timed again
+// adds to its first entry, so every result write of the run sums into one "write" stage.
 class StageClock {
  public:
   StageClock(RunReport& report, bool progress) : report_(report), progress_(progress) {}
@@ -25,7 +26,10 @@ class StageClock {
     const auto start = std::chrono::steady_clock::now();
     auto finish = [&] {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      report_.stage_seconds.emplace_back(name, seconds);
+      auto& stages = report_.stage_seconds;
+      const auto same = std::find_if(stages.begin(), stages.end(), [&](const auto& stage) { return stage.first == name; });
+      if (same == stages.end()) stages.emplace_back(name, seconds);
+      else same->second += seconds;
       if (progress_) std::fprintf(stderr, "[journeymap] %-9s done in %.3f s\n", name.c_str(), seconds);
     };
     if constexpr (std::is_void_v<decltype(fn())>) {
@@ -102,7 +106,7 @@ RunReport run_pipeline(const RunConfig& config) {
 
   if (config.patterns_enabled) {
     const PatternResult patterns = clock.run("patterns", [&] { return mine_patterns(ctx, journeys, config.patterns); });
-    write_patterns_results(writer, patterns, journeys);
+    clock.run("write", [&] { write_patterns_results(writer, patterns, journeys); });
     report.stage_summaries.push_back(format_patterns_summary(patterns, journeys));
   }
 
@@ -115,13 +119,13 @@ RunReport run_pipeline(const RunConfig& config) {
     FeatureOptions feature_options = config.features;
     if (feature_options.conversion_touchpoint.empty()) feature_options.conversion_touchpoint = config.csv.conversion_touchpoint;
     features = clock.run("features", [&] { return extract_features(ctx, journeys, feature_options); });
-    write_features_results(writer, features, journeys, config.store_feature_matrix);
+    clock.run("write", [&] { write_features_results(writer, features, journeys, config.store_feature_matrix); });
     report.stage_summaries.push_back(format_features_summary(features, journeys));
   }
   if (config.segments_enabled) {
     const SegmentResult segments =
         clock.run("segments", [&] { return segment_journeys(ctx, journeys, features, config.segments); });
-    write_segments_results(writer, segments, journeys);
+    clock.run("write", [&] { write_segments_results(writer, segments, journeys); });
     report.stage_summaries.push_back(format_segments_summary(segments, journeys));
     segment_labels = segments.labels;
     n_segments = segments.k;
@@ -130,13 +134,13 @@ RunReport run_pipeline(const RunConfig& config) {
   if (config.flows_enabled) {
     const FlowResult flows =
         clock.run("flows", [&] { return compute_flows(ctx, journeys, config.flows, segment_labels, n_segments); });
-    write_flows_results(writer, flows, journeys);
+    clock.run("write", [&] { write_flows_results(writer, flows, journeys); });
     report.stage_summaries.push_back(format_flows_summary(flows, journeys));
   }
   if (config.attribution_enabled) {
     const AttributionResult attribution =
         clock.run("attribution", [&] { return compute_attribution(ctx, journeys, config.attribution); });
-    write_attribution_results(writer, attribution, journeys);
+    clock.run("write", [&] { write_attribution_results(writer, attribution, journeys); });
     report.stage_summaries.push_back(format_attribution_summary(attribution, journeys));
   }
 
@@ -155,8 +159,8 @@ RunReport run_pipeline(const RunConfig& config) {
   if (run_model) {
     ModelResult model = clock.run("model", [&] { return train_journey_model(ctx, journeys, features, config.model); });
     model.model.journey_options = config.journeys;  // `score` cuts new events into journeys the same way
-    if (!config.model_path.empty()) save_model(model.model, config.model_path);
-    write_model_results(writer, model, journeys);
+    if (!config.model_path.empty()) clock.run("write", [&] { save_model(model.model, config.model_path); });
+    clock.run("write", [&] { write_model_results(writer, model, journeys); });
     report.stage_summaries.push_back(format_model_summary(model, journeys));
   }
 
@@ -166,7 +170,7 @@ RunReport run_pipeline(const RunConfig& config) {
     if (options.alerts.conversion_touchpoint.empty()) options.alerts.conversion_touchpoint = config.csv.conversion_touchpoint;
     const AnomaliesResult anomalies =
         clock.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, options); });
-    write_anomalies_results(writer, anomalies, journeys);
+    clock.run("write", [&] { write_anomalies_results(writer, anomalies, journeys); });
     report.stage_summaries.push_back(format_anomalies_summary(anomalies, journeys));
   }
 

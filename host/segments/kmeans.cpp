@@ -83,6 +83,7 @@ KMeansResult run_lloyd(LloydStep& step, const float* points, int64_t n, int dims
   KMeansResult result;
   result.k = k;
   result.dims = dims;
+  result.initial_centroids = centroids;
   std::vector<double> sums;
   std::vector<int64_t> counts;
   for (int iteration = 0; iteration < options.max_iterations; ++iteration) {

@@ -174,9 +174,12 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   result.labels.resize(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j) result.labels[j] = new_label[best.labels[j]];
   result.centroids_scaled.resize(size_t(k) * dims);
-  for (int s = 0; s < k; ++s)
-    std::copy(best.centroids.begin() + size_t(order[s]) * dims, best.centroids.begin() + size_t(order[s] + 1) * dims,
-              result.centroids_scaled.begin() + size_t(s) * dims);
+  result.initial_centroids_scaled.resize(size_t(k) * dims);
+  for (int s = 0; s < k; ++s) {
+    const size_t from = size_t(order[s]) * dims, to = size_t(s) * dims;
+    std::copy_n(best.centroids.begin() + from, dims, result.centroids_scaled.begin() + to);
+    std::copy_n(best.initial_centroids.begin() + from, dims, result.initial_centroids_scaled.begin() + to);
+  }
 
   // Centroids in original units: member means of the raw columns.
   const int64_t f = features.num_features();
@@ -264,6 +267,7 @@ void write_segments_results(ResultWriter& writer, const SegmentResult& result, c
   writer.write("/segments/columns", result.scaling.columns);
   writer.write_matrix("/segments/centroids", result.centroids, k, dims);
   writer.write_matrix("/segments/centroids_scaled", result.centroids_scaled, k, dims);
+  writer.write_matrix("/segments/initial_centroids_scaled", result.initial_centroids_scaled, k, dims);
   writer.write("/segments/scaling_mean", result.scaling.mean);
   writer.write("/segments/scaling_scale", result.scaling.scale);
   writer.write("/segments/scaling_transform", result.scaling.transform);

@@ -128,7 +128,12 @@ struct IsolationForestOptions {
 };
 
 /// Isolation-forest anomaly scores s = 2^(-E[h(x)] / c(sample_size)) in (0, 1] of `rows`
-/// [n x dims] (host): higher is more anomalous; about 0.5 and below is ordinary. CPU only.
+/// [n x dims] (host): higher is more anomalous; about 0.5 and below is ordinary. The trees are
+/// built on the CPU; rows are scored on ctx's backend (the GPU's scores equal the CPU's within 1e-6).
+std::vector<float> isolation_forest_scores(const Context& ctx, const float* rows, int64_t n, int dims,
+                                           const IsolationForestOptions& options);
+
+/// The same on the CPU with `num_threads` threads (0 = all cores).
 std::vector<float> isolation_forest_scores(const float* rows, int64_t n, int dims,
                                            const IsolationForestOptions& options, int num_threads = 1);
 

@@ -39,6 +39,9 @@ struct KMeansResult {
   int k = 0;
   int dims = 0;
   std::vector<float> centroids;  ///< [k x dims]
+  /// [k x dims] the k-means++ start the returned centroids grew from, so that another k-means
+  /// (e.g. scikit-learn's with init=these) can be checked against this one from the same start.
+  std::vector<float> initial_centroids;
   std::vector<int32_t> labels;   ///< [n] cluster of each point
   std::vector<int64_t> sizes;    ///< [k]
   double inertia = 0.0;          ///< sum of squared distances to the assigned centroids
@@ -99,6 +102,7 @@ struct SegmentResult {
   FeatureScaling scaling;               ///< the standardisation clustered on ([dims] columns)
   std::vector<float> centroids_scaled;  ///< [k x dims] in standardised units
   std::vector<float> centroids;         ///< [k x dims] member means of the raw feature values
+  std::vector<float> initial_centroids_scaled;  ///< [k x dims] k-means++ start of the chosen run, segment order
   std::vector<int> k_tried;
   std::vector<double> inertia_per_k;    ///< [k_tried.size()]
   std::vector<double> silhouette_per_k; ///< [k_tried.size()]

@@ -142,10 +142,33 @@ TEST(IsolationForest, FindsPlantedOutliers) {
   std::vector<float> inliers(scores.begin(), scores.begin() + 3000);
   std::nth_element(inliers.begin(), inliers.begin() + 1500, inliers.end());
   EXPECT_LT(inliers[1500], 0.5f);
-  // Deterministic for a seed, whatever the thread count.
+  // Deterministic for a seed, whatever the thread count, and the same through a CPU context.
   EXPECT_EQ(jm::isolation_forest_scores(rows.data(), n, dims, options, 1), scores);
+  jm::Context cpu;
+  cpu.num_threads = 1;
+  EXPECT_EQ(jm::isolation_forest_scores(cpu, rows.data(), n, dims, options), scores);
   EXPECT_THROW(jm::isolation_forest_scores(rows.data(), n, dims, jm::IsolationForestOptions{0, 256, 1}, 1),
                jm::ConfigError);
+}
+
+TEST(IsolationForest, GpuScoresEqualCpuScores) {
+  if (!jm::gpu_available()) GTEST_SKIP() << "no CUDA device: " << jm::gpu_description();
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int dims = 7;
+  const int64_t n = 50000;
+  std::vector<float> rows(static_cast<size_t>(n) * dims);
+  for (float& v : rows) v = normal(rng);
+  for (int64_t r = 0; r < n; r += 997) rows[r * dims + r % dims] = 9.0f;  // some clear outliers
+  jm::IsolationForestOptions options;
+  jm::Context cpu, gpu;
+  cpu.num_threads = gpu.num_threads = 2;
+  gpu.backend = Backend::Gpu;
+  const std::vector<float> expected = jm::isolation_forest_scores(cpu, rows.data(), n, dims, options);
+  const std::vector<float> actual = jm::isolation_forest_scores(gpu, rows.data(), n, dims, options);
+  ASSERT_EQ(actual.size(), expected.size());
+  // Same trees, same traversal (isolation_forest_rules.hpp); only exp2's last bit may differ.
+  for (int64_t r = 0; r < n; ++r) ASSERT_NEAR(actual[r], expected[r], 1e-6f) << "row " << r;
 }
 
 TEST(AnomalyThreshold, MatchesDefinitions) {

@@ -129,6 +129,24 @@ TEST_P(Segments, RecoversPlantedSegmentsWithAriAtLeast0_9) {
   EXPECT_GE(ari, 0.9);
 }
 
+// The stored start reproduces the run: Lloyd from initial_centroids_scaled on the same
+// standardised points gives the same segments (what scripts/peers.py relies on for scikit-learn).
+TEST_P(Segments, InitialCentroidsReproduceTheSegments) {
+  const GeneratedData data = generate(jm::testing::scratch_dir(), 5000, 42);
+  const jm::FeatureMatrix features = jm::extract_features(ctx_, data.journeys, jm::FeatureOptions{});
+  jm::SegmentOptions options;
+  options.k_max = 5;
+  const jm::SegmentResult result = jm::segment_journeys(ctx_, data.journeys, features, options);
+  const int dims = static_cast<int>(result.scaling.dims());
+  ASSERT_EQ(result.initial_centroids_scaled.size(), size_t(result.k) * dims);
+  EXPECT_NE(result.initial_centroids_scaled, result.centroids_scaled);  // Lloyd moved them
+  const std::vector<float> points = jm::apply_scaling(features, result.scaling);
+  const jm::KMeansResult again = jm::lloyd(ctx_, points.data(), data.journeys.size(), dims,
+                                           result.initial_centroids_scaled, result.k, options.kmeans);
+  EXPECT_EQ(again.labels, result.labels);
+  EXPECT_EQ(again.centroids, result.centroids_scaled);
+}
+
 TEST_P(Segments, SeparatesPlantedBehaviours) {
   const GeneratedData data = generate(jm::testing::scratch_dir(), 20000, 42);
   const jm::FeatureMatrix features = jm::extract_features(ctx_, data.journeys, jm::FeatureOptions{});
