@@ -51,14 +51,10 @@ std::vector<int64_t> download_counts(const rmm::device_uvector<unsigned long lon
 FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t max_steps, double other_threshold,
                        const std::vector<int32_t>& funnel) {
   rmm::cuda_stream_view stream = device_stream(ctx.cuda_device);
-  flow_rules::FlowShape shape;
-  shape.n_touchpoints = journeys.touchpoints.size();
-  shape.n_channels = journeys.channels.size();
-  shape.max_steps = max_steps;
-  shape.n_funnel = static_cast<int32_t>(funnel.size());
+  flow_rules::FlowShape shape = flow_rules::make_shape(journeys.touchpoints.size(), journeys.channels.size(), max_steps,
+                                                       static_cast<int32_t>(funnel.size()));
   const flow_rules::FlowCounterLayout layout = flow_rules::make_layout(shape);
   const int64_t n_journeys = journeys.size();
-  const int64_t n_links = flow_rules::n_link_counters(shape);
 
   const auto offsets = upload(journeys.offsets, stream);
   const auto touchpoint = upload(journeys.touchpoint, stream);
@@ -81,7 +77,11 @@ FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t m
 
   const std::vector<int64_t> step_visits(result.counters.begin() + layout.step_visits,
                                          result.counters.begin() + layout.step_conversions);
-  result.label_of = fold_rare_nodes(step_visits, max_steps, shape.n_touchpoints, other_threshold);
+  FoldedNodes folded = fold_rare_nodes(step_visits, max_steps, shape.n_touchpoints, other_threshold);
+  result.label_of = std::move(folded.label_of);
+  result.label_touchpoint = std::move(folded.label_touchpoint);
+  shape.n_link_labels = static_cast<int32_t>(result.label_touchpoint.size());  // pass 2 counts dense labels
+  const int64_t n_links = flow_rules::n_link_counters(shape);
   const auto label_of = upload(result.label_of, stream);
   auto links = zeroed_counters(n_links, stream);
   if (n_journeys > 0) {

@@ -272,6 +272,9 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     r.read("device", device);
     r.read("threads", config.threads);
     r.read("output", config.output_path);
+    r.read("compression", config.output_compression);
+    if (config.output_compression < 0 || config.output_compression > 9)
+      throw ConfigError(source + ": run.compression must be a deflate level 0..9 (0: none)");
     r.read("progress", config.progress);
     config.device = parse_device_choice(device);
     r.reject_unknown_keys();
@@ -353,6 +356,7 @@ std::string to_toml(const RunConfig& config) {
   toml::table run{{"device", device_name(config.device)},
                   {"threads", config.threads},
                   {"output", config.output_path},
+                  {"compression", config.output_compression},
                   {"progress", config.progress}};
   const PatternOptions& po = config.patterns;
   toml::table patterns{{"enabled", config.patterns_enabled},

@@ -89,6 +89,7 @@ void assemble_sankey(const FlowCounts& counts, const flow_rules::FlowShape& shap
     std::vector<int32_t> order;
     for (int32_t label = 0; label < labels; ++label)
       if (journeys[label] > 0) order.push_back(label);
+    // Label order is touchpoint order, so ties below keep the touchpoint order.
     // Largest first, "other" last: the order Sankey layouts stack nodes in.
     std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
       const bool a_other = a == flow_rules::other_label(shape), b_other = b == flow_rules::other_label(shape);
@@ -97,7 +98,7 @@ void assemble_sankey(const FlowCounts& counts, const flow_rules::FlowShape& shap
     });
     for (int32_t label : order) {
       node_of[static_cast<size_t>(i) * labels + label] = static_cast<int32_t>(result.nodes.size());
-      result.nodes.push_back(SankeyNode{i, label == flow_rules::other_label(shape) ? kNodeOther : label,
+      result.nodes.push_back(SankeyNode{i, label == flow_rules::other_label(shape) ? kNodeOther : counts.label_touchpoint[label],
                                         journeys[label], conversions[label]});
     }
   }
@@ -197,19 +198,81 @@ std::vector<float> rate_matrix(const std::vector<int64_t>& numerator, const std:
 
 }  // namespace
 
-std::vector<int32_t> fold_rare_nodes(const std::vector<int64_t>& step_visits, int32_t max_steps, int32_t n_touchpoints,
-                                     double other_threshold) {
-  std::vector<int32_t> label_of(static_cast<size_t>(max_steps) * n_touchpoints);
+FoldedNodes fold_rare_nodes(const std::vector<int64_t>& step_visits, int32_t max_steps, int32_t n_touchpoints,
+                            double other_threshold) {
+  constexpr int32_t kRare = -1;
+  FoldedNodes folded;
+  folded.label_of.assign(static_cast<size_t>(max_steps) * n_touchpoints, kRare);
+  std::vector<uint8_t> kept_somewhere(static_cast<size_t>(n_touchpoints), 0);
   for (int32_t i = 0; i < max_steps; ++i) {
     const auto row = step_visits.begin() + static_cast<int64_t>(i) * n_touchpoints;
     const int64_t at_step = std::accumulate(row, row + n_touchpoints, int64_t{0});
     for (int32_t t = 0; t < n_touchpoints; ++t) {
       // Integer-exact comparison of visits >= threshold * at_step (both backends call this).
       const bool rare = static_cast<double>(row[t]) < other_threshold * static_cast<double>(at_step);
-      label_of[static_cast<size_t>(i) * n_touchpoints + t] = rare ? n_touchpoints : t;
+      if (!rare) {
+        folded.label_of[static_cast<size_t>(i) * n_touchpoints + t] = t;
+        kept_somewhere[t] = 1;
+      }
     }
   }
-  return label_of;
+  // Dense labels: kept touchpoints in ascending order, then "other".
+  std::vector<int32_t> label_of_touchpoint(static_cast<size_t>(n_touchpoints), kRare);
+  for (int32_t t = 0; t < n_touchpoints; ++t) {
+    if (!kept_somewhere[t]) continue;
+    label_of_touchpoint[t] = static_cast<int32_t>(folded.label_touchpoint.size());
+    folded.label_touchpoint.push_back(t);
+  }
+  const auto other = static_cast<int32_t>(folded.label_touchpoint.size());
+  folded.label_touchpoint.push_back(-1);
+  for (int32_t& label : folded.label_of) label = label == kRare ? other : label_of_touchpoint[label];
+  return folded;
+}
+
+std::vector<TransitionCount> count_sparse_transitions(const Context& ctx, const JourneySet& journeys) {
+  const int64_t n = journeys.size();
+  const auto T = static_cast<int64_t>(journeys.touchpoints.size());
+  const int64_t states = T + 3, start = T, conversion = T + 1, exit = T + 2;
+  // Per block of journeys: the transition keys (from x states + to), sorted and run-length counted.
+  constexpr int64_t kJourneysPerBlock = 1 << 16;
+  const int64_t n_blocks = (n + kJourneysPerBlock - 1) / kJourneysPerBlock;
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> block_counts(static_cast<size_t>(n_blocks));
+  parallel_for(n_blocks, ctx.num_threads, [&](int64_t block) {
+    std::vector<int64_t> keys;
+    for (int64_t j = block * kJourneysPerBlock, end = std::min(n, (block + 1) * kJourneysPerBlock); j < end; ++j) {
+      int64_t previous = start;
+      for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
+        keys.push_back(previous * states + journeys.touchpoint[e]);
+        previous = journeys.touchpoint[e];
+      }
+      keys.push_back(previous * states + (journeys.converted[j] ? conversion : exit));
+    }
+    std::sort(keys.begin(), keys.end());
+    auto& counts = block_counts[block];
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (k == 0 || keys[k] != keys[k - 1]) counts.push_back({keys[k], 0});
+      ++counts.back().second;
+    }
+  });
+  std::vector<std::pair<int64_t, int64_t>> all;
+  for (const auto& counts : block_counts) all.insert(all.end(), counts.begin(), counts.end());
+  std::sort(all.begin(), all.end());
+  std::vector<TransitionCount> transitions;
+  for (size_t k = 0; k < all.size(); ++k) {
+    if (k == 0 || all[k].first != all[k - 1].first)
+      transitions.push_back(TransitionCount{static_cast<int32_t>(all[k].first / states),
+                                            static_cast<int32_t>(all[k].first % states), 0});
+    transitions.back().count += all[k].second;
+  }
+  return transitions;
+}
+
+int64_t FlowResult::transition(int32_t from, int32_t to) const {
+  const auto at = std::lower_bound(transitions.begin(), transitions.end(), std::make_pair(from, to),
+                                   [](const TransitionCount& t, const std::pair<int32_t, int32_t>& key) {
+                                     return std::make_pair(t.from, t.to) < key;
+                                   });
+  return at != transitions.end() && at->from == from && at->to == to ? at->count : 0;
 }
 
 int32_t detect_conversion_touchpoint(const JourneySet& journeys) {
@@ -409,16 +472,22 @@ FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const F
                                 ? cuda_impl::count_flows(ctx, journeys, options.max_steps, options.other_threshold, funnel)
                                 : cpu_impl::count_flows(ctx, journeys, options.max_steps, options.other_threshold, funnel);
 
-  flow_rules::FlowShape shape;
-  shape.n_touchpoints = result.n_touchpoints;
-  shape.n_channels = result.n_channels;
-  shape.max_steps = options.max_steps;
-  shape.n_funnel = static_cast<int32_t>(funnel.size());
+  flow_rules::FlowShape shape = flow_rules::make_shape(result.n_touchpoints, result.n_channels, options.max_steps,
+                                                       static_cast<int32_t>(funnel.size()));
+  shape.n_link_labels = static_cast<int32_t>(counts.label_touchpoint.size());
   const flow_rules::FlowCounterLayout layout = flow_rules::make_layout(shape);
   auto slice = [&](int64_t begin, int64_t end) {
     return std::vector<int64_t>(counts.counters.begin() + begin, counts.counters.begin() + end);
   };
-  result.transitions = slice(layout.transitions, layout.step_visits);
+  if (shape.dense_transitions) {
+    const int32_t states = flow_rules::n_states(shape);
+    for (int64_t k = layout.transitions; k < layout.step_visits; ++k)
+      if (counts.counters[k] != 0)
+        result.transitions.push_back(TransitionCount{static_cast<int32_t>(k / states), static_cast<int32_t>(k % states),
+                                                     counts.counters[k]});
+  } else {
+    result.transitions = count_sparse_transitions(ctx, journeys);
+  }
   result.heat_visits = slice(layout.heat_visits, layout.heat_exits);
   result.heat_exits = slice(layout.heat_exits, layout.channel_visits);
   result.channel_visits = slice(layout.channel_visits, layout.channel_exits);
@@ -449,16 +518,13 @@ void write_flows_results(ResultWriter& writer, const FlowResult& flows, const Jo
   std::vector<int32_t> from, to;
   std::vector<int64_t> count;
   std::vector<double> probability;
-  for (int32_t a = 0; a < states; ++a) {
-    int64_t row_total = 0;
-    for (int32_t b = 0; b < states; ++b) row_total += flows.transition(a, b);
-    for (int32_t b = 0; b < states; ++b) {
-      if (flows.transition(a, b) == 0) continue;
-      from.push_back(a);
-      to.push_back(b);
-      count.push_back(flows.transition(a, b));
-      probability.push_back(ratio(flows.transition(a, b), row_total));
-    }
+  std::vector<int64_t> row_total(static_cast<size_t>(states), 0);
+  for (const TransitionCount& t : flows.transitions) row_total[t.from] += t.count;
+  for (const TransitionCount& t : flows.transitions) {
+    from.push_back(t.from);
+    to.push_back(t.to);
+    count.push_back(t.count);
+    probability.push_back(ratio(t.count, row_total[t.from]));
   }
   writer.write("/flows/transitions/from", from);
   writer.write("/flows/transitions/to", to);

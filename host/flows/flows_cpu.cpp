@@ -43,11 +43,8 @@ std::vector<int64_t> count_in_blocks(const Context& ctx, int64_t n_journeys, int
 
 FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t max_steps, double other_threshold,
                        const std::vector<int32_t>& funnel) {
-  flow_rules::FlowShape shape;
-  shape.n_touchpoints = journeys.touchpoints.size();
-  shape.n_channels = journeys.channels.size();
-  shape.max_steps = max_steps;
-  shape.n_funnel = static_cast<int32_t>(funnel.size());
+  flow_rules::FlowShape shape = flow_rules::make_shape(journeys.touchpoints.size(), journeys.channels.size(), max_steps,
+                                                       static_cast<int32_t>(funnel.size()));
   const flow_rules::FlowCounterLayout layout = flow_rules::make_layout(shape);
   const int64_t n_journeys = journeys.size();
   const int64_t* offsets = journeys.offsets.data();
@@ -62,7 +59,10 @@ FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t m
 
   const std::vector<int64_t> step_visits(result.counters.begin() + layout.step_visits,
                                          result.counters.begin() + layout.step_conversions);
-  result.label_of = fold_rare_nodes(step_visits, max_steps, shape.n_touchpoints, other_threshold);
+  FoldedNodes folded = fold_rare_nodes(step_visits, max_steps, shape.n_touchpoints, other_threshold);
+  result.label_of = std::move(folded.label_of);
+  result.label_touchpoint = std::move(folded.label_touchpoint);
+  shape.n_link_labels = static_cast<int32_t>(result.label_touchpoint.size());
   const int32_t* label_of = result.label_of.data();
   result.links = count_in_blocks(ctx, n_journeys, flow_rules::n_link_counters(shape), [&](int64_t* links, int64_t j) {
     flow_rules::count_journey_links(touchpoint + offsets[j], offsets[j + 1] - offsets[j], journeys.converted[j] != 0,

@@ -58,7 +58,6 @@ constexpr hsize_t kChunkThreshold = 65536;        ///< datasets with more elemen
 constexpr hsize_t kMinChunkElements = 65536;
 constexpr hsize_t kMaxChunkElements = 1u << 20;
 constexpr size_t kChunkTargetBytes = size_t{1} << 20;
-constexpr unsigned kDeflateLevel = 4;
 constexpr size_t kVlenElementBytes = 16;          ///< a variable-length string's slot in a chunk
 
 // ------------------------------------------------------------------ HDF5 error stack -> text
@@ -272,6 +271,7 @@ bool fsync_path(const std::string& path, bool directory) {
 
 struct ResultWriter::Impl {
   std::string name;  ///< the final path, used in every message
+  int deflate_level = ResultWriter::kDefaultDeflateLevel;  ///< 0: large datasets chunked, uncompressed
   FileHandle file;
   PropertyListHandle link_create;  ///< creates missing parent groups, UTF-8 link names
 
@@ -335,8 +335,9 @@ struct ResultWriter::Impl {
     if (!space.valid() || !create.valid()) fail_hdf5(path);
     if (n_elements > kChunkThreshold) {
       const auto chunk = chunk_shape(dims, element_bytes);
-      if (H5Pset_chunk(create.get(), static_cast<int>(chunk.size()), chunk.data()) < 0 ||
-          H5Pset_shuffle(create.get()) < 0 || H5Pset_deflate(create.get(), kDeflateLevel) < 0)
+      if (H5Pset_chunk(create.get(), static_cast<int>(chunk.size()), chunk.data()) < 0) fail_hdf5(path);
+      if (deflate_level > 0 && (H5Pset_shuffle(create.get()) < 0 ||
+                                H5Pset_deflate(create.get(), static_cast<unsigned>(deflate_level)) < 0))
         fail_hdf5(path);
     }
     DatasetHandle dataset(
@@ -415,8 +416,11 @@ struct ResultWriter::Impl {
   }
 };
 
-ResultWriter::ResultWriter(std::string final_path)
+ResultWriter::ResultWriter(std::string final_path, int deflate_level)
     : final_path_(std::move(final_path)), impl_(std::make_unique<Impl>()) {
+  if (deflate_level < 0 || deflate_level > 9)
+    throw ConfigError("output compression (deflate level) must be 0..9, got " + std::to_string(deflate_level));
+  impl_->deflate_level = deflate_level;
   silence_hdf5_errors();
   impl_->name = final_path_;
   if (final_path_.empty()) throw Error("result file: the output path is empty");

@@ -98,7 +98,7 @@ RunReport run_pipeline(const RunConfig& config) {
   report.summary = summarize_journeys(journeys);
 
   // Results go to a temporary file as each stage finishes; it replaces the target only at commit.
-  ResultWriter writer(config.output_path);
+  ResultWriter writer(config.output_path, config.output_compression);
   clock.run("write", [&] {
     writer.write_vocab(journeys);
     writer.write_journeys(journeys);

@@ -19,7 +19,28 @@ struct FlowShape {
   int32_t n_channels = 0;
   int32_t max_steps = 0;
   int32_t n_funnel = 0;
+  /// Pass 1 counts the (T+3) x (T+3) transition matrix only while it is small; with thousands of
+  /// touchpoints (page URLs, product ids) it would take gigabytes per counter copy, so the
+  /// transitions are then counted sparsely on the host (count_sparse_transitions).
+  bool dense_transitions = true;
+  /// Sankey node labels of pass 2: the touchpoints kept at some step, then "other" (the last
+  /// label). 0 means every touchpoint plus "other" (T + 1), before folding has run.
+  int32_t n_link_labels = 0;
 };
+
+/// Largest transition matrix (states per side) counted densely in pass 1: 1024^2 int64 = 8 MiB.
+constexpr int32_t kMaxDenseTransitionStates = 1024;
+
+/// The shape both backends count with.
+inline FlowShape make_shape(int32_t n_touchpoints, int32_t n_channels, int32_t max_steps, int32_t n_funnel) {
+  FlowShape s;
+  s.n_touchpoints = n_touchpoints;
+  s.n_channels = n_channels;
+  s.max_steps = max_steps;
+  s.n_funnel = n_funnel;
+  s.dense_transitions = n_touchpoints + 3 <= kMaxDenseTransitionStates;
+  return s;
+}
 
 // States of the transition matrix: touchpoints 0..T-1, then start, conversion, exit.
 JM_HD inline int32_t start_state(const FlowShape& s) { return s.n_touchpoints; }
@@ -27,19 +48,20 @@ JM_HD inline int32_t conversion_state(const FlowShape& s) { return s.n_touchpoin
 JM_HD inline int32_t exit_state(const FlowShape& s) { return s.n_touchpoints + 2; }
 JM_HD inline int32_t n_states(const FlowShape& s) { return s.n_touchpoints + 3; }
 
-// Sankey node labels at one step: touchpoints 0..T-1 and "other" (= T, folded rare touchpoints).
-JM_HD inline int32_t other_label(const FlowShape& s) { return s.n_touchpoints; }
-JM_HD inline int32_t n_labels(const FlowShape& s) { return s.n_touchpoints + 1; }
+// Sankey node labels at one step: the kept touchpoints and "other" (the last label, folded rare
+// touchpoints); see FlowShape::n_link_labels.
+JM_HD inline int32_t n_labels(const FlowShape& s) { return s.n_link_labels > 0 ? s.n_link_labels : s.n_touchpoints + 1; }
+JM_HD inline int32_t other_label(const FlowShape& s) { return n_labels(s) - 1; }
 // Sankey link targets from step i: a label at step i+1, or the journey converts, exits, or goes on
 // beyond the last step shown.
-JM_HD inline int32_t converts_target(const FlowShape& s) { return s.n_touchpoints + 1; }
-JM_HD inline int32_t exits_target(const FlowShape& s) { return s.n_touchpoints + 2; }
-JM_HD inline int32_t continues_target(const FlowShape& s) { return s.n_touchpoints + 3; }
-JM_HD inline int32_t n_link_targets(const FlowShape& s) { return s.n_touchpoints + 4; }
+JM_HD inline int32_t converts_target(const FlowShape& s) { return n_labels(s); }
+JM_HD inline int32_t exits_target(const FlowShape& s) { return n_labels(s) + 1; }
+JM_HD inline int32_t continues_target(const FlowShape& s) { return n_labels(s) + 2; }
+JM_HD inline int32_t n_link_targets(const FlowShape& s) { return n_labels(s) + 3; }
 
 /// Where each counter array starts inside the flat counter buffer, and its size.
 struct FlowCounterLayout {
-  int64_t transitions = 0;       ///< [n_states x n_states] (from, to)
+  int64_t transitions = 0;       ///< [n_states x n_states] (from, to); empty unless dense_transitions
   int64_t step_visits = 0;       ///< [S x T] journeys whose event i (i < S) is touchpoint t
   int64_t step_conversions = 0;  ///< [S x T] the same, counting converted journeys only
   int64_t heat_visits = 0;       ///< [S x T] events by (min(i, S-1), touchpoint)
@@ -54,7 +76,7 @@ JM_HD inline FlowCounterLayout make_layout(const FlowShape& s) {
   const int64_t st = int64_t{s.max_steps} * s.n_touchpoints;
   const int64_t tc = int64_t{s.n_touchpoints} * s.n_channels;
   l.transitions = 0;
-  l.step_visits = l.transitions + int64_t{n_states(s)} * n_states(s);
+  l.step_visits = l.transitions + (s.dense_transitions ? int64_t{n_states(s)} * n_states(s) : 0);
   l.step_conversions = l.step_visits + st;
   l.heat_visits = l.step_conversions + st;
   l.heat_exits = l.heat_visits + st;
@@ -79,7 +101,7 @@ JM_HD inline void count_journey(const int32_t* touchpoint, const int32_t* channe
   int32_t previous = start_state(s);
   for (int64_t i = 0; i < length; ++i) {
     const int32_t t = touchpoint[i];
-    increment(counters, l.transitions + previous * states + t);
+    if (s.dense_transitions) increment(counters, l.transitions + previous * states + t);
     previous = t;
     const int64_t step = i < s.max_steps ? i : s.max_steps - 1;
     increment(counters, l.heat_visits + step * s.n_touchpoints + t);
@@ -89,7 +111,8 @@ JM_HD inline void count_journey(const int32_t* touchpoint, const int32_t* channe
       if (converted) increment(counters, l.step_conversions + i * s.n_touchpoints + t);
     }
   }
-  increment(counters, l.transitions + previous * states + (converted ? conversion_state(s) : exit_state(s)));
+  if (s.dense_transitions)
+    increment(counters, l.transitions + previous * states + (converted ? conversion_state(s) : exit_state(s)));
   if (!converted && length > 0) {
     const int64_t last = length - 1;
     const int32_t t = touchpoint[last];
@@ -100,7 +123,7 @@ JM_HD inline void count_journey(const int32_t* touchpoint, const int32_t* channe
 }
 
 /// Pass 2 for one journey: the Sankey links of its first S steps. `label_of` [S x T] maps a
-/// (step, touchpoint) to its node label (the touchpoint itself or other_label when folded).
+/// (step, touchpoint) to its node label (a kept touchpoint's label, or other_label when folded).
 template <typename Counter, typename Increment>
 JM_HD inline void count_journey_links(const int32_t* touchpoint, int64_t length, bool converted, const FlowShape& s,
                                       const int32_t* label_of, Counter* links, Increment increment) {

@@ -79,15 +79,24 @@ struct FunnelResult {
   int32_t n_segments = 0;
 };
 
+struct TransitionCount {
+  int32_t from = 0;
+  int32_t to = 0;
+  int64_t count = 0;
+  bool operator==(const TransitionCount& other) const {
+    return from == other.from && to == other.to && count == other.count;
+  }
+};
+
 struct FlowResult {
   int32_t n_touchpoints = 0, n_channels = 0, max_steps = 0;
   int64_t n_journeys = 0, n_converted = 0;
   double other_threshold = 0.0;
   std::string backend;  ///< "cpu" or "gpu": which backend did the counting
 
-  /// [(T+3) x (T+3)] first-order transition counts; states: touchpoints, start (T), conversion
-  /// (T+1), exit (T+2). Row "from", column "to".
-  std::vector<int64_t> transitions;
+  /// First-order transition counts, the non-zero ones, sorted by (from, to); states: touchpoints,
+  /// start (T), conversion (T+1), exit (T+2).
+  std::vector<TransitionCount> transitions;
 
   std::vector<SankeyNode> nodes;  ///< step-ordered Sankey nodes (with terminals)
   std::vector<SankeyLink> links;
@@ -104,7 +113,8 @@ struct FlowResult {
   std::vector<int64_t> channel_exits;   ///< [T x C]
 
   int32_t n_states() const { return n_touchpoints + 3; }
-  int64_t transition(int32_t from, int32_t to) const { return transitions[int64_t{from} * n_states() + to]; }
+  /// Journeys making the transition from -> to (0 when none).
+  int64_t transition(int32_t from, int32_t to) const;
 };
 
 /// Computes every flow view. `journey_segment` (optional, [n_journeys], values 0..n_segments-1)
@@ -129,15 +139,28 @@ std::string format_flows_summary(const FlowResult& flows, const JourneySet& jour
 struct FlowCounts {
   std::vector<int64_t> counters;     ///< pass 1, laid out by flow_rules::make_layout
   std::vector<int32_t> label_of;     ///< [S x T] Sankey node label of (step, touchpoint) after folding
-  std::vector<int64_t> links;        ///< pass 2, [S x (T+1) x (T+4)]
+  std::vector<int32_t> label_touchpoint;  ///< [L] touchpoint of each label; the last, -1, is "other"
+  std::vector<int64_t> links;        ///< pass 2, [S x L x (L+3)]
   std::vector<uint8_t> funnel_depth; ///< [n_journeys] funnel steps matched
   std::vector<int64_t> funnel_time_ms;  ///< [n_journeys x F] time of matched step k (valid for k < depth)
 };
 
-/// Folds rare Sankey nodes: label_of[i][t] = t when step_visits[i][t] >= threshold x journeys at
-/// step i, else "other". Shared by both backends between their two passes.
-std::vector<int32_t> fold_rare_nodes(const std::vector<int64_t>& step_visits, int32_t max_steps,
-                                     int32_t n_touchpoints, double other_threshold);
+/// Sankey labels after folding rare nodes (see fold_rare_nodes).
+struct FoldedNodes {
+  std::vector<int32_t> label_of;          ///< [S x T] label of (step, touchpoint)
+  std::vector<int32_t> label_touchpoint;  ///< [L] touchpoint of each label, ascending; last: -1 ("other")
+};
+
+/// Folds rare Sankey nodes: (step i, touchpoint t) keeps its own label when step_visits[i][t] >=
+/// threshold x journeys at step i, else it becomes "other". Labels are numbered densely over the
+/// touchpoints kept at any step, so pass 2 has L x (L+3) counters per step however large T is.
+/// Shared by both backends between their two passes.
+FoldedNodes fold_rare_nodes(const std::vector<int64_t>& step_visits, int32_t max_steps, int32_t n_touchpoints,
+                            double other_threshold);
+
+/// Transition counts (sparse, sorted by (from, to)) counted on the host: how both backends get
+/// them when the matrix is too large for pass 1 (FlowShape::dense_transitions is false).
+std::vector<TransitionCount> count_sparse_transitions(const Context& ctx, const JourneySet& journeys);
 
 namespace cpu_impl {
 FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t max_steps, double other_threshold,

@@ -34,8 +34,13 @@ struct RunMetadata {
 
 class ResultWriter {
  public:
-  /// Creates `<final_path>.tmp.<pid>` in the same folder. Throws Error if it cannot.
-  explicit ResultWriter(std::string final_path);
+  /// Deflate level of large datasets when none is given: 1 compresses the journey arrays about as
+  /// well as 4 (8 MB against 7 MB for 2.2M events) in 60% of the time; 0 stores them raw.
+  static constexpr int kDefaultDeflateLevel = 1;
+
+  /// Creates `<final_path>.tmp.<pid>` in the same folder. Throws Error if it cannot, and
+  /// ConfigError when deflate_level is outside 0..9.
+  explicit ResultWriter(std::string final_path, int deflate_level = kDefaultDeflateLevel);
   ~ResultWriter();  ///< removes the temp file unless commit() succeeded
   ResultWriter(const ResultWriter&) = delete;
   ResultWriter& operator=(const ResultWriter&) = delete;

@@ -39,6 +39,7 @@ struct RunConfig {
   DeviceChoice device = DeviceChoice::Auto;
   int threads = 0;  ///< 0 = all hardware threads
   std::string output_path = "out/journeymap.h5";
+  int output_compression = 1;  ///< deflate level 0..9 of the large HDF5 datasets (0: none)
   bool progress = true;  ///< stage progress lines on stderr
 
   // Analysis stages of `run` ([<stage>] enabled = true|false and the stage's options).

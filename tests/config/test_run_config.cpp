@@ -78,6 +78,7 @@ TEST(RunConfig, RejectsUnknownKeysWrongTypesAndBadSyntax) {
   }
   EXPECT_THROW(jm::apply_config_text("[run]\nthreads = \"four\"\n", "type.toml", config), jm::ConfigError);
   EXPECT_THROW(jm::apply_config_text("[run]\ndevice = \"tpu\"\n", "device.toml", config), jm::ConfigError);
+  EXPECT_THROW(jm::apply_config_text("[run]\ncompression = 12\n", "level.toml", config), jm::ConfigError);
   try {
     jm::apply_config_text("[run]\n\nthreads = = 3\n", "syntax.toml", config);
     FAIL() << "expected ConfigError";

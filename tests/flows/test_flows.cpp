@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "journeymap/common.hpp"
+#include "journeymap/flow_rules.hpp"
 #include "journeymap/flows.hpp"
 
 namespace {
@@ -170,11 +171,17 @@ void expect_matches_reference(const FlowResult& flows, const JourneySet& js, con
   const int32_t detected = jm::detect_conversion_touchpoint(js);
   EXPECT_EQ(flows.conversion_touchpoint, detected);
   const Reference r = reference(js, S, options.other_threshold, funnel, detected);
-  for (int a = 0; a < T + 3; ++a)
-    for (int b = 0; b < T + 3; ++b) {
-      auto found = r.transitions.find({a, b});
-      EXPECT_EQ(flows.transition(a, b), found == r.transitions.end() ? 0 : found->second) << a << "->" << b;
-    }
+  // Transitions: the sparse list holds exactly the reference's non-zero pairs, sorted, and the
+  // lookup finds each of them (and 0 for a pair that never happens).
+  std::map<std::pair<int, int>, int64_t> listed;
+  for (size_t k = 0; k < flows.transitions.size(); ++k) {
+    const auto& t = flows.transitions[k];
+    if (k > 0) EXPECT_LT(std::make_pair(flows.transitions[k - 1].from, flows.transitions[k - 1].to), std::make_pair(t.from, t.to));
+    listed[{t.from, t.to}] = t.count;
+  }
+  EXPECT_EQ(listed, r.transitions);
+  for (const auto& [pair, n] : r.transitions) EXPECT_EQ(flows.transition(pair.first, pair.second), n);
+  EXPECT_EQ(flows.transition(T + 1, 0), 0);  // nothing leaves the conversion state
   auto get = [](const std::map<std::pair<int, int>, int64_t>& m, int a, int b) {
     auto found = m.find({a, b});
     return found == m.end() ? int64_t{0} : found->second;
@@ -254,6 +261,19 @@ TEST_P(Flows, MatchesReferenceOnRandomJourneys) {
   bool folded = false;
   for (const auto& node : flows.nodes) folded |= node.touchpoint == jm::kNodeOther;
   EXPECT_TRUE(folded) << "the threshold should fold some nodes into 'other'";
+}
+
+// Thousands of touchpoints (page URLs, product ids): transitions are counted sparsely and the
+// Sankey counts only the labels kept after folding, so memory does not grow with T^2.
+TEST_P(Flows, LargeVocabularyMatchesReference) {
+  const int T = 3000;
+  ASSERT_GT(T + 3, jm::flow_rules::kMaxDenseTransitionStates);
+  const JourneySet js = random_journeys(31, 20000, T, 3, 15);
+  FlowOptions options;
+  options.max_steps = 4;
+  options.funnel = {"tp0", "tp1"};
+  const FlowResult flows = jm::compute_flows(context(), js, options);
+  expect_matches_reference(flows, js, options, {0, 1});
 }
 
 TEST_P(Flows, ManyBlocksAndThreadCountsGiveTheSameCounts) {

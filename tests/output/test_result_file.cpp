@@ -145,6 +145,31 @@ TEST(ResultFile, RoundTripsEveryDatasetType) {
   expect_error_mentioning([&] { in.read_int64("/t"); }, {"/t is not a dataset"});
 }
 
+// [run] compression: every deflate level reads back the same data; level 0 stores it raw (larger
+// for this compressible ramp), and a level outside 0..9 is refused before anything is written.
+TEST(ResultFile, CompressionLevelsRoundTrip) {
+  std::vector<int64_t> ramp(1 << 18);
+  for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<int64_t>(i / 3);
+  std::vector<uintmax_t> sizes;
+  for (const int level : {0, 1, 9}) {
+    const auto file = scratch_dir() / ("level" + std::to_string(level) + ".h5");
+    {
+      ResultWriter out(file.string(), level);
+      out.write("/ramp", ramp);
+      out.commit();
+    }
+    EXPECT_EQ(ResultReader(file.string()).read_int64("/ramp"), ramp) << "level " << level;
+    sizes.push_back(std::filesystem::file_size(file));
+  }
+  EXPECT_GT(sizes[0], ramp.size() * sizeof(int64_t));
+  EXPECT_LT(sizes[1], sizes[0] / 4);
+  EXPECT_LE(sizes[2], sizes[1]);
+  const auto refused = scratch_dir() / "level10.h5";
+  EXPECT_THROW(ResultWriter(refused.string(), 10), jm::ConfigError);
+  EXPECT_THROW(ResultWriter(refused.string(), -1), jm::ConfigError);
+  EXPECT_FALSE(std::filesystem::exists(refused));
+}
+
 TEST(ResultFile, AttributesOfEveryKind) {
   const auto file = scratch_dir() / "attributes.h5";
   {
