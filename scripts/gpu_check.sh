@@ -6,14 +6,16 @@
 # are skipped and named in LOG_DIR/skipped.log, so the most valuable results come first.
 # Usage: scripts/gpu_check.sh LOG_DIR [BUILD_DIR]
 #   BUILD_DIR defaults to build-sm90; it is built here when it has no test binaries.
-#   Shared libraries that the machine lacks may be placed in BUILD_DIR/lib (added to LD_LIBRARY_PATH).
+#   Shared libraries that the machine lacks may be placed in BUILD_DIR/lib (added to LD_LIBRARY_PATH);
+#   scripts/gpu_bundle.sh packs a build made elsewhere that way, in two transfers of < 64 MiB.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG_DIR=${1:?usage: scripts/gpu_check.sh LOG_DIR [BUILD_DIR]}
 BUILD_DIR=${2:-build-sm90}
 DEADLINE=$(($(date +%s) + ${JM_GPU_CHECK_SECONDS:-480}))
 mkdir -p "$LOG_DIR"
-export LD_LIBRARY_PATH="$PWD/$BUILD_DIR/lib:${LD_LIBRARY_PATH:-}"
+# Libraries carried with a build (scripts/gpu_bundle.sh) first, then the CUDA toolkit's.
+export LD_LIBRARY_PATH="$PWD/$BUILD_DIR/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 : >"$LOG_DIR/skipped.log"
 
 # bounded SECONDS LOG COMMAND...: runs COMMAND with stdout+stderr to LOG, for at most SECONDS and
@@ -56,7 +58,9 @@ grep -h -B1 -A8 "^\[  FAILED  \]" "$LOG_DIR"/test_*.log >"$LOG_DIR/tests_failure
 bounded 240 "$LOG_DIR/bench_pipeline_gpu.log" "$BUILD_DIR/journeymap" bench --journeys 10000000 --journeys 1000000 \
   --device gpu --out "$LOG_DIR/bench_pipeline_gpu.json" || { status=1; echo "FAILED: journeymap bench (gpu)"; }
 # The public datasets through the GPU pipeline (small: minutes of CPU, seconds here).
-bounded 60 "$LOG_DIR/bench_public_gpu.log" "$BUILD_DIR/journeymap" bench --case bench/datasets/*.toml \
+datasets=bench/datasets
+[ -d "$BUILD_DIR/bench/datasets" ] && datasets="$BUILD_DIR/bench/datasets"
+bounded 60 "$LOG_DIR/bench_public_gpu.log" "$BUILD_DIR/journeymap" bench --case "$datasets"/*.toml \
   --device gpu --out "$LOG_DIR/bench_public_gpu.json" || echo "journeymap bench (public datasets) exited $?"
 
 # Journey building at 1M/10M/100M events, GPU beside CPU, then the GPU rows of every stage's
