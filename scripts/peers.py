@@ -738,6 +738,19 @@ def robust_limit(scores, k):
     return median + k * 1.4826 * np.median(np.abs(scores - median))
 
 
+def anomaly_threshold(scores, opts):
+    """Ours' flagging rule (anomaly_threshold in host/anomalies/anomalies.cpp), for the peer's scores."""
+    rule = opts["threshold"]
+    if rule == "percentile":
+        return float(np.percentile(scores, opts["percentile"]))
+    if rule == "robust":
+        return float(robust_limit(scores, opts["robust_k"]))
+    positive = scores[scores > 0]
+    if len(positive) == 0:
+        return 0.0
+    return float(np.exp(robust_limit(np.log(np.maximum(scores, positive.min())), opts["log_robust_k"])))
+
+
 def peer_anomalies(ours, matrix, names, cfg, threads):
     from scipy.stats import spearmanr
     from sklearn.ensemble import IsolationForest
@@ -786,11 +799,14 @@ def peer_anomalies(ours, matrix, names, cfg, threads):
     top_ours = set(np.argsort(-ours_score, kind="stable")[:k].tolist())
     top_peer = set(np.argsort(-score, kind="stable")[:k].tolist())
     overlap = len(top_ours & top_peer) / k
+    flagged = int((score > anomaly_threshold(score, opts)).sum())
     result.info = {"autoencoder_top_k": k, "autoencoder_top_k_overlap": overlap,
                    "autoencoder_spearman": float(spearmanr(ours_score, score).statistic),
-                   "autoencoder_train_rows": len(train_rows)}
+                   "autoencoder_train_rows": len(train_rows), "autoencoder_flagged": flagged,
+                   "autoencoder_flagged_ours": int(ours["anomalies"].attrs["flagged_count"])}
     checks = [Check("autoencoder top-k overlap", "info",
-                    f"{overlap:.2f} of the top {k} (Spearman {result.info['autoencoder_spearman']:.3f})", False)]
+                    f"{overlap:.2f} of the top {k} (Spearman {result.info['autoencoder_spearman']:.3f}); "
+                    f"flagged by ours' {opts['threshold']} rule: peer {flagged}, ours {k}", False)]
     if ours.has("anomalies/comparison/forest_score"):
         ours_forest = ours["anomalies/comparison/forest_score"][:]
         rho = float(spearmanr(ours_forest, forest_score).statistic)
