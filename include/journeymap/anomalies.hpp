@@ -46,7 +46,10 @@ struct AutoencoderOptions {
   float epsilon = 1e-8f;
   uint64_t seed = 42;           ///< initial weights and the shuffling of every epoch
   /// Train on a seeded uniform sample of at most this many rows (0 = all rows); every row is scored.
-  int64_t max_train_rows = 1000000;
+  /// A fixed budget on purpose: with all of 1M journeys the 20 epochs are 5x more steps, the network
+  /// reconstructs ordinary journeys so tightly that their error tail passes the threshold (13.6%
+  /// flagged, precision@k 0.34 on generated data, against 1.6% and 0.98 with 200k).
+  int64_t max_train_rows = 200000;
 };
 
 /// Weights of a fully connected network, all parameters in one flat array. Layer l maps width
