@@ -14,6 +14,7 @@
 
 #include <rmm/device_uvector.hpp>
 
+#include "cuda/core/cublas_check.cuh"
 #include "cuda/core/cuda_check.cuh"
 #include "cuda/core/device_runtime.cuh"
 #include "host/anomalies/autoencoder_driver.hpp"
@@ -21,13 +22,6 @@
 #include "journeymap/common.hpp"
 #include "kernels/anomalies/autoencoder_kernels.cuh"
 
-#define JM_AE_CUBLAS_TRY(call)                                                                       \
-  do {                                                                                               \
-    const cublasStatus_t jm_cublas_status_ = (call);                                                 \
-    if (jm_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                                  \
-      throw ::jm::Error(std::string("cuBLAS error ") + cublasGetStatusName(jm_cublas_status_) + " in " + \
-                        #call + " at " + __FILE__ + ":" + std::to_string(__LINE__));                 \
-  } while (0)
 
 namespace jm::cuda_impl {
 namespace {
@@ -53,8 +47,8 @@ class DeviceNetwork {
       deltas_.emplace_back(static_cast<size_t>(max_rows) * model_.widths[l], stream_);
     }
     handle_ = resources_.get_cublas_handle();
-    JM_AE_CUBLAS_TRY(cublasSetStream(handle_, stream_.value()));
-    JM_AE_CUBLAS_TRY(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH));  // full FP32, no TF32 shortcuts
+    JM_CUBLAS_TRY(cublasSetStream(handle_, stream_.value()));
+    JM_CUBLAS_TRY(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH));  // full FP32, no TF32 shortcuts
   }
 
   /// activations_[l + 1] = layer l of activations_[l], for `rows` rows already in activations_[0].
@@ -63,7 +57,7 @@ class DeviceNetwork {
     for (int l = 0; l < model_.layers(); ++l) {
       const int in = model_.widths[l], out = model_.widths[l + 1];
       // Row-major Z [rows x out] = A [rows x in] W [in x out]  <=>  column-major Z^T = W^T A^T.
-      JM_AE_CUBLAS_TRY(cublasSgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, out, static_cast<int>(rows), in, &one,
+      JM_CUBLAS_TRY(cublasSgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, out, static_cast<int>(rows), in, &one,
                                    weights(l), out, activations_[l].data(), in, &zero, activations_[l + 1].data(), out));
       add_bias_and_activate<<<grid_for(rows * out, kElementwiseBlockThreads, sm_count_), kElementwiseBlockThreads, 0,
                               stream_.value()>>>(activations_[l + 1].data(), bias(l), rows, out, l + 1 < model_.layers());
@@ -177,14 +171,14 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
       float* dw = gradients_.data() + model.weight_offset(l);
       float* db = gradients_.data() + model.bias_offset(l);
       // Row-major dW [in x out] = A^T [in x rows] dZ [rows x out]  <=>  column-major dW^T = dZ^T A.
-      JM_AE_CUBLAS_TRY(cublasSgemm(net_.handle_, CUBLAS_OP_N, CUBLAS_OP_T, out, in, static_cast<int>(rows), &one, dz, out,
+      JM_CUBLAS_TRY(cublasSgemm(net_.handle_, CUBLAS_OP_N, CUBLAS_OP_T, out, in, static_cast<int>(rows), &one, dz, out,
                                    a, in, &zero, dw, out));
       sum_columns<<<static_cast<unsigned>(out), kColumnSumBlockThreads, 0, stream>>>(dz, rows, out, db);
       JM_CUDA_CHECK_LAUNCH();
       if (l > 0) {
         float* da = net_.deltas_[l].data();
         // Row-major dA [rows x in] = dZ [rows x out] W^T [out x in]  <=>  column-major dA^T = W dZ^T.
-        JM_AE_CUBLAS_TRY(cublasSgemm(net_.handle_, CUBLAS_OP_T, CUBLAS_OP_N, in, static_cast<int>(rows), out, &one,
+        JM_CUBLAS_TRY(cublasSgemm(net_.handle_, CUBLAS_OP_T, CUBLAS_OP_N, in, static_cast<int>(rows), out, &one,
                                      net_.weights(l), out, dz, out, &zero, da, in));
         relu_backward_in_place<<<grid_for(rows * in, kElementwiseBlockThreads, sms), kElementwiseBlockThreads, 0, stream>>>(
             da, a, rows * in);

@@ -9,6 +9,7 @@
 
 #include <rmm/device_uvector.hpp>
 
+#include "cuda/core/cublas_check.cuh"
 #include "cuda/core/cuda_check.cuh"
 #include "cuda/core/device_runtime.cuh"
 #include "journeymap/common.hpp"
@@ -16,13 +17,6 @@
 #include "journeymap/segments.hpp"
 #include "kernels/segments/kmeans_kernels.cuh"
 
-#define JM_CUBLAS_TRY(call)                                                                          \
-  do {                                                                                               \
-    const cublasStatus_t jm_cublas_status_ = (call);                                                 \
-    if (jm_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                                  \
-      throw ::jm::Error(std::string("cuBLAS error ") + cublasGetStatusName(jm_cublas_status_) + " in " + \
-                        #call + " at " + __FILE__ + ":" + std::to_string(__LINE__));                 \
-  } while (0)
 
 namespace jm::cuda_impl {
 namespace {
