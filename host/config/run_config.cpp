@@ -233,6 +233,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     m.read("calibration_bins", o.calibration_bins);
     m.read("prefix_max_events", o.prefix_max_events);
     m.read("prefix_models", o.prefix_models);
+    m.read("prefix_max_train_rows", o.prefix_max_train_rows);
     m.read("baseline_column", o.baseline_column);
     m.reject_unknown_keys();
   }
@@ -430,6 +431,7 @@ std::string to_toml(const RunConfig& config) {
                     {"calibration_bins", mo.calibration_bins},
                     {"prefix_max_events", mo.prefix_max_events},
                     {"prefix_models", mo.prefix_models},
+                    {"prefix_max_train_rows", mo.prefix_max_train_rows},
                     {"baseline_column", mo.baseline_column}};
   const AnomaliesOptions& an = config.anomalies;
   toml::array hidden;

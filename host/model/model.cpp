@@ -85,6 +85,7 @@ void validate(const ModelOptions& o) {
   require(o.early_stopping_fraction >= 0.0 && o.early_stopping_fraction < 1.0, "early_stopping_fraction must be in [0, 1)");
   require(o.calibration_bins >= 1, "calibration_bins must be >= 1");
   require(o.prefix_max_events >= 0, "prefix_max_events must be >= 0");
+  require(o.prefix_max_train_rows >= 0, "prefix_max_train_rows must be >= 0");
   require(o.churn_days > 0.0 && std::isfinite(o.churn_days), "churn_days must be a positive number");
 }
 
@@ -638,6 +639,39 @@ JourneySet journeys_of_customers(const JourneySet& journeys, const std::vector<u
   return select_journeys(journeys, *rows);
 }
 
+// The roles the prefix models train with: the training and early-stopping rows of a seeded sample of
+// whole customers (the split stays by customer) holding at most prefix_max_train_rows of them; the
+// other fitting rows become Excluded. Test rows are unchanged, so every curve point sees them all.
+std::vector<RowRole> prefix_training_roles(const std::vector<RowRole>& roles, const std::vector<uint32_t>& customer,
+                                           const ModelOptions& options) {
+  auto fitting = [](RowRole role) { return role == RowRole::Train || role == RowRole::EarlyStop; };
+  const auto n_fitting = std::count_if(roles.begin(), roles.end(), fitting);
+  if (options.prefix_max_train_rows == 0 || n_fitting <= options.prefix_max_train_rows) return roles;
+  std::vector<int64_t> fitting_rows_of;  // per customer id
+  for (size_t i = 0; i < roles.size(); ++i) {
+    if (!fitting(roles[i])) continue;
+    if (customer[i] >= fitting_rows_of.size()) fitting_rows_of.resize(size_t{customer[i]} + 1, 0);
+    ++fitting_rows_of[customer[i]];
+  }
+  std::vector<uint32_t> customers;
+  for (size_t c = 0; c < fitting_rows_of.size(); ++c)
+    if (fitting_rows_of[c] > 0) customers.push_back(static_cast<uint32_t>(c));
+  // Fisher-Yates with our own index draws, as split_rows (std::shuffle is implementation-defined).
+  std::mt19937_64 rng(options.seed ^ 0x70726566u);
+  for (size_t i = customers.size(); i > 1; --i) std::swap(customers[i - 1], customers[static_cast<size_t>(rng() % i)]);
+  std::vector<uint8_t> keep(fitting_rows_of.size(), 0);
+  int64_t kept = 0;
+  for (uint32_t c : customers) {
+    if (kept + fitting_rows_of[c] > options.prefix_max_train_rows) continue;
+    keep[c] = 1;
+    kept += fitting_rows_of[c];
+  }
+  std::vector<RowRole> sampled = roles;
+  for (size_t i = 0; i < sampled.size(); ++i)
+    if (fitting(sampled[i]) && !keep[customer[i]]) sampled[i] = RowRole::Excluded;
+  return sampled;
+}
+
 }  // namespace
 
 ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, const ModelOptions& options,
@@ -716,21 +750,29 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
   // (prefix_models) by a model trained on the first k events of the training journeys. Without
   // prefix models only the test customers' journeys are re-featurised, with the same spec.
   if (options.prefix_max_events > 0) {
-    JourneySet subset;
-    std::vector<int64_t> prefix_test_rows = result.test_journeys;  // rows of the test journeys in the featurised set
-    if (!options.prefix_models) {
-      std::vector<uint8_t> test_customer(static_cast<size_t>(journeys.customers.size()), 0);
-      for (int64_t j : result.test_journeys) test_customer[journeys.customer[static_cast<size_t>(j)]] = 1;
-      std::vector<int64_t> subset_rows;
-      subset = journeys_of_customers(journeys, test_customer, &subset_rows);
-      prefix_test_rows.clear();
-      for (size_t s = 0, t = 0; s < subset_rows.size() && t < result.test_journeys.size(); ++s)
-        if (subset_rows[s] == result.test_journeys[t]) {
-          prefix_test_rows.push_back(static_cast<int64_t>(s));
-          ++t;
-        }
+    // Rows the curve needs: the test rows, plus (prefix_models) the sampled training rows. Only
+    // the journeys of their customers are re-featurised per k (whole customers, so per-customer
+    // features equal those of the full set).
+    std::vector<RowRole> prefix_roles = roles;
+    if (options.prefix_models) {
+      prefix_roles = prefix_training_roles(roles, journeys.customer, options);
+    } else {
+      for (RowRole& role : prefix_roles)
+        if (role != RowRole::Test) role = RowRole::Excluded;
     }
-    const JourneySet& featurised = options.prefix_models ? journeys : subset;
+    for (RowRole role : prefix_roles) result.n_prefix_train += role == RowRole::Train || role == RowRole::EarlyStop;
+    std::vector<uint8_t> needed_customer(static_cast<size_t>(journeys.customers.size()), 0);
+    for (size_t j = 0; j < prefix_roles.size(); ++j)
+      if (prefix_roles[j] != RowRole::Excluded) needed_customer[journeys.customer[j]] = 1;
+    std::vector<int64_t> subset_rows;
+    const JourneySet subset = journeys_of_customers(journeys, needed_customer, &subset_rows);
+    const std::vector<float> subset_labels = gather(labels, subset_rows);
+    std::vector<RowRole> subset_roles;
+    std::vector<int64_t> prefix_test_rows;  // rows of the test journeys in the subset, in test order
+    for (size_t s = 0; s < subset_rows.size(); ++s) {
+      subset_roles.push_back(prefix_roles[static_cast<size_t>(subset_rows[s])]);
+      if (subset_roles.back() == RowRole::Test) prefix_test_rows.push_back(static_cast<int64_t>(s));
+    }
     auto quality = [&](const std::vector<float>& scores) {
       return is_binary(options.target) ? evaluate_binary(result.test_labels, scores, options.calibration_bins).roc_auc
                                        : evaluate_regression(result.test_labels, scores).r2;
@@ -739,7 +781,7 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
     for (int64_t k = 1; k <= options.prefix_max_events; ++k) {
       FeatureSpec prefix_spec = spec;
       prefix_spec.options.prefix_events = k;
-      const FeatureMatrix prefix = extract_features(ctx, featurised, prefix_spec);
+      const FeatureMatrix prefix = extract_features(ctx, subset, prefix_spec);
       const MatrixView prefix_all{prefix.values.data(), prefix.n_rows, prefix.num_features()};
       const std::vector<float> prefix_values = gather_rows(prefix_all, prefix_test_rows);
       const MatrixView prefix_view{prefix_values.data(), static_cast<int64_t>(prefix_test_rows.size()), view.cols};
@@ -754,7 +796,7 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
       point.baseline_auc = quality(baseline_scores);
       point.prefix_model_auc = std::numeric_limits<double>::quiet_NaN();
       if (options.prefix_models) {
-        const Model prefix_model = train_model(ctx, prefix_all, spec.names, labels, roles, options);
+        const Model prefix_model = train_model(ctx, prefix_all, spec.names, subset_labels, subset_roles, options);
         point.prefix_model_auc = quality(predict(ctx, prefix_model, prefix_view));
       }
       result.prefix_curve.push_back(point);

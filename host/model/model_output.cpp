@@ -38,6 +38,8 @@ void write_model_results(ResultWriter& writer, const ModelResult& result, const 
   writer.write_attribute("/model", "n_early_stop", result.n_early_stop);
   writer.write_attribute("/model", "n_test", result.n_test);
   writer.write_attribute("/model", "n_excluded", result.n_excluded);
+  writer.write_attribute("/model", "n_prefix_train", result.n_prefix_train);
+  writer.write_attribute("/model", "prefix_max_train_rows", o.prefix_max_train_rows);
   writer.write_attribute("/model", "train_seconds", result.train_seconds);
   writer.write_attribute("/model", "total_seconds", result.total_seconds);
 

@@ -71,6 +71,26 @@ class JourneyModel : public ::testing::Test {
   jm::Context ctx_;
 };
 
+// Prefix models on a sample of customers: at most prefix_max_train_rows fitting rows, whole
+// customers only, the same test rows, and a curve that still learns (k = 4 beats k = 1).
+TEST_F(JourneyModel, PrefixModelsTrainOnACustomerSample) {
+  const auto& g = generated();
+  jm::ModelOptions options = generated_options();
+  const jm::ModelResult full = jm::train_journey_model(ctx_, g.journeys, options);
+  EXPECT_EQ(full.n_prefix_train, full.n_train + full.n_early_stop);  // under the default cap: all rows
+  options.prefix_max_train_rows = full.n_prefix_train / 3;
+  const jm::ModelResult sampled = jm::train_journey_model(ctx_, g.journeys, options);
+  EXPECT_LE(sampled.n_prefix_train, options.prefix_max_train_rows);
+  EXPECT_GT(sampled.n_prefix_train, options.prefix_max_train_rows * 9 / 10);  // whole customers fill it closely
+  EXPECT_EQ(sampled.test_journeys, full.test_journeys);
+  EXPECT_EQ(sampled.test.roc_auc, full.test.roc_auc);  // the main model is untouched
+  ASSERT_EQ(sampled.prefix_curve.size(), 4u);
+  EXPECT_GT(sampled.prefix_curve.back().prefix_model_auc, sampled.prefix_curve.front().prefix_model_auc);
+  EXPECT_NEAR(sampled.prefix_curve.back().prefix_model_auc, full.prefix_curve.back().prefix_model_auc, 0.03);
+  options.prefix_max_train_rows = -1;
+  EXPECT_THROW(jm::train_journey_model(ctx_, g.journeys, options), jm::ConfigError);
+}
+
 TEST_F(JourneyModel, LearnsGeneratedConversionAndBeatsBaseline) {
   const auto& g = generated();
   const jm::ModelResult result = jm::train_journey_model(ctx_, g.journeys, generated_options());
