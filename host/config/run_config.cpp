@@ -182,6 +182,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     g.read("tolerance", o.kmeans.tolerance);
     g.read("seed", o.kmeans.seed);
     g.read("silhouette_sample", o.silhouette_sample);
+    g.read("search_sample", o.search_sample);
     g.read("columns", o.columns);
     g.read("top_n", o.top_n);
     g.reject_unknown_keys();
@@ -395,6 +396,7 @@ std::string to_toml(const RunConfig& config) {
                        {"tolerance", so.kmeans.tolerance},
                        {"seed", static_cast<int64_t>(so.kmeans.seed)},
                        {"silhouette_sample", so.silhouette_sample},
+                       {"search_sample", so.search_sample},
                        {"columns", string_array(so.columns)},
                        {"top_n", so.top_n}};
   toml::table flows{{"enabled", config.flows_enabled},

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -27,7 +28,23 @@ void validate(const SegmentOptions& options) {
                         std::to_string(options.k_min) + ")");
   }
   if (options.silhouette_sample < 2) throw ConfigError("segments.silhouette_sample must be >= 2");
+  if (options.search_sample < 0) throw ConfigError("segments.search_sample must be >= 0 (0 = all journeys)");
   if (options.top_n < 0) throw ConfigError("segments.top_n must be >= 0");
+}
+
+// `count` distinct rows of `points` [n x dims], drawn by a seeded partial Fisher-Yates (our own
+// index draws: std::shuffle's use of the engine is implementation-defined), kept in row order.
+std::vector<float> sample_rows(const std::vector<float>& points, int64_t n, int dims, int64_t count, uint64_t seed) {
+  std::vector<int64_t> index(static_cast<size_t>(n));
+  std::iota(index.begin(), index.end(), 0);
+  std::mt19937_64 rng(seed);
+  for (int64_t i = 0; i < count; ++i) std::swap(index[i], index[i + static_cast<int64_t>(rng() % static_cast<uint64_t>(n - i))]);
+  index.resize(static_cast<size_t>(count));
+  std::sort(index.begin(), index.end());
+  std::vector<float> sample(static_cast<size_t>(count) * dims);
+  for (int64_t r = 0; r < count; ++r)
+    std::copy_n(points.begin() + index[r] * dims, dims, sample.begin() + r * dims);
+  return sample;
 }
 
 double median_of(std::vector<double> values) {
@@ -136,7 +153,16 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   }
 
   const double tolerance = options.kmeans.tolerance * kmeans_detail::mean_variance(points.data(), n, dims);
-  auto step = kmeans_detail::make_step(ctx, points.data(), n, dims);
+  // The search over k runs on a sample of the journeys when there are many (its cost is restarts x
+  // k values x iterations passes over the points); the winner is refitted to all of them below.
+  const bool search_on_sample = ks.size() > 1 && options.search_sample > 0 && n > options.search_sample;
+  const std::vector<float> sample_points =
+      search_on_sample ? sample_rows(points, n, dims, options.search_sample, options.kmeans.seed ^ 0x5eac4u)
+                       : std::vector<float>{};
+  const float* search_points = search_on_sample ? sample_points.data() : points.data();
+  const int64_t search_n = search_on_sample ? options.search_sample : n;
+  result.search_rows = search_n;
+  auto step = kmeans_detail::make_step(ctx, search_points, search_n, dims);
   KMeansResult best;
   int best_index = -1;
   for (size_t i = 0; i < ks.size(); ++i) {
@@ -145,8 +171,8 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
       throw ConfigError("k-means max_iterations, restarts and init_sample must be >= 1");
     if (!(km.tolerance >= 0.0) || !std::isfinite(km.tolerance))
       throw ConfigError("k-means tolerance must be a finite number >= 0");
-    KMeansResult candidate = kmeans_detail::run_kmeans(*step, points.data(), n, dims, ks[i], km, tolerance, ctx.num_threads);
-    const double silhouette = sampled_silhouette(points.data(), n, dims, candidate.labels, ks[i],
+    KMeansResult candidate = kmeans_detail::run_kmeans(*step, search_points, search_n, dims, ks[i], km, tolerance, ctx.num_threads);
+    const double silhouette = sampled_silhouette(search_points, search_n, dims, candidate.labels, ks[i],
                                                  options.silhouette_sample, options.kmeans.seed ^ 0x5111u, ctx.num_threads);
     result.k_tried.push_back(ks[i]);
     result.inertia_per_k.push_back(candidate.inertia);
@@ -158,6 +184,12 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
     }
   }
   step.reset();
+  if (search_on_sample) {
+    // Every journey, from the sample's centroids: its start is what initial_centroids records.
+    auto full_step = kmeans_detail::make_step(ctx, points.data(), n, dims);
+    best = kmeans_detail::run_lloyd(*full_step, points.data(), n, dims, best.centroids, best.k, options.kmeans, tolerance,
+                                    true);
+  }
 
   // Segment 0 is the largest (ties: lower k-means label first).
   const int k = best.k;
@@ -305,6 +337,7 @@ void write_segments_results(ResultWriter& writer, const SegmentResult& result, c
   writer.write_attribute("/segments", "k", static_cast<int64_t>(result.k));
   writer.write_attribute("/segments", "k_chosen_automatically", static_cast<int64_t>(result.k_chosen_automatically));
   writer.write_attribute("/segments", "inertia", result.inertia);
+  writer.write_attribute("/segments", "search_rows", result.search_rows);
   writer.write_attribute("/segments", "silhouette", result.silhouette);
   writer.write_attribute("/segments", "iterations", static_cast<int64_t>(result.iterations));
 }

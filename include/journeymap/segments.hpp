@@ -73,6 +73,10 @@ struct SegmentOptions {
   int k_max = 8;
   KMeansOptions kmeans;
   int64_t silhouette_sample = 2000;
+  /// When k is chosen automatically from more journeys than this, the search over k (restarts,
+  /// silhouettes) runs on a seeded sample of this many journeys, and the chosen k is fitted to every
+  /// journey by Lloyd iterations started from the sample's centroids (0 = search on all journeys).
+  int64_t search_sample = 200000;
   /// Feature columns clustered on (standardised); empty = default_segment_columns(features).
   std::vector<std::string> columns;
   int top_n = 3;    ///< touchpoints, channels and distinguishing features listed per segment
@@ -104,7 +108,8 @@ struct SegmentResult {
   std::vector<float> centroids;         ///< [k x dims] member means of the raw feature values
   std::vector<float> initial_centroids_scaled;  ///< [k x dims] k-means++ start of the chosen run, segment order
   std::vector<int> k_tried;
-  std::vector<double> inertia_per_k;    ///< [k_tried.size()]
+  std::vector<double> inertia_per_k;    ///< [k_tried.size()], on the search sample when one was used
+  int64_t search_rows = 0;              ///< journeys the search over k ran on
   std::vector<double> silhouette_per_k; ///< [k_tried.size()]
   double inertia = 0.0;
   double silhouette = 0.0;

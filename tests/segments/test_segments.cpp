@@ -147,6 +147,29 @@ TEST_P(Segments, InitialCentroidsReproduceTheSegments) {
   EXPECT_EQ(again.centroids, result.centroids_scaled);
 }
 
+// Choosing k on a sample: the same k as the search on all journeys, nearly the same segments,
+// and the final fit covers every journey from the sample's centroids.
+TEST_P(Segments, SearchOnASampleFindsTheSameSegments) {
+  const GeneratedData data = generate(jm::testing::scratch_dir(), 20000, 42);
+  const jm::FeatureMatrix features = jm::extract_features(ctx_, data.journeys, jm::FeatureOptions{});
+  jm::SegmentOptions options;
+  options.search_sample = 0;
+  const jm::SegmentResult full = jm::segment_journeys(ctx_, data.journeys, features, options);
+  EXPECT_EQ(full.search_rows, data.journeys.size());
+  options.search_sample = 4000;
+  const jm::SegmentResult sampled = jm::segment_journeys(ctx_, data.journeys, features, options);
+  EXPECT_EQ(sampled.search_rows, 4000);
+  ASSERT_EQ(sampled.labels.size(), full.labels.size());
+  EXPECT_EQ(sampled.k, full.k);
+  EXPECT_GE(adjusted_rand_index(sampled.labels, full.labels), 0.95);
+  const std::vector<float> points = jm::apply_scaling(features, sampled.scaling);
+  const jm::KMeansResult again = jm::lloyd(ctx_, points.data(), data.journeys.size(), static_cast<int>(sampled.scaling.dims()),
+                                           sampled.initial_centroids_scaled, sampled.k, options.kmeans);
+  EXPECT_EQ(again.labels, sampled.labels);
+  options.search_sample = -1;
+  EXPECT_THROW(jm::segment_journeys(ctx_, data.journeys, features, options), jm::ConfigError);
+}
+
 TEST_P(Segments, SeparatesPlantedBehaviours) {
   const GeneratedData data = generate(jm::testing::scratch_dir(), 20000, 42);
   const jm::FeatureMatrix features = jm::extract_features(ctx_, data.journeys, jm::FeatureOptions{});
