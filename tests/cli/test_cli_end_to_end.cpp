@@ -197,12 +197,40 @@ TEST(CliEndToEnd, BenchReportsEveryStage) {
     EXPECT_GE(stage.at("seconds").get<double>(), 0.0);
     sum += stage.at("seconds").get<double>();
   }
-  for (const char* expected : {"ingest", "journeys", "patterns", "features", "segments", "flows", "attribution",
-                               "model", "anomalies"})
+  for (const char* expected : {"ingest", "journeys", "write", "patterns", "features", "segments", "flows",
+                               "attribution", "model", "anomalies", "commit"})
     EXPECT_TRUE(stages.count(expected)) << expected;
+  EXPECT_EQ(stages.size(), run.at("stages").size()) << "every result write sums into one 'write' stage";
   EXPECT_NEAR(run.at("total_seconds").get<double>(), sum, 1e-9);
+  EXPECT_GE(run.at("wall_seconds").get<double>(), sum);  // nothing the user waits for is outside the wall time
+  EXPECT_TRUE(run.at("device_memory").is_null());         // a CPU case has no device memory
   EXPECT_FALSE(fs::exists(dir / "generated_1500.csv")) << "generated inputs are removed after timing";
   EXPECT_EQ(run_cli("bench --device cpu").exit_code, 2);  // nothing to time
+}
+
+// --case: a TOML naming its own input (here an SPMF file); events count the sequences' items.
+TEST(CliEndToEnd, BenchRunsCaseConfigs) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto spmf = dir / "tiny.txt";
+  std::ofstream(spmf) << "1 -1 2 -1 3 -1 -2\n2 -1 3 -1 -2\n1 -1 3 -1 3 -1 -2\n";
+  const auto config = dir / "tiny_case.toml";
+  std::ofstream(config) << "[input]\npath = \"" << spmf.string() << "\"\nformat = \"spmf\"\n"
+                        << "[segments]\nenabled = false\n[anomalies]\nenabled = false\n";
+  const auto json_path = (dir / "cases.json").string();
+  const CommandResult bench = run_cli("bench --case " + config.string() + " --device cpu --out " + json_path);
+  ASSERT_EQ(bench.exit_code, 0) << bench.output;
+  std::ifstream in(json_path);
+  const nlohmann::json result = nlohmann::json::parse(in);
+  const auto& run = result.at("cases").at(0);
+  EXPECT_EQ(run.at("case"), "tiny_case");
+  EXPECT_EQ(run.at("input_rows").get<int64_t>(), 3);
+  EXPECT_EQ(run.at("events").get<int64_t>(), 8);
+  EXPECT_EQ(run.at("journeys").get<int64_t>(), 3);
+  const auto missing = dir / "no_input.toml";
+  std::ofstream(missing) << "[run]\nthreads = 1\n";
+  const CommandResult refused = run_cli("bench --case " + missing.string() + " --device cpu --out " + json_path);
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("[input] path is missing"), std::string::npos) << refused.output;
 }
 
 TEST(CliEndToEnd, RunsOnPublicSpmfDataset) {
