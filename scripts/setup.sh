@@ -9,7 +9,7 @@ ROOT=$(pwd)
 
 APT_PACKAGES=(
   build-essential cmake pkg-config
-  libhdf5-dev hdf5-tools
+  libhdf5-dev hdf5-tools zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libopenblas-dev

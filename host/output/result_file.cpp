@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "host/output/chunk_compression.hpp"
 #include "host/output/hdf5_handles.hpp"
 #include "journeymap/common.hpp"
 
@@ -333,8 +334,15 @@ struct ResultWriter::Impl {
     DataspaceHandle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
     PropertyListHandle create(H5Pcreate(H5P_DATASET_CREATE));
     if (!space.valid() || !create.valid()) fail_hdf5(path);
-    if (n_elements > kChunkThreshold) {
-      const auto chunk = chunk_shape(dims, element_bytes);
+    const bool chunked = n_elements > kChunkThreshold;
+    const std::vector<hsize_t> chunk = chunked ? chunk_shape(dims, element_bytes) : std::vector<hsize_t>{};
+    // Numbers whose memory layout is the file's (little-endian here) are compressed chunk by chunk
+    // on all cores (chunk_compression.hpp); strings go through HDF5's own pipeline.
+    const H5T_class_t type_class = H5Tget_class(file_type);
+    const bool compress_in_parallel = chunked && deflate_level > 0 && dims.size() <= 2 &&
+                                      (type_class == H5T_INTEGER || type_class == H5T_FLOAT) &&
+                                      H5Tequal(memory_type, file_type) > 0 && H5Tget_size(file_type) == element_bytes;
+    if (chunked) {
       if (H5Pset_chunk(create.get(), static_cast<int>(chunk.size()), chunk.data()) < 0) fail_hdf5(path);
       if (deflate_level > 0 && (H5Pset_shuffle(create.get()) < 0 ||
                                 H5Pset_deflate(create.get(), static_cast<unsigned>(deflate_level)) < 0))
@@ -343,8 +351,12 @@ struct ResultWriter::Impl {
     DatasetHandle dataset(
         H5Dcreate2(file.get(), path.c_str(), file_type, space.get(), link_create.get(), create.get(), H5P_DEFAULT));
     if (!dataset.valid()) fail_hdf5(path);
-    if (n_elements > 0 && H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    if (n_elements > 0 && compress_in_parallel) {
+      if (!output_detail::write_chunks_compressed(dataset.get(), data, dims, chunk, element_bytes, deflate_level))
+        fail_hdf5(path);
+    } else if (n_elements > 0 && H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
       fail_hdf5(path);
+    }
     if (dataset.close() < 0) fail_hdf5(path);
   }
 
