@@ -136,21 +136,20 @@ std::vector<float> score_on_cpu(const anomalies_detail::FlatForest& forest, cons
 
 }  // namespace
 
-std::vector<float> isolation_forest_scores(const float* rows, int64_t n, int dims,
-                                           const IsolationForestOptions& options, int num_threads) {
-  const int threads = resolve_thread_count(num_threads);
-  const anomalies_detail::FlatForest forest = build_forest(rows, std::max<int64_t>(n, 0), dims, options, threads);
-  if (n <= 0) return {};
-  return score_on_cpu(forest, rows, n, dims, threads);
-}
-
 std::vector<float> isolation_forest_scores(const Context& ctx, const float* rows, int64_t n, int dims,
                                            const IsolationForestOptions& options) {
-  if (ctx.backend != Backend::Gpu) return isolation_forest_scores(rows, n, dims, options, ctx.num_threads);
-  const anomalies_detail::FlatForest forest =
-      build_forest(rows, std::max<int64_t>(n, 0), dims, options, resolve_thread_count(ctx.num_threads));
+  const int threads = resolve_thread_count(ctx.num_threads);
+  const anomalies_detail::FlatForest forest = build_forest(rows, std::max<int64_t>(n, 0), dims, options, threads);
   if (n <= 0) return {};
-  return cuda_impl::isolation_forest_scores(ctx, forest, rows, n, dims);
+  return ctx.backend == Backend::Gpu ? cuda_impl::isolation_forest_scores(ctx, forest, rows, n, dims)
+                                     : score_on_cpu(forest, rows, n, dims, threads);
+}
+
+std::vector<float> isolation_forest_scores(const float* rows, int64_t n, int dims,
+                                           const IsolationForestOptions& options, int num_threads) {
+  Context cpu;
+  cpu.num_threads = num_threads;
+  return isolation_forest_scores(cpu, rows, n, dims, options);
 }
 
 }  // namespace jm

@@ -126,11 +126,17 @@ int run_bench(const BenchOptions& options) {
                              last["events"].get<int64_t>(), last["total_seconds"].get<double>(),
                              last["backend"].get<std::string>(), last["total_excluding_ingest_seconds"].get<double>());
   }
-  for (const std::string& input : options.inputs) {
-    const std::string label = std::filesystem::path(input).stem().string();
-    cases.push_back(run_case(base, label, input, work_dir, 0.0));
+  // A file case (given input or case config) is named by its file's stem.
+  auto time_file_case = [&](const RunConfig& config, const std::string& named_by) {
+    const std::string label = std::filesystem::path(named_by).stem().string();
+    cases.push_back(run_case(config, label, config.input_path, work_dir, 0.0));
     std::cout << fmt::format("{:>12} {:>21} events  {:>8.2f} s\n", label, cases.back()["events"].get<int64_t>(),
                              cases.back()["total_seconds"].get<double>());
+  };
+  for (const std::string& input : options.inputs) {
+    RunConfig config = base;
+    config.input_path = input;
+    time_file_case(config, input);
   }
   for (const std::string& case_file : options.cases) {
     RunConfig config = base;
@@ -138,10 +144,7 @@ int run_bench(const BenchOptions& options) {
     config.device = base.device;    // the command line's device and threads hold for every case
     config.threads = base.threads;
     if (config.input_path.empty()) throw ConfigError(case_file + ": [input] path is missing");
-    const std::string label = std::filesystem::path(case_file).stem().string();
-    cases.push_back(run_case(config, label, config.input_path, work_dir, 0.0));
-    std::cout << fmt::format("{:>12} {:>21} events  {:>8.2f} s\n", label, cases.back()["events"].get<int64_t>(),
-                             cases.back()["total_seconds"].get<double>());
+    time_file_case(config, case_file);
   }
   if (options.work_dir.empty()) std::filesystem::remove_all(work_dir);
 

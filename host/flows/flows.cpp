@@ -89,8 +89,8 @@ void assemble_sankey(const FlowCounts& counts, const flow_rules::FlowShape& shap
     std::vector<int32_t> order;
     for (int32_t label = 0; label < labels; ++label)
       if (journeys[label] > 0) order.push_back(label);
-    // Label order is touchpoint order, so ties below keep the touchpoint order.
-    // Largest first, "other" last: the order Sankey layouts stack nodes in.
+    // Largest first, "other" last: the order Sankey layouts stack nodes in (ties keep the label
+    // order, which is touchpoint order).
     std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
       const bool a_other = a == flow_rules::other_label(shape), b_other = b == flow_rules::other_label(shape);
       if (a_other != b_other) return b_other;

@@ -68,6 +68,13 @@ bool is_binary(ModelTarget target) { return target != ModelTarget::Value; }
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+// Fisher-Yates with our own index draws: std::shuffle's use of the engine is implementation-defined,
+// and the splits must be the same with every standard library.
+template <typename T>
+void seeded_shuffle(std::vector<T>& items, std::mt19937_64& rng) {
+  for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[static_cast<size_t>(rng() % i)]);
+}
+
 void validate(const ModelOptions& o) {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw ConfigError("model: " + what);
@@ -216,10 +223,7 @@ std::vector<RowRole> split_rows(const std::vector<uint32_t>& group, const std::v
   for (size_t i = 0; i < excluded.size(); ++i)
     if (excluded[i]) roles[i] = RowRole::Excluded;
   std::mt19937_64 rng(options.seed);
-  // Fisher-Yates with our own index draws: std::shuffle's use of the engine is implementation-defined.
-  auto shuffle = [&rng](auto& items) {
-    for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[static_cast<size_t>(rng() % i)]);
-  };
+  auto shuffle = [&rng](auto& items) { seeded_shuffle(items, rng); };
   auto take = [](size_t count, double fraction) { return static_cast<size_t>(std::llround(fraction * static_cast<double>(count))); };
 
   if (options.split == SplitMode::Customer) {
@@ -656,9 +660,8 @@ std::vector<RowRole> prefix_training_roles(const std::vector<RowRole>& roles, co
   std::vector<uint32_t> customers;
   for (size_t c = 0; c < fitting_rows_of.size(); ++c)
     if (fitting_rows_of[c] > 0) customers.push_back(static_cast<uint32_t>(c));
-  // Fisher-Yates with our own index draws, as split_rows (std::shuffle is implementation-defined).
   std::mt19937_64 rng(options.seed ^ 0x70726566u);
-  for (size_t i = customers.size(); i > 1; --i) std::swap(customers[i - 1], customers[static_cast<size_t>(rng() % i)]);
+  seeded_shuffle(customers, rng);
   std::vector<uint8_t> keep(fitting_rows_of.size(), 0);
   int64_t kept = 0;
   for (uint32_t c : customers) {
@@ -747,8 +750,7 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
                    [](const FeatureImportance& a, const FeatureImportance& b) { return a.gain > b.gain; });
 
   // Prefix curve: the first k events of the test journeys, scored by the whole-journey model and
-  // (prefix_models) by a model trained on the first k events of the training journeys. Without
-  // prefix models only the test customers' journeys are re-featurised, with the same spec.
+  // (prefix_models) by a model trained on the first k events of (a sample of) the training journeys.
   if (options.prefix_max_events > 0) {
     // Rows the curve needs: the test rows, plus (prefix_models) the sampled training rows. Only
     // the journeys of their customers are re-featurised per k (whole customers, so per-customer
