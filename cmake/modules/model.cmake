@@ -24,6 +24,7 @@ endif()
 
 target_sources(journeymap_core PRIVATE
   host/model/model.cpp
+  host/model/journey_model.cpp
   host/model/model_cpu.cpp
   host/model/metrics.cpp
   host/model/model_output.cpp

@@ -28,8 +28,7 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
   auto touchpoint = upload(journeys.touchpoint, stream);
   auto channel = upload(journeys.channel, stream);
   auto timestamp_ms = upload(journeys.timestamp_ms, stream);
-  auto converted = upload(journeys.converted, stream);
-  auto customer_journeys = upload(tables.customer_journeys, stream);
+  auto customer_journey_number = upload(tables.customer_journey_number, stream);
   auto touchpoint_slot = upload(tables.touchpoint_slot, stream);
   auto channel_slot = upload(tables.channel_slot, stream);
   auto touchpoint_hash = upload(tables.touchpoint_hash, stream);
@@ -42,8 +41,8 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
 
   const int64_t blocks = std::min<int64_t>((out.n_rows + kFeatureBlockThreads - 1) / kFeatureBlockThreads, 1 << 20);
   compute_journey_features<<<static_cast<unsigned>(blocks), kFeatureBlockThreads, 0, stream.value()>>>(
-      offsets.data(), touchpoint.data(), channel.data(), timestamp_ms.data(), converted.data(),
-      customer_journeys.data(), out.n_rows, layout, features.data());
+      offsets.data(), touchpoint.data(), channel.data(), timestamp_ms.data(),
+      customer_journey_number.data(), out.n_rows, layout, features.data());
   JM_CUDA_CHECK_LAUNCH();
   JM_CUDA_TRY(cudaMemcpyAsync(out.values.data(), features.data(), out.values.size() * sizeof(float),
                               cudaMemcpyDeviceToHost, stream.value()));

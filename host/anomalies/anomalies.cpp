@@ -135,12 +135,13 @@ std::vector<std::string> default_anomaly_columns(const FeatureMatrix& features) 
   // three events, repeat the single gap that duration and gap_mean already carry (one long pause
   // would weigh four times).
   static const char* kLeftOut[] = {"start_hour",   "start_hour_sin",    "start_hour_cos",     "start_weekday",
-                                   "recency_days", "customer_journeys", "gap_median_seconds", "gap_max_seconds"};
+                                   "recency_days", "customer_journey_number", "gap_median_seconds", "gap_max_seconds"};
   std::vector<std::string> columns;
   for (int64_t c = 0; c < features.num_features(); ++c) {
     const std::string& name = features.spec.names[c];
     if (features.spec.kinds[c] != FeatureKind::Numeric) continue;
     if (std::find(std::begin(kLeftOut), std::end(kLeftOut), name) != std::end(kLeftOut)) continue;
+    if (name.rfind("case:", 0) == 0) continue;  // who the customer is, not how the journey went
     const std::string block = share_block(name);
     if (!block.empty() && block != "touchpoint_share") continue;
     columns.push_back(name);

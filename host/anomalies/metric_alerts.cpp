@@ -150,8 +150,11 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
   // Funnel steps: names -> touchpoint ids.
   std::vector<int32_t> steps;
   if (options.funnel_steps.empty()) {
+    // Every touchpoint that occurs (outcome events are not in the journeys, so never a step).
+    std::vector<uint8_t> occurs(static_cast<size_t>(journeys.touchpoints.size()), 0);
+    for (int32_t t : journeys.touchpoint) occurs[static_cast<size_t>(t)] = 1;
     for (int32_t t = 0; t < static_cast<int32_t>(journeys.touchpoints.size()); ++t)
-      if (journeys.touchpoints.name(t) != options.conversion_touchpoint) steps.push_back(t);
+      if (occurs[static_cast<size_t>(t)]) steps.push_back(t);
   } else {
     for (const std::string& name : options.funnel_steps) {
       const int32_t id = journeys.touchpoints.find(name);

@@ -18,21 +18,19 @@
 namespace jm {
 
 int run_detect_command(const DetectCommandOptions& options) {
-  if (options.input.empty()) throw ConfigError("detect: no input file given (--input)");
   if (options.output.empty()) throw ConfigError("detect: no output file given (--out)");
   AnomaliesOptions anomalies = options.anomalies;
   anomalies.journeys.threshold_rule = parse_threshold_rule(options.threshold_rule);
   const Context ctx = make_context(parse_device_choice(options.device), options.threads);
   create_parent_folder(options.output);
+  RunConfig config = resolve_input_flags(options.input);
+  config.threads = options.threads;
+  config.progress = false;
   StageTimer timer;
-  const CsvOptions& csv = options.csv;
-  const CommandJourneys input = ingest_journeys(ctx, options.input, csv, options.threads, options.journeys, timer);
+  const CommandJourneys input = ingest_journeys(ctx, config, timer);
   const JourneySet& journeys = input.journeys;
-  FeatureOptions feature_options = options.features;
-  if (feature_options.conversion_touchpoint.empty()) feature_options.conversion_touchpoint = csv.conversion_touchpoint;
-  if (anomalies.alerts.conversion_touchpoint.empty()) anomalies.alerts.conversion_touchpoint = csv.conversion_touchpoint;
   FeatureMatrix features = timer.run("features", [&] {
-    return anomalies.journeys_enabled ? extract_features(ctx, journeys, feature_options) : FeatureMatrix{};
+    return anomalies.journeys_enabled ? extract_features(ctx, journeys, options.features) : FeatureMatrix{};
   });
   AnomaliesResult result = timer.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, anomalies); });
 
@@ -40,7 +38,7 @@ int run_detect_command(const DetectCommandOptions& options) {
   writer.write_vocab(journeys);
   writer.write_journeys(journeys);
   write_anomalies_results(writer, result, journeys);
-  writer.write_meta(command_metadata("detect", ctx, options.input, input.ingest, timer));
+  writer.write_meta(command_metadata("detect", ctx, config, input, timer));
   writer.commit();
 
   std::cout << fmt::format("{} journeys, {} events ({} backend)\n", journeys.size(), journeys.num_events(),
@@ -54,13 +52,10 @@ CLI::App* add_detect_command(CLI::App& app, std::function<int()>& handler) {
   auto options = std::make_shared<DetectCommandOptions>();
   AnomaliesOptions& a = options->anomalies;
   CLI::App* cmd = app.add_subcommand("detect", "Unusual journeys (autoencoder vs isolation forest) and metric alerts");
-  cmd->add_option("--input", options->input, "Events file: CSV with header, or SPMF")->required();
+  add_input_flags(cmd, options->input);
   cmd->add_option("--out", options->output, "HDF5 result to write")->capture_default_str();
   cmd->add_option("--device", options->device, "auto | cpu | gpu")->capture_default_str();
   cmd->add_option("--threads", options->threads, "CPU worker threads (0 = all)");
-  cmd->add_option("--conversion-touchpoint", options->csv.conversion_touchpoint, "Touchpoint that marks a conversion");
-  cmd->add_option("--session-gap", options->journeys.session_gap_seconds,
-                  "Start a new journey after this many idle seconds (0 = never)");
   cmd->add_option("--columns", a.journeys.columns, "Feature columns the detectors see (default: behavioural set)");
   cmd->add_option("--hidden", a.journeys.autoencoder.hidden, "Hidden layer widths, e.g. --hidden 64 16 64")
       ->capture_default_str();
@@ -93,7 +88,7 @@ CLI::App* add_detect_command(CLI::App& app, std::function<int()>& handler) {
   cmd->add_option("--k-sigma", a.alerts.k_sigma, "Control limits: expected +- k sigma")->capture_default_str();
   cmd->add_option("--min-support", a.alerts.min_support, "Journeys a bucket needs for its rates")->capture_default_str();
   cmd->add_option("--funnel-steps", a.alerts.funnel_steps,
-                  "Touchpoints whose drop-off is tracked (default: all but the conversion touchpoint)");
+                  "Touchpoints whose drop-off is tracked (default: every touchpoint that occurs)");
   cmd->callback([&handler, options] { handler = [options] { return run_detect_command(*options); }; });
   return cmd;
 }

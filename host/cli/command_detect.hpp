@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "host/cli/input_flags.hpp"
+
 #include "journeymap/anomalies.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/ingest.hpp"
@@ -14,12 +16,10 @@ namespace jm {
 
 /// Everything `detect` can be told; defaults are those of the library structs.
 struct DetectCommandOptions {
-  std::string input;
+  InputFlags input;            ///< --config, --input, --column, the journey rule and the outcome
   std::string output = "out/anomalies.h5";
   std::string device = "auto";
   int threads = 0;
-  CsvOptions csv;
-  JourneyOptions journeys;
   FeatureOptions features;
   AnomaliesOptions anomalies;
   std::string threshold_rule = "log_robust";

@@ -54,6 +54,8 @@ RunMetadata read_metadata(const ResultReader& reader) {
     for (int64_t bytes : reader.read_int64("/meta/input_bytes")) meta.input_bytes.push_back(static_cast<uint64_t>(bytes));
   });
   try_read([&] { meta.bad_row_messages = reader.read_strings("/meta/bad_rows"); });
+  try_read([&] { meta.journey_rule = reader.read_string_attribute("/meta", "journey_rule"); });
+  try_read([&] { meta.warnings = reader.read_strings("/meta/warnings"); });
   try_read([&] {
     const auto names = reader.read_strings("/meta/stage_names");
     const auto seconds = reader.read_double("/meta/stage_seconds");
@@ -168,8 +170,6 @@ CLI::App* add_flows_command(CLI::App& app, std::function<int()>& handler) {
   sub->add_option("--top-variants", command->flows.top_variants, "Path variants kept per ranking")->capture_default_str();
   sub->add_option("--funnel", command->flows.funnel, "Funnel touchpoints in order (default: derived from the data)")
       ->delimiter(',');
-  sub->add_option("--conversion-touchpoint", command->attribution.conversion_touchpoint,
-                  "Touchpoint recording the conversion, not credited (default: detected)");
   sub->add_option("--half-life-days", command->attribution.time_decay_half_life_days, "Time-decay half life")
       ->capture_default_str();
   sub->add_option("--markov-order", command->attribution.markov_order, "Markov order (1 always; 2-4 adds a column)")

@@ -1,4 +1,5 @@
 #include "host/cli/command_support.hpp"
+#include "host/cli/input_flags.hpp"
 #include "host/cli/command_mine.hpp"
 
 #include <CLI/CLI.hpp>
@@ -21,23 +22,13 @@ namespace jm {
 namespace {
 
 struct MineFlags {
-  std::string input, output, format = "auto", device = "auto", min_support = "0.01", conversion_touchpoint;
+  InputFlags input;
+  std::string output, device = "auto", min_support = "0.01";
   int threads = 0;
-  double session_gap_seconds = 0.0;
   int max_length = 0, min_length = 1, max_gap = 0, contrast_top_k = 10;
   int64_t top_k = 0, max_patterns = 1000000;
-  bool keep_conversion_event = false, quiet = false, min_support_given = false;
+  bool quiet = false, min_support_given = false;
 };
-
-std::string options_toml(const MineFlags& flags, const PatternOptions& options) {
-  return fmt::format(
-      "[input]\npath = \"{}\"\nformat = \"{}\"\n[journeys]\nsession_gap_seconds = {}\n[patterns]\n"
-      "min_support = \"{}\"\nmax_length = {}\nmin_length = {}\nmax_gap = {}\ntop_k = {}\nmax_patterns = {}\n"
-      "exclude_conversion_event = {}\ncontrast_top_k = {}\n[run]\ndevice = \"{}\"\nthreads = {}\n",
-      flags.input, flags.format, flags.session_gap_seconds, flags.min_support, options.max_length, options.min_length,
-      options.max_gap, options.top_k, options.max_patterns, options.exclude_conversion_event ? "true" : "false",
-      options.contrast_top_k, flags.device, flags.threads);
-}
 
 int run_mine(const MineFlags& flags) {
   PatternOptions options;
@@ -48,39 +39,28 @@ int run_mine(const MineFlags& flags) {
   options.max_gap = flags.max_gap;
   options.top_k = flags.top_k;
   options.max_patterns = flags.max_patterns;
-  options.exclude_conversion_event = !flags.keep_conversion_event;
   options.contrast_top_k = flags.contrast_top_k;
   validate_pattern_options(options);
-  if (flags.session_gap_seconds < 0) throw ConfigError("--session-gap must be >= 0");
+  RunConfig config = resolve_input_flags(flags.input);
+  config.threads = flags.threads;
+  config.patterns = options;
+  config.progress = !flags.quiet;
   const Context ctx = make_context(parse_device_choice(flags.device), flags.threads);
 
   StageTimer timer(!flags.quiet);
   create_parent_folder(flags.output);
-
-  IngestResult ingest = timer.run("ingest", [&] {
-    const InputFormat format = parse_input_format(flags.format);
-    CsvOptions csv;
-    csv.num_threads = flags.threads;
-    csv.conversion_touchpoint = flags.conversion_touchpoint;
-    if (format == InputFormat::Spmf) return read_events_spmf(flags.input, flags.threads);
-    if (format == InputFormat::Csv) return read_events_csv(flags.input, csv);
-    return read_events(flags.input, csv);
-  });
-  JourneyOptions journey_options;
-  journey_options.session_gap_seconds = flags.session_gap_seconds;
-  const JourneySet journeys = timer.run("journeys", [&] { return build_journeys(ctx, ingest.events, journey_options); });
+  const CommandJourneys input = ingest_journeys(ctx, config, timer);
+  const JourneySet& journeys = input.journeys;
   const PatternResult result = timer.run("patterns", [&] { return mine_patterns(ctx, journeys, options); });
 
   ResultWriter writer(flags.output);
   writer.write_vocab(journeys);
   write_patterns_results(writer, result, journeys);
-  RunMetadata meta = command_metadata("mine", ctx, flags.input, ingest, timer);
-  meta.config_toml = options_toml(flags, options);
-  writer.write_meta(meta);
+  writer.write_meta(command_metadata("mine", ctx, config, input, timer));
   writer.commit();
 
   std::cout << fmt::format("mined {} journeys ({} events) from {} on the {} in {:.3f} s\n", journeys.size(),
-                           journeys.num_events(), flags.input, to_string(ctx.backend), timer.seconds().back().second);
+                           journeys.num_events(), config.input_path, to_string(ctx.backend), timer.seconds().back().second);
   std::cout << format_patterns_summary(result, journeys);
   std::cout << "  written to " << flags.output << "\n";
   return 0;
@@ -91,7 +71,7 @@ int run_mine(const MineFlags& flags) {
 CLI::App* add_patterns_command(CLI::App& app, std::function<int()>& handler) {
   auto flags = std::make_shared<MineFlags>();
   CLI::App* mine = app.add_subcommand("mine", "Frequent journey patterns (PrefixSpan) and what leads to conversion");
-  mine->add_option("--input", flags->input, "Events file: CSV with header, or SPMF")->required();
+  add_input_flags(mine, flags->input, /*journey_cap_flag=*/false);
   mine->add_option("--out", flags->output, "HDF5 result to write")->required();
   CLI::Option* min_support = mine->add_option(
       "--min-support", flags->min_support, "Minimum support: a count (500) or a fraction of journeys (0.01, 1%)");
@@ -103,11 +83,6 @@ CLI::App* add_patterns_command(CLI::App& app, std::function<int()>& handler) {
   mine->add_option("--max-patterns", flags->max_patterns, "Cap on patterns kept")->capture_default_str();
   mine->add_option("--contrast-top-k", flags->contrast_top_k, "Length of the conversion / abandonment lists")
       ->capture_default_str();
-  mine->add_flag("--keep-conversion-event", flags->keep_conversion_event,
-                 "Also mine the conversion event that ends a converted journey");
-  mine->add_option("--session-gap", flags->session_gap_seconds, "Start a new journey after this many idle seconds");
-  mine->add_option("--format", flags->format, "Input format: auto | csv | spmf")->capture_default_str();
-  mine->add_option("--conversion-touchpoint", flags->conversion_touchpoint, "CSV: touchpoint that marks a conversion");
   mine->add_option("--device", flags->device, "auto | cpu | gpu")->capture_default_str();
   mine->add_option("--threads", flags->threads, "CPU worker threads (0 = all)");
   mine->add_flag("--quiet", flags->quiet, "No progress lines on stderr");

@@ -6,9 +6,11 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
+#include "host/cli/command_support.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/journeys.hpp"
@@ -30,22 +32,28 @@ std::string csv_field(const std::string& text) {
 
 int run_score_command(const ScoreCommandOptions& options) {
   if (options.model_path.empty()) throw ConfigError("score: no model file given (--model)");
-  if (options.input.empty()) throw ConfigError("score: no input file given (--input)");
   if (options.output.empty()) throw ConfigError("score: no output file given (--out)");
   const Context ctx = make_context(parse_device_choice(options.device), options.threads);
   const Model model = load_model(options.model_path);
 
-  CsvOptions csv = options.csv;
-  csv.num_threads = options.threads;
-  if (csv.conversion_touchpoint.empty()) csv.conversion_touchpoint = model.feature_spec.options.conversion_touchpoint;
-  const IngestResult ingest = read_events(options.input, csv);
-  const JourneySet all = build_journeys(ctx, ingest.events, model.journey_options);
+  // New events are cut into journeys exactly as the training events were, unless flags say otherwise.
+  RunConfig defaults;
+  defaults.journeys = model.journey_options;
+  defaults.outcome = model.outcome;
+  RunConfig config = resolve_input_flags(options.input, defaults);
+  config.threads = options.threads;
+  config.progress = false;
+  StageTimer timer;
+  const CommandJourneys input = ingest_journeys(ctx, config, timer);
+  const IngestResult& ingest = input.ingest;
+  const JourneySet& all = input.journeys;
 
-  // The journeys to score, in customer order.
+  // The journeys to score, in customer order: by default each customer's last journey while it has
+  // no outcome yet (the journeys still in flight).
   std::vector<int64_t> rows;
   for (int64_t j = 0; j < all.size(); ++j) {
     const bool last_of_customer = j + 1 == all.size() || all.customer[static_cast<size_t>(j + 1)] != all.customer[static_cast<size_t>(j)];
-    if (options.all_journeys || (last_of_customer && !all.converted[static_cast<size_t>(j)])) rows.push_back(j);
+    if (options.all_journeys || (last_of_customer && all.outcome[static_cast<size_t>(j)] == 0)) rows.push_back(j);
   }
   const JourneySet scored = select_journeys(all, rows);
 
@@ -66,16 +74,16 @@ int run_score_command(const ScoreCommandOptions& options) {
 
   const auto output_dir = std::filesystem::path(options.output).parent_path();
   if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
-  const std::string temp = options.output + ".tmp";
+  const std::string temp = fmt::format("{}.tmp.{}", options.output, ::getpid());
   {
     std::ofstream out(temp, std::ios::binary);
-    out << "customer_id,journey_start,events,converted," << (model.target == ModelTarget::Value ? "value" : "probability");
+    out << "customer_id,journey_start,events,outcome," << (model.target == ModelTarget::Value ? "value" : "probability");
     for (int k = 1; k <= scores.top_reasons; ++k) out << ",reason_" << k << ",contribution_" << k;
     out << "\n";
     for (size_t r = 0; r < rows.size(); ++r) {
       out << csv_field(scored.customers.name(static_cast<int32_t>(scored.customer[r]))) << ','
           << format_iso8601(scored.start_ms[r]) << ',' << scored.length(static_cast<int64_t>(r)) << ','
-          << static_cast<int>(scored.converted[r]) << ',' << fmt::format("{:.6f}", scores.prediction[r]);
+          << csv_field(scored.outcome_name(static_cast<int64_t>(r))) << ',' << fmt::format("{:.6f}", scores.prediction[r]);
       for (int k = 0; k < scores.top_reasons; ++k) {
         const size_t at = r * static_cast<size_t>(scores.top_reasons) + static_cast<size_t>(k);
         const int32_t feature = scores.reason_feature[at];
@@ -109,14 +117,8 @@ int run_score_command(const ScoreCommandOptions& options) {
     writer.write_attribute("/scores", "target", std::string(to_string(model.target)));
     writer.write_attribute("/scores", "top_reasons", static_cast<int64_t>(scores.top_reasons));
     writer.write_attribute("/scores", "reference_time_ms", score_options.reference_time_ms);
-    RunMetadata meta;
-    meta.command = "score";
-    meta.backend = to_string(ctx.backend);
-    meta.input_files = {options.input};
-    meta.input_bytes = {ingest.file_bytes};
-    meta.rows_read = ingest.rows_read;
-    meta.rows_skipped = ingest.rows_skipped;
-    writer.write_meta(meta);
+    (void)ingest;
+    writer.write_meta(command_metadata("score", ctx, config, input, timer));
     writer.commit();
   }
   std::cout << fmt::format("scored {} {} of {} ({} backend)\nwritten: {}\n", rows.size(),
@@ -130,13 +132,11 @@ CLI::App* add_score_command(CLI::App& app, std::function<int()>& handler) {
   auto options = std::make_shared<ScoreCommandOptions>();
   CLI::App* cmd = app.add_subcommand("score", "Score open journeys with a model written by train");
   cmd->add_option("--model", options->model_path, "Model file written by journeymap train")->required();
-  cmd->add_option("--input", options->input, "Events file: CSV with header, or SPMF")->required();
+  add_input_flags(cmd, options->input);
   cmd->add_option("--out", options->output, "CSV to write: one row per scored journey")->capture_default_str();
   cmd->add_option("--h5", options->h5_output, "Also write HDF5 /scores here");
   cmd->add_option("--device", options->device, "auto | cpu | gpu")->capture_default_str();
   cmd->add_option("--threads", options->threads, "CPU worker threads (0 = all)");
-  cmd->add_option("--conversion-touchpoint", options->csv.conversion_touchpoint,
-                  "Touchpoint that marks a conversion (default: the model's)");
   cmd->add_option("--top-reasons", options->top_reasons, "Top contributing features per journey")->capture_default_str();
   cmd->add_option("--as-of", options->as_of, "\"Now\" for recency (default: the last event in the input)");
   cmd->add_option("--prefix-events", options->prefix_events, "Score only the first N events of each journey (0 = all)");

@@ -2,6 +2,8 @@
 // probability and top reasons per customer to CSV (and HDF5 /scores).
 #pragma once
 
+#include "host/cli/input_flags.hpp"
+
 #include <functional>
 #include <string>
 
@@ -13,12 +15,11 @@ namespace jm {
 
 struct ScoreCommandOptions {
   std::string model_path;
-  std::string input;
+  InputFlags input;            ///< how to read the events; the journey rule and outcome default to the model's
   std::string output = "out/scores.csv";
   std::string h5_output;       ///< HDF5 with /scores (empty: none)
   std::string device = "auto";
   int threads = 0;
-  CsvOptions csv;              ///< conversion_touchpoint defaults to the model's
   int top_reasons = 3;
   bool all_journeys = false;   ///< score every journey, not only each customer's open (last, unconverted) one
   std::string as_of;           ///< "now" for recency (timestamp); default: the last event in the input

@@ -17,17 +17,16 @@
 namespace jm {
 
 int run_segment_command(const SegmentCommandOptions& options) {
-  if (options.input.empty()) throw ConfigError("segment: no input file given (--input)");
   if (options.output.empty()) throw ConfigError("segment: no output file given (--out)");
+  RunConfig config = resolve_input_flags(options.input);
+  config.threads = options.threads;
+  config.progress = false;
   const Context ctx = make_context(parse_device_choice(options.device), options.threads);
   create_parent_folder(options.output);
   StageTimer timer;
-  const CsvOptions& csv = options.csv;
-  const CommandJourneys input = ingest_journeys(ctx, options.input, csv, options.threads, options.journeys, timer);
+  const CommandJourneys input = ingest_journeys(ctx, config, timer);
   const JourneySet& journeys = input.journeys;
-  FeatureOptions feature_options = options.features;
-  if (feature_options.conversion_touchpoint.empty()) feature_options.conversion_touchpoint = csv.conversion_touchpoint;
-  FeatureMatrix features = timer.run("features", [&] { return extract_features(ctx, journeys, feature_options); });
+  FeatureMatrix features = timer.run("features", [&] { return extract_features(ctx, journeys, options.features); });
   SegmentResult segments = timer.run("segments", [&] { return segment_journeys(ctx, journeys, features, options.segments); });
 
   ResultWriter writer(options.output);
@@ -35,7 +34,7 @@ int run_segment_command(const SegmentCommandOptions& options) {
   writer.write_journeys(journeys);
   write_features_results(writer, features, journeys, options.include_feature_matrix);
   write_segments_results(writer, segments, journeys);
-  writer.write_meta(command_metadata("segment", ctx, options.input, input.ingest, timer));
+  writer.write_meta(command_metadata("segment", ctx, config, input, timer));
   writer.commit();
 
   std::cout << fmt::format("{} journeys, {} events ({} backend)\n", journeys.size(), journeys.num_events(),
@@ -48,13 +47,10 @@ int run_segment_command(const SegmentCommandOptions& options) {
 CLI::App* add_segment_command(CLI::App& app, std::function<int()>& handler) {
   auto options = std::make_shared<SegmentCommandOptions>();
   CLI::App* cmd = app.add_subcommand("segment", "Journey features and behavioural segments (k-means)");
-  cmd->add_option("--input", options->input, "Events file: CSV with header, or SPMF")->required();
+  add_input_flags(cmd, options->input);
   cmd->add_option("--out", options->output, "HDF5 result to write")->capture_default_str();
   cmd->add_option("--device", options->device, "auto | cpu | gpu")->capture_default_str();
   cmd->add_option("--threads", options->threads, "CPU worker threads (0 = all)");
-  cmd->add_option("--conversion-touchpoint", options->csv.conversion_touchpoint, "Touchpoint that marks a conversion");
-  cmd->add_option("--session-gap", options->journeys.session_gap_seconds,
-                  "Start a new journey after this many idle seconds (0 = never)");
   cmd->add_option("--k", options->segments.k, "Number of segments (0 = choose by silhouette)")->capture_default_str();
   cmd->add_option("--k-min", options->segments.k_min, "Smallest k tried when choosing")->capture_default_str();
   cmd->add_option("--k-max", options->segments.k_max, "Largest k tried when choosing")->capture_default_str();

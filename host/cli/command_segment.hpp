@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "host/cli/input_flags.hpp"
+
 #include "journeymap/features.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/segments.hpp"
@@ -15,12 +17,10 @@ namespace jm {
 
 /// Everything `segment` can be told; defaults are those of the library structs.
 struct SegmentCommandOptions {
-  std::string input;
+  InputFlags input;            ///< --config, --input, --column, the journey rule and the outcome
   std::string output = "out/segments.h5";
   std::string device = "auto";
   int threads = 0;
-  CsvOptions csv;
-  JourneyOptions journeys;
   FeatureOptions features;
   SegmentOptions segments;
   bool include_feature_matrix = true;

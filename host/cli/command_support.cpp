@@ -3,15 +3,23 @@
 #include <filesystem>
 
 #include "host/core/build_info.hpp"
+#include "journeymap/case_attributes.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/pipeline.hpp"
 
 namespace jm {
 
-CommandJourneys ingest_journeys(const Context& ctx, const std::string& input, CsvOptions csv, int threads,
-                                const JourneyOptions& journey_options, StageTimer& timer) {
-  csv.num_threads = threads;
+CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer) {
+  if (config.input_path.empty()) throw ConfigError("no input file given (--input or [input] path)");
   CommandJourneys out;
-  out.ingest = timer.run("ingest", [&] { return read_events(input, csv); });
-  out.journeys = timer.run("journeys", [&] { return build_journeys(ctx, out.ingest.events, journey_options); });
+  out.outcome = effective_outcome(config);
+  out.ingest = timer.run("ingest", [&] { return read_configured_input(config); });
+  OutcomeJourneys built = timer.run("journeys", [&] {
+    return build_outcome_journeys(ctx, out.ingest.events, config.journeys, out.outcome);
+  });
+  out.journeys = std::move(built.journeys);
+  out.outcome_stats = built.stats;
+  attach_case_attributes(out.journeys, config.case_attributes_path, &out.warnings);
   return out;
 }
 
@@ -20,9 +28,15 @@ void create_parent_folder(const std::string& output_path) {
   if (!folder.empty()) std::filesystem::create_directories(folder);
 }
 
-RunMetadata command_metadata(const std::string& command, const Context& ctx, const std::string& input,
-                             const IngestResult& ingest, const StageTimer& timer) {
+RunMetadata command_metadata(const std::string& command, const Context& ctx, const RunConfig& config,
+                             const CommandJourneys& input_journeys, const StageTimer& timer) {
+  const IngestResult& ingest = input_journeys.ingest;
+  const std::string& input = config.input_path;
   RunMetadata meta;
+  meta.config_toml = to_toml(config);
+  meta.journey_rule = describe_journey_rule(config.journeys, input_journeys.outcome);
+  meta.warnings = outcome_warnings(input_journeys.outcome_stats, input_journeys.outcome);
+  meta.warnings.insert(meta.warnings.end(), input_journeys.warnings.begin(), input_journeys.warnings.end());
   meta.command = command;
   meta.backend = to_string(ctx.backend);
   meta.build_info = build_info();

@@ -11,7 +11,9 @@
 #include "journeymap/context.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
+#include "journeymap/outcome.hpp"
 #include "journeymap/result_file.hpp"
+#include "journeymap/run_config.hpp"
 
 namespace jm {
 
@@ -38,19 +40,21 @@ class StageTimer {
 
 struct CommandJourneys {
   IngestResult ingest;
-  JourneySet journeys;
+  JourneySet journeys;        ///< cut at their outcomes (outcome.hpp)
+  OutcomeDefinition outcome;  ///< the effective definition
+  OutcomeStats outcome_stats;
+  std::vector<std::string> warnings;  ///< data warnings (case attributes)
 };
 
-/// Reads `input` (CSV or SPMF, detected) with `csv` on `threads` threads and builds its journeys,
-/// timing both stages.
-CommandJourneys ingest_journeys(const Context& ctx, const std::string& input, CsvOptions csv, int threads,
-                                const JourneyOptions& journey_options, StageTimer& timer);
+/// Reads the config's input (CSV or SPMF) and builds its journeys cut at their outcomes, timing
+/// both stages.
+CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer);
 
 /// Creates the folder that will hold `output_path`, so that a bad path fails before the long stages.
 void create_parent_folder(const std::string& output_path);
 
 /// /meta of a command's result: command, backend, build, input and its row counts, stage timings.
-RunMetadata command_metadata(const std::string& command, const Context& ctx, const std::string& input,
-                             const IngestResult& ingest, const StageTimer& timer);
+RunMetadata command_metadata(const std::string& command, const Context& ctx, const RunConfig& config,
+                             const CommandJourneys& input, const StageTimer& timer);
 
 }  // namespace jm

@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "host/cli/input_flags.hpp"
+
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/model.hpp"
@@ -16,15 +18,14 @@ namespace jm {
 
 /// Everything `train` can be told; defaults are those of the library structs.
 struct TrainCommandOptions {
-  std::string input;
+  InputFlags input;            ///< --config, --input, --column, the journey rule and the outcome
   std::string model_path = "out/model.ubj";
   std::string output = "out/model.h5";  ///< HDF5 with /model (empty: none)
   std::string device = "auto";
   int threads = 0;
   std::string target = "conversion";
   std::string split = "customer";
-  CsvOptions csv;
-  JourneyOptions journeys;
+  bool strict = false;  ///< leakage warnings are errors
   ModelOptions model;
 };
 

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <list>
-#include <map>
 
 #include "host/cli/command_bench.hpp"
 #include "host/cli/command_detect.hpp"
@@ -15,6 +14,7 @@
 #include "host/cli/command_score.hpp"
 #include "host/cli/command_segment.hpp"
 #include "host/cli/command_train.hpp"
+#include "host/cli/input_flags.hpp"
 #include "host/core/build_info.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/generate.hpp"
@@ -23,47 +23,21 @@
 
 namespace {
 
-// Flags of `run`, kept apart from RunConfig so that only flags actually given override the TOML file.
+// Flags of `run` beyond the shared input flags; only flags actually given override the TOML file.
 struct RunFlags {
-  std::string config_file, input, output, device, on_error, format, timestamp_format, conversion_touchpoint;
-  std::vector<std::string> columns;  // field=header
+  jm::InputFlags input;
+  std::string output, device;
   int threads = -1;
-  double session_gap_seconds = -1;
-  int64_t max_length = -1;
-  bool no_split_at_conversion = false, drop_duplicates = false, quiet = false;
+  bool quiet = false, strict = false;
 };
 
-void apply_column_mapping(const std::string& mapping, jm::CsvColumns& columns) {
-  const auto eq = mapping.find('=');
-  if (eq == std::string::npos) throw jm::ConfigError("--column expects field=header, got '" + mapping + "'");
-  const std::string field = mapping.substr(0, eq), header = mapping.substr(eq + 1);
-  std::map<std::string, std::string*> fields{{"customer", &columns.customer},     {"timestamp", &columns.timestamp},
-                                             {"touchpoint", &columns.touchpoint}, {"channel", &columns.channel},
-                                             {"value", &columns.value},           {"conversion", &columns.conversion}};
-  auto found = fields.find(field);
-  if (found == fields.end())
-    throw jm::ConfigError("--column: unknown field '" + field +
-                          "' (customer, timestamp, touchpoint, channel, value, conversion)");
-  *found->second = header;
-}
-
 jm::RunConfig resolve_run_config(const RunFlags& flags) {
-  jm::RunConfig config;
-  if (!flags.config_file.empty()) jm::apply_config_file(flags.config_file, config);
-  if (!flags.input.empty()) config.input_path = flags.input;
+  jm::RunConfig config = jm::resolve_input_flags(flags.input);
   if (!flags.output.empty()) config.output_path = flags.output;
   if (!flags.device.empty()) config.device = jm::parse_device_choice(flags.device);
-  if (!flags.on_error.empty()) config.csv.on_error = jm::parse_on_error(flags.on_error);
-  if (!flags.format.empty()) config.input_format = jm::parse_input_format(flags.format);
-  if (!flags.timestamp_format.empty()) config.csv.timestamp_format = jm::parse_timestamp_format(flags.timestamp_format);
-  if (!flags.conversion_touchpoint.empty()) config.csv.conversion_touchpoint = flags.conversion_touchpoint;
-  for (const auto& mapping : flags.columns) apply_column_mapping(mapping, config.csv.columns);
   if (flags.threads >= 0) config.threads = flags.threads;
-  if (flags.session_gap_seconds >= 0) config.journeys.session_gap_seconds = flags.session_gap_seconds;
-  if (flags.max_length >= 0) config.journeys.max_length = flags.max_length;
-  if (flags.no_split_at_conversion) config.journeys.split_at_conversion = false;
-  if (flags.drop_duplicates) config.journeys.drop_duplicates = true;
   if (flags.quiet) config.progress = false;
+  if (flags.strict) config.model.strict_leakage = true;
   return config;
 }
 
@@ -93,20 +67,11 @@ int main(int argc, char** argv) {
   // run
   RunFlags flags;
   CLI::App* run = app.add_subcommand("run", "Run the pipeline on an events file and write the HDF5 result");
-  run->add_option("--config", flags.config_file, "TOML configuration file (flags override it)");
-  run->add_option("--input", flags.input, "Events file: CSV with header, or SPMF");
+  jm::add_input_flags(run, flags.input);
   run->add_option("--out", flags.output, "HDF5 result to write (default out/journeymap.h5)");
   run->add_option("--device", flags.device, "auto | cpu | gpu");
   run->add_option("--threads", flags.threads, "CPU worker threads (0 = all)");
-  run->add_option("--format", flags.format, "Input format: auto | csv | spmf");
-  run->add_option("--on-error", flags.on_error, "Bad rows: fail (default) | skip");
-  run->add_option("--timestamp-format", flags.timestamp_format, "auto | iso8601 | epoch_s | epoch_ms");
-  run->add_option("--column", flags.columns, "Map a field to a CSV header, e.g. --column touchpoint=page");
-  run->add_option("--conversion-touchpoint", flags.conversion_touchpoint, "Touchpoint that marks a conversion");
-  run->add_option("--session-gap", flags.session_gap_seconds, "Start a new journey after this many idle seconds");
-  run->add_option("--max-length", flags.max_length, "Keep at most the last N events of a journey (0 = all)");
-  run->add_flag("--no-split-at-conversion", flags.no_split_at_conversion, "Do not end journeys at a conversion");
-  run->add_flag("--drop-duplicates", flags.drop_duplicates, "Drop events identical in every field");
+  run->add_flag("--strict", flags.strict, "Leakage warnings are errors");
   run->add_flag("--quiet", flags.quiet, "No progress lines on stderr");
 
   // info

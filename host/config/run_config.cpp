@@ -110,6 +110,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     in.read("delimiter", delimiter);
     in.read("conversion_touchpoint", config.csv.conversion_touchpoint);
     in.read("block_bytes", config.csv.block_bytes);
+    in.read("case_attributes", config.case_attributes_path);
     if (delimiter.size() != 1) throw ConfigError(source + ": input.delimiter must be a single character");
     config.csv.delimiter = delimiter[0];
     config.input_format = parse_input_format(format);
@@ -129,11 +130,32 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
   }
   if (const toml::table* journeys = top.subtable("journeys")) {
     TableReader j(*journeys, "journeys.", source);
-    j.read("split_at_conversion", config.journeys.split_at_conversion);
     j.read("session_gap_seconds", config.journeys.session_gap_seconds);
     j.read("drop_duplicates", config.journeys.drop_duplicates);
     j.read("max_length", config.journeys.max_length);
     j.reject_unknown_keys();
+  }
+  if (const toml::table* outcome = top.subtable("outcome")) {
+    TableReader o(*outcome, "outcome.", source);
+    OutcomeDefinition& d = config.outcome;
+    std::string after;
+    o.read("positive", d.positive);
+    o.read("same_instant_seconds", d.same_instant_seconds);
+    o.read("after", after);
+    if (!after.empty()) d.after = parse_after_outcome(after);
+    o.read("label_file", d.label_file);
+    o.read("label_file_only", d.label_file_only);
+    o.read("window_days", d.window_days);
+    if (const toml::table* events = o.subtable("events")) {
+      d.events.clear();
+      for (const auto& [touchpoint, label] : *events) {
+        auto text = label.value<std::string>();
+        if (!text) throw ConfigError(source + ": outcome.events." + std::string(touchpoint.str()) + " must be a label (a string)");
+        d.events.push_back(OutcomeEvent{std::string(touchpoint.str()), *text});
+      }
+    }
+    o.reject_unknown_keys();
+    validate(d);
   }
   if (const toml::table* patterns = top.subtable("patterns")) {
     TableReader p(*patterns, "patterns.", source);
@@ -155,7 +177,6 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     p.read("max_gap", o.max_gap);
     p.read("top_k", o.top_k);
     p.read("max_patterns", o.max_patterns);
-    p.read("exclude_conversion_event", o.exclude_conversion_event);
     p.read("contrast_top_k", o.contrast_top_k);
     p.read("significance_level", o.significance_level);
     p.read("gpu_batch_bytes", o.gpu_batch_bytes);
@@ -166,7 +187,6 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     f.read("top_touchpoints", config.features.top_touchpoints);
     f.read("top_channels", config.features.top_channels);
     f.read("bigram_buckets", config.features.bigram_buckets);
-    f.read("conversion_touchpoint", config.features.conversion_touchpoint);
     f.read("store_matrix", config.store_feature_matrix);
     f.reject_unknown_keys();
   }
@@ -194,14 +214,12 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     f.read("other_threshold", config.flows.other_threshold);
     f.read("top_variants", config.flows.top_variants);
     f.read("funnel", config.flows.funnel);
-    f.read("conversion_touchpoint", config.flows.conversion_touchpoint);
     f.reject_unknown_keys();
   }
   if (const toml::table* attribution = top.subtable("attribution")) {
     TableReader a(*attribution, "attribution.", source);
     AttributionOptions& o = config.attribution;
     a.read("enabled", config.attribution_enabled);
-    a.read("conversion_touchpoint", o.conversion_touchpoint);
     a.read("time_decay_half_life_days", o.time_decay_half_life_days);
     a.read("position_first_share", o.position_first_share);
     a.read("position_last_share", o.position_last_share);
@@ -234,7 +252,10 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     m.read("calibration_bins", o.calibration_bins);
     m.read("prefix_max_events", o.prefix_max_events);
     m.read("prefix_models", o.prefix_models);
-    m.read("prefix_max_train_rows", o.prefix_max_train_rows);
+    m.read("max_train_rows", o.max_train_rows);
+    m.read("excluded_features", o.excluded_features);
+    m.read("leakage_auc", o.leakage_auc);
+    m.read("strict_leakage", o.strict_leakage);
     m.read("baseline_column", o.baseline_column);
     m.reject_unknown_keys();
   }
@@ -265,7 +286,6 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     a.read("k_sigma", o.alerts.k_sigma);
     a.read("min_support", o.alerts.min_support);
     a.read("funnel_steps", o.alerts.funnel_steps);
-    a.read("conversion_touchpoint", o.alerts.conversion_touchpoint);
     a.reject_unknown_keys();
   }
   if (const toml::table* run = top.subtable("run")) {
@@ -319,6 +339,15 @@ InputFormat parse_input_format(const std::string& text) {
   throw ConfigError("input format must be auto, csv or spmf (got '" + text + "')");
 }
 
+OutcomeDefinition effective_outcome(const RunConfig& config) {
+  OutcomeDefinition outcome = config.outcome;
+  const std::string& shorthand = config.csv.conversion_touchpoint;
+  const bool listed = std::any_of(outcome.events.begin(), outcome.events.end(),
+                                  [&](const OutcomeEvent& event) { return event.touchpoint == shorthand; });
+  if (!shorthand.empty() && !listed) outcome.events.push_back(OutcomeEvent{shorthand, "converted"});
+  return outcome;
+}
+
 void apply_config_text(const std::string& toml_text, const std::string& source_name, RunConfig& config) {
   toml::table root;
   try {
@@ -350,9 +379,9 @@ std::string to_toml(const RunConfig& config) {
                     {"delimiter", std::string(1, config.csv.delimiter)},
                     {"conversion_touchpoint", config.csv.conversion_touchpoint},
                     {"block_bytes", static_cast<int64_t>(config.csv.block_bytes)},
+                    {"case_attributes", config.case_attributes_path},
                     {"columns", columns}};
-  toml::table journeys{{"split_at_conversion", config.journeys.split_at_conversion},
-                       {"session_gap_seconds", config.journeys.session_gap_seconds},
+  toml::table journeys{{"session_gap_seconds", config.journeys.session_gap_seconds},
                        {"drop_duplicates", config.journeys.drop_duplicates},
                        {"max_length", config.journeys.max_length}};
   toml::table run{{"device", device_name(config.device)},
@@ -367,7 +396,6 @@ std::string to_toml(const RunConfig& config) {
                        {"max_gap", po.max_gap},
                        {"top_k", po.top_k},
                        {"max_patterns", po.max_patterns},
-                       {"exclude_conversion_event", po.exclude_conversion_event},
                        {"contrast_top_k", po.contrast_top_k},
                        {"significance_level", po.significance_level},
                        {"gpu_batch_bytes", po.gpu_batch_bytes}};
@@ -384,7 +412,6 @@ std::string to_toml(const RunConfig& config) {
   toml::table features{{"top_touchpoints", config.features.top_touchpoints},
                        {"top_channels", config.features.top_channels},
                        {"bigram_buckets", config.features.bigram_buckets},
-                       {"conversion_touchpoint", config.features.conversion_touchpoint},
                        {"store_matrix", config.store_feature_matrix}};
   const SegmentOptions& so = config.segments;
   toml::table segments{{"enabled", config.segments_enabled},
@@ -403,11 +430,9 @@ std::string to_toml(const RunConfig& config) {
                     {"max_steps", config.flows.max_steps},
                     {"other_threshold", config.flows.other_threshold},
                     {"top_variants", config.flows.top_variants},
-                    {"funnel", string_array(config.flows.funnel)},
-                    {"conversion_touchpoint", config.flows.conversion_touchpoint}};
+                    {"funnel", string_array(config.flows.funnel)}};
   const AttributionOptions& ao = config.attribution;
   toml::table attribution{{"enabled", config.attribution_enabled},
-                          {"conversion_touchpoint", ao.conversion_touchpoint},
                           {"time_decay_half_life_days", ao.time_decay_half_life_days},
                           {"position_first_share", ao.position_first_share},
                           {"position_last_share", ao.position_last_share},
@@ -433,7 +458,10 @@ std::string to_toml(const RunConfig& config) {
                     {"calibration_bins", mo.calibration_bins},
                     {"prefix_max_events", mo.prefix_max_events},
                     {"prefix_models", mo.prefix_models},
-                    {"prefix_max_train_rows", mo.prefix_max_train_rows},
+                    {"max_train_rows", mo.max_train_rows},
+                    {"excluded_features", string_array(mo.excluded_features)},
+                    {"leakage_auc", mo.leakage_auc},
+                    {"strict_leakage", mo.strict_leakage},
                     {"baseline_column", mo.baseline_column}};
   const AnomaliesOptions& an = config.anomalies;
   toml::array hidden;
@@ -459,9 +487,18 @@ std::string to_toml(const RunConfig& config) {
                         {"window", an.alerts.window},
                         {"k_sigma", an.alerts.k_sigma},
                         {"min_support", an.alerts.min_support},
-                        {"funnel_steps", string_array(an.alerts.funnel_steps)},
-                        {"conversion_touchpoint", an.alerts.conversion_touchpoint}};
-  toml::table root{{"input", input},       {"journeys", journeys}, {"patterns", patterns},
+                        {"funnel_steps", string_array(an.alerts.funnel_steps)}};
+  const OutcomeDefinition& od = config.outcome;
+  toml::table outcome_events;
+  for (const OutcomeEvent& event : od.events) outcome_events.insert(event.touchpoint, event.label);
+  toml::table outcome{{"positive", od.positive},
+                      {"same_instant_seconds", od.same_instant_seconds},
+                      {"after", to_string(od.after)},
+                      {"label_file", od.label_file},
+                      {"label_file_only", od.label_file_only},
+                      {"window_days", od.window_days},
+                      {"events", outcome_events}};
+  toml::table root{{"input", input},       {"journeys", journeys}, {"outcome", outcome}, {"patterns", patterns},
                    {"features", features}, {"segments", segments}, {"flows", flows},
                    {"attribution", attribution}, {"model", model}, {"anomalies", anomalies}, {"run", run}};
   std::ostringstream out;

@@ -14,7 +14,7 @@ struct FeatureTables {
   std::vector<int32_t> touchpoint_slot;   ///< [n_touchpoints] share slot of each touchpoint id
   std::vector<int32_t> channel_slot;      ///< [n_channels]
   std::vector<uint32_t> touchpoint_hash;  ///< [n_touchpoints] FNV-1a hash of the name
-  std::vector<float> customer_journeys;   ///< [n_journeys] journeys of the journey's customer
+  std::vector<float> customer_journey_number;  ///< [n_journeys] 1-based rank among its customer's journeys
   feature_rules::FeatureLayout layout;    ///< pointers left null; each twin points them at its copies
 };
 

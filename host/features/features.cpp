@@ -1,6 +1,7 @@
 // Public entry of feature extraction: fits the column layout, validates, dispatches to the CPU or
 // GPU twin; standardisation, the /features group and the summary block.
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -24,7 +25,7 @@ constexpr const char* kScalarFeatureNames[kScalarFeatureCount] = {
     "length",          "duration_seconds",  "distinct_touchpoints", "revisits",       "touchpoint_entropy",
     "channel_count",   "channel_entropy",   "gap_mean_seconds",     "gap_median_seconds", "gap_max_seconds",
     "momentum",        "start_hour",        "start_hour_sin",       "start_hour_cos", "start_weekday",
-    "recency_days",    "customer_journeys", "first_touchpoint",     "last_touchpoint"};
+    "recency_days",    "customer_journey_number", "first_touchpoint",     "last_touchpoint"};
 
 void validate(const FeatureOptions& options) {
   if (options.top_touchpoints < 0 || options.top_touchpoints > 1024)
@@ -46,7 +47,7 @@ uint32_t fnv1a(const std::string& text) {
 }
 
 // The layout of a spec with the pointers still unset.
-FeatureLayout layout_of(const FeatureSpec& spec, int32_t conversion_touchpoint) {
+FeatureLayout layout_of(const FeatureSpec& spec) {
   FeatureLayout layout;
   layout.n_columns = static_cast<int32_t>(spec.num_features());
   layout.touchpoint_share_begin = kScalarFeatureCount;
@@ -55,7 +56,6 @@ FeatureLayout layout_of(const FeatureSpec& spec, int32_t conversion_touchpoint) 
   layout.n_channel_slots = static_cast<int32_t>(spec.top_channels.size()) + 1;
   layout.bigram_begin = layout.channel_share_begin + layout.n_channel_slots;
   layout.n_bigram_buckets = spec.options.bigram_buckets;
-  layout.conversion_touchpoint = conversion_touchpoint;
   layout.prefix_events = spec.options.prefix_events;
   layout.prefix_ms = static_cast<int64_t>(std::llround(spec.options.prefix_seconds * 1000.0));
   layout.has_cutoff_time = spec.options.has_cutoff_time;
@@ -98,23 +98,61 @@ FeatureTables make_tables(const JourneySet& journeys, const FeatureSpec& spec) {
   tables.touchpoint_hash.resize(static_cast<size_t>(journeys.touchpoints.size()));
   for (int32_t id = 0; id < journeys.touchpoints.size(); ++id)
     tables.touchpoint_hash[static_cast<size_t>(id)] = fnv1a(journeys.touchpoints.name(id));
-  // Journeys are ordered by customer, so a customer's journeys are one run.
+  // Journeys are ordered by customer, then time, so a customer's journeys are one run. Only earlier
+  // journeys count: a total over the set would let later journeys leak into earlier ones' rows.
   const int64_t n = journeys.size();
-  tables.customer_journeys.resize(static_cast<size_t>(n));
-  for (int64_t j = 0; j < n;) {
-    int64_t run_end = j + 1;
-    while (run_end < n && journeys.customer[run_end] == journeys.customer[j]) ++run_end;
-    std::fill(tables.customer_journeys.begin() + j, tables.customer_journeys.begin() + run_end,
-              static_cast<float>(run_end - j));
-    j = run_end;
-  }
-  const int32_t conversion_touchpoint =
-      spec.options.conversion_touchpoint.empty() ? -1 : journeys.touchpoints.find(spec.options.conversion_touchpoint);
-  tables.layout = layout_of(spec, conversion_touchpoint);
+  tables.customer_journey_number.resize(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j)
+    tables.customer_journey_number[static_cast<size_t>(j)] =
+        j > 0 && journeys.customer[j] == journeys.customer[j - 1] ? tables.customer_journey_number[static_cast<size_t>(j - 1)] + 1.0f
+                                                                  : 1.0f;
+  tables.layout = layout_of(spec);
   return tables;
 }
 
 }  // namespace feature_detail
+
+namespace {
+
+// The case:<name> columns (last in the matrix) from the journeys' attributes, matched by name and,
+// for categories, by category name; NaN where the journeys lack the attribute or the value. Host
+// code after either backend: one lookup per row and attribute.
+void fill_case_attribute_columns(const JourneySet& journeys, FeatureMatrix& out) {
+  const FeatureSpec& spec = out.spec;
+  const int64_t n_cases = static_cast<int64_t>(spec.case_attributes.size());
+  if (n_cases == 0) return;
+  const int64_t f = out.num_features(), first = f - n_cases;
+  const CaseAttributes& have = journeys.case_attributes;
+  for (int64_t a = 0; a < n_cases; ++a) {
+    const auto found = std::find(have.names.begin(), have.names.end(), spec.case_attributes[static_cast<size_t>(a)]);
+    const int32_t source = found == have.names.end() ? -1 : static_cast<int32_t>(found - have.names.begin());
+    const bool categorical = spec.case_attribute_categorical[static_cast<size_t>(a)] != 0;
+    if (source >= 0 && categorical != (have.categorical[static_cast<size_t>(source)] != 0))
+      throw ConfigError("case attribute '" + spec.case_attributes[static_cast<size_t>(a)] +
+                        "' is numeric in one data set and categorical in the other");
+    // Category codes of the journeys' attribute -> codes of the spec.
+    std::vector<float> code_map;
+    if (source >= 0 && categorical) {
+      const auto& spec_categories = spec.case_attribute_categories[static_cast<size_t>(a)];
+      for (const std::string& name : have.categories[static_cast<size_t>(source)]) {
+        const auto at = std::find(spec_categories.begin(), spec_categories.end(), name);
+        code_map.push_back(at == spec_categories.end() ? std::numeric_limits<float>::quiet_NaN()
+                                                       : static_cast<float>(at - spec_categories.begin()));
+      }
+    }
+    for (int64_t j = 0; j < out.n_rows; ++j) {
+      float value = std::numeric_limits<float>::quiet_NaN();
+      const uint32_t customer = journeys.customer[static_cast<size_t>(j)];
+      if (source >= 0 && customer < have.n_customers) {
+        value = have.at(customer, source);
+        if (categorical && !std::isnan(value)) value = code_map[static_cast<size_t>(value)];
+      }
+      out.values[static_cast<size_t>(j * f + first + a)] = value;
+    }
+  }
+}
+
+}  // namespace
 
 int FeatureSpec::column(const std::string& name) const {
   for (size_t c = 0; c < names.size(); ++c)
@@ -132,17 +170,13 @@ FeatureSpec fit_feature_spec(const JourneySet& journeys, const FeatureOptions& o
   for (int64_t j = 0; j < journeys.size(); ++j) last_event = j == 0 ? journeys.end_ms[j] : std::max(last_event, journeys.end_ms[j]);
   spec.reference_time_ms = options.has_reference_time ? options.reference_time_ms : last_event;
 
-  // Top touchpoints and channels by events inside the feature windows (so the conversion touchpoint
-  // never takes a slot it could not fill).
-  const int32_t conversion_touchpoint =
-      options.conversion_touchpoint.empty() ? -1 : journeys.touchpoints.find(options.conversion_touchpoint);
-  const FeatureLayout window_rules = layout_of(spec, conversion_touchpoint);
+  // Top touchpoints and channels by events inside the feature windows.
+  const FeatureLayout window_rules = layout_of(spec);
   std::vector<int64_t> touchpoint_events(static_cast<size_t>(journeys.touchpoints.size()), 0);
   std::vector<int64_t> channel_events(static_cast<size_t>(journeys.channels.size()), 0);
   for (int64_t j = 0; j < journeys.size(); ++j) {
     const int64_t begin = journeys.offsets[j];
-    const int64_t end = feature_window_end(journeys.touchpoint.data(), journeys.timestamp_ms.data(), begin,
-                                           journeys.offsets[j + 1], journeys.converted[j], window_rules);
+    const int64_t end = feature_window_end(journeys.timestamp_ms.data(), begin, journeys.offsets[j + 1], window_rules);
     for (int64_t e = begin; e < end; ++e) {
       ++touchpoint_events[static_cast<size_t>(journeys.touchpoint[e])];
       ++channel_events[static_cast<size_t>(journeys.channel[e])];
@@ -161,20 +195,32 @@ FeatureSpec fit_feature_spec(const JourneySet& journeys, const FeatureOptions& o
   spec.names.emplace_back("channel_share:(other)");
   for (int b = 0; b < options.bigram_buckets; ++b) spec.names.push_back(fmt::format("bigram_share:{:02d}", b));
   spec.kinds.resize(spec.names.size(), FeatureKind::Numeric);
+  const CaseAttributes& attributes = journeys.case_attributes;
+  for (int32_t a = 0; a < attributes.size(); ++a) {
+    spec.case_attributes.push_back(attributes.names[static_cast<size_t>(a)]);
+    spec.case_attribute_categorical.push_back(attributes.categorical[static_cast<size_t>(a)]);
+    spec.case_attribute_categories.push_back(attributes.categories[static_cast<size_t>(a)]);
+    spec.names.push_back("case:" + attributes.names[static_cast<size_t>(a)]);
+    spec.kinds.push_back(attributes.categorical[static_cast<size_t>(a)] ? FeatureKind::Categorical : FeatureKind::Numeric);
+  }
   return spec;
 }
 
 FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, const FeatureSpec& spec) {
   validate(spec.options);
   if (spec.names.size() != static_cast<size_t>(kScalarFeatureCount) + spec.top_touchpoints.size() + 1 +
-                               spec.top_channels.size() + 1 + static_cast<size_t>(spec.options.bigram_buckets) ||
-      spec.kinds.size() != spec.names.size())
+                               spec.top_channels.size() + 1 + static_cast<size_t>(spec.options.bigram_buckets) +
+                               spec.case_attributes.size() ||
+      spec.kinds.size() != spec.names.size() || spec.case_attribute_categorical.size() != spec.case_attributes.size() ||
+      spec.case_attribute_categories.size() != spec.case_attributes.size())
     throw ConfigError("feature spec is inconsistent (its names do not match its options); refit it with fit_feature_spec");
   if (journeys.offsets.empty() || static_cast<int64_t>(journeys.converted.size()) != journeys.size() ||
       static_cast<int64_t>(journeys.customer.size()) != journeys.size())
     throw ConfigError("journey set is incomplete (offsets or journey columns missing)");
-  return ctx.backend == Backend::Gpu ? cuda_impl::extract_features(ctx, journeys, spec)
-                                     : cpu_impl::extract_features(ctx, journeys, spec);
+  FeatureMatrix out = ctx.backend == Backend::Gpu ? cuda_impl::extract_features(ctx, journeys, spec)
+                                                  : cpu_impl::extract_features(ctx, journeys, spec);
+  fill_case_attribute_columns(journeys, out);
+  return out;
 }
 
 FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, const FeatureOptions& options) {
@@ -187,7 +233,7 @@ FeatureTransform feature_transform(const std::string& name) {
   static const char* const kLogScaled[] = {"length",           "duration_seconds",   "distinct_touchpoints",
                                            "revisits",         "channel_count",      "gap_mean_seconds",
                                            "gap_median_seconds", "gap_max_seconds", "recency_days",
-                                           "customer_journeys"};
+                                           "customer_journey_number"};
   for (const char* candidate : kLogScaled)
     if (name == candidate) return FeatureTransform::Log1p;
   if (!share_block(name).empty()) return FeatureTransform::Sqrt;
@@ -321,7 +367,6 @@ void write_features_results(ResultWriter& writer, const FeatureMatrix& features,
   writer.write_attribute("/features", "prefix_events", spec.options.prefix_events);
   writer.write_attribute("/features", "prefix_seconds", spec.options.prefix_seconds);
   writer.write_attribute("/features", "bigram_buckets", static_cast<int64_t>(spec.options.bigram_buckets));
-  writer.write_attribute("/features", "conversion_touchpoint", spec.options.conversion_touchpoint);
 }
 
 std::string format_features_summary(const FeatureMatrix& features, const JourneySet& journeys) {

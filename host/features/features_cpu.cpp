@@ -27,10 +27,10 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
     const int64_t first = task * kJourneysPerTask, last = std::min(out.n_rows, first + kJourneysPerTask);
     for (int64_t j = first; j < last; ++j) {
       const int64_t begin = journeys.offsets[j];
-      const int64_t end = feature_rules::feature_window_end(journeys.touchpoint.data(), journeys.timestamp_ms.data(),
-                                                            begin, journeys.offsets[j + 1], journeys.converted[j], layout);
+      const int64_t end = feature_rules::feature_window_end(journeys.timestamp_ms.data(), begin,
+                                                            journeys.offsets[j + 1], layout);
       feature_rules::journey_features(journeys.touchpoint.data(), journeys.channel.data(), journeys.timestamp_ms.data(),
-                                      begin, end, tables.customer_journeys[j], layout, out.values.data() + j * f);
+                                      begin, end, tables.customer_journey_number[j], layout, out.values.data() + j * f);
     }
   });
   return out;

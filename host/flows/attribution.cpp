@@ -110,35 +110,18 @@ std::vector<double> absorption_probabilities(const std::vector<StateRow>& rows, 
   return v;
 }
 
-// The touches of every journey: events other than the conversion touchpoint, in CSR form.
+// The touches of every journey in CSR form: every event, since journeys hold no outcome events
+// (outcome.hpp). A view of the journey set's own arrays.
 struct TouchPaths {
-  std::vector<int64_t> offsets;
-  std::vector<int32_t> touchpoint, channel;
-  std::vector<int64_t> timestamp_ms;
+  explicit TouchPaths(const JourneySet& journeys)
+      : offsets(journeys.offsets), touchpoint(journeys.touchpoint), channel(journeys.channel),
+        timestamp_ms(journeys.timestamp_ms) {}
+  const std::vector<int64_t>& offsets;
+  const std::vector<int32_t>& touchpoint;
+  const std::vector<int32_t>& channel;
+  const std::vector<int64_t>& timestamp_ms;
 };
 
-TouchPaths touch_paths(const JourneySet& journeys, int32_t conversion_touchpoint) {
-  TouchPaths paths;
-  const int64_t n = journeys.size();
-  paths.offsets.assign(n + 1, 0);
-  for (int64_t j = 0; j < n; ++j) {
-    int64_t kept = 0;
-    for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) kept += journeys.touchpoint[e] != conversion_touchpoint;
-    paths.offsets[j + 1] = paths.offsets[j] + kept;
-  }
-  paths.touchpoint.reserve(paths.offsets[n]);
-  paths.channel.reserve(paths.offsets[n]);
-  paths.timestamp_ms.reserve(paths.offsets[n]);
-  for (int64_t e = 0; e < journeys.num_events(); ++e) {
-    if (journeys.touchpoint[e] == conversion_touchpoint) continue;
-    paths.touchpoint.push_back(journeys.touchpoint[e]);
-    paths.channel.push_back(journeys.channel[e]);
-    paths.timestamp_ms.push_back(journeys.timestamp_ms[e]);
-  }
-  return paths;
-}
-
-// The five heuristic models over one id column (touchpoint or channel ids of the touches).
 void heuristic_credit(const Context& ctx, const JourneySet& journeys, const TouchPaths& paths,
                       const std::vector<int32_t>& ids, int32_t n_ids, const AttributionOptions& options,
                       AttributionTable& table) {
@@ -161,11 +144,14 @@ void heuristic_credit(const Context& ctx, const JourneySet& journeys, const Touc
       first[ids[begin]] += 1.0;
       last[ids[end - 1]] += 1.0;
       for (int64_t e = begin; e < end; ++e) linear[ids[e]] += 1.0 / static_cast<double>(m);
-      // Time decay relative to the conversion (the journey's last event).
+      // Time decay relative to the conversion: the outcome event's time (the last touch when the
+      // journeys carry no outcome times).
+      const int64_t conversion_ms =
+          journeys.has_outcomes() && journeys.outcome_ms[j] != 0 ? journeys.outcome_ms[j] : journeys.end_ms[j];
       weights.assign(m, 0.0);
       double weight_sum = 0.0;
       for (int64_t e = begin; e < end; ++e) {
-        const double age_ms = static_cast<double>(journeys.end_ms[j] - paths.timestamp_ms[e]);
+        const double age_ms = static_cast<double>(conversion_ms - paths.timestamp_ms[e]);
         weights[e - begin] = std::exp2(-age_ms / half_life_ms);
         weight_sum += weights[e - begin];
       }
@@ -356,18 +342,10 @@ AttributionResult compute_attribution(const Context& ctx, const JourneySet& jour
   if (options.markov_order < 1 || options.markov_order > 4)
     throw ConfigError(fmt::format("attribution.markov_order must be in [1, 4], got {}", options.markov_order));
 
+  if (journeys.offsets.empty()) throw ConfigError("attribution: the journey set has no offsets array");
   AttributionResult result;
   result.options = options;
-  if (!options.conversion_touchpoint.empty()) {
-    result.conversion_touchpoint = journeys.touchpoints.find(options.conversion_touchpoint);
-    if (result.conversion_touchpoint < 0)
-      throw ConfigError("attribution.conversion_touchpoint: unknown touchpoint '" + options.conversion_touchpoint + "'");
-  } else {
-    result.conversion_touchpoint = detect_conversion_touchpoint(journeys);
-    if (result.conversion_touchpoint >= 0)
-      result.options.conversion_touchpoint = journeys.touchpoints.name(result.conversion_touchpoint);
-  }
-  const TouchPaths paths = touch_paths(journeys, result.conversion_touchpoint);
+  const TouchPaths paths(journeys);
   for (int64_t j = 0; j < journeys.size(); ++j) {
     result.conversions += journeys.converted[j];
     result.conversions_attributed += journeys.converted[j] && paths.offsets[j + 1] > paths.offsets[j];
@@ -388,7 +366,6 @@ void write_attribution_results(ResultWriter& writer, const AttributionResult& at
   write_table(writer, "/attribution/channel", attribution.by_channel);
   writer.write_attribute("/attribution", "conversions", attribution.conversions);
   writer.write_attribute("/attribution", "conversions_attributed", attribution.conversions_attributed);
-  writer.write_attribute("/attribution", "conversion_touchpoint", attribution.options.conversion_touchpoint);
   writer.write_attribute("/attribution", "time_decay_half_life_days", attribution.options.time_decay_half_life_days);
   writer.write_attribute("/attribution", "position_first_share", attribution.options.position_first_share);
   writer.write_attribute("/attribution", "position_last_share", attribution.options.position_last_share);
@@ -397,11 +374,8 @@ void write_attribution_results(ResultWriter& writer, const AttributionResult& at
 
 std::string format_attribution_summary(const AttributionResult& attribution, const JourneySet&) {
   std::ostringstream out;
-  out << fmt::format("attribution: {} conversions credited ({} without touches){}\n", attribution.conversions_attributed,
-                     attribution.conversions - attribution.conversions_attributed,
-                     attribution.conversion_touchpoint >= 0
-                         ? fmt::format(", conversion touchpoint '{}' excluded", attribution.options.conversion_touchpoint)
-                         : std::string());
+  out << fmt::format("attribution: {} conversions credited ({} without touches)\n", attribution.conversions_attributed,
+                     attribution.conversions - attribution.conversions_attributed);
   const double total = static_cast<double>(std::max<int64_t>(1, attribution.conversions_attributed));
   auto line = [&](const char* what, const AttributionTable& table) {
     std::vector<size_t> order(table.names.size());

@@ -49,7 +49,7 @@ double median_of(std::vector<int64_t>& values) {
 }
 
 std::vector<int32_t> resolve_funnel(const FlowOptions& options, const JourneySet& journeys,
-                                    const std::vector<PathVariant>& variants, int32_t conversion_touchpoint) {
+                                    const std::vector<PathVariant>& variants) {
   std::vector<int32_t> funnel;
   if (!options.funnel.empty()) {
     for (const auto& name : options.funnel) {
@@ -67,7 +67,6 @@ std::vector<int32_t> resolve_funnel(const FlowOptions& options, const JourneySet
   std::unordered_set<int32_t> seen;
   for (int32_t t : best->touchpoints)
     if (seen.insert(t).second && static_cast<int>(funnel.size()) < 7) funnel.push_back(t);
-  if (conversion_touchpoint >= 0 && seen.count(conversion_touchpoint) == 0) funnel.push_back(conversion_touchpoint);
   return funnel;
 }
 
@@ -275,17 +274,6 @@ int64_t FlowResult::transition(int32_t from, int32_t to) const {
   return at != transitions.end() && at->from == from && at->to == to ? at->count : 0;
 }
 
-int32_t detect_conversion_touchpoint(const JourneySet& journeys) {
-  int32_t candidate = -1;
-  for (int64_t j = 0; j < journeys.size(); ++j) {
-    if (!journeys.converted[j]) continue;
-    const int32_t last = journeys.touchpoint[journeys.offsets[j + 1] - 1];
-    if (candidate == -1) candidate = last;
-    else if (candidate != last) return -1;
-  }
-  return candidate;
-}
-
 namespace {
 
 // Distinct touch sequences as groups of journeys: the counting half of the path variants, without
@@ -298,19 +286,8 @@ class VariantGroups {
     int64_t conversions = 0;
   };
 
-  VariantGroups(const Context& ctx, const JourneySet& journeys, int32_t skip_touchpoint)
-      : journeys_(journeys), skipping_(skip_touchpoint >= 0) {
+  VariantGroups(const Context& ctx, const JourneySet& journeys) : journeys_(journeys) {
     const int64_t n = journeys.size();
-    if (skipping_) {  // the sequences without the skipped touchpoint
-      kept_offsets_.reserve(n + 1);
-      kept_offsets_.push_back(0);
-      kept_touchpoints_.reserve(journeys.touchpoint.size());
-      for (int64_t j = 0; j < n; ++j) {
-        for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e)
-          if (journeys.touchpoint[e] != skip_touchpoint) kept_touchpoints_.push_back(journeys.touchpoint[e]);
-        kept_offsets_.push_back(static_cast<int64_t>(kept_touchpoints_.size()));
-      }
-    }
     const int64_t* offsets = this->offsets();
     const int32_t* touchpoint = this->touchpoints();
     std::vector<uint64_t> hash(n);
@@ -348,8 +325,8 @@ class VariantGroups {
     for (auto& bucket : per_bucket) groups.insert(groups.end(), bucket.begin(), bucket.end());
   }
 
-  const int64_t* offsets() const { return skipping_ ? kept_offsets_.data() : journeys_.offsets.data(); }
-  const int32_t* touchpoints() const { return skipping_ ? kept_touchpoints_.data() : journeys_.touchpoint.data(); }
+  const int64_t* offsets() const { return journeys_.offsets.data(); }
+  const int32_t* touchpoints() const { return journeys_.touchpoint.data(); }
 
   // Lexicographic order of the sequences of journeys a and b.
   bool sequence_less(int64_t a, int64_t b) const {
@@ -384,9 +361,6 @@ class VariantGroups {
 
  private:
   const JourneySet& journeys_;
-  bool skipping_;
-  std::vector<int64_t> kept_offsets_;
-  std::vector<int32_t> kept_touchpoints_;
 };
 
 std::vector<PathVariant> sorted_by_journeys(std::vector<PathVariant> variants) {
@@ -399,8 +373,8 @@ std::vector<PathVariant> sorted_by_journeys(std::vector<PathVariant> variants) {
 
 }  // namespace
 
-std::vector<PathVariant> count_path_variants(const Context& ctx, const JourneySet& journeys, int32_t skip_touchpoint) {
-  const VariantGroups variant_groups(ctx, journeys, skip_touchpoint);
+std::vector<PathVariant> count_path_variants(const Context& ctx, const JourneySet& journeys) {
+  const VariantGroups variant_groups(ctx, journeys);
   std::vector<PathVariant> variants;
   variants.reserve(variant_groups.groups.size());
   for (const auto& g : variant_groups.groups) variants.push_back(variant_groups.materialise(g));
@@ -434,16 +408,7 @@ FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const F
   result.n_converted = std::accumulate(journeys.converted.begin(), journeys.converted.end(), int64_t{0});
   result.backend = to_string(ctx.backend);
 
-  if (options.conversion_touchpoint == "none") {
-    result.conversion_touchpoint = -1;
-  } else if (!options.conversion_touchpoint.empty()) {
-    result.conversion_touchpoint = journeys.touchpoints.find(options.conversion_touchpoint);
-    if (result.conversion_touchpoint < 0)
-      throw ConfigError("flows.conversion_touchpoint: unknown touchpoint '" + options.conversion_touchpoint + "'");
-  } else {
-    result.conversion_touchpoint = detect_conversion_touchpoint(journeys);
-  }
-  const VariantGroups variant_groups(ctx, journeys, result.conversion_touchpoint);
+  const VariantGroups variant_groups(ctx, journeys);
   result.n_distinct_variants = static_cast<int64_t>(variant_groups.groups.size());
   // Keep the union of the top variants by journeys, by conversions and by abandonments.
   const size_t top = static_cast<size_t>(options.top_variants);
@@ -466,7 +431,7 @@ FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const F
     best_converting = {variant_groups.materialise(variant_groups.groups[variant_groups.top_by(1, [](const auto& v) {
       return v.journeys;
     }).front()])};
-  const std::vector<int32_t> funnel = resolve_funnel(options, journeys, best_converting, result.conversion_touchpoint);
+  const std::vector<int32_t> funnel = resolve_funnel(options, journeys, best_converting);
 
   const FlowCounts counts = ctx.backend == Backend::Gpu
                                 ? cuda_impl::count_flows(ctx, journeys, options.max_steps, options.other_threshold, funnel)
@@ -510,9 +475,6 @@ void write_flows_results(ResultWriter& writer, const FlowResult& flows, const Jo
   writer.write_attribute("/flows", "other_threshold", flows.other_threshold);
   writer.write_attribute("/flows", "n_distinct_variants", flows.n_distinct_variants);
   writer.write_attribute("/flows", "backend", flows.backend);
-  writer.write_attribute("/flows", "conversion_touchpoint",
-                         flows.conversion_touchpoint >= 0 ? journeys.touchpoints.name(flows.conversion_touchpoint)
-                                                          : std::string());
 
   // Transitions, sparse (non-zero entries only), with the row-normalised probability.
   std::vector<int32_t> from, to;

@@ -22,6 +22,9 @@ JourneySet select_journeys(const JourneySet& journeys, const std::vector<int64_t
   out.customers = journeys.customers;
   out.touchpoints = journeys.touchpoints;
   out.channels = journeys.channels;
+  out.outcome_labels = journeys.outcome_labels;
+  out.positive_outcome = journeys.positive_outcome;
+  out.case_attributes = journeys.case_attributes;
   out.offsets.reserve(rows.size() + 1);
   out.offsets.push_back(0);
   for (const int64_t j : rows) {
@@ -37,8 +40,18 @@ JourneySet select_journeys(const JourneySet& journeys, const std::vector<int64_t
     out.conversion_value.push_back(journeys.conversion_value[j]);
     out.start_ms.push_back(journeys.start_ms[j]);
     out.end_ms.push_back(journeys.end_ms[j]);
+    if (journeys.has_outcomes()) {
+      out.outcome.push_back(journeys.outcome[j]);
+      out.outcome_ms.push_back(journeys.outcome_ms[j]);
+    }
   }
   return out;
+}
+
+const std::string& JourneySet::outcome_name(int64_t j) const {
+  static const std::string kNone = "none";
+  if (!has_outcomes() || outcome[static_cast<size_t>(j)] == 0) return kNone;
+  return outcome_labels.name(outcome[static_cast<size_t>(j)]);
 }
 
 void check_journey_set(const JourneySet& journeys) {
@@ -57,6 +70,9 @@ void check_journey_set(const JourneySet& journeys) {
       static_cast<int64_t>(journeys.start_ms.size()) != n_journeys ||
       static_cast<int64_t>(journeys.end_ms.size()) != n_journeys)
     fail("journey columns differ in length");
+  if (journeys.has_outcomes() && (static_cast<int64_t>(journeys.outcome.size()) != n_journeys ||
+                                  static_cast<int64_t>(journeys.outcome_ms.size()) != n_journeys))
+    fail("outcome columns differ in length");
   for (int64_t j = 0; j < n_journeys; ++j) {
     const int64_t begin = journeys.offsets[j], end = journeys.offsets[j + 1];
     if (end <= begin) fail("journey " + std::to_string(j) + " is empty");

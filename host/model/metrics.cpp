@@ -59,6 +59,28 @@ model_detail::Curve thin(model_detail::Curve curve, size_t max_points) {
 
 }  // namespace
 
+double weighted_roc_auc(const std::vector<float>& labels, const std::vector<float>& scores,
+                        const std::vector<double>& weights) {
+  check_sizes(labels, scores);
+  if (weights.size() != labels.size()) throw ConfigError("weighted_roc_auc: one weight per row needed");
+  const auto order = order_by_score_descending(scores);
+  double positives = 0, negatives = 0, area = 0, tp = 0, fp = 0, group_tp = 0, group_fp = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const size_t r = order[i];
+    if (labels[r] > 0.5f) group_tp += weights[r]; else group_fp += weights[r];
+    if (i + 1 == order.size() || scores[order[i + 1]] != scores[r]) {
+      area += group_fp * (tp + group_tp / 2.0);  // negatives of the group rank below tp and tie with half
+      tp += group_tp;
+      fp += group_fp;
+      group_tp = group_fp = 0;
+    }
+  }
+  positives = tp;
+  negatives = fp;
+  if (positives <= 0 || negatives <= 0) throw ConfigError("weighted_roc_auc: both classes (with weight) are needed");
+  return area / (positives * negatives);
+}
+
 BinaryMetrics evaluate_binary(const std::vector<float>& labels, const std::vector<float>& scores, int calibration_bins) {
   check_sizes(labels, scores);
   if (calibration_bins < 1) throw ConfigError("calibration_bins must be >= 1");

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/core/thread_pool.hpp"
+#include "host/model/model_support.hpp"
 #include "host/model/xgboost_api.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/model.hpp"
@@ -62,39 +63,7 @@ namespace {
 
 using model_detail::Booster;
 using model_detail::DMatrix;
-using Clock = std::chrono::steady_clock;
-
-bool is_binary(ModelTarget target) { return target != ModelTarget::Value; }
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// Fisher-Yates with our own index draws: std::shuffle's use of the engine is implementation-defined,
-// and the splits must be the same with every standard library.
-template <typename T>
-void seeded_shuffle(std::vector<T>& items, std::mt19937_64& rng) {
-  for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[static_cast<size_t>(rng() % i)]);
-}
-
-void validate(const ModelOptions& o) {
-  auto require = [](bool ok, const std::string& what) {
-    if (!ok) throw ConfigError("model: " + what);
-  };
-  require(o.rounds >= 1, "rounds must be >= 1");
-  require(o.early_stopping_rounds >= 0, "early_stopping_rounds must be >= 0");
-  require(o.learning_rate > 0.0 && o.learning_rate <= 1.0, "learning_rate must be in (0, 1]");
-  require(o.max_depth >= 1 && o.max_depth <= 30, "max_depth must be in [1, 30]");
-  require(o.min_child_weight >= 0.0, "min_child_weight must be >= 0");
-  require(o.subsample > 0.0 && o.subsample <= 1.0, "subsample must be in (0, 1]");
-  require(o.colsample_bytree > 0.0 && o.colsample_bytree <= 1.0, "colsample_bytree must be in (0, 1]");
-  require(o.reg_lambda >= 0.0, "reg_lambda must be >= 0");
-  require(o.max_bin >= 2, "max_bin must be >= 2");
-  require(o.test_fraction > 0.0 && o.test_fraction < 1.0, "test_fraction must be in (0, 1)");
-  require(o.early_stopping_fraction >= 0.0 && o.early_stopping_fraction < 1.0, "early_stopping_fraction must be in [0, 1)");
-  require(o.calibration_bins >= 1, "calibration_bins must be >= 1");
-  require(o.prefix_max_events >= 0, "prefix_max_events must be >= 0");
-  require(o.prefix_max_train_rows >= 0, "prefix_max_train_rows must be >= 0");
-  require(o.churn_days > 0.0 && std::isfinite(o.churn_days), "churn_days must be a positive number");
-}
+using namespace model_support;
 
 // The one dispatch point: how the matrix reaches XGBoost.
 DMatrix make_dmatrix(const Context& ctx, MatrixView features) {
@@ -103,28 +72,6 @@ DMatrix make_dmatrix(const Context& ctx, MatrixView features) {
 
 std::string device_parameter(const Context& ctx) {
   return ctx.backend == Backend::Gpu ? fmt::format("cuda:{}", ctx.cuda_device) : std::string("cpu");
-}
-
-std::vector<float> gather_rows(MatrixView m, const std::vector<int64_t>& rows) {
-  std::vector<float> out(rows.size() * static_cast<size_t>(m.cols));
-  for (size_t r = 0; r < rows.size(); ++r)
-    std::copy_n(m.values + rows[r] * m.cols, m.cols, out.begin() + static_cast<std::ptrdiff_t>(r * m.cols));
-  return out;
-}
-
-template <typename T>
-std::vector<T> gather(const std::vector<T>& values, const std::vector<int64_t>& rows) {
-  std::vector<T> out;
-  out.reserve(rows.size());
-  for (int64_t r : rows) out.push_back(values[static_cast<size_t>(r)]);
-  return out;
-}
-
-std::vector<int64_t> rows_with_role(const std::vector<RowRole>& roles, RowRole role) {
-  std::vector<int64_t> rows;
-  for (size_t i = 0; i < roles.size(); ++i)
-    if (roles[i] == role) rows.push_back(static_cast<int64_t>(i));
-  return rows;
 }
 
 // The value of `<set>-<metric>:<value>` in an XGBoost evaluation line.
@@ -142,35 +89,6 @@ void check_view(MatrixView m, const char* what) {
 
 void require_model(const Model& model) {
   if (model.empty()) throw ConfigError("model is empty (train or load one first)");
-}
-
-// Rate-by-category baseline: training-row mean label per category value, add-one smoothed towards
-// the overall training mean (so a category seen once does not get a rate of exactly 0 or 1).
-struct CategoryRates {
-  std::map<float, double> rate;
-  double overall = 0.0;
-  float operator()(float category) const {
-    const auto found = rate.find(category);
-    return static_cast<float>(found == rate.end() ? overall : found->second);
-  }
-};
-
-CategoryRates fit_category_rates(MatrixView m, int64_t column, const std::vector<float>& labels,
-                                 const std::vector<RowRole>& roles) {
-  std::map<float, std::pair<double, double>> sums;  // category -> (label sum, rows)
-  double total = 0.0, count = 0.0;
-  for (int64_t i = 0; i < m.rows; ++i) {
-    if (roles[static_cast<size_t>(i)] != RowRole::Train) continue;
-    auto& s = sums[m.values[i * m.cols + column]];
-    s.first += labels[static_cast<size_t>(i)];
-    s.second += 1.0;
-    total += labels[static_cast<size_t>(i)];
-    count += 1.0;
-  }
-  CategoryRates rates;
-  rates.overall = count > 0 ? total / count : 0.0;
-  for (const auto& [category, s] : sums) rates.rate[category] = (s.first + rates.overall) / (s.second + 1.0);
-  return rates;
 }
 
 std::string unique_temp_path(const std::string& path) { return fmt::format("{}.tmp.{}", path, ::getpid()); }
@@ -375,6 +293,8 @@ std::vector<float> predict(const Context& ctx, const Model& model, MatrixView fe
   if (features.rows == 0) return {};
   DMatrix matrix = make_dmatrix(ctx, features);
   matrix.set_feature_names(model.feature_names);
+  // A booster loaded from a file has no device yet: without this it would predict on the CPU.
+  model.booster->set_param("device", device_parameter(ctx));
   std::vector<uint64_t> shape;
   std::vector<float> out = model.booster->predict(matrix, 0, 0, &shape);
   if (static_cast<int64_t>(out.size()) != features.rows)
@@ -391,6 +311,7 @@ std::vector<float> predict_contributions(const Context& ctx, const Model& model,
   if (features.rows == 0) return {};
   DMatrix matrix = make_dmatrix(ctx, features);
   matrix.set_feature_names(model.feature_names);
+  model.booster->set_param("device", device_parameter(ctx));
   std::vector<uint64_t> shape;
   std::vector<float> out = model.booster->predict(matrix, 2, 0, &shape);
   if (out.size() != static_cast<size_t>(features.rows) * static_cast<size_t>(features.cols + 1))
@@ -431,7 +352,8 @@ std::vector<float> category_rate_baseline(MatrixView features, int64_t column, c
 namespace {
 
 constexpr const char* kSchemaAttribute = "journeymap_schema";
-constexpr int kSchemaVersion = 1;
+// 2: journeys cut at their outcome (the definition travels in the file); 1 predates the cut.
+constexpr int kSchemaVersion = 2;
 
 nlohmann::json spec_to_json(const FeatureSpec& spec) {
   const FeatureOptions& o = spec.options;
@@ -446,11 +368,13 @@ nlohmann::json spec_to_json(const FeatureSpec& spec) {
         {"prefix_seconds", o.prefix_seconds},
         {"has_cutoff_time", o.has_cutoff_time},
         {"cutoff_time_ms", o.cutoff_time_ms},
-        {"conversion_touchpoint", o.conversion_touchpoint},
         {"has_reference_time", o.has_reference_time},
         {"reference_time_ms", o.reference_time_ms}}},
       {"top_touchpoints", spec.top_touchpoints},
       {"top_channels", spec.top_channels},
+      {"case_attributes", spec.case_attributes},
+      {"case_attribute_categorical", spec.case_attribute_categorical},
+      {"case_attribute_categories", spec.case_attribute_categories},
       {"reference_time_ms", spec.reference_time_ms},
       {"names", spec.names},
       {"kinds", kinds},
@@ -467,15 +391,39 @@ FeatureSpec spec_from_json(const nlohmann::json& j) {
   spec.options.prefix_seconds = o.at("prefix_seconds").get<double>();
   spec.options.has_cutoff_time = o.at("has_cutoff_time").get<bool>();
   spec.options.cutoff_time_ms = o.at("cutoff_time_ms").get<int64_t>();
-  spec.options.conversion_touchpoint = o.at("conversion_touchpoint").get<std::string>();
   spec.options.has_reference_time = o.at("has_reference_time").get<bool>();
   spec.options.reference_time_ms = o.at("reference_time_ms").get<int64_t>();
   spec.top_touchpoints = j.at("top_touchpoints").get<std::vector<std::string>>();
   spec.top_channels = j.at("top_channels").get<std::vector<std::string>>();
+  spec.case_attributes = j.at("case_attributes").get<std::vector<std::string>>();
+  spec.case_attribute_categorical = j.at("case_attribute_categorical").get<std::vector<uint8_t>>();
+  spec.case_attribute_categories = j.at("case_attribute_categories").get<std::vector<std::vector<std::string>>>();
   spec.reference_time_ms = j.at("reference_time_ms").get<int64_t>();
   spec.names = j.at("names").get<std::vector<std::string>>();
   for (int k : j.at("kinds").get<std::vector<int>>()) spec.kinds.push_back(static_cast<FeatureKind>(k));
   return spec;
+}
+
+nlohmann::json outcome_to_json(const OutcomeDefinition& outcome) {
+  nlohmann::json events = nlohmann::json::array();
+  for (const OutcomeEvent& event : outcome.events) events.push_back({{"touchpoint", event.touchpoint}, {"label", event.label}});
+  return {{"events", events},
+          {"positive", outcome.positive},
+          {"same_instant_seconds", outcome.same_instant_seconds},
+          {"after", to_string(outcome.after)},
+          {"window_days", outcome.window_days}};
+}
+
+// The label file is not carried: scoring labels nothing, it only cuts journeys the same way.
+OutcomeDefinition outcome_from_json(const nlohmann::json& j) {
+  OutcomeDefinition outcome;
+  for (const auto& event : j.at("events"))
+    outcome.events.push_back(OutcomeEvent{event.at("touchpoint").get<std::string>(), event.at("label").get<std::string>()});
+  outcome.positive = j.at("positive").get<std::string>();
+  outcome.same_instant_seconds = j.at("same_instant_seconds").get<double>();
+  outcome.after = parse_after_outcome(j.at("after").get<std::string>());
+  outcome.window_days = j.at("window_days").get<double>();
+  return outcome;
 }
 
 }  // namespace
@@ -490,10 +438,10 @@ void save_model(const Model& model, const std::string& path) {
       {"feature_names", model.feature_names},
       {"feature_spec", spec_to_json(model.feature_spec)},
       {"journey_options",
-       {{"split_at_conversion", jo.split_at_conversion},
-        {"session_gap_seconds", jo.session_gap_seconds},
+       {{"session_gap_seconds", jo.session_gap_seconds},
         {"drop_duplicates", jo.drop_duplicates},
         {"max_length", jo.max_length}}},
+      {"outcome", outcome_to_json(model.outcome)},
       {"rounds_trained", model.rounds_trained},
       {"device", model.device},
   };
@@ -544,18 +492,22 @@ Model load_model(const std::string& path) {
   Model model;
   try {
     const nlohmann::json schema = nlohmann::json::parse(text);
-    if (schema.at("format").get<std::string>() != "journeymap-model" ||
-        schema.at("schema_version").get<int>() != kSchemaVersion)
-      throw InputError(path, 0, "", "", "unsupported journeymap model schema version");
+    if (schema.at("format").get<std::string>() != "journeymap-model")
+      throw InputError(path, 0, "", "", "not a journeymap model schema");
+    if (schema.at("schema_version").get<int>() != kSchemaVersion)
+      throw InputError(path, 0, "", "",
+                       fmt::format("model schema version {} is not {}: the model predates outcome-cut journeys; "
+                                   "train it again with this journeymap",
+                                   schema.at("schema_version").get<int>(), kSchemaVersion));
     model.target = parse_model_target(schema.at("target").get<std::string>());
     model.feature_names = schema.at("feature_names").get<std::vector<std::string>>();
     model.feature_spec = spec_from_json(schema.at("feature_spec"));
     const auto& jo = schema.at("journey_options");
-    model.journey_options.split_at_conversion = jo.at("split_at_conversion").get<bool>();
     model.journey_options.session_gap_seconds = jo.at("session_gap_seconds").get<double>();
     model.journey_options.drop_duplicates = jo.at("drop_duplicates").get<bool>();
     model.journey_options.max_length = jo.at("max_length").get<int64_t>();
     model.device = schema.at("device").get<std::string>();
+    model.outcome = outcome_from_json(schema.at("outcome"));
   } catch (const nlohmann::json::exception& error) {
     throw InputError(path, 0, "", "", std::string("the journeymap feature schema is damaged: ") + error.what());
   }
@@ -573,22 +525,27 @@ Model load_model(const std::string& path) {
 ScoreResult score_features(const Context& ctx, const Model& model, const FeatureMatrix& features, int top_reasons) {
   require_model(model);
   if (top_reasons < 0) throw ConfigError("top_reasons must be >= 0");
-  const auto& have = features.spec.names;
   const auto& want = model.feature_names;
-  if (have != want) {
-    size_t first = 0;
-    while (first < have.size() && first < want.size() && have[first] == want[first]) ++first;
-    throw ConfigError(fmt::format(
-        "feature schema mismatch: the model expects {} columns, the data has {}; first difference at column {}: "
-        "model '{}', data '{}' (score with the feature spec stored in the model)",
-        want.size(), have.size(), first, first < want.size() ? want[first] : "(none)",
-        first < have.size() ? have[first] : "(none)"));
+  // The model's columns by name: a model may use a subset of the feature matrix (excluded features).
+  std::vector<int64_t> columns;
+  for (const std::string& name : want) {
+    const int column = features.column(name);
+    if (column < 0)
+      throw ConfigError(fmt::format(
+          "feature schema mismatch: the model expects column '{}', which the data's {} feature columns lack "
+          "(score with the feature spec stored in the model)",
+          name, features.num_features()));
+    columns.push_back(column);
   }
-  const MatrixView view{features.values.data(), features.n_rows, features.num_features()};
+  std::vector<float> selected(static_cast<size_t>(features.n_rows) * columns.size());
+  for (int64_t r = 0; r < features.n_rows; ++r)
+    for (size_t c = 0; c < columns.size(); ++c)
+      selected[static_cast<size_t>(r) * columns.size() + c] = features.at(r, columns[c]);
+  const MatrixView view{selected.data(), features.n_rows, static_cast<int64_t>(columns.size())};
   ScoreResult out;
   out.feature_names = want;
   out.prediction = predict(ctx, model, view);
-  const int64_t f = features.num_features();
+  const int64_t f = view.cols;
   out.top_reasons = static_cast<int>(std::min<int64_t>(top_reasons, f));
   if (out.top_reasons == 0 || features.n_rows == 0) return out;
   const std::vector<float> contributions = predict_contributions(ctx, model, view);
@@ -626,186 +583,6 @@ ScoreResult score_journeys(const Context& ctx, const Model& model, const Journey
   spec.reference_time_ms = options.has_reference_time ? options.reference_time_ms : last_event;
   const FeatureMatrix features = extract_features(ctx, journeys, spec);
   return score_features(ctx, model, features, options.top_reasons);
-}
-
-// ------------------------------------------------------------------ journeys end to end
-
-namespace {
-
-// The journeys of the customers in `keep`, with the vocabularies unchanged (so per-customer
-// features such as the journey count equal those of the full set). `rows` receives the index of
-// every kept journey in the full set.
-JourneySet journeys_of_customers(const JourneySet& journeys, const std::vector<uint8_t>& keep_customer,
-                                 std::vector<int64_t>* rows) {
-  rows->clear();
-  for (int64_t j = 0; j < journeys.size(); ++j)
-    if (keep_customer[journeys.customer[static_cast<size_t>(j)]]) rows->push_back(j);
-  return select_journeys(journeys, *rows);
-}
-
-// The roles the prefix models train with: the training and early-stopping rows of a seeded sample of
-// whole customers (the split stays by customer) holding at most prefix_max_train_rows of them; the
-// other fitting rows become Excluded. Test rows are unchanged, so every curve point sees them all.
-std::vector<RowRole> prefix_training_roles(const std::vector<RowRole>& roles, const std::vector<uint32_t>& customer,
-                                           const ModelOptions& options) {
-  auto fitting = [](RowRole role) { return role == RowRole::Train || role == RowRole::EarlyStop; };
-  const auto n_fitting = std::count_if(roles.begin(), roles.end(), fitting);
-  if (options.prefix_max_train_rows == 0 || n_fitting <= options.prefix_max_train_rows) return roles;
-  std::vector<int64_t> fitting_rows_of;  // per customer id
-  for (size_t i = 0; i < roles.size(); ++i) {
-    if (!fitting(roles[i])) continue;
-    if (customer[i] >= fitting_rows_of.size()) fitting_rows_of.resize(size_t{customer[i]} + 1, 0);
-    ++fitting_rows_of[customer[i]];
-  }
-  std::vector<uint32_t> customers;
-  for (size_t c = 0; c < fitting_rows_of.size(); ++c)
-    if (fitting_rows_of[c] > 0) customers.push_back(static_cast<uint32_t>(c));
-  std::mt19937_64 rng(options.seed ^ 0x70726566u);
-  seeded_shuffle(customers, rng);
-  std::vector<uint8_t> keep(fitting_rows_of.size(), 0);
-  int64_t kept = 0;
-  for (uint32_t c : customers) {
-    if (kept + fitting_rows_of[c] > options.prefix_max_train_rows) continue;
-    keep[c] = 1;
-    kept += fitting_rows_of[c];
-  }
-  std::vector<RowRole> sampled = roles;
-  for (size_t i = 0; i < sampled.size(); ++i)
-    if (fitting(sampled[i]) && !keep[customer[i]]) sampled[i] = RowRole::Excluded;
-  return sampled;
-}
-
-}  // namespace
-
-ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, const ModelOptions& options,
-                                const std::vector<float>* labels_override) {
-  const auto start = Clock::now();
-  validate(options);
-  if (options.features.prefix_events != 0 || options.features.prefix_seconds != 0.0)
-    throw ConfigError("model: train on whole journeys (features.prefix_events/prefix_seconds must be 0); "
-                      "prefixes are evaluated by the prefix curve and scored with ScoreOptions::prefix_events");
-  if (journeys.size() == 0) throw ConfigError("model: no journeys to train on");
-  const FeatureMatrix features = extract_features(ctx, journeys, fit_feature_spec(journeys, options.features));
-  ModelResult result = train_journey_model(ctx, journeys, features, options, labels_override);
-  result.total_seconds = seconds_since(start);
-  return result;
-}
-
-ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,
-                                const ModelOptions& options, const std::vector<float>* labels_override) {
-  const auto start = Clock::now();
-  validate(options);
-  const FeatureSpec& spec = features.spec;
-  if (spec.options.prefix_events != 0 || spec.options.prefix_seconds != 0.0)
-    throw ConfigError("model: train on whole journeys (the feature matrix must not be a prefix matrix); "
-                      "prefixes are evaluated by the prefix curve and scored with ScoreOptions::prefix_events");
-  const int64_t n = journeys.size();
-  if (n == 0) throw ConfigError("model: no journeys to train on");
-  if (features.n_rows != n)
-    throw ConfigError(fmt::format("model: the feature matrix has {} rows for {} journeys", features.n_rows, n));
-  if (labels_override && static_cast<int64_t>(labels_override->size()) != n)
-    throw ConfigError(fmt::format("model: {} labels given for {} journeys", labels_override->size(), n));
-
-  ModelResult result;
-  result.options = options;
-  result.options.features = spec.options;
-  std::vector<uint8_t> excluded;
-  const std::vector<float> labels = labels_override ? *labels_override : journey_labels(journeys, options, &excluded);
-  const MatrixView view{features.values.data(), features.n_rows, features.num_features()};
-  const int baseline_column = spec.column(options.baseline_column);
-  if (baseline_column < 0) throw ConfigError("model: baseline column '" + options.baseline_column + "' is not a feature");
-
-  const std::vector<RowRole> roles = split_rows(journeys.customer, labels, journeys.start_ms, options, excluded);
-  for (RowRole role : roles) {
-    result.n_train += role == RowRole::Train;
-    result.n_early_stop += role == RowRole::EarlyStop;
-    result.n_test += role == RowRole::Test;
-    result.n_excluded += role == RowRole::Excluded;
-  }
-  result.model = train_model(ctx, view, spec.names, labels, roles, options, &result.history);
-  result.model.feature_spec = spec;
-  result.train_seconds = result.history.boosting_seconds;
-
-  // Test rows: the model and the baseline side by side.
-  result.test_journeys = rows_with_role(roles, RowRole::Test);
-  if (result.test_journeys.empty()) throw ConfigError("model: the test set is empty (too few customers for test_fraction)");
-  const std::vector<float> test_values = gather_rows(view, result.test_journeys);
-  const MatrixView test_view{test_values.data(), static_cast<int64_t>(result.test_journeys.size()), view.cols};
-  result.test_labels = gather(labels, result.test_journeys);
-  result.test_predictions = predict(ctx, result.model, test_view);
-  const CategoryRates rates = fit_category_rates(view, baseline_column, labels, roles);
-  for (int64_t r = 0; r < test_view.rows; ++r) result.test_baseline.push_back(rates(test_view.values[r * view.cols + baseline_column]));
-  if (is_binary(options.target)) {
-    result.test = evaluate_binary(result.test_labels, result.test_predictions, options.calibration_bins);
-    result.baseline = evaluate_binary(result.test_labels, result.test_baseline, options.calibration_bins);
-  } else {
-    result.test_regression = evaluate_regression(result.test_labels, result.test_predictions);
-    result.baseline_regression = evaluate_regression(result.test_labels, result.test_baseline);
-  }
-
-  const std::vector<double> gain = feature_importance(result.model, "gain");
-  const std::vector<double> cover = feature_importance(result.model, "cover");
-  for (size_t c = 0; c < spec.names.size(); ++c) result.importance.push_back({spec.names[c], gain[c], cover[c]});
-  std::stable_sort(result.importance.begin(), result.importance.end(),
-                   [](const FeatureImportance& a, const FeatureImportance& b) { return a.gain > b.gain; });
-
-  // Prefix curve: the first k events of the test journeys, scored by the whole-journey model and
-  // (prefix_models) by a model trained on the first k events of (a sample of) the training journeys.
-  if (options.prefix_max_events > 0) {
-    // Rows the curve needs: the test rows, plus (prefix_models) the sampled training rows. Only
-    // the journeys of their customers are re-featurised per k (whole customers, so per-customer
-    // features equal those of the full set).
-    std::vector<RowRole> prefix_roles = roles;
-    if (options.prefix_models) {
-      prefix_roles = prefix_training_roles(roles, journeys.customer, options);
-    } else {
-      for (RowRole& role : prefix_roles)
-        if (role != RowRole::Test) role = RowRole::Excluded;
-    }
-    for (RowRole role : prefix_roles) result.n_prefix_train += role == RowRole::Train || role == RowRole::EarlyStop;
-    std::vector<uint8_t> needed_customer(static_cast<size_t>(journeys.customers.size()), 0);
-    for (size_t j = 0; j < prefix_roles.size(); ++j)
-      if (prefix_roles[j] != RowRole::Excluded) needed_customer[journeys.customer[j]] = 1;
-    std::vector<int64_t> subset_rows;
-    const JourneySet subset = journeys_of_customers(journeys, needed_customer, &subset_rows);
-    const std::vector<float> subset_labels = gather(labels, subset_rows);
-    std::vector<RowRole> subset_roles;
-    std::vector<int64_t> prefix_test_rows;  // rows of the test journeys in the subset, in test order
-    for (size_t s = 0; s < subset_rows.size(); ++s) {
-      subset_roles.push_back(prefix_roles[static_cast<size_t>(subset_rows[s])]);
-      if (subset_roles.back() == RowRole::Test) prefix_test_rows.push_back(static_cast<int64_t>(s));
-    }
-    auto quality = [&](const std::vector<float>& scores) {
-      return is_binary(options.target) ? evaluate_binary(result.test_labels, scores, options.calibration_bins).roc_auc
-                                       : evaluate_regression(result.test_labels, scores).r2;
-    };
-    const int length_column = spec.column("length");
-    for (int64_t k = 1; k <= options.prefix_max_events; ++k) {
-      FeatureSpec prefix_spec = spec;
-      prefix_spec.options.prefix_events = k;
-      const FeatureMatrix prefix = extract_features(ctx, subset, prefix_spec);
-      const MatrixView prefix_all{prefix.values.data(), prefix.n_rows, prefix.num_features()};
-      const std::vector<float> prefix_values = gather_rows(prefix_all, prefix_test_rows);
-      const MatrixView prefix_view{prefix_values.data(), static_cast<int64_t>(prefix_test_rows.size()), view.cols};
-      std::vector<float> baseline_scores;
-      for (int64_t r = 0; r < prefix_view.rows; ++r)
-        baseline_scores.push_back(rates(prefix_values[static_cast<size_t>(r * view.cols + baseline_column)]));
-      PrefixPoint point;
-      point.k = k;
-      for (int64_t r = 0; r < test_view.rows; ++r)
-        point.journeys_cut += test_view.values[r * view.cols + length_column] > static_cast<float>(k);
-      point.model_auc = quality(predict(ctx, result.model, prefix_view));
-      point.baseline_auc = quality(baseline_scores);
-      point.prefix_model_auc = std::numeric_limits<double>::quiet_NaN();
-      if (options.prefix_models) {
-        const Model prefix_model = train_model(ctx, prefix_all, spec.names, subset_labels, subset_roles, options);
-        point.prefix_model_auc = quality(predict(ctx, prefix_model, prefix_view));
-      }
-      result.prefix_curve.push_back(point);
-    }
-  }
-  result.total_seconds = seconds_since(start);
-  return result;
 }
 
 }  // namespace jm

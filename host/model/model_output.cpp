@@ -38,8 +38,21 @@ void write_model_results(ResultWriter& writer, const ModelResult& result, const 
   writer.write_attribute("/model", "n_early_stop", result.n_early_stop);
   writer.write_attribute("/model", "n_test", result.n_test);
   writer.write_attribute("/model", "n_excluded", result.n_excluded);
-  writer.write_attribute("/model", "n_prefix_train", result.n_prefix_train);
-  writer.write_attribute("/model", "prefix_max_train_rows", o.prefix_max_train_rows);
+  writer.write_attribute("/model", "n_fit_rows", result.n_fit_rows);
+  writer.write_attribute("/model", "max_train_rows", o.max_train_rows);
+  writer.write_attribute("/model", "prefix_max_events", static_cast<int64_t>(o.prefix_max_events));
+  if (o.split == SplitMode::Time) writer.write_attribute("/model", "split_time_ms", result.split_time_ms);
+  writer.write("/model/excluded_features", o.excluded_features);
+  writer.write("/model/warnings", result.warnings);
+  writer.write_attribute("/model/in_flight", "prefixes", result.in_flight.prefixes);
+  writer.write_attribute("/model/in_flight", "pooled_auc", result.in_flight.pooled_auc);
+  writer.write_attribute("/model/in_flight", "journey_weighted_auc", result.in_flight.journey_weighted_auc);
+  writer.write_attribute("/model/in_flight", "baseline_pooled_auc", result.in_flight.baseline_pooled_auc);
+  writer.write_attribute("/model/in_flight", "metric", std::string(binary ? "roc_auc" : "r2"));
+  writer.write("/model/in_flight/journey", result.in_flight.journey);
+  writer.write("/model/in_flight/k", result.in_flight.k);
+  writer.write("/model/in_flight/label", result.in_flight.label);
+  writer.write("/model/in_flight/prediction", result.in_flight.prediction);
   writer.write_attribute("/model", "train_seconds", result.train_seconds);
   writer.write_attribute("/model", "total_seconds", result.total_seconds);
 
@@ -81,11 +94,12 @@ void write_model_results(ResultWriter& writer, const ModelResult& result, const 
   writer.write("/model/metrics/model", model_values);
   writer.write("/model/metrics/baseline", baseline_values);
 
-  std::vector<int64_t> k, cut;
+  std::vector<int64_t> k, counted, positives;
   std::vector<double> prefix_model, prefix_trained, prefix_baseline;
   for (const PrefixPoint& p : result.prefix_curve) {
     k.push_back(p.k);
-    cut.push_back(p.journeys_cut);
+    counted.push_back(p.journeys);
+    positives.push_back(p.positives);
     prefix_model.push_back(p.model_auc);
     prefix_trained.push_back(p.prefix_model_auc);
     prefix_baseline.push_back(p.baseline_auc);
@@ -94,7 +108,8 @@ void write_model_results(ResultWriter& writer, const ModelResult& result, const 
   writer.write("/model/prefix/model", prefix_model);
   writer.write("/model/prefix/prefix_model", prefix_trained);
   writer.write("/model/prefix/baseline", prefix_baseline);
-  writer.write("/model/prefix/journeys_cut", cut);
+  writer.write("/model/prefix/journeys", counted);
+  writer.write("/model/prefix/positives", positives);
   writer.write_attribute("/model/prefix", "metric", std::string(binary ? "roc_auc" : "r2"));
 
   std::vector<std::string> feature;
@@ -126,9 +141,16 @@ std::string format_model_summary(const ModelResult& result, const JourneySet& jo
   out << fmt::format("model ({} target, XGBoost on {}): {} rounds kept of {}, {} train / {} early-stop / {} test journeys ({} split)\n",
                      to_string(o.target), result.model.device, result.model.rounds_trained, o.rounds, result.n_train,
                      result.n_early_stop, result.n_test, to_string(o.split));
+  const char* metric = o.target != ModelTarget::Value ? "AUC" : "R^2";
+  if (!result.prefix_curve.empty())
+    out << fmt::format("  in flight: {} {:.4f} (baseline {:.4f}) over {} prefixes of k = 1..{} events of the test journeys; "
+                       "journey-weighted {:.4f}\n",
+                       metric, result.in_flight.pooled_auc, result.in_flight.baseline_pooled_auc, result.in_flight.prefixes,
+                       result.prefix_curve.back().k, result.in_flight.journey_weighted_auc);
   if (o.target != ModelTarget::Value) {
     const BinaryMetrics &m = result.test, &b = result.baseline;
-    out << fmt::format("  {:<18} {:>8} {:>10}\n", "holdout", "model", "baseline");
+    out << fmt::format("  {:<18} {:>8} {:>10}   (whole journeys up to the outcome: a diagnostic, not a forecast)\n",
+                       "at the decision", "model", "baseline");
     out << fmt::format("  {:<18} {:>8.4f} {:>10.4f}\n", "ROC-AUC", m.roc_auc, b.roc_auc);
     out << fmt::format("  {:<18} {:>8.4f} {:>10.4f}\n", "PR-AUC", m.pr_auc, b.pr_auc);
     out << fmt::format("  {:<18} {:>8.4f} {:>10.4f}\n", "log loss", m.log_loss, b.log_loss);
@@ -142,13 +164,14 @@ std::string format_model_summary(const ModelResult& result, const JourneySet& jo
                        m.mae, b.mae, m.r2, b.r2);
   }
   if (!result.prefix_curve.empty()) {
-    out << "  how early can we tell (" << (o.target != ModelTarget::Value ? "AUC" : "R^2") << " from the first k events)\n";
-    out << fmt::format("  {:>4} {:>13} {:>13} {:>9} {:>12}\n", "k", "prefix model", "whole model", "baseline", "journeys cut");
+    out << "  how early can we tell (" << metric << " on the first k events of test journeys with at least k events)\n";
+    out << fmt::format("  {:>4} {:>9} {:>9} {:>10} {:>9}\n", "k", "model", "baseline", "per-k model", "journeys");
     for (const PrefixPoint& p : result.prefix_curve)
-      out << fmt::format("  {:>4} {:>13} {:>13.3f} {:>9.3f} {:>12}\n", p.k,
+      out << fmt::format("  {:>4} {:>9.3f} {:>9.3f} {:>10} {:>9}\n", p.k, p.model_auc, p.baseline_auc,
                          std::isnan(p.prefix_model_auc) ? std::string("-") : fmt::format("{:.3f}", p.prefix_model_auc),
-                         p.model_auc, p.baseline_auc, p.journeys_cut);
+                         p.journeys);
   }
+  for (const std::string& warning : result.warnings) out << "  WARNING (leakage guard): " << warning << "\n";
   out << "  top features by gain:";
   const size_t shown = std::min<size_t>(5, result.importance.size());
   for (size_t i = 0; i < shown; ++i) out << fmt::format(" {} ({:.1f})", result.importance[i].feature, result.importance[i].gain);

@@ -554,6 +554,14 @@ void ResultWriter::write_journeys(const JourneySet& journeys) {
   write_attribute("/journeys", "input_events", journeys.stats.input_events);
   write_attribute("/journeys", "duplicates_dropped", journeys.stats.duplicates_dropped);
   write_attribute("/journeys", "events_truncated", journeys.stats.events_truncated);
+  if (journeys.has_outcomes()) {
+    require(journeys.outcome.size() == n_journeys && journeys.outcome_ms.size() == n_journeys,
+            "outcome columns (outcome, outcome_ms) differ in length");
+    write("/journeys/outcome", journeys.outcome);
+    write("/journeys/outcome_ms", journeys.outcome_ms);
+    write("/vocab/outcomes", journeys.outcome_labels.names());
+    write_attribute("/journeys", "positive_outcome", journeys.outcome_labels.name(journeys.positive_outcome));
+  }
 }
 
 void ResultWriter::write_meta(const RunMetadata& meta) {
@@ -587,6 +595,8 @@ void ResultWriter::write_meta(const RunMetadata& meta) {
   write_attribute("/meta", "rows_read", meta.rows_read);
   write_attribute("/meta", "rows_skipped", meta.rows_skipped);
   impl_->write_strings("/meta/config_toml", {meta.config_toml}, /*scalar=*/true);
+  if (!meta.journey_rule.empty()) write_attribute("/meta", "journey_rule", meta.journey_rule);
+  write("/meta/warnings", meta.warnings);
   write("/meta/input_files", meta.input_files);
   write("/meta/input_bytes", input_bytes);
   write("/meta/bad_rows", meta.bad_row_messages);
@@ -874,6 +884,13 @@ JourneySet ResultReader::read_journeys() const {
   load_vocabulary("/vocab/touchpoints", journeys.touchpoints);
   load_vocabulary("/vocab/channels", journeys.channels);
   load_vocabulary("/vocab/customers", journeys.customers);
+  if (exists("/journeys/outcome")) {
+    journeys.outcome = read_uint8("/journeys/outcome");
+    journeys.outcome_ms = read_int64("/journeys/outcome_ms");
+    load_vocabulary("/vocab/outcomes", journeys.outcome_labels);
+    journeys.positive_outcome = journeys.outcome_labels.find(read_string_attribute("/journeys", "positive_outcome"));
+    if (journeys.positive_outcome < 0) throw Error(path_ + ": /journeys positive_outcome is not in /vocab/outcomes");
+  }
 
   // The file came from outside: check what every consumer relies on before handing it out.
   auto require = [&](bool ok, const std::string& what) {
@@ -895,6 +912,7 @@ JourneySet ResultReader::read_journeys() const {
           "a touchpoint id is outside /vocab/touchpoints");
   require(ids_in_range(journeys.channel, journeys.channels.size()), "a channel id is outside /vocab/channels");
   require(ids_in_range(journeys.customer, journeys.customers.size()), "a customer id is outside /vocab/customers");
+  require(ids_in_range(journeys.outcome, journeys.outcome_labels.size()), "an outcome id is outside /vocab/outcomes");
   return journeys;
 }
 

@@ -153,7 +153,6 @@ void write_patterns_results(ResultWriter& writer, const PatternResult& result, c
   writer.write_attribute("/patterns", "max_gap", int64_t{o.max_gap});
   writer.write_attribute("/patterns", "top_k", o.top_k);
   writer.write_attribute("/patterns", "max_patterns", o.max_patterns);
-  writer.write_attribute("/patterns", "exclude_conversion_event", int64_t{o.exclude_conversion_event ? 1 : 0});
   writer.write_attribute("/patterns", "significance_level", o.significance_level);
   writer.write_attribute("/patterns", "truncated", int64_t{result.truncated ? 1 : 0});
   writer.write_attribute("/patterns", "message", result.message);

@@ -80,10 +80,7 @@ MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys
   problem.converted.assign(journeys.converted.begin(), journeys.converted.end());
   problem.converted.resize(static_cast<size_t>(n_journeys), 0);
   problem.offsets.assign(static_cast<size_t>(n_journeys) + 1, 0);
-  for (int64_t j = 0; j < n_journeys; ++j) {
-    const bool drop_last = options.exclude_conversion_event && problem.converted[j] && journeys.length(j) > 0;
-    problem.offsets[j + 1] = problem.offsets[j] + journeys.length(j) - (drop_last ? 1 : 0);
-  }
+  for (int64_t j = 0; j < n_journeys; ++j) problem.offsets[j + 1] = problem.offsets[j] + journeys.length(j);
   const int64_t n_events = problem.offsets[n_journeys];
   problem.items.resize(static_cast<size_t>(n_events));
   problem.previous_same_item.resize(static_cast<size_t>(n_events));

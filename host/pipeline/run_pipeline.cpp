@@ -8,6 +8,7 @@
 #include "host/core/build_info.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
+#include "journeymap/case_attributes.hpp"
 #include "journeymap/pipeline.hpp"
 #include "journeymap/result_file.hpp"
 
@@ -59,7 +60,9 @@ std::function<void(uint64_t, uint64_t)> ingest_progress_printer() {
   };
 }
 
-IngestResult read_input(const RunConfig& config) {
+}  // namespace
+
+IngestResult read_configured_input(const RunConfig& config) {
   CsvOptions csv = config.csv;
   csv.num_threads = config.threads;
   if (config.progress) csv.progress = ingest_progress_printer();
@@ -69,8 +72,6 @@ IngestResult read_input(const RunConfig& config) {
     default: return read_events(config.input_path, csv);
   }
 }
-
-}  // namespace
 
 RunReport run_pipeline(const RunConfig& config) {
   if (config.input_path.empty()) throw ConfigError("no input file given (--input or [input] path)");
@@ -87,14 +88,22 @@ RunReport run_pipeline(const RunConfig& config) {
   const auto output_dir = std::filesystem::path(config.output_path).parent_path();
   if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
 
-  IngestResult ingest = clock.run("ingest", [&] { return read_input(config); });
+  IngestResult ingest = clock.run("ingest", [&] { return read_configured_input(config); });
   report.input_bytes = ingest.file_bytes;
   report.rows_read = ingest.rows_read;
   report.rows_skipped = ingest.rows_skipped;
   report.first_bad_rows = ingest.first_bad_rows;
 
-  JourneySet journeys = clock.run("journeys", [&] { return build_journeys(ctx, ingest.events, config.journeys); });
+  const OutcomeDefinition outcome = effective_outcome(config);
+  OutcomeJourneys built =
+      clock.run("journeys", [&] { return build_outcome_journeys(ctx, ingest.events, config.journeys, outcome); });
+  report.warnings = outcome_warnings(built.stats, outcome);
+  attach_case_attributes(built.journeys, config.case_attributes_path, &report.warnings);
+  const JourneySet& journeys = built.journeys;
   report.build_stats = journeys.stats;
+  report.outcome_stats = built.stats;
+  report.journey_rule = describe_journey_rule(config.journeys, outcome);
+  if (config.progress) std::fprintf(stderr, "[journeymap] %s\n", report.journey_rule.c_str());
   report.summary = summarize_journeys(journeys);
 
   // Results go to a temporary file as each stage finishes; it replaces the target only at commit.
@@ -116,9 +125,7 @@ RunReport run_pipeline(const RunConfig& config) {
   FeatureMatrix features;
   const bool anomaly_scores = config.anomalies_enabled && config.anomalies.journeys_enabled;
   if (config.segments_enabled || anomaly_scores || config.model_enabled) {
-    FeatureOptions feature_options = config.features;
-    if (feature_options.conversion_touchpoint.empty()) feature_options.conversion_touchpoint = config.csv.conversion_touchpoint;
-    features = clock.run("features", [&] { return extract_features(ctx, journeys, feature_options); });
+    features = clock.run("features", [&] { return extract_features(ctx, journeys, config.features); });
     clock.run("write", [&] { write_features_results(writer, features, journeys, config.store_feature_matrix); });
     report.stage_summaries.push_back(format_features_summary(features, journeys));
   }
@@ -148,6 +155,7 @@ RunReport run_pipeline(const RunConfig& config) {
   // /meta/skipped_stages) instead of failing the whole batch; bad options still fail.
   std::vector<std::string> skipped_stages;
   bool run_model = config.model_enabled;
+  Model trained_model;  // saved only after the result is committed, so a failed run leaves the old file
   if (run_model && config.model.target == ModelTarget::Conversion) {
     const auto converted = std::count(journeys.converted.begin(), journeys.converted.end(), uint8_t{1});
     if (converted == 0 || converted == journeys.size()) {
@@ -159,17 +167,16 @@ RunReport run_pipeline(const RunConfig& config) {
   if (run_model) {
     ModelResult model = clock.run("model", [&] { return train_journey_model(ctx, journeys, features, config.model); });
     model.model.journey_options = config.journeys;  // `score` cuts new events into journeys the same way
-    if (!config.model_path.empty()) clock.run("write", [&] { save_model(model.model, config.model_path); });
+    model.model.outcome = outcome;
+    for (const std::string& warning : model.warnings) report.warnings.push_back("model: " + warning);
+    trained_model = model.model;
     clock.run("write", [&] { write_model_results(writer, model, journeys); });
     report.stage_summaries.push_back(format_model_summary(model, journeys));
   }
 
   if (config.anomalies_enabled) {
-    AnomaliesOptions options = config.anomalies;
-    // Alerts leave the conversion event out of the funnel steps, like every other stage.
-    if (options.alerts.conversion_touchpoint.empty()) options.alerts.conversion_touchpoint = config.csv.conversion_touchpoint;
     const AnomaliesResult anomalies =
-        clock.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, options); });
+        clock.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, config.anomalies); });
     clock.run("write", [&] { write_anomalies_results(writer, anomalies, journeys); });
     report.stage_summaries.push_back(format_anomalies_summary(anomalies, journeys));
   }
@@ -187,10 +194,14 @@ RunReport run_pipeline(const RunConfig& config) {
     meta.bad_row_messages.push_back("line " + std::to_string(bad.line) + ", column '" + bad.column + "': " +
                                     bad.reason + " (value: '" + bad.value + "')");
   meta.stage_seconds = report.stage_seconds;
+  meta.journey_rule = report.journey_rule;
+  meta.warnings = report.warnings;
   writer.write_meta(meta);
   writer.write("/meta/skipped_stages", skipped_stages);
   for (const std::string& skipped : skipped_stages) report.stage_summaries.push_back("skipped " + skipped + "\n");
   clock.run("commit", [&] { writer.commit(); });
+  if (!trained_model.empty() && !config.model_path.empty())
+    clock.run("write", [&] { save_model(trained_model, config.model_path); });
   return report;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <numeric>
 
+#include "journeymap/common.hpp"
 #include "journeymap/pipeline.hpp"
 #include "journeymap/result_file.hpp"
 #include "journeymap/timestamp.hpp"
@@ -100,7 +101,15 @@ std::string format_run_summary(const RunReport& report) {
   if (report.build_stats.duplicates_dropped > 0 || report.build_stats.events_truncated > 0)
     out += fmt::format("  journey building     {} duplicates dropped, {} events cut by max_length\n",
                        report.build_stats.duplicates_dropped, report.build_stats.events_truncated);
+  if (!report.journey_rule.empty()) out += "  " + report.journey_rule + "\n";
+  const OutcomeStats& cut = report.outcome_stats;
+  if (cut.outcome_events + cut.same_instant_events + cut.events_after_outcome + cut.events_after_window > 0)
+    out += fmt::format("  outcome cut          {} outcome events, {} logged with them, {} after a case's outcome, "
+                       "{} after the window; {} journeys had no event before their outcome\n",
+                       cut.outcome_events, cut.same_instant_events, cut.events_after_outcome, cut.events_after_window,
+                       cut.journeys_without_events);
   append_summary_body(out, report.summary);
+  for (const std::string& warning : report.warnings) out += "  WARNING: " + warning + "\n";
   for (const std::string& section : report.stage_summaries) {
     out += "\n";
     out += section;
@@ -127,7 +136,15 @@ std::string describe_result_file(const std::string& path) {
   for (const auto& input : inputs) out += fmt::format("  input                {}\n", input);
   out += fmt::format("  rows                 {} read, {} skipped\n", reader.read_int_attribute("/meta", "rows_read"),
                      reader.read_int_attribute("/meta", "rows_skipped"));
-  append_summary_body(out, summarize_journeys(reader.read_journeys()));
+  if (reader.exists("/meta")) {
+    try {
+      out += "  " + reader.read_string_attribute("/meta", "journey_rule") + "\n";
+    } catch (const Error&) {  // written by a command that builds no journeys
+    }
+  }
+  if (reader.exists("/journeys/offsets")) append_summary_body(out, summarize_journeys(reader.read_journeys()));
+  if (reader.exists("/meta/warnings"))
+    for (const std::string& warning : reader.read_strings("/meta/warnings")) out += "  WARNING: " + warning + "\n";
   out += "  groups              ";
   for (const auto& name : reader.list("/")) out += " /" + name;
   out += "\n";

@@ -115,12 +115,13 @@ std::string join_scores(const std::vector<std::pair<std::string, double>>& items
 }  // namespace
 
 std::vector<std::string> default_segment_columns(const FeatureMatrix& features) {
-  static const char* const kExcluded[] = {"start_hour", "start_weekday", "recency_days", "customer_journeys"};
+  static const char* const kExcluded[] = {"start_hour", "start_weekday", "recency_days", "customer_journey_number"};
   std::vector<std::string> columns;
   for (int64_t c = 0; c < features.num_features(); ++c) {
     const std::string& name = features.spec.names[c];
     if (features.spec.kinds[c] != FeatureKind::Numeric) continue;
     if (std::find(std::begin(kExcluded), std::end(kExcluded), name) != std::end(kExcluded)) continue;
+    if (name.rfind("case:", 0) == 0) continue;  // who the customer is, not how the journey went
     columns.push_back(name);
   }
   return columns;

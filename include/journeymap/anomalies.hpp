@@ -251,7 +251,6 @@ struct AlertOptions {
   /// <name> event falls in the bucket that do not convert). Empty = every touchpoint except the
   /// conversion touchpoint.
   std::vector<std::string> funnel_steps;
-  std::string conversion_touchpoint;  ///< excluded from the default funnel steps
   bool touchpoint_volumes = true;     ///< "volume:<name>": events per touchpoint
 };
 

@@ -30,9 +30,6 @@ namespace jm {
 class ResultWriter;
 
 struct AttributionOptions {
-  /// Touchpoint that records the conversion itself; its events are not touches. Empty: detected as
-  /// the touchpoint that ends every converted journey, if there is one (else nothing is excluded).
-  std::string conversion_touchpoint;
   double time_decay_half_life_days = 7.0;  ///< > 0
   double position_first_share = 0.4;      ///< position-based: share of the first touch
   double position_last_share = 0.4;        ///< position-based: share of the last touch
@@ -56,8 +53,7 @@ struct AttributionTable {
 struct AttributionResult {
   int64_t conversions = 0;                  ///< converted journeys
   int64_t conversions_attributed = 0;       ///< converted journeys with at least one touch
-  int32_t conversion_touchpoint = -1;       ///< id excluded from touches, -1 for none
-  AttributionOptions options;               ///< the effective options (conversion touchpoint resolved)
+  AttributionOptions options;               ///< the effective options
   AttributionTable by_touchpoint;
   AttributionTable by_channel;
 };

@@ -37,7 +37,7 @@ enum ScalarFeature : int {
   kStartHourCos,
   kStartWeekday,          ///< 0 = Monday ... 6 = Sunday (UTC)
   kRecencyDays,           ///< reference time - last event of the window, in days
-  kCustomerJourneys,      ///< journeys of the journey's customer in the set (frequency)
+  kCustomerJourneyNumber, ///< 1 for the customer's first journey in the set, 2 for the second, ... (no look-ahead)
   kFirstTouchpoint,       ///< categorical: touchpoint slot of the first event (-1 when the window is empty)
   kLastTouchpoint,        ///< categorical: touchpoint slot of the last event
   kScalarFeatureCount
@@ -56,7 +56,6 @@ struct FeatureLayout {
   const int32_t* touchpoint_slot = nullptr;  ///< [n_touchpoints] share slot of each touchpoint id
   const int32_t* channel_slot = nullptr;     ///< [n_channels]
   const uint32_t* touchpoint_hash = nullptr; ///< [n_touchpoints] hash of the touchpoint's name (bigram buckets)
-  int32_t conversion_touchpoint = -1;  ///< id that marks a conversion; -1: none in this vocabulary
   int64_t prefix_events = 0;           ///< > 0: only the first k events
   int64_t prefix_ms = 0;               ///< > 0: only events at most this long after the journey's first event
   int64_t cutoff_time_ms = 0;          ///< != 0: only events at or before this time
@@ -64,22 +63,11 @@ struct FeatureLayout {
   int64_t reference_time_ms = 0;       ///< "now" for recency
 };
 
-/// End (exclusive) of the events a journey's features may look at. The window never contains the
-/// conversion event or anything after it: with a conversion touchpoint it stops before the first
-/// such event; otherwise a converted journey loses its last event (journey building with
-/// split_at_conversion ends a converted journey at its first conversion). Prefix limits apply on top.
-JM_HD inline int64_t feature_window_end(const int32_t* touchpoint, const int64_t* timestamp_ms, int64_t begin,
-                                        int64_t end, uint8_t converted, const FeatureLayout& layout) {
+/// End (exclusive) of the events a journey's features may look at: the whole journey (journeys are
+/// cut before their outcome, see outcome.hpp), shortened by the prefix and cutoff limits.
+JM_HD inline int64_t feature_window_end(const int64_t* timestamp_ms, int64_t begin, int64_t end,
+                                        const FeatureLayout& layout) {
   int64_t stop = end;
-  if (layout.conversion_touchpoint >= 0) {
-    for (int64_t e = begin; e < end; ++e)
-      if (touchpoint[e] == layout.conversion_touchpoint) {
-        stop = e;
-        break;
-      }
-  } else if (converted && end > begin) {
-    stop = end - 1;
-  }
   if (layout.prefix_events > 0 && stop - begin > layout.prefix_events) stop = begin + layout.prefix_events;
   if (layout.prefix_ms > 0 || layout.has_cutoff_time) {
     for (int64_t e = begin; e < stop; ++e) {
@@ -128,12 +116,12 @@ JM_HD inline int64_t gap_order_statistic(const int64_t* timestamp_ms, int64_t be
 }
 
 /// Writes the features of the events [begin, end) of one journey (its feature window, possibly
-/// empty) into `row` [layout.n_columns]. `customer_journeys` is the journey count of its customer.
+/// empty) into `row` [layout.n_columns]. `customer_journey_number` is its rank among its customer's journeys.
 JM_HD inline void journey_features(const int32_t* touchpoint, const int32_t* channel, const int64_t* timestamp_ms,
-                                   int64_t begin, int64_t end, float customer_journeys, const FeatureLayout& layout,
+                                   int64_t begin, int64_t end, float customer_journey_number, const FeatureLayout& layout,
                                    float* row) {
   for (int32_t c = 0; c < layout.n_columns; ++c) row[c] = 0.0f;
-  row[kCustomerJourneys] = customer_journeys;
+  row[kCustomerJourneyNumber] = customer_journey_number;
   row[kFirstTouchpoint] = -1.0f;
   row[kLastTouchpoint] = -1.0f;
   const int64_t n = end - begin;

@@ -9,8 +9,9 @@
 //   jm::FeatureSpec prefix = spec;  prefix.options.prefix_events = 5;
 //   jm::FeatureMatrix early = jm::extract_features(ctx, new_journeys, prefix);
 //
-// No label leakage: features look only at the events before a journey's conversion (see
-// feature_rules::feature_window_end); `converted` and `conversion_value` are never inputs.
+// No label leakage: journeys are cut before their outcome (outcome.hpp), so features see only events
+// before it; `converted` and `conversion_value` are never inputs, and no column looks at later
+// journeys of the customer.
 #pragma once
 
 #include <cstdint>
@@ -35,10 +36,6 @@ struct FeatureOptions {
   /// Snapshot mode: when set, only events at or before this time (ms since epoch) are seen.
   bool has_cutoff_time = false;
   int64_t cutoff_time_ms = 0;
-  /// Name of the conversion touchpoint (e.g. "purchase"). When it is in the vocabulary, features stop
-  /// before its first occurrence. When empty or absent, a converted journey's last event is taken to
-  /// be its conversion (what journey building with split_at_conversion, the default, produces).
-  std::string conversion_touchpoint;
   /// "Now" for the recency column; when unset, the last event time in the journey set.
   bool has_reference_time = false;
   int64_t reference_time_ms = 0;
@@ -54,6 +51,11 @@ struct FeatureSpec {
   std::vector<std::string> top_touchpoints;  ///< share slot s -> touchpoint name; slot size() is "other"
   std::vector<std::string> top_channels;
   int64_t reference_time_ms = 0;
+  /// Case attribute columns (case:<name>, last in the matrix), fitted from the journeys' attributes:
+  /// names, 1 for categorical, and the category names by code. Applied to another journey set by name.
+  std::vector<std::string> case_attributes;
+  std::vector<uint8_t> case_attribute_categorical;
+  std::vector<std::vector<std::string>> case_attribute_categories;
   std::vector<std::string> names;            ///< [n_features]
   std::vector<FeatureKind> kinds;            ///< [n_features]; categorical columns hold slot ids
 

@@ -31,18 +31,10 @@ struct FlowOptions {
   /// abandonments (their union is stored).
   int top_variants = 20;
   /// Ordered funnel of touchpoint names (gaps allowed between steps). Empty: derived from the data
-  /// as the distinct touchpoints, in order, of the path variant with most conversions, followed by
-  /// the conversion touchpoint when there is one.
+  /// as the distinct touchpoints, in order, of the path variant with most conversions. Journeys hold
+  /// no outcome events (outcome.hpp), so a funnel ends at the last touch before the outcome.
   std::vector<std::string> funnel;
-  /// Touchpoint that records the conversion itself. Path variants are sequences of touches without
-  /// it, so "a > b > c converts at 41%" compares like with like. Empty: detected (see
-  /// detect_conversion_touchpoint); "none": keep every event in the variants.
-  std::string conversion_touchpoint;
 };
-
-/// The touchpoint that ends every converted journey (the conversion event when journeys are split
-/// at conversions), or -1 when there is none (no conversions, or they end on different touchpoints).
-int32_t detect_conversion_touchpoint(const JourneySet& journeys);
 
 /// One distinct complete journey (its sequence of touches) with exact counts.
 struct PathVariant {
@@ -103,7 +95,6 @@ struct FlowResult {
 
   std::vector<PathVariant> variants;  ///< union of the top variants, most journeys first
   int64_t n_distinct_variants = 0;
-  int32_t conversion_touchpoint = -1;  ///< left out of the variants; -1 for none
 
   FunnelResult funnel;
 
@@ -123,11 +114,9 @@ struct FlowResult {
 FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
                          const std::vector<int32_t>& journey_segment = {}, int32_t n_segments = 0);
 
-/// The exact path variants of the journeys (every distinct touchpoint sequence, events of
-/// `skip_touchpoint` left out), most frequent first, ties broken by the sequence itself. Host code,
-/// shared by both backends.
-std::vector<PathVariant> count_path_variants(const Context& ctx, const JourneySet& journeys,
-                                             int32_t skip_touchpoint = -1);
+/// The exact path variants of the journeys (every distinct touchpoint sequence), most frequent
+/// first, ties broken by the sequence itself. Host code, shared by both backends.
+std::vector<PathVariant> count_path_variants(const Context& ctx, const JourneySet& journeys);
 
 /// Writes the /flows group (see docs/flows.md). Names come from the journeys' vocabularies.
 void write_flows_results(ResultWriter& writer, const FlowResult& flows, const JourneySet& journeys);

@@ -52,7 +52,8 @@ JM_HD inline int64_t first_kept_event(int64_t begin, int64_t end, int64_t max_le
 }
 
 /// Outcome of one journey, accumulated event by event in journey order. Both backends add the
-/// values in the same order, so conversion values agree bit for bit.
+/// values in the same order, so conversion values agree bit for bit. `is_conversion` is an outcome
+/// label id (0: an ordinary event); the journey keeps the label of its first outcome event.
 struct JourneyOutcome {
   uint8_t converted = 0;
   float conversion_value = 0.0f;
@@ -60,7 +61,7 @@ struct JourneyOutcome {
 
 JM_HD inline void add_to_outcome(JourneyOutcome& outcome, uint8_t is_conversion, float value) {
   if (is_conversion) {
-    outcome.converted = 1;
+    if (outcome.converted == 0) outcome.converted = is_conversion;
     outcome.conversion_value += value;
   }
 }

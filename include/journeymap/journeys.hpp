@@ -37,6 +37,23 @@ struct JourneyBuildStats {
   int64_t events_truncated = 0;  ///< events removed by max_length
 };
 
+/// Static attributes of customers or cases (a requested loan amount, a plan, a region), read from a
+/// file keyed by customer id (see read_case_attributes in case_attributes.hpp). Numeric columns hold
+/// numbers; categorical columns hold a code into `categories` (most frequent first). NaN: missing.
+struct CaseAttributes {
+  std::vector<std::string> names;                    ///< [A]
+  std::vector<uint8_t> categorical;                  ///< [A] 1 for a categorical column
+  std::vector<std::vector<std::string>> categories;  ///< [A] category names by code (empty for numeric)
+  int64_t n_customers = 0;
+  std::vector<float> values;                         ///< [n_customers x A], row = customer id
+
+  int32_t size() const { return static_cast<int32_t>(names.size()); }
+  bool empty() const { return names.empty(); }
+  float at(uint32_t customer, int32_t attribute) const {
+    return values[static_cast<size_t>(customer) * names.size() + static_cast<size_t>(attribute)];
+  }
+};
+
 /// A set of journeys in CSR form on the host. Journeys are ordered by customer id, then by time.
 /// Events inside a journey are ordered by timestamp; ties keep input order (see docs/architecture.md).
 struct JourneySet {
@@ -47,19 +64,31 @@ struct JourneySet {
   std::vector<float> value;           ///< [n_events] event value
 
   std::vector<uint32_t> customer;         ///< [n_journeys] customer id
-  std::vector<uint8_t> converted;         ///< [n_journeys] 1 when the journey contains a conversion
-  std::vector<float> conversion_value;    ///< [n_journeys] summed value of its conversion events
+  /// [n_journeys] 1 when the journey's outcome is the positive label. Straight from build_journeys
+  /// (before cut_at_outcomes) it holds the label id of the journey's first outcome event, 0 for none.
+  std::vector<uint8_t> converted;
+  std::vector<float> conversion_value;    ///< [n_journeys] value of its (positive) outcome events
   std::vector<int64_t> start_ms;          ///< [n_journeys] time of its first event
   std::vector<int64_t> end_ms;            ///< [n_journeys] time of its last event
+
+  /// Outcomes (filled by cut_at_outcomes, see outcome.hpp; empty straight from build_journeys).
+  std::vector<uint8_t> outcome;           ///< [n_journeys] label id in `outcome_labels`; 0 = none seen
+  std::vector<int64_t> outcome_ms;        ///< [n_journeys] time of the outcome event; 0 when none
+  Vocabulary outcome_labels;              ///< label names; id 0 is "none"
+  int32_t positive_outcome = 1;           ///< the label that `converted` marks
 
   Vocabulary customers;
   Vocabulary touchpoints;
   Vocabulary channels;
+  CaseAttributes case_attributes;  ///< optional: per-customer attributes, model inputs as case:<name>
   JourneyBuildStats stats;
 
   int64_t size() const { return offsets.empty() ? 0 : static_cast<int64_t>(offsets.size()) - 1; }
   int64_t num_events() const { return static_cast<int64_t>(touchpoint.size()); }
   int64_t length(int64_t j) const { return offsets[j + 1] - offsets[j]; }
+  bool has_outcomes() const { return !outcome.empty(); }
+  /// The journey's outcome label ("none" when it has none or outcomes were not cut).
+  const std::string& outcome_name(int64_t j) const;
 };
 
 /// Groups `events` per customer, orders them by time and cuts them into journeys.

@@ -26,6 +26,7 @@
 #include "journeymap/context.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/journeys.hpp"
+#include "journeymap/outcome.hpp"
 
 namespace jm {
 
@@ -48,7 +49,9 @@ const char* to_string(ModelTarget target);
 /// How rows are split into training, early-stopping and test sets.
 enum class SplitMode : uint8_t {
   Customer = 0,  ///< by customer, stratified by outcome, seeded: no customer is on both sides
-  Time = 1,      ///< by journey start: train on earlier journeys, test on the latest ones
+  /// Strictly by time: the latest journeys by start (from T on) are the test set; the model trains
+  /// on journeys that start before T and sees none of their events from T on.
+  Time = 1,
 };
 SplitMode parse_split_mode(const std::string& text);
 const char* to_string(SplitMode mode);
@@ -77,18 +80,28 @@ struct ModelOptions {
   double early_stopping_fraction = 0.15; ///< share of the remaining customers used for early stopping
   uint64_t seed = 42;                    ///< split and subsampling seed
 
-  // Evaluation.
+  // In-flight training and evaluation.
+  /// The model learns from every prefix of k = 1..prefix_max_events events of the training journeys
+  /// and from their whole windows, so that it scores a journey of which k events have been seen
+  /// (see docs/model.md for why one model over prefixes, not one model per k). The prefix curve
+  /// evaluates k = 1..prefix_max_events on the test journeys with at least k events. 0: whole
+  /// journeys only, no curve.
+  int prefix_max_events = 10;
+  /// Also train one dedicated model per k on k-event prefixes only, for comparison in the curve.
+  bool prefix_models = false;
+  /// The in-flight training set (prefix + whole-journey rows) is built from a seeded sample of whole
+  /// customers holding at most this many rows (0 = all); the test rows stay complete.
+  int64_t max_train_rows = 1000000;
   int calibration_bins = 10;       ///< equal-width probability bins of the calibration table
-  int prefix_max_events = 10;      ///< prefix curve: k = 1..prefix_max_events (0 = no curve)
-  /// Prefix curve: besides applying the whole-journey model to the first k events, train one model
-  /// per k on the first k events of the training journeys (what "how early can we tell?" needs:
-  /// the whole-journey model leans on late events such as checkout that no early prefix has).
-  bool prefix_models = true;
-  /// Prefix models train on the training rows of a seeded sample of customers holding at most this
-  /// many training + early-stopping rows (0 = all). The curve is a diagnostic: at 1M journeys its
-  /// ten full trainings were 86 of the model stage's 95 s; the test rows stay complete.
-  int64_t prefix_max_train_rows = 200000;
   std::string baseline_column = "last_touchpoint";  ///< categorical column of the rate-by-category baseline
+  /// Feature columns the model never sees. recency_days measures the distance to the last event of
+  /// the data, which tells journeys that ended long ago from ones still running: on finished history
+  /// that is the outcome's censoring, not behaviour.
+  std::vector<std::string> excluded_features = {"recency_days"};
+
+  // Leakage guard (see docs/model.md).
+  double leakage_auc = 0.95;  ///< a single feature or touchpoint separating the labels above this is reported
+  bool strict_leakage = false; ///< leakage findings are errors instead of warnings
 
   FeatureOptions features;  ///< how the journey feature matrix is built (prefix_events must stay 0)
 };
@@ -103,9 +116,10 @@ struct MatrixView {
 /// A trained booster together with what is needed to apply it to new data.
 struct Model {
   ModelTarget target = ModelTarget::Conversion;
-  std::vector<std::string> feature_names;  ///< [n_features] the columns the booster expects, in order
+  std::vector<std::string> feature_names;  ///< [n_features] the columns the booster expects, in order (a subset of feature_spec's)
   FeatureSpec feature_spec;                ///< journey models: how to build those columns (empty names otherwise)
   JourneyOptions journey_options;          ///< journey models: how journeys were cut (reused when scoring files)
+  OutcomeDefinition outcome;               ///< journey models: the outcome the journeys were cut at (label file not kept)
   int rounds_trained = 0;                  ///< boosting rounds kept (the best early-stopping round + 1)
   std::string device;                      ///< "cpu" or "cuda:N", the device it was trained on
   std::shared_ptr<model_detail::Booster> booster;
@@ -147,6 +161,16 @@ struct RegressionMetrics {
   int64_t n = 0;
   double rmse = 0.0, mae = 0.0, r2 = 0.0;
 };
+
+/// Mann-Whitney ROC-AUC with a weight per row (ties count half). Throws ConfigError without both classes.
+double weighted_roc_auc(const std::vector<float>& labels, const std::vector<float>& scores, const std::vector<double>& weights);
+
+/// Leakage guard: readable findings about training rows (whole windows): any feature column, and
+/// any touchpoint's presence, that alone separates the labels with ROC-AUC (either direction) above
+/// `threshold`; any journey with an event at or after its outcome. `roles` selects the Train rows.
+std::vector<std::string> find_leakage(const JourneySet& journeys, const FeatureMatrix& features,
+                                      const std::vector<float>& labels, const std::vector<RowRole>& roles,
+                                      const std::vector<std::string>& model_columns, double threshold);
 
 /// Metrics of `scores` against binary `labels` (0/1). Throws ConfigError when sizes differ or a
 /// class is missing (AUC is undefined).
@@ -197,13 +221,26 @@ Model load_model(const std::string& path);
 /// churn window reaches past the last event in the set) or conversion value.
 std::vector<float> journey_labels(const JourneySet& journeys, const ModelOptions& options, std::vector<uint8_t>* excluded);
 
-/// One point of the prefix curve: the model applied to the first k events of every test journey.
+/// One point of the prefix curve: the first k events of the test journeys that have at least k events.
 struct PrefixPoint {
   int64_t k = 0;
-  double model_auc = 0.0;         ///< the whole-journey model on the first k events (value target: R^2)
-  double prefix_model_auc = 0.0;  ///< a model trained on first-k-event features (NaN when prefix_models is off)
+  double model_auc = 0.0;         ///< the model on the first k events (value target: R^2; NaN with one class)
+  double prefix_model_auc = 0.0;  ///< a model trained on k-event prefixes only (NaN when prefix_models is off)
   double baseline_auc = 0.0;      ///< rate by the baseline column of the first k events
-  int64_t journeys_cut = 0;       ///< test journeys whose feature window is longer than k (really cut)
+  int64_t journeys = 0;           ///< test journeys with at least k events
+  int64_t positives = 0;          ///< of which positive (binary targets)
+};
+
+/// The model on journeys in flight: every (test journey, k) prefix for k = 1..min(length, K).
+struct InFlightMetrics {
+  int64_t prefixes = 0;
+  double pooled_auc = 0.0;            ///< AUC over all prefixes (value target: R^2)
+  double journey_weighted_auc = 0.0;  ///< each journey's prefixes weighted 1 / its number of prefixes
+  double baseline_pooled_auc = 0.0;   ///< the baseline over the same prefixes
+  // Every test prefix: its journey (index into the journey set), k, label and prediction.
+  std::vector<int64_t> journey;
+  std::vector<int32_t> k;
+  std::vector<float> label, prediction;
 };
 
 struct FeatureImportance {
@@ -217,9 +254,12 @@ struct ModelResult {
   Model model;
   ModelOptions options;
   TrainingHistory history;
-  int64_t n_train = 0, n_early_stop = 0, n_test = 0, n_excluded = 0;
-  int64_t n_prefix_train = 0;        ///< training + early-stopping rows of each prefix model
-  BinaryMetrics test;                ///< binary targets: the model on the test rows
+  int64_t n_train = 0, n_early_stop = 0, n_test = 0, n_excluded = 0;  ///< journeys per role
+  int64_t n_fit_rows = 0;            ///< prefix + whole-journey rows the model was fitted on (training + early stopping)
+  int64_t split_time_ms = 0;         ///< SplitMode::Time: T, the start of the test period
+  std::vector<std::string> warnings; ///< leakage guard findings
+  InFlightMetrics in_flight;         ///< the headline: the model on prefixes of the test journeys
+  BinaryMetrics test;                ///< binary targets: the model on the whole test windows (at the decision point)
   BinaryMetrics baseline;            ///< binary targets: the rate-by-category baseline on the same rows
   RegressionMetrics test_regression; ///< value target
   RegressionMetrics baseline_regression;

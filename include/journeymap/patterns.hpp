@@ -58,10 +58,6 @@ struct PatternOptions {
   /// At most this many patterns are kept. When more are frequent, the most frequent ones are kept
   /// (canonical order), `truncated` is set and `message` says how to get all of them.
   int64_t max_patterns = 1000000;
-  /// Mine journeys without their last event when they converted: with journeys cut at their first
-  /// conversion (the default) that event is the conversion itself (e.g. `purchase`), the outcome
-  /// rather than a touchpoint leading to it. Has no effect on data without conversions (SPMF files).
-  bool exclude_conversion_event = true;
   /// Length of each headline list (top_conversion, top_abandonment).
   int contrast_top_k = 10;
   /// Only patterns with a Benjamini-Hochberg adjusted p-value below this enter the headline lists.

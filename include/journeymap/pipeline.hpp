@@ -12,6 +12,7 @@
 
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
+#include "journeymap/outcome.hpp"
 #include "journeymap/run_config.hpp"
 
 namespace jm {
@@ -45,10 +46,16 @@ struct RunReport {
   int64_t rows_skipped = 0;
   std::vector<BadRow> first_bad_rows;
   JourneyBuildStats build_stats;
+  OutcomeStats outcome_stats;
+  std::string journey_rule;            ///< describe_journey_rule(): the journey rule and outcome in one sentence
+  std::vector<std::string> warnings;   ///< leakage and data warnings (also in /meta/warnings)
   JourneySummary summary;
   std::vector<std::pair<std::string, double>> stage_seconds;
   std::vector<std::string> stage_summaries;  ///< readable blocks of the analysis stages, in run order
 };
+
+/// Reads the config's input file: CSV or SPMF by `input_format` (detected for auto).
+IngestResult read_configured_input(const RunConfig& config);
 
 /// Runs every stage and writes the HDF5 result atomically. Throws InputError/ConfigError/Error;
 /// on failure no output file is created and an existing one is left untouched.

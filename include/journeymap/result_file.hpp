@@ -30,6 +30,8 @@ struct RunMetadata {
   int64_t rows_skipped = 0;
   std::vector<std::string> bad_row_messages;  ///< the first few skipped rows, readable
   std::vector<std::pair<std::string, double>> stage_seconds;  ///< (stage name, wall seconds)
+  std::string journey_rule;            ///< the journey rule and outcome definition in one sentence
+  std::vector<std::string> warnings;   ///< leakage and data warnings, readable
 };
 
 class ResultWriter {

@@ -8,6 +8,10 @@
 //   customer = "customer_id"
 //   [journeys]
 //   session_gap_seconds = 172800
+//   [outcome]                     # see outcome.hpp
+//   positive = "converted"
+//   [outcome.events]
+//   purchase = "converted"
 //   [run]
 //   device = "auto"               # auto | cpu | gpu
 //   output = "out/journeymap.h5"
@@ -23,6 +27,7 @@
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/model.hpp"
+#include "journeymap/outcome.hpp"
 #include "journeymap/patterns.hpp"
 #include "journeymap/segments.hpp"
 
@@ -35,7 +40,9 @@ struct RunConfig {
   std::string input_path;
   InputFormat input_format = InputFormat::Auto;
   CsvOptions csv;
+  std::string case_attributes_path;  ///< [input] case_attributes: CSV id,attr... (model inputs case:<attr>)
   JourneyOptions journeys;
+  OutcomeDefinition outcome;  ///< [outcome]; `[input] conversion_touchpoint` adds one "converted" event
   DeviceChoice device = DeviceChoice::Auto;
   int threads = 0;  ///< 0 = all hardware threads
   std::string output_path = "out/journeymap.h5";
@@ -68,6 +75,10 @@ struct RunConfig {
     return options;
   }
 };
+
+/// The outcome definition every command uses: `outcome`, plus the conversion touchpoint of the
+/// input (the `--conversion-touchpoint` shorthand) as an outcome event labelled "converted".
+OutcomeDefinition effective_outcome(const RunConfig& config);
 
 /// Applies the TOML file at `path` onto `config`. Unknown keys and wrong types are ConfigErrors that
 /// name the file, the key and (for syntax errors) the line.

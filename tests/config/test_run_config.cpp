@@ -21,10 +21,18 @@ conversion_touchpoint = "purchase"
 customer = "user"
 touchpoint = "page"
 [journeys]
-split_at_conversion = false
 session_gap_seconds = 1800
 drop_duplicates = true
 max_length = 50
+[outcome]
+positive = "approved"
+same_instant_seconds = 2.5
+after = "end"
+window_days = 30
+label_file = "labels.csv"
+[outcome.events]
+A_APPROVED = "approved"
+A_DECLINED = "declined"
 [run]
 device = "cpu"
 threads = 3
@@ -41,7 +49,19 @@ progress = false
   EXPECT_EQ(config.csv.columns.customer, "user");
   EXPECT_EQ(config.csv.columns.touchpoint, "page");
   EXPECT_EQ(config.csv.columns.timestamp, "timestamp");  // untouched default
-  EXPECT_FALSE(config.journeys.split_at_conversion);
+  EXPECT_EQ(config.outcome.positive, "approved");
+  EXPECT_DOUBLE_EQ(config.outcome.same_instant_seconds, 2.5);
+  EXPECT_EQ(config.outcome.after, jm::AfterOutcome::End);
+  EXPECT_DOUBLE_EQ(config.outcome.window_days, 30);
+  EXPECT_EQ(config.outcome.label_file, "labels.csv");
+  ASSERT_EQ(config.outcome.events.size(), 2u);
+  EXPECT_EQ(config.outcome.events[0].touchpoint, "A_APPROVED");
+  EXPECT_EQ(config.outcome.events[0].label, "approved");
+  // The --conversion-touchpoint shorthand joins the outcome events as "converted".
+  const jm::OutcomeDefinition effective = jm::effective_outcome(config);
+  ASSERT_EQ(effective.events.size(), 3u);
+  EXPECT_EQ(effective.events[2].touchpoint, "purchase");
+  EXPECT_EQ(effective.events[2].label, "converted");
   EXPECT_DOUBLE_EQ(config.journeys.session_gap_seconds, 1800);
   EXPECT_TRUE(config.journeys.drop_duplicates);
   EXPECT_EQ(config.journeys.max_length, 50);
@@ -86,6 +106,17 @@ TEST(RunConfig, RejectsUnknownKeysWrongTypesAndBadSyntax) {
     EXPECT_NE(std::string(e.what()).find("syntax.toml:3"), std::string::npos) << e.what();
   }
   EXPECT_THROW(jm::apply_config_file("/nonexistent/config.toml", config), jm::ConfigError);
+}
+
+TEST(RunConfig, BadOutcomeDefinitionsAreConfigErrors) {
+  for (const char* text : {"[outcome]\nsame_instant_seconds = -1\n", "[outcome]\nwindow_days = nan\n",
+                           "[outcome]\nwindow_days = -2\n", "[outcome]\nafter = \"later\"\n",
+                           "[outcome]\npositive = \"\"\n", "[outcome.events]\nbuy = \"none\"\n",
+                           "[outcome.events]\nbuy = 3\n", "[outcome]\nunknown = 1\n",
+                           "[journeys]\nsplit_at_conversion = false\n"}) {
+    jm::RunConfig config;
+    EXPECT_THROW(jm::apply_config_text(text, "bad.toml", config), jm::ConfigError) << text;
+  }
 }
 
 }  // namespace

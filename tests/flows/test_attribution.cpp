@@ -135,32 +135,36 @@ TEST(MarkovAttribution, BadInputIsConfigError) {
 
 // ---------------------------------------------------------------- heuristic models on journeys
 jm::JourneySet hand_journeys() {
-  // j0: x(day 0, web) > y(day 7, email) > z(day 14, web) > purchase(day 14, web)   converted
-  // j1: y(day 0, email) > purchase(day 1, email)                                   converted
-  // j2: x > z                                                                      not converted
+  // Journeys as the outcome cut leaves them: the purchase is the outcome, not an event.
+  // j0: x(day 0, web) > y(day 7, email) > z(day 14 - 2 s, web), purchase at day 14   converted
+  // j1: y(day 0, email), purchase at day 1                                          converted
+  // j2: x > z                                                                       not converted
   jm::JourneySet js;
   for (const char* t : {"x", "y", "z", "purchase"}) js.touchpoints.encode(t);
   js.channels.encode("web");
   js.channels.encode("email");
   js.customers.encode("c");
   const int64_t day = 86400000;
-  js.offsets = {0, 4, 6, 8};
-  js.touchpoint = {0, 1, 2, 3, 1, 3, 0, 2};
-  js.channel = {0, 1, 0, 0, 1, 1, 0, 0};
-  js.timestamp_ms = {0, 7 * day, 14 * day, 14 * day, 0, day, 0, day};
-  js.value.assign(8, 0.0f);
+  js.offsets = {0, 3, 4, 6};
+  js.touchpoint = {0, 1, 2, 1, 0, 2};
+  js.channel = {0, 1, 0, 1, 0, 0};
+  js.timestamp_ms = {0, 7 * day, 14 * day - 2000, 0, 0, day};
+  js.value.assign(6, 0.0f);
   js.customer.assign(3, 0);
   js.converted = {1, 1, 0};
   js.conversion_value = {10.0f, 5.0f, 0.0f};
   js.start_ms = {0, 0, 0};
-  js.end_ms = {14 * day, day, day};
+  js.end_ms = {14 * day - 2000, 0, day};
+  js.outcome_labels.encode("none");
+  js.outcome_labels.encode("converted");
+  js.outcome = {1, 1, 0};
+  js.outcome_ms = {14 * day, day, 0};
   return js;
 }
 
 TEST(Attribution, HeuristicModelsOnHandExample) {
   const jm::JourneySet js = hand_journeys();
   const auto a = jm::compute_attribution(cpu(), js, jm::AttributionOptions{});
-  EXPECT_EQ(a.conversion_touchpoint, 3);  // detected: ends every converted journey
   EXPECT_EQ(a.conversions, 2);
   EXPECT_EQ(a.conversions_attributed, 2);
   const auto& t = a.by_touchpoint;
@@ -171,10 +175,11 @@ TEST(Attribution, HeuristicModelsOnHandExample) {
   EXPECT_DOUBLE_EQ(t.linear[0], 1.0 / 3);
   EXPECT_DOUBLE_EQ(t.linear[1], 1.0 / 3 + 1.0);
   EXPECT_DOUBLE_EQ(t.linear[3], 0.0);  // the purchase event is the outcome, never a touch
-  // Half-life 7 days: weights 1/4, 1/2, 1 for touches 14, 7, 0 days before the conversion.
-  EXPECT_NEAR(t.time_decay[0], 0.25 / 1.75, 1e-12);
-  EXPECT_NEAR(t.time_decay[1], 0.5 / 1.75 + 1.0, 1e-12);
-  EXPECT_NEAR(t.time_decay[2], 1.0 / 1.75, 1e-12);
+  // Half-life 7 days: weights 1/4, 1/2, ~1 for touches 14, 7, 0 days (2 s) before the conversion.
+  const double w2 = std::exp2(-2000.0 / (7 * 86400000.0));
+  EXPECT_NEAR(t.time_decay[0], 0.25 / (1.75 - 1.0 + w2), 1e-12);
+  EXPECT_NEAR(t.time_decay[1], 0.5 / (1.75 - 1.0 + w2) + 1.0, 1e-12);
+  EXPECT_NEAR(t.time_decay[2], w2 / (1.75 - 1.0 + w2), 1e-12);
   EXPECT_NEAR(t.position_based[0], 0.4, 1e-12);
   EXPECT_NEAR(t.position_based[1], 0.2 + 1.0, 1e-12);
   EXPECT_NEAR(t.position_based[2], 0.4, 1e-12);
@@ -230,7 +235,6 @@ TEST(Attribution, ThreadCountDoesNotChangeCredits) {
   }
   const auto one = jm::compute_attribution(cpu(1), js, jm::AttributionOptions{});
   const auto four = jm::compute_attribution(cpu(4), js, jm::AttributionOptions{});
-  EXPECT_EQ(one.conversion_touchpoint, -1);  // converted journeys end anywhere: nothing excluded
   EXPECT_EQ(one.by_channel.time_decay, four.by_channel.time_decay);  // bit-identical
   EXPECT_EQ(one.by_touchpoint.linear, four.by_touchpoint.linear);
   EXPECT_EQ(one.by_touchpoint.markov, four.by_touchpoint.markov);
@@ -240,9 +244,6 @@ TEST(Attribution, BadOptionsAreConfigErrors) {
   const jm::JourneySet js = hand_journeys();
   jm::AttributionOptions options;
   options.time_decay_half_life_days = 0;
-  EXPECT_THROW(jm::compute_attribution(cpu(), js, options), jm::ConfigError);
-  options = {};
-  options.conversion_touchpoint = "nope";
   EXPECT_THROW(jm::compute_attribution(cpu(), js, options), jm::ConfigError);
   options = {};
   options.position_first_share = 0.7;

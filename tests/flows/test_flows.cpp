@@ -14,6 +14,7 @@
 #include "journeymap/common.hpp"
 #include "journeymap/flow_rules.hpp"
 #include "journeymap/flows.hpp"
+#include "journeymap/outcome.hpp"
 
 namespace {
 
@@ -168,9 +169,7 @@ std::string node_name(const FlowResult& flows, const JourneySet& js, int32_t nod
 void expect_matches_reference(const FlowResult& flows, const JourneySet& js, const FlowOptions& options,
                               const std::vector<int32_t>& funnel) {
   const int S = options.max_steps, T = js.touchpoints.size(), C = js.channels.size();
-  const int32_t detected = jm::detect_conversion_touchpoint(js);
-  EXPECT_EQ(flows.conversion_touchpoint, detected);
-  const Reference r = reference(js, S, options.other_threshold, funnel, detected);
+  const Reference r = reference(js, S, options.other_threshold, funnel, /*skip_touchpoint=*/-1);
   // Transitions: the sparse list holds exactly the reference's non-zero pairs, sorted, and the
   // lookup finds each of them (and 0 for a pair that never happens).
   std::map<std::pair<int, int>, int64_t> listed;
@@ -326,13 +325,10 @@ TEST_P(Flows, EmptyAndSingleJourney) {
   const FlowResult flows = jm::compute_flows(context(), one, FlowOptions{});
   expect_matches_reference(flows, one, FlowOptions{}, flows.funnel.steps);
   ASSERT_EQ(flows.variants.size(), 1u);
-  // The only converted journey ends with its conversion touchpoint, which variants leave out.
-  auto touches = path_of(one, 0);
-  EXPECT_EQ(flows.conversion_touchpoint, touches.back());
-  touches.erase(std::remove(touches.begin(), touches.end(), touches.back()), touches.end());
-  EXPECT_EQ(flows.variants[0].touchpoints, touches);
-  // The derived funnel: the converting path's distinct touches, then the conversion touchpoint.
-  EXPECT_EQ(flows.funnel.steps.back(), path_of(one, 0).back());
+  // Journeys hold no outcome event: the variant is the whole path, and the derived funnel ends
+  // with the converting path's last distinct touch.
+  EXPECT_EQ(flows.variants[0].touchpoints, path_of(one, 0));
+  EXPECT_EQ(flows.variants[0].conversions, 1);
   for (int64_t reached : flows.funnel.reached) EXPECT_EQ(reached, 1);
 }
 
@@ -408,26 +404,30 @@ TEST_P(Flows, FunnelBreakdownBySegmentAndChannel) {
   EXPECT_EQ(flows.funnel.reached_by_segment[0], reached_first);
 }
 
-TEST_P(Flows, ConversionTouchpointIsLeftOutOfVariants) {
-  // Every converted journey ends with "buy": variants group the touches before it.
-  JourneySet js = random_journeys(31, 2000, 5, 2, 8);
-  js.touchpoints.encode("buy");
-  const int32_t buy = 5;
-  for (int64_t j = 0; j < js.size(); ++j)
-    if (js.converted[j]) js.touchpoint[js.offsets[j + 1] - 1] = buy;
-  EXPECT_EQ(jm::detect_conversion_touchpoint(js), buy);
-  FlowOptions options;
-  const FlowResult flows = jm::compute_flows(context(), js, options);
-  expect_matches_reference(flows, js, options, flows.funnel.steps);
-  for (const auto& v : flows.variants)
-    EXPECT_EQ(std::count(v.touchpoints.begin(), v.touchpoints.end(), buy), 0);
-  EXPECT_EQ(flows.funnel.steps.back(), buy);  // the derived funnel ends with the conversion
-  options.conversion_touchpoint = "none";     // keep every event
-  const FlowResult raw = jm::compute_flows(context(), js, options);
-  EXPECT_EQ(raw.conversion_touchpoint, -1);
-  bool any_buy = false;
-  for (const auto& v : raw.variants) any_buy |= std::count(v.touchpoints.begin(), v.touchpoints.end(), buy) > 0;
-  EXPECT_TRUE(any_buy);
+TEST_P(Flows, OutcomeEventsNeverReachTheFlows) {
+  // "buy" is the outcome event: the outcome cut removes it, so no variant, funnel step or Sankey
+  // node shows it, and every converting journey still counts as converted.
+  jm::EventTable events;
+  const std::vector<std::vector<std::string>> paths{{"home", "search", "cart", "buy"}, {"home", "cart", "buy"},
+                                                    {"home", "search"}, {"search", "cart"}};
+  for (size_t c = 0; c < paths.size(); ++c) {
+    const auto customer = static_cast<uint32_t>(events.customers.encode("c" + std::to_string(c)));
+    for (size_t e = 0; e < paths[c].size(); ++e)
+      events.push_back(customer, static_cast<int64_t>(e) * 60000, events.touchpoints.encode(paths[c][e]),
+                       events.channels.encode("web"), 0.0f, false);
+  }
+  jm::OutcomeDefinition outcome;
+  outcome.events = {{"buy", "converted"}};
+  const jm::OutcomeJourneys built = jm::build_outcome_journeys(context(), events, jm::JourneyOptions{}, outcome);
+  const JourneySet& js = built.journeys;
+  ASSERT_EQ(js.size(), 4);
+  const FlowResult flows = jm::compute_flows(context(), js, FlowOptions{});
+  expect_matches_reference(flows, js, FlowOptions{}, flows.funnel.steps);
+  const int32_t buy = js.touchpoints.find("buy");
+  EXPECT_EQ(flows.n_converted, 2);
+  for (const auto& v : flows.variants) EXPECT_EQ(std::count(v.touchpoints.begin(), v.touchpoints.end(), buy), 0);
+  for (int32_t step : flows.funnel.steps) EXPECT_NE(step, buy);
+  for (const auto& node : flows.nodes) EXPECT_NE(node.touchpoint, buy);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Flows, ::testing::Values(Backend::Cpu, Backend::Gpu),

@@ -7,6 +7,7 @@
 
 #include "journeymap/attribution.hpp"
 #include "journeymap/flows.hpp"
+#include "journeymap/outcome.hpp"
 #include "journeymap/generate.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
@@ -38,7 +39,8 @@ const Generated& generated() {
     journey_options.session_gap_seconds = jm::kGeneratedJourneyGapSeconds;
     jm::Context ctx;
     ctx.num_threads = 2;
-    g.journeys = jm::build_journeys(ctx, ingest.events, journey_options);
+    jm::EventTable events = ingest.events;
+    g.journeys = jm::build_outcome_journeys(ctx, events, journey_options, jm::OutcomeDefinition{}).journeys;
     return g;
   }();
   return data;
@@ -63,12 +65,12 @@ TEST(FlowsOnGeneratedData, FunnelOfPlantedMotifCountsExactlyTheTruth) {
   }
 }
 
-TEST(FlowsOnGeneratedData, ConversionTouchpointAndAbandonmentPointAreFound) {
+TEST(FlowsOnGeneratedData, ConversionsCountedAndAbandonmentPointFound) {
   const Generated& g = generated();
   const jm::FlowResult flows = jm::compute_flows(cpu(), g.journeys, jm::FlowOptions{});
-  const std::string conversion = g.truth["conversion_touchpoint"].get<std::string>();
-  ASSERT_GE(flows.conversion_touchpoint, 0);
-  EXPECT_EQ(g.journeys.touchpoints.name(flows.conversion_touchpoint), conversion);
+  const int32_t conversion = g.journeys.touchpoints.find(g.truth["conversion_touchpoint"].get<std::string>());
+  for (const jm::PathVariant& v : flows.variants)  // the outcome event is cut from every journey
+    EXPECT_EQ(std::count(v.touchpoints.begin(), v.touchpoints.end(), conversion), 0);
   EXPECT_EQ(flows.n_converted, g.truth["counts"]["conversions"].get<int64_t>());
   // The abandonment motif ends journeys at its last touchpoint: it has the highest drop-off rate
   // among touchpoints with real traffic.
@@ -99,8 +101,8 @@ TEST(FlowsOnGeneratedData, ConversionTouchpointAndAbandonmentPointAreFound) {
 TEST(FlowsOnGeneratedData, AttributionExcludesTheConversionEventAndBalances) {
   const Generated& g = generated();
   const jm::AttributionResult a = jm::compute_attribution(cpu(), g.journeys, jm::AttributionOptions{});
-  EXPECT_EQ(a.options.conversion_touchpoint, g.truth["conversion_touchpoint"].get<std::string>());
-  EXPECT_EQ(a.by_touchpoint.markov[a.conversion_touchpoint], 0.0);
+  const int32_t conversion = g.journeys.touchpoints.find(g.truth["conversion_touchpoint"].get<std::string>());
+  EXPECT_EQ(a.by_touchpoint.markov[conversion], 0.0);  // the outcome event is never a touch
   // The fitted chain reproduces the observed conversion rate: observed visit counts conserve flow
   // (in = out at every state), so they are the chain's expected visits and its absorption into
   // conversion is the observed share of converting journeys.

@@ -14,6 +14,7 @@
 #include "journeymap/common.hpp"
 #include "journeymap/generate.hpp"
 #include "journeymap/ingest.hpp"
+#include "journeymap/outcome.hpp"
 #include "journeymap/patterns.hpp"
 #include "journeymap/result_file.hpp"
 #include "patterns/pattern_test_support.hpp"
@@ -50,7 +51,6 @@ TEST(PatternContrastTest, RatesLiftAndHeadlineLists) {
   const JourneySet journeys = testing::journeys_from(sequences, 4, converted);
   PatternOptions options;
   options.min_support = MinSupport::count(20);
-  options.exclude_conversion_event = false;
   options.contrast_top_k = 3;
   const PatternResult result = mine_patterns(Context{}, journeys, options);
 
@@ -90,10 +90,12 @@ TEST(PatternContrastTest, PlantedMotifsAreFoundAndLead) {
   const GeneratorSummary generated = generate_dataset(generator, (dir / "events.csv").string());
   CsvOptions csv;
   csv.num_threads = 2;
-  const IngestResult ingest = read_events_csv(generated.csv_path, csv);
+  IngestResult ingest = read_events_csv(generated.csv_path, csv);
   JourneyOptions journey_options;
   journey_options.session_gap_seconds = kGeneratedJourneyGapSeconds;
-  const JourneySet journeys = build_journeys(Context{}, ingest.events, journey_options);
+  // Journeys as every command builds them: cut before the purchase (flagged in the CSV).
+  const JourneySet journeys =
+      jm::build_outcome_journeys(Context{}, ingest.events, journey_options, jm::OutcomeDefinition{}).journeys;
   ASSERT_EQ(journeys.size(), 20000);
 
   PatternOptions options;
@@ -149,7 +151,7 @@ TEST(PatternContrastTest, PlantedMotifsAreFoundAndLead) {
   const auto better = std::count_if(result.score.begin(), result.score.end(),
                                     [&](double score) { return score > result.score[motif]; });
   EXPECT_LT(better, result.size() / 20) << "motif score rank " << better << " of " << result.size();
-  // The conversion event itself is not mined: it is the outcome.
+  // The conversion event itself is never mined: the outcome cut removed it.
   for (int64_t p = 0; p < result.size(); ++p)
     ASSERT_EQ(pattern_text(result, p, journeys).find("purchase"), std::string::npos);
 }

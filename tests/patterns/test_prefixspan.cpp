@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "journeymap/common.hpp"
+#include "journeymap/outcome.hpp"
 #include "journeymap/patterns.hpp"
 #include "patterns/pattern_test_support.hpp"
 
@@ -35,7 +36,6 @@ PatternOptions options_with(int64_t min_count, int max_length = 0, int max_gap =
   options.max_length = max_length;
   options.max_gap = max_gap;
   options.min_length = min_length;
-  options.exclude_conversion_event = false;
   return options;
 }
 
@@ -161,7 +161,6 @@ TEST_P(PrefixSpanTest, EdgeCases) {
   {
     PatternOptions options;
     options.min_support = MinSupport::fraction(1.0);  // every journey
-    options.exclude_conversion_event = false;
     const PatternResult result = mine({{0, 1}, {1, 0}, {0}}, 2, options);
     EXPECT_EQ(testing::table_of(result), (PatternTable{{{0}, {3, 0}}}));
   }
@@ -173,14 +172,23 @@ TEST_P(PrefixSpanTest, EdgeCases) {
   }
 }
 
-TEST_P(PrefixSpanTest, ConversionEventIsExcludedByDefault) {
-  // Converted journeys end with their conversion event (item 2, "purchase"); it is the outcome.
-  const std::vector<Sequence> sequences = {{0, 1, 2}, {0, 2}, {1, 0}, {2}};
-  const std::vector<uint8_t> converted = {1, 1, 0, 1};
+TEST_P(PrefixSpanTest, OutcomeEventsAreNeverMined) {
+  // "purchase" is the outcome: the outcome cut removes it before mining, so the patterns are those
+  // of the touches alone, with the converted journeys counted.
+  jm::EventTable events;
+  const std::vector<std::vector<std::string>> paths{{"a", "b", "purchase"}, {"a", "purchase"}, {"b", "a"}, {"x", "purchase"}};
+  for (size_t c = 0; c < paths.size(); ++c)
+    for (size_t e = 0; e < paths[c].size(); ++e)
+      events.push_back(static_cast<uint32_t>(events.customers.encode("c" + std::to_string(c))), static_cast<int64_t>(e) * 60000,
+                       events.touchpoints.encode(paths[c][e]), events.channels.encode("web"), 0.0f, false);
+  jm::OutcomeDefinition outcome;
+  outcome.events = {{"purchase", "converted"}};
+  const jm::JourneySet journeys = jm::build_outcome_journeys(ctx_, events, jm::JourneyOptions{}, outcome).journeys;
   PatternOptions options;
   options.min_support = MinSupport::count(1);
-  const PatternResult result = mine(sequences, 3, options, converted);
-  const PatternTable expected = {{{0}, {3, 2}}, {{1}, {2, 1}}, {{0, 1}, {1, 1}}, {{1, 0}, {1, 0}}};
+  const PatternResult result = mine_patterns(ctx_, journeys, options);
+  const int32_t a = journeys.touchpoints.find("a"), b = journeys.touchpoints.find("b"), x = journeys.touchpoints.find("x");
+  const PatternTable expected = {{{a}, {3, 2}}, {{b}, {2, 1}}, {{x}, {1, 1}}, {{a, b}, {1, 1}}, {{b, a}, {1, 0}}};
   EXPECT_EQ(testing::table_of(result), expected);
   EXPECT_EQ(result.n_journeys, 4);
   EXPECT_EQ(result.n_converted, 3);

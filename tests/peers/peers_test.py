@@ -2,9 +2,12 @@
 """Test of scripts/peers.py: the peer pipeline must agree with journeymap.
 
 1. Hand-made events that exercise every journey rule (ties in file order, a gap exactly at and just
-   past session_gap_seconds, conversions splitting journeys, duplicate events and a duplicate
-   conversion with drop_duplicates, the max_length cap): the peer's SQL journeys, patterns and flows
-   must equal ours.
+   past session_gap_seconds, outcomes ending journeys, duplicate events and a duplicate conversion
+   with drop_duplicates, the max_length cap) and the outcome cut (an outcome by conversion flag, by
+   `[input] conversion_touchpoint` and by `[outcome.events]` with a label other than the positive one;
+   events exactly 1 s and 2 s before and after an outcome; a journey left empty; the latest of two
+   outcomes bounding the next journey's head; `after = "end"`): the peer's SQL journeys, patterns and
+   flows must equal ours.
 2. A small generated dataset with the default configuration: every must-agree check passes.
 
 usage: peers_test.py --journeymap build/journeymap --out DIR
@@ -46,16 +49,29 @@ D,2026-01-05T03:00:05Z,purchase,web,10,1
 D,2026-01-05T03:00:05Z,purchase,web,10,1
 D,2026-01-05T03:00:30Z,home,email,0,0
 E,2026-01-05T04:00:00Z,home,email,0,0
+F,2026-01-05T05:00:00Z,home,web,0,0
+F,2026-01-05T05:00:09Z,checkout,web,0,0
+F,2026-01-05T05:00:10Z,purchase,web,30,0
+F,2026-01-05T05:00:11Z,confirmation,email,0,0
+F,2026-01-05T05:00:12Z,search,web,0,0
+G,2026-01-05T06:00:00Z,home,app,0,0
+G,2026-01-05T06:00:30Z,cancel,app,0,0
+G,2026-01-05T06:00:31Z,purchase,app,5,1
+G,2026-01-05T06:00:32Z,home,app,0,0
+G,2026-01-05T06:00:40Z,search,app,0,0
+H,2026-01-05T07:00:00Z,purchase,web,12,1
 """
 
 CONFIG = """\
 [input]
 format = "csv"
+conversion_touchpoint = "purchase"
 [journeys]
-split_at_conversion = true
 session_gap_seconds = 60
 drop_duplicates = true
 max_length = 3
+[outcome.events]
+cancel = "cancelled"
 [patterns]
 min_support = 1
 max_length = 3
@@ -96,25 +112,36 @@ def main():
     out = Path(args.out)
     failures = []
 
-    # 1. Every journey rule, on hand-made events.
-    rules = out / "rules"
-    rules.mkdir(parents=True, exist_ok=True)
-    (rules / "events.csv").write_text(EVENTS)
-    (rules / "rules.toml").write_text(CONFIG)
-    status, report = run_peers(args, rules, "--input", str(rules / "events.csv"), "--config", str(rules / "rules.toml"))
-    if status != 0 or report is None:
-        failures.append(f"hand-made events: peers.py exited {status}")
-    else:
+    # 1. Every journey rule and the outcome cut, on hand-made events; then with after = "end" and no
+    # same-instant tolerance.
+    # Default [outcome]: A: [product_view search](converted) [home] [search add_to_cart];
+    # B: [product_view category search]; C: capped to [add_to_cart checkout purchase], cut to
+    # [add_to_cart checkout](converted); D: [checkout](converted) [home]; E: [home]; F: [home](converted:
+    # checkout 1 s before and confirmation 1 s after the purchase are cut) [search]; G: [home](cancelled,
+    # not converted), the purchase 1 s after the cancel leaves an empty journey, home 1 s after that
+    # purchase is cut: [search]; H: only an outcome, no journey.
+    # after = "end", same_instant_seconds = 0: A: [product_view search]; B and C as above;
+    # D: [checkout]; E: [home]; F: [home checkout](converted); G: [home]; H: none.
+    cases = [("rules", CONFIG, {"n_journeys": 12, "n_events": 17}),
+             ("rules_end", CONFIG + '[outcome]\nafter = "end"\nsame_instant_seconds = 0\n',
+              {"n_journeys": 7, "n_events": 12})]
+    for name, config, counts in cases:
+        rules = out / name
+        rules.mkdir(parents=True, exist_ok=True)
+        (rules / "events.csv").write_text(EVENTS)
+        (rules / "rules.toml").write_text(config)
+        status, report = run_peers(args, rules, "--input", str(rules / "events.csv"), "--config",
+                                   str(rules / "rules.toml"))
+        if status != 0 or report is None:
+            failures.append(f"hand-made events ({name}): peers.py exited {status}")
+            continue
         info = report["stages"]["journeys"]["info"]
-        # A: [product_view search purchase] [home] [search add_to_cart]; B: [product_view category search];
-        # C: capped to [add_to_cart checkout purchase]; D: [checkout purchase] [home]; E: [home].
-        expected = {"n_journeys": 8, "n_events": 16, "input_events": 21, "duplicates_dropped": 2,
-                    "events_truncated": 3}
+        expected = {**counts, "input_events": 32, "duplicates_dropped": 2, "events_truncated": 3}
         if {k: info[k] for k in expected} != expected:
-            failures.append(f"hand-made events: journey counts {info}, expected {expected}")
+            failures.append(f"hand-made events ({name}): journey counts {info}, expected {expected}")
         for stage in ("journeys", "patterns", "flows"):
             if not passed(report, stage):
-                failures.append(f"hand-made events: {stage} checks {report['checks'].get(stage)}")
+                failures.append(f"hand-made events ({name}): {stage} checks {report['checks'].get(stage)}")
 
     # 2. The default configuration on generated data: every must-agree check.
     generated = out / "generated"

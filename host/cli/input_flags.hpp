@@ -1,0 +1,37 @@
+// The flags every command that reads events shares with `run`: a TOML config, the input file and
+// its column mapping, the journey rule and the outcome definition. Only flags actually given
+// override the config file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "journeymap/run_config.hpp"
+
+namespace jm {
+
+struct InputFlags {
+  std::string config_file, input, format, on_error, timestamp_format, conversion_touchpoint;
+  std::vector<std::string> columns;         ///< field=header
+  std::vector<std::string> outcome_events;  ///< touchpoint=label
+  std::string positive, label_file, after, case_attributes;
+  bool label_file_only = false;
+  double same_instant_seconds = -1, window_days = -1;
+  double session_gap_seconds = -1;
+  int64_t max_length = -1;
+  bool drop_duplicates = false;
+};
+
+/// Registers the shared flags on `command`. `journey_cap_flag`: register --max-length for the
+/// journey length cap (`mine` uses that name for the pattern length).
+void add_input_flags(CLI::App* command, InputFlags& flags, bool journey_cap_flag = true);
+
+/// Applies `mapping` ("field=header") to `columns`; throws ConfigError on an unknown field.
+void apply_column_mapping(const std::string& mapping, CsvColumns& columns);
+
+/// The config file (if any) with the given flags applied on top, and the outcome validated.
+RunConfig resolve_input_flags(const InputFlags& flags, RunConfig config = RunConfig{});
+
+}  // namespace jm
