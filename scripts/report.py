@@ -140,8 +140,10 @@ def section_headline(r):
         if math.isfinite(conv_len) and math.isfinite(lost_len):
             sentences.append(f"Converting journeys average {conv_len:.1f} events against {lost_len:.1f} for "
                              f"abandoned ones.")
-        if conversions:
+        if conversions and value > 0:
             sentences.append(f"The average converting journey is worth {value / conversions:,.2f}.")
+    if "meta" in f and attr(f["meta"], "journey_rule", ""):
+        sentences.insert(0, attr(f["meta"], "journey_rule"))
     if "meta" in f:
         backend, created = attr(f["meta"], "backend", "?"), attr(f["meta"], "created_utc", "?")
         sentences.append(f"Computed on the {backend.upper()} backend; result written {created}.")
@@ -527,28 +529,30 @@ def section_model(r):
         return
     g = r.f["model"]
     sentences, body = [], ""
+    in_flight = g["in_flight"] if "in_flight" in g else None
+    if in_flight is not None and np.isfinite(attr(in_flight, "pooled_auc", float("nan"))):
+        pooled, base = attr(in_flight, "pooled_auc"), attr(in_flight, "baseline_pooled_auc", float("nan"))
+        ks = g["prefix/k"][()] if "prefix/k" in g else []
+        sentences.append(f"Scoring journeys still in flight (the first 1 to {int(ks[-1]) if len(ks) else '?'} events of "
+                         f"held-out journeys), the model reaches AUC {pooled:.3f} against {base:.3f} for the "
+                         f"baseline ({attr(g, 'baseline', 'simple rate')}), over {fmt_int(attr(in_flight, 'prefixes', 0))} "
+                         f"journey prefixes.")
     if "metrics/name" in g and "metrics/model" in g:
         names, values = strings(g["metrics/name"]), g["metrics/model"][()]
         baseline = g["metrics/baseline"][()] if "metrics/baseline" in g else None
         tiles = "".join(f'<div class="tile"><div class="tile-value">{v:.3f}</div><div class="tile-label">'
-                        f'{html.escape(n)}' + (f" (baseline {baseline[i]:.3f})" if baseline is not None else "")
+                        f'{html.escape(n)} at the decision point' + (f" (baseline {baseline[i]:.3f})" if baseline is not None else "")
                         + "</div></div>" for i, (n, v) in enumerate(zip(names, values)))
         body += f'<div class="tiles">{tiles}</div>'
         auc = next((i for i, n in enumerate(names) if "auc" in n.lower()), None)
         if auc is not None:
-            text = (f"On held-out journeys the conversion model reaches {names[auc]} {values[auc]:.3f}")
+            text = (f"On whole held-out journeys, up to the moment before their outcome, it reaches {names[auc]} "
+                    f"{values[auc]:.3f}")
             if baseline is not None:
-                text += f", against {baseline[auc]:.3f} for the baseline ({attr(g, 'baseline', 'simple rate')})"
-            sentences.append(text + ".")
-    else:  # metrics as attributes (auc, test_auc, ...)
-        for key in ("auc", "test_auc", "validation_auc", "roc_auc"):
-            v = attr(g, key)
-            if isinstance(v, float):
-                body += (f'<div class="tiles"><div class="tile"><div class="tile-value">{v:.3f}</div>'
-                         f'<div class="tile-label">{key}</div></div></div>')
-                sentences.append(f"The conversion model separates converting from abandoned journeys with an AUC of "
-                                 f"{v:.3f} ({key}).")
-                break
+                text += f" against {baseline[auc]:.3f}"
+            sentences.append(text + "; this is a diagnostic of what the journey reveals by then, not a forecast.")
+    if "warnings" in g and len(g["warnings"]):
+        sentences.append(f"The leakage guard raised {len(g['warnings'])} warning(s); see the banner at the top.")
     names_key = next((k for k in ("importance/feature", "feature_names") if k in g), None)
     imp_key = next((k for k in ("importance/gain", "importance") if k in g and isinstance(g[k], h5py.Dataset)), None)
     if names_key and imp_key:
@@ -561,36 +565,33 @@ def section_model(r):
         if len(order) and imp.sum() > 0:
             sentences.append(f"The strongest signal is {names[order[0]]} ({fmt_pct(ratio(imp[order[0]], imp.sum()))} "
                              f"of total importance).")
-    px_key = next((k for k in ("prefix/k", "prefix_length") if k in g), None)
-    auc_key = next((k for k in ("prefix/model", "auc_by_prefix") if k in g), None)
-    if px_key and auc_key:
-        px, auc = g[px_key][()], g[auc_key][()]
+    if "prefix/k" in g and "prefix/model" in g:
+        px, auc = g["prefix/k"][()], g["prefix/model"][()]
+        counts = g["prefix/journeys"][()] if "prefix/journeys" in g else None
         metric = attr(g["prefix"], "metric", "AUC") if "prefix" in g else "AUC"
-        # Models trained on the first k events answer "how early can we tell?"; the whole-journey
-        # model applied to a prefix is shown beside them when both exist.
-        prefix_model = g["prefix/prefix_model"][()] if "prefix/prefix_model" in g else None
-        if prefix_model is not None and np.isfinite(prefix_model).all():
-            fig = go.Figure(go.Scatter(x=px, y=prefix_model, mode="lines+markers", name="model trained on k events",
-                                       line=dict(color="#2563eb")))
-            fig.add_scatter(x=px, y=auc, mode="lines+markers", name="whole-journey model",
+        hover = [f"k={int(k)}: {fmt_int(int(n))} test journeys with at least k events" for k, n in zip(px, counts)] \
+            if counts is not None else None
+        fig = go.Figure(go.Scatter(x=px, y=auc, mode="lines+markers", name="model (in flight)", text=hover,
+                                   line=dict(color="#2563eb")))
+        per_k = g["prefix/prefix_model"][()] if "prefix/prefix_model" in g else None
+        if per_k is not None and np.isfinite(per_k).any():
+            fig.add_scatter(x=px, y=per_k, mode="lines+markers", name="one model per k",
                             line=dict(color="#8b5cf6", dash="dash"))
-            auc = prefix_model
-        else:
-            fig = go.Figure(go.Scatter(x=px, y=auc, mode="lines+markers", name="model", line=dict(color="#2563eb")))
         if "prefix/baseline" in g:
             fig.add_scatter(x=px, y=g["prefix/baseline"][()], mode="lines+markers", name="baseline",
                             line=dict(color="#94a3b8", dash="dot"))
-        fig.update_layout(title=f"{metric} versus journey prefix (events seen)", xaxis=dict(title="events seen"),
-                          yaxis=dict(title=metric))
+        fig.update_layout(title=f"{metric} after k events (test journeys with at least k events)",
+                          xaxis=dict(title="events seen"), yaxis=dict(title=metric))
         body += r.figure(fig, 360)
-        if len(px):
-            sentences.append(f"After {int(px[0])} event(s) the model already reaches {metric} {auc[0]:.3f}; after "
-                             f"{int(px[-1])} it reaches {auc[-1]:.3f}.")
+        if len(px) and counts is not None:
+            sentences.append(f"After {int(px[0])} event(s) the model reaches {metric} {auc[0]:.3f} on "
+                             f"{fmt_int(int(counts[0]))} test journeys; after {int(px[-1])} events, {auc[-1]:.3f} on the "
+                             f"{fmt_int(int(counts[-1]))} journeys that are that long.")
     if "curves/roc_false_positive_rate" in g and "curves/roc_true_positive_rate" in g:
         fig = go.Figure(go.Scatter(x=g["curves/roc_false_positive_rate"][()], y=g["curves/roc_true_positive_rate"][()],
                                    mode="lines", line=dict(color="#2563eb"), name="ROC"))
         fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#cbd5e1", dash="dot"), name="chance")
-        fig.update_layout(title="ROC curve (held-out journeys)", xaxis=dict(title="false positive rate"),
+        fig.update_layout(title="ROC curve (whole held-out journeys, at the decision point)", xaxis=dict(title="false positive rate"),
                           yaxis=dict(title="true positive rate"))
         body += r.figure(fig, 360)
     if not body:
@@ -713,6 +714,8 @@ section h2{margin:0 0 10px;font-size:20px}.insights{margin:0 0 12px;padding-left
 table.data{border-collapse:collapse;font-size:13px;margin-top:10px;width:100%}
 table.data th,table.data td{border-bottom:1px solid #e2e8f0;padding:5px 8px;text-align:left}
 footer{padding:0 48px 30px;font-size:12px;color:#64748b}
+.banner{margin:18px 48px 0;padding:14px 20px;border-radius:10px;background:#fef3c7;border:1px solid #f59e0b;color:#78350f;font-size:14px}
+.banner ul{margin:6px 0 0;padding-left:20px;line-height:1.5}
 """
 
 ERROR_HOOK = """
@@ -738,6 +741,12 @@ def render(r, title):
     done = ("Promise.all(window.__jmPlots).then(function(){document.body.setAttribute('data-jm-rendered', "
             "String(window.__jmPlots.length));}).catch(function(e){window.__jmRecordError(e);});")
     nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t, _ in r.sections)
+    banner = ""
+    warnings = strings(r.f["meta/warnings"]) if "meta/warnings" in r.f else []
+    if warnings:
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        banner = (f'<div class="banner" role="alert"><strong>{len(warnings)} warning(s) about this result</strong>'
+                  f'<ul>{items}</ul></div>')
     sections = "".join(f'<section id="{a}"><h2>{html.escape(t)}</h2>{body}</section>' for a, t, body in r.sections)
     meta = r.f["meta"] if "meta" in r.f else None
     subtitle = "Customer journey analytics"
@@ -751,7 +760,7 @@ def render(r, title):
 <script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
 </head><body data-jm-expected="{len(r.figures)}">
 <header><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header>
-<nav>{nav}</nav><main>{sections}</main>
+<nav>{nav}</nav>{banner}<main>{sections}</main>
 <footer>Generated by journeymap from {html.escape(r.f.filename)}. Charts: plotly.js {plotly.__version__}
 (embedded; this file works offline).</footer>
 <script>{"".join(plots)}{done}</script>

@@ -44,7 +44,7 @@ int run_score_command(const ScoreCommandOptions& options) {
   config.threads = options.threads;
   config.progress = false;
   StageTimer timer;
-  const CommandJourneys input = ingest_journeys(ctx, config, timer);
+  const CommandJourneys input = ingest_journeys(ctx, config, timer, /*require_outcome_touchpoints=*/false);
   const IngestResult& ingest = input.ingest;
   const JourneySet& all = input.journeys;
 

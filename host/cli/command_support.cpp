@@ -9,13 +9,14 @@
 
 namespace jm {
 
-CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer) {
+CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer,
+                                bool require_outcome_touchpoints) {
   if (config.input_path.empty()) throw ConfigError("no input file given (--input or [input] path)");
   CommandJourneys out;
   out.outcome = effective_outcome(config);
   out.ingest = timer.run("ingest", [&] { return read_configured_input(config); });
   OutcomeJourneys built = timer.run("journeys", [&] {
-    return build_outcome_journeys(ctx, out.ingest.events, config.journeys, out.outcome);
+    return build_outcome_journeys(ctx, out.ingest.events, config.journeys, out.outcome, require_outcome_touchpoints);
   });
   out.journeys = std::move(built.journeys);
   out.outcome_stats = built.stats;

@@ -48,7 +48,9 @@ struct CommandJourneys {
 
 /// Reads the config's input (CSV or SPMF) and builds its journeys cut at their outcomes, timing
 /// both stages.
-CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer);
+/// `require_outcome_touchpoints`: false for scoring, whose journeys may hold no outcome yet.
+CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer,
+                                bool require_outcome_touchpoints = true);
 
 /// Creates the folder that will hold `output_path`, so that a bad path fails before the long stages.
 void create_parent_folder(const std::string& output_path);

@@ -152,10 +152,12 @@ std::vector<std::string> closest_names(const Vocabulary& vocabulary, const std::
   return out;
 }
 
-void mark_outcome_events(EventTable& events, const OutcomeDefinition& outcome, const Vocabulary& labels) {
+void mark_outcome_events(EventTable& events, const OutcomeDefinition& outcome, const Vocabulary& labels,
+                         bool require_touchpoints) {
   std::vector<uint8_t> label_of_touchpoint(static_cast<size_t>(events.touchpoints.size()), 0);
   for (const OutcomeEvent& event : outcome.events) {
     const int32_t id = events.touchpoints.find(event.touchpoint);
+    if (id < 0 && !require_touchpoints) continue;
     if (id < 0) {
       std::string hint;
       for (const std::string& near : closest_names(events.touchpoints, event.touchpoint))
@@ -218,13 +220,15 @@ OutcomeJourneys cut_at_outcomes(const JourneySet& raw, const OutcomeDefinition& 
       stats.events_after_outcome += end - begin;
       continue;
     }
-    // Events logged with the previous outcome, at the head of the journey that follows it.
-    if (customer_had_outcome)
-      while (begin < end && raw.timestamp_ms[begin] - customer_outcome_ms <= tolerance_ms) cut_same_instant(begin++);
     int32_t label = raw.converted[j];
+    // Events logged with the previous outcome, at the head of the journey that follows it (never
+    // this journey's own outcome event, its last).
+    const int64_t head_limit = label != kNoLabel ? end - 1 : end;
+    if (customer_had_outcome)
+      while (begin < head_limit && raw.timestamp_ms[begin] - customer_outcome_ms <= tolerance_ms) cut_same_instant(begin++);
     float value = label != kNoLabel ? raw.conversion_value[j] : 0.0f;
     int64_t outcome_ms = 0;
-    if (label != kNoLabel && end > begin) {
+    if (label != kNoLabel) {
       // build_journeys with split_at_conversion ends the journey at its outcome event.
       outcome_ms = raw.timestamp_ms[end - 1];
       --end;
@@ -232,11 +236,6 @@ OutcomeJourneys cut_at_outcomes(const JourneySet& raw, const OutcomeDefinition& 
       while (end > begin && outcome_ms - raw.timestamp_ms[end - 1] <= tolerance_ms) cut_same_instant(--end);
       customer_had_outcome = true;
       customer_outcome_ms = outcome_ms;
-    } else if (label != kNoLabel) {  // only the outcome event was left: it repeats the previous outcome
-      ++stats.outcome_events;
-      customer_had_outcome = true;
-      customer_outcome_ms = raw.timestamp_ms[end - 1];
-      continue;
     }
     if (!file_labels.empty() && file_labels[customer].label != kNoLabel) {
       label = file_labels[customer].label;
@@ -300,10 +299,10 @@ std::vector<std::string> outcome_warnings(const OutcomeStats& stats, const Outco
 }
 
 OutcomeJourneys build_outcome_journeys(const Context& ctx, EventTable& events, const JourneyOptions& options,
-                                       const OutcomeDefinition& outcome) {
+                                       const OutcomeDefinition& outcome, bool require_touchpoints) {
   validate(outcome);
   const Vocabulary labels = outcome_label_vocabulary(outcome);
-  mark_outcome_events(events, outcome, labels);
+  mark_outcome_events(events, outcome, labels, require_touchpoints);
   JourneyOptions split = options;
   split.split_at_conversion = true;  // an outcome event is then always the last of its raw journey
   const JourneySet raw = build_journeys(ctx, events, split);
@@ -319,7 +318,7 @@ std::string describe_journey_rule(const JourneyOptions& options, const OutcomeDe
   std::string events;
   for (const OutcomeEvent& event : outcome.events)
     events += (events.empty() ? "" : ", ") + event.touchpoint + " -> " + event.label;
-  if (!events.empty()) rule += " (" + events + ", or a flagged conversion)";
+  if (!events.empty()) rule += " (" + events + ")";
   else rule += " (an event flagged as a conversion)";
   rule += fmt::format(" and before any event within {:g} s of it", outcome.same_instant_seconds);
   rule += outcome.after == AfterOutcome::End ? ", and the customer's later events are dropped"

@@ -98,9 +98,11 @@ struct OutcomeJourneys {
 };
 
 /// Sets `events.is_conversion` to the label id of every outcome event (0 for ordinary events); the
-/// CSV flag column's 1 keeps the meaning "converted". Throws ConfigError naming the closest names
-/// when an outcome touchpoint is not in the data.
-void mark_outcome_events(EventTable& events, const OutcomeDefinition& outcome, const Vocabulary& labels);
+/// CSV flag column's 1 keeps the meaning "converted". With `require_touchpoints`, an outcome
+/// touchpoint that is not in the data is a ConfigError naming the closest names (a typo in a
+/// training run); without (scoring journeys in flight, which may hold no outcome yet) it is skipped.
+void mark_outcome_events(EventTable& events, const OutcomeDefinition& outcome, const Vocabulary& labels,
+                         bool require_touchpoints = true);
 
 /// Cuts raw journeys (built with split_at_conversion, so that an outcome event can only be the last
 /// event of its journey, and `converted` holds its label id) at their outcomes.
@@ -109,7 +111,7 @@ OutcomeJourneys cut_at_outcomes(const JourneySet& raw, const OutcomeDefinition& 
 /// mark_outcome_events + build_journeys (split at outcomes) + cut_at_outcomes: the journeys every
 /// command works on. `events` is modified (outcome labels marked).
 OutcomeJourneys build_outcome_journeys(const Context& ctx, EventTable& events, const JourneyOptions& options,
-                                       const OutcomeDefinition& outcome);
+                                       const OutcomeDefinition& outcome, bool require_touchpoints = true);
 
 /// One plain sentence stating the journey rule (gap, cap, duplicates) and the outcome definition.
 std::string describe_journey_rule(const JourneyOptions& options, const OutcomeDefinition& outcome);

@@ -186,6 +186,26 @@ TEST_F(JourneyModel, ScoringFirstHalvesAgreesWithTheCurve) {
   const double auc_curve = jm::evaluate_binary(labels, from_curve).roc_auc;
   EXPECT_NEAR(auc_scored, auc_curve, 0.02);
   EXPECT_GT(auc_scored, 0.7);
+  // A model fitted on whole journeys only (what `score` used before) has little to say about them.
+  jm::ModelOptions whole_only = generated_options();
+  whole_only.prefix_max_events = 0;
+  const jm::ModelResult whole = jm::train_journey_model(ctx_, g.journeys, whole_only);
+  std::vector<float> whole_scores(rows.size());
+  for (int64_t k = 1; k <= 4; ++k) {
+    std::vector<int64_t> with_half, positions;
+    for (size_t r = 0; r < rows.size(); ++r)
+      if (std::min<int64_t>((g.journeys.length(rows[r]) + 1) / 2, 4) == k) with_half.push_back(rows[r]), positions.push_back(static_cast<int64_t>(r));
+    if (with_half.empty()) continue;
+    jm::ScoreOptions options;
+    options.top_reasons = 0;
+    options.prefix_events = k;
+    const jm::ScoreResult part = jm::score_journeys(ctx_, whole.model, jm::select_journeys(g.journeys, with_half), options);
+    for (size_t i = 0; i < positions.size(); ++i) whole_scores[static_cast<size_t>(positions[i])] = part.prediction[i];
+  }
+  const double auc_whole = jm::evaluate_binary(labels, whole_scores).roc_auc;
+  std::cout << "first halves of " << rows.size() << " test journeys: in-flight model AUC " << auc_scored << " (curve "
+            << auc_curve << "), whole-journey model AUC " << auc_whole << "\n";
+  EXPECT_GT(auc_scored, auc_whole + 0.05);
   std::set<float> distinct(scored.begin(), scored.end());
   EXPECT_GT(distinct.size(), scored.size() / 20) << "in-flight scores must differ between journeys";
 }
