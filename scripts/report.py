@@ -19,6 +19,7 @@ import datetime as dt
 import html
 import json
 import math
+import os
 import sys
 
 import h5py
@@ -730,12 +731,19 @@ window.__jmPlots = [];
 """
 
 
+def script_safe(payload):
+    """JSON inside <script>: names from the data (touchpoints, channels, customer ids) may hold
+    "</script>" or "<!--"; escaped as \\u003c, \\u003e and \\u0026 they stay the same strings
+    for the JavaScript and can never end the script element."""
+    return payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def render(r, title):
     plots = []
     for div, fig in r.figures:
         spec = fig.to_plotly_json()
-        payload = json.dumps({"data": spec.get("data", []), "layout": spec.get("layout", {})},
-                             cls=plotly.utils.PlotlyJSONEncoder)
+        payload = script_safe(json.dumps({"data": spec.get("data", []), "layout": spec.get("layout", {})},
+                                         cls=plotly.utils.PlotlyJSONEncoder))
         plots.append(f"(function(){{var s={payload};window.__jmPlots.push(Plotly.newPlot('{div}', s.data, s.layout, "
                      f"{{responsive:true,displaylogo:false}}));}})();")
     done = ("Promise.all(window.__jmPlots).then(function(){document.body.setAttribute('data-jm-rendered', "
@@ -774,6 +782,9 @@ def main(argv=None):
     parser.add_argument("-o", "--out", default="report.html", help="HTML file to write")
     parser.add_argument("--title", default="Customer journey report")
     args = parser.parse_args(argv)
+    if os.path.exists(args.out) and os.path.samefile(args.out, args.result):
+        print(f"report: -o {args.out} is the result file itself; choose another output", file=sys.stderr)
+        return 2
     try:
         f = h5py.File(args.result, "r")
     except OSError as error:
@@ -787,11 +798,17 @@ def main(argv=None):
         for section in SECTIONS:
             section(r)
         page = render(r, args.title)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as out:
-        out.write(page)
-    import os
-    os.replace(tmp, args.out)
+    # A temporary name of this process only, removed on any failure (a full disk, a signal), so two
+    # reports to one file never mix and a failed write never leaves a partial file behind.
+    tmp = f"{args.out}.tmp.{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as out:
+            out.write(page)
+        os.replace(tmp, args.out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
     print(f"report: {len(r.sections)} sections, {len(r.figures)} charts -> {args.out}")
     return 0
 

@@ -34,6 +34,7 @@ PIP_PACKAGES=(
   "prefixspan==0.5.2"
   "scikit-learn==1.7.2"
   "duckdb==2.0.1"
+  "pandas==3.1.1"  # scripts/bpic2012_reference.py
 )
 # The peer pipeline's XGBoost (scripts/peers.py). xgboost-cpu 3.4.1 declares Python >= 3.12 but
 # works on Debian 12's 3.11, so it is installed past that check.

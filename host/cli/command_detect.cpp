@@ -25,6 +25,7 @@ int run_detect_command(const DetectCommandOptions& options) {
   create_parent_folder(options.output);
   RunConfig config = resolve_input_flags(options.input);
   config.threads = options.threads;
+  config.output_path = options.output;
   config.progress = false;
   StageTimer timer;
   const CommandJourneys input = ingest_journeys(ctx, config, timer);

@@ -43,6 +43,7 @@ int run_mine(const MineFlags& flags) {
   validate_pattern_options(options);
   RunConfig config = resolve_input_flags(flags.input);
   config.threads = flags.threads;
+  config.output_path = flags.output;
   config.patterns = options;
   config.progress = !flags.quiet;
   const Context ctx = make_context(parse_device_choice(flags.device), flags.threads);

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "host/cli/command_support.hpp"
+#include "host/core/paths.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/journeys.hpp"
@@ -42,6 +43,11 @@ int run_score_command(const ScoreCommandOptions& options) {
   defaults.outcome = model.outcome;
   RunConfig config = resolve_input_flags(options.input, defaults);
   config.threads = options.threads;
+  config.output_path = options.output;
+  for (const std::string& read : {config.input_path, options.model_path}) {
+    require_distinct_files(read, options.output, "--out");
+    require_distinct_files(read, options.h5_output, "--h5");
+  }
   config.progress = false;
   StageTimer timer;
   const CommandJourneys input = ingest_journeys(ctx, config, timer, /*require_outcome_touchpoints=*/false);

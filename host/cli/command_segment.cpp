@@ -20,6 +20,7 @@ int run_segment_command(const SegmentCommandOptions& options) {
   if (options.output.empty()) throw ConfigError("segment: no output file given (--out)");
   RunConfig config = resolve_input_flags(options.input);
   config.threads = options.threads;
+  config.output_path = options.output;
   config.progress = false;
   const Context ctx = make_context(parse_device_choice(options.device), options.threads);
   create_parent_folder(options.output);

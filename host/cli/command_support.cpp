@@ -3,15 +3,22 @@
 #include <filesystem>
 
 #include "host/core/build_info.hpp"
+#include "host/core/paths.hpp"
 #include "journeymap/case_attributes.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/pipeline.hpp"
 
 namespace jm {
 
+namespace {
+// The files a command will write, as recorded on its config (output and model path).
+std::vector<std::string> config_outputs(const RunConfig& config) { return {config.output_path, config.model_path}; }
+}  // namespace
+
 CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer,
                                 bool require_outcome_touchpoints) {
   if (config.input_path.empty()) throw ConfigError("no input file given (--input or [input] path)");
+  for (const std::string& output : config_outputs(config)) require_distinct_files(config.input_path, output, "the output");
   CommandJourneys out;
   out.outcome = effective_outcome(config);
   out.ingest = timer.run("ingest", [&] { return read_configured_input(config); });

@@ -24,6 +24,8 @@ int run_train_command(const TrainCommandOptions& options) {
 
   RunConfig config = resolve_input_flags(options.input);
   config.threads = options.threads;
+  config.output_path = options.output;
+  config.model_path = options.model_path;
   config.progress = false;
   if (options.strict) model_options.strict_leakage = true;
   StageTimer timer;

@@ -119,6 +119,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (run->parsed()) {
+      if (run->count("--out") > 0 && flags.output.empty()) throw jm::ConfigError("--out is empty");
       const jm::RunReport report = jm::run_pipeline(resolve_run_config(flags));
       std::cout << jm::format_run_summary(report);
       return 0;

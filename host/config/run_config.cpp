@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -109,7 +110,11 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     in.read("timestamp_format", timestamp_format);
     in.read("delimiter", delimiter);
     in.read("conversion_touchpoint", config.csv.conversion_touchpoint);
-    in.read("block_bytes", config.csv.block_bytes);
+    int64_t block_bytes = static_cast<int64_t>(config.csv.block_bytes);
+    in.read("block_bytes", block_bytes);
+    if (block_bytes < 4096 || block_bytes > (int64_t{1} << 34))
+      throw ConfigError(source + ": input.block_bytes must be between 4096 and 2^34 (got " + std::to_string(block_bytes) + ")");
+    config.csv.block_bytes = static_cast<size_t>(block_bytes);
     in.read("case_attributes", config.case_attributes_path);
     if (delimiter.size() != 1) throw ConfigError(source + ": input.delimiter must be a single character");
     config.csv.delimiter = delimiter[0];
@@ -361,6 +366,7 @@ void apply_config_text(const std::string& toml_text, const std::string& source_n
 }
 
 void apply_config_file(const std::string& path, RunConfig& config) {
+  if (std::filesystem::is_directory(path)) throw ConfigError("config file '" + path + "' is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError("cannot open config file '" + path + "'");
   std::ostringstream text;

@@ -339,20 +339,24 @@ void write_features_results(ResultWriter& writer, const FeatureMatrix& features,
   writer.write("/features/kind", kinds);
   std::vector<double> mean(static_cast<size_t>(f), 0.0), stddev(static_cast<size_t>(f), 0.0),
       minimum(static_cast<size_t>(f), 0.0), maximum(static_cast<size_t>(f), 0.0);
+  // Over the values present: case attribute columns hold NaN where a customer has no value.
   for (int64_t c = 0; c < f; ++c) {
     double sum = 0.0, sum_sq = 0.0;
-    double lo = n > 0 ? features.values[c] : 0.0, hi = lo;
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    int64_t present = 0;
     for (int64_t r = 0; r < n; ++r) {
       const double x = features.values[r * f + c];
+      if (std::isnan(x)) continue;
+      ++present;
       sum += x;
       sum_sq += x * x;
       lo = std::min(lo, x);
       hi = std::max(hi, x);
     }
-    mean[c] = n > 0 ? sum / n : 0.0;
-    stddev[c] = n > 0 ? std::sqrt(std::max(0.0, sum_sq / n - mean[c] * mean[c])) : 0.0;
-    minimum[c] = lo;
-    maximum[c] = hi;
+    mean[c] = present > 0 ? sum / present : 0.0;
+    stddev[c] = present > 0 ? std::sqrt(std::max(0.0, sum_sq / present - mean[c] * mean[c])) : 0.0;
+    minimum[c] = present > 0 ? lo : 0.0;
+    maximum[c] = present > 0 ? hi : 0.0;
   }
   writer.write("/features/mean", mean);
   writer.write("/features/std", stddev);

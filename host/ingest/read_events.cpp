@@ -61,7 +61,11 @@ IngestResult read_events(const std::string& path, const CsvOptions& options) {
     if (first == line.size()) continue;
     const char lead = line[first];
     if (lead == '#' || lead == '%' || lead == '@') continue;
-    if (looks_like_spmf(line, complete)) return read_events_spmf(path, options.num_threads);
+    if (looks_like_spmf(line, complete)) {
+      if (options.on_error == OnError::Skip)
+        throw ConfigError(path + " is an SPMF sequence database: --on-error skip applies to CSV input only");
+      return read_events_spmf(path, options.num_threads);
+    }
     break;
   }
   // Empty files land here too: the CSV reader reports them.

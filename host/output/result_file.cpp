@@ -53,7 +53,9 @@ constexpr const char* kJourneymapVersion = "unknown";
 #endif
 
 constexpr const char* kFormatName = "journeymap-result";
-constexpr int64_t kFormatVersion = 1;
+// 2: journeys cut at their outcome (/journeys/outcome, /vocab/outcomes); conversion_touchpoint
+// attributes and /model/prefix/journeys_cut gone.
+constexpr int64_t kFormatVersion = 2;
 
 constexpr hsize_t kChunkThreshold = 65536;        ///< datasets with more elements are chunked
 constexpr hsize_t kMinChunkElements = 65536;

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "host/core/build_info.hpp"
+#include "host/core/paths.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/case_attributes.hpp"
@@ -68,7 +69,9 @@ IngestResult read_configured_input(const RunConfig& config) {
   if (config.progress) csv.progress = ingest_progress_printer();
   switch (config.input_format) {
     case InputFormat::Csv: return read_events_csv(config.input_path, csv);
-    case InputFormat::Spmf: return read_events_spmf(config.input_path, config.threads);
+    case InputFormat::Spmf:
+      if (csv.on_error == OnError::Skip) throw ConfigError("--on-error skip applies to CSV input only, not SPMF");
+      return read_events_spmf(config.input_path, config.threads);
     default: return read_events(config.input_path, csv);
   }
 }
@@ -76,6 +79,10 @@ IngestResult read_configured_input(const RunConfig& config) {
 RunReport run_pipeline(const RunConfig& config) {
   if (config.input_path.empty()) throw ConfigError("no input file given (--input or [input] path)");
   if (config.output_path.empty()) throw ConfigError("no output file given (--out or [run] output)");
+  require_distinct_files(config.input_path, config.output_path, "--out");
+  require_distinct_files(config.input_path, config.model_path, "[model] path");
+  require_distinct_files(config.case_attributes_path, config.output_path, "--out");
+  require_distinct_files(config.outcome.label_file, config.output_path, "--out");
   const Context ctx = make_context(config.device, config.threads);
 
   RunReport report;

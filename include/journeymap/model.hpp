@@ -90,8 +90,9 @@ struct ModelOptions {
   /// Also train one dedicated model per k on k-event prefixes only, for comparison in the curve.
   bool prefix_models = false;
   /// The in-flight training set (prefix + whole-journey rows) is built from a seeded sample of whole
-  /// customers holding at most this many rows (0 = all); the test rows stay complete.
-  int64_t max_train_rows = 1000000;
+  /// customers holding at most this many rows (0 = all); the test rows stay complete. At 200k
+  /// generated journeys, 300k rows against 1M: in-flight AUC 0.716 against 0.718, 5.7 s against 15.9 s.
+  int64_t max_train_rows = 300000;
   int calibration_bins = 10;       ///< equal-width probability bins of the calibration table
   std::string baseline_column = "last_touchpoint";  ///< categorical column of the rate-by-category baseline
   /// Feature columns the model never sees. recency_days measures the distance to the last event of

@@ -168,6 +168,54 @@ TEST(CliEndToEnd, BadInputFailsClearlyAndKeepsEarlierResult) {
   EXPECT_FALSE(fs::exists(dir / "m.h5"));
 }
 
+TEST(CliEndToEnd, OutputEqualToInputIsRefusedAndTheInputSurvives) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto events = jm::testing::write_file(dir / "x.csv",
+                                              "customer_id,timestamp,touchpoint,channel,value,conversion\n"
+                                              "a,2026-01-01T10:00:00Z,home,web,0,0\n"
+                                              "a,2026-01-01T10:05:00Z,purchase,web,12.5,1\n");
+  const std::string before = read_all(events);
+  for (const std::string& command : {"run --quiet", "segment", "detect", "mine --min-support 1"}) {
+    const CommandResult same = run_cli(command + " --input " + events + " --out " + events);
+    EXPECT_EQ(same.exit_code, 2) << command << ": " << same.output;
+    EXPECT_NE(same.output.find("is the input file"), std::string::npos) << same.output;
+    EXPECT_EQ(read_all(events), before) << command;
+  }
+  // The same file through another path.
+  const CommandResult relative = run_cli("run --quiet --input " + events + " --out " + (dir / "." / "x.csv").string());
+  EXPECT_EQ(relative.exit_code, 2) << relative.output;
+  EXPECT_EQ(read_all(events), before);
+}
+
+TEST(CliEndToEnd, ReportEscapesNamesFromTheData) {
+  // A touchpoint named like markup must stay text: it may not end the chart script nor open a tag.
+  const fs::path dir = jm::testing::scratch_dir();
+  std::string csv = "customer_id,timestamp,touchpoint,channel,value,conversion\n";
+  const std::string evil = "</script><script>alert(3)</script>";
+  for (int c = 0; c < 60; ++c) {
+    const std::string id = "c" + std::to_string(c);
+    csv += id + ",2026-01-0" + std::to_string(1 + c % 5) + "T10:00:00Z,home,web,0,0\n";
+    csv += id + ",2026-01-0" + std::to_string(1 + c % 5) + "T10:01:00Z," + evil + ",<b>web</b>,0,0\n";
+    if (c % 3 == 0) csv += id + ",2026-01-0" + std::to_string(1 + c % 5) + "T10:05:00Z,purchase,web,10,1\n";
+  }
+  const auto events = jm::testing::write_file(dir / "evil.csv", csv);
+  const auto result = (dir / "evil.h5").string();
+  const CommandResult run = run_cli("run --quiet --input " + events + " --out " + result);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto html_path = (dir / "evil.html").string();
+  const CommandResult report = run_cli("report " + result + " -o " + html_path);
+  if (report.exit_code != 0 && report.output.find("python") != std::string::npos) GTEST_SKIP() << report.output;
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  const std::string page = read_all(html_path);
+  EXPECT_EQ(page.find("<script>alert(3)"), std::string::npos);
+  EXPECT_EQ(page.find("<b>web</b>"), std::string::npos);
+  EXPECT_NE(page.find("alert(3)"), std::string::npos) << "the name is still shown, as text";
+  EXPECT_EQ(count_temp_files(dir), 0);
+  // The report refuses to overwrite the result it reads.
+  EXPECT_NE(run_cli("report " + result + " -o " + result).exit_code, 0);
+  EXPECT_TRUE(jm::ResultReader(result).exists("/journeys"));
+}
+
 TEST(CliEndToEnd, BadConfigurationExitsWithUsageCode) {
   const fs::path dir = jm::testing::scratch_dir();
   const auto config = jm::testing::write_file(dir / "bad.toml", "[journeys]\nmax_lenght = 3\n");
@@ -176,6 +224,20 @@ TEST(CliEndToEnd, BadConfigurationExitsWithUsageCode) {
   EXPECT_NE(result.output.find("max_lenght"), std::string::npos) << result.output;
   EXPECT_EQ(run_cli("run --device tpu --input x.csv").exit_code, 2);
   EXPECT_EQ(run_cli("run --no-such-flag").exit_code, 2);
+  // Values that used to be accepted silently.
+  const auto events = jm::testing::write_file(dir / "ok.csv",
+                                              "customer_id,timestamp,touchpoint\na,2026-01-01T10:00:00Z,home\n");
+  for (const std::string& flags : {"--session-gap nan", "--session-gap -5", "--out ''", "--config " + dir.string(),
+                                   "--same-instant -1", "--window-days nan", "--outcome buy", "--after-outcome later"}) {
+    const CommandResult bad = run_cli("run --quiet --input " + events + " " + flags);
+    EXPECT_EQ(bad.exit_code, 2) << flags << ": " << bad.output;
+  }
+  const auto negative_block = jm::testing::write_file(dir / "block.toml", "[input]\nblock_bytes = -1\n");
+  EXPECT_EQ(run_cli("run --quiet --input " + events + " --config " + negative_block).exit_code, 2);
+  const auto spmf = jm::testing::write_file(dir / "db.txt", "1 -1 2 -1 -2\n");
+  const CommandResult skip_spmf = run_cli("run --quiet --on-error skip --input " + spmf + " --out " + (dir / "s.h5").string());
+  EXPECT_EQ(skip_spmf.exit_code, 2) << skip_spmf.output;
+  EXPECT_NE(skip_spmf.output.find("CSV input only"), std::string::npos) << skip_spmf.output;
 }
 
 TEST(CliEndToEnd, BenchReportsEveryStage) {

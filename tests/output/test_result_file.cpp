@@ -374,7 +374,7 @@ TEST(ResultFile, MetaRoundTrip) {
   }
   ResultReader in(file.string());
   EXPECT_EQ(in.read_string_attribute("/meta", "format"), "journeymap-result");
-  EXPECT_EQ(in.read_int_attribute("/meta", "format_version"), 1);
+  EXPECT_EQ(in.read_int_attribute("/meta", "format_version"), 2);
   EXPECT_FALSE(in.read_string_attribute("/meta", "journeymap_version").empty());
   EXPECT_EQ(in.read_string_attribute("/meta", "command"), "run");
   EXPECT_EQ(in.read_string_attribute("/meta", "backend"), "cpu");

@@ -1,0 +1,12 @@
+// Guards on the files a command reads and writes.
+#pragma once
+
+#include <string>
+
+namespace jm {
+
+/// Throws ConfigError when `output` names the same file as `input` (also through links or a
+/// relative path): writing the result would destroy the data it is computed from.
+void require_distinct_files(const std::string& input, const std::string& output, const std::string& output_option);
+
+}  // namespace jm
