@@ -67,10 +67,10 @@ RunConfig resolve_input_flags(const InputFlags& flags, RunConfig config) {
   if (flags.label_file_only) config.outcome.label_file_only = true;
   if (!flags.case_attributes.empty()) config.case_attributes_path = flags.case_attributes;
   if (!flags.after.empty()) config.outcome.after = parse_after_outcome(flags.after);
-  if (flags.same_instant_seconds != -1) config.outcome.same_instant_seconds = flags.same_instant_seconds;
-  if (flags.window_days != -1) config.outcome.window_days = flags.window_days;
-  if (flags.session_gap_seconds != -1) config.journeys.session_gap_seconds = flags.session_gap_seconds;
-  if (flags.max_length != -1) config.journeys.max_length = flags.max_length;
+  if (flags.same_instant_seconds) config.outcome.same_instant_seconds = *flags.same_instant_seconds;
+  if (flags.window_days) config.outcome.window_days = *flags.window_days;
+  if (flags.session_gap_seconds) config.journeys.session_gap_seconds = *flags.session_gap_seconds;
+  if (flags.max_length) config.journeys.max_length = *flags.max_length;
   if (flags.drop_duplicates) config.journeys.drop_duplicates = true;
   validate(config.outcome);
   if (!(config.journeys.session_gap_seconds >= 0) || !std::isfinite(config.journeys.session_gap_seconds))

@@ -3,6 +3,7 @@
 // override the config file.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,8 @@ struct InputFlags {
   std::vector<std::string> outcome_events;  ///< touchpoint=label
   std::string positive, label_file, after, case_attributes;
   bool label_file_only = false;
-  double same_instant_seconds = -1, window_days = -1;
-  double session_gap_seconds = -1;
-  int64_t max_length = -1;
+  std::optional<double> same_instant_seconds, window_days, session_gap_seconds;  ///< unset: the config's
+  std::optional<int64_t> max_length;
   bool drop_duplicates = false;
 };
 

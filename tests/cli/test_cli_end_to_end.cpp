@@ -175,7 +175,7 @@ TEST(CliEndToEnd, OutputEqualToInputIsRefusedAndTheInputSurvives) {
                                               "a,2026-01-01T10:00:00Z,home,web,0,0\n"
                                               "a,2026-01-01T10:05:00Z,purchase,web,12.5,1\n");
   const std::string before = read_all(events);
-  for (const std::string& command : {"run --quiet", "segment", "detect", "mine --min-support 1"}) {
+  for (const std::string command : {"run --quiet", "segment", "detect", "mine --min-support 1"}) {
     const CommandResult same = run_cli(command + " --input " + events + " --out " + events);
     EXPECT_EQ(same.exit_code, 2) << command << ": " << same.output;
     EXPECT_NE(same.output.find("is the input file"), std::string::npos) << same.output;
@@ -227,7 +227,7 @@ TEST(CliEndToEnd, BadConfigurationExitsWithUsageCode) {
   // Values that used to be accepted silently.
   const auto events = jm::testing::write_file(dir / "ok.csv",
                                               "customer_id,timestamp,touchpoint\na,2026-01-01T10:00:00Z,home\n");
-  for (const std::string& flags : {"--session-gap nan", "--session-gap -5", "--out ''", "--config " + dir.string(),
+  for (const std::string& flags : std::vector<std::string>{"--session-gap nan", "--session-gap -5", "--out ''", "--config " + dir.string(),
                                    "--same-instant -1", "--window-days nan", "--outcome buy", "--after-outcome later"}) {
     const CommandResult bad = run_cli("run --quiet --input " + events + " " + flags);
     EXPECT_EQ(bad.exit_code, 2) << flags << ": " << bad.output;
