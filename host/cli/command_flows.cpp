@@ -142,6 +142,16 @@ int run_flows_command(const FlowsCommand& command) {
     write_attribution_results(writer, attribution, journeys);
     writer.commit();
     if (has_other_groups) {
+      // HDF5 1.10 crashes inside H5Ocopy when the disk fills mid-copy, so make sure the groups fit
+      // first: they are at most the size of the input file.
+      namespace fs = std::filesystem;
+      std::error_code error;
+      const auto input_bytes = fs::file_size(command.input, error);
+      const fs::path folder = fs::absolute(staged).parent_path();
+      const auto free_bytes = fs::space(folder, error).available;
+      if (!error && free_bytes < input_bytes)
+        throw Error(output + ": No space left on device to copy the other groups (needs up to " +
+                    std::to_string(input_bytes >> 20) + " MiB, " + std::to_string(free_bytes >> 20) + " MiB free)");
       copy_other_groups(command.input, staged, rewritten, groups);
       std::filesystem::rename(staged, output);
     }

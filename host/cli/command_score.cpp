@@ -12,6 +12,7 @@
 
 #include "host/cli/command_support.hpp"
 #include "host/core/paths.hpp"
+#include "host/core/temp_files.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/journeys.hpp"
@@ -81,7 +82,8 @@ int run_score_command(const ScoreCommandOptions& options) {
   const auto output_dir = std::filesystem::path(options.output).parent_path();
   if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
   const std::string temp = fmt::format("{}.tmp.{}", options.output, ::getpid());
-  {
+  const TempFileRegistration registration(temp);
+  try {
     std::ofstream out(temp, std::ios::binary);
     out << "customer_id,journey_start,events,outcome," << (model.target == ModelTarget::Value ? "value" : "probability");
     for (int k = 1; k <= scores.top_reasons; ++k) out << ",reason_" << k << ",contribution_" << k;
@@ -98,9 +100,13 @@ int run_score_command(const ScoreCommandOptions& options) {
       }
       out << "\n";
     }
-    if (!out) throw Error("cannot write " + options.output);
+    out.close();
+    if (!out) throw Error("cannot write " + options.output + " (disk full?)");
+    std::filesystem::rename(temp, options.output);
+  } catch (...) {
+    std::remove(temp.c_str());  // nothing partial is left, and an earlier file stays as it was
+    throw;
   }
-  std::filesystem::rename(temp, options.output);
 
   if (!options.h5_output.empty()) {
     const auto h5_dir = std::filesystem::path(options.h5_output).parent_path();

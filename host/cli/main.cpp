@@ -16,6 +16,7 @@
 #include "host/cli/command_train.hpp"
 #include "host/cli/input_flags.hpp"
 #include "host/core/build_info.hpp"
+#include "host/core/temp_files.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/generate.hpp"
 #include "journeymap/pipeline.hpp"
@@ -44,6 +45,7 @@ jm::RunConfig resolve_run_config(const RunFlags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  jm::install_temp_file_cleanup();  // a signal never leaves <target>.tmp.<pid> behind
   CLI::App app{"journeymap: GPU-accelerated customer journey analytics"};
   app.require_subcommand(0, 1);
   bool show_version = false;

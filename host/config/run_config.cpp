@@ -116,6 +116,17 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
       throw ConfigError(source + ": input.block_bytes must be between 4096 and 2^34 (got " + std::to_string(block_bytes) + ")");
     config.csv.block_bytes = static_cast<size_t>(block_bytes);
     in.read("case_attributes", config.case_attributes_path);
+    for (auto [key, target] : {std::pair{"min_timestamp", &config.csv.min_timestamp_ms},
+                               std::pair{"max_timestamp", &config.csv.max_timestamp_ms}}) {
+      std::string text;
+      in.read(key, text);
+      if (text.empty()) continue;
+      const std::optional<int64_t> ms = parse_timestamp(text);
+      if (!ms) throw ConfigError(source + ": input." + key + " is not a timestamp: '" + text + "'");
+      *target = *ms;
+    }
+    if (config.csv.min_timestamp_ms >= config.csv.max_timestamp_ms)
+      throw ConfigError(source + ": input.min_timestamp must be earlier than input.max_timestamp");
     if (delimiter.size() != 1) throw ConfigError(source + ": input.delimiter must be a single character");
     config.csv.delimiter = delimiter[0];
     config.input_format = parse_input_format(format);
@@ -386,6 +397,8 @@ std::string to_toml(const RunConfig& config) {
                     {"conversion_touchpoint", config.csv.conversion_touchpoint},
                     {"block_bytes", static_cast<int64_t>(config.csv.block_bytes)},
                     {"case_attributes", config.case_attributes_path},
+                    {"min_timestamp", format_iso8601(config.csv.min_timestamp_ms)},
+                    {"max_timestamp", format_iso8601(config.csv.max_timestamp_ms)},
                     {"columns", columns}};
   toml::table journeys{{"session_gap_seconds", config.journeys.session_gap_seconds},
                        {"drop_duplicates", config.journeys.drop_duplicates},

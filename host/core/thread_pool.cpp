@@ -4,6 +4,7 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -42,7 +43,15 @@ void parallel_for(int64_t n_tasks, int num_threads, const std::function<void(int
   };
   std::vector<std::thread> threads;
   threads.reserve(static_cast<size_t>(workers - 1));
-  for (int t = 1; t < workers; ++t) threads.emplace_back(worker);
+  for (int t = 1; t < workers; ++t) {
+    // Out of threads (a process limit, address space): the threads already running, and this
+    // one, share the remaining tasks; the result is the same.
+    try {
+      threads.emplace_back(worker);
+    } catch (const std::system_error&) {
+      break;
+    }
+  }
   worker();
   for (auto& thread : threads) thread.join();
   if (error) std::rethrow_exception(error);

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "host/core/utf8.hpp"
 #include "journeymap/common.hpp"
 
 namespace jm {
@@ -70,6 +71,7 @@ CaseAttributes read_case_attributes(const std::string& path, const Vocabulary& c
   while (std::getline(in, line)) {
     ++line_number;
     if (line.empty() || line == "\r") continue;
+    if (!is_valid_utf8(line)) throw InputError(path, line_number, "", "", "not valid UTF-8");
     std::vector<std::string> fields = split_fields(line);
     if (fields.size() != header.size())
       throw InputError(path, line_number, "", line, fmt::format("expected {} fields, found {}", header.size(), fields.size()));

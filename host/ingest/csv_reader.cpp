@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "host/core/thread_pool.hpp"
+#include "host/core/utf8.hpp"
 #include "host/ingest/text_blocks.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/ingest.hpp"
@@ -45,6 +46,7 @@ struct CsvLayout {
   int channel = kAbsent, value = kAbsent, conversion = kAbsent;
   char delimiter = ',';
   TimestampFormat timestamp_format = TimestampFormat::Auto;
+  int64_t min_timestamp_ms = 0, max_timestamp_ms = 0;
   std::string conversion_touchpoint;
   bool skip_bad_rows = false;
   // Character classes for the field scanner: which bytes end an unquoted / quoted run.
@@ -306,14 +308,22 @@ class CsvChunk {
     };
     const std::string_view customer = splitter.field(layout.customer);
     if (customer.empty()) return fail(layout.customer, "empty customer id");
+    if (!is_valid_utf8(customer)) return fail(layout.customer, "not valid UTF-8 (convert the file to UTF-8)");
     const std::string_view timestamp_text = splitter.field(layout.timestamp);
     const std::optional<int64_t> time_ms = parse_timestamp(timestamp_text, layout.timestamp_format);
     if (!time_ms)
       return fail(layout.timestamp,
                   std::string("not a valid timestamp (format ") + timestamp_format_name(layout.timestamp_format) + ")");
+    // One year-0000 or year-9999 row would stretch every daily series over millennia.
+    if (*time_ms < layout.min_timestamp_ms || *time_ms >= layout.max_timestamp_ms)
+      return fail(layout.timestamp, "timestamp outside the accepted range " + format_iso8601(layout.min_timestamp_ms) +
+                                        " .. " + format_iso8601(layout.max_timestamp_ms) +
+                                        " ([input] min_timestamp / max_timestamp)");
     const std::string_view touchpoint = splitter.field(layout.touchpoint);
     if (touchpoint.empty()) return fail(layout.touchpoint, "empty touchpoint");
+    if (!is_valid_utf8(touchpoint)) return fail(layout.touchpoint, "not valid UTF-8 (convert the file to UTF-8)");
     std::string_view channel = layout.channel == kAbsent ? std::string_view() : splitter.field(layout.channel);
+    if (!is_valid_utf8(channel)) return fail(layout.channel, "not valid UTF-8 (convert the file to UTF-8)");
     if (channel.empty()) channel = kUnknownChannel;
     float value = 0.0f;
     if (layout.value != kAbsent) {
@@ -355,6 +365,8 @@ CsvLayout parse_header(std::string_view header, int64_t header_line, const std::
   CsvLayout layout;
   layout.delimiter = options.delimiter;
   layout.timestamp_format = options.timestamp_format;
+  layout.min_timestamp_ms = options.min_timestamp_ms;
+  layout.max_timestamp_ms = options.max_timestamp_ms;
   layout.conversion_touchpoint = options.conversion_touchpoint;
   layout.skip_bad_rows = options.on_error == OnError::Skip;
   init_char_classes(layout);
@@ -378,8 +390,16 @@ CsvLayout parse_header(std::string_view header, int64_t header_line, const std::
   auto find_column = [&](const std::string& configured, bool required) -> int {
     const std::string_view wanted = trim_name(configured);
     if (wanted.empty()) return kAbsent;  // an empty name means "not in this file"
-    for (size_t i = 0; i < layout.header_names.size(); ++i)
-      if (layout.header_names[i] == wanted) return static_cast<int>(i);
+    int found = kAbsent;
+    for (size_t i = 0; i < layout.header_names.size(); ++i) {
+      if (layout.header_names[i] != wanted) continue;
+      if (found != kAbsent)
+        throw InputError(file, header_line, std::string(wanted), std::string(header),
+                         "the header names column '" + std::string(wanted) + "' twice (fields " +
+                             std::to_string(found + 1) + " and " + std::to_string(i + 1) + ")");
+      found = static_cast<int>(i);
+    }
+    if (found != kAbsent) return found;
     if (required)
       throw InputError(file, header_line, std::string(wanted), std::string(header),
                        "missing required column '" + std::string(wanted) + "' (header has: " + available + ")");

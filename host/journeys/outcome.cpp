@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "host/core/utf8.hpp"
 #include "journeymap/common.hpp"
 
 namespace jm {
@@ -81,6 +82,7 @@ std::vector<FileLabel> read_label_file(const std::string& path, const Vocabulary
     if (f.size() < 2 || f.size() > 3)
       throw InputError(path, line_number, "", line, "expected id,label[,value]");
     if (f[1].empty()) throw InputError(path, line_number, "label", "", "empty label");
+    if (!is_valid_utf8(f[0]) || !is_valid_utf8(f[1])) throw InputError(path, line_number, "", "", "not valid UTF-8");
     ++stats.label_file_rows;
     const int32_t customer = customers.find(f[0]);
     if (customer < 0) {

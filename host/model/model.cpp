@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "host/core/temp_files.hpp"
 #include "host/core/thread_pool.hpp"
 #include "host/model/model_support.hpp"
 #include "host/model/xgboost_api.hpp"
@@ -247,7 +248,9 @@ Model train_model(const Context& ctx, MatrixView features, const std::vector<std
       {"lambda", fmt::format("{}", options.reg_lambda)},
       {"max_bin", std::to_string(options.max_bin)},
       {"seed", std::to_string(options.seed % 2147483647u)},
-      {"nthread", std::to_string(resolve_thread_count(ctx.num_threads))},
+      // OpenMP inside XGBoost aborts the process when it cannot create a thread, and more threads
+      // than cores gain nothing: never ask for more than the machine has.
+      {"nthread", std::to_string(std::min(resolve_thread_count(ctx.num_threads), resolve_thread_count(0)))},
       {"verbosity", "1"},
   };
   for (const auto& [name, value] : params) booster.set_param(name, value);
@@ -451,6 +454,7 @@ void save_model(const Model& model, const std::string& path) {
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   const std::string temp = unique_temp_path(path);
+  const TempFileRegistration registration(temp);
   {
     std::ofstream out(temp, std::ios::binary);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

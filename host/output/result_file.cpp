@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "host/output/chunk_compression.hpp"
+#include "host/core/temp_files.hpp"
 #include "host/output/hdf5_handles.hpp"
 #include "journeymap/common.hpp"
 
@@ -64,6 +65,15 @@ constexpr size_t kChunkTargetBytes = size_t{1} << 20;
 constexpr size_t kVlenElementBytes = 16;          ///< a variable-length string's slot in a chunk
 
 // ------------------------------------------------------------------ HDF5 error stack -> text
+
+// HDF5 closes every file it still knows of in an atexit handler; after a write failed (a full disk)
+// that close dereferences a half-closed file and the process dies with SIGSEGV after reporting the
+// error. Every file journeymap opens is closed (or discarded) explicitly, so the handler is switched
+// off before the library is first used: a static object of this translation unit runs first.
+struct DisableHdf5AtExit {
+  DisableHdf5AtExit() { H5dont_atexit(); }
+};
+const DisableHdf5AtExit disable_hdf5_atexit;
 
 void silence_hdf5_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
@@ -455,15 +465,19 @@ ResultWriter::ResultWriter(std::string final_path, int deflate_level)
       H5Pset_char_encoding(impl_->link_create.get(), H5T_CSET_UTF8) < 0)
     throw Error(final_path_ + ": cannot set up HDF5: " + hdf5_error_detail());
 
+  temp_slot_ = register_temp_file(temp_path_);
   impl_->file = FileHandle(H5Fcreate(temp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()));
-  if (!impl_->file.valid())
+  if (!impl_->file.valid()) {
+    unregister_temp_file(temp_slot_);
     throw Error(final_path_ + ": cannot create temporary file '" + temp_path_ + "': " + hdf5_error_detail());
+  }
 }
 
 ResultWriter::~ResultWriter() {
   if (committed_ || !impl_) return;
   impl_->file.close();  // status ignored: the file is discarded anyway
   std::remove(temp_path_.c_str());
+  unregister_temp_file(temp_slot_);
 }
 
 void ResultWriter::write(const std::string& path, const std::vector<int64_t>& data) {
@@ -622,6 +636,7 @@ void ResultWriter::commit() {
   if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
     throw Error(final_path_ + ": cannot rename '" + temp_path_ + "' over it: " + std::strerror(errno));
   committed_ = true;
+  unregister_temp_file(temp_slot_);
   // Make the rename itself durable. Best effort: the result is complete either way.
   const std::filesystem::path parent = std::filesystem::path(final_path_).parent_path();
   fsync_path(parent.empty() ? std::string(".") : parent.string(), /*directory=*/true);

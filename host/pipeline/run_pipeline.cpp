@@ -7,6 +7,7 @@
 
 #include "host/core/build_info.hpp"
 #include "host/core/paths.hpp"
+#include "host/ingest/spooled_input.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/case_attributes.hpp"
@@ -67,13 +68,22 @@ IngestResult read_configured_input(const RunConfig& config) {
   CsvOptions csv = config.csv;
   csv.num_threads = config.threads;
   if (config.progress) csv.progress = ingest_progress_printer();
-  switch (config.input_format) {
-    case InputFormat::Csv: return read_events_csv(config.input_path, csv);
-    case InputFormat::Spmf:
-      if (csv.on_error == OnError::Skip) throw ConfigError("--on-error skip applies to CSV input only, not SPMF");
-      return read_events_spmf(config.input_path, config.threads);
-    default: return read_events(config.input_path, csv);
+  if (config.input_format == InputFormat::Spmf && csv.on_error == OnError::Skip)
+    throw ConfigError("--on-error skip applies to CSV input only, not SPMF");
+  const SpooledInput input(config.input_path);  // a pipe or FIFO is read from a temporary copy
+  IngestResult result;
+  try {
+    switch (config.input_format) {
+      case InputFormat::Csv: result = read_events_csv(input.path(), csv); break;
+      case InputFormat::Spmf: result = read_events_spmf(input.path(), config.threads); break;
+      default: result = read_events(input.path(), csv);
+    }
+  } catch (const InputError& error) {
+    if (!input.spooled()) throw;
+    throw InputError(config.input_path, error.line(), error.column(), error.value(), error.reason());
   }
+  result.file = config.input_path;
+  return result;
 }
 
 RunReport run_pipeline(const RunConfig& config) {

@@ -34,6 +34,10 @@ struct CsvOptions {
   CsvColumns columns;
   char delimiter = ',';
   TimestampFormat timestamp_format = TimestampFormat::Auto;
+  /// Accepted event times [min, max): rows outside are bad rows (a stray year-0000 or year-9999 row
+  /// would otherwise stretch every time series over millennia). Default 1900-01-01 .. 2200-01-01.
+  int64_t min_timestamp_ms = -2208988800000LL;
+  int64_t max_timestamp_ms = 7258118400000LL;
   /// When set, events with this touchpoint are conversions (in addition to a flag column).
   std::string conversion_touchpoint;
   OnError on_error = OnError::Fail;

@@ -76,6 +76,7 @@ class ResultWriter {
   std::string temp_path_;
   std::unique_ptr<Impl> impl_;
   bool committed_ = false;
+  int temp_slot_ = -1;  ///< registration for removal on SIGINT/SIGTERM/SIGHUP (host/core/temp_files.hpp)
 };
 
 /// Read access to a result file (read-only; throws Error naming the file and object on failure).

@@ -2,10 +2,14 @@
 // failure modes a user meets (bad input, bad config) and their guarantees (exit code, message,
 // no partial output, an earlier result left intact).
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -166,6 +170,107 @@ TEST(CliEndToEnd, BadInputFailsClearlyAndKeepsEarlierResult) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("nope.csv"), std::string::npos) << missing.output;
   EXPECT_FALSE(fs::exists(dir / "m.h5"));
+}
+
+TEST(CliEndToEnd, SignalsLeaveNoTemporaryFile) {
+  // SIGTERM, SIGINT or SIGHUP while the result is being written: the temporary file goes, the
+  // earlier result stays, and the process dies of the signal.
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto events = (dir / "events.csv").string();
+  ASSERT_EQ(run_cli("generate --journeys 40000 --seed 5 --threads 2 --out " + events).exit_code, 0);
+  const auto result = (dir / "result.h5").string();
+  jm::testing::write_file(result, "an earlier result");
+  for (int signal_number : {SIGTERM, SIGINT, SIGHUP}) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::execl(JM_CLI_PATH, JM_CLI_PATH, "run", "--quiet", "--threads", "2", "--input", events.c_str(), "--out",
+              result.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Wait until the temporary result exists (the run is past ingest), then signal.
+    for (int waited = 0; waited < 600 && count_temp_files(dir) == 0; ++waited) ::usleep(50000);
+    ::kill(child, signal_number);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    if (WIFEXITED(status)) GTEST_SKIP() << "the run finished before the signal arrived";
+    ASSERT_TRUE(WIFSIGNALED(status));
+    EXPECT_EQ(WTERMSIG(status), signal_number);
+    EXPECT_EQ(count_temp_files(dir), 0) << "signal " << signal_number;
+    EXPECT_EQ(read_all(result), "an earlier result");
+  }
+}
+
+TEST(CliEndToEnd, ThreadCreationFailureDegradesInsteadOfAborting) {
+  // 600 threads in a 4 GiB address space cannot all start; the run uses those it gets.
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto events = (dir / "events.csv").string();
+  ASSERT_EQ(run_cli("generate --journeys 2000 --seed 1 --threads 2 --out " + events).exit_code, 0);
+  const auto result = (dir / "result.h5").string();
+  const std::string command = "sh -c 'ulimit -v 4194304; exec " + std::string(JM_CLI_PATH) +
+                              " run --quiet --threads 600 --input " + events + " --out " + result + "' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << output;
+  EXPECT_TRUE(jm::ResultReader(result).exists("/journeys"));
+  EXPECT_EQ(count_temp_files(dir), 0);
+}
+
+TEST(CliEndToEnd, PipedInputReadsLikeAFile) {
+  // More than the 1 MiB that format detection looks at, through a pipe: every row arrives.
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto events = (dir / "events.csv").string();
+  ASSERT_EQ(run_cli("generate --journeys 3000 --seed 2 --threads 2 --out " + events).exit_code, 0);
+  ASSERT_GT(fs::file_size(events), size_t{1} << 20);
+  const auto from_file = (dir / "file.h5").string(), from_pipe = (dir / "pipe.h5").string();
+  ASSERT_EQ(run_cli("run --quiet --input " + events + " --out " + from_file).exit_code, 0);
+  const std::string command = "cat " + events + " | " + std::string(JM_CLI_PATH) + " run --quiet --input /dev/stdin --out " +
+                              from_pipe + " > /dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  jm::ResultReader file_result(from_file), pipe_result(from_pipe);
+  EXPECT_EQ(pipe_result.read_int_attribute("/meta", "rows_read"), file_result.read_int_attribute("/meta", "rows_read"));
+  EXPECT_EQ(pipe_result.read_journeys().num_events(), file_result.read_journeys().num_events());
+}
+
+TEST(CliEndToEnd, FullDiskFailsCleanly) {
+  // A 2 MiB tmpfs fills up while the result is written: a clear error (exit 1, no crash), no
+  // temporary file left, and an earlier result on that disk untouched.
+  const fs::path dir = jm::testing::scratch_dir();
+  const fs::path small = dir / "small";
+  fs::create_directories(small);
+  if (std::system(("mount -t tmpfs -o size=2m tmpfs " + small.string() + " 2>/dev/null").c_str()) != 0)
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root)";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { std::system(("umount " + path).c_str()); }
+  } unmount{small.string()};
+  const auto events = (dir / "events.csv").string();
+  ASSERT_EQ(run_cli("generate --journeys 2000 --seed 1 --threads 2 --out " + events).exit_code, 0);
+  const auto earlier = (small / "earlier.h5").string();
+  ASSERT_EQ(run_cli("run --quiet --threads 2 --input " + events + " --out " + earlier).exit_code, 0);
+  const std::string earlier_bytes = read_all(earlier);
+  for (const std::string command : {"run --quiet --threads 2", "segment --threads 2"}) {  // both outgrow 2 MiB
+    const CommandResult full = run_cli(command + " --input " + events + " --out " + (small / "new.h5").string());
+    EXPECT_EQ(full.exit_code, 1) << command << ": " << full.output;
+    EXPECT_NE(full.output.find("No space left"), std::string::npos) << full.output;
+    EXPECT_EQ(count_temp_files(small), 0) << command;
+    EXPECT_FALSE(fs::exists(small / "new.h5")) << command;
+  }
+  // flows rewriting the earlier result in place on the full disk.
+  const CommandResult flows = run_cli("flows " + earlier);
+  EXPECT_EQ(flows.exit_code, 1) << flows.output;
+  EXPECT_EQ(read_all(earlier), earlier_bytes);
+  for (const auto& entry : fs::directory_iterator(small))
+    EXPECT_EQ(entry.path().filename().string().find(".flows."), std::string::npos) << entry.path();
 }
 
 TEST(CliEndToEnd, OutputEqualToInputIsRefusedAndTheInputSurvives) {

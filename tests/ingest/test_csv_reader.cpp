@@ -2,6 +2,8 @@
 // file/line/column/value of every kind of bad input.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <cstdint>
 #include <random>
 #include <string>
@@ -9,6 +11,7 @@
 
 #include "journeymap/common.hpp"
 #include "journeymap/ingest.hpp"
+#include "host/core/utf8.hpp"
 #include "test_helpers.hpp"
 
 namespace jm {
@@ -71,6 +74,45 @@ void expect_same_result(const IngestResult& a, const IngestResult& b) {
   EXPECT_EQ(x.customers.names(), y.customers.names());
   EXPECT_EQ(x.touchpoints.names(), y.touchpoints.names());
   EXPECT_EQ(x.channels.names(), y.channels.names());
+}
+
+TEST(CsvReader, OutlierTimestampsAreBadRowsNamingTheLine) {
+  // One stray year would stretch every daily series over millennia: it is a bad row, named.
+  for (const char* stray : {"9999-12-31T23:00:00Z", "0000-01-01T00:00:00Z"}) {
+    const InputError error = read_error(std::string(kHeader) + "a,2026-03-01T10:00:00Z,home,web,0,0\n" + "b," + stray +
+                                        ",home,web,0,0\n");
+    EXPECT_EQ(error.line(), 3) << stray;
+    EXPECT_EQ(error.column(), "timestamp");
+    EXPECT_NE(std::string(error.what()).find("outside the accepted range"), std::string::npos) << error.what();
+  }
+  CsvOptions wide;
+  wide.max_timestamp_ms = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(read_text(std::string(kHeader) + "b,9999-12-31T23:00:00Z,home,web,0,0\n", wide).events.size(), 1u);
+  CsvOptions skip;
+  skip.on_error = OnError::Skip;
+  const IngestResult skipped =
+      read_text(std::string(kHeader) + "a,2026-03-01T10:00:00Z,home,web,0,0\nb,9999-12-31T23:00:00Z,home,web,0,0\n", skip);
+  EXPECT_EQ(skipped.rows_skipped, 1);
+}
+
+TEST(CsvReader, NamesMustBeValidUtf8) {
+  // Latin-1 "café": stored as a UTF-8 string it would break every reader of the result.
+  const InputError error = read_error(std::string(kHeader) + "a,2026-03-01T10:00:00Z,caf\xe9,web,0,0\n");
+  EXPECT_EQ(error.line(), 2);
+  EXPECT_EQ(error.column(), "touchpoint");
+  EXPECT_NE(std::string(error.what()).find("UTF-8"), std::string::npos) << error.what();
+  // Valid multi-byte names pass unchanged.
+  const IngestResult ok = read_text(std::string(kHeader) + "a,2026-03-01T10:00:00Z,caf\xc3\xa9,\xe6\x97\xa5\xe6\x9c\xac,0,0\n");
+  EXPECT_EQ(ok.events.touchpoints.name(0), "caf\xc3\xa9");
+  for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe6\x97"})  // overlong, surrogate, > U+10FFFF, cut
+    EXPECT_FALSE(is_valid_utf8(bad)) << bad;
+  EXPECT_TRUE(is_valid_utf8("\xf0\x9f\x98\x80 plain ascii"));
+}
+
+TEST(CsvReader, DuplicateHeaderNamesAreAnError) {
+  const InputError error = read_error("customer_id,timestamp,touchpoint,timestamp\na,2026-03-01T10:00:00Z,home,x\n");
+  EXPECT_EQ(error.line(), 1);
+  EXPECT_NE(std::string(error.what()).find("twice"), std::string::npos) << error.what();
 }
 
 TEST(CsvReader, ReadsTypicalFile) {
