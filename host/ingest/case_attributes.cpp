@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "host/core/utf8.hpp"
+#include "host/ingest/csv_fields.hpp"
 #include "journeymap/common.hpp"
 
 namespace jm {
@@ -19,26 +20,6 @@ namespace {
 
 constexpr size_t kMaxColumns = 256;
 
-std::vector<std::string> split_fields(std::string line) {
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') fields.back() += '"', ++i;
-      else if (c == '"') quoted = false;
-      else fields.back() += c;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else {
-      fields.back() += c;
-    }
-  }
-  return fields;
-}
 
 bool parse_number(const std::string& text, float& out) {
   char* end = nullptr;
@@ -53,7 +34,7 @@ CaseAttributes read_case_attributes(const std::string& path, const Vocabulary& c
   if (!in) throw InputError(path, 0, "", "", "cannot open the case attributes file");
   std::string line;
   if (!std::getline(in, line)) throw InputError(path, 1, "", "", "the case attributes file is empty (expected a header id,<attr>,...)");
-  const std::vector<std::string> header = split_fields(line);
+  const std::vector<std::string> header = split_csv_fields(line);
   if (header.size() < 2) throw InputError(path, 1, "", line, "expected a header id,<attr>,...");
   if (header.size() - 1 > kMaxColumns) throw InputError(path, 1, "", "", fmt::format("more than {} attribute columns", kMaxColumns));
   std::set<std::string> seen;
@@ -72,7 +53,7 @@ CaseAttributes read_case_attributes(const std::string& path, const Vocabulary& c
     ++line_number;
     if (line.empty() || line == "\r") continue;
     if (!is_valid_utf8(line)) throw InputError(path, line_number, "", "", "not valid UTF-8");
-    std::vector<std::string> fields = split_fields(line);
+    std::vector<std::string> fields = split_csv_fields(line);
     if (fields.size() != header.size())
       throw InputError(path, line_number, "", line, fmt::format("expected {} fields, found {}", header.size(), fields.size()));
     ++local.rows;

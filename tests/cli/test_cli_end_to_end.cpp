@@ -30,8 +30,8 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-CommandResult run_cli(const std::string& arguments) {
-  const std::string command = std::string(JM_CLI_PATH) + " " + arguments + " 2>&1";
+// Runs a shell command line; stdout and stderr together.
+CommandResult run_shell(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return {-1, "popen failed"};
   std::string output;
@@ -40,6 +40,10 @@ CommandResult run_cli(const std::string& arguments) {
   while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+CommandResult run_cli(const std::string& arguments) {
+  return run_shell(std::string(JM_CLI_PATH) + " " + arguments + " 2>&1");
 }
 
 std::string read_all(const fs::path& path) {
@@ -210,17 +214,9 @@ TEST(CliEndToEnd, ThreadCreationFailureDegradesInsteadOfAborting) {
   const auto events = (dir / "events.csv").string();
   ASSERT_EQ(run_cli("generate --journeys 2000 --seed 1 --threads 2 --out " + events).exit_code, 0);
   const auto result = (dir / "result.h5").string();
-  const std::string command = "sh -c 'ulimit -v 4194304; exec " + std::string(JM_CLI_PATH) +
-                              " run --quiet --threads 600 --input " + events + " --out " + result + "' 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  std::array<char, 4096> buffer{};
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  ASSERT_TRUE(WIFEXITED(status)) << output;
-  EXPECT_EQ(WEXITSTATUS(status), 0) << output;
+  const CommandResult limited = run_shell("sh -c 'ulimit -v 4194304; exec " + std::string(JM_CLI_PATH) +
+                                          " run --quiet --threads 600 --input " + events + " --out " + result + "' 2>&1");
+  EXPECT_EQ(limited.exit_code, 0) << limited.output;
   EXPECT_TRUE(jm::ResultReader(result).exists("/journeys"));
   EXPECT_EQ(count_temp_files(dir), 0);
 }

@@ -147,6 +147,25 @@ TEST_F(JourneyModel, LearnsGeneratedConversionInFlightAndBeatsBaseline) {
   for (const auto& f : result.importance) EXPECT_NE(f.feature, "recency_days");  // never a model input
 }
 
+// Scores the first half (at most 4 events) of each journey in `rows`, grouped by that length.
+std::vector<float> score_first_halves(const jm::Context& ctx, const jm::Model& model, const jm::JourneySet& journeys,
+                                      const std::vector<int64_t>& rows) {
+  std::vector<float> scores(rows.size());
+  for (int64_t k = 1; k <= 4; ++k) {
+    std::vector<int64_t> with_half, positions;
+    for (size_t r = 0; r < rows.size(); ++r)
+      if (std::min<int64_t>((journeys.length(rows[r]) + 1) / 2, 4) == k)
+        with_half.push_back(rows[r]), positions.push_back(static_cast<int64_t>(r));
+    if (with_half.empty()) continue;
+    jm::ScoreOptions options;
+    options.top_reasons = 0;
+    options.prefix_events = k;
+    const jm::ScoreResult part = jm::score_journeys(ctx, model, jm::select_journeys(journeys, with_half), options);
+    for (size_t i = 0; i < positions.size(); ++i) scores[static_cast<size_t>(positions[i])] = part.prediction[i];
+  }
+  return scores;
+}
+
 // The promise of `score`: the first half of a held-out journey gets a real score, and the saved,
 // reloaded model scores it as the curve says (within 0.02 AUC).
 TEST_F(JourneyModel, ScoringFirstHalvesAgreesWithTheCurve) {
@@ -170,18 +189,7 @@ TEST_F(JourneyModel, ScoringFirstHalvesAgreesWithTheCurve) {
   }
   // The same first halves as a file of open journeys would give them to `score`: one call per half
   // length, through the reloaded model.
-  std::vector<float> scored(rows.size());
-  for (int64_t k = 1; k <= 4; ++k) {
-    std::vector<int64_t> with_half, positions;
-    for (size_t r = 0; r < rows.size(); ++r)
-      if (std::min<int64_t>((g.journeys.length(rows[r]) + 1) / 2, 4) == k) with_half.push_back(rows[r]), positions.push_back(static_cast<int64_t>(r));
-    if (with_half.empty()) continue;
-    jm::ScoreOptions options;
-    options.top_reasons = 0;
-    options.prefix_events = k;
-    const jm::ScoreResult part = jm::score_journeys(ctx_, loaded, jm::select_journeys(g.journeys, with_half), options);
-    for (size_t i = 0; i < positions.size(); ++i) scored[static_cast<size_t>(positions[i])] = part.prediction[i];
-  }
+  const std::vector<float> scored = score_first_halves(ctx_, loaded, g.journeys, rows);
   const double auc_scored = jm::evaluate_binary(labels, scored).roc_auc;
   const double auc_curve = jm::evaluate_binary(labels, from_curve).roc_auc;
   EXPECT_NEAR(auc_scored, auc_curve, 0.02);
@@ -190,18 +198,7 @@ TEST_F(JourneyModel, ScoringFirstHalvesAgreesWithTheCurve) {
   jm::ModelOptions whole_only = generated_options();
   whole_only.prefix_max_events = 0;
   const jm::ModelResult whole = jm::train_journey_model(ctx_, g.journeys, whole_only);
-  std::vector<float> whole_scores(rows.size());
-  for (int64_t k = 1; k <= 4; ++k) {
-    std::vector<int64_t> with_half, positions;
-    for (size_t r = 0; r < rows.size(); ++r)
-      if (std::min<int64_t>((g.journeys.length(rows[r]) + 1) / 2, 4) == k) with_half.push_back(rows[r]), positions.push_back(static_cast<int64_t>(r));
-    if (with_half.empty()) continue;
-    jm::ScoreOptions options;
-    options.top_reasons = 0;
-    options.prefix_events = k;
-    const jm::ScoreResult part = jm::score_journeys(ctx_, whole.model, jm::select_journeys(g.journeys, with_half), options);
-    for (size_t i = 0; i < positions.size(); ++i) whole_scores[static_cast<size_t>(positions[i])] = part.prediction[i];
-  }
+  const std::vector<float> whole_scores = score_first_halves(ctx_, whole.model, g.journeys, rows);
   const double auc_whole = jm::evaluate_binary(labels, whole_scores).roc_auc;
   std::cout << "first halves of " << rows.size() << " test journeys: in-flight model AUC " << auc_scored << " (curve "
             << auc_curve << "), whole-journey model AUC " << auc_whole << "\n";
