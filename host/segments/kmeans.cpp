@@ -269,8 +269,22 @@ double sampled_silhouette(const float* points, int64_t n, int dims, const std::v
   return total / static_cast<double>(s);
 }
 
+namespace {
+
+// NaN or infinity would leave a point without a nearest centroid (the GPU kernel would then index
+// past the centroids): refuse at the boundary, on both backends.
+void require_finite(const float* values, int64_t n, int dims, const char* what) {
+  for (int64_t i = 0; i < n * dims; ++i)
+    if (!std::isfinite(values[i]))
+      throw Error(std::string(what) + " holds a non-finite value (" + std::to_string(values[i]) + ") at row " +
+                  std::to_string(i / dims) + ", dimension " + std::to_string(i % dims));
+}
+
+}  // namespace
+
 KMeansResult kmeans(const Context& ctx, const float* points, int64_t n, int dims, int k, const KMeansOptions& options) {
   validate_kmeans(n, dims, k, options);
+  require_finite(points, n, dims, "k-means input");
   const double tolerance = options.tolerance * kmeans_detail::mean_variance(points, n, dims);
   auto step = kmeans_detail::make_step(ctx, points, n, dims);
   return kmeans_detail::run_kmeans(*step, points, n, dims, k, options, tolerance, ctx.num_threads);
@@ -282,6 +296,8 @@ KMeansResult lloyd(const Context& ctx, const float* points, int64_t n, int dims,
   if (initial_centroids.size() != size_t(k) * dims)
     throw ConfigError("initial centroids must hold k x dims = " + std::to_string(size_t(k) * dims) + " values (got " +
                       std::to_string(initial_centroids.size()) + ")");
+  require_finite(points, n, dims, "k-means input");
+  require_finite(initial_centroids.data(), k, dims, "initial centroids");
   const double tolerance = options.tolerance * kmeans_detail::mean_variance(points, n, dims);
   auto step = kmeans_detail::make_step(ctx, points, n, dims);
   return kmeans_detail::run_lloyd(*step, points, n, dims, initial_centroids, k, options, tolerance, true);

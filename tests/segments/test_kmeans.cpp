@@ -66,6 +66,17 @@ NaiveResult naive_lloyd(const std::vector<float>& x, int64_t n, int d, std::vect
   return r;
 }
 
+TEST_P(KMeans, NonFiniteInputIsRefusedAtTheBoundary) {
+  // NaN (a missing case attribute, say) or infinity has no nearest centroid: a clear error on both
+  // backends instead of cluster 0 on one and an out-of-range index on the other.
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    std::vector<float> points{0.0f, 0.0f, 1.0f, 1.0f, 5.0f, 5.0f, 6.0f, 6.0f};
+    points[5] = bad;
+    EXPECT_THROW(jm::kmeans(ctx_, points.data(), 4, 2, 2, jm::KMeansOptions{}), jm::Error);
+    EXPECT_THROW(jm::lloyd(ctx_, points.data(), 4, 2, {0.0f, 0.0f, 5.0f, 5.0f}, 2, jm::KMeansOptions{}), jm::Error);
+  }
+}
+
 TEST_P(KMeans, AgreesWithNaiveLloyd) {
   // Overlapping blobs, so that several iterations move points between clusters.
   const auto blobs = make_blobs(600, 5, 4, 3.0, 1.0, 17);
