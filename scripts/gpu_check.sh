@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one prepared GPU run: on a machine with an NVIDIA GPU, build for sm_90 (unless a build is
-# given), run the GPU tests, then the end-to-end benchmark at 1M and 10M journeys, then the
+# given), check that every binary finds its libraries, run the GPU tests, then the end-to-end benchmark at 1M and 10M journeys, then the
 # per-stage GPU benchmarks; every log goes under LOG_DIR. The whole run keeps to a time budget
 # (JM_GPU_CHECK_SECONDS, default 480): each step gets what is left, and steps that no longer fit
-# are skipped and named in LOG_DIR/skipped.log, so the most valuable results come first.
+# are skipped and named in LOG_DIR/skipped.log, so the most valuable results come first. LOG_DIR ends
+# with summary.txt (one page) and gpu_check.tar.gz (every log and benchmark JSON).
 # Usage: scripts/gpu_check.sh LOG_DIR [BUILD_DIR]
 #   BUILD_DIR defaults to build-sm90; it is built here when it has no test binaries.
 #   Shared libraries that the machine lacks may be placed in BUILD_DIR/lib (added to LD_LIBRARY_PATH);
@@ -13,10 +14,30 @@ cd "$(dirname "$0")/.."
 LOG_DIR=${1:?usage: scripts/gpu_check.sh LOG_DIR [BUILD_DIR]}
 BUILD_DIR=${2:-build-sm90}
 DEADLINE=$(($(date +%s) + ${JM_GPU_CHECK_SECONDS:-480}))
-mkdir -p "$LOG_DIR"
+mkdir -p "$LOG_DIR" "$BUILD_DIR"
+# Absolute paths: the library path and JM_CLI must work whether the arguments were relative or not.
+LOG_DIR=$(cd "$LOG_DIR" && pwd)
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 # Libraries carried with a build (scripts/gpu_bundle.sh) first, then the CUDA toolkit's.
-export LD_LIBRARY_PATH="$PWD/$BUILD_DIR/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+export LD_LIBRARY_PATH="$BUILD_DIR/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+# The CLI tests run this binary, not the build machine's path compiled into them.
+export JM_CLI="$BUILD_DIR/journeymap"
 : >"$LOG_DIR/skipped.log"
+
+# Everything the run leaves goes back as one archive with a one-page summary first.
+pack_logs() {
+  {
+    echo "journeymap gpu_check $(date -u +%FT%TZ)"
+    head -3 "$LOG_DIR/machine.log" 2>/dev/null
+    [ -s "$LOG_DIR/missing_libraries.log" ] && { echo "MISSING LIBRARIES:"; cat "$LOG_DIR/missing_libraries.log"; }
+    echo "tests:"; cat "$LOG_DIR/tests_summary.log" 2>/dev/null
+    [ -s "$LOG_DIR/tests_failed.log" ] && { echo "failed binaries:"; cat "$LOG_DIR/tests_failed.log"; }
+    echo "pipeline benchmark:"; grep -E "journeys|stage|wall|device" "$LOG_DIR/bench_pipeline_gpu.log" 2>/dev/null | head -40
+    [ -s "$LOG_DIR/skipped.log" ] && { echo "skipped for time:"; cat "$LOG_DIR/skipped.log"; }
+  } >"$LOG_DIR/summary.txt" 2>&1
+  tar -C "$LOG_DIR" -czf "$LOG_DIR/gpu_check.tar.gz" --exclude=gpu_check.tar.gz . 2>/dev/null || true
+}
+trap pack_logs EXIT
 
 # bounded SECONDS LOG COMMAND...: runs COMMAND with stdout+stderr to LOG, for at most SECONDS and
 # never past the deadline. Returns the command's status (124 on timeout, 125 when skipped).
@@ -40,14 +61,28 @@ if [ ! -x "$BUILD_DIR/tests/test_journeys" ]; then
   JM_BUILD_DIR="$BUILD_DIR" bounded 300 "$LOG_DIR/build.log" scripts/build.sh -DCMAKE_CUDA_ARCHITECTURES=90 ||
     { echo "build failed or ran out of time: see $LOG_DIR/build.log"; tail -30 "$LOG_DIR/build.log"; exit 1; }
 fi
+# First: every binary must find its shared libraries here; stop with the list when one does not.
+test_binaries=$(find "$BUILD_DIR/tests" -maxdepth 1 -type f -name 'test_*' -perm -u+x ! -name '*.cmake' | sort)
+bench_binaries=$(find "$BUILD_DIR/bench" -maxdepth 1 -type f -name 'bench_*' -perm -u+x 2>/dev/null | sort)
+for binary in "$BUILD_DIR/journeymap" $test_binaries $bench_binaries; do
+  ldd "$binary" 2>&1 | awk -v b="$(basename "$binary")" '/not found/ {print b ": " $1}'
+done | sort -u >"$LOG_DIR/missing_libraries.log"
+if [ -s "$LOG_DIR/missing_libraries.log" ]; then
+  echo "gpu_check: shared libraries missing on this machine (carry them in $BUILD_DIR/lib):"
+  cut -d' ' -f2 "$LOG_DIR/missing_libraries.log" | sort -u
+  exit 1
+fi
 "$BUILD_DIR/journeymap" --version >"$LOG_DIR/version.log" 2>&1
 
 status=0
 # GPU tests: every test binary (GPU instantiations compare themselves with the CPU twin), several
-# at once; a binary's log holds its failures.
+# at once, inside the time budget; a binary's log holds its failures.
 export LOG_DIR
-ls "$BUILD_DIR"/tests/test_* | xargs -P 8 -I{} sh -c \
-  'timeout 240 {} --gtest_brief=1 >"$LOG_DIR/$(basename {}).log" 2>&1 || echo "FAILED: $(basename {})"' \
+tests_left=$((DEADLINE - $(date +%s) - 200))  # keep 200 s for the 10M-journey benchmark
+((tests_left > 240)) && tests_left=240
+((tests_left < 30)) && tests_left=30
+echo "$test_binaries" | xargs -P 8 -I{} sh -c \
+  "timeout $tests_left {} --gtest_brief=1 >\"\$LOG_DIR/\$(basename {}).log\" 2>&1; code=\$?; [ \$code = 124 ] && echo \"TIMEOUT: \$(basename {})\"; [ \$code != 0 ] && [ \$code != 124 ] && echo \"FAILED: \$(basename {})\"; true" \
   | tee "$LOG_DIR/tests_failed.log"
 [ -s "$LOG_DIR/tests_failed.log" ] && status=1
 grep -h -E "^\[  (PASSED|FAILED|SKIPPED) " "$LOG_DIR"/test_*.log | sort | uniq -c >"$LOG_DIR/tests_summary.log"
@@ -73,7 +108,7 @@ for bench in bench_features bench_segments bench_flows bench_anomalies bench_pat
     --benchmark_filter='[Gg]pu|GPU|cuda' --benchmark_out="$LOG_DIR/$bench.json" --benchmark_out_format=json ||
     echo "bench $bench exited $?"
 done
-cat "$LOG_DIR/tests_summary.log"
-grep -E "journeys|written" "$LOG_DIR/bench_pipeline_gpu.log" || true
-[ -s "$LOG_DIR/skipped.log" ] && { echo "skipped for time:"; cat "$LOG_DIR/skipped.log"; }
+pack_logs
+cat "$LOG_DIR/summary.txt"
+echo "all logs: $LOG_DIR/gpu_check.tar.gz"
 exit $status

@@ -30,6 +30,13 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
+// The binary under test: JM_CLI when set (a build carried to another machine, where the compiled-in
+// path does not exist), else the one built beside this test.
+std::string cli_path() {
+  const char* from_environment = std::getenv("JM_CLI");
+  return from_environment != nullptr && *from_environment != '\0' ? from_environment : JM_CLI_PATH;
+}
+
 // Runs a shell command line; stdout and stderr together.
 CommandResult run_shell(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
@@ -43,7 +50,7 @@ CommandResult run_shell(const std::string& command) {
 }
 
 CommandResult run_cli(const std::string& arguments) {
-  return run_shell(std::string(JM_CLI_PATH) + " " + arguments + " 2>&1");
+  return run_shell(cli_path() + " " + arguments + " 2>&1");
 }
 
 std::string read_all(const fs::path& path) {
@@ -191,7 +198,8 @@ TEST(CliEndToEnd, SignalsLeaveNoTemporaryFile) {
       const int null = ::open("/dev/null", O_WRONLY);
       ::dup2(null, 1);
       ::dup2(null, 2);
-      ::execl(JM_CLI_PATH, JM_CLI_PATH, "run", "--quiet", "--threads", "2", "--input", events.c_str(), "--out",
+      const std::string binary = cli_path();
+      ::execl(binary.c_str(), binary.c_str(), "run", "--quiet", "--threads", "2", "--input", events.c_str(), "--out",
               result.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
@@ -214,7 +222,7 @@ TEST(CliEndToEnd, ThreadCreationFailureDegradesInsteadOfAborting) {
   const auto events = (dir / "events.csv").string();
   ASSERT_EQ(run_cli("generate --journeys 2000 --seed 1 --threads 2 --out " + events).exit_code, 0);
   const auto result = (dir / "result.h5").string();
-  const CommandResult limited = run_shell("sh -c 'ulimit -v 4194304; exec " + std::string(JM_CLI_PATH) +
+  const CommandResult limited = run_shell("sh -c 'ulimit -v 4194304; exec " + cli_path() +
                                           " run --quiet --threads 600 --input " + events + " --out " + result + "' 2>&1");
   EXPECT_EQ(limited.exit_code, 0) << limited.output;
   EXPECT_TRUE(jm::ResultReader(result).exists("/journeys"));
@@ -229,7 +237,7 @@ TEST(CliEndToEnd, PipedInputReadsLikeAFile) {
   ASSERT_GT(fs::file_size(events), size_t{1} << 20);
   const auto from_file = (dir / "file.h5").string(), from_pipe = (dir / "pipe.h5").string();
   ASSERT_EQ(run_cli("run --quiet --input " + events + " --out " + from_file).exit_code, 0);
-  const std::string command = "cat " + events + " | " + std::string(JM_CLI_PATH) + " run --quiet --input /dev/stdin --out " +
+  const std::string command = "cat " + events + " | " + cli_path() + " run --quiet --input /dev/stdin --out " +
                               from_pipe + " > /dev/null 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0);
   jm::ResultReader file_result(from_file), pipe_result(from_pipe);
