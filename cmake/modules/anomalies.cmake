@@ -17,6 +17,9 @@ target_link_libraries(journeymap_core PRIVATE PkgConfig::JM_OPENBLAS CLI11::CLI1
 if(JM_WITH_CUDA)
   target_sources(journeymap_core PRIVATE cuda/anomalies/autoencoder_cuda.cu cuda/anomalies/isolation_forest_cuda.cu)
   target_link_libraries(journeymap_core PRIVATE CUDA::cublas)
+  # The element-wise math is shared with the CPU twin (autoencoder_rules.hpp): no fused multiply-adds,
+  # so each element rounds as on the CPU (the GEMMs still differ by cuBLAS's summation order).
+  set_source_files_properties(cuda/anomalies/autoencoder_cuda.cu PROPERTIES COMPILE_OPTIONS "--fmad=false")
 else()
   target_sources(journeymap_core PRIVATE host/anomalies/autoencoder_cuda_unavailable.cpp
     host/anomalies/isolation_forest_cuda_unavailable.cpp)

@@ -63,7 +63,8 @@ namespace {
 struct DeviceState {
   explicit DeviceState(rmm::mr::statistics_resource_adaptor counted) : statistics(std::move(counted)) {}
   rmm::mr::statistics_resource_adaptor statistics;
-  rmm::cuda_stream stream;
+  // Non-blocking: the legacy default stream (used by libraries we do not control) never serialises it.
+  rmm::cuda_stream stream{rmm::cuda_stream::flags::non_blocking};
   raft::device_resources resources{stream.view()};
 };
 

@@ -24,10 +24,22 @@ using kernels::kFlowBlockThreads;
 // Dynamic shared memory we allow one block for privatised counters (the default 48 KiB limit).
 constexpr size_t kMaxPrivateCounterBytes = 48 * 1024;
 
+// Streaming multiprocessors of the current device (queried once).
+int64_t multiprocessors() {
+  static const int64_t count = [] {
+    int device = 0, sms = 0;
+    JM_CUDA_TRY(cudaGetDevice(&device));
+    JM_CUDA_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    return static_cast<int64_t>(std::max(sms, 1));
+  }();
+  return count;
+}
+
 int grid_for(int64_t n) {
   const int64_t blocks = (n + kFlowBlockThreads - 1) / kFlowBlockThreads;
-  // Privatised blocks pay a zero + flush per block, so cap the grid and let threads stride.
-  return static_cast<int>(std::clamp<int64_t>(blocks, 1, 132 * 16));
+  // Privatised blocks pay a zero + flush per block, so cap the grid at 16 blocks per
+  // multiprocessor and let threads stride.
+  return static_cast<int>(std::clamp<int64_t>(blocks, 1, multiprocessors() * 16));
 }
 
 rmm::device_uvector<unsigned long long> zeroed_counters(int64_t n, rmm::cuda_stream_view stream) {

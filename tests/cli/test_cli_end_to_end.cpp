@@ -262,6 +262,13 @@ TEST(CliEndToEnd, FullDiskFailsCleanly) {
   const auto earlier = (small / "earlier.h5").string();
   ASSERT_EQ(run_cli("run --quiet --threads 2 --input " + events + " --out " + earlier).exit_code, 0);
   const std::string earlier_bytes = read_all(earlier);
+  // The model file of a run that fails is not replaced either (it is saved after the commit).
+  const auto model = jm::testing::write_file(dir / "model.ubj", "an earlier model");
+  const auto model_config = jm::testing::write_file(dir / "model.toml", "[model]\npath = \"" + model + "\"\n");
+  const CommandResult with_model = run_cli("run --quiet --threads 2 --config " + model_config + " --input " + events +
+                                           " --out " + (small / "new.h5").string());
+  EXPECT_EQ(with_model.exit_code, 1) << with_model.output;
+  EXPECT_EQ(read_all(model), "an earlier model");
   for (const std::string command : {"run --quiet --threads 2", "segment --threads 2"}) {  // both outgrow 2 MiB
     const CommandResult full = run_cli(command + " --input " + events + " --out " + (small / "new.h5").string());
     EXPECT_EQ(full.exit_code, 1) << command << ": " << full.output;
