@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "host/core/durations.hpp"
 #include "host/core/utf8.hpp"
 #include "host/ingest/csv_fields.hpp"
 #include "journeymap/common.hpp"
@@ -294,7 +295,7 @@ OutcomeJourneys build_outcome_journeys(const Context& ctx, EventTable& events, c
 
 std::string describe_journey_rule(const JourneyOptions& options, const OutcomeDefinition& outcome) {
   std::string rule = "A journey is a customer's events in time order";
-  if (options.session_gap_seconds > 0) rule += fmt::format(", split after {:g} s without activity", options.session_gap_seconds);
+  if (options.session_gap_seconds > 0) rule += ", split after " + readable_duration(options.session_gap_seconds) + " without activity";
   if (options.drop_duplicates) rule += ", duplicates removed";
   if (options.max_length > 0) rule += fmt::format(", capped at the last {} events", options.max_length);
   rule += "; it ends before its first outcome event";

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "host/core/durations.hpp"
 #include "host/model/model_support.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/model.hpp"
@@ -129,13 +130,6 @@ std::vector<uint8_t> sample_fitting_customers(const JourneySet& journeys, const 
     kept += rows_of_customer[c];
   }
   return keep;
-}
-
-std::string readable_duration(double seconds) {
-  if (seconds < 120) return fmt::format("{:.0f} s", seconds);
-  if (seconds < 7200) return fmt::format("{:.0f} min", seconds / 60);
-  if (seconds < 172800) return fmt::format("{:.1f} h", seconds / 3600);
-  return fmt::format("{:.1f} days", seconds / 86400);
 }
 
 // AUC (binary) or R^2 (value); NaN when the rows hold a single class.
@@ -425,7 +419,8 @@ std::vector<std::string> find_leakage(const JourneySet& journeys, const FeatureM
     std::string timing;
     if (!lead_ms.empty()) {
       std::nth_element(lead_ms.begin(), lead_ms.begin() + static_cast<std::ptrdiff_t>(lead_ms.size() / 2), lead_ms.end());
-      timing = "; last seen a median " + readable_duration(lead_ms[lead_ms.size() / 2] / 1000.0) + " before the outcome";
+      timing = "; last seen a median " + readable_duration(std::round(lead_ms[lead_ms.size() / 2] / 1000.0)) +
+               " before the outcome";
     }
     findings.push_back(fmt::format("touchpoint '{}': its presence alone separates the training labels with AUC "
                                    "{:.3f} (> {:.2f}){}: if it is logged with or after the outcome, declare it an "

@@ -272,7 +272,7 @@ TEST(Outcome, JourneyRuleSentenceStatesTheDefinition) {
   jm::OutcomeDefinition outcome = loan_outcomes();
   outcome.after = jm::AfterOutcome::End;
   const std::string sentence = jm::describe_journey_rule(options, outcome);
-  EXPECT_NE(sentence.find("split after 1800 s without activity"), std::string::npos) << sentence;
+  EXPECT_NE(sentence.find("split after 30 min without activity"), std::string::npos) << sentence;
   EXPECT_NE(sentence.find("approve -> approved, decline -> declined"), std::string::npos) << sentence;
   EXPECT_NE(sentence.find("within 1 s of it"), std::string::npos) << sentence;
   EXPECT_NE(sentence.find("later events are dropped"), std::string::npos) << sentence;
