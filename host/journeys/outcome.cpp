@@ -106,6 +106,8 @@ void validate(const OutcomeDefinition& outcome) {
   if (!std::isfinite(outcome.window_days) || outcome.window_days < 0)
     throw ConfigError("outcome.window_days must be a finite number >= 0 (0 = no window)");
   if (outcome.positive.empty()) throw ConfigError("outcome.positive must name a label");
+  if (outcome.label_file_only && outcome.label_file.empty())
+    throw ConfigError("outcome.label_file_only needs outcome.label_file (it would drop every journey)");
   std::unordered_set<std::string> seen;
   for (const OutcomeEvent& event : outcome.events) {
     if (event.touchpoint.empty()) throw ConfigError("outcome.events: empty touchpoint name");

@@ -236,6 +236,9 @@ TEST(Outcome, BadDefinitionsAndLabelFilesGiveClearErrors) {
   unknown_positive.events = {{"buy", "purchased"}};
   unknown_positive.positive = "won";
   EXPECT_THROW(build({{"1", 0, "buy"}}, unknown_positive), jm::ConfigError);
+  jm::OutcomeDefinition only_without_file;
+  only_without_file.label_file_only = true;
+  EXPECT_THROW(jm::validate(only_without_file), jm::ConfigError);
   // Negative or NaN windows and tolerances.
   for (double bad : {-1.0, std::nan("")}) {
     jm::OutcomeDefinition window;
