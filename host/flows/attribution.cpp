@@ -35,6 +35,9 @@ constexpr uint64_t kStartKey = 0;
 constexpr uint64_t kConversionKey = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kNullKey = kConversionKey - 1;
 constexpr int64_t kDenseSolveMaxStates = 400;
+// First-order counts use a dense [ids x ids] table per block up to this many ids (8 MiB); above it
+// the hash map of the higher orders, so memory follows the transitions that occur, not ids^2.
+constexpr uint64_t kDenseCountMaxIds = 1024;
 
 struct PairHash {
   size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {
@@ -242,7 +245,7 @@ MarkovAttribution markov_attribution(const Context& ctx, const std::vector<int64
   parallel_for(n_blocks, ctx.num_threads, [&](int64_t block) {
     TransitionCounts& counts = block_counts[block];
     const int64_t first = block * kJourneysPerBlock, last = std::min(n_paths, (block + 1) * kJourneysPerBlock);
-    if (order == 1) {
+    if (order == 1 && base <= kDenseCountMaxIds) {
       // First order: keys are 0 (start) or id + 1, so count in a dense [base x (base + 2)] table
       // (columns base and base + 1: conversion and null) and hand over the non-zero cells.
       const uint64_t columns = base + 2;
