@@ -320,14 +320,16 @@ MarkovAttribution markov_attribution(const Context& ctx, const std::vector<int64
   result.credit.assign(n_ids, 0.0);
   std::vector<uint8_t> present(n_ids, 0);
   for (int32_t id : ids) present[id] = 1;
-  for (int32_t c = 0; c < n_ids; ++c) {
-    if (!present[c] || result.conversion_probability <= 0.0) continue;
+  // One absorption solve per removed id, independent of the others: in parallel, each writing its own
+  // entry, so the result does not depend on the number of threads.
+  parallel_for(n_ids, ctx.num_threads, [&](int64_t c) {
+    if (!present[c] || result.conversion_probability <= 0.0) return;
     std::vector<uint8_t> blocked(keys.size(), 0);
     for (size_t s = 0; s < keys.size(); ++s)
       for (uint64_t key = keys[s]; key != 0; key /= base)
         if (key % base == static_cast<uint64_t>(c) + 1) blocked[s] = 1;
     result.removal_effect[c] = 1.0 - conversion_probability(blocked) / result.conversion_probability;
-  }
+  });
   int64_t attributed = 0;
   for (int64_t p = 0; p < n_paths; ++p) attributed += converted[p] && offsets[p + 1] > offsets[p];
   const double effect_sum = std::accumulate(result.removal_effect.begin(), result.removal_effect.end(), 0.0);

@@ -203,16 +203,23 @@ FoldedNodes fold_rare_nodes(const std::vector<int64_t>& step_visits, int32_t max
   FoldedNodes folded;
   folded.label_of.assign(static_cast<size_t>(max_steps) * n_touchpoints, kRare);
   std::vector<uint8_t> kept_somewhere(static_cast<size_t>(n_touchpoints), 0);
+  std::vector<int32_t> frequent;
   for (int32_t i = 0; i < max_steps; ++i) {
     const auto row = step_visits.begin() + static_cast<int64_t>(i) * n_touchpoints;
     const int64_t at_step = std::accumulate(row, row + n_touchpoints, int64_t{0});
-    for (int32_t t = 0; t < n_touchpoints; ++t) {
+    frequent.clear();
+    for (int32_t t = 0; t < n_touchpoints; ++t)
       // Integer-exact comparison of visits >= threshold * at_step (both backends call this).
-      const bool rare = static_cast<double>(row[t]) < other_threshold * static_cast<double>(at_step);
-      if (!rare) {
-        folded.label_of[static_cast<size_t>(i) * n_touchpoints + t] = t;
-        kept_somewhere[t] = 1;
-      }
+      if (row[t] > 0 && static_cast<double>(row[t]) >= other_threshold * static_cast<double>(at_step)) frequent.push_back(t);
+    // Deep steps hold few journeys, so the threshold alone would keep every touchpoint there: with
+    // thousands of them the link counters would grow with T^2. Keep the most visited (ties: lower id).
+    if (frequent.size() > static_cast<size_t>(kMaxSankeyNodesPerStep)) {
+      std::stable_sort(frequent.begin(), frequent.end(), [&](int32_t a, int32_t b) { return row[a] > row[b]; });
+      frequent.resize(static_cast<size_t>(kMaxSankeyNodesPerStep));
+    }
+    for (int32_t t : frequent) {
+      folded.label_of[static_cast<size_t>(i) * n_touchpoints + t] = t;
+      kept_somewhere[t] = 1;
     }
   }
   // Dense labels: kept touchpoints in ascending order, then "other".

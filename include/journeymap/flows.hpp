@@ -140,10 +140,14 @@ struct FoldedNodes {
   std::vector<int32_t> label_touchpoint;  ///< [L] touchpoint of each label, ascending; last: -1 ("other")
 };
 
+/// Most Sankey nodes a step keeps besides "other".
+constexpr int32_t kMaxSankeyNodesPerStep = 40;
+
 /// Folds rare Sankey nodes: (step i, touchpoint t) keeps its own label when step_visits[i][t] >=
-/// threshold x journeys at step i, else it becomes "other". Labels are numbered densely over the
-/// touchpoints kept at any step, so pass 2 has L x (L+3) counters per step however large T is.
-/// Shared by both backends between their two passes.
+/// threshold x journeys at step i (and > 0), and it is among the kMaxSankeyNodesPerStep most visited
+/// of that step (ties: lower id); else it becomes "other". Labels are numbered densely over the
+/// touchpoints kept at any step, so pass 2 has at most L x (L+3) counters per step, L <= S x 40 + 1,
+/// however large T is. Shared by both backends between their two passes.
 FoldedNodes fold_rare_nodes(const std::vector<int64_t>& step_visits, int32_t max_steps, int32_t n_touchpoints,
                             double other_threshold);
 

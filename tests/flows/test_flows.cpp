@@ -112,11 +112,20 @@ Reference reference(const JourneySet& js, int S, double threshold, const std::ve
   // Folding: label by name; rare = visits < threshold * journeys at the step.
   std::map<int, int64_t> at_step;
   for (const auto& [key, n] : r.step_visits) at_step[key.first] += n;
-  auto label = [&](int i, int t) -> std::string {
-    auto found = r.step_visits.find({i, t});
-    const int64_t visits = found == r.step_visits.end() ? 0 : found->second;
-    return static_cast<double>(visits) < threshold * static_cast<double>(at_step[i]) ? "other" : js.touchpoints.name(t);
-  };
+  // ... and at most kMaxSankeyNodesPerStep nodes per step, the most visited (ties: lower id).
+  std::map<int, std::set<int>> kept;
+  {
+    std::map<int, std::vector<std::pair<int64_t, int>>> candidates;  // step -> (-visits, touchpoint)
+    for (const auto& [key, visits] : r.step_visits)
+      if (visits > 0 && static_cast<double>(visits) >= threshold * static_cast<double>(at_step[key.first]))
+        candidates[key.first].push_back({-visits, key.second});
+    for (auto& [step, list] : candidates) {
+      std::sort(list.begin(), list.end());
+      for (size_t k = 0; k < list.size() && k < static_cast<size_t>(jm::kMaxSankeyNodesPerStep); ++k)
+        kept[step].insert(list[k].second);
+    }
+  }
+  auto label = [&](int i, int t) -> std::string { return kept[i].count(t) ? js.touchpoints.name(t) : "other"; };
   for (int64_t j = 0; j < js.size(); ++j) {
     const auto path = path_of(js, j);
     const int n = static_cast<int>(path.size());
@@ -265,6 +274,7 @@ TEST_P(Flows, MatchesReferenceOnRandomJourneys) {
 // Thousands of touchpoints (page URLs, product ids): transitions are counted sparsely and the
 // Sankey counts only the labels kept after folding, so memory does not grow with T^2.
 TEST_P(Flows, LargeVocabularyMatchesReference) {
+  // Also the node cap: deep steps hold few journeys, so the threshold alone would keep hundreds.
   const int T = 3000;
   ASSERT_GT(T + 3, jm::flow_rules::kMaxDenseTransitionStates);
   const JourneySet js = random_journeys(31, 20000, T, 3, 15);
