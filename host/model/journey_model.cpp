@@ -57,23 +57,29 @@ ColumnSelection select_model_columns(const FeatureSpec& spec, const std::vector<
   return selection;
 }
 
-// Row-major rows in model column order, one per journey in `rows`, from features computed with
-// `spec` on just those journeys (customer_journey_number restored from the full set).
+// Row-major rows in model column order, one per journey in `rows`. Prefix rows come from features
+// computed with `spec` on just those journeys (customer_journey_number restored from the full set);
+// whole-window rows are copied from `whole_windows` (the full set's matrix for `spec`) when given.
 class RowBuilder {
  public:
-  RowBuilder(const Context& ctx, const JourneySet& journeys, const ColumnSelection& columns, const FeatureSpec& spec)
-      : ctx_(ctx), journeys_(journeys), columns_(columns), spec_(spec), numbers_(customer_journey_numbers(journeys)),
-        number_column_(spec.column("customer_journey_number")) {}
+  RowBuilder(const Context& ctx, const JourneySet& journeys, const ColumnSelection& columns, const FeatureSpec& spec,
+             const FeatureMatrix* whole_windows)
+      : ctx_(ctx), journeys_(journeys), columns_(columns), spec_(spec), whole_windows_(whole_windows),
+        numbers_(customer_journey_numbers(journeys)), number_column_(spec.column("customer_journey_number")) {}
 
   /// Appends the rows of `rows` with the first `k` events (0 = the whole window) to `out`.
   void append(const std::vector<int64_t>& rows, int64_t k, std::vector<float>& out) const {
     if (rows.empty()) return;
-    FeatureSpec spec = spec_;
-    spec.options.prefix_events = k;
-    const JourneySet subset = select_journeys(journeys_, rows);
-    const FeatureMatrix features = extract_features(ctx_, subset, spec);
     const size_t base = out.size(), width = columns_.source.size();
     out.resize(base + rows.size() * width);
+    if (k == 0 && whole_windows_ != nullptr) {
+      for (size_t r = 0; r < rows.size(); ++r)
+        for (size_t c = 0; c < width; ++c) out[base + r * width + c] = whole_windows_->at(rows[r], columns_.source[c]);
+      return;
+    }
+    FeatureSpec spec = spec_;
+    spec.options.prefix_events = k;
+    const FeatureMatrix features = extract_features(ctx_, select_journeys(journeys_, rows), spec);
     for (size_t r = 0; r < rows.size(); ++r)
       for (size_t c = 0; c < width; ++c) {
         const int64_t source = columns_.source[c];
@@ -87,6 +93,7 @@ class RowBuilder {
   const JourneySet& journeys_;
   const ColumnSelection& columns_;
   FeatureSpec spec_;
+  const FeatureMatrix* whole_windows_;
   std::vector<float> numbers_;
   int number_column_;
 };
@@ -246,7 +253,8 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
         seen[static_cast<size_t>(j)] > 0)
       fitting.push_back(j);
   }
-  const RowBuilder fit_builder(ctx, journeys, columns, fit_spec);
+  // Without a cutoff the fitting windows are the whole windows already computed in `features`.
+  const RowBuilder fit_builder(ctx, journeys, columns, fit_spec, has_cutoff ? nullptr : &features);
   FitRows fit;
   auto add_rows = [&](const std::vector<int64_t>& rows, int64_t k) {
     fit_builder.append(rows, k, fit.values);
@@ -279,7 +287,7 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
   };
 
   // At the decision point (diagnostic): the whole windows of the test journeys.
-  const RowBuilder test_builder(ctx, journeys, columns, spec);
+  const RowBuilder test_builder(ctx, journeys, columns, spec, &features);
   std::vector<float> test_values;
   test_builder.append(result.test_journeys, 0, test_values);
   const MatrixView test_view{test_values.data(), static_cast<int64_t>(result.test_journeys.size()), width};
@@ -388,22 +396,25 @@ std::vector<std::string> find_leakage(const JourneySet& journeys, const FeatureM
                                      "check that it is not recorded with or after the outcome",
                                      name, auc, threshold));
   }
-  // (a) presence of a single touchpoint.
+  // (a) presence of a single touchpoint. A 0/1 score has AUC (1 + TPR - FPR) / 2 (ties half), so
+  // counting the training journeys that hold each touchpoint, per class, is enough.
   const int32_t n_touchpoints = journeys.touchpoints.size();
-  std::vector<std::vector<float>> present(static_cast<size_t>(n_touchpoints));
-  std::vector<uint8_t> seen_in_any(static_cast<size_t>(n_touchpoints), 0);
+  std::vector<int64_t> with_positive(static_cast<size_t>(n_touchpoints), 0), with_negative(with_positive);
   std::vector<int64_t> stamp(static_cast<size_t>(n_touchpoints), -1);
   for (size_t r = 0; r < train.size(); ++r)
     for (int64_t e = journeys.offsets[train[r]]; e < journeys.offsets[train[r] + 1]; ++e) {
       const auto t = static_cast<size_t>(journeys.touchpoint[e]);
       if (stamp[t] == static_cast<int64_t>(r)) continue;
       stamp[t] = static_cast<int64_t>(r);
-      if (!seen_in_any[t]) present[t].assign(train.size(), 0.0f), seen_in_any[t] = 1;
-      present[t][r] = 1.0f;
+      ++(train_labels[r] == 1.0f ? with_positive : with_negative)[t];
     }
+  const double n_positive = static_cast<double>(positives);
+  const double n_negative = static_cast<double>(train_labels.size()) - n_positive;
   for (int32_t t = 0; t < n_touchpoints; ++t) {
-    if (!seen_in_any[static_cast<size_t>(t)]) continue;
-    const double auc = separation(present[static_cast<size_t>(t)]);
+    if (with_positive[static_cast<size_t>(t)] + with_negative[static_cast<size_t>(t)] == 0) continue;
+    const double presence_auc =
+        0.5 * (1.0 + with_positive[static_cast<size_t>(t)] / n_positive - with_negative[static_cast<size_t>(t)] / n_negative);
+    const double auc = std::max(presence_auc, 1.0 - presence_auc);
     if (auc <= threshold) continue;
     // How long before the outcome it is last seen: seconds point at logging, days at behaviour.
     std::vector<int64_t> lead_ms;
