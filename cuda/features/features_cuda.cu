@@ -1,4 +1,5 @@
-// GPU twin of feature extraction: uploads the journey CSR and the lookup tables, runs one thread per
+// GPU twin of feature extraction: uploads the journey CSR and the lookup tables (the repeat links are
+// built on the host by make_tables, one linear pass), runs one thread per
 // journey over the shared formulas (feature_rules.hpp) and copies the matrix back.
 #include <algorithm>
 
@@ -15,7 +16,7 @@ namespace jm::cuda_impl {
 
 FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, const FeatureSpec& spec) {
   const rmm::cuda_stream_view stream = device_stream(ctx.cuda_device);
-  feature_detail::FeatureTables tables = feature_detail::make_tables(journeys, spec);
+  feature_detail::FeatureTables tables = feature_detail::make_tables(journeys, spec, ctx.num_threads);
 
   FeatureMatrix out;
   out.spec = spec;
@@ -32,12 +33,18 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
   auto touchpoint_slot = upload(tables.touchpoint_slot, stream);
   auto channel_slot = upload(tables.channel_slot, stream);
   auto touchpoint_hash = upload(tables.touchpoint_hash, stream);
+  auto next_same_touchpoint = upload(tables.next_same_touchpoint, stream);
+  auto next_same_channel = upload(tables.next_same_channel, stream);
+  auto first_occurrence = upload(tables.first_occurrence, stream);
   rmm::device_uvector<float> features(out.values.size(), stream);
 
   feature_rules::FeatureLayout layout = tables.layout;
   layout.touchpoint_slot = touchpoint_slot.data();
   layout.channel_slot = channel_slot.data();
   layout.touchpoint_hash = touchpoint_hash.data();
+  layout.next_same_touchpoint = next_same_touchpoint.data();
+  layout.next_same_channel = next_same_channel.data();
+  layout.first_occurrence = first_occurrence.data();
 
   const int64_t blocks = std::min<int64_t>((out.n_rows + kFeatureBlockThreads - 1) / kFeatureBlockThreads, 1 << 20);
   compute_journey_features<<<static_cast<unsigned>(blocks), kFeatureBlockThreads, 0, stream.value()>>>(

@@ -128,6 +128,8 @@ void write_metric_alerts(ResultWriter& writer, const MetricAlerts& m) {
   writer.write_attribute("/alerts", "bucket_seconds", m.bucket_seconds);
   writer.write_attribute("/alerts", "mean_conversion_value", m.mean_conversion_value);
   writer.write_attribute("/alerts", "alert_count", static_cast<int64_t>(m.alerts.size()));
+  writer.write_attribute("/alerts", "touchpoints_with_events", m.touchpoints_with_events);
+  writer.write_attribute("/alerts", "max_touchpoints", m.max_touchpoints);
 
   std::vector<int64_t> bucket, start;
   std::vector<std::string> metric, direction, unit;
@@ -196,6 +198,9 @@ std::string format_anomalies_summary(const AnomaliesResult& result, const Journe
     const MetricAlerts& m = result.alerts;
     out += fmt::format("metric alerts: {} over {} buckets of {} s, {} metrics\n", m.alerts.size(),
                        m.bucket_start_ms.size(), m.bucket_seconds, m.series.size());
+    if (m.touchpoints_with_events > m.max_touchpoints)
+      out += fmt::format("  drop-off and volume series for the {} busiest of {} touchpoints ([anomalies] max_touchpoints)\n",
+                         m.max_touchpoints, m.touchpoints_with_events);
     const size_t shown = std::min<size_t>(m.alerts.size(), 10);
     for (size_t i = 0; i < shown; ++i) {
       const MetricAlert& a = m.alerts[i];

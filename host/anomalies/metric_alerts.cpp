@@ -140,6 +140,7 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
   if (options.window < 3) throw ConfigError("alerts: window must be >= 3 buckets");
   if (!(options.k_sigma > 0.0)) throw ConfigError("alerts: k_sigma must be > 0");
   if (options.min_support < 1) throw ConfigError("alerts: min_support must be >= 1");
+  if (options.max_touchpoints < 1) throw ConfigError("alerts: max_touchpoints must be >= 1");
 
   MetricAlerts result;
   result.bucket_seconds = options.bucket_seconds;
@@ -147,14 +148,27 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
   if (n_journeys == 0) return result;
   const int64_t bucket_ms = options.bucket_seconds * 1000;
 
-  // Funnel steps: names -> touchpoint ids.
+  // Events per touchpoint: the busiest `max_touchpoints` get drop-off and volume series, so series
+  // and memory stay bounded with huge vocabularies (ties: lower id first).
+  const int32_t n_touchpoints = static_cast<int32_t>(journeys.touchpoints.size());
+  std::vector<int64_t> touchpoint_events(static_cast<size_t>(n_touchpoints), 0);
+  for (int32_t t : journeys.touchpoint) ++touchpoint_events[static_cast<size_t>(t)];
+  std::vector<int32_t> busiest;
+  for (int32_t t = 0; t < n_touchpoints; ++t)
+    if (touchpoint_events[static_cast<size_t>(t)] > 0) busiest.push_back(t);
+  std::stable_sort(busiest.begin(), busiest.end(), [&](int32_t a, int32_t b) {
+    return touchpoint_events[static_cast<size_t>(a)] > touchpoint_events[static_cast<size_t>(b)];
+  });
+  result.touchpoints_with_events = static_cast<int64_t>(busiest.size());
+  result.max_touchpoints = options.max_touchpoints;
+  if (static_cast<int64_t>(busiest.size()) > options.max_touchpoints) busiest.resize(static_cast<size_t>(options.max_touchpoints));
+  std::sort(busiest.begin(), busiest.end());  // series in id order, as before the cap
+
+  // Funnel steps: names -> touchpoint ids (by default the busiest touchpoints; outcome events are
+  // not in the journeys, so never a step).
   std::vector<int32_t> steps;
   if (options.funnel_steps.empty()) {
-    // Every touchpoint that occurs (outcome events are not in the journeys, so never a step).
-    std::vector<uint8_t> occurs(static_cast<size_t>(journeys.touchpoints.size()), 0);
-    for (int32_t t : journeys.touchpoint) occurs[static_cast<size_t>(t)] = 1;
-    for (int32_t t = 0; t < static_cast<int32_t>(journeys.touchpoints.size()); ++t)
-      if (occurs[static_cast<size_t>(t)]) steps.push_back(t);
+    steps = busiest;
   } else {
     for (const std::string& name : options.funnel_steps) {
       const int32_t id = journeys.touchpoints.find(name);
@@ -162,6 +176,7 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
       steps.push_back(id);
     }
   }
+  const std::vector<int32_t> volume_touchpoints = options.touchpoint_volumes ? busiest : std::vector<int32_t>{};
 
   int64_t first_ms = journeys.start_ms[0], last_ms = journeys.end_ms[0];
   for (int64_t j = 0; j < n_journeys; ++j) {
@@ -177,19 +192,32 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
   for (int64_t b = 0; b < n_buckets; ++b) result.bucket_start_ms.push_back((first_bucket + b) * bucket_ms);
 
   // One pass over the journeys: starts, conversions, lengths, funnel reach and touchpoint volumes.
+  // Arrays are [tracked touchpoint][bucket], never [vocabulary][bucket].
   const size_t nb = static_cast<size_t>(n_buckets);
-  const int32_t n_touchpoints = static_cast<int32_t>(journeys.touchpoints.size());
   std::vector<int64_t> started(nb, 0), converted(nb, 0);
   std::vector<std::vector<double>> lengths(nb);
   std::vector<std::vector<int64_t>> reached(steps.size(), std::vector<int64_t>(nb, 0));
   std::vector<std::vector<int64_t>> abandoned(steps.size(), std::vector<int64_t>(nb, 0));
-  std::vector<std::vector<int64_t>> volume(static_cast<size_t>(n_touchpoints), std::vector<int64_t>(nb, 0));
-  // Sum over journeys of (events of the journey in the bucket)^2, per touchpoint, and for all
-  // journeys' starts (each journey contributes 1 there).
-  std::vector<std::vector<double>> volume_squares(static_cast<size_t>(n_touchpoints), std::vector<double>(nb, 0.0));
-  std::vector<int64_t> touched_bucket, touched_count;  // (touchpoint * nb + bucket) -> events, for one journey
-  std::vector<int32_t> step_of(static_cast<size_t>(n_touchpoints), -1);
-  for (size_t s = 0; s < steps.size(); ++s) step_of[steps[s]] = static_cast<int32_t>(s);
+  std::vector<std::vector<int64_t>> volume(volume_touchpoints.size(), std::vector<int64_t>(nb, 0));
+  // Sum over journeys of (events of the journey in the bucket)^2, per tracked touchpoint: the
+  // events of a journey are in time order, so its events in one bucket are one run, counted in
+  // `run_count` and flushed when the bucket changes (linear in the journey's length).
+  std::vector<std::vector<double>> volume_squares(volume_touchpoints.size(), std::vector<double>(nb, 0.0));
+  std::vector<int32_t> step_of(static_cast<size_t>(n_touchpoints), -1), volume_slot(static_cast<size_t>(n_touchpoints), -1);
+  for (size_t s = 0; s < steps.size(); ++s) step_of[static_cast<size_t>(steps[s])] = static_cast<int32_t>(s);
+  for (size_t v = 0; v < volume_touchpoints.size(); ++v)
+    volume_slot[static_cast<size_t>(volume_touchpoints[v])] = static_cast<int32_t>(v);
+  std::vector<int64_t> run_count(volume_touchpoints.size(), 0);
+  std::vector<int32_t> run_slots;
+  int64_t run_bucket = -1;
+  const auto flush_run = [&] {
+    for (int32_t v : run_slots) {
+      const double c = static_cast<double>(run_count[static_cast<size_t>(v)]);
+      volume_squares[static_cast<size_t>(v)][static_cast<size_t>(run_bucket)] += c * c;
+      run_count[static_cast<size_t>(v)] = 0;
+    }
+    run_slots.clear();
+  };
   std::vector<uint8_t> seen(steps.size(), 0);
   double conversion_value = 0.0;
   int64_t conversions = 0;
@@ -201,30 +229,23 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
     conversions += journeys.converted[j];
     conversion_value += journeys.conversion_value[j];
     std::fill(seen.begin(), seen.end(), 0);
-    touched_bucket.clear();
-    touched_count.clear();
     for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
       const int32_t t = journeys.touchpoint[e];
       const int64_t eb = bucket_of(journeys.timestamp_ms[e]);
-      ++volume[t][eb];
-      const int64_t key = int64_t{t} * n_buckets + eb;
-      const auto at = std::find(touched_bucket.begin(), touched_bucket.end(), key);
-      if (at == touched_bucket.end()) {
-        touched_bucket.push_back(key);
-        touched_count.push_back(1);
-      } else {
-        ++touched_count[at - touched_bucket.begin()];
+      const int32_t v = volume_slot[static_cast<size_t>(t)];
+      if (v >= 0) {
+        if (eb != run_bucket) flush_run(), run_bucket = eb;
+        ++volume[static_cast<size_t>(v)][static_cast<size_t>(eb)];
+        if (run_count[static_cast<size_t>(v)]++ == 0) run_slots.push_back(v);
       }
-      const int32_t s = step_of[t];
-      if (s >= 0 && !seen[s]) {  // the first event of this step decides the bucket
-        seen[s] = 1;
-        ++reached[s][eb];
-        abandoned[s][eb] += journeys.converted[j] ? 0 : 1;
+      const int32_t s = step_of[static_cast<size_t>(t)];
+      if (s >= 0 && !seen[static_cast<size_t>(s)]) {  // the first event of this step decides the bucket
+        seen[static_cast<size_t>(s)] = 1;
+        ++reached[static_cast<size_t>(s)][static_cast<size_t>(eb)];
+        abandoned[static_cast<size_t>(s)][static_cast<size_t>(eb)] += journeys.converted[j] ? 0 : 1;
       }
     }
-    for (size_t i = 0; i < touched_bucket.size(); ++i)
-      volume_squares[touched_bucket[i] / n_buckets][touched_bucket[i] % n_buckets] +=
-          static_cast<double>(touched_count[i]) * static_cast<double>(touched_count[i]);
+    flush_run();
   }
   result.mean_conversion_value = conversions > 0 ? conversion_value / conversions : 0.0;
 
@@ -282,15 +303,13 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
         s.series.observed[b] = static_cast<double>(abandoned[st][b]) / reached[st][b];
     }
   }
-  if (options.touchpoint_volumes) {
-    for (int32_t t = 0; t < n_touchpoints; ++t) {
-      SeriesBuilder& s = add_series("volume:" + journeys.touchpoints.name(t), MetricKind::Count);
-      s.spread.assign(nb, 1.0);
-      for (size_t b = 0; b < nb; ++b) {
-        s.series.observed[b] = static_cast<double>(volume[t][b]);
-        s.series.support[b] = volume[t][b];
-        if (volume[t][b] > 0) s.spread[b] = volume_squares[t][b] / static_cast<double>(volume[t][b]);
-      }
+  for (size_t v = 0; v < volume_touchpoints.size(); ++v) {
+    SeriesBuilder& s = add_series("volume:" + journeys.touchpoints.name(volume_touchpoints[v]), MetricKind::Count);
+    s.spread.assign(nb, 1.0);
+    for (size_t b = 0; b < nb; ++b) {
+      s.series.observed[b] = static_cast<double>(volume[v][b]);
+      s.series.support[b] = volume[v][b];
+      if (volume[v][b] > 0) s.spread[b] = volume_squares[v][b] / static_cast<double>(volume[v][b]);
     }
   }
 

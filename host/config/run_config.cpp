@@ -302,6 +302,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     a.read("k_sigma", o.alerts.k_sigma);
     a.read("min_support", o.alerts.min_support);
     a.read("funnel_steps", o.alerts.funnel_steps);
+    a.read("max_touchpoints", o.alerts.max_touchpoints);
     a.reject_unknown_keys();
   }
   if (const toml::table* run = top.subtable("run")) {
@@ -506,7 +507,8 @@ std::string to_toml(const RunConfig& config) {
                         {"window", an.alerts.window},
                         {"k_sigma", an.alerts.k_sigma},
                         {"min_support", an.alerts.min_support},
-                        {"funnel_steps", string_array(an.alerts.funnel_steps)}};
+                        {"funnel_steps", string_array(an.alerts.funnel_steps)},
+                        {"max_touchpoints", an.alerts.max_touchpoints}};
   const OutcomeDefinition& od = config.outcome;
   toml::table outcome_events;
   for (const OutcomeEvent& event : od.events) outcome_events.insert(event.touchpoint, event.label);

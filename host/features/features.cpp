@@ -87,11 +87,40 @@ std::vector<std::string> top_names(const Vocabulary& vocabulary, const std::vect
   return names;
 }
 
+// The repeat links of one value column (touchpoint or channel ids < n_values): for each event the
+// distance to the next event of its journey with the same value (0: none), and `first_bit` set in
+// `first_occurrence` when no earlier event of the journey has it. Linear in the events: each task
+// walks its journeys backwards with a "last position of each value" table stamped by journey, so
+// the table is never cleared.
+void link_repeats(const JourneySet& journeys, const std::vector<int32_t>& value, int32_t n_values, uint8_t first_bit,
+                  int num_threads, std::vector<int32_t>& next_same, std::vector<uint8_t>& first_occurrence) {
+  const int64_t n_journeys = journeys.size();
+  next_same.assign(value.size(), 0);
+  const int64_t n_tasks = std::min<int64_t>(n_journeys, 8 * static_cast<int64_t>(std::max(1, num_threads)));
+  parallel_for(n_tasks, num_threads, [&](int64_t task) {
+    std::vector<int64_t> last_position(static_cast<size_t>(n_values));
+    std::vector<int64_t> stamp(static_cast<size_t>(n_values), -1);
+    const int64_t first = n_journeys * task / n_tasks, last = n_journeys * (task + 1) / n_tasks;
+    for (int64_t j = first; j < last; ++j) {
+      for (int64_t e = journeys.offsets[j + 1] - 1; e >= journeys.offsets[j]; --e) {
+        const size_t v = static_cast<size_t>(value[static_cast<size_t>(e)]);
+        first_occurrence[static_cast<size_t>(e)] |= first_bit;
+        if (stamp[v] == j) {
+          next_same[static_cast<size_t>(e)] = static_cast<int32_t>(last_position[v] - e);
+          first_occurrence[static_cast<size_t>(last_position[v])] &= static_cast<uint8_t>(~first_bit);
+        }
+        stamp[v] = j;
+        last_position[v] = e;
+      }
+    }
+  });
+}
+
 }  // namespace
 
 namespace feature_detail {
 
-FeatureTables make_tables(const JourneySet& journeys, const FeatureSpec& spec) {
+FeatureTables make_tables(const JourneySet& journeys, const FeatureSpec& spec, int num_threads) {
   FeatureTables tables;
   tables.touchpoint_slot = slots_for(journeys.touchpoints, spec.top_touchpoints);
   tables.channel_slot = slots_for(journeys.channels, spec.top_channels);
@@ -106,6 +135,15 @@ FeatureTables make_tables(const JourneySet& journeys, const FeatureSpec& spec) {
     tables.customer_journey_number[static_cast<size_t>(j)] =
         j > 0 && journeys.customer[j] == journeys.customer[j - 1] ? tables.customer_journey_number[static_cast<size_t>(j - 1)] + 1.0f
                                                                   : 1.0f;
+  for (int64_t j = 0; j < n; ++j)
+    if (journeys.offsets[j + 1] - journeys.offsets[j] > std::numeric_limits<int32_t>::max())
+      throw Error(fmt::format("journey {} has {} events; features support at most {} (see [journeys] max_length)", j,
+                                   journeys.offsets[j + 1] - journeys.offsets[j], std::numeric_limits<int32_t>::max()));
+  tables.first_occurrence.assign(journeys.touchpoint.size(), 0);
+  link_repeats(journeys, journeys.touchpoint, journeys.touchpoints.size(), kFirstTouchpointBit, num_threads,
+               tables.next_same_touchpoint, tables.first_occurrence);
+  link_repeats(journeys, journeys.channel, journeys.channels.size(), kFirstChannelBit, num_threads,
+               tables.next_same_channel, tables.first_occurrence);
   tables.layout = layout_of(spec);
   return tables;
 }

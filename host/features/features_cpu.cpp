@@ -9,11 +9,14 @@
 namespace jm::cpu_impl {
 
 FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, const FeatureSpec& spec) {
-  feature_detail::FeatureTables tables = feature_detail::make_tables(journeys, spec);
+  feature_detail::FeatureTables tables = feature_detail::make_tables(journeys, spec, ctx.num_threads);
   feature_rules::FeatureLayout layout = tables.layout;
   layout.touchpoint_slot = tables.touchpoint_slot.data();
   layout.channel_slot = tables.channel_slot.data();
   layout.touchpoint_hash = tables.touchpoint_hash.data();
+  layout.next_same_touchpoint = tables.next_same_touchpoint.data();
+  layout.next_same_channel = tables.next_same_channel.data();
+  layout.first_occurrence = tables.first_occurrence.data();
 
   FeatureMatrix out;
   out.spec = spec;

@@ -252,6 +252,9 @@ struct AlertOptions {
   /// conversion touchpoint.
   std::vector<std::string> funnel_steps;
   bool touchpoint_volumes = true;     ///< "volume:<name>": events per touchpoint
+  /// Drop-off (default steps) and volume series are kept for this many touchpoints, the busiest by
+  /// events: series and memory stay bounded with huge vocabularies.
+  int64_t max_touchpoints = 200;
 };
 
 enum class MetricKind : uint8_t {
@@ -293,6 +296,8 @@ struct MetricAlerts {
   std::vector<MetricSeries> series;
   std::vector<MetricAlert> alerts;       ///< by |z|, largest first
   double mean_conversion_value = 0.0;    ///< for impact in money: conversions lost x this
+  int64_t touchpoints_with_events = 0;   ///< of which the busiest AlertOptions::max_touchpoints have series
+  int64_t max_touchpoints = 0;           ///< the cap that applied
 };
 
 /// Builds the bucketed metric series of `journeys` and raises alerts. Throws ConfigError on invalid

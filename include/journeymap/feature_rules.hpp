@@ -1,12 +1,13 @@
 // The per-journey feature formulas, written once for both backends: the CPU twin calls
 // journey_features() in a parallel loop, the GPU kernel calls it once per thread (one journey each).
 //
-// Why one thread per journey with quadratic inner loops (distinct counts, entropies, the median gap):
-// it needs no per-journey scratch memory, so the same code runs unchanged on the device, and
-// journeys are short (tens of events; `max_length` caps outliers). Sums are accumulated in double
-// in event order and the GPU translation unit is compiled with --fmad=false, so both backends agree to
-// the last float bit except for transcendental functions (log2, sin, cos), whose device versions
-// differ from glibc by a few ulp.
+// Every formula is linear in the journey's length and needs no per-journey scratch memory, so the
+// same code runs unchanged on the device and a journey of a million events costs milliseconds:
+// distinct counts, revisits and entropies follow precomputed "next event with the same value" links
+// (RepeatLinks, built once per journey set), and the median gap is found by bisection on the gap
+// value. Sums are accumulated in double in event order and the GPU translation unit is compiled with
+// --fmad=false, so both backends agree to the last float bit except for transcendental functions
+// (log2, sin, cos), whose device versions differ from glibc by a few ulp.
 #pragma once
 
 #include <math.h>  // log2, sin, cos: the global overloads that nvcc also provides on the device
@@ -61,7 +62,14 @@ struct FeatureLayout {
   int64_t cutoff_time_ms = 0;          ///< != 0: only events at or before this time
   bool has_cutoff_time = false;
   int64_t reference_time_ms = 0;       ///< "now" for recency
+  /// Repeat links over the journey set's events [n_events] (see link_repeats in features.cpp):
+  const int32_t* next_same_touchpoint = nullptr;  ///< distance to the journey's next event with this touchpoint, 0: none
+  const int32_t* next_same_channel = nullptr;     ///< the same for the channel
+  const uint8_t* first_occurrence = nullptr;      ///< kFirstTouchpointBit / kFirstChannelBit: no earlier event has the value
 };
+
+constexpr uint8_t kFirstTouchpointBit = 1;
+constexpr uint8_t kFirstChannelBit = 2;
 
 /// End (exclusive) of the events a journey's features may look at: the whole journey (journeys are
 /// cut before their outcome, see outcome.hpp), shortened by the prefix and cutoff limits.
@@ -99,20 +107,36 @@ JM_HD inline int64_t floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-/// The `rank`-th smallest (0-based) of the gaps between consecutive events in [begin, end), by
-/// counting: the gap g with #(gaps < g) <= rank < #(gaps <= g). Ties pick the earliest such gap.
-JM_HD inline int64_t gap_order_statistic(const int64_t* timestamp_ms, int64_t begin, int64_t end, int64_t rank) {
-  for (int64_t i = begin + 1; i < end; ++i) {
-    const int64_t g = timestamp_ms[i] - timestamp_ms[i - 1];
-    int64_t below = 0, at_or_below = 0;
-    for (int64_t k = begin + 1; k < end; ++k) {
-      const int64_t h = timestamp_ms[k] - timestamp_ms[k - 1];
-      below += h < g;
-      at_or_below += h <= g;
-    }
-    if (below <= rank && rank < at_or_below) return g;
+/// Number of gaps between consecutive events in [begin, end) that are at most `limit`.
+JM_HD inline int64_t gaps_at_most(const int64_t* timestamp_ms, int64_t begin, int64_t end, int64_t limit) {
+  int64_t count = 0;
+  for (int64_t i = begin + 1; i < end; ++i) count += timestamp_ms[i] - timestamp_ms[i - 1] <= limit;
+  return count;
+}
+
+/// The `rank`-th smallest (0-based) of the gaps between consecutive events in [begin, end), whose
+/// smallest and largest values are `low` and `high`: the least g with more than `rank` gaps <= g,
+/// found by bisection on g (at most 64 linear passes, no scratch memory).
+JM_HD inline int64_t gap_order_statistic(const int64_t* timestamp_ms, int64_t begin, int64_t end, int64_t rank,
+                                         int64_t low, int64_t high) {
+  while (low < high) {
+    const int64_t mid = low + (high - low) / 2;
+    if (gaps_at_most(timestamp_ms, begin, end, mid) > rank)
+      high = mid;
+    else
+      low = mid + 1;
   }
-  return 0;
+  return low;
+}
+
+/// Number of events of [i, end) with the value of event i, following the repeat links from i.
+JM_HD inline int64_t occurrences_from(const int32_t* next_same, int64_t i, int64_t end) {
+  int64_t count = 0;
+  for (int64_t k = i; k < end; k += next_same[k]) {
+    ++count;
+    if (next_same[k] == 0) break;
+  }
+  return count;
 }
 
 /// Writes the features of the events [begin, end) of one journey (its feature window, possibly
@@ -127,28 +151,23 @@ JM_HD inline void journey_features(const int32_t* touchpoint, const int32_t* cha
   const int64_t n = end - begin;
   if (n <= 0) return;
 
-  // Distinct values, revisits and entropies: an event is counted once, at the first occurrence of its value.
+  // Distinct values, revisits and entropies: a value is counted once, at its first occurrence, with
+  // the number of its occurrences in the window (the feature window always starts at the journey's
+  // first event, so a first occurrence in the journey is one in the window).
   double touchpoint_entropy = 0.0, channel_entropy = 0.0;
   int64_t distinct_touchpoints = 0, distinct_channels = 0, revisits = 0;
   for (int64_t i = begin; i < end; ++i) {
-    bool touchpoint_seen = false, channel_seen = false;
-    for (int64_t k = begin; k < i; ++k) {
-      touchpoint_seen = touchpoint_seen || touchpoint[k] == touchpoint[i];
-      channel_seen = channel_seen || channel[k] == channel[i];
-    }
+    const bool touchpoint_seen = (layout.first_occurrence[i] & kFirstTouchpointBit) == 0;
+    const bool channel_seen = (layout.first_occurrence[i] & kFirstChannelBit) == 0;
     if (touchpoint_seen && touchpoint[i - 1] != touchpoint[i]) ++revisits;
     if (!touchpoint_seen) {
       ++distinct_touchpoints;
-      int64_t count = 0;
-      for (int64_t k = i; k < end; ++k) count += touchpoint[k] == touchpoint[i];
-      const double p = static_cast<double>(count) / static_cast<double>(n);
+      const double p = static_cast<double>(occurrences_from(layout.next_same_touchpoint, i, end)) / static_cast<double>(n);
       touchpoint_entropy -= p * log2(p);
     }
     if (!channel_seen) {
       ++distinct_channels;
-      int64_t count = 0;
-      for (int64_t k = i; k < end; ++k) count += channel[k] == channel[i];
-      const double p = static_cast<double>(count) / static_cast<double>(n);
+      const double p = static_cast<double>(occurrences_from(layout.next_same_channel, i, end)) / static_cast<double>(n);
       channel_entropy -= p * log2(p);
     }
   }
@@ -159,14 +178,16 @@ JM_HD inline void journey_features(const int32_t* touchpoint, const int32_t* cha
   double gap_mean = 0.0, gap_median = 0.0;
   int64_t gap_max = 0;
   if (n >= 2) {
+    int64_t gap_min = timestamp_ms[begin + 1] - timestamp_ms[begin];
     for (int64_t i = begin + 1; i < end; ++i) {
       const int64_t g = timestamp_ms[i] - timestamp_ms[i - 1];
       gap_max = g > gap_max ? g : gap_max;
+      gap_min = g < gap_min ? g : gap_min;
     }
     gap_mean = static_cast<double>(span_ms) / static_cast<double>(n - 1);
     const int64_t n_gaps = n - 1;
-    const int64_t lower = gap_order_statistic(timestamp_ms, begin, end, (n_gaps - 1) / 2);
-    const int64_t upper = gap_order_statistic(timestamp_ms, begin, end, n_gaps / 2);
+    const int64_t lower = gap_order_statistic(timestamp_ms, begin, end, (n_gaps - 1) / 2, gap_min, gap_max);
+    const int64_t upper = gap_order_statistic(timestamp_ms, begin, end, n_gaps / 2, gap_min, gap_max);
     gap_median = 0.5 * (static_cast<double>(lower) + static_cast<double>(upper));
   }
   double momentum = 0.0;

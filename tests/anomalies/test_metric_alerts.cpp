@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -178,6 +179,62 @@ TEST(MetricAlerts, PartialEdgeBucketsNeverAlert) {
   EXPECT_EQ(alerts.partial[19], 1);
   EXPECT_EQ(alerts.partial[0], 0);
   EXPECT_TRUE(alerts.alerts.empty());
+}
+
+TEST(MetricAlerts, SeriesOnlyForTheBusiestTouchpoints) {
+  // 3,000 distinct touchpoints over 30 days; touchpoint "t<k>" has k+1 events per day in long
+  // journeys that cross midnight, so the busiest are t2999, t2998, ...
+  jm::JourneySet js;
+  js.channels.encode("web");
+  js.offsets.push_back(0);
+  constexpr int kTouchpoints = 3000, kDays = 30;
+  std::map<std::pair<int32_t, int64_t>, int64_t> expected_volume;  // (touchpoint, day) -> events
+  for (int k = 0; k < kTouchpoints; ++k) js.touchpoints.encode("t" + std::to_string(k));
+  for (int d = 0; d < kDays; ++d) {
+    const int64_t start = d * 86400000LL + 80000000LL;  // 22:13 UTC: journeys run into the next day
+    for (int j = 0; j < 4; ++j) {
+      const int64_t journey_start = start + j;
+      int64_t t = journey_start;
+      for (int k = kTouchpoints - 40; k < kTouchpoints; ++k) {
+        for (int r = 0; r < (k - (kTouchpoints - 40)) % 5 + 1; ++r) {
+          js.touchpoint.push_back(k);
+          js.channel.push_back(0);
+          js.timestamp_ms.push_back(t);
+          js.value.push_back(0.0f);
+          ++expected_volume[{k, t / 86400000LL}];
+          t += 1000000;  // ~17 minutes
+        }
+      }
+      js.offsets.push_back(static_cast<int64_t>(js.touchpoint.size()));
+      js.customer.push_back(js.customers.encode("c" + std::to_string(d * 4 + j)));
+      js.converted.push_back(j == 0 ? 1 : 0);
+      js.conversion_value.push_back(0.0f);
+      js.start_ms.push_back(journey_start);
+      js.end_ms.push_back(js.timestamp_ms.back());
+    }
+  }
+  jm::AlertOptions options;
+  options.max_touchpoints = 8;
+  const jm::MetricAlerts alerts = jm::detect_metric_alerts(js, options);
+  EXPECT_EQ(alerts.touchpoints_with_events, 40);
+  EXPECT_EQ(alerts.max_touchpoints, 8);
+  // Events per journey and touchpoint: (k - 2960) % 5 + 1, so the eight busiest are those with 5.
+  std::vector<std::string> volume_names;
+  for (const auto& series : alerts.series)
+    if (series.name.rfind("volume:", 0) == 0) volume_names.push_back(series.name);
+  std::vector<std::string> busiest;
+  for (int k = kTouchpoints - 40; k < kTouchpoints; ++k)
+    if ((k - (kTouchpoints - 40)) % 5 == 4) busiest.push_back("volume:t" + std::to_string(k));
+  EXPECT_EQ(volume_names, busiest);
+  for (const std::string& name : busiest) {
+    const jm::MetricSeries* series = find_series(alerts, name);
+    ASSERT_NE(series, nullptr);
+    const int32_t k = std::stoi(name.substr(std::string("volume:t").size()));
+    for (size_t b = 0; b < series->observed.size(); ++b) {
+      const auto at = expected_volume.find({k, static_cast<int64_t>(b)});
+      EXPECT_EQ(series->observed[b], at == expected_volume.end() ? 0.0 : static_cast<double>(at->second)) << name;
+    }
+  }
 }
 
 TEST(MetricAlerts, BadOptionsFailClearly) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -263,6 +264,77 @@ TEST_P(Features, PrefixModeEqualsFeaturesOfTruncatedJourneys) {
   const FeatureMatrix instant = jm::extract_features(ctx_, full, by_time);
   for (int64_t j = 0; j < full.size(); ++j)
     if (instant.at(j, instant.column("length")) > 0) EXPECT_EQ(instant.at(j, instant.column("duration_seconds")), 0.0f);
+}
+
+// The order-dependent features (distinct counts, revisits, entropies, gaps) by the definitions,
+// with maps and a sort: the linear formulas must agree on short and long journeys, with and
+// without a prefix window.
+struct Reference {
+  double distinct_touchpoints = 0, revisits = 0, touchpoint_entropy = 0, channel_count = 0, channel_entropy = 0;
+  double gap_median_seconds = 0, gap_max_seconds = 0;
+};
+
+Reference reference_features(const JourneySet& js, int64_t begin, int64_t end) {
+  Reference r;
+  const int64_t n = end - begin;
+  if (n <= 0) return r;
+  std::map<int32_t, int64_t> touchpoint_count, channel_count;
+  for (int64_t e = begin; e < end; ++e) {
+    if (e > begin && touchpoint_count.count(js.touchpoint[e]) && js.touchpoint[e - 1] != js.touchpoint[e]) ++r.revisits;
+    ++touchpoint_count[js.touchpoint[e]];
+    ++channel_count[js.channel[e]];
+  }
+  auto entropy = [n](const std::map<int32_t, int64_t>& counts) {
+    double h = 0;
+    for (const auto& [value, count] : counts) h -= count / double(n) * std::log2(count / double(n));
+    return h;
+  };
+  r.distinct_touchpoints = double(touchpoint_count.size());
+  r.channel_count = double(channel_count.size());
+  r.touchpoint_entropy = entropy(touchpoint_count);
+  r.channel_entropy = entropy(channel_count);
+  std::vector<int64_t> gaps;
+  for (int64_t e = begin + 1; e < end; ++e) gaps.push_back(js.timestamp_ms[e] - js.timestamp_ms[e - 1]);
+  std::sort(gaps.begin(), gaps.end());
+  if (!gaps.empty()) {
+    r.gap_median_seconds = 0.5 * double(gaps[(gaps.size() - 1) / 2] + gaps[gaps.size() / 2]) / 1000.0;
+    r.gap_max_seconds = double(gaps.back()) / 1000.0;
+  }
+  return r;
+}
+
+TEST_P(Features, LinearFormulasEqualDefinitions) {
+  std::mt19937_64 rng(5);
+  JourneySet js = empty_set();
+  for (int j = 0; j < 60; ++j) {
+    // Lengths from 1 to a few thousand events; few values, so repeats, revisits and tied gaps abound.
+    const int length = j % 10 == 9 ? 1000 + static_cast<int>(rng() % 3000) : 1 + static_cast<int>(rng() % 40);
+    std::vector<Ev> events;
+    int64_t t = static_cast<int64_t>(rng() % 100000);
+    for (int e = 0; e < length; ++e) {
+      t += static_cast<int64_t>(rng() % 4 == 0 ? rng() % 5 : rng() % 100000);
+      events.push_back({"tp" + std::to_string(rng() % (2 + j % 30)), "ch" + std::to_string(rng() % 4), t});
+    }
+    add_journey(js, "c" + std::to_string(1000 + j), events, false);
+  }
+  for (int64_t prefix : {int64_t{0}, int64_t{25}}) {
+    FeatureOptions options;
+    options.prefix_events = prefix;
+    const FeatureMatrix m = jm::extract_features(ctx_, js, options);
+    for (int64_t j = 0; j < js.size(); ++j) {
+      const int64_t begin = js.offsets[j];
+      const int64_t end = prefix > 0 ? std::min(js.offsets[j + 1], begin + prefix) : js.offsets[j + 1];
+      const Reference r = reference_features(js, begin, end);
+      SCOPED_TRACE("journey " + std::to_string(j) + " prefix " + std::to_string(prefix));
+      EXPECT_EQ(feature(m, j, "distinct_touchpoints"), r.distinct_touchpoints);
+      EXPECT_EQ(feature(m, j, "revisits"), r.revisits);
+      EXPECT_EQ(feature(m, j, "channel_count"), r.channel_count);
+      EXPECT_NEAR(feature(m, j, "touchpoint_entropy"), r.touchpoint_entropy, 1e-5);
+      EXPECT_NEAR(feature(m, j, "channel_entropy"), r.channel_entropy, 1e-5);
+      EXPECT_EQ(feature(m, j, "gap_median_seconds"), float(r.gap_median_seconds));
+      EXPECT_EQ(feature(m, j, "gap_max_seconds"), float(r.gap_max_seconds));
+    }
+  }
 }
 
 TEST_P(Features, SpecAppliesToNewVocabularyByName) {
