@@ -240,6 +240,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     a.read("position_first_share", o.position_first_share);
     a.read("position_last_share", o.position_last_share);
     a.read("markov_order", o.markov_order);
+    a.read("markov_max_ids", o.markov_max_ids);
     a.reject_unknown_keys();
   }
   if (const toml::table* model = top.subtable("model")) {
@@ -456,7 +457,8 @@ std::string to_toml(const RunConfig& config) {
                           {"time_decay_half_life_days", ao.time_decay_half_life_days},
                           {"position_first_share", ao.position_first_share},
                           {"position_last_share", ao.position_last_share},
-                          {"markov_order", ao.markov_order}};
+                          {"markov_order", ao.markov_order},
+                          {"markov_max_ids", ao.markov_max_ids}};
   const ModelOptions& mo = config.model;
   toml::table model{{"enabled", config.model_enabled},
                     {"path", config.model_path},

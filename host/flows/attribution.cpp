@@ -186,16 +186,84 @@ void heuristic_credit(const Context& ctx, const JourneySet& journeys, const Touc
   table.position_based = column(4);
 }
 
+// Ids of a Markov chain over at most `max_ids` states: the `max_ids - 1` most touched ids keep a
+// state of their own (ties: lower id first), the others share the last one. Empty when every
+// touched id fits.
+struct MarkovPooling {
+  std::vector<int32_t> state_of;  ///< [n_ids] state of each id
+  int32_t n_states = 0;
+  int32_t pool = -1;              ///< the shared state
+};
+
+MarkovPooling pool_rare_ids(const std::vector<int32_t>& ids, int32_t n_ids, int32_t max_ids) {
+  MarkovPooling pooling;
+  std::vector<int64_t> touches(static_cast<size_t>(n_ids), 0);
+  for (int32_t id : ids) ++touches[static_cast<size_t>(id)];
+  std::vector<int32_t> touched;
+  for (int32_t id = 0; id < n_ids; ++id)
+    if (touches[static_cast<size_t>(id)] > 0) touched.push_back(id);
+  if (static_cast<int64_t>(touched.size()) <= max_ids) return pooling;
+  std::stable_sort(touched.begin(), touched.end(), [&](int32_t a, int32_t b) {
+    return touches[static_cast<size_t>(a)] > touches[static_cast<size_t>(b)];
+  });
+  pooling.pool = max_ids - 1;
+  pooling.n_states = max_ids;
+  pooling.state_of.assign(static_cast<size_t>(n_ids), pooling.pool);
+  std::vector<int32_t> kept(touched.begin(), touched.begin() + pooling.pool);
+  std::sort(kept.begin(), kept.end());  // states in id order
+  for (int32_t s = 0; s < pooling.pool; ++s) pooling.state_of[static_cast<size_t>(kept[static_cast<size_t>(s)])] = s;
+  return pooling;
+}
+
+// Back from pooled states to ids: kept ids take their state's numbers; pooled ids split the pool's
+// credit by their touches and have no removal effect of their own (NaN).
+void unpool(const MarkovPooling& pooling, const std::vector<int32_t>& ids, const MarkovAttribution& pooled,
+            int32_t n_ids, std::vector<double>& credit, std::vector<double>& removal_effect) {
+  credit.assign(static_cast<size_t>(n_ids), 0.0);
+  removal_effect.assign(static_cast<size_t>(n_ids), std::numeric_limits<double>::quiet_NaN());
+  std::vector<int64_t> touches(static_cast<size_t>(n_ids), 0);
+  int64_t pool_touches = 0;
+  for (int32_t id : ids) {
+    ++touches[static_cast<size_t>(id)];
+    pool_touches += pooling.state_of[static_cast<size_t>(id)] == pooling.pool;
+  }
+  for (int32_t id = 0; id < n_ids; ++id) {
+    const int32_t s = pooling.state_of[static_cast<size_t>(id)];
+    if (s != pooling.pool) {
+      credit[static_cast<size_t>(id)] = pooled.credit[static_cast<size_t>(s)];
+      removal_effect[static_cast<size_t>(id)] = pooled.removal_effect[static_cast<size_t>(s)];
+    } else if (pool_touches > 0) {
+      credit[static_cast<size_t>(id)] = pooled.credit[static_cast<size_t>(s)] *
+                                        static_cast<double>(touches[static_cast<size_t>(id)]) / static_cast<double>(pool_touches);
+    }
+  }
+}
+
 void markov_credit(const Context& ctx, const JourneySet& journeys, const TouchPaths& paths,
-                   const std::vector<int32_t>& ids, int32_t n_ids, int order, AttributionTable& table) {
-  MarkovAttribution first = markov_attribution(ctx, paths.offsets, ids, journeys.converted, n_ids, 1);
-  table.markov = first.credit;
-  table.markov_removal_effect = first.removal_effect;
+                   const std::vector<int32_t>& ids, int32_t n_ids, const AttributionOptions& options,
+                   AttributionTable& table) {
+  const MarkovPooling pooling = pool_rare_ids(ids, n_ids, options.markov_max_ids);
+  const bool pooled = pooling.pool >= 0;
+  std::vector<int32_t> states;
+  if (pooled) {
+    states.resize(ids.size());
+    for (size_t e = 0; e < ids.size(); ++e) states[e] = pooling.state_of[static_cast<size_t>(ids[e])];
+    table.markov_pooled.assign(static_cast<size_t>(n_ids), 0);
+    for (int32_t id = 0; id < n_ids; ++id)
+      table.markov_pooled[static_cast<size_t>(id)] = pooling.state_of[static_cast<size_t>(id)] == pooling.pool;
+  }
+  const std::vector<int32_t>& chain_ids = pooled ? states : ids;
+  const int32_t chain_n_ids = pooled ? pooling.n_states : n_ids;
+
+  MarkovAttribution first = markov_attribution(ctx, paths.offsets, chain_ids, journeys.converted, chain_n_ids, 1);
+  if (pooled) unpool(pooling, ids, first, n_ids, table.markov, table.markov_removal_effect);
+  else table.markov = first.credit, table.markov_removal_effect = first.removal_effect;
   table.markov_conversion_probability = first.conversion_probability;
-  if (order > 1) {
-    MarkovAttribution higher = markov_attribution(ctx, paths.offsets, ids, journeys.converted, n_ids, order);
-    table.markov_higher = higher.credit;
-    table.markov_higher_removal_effect = higher.removal_effect;
+  if (options.markov_order > 1) {
+    MarkovAttribution higher =
+        markov_attribution(ctx, paths.offsets, chain_ids, journeys.converted, chain_n_ids, options.markov_order);
+    if (pooled) unpool(pooling, ids, higher, n_ids, table.markov_higher, table.markov_higher_removal_effect);
+    else table.markov_higher = higher.credit, table.markov_higher_removal_effect = higher.removal_effect;
     table.markov_higher_conversion_probability = higher.conversion_probability;
   }
 }
@@ -212,6 +280,7 @@ void write_table(ResultWriter& writer, const std::string& group, const Attributi
   writer.write(group + "/markov", table.markov);
   writer.write(group + "/markov_removal_effect", table.markov_removal_effect);
   writer.write_attribute(group, "markov_conversion_probability", table.markov_conversion_probability);
+  if (!table.markov_pooled.empty()) writer.write(group + "/markov_pooled", table.markov_pooled);
   if (!table.markov_higher.empty()) {
     writer.write(group + "/markov_higher", table.markov_higher);
     writer.write(group + "/markov_higher_removal_effect", table.markov_higher_removal_effect);
@@ -346,6 +415,8 @@ AttributionResult compute_attribution(const Context& ctx, const JourneySet& jour
     throw ConfigError("attribution: position shares must be >= 0 and sum to at most 1");
   if (options.markov_order < 1 || options.markov_order > 4)
     throw ConfigError(fmt::format("attribution.markov_order must be in [1, 4], got {}", options.markov_order));
+  if (options.markov_max_ids < 2)
+    throw ConfigError(fmt::format("attribution.markov_max_ids must be >= 2, got {}", options.markov_max_ids));
 
   if (journeys.offsets.empty()) throw ConfigError("attribution: the journey set has no offsets array");
   AttributionResult result;
@@ -361,8 +432,8 @@ AttributionResult compute_attribution(const Context& ctx, const JourneySet& jour
   result.by_channel.names = journeys.channels.names();
   heuristic_credit(ctx, journeys, paths, paths.touchpoint, T, options, result.by_touchpoint);
   heuristic_credit(ctx, journeys, paths, paths.channel, C, options, result.by_channel);
-  markov_credit(ctx, journeys, paths, paths.touchpoint, T, options.markov_order, result.by_touchpoint);
-  markov_credit(ctx, journeys, paths, paths.channel, C, options.markov_order, result.by_channel);
+  markov_credit(ctx, journeys, paths, paths.touchpoint, T, options, result.by_touchpoint);
+  markov_credit(ctx, journeys, paths, paths.channel, C, options, result.by_channel);
   return result;
 }
 
@@ -375,6 +446,7 @@ void write_attribution_results(ResultWriter& writer, const AttributionResult& at
   writer.write_attribute("/attribution", "position_first_share", attribution.options.position_first_share);
   writer.write_attribute("/attribution", "position_last_share", attribution.options.position_last_share);
   writer.write_attribute("/attribution", "markov_order", static_cast<int64_t>(attribution.options.markov_order));
+  writer.write_attribute("/attribution", "markov_max_ids", static_cast<int64_t>(attribution.options.markov_max_ids));
 }
 
 std::string format_attribution_summary(const AttributionResult& attribution, const JourneySet&) {

@@ -36,6 +36,10 @@ struct AttributionOptions {
   /// Markov order. 1 always runs; 2..4 also fills the markov_higher columns (states are the last
   /// `markov_order` touches).
   int markov_order = 1;
+  /// The Markov chain keeps the `markov_max_ids - 1` most touched ids as their own states and pools
+  /// the rest into one state, so removal effects (one absorption solve per state) stay bounded with
+  /// huge vocabularies. A pooled id's credit is the pool's credit split by its touches.
+  int32_t markov_max_ids = 500;
 };
 
 /// Credited conversions per touchpoint or per channel, one column per model.
@@ -48,6 +52,9 @@ struct AttributionTable {
   std::vector<double> markov_higher_removal_effect;
   double markov_conversion_probability = 0.0;         ///< P(conversion) of the first-order chain
   double markov_higher_conversion_probability = 0.0;
+  /// [n] 1 where the id shared the pooled Markov state (its removal effects are then NaN: not
+  /// computed on their own); empty when nothing was pooled.
+  std::vector<uint8_t> markov_pooled;
 };
 
 struct AttributionResult {

@@ -267,6 +267,75 @@ TEST(MarkovAttribution, LargeVocabulariesCountSparselyWithTheSameResult) {
   }
 }
 
+TEST(Attribution, MarkovPoolsRareTouchpointsIntoOneState) {
+  // 40 touchpoints with touches falling off by id; markov_max_ids = 11 keeps the 10 most touched as
+  // states and pools the other 30. Expected: the chain over the relabelled paths, the pool's credit
+  // split by touches, NaN removal effects for pooled ids, and the same total credit.
+  std::mt19937_64 rng(21);
+  jm::JourneySet js;
+  for (int t = 0; t < 40; ++t) js.touchpoints.encode("t" + std::to_string(t));
+  js.channels.encode("web");
+  js.offsets = {0};
+  for (int j = 0; j < 6000; ++j) {
+    const int length = 1 + static_cast<int>(rng() % 5);
+    for (int i = 0; i < length; ++i) {
+      const int32_t t = static_cast<int32_t>(std::min<uint64_t>(rng() % 40, rng() % 40));  // low ids more often
+      js.touchpoint.push_back(t);
+      js.channel.push_back(0);
+      js.timestamp_ms.push_back(i * 60000LL);
+      js.value.push_back(0.0f);
+    }
+    const bool converted = rng() % 3 == 0 || js.touchpoint.back() == 2;
+    js.offsets.push_back(static_cast<int64_t>(js.touchpoint.size()));
+    js.customer.push_back(static_cast<uint32_t>(js.customers.encode("c" + std::to_string(j))));
+    js.converted.push_back(converted);
+    js.conversion_value.push_back(0.0f);
+    js.start_ms.push_back(0);
+    js.end_ms.push_back((length - 1) * 60000LL);
+  }
+  std::vector<int64_t> touches(40, 0);
+  for (int32_t t : js.touchpoint) ++touches[static_cast<size_t>(t)];
+  std::vector<int32_t> by_touches(40);
+  std::iota(by_touches.begin(), by_touches.end(), 0);
+  std::stable_sort(by_touches.begin(), by_touches.end(), [&](int32_t a, int32_t b) { return touches[a] > touches[b]; });
+  std::vector<int32_t> kept(by_touches.begin(), by_touches.begin() + 10);
+  std::sort(kept.begin(), kept.end());
+  std::vector<int32_t> state(40, 10);  // 10: the pool
+  for (int32_t s = 0; s < 10; ++s) state[static_cast<size_t>(kept[static_cast<size_t>(s)])] = s;
+  Paths relabelled;
+  for (int64_t j = 0; j < js.size(); ++j) {
+    std::vector<int32_t> states;
+    for (int64_t e = js.offsets[j]; e < js.offsets[j + 1]; ++e) states.push_back(state[static_cast<size_t>(js.touchpoint[e])]);
+    relabelled.add(states, js.converted[j] != 0);
+  }
+
+  jm::AttributionOptions options;
+  options.markov_max_ids = 11;
+  const auto a = jm::compute_attribution(cpu(), js, options);
+  const auto chain = jm::markov_attribution(cpu(), relabelled.offsets, relabelled.ids, relabelled.converted, 11);
+  const auto& table = a.by_touchpoint;
+  ASSERT_EQ(table.markov_pooled.size(), 40u);
+  int64_t pool_touches = 0;
+  for (int t = 0; t < 40; ++t) pool_touches += state[static_cast<size_t>(t)] == 10 ? touches[static_cast<size_t>(t)] : 0;
+  for (int t = 0; t < 40; ++t) {
+    const size_t k = static_cast<size_t>(t);
+    const int32_t s = state[k];
+    EXPECT_EQ(table.markov_pooled[k], s == 10 ? 1 : 0) << t;
+    if (s < 10) {
+      EXPECT_NEAR(table.markov[k], chain.credit[static_cast<size_t>(s)], 1e-12) << t;
+      EXPECT_NEAR(table.markov_removal_effect[k], chain.removal_effect[static_cast<size_t>(s)], 1e-12) << t;
+    } else {
+      EXPECT_NEAR(table.markov[k], chain.credit[10] * touches[k] / static_cast<double>(pool_touches), 1e-12) << t;
+      EXPECT_TRUE(std::isnan(table.markov_removal_effect[k])) << t;
+    }
+  }
+  EXPECT_NEAR(std::accumulate(table.markov.begin(), table.markov.end(), 0.0),
+              std::accumulate(chain.credit.begin(), chain.credit.end(), 0.0), 1e-9);
+  // Within the cap nothing is pooled.
+  options.markov_max_ids = 40;
+  EXPECT_TRUE(jm::compute_attribution(cpu(), js, options).by_touchpoint.markov_pooled.empty());
+}
+
 TEST(Attribution, BadOptionsAreConfigErrors) {
   const jm::JourneySet js = hand_journeys();
   jm::AttributionOptions options;
@@ -278,6 +347,9 @@ TEST(Attribution, BadOptionsAreConfigErrors) {
   EXPECT_THROW(jm::compute_attribution(cpu(), js, options), jm::ConfigError);
   options = {};
   options.markov_order = 5;
+  EXPECT_THROW(jm::compute_attribution(cpu(), js, options), jm::ConfigError);
+  options = {};
+  options.markov_max_ids = 1;
   EXPECT_THROW(jm::compute_attribution(cpu(), js, options), jm::ConfigError);
 }
 
