@@ -337,7 +337,7 @@ class GpuMiner {
 }  // namespace
 
 FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem& problem) {
-  PatternCollector collector(problem.min_count, problem.keep);
+  PatternCollector collector(problem.min_count, problem.keep, problem.max_explored);
   GpuMiner miner(ctx, problem, collector);
   miner.run();
   return collector.finish();

@@ -26,7 +26,7 @@ struct MineFlags {
   std::string output, device = "auto", min_support = "0.01";
   int threads = 0;
   int max_length = 0, min_length = 1, max_gap = 0, contrast_top_k = 10;
-  int64_t top_k = 0, max_patterns = 1000000;
+  int64_t top_k = 0, max_patterns = 1000000, max_explored = PatternOptions{}.max_explored;
   bool quiet = false, min_support_given = false;
 };
 
@@ -39,6 +39,7 @@ int run_mine(const MineFlags& flags) {
   options.max_gap = flags.max_gap;
   options.top_k = flags.top_k;
   options.max_patterns = flags.max_patterns;
+  options.max_explored = flags.max_explored;
   options.contrast_top_k = flags.contrast_top_k;
   validate_pattern_options(options);
   RunConfig config = resolve_input_flags(flags.input);
@@ -82,6 +83,8 @@ CLI::App* add_patterns_command(CLI::App& app, std::function<int()>& handler) {
   mine->add_option("--max-gap", flags->max_gap, "Max distance between consecutive items (1 = contiguous, 0 = any)");
   mine->add_option("--top-k", flags->top_k, "Keep the k most frequent patterns (no threshold needed)");
   mine->add_option("--max-patterns", flags->max_patterns, "Cap on patterns kept")->capture_default_str();
+  mine->add_option("--max-explored", flags->max_explored,
+                   "Work budget: stop with an error after enumerating this many patterns")->capture_default_str();
   mine->add_option("--contrast-top-k", flags->contrast_top_k, "Length of the conversion / abandonment lists")
       ->capture_default_str();
   mine->add_option("--device", flags->device, "auto | cpu | gpu")->capture_default_str();

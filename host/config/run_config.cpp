@@ -193,6 +193,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     p.read("max_gap", o.max_gap);
     p.read("top_k", o.top_k);
     p.read("max_patterns", o.max_patterns);
+    p.read("max_explored", o.max_explored);
     p.read("contrast_top_k", o.contrast_top_k);
     p.read("significance_level", o.significance_level);
     p.read("gpu_batch_bytes", o.gpu_batch_bytes);
@@ -417,6 +418,7 @@ std::string to_toml(const RunConfig& config) {
                        {"max_gap", po.max_gap},
                        {"top_k", po.top_k},
                        {"max_patterns", po.max_patterns},
+                       {"max_explored", po.max_explored},
                        {"contrast_top_k", po.contrast_top_k},
                        {"significance_level", po.significance_level},
                        {"gpu_batch_bytes", po.gpu_batch_bytes}};

@@ -1,15 +1,27 @@
 #include "host/patterns/pattern_collector.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 namespace jm::patterns_detail {
 
-PatternCollector::PatternCollector(int64_t min_count, int64_t keep)
-    : min_count_(min_count), keep_(keep), threshold_(min_count) {}
+PatternCollector::PatternCollector(int64_t min_count, int64_t keep, int64_t max_explored)
+    : min_count_(min_count), keep_(keep), max_explored_(max_explored), threshold_(min_count) {}
 
 void PatternCollector::add(PatternBatch& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
+  explored_ += batch.size();
+  if (!stopped_ && max_explored_ > 0 && explored_ > max_explored_) {
+    stopped_ = true;
+    threshold_at_stop_ = threshold();
+    threshold_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
+    stored_.clear();
+  }
+  if (stopped_) {
+    batch.clear();
+    return;
+  }
   for (int64_t p = 0; p < batch.size(); ++p) {
     const int64_t support = batch.support[p];
     // A worker may have read an older, lower threshold: drop what no longer qualifies.
@@ -28,31 +40,41 @@ void PatternCollector::add(PatternBatch& batch) {
                 batch.converted_support[p]);
   }
   batch.clear();
-  // Patterns stored before the threshold rose are dropped now and then, bounding memory.
-  if (stored_.size() > 2 * keep_ + 65536) compact_locked();
+  // Patterns that can no longer make the answer are dropped now and then, bounding memory.
+  if (stored_.size() > 2 * keep_ + 65536) compact_locked();  // amortised: each compaction drops > keep
 }
 
 void PatternCollector::compact_locked() {
-  const int64_t threshold = this->threshold();
+  // Keeps the canonical best `keep`: a pattern beaten by `keep` stored ones can never re-enter the
+  // answer. Cutting by the threshold alone would keep every pattern tied at it, unbounded when
+  // supports are small integers. nth_element: linear, and finish() sorts what is left.
+  std::vector<int64_t> order(static_cast<size_t>(stored_.size()));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  const CanonicalLess less{stored_};
+  std::nth_element(order.begin(), order.begin() + keep_, order.end(), less);
+  order.resize(static_cast<size_t>(keep_));
+  std::sort(order.begin(), order.end());  // stored order, for locality
   PatternBatch kept;
-  for (int64_t p = 0; p < stored_.size(); ++p)
-    if (stored_.support[p] >= threshold)
-      kept.add(stored_.items.data() + stored_.offsets[p], stored_.offsets[p + 1] - stored_.offsets[p],
-               stored_.support[p], stored_.converted_support[p]);
+  for (const int64_t p : order)
+    kept.add(stored_.items.data() + stored_.offsets[p], stored_.offsets[p + 1] - stored_.offsets[p],
+             stored_.support[p], stored_.converted_support[p]);
+  note_pruned();
   stored_ = std::move(kept);
+}
+
+bool CanonicalLess::operator()(int64_t a, int64_t b) const {
+  if (batch.support[a] != batch.support[b]) return batch.support[a] > batch.support[b];
+  const int64_t length_a = batch.offsets[a + 1] - batch.offsets[a];
+  const int64_t length_b = batch.offsets[b + 1] - batch.offsets[b];
+  if (length_a != length_b) return length_a < length_b;
+  return std::lexicographical_compare(batch.items.begin() + batch.offsets[a], batch.items.begin() + batch.offsets[a + 1],
+                                      batch.items.begin() + batch.offsets[b], batch.items.begin() + batch.offsets[b + 1]);
 }
 
 std::vector<int64_t> canonical_order(const PatternBatch& batch) {
   std::vector<int64_t> order(static_cast<size_t>(batch.size()));
   std::iota(order.begin(), order.end(), int64_t{0});
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    if (batch.support[a] != batch.support[b]) return batch.support[a] > batch.support[b];
-    const int64_t length_a = batch.offsets[a + 1] - batch.offsets[a];
-    const int64_t length_b = batch.offsets[b + 1] - batch.offsets[b];
-    if (length_a != length_b) return length_a < length_b;
-    return std::lexicographical_compare(batch.items.begin() + batch.offsets[a], batch.items.begin() + batch.offsets[a + 1],
-                                        batch.items.begin() + batch.offsets[b], batch.items.begin() + batch.offsets[b + 1]);
-  });
+  std::sort(order.begin(), order.end(), CanonicalLess{batch});
   return order;
 }
 
@@ -61,6 +83,8 @@ FrequentPatterns PatternCollector::finish() {
   const std::vector<int64_t> order = canonical_order(stored_);
   const auto n_kept = static_cast<size_t>(std::min<int64_t>(keep_, static_cast<int64_t>(order.size())));
   FrequentPatterns out;
+  out.budget_exceeded = stopped_;
+  out.threshold_at_stop = threshold_at_stop_;
   out.truncated = truncated_.load() || static_cast<int64_t>(order.size()) > keep_;
   out.support.reserve(n_kept);
   out.converted_support.reserve(n_kept);

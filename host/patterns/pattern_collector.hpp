@@ -7,6 +7,10 @@
 // so it never exceeds the true keep-th best support; patterns of the true top `keep` (and, by
 // anti-monotonicity, all their prefixes) are never pruned. finish() sorts canonically and cuts to
 // `keep`, so the answer does not depend on the order in which branches were explored.
+//
+// It also keeps the work budget: once more than `max_explored` patterns have been added, the
+// threshold jumps to "nothing qualifies", so every backend's search unwinds at once without knowing
+// about budgets, and finish() reports the stop.
 #pragma once
 
 #include <atomic>
@@ -43,7 +47,7 @@ struct PatternBatch {
 
 class PatternCollector {
  public:
-  PatternCollector(int64_t min_count, int64_t keep);
+  PatternCollector(int64_t min_count, int64_t keep, int64_t max_explored);
 
   /// Current support threshold: extensions below it are pruned. Safe to read from any thread.
   int64_t threshold() const { return threshold_.load(std::memory_order_relaxed); }
@@ -65,11 +69,21 @@ class PatternCollector {
 
   const int64_t min_count_;
   const int64_t keep_;
+  const int64_t max_explored_;
+  int64_t explored_ = 0;
+  int64_t threshold_at_stop_ = 0;
+  bool stopped_ = false;
   std::atomic<int64_t> threshold_;
   std::mutex mutex_;
   std::priority_queue<int64_t, std::vector<int64_t>, std::greater<int64_t>> best_supports_;
   PatternBatch stored_;
   std::atomic<bool> truncated_{false};
+};
+
+/// The canonical order as a comparison of two patterns (indices into `batch`).
+struct CanonicalLess {
+  const PatternBatch& batch;
+  bool operator()(int64_t a, int64_t b) const;
 };
 
 /// Sorts patterns canonically: support descending, length ascending, items lexicographically.

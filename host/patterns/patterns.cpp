@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "host/core/thread_pool.hpp"
 #include "host/patterns/pattern_contrast.hpp"
 #include "journeymap/common.hpp"
@@ -67,6 +69,7 @@ void validate_pattern_options(const PatternOptions& options) {
   if (options.max_gap < 0) throw ConfigError("patterns max_gap must be >= 0 (0 = unlimited, 1 = contiguous)");
   if (options.top_k < 0) throw ConfigError("patterns top_k must be >= 0 (0 = all frequent patterns)");
   if (options.max_patterns < 1) throw ConfigError("patterns max_patterns must be >= 1");
+  if (options.max_explored < 1) throw ConfigError("patterns max_explored must be >= 1");
   if (options.contrast_top_k < 0) throw ConfigError("patterns contrast_top_k must be >= 0");
   if (!(options.significance_level > 0.0 && options.significance_level <= 1.0))
     throw ConfigError("patterns significance_level must lie in (0, 1]");
@@ -107,6 +110,7 @@ MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys
   problem.min_count = options.top_k > 0 && !options.min_support_given ? 1 : options.min_support.resolve(n_journeys);
   problem.keep = options.top_k > 0 ? std::min(options.top_k, options.max_patterns) : options.max_patterns;
   problem.max_length = options.max_length;
+  problem.max_explored = options.max_explored;
   problem.min_length = options.min_length;
   problem.max_gap = options.max_gap;
   problem.gpu_batch_bytes = options.gpu_batch_bytes;
@@ -121,6 +125,13 @@ PatternResult mine_patterns(const Context& ctx, const JourneySet& journeys, cons
   const MiningProblem problem = make_mining_problem(ctx, journeys, options);
   FrequentPatterns found = ctx.backend == Backend::Gpu ? cuda_impl::mine_frequent_patterns(ctx, problem)
                                                        : cpu_impl::mine_frequent_patterns(ctx, problem);
+  if (found.budget_exceeded)
+    throw ConfigError(fmt::format(
+        "patterns: mining stopped after enumerating {} patterns at support >= {} (minimum support {} of {} journeys) "
+        "without finishing: these settings explode on this data. Raise the minimum support (e.g. --min-support {}), "
+        "set a max length, or raise [patterns] max_explored",
+        options.max_explored, found.threshold_at_stop, problem.min_count, journeys.size(),
+        std::max<int64_t>(2 * found.threshold_at_stop, problem.min_count + 1)));
 
   PatternResult result;
   result.options = options;

@@ -152,7 +152,7 @@ class BranchMiner {
 }  // namespace
 
 FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem& problem) {
-  PatternCollector collector(problem.min_count, problem.keep);
+  PatternCollector collector(problem.min_count, problem.keep, problem.max_explored);
   const int64_t n_journeys = static_cast<int64_t>(problem.offsets.size()) - 1;
 
   // Root: the empty prefix "ends" just before every non-empty journey.

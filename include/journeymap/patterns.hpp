@@ -58,6 +58,10 @@ struct PatternOptions {
   /// At most this many patterns are kept. When more are frequent, the most frequent ones are kept
   /// (canonical order), `truncated` is set and `message` says how to get all of them.
   int64_t max_patterns = 1000000;
+  /// Work budget: mining stops with a ConfigError once this many patterns have been enumerated
+  /// without finishing (explosive settings such as a tiny support on dense data; ties at the cut of
+  /// max_patterns make even a capped search enumerate every tied pattern). Time stays bounded.
+  int64_t max_explored = 50000000;
   /// Length of each headline list (top_conversion, top_abandonment).
   int contrast_top_k = 10;
   /// Only patterns with a Benjamini-Hochberg adjusted p-value below this enter the headline lists.
@@ -126,6 +130,7 @@ struct MiningProblem {
   int32_t n_items = 0;                 ///< items are in [0, n_items)
   int64_t min_count = 1;               ///< support threshold to start from
   int64_t keep = 0;                    ///< keep at most this many patterns (top-k or the cap)
+  int64_t max_explored = 0;            ///< work budget (PatternOptions::max_explored)
   int max_length = 0;
   int min_length = 1;
   int max_gap = 0;
@@ -139,6 +144,8 @@ struct FrequentPatterns {
   std::vector<int64_t> support;
   std::vector<int64_t> converted_support;
   bool truncated = false;  ///< more than `keep` patterns reached min_count
+  bool budget_exceeded = false;      ///< stopped after max_explored patterns; the patterns are incomplete
+  int64_t threshold_at_stop = 0;     ///< the support threshold in force when it stopped
   int64_t size() const { return static_cast<int64_t>(support.size()); }
 };
 

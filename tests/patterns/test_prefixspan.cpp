@@ -144,6 +144,43 @@ TEST_P(PrefixSpanTest, PatternCapKeepsTheMostFrequentAndSaysSo) {
   EXPECT_TRUE(all.message.empty());
 }
 
+TEST_P(PrefixSpanTest, CapWithManyTiesStaysExactAndBounded) {
+  // Support 1 on 400 journeys of up to 16 events: hundreds of thousands of patterns, most tied at small
+  // supports, so the collector compacts many times; the capped answer must still be the canonical
+  // head of the full answer.
+  std::vector<uint8_t> converted;
+  const auto sequences = testing::random_sequences(41, 400, 8, 16, &converted);
+  PatternOptions options = options_with(1);
+  options.max_patterns = 10000000;
+  const PatternResult all = mine(sequences, 8, options, converted);
+  ASSERT_GT(all.size(), 200000);  // well past one compaction (2 x 50 + 65,536 stored patterns)
+  options.max_patterns = 50;
+  const PatternResult capped = mine(sequences, 8, options, converted);
+  ASSERT_EQ(capped.size(), 50);
+  EXPECT_TRUE(capped.truncated);
+  for (int64_t p = 0; p < 50; ++p) {
+    EXPECT_EQ(capped.items_of(p), all.items_of(p)) << p;
+    EXPECT_EQ(capped.support[p], all.support[p]) << p;
+  }
+}
+
+TEST_P(PrefixSpanTest, ExplosiveSettingsStopAtTheWorkBudget) {
+  std::vector<uint8_t> converted;
+  const auto sequences = testing::random_sequences(42, 300, 6, 12, &converted);
+  PatternOptions options = options_with(1);
+  options.max_explored = 10000;
+  try {
+    mine(sequences, 6, options, converted);
+    FAIL() << "expected the work budget to stop mining";
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("mining stopped after enumerating 10000 patterns"), std::string::npos) << message;
+    EXPECT_NE(message.find("max_explored"), std::string::npos) << message;
+  }
+  options.max_explored = 100000000;  // the same settings finish within a larger budget
+  EXPECT_GT(mine(sequences, 6, options, converted).size(), 10000);
+}
+
 TEST_P(PrefixSpanTest, EdgeCases) {
   // Empty and single-item journeys.
   {
@@ -226,6 +263,7 @@ TEST(PatternOptionsTest, InvalidOptionsAreConfigErrors) {
   expect_invalid([](PatternOptions& o) { o.max_gap = -2; });
   expect_invalid([](PatternOptions& o) { o.top_k = -1; });
   expect_invalid([](PatternOptions& o) { o.max_patterns = 0; });
+  expect_invalid([](PatternOptions& o) { o.max_explored = 0; });
   expect_invalid([](PatternOptions& o) { o.min_support = MinSupport::fraction(0.0); });
   expect_invalid([](PatternOptions& o) { o.significance_level = 0.0; });
   Context ctx;

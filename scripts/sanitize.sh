@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the CPU code with AddressSanitizer + UndefinedBehaviorSanitizer (Clang, no CUDA) into
+# build-sanitize/, runs the unit tests under them, then runs each libFuzzer target for a bounded time
+# on its corpus (tests/fuzz/corpus/<target>, grown in the build folder, never in the source tree).
+# Any sanitizer report, failed test or fuzzer crash fails the script.
+# Environment: JM_SANITIZE_BUILD_DIR (default build-sanitize), JM_JOBS (default: cores),
+#              JM_FUZZ_SECONDS (per target, default 60), JM_SANITIZE_TESTS (ctest -R regex, default: all
+#              but the slow benchmark-style suites listed below).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${JM_SANITIZE_BUILD_DIR:-build-sanitize}
+JOBS=${JM_JOBS:-$(nproc)}
+FUZZ_SECONDS=${JM_FUZZ_SECONDS:-60}
+mkdir -p "$BUILD_DIR"
+
+# -O1 and line tables only: sanitizer builds are slow to compile, and stacks still name file:line.
+.venv/bin/cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_MAKE_PROGRAM="$PWD/.venv/bin/ninja" \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Sanitize \
+  -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -gline-tables-only" -DCMAKE_C_FLAGS_SANITIZE="-O1 -gline-tables-only" \
+  -DJM_WITH_CUDA=OFF -DJM_SANITIZE=ON -DJM_BUILD_FUZZERS=ON -DJM_BUILD_TESTS=ON -DJM_BUILD_BENCH=OFF \
+  >"$BUILD_DIR.configure.log" 2>&1 || { cat "$BUILD_DIR.configure.log"; exit 1; }
+.venv/bin/cmake --build "$BUILD_DIR" -j "$JOBS"
+
+# halt_on_error: the first report fails the test. Leak checking stays on.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# The suites that retrain models on real logs or compare with the Python peers take many minutes
+# under the sanitizers and exercise the same code as the unit suites.
+EXCLUDE='^(Bpic2012|PeerPipeline|Peers)'
+(cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 1200 \
+  ${JM_SANITIZE_TESTS:+-R "$JM_SANITIZE_TESTS"} -E "$EXCLUDE")
+
+# Fuzzing: each target from its seed corpus, for FUZZ_SECONDS; new inputs go to the build folder.
+for target in csv_reader spmf_reader timestamp config result_file; do
+  corpus="$BUILD_DIR/fuzz-corpus/$target"
+  mkdir -p "$corpus" "$BUILD_DIR/fuzz-artifacts"
+  echo "[sanitize] fuzzing $target for ${FUZZ_SECONDS}s"
+  "$BUILD_DIR/tests/fuzz_$target" "$corpus" "tests/fuzz/corpus/$target" \
+    -max_total_time="$FUZZ_SECONDS" -max_len=65536 -rss_limit_mb=2048 -timeout=20 \
+    -artifact_prefix="$BUILD_DIR/fuzz-artifacts/${target}-" -print_final_stats=1 2>"$BUILD_DIR/fuzz-$target.log" || {
+    tail -60 "$BUILD_DIR/fuzz-$target.log"; echo "[sanitize] fuzz_$target failed; the input is in $BUILD_DIR/fuzz-artifacts"; exit 1; }
+  grep -E "stat::number_of_executed_units|cov:" "$BUILD_DIR/fuzz-$target.log" | tail -2
+done
+echo "[sanitize] all sanitizer tests and fuzzers passed"
