@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libopenblas-dev
+  clang libclang-rt-14-dev
   python3-venv
   chromium
 )
