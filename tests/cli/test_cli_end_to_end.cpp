@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -339,6 +340,43 @@ TEST(CliEndToEnd, ReportEscapesNamesFromTheData) {
   // The report refuses to overwrite the result it reads.
   EXPECT_NE(run_cli("report " + result + " -o " + result).exit_code, 0);
   EXPECT_TRUE(jm::ResultReader(result).exists("/journeys"));
+}
+
+TEST(CliEndToEnd, ConcurrentWritersAndReportsLeaveOneWholeFile) {
+  // Two runs, then two reports, write the same output at the same time: both succeed, the file is
+  // whole and is one of the two (last rename wins), and no temporary file is left.
+  const fs::path dir = jm::testing::scratch_dir();
+  const auto small = (dir / "small.csv").string(), large = (dir / "large.csv").string();
+  ASSERT_EQ(run_cli("generate --journeys 400 --seed 1 --threads 1 --out " + small).exit_code, 0);
+  ASSERT_EQ(run_cli("generate --journeys 900 --seed 2 --threads 1 --out " + large).exit_code, 0);
+  const auto result = (dir / "result.h5").string();
+  const auto both = [&](const std::string& first, const std::string& second) {
+    return run_shell("sh -c '" + first + " >/dev/null 2>&1 & a=$!; " + second +
+                     " >/dev/null 2>&1 & b=$!; wait $a; x=$?; wait $b; echo \"codes $x $?\"'");
+  };
+  const std::string run = cli_path() + " run --quiet --threads 1 --out " + result + " --input ";
+  EXPECT_NE(both(run + small, run + large).output.find("codes 0 0"), std::string::npos);
+  const int64_t journeys = jm::ResultReader(result).read_journeys().size();
+  int64_t small_journeys = 0, large_journeys = 0;
+  for (const auto& [input, count] : {std::pair{small, &small_journeys}, std::pair{large, &large_journeys}}) {
+    const auto alone = (dir / "alone.h5").string();
+    ASSERT_EQ(run_cli("run --quiet --threads 1 --input " + input + " --out " + alone).exit_code, 0);
+    *count = jm::ResultReader(alone).read_journeys().size();
+  }
+  EXPECT_TRUE(journeys == small_journeys || journeys == large_journeys) << journeys;
+  EXPECT_EQ(count_temp_files(dir), 0);
+
+  const auto html = (dir / "report.html").string();
+  const std::string report = cli_path() + " report " + result + " -o " + html;
+  const CommandResult reports = both(report, report);
+  if (!fs::exists(html)) GTEST_SKIP() << "report unavailable (no Python environment)";
+  EXPECT_NE(reports.output.find("codes 0 0"), std::string::npos) << reports.output;
+  std::string page = read_all(html);
+  while (!page.empty() && std::isspace(static_cast<unsigned char>(page.back()))) page.pop_back();
+  EXPECT_GE(page.size(), 7u);
+  EXPECT_EQ(page.substr(page.size() - 7), "</html>");
+  EXPECT_EQ(page.find("<!DOCTYPE html>", 1), std::string::npos) << "two pages mixed in one file";
+  EXPECT_EQ(count_temp_files(dir), 0);
 }
 
 TEST(CliEndToEnd, BadConfigurationExitsWithUsageCode) {
