@@ -25,7 +25,7 @@ mkdir -p "$BUILD_DIR"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Left out: the real-log model benchmark (minutes under the sanitizers, same code as the model unit
-# tests) and the two tests that time Python and Chromium rather than our code.
+# tests) and the two tests that mostly run Python and Chromium (peer comparison, report render).
 EXCLUDE='^(ModelBpic2012|flows_report_chromium|peers_agree)'
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 1200 \
   ${JM_SANITIZE_TESTS:+-R "$JM_SANITIZE_TESTS"} -E "$EXCLUDE")
