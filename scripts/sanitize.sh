@@ -34,9 +34,11 @@ EXCLUDE='^(ModelBpic2012|flows_report_chromium|peers_agree)'
 for target in csv_reader spmf_reader timestamp config result_file; do
   corpus="$BUILD_DIR/fuzz-corpus/$target"
   mkdir -p "$corpus" "$BUILD_DIR/fuzz-artifacts"
+  max_len=65536
+  [ "$target" = result_file ] && max_len=262144  # the seed result files are up to 190 KB
   echo "[sanitize] fuzzing $target for ${FUZZ_SECONDS}s"
   "$BUILD_DIR/tests/fuzz_$target" "$corpus" "tests/fuzz/corpus/$target" \
-    -max_total_time="$FUZZ_SECONDS" -max_len=65536 -rss_limit_mb=2048 -timeout=20 \
+    -max_total_time="$FUZZ_SECONDS" -max_len="$max_len" -rss_limit_mb=2048 -timeout=20 \
     -artifact_prefix="$BUILD_DIR/fuzz-artifacts/${target}-" -print_final_stats=1 2>"$BUILD_DIR/fuzz-$target.log" || {
     tail -60 "$BUILD_DIR/fuzz-$target.log"; echo "[sanitize] fuzz_$target failed; the input is in $BUILD_DIR/fuzz-artifacts"; exit 1; }
   grep -E "stat::number_of_executed_units|cov:" "$BUILD_DIR/fuzz-$target.log" | tail -2
