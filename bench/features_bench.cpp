@@ -1,6 +1,8 @@
 // Feature extraction throughput (journeys/s) on synthetic journeys (4-24 events, 13 touchpoints,
 // 6 channels): CPU backend, and in CUDA builds the GPU backend end to end (upload of the CSR,
 // kernel, download of the matrix). 1M journeys by default, 10M with JM_BENCH_LARGE=1.
+// `one_long_journey`: a single customer with 100k and 1M events (events/s), the hostile shape the
+// formulas must stay linear on: the two sizes should run at about the same events/s.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -67,7 +69,43 @@ void sizes(benchmark::internal::Benchmark* b) {
   if (std::getenv("JM_BENCH_LARGE")) b->Arg(10'000'000);
 }
 
+// One journey of `n_events` events over 50 touchpoints and 3 channels, 1-20 s apart.
+jm::JourneySet one_long_journey(int64_t n_events) {
+  jm::JourneySet js;
+  for (int t = 0; t < 50; ++t) js.touchpoints.encode("tp" + std::to_string(t));
+  for (int c = 0; c < 3; ++c) js.channels.encode("ch" + std::to_string(c));
+  js.customers.encode("c");
+  std::mt19937_64 rng(2);
+  int64_t time = 1'700'000'000'000;
+  for (int64_t e = 0; e < n_events; ++e) {
+    js.touchpoint.push_back(static_cast<int32_t>(rng() % 50));
+    js.channel.push_back(static_cast<int32_t>(rng() % 3));
+    js.timestamp_ms.push_back(time);
+    js.value.push_back(0.0f);
+    time += 1000 + static_cast<int64_t>(rng() % 19000);
+  }
+  js.offsets = {0, n_events};
+  js.customer = {0};
+  js.converted = {0};
+  js.conversion_value = {0.0f};
+  js.start_ms = {js.timestamp_ms.front()};
+  js.end_ms = {js.timestamp_ms.back()};
+  return js;
+}
+
+void one_long_journey_cpu(benchmark::State& state) {
+  const jm::JourneySet journeys = one_long_journey(state.range(0));
+  const jm::Context ctx = jm::make_context(jm::DeviceChoice::Cpu);
+  const jm::FeatureSpec spec = jm::fit_feature_spec(journeys, jm::FeatureOptions{});
+  for (auto _ : state) {
+    jm::FeatureMatrix m = jm::extract_features(ctx, journeys, spec);
+    benchmark::DoNotOptimize(m.values.data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
 BENCHMARK_CAPTURE(extract, cpu, jm::Backend::Cpu)->Apply(sizes);
+BENCHMARK(one_long_journey_cpu)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(extract, gpu_with_transfers, jm::Backend::Gpu)->Apply(sizes);
 
 }  // namespace
