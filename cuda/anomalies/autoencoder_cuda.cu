@@ -87,7 +87,7 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
         rows_(static_cast<size_t>(n) * initial.dims(), net_.stream_),
         gradients_(initial.parameters.size(), net_.stream_), first_moments_(initial.parameters.size(), net_.stream_),
         second_moments_(initial.parameters.size(), net_.stream_), order_(static_cast<size_t>(n), net_.stream_),
-        squared_error_sum_(1, net_.stream_) {
+        squared_error_sum_(1, net_.stream_), block_sums_(static_cast<size_t>(net_.sm_count_) * 8, net_.stream_) {
     const cudaStream_t stream = net_.stream_.value();
     if (n > 0)
       JM_CUDA_TRY(cudaMemcpyAsync(rows_.data(), rows, rows_.size() * sizeof(float), cudaMemcpyHostToDevice, stream));
@@ -160,9 +160,12 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
         rows_.data(), batch_rows, rows, d, net_.activations_[0].data());
     JM_CUDA_CHECK_LAUNCH();
     net_.forward(rows);
-    squared_error_and_gradient<<<grid_for(rows * d, kElementwiseBlockThreads, sms), kElementwiseBlockThreads, 0, stream>>>(
+    const unsigned loss_blocks = grid_for(rows * d, kElementwiseBlockThreads, sms);  // <= sms x 8 = block_sums_.size()
+    squared_error_and_gradient<<<loss_blocks, kElementwiseBlockThreads, 0, stream>>>(
         net_.activations_[layers].data(), net_.activations_[0].data(), rows * d, 2.0f / static_cast<float>(rows * d),
-        net_.deltas_[layers].data(), squared_error_sum_.data());
+        net_.deltas_[layers].data(), block_sums_.data());
+    JM_CUDA_CHECK_LAUNCH();
+    add_block_sums<<<1, 1, 0, stream>>>(block_sums_.data(), loss_blocks, squared_error_sum_.data());
     JM_CUDA_CHECK_LAUNCH();
     for (int l = layers - 1; l >= 0; --l) {
       const int in = model.widths[l], out = model.widths[l + 1];
@@ -196,6 +199,7 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
   rmm::device_uvector<float> second_moments_;
   rmm::device_uvector<int64_t> order_;
   rmm::device_uvector<double> squared_error_sum_;
+  rmm::device_uvector<double> block_sums_;  ///< [sm_count x 8] per-block squared errors of one batch
 };
 
 }  // namespace

@@ -36,11 +36,11 @@ __global__ void __launch_bounds__(kElementwiseBlockThreads)
 }
 
 /// Loss and its gradient: gradient[i] = scale x (y[i] - x[i]); the squared errors are summed per
-/// block (warp shuffles, then one double atomic per block) into *squared_error_sum, which is
-/// accumulated over a whole epoch on the device and read once at its end.
+/// block (warp shuffles, then the warps in order) into block_sums[blockIdx.x]. add_block_sums then
+/// adds the blocks in order: no atomics, so the loss is the same bits on every run.
 __global__ void __launch_bounds__(kElementwiseBlockThreads)
     squared_error_and_gradient(const float* __restrict__ reconstructed, const float* __restrict__ input, int64_t count,
-                               float gradient_scale, float* __restrict__ gradient, double* __restrict__ squared_error_sum) {
+                               float gradient_scale, float* __restrict__ gradient, double* __restrict__ block_sums) {
   __shared__ double warp_sums[kElementwiseBlockThreads / 32];
   double local = 0.0;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
@@ -52,8 +52,17 @@ __global__ void __launch_bounds__(kElementwiseBlockThreads)
   if (threadIdx.x == 0) {
     double block_sum = 0.0;
     for (int w = 0; w < kElementwiseBlockThreads / 32; ++w) block_sum += warp_sums[w];
-    atomicAdd(squared_error_sum, block_sum);
+    block_sums[blockIdx.x] = block_sum;
   }
+}
+
+/// *total += block_sums[0] + ... + block_sums[n_blocks - 1], in that order (one thread: at most a
+/// few thousand blocks, once per batch), so the epoch's loss accumulates deterministically.
+__global__ void add_block_sums(const double* __restrict__ block_sums, unsigned n_blocks, double* __restrict__ total) {
+  if (blockIdx.x != 0 || threadIdx.x != 0) return;
+  double sum = 0.0;
+  for (unsigned b = 0; b < n_blocks; ++b) sum += block_sums[b];
+  *total += sum;
 }
 
 /// Backward through ReLU in place: gradient[i] = 0 where the layer output activation[i] was 0.
