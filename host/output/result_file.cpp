@@ -25,10 +25,13 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "host/output/chunk_compression.hpp"
 #include "host/core/temp_files.hpp"
@@ -772,6 +775,50 @@ struct ResultReader::Impl {
   }
 };
 
+namespace {
+
+// Refuses HDF5 files whose version 0/1 superblock (the kind journeymap writes; it has no checksum)
+// carries values no ordinary writer produces. HDF5 1.10 trusts them: a 54-byte file with a B-tree K
+// of 65,284 made H5Fopen ask for 4 GB (found by fuzz_result_file). Version 2/3 superblocks are
+// checksummed, and HDF5 checks them itself. Throws Error naming the file and the field.
+void check_superblock(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char head[64] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  const auto got = static_cast<size_t>(in.gcount());
+  static constexpr unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  const auto damaged = [&](const std::string& what) {
+    return Error(path + ": not a readable journeymap result file: " + what);
+  };
+  if (got < 8 || std::memcmp(head, kSignature, 8) != 0)
+    throw damaged("the HDF5 signature is not at the start of the file");
+  if (got < 9) throw damaged("the HDF5 superblock is truncated");
+  const int version = head[8];
+  if (version > 1) return;  // checksummed superblock
+  const size_t fixed = version == 0 ? 24 : 28;  // bytes before the addresses
+  if (got < fixed + 32) throw damaged("the HDF5 superblock is truncated");
+  const int offset_size = head[13], length_size = head[14];
+  if (offset_size != 8 || length_size != 8)
+    throw damaged(fmt::format("HDF5 superblock with {}-byte offsets and {}-byte lengths (journeymap writes 8 and 8)",
+                              offset_size, length_size));
+  const auto read_u16 = [&](size_t at) { return static_cast<unsigned>(head[at] | (head[at + 1] << 8)); };
+  constexpr unsigned kMaxBtreeK = 1024;  // HDF5's defaults are 4, 16 and 32
+  const unsigned leaf_k = read_u16(16), internal_k = read_u16(18), chunk_k = version == 1 ? read_u16(24) : 16;
+  if (leaf_k == 0 || leaf_k > kMaxBtreeK || internal_k == 0 || internal_k > kMaxBtreeK || chunk_k == 0 ||
+      chunk_k > kMaxBtreeK)
+    throw damaged(fmt::format("HDF5 superblock B-tree sizes {}/{}/{} outside 1..{}", leaf_k, internal_k, chunk_k,
+                              kMaxBtreeK));
+  uint64_t end_of_file = 0;
+  for (int b = 7; b >= 0; --b) end_of_file = (end_of_file << 8) | head[fixed + 16 + static_cast<size_t>(b)];
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && end_of_file > size)
+    throw damaged(fmt::format("the HDF5 superblock says the file ends at byte {} but it has {} bytes (truncated?)",
+                              end_of_file, size));
+}
+
+}  // namespace
+
 ResultReader::ResultReader(const std::string& path) : path_(path), impl_(std::make_unique<Impl>()) {
   silence_hdf5_errors();
   impl_->name = path;
@@ -781,6 +828,7 @@ ResultReader::ResultReader(const std::string& path) : path_(path), impl_(std::ma
   const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
   if (is_hdf5 == 0) throw Error(path + ": not an HDF5 file (expected a journeymap result file)");
   if (is_hdf5 < 0) throw Error(path + ": cannot open result file: " + hdf5_error_detail());
+  check_superblock(path);
   PropertyListHandle access = file_access_plist();
   if (!access.valid()) throw Error(path + ": cannot set up HDF5: " + hdf5_error_detail());
   impl_->file = FileHandle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));

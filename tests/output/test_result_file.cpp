@@ -251,6 +251,42 @@ TEST(ResultFile, AttributesOfEveryKind) {
   expect_error_mentioning([&] { in.read_double_attribute("/data/values", "count"); }, {"count", "int64"});
 }
 
+TEST(ResultFile, DamagedSuperblocksAreRefusedBeforeHdf5Trusts) {
+  // Found by fuzz_result_file: 54 bytes whose version-1 superblock claims a B-tree K of 65,284 made
+  // HDF5 ask for 4 GB. Such files, and truncated results, are refused with a message instead.
+  const fs::path dir = jm::testing::scratch_dir();
+  const unsigned char fuzzed[] = {
+      0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0x01, 0x00, 0x00, 0x00, 0x00, 0x08, 0x08, 0x00, 0x04, 0xff,
+      0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0x8c, 0xea, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a, 0x00};
+  const auto small = jm::testing::write_file(dir / "fuzzed.h5", std::string(reinterpret_cast<const char*>(fuzzed), sizeof fuzzed));
+  EXPECT_THROW(jm::ResultReader{small}, jm::Error);
+
+  const auto whole = (dir / "whole.h5").string();
+  {
+    jm::ResultWriter writer(whole);
+    writer.write("/numbers", std::vector<int64_t>(100000, 7));
+    writer.commit();
+  }
+  EXPECT_EQ(jm::ResultReader(whole).read_int64("/numbers").size(), 100000u);
+  std::string bytes;
+  {
+    std::ifstream in(whole, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const auto cut = jm::testing::write_file(dir / "cut.h5", bytes.substr(0, bytes.size() / 2));
+  try {
+    jm::ResultReader reader(cut);
+    FAIL() << "a truncated file was opened";
+  } catch (const jm::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("truncated"), std::string::npos) << error.what();
+  }
+  std::string big_k = bytes;
+  big_k[16] = static_cast<char>(0xff);
+  big_k[17] = static_cast<char>(0xff);
+  EXPECT_THROW(jm::ResultReader{jm::testing::write_file(dir / "big_k.h5", big_k)}, jm::Error);
+}
+
 TEST(ResultFile, ListAndExists) {
   const auto file = scratch_dir() / "list.h5";
   {
