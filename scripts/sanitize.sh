@@ -24,6 +24,7 @@ mkdir -p "$BUILD_DIR"
 # halt_on_error: the first report fails the test. Leak checking stays on.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0}
 # Left out: the real-log model benchmark (minutes under the sanitizers, same code as the model unit
 # tests) and the two tests that mostly run Python and Chromium (peer comparison, report render).
 EXCLUDE='^(ModelBpic2012|flows_report_chromium|peers_agree)'
