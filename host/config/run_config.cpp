@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <limits>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -16,6 +19,29 @@ namespace {
 std::string lowercase(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
   return text;
+}
+
+// The integer a TOML node holds, when it fits T: an integer, or a float with an integral value
+// (`rounds = 200.0`). toml++'s own float-to-integer conversion is undefined beyond int64 (found by
+// fuzz_config with `max_bin = 2E56`), and a plain cast would wrap values that do not fit T.
+template <typename T>
+std::optional<T> exact_integer(const toml::node& node) {
+  int64_t value = 0;
+  if (const auto* integer = node.as_integer()) {
+    value = integer->get();
+  } else if (const auto* floating = node.as_floating_point()) {
+    const double d = floating->get();
+    if (!(d >= -9.0e18 && d <= 9.0e18) || std::trunc(d) != d) return std::nullopt;
+    value = static_cast<int64_t>(d);
+  } else {
+    return std::nullopt;
+  }
+  if constexpr (std::is_unsigned_v<T>) {
+    if (value < 0 || static_cast<uint64_t>(value) > std::numeric_limits<T>::max()) return std::nullopt;
+  } else {
+    if (value < std::numeric_limits<T>::min() || value > std::numeric_limits<T>::max()) return std::nullopt;
+  }
+  return static_cast<T>(value);
 }
 
 // Reads typed values out of one TOML table, remembering which keys were used so that leftovers
@@ -33,9 +59,18 @@ class TableReader {
     if constexpr (std::is_same_v<T, bool>) {
       if (auto v = node->value<bool>()) { target = *v; return; }
     } else if constexpr (std::is_integral_v<T>) {
-      if (auto v = node->value<int64_t>()) { target = static_cast<T>(*v); return; }
+      if (auto v = exact_integer<T>(*node)) { target = *v; return; }
+      if (node->is_number())
+        throw ConfigError(source_ + ": key '" + prefix_ + key + "' must be an integer from " +
+                          std::to_string(std::numeric_limits<T>::min()) + " to " + std::to_string(std::numeric_limits<T>::max()));
     } else if constexpr (std::is_floating_point_v<T>) {
-      if (auto v = node->value<double>()) { target = static_cast<T>(*v); return; }
+      if (auto v = node->value<double>()) {
+        // A double beyond float's range does not convert (undefined behaviour): refuse it.
+        if (std::isfinite(*v) && std::fabs(*v) > static_cast<double>(std::numeric_limits<T>::max()))
+          throw ConfigError(source_ + ": key '" + prefix_ + key + "' is out of range");
+        target = static_cast<T>(*v);
+        return;
+      }
     } else {
       if (auto v = node->value<std::string>()) { target = *v; return; }
     }
@@ -65,9 +100,9 @@ class TableReader {
     if (!array) throw ConfigError(source_ + ": key '" + prefix_ + key + "' must be an array of integers");
     std::vector<int> values;
     for (const toml::node& element : *array) {
-      auto number = element.value<int64_t>();
-      if (!number) throw ConfigError(source_ + ": key '" + prefix_ + key + "' must be an array of integers");
-      values.push_back(static_cast<int>(*number));
+      auto number = exact_integer<int>(element);
+      if (!number) throw ConfigError(source_ + ": key '" + prefix_ + key + "' must be an array of integers (32-bit)");
+      values.push_back(*number);
     }
     target = std::move(values);
   }

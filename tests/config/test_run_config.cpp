@@ -108,6 +108,20 @@ TEST(RunConfig, RejectsUnknownKeysWrongTypesAndBadSyntax) {
   EXPECT_THROW(jm::apply_config_file("/nonexistent/config.toml", config), jm::ConfigError);
 }
 
+TEST(RunConfig, NumbersOutsideTheirTypeAreConfigErrors) {
+  // Found by fuzz_config: `max_bin = 2E56` reached toml++'s float-to-integer conversion, undefined
+  // beyond int64; and integers too large for an int key used to wrap around.
+  jm::RunConfig config;
+  EXPECT_THROW(jm::apply_config_text("[model]\nmax_bin = 2E56\n", "huge.toml", config), jm::ConfigError);
+  EXPECT_THROW(jm::apply_config_text("[model]\nmax_depth = 4294967302\n", "wrap.toml", config), jm::ConfigError);
+  EXPECT_THROW(jm::apply_config_text("[model]\nmax_depth = 6.5\n", "fraction.toml", config), jm::ConfigError);
+  EXPECT_THROW(jm::apply_config_text("[segments]\nk = nan\n", "nan.toml", config), jm::ConfigError);
+  EXPECT_THROW(jm::apply_config_text("[anomalies]\nlearning_rate = 1e300\n", "float.toml", config), jm::ConfigError);
+  EXPECT_THROW(jm::apply_config_text("[anomalies]\nhidden = [64, 1e30]\n", "array.toml", config), jm::ConfigError);
+  jm::apply_config_text("[model]\nmax_depth = 7.0\n", "integral.toml", config);  // an integral float is fine
+  EXPECT_EQ(config.model.max_depth, 7);
+}
+
 TEST(RunConfig, BadOutcomeDefinitionsAreConfigErrors) {
   for (const char* text : {"[outcome]\nsame_instant_seconds = -1\n", "[outcome]\nwindow_days = nan\n",
                            "[outcome]\nwindow_days = -2\n", "[outcome]\nafter = \"later\"\n",
