@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the CPU code with AddressSanitizer + UndefinedBehaviorSanitizer (Clang, no CUDA) into
 # build-sanitize/, runs the unit tests under them, then runs each libFuzzer target for a bounded time
-# on its corpus (tests/fuzz/corpus/<target>, grown in the build folder, never in the source tree).
+# on its corpus (tests/fuzz/corpus/<target>, grown in the build folder, never in the source tree)
+# with a fixed seed and number of runs.
 # Any sanitizer report, failed test or fuzzer crash fails the script.
 # Environment: JM_SANITIZE_BUILD_DIR (default build-sanitize), JM_JOBS (default: cores),
-#              JM_FUZZ_SECONDS (per target, default 60), JM_SANITIZE_TESTS (ctest -R regex, default: all
+#              JM_FUZZ_SECONDS (cap per target, default 60), JM_SANITIZE_TESTS (ctest -R regex, default: all
 #              but the slow benchmark-style suites listed below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,14 +32,19 @@ EXCLUDE='^(ModelBpic2012|flows_report_chromium|peers_agree)'
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 1200 \
   ${JM_SANITIZE_TESTS:+-R "$JM_SANITIZE_TESTS"} -E "$EXCLUDE")
 
-# Fuzzing: each target from its seed corpus, for FUZZ_SECONDS; new inputs go to the build folder.
+# Fuzzing: each target from its seed corpus with a fixed seed and a fixed number of runs, so a CI
+# run repeats the exploration checked before it landed (a new finding shows up when the code or the
+# corpus changes, not by chance); FUZZ_SECONDS caps each target on a slow machine. New inputs go to
+# the build folder. For open-ended fuzzing, run a target by hand without -runs and -seed.
+declare -A RUNS=([csv_reader]=5000 [spmf_reader]=2500 [timestamp]=2000000 [config]=200000 [result_file]=100000)
 for target in csv_reader spmf_reader timestamp config result_file; do
   corpus="$BUILD_DIR/fuzz-corpus/$target"
+  rm -rf "$corpus"
   mkdir -p "$corpus" "$BUILD_DIR/fuzz-artifacts"
   max_len=65536
   [ "$target" = result_file ] && max_len=262144  # the seed result files are up to 190 KB
-  echo "[sanitize] fuzzing $target for ${FUZZ_SECONDS}s"
-  "$BUILD_DIR/tests/fuzz_$target" "$corpus" "tests/fuzz/corpus/$target" \
+  echo "[sanitize] fuzzing $target: ${RUNS[$target]} runs, at most ${FUZZ_SECONDS}s"
+  "$BUILD_DIR/tests/fuzz_$target" "$corpus" "tests/fuzz/corpus/$target" -seed=1 -runs="${RUNS[$target]}" \
     -max_total_time="$FUZZ_SECONDS" -max_len="$max_len" -rss_limit_mb=2048 -timeout=20 \
     -artifact_prefix="$BUILD_DIR/fuzz-artifacts/${target}-" -print_final_stats=1 2>"$BUILD_DIR/fuzz-$target.log" || {
     tail -60 "$BUILD_DIR/fuzz-$target.log"; echo "[sanitize] fuzz_$target failed; the input is in $BUILD_DIR/fuzz-artifacts"; exit 1; }
