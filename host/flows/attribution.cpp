@@ -193,6 +193,8 @@ struct MarkovPooling {
   std::vector<int32_t> state_of;  ///< [n_ids] state of each id
   int32_t n_states = 0;
   int32_t pool = -1;              ///< the shared state
+  std::vector<int64_t> touches;   ///< [n_ids] touches of each id
+  int64_t pool_touches = 0;       ///< touches of the pooled ids
 };
 
 MarkovPooling pool_rare_ids(const std::vector<int32_t>& ids, int32_t n_ids, int32_t max_ids) {
@@ -212,29 +214,27 @@ MarkovPooling pool_rare_ids(const std::vector<int32_t>& ids, int32_t n_ids, int3
   std::vector<int32_t> kept(touched.begin(), touched.begin() + pooling.pool);
   std::sort(kept.begin(), kept.end());  // states in id order
   for (int32_t s = 0; s < pooling.pool; ++s) pooling.state_of[static_cast<size_t>(kept[static_cast<size_t>(s)])] = s;
+  for (int32_t id = 0; id < n_ids; ++id)
+    if (pooling.state_of[static_cast<size_t>(id)] == pooling.pool) pooling.pool_touches += touches[static_cast<size_t>(id)];
+  pooling.touches = std::move(touches);
   return pooling;
 }
 
 // Back from pooled states to ids: kept ids take their state's numbers; pooled ids split the pool's
 // credit by their touches and have no removal effect of their own (NaN).
-void unpool(const MarkovPooling& pooling, const std::vector<int32_t>& ids, const MarkovAttribution& pooled,
-            int32_t n_ids, std::vector<double>& credit, std::vector<double>& removal_effect) {
+void unpool(const MarkovPooling& pooling, const MarkovAttribution& pooled, int32_t n_ids, std::vector<double>& credit,
+            std::vector<double>& removal_effect) {
   credit.assign(static_cast<size_t>(n_ids), 0.0);
   removal_effect.assign(static_cast<size_t>(n_ids), std::numeric_limits<double>::quiet_NaN());
-  std::vector<int64_t> touches(static_cast<size_t>(n_ids), 0);
-  int64_t pool_touches = 0;
-  for (int32_t id : ids) {
-    ++touches[static_cast<size_t>(id)];
-    pool_touches += pooling.state_of[static_cast<size_t>(id)] == pooling.pool;
-  }
   for (int32_t id = 0; id < n_ids; ++id) {
     const int32_t s = pooling.state_of[static_cast<size_t>(id)];
     if (s != pooling.pool) {
       credit[static_cast<size_t>(id)] = pooled.credit[static_cast<size_t>(s)];
       removal_effect[static_cast<size_t>(id)] = pooled.removal_effect[static_cast<size_t>(s)];
-    } else if (pool_touches > 0) {
+    } else if (pooling.pool_touches > 0) {
       credit[static_cast<size_t>(id)] = pooled.credit[static_cast<size_t>(s)] *
-                                        static_cast<double>(touches[static_cast<size_t>(id)]) / static_cast<double>(pool_touches);
+                                        static_cast<double>(pooling.touches[static_cast<size_t>(id)]) /
+                                        static_cast<double>(pooling.pool_touches);
     }
   }
 }
@@ -256,13 +256,13 @@ void markov_credit(const Context& ctx, const JourneySet& journeys, const TouchPa
   const int32_t chain_n_ids = pooled ? pooling.n_states : n_ids;
 
   MarkovAttribution first = markov_attribution(ctx, paths.offsets, chain_ids, journeys.converted, chain_n_ids, 1);
-  if (pooled) unpool(pooling, ids, first, n_ids, table.markov, table.markov_removal_effect);
+  if (pooled) unpool(pooling, first, n_ids, table.markov, table.markov_removal_effect);
   else table.markov = first.credit, table.markov_removal_effect = first.removal_effect;
   table.markov_conversion_probability = first.conversion_probability;
   if (options.markov_order > 1) {
     MarkovAttribution higher =
         markov_attribution(ctx, paths.offsets, chain_ids, journeys.converted, chain_n_ids, options.markov_order);
-    if (pooled) unpool(pooling, ids, higher, n_ids, table.markov_higher, table.markov_higher_removal_effect);
+    if (pooled) unpool(pooling, higher, n_ids, table.markov_higher, table.markov_higher_removal_effect);
     else table.markov_higher = higher.credit, table.markov_higher_removal_effect = higher.removal_effect;
     table.markov_higher_conversion_probability = higher.conversion_probability;
   }
