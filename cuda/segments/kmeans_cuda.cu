@@ -1,6 +1,8 @@
 // GPU Lloyd step: the points live on the device for the whole k-means run; each assignment is, per
-// chunk of rows, one cuBLAS SGEMM (dots = points x centroids^T) and one fused arg-min / cluster-sum
-// kernel. Chunks are sized so that the dot-product block stays in L2 between the two calls.
+// chunk of rows, one cuBLAS SGEMM (dots = points x centroids^T) and one arg-min kernel (chunks sized
+// so that the dot-product block stays in L2 between the two calls), then the cluster sums in the
+// CPU twin's fixed order: partial sums per block of kmeans_rules::kSumBlockRows rows, added in block
+// order. Same labels give the same sums, bit for bit, and two runs give the same result.
 #include <cublas_v2.h>
 
 #include <algorithm>
@@ -22,8 +24,10 @@ namespace jm::cuda_impl {
 namespace {
 
 constexpr size_t kDotBlockBytes = size_t{32} << 20;  // dot-product chunk budget (fits the H200's L2)
-constexpr int kMaxClusters = 4096;                    // per-block counts live in shared memory
+constexpr int kMaxClusters = 4096;                    // keeps the per-block counts small
 constexpr size_t kSharedBudgetBytes = 48 * 1024;      // default dynamic shared memory limit
+constexpr size_t kPartialBudgetBytes = size_t{256} << 20;  // partial sums of one group of sum blocks
+constexpr int kMergeThreads = 256;
 
 class CudaLloydStep final : public LloydStep {
  public:
@@ -32,7 +36,8 @@ class CudaLloydStep final : public LloydStep {
         points_(static_cast<size_t>(n) * dims, stream_), point_norms_(static_cast<size_t>(n), stream_),
         labels_(static_cast<size_t>(n), stream_), distances_(static_cast<size_t>(n), stream_),
         centroids_(0, stream_), centroid_norms_(0, stream_), dots_(0, stream_), sums_(0, stream_),
-        counts_(0, stream_), inertia_(1, stream_) {
+        counts_(0, stream_), inertia_(1, stream_), partial_sums_(0, stream_), partial_counts_(0, stream_),
+        partial_inertia_(0, stream_) {
     JM_CUDA_TRY(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, ctx.cuda_device));
     if (n_ > 0) {
       JM_CUDA_TRY(cudaMemcpyAsync(points_.data(), points, points_.size() * sizeof(float), cudaMemcpyHostToDevice,
@@ -61,14 +66,12 @@ class CudaLloydStep final : public LloydStep {
     JM_CUDA_TRY(cudaMemcpyAsync(centroid_norms_.data(), centroid_norms.data(), centroid_norms.size() * sizeof(float),
                                 cudaMemcpyHostToDevice, stream_.value()));
     JM_CUDA_TRY(cudaMemsetAsync(sums_.data(), 0, sums_.size() * sizeof(double), stream_.value()));
-    JM_CUDA_TRY(cudaMemsetAsync(counts_.data(), 0, counts_.size() * sizeof(unsigned long long), stream_.value()));
+    JM_CUDA_TRY(cudaMemsetAsync(counts_.data(), 0, counts_.size() * sizeof(long long), stream_.value()));
     JM_CUDA_TRY(cudaMemsetAsync(inertia_.data(), 0, sizeof(double), stream_.value()));
 
     const int64_t chunk_rows =
         std::max<int64_t>(1024, std::min<int64_t>(int64_t{1} << 30, static_cast<int64_t>(kDotBlockBytes / (sizeof(float) * k))));
     dots_.resize(static_cast<size_t>(std::min(n_, chunk_rows) * k), stream_);
-    const bool shared_sums = (size_t(k) * d + k + 1) * sizeof(double) <= kSharedBudgetBytes;
-    const size_t shared_bytes = ((shared_sums ? size_t(k) * d : 0) + k + 1) * sizeof(double);
 
     cublasHandle_t handle = resources_.get_cublas_handle();
     JM_CUBLAS_TRY(cublasSetStream(handle, stream_.value()));
@@ -83,18 +86,19 @@ class CudaLloydStep final : public LloydStep {
                                 d, points_.data() + first * d, d, &zero, dots_.data(), k));
       const int64_t blocks = std::min<int64_t>((rows + kAssignWarpsPerBlock - 1) / kAssignWarpsPerBlock,
                                                int64_t{sm_count_} * 4);
-      assign_nearest_and_accumulate<<<static_cast<unsigned>(blocks), kAssignBlockThreads, shared_bytes, stream_.value()>>>(
-          points_.data() + first * d, point_norms_.data() + first, dots_.data(), centroid_norms_.data(), rows, k, d,
-          shared_sums, labels_.data() + first, distances_.data() + first, sums_.data(), counts_.data(), inertia_.data());
+      assign_nearest<<<static_cast<unsigned>(blocks), kAssignBlockThreads, 0, stream_.value()>>>(
+          point_norms_.data() + first, dots_.data(), centroid_norms_.data(), rows, k, labels_.data() + first,
+          distances_.data() + first);
       JM_CUDA_CHECK_LAUNCH();
     }
+    sum_clusters_in_block_order(k);
 
     sums.resize(size_t(k) * d);
-    std::vector<unsigned long long> device_counts(static_cast<size_t>(k));
+    std::vector<long long> device_counts(static_cast<size_t>(k));
     double inertia = 0.0;
     JM_CUDA_TRY(cudaMemcpyAsync(sums.data(), sums_.data(), sums.size() * sizeof(double), cudaMemcpyDeviceToHost,
                                 stream_.value()));
-    JM_CUDA_TRY(cudaMemcpyAsync(device_counts.data(), counts_.data(), device_counts.size() * sizeof(unsigned long long),
+    JM_CUDA_TRY(cudaMemcpyAsync(device_counts.data(), counts_.data(), device_counts.size() * sizeof(long long),
                                 cudaMemcpyDeviceToHost, stream_.value()));
     JM_CUDA_TRY(cudaMemcpyAsync(&inertia, inertia_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream_.value()));
     // The host computes the centroid update from these sums next.
@@ -128,6 +132,36 @@ class CudaLloydStep final : public LloydStep {
   }
 
  private:
+  // Cluster sums, counts and inertia of the current labels into sums_, counts_ and inertia_ (zeroed
+  // by the caller): partial results per sum block, then added in block order, a group of blocks at
+  // a time so the partials stay within kPartialBudgetBytes.
+  void sum_clusters_in_block_order(int k) {
+    const int d = dims_;
+    const int64_t sum_blocks = (n_ + kmeans_rules::kSumBlockRows - 1) / kmeans_rules::kSumBlockRows;
+    const size_t sum_slots = size_t(k) * d;
+    const int64_t group_blocks = std::max<int64_t>(
+        1, std::min<int64_t>(sum_blocks, static_cast<int64_t>(kPartialBudgetBytes / (sizeof(double) * sum_slots))));
+    partial_sums_.resize(static_cast<size_t>(group_blocks) * sum_slots, stream_);
+    partial_counts_.resize(static_cast<size_t>(group_blocks) * k, stream_);
+    partial_inertia_.resize(static_cast<size_t>(group_blocks), stream_);
+    const bool shared_sums = sum_slots * sizeof(double) <= kSharedBudgetBytes;
+    const size_t shared_bytes = shared_sums ? sum_slots * sizeof(double) : 0;
+    const int sum_threads = std::min(256, (d + 31) / 32 * 32);  // one thread per dimension, whole warps
+    const int64_t merge_slots = static_cast<int64_t>(sum_slots) + k + 1;
+    const auto merge_blocks = static_cast<unsigned>((merge_slots + kMergeThreads - 1) / kMergeThreads);
+    for (int64_t first_block = 0; first_block < sum_blocks; first_block += group_blocks) {
+      const int64_t blocks = std::min(group_blocks, sum_blocks - first_block);
+      sum_clusters_per_block<<<static_cast<unsigned>(blocks), sum_threads, shared_bytes, stream_.value()>>>(
+          points_.data(), labels_.data(), distances_.data(), n_, k, d, first_block, shared_sums, partial_sums_.data(),
+          partial_counts_.data(), partial_inertia_.data());
+      JM_CUDA_CHECK_LAUNCH();
+      add_block_partials_in_order<<<merge_blocks, kMergeThreads, 0, stream_.value()>>>(
+          partial_sums_.data(), partial_counts_.data(), partial_inertia_.data(), blocks, k, d, sums_.data(),
+          counts_.data(), inertia_.data());
+      JM_CUDA_CHECK_LAUNCH();
+    }
+  }
+
   raft::device_resources& resources_;
   rmm::cuda_stream_view stream_;
   int64_t n_;
@@ -141,8 +175,11 @@ class CudaLloydStep final : public LloydStep {
   rmm::device_uvector<float> centroid_norms_;
   rmm::device_uvector<float> dots_;
   rmm::device_uvector<double> sums_;
-  rmm::device_uvector<unsigned long long> counts_;
+  rmm::device_uvector<long long> counts_;
   rmm::device_uvector<double> inertia_;
+  rmm::device_uvector<double> partial_sums_;     // [group blocks][k][dims]
+  rmm::device_uvector<long long> partial_counts_;  // [group blocks][k]
+  rmm::device_uvector<double> partial_inertia_;  // [group blocks]
 };
 
 }  // namespace

@@ -808,8 +808,23 @@ void check_superblock(const std::string& path) {
       chunk_k > kMaxBtreeK)
     throw damaged(fmt::format("HDF5 superblock B-tree sizes {}/{}/{} outside 1..{}", leaf_k, internal_k, chunk_k,
                               kMaxBtreeK));
-  uint64_t end_of_file = 0;
-  for (int b = 7; b >= 0; --b) end_of_file = (end_of_file << 8) | head[fixed + 16 + static_cast<size_t>(b)];
+  const auto read_address = [&](size_t at) {
+    uint64_t value = 0;
+    for (int b = 7; b >= 0; --b) value = (value << 8) | head[at + static_cast<size_t>(b)];
+    return value;
+  };
+  constexpr uint64_t kUndefined = ~uint64_t{0};
+  const uint64_t base_address = read_address(fixed), free_space_address = read_address(fixed + 8),
+                 end_of_file = read_address(fixed + 16), driver_info_address = read_address(fixed + 24);
+  // journeymap writes no user block, no free-space info and no driver info block (sec2 driver); a file
+  // that claims them is not ours, and libhdf5 trusts the sizes it finds there (4 GB allocations).
+  if (base_address != 0 || free_space_address != kUndefined || driver_info_address != kUndefined)
+    throw damaged(fmt::format("HDF5 superblock with base address {}, free-space address {:#x} and driver block "
+                              "address {:#x} (journeymap writes 0 and undefined ones)",
+                              base_address, free_space_address, driver_info_address));
+  constexpr uint64_t kRootEntryBytes = 40;
+  if (end_of_file < fixed + 32 + kRootEntryBytes)
+    throw damaged(fmt::format("the HDF5 superblock says the file ends at byte {}, inside the superblock", end_of_file));
   std::error_code ec;
   const uintmax_t size = std::filesystem::file_size(path, ec);
   if (!ec && end_of_file > size)

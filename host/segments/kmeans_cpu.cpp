@@ -3,8 +3,8 @@
 //
 // Why OpenBLAS runs single-threaded here: the step parallelises over row blocks itself (like
 // scikit-learn's Lloyd), which keeps the arg-min and the sums in the same pass over cache-hot rows
-// and avoids nested thread pools. Per-block partial sums are merged in block order, so results do
-// not depend on the thread count.
+// and avoids nested thread pools. Per-block partial sums are merged in block order
+// (kmeans_rules::kSumBlockRows, shared with the GPU twin), so results do not depend on the thread count.
 #include <cblas.h>
 
 #include <algorithm>
@@ -17,7 +17,7 @@
 namespace jm::cpu_impl {
 namespace {
 
-constexpr int64_t kRowsPerBlock = 8192;  // unit of work and of partial sums (fixed: results do not depend on threads)
+constexpr int64_t kRowsPerBlock = kmeans_rules::kSumBlockRows;  // unit of work and of partial sums
 constexpr int64_t kRowsPerPanel = 1024;   // rows per GEMM call
 
 // Sets OpenBLAS to one thread for the lifetime of the guard.
@@ -84,9 +84,7 @@ class CpuLloydStep final : public LloydStep {
           distances_[i] = best_d;
           inertia += best_d;
           ++count[best];
-          const float* x = points_ + i * d;
-          double* s = sum + size_t(best) * d;
-          for (int j = 0; j < d; ++j) s[j] += x[j];
+          kmeans_rules::add_to_cluster_sum(points_ + i * d, d, 0, 1, sum + size_t(best) * d);
         }
       }
       block_inertia[b] = inertia;

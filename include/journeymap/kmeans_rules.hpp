@@ -1,6 +1,6 @@
 // The per-point k-means math both Lloyd steps use: squared norms accumulated in the same order,
-// the GEMM expansion of the squared distance and the arg-min tie rule. The GPU translation unit is
-// compiled with --fmad=false, so these round exactly as on the CPU.
+// the GEMM expansion of the squared distance, the arg-min tie rule and the order of the centroid
+// sums. The GPU translation unit is compiled with --fmad=false, so these round exactly as on the CPU.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,17 @@ JM_HD inline float squared_distance_from_dot(float point_norm, float centroid_no
 /// True when cluster `c` at distance `d` beats the best so far; ties go to the lower cluster index.
 JM_HD inline bool closer(float d, int32_t c, float best_d, int32_t best_c) {
   return d < best_d || (d == best_d && c < best_c);
+}
+
+/// Rows per partial-sum block. Both backends sum each block's points per cluster in row order, then
+/// add the blocks' partial sums in block order, so the centroid sums have the same bits on any number
+/// of threads, on the GPU and on the CPU (given the same labels): no atomics decide an order.
+constexpr int64_t kSumBlockRows = 8192;
+
+/// Adds coordinates first_dim, first_dim + dim_step, ... of point x to its cluster's sums (a GPU
+/// thread owns one stride of dimensions; the CPU passes 0 and 1).
+JM_HD inline void add_to_cluster_sum(const float* x, int dims, int first_dim, int dim_step, double* cluster_sum) {
+  for (int j = first_dim; j < dims; j += dim_step) cluster_sum[j] += static_cast<double>(x[j]);
 }
 
 }  // namespace kmeans_rules

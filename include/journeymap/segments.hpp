@@ -148,8 +148,8 @@ std::unique_ptr<LloydStep> make_lloyd_step(const Context& ctx, const float* poin
 }  // namespace cpu_impl
 
 namespace cuda_impl {
-/// Copies the points to the device once; each assign is a cuBLAS GEMM per row chunk plus one fused
-/// arg-min / centroid-sum kernel.
+/// Copies the points to the device once; each assign is a cuBLAS GEMM and an arg-min kernel per row
+/// chunk, then the cluster sums in the CPU twin's fixed block order (same labels, same sums).
 std::unique_ptr<LloydStep> make_lloyd_step(const Context& ctx, const float* points, int64_t n, int dims);
 }  // namespace cuda_impl
 

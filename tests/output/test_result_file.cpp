@@ -285,6 +285,30 @@ TEST(ResultFile, DamagedSuperblocksAreRefusedBeforeHdf5Trusts) {
   big_k[16] = static_cast<char>(0xff);
   big_k[17] = static_cast<char>(0xff);
   EXPECT_THROW(jm::ResultReader{jm::testing::write_file(dir / "big_k.h5", big_k)}, jm::Error);
+
+  // Found by fuzz_result_file: a version-0 superblock pointing at a driver info block inside itself
+  // made HDF5 ask for 4 GB. journeymap writes no driver block, user block or free-space info.
+  const auto refused_naming = [&](std::string changed, const char* name, const char* expected) {
+    try {
+      jm::ResultReader reader(jm::testing::write_file(dir / name, changed));
+      ADD_FAILURE() << name << " was opened";
+    } catch (const jm::Error& error) {
+      EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
+    }
+  };
+  constexpr size_t kBase = 24, kFreeSpace = 32, kEndOfFile = 40, kDriverBlock = 48;  // version-0 offsets
+  std::string driver_block = bytes;
+  driver_block.replace(kDriverBlock, 8, std::string("\x19\0\0\0\0\0\0\0", 8));
+  refused_naming(driver_block, "driver_block.h5", "driver block address 0x19");
+  std::string user_block = bytes;
+  user_block[kBase] = 1;
+  refused_naming(user_block, "user_block.h5", "base address 1");
+  std::string free_space = bytes;
+  free_space[kFreeSpace + 7] = 0;
+  refused_naming(free_space, "free_space.h5", "free-space address");
+  std::string ends_early = bytes;
+  ends_early.replace(kEndOfFile, 8, std::string(8, '\0'));
+  refused_naming(ends_early, "ends_early.h5", "inside the superblock");
 }
 
 TEST(ResultFile, ListAndExists) {
