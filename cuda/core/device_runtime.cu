@@ -1,6 +1,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cub/version.cuh>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include <raft/core/device_resources.hpp>
 #include <rmm/cuda_stream.hpp>
 #include <sstream>
+#include <string>
 
 #include "cuda/core/cuda_check.cuh"
 #include "cuda/core/device_runtime.cuh"
@@ -81,6 +83,21 @@ std::map<int, DeviceState*>& device_states() {
 }
 }  // namespace
 
+namespace {
+// The pool's first reservation. Several processes sharing one device (the test binaries run side
+// by side) each take 1/8 of what is free when they start unless JM_GPU_POOL_MB says how much.
+size_t initial_pool_bytes(size_t free_bytes) {
+  const char* setting = std::getenv("JM_GPU_POOL_MB");
+  if (setting == nullptr || *setting == '\0') return (free_bytes / 8) & ~size_t{255};
+  char* end = nullptr;
+  const unsigned long long megabytes = std::strtoull(setting, &end, 10);
+  if (*end != '\0' || *setting == '-' || megabytes > (free_bytes >> 20))
+    throw ConfigError("JM_GPU_POOL_MB='" + std::string(setting) + "' is not a number of MiB between 0 and the " +
+                      std::to_string(free_bytes >> 20) + " MiB free on the device");
+  return static_cast<size_t>(megabytes) << 20;
+}
+}  // namespace
+
 raft::device_resources& device_resources(int device) {
   auto& per_device = device_states();
   std::lock_guard<std::mutex> lock(runtime_mutex());
@@ -91,10 +108,10 @@ raft::device_resources& device_resources(int device) {
   auto found = per_device.find(device);
   if (found != per_device.end()) return found->second->resources;
   // A pool avoids a cudaMalloc/cudaFree pair per temporary buffer; it starts at 1/8 of free memory
-  // and grows on demand.
+  // (or JM_GPU_POOL_MB) and grows on demand.
   size_t free_bytes = 0, total_bytes = 0;
   JM_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
-  const size_t initial_pool = (free_bytes / 8) & ~size_t{255};
+  const size_t initial_pool = initial_pool_bytes(free_bytes);
   // Counted above the pool, so the peak is what our buffers held, not what the pool reserved.
   rmm::mr::statistics_resource_adaptor counted{
       rmm::mr::pool_memory_resource{rmm::mr::cuda_memory_resource{}, initial_pool}};
