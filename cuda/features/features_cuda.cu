@@ -47,9 +47,11 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
   layout.first_occurrence = first_occurrence.data();
 
   const int64_t blocks = std::min<int64_t>((out.n_rows + kFeatureBlockThreads - 1) / kFeatureBlockThreads, 1 << 20);
-  compute_journey_features<<<static_cast<unsigned>(blocks), kFeatureBlockThreads, 0, stream.value()>>>(
-      offsets.data(), touchpoint.data(), channel.data(), timestamp_ms.data(),
-      customer_journey_number.data(), out.n_rows, layout, features.data());
+  constexpr size_t kSharedBudgetBytes = 48 * 1024;  // default dynamic shared memory limit
+  const size_t tile_bytes = feature_tile_bytes(layout.n_columns, kSharedBudgetBytes);
+  compute_journey_features<<<static_cast<unsigned>(blocks), kFeatureBlockThreads, tile_bytes, stream.value()>>>(
+      offsets.data(), touchpoint.data(), channel.data(), timestamp_ms.data(), customer_journey_number.data(),
+      out.n_rows, layout, tile_bytes > 0, features.data());
   JM_CUDA_CHECK_LAUNCH();
   JM_CUDA_TRY(cudaMemcpyAsync(out.values.data(), features.data(), out.values.size() * sizeof(float),
                               cudaMemcpyDeviceToHost, stream.value()));

@@ -4,7 +4,8 @@
 // position) on the device, sorted by node then position. For a range of nodes:
 //   1. count_extension_support: every (node, item) cell's support, counted once per journey by the
 //      shared per-journey step, with atomics into a [nodes x items] matrix;
-//   2. flag + DeviceSelect: the frequent cells go to the host, which records the patterns in the
+//   2. flag + DeviceSelect: the frequent cells go to the host (two round trips: their count, then
+//      the cells with their supports), which records the patterns in the
 //      same PatternCollector the CPU uses (threshold, top-k, cap, canonical order);
 //   3. count_child_entries + scan + write_child_entries + stable radix sort by child: the
 //      projected entries of the growing cells, i.e. the next batch, pushed on a stack (depth
@@ -15,7 +16,6 @@
 #include <cub/device/device_scan.cuh>
 #include <cub/device/device_select.cuh>
 #include <rmm/device_buffer.hpp>
-#include <rmm/device_scalar.hpp>
 #include <rmm/device_uvector.hpp>
 #include <thrust/iterator/counting_iterator.h>
 
@@ -136,30 +136,34 @@ class GpuMiner {
         batch.view(), begin, end, first_node, db_, batch.window_gap, support.data(), converted_support.data());
     JM_CUDA_CHECK_LAUNCH();
 
-    // 2. Frequent cells to the host.
+    // 2. Frequent cells to the host in two round trips: their number with the pruned flag, then
+    //    the cells with both supports in one array.
     rmm::device_uvector<uint8_t> flags(n_cells, stream_);
-    rmm::device_scalar<unsigned long long> pruned(0, stream_);
+    rmm::device_uvector<int64_t> selection(2, stream_);  // [0] frequent cells, [1] any pruned cell
+    JM_CUDA_TRY(cudaMemsetAsync(selection.data(), 0, 2 * sizeof(int64_t), stream_.value()));
     kernels::flag_frequent_cells<<<grid_for(n_cells), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
-        support.data(), n_cells, collector_.threshold(), problem_.min_count, flags.data(), pruned.data());
+        support.data(), n_cells, collector_.threshold(), problem_.min_count, flags.data(), selection.data() + 1);
     JM_CUDA_CHECK_LAUNCH();
-    rmm::device_uvector<int64_t> cells = select_flagged(flags, stream_);
-    const auto n_frequent = static_cast<int64_t>(cells.size());
-    rmm::device_uvector<unsigned int> frequent_support(n_frequent, stream_);
-    rmm::device_uvector<unsigned int> frequent_converted(n_frequent, stream_);
+    rmm::device_uvector<int64_t> cells = select_flagged(flags, selection.data(), stream_);
+    const std::vector<int64_t> host_selection = download(selection.data(), 2, stream_);  // waits for the kernels
+    const int64_t n_frequent = host_selection[0];
+    if (host_selection[1] != 0 && length >= problem_.min_length) collector_.note_pruned();
+    // frequent = [cells | support | converted support], n_frequent each.
+    rmm::device_uvector<int64_t> frequent(3 * static_cast<size_t>(n_frequent), stream_);
     if (n_frequent > 0) {
+      JM_CUDA_TRY(cudaMemcpyAsync(frequent.data(), cells.data(), n_frequent * sizeof(int64_t), cudaMemcpyDeviceToDevice,
+                                  stream_.value()));
       kernels::gather_values<<<grid_for(n_frequent), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
-          cells.data(), support.data(), frequent_support.data(), n_frequent);
+          cells.data(), support.data(), frequent.data() + n_frequent, n_frequent);
       JM_CUDA_CHECK_LAUNCH();
       kernels::gather_values<<<grid_for(n_frequent), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
-          cells.data(), converted_support.data(), frequent_converted.data(), n_frequent);
+          cells.data(), converted_support.data(), frequent.data() + 2 * n_frequent, n_frequent);
       JM_CUDA_CHECK_LAUNCH();
     }
-    const std::vector<int64_t> host_cells = download(cells.data(), cells.size(), stream_);
-    const std::vector<unsigned int> host_support = download(frequent_support.data(), frequent_support.size(), stream_);
-    const std::vector<unsigned int> host_converted =
-        download(frequent_converted.data(), frequent_converted.size(), stream_);
-    const unsigned long long host_pruned = pruned.value(stream_);  // synchronizes: the host reads all of the above
-    if (host_pruned > 0 && length >= problem_.min_length) collector_.note_pruned();
+    const std::vector<int64_t> host_frequent = download(frequent.data(), frequent.size(), stream_);
+    const int64_t* host_cells = host_frequent.data();
+    const int64_t* host_support = host_cells + n_frequent;
+    const int64_t* host_converted = host_cells + 2 * n_frequent;
 
     // Record the patterns (cells come in node-major order).
     std::vector<int32_t> pattern;
@@ -303,20 +307,19 @@ class GpuMiner {
     return children;
   }
 
-  static rmm::device_uvector<int64_t> select_flagged(const rmm::device_uvector<uint8_t>& flags,
+  // The indices of the flagged cells (in order) and their number in *n_selected, both on the device:
+  // the caller reads the count with whatever else it downloads.
+  static rmm::device_uvector<int64_t> select_flagged(const rmm::device_uvector<uint8_t>& flags, int64_t* n_selected,
                                                      rmm::cuda_stream_view stream) {
     const auto n = static_cast<int64_t>(flags.size());
     rmm::device_uvector<int64_t> selected(flags.size(), stream);
-    rmm::device_scalar<int64_t> n_selected(0, stream);
     size_t temp_bytes = 0;
     thrust::counting_iterator<int64_t> cells(0);
-    JM_CUDA_TRY(cub::DeviceSelect::Flagged(nullptr, temp_bytes, cells, flags.data(), selected.data(), n_selected.data(),
-                                           n, stream.value()));
+    JM_CUDA_TRY(cub::DeviceSelect::Flagged(nullptr, temp_bytes, cells, flags.data(), selected.data(), n_selected, n,
+                                           stream.value()));
     rmm::device_buffer temp(temp_bytes, stream);
-    JM_CUDA_TRY(cub::DeviceSelect::Flagged(temp.data(), temp_bytes, cells, flags.data(), selected.data(),
-                                           n_selected.data(), n, stream.value()));
-    // The host sizes the selection from this count: value() synchronizes the stream.
-    selected.resize(n_selected.value(stream), stream);
+    JM_CUDA_TRY(cub::DeviceSelect::Flagged(temp.data(), temp_bytes, cells, flags.data(), selected.data(), n_selected,
+                                           n, stream.value()));
     return selected;
   }
 

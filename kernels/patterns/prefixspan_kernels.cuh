@@ -68,24 +68,27 @@ __global__ void __launch_bounds__(kPrefixSpanBlockThreads)
   }
 }
 
-/// flags[c] = support[c] >= threshold; counts cells in [min_count, threshold) into *pruned.
-/// One thread per cell, grid-stride.
+/// flags[c] = support[c] >= threshold; sets *any_pruned to 1 when a cell has a support in
+/// [min_count, threshold) (the host needs only whether one does: one store per block, no counting
+/// atomics on one address). One thread per cell, grid-stride.
 __global__ void __launch_bounds__(kPrefixSpanBlockThreads)
     flag_frequent_cells(const unsigned int* support, int64_t n_cells, int64_t threshold, int64_t min_count,
-                        uint8_t* flags, unsigned long long* pruned) {
+                        uint8_t* flags, int64_t* any_pruned) {
+  int pruned_here = 0;
   for (int64_t c = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; c < n_cells; c += int64_t{gridDim.x} * blockDim.x) {
     const int64_t s = support[c];
     flags[c] = s >= threshold;
-    if (s >= min_count && s < threshold) atomicAdd(pruned, 1ull);
+    pruned_here |= s >= min_count && s < threshold;
   }
+  if (__syncthreads_or(pruned_here) && threadIdx.x == 0) *any_pruned = 1;
 }
 
-/// out[k] = source[index[k]]. One thread per output element, grid-stride.
-template <typename T, typename Index>
+/// out[k] = source[index[k]], converted to Out. One thread per output element, grid-stride.
+template <typename Out, typename T, typename Index>
 __global__ void __launch_bounds__(kPrefixSpanBlockThreads)
-    gather_values(const Index* index, const T* source, T* out, int64_t n) {
+    gather_values(const Index* index, const T* source, Out* out, int64_t n) {
   for (int64_t k = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; k < n; k += int64_t{gridDim.x} * blockDim.x)
-    out[k] = source[index[k]];
+    out[k] = static_cast<Out>(source[index[k]]);
 }
 
 /// values[k] = k. One thread per element, grid-stride.
