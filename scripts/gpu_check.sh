@@ -20,8 +20,11 @@ LOG_DIR=$(cd "$LOG_DIR" && pwd)
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 # Libraries carried with a build (scripts/gpu_bundle.sh) first, then the CUDA toolkit's.
 export LD_LIBRARY_PATH="$BUILD_DIR/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
-# The CLI tests run this binary, not the build machine's path compiled into them.
+# The CLI tests run this binary, not the build machine's path compiled into them, and every test
+# writes under the build folder given here.
 export JM_CLI="$BUILD_DIR/journeymap"
+export JM_TEST_OUTPUT_DIR="$BUILD_DIR/test-output"
+mkdir -p "$JM_TEST_OUTPUT_DIR"
 : >"$LOG_DIR/skipped.log"
 
 # Everything the run leaves goes back as one archive with a one-page summary first.

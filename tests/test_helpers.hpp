@@ -1,6 +1,7 @@
 // Small helpers shared by the test suites: scratch folders and file writing.
 #pragma once
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -9,13 +10,20 @@
 
 namespace jm::testing {
 
+/// Where tests write: JM_TEST_OUTPUT_DIR from the environment when set (a build run on another
+/// machine, see scripts/gpu_check.sh), else the build folder's tests/output.
+inline std::filesystem::path test_output_dir() {
+  const char* from_environment = std::getenv("JM_TEST_OUTPUT_DIR");
+  return from_environment != nullptr && *from_environment != '\0' ? from_environment : JM_TEST_OUTPUT_DIR;
+}
+
 /// A fresh folder under the test output directory, named after the running test.
 inline std::filesystem::path scratch_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = std::string(info->test_suite_name()) + "." + info->name();
   for (char& c : name)
     if (c == '/') c = '_';
-  auto dir = std::filesystem::path(JM_TEST_OUTPUT_DIR) / name;
+  auto dir = test_output_dir() / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

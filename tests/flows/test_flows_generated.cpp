@@ -24,7 +24,7 @@ struct Generated {
 
 const Generated& generated() {
   static const Generated data = [] {
-    const auto dir = std::filesystem::path(JM_TEST_OUTPUT_DIR) / "flows_generated";
+    const auto dir = jm::testing::test_output_dir() / "flows_generated";
     std::filesystem::create_directories(dir);
     jm::GeneratorOptions options;
     options.journeys = 6000;

@@ -221,7 +221,7 @@ class GeneratorDataset : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // One folder per process: CTest runs the tests of this suite in parallel processes.
-    const fs::path dir = fs::path(JM_TEST_OUTPUT_DIR) / ("GeneratorDataset." + std::to_string(::getpid()));
+    const fs::path dir = jm::testing::test_output_dir() / ("GeneratorDataset." + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     data_ = new Dataset;
@@ -230,7 +230,7 @@ class GeneratorDataset : public ::testing::Test {
     load(*data_);
   }
   static void TearDownTestSuite() {
-    fs::remove_all(fs::path(JM_TEST_OUTPUT_DIR) / ("GeneratorDataset." + std::to_string(::getpid())));
+    fs::remove_all(jm::testing::test_output_dir() / ("GeneratorDataset." + std::to_string(::getpid())));
     delete data_;
     data_ = nullptr;
   }

@@ -36,7 +36,7 @@ struct Generated {
 const Generated& generated() {
   static const Generated data = [] {
     Generated g;
-    const auto dir = std::filesystem::path(JM_TEST_OUTPUT_DIR) / "model_generated";
+    const auto dir = jm::testing::test_output_dir() / "model_generated";
     std::filesystem::create_directories(dir);
     jm::GeneratorOptions options;
     options.journeys = 6000;
