@@ -90,7 +90,11 @@ echo "$test_binaries" | JM_GPU_POOL_MB=2048 xargs -P 8 -I{} sh -c \
   "timeout $tests_left {} --gtest_brief=1 >\"\$LOG_DIR/\$(basename {}).log\" 2>&1; code=\$?; [ \$code = 124 ] && echo \"TIMEOUT: \$(basename {})\"; [ \$code != 0 ] && [ \$code != 124 ] && echo \"FAILED: \$(basename {})\"; true" \
   | tee "$LOG_DIR/tests_failed.log"
 [ -s "$LOG_DIR/tests_failed.log" ] && status=1
-grep -h -E "^\[  (PASSED|FAILED|SKIPPED) " "$LOG_DIR"/test_*.log | sort | uniq -c >"$LOG_DIR/tests_summary.log"
+# Totals over every binary (gtest's own summary lines: "[  PASSED  ] 12 tests.", ...).
+grep -h -E "^\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ tests?[,.]" "$LOG_DIR"/test_*.log |
+  awk '{ total[$2] += $4 } END { printf "%d passed, %d skipped, %d failed (in %d binaries)\n", total["PASSED"],
+        total["SKIPPED"], total["FAILED"], binaries }' binaries="$(echo "$test_binaries" | wc -l)" \
+  >"$LOG_DIR/tests_summary.log"
 grep -h -B1 -A8 "^\[  FAILED  \]" "$LOG_DIR"/test_*.log >"$LOG_DIR/tests_failures.log" || true
 
 # The issue goal first: the whole pipeline per stage on the GPU at 10M journeys (~110M events;
