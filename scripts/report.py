@@ -145,6 +145,11 @@ def section_headline(r):
             sentences.append(f"The average converting journey is worth {value / conversions:,.2f}.")
     if "meta" in f and attr(f["meta"], "journey_rule", ""):
         sentences.insert(0, attr(f["meta"], "journey_rule"))
+    alerts = read_alerts(f)
+    if alerts is not None and alerts["alerts"]:
+        biggest = max(alerts["alerts"], key=alert_severity)
+        sentences.append("Biggest alert: " + alert_sentence(biggest, alerts["mean_value"]).rstrip(".") +
+                         f"; {fmt_int(len(alerts['alerts']))} alerts in all (see Alerts).")
     if "meta" in f:
         backend, created = attr(f["meta"], "backend", "?"), attr(f["meta"], "created_utc", "?")
         sentences.append(f"Computed on the {backend.upper()} backend; result written {created}.")
@@ -603,6 +608,170 @@ def section_model(r):
 def day_label(ms):
     return str(dt.datetime.fromtimestamp(int(ms) / 1000, dt.timezone.utc).date())
 
+# ---------------------------------------------------------------- alerts on journey metrics
+
+METRIC_KIND_COUNT, METRIC_KIND_RATE, METRIC_KIND_MEDIAN = 0, 1, 2
+MAX_ALERT_CHARTS = 8
+
+
+def metric_label(name):
+    """A reader's name for an /alerts series ("dropoff:checkout" -> "Drop-off at checkout")."""
+    if name == "journeys":
+        return "Journeys started"
+    if name == "conversion_rate":
+        return "Conversion rate"
+    if name == "median_length":
+        return "Median journey length"
+    if name.startswith("dropoff:"):
+        return f"Drop-off at {name[len('dropoff:'):]}"
+    if name.startswith("volume:"):
+        return f"Events at {name[len('volume:'):]}"
+    return name
+
+
+def fmt_metric(value, kind):
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if kind == METRIC_KIND_RATE:
+        return fmt_pct(min(max(value, 0.0), 1.0))
+    if kind == METRIC_KIND_MEDIAN:
+        return f"{max(value, 0.0):.1f} events"
+    return fmt_int(round(max(value, 0.0)))
+
+
+def read_alerts(f):
+    """/alerts as plain Python: the series and the alert list, or None when the stage did not run."""
+    if "alerts" not in f or "bucket_start_ms" not in f["alerts"] or "metrics" not in f["alerts"]:
+        return None
+    g = f["alerts"]
+    metrics = strings(g["metrics"]) if len(g["metrics"]) else []
+    n_buckets = len(g["bucket_start_ms"])
+    kinds = g["metric_kind"][()] if "metric_kind" in g else np.zeros(len(metrics), dtype=np.int32)
+    series = {name: matrix(g, name) if name in g and len(metrics) and n_buckets else None
+              for name in ("observed", "expected", "lower", "upper")}
+    listed = []
+    if "list/metric" in g and len(g["list/metric"]):
+        lst = g["list"]
+        names = strings(lst["metric"])
+        units = strings(lst["impact_unit"])
+        for i, name in enumerate(names):
+            listed.append(dict(metric=name, kind=int(kinds[metrics.index(name)]) if name in metrics else 0,
+                               bucket=int(lst["bucket"][i]), start_ms=int(lst["bucket_start_ms"][i]),
+                               observed=float(lst["observed"][i]), expected=float(lst["expected"][i]),
+                               lower=float(lst["lower"][i]), upper=float(lst["upper"][i]), z=float(lst["z"][i]),
+                               impact=float(lst["impact"][i]), unit=units[i]))
+    partial = g["partial"][()].astype(bool) if "partial" in g else np.zeros(n_buckets, dtype=bool)
+    return dict(metrics=metrics, kinds=kinds, starts=g["bucket_start_ms"][()], partial=partial, series=series,
+                alerts=listed, mean_value=float(attr(g, "mean_conversion_value", 0.0) or 0.0),
+                bucket_seconds=int(attr(g, "bucket_seconds", 86400) or 86400))
+
+
+def alert_severity(a):
+    """Alerts that cost conversions first (most lost first), then by |z|."""
+    lost = a["impact"] if a["unit"] == "conversions" and a["impact"] > 0 else 0.0
+    return (lost, abs(a["z"]))
+
+
+def alert_impact_text(a, mean_value):
+    impact, unit = a["impact"], a["unit"]
+    if not math.isfinite(impact):
+        return ""
+    if unit == "conversions":
+        if round(abs(impact)) < 1:
+            return ""
+        if impact > 0:
+            value = f", worth about {impact * mean_value:,.0f} in conversion value" if mean_value > 0 else ""
+            return f"about {impact:,.0f} conversions lost{value}"
+        return f"about {-impact:,.0f} more conversions than expected"
+    if unit == "events per journey":
+        return f"{abs(impact):.1f} events per journey {'more' if impact > 0 else 'fewer'} than expected"
+    if round(abs(impact)) < 1:
+        return ""
+    return f"{abs(impact):,.0f} {'more' if impact > 0 else 'fewer'} {unit} than expected"
+
+
+def alert_sentence(a, mean_value):
+    """One alert in words, every number taken from the alert itself."""
+    kind = a["kind"]
+    text = (f"{metric_label(a['metric'])} on {day_label(a['start_ms'])} was {fmt_metric(a['observed'], kind)} "
+            f"against {fmt_metric(a['expected'], kind)} expected (normal range "
+            f"{fmt_metric(a['lower'], kind)} to {fmt_metric(a['upper'], kind)})")
+    impact = alert_impact_text(a, mean_value)
+    return text + (f": {impact}." if impact else ".")
+
+
+def alert_sentences(alerts):
+    listed = alerts["alerts"]
+    if not listed:
+        judged = int((~alerts["partial"]).sum())
+        return [f"No alerts were raised: every monitored metric stayed within its expected range on the {judged} "
+                f"full days."]
+    ranked = sorted(listed, key=alert_severity, reverse=True)
+    metrics = {a["metric"] for a in listed}
+    days = {a["start_ms"] for a in listed}
+    out = ["Biggest alert: " + alert_sentence(ranked[0], alerts["mean_value"])]
+    out.append(f"{fmt_int(len(listed))} alert{'s' if len(listed) != 1 else ''} in all, on {len(metrics)} "
+               f"metric{'s' if len(metrics) != 1 else ''} and {len(days)} day{'s' if len(days) != 1 else ''}"
+               + (f"; the charts show the {min(len(metrics), MAX_ALERT_CHARTS)} most costly metrics"
+                  if len(metrics) > 1 else "") + ".")
+    partial = alerts["partial"]
+    if partial.any():
+        out.append(f"Partial days ({', '.join(day_label(alerts['starts'][b]) for b in np.nonzero(partial)[0])}) hold "
+                   f"fewer than half the usual journey starts; they are drawn hollow and never alert.")
+    return out
+
+
+def alert_charts(r, alerts):
+    """One small chart per alerted metric: observed, expected, the normal range and the alerts."""
+    listed = alerts["alerts"]
+    series = alerts["series"]
+    if not listed or series["observed"] is None:
+        return ""
+    order = []
+    for a in sorted(listed, key=alert_severity, reverse=True):
+        if a["metric"] not in order and a["metric"] in alerts["metrics"]:
+            order.append(a["metric"])
+    x = [day_label(ms) for ms in alerts["starts"]]
+    partial = alerts["partial"]
+    charts = []
+    for name in order[:MAX_ALERT_CHARTS]:
+        m = alerts["metrics"].index(name)
+        kind = int(alerts["kinds"][m])
+        floor = 0.0
+        observed = series["observed"][m].astype(np.float64)
+        line = np.where(partial, np.nan, observed)
+        fig = go.Figure()
+        if series["upper"] is not None and series["lower"] is not None:
+            upper = series["upper"][m].astype(np.float64)
+            lower = np.maximum(series["lower"][m].astype(np.float64), floor)
+            if kind == METRIC_KIND_RATE:
+                upper = np.minimum(upper, 1.0)
+            fig.add_scatter(x=x, y=upper, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
+            fig.add_scatter(x=x, y=lower, mode="lines", line=dict(width=0), fill="tonexty",
+                            fillcolor="rgba(100,116,139,0.18)", name="normal range", hoverinfo="skip")
+        if series["expected"] is not None:
+            fig.add_scatter(x=x, y=series["expected"][m], mode="lines", name="expected",
+                            line=dict(color="#64748b", dash="dot"))
+        fig.add_scatter(x=x, y=line, mode="lines", name="observed", line=dict(color=PALETTE[0], width=2))
+        if partial.any():
+            idx = np.nonzero(partial)[0]
+            fig.add_scatter(x=[x[b] for b in idx], y=observed[idx], mode="markers", name="partial day",
+                            marker=dict(symbol="circle-open", size=9, color="#94a3b8"))
+        mine = [a for a in listed if a["metric"] == name]
+        fig.add_scatter(x=[day_label(a["start_ms"]) for a in mine], y=[a["observed"] for a in mine], mode="markers",
+                        name="alert", marker=dict(symbol="x", size=11, color="#e11d48"),
+                        text=[alert_sentence(a, alerts["mean_value"]) for a in mine], hoverinfo="text")
+        fig.update_layout(title=dict(text=f"{metric_label(name)}: {len(mine)} alert{'s' if len(mine) != 1 else ''}",
+                                     font=dict(size=13)),
+                          legend=dict(orientation="h", y=-0.25), hovermode="closest")
+        if kind == METRIC_KIND_RATE:
+            fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+        else:
+            fig.update_yaxes(rangemode="tozero")
+        charts.append(r.figure(fig, 300))
+    return f'<div class="grid2">{"".join(charts)}</div>'
+
+
 
 def section_anomalies(r):
     """/anomalies (flagged [n_journeys], top/*) and /alerts (bucket_start_ms, metrics, observed/expected
@@ -640,48 +809,17 @@ def section_anomalies(r):
             rows = "".join(f"<tr><td>{scores[i]:.3g}</td><td>{html.escape(paths[i][:160])}</td>"
                            f"<td>{html.escape(reasons[i])}</td></tr>" for i in range(min(10, len(paths))))
             body += ('<table class="data"><tr><th>Score</th><th>Path</th><th>Why</th></tr>' + rows + "</table>")
-    if "alerts" in r.f:
-        g = r.f["alerts"]
-        if "bucket_start_ms" in g and "metrics" in g and "observed" in g:
-            starts = g["bucket_start_ms"][()]
-            metrics = strings(g["metrics"])
-            observed = matrix(g, "observed")
-            expected = matrix(g, "expected") if "expected" in g else None
-            x = [day_label(ms) for ms in starts]
-            fig = go.Figure()
-            for m in range(min(len(metrics), 6)):
-                fig.add_scatter(x=x, y=observed[m], mode="lines", name=metrics[m],
-                                line=dict(color=PALETTE[m % len(PALETTE)]))
-                if expected is not None:
-                    fig.add_scatter(x=x, y=expected[m], mode="lines", name=f"{metrics[m]} (expected)",
-                                    line=dict(color=PALETTE[m % len(PALETTE)], dash="dot"), showlegend=False)
-            fig.update_layout(title="Monitored metrics over time (dotted: expected)")
-            body += r.figure(fig, 380)
-        if "list" in g:
-            lst = g["list"]
-            cols = [k for k in lst if isinstance(lst[k], h5py.Dataset) and lst[k].ndim == 1]
-            n = len(lst[cols[0]]) if cols else 0
-            sentences.append(f"{fmt_int(n)} alerts were raised." if n else "No alerts were raised.")
-            if n:
-                def cell(k, i):
-                    v = lst[k][i]
-                    if isinstance(v, bytes):
-                        return v.decode()
-                    if k.endswith("_ms"):
-                        return day_label(v)
-                    return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
-                head = "".join(f"<th>{html.escape(k)}</th>" for k in cols)
-                rows = "".join("<tr>" + "".join(f"<td>{html.escape(cell(k, i))}</td>" for k in cols) + "</tr>"
-                               for i in range(min(n, 30)))
-                body += f'<table class="data"><tr>{head}</tr>{rows}</table>'
-        else:
-            cols = [k for k in g if isinstance(g[k], h5py.Dataset) and g[k].ndim == 1]
-            lengths = {len(g[k]) for k in cols}
-            if cols and len(lengths) == 1 and "bucket_start_ms" not in g:
-                n = lengths.pop()
-                sentences.append(f"{fmt_int(n)} alerts were raised.")
     if body:
-        r.section("anomalies", "Anomalies and alerts over time", sentences, body)
+        r.section("anomalies", "Unusual journeys", sentences, body)
+
+
+def section_alerts(r):
+    """/alerts: the biggest alert in words, then one chart per alerted metric."""
+    alerts = read_alerts(r.f)
+    if alerts is None:
+        return
+    r.section("alerts", "Alerts: days when a journey metric left its normal range", alert_sentences(alerts),
+              alert_charts(r, alerts))
 
 
 def generic_section(r, group, title):
@@ -696,7 +834,7 @@ def generic_section(r, group, title):
     r.section(group, title, sentences, f'<table class="data"><tr><th>Item</th><th>Shape</th></tr>{"".join(rows)}</table>')
 
 
-SECTIONS = [section_headline, section_sankey, section_paths, section_funnel, section_friction, section_attribution,
+SECTIONS = [section_headline, section_alerts, section_sankey, section_paths, section_funnel, section_friction, section_attribution,
             section_patterns, section_segments, section_model, section_anomalies]
 
 
