@@ -211,6 +211,40 @@ def section_sankey(r):
     r.section("sankey", "How journeys flow", sentences, r.figure(fig, 560) + note)
 
 
+def short_path(path, limit=48):
+    """A path label that fits a chart axis: the first and last steps kept, the middle elided with
+    the number of steps left out (the full path goes in the hover text)."""
+    if len(path) <= limit:
+        return path
+    steps = [step if len(step) <= 20 else step[:19] + "…" for step in path.split(" > ")]
+
+    def label(head, tail):
+        hidden = len(steps) - head - tail
+        middle = [f"… (+{hidden}) …"] if hidden else []
+        return " > ".join(steps[:head] + middle + steps[len(steps) - tail:])
+
+    head, tail = 1, 1
+    while head + tail < len(steps):  # grow from the end first (where journeys convert or leave), then the start
+        if len(label(head, tail + 1)) <= limit:
+            tail += 1
+        elif len(label(head + 1, tail)) <= limit:
+            head += 1
+        else:
+            break
+    return label(head, tail) if len(steps) > 1 else steps[0]
+
+
+def path_bars(paths, values, color, what):
+    """Horizontal bars of paths, largest on top: ranked short labels (unique even when two
+    paths shorten alike), the full path and the count on hover."""
+    labels = [f"{k + 1}. {short_path(p)}" for k, p in enumerate(paths)]
+    fig = go.Figure()
+    fig.add_bar(y=labels[::-1], x=list(values)[::-1], orientation="h", marker_color=color, hovertext=paths[::-1],
+                hovertemplate="%{hovertext}<br>%{x:,} " + what + "<extra></extra>")
+    fig.update_layout(yaxis=dict(automargin=True), xaxis=dict(tickformat="~s"), showlegend=False)
+    return fig
+
+
 def variant_table(rows):
     head = "<tr><th>Path</th><th>Journeys</th><th>Conversions</th><th>Rate</th></tr>"
     body = "".join(f"<tr><td>{html.escape(p)}</td><td>{fmt_int(n)}</td><td>{fmt_int(c)}</td><td>{fmt_pct(rt)}</td></tr>"
@@ -227,19 +261,16 @@ def section_paths(r):
         return
     n, c = v["journeys"][()], v["conversions"][()]
     rate = np.where(n > 0, c / np.maximum(n, 1), 0.0)
-    by_conv = sorted(range(len(paths)), key=lambda i: (-c[i], paths[i]))[:10]
-    by_loss = sorted(range(len(paths)), key=lambda i: (-(n[i] - c[i]), paths[i]))[:10]
-    fig = go.Figure()
-    fig.add_bar(y=[paths[i] for i in by_conv][::-1], x=[int(c[i]) for i in by_conv][::-1], orientation="h",
-                name="conversions", marker_color="#10b981")
-    fig2 = go.Figure()
-    fig2.add_bar(y=[paths[i] for i in by_loss][::-1], x=[int(n[i] - c[i]) for i in by_loss][::-1], orientation="h",
-                 name="abandoned", marker_color="#e11d48")
-    for g, t in ((fig, "Top paths to conversion"), (fig2, "Top paths to abandonment")):
-        g.update_layout(title=t, yaxis=dict(automargin=True), showlegend=False)
-    sentences = []
+    # "Top" paths need enough journeys to mean something: at least 20, and 0.2% of all journeys.
     floor = max(20, int(0.002 * n.sum()))
     frequent = [i for i in range(len(paths)) if n[i] >= floor]
+    by_conv = sorted((i for i in frequent if c[i] > 0), key=lambda i: (-c[i], paths[i]))[:10]
+    by_loss = sorted((i for i in frequent if n[i] > c[i]), key=lambda i: (-(n[i] - c[i]), paths[i]))[:10]
+    fig = path_bars([paths[i] for i in by_conv], [int(c[i]) for i in by_conv], "#10b981", "conversions")
+    fig2 = path_bars([paths[i] for i in by_loss], [int(n[i] - c[i]) for i in by_loss], "#e11d48", "abandoned journeys")
+    fig.update_layout(title="Top paths to conversion", xaxis_title="conversions")
+    fig2.update_layout(title="Top paths to abandonment", xaxis_title="abandoned journeys")
+    sentences = []
     if frequent and math.isfinite(r.average_rate) and r.average_rate > 0:
         best = max(frequent, key=lambda i: (rate[i], n[i]))
         sentences.append(f"Journeys with {paths[best]} convert at {fmt_pct(rate[best])}, "
@@ -248,6 +279,8 @@ def section_paths(r):
         tail = "none of which convert" if c[worst] == 0 else f"only {fmt_pct(rate[worst])} of its journeys convert"
         sentences.append(f"The most common abandoned path is {paths[worst]}: {fmt_int(n[worst] - c[worst])} "
                          f"journeys abandon on it, and {tail}.")
+    sentences.append(f"Charts and table show complete paths followed by at least {fmt_int(floor)} journeys "
+                     f"({fmt_int(len(frequent))} such paths); hover a bar for its full path.")
     ct = attr(r.f["flows"], "conversion_touchpoint", "")
     if ct:
         sentences.append(f"Paths are the touches of a journey; the conversion event ({ct}) is the outcome, not part "
@@ -258,7 +291,7 @@ def section_paths(r):
         sentences.append(f"There are {fmt_int(distinct)} distinct complete paths; the single most common covers "
                          f"{fmt_pct(top_share)} of journeys.")
     body = (f'<div class="grid2">{r.figure(fig, 420)}{r.figure(fig2, 420)}</div>'
-            + variant_table([(paths[i], n[i], c[i], rate[i]) for i in by_conv[:8]]))
+            + variant_table([(paths[i], n[i], c[i], rate[i]) for i in sorted(frequent, key=lambda i: (-n[i], paths[i]))[:10]]))
     r.section("paths", "Paths to conversion and to abandonment", sentences, body)
 
 
@@ -450,28 +483,39 @@ def section_patterns(r):
 
     top_conv = ranked("top_conversion", -rate)[:10]
     top_aband = ranked("top_abandonment", rate)[:10]
-    for title, idx, color in (("Patterns that lead to conversion", top_conv, "#10b981"),
-                              ("Patterns that lead to abandonment", top_aband, "#e11d48")):
+    if base is None or not math.isfinite(base):
+        base = 0.0
+    # Both charts draw what a pattern is worth in journeys, in the order of the ranking (score =
+    # share of journeys x (rate - base rate)): conversions above the average rate for the first,
+    # abandoned journeys above it for the second, so the strongest pattern has the longest bar.
+    for title, idx, color, sign, what in (
+            ("Patterns that lead to conversion", top_conv, "#10b981", 1.0, "conversions above the average rate"),
+            ("Patterns that lead to abandonment", top_aband, "#e11d48", -1.0,
+             "abandoned journeys above the average rate")):
         if not idx:
             continue
         texts = pattern_texts(r, g, idx)
-        fig = go.Figure(go.Bar(x=[float(rate[p]) for p in idx][::-1], y=texts[::-1], orientation="h",
-                               marker_color=color, customdata=[int(support[p]) for p in idx][::-1],
-                               hovertemplate="%{y}<br>%{x:.1%} convert, %{customdata} journeys<extra></extra>"))
-        fig.update_layout(title=title, xaxis=dict(tickformat=".0%", title="conversion rate"),
-                          yaxis=dict(automargin=True))
+        extra = [sign * float(support[p]) * (float(rate[p]) - base) for p in idx]
+        hover = [f"{t}<br>{fmt_int(support[p])} journeys, {fmt_pct(float(rate[p]))} convert "
+                 f"(average {fmt_pct(base)})" for t, p in zip(texts, idx)]
+        labels = [f"{k + 1}. {short_path(t)}" for k, t in enumerate(texts)]
+        fig = go.Figure(go.Bar(x=extra[::-1], y=labels[::-1], orientation="h", marker_color=color,
+                               hovertext=hover[::-1], hovertemplate="%{hovertext}<extra></extra>"))
+        fig.update_layout(title=title, xaxis=dict(title=what, tickformat="~s"), yaxis=dict(automargin=True))
         body += r.figure(fig, 380)
     if top_conv:
         p = top_conv[0]
         text = pattern_texts(r, g, [p])[0]
-        times = f", {ratio(rate[p], base):.1f}x the average" if base and base > 0 else ""
+        times = f", {ratio(rate[p], base):.1f}x the average" if base > 0 else ""
         sentences.append(f"Journeys with {text} convert at {fmt_pct(float(rate[p]))}{times} "
                          f"({fmt_int(support[p])} journeys).")
     if top_aband:
         p = top_aband[0]
         text = pattern_texts(r, g, [p])[0]
-        sentences.append(f"Journeys with {text} convert at only {fmt_pct(float(rate[p]))} "
-                         f"({fmt_int(support[p])} journeys).")
+        sentences.append(f"{fmt_pct(1.0 - float(rate[p]))} of journeys with {text} end without converting, against "
+                         f"{fmt_pct(1.0 - base)} on average ({fmt_int(support[p])} journeys; about "
+                         f"{fmt_int(round(float(support[p]) * (base - float(rate[p]))))} more abandoned journeys than at "
+                         f"the average rate).")
     sentences.append(f"{fmt_int(len(support))} frequent patterns were mined"
                      + (f" (minimum support {attr(g, 'min_support')})." if attr(g, "min_support") else "."))
     if not body:
