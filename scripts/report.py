@@ -765,6 +765,26 @@ def alert_sentences(alerts):
     return out
 
 
+def band_polygons(x, lower, upper):
+    """x/y of one closed shape per run of buckets where both limits exist, separated by None (plotly's
+    fill="toself" closes each segment), so days without a value leave a gap instead of a stray fill."""
+    xs, ys = [], []
+    finite = np.isfinite(lower) & np.isfinite(upper)
+    b = 0
+    while b < len(x):
+        if not finite[b]:
+            b += 1
+            continue
+        end = b
+        while end < len(x) and finite[end]:
+            end += 1
+        run = range(b, end)
+        xs += [x[i] for i in run] + [x[i] for i in reversed(run)] + [None]
+        ys += [float(upper[i]) for i in run] + [float(lower[i]) for i in reversed(run)] + [None]
+        b = end
+    return dict(x=xs, y=ys)
+
+
 def alert_charts(r, alerts):
     """One small chart per alerted metric: observed, expected, the normal range and the alerts."""
     listed = alerts["alerts"]
@@ -790,8 +810,7 @@ def alert_charts(r, alerts):
             lower = np.maximum(series["lower"][m].astype(np.float64), floor)
             if kind == METRIC_KIND_RATE:
                 upper = np.minimum(upper, 1.0)
-            fig.add_scatter(x=x, y=upper, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
-            fig.add_scatter(x=x, y=lower, mode="lines", line=dict(width=0), fill="tonexty",
+            fig.add_scatter(**band_polygons(x, lower, upper), mode="lines", line=dict(width=0), fill="toself",
                             fillcolor="rgba(100,116,139,0.18)", name="normal range", hoverinfo="skip")
         if series["expected"] is not None:
             fig.add_scatter(x=x, y=series["expected"][m], mode="lines", name="expected",
