@@ -697,13 +697,18 @@ def read_alerts(f):
     if "list/metric" in g and len(g["list/metric"]):
         lst = g["list"]
         names = strings(lst["metric"])
-        units = strings(lst["impact_unit"])
+        units = strings(lst["impact_unit"]) if "impact_unit" in lst else [""] * len(names)
+
+        def column(key):  # a list column, NaN where an older file lacks it
+            return lst[key][()].astype(np.float64) if key in lst else np.full(len(names), np.nan)
+
+        values = {key: column(key) for key in ("bucket_start_ms", "observed", "expected", "lower", "upper", "z",
+                                              "impact")}
         for i, name in enumerate(names):
             listed.append(dict(metric=name, kind=int(kinds[metrics.index(name)]) if name in metrics else 0,
-                               bucket=int(lst["bucket"][i]), start_ms=int(lst["bucket_start_ms"][i]),
-                               observed=float(lst["observed"][i]), expected=float(lst["expected"][i]),
-                               lower=float(lst["lower"][i]), upper=float(lst["upper"][i]), z=float(lst["z"][i]),
-                               impact=float(lst["impact"][i]), unit=units[i]))
+                               start_ms=int(values["bucket_start_ms"][i]), observed=values["observed"][i],
+                               expected=values["expected"][i], lower=values["lower"][i], upper=values["upper"][i],
+                               z=values["z"][i], impact=values["impact"][i], unit=units[i]))
     partial = g["partial"][()].astype(bool) if "partial" in g else np.zeros(n_buckets, dtype=bool)
     return dict(metrics=metrics, kinds=kinds, starts=g["bucket_start_ms"][()], partial=partial, series=series,
                 alerts=listed, mean_value=float(attr(g, "mean_conversion_value", 0.0) or 0.0),
@@ -713,7 +718,7 @@ def read_alerts(f):
 def alert_severity(a):
     """Alerts that cost conversions first (most lost first), then by |z|."""
     lost = a["impact"] if a["unit"] == "conversions" and a["impact"] > 0 else 0.0
-    return (lost, abs(a["z"]))
+    return (lost, abs(a["z"]) if math.isfinite(a["z"]) else 0.0)
 
 
 def alert_impact_text(a, mean_value):

@@ -5,6 +5,7 @@ fetched from the network, and when key numbers of the HDF5 result (recomputed he
 arrays) are missing from the rendered text. Saves report.html and report.png in --out.
 """
 import argparse
+import datetime as dt
 import os
 import re
 import shutil
@@ -94,9 +95,24 @@ def main():
         attributed = int(f["attribution"].attrs["conversions_attributed"])
         top_channel = names[int(np.argmax(markov))]
         top_share = markov.max() / attributed
+        # The alert the report must lead with: the one that cost most conversions, else the largest |z|.
+        alert_list = f["alerts/list"]
+        alert_texts = ["No alerts were raised"]
+        if len(alert_list["metric"]):
+            metric = alert_list["metric"].asstr()[()]
+            unit = alert_list["impact_unit"].asstr()[()]
+            impact, z = alert_list["impact"][()], alert_list["z"][()]
+            lost = np.where((unit == "conversions") & (impact > 0), impact, 0.0)
+            top = max(range(len(metric)), key=lambda i: (lost[i], abs(z[i])))
+            day = dt.datetime.fromtimestamp(int(alert_list["bucket_start_ms"][top]) / 1000, dt.timezone.utc).date()
+            label = {"journeys": "Journeys started", "conversion_rate": "Conversion rate",
+                     "median_length": "Median journey length"}.get(metric[top], metric[top])
+            label = label.replace("dropoff:", "Drop-off at ").replace("volume:", "Events at ")
+            alert_texts = [f"Biggest alert: {label} on {day} was ", f"{len(metric)} alert"]
     expected_texts = [f"{n:,} journeys", f"{conversions:,} of them converted",
                       f"({100.0 * conversions / n:.1f}%)", f"{funnel_first:,} journeys",
                       f"the Markov model credits {top_channel} with {100.0 * top_share:.1f}% of conversions"]
+    expected_texts += alert_texts
     for needle in expected_texts:
         assert needle in html, f"missing from the rendered report: {needle!r}"
     for title in ("How journeys flow", "Funnel and drop-off", "Friction heatmap", "attribution compared"):
@@ -142,13 +158,28 @@ def main():
         flagged[rng.choice(n, 25, replace=False)] = 1
         f["anomalies/flagged"] = flagged
         start = int(f["journeys/start_ms"][()].min()) // 86400000 * 86400000
+        # Layout of host/anomalies' metric alerts (docs/hdf5-schema.md): two series, one alert each.
         f["alerts/bucket_start_ms"] = start + 86400000 * np.arange(10, dtype=np.int64)
-        f["alerts/metrics"] = np.array([b"checkout_conversion"], dtype=object)
-        f["alerts/observed"] = rng.random((1, 10)).astype(np.float32)
-        f["alerts/expected"] = np.full((1, 10), 0.5, dtype=np.float32)
-        f["alerts/list/bucket_start_ms"] = np.array([start + 86400000 * 6], dtype=np.int64)
-        f["alerts/list/metric"] = np.array([b"checkout_conversion"], dtype=object)
-        f["alerts/list/z"] = np.array([-6.2])
+        f["alerts/partial"] = np.array([0] * 9 + [1], dtype=np.uint8)
+        f["alerts/metrics"] = np.array([b"conversion_rate", b"journeys"], dtype=object)
+        f["alerts/metric_kind"] = np.array([1, 0], dtype=np.int32)
+        f["alerts/observed"] = np.vstack([0.2 + 0.05 * rng.random(10), 400 + 20 * rng.random(10)]).astype(np.float32)
+        f["alerts/expected"] = np.array([[0.22] * 10, [410.0] * 10], dtype=np.float32)
+        f["alerts/lower"] = np.array([[0.18] * 10, [350.0] * 10], dtype=np.float32)
+        f["alerts/upper"] = np.array([[0.26] * 10, [470.0] * 10], dtype=np.float32)
+        f["alerts"].attrs["mean_conversion_value"] = 50.0
+        f["alerts/list/bucket"] = np.array([6, 3], dtype=np.int64)
+        f["alerts/list/bucket_start_ms"] = start + 86400000 * np.array([6, 3], dtype=np.int64)
+        f["alerts/list/metric"] = np.array([b"journeys", b"conversion_rate"], dtype=object)
+        f["alerts/list/direction"] = np.array([b"down", b"down"], dtype=object)
+        f["alerts/list/impact_unit"] = np.array([b"journeys", b"conversions"], dtype=object)
+        f["alerts/list/observed"] = np.array([120.0, 0.05])
+        f["alerts/list/expected"] = np.array([410.0, 0.22])
+        f["alerts/list/lower"] = np.array([350.0, 0.18])
+        f["alerts/list/upper"] = np.array([470.0, 0.26])
+        f["alerts/list/z"] = np.array([-9.1, -6.2])
+        f["alerts/list/impact"] = np.array([-290.0, 68.0])
+        staged_alert_day = str(dt.datetime.fromtimestamp((start + 86400000 * 3) / 1000, dt.timezone.utc).date())
     # `flows` on a file with other stages: they are carried over, and segment labels feed the funnel.
     restaged = os.path.join(out, "result_all_stages_flows.h5")
     run([a.flows_tool, "flows", staged, "-o", restaged, "--device", "cpu"])
@@ -163,7 +194,13 @@ def main():
     for extra_page, needles in ((bare_page, ["Headline numbers"]),
                                 (staged_page, ["impulse buyers", "roc_auc 0.871", "has_checkout",
                                                "convert at 74.0%, 3.0x the average",
-                                               "25 journeys are flagged", "1 alerts were raised"])):
+                                               "25 journeys are flagged",
+                                               # the alert that cost conversions leads, though its |z| is smaller
+                                               f"Biggest alert: Conversion rate on {staged_alert_day} was 5.0% "
+                                               "against 22.0% expected (normal range 18.0% to 26.0%): about 68 "
+                                               "conversions lost, worth about 3,400 in conversion value.",
+                                               "2 alerts in all, on 2 metrics and 2 days",
+                                               "Conversion rate: 1 alert", "Journeys started: 1 alert"])):
         dom2 = chromium(["--dump-dom", "file://" + extra_page], out).stdout
         assert 'data-jm-errors="' not in dom2, f"script errors in {extra_page}"
         want = re.search(r'data-jm-expected="(\d+)"', dom2).group(1)
