@@ -93,7 +93,10 @@ class Report:
 
     def figure(self, fig, height=420):
         div = f"jm-chart-{len(self.figures)}"
-        fig.update_layout(height=height, margin=dict(l=40, r=20, t=40, b=40), template="plotly_white",
+        margin = {side: getattr(fig.layout.margin, side) for side in ("l", "r", "t", "b")}
+        defaults = dict(l=40, r=20, t=40, b=40)  # a figure's own margins win
+        margin = {side: defaults[side] if value is None else value for side, value in margin.items()}
+        fig.update_layout(height=height, margin=margin, template="plotly_white",
                           font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=12))
         self.figures.append((div, fig))
         return f'<div class="chart" id="{div}"></div>'
@@ -126,10 +129,11 @@ def section_headline(r):
         span = f"{first} to {last}"
     durations = (end - start) / 1000.0 if n else np.array([0.0])
     tiles = [("Journeys", fmt_int(n)), ("Customers", fmt_int(customers)), ("Events", fmt_int(offsets[-1])),
-             ("Conversions", fmt_int(conversions)), ("Conversion rate", fmt_pct(r.average_rate)),
-             ("Conversion value", f"{value:,.0f}"),
-             ("Median journey length", f"{float(np.median(lengths)) if n else 0:.0f} events"),
-             ("Median journey duration", fmt_duration(float(np.median(durations))))]
+             ("Conversions", fmt_int(conversions)), ("Conversion rate", fmt_pct(r.average_rate))]
+    if value > 0:  # no tile of zeros when the log carries no values
+        tiles.append(("Conversion value", f"{value:,.0f}"))
+    tiles += [("Median journey length", f"{float(np.median(lengths)) if n else 0:.0f} events"),
+              ("Median journey duration", fmt_duration(float(np.median(durations))))]
     body = '<div class="tiles">' + "".join(
         f'<div class="tile"><div class="tile-value">{html.escape(v)}</div><div class="tile-label">{k}</div></div>'
         for k, v in tiles) + "</div>"
@@ -415,8 +419,12 @@ def section_attribution(r):
         for k, (m, title) in enumerate(present):
             fig.add_bar(x=[names[i] for i in order], y=[columns[m][i] / max(attributed, 1) for i in order], name=title,
                         marker_color=PALETTE[k % len(PALETTE)])
+        # Names are categories even when they look like numbers ("112"); the legend sits above the
+        # plot so that long, slanted names below it never run into it.
         fig.update_layout(title=f"Share of conversions credited, by {dim}", barmode="group",
-                          yaxis=dict(tickformat=".0%"), legend=dict(orientation="h", y=-0.2))
+                          yaxis=dict(tickformat=".0%"), xaxis=dict(type="category", tickangle=-30, automargin=True),
+                          legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+                          margin=dict(t=90))
         body += r.figure(fig, 420)
         if "markov" in columns and order:
             top = order[0]
@@ -428,10 +436,13 @@ def section_attribution(r):
                 opener = max(diff)
                 closer = min(diff)
                 if opener[0] > 0:
+                    # "while X is a closer" only for a different name that closes more than it opens.
+                    closing = (f", while {names[closer[1]]} is a closer" if closer[0] < 0 and closer[1] != opener[1]
+                               else "")
                     sentences.append(f"{names[opener[1]]} opens more journeys than it closes "
                                      f"({fmt_pct(columns['first_touch'][opener[1]] / max(attributed, 1))} first-touch vs "
-                                     f"{fmt_pct(columns['last_touch'][opener[1]] / max(attributed, 1))} last-touch), "
-                                     f"while {names[closer[1]]} is a closer.")
+                                     f"{fmt_pct(columns['last_touch'][opener[1]] / max(attributed, 1))} last-touch)"
+                                     f"{closing}.")
     if not body:
         return
     ct = attr(a, "conversion_touchpoint", "")
@@ -571,6 +582,41 @@ def section_segments(r):
                  f'<th>Top touchpoints</th></tr>{rows}</table>')
     r.section("segments", "Segments", sentences, body)
 
+FEATURE_LABELS = {
+    "length": "journey length (events)", "duration_seconds": "journey duration",
+    "distinct_touchpoints": "distinct touchpoints", "revisits": "returns to a touchpoint seen earlier",
+    "touchpoint_entropy": "variety of touchpoints (entropy)", "channel_count": "channels used",
+    "channel_entropy": "variety of channels (entropy)", "gap_mean_seconds": "mean time between events",
+    "gap_median_seconds": "median time between events", "gap_max_seconds": "longest time between events",
+    "momentum": "activity speeding up or slowing down", "start_hour": "hour the journey starts",
+    "start_hour_sin": "hour the journey starts (cyclic, sine)", "start_hour_cos": "hour the journey starts (cyclic, cosine)",
+    "start_weekday": "weekday the journey starts", "recency_days": "days since the last event",
+    "customer_journey_number": "customer's journey number", "first_touchpoint": "first touchpoint",
+    "last_touchpoint": "last touchpoint so far"}
+MODEL_METRIC_LABELS = {"roc_auc": "AUC", "pr_auc": "precision-recall AUC", "log_loss": "log loss",
+                       "brier": "Brier score", "top_decile_lift": "lift in the top 10% of scores",
+                       "positive_rate": "share of positive journeys"}
+
+
+def feature_label(name):
+    """A reader's name for a model feature column (see host/features/features.cpp)."""
+    if name in FEATURE_LABELS:
+        return FEATURE_LABELS[name]
+    block, _, value = name.partition(":")
+    if block == "touchpoint_share":
+        return "share of events at other touchpoints" if value == "(other)" else f"share of events at {value}"
+    if block == "channel_share":
+        return "share of events on other channels" if value == "(other)" else f"share of events on channel {value}"
+    if block == "bigram_share":
+        return f"share of step pairs in hash bucket {value}"
+    if block == "case":
+        return f"case attribute {value}"
+    return name
+
+
+def model_metric_label(name):
+    return MODEL_METRIC_LABELS.get(name, name)
+
 
 def section_model(r):
     """/model: metrics (/model/metrics/name, model, baseline), importance (/model/importance/feature,
@@ -585,40 +631,49 @@ def section_model(r):
         ks = g["prefix/k"][()] if "prefix/k" in g else []
         sentences.append(f"Scoring journeys still in flight (the first 1 to {int(ks[-1]) if len(ks) else '?'} events of "
                          f"held-out journeys), the model reaches AUC {pooled:.3f} against {base:.3f} for the "
-                         f"baseline ({attr(g, 'baseline', 'simple rate')}), over {fmt_int(attr(in_flight, 'prefixes', 0))} "
+                         f"baseline ({str(attr(g, 'baseline', 'simple rate')).replace('_', ' ')}), over {fmt_int(attr(in_flight, 'prefixes', 0))} "
                          f"journey prefixes.")
     if "metrics/name" in g and "metrics/model" in g:
         names, values = strings(g["metrics/name"]), g["metrics/model"][()]
         baseline = g["metrics/baseline"][()] if "metrics/baseline" in g else None
         tiles = "".join(f'<div class="tile"><div class="tile-value">{v:.3f}</div><div class="tile-label">'
-                        f'{html.escape(n)} at the decision point' + (f" (baseline {baseline[i]:.3f})" if baseline is not None else "")
+                        f'{html.escape(model_metric_label(n))} at the decision point' + (f" (baseline {baseline[i]:.3f})" if baseline is not None else "")
                         + "</div></div>" for i, (n, v) in enumerate(zip(names, values)))
         body += f'<div class="tiles">{tiles}</div>'
         auc = next((i for i, n in enumerate(names) if "auc" in n.lower()), None)
         if auc is not None:
-            text = (f"On whole held-out journeys, up to the moment before their outcome, it reaches {names[auc]} "
+            text = (f"On whole held-out journeys, up to the moment before their outcome, it reaches "
+                    f"{model_metric_label(names[auc])} "
                     f"{values[auc]:.3f}")
             if baseline is not None:
                 text += f" against {baseline[auc]:.3f}"
             sentences.append(text + "; this is a diagnostic of what the journey reveals by then, not a forecast.")
     if "warnings" in g and len(g["warnings"]):
-        sentences.append(f"The leakage guard raised {len(g['warnings'])} warning(s); see the banner at the top.")
+        count = len(g["warnings"])
+        sentences.append(f"The leakage guard raised {count} warning{'s' if count != 1 else ''}; see the banner at the top.")
     names_key = next((k for k in ("importance/feature", "feature_names") if k in g), None)
     imp_key = next((k for k in ("importance/gain", "importance") if k in g and isinstance(g[k], h5py.Dataset)), None)
     if names_key and imp_key:
         names, imp = strings(g[names_key]), g[imp_key][()].astype(float)
-        order = np.argsort(-imp)[:15]
-        fig = go.Figure(go.Bar(x=imp[order][::-1], y=[names[i] for i in order][::-1], orientation="h",
-                               marker_color="#8b5cf6"))
-        fig.update_layout(title="Feature importance (gain)", yaxis=dict(automargin=True))
+        order = [i for i in np.argsort(-imp) if imp[i] > 0][:15]
+        total = imp[imp > 0].sum()
+        labels = [f"{feature_label(names[i])}" for i in order]
+        fig = go.Figure(go.Bar(x=[imp[i] / total for i in order][::-1], y=labels[::-1], orientation="h",
+                               marker_color="#8b5cf6", hovertext=[names[i] for i in order][::-1],
+                               hovertemplate="%{y} (%{hovertext})<br>%{x:.1%} of the total gain<extra></extra>"))
+        fig.update_layout(title="What the model relies on (share of total gain)",
+                          xaxis=dict(tickformat=".0%"), yaxis=dict(automargin=True, type="category"))
         body += r.figure(fig, 420)
-        if len(order) and imp.sum() > 0:
-            sentences.append(f"The strongest signal is {names[order[0]]} ({fmt_pct(ratio(imp[order[0]], imp.sum()))} "
-                             f"of total importance).")
+        if order:
+            top = order[0]
+            text = f"The strongest signal is {feature_label(names[top])} ({fmt_pct(ratio(imp[top], total))} of the gain"
+            if len(order) > 1:
+                text += f"; next {feature_label(names[order[1]])}, {fmt_pct(ratio(imp[order[1]], total))}"
+            sentences.append(text + ").")
     if "prefix/k" in g and "prefix/model" in g:
         px, auc = g["prefix/k"][()], g["prefix/model"][()]
         counts = g["prefix/journeys"][()] if "prefix/journeys" in g else None
-        metric = attr(g["prefix"], "metric", "AUC") if "prefix" in g else "AUC"
+        metric = model_metric_label(attr(g["prefix"], "metric", "AUC") if "prefix" in g else "AUC")
         hover = [f"k={int(k)}: {fmt_int(int(n))} test journeys with at least k events" for k, n in zip(px, counts)] \
             if counts is not None else None
         fig = go.Figure(go.Scatter(x=px, y=auc, mode="lines+markers", name="model (in flight)", text=hover,
@@ -634,7 +689,8 @@ def section_model(r):
                           xaxis=dict(title="events seen"), yaxis=dict(title=metric))
         body += r.figure(fig, 360)
         if len(px) and counts is not None:
-            sentences.append(f"After {int(px[0])} event(s) the model reaches {metric} {auc[0]:.3f} on "
+            first_k = int(px[0])
+            sentences.append(f"After {first_k} event{'s' if first_k != 1 else ''} the model reaches {metric} {auc[0]:.3f} on "
                              f"{fmt_int(int(counts[0]))} test journeys; after {int(px[-1])} events, {auc[-1]:.3f} on the "
                              f"{fmt_int(int(counts[-1]))} journeys that are that long.")
     if "curves/roc_false_positive_rate" in g and "curves/roc_true_positive_rate" in g:

@@ -192,9 +192,11 @@ def main():
     staged_page = os.path.join(out, "report_all_stages.html")
     run([a.flows_tool, "report", restaged, "-o", staged_page])
     for extra_page, needles in ((bare_page, ["Headline numbers"]),
-                                (staged_page, ["impulse buyers", "roc_auc 0.871", "has_checkout",
+                                (staged_page, ["impulse buyers", "AUC 0.871", "has_checkout",
                                                "convert at 74.0%, 3.0x the average",
                                                "25 journeys are flagged",
+                                               "The strongest signal is has_checkout (70.0% of the gain; next "
+                                               "journey length (events), 20.0%).",
                                                # the alert that cost conversions leads, though its |z| is smaller
                                                f"Biggest alert: Conversion rate on {staged_alert_day} was 5.0% "
                                                "against 22.0% expected (normal range 18.0% to 26.0%): about 68 "
