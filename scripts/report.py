@@ -169,21 +169,58 @@ def section_sankey(r):
     src, dst, val = s["link_source"][()], s["link_target"][()], s["link_journeys"][()]
     if len(label) == 0:
         return
+    steps = int(attr(r.f["flows"], "max_steps", int(step.max()) if len(step) else 0))
+    outcome_nodes = ("converted", "exit", "continues")
     colors = []
     for name, rt in zip(label, rate):
         colors.append({"converted": "#10b981", "exit": "#e11d48", "continues": "#94a3b8",
                        "other": "#cbd5e1"}.get(name, PALETTE[r.touchpoints.index(name) % len(PALETTE)]
                                                 if name in r.touchpoints else "#64748b"))
+    # Outcome nodes sit in the column after the journey's last step ("exit" at column 3 = left after
+    # step 3), below that column's touchpoints; plotly honours positions only with both x and y.
     max_step = int(step.max()) if len(step) else 0
+    column_total = np.zeros(max_step + 1)
+    for st, n in zip(step, journeys):
+        column_total[st] += n
+    scale = column_total.max() if len(column_total) and column_total.max() > 0 else 1.0
+    order = sorted(range(len(label)), key=lambda i: (int(step[i]), label[i] in outcome_nodes,
+                                                     ("continues", "converted", "exit").index(label[i])
+                                                     if label[i] in outcome_nodes else 0, -journeys[i]))
+    y = [0.0] * len(label)
+    filled = np.zeros(max_step + 1)
+    for i in order:
+        y[i] = min(0.99, 0.01 + 0.9 * (filled[step[i]] + journeys[i] / 2.0) / scale + 0.012 * (filled[step[i]] > 0))
+        filled[step[i]] += journeys[i]
     x = [0.001 + 0.998 * st / max(1, max_step) for st in step]
-    custom = [f"step {st + 1}: {fmt_int(n)} journeys, {fmt_pct(rt)} convert" for st, n, rt in zip(step, journeys, rate)]
+    shown = []
+    custom = []
+    for st, name, n, rt in zip(step, label, journeys, rate):
+        if name == "converted":
+            shown.append("converted")
+            custom.append(f"{fmt_int(n)} journeys converted after step {st}")
+        elif name == "exit":
+            shown.append("left")
+            custom.append(f"{fmt_int(n)} journeys ended after step {st} without converting")
+        elif name == "continues":
+            shown.append(f"longer than {st} steps")
+            custom.append(f"{fmt_int(n)} journeys have more than {st} steps ({fmt_pct(rt)} convert); "
+                          f"their later steps are in the paths and funnel sections")
+        else:
+            shown.append(name)
+            custom.append(f"step {st + 1}: {fmt_int(n)} journeys, {fmt_pct(rt)} of them convert")
     link_colors = ["rgba(16,185,129,0.35)" if label[d] == "converted" else "rgba(225,29,72,0.25)"
                    if label[d] == "exit" else "rgba(100,116,139,0.2)" for d in dst]
     fig = go.Figure(go.Sankey(
         arrangement="snap",
-        node=dict(label=[f"{l}" for l in label], color=colors, x=x, pad=12, thickness=14, customdata=custom,
-                  hovertemplate="%{label}<br>%{customdata}<extra></extra>"),
+        node=dict(label=shown, color=colors, x=x, y=y, pad=10, thickness=14, customdata=custom,
+                  hovertemplate="%{customdata}<extra></extra>"),
         link=dict(source=src, target=dst, value=val, color=link_colors)))
+    # Step headers above the columns.
+    for column in range(max_step + 1):
+        text = f"step {column + 1}" if column < steps else f"after step {steps}"
+        fig.add_annotation(x=0.001 + 0.998 * column / max(1, max_step), y=1.06, xref="paper", yref="paper",
+                           text=text, showarrow=False, font=dict(size=12, color="#475569"))
+    fig.update_layout(margin=dict(t=50))
     steps = int(attr(r.f["flows"], "max_steps", max_step))
     threshold = attr(r.f["flows"], "other_threshold", 0.0)
     # Sentences: the strongest first step, and the step with the most exits.
@@ -192,8 +229,11 @@ def section_sankey(r):
     if first:
         n, l, rt = max(first)
         total0 = sum(x[0] for x in first)
-        sentences.append(f"Most journeys start at {l} ({fmt_pct(ratio(n, total0))} of them); those convert at "
-                         f"{fmt_pct(rt)} against {fmt_pct(r.average_rate)} overall.")
+        if n == total0:  # nothing to compare: the start is the whole population
+            sentences.append(f"Every journey starts at {l}.")
+        else:
+            sentences.append(f"Most journeys start at {l} ({fmt_pct(ratio(n, total0))} of them); those convert at "
+                             f"{fmt_pct(rt)} against {fmt_pct(r.average_rate)} overall.")
     exits = {}
     for d, v in zip(dst, val):
         if label[d] == "exit":
@@ -210,8 +250,9 @@ def section_sankey(r):
         rt, l, st, n = max(best)
         sentences.append(f"The best converting node is {l} at step {st + 1} ({fmt_pct(rt)} of {fmt_int(n)} "
                          f"journeys convert, {ratio(rt, r.average_rate):.1f}x the average).")
-    note = (f'<p class="note">First {steps} steps; nodes under {fmt_pct(threshold)} of their step are folded into '
-            f'"other".</p>')
+    note = (f'<p class="note">First {steps} steps of every journey. Green: converted, red: left without converting, '
+            f'each in the column after the journey\'s last step; grey at the end: journeys longer than {steps} steps. '
+            f'Touchpoints under {fmt_pct(threshold)} of their step are folded into "other".</p>')
     r.section("sankey", "How journeys flow", sentences, r.figure(fig, 560) + note)
 
 
