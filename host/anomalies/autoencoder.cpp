@@ -104,6 +104,7 @@ AutoencoderTraining train_autoencoder(const Context& ctx, const float* rows, int
   std::vector<int64_t> order(static_cast<size_t>(n_train));
   const int64_t batches_per_epoch = (n_train + options.batch_size - 1) / options.batch_size;
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    report_progress(ctx, "autoencoder epochs", static_cast<double>(epoch) / options.epochs);
     std::iota(order.begin(), order.end(), 0);
     anomalies_detail::shuffle(order, rng);
     const double squared_error = trainer->run_epoch(order, options.batch_size, int64_t{epoch} * batches_per_epoch);

@@ -258,6 +258,7 @@ Model train_model(const Context& ctx, MatrixView features, const std::vector<std
   const auto boosting_start = Clock::now();
   double best_loss = std::numeric_limits<double>::infinity();
   for (int round = 0; round < options.rounds; ++round) {
+    report_progress(ctx, "boosting", static_cast<double>(round) / options.rounds);
     booster.update(round, train);
     const std::string line = booster.evaluate(round, eval_sets, eval_names);
     h.train_loss.push_back(parse_evaluation(line, "train", h.metric));

@@ -8,6 +8,7 @@
 #include "host/core/build_info.hpp"
 #include "host/core/paths.hpp"
 #include "host/ingest/spooled_input.hpp"
+#include "host/pipeline/stage_progress.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/case_attributes.hpp"
@@ -17,16 +18,22 @@
 namespace jm {
 namespace {
 
-// Times one stage, records it and reports progress on stderr when asked to. A name timed again
-// adds to its first entry, so every result write of the run sums into one "write" stage.
+// Times one stage, records it and reports progress on stderr when asked to: a line when the stage
+// starts and ends, and the stage's own progress reports (Context::progress) every few seconds. A
+// name timed again adds to its first entry, so every result write of the run sums into one "write" stage.
 class StageClock {
  public:
-  StageClock(RunReport& report, bool progress) : report_(report), progress_(progress) {}
+  StageClock(RunReport& report, bool progress, Context& ctx) : report_(report), progress_(progress), ctx_(ctx) {}
 
   template <typename Fn>
   auto run(const std::string& name, Fn&& fn) {
     if (progress_) std::fprintf(stderr, "[journeymap] %-9s ...\n", name.c_str());
     const auto start = std::chrono::steady_clock::now();
+    struct ListenWhileRunning {  // the stage's progress goes to the printer, and nowhere after it
+      ListenWhileRunning(Context& ctx, ProgressFn printer) : ctx(ctx) { ctx.progress = std::move(printer); }
+      ~ListenWhileRunning() { ctx.progress = nullptr; }
+      Context& ctx;
+    } listening(ctx_, progress_ ? stage_progress_printer(name, stderr) : ProgressFn{});
     auto finish = [&] {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       auto& stages = report_.stage_seconds;
@@ -48,6 +55,7 @@ class StageClock {
  private:
   RunReport& report_;
   bool progress_;
+  Context& ctx_;
 };
 
 // Prints "ingest 37% (1.2 GB of 3.3 GB)" on stderr at most every 2 seconds.
@@ -93,13 +101,13 @@ RunReport run_pipeline(const RunConfig& config) {
   require_distinct_files(config.input_path, config.model_path, "[model] path");
   require_distinct_files(config.case_attributes_path, config.output_path, "--out");
   require_distinct_files(config.outcome.label_file, config.output_path, "--out");
-  const Context ctx = make_context(config.device, config.threads);
+  Context ctx = make_context(config.device, config.threads);
 
   RunReport report;
   report.input_path = config.input_path;
   report.output_path = config.output_path;
   report.backend = to_string(ctx.backend);
-  StageClock clock(report, config.progress);
+  StageClock clock(report, config.progress, ctx);
 
   // The output folder is created up front so that a bad path fails before the long stages.
   const auto output_dir = std::filesystem::path(config.output_path).parent_path();

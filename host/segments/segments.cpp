@@ -167,6 +167,7 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   KMeansResult best;
   int best_index = -1;
   for (size_t i = 0; i < ks.size(); ++i) {
+    report_progress(ctx, "k search", static_cast<double>(i) / static_cast<double>(ks.size()));
     KMeansOptions km = options.kmeans;
     if (km.max_iterations < 1 || km.restarts < 1 || km.init_sample < 1)
       throw ConfigError("k-means max_iterations, restarts and init_sample must be >= 1");
@@ -185,6 +186,7 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
     }
   }
   step.reset();
+  report_progress(ctx, "k search", 1.0);
   if (search_on_sample) {
     // Every journey, from the sample's centroids: its start is what initial_centroids records.
     auto full_step = kmeans_detail::make_step(ctx, points.data(), n, dims);

@@ -2,6 +2,7 @@
 // CPU threads. The CPU/GPU choice for an algorithm is made in one place, from this object.
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace jm {
@@ -16,11 +17,21 @@ enum class DeviceChoice { Auto, Cpu, Gpu };
 DeviceChoice parse_device_choice(const std::string& text);
 const char* to_string(Backend backend);
 
+/// How far a long stage is: (what is running, fraction of it done in [0, 1]). Called from the
+/// stage's own thread; the CLI prints it at most every few seconds.
+using ProgressFn = std::function<void(const std::string& what, double fraction)>;
+
 struct Context {
   Backend backend = Backend::Cpu;
   int num_threads = 1;  ///< CPU worker threads (host stages run on the CPU in both backends)
   int cuda_device = 0;  ///< CUDA device ordinal used by the GPU backend
+  ProgressFn progress;  ///< empty: nobody listens
 };
+
+/// Reports progress through ctx.progress when someone listens.
+inline void report_progress(const Context& ctx, const char* what, double fraction) {
+  if (ctx.progress) ctx.progress(what, fraction);
+}
 
 /// Resolves a DeviceChoice into a Context. `num_threads <= 0` means all hardware threads.
 /// Throws GpuUnavailableError when `gpu` is requested but the build or the machine has none.

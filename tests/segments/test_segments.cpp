@@ -129,6 +129,22 @@ TEST_P(Segments, RecoversPlantedSegmentsWithAriAtLeast0_9) {
   EXPECT_GE(ari, 0.9);
 }
 
+// The k search reports its progress through Context::progress: one report per k value, then done.
+TEST_P(Segments, KSearchReportsProgressPerKValue) {
+  const GeneratedData data = generate(jm::testing::scratch_dir(), 2000, 7);
+  const jm::FeatureMatrix features = jm::extract_features(ctx_, data.journeys, jm::FeatureOptions{});
+  std::vector<std::pair<std::string, double>> reports;
+  jm::Context listening = ctx_;
+  listening.progress = [&](const std::string& what, double fraction) { reports.emplace_back(what, fraction); };
+  jm::SegmentOptions options;
+  options.k_min = 2;
+  options.k_max = 5;
+  jm::segment_journeys(listening, data.journeys, features, options);
+  const std::vector<std::pair<std::string, double>> expected = {
+      {"k search", 0.0}, {"k search", 0.25}, {"k search", 0.5}, {"k search", 0.75}, {"k search", 1.0}};
+  EXPECT_EQ(reports, expected);
+}
+
 // The stored start reproduces the run: Lloyd from initial_centroids_scaled on the same
 // standardised points gives the same segments (what scripts/peers.py relies on for scikit-learn).
 TEST_P(Segments, InitialCentroidsReproduceTheSegments) {
