@@ -90,6 +90,7 @@ class Report:
         self.touchpoints = strings(f["vocab/touchpoints"]) if "vocab/touchpoints" in f else []
         self.channels = strings(f["vocab/channels"]) if "vocab/channels" in f else []
         self.average_rate = float("nan")
+        self.examples = JourneyExamples(self)
 
     def figure(self, fig, height=420):
         div = f"jm-chart-{len(self.figures)}"
@@ -503,6 +504,74 @@ def segment_names(r, count):
                     return names
     return [f"segment {s}" for s in range(count)]
 
+# ---------------------------------------------------------------- drill-down: example journeys
+
+EXAMPLES_PER_ROW = 3
+EXAMPLE_SCAN_LIMIT = 200_000  # journeys looked at to find examples of the rarer patterns
+
+
+class JourneyExamples:
+    """Journeys read back from /journeys for drill-down: a customer's name and path, and which
+    journeys hold a pattern. Everything is read only when a section asks."""
+
+    def __init__(self, r):
+        self.r = r
+        f = r.f
+        self.available = all(k in f for k in ("journeys/offsets", "journeys/touchpoint", "journeys/customer"))
+        if self.available:
+            self.offsets = f["journeys/offsets"][()]
+            self.touchpoint = f["journeys/touchpoint"]
+            self.customer = f["journeys/customer"]
+            self.converted = f["journeys/converted"][()] if "journeys/converted" in f else None
+            self.customers = f["vocab/customers"] if "vocab/customers" in f else None
+
+    def path_ids(self, j):
+        return self.touchpoint[self.offsets[j]:self.offsets[j + 1]]
+
+    def describe(self, j):
+        names = self.r.touchpoints
+        path = " > ".join(names[i] if 0 <= i < len(names) else str(i) for i in self.path_ids(j))
+        who = int(self.customer[j])
+        if self.customers is not None and who < len(self.customers):
+            who = self.customers[who]
+            who = who.decode("utf-8", "replace") if isinstance(who, bytes) else str(who)
+        outcome = "" if self.converted is None else (" (converted)" if self.converted[j] else " (did not convert)")
+        return f"{who}: {short_path(path, 90) if path else '(no events)'}{outcome}"
+
+    def containing(self, patterns):
+        """For each pattern (touchpoint ids), the first journeys that hold it as a subsequence."""
+        found = [[] for _ in patterns]
+        if not self.available:
+            return found
+        n = min(len(self.offsets) - 1, EXAMPLE_SCAN_LIMIT)
+        block = 4096
+        for first in range(0, n, block):
+            last = min(n, first + block)
+            ids = self.touchpoint[self.offsets[first]:self.offsets[last]]
+            for j in range(first, last):
+                seq = ids[self.offsets[j] - self.offsets[first]:self.offsets[j + 1] - self.offsets[first]].tolist()
+                for p, pattern in enumerate(patterns):
+                    if len(found[p]) < EXAMPLES_PER_ROW:
+                        steps = iter(seq)
+                        if all(item in steps for item in pattern):
+                            found[p].append(j)
+            if all(len(f) >= EXAMPLES_PER_ROW for f in found):
+                break
+        return found
+
+
+def examples_table(r, title, rows):
+    """rows: (label, [journey indices]) -> a table with up to EXAMPLES_PER_ROW journeys per row."""
+    examples = r.examples
+    cells = "".join(f"<tr><td>{html.escape(label)}</td><td>"
+                    + "<br>".join(html.escape(examples.describe(j)) for j in journeys) + "</td></tr>"
+                    for label, journeys in rows if journeys)
+    if not cells:
+        return ""
+    return (f'<details class="drill"><summary>{html.escape(title)}</summary><table class="data">'
+            f"<tr><th></th><th>Example journeys (customer: path)</th></tr>{cells}</table></details>")
+
+
 
 def pattern_texts(r, g, indices):
     """Readable text of patterns (CSR /patterns/offsets + items, touchpoint ids)."""
@@ -568,6 +637,12 @@ def section_patterns(r):
                          f"{fmt_pct(1.0 - base)} on average ({fmt_int(support[p])} journeys; about "
                          f"{fmt_int(round(float(support[p]) * (base - float(rate[p]))))} more abandoned journeys than at "
                          f"the average rate).")
+    shown = list(dict.fromkeys(top_conv + top_aband))
+    if shown and r.examples.available:
+        offsets, items = g["offsets"][()], g["items"][()]
+        found = r.examples.containing([items[offsets[p]:offsets[p + 1]].tolist() for p in shown])
+        body += examples_table(r, "Example journeys for each pattern above",
+                               list(zip(pattern_texts(r, g, shown), found)))
     sentences.append(f"{fmt_int(len(support))} frequent patterns were mined"
                      + (f" (minimum support {attr(g, 'min_support')})." if attr(g, "min_support") else "."))
     if not body:
@@ -621,6 +696,10 @@ def section_segments(r):
                        f"<td>{fmt_pct(float(rates[s]))}</td><td>{html.escape(tops[s])}</td></tr>" for s in range(k))
         body += ('<table class="data"><tr><th>Segment</th><th>Journeys</th><th>Conversion</th>'
                  f'<th>Top touchpoints</th></tr>{rows}</table>')
+    if r.examples.available and "label" in g and len(g["label"]) == len(r.examples.offsets) - 1:
+        labels = g["label"][()]
+        rows = [(names[seg], [int(j) for j in np.nonzero(labels == seg)[0][:EXAMPLES_PER_ROW]]) for seg in range(k)]
+        body += examples_table(r, "Example journeys of each segment", rows)
     r.section("segments", "Segments", sentences, body)
 
 FEATURE_LABELS = {
@@ -1015,6 +1094,7 @@ section h2{margin:0 0 10px;font-size:20px}.insights{margin:0 0 12px;padding-left
 .tiles{display:flex;flex-wrap:wrap;gap:12px;margin-top:6px}.tile{background:#eff6ff;border-radius:8px;padding:12px 16px;min-width:150px}
 .tile-value{font-size:22px;font-weight:600}.tile-label{font-size:12px;color:#475569;margin-top:2px}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:16px}.note{font-size:12px;color:#64748b}
+.drill{margin-top:10px}.drill summary{cursor:pointer;color:#1d4ed8;font-weight:600;margin:6px 0}
 table.data{border-collapse:collapse;font-size:13px;margin-top:10px;width:100%}
 table.data th,table.data td{border-bottom:1px solid #e2e8f0;padding:5px 8px;text-align:left}
 footer{padding:0 48px 30px;font-size:12px;color:#64748b}

@@ -138,12 +138,27 @@ def main():
         f["segments/profile/size"] = np.bincount(labels).astype(np.int64)
         f["segments/profile/conversion_rate"] = np.bincount(labels, weights=conv) / np.bincount(labels)
         f["patterns/offsets"] = np.array([0, 3, 5], dtype=np.int64)
-        f["patterns/items"] = np.array([3, 6, 7, 7, 10], dtype=np.int32)  # search > reviews > add_to_cart, ...
+        # Pattern 0: the first three touchpoints of the first journey with three events or more.
+        offsets, touchpoints = f["journeys/offsets"][()], f["journeys/touchpoint"][()]
+        first_long = int(np.nonzero(np.diff(offsets) >= 3)[0][0])
+        pattern0 = touchpoints[offsets[first_long]:offsets[first_long] + 3].tolist()
+        f["patterns/items"] = np.array(pattern0 + [7, 10], dtype=np.int32)
         f["patterns/support"] = np.array([700, 170], dtype=np.int64)
         f["patterns/conversion_rate"] = np.array([0.74, 0.06])
         f["patterns/top_conversion/pattern"] = np.array([0], dtype=np.int64)
         f["patterns/top_abandonment/pattern"] = np.array([1], dtype=np.int64)
         f["patterns"].attrs["base_conversion_rate"] = 0.247
+        # Drill-down: the first journey that holds pattern 0 as a subsequence and the first journey of
+        # segment "churners" must be shown with their customers.
+        customers = f["vocab/customers"].asstr()[()]
+
+        def holds(j, pattern):
+            steps = iter(touchpoints[offsets[j]:offsets[j + 1]].tolist())
+            return all(item in steps for item in pattern)
+
+        first_holder = next(j for j in range(n) if holds(j, pattern0))
+        pattern_example = customers[f["journeys/customer"][first_holder]] + ": "
+        segment_example = customers[f["journeys/customer"][int(np.nonzero(labels == 2)[0][0])]] + ": "
     with h5py.File(staged, "a") as f:  # layouts of host/model and host/anomalies
         f["model/metrics/name"] = np.array([b"roc_auc", b"log_loss"], dtype=object)
         f["model/metrics/model"] = np.array([0.871, 0.41])
@@ -202,7 +217,9 @@ def main():
                                                "against 22.0% expected (normal range 18.0% to 26.0%): about 68 "
                                                "conversions lost, worth about 3,400 in conversion value.",
                                                "2 alerts in all, on 2 metrics and 2 days",
-                                               "Conversion rate: 1 alert", "Journeys started: 1 alert"])):
+                                               "Conversion rate: 1 alert", "Journeys started: 1 alert",
+                                               "Example journeys for each pattern above", pattern_example,
+                                               "Example journeys of each segment", segment_example])):
         dom2 = chromium(["--dump-dom", "file://" + extra_page], out).stdout
         assert 'data-jm-errors="' not in dom2, f"script errors in {extra_page}"
         want = re.search(r'data-jm-expected="(\d+)"', dom2).group(1)
