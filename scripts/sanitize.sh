@@ -15,10 +15,12 @@ FUZZ_SECONDS=${JM_FUZZ_SECONDS:-60}
 mkdir -p "$BUILD_DIR"
 
 # -O1 and line tables only: sanitizer builds are slow to compile, and stacks still name file:line.
+# No Arrow: its C++20 headers and uninstrumented library add nothing to check here (Parquet export
+# is then refused, and its test skips); the CSV export is checked.
 .venv/bin/cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_MAKE_PROGRAM="$PWD/.venv/bin/ninja" \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Sanitize \
   -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -gline-tables-only" -DCMAKE_C_FLAGS_SANITIZE="-O1 -gline-tables-only" \
-  -DJM_WITH_CUDA=OFF -DJM_SANITIZE=ON -DJM_BUILD_FUZZERS=ON -DJM_BUILD_TESTS=ON -DJM_BUILD_BENCH=OFF \
+  -DJM_WITH_CUDA=OFF -DJM_WITH_ARROW=OFF -DJM_SANITIZE=ON -DJM_BUILD_FUZZERS=ON -DJM_BUILD_TESTS=ON -DJM_BUILD_BENCH=OFF \
   >"$BUILD_DIR.configure.log" 2>&1 || { cat "$BUILD_DIR.configure.log"; exit 1; }
 .venv/bin/cmake --build "$BUILD_DIR" -j "$JOBS"
 

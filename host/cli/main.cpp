@@ -10,6 +10,7 @@
 #include "host/cli/command_detect.hpp"
 #include "host/cli/command_flows.hpp"
 #include "host/cli/command_mine.hpp"
+#include "host/cli/command_export.hpp"
 #include "host/cli/command_report.hpp"
 #include "host/cli/command_score.hpp"
 #include "host/cli/command_segment.hpp"
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
   add_module_command(jm::add_score_command);
   add_module_command(jm::add_detect_command);
   add_module_command(jm::add_report_command);
+  add_module_command(jm::add_export_command);
   add_module_command(jm::add_bench_command);
 
   try {

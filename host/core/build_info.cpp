@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "host/core/gpu_runtime.hpp"
+#include "journeymap/export.hpp"
 #include "journeymap/model.hpp"
 
 #ifndef JM_VERSION
@@ -26,6 +27,7 @@ std::string build_info() {
   out << cuda_impl::build_description() << "\n";
   out << xgboost_description() << "\n";
   out << "HDF5 " << H5_VERS_MAJOR << "." << H5_VERS_MINOR << "." << H5_VERS_RELEASE << "\n";
+  out << "Parquet export: " << parquet_library_description() << "\n";
   const int devices = cuda_impl::device_count();
   out << "GPU devices visible: " << devices;
   if (devices > 0) out << " (" << cuda_impl::device_description(0) << ")";

@@ -894,6 +894,13 @@ std::vector<uint64_t> ResultReader::shape(const std::string& path) const {
   return std::vector<uint64_t>(dims.begin(), dims.end());
 }
 
+std::string ResultReader::element_type(const std::string& path) const {
+  DatasetHandle dataset = impl_->open_dataset(path);
+  DatatypeHandle type(H5Dget_type(dataset.get()));
+  if (!type.valid()) impl_->fail_read(path, hdf5_error_detail());
+  return describe_type(type.get());
+}
+
 std::string ResultReader::read_string_attribute(const std::string& object_path, const std::string& name) const {
   silence_hdf5_errors();
   const std::string where = object_path + " attribute '" + name + "'";

@@ -97,6 +97,9 @@ class ResultReader {
   std::vector<std::string> read_strings(const std::string& path) const;
   /// Dimensions of a dataset.
   std::vector<uint64_t> shape(const std::string& path) const;
+  /// Stored element type of a dataset: "int8".."int64", "uint8".."uint64", "float32", "float64",
+  /// "string", or another HDF5 class name ("compound", ...).
+  std::string element_type(const std::string& path) const;
   std::string read_string_attribute(const std::string& object_path, const std::string& name) const;
   int64_t read_int_attribute(const std::string& object_path, const std::string& name) const;
   double read_double_attribute(const std::string& object_path, const std::string& name) const;
