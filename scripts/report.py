@@ -93,6 +93,9 @@ class Report:
         self.examples = JourneyExamples(self)
 
     def figure(self, fig, height=420):
+        # Every chart says what it shows (tests/flows/report_test.py counts the titles drawn).
+        if not fig.layout.title.text:
+            raise ValueError("report charts need a title")
         div = f"jm-chart-{len(self.figures)}"
         margin = {side: getattr(fig.layout.margin, side) for side in ("l", "r", "t", "b")}
         defaults = dict(l=40, r=20, t=40, b=40)  # a figure's own margins win
@@ -219,9 +222,10 @@ def section_sankey(r):
     # Step headers above the columns.
     for column in range(max_step + 1):
         text = f"step {column + 1}" if column < steps else f"after step {steps}"
-        fig.add_annotation(x=0.001 + 0.998 * column / max(1, max_step), y=1.06, xref="paper", yref="paper",
+        fig.add_annotation(x=0.001 + 0.998 * column / max(1, max_step), y=1.04, xref="paper", yref="paper",
                            text=text, showarrow=False, font=dict(size=12, color="#475569"))
-    fig.update_layout(margin=dict(t=50))
+    fig.update_layout(title=dict(text=f"Journey flow over the first {steps} steps", font=dict(size=14)),
+                      margin=dict(t=80))
     steps = int(attr(r.f["flows"], "max_steps", max_step))
     threshold = attr(r.f["flows"], "other_threshold", 0.0)
     # Sentences: the strongest first step, and the step with the most exits.

@@ -82,6 +82,12 @@ def main():
     assert rendered is not None and int(rendered.group(1)) == expected, \
         f"charts did not all render ({rendered.group(1) if rendered else 'none'} of {expected})"
     assert html.count("main-svg") >= expected, "plotly did not draw every chart"
+    # Every chart carries its title, and every section in the navigation is on the page.
+    titles = html.count('class="gtitle"')
+    assert titles == expected, f"{titles} chart titles drawn for {expected} charts"
+    for anchor in re.findall(r'<nav>(.*?)</nav>', html, re.S)[0].split('href="#')[1:]:
+        anchor = anchor.split('"')[0]
+        assert f'<section id="{anchor}">' in html, f"section #{anchor} is in the navigation but not on the page"
 
     # Key numbers, recomputed from the raw arrays, must appear in the rendered text.
     with h5py.File(result, "r") as f:
