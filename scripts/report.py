@@ -1021,6 +1021,52 @@ def alert_charts(r, alerts):
 
 
 
+def section_compare(r):
+    """/compare: two periods of journey starts, each compared rate with its test."""
+    if "compare/kind" not in r.f:
+        return
+    g = r.f["compare"]
+    kind, name = strings(g["kind"]), strings(g["name"])
+    a_rate, b_rate = g["a_rate"][()], g["b_rate"][()]
+    a_total, b_total = g["a_total"][()], g["b_total"][()]
+    p_adj = g["p_adjusted"][()]
+    level = float(attr(g, "significance_level", 0.05))
+    def period(prefix):
+        first, last = day_label(attr(g, f"{prefix}_from_ms")), day_label(attr(g, f"{prefix}_to_ms") - 1)
+        return f"on {first}" if first == last else f"from {first} to {last}"
+
+    period_a, period_b = period("a"), period("b")
+    a_n, b_n = int(attr(g, "a_journeys", 0)), int(attr(g, "b_journeys", 0))
+    sentences = [f"Period A: journeys starting {period_a} ({fmt_int(a_n)}); period B: starting {period_b} "
+                 f"({fmt_int(b_n)})."]
+    if kind and kind[0] == "conversion rate":
+        verdict = (f"a difference of {100 * (a_rate[0] - b_rate[0]):+.1f} points, significant (adjusted p "
+                   f"{p_adj[0]:.2g})" if p_adj[0] < level else
+                   f"not a significant difference (adjusted p {p_adj[0]:.2g})")
+        sentences.append(f"Journeys of period A convert at {fmt_pct(a_rate[0])}, those of B at {fmt_pct(b_rate[0])}: "
+                         f"{verdict}.")
+    significant = [i for i in range(len(kind)) if p_adj[i] < level]
+    sentences.append(f"{len(significant)} of {len(kind)} compared rates differ at an adjusted p below {level:g} "
+                     f"(Benjamini-Hochberg over all of them; two-proportion z-tests).")
+    shown = [i for i in range(len(kind)) if kind[i] != "path share"]
+    labels = [f"{kind[i]}: {short_path(name[i], 40)}" for i in shown]
+    fig = go.Figure()
+    fig.add_bar(y=labels[::-1], x=[a_rate[i] for i in shown][::-1], orientation="h", name="period A",
+                marker_color=PALETTE[0])
+    fig.add_bar(y=labels[::-1], x=[b_rate[i] for i in shown][::-1], orientation="h", name="period B",
+                marker_color=PALETTE[1])
+    fig.update_layout(title="Conversion and funnel step rates, period A against B", barmode="group",
+                      xaxis=dict(tickformat=".0%"), yaxis=dict(automargin=True, type="category"),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0), margin=dict(t=80))
+    rows = "".join(
+        f"<tr><td>{html.escape(kind[i])}</td><td>{html.escape(name[i])}</td><td>{fmt_pct(a_rate[i])} of "
+        f"{fmt_int(a_total[i])}</td><td>{fmt_pct(b_rate[i])} of {fmt_int(b_total[i])}</td>"
+        f"<td>{p_adj[i]:.2g}{' *' if p_adj[i] < level else ''}</td></tr>" for i in range(len(kind)))
+    table = ('<table class="data"><tr><th>What</th><th></th><th>Period A</th><th>Period B</th>'
+             f'<th>Adjusted p (* below {level:g})</th></tr>{rows}</table>')
+    r.section("compare", "Two periods compared", sentences, r.figure(fig, 60 + 34 * max(3, len(shown))) + table)
+
+
 def section_anomalies(r):
     """/anomalies (flagged [n_journeys], top/*) and /alerts (bucket_start_ms, metrics, observed/expected
     [metrics x buckets], list/*)."""
@@ -1082,7 +1128,7 @@ def generic_section(r, group, title):
     r.section(group, title, sentences, f'<table class="data"><tr><th>Item</th><th>Shape</th></tr>{"".join(rows)}</table>')
 
 
-SECTIONS = [section_headline, section_alerts, section_sankey, section_paths, section_funnel, section_friction, section_attribution,
+SECTIONS = [section_headline, section_alerts, section_compare, section_sankey, section_paths, section_funnel, section_friction, section_attribution,
             section_patterns, section_segments, section_model, section_anomalies]
 
 

@@ -3,6 +3,7 @@ target_sources(journeymap_core PRIVATE
   host/flows/flows.cpp
   host/flows/flows_cpu.cpp
   host/flows/attribution.cpp
+  host/flows/compare.cpp
   host/cli/command_flows.cpp
   host/cli/command_report.cpp)
 if(JM_WITH_CUDA)

@@ -22,6 +22,7 @@
 #include "journeymap/generate.hpp"
 #include "journeymap/pipeline.hpp"
 #include "journeymap/run_config.hpp"
+#include "journeymap/timestamp.hpp"
 
 namespace {
 
@@ -31,7 +32,22 @@ struct RunFlags {
   std::string output, device;
   int threads = -1;
   bool quiet = false, strict = false;
+  std::string from, to, compare_a, compare_b;
+  std::vector<std::string> channels;
 };
+
+int64_t parse_flag_time(const std::string& flag, const std::string& text) {
+  const std::optional<int64_t> ms = jm::parse_timestamp(text);
+  if (!ms) throw jm::ConfigError(flag + " is not a timestamp: '" + text + "' (e.g. 2026-03-01 or 2026-03-01T12:00:00Z)");
+  return *ms;
+}
+
+// "FROM..TO" of --compare-a / --compare-b.
+jm::Period parse_flag_period(const std::string& flag, const std::string& text) {
+  const size_t dots = text.find("..");
+  if (dots == std::string::npos) throw jm::ConfigError(flag + " must be FROM..TO (got '" + text + "')");
+  return jm::Period{parse_flag_time(flag, text.substr(0, dots)), parse_flag_time(flag, text.substr(dots + 2))};
+}
 
 jm::RunConfig resolve_run_config(const RunFlags& flags) {
   jm::RunConfig config = jm::resolve_input_flags(flags.input);
@@ -40,6 +56,22 @@ jm::RunConfig resolve_run_config(const RunFlags& flags) {
   if (flags.threads >= 0) config.threads = flags.threads;
   if (flags.quiet) config.progress = false;
   if (flags.strict) config.model.strict_leakage = true;
+  if (!flags.from.empty()) {
+    config.filter.from_ms = parse_flag_time("--from", flags.from);
+    config.filter.has_from = true;
+  }
+  if (!flags.to.empty()) {
+    config.filter.to_ms = parse_flag_time("--to", flags.to);
+    config.filter.has_to = true;
+  }
+  if (!flags.channels.empty()) config.filter.channels = flags.channels;
+  if (flags.compare_a.empty() != flags.compare_b.empty())
+    throw jm::ConfigError("--compare-a and --compare-b go together");
+  if (!flags.compare_a.empty()) {
+    config.compare.a = parse_flag_period("--compare-a", flags.compare_a);
+    config.compare.b = parse_flag_period("--compare-b", flags.compare_b);
+    config.compare_enabled = true;
+  }
   return config;
 }
 
@@ -76,6 +108,11 @@ int main(int argc, char** argv) {
   run->add_option("--threads", flags.threads, "CPU worker threads (0 = all)");
   run->add_flag("--strict", flags.strict, "Leakage warnings are errors");
   run->add_flag("--quiet", flags.quiet, "No progress lines on stderr");
+  run->add_option("--from", flags.from, "Keep events at or after this time ([filter] from)");
+  run->add_option("--to", flags.to, "Keep events before this time ([filter] to)");
+  run->add_option("--channel", flags.channels, "Keep touches on this channel (repeatable; outcomes are kept)");
+  run->add_option("--compare-a", flags.compare_a, "Period a of a comparison, FROM..TO of journey starts");
+  run->add_option("--compare-b", flags.compare_b, "Period b of a comparison, FROM..TO of journey starts");
 
   // info
   std::string info_path;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <tuple>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -342,6 +343,36 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     a.read("max_touchpoints", o.alerts.max_touchpoints);
     a.reject_unknown_keys();
   }
+  if (const toml::table* filter = top.subtable("filter")) {
+    TableReader f(*filter, "filter.", source);
+    for (auto [key, target, has] : {std::tuple{"from", &config.filter.from_ms, &config.filter.has_from},
+                                    std::tuple{"to", &config.filter.to_ms, &config.filter.has_to}}) {
+      std::string text;
+      f.read(key, text);
+      if (text.empty()) continue;
+      const std::optional<int64_t> ms = parse_timestamp(text);
+      if (!ms) throw ConfigError(source + ": filter." + key + " is not a timestamp: '" + text + "'");
+      *target = *ms;
+      *has = true;
+    }
+    f.read("channels", config.filter.channels);
+    f.reject_unknown_keys();
+  }
+  if (const toml::table* compare = top.subtable("compare")) {
+    TableReader c(*compare, "compare.", source);
+    for (auto [key, target] : {std::pair{"a_from", &config.compare.a.from_ms}, std::pair{"a_to", &config.compare.a.to_ms},
+                               std::pair{"b_from", &config.compare.b.from_ms}, std::pair{"b_to", &config.compare.b.to_ms}}) {
+      std::string text;
+      c.read(key, text);
+      const std::optional<int64_t> ms = parse_timestamp(text);
+      if (!ms) throw ConfigError(source + ": compare." + key + " is required and must be a timestamp (got '" + text + "')");
+      *target = *ms;
+    }
+    c.read("top_paths", config.compare.top_paths);
+    c.read("significance_level", config.compare.significance_level);
+    c.reject_unknown_keys();
+    config.compare_enabled = true;
+  }
   if (const toml::table* run = top.subtable("run")) {
     TableReader r(*run, "run.", source);
     std::string device = "auto";
@@ -558,9 +589,19 @@ std::string to_toml(const RunConfig& config) {
                       {"label_file_only", od.label_file_only},
                       {"window_days", od.window_days},
                       {"events", outcome_events}};
+  toml::table filter{{"channels", string_array(config.filter.channels)}};
+  if (config.filter.has_from) filter.insert("from", format_iso8601(config.filter.from_ms));
+  if (config.filter.has_to) filter.insert("to", format_iso8601(config.filter.to_ms));
   toml::table root{{"input", input},       {"journeys", journeys}, {"outcome", outcome}, {"patterns", patterns},
                    {"features", features}, {"segments", segments}, {"flows", flows},
-                   {"attribution", attribution}, {"model", model}, {"anomalies", anomalies}, {"run", run}};
+                   {"attribution", attribution}, {"model", model}, {"anomalies", anomalies}, {"run", run},
+                   {"filter", filter}};
+  if (config.compare_enabled) {
+    const CompareOptions& c = config.compare;
+    root.insert("compare", toml::table{{"a_from", format_iso8601(c.a.from_ms)}, {"a_to", format_iso8601(c.a.to_ms)},
+                                       {"b_from", format_iso8601(c.b.from_ms)}, {"b_to", format_iso8601(c.b.to_ms)},
+                                       {"top_paths", c.top_paths}, {"significance_level", c.significance_level}});
+  }
   std::ostringstream out;
   out << root;
   return out.str();

@@ -120,9 +120,15 @@ RunReport run_pipeline(const RunConfig& config) {
   report.first_bad_rows = ingest.first_bad_rows;
 
   const OutcomeDefinition outcome = effective_outcome(config);
+  if (config.filter.active()) {
+    const EventFilterStats filtered = filter_events(ingest.events, config.filter, outcome);
+    report.warnings.push_back("filter: " + describe_event_filter(config.filter, filtered));
+  }
+  if (config.compare_enabled && !config.flows_enabled)
+    throw ConfigError("[compare] needs the flows stage (its funnel): set [flows] enabled = true");
   OutcomeJourneys built =
       clock.run("journeys", [&] { return build_outcome_journeys(ctx, ingest.events, config.journeys, outcome); });
-  report.warnings = outcome_warnings(built.stats, outcome);
+  for (std::string& warning : outcome_warnings(built.stats, outcome)) report.warnings.push_back(std::move(warning));
   attach_case_attributes(built.journeys, config.case_attributes_path, &report.warnings);
   const JourneySet& journeys = built.journeys;
   report.build_stats = journeys.stats;
@@ -168,6 +174,12 @@ RunReport run_pipeline(const RunConfig& config) {
         clock.run("flows", [&] { return compute_flows(ctx, journeys, config.flows, segment_labels, n_segments); });
     clock.run("write", [&] { write_flows_results(writer, flows, journeys); });
     report.stage_summaries.push_back(format_flows_summary(flows, journeys));
+    if (config.compare_enabled) {
+      const PeriodComparison comparison = clock.run(
+          "compare", [&] { return compare_periods(ctx, journeys, config.compare, config.flows, flows.funnel); });
+      clock.run("write", [&] { write_comparison_results(writer, comparison); });
+      report.stage_summaries.push_back(format_comparison_summary(comparison));
+    }
   }
   if (config.attribution_enabled) {
     const AttributionResult attribution =

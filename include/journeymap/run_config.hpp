@@ -21,6 +21,7 @@
 
 #include "journeymap/anomalies.hpp"
 #include "journeymap/attribution.hpp"
+#include "journeymap/compare.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/flows.hpp"
@@ -65,6 +66,9 @@ struct RunConfig {
   std::string model_path;      ///< where `run` saves the trained model (UBJSON); empty: not saved
   bool anomalies_enabled = true;
   AnomaliesOptions anomalies;  ///< autoencoder scores of journeys and alerts on daily metrics
+  EventFilter filter;          ///< [filter]: a date range and channels of events to keep
+  bool compare_enabled = false;  ///< [compare] given: two periods compared
+  CompareOptions compare;
 
   /// Pattern mining in `run` is bounded by default (5% support, up to 5 items): looping browse
   /// paths make low-support, unbounded mining explode on real clickstreams.

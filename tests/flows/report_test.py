@@ -48,8 +48,9 @@ def main():
     events, result, page, shot = (os.path.join(out, n) for n in ("events.csv", "result.h5", "report.html", "report.png"))
 
     run([a.journeymap, "generate", "--journeys", "4000", "--seed", "20260105", "--out", events, "--threads", "2"])
+    # The generator's checkout spike is on day 60 (2026-03-06): compare it with the week before.
     run([a.journeymap, "run", "--input", events, "--out", result, "--session-gap", "172800", "--device", "cpu",
-         "--threads", "2", "--quiet"])
+         "--threads", "2", "--quiet", "--compare-a", "2026-03-06..2026-03-07", "--compare-b", "2026-02-27..2026-03-06"])
     # A result without /flows and /attribution (`run` writes them; a copy drops them): the report
     # leaves those sections out and still renders.
     bare_result = os.path.join(out, "result_without_flows.h5")
@@ -115,6 +116,10 @@ def main():
                      "median_length": "Median journey length"}.get(metric[top], metric[top])
             label = label.replace("dropoff:", "Drop-off at ").replace("volume:", "Events at ")
             alert_texts = [f"Biggest alert: {label} on {day} was ", f"{len(metric)} alert"]
+        compare = f["compare"]
+        a_rate, b_rate = compare["a_rate"][0], compare["b_rate"][0]
+        alert_texts += [f"Period A: journeys starting on 2026-03-06 ({int(compare.attrs['a_journeys']):,})",
+                        f"Journeys of period A convert at {100 * a_rate:.1f}%, those of B at {100 * b_rate:.1f}%"]
     expected_texts = [f"{n:,} journeys", f"{conversions:,} of them converted",
                       f"({100.0 * conversions / n:.1f}%)", f"{funnel_first:,} journeys",
                       f"the Markov model credits {top_channel} with {100.0 * top_share:.1f}% of conversions"]

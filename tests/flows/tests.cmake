@@ -2,6 +2,7 @@
 jm_add_test(test_flows flows/test_flows.cpp)
 jm_add_test(test_attribution flows/test_attribution.cpp)
 jm_add_test(test_flows_generated flows/test_flows_generated.cpp)
+jm_add_test(test_compare flows/test_compare.cpp)
 
 # The report test: generate -> run -> flows -> report -> headless Chromium. The `flows` and
 # `report` subcommands are hosted by a small test executable until the CLI registers them.
