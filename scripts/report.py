@@ -255,7 +255,15 @@ def section_sankey(r):
         rt, l, st, n = max(best)
         sentences.append(f"The best converting node is {l} at step {st + 1} ({fmt_pct(rt)} of {fmt_int(n)} "
                          f"journeys convert, {ratio(rt, r.average_rate):.1f}x the average).")
-    note = (f'<p class="note">First {steps} steps of every journey. Green: converted, red: left without converting, '
+    anchor = attr(r.f["flows"], "anchor", "")
+    view = ""
+    if anchor:
+        view += (f"Every journey is followed from its first {html.escape(anchor)}; "
+                 f"{fmt_int(attr(r.f['flows'], 'journeys_without_anchor', 0))} journeys that never reach it are left "
+                 f"out of the flows. ")
+    if attr(r.f["flows"], "collapse_repeats", 0):
+        view += "Consecutive events at one touchpoint count as one step. "
+    note = (f'<p class="note">{view}First {steps} steps of every journey. Green: converted, red: left without converting, '
             f'each in the column after the journey\'s last step; grey at the end: journeys longer than {steps} steps. '
             f'Touchpoints under {fmt_pct(threshold)} of their step are folded into "other".</p>')
     r.section("sankey", "How journeys flow", sentences, r.figure(fig, 560) + note)

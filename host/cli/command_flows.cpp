@@ -178,6 +178,8 @@ CLI::App* add_flows_command(CLI::App& app, std::function<int()>& handler) {
                   "Fold Sankey nodes below this share of their step into 'other'")
       ->capture_default_str();
   sub->add_option("--top-variants", command->flows.top_variants, "Path variants kept per ranking")->capture_default_str();
+  sub->add_option("--anchor", command->flows.anchor, "Follow every journey from its first event at this touchpoint");
+  sub->add_flag("--collapse-repeats", command->flows.collapse_repeats, "Consecutive events at one touchpoint are one step");
   sub->add_option("--funnel", command->flows.funnel, "Funnel touchpoints in order (default: derived from the data)")
       ->delimiter(',');
   sub->add_option("--half-life-days", command->attribution.time_decay_half_life_days, "Time-decay half life")

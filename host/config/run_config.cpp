@@ -267,6 +267,8 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     f.read("other_threshold", config.flows.other_threshold);
     f.read("top_variants", config.flows.top_variants);
     f.read("funnel", config.flows.funnel);
+    f.read("anchor", config.flows.anchor);
+    f.read("collapse_repeats", config.flows.collapse_repeats);
     f.reject_unknown_keys();
   }
   if (const toml::table* attribution = top.subtable("attribution")) {
@@ -519,7 +521,9 @@ std::string to_toml(const RunConfig& config) {
                     {"max_steps", config.flows.max_steps},
                     {"other_threshold", config.flows.other_threshold},
                     {"top_variants", config.flows.top_variants},
-                    {"funnel", string_array(config.flows.funnel)}};
+                    {"funnel", string_array(config.flows.funnel)},
+                    {"anchor", config.flows.anchor},
+                    {"collapse_repeats", config.flows.collapse_repeats}};
   const AttributionOptions& ao = config.attribution;
   toml::table attribution{{"enabled", config.attribution_enabled},
                           {"time_decay_half_life_days", ao.time_decay_half_life_days},

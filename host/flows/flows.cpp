@@ -388,8 +388,64 @@ std::vector<PathVariant> count_path_variants(const Context& ctx, const JourneySe
   return sorted_by_journeys(std::move(variants));
 }
 
+JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std::vector<int64_t>* kept_rows) {
+  int32_t anchor = -1;
+  if (!options.anchor.empty()) {
+    anchor = journeys.touchpoints.find(options.anchor);
+    if (anchor < 0) throw ConfigError("flows.anchor: the data has no touchpoint '" + options.anchor + "'");
+  }
+  // The journeys kept and where each one's flow begins.
+  std::vector<int64_t> rows, first_event;
+  for (int64_t j = 0; j < journeys.size(); ++j) {
+    int64_t begin = journeys.offsets[j];
+    const int64_t end = journeys.offsets[j + 1];
+    if (anchor >= 0) {
+      while (begin < end && journeys.touchpoint[static_cast<size_t>(begin)] != anchor) ++begin;
+      if (begin == end) continue;
+    }
+    rows.push_back(j);
+    first_event.push_back(begin);
+  }
+  JourneySet view = select_journeys(journeys, rows);  // per-journey fields of the kept journeys
+  view.offsets.assign(1, 0);
+  view.touchpoint.clear();
+  view.channel.clear();
+  view.timestamp_ms.clear();
+  view.value.clear();
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const int64_t end = journeys.offsets[rows[r] + 1];
+    for (int64_t e = first_event[r]; e < end; ++e) {
+      const auto i = static_cast<size_t>(e);
+      if (options.collapse_repeats && e > first_event[r] && journeys.touchpoint[i] == journeys.touchpoint[i - 1]) continue;
+      view.touchpoint.push_back(journeys.touchpoint[i]);
+      view.channel.push_back(journeys.channel[i]);
+      view.timestamp_ms.push_back(journeys.timestamp_ms[i]);
+      view.value.push_back(journeys.value[i]);
+    }
+    view.offsets.push_back(static_cast<int64_t>(view.touchpoint.size()));
+  }
+  if (kept_rows != nullptr) *kept_rows = std::move(rows);
+  return view;
+}
+
 FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
                          const std::vector<int32_t>& journey_segment, int32_t n_segments) {
+  if (!options.anchor.empty() || options.collapse_repeats) {
+    // Both backends count the same view: the journeys from their anchor, repeats collapsed.
+    std::vector<int64_t> rows;
+    const JourneySet view = flow_view(journeys, options, &rows);
+    std::vector<int32_t> view_segment;
+    if (!journey_segment.empty() && static_cast<int64_t>(journey_segment.size()) == journeys.size())
+      for (const int64_t j : rows) view_segment.push_back(journey_segment[static_cast<size_t>(j)]);
+    FlowOptions plain = options;
+    plain.anchor.clear();
+    plain.collapse_repeats = false;
+    FlowResult result = compute_flows(ctx, view, plain, view_segment, n_segments);
+    result.anchor = options.anchor;
+    result.collapse_repeats = options.collapse_repeats;
+    result.journeys_without_anchor = journeys.size() - view.size();
+    return result;
+  }
   if (options.max_steps < 1 || options.max_steps > kMaxSteps)
     throw ConfigError(fmt::format("flows.max_steps must be in [1, {}], got {}", kMaxSteps, options.max_steps));
   if (!(options.other_threshold >= 0.0 && options.other_threshold < 1.0))
@@ -482,6 +538,9 @@ void write_flows_results(ResultWriter& writer, const FlowResult& flows, const Jo
   writer.write_attribute("/flows", "other_threshold", flows.other_threshold);
   writer.write_attribute("/flows", "n_distinct_variants", flows.n_distinct_variants);
   writer.write_attribute("/flows", "backend", flows.backend);
+  writer.write_attribute("/flows", "anchor", flows.anchor);
+  writer.write_attribute("/flows", "collapse_repeats", int64_t{flows.collapse_repeats});
+  writer.write_attribute("/flows", "journeys_without_anchor", flows.journeys_without_anchor);
 
   // Transitions, sparse (non-zero entries only), with the row-normalised probability.
   std::vector<int32_t> from, to;

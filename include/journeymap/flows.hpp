@@ -34,7 +34,16 @@ struct FlowOptions {
   /// as the distinct touchpoints, in order, of the path variant with most conversions. Journeys hold
   /// no outcome events (outcome.hpp), so a funnel ends at the last touch before the outcome.
   std::vector<std::string> funnel;
+  /// When set, every journey is followed from its first event at this touchpoint (the Sankey's
+  /// first step); journeys that never reach it are left out of the flows.
+  std::string anchor;
+  /// A run of consecutive events at one touchpoint counts as one step (page reloads, repeated opens).
+  bool collapse_repeats = false;
 };
+
+/// The journeys the flows follow under `options`: from the anchor on, with repeated steps
+/// collapsed. `kept_rows` receives the input row of every journey kept.
+JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std::vector<int64_t>* kept_rows);
 
 /// One distinct complete journey (its sequence of touches) with exact counts.
 struct PathVariant {
@@ -85,6 +94,9 @@ struct FlowResult {
   int64_t n_journeys = 0, n_converted = 0;
   double other_threshold = 0.0;
   std::string backend;  ///< "cpu" or "gpu": which backend did the counting
+  std::string anchor;                  ///< FlowOptions::anchor ("" = none)
+  bool collapse_repeats = false;       ///< FlowOptions::collapse_repeats
+  int64_t journeys_without_anchor = 0; ///< left out because they never reach the anchor
 
   /// First-order transition counts, the non-zero ones, sorted by (from, to); states: touchpoints,
   /// start (T), conversion (T+1), exit (T+2).

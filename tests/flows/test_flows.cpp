@@ -322,6 +322,57 @@ TEST_P(Flows, BackendsAgreeExactly) {
   EXPECT_EQ(a.funnel.reached_by_channel, b.funnel.reached_by_channel);
 }
 
+// Anchored and collapsed flows are the flows of the journeys transformed by hand: each from its
+// first "tp2" (journeys without one left out), consecutive repeats merged.
+TEST_P(Flows, AnchorAndCollapsedRepeatsEqualFlowsOfTransformedJourneys) {
+  const JourneySet js = random_journeys(31, 3000, 6, 3, 15);
+  JourneySet expected;
+  expected.touchpoints = js.touchpoints;
+  expected.channels = js.channels;
+  expected.customers = js.customers;
+  expected.offsets.push_back(0);
+  int64_t without_anchor = 0;
+  for (int64_t j = 0; j < js.size(); ++j) {
+    const std::vector<int32_t> path = path_of(js, j);
+    const auto anchor = std::find(path.begin(), path.end(), 2);
+    if (anchor == path.end()) {
+      ++without_anchor;
+      continue;
+    }
+    for (auto it = anchor; it != path.end(); ++it) {
+      if (it != anchor && *it == *(it - 1)) continue;
+      const size_t e = static_cast<size_t>(js.offsets[j] + (it - path.begin()));
+      expected.touchpoint.push_back(*it);
+      expected.channel.push_back(js.channel[e]);
+      expected.timestamp_ms.push_back(js.timestamp_ms[e]);
+      expected.value.push_back(0.0f);
+    }
+    expected.offsets.push_back(static_cast<int64_t>(expected.touchpoint.size()));
+    expected.customer.push_back(0);
+    expected.converted.push_back(js.converted[j]);
+    expected.conversion_value.push_back(0.0f);
+    expected.start_ms.push_back(js.start_ms[j]);
+    expected.end_ms.push_back(js.end_ms[j]);
+  }
+  ASSERT_GT(without_anchor, 0);
+  FlowOptions options;
+  const FlowResult want = jm::compute_flows(context(), expected, options);
+  options.anchor = "tp2";
+  options.collapse_repeats = true;
+  const FlowResult got = jm::compute_flows(context(), js, options);
+  EXPECT_EQ(got.journeys_without_anchor, without_anchor);
+  EXPECT_EQ(got.n_journeys, expected.size());
+  EXPECT_EQ(got.transitions, want.transitions);
+  EXPECT_EQ(got.heat_visits, want.heat_visits);
+  EXPECT_EQ(got.funnel.reached, want.funnel.reached);
+  ASSERT_EQ(got.links.size(), want.links.size());
+  for (size_t k = 0; k < got.links.size(); ++k) EXPECT_EQ(got.links[k].journeys, want.links[k].journeys) << k;
+  ASSERT_EQ(got.variants.size(), want.variants.size());
+  for (size_t k = 0; k < got.variants.size(); ++k) EXPECT_EQ(got.variants[k].touchpoints, want.variants[k].touchpoints);
+  options.anchor = "no such page";
+  EXPECT_THROW(jm::compute_flows(context(), js, options), jm::ConfigError);
+}
+
 TEST_P(Flows, EmptyAndSingleJourney) {
   JourneySet empty = random_journeys(1, 0);
   const FlowResult none = jm::compute_flows(context(), empty, FlowOptions{});
