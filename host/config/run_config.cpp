@@ -358,6 +358,12 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
       *has = true;
     }
     f.read("channels", config.filter.channels);
+    std::vector<int> segments;
+    f.read("segments", segments);
+    for (const int segment : segments) {
+      if (segment < 0 || segment > 4096) throw ConfigError(source + ": filter.segments holds segment numbers 0..4096");
+      config.filter.segments.push_back(static_cast<int32_t>(segment));
+    }
     f.reject_unknown_keys();
   }
   if (const toml::table* compare = top.subtable("compare")) {
@@ -593,7 +599,9 @@ std::string to_toml(const RunConfig& config) {
                       {"label_file_only", od.label_file_only},
                       {"window_days", od.window_days},
                       {"events", outcome_events}};
-  toml::table filter{{"channels", string_array(config.filter.channels)}};
+  toml::array filter_segments;
+  for (const int32_t segment : config.filter.segments) filter_segments.push_back(int64_t{segment});
+  toml::table filter{{"channels", string_array(config.filter.channels)}, {"segments", filter_segments}};
   if (config.filter.has_from) filter.insert("from", format_iso8601(config.filter.from_ms));
   if (config.filter.has_to) filter.insert("to", format_iso8601(config.filter.to_ms));
   toml::table root{{"input", input},       {"journeys", journeys}, {"outcome", outcome}, {"patterns", patterns},

@@ -169,7 +169,37 @@ RunReport run_pipeline(const RunConfig& config) {
     n_segments = segments.k;
   }
 
+  // [filter] segments: the map stages (flows, attribution, comparison) cover those segments' journeys.
+  JourneySet segment_subset;
+  const JourneySet* mapped = &journeys;
+  std::vector<int32_t> mapped_labels = segment_labels;
+  if (!config.filter.segments.empty()) {
+    if (!config.segments_enabled) throw ConfigError("[filter] segments needs the segments stage ([segments] enabled)");
+    std::vector<uint8_t> wanted(static_cast<size_t>(n_segments), 0);
+    for (const int32_t segment : config.filter.segments) {
+      if (segment >= n_segments)
+        throw ConfigError("[filter] segments: segment " + std::to_string(segment) + " does not exist (the run found " +
+                          std::to_string(n_segments) + ", numbered from 0, largest first)");
+      wanted[static_cast<size_t>(segment)] = 1;
+    }
+    std::vector<int64_t> rows;
+    mapped_labels.clear();
+    for (int64_t j = 0; j < journeys.size(); ++j)
+      if (wanted[static_cast<size_t>(segment_labels[static_cast<size_t>(j)])]) {
+        rows.push_back(j);
+        mapped_labels.push_back(segment_labels[static_cast<size_t>(j)]);
+      }
+    segment_subset = select_journeys(journeys, rows);
+    mapped = &segment_subset;
+    std::string listed;
+    for (const int32_t segment : config.filter.segments) listed += (listed.empty() ? "" : ", ") + std::to_string(segment);
+    report.warnings.push_back("filter: flows, attribution and the comparison cover segment" +
+                              std::string(config.filter.segments.size() > 1 ? "s " : " ") + listed + " (" +
+                              std::to_string(rows.size()) + " of " + std::to_string(journeys.size()) + " journeys)");
+  }
   if (config.flows_enabled) {
+    const JourneySet& journeys = *mapped;  // the map stages' journeys
+    const std::vector<int32_t>& segment_labels = mapped_labels;
     const FlowResult flows =
         clock.run("flows", [&] { return compute_flows(ctx, journeys, config.flows, segment_labels, n_segments); });
     clock.run("write", [&] { write_flows_results(writer, flows, journeys); });
@@ -182,6 +212,7 @@ RunReport run_pipeline(const RunConfig& config) {
     }
   }
   if (config.attribution_enabled) {
+    const JourneySet& journeys = *mapped;
     const AttributionResult attribution =
         clock.run("attribution", [&] { return compute_attribution(ctx, journeys, config.attribution); });
     clock.run("write", [&] { write_attribution_results(writer, attribution, journeys); });

@@ -25,6 +25,9 @@ struct EventFilter {
   bool has_from = false;
   bool has_to = false;
   std::vector<std::string> channels;  ///< keep events on these channels (empty: every channel)
+  /// Segments (0 = the largest) whose journeys the flows, attribution and comparison cover (empty:
+  /// all). Applied after segmentation; the model and anomalies still see every journey.
+  std::vector<int32_t> segments;
   bool active() const { return has_from || has_to || !channels.empty(); }
 };
 

@@ -2,6 +2,7 @@
 // a brute-force count, the generator's planted checkout spike found and ordinary weeks not flagged.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -12,6 +13,9 @@
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/outcome.hpp"
+#include "journeymap/pipeline.hpp"
+#include "journeymap/result_file.hpp"
+#include "journeymap/run_config.hpp"
 #include "journeymap/timestamp.hpp"
 #include "test_helpers.hpp"
 
@@ -159,6 +163,55 @@ TEST(Compare, FindsThePlantedSpikeAndNotOrdinaryWeeks) {
   const jm::PeriodComparison ordinary = jm::compare_periods(ctx, journeys, options, jm::FlowOptions{}, funnel);
   EXPECT_GT(ordinary.a_journeys, 1000);
   EXPECT_GT(ordinary.rates[0].p_adjusted, 0.01);
+}
+
+// `run` with every filter and a comparison: the journeys start inside the range, their touches are
+// on the kept channel, the flows cover one segment, and /compare is written.
+TEST(Compare, RunAppliesFiltersAndWritesTheComparison) {
+  const auto dir = jm::testing::scratch_dir();
+  jm::GeneratorOptions generator;
+  generator.journeys = 4000;
+  generator.seed = 9;
+  generator.num_threads = 2;
+  jm::RunConfig config;
+  config.input_path = (dir / "events.csv").string();
+  jm::generate_dataset(generator, config.input_path);
+  config.output_path = (dir / "result.h5").string();
+  config.threads = 2;
+  config.device = jm::DeviceChoice::Cpu;
+  config.progress = false;
+  config.journeys.session_gap_seconds = jm::kGeneratedJourneyGapSeconds;
+  config.model_enabled = config.anomalies_enabled = config.patterns_enabled = false;
+  const int64_t start = *jm::parse_timestamp(generator.start_date);
+  config.filter.from_ms = start + 10 * kDay;
+  config.filter.to_ms = start + 40 * kDay;
+  config.filter.has_from = config.filter.has_to = true;
+  config.filter.channels = {"web"};
+  config.filter.segments = {0};
+  config.compare_enabled = true;
+  config.compare.a = {start + 10 * kDay, start + 25 * kDay};
+  config.compare.b = {start + 25 * kDay, start + 40 * kDay};
+  const jm::RunReport report = jm::run_pipeline(config);
+
+  const jm::ResultReader result(config.output_path);
+  for (const int64_t t : result.read_int64("/journeys/start_ms")) {
+    EXPECT_GE(t, config.filter.from_ms);
+    EXPECT_LT(t, config.filter.to_ms);
+  }
+  const std::vector<std::string> channels = result.read_strings("/vocab/channels");
+  for (const int32_t c : result.read_int32("/journeys/channel")) EXPECT_EQ(channels[static_cast<size_t>(c)], "web");
+  const std::vector<int32_t> labels = result.read_int32("/segments/label");
+  EXPECT_EQ(result.read_int_attribute("/flows", "n_journeys"), std::count(labels.begin(), labels.end(), 0));
+  EXPECT_LT(result.read_int_attribute("/flows", "n_journeys"), static_cast<int64_t>(labels.size()));
+  // The periods cover the whole filtered range, and the comparison the chosen segment.
+  EXPECT_EQ(result.read_int_attribute("/compare", "a_journeys") + result.read_int_attribute("/compare", "b_journeys"),
+            std::count(labels.begin(), labels.end(), 0));
+  const std::vector<std::string> warnings = result.read_strings("/meta/warnings");
+  const auto mentions = [&](const std::string& text) {
+    return std::any_of(warnings.begin(), warnings.end(), [&](const std::string& w) { return w.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(mentions("filter: kept events from")) << warnings.size();
+  EXPECT_TRUE(mentions("cover segment 0")) << warnings.size();
 }
 
 }  // namespace
