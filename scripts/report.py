@@ -198,8 +198,19 @@ def section_sankey(r):
     x = [0.001 + 0.998 * st / max(1, max_step) for st in step]
     shown = []
     custom = []
+    # Looking back from an anchor (anchor_at_end): step 1 is the anchor, step k the event k-1 before
+    # it, and a terminal marks where the journey began (converted or not by its outcome).
+    backward = bool(attr(r.f["flows"], "anchor_at_end", 0))
     for st, name, n, rt in zip(step, label, journeys, rate):
-        if name == "converted":
+        if backward and name in ("converted", "exit"):
+            outcome = "converted" if name == "converted" else "did not convert"
+            shown.append(f"began here, {outcome}")
+            custom.append(f"{fmt_int(n)} journeys began {st} step{'s' if st != 1 else ''} before the anchor "
+                          f"and {outcome}")
+        elif backward and name == "continues":
+            shown.append(f"more than {st - 1} steps before")
+            custom.append(f"{fmt_int(n)} journeys had more than {st - 1} events before the anchor")
+        elif name == "converted":
             shown.append("converted")
             custom.append(f"{fmt_int(n)} journeys converted after step {st}")
         elif name == "exit":
@@ -221,12 +232,16 @@ def section_sankey(r):
         link=dict(source=src, target=dst, value=val, color=link_colors)))
     # Step headers above the columns.
     for column in range(max_step + 1):
-        text = f"step {column + 1}" if column < steps else f"after step {steps}"
+        if backward:
+            text = ("anchor" if column == 0 else f"{column} step{'s' if column > 1 else ''} before" if column < steps
+                    else "earlier")
+        else:
+            text = f"step {column + 1}" if column < steps else f"after step {steps}"
         fig.add_annotation(x=0.001 + 0.998 * column / max(1, max_step), y=1.04, xref="paper", yref="paper",
                            text=text, showarrow=False, font=dict(size=12, color="#475569"))
-    fig.update_layout(title=dict(text=f"Journey flow over the first {steps} steps", font=dict(size=14)),
-                      margin=dict(t=80))
-    steps = int(attr(r.f["flows"], "max_steps", max_step))
+    title = (f"Where journeys came from: the {steps - 1} steps before {attr(r.f['flows'], 'anchor', '')}" if backward
+             else f"Journey flow over the first {steps} steps")
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), margin=dict(t=80))
     threshold = attr(r.f["flows"], "other_threshold", 0.0)
     # Sentences: the strongest first step, and the step with the most exits.
     first = [(n, l, rt) for st, l, n, rt in zip(step, label, journeys, rate) if st == 0 and l not in ("other",)]
@@ -239,8 +254,15 @@ def section_sankey(r):
         else:
             sentences.append(f"Most journeys start at {l} ({fmt_pct(ratio(n, total0))} of them); those convert at "
                              f"{fmt_pct(rt)} against {fmt_pct(r.average_rate)} overall.")
+    if backward:  # the sentences below read the flow forwards
+        before = [(n, l) for st, l, n in zip(step, label, journeys) if st == 1 and l in r.touchpoints]
+        if before:
+            n, l = max(before)
+            sentences = [f"{fmt_int(int(journeys[step == 0].sum()))} journeys reach "
+                         f"{attr(r.f['flows'], 'anchor', '')}; the step before it is most often {l} "
+                         f"({fmt_int(n)} journeys)."]
     exits = {}
-    for d, v in zip(dst, val):
+    for d, v in zip(dst if not backward else [], val):
         if label[d] == "exit":
             exits[int(step[d])] = exits.get(int(step[d]), 0) + int(v)
     if exits:
@@ -250,21 +272,29 @@ def section_sankey(r):
     # The conversion touchpoint converts by definition: leave it out of "best node".
     skip = {"other", "converted", "exit", "continues", attr(r.f["flows"], "conversion_touchpoint", "")}
     best = [(rt, l, st, n) for st, l, n, rt in zip(step, label, journeys, rate)
-            if l not in skip and n >= max(20, 0.01 * journeys.max())]
+            if l not in skip and n >= max(20, 0.01 * journeys.max()) and not backward]
     if best:
         rt, l, st, n = max(best)
         sentences.append(f"The best converting node is {l} at step {st + 1} ({fmt_pct(rt)} of {fmt_int(n)} "
                          f"journeys convert, {ratio(rt, r.average_rate):.1f}x the average).")
     anchor = attr(r.f["flows"], "anchor", "")
     view = ""
-    if anchor:
+    if anchor and backward:
+        view += (f"Every journey is followed back from its first {html.escape(anchor)}: column 1 is the anchor, "
+                 f"each further column one event earlier, and the coloured ends mark where journeys began "
+                 f"(green: converted later, red: did not); "
+                 f"{fmt_int(attr(r.f['flows'], 'journeys_without_anchor', 0))} journeys that never reach it are left "
+                 f"out of the flows. ")
+    elif anchor:
         view += (f"Every journey is followed from its first {html.escape(anchor)}; "
                  f"{fmt_int(attr(r.f['flows'], 'journeys_without_anchor', 0))} journeys that never reach it are left "
                  f"out of the flows. ")
     if attr(r.f["flows"], "collapse_repeats", 0):
         view += "Consecutive events at one touchpoint count as one step. "
-    note = (f'<p class="note">{view}First {steps} steps of every journey. Green: converted, red: left without converting, '
-            f'each in the column after the journey\'s last step; grey at the end: journeys longer than {steps} steps. '
+    forward_note = ("" if backward else
+                    f'First {steps} steps of every journey. Green: converted, red: left without converting, each in '
+                    f'the column after the journey\'s last step; grey at the end: journeys longer than {steps} steps. ')
+    note = (f'<p class="note">{view}{forward_note}'
             f'Touchpoints under {fmt_pct(threshold)} of their step are folded into "other".</p>')
     r.section("sankey", "How journeys flow", sentences, r.figure(fig, 560) + note)
 

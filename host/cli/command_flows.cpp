@@ -179,6 +179,8 @@ CLI::App* add_flows_command(CLI::App& app, std::function<int()>& handler) {
       ->capture_default_str();
   sub->add_option("--top-variants", command->flows.top_variants, "Path variants kept per ranking")->capture_default_str();
   sub->add_option("--anchor", command->flows.anchor, "Follow every journey from its first event at this touchpoint");
+  sub->add_flag("--anchor-at-end", command->flows.anchor_at_end,
+                "With --anchor: look back from the anchor (step 1 is the anchor, then the events before it)");
   sub->add_flag("--collapse-repeats", command->flows.collapse_repeats, "Consecutive events at one touchpoint are one step");
   sub->add_option("--funnel", command->flows.funnel, "Funnel touchpoints in order (default: derived from the data)")
       ->delimiter(',');

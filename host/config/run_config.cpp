@@ -268,6 +268,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     f.read("top_variants", config.flows.top_variants);
     f.read("funnel", config.flows.funnel);
     f.read("anchor", config.flows.anchor);
+    f.read("anchor_at_end", config.flows.anchor_at_end);
     f.read("collapse_repeats", config.flows.collapse_repeats);
     f.reject_unknown_keys();
   }
@@ -529,6 +530,7 @@ std::string to_toml(const RunConfig& config) {
                     {"top_variants", config.flows.top_variants},
                     {"funnel", string_array(config.flows.funnel)},
                     {"anchor", config.flows.anchor},
+                    {"anchor_at_end", config.flows.anchor_at_end},
                     {"collapse_repeats", config.flows.collapse_repeats}};
   const AttributionOptions& ao = config.attribution;
   toml::table attribution{{"enabled", config.attribution_enabled},

@@ -394,17 +394,22 @@ JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std
     anchor = journeys.touchpoints.find(options.anchor);
     if (anchor < 0) throw ConfigError("flows.anchor: the data has no touchpoint '" + options.anchor + "'");
   }
-  // The journeys kept and where each one's flow begins.
-  std::vector<int64_t> rows, first_event;
+  if (options.anchor_at_end && anchor < 0) throw ConfigError("flows.anchor_at_end needs flows.anchor");
+  // The journeys kept and the event range each one's flow covers.
+  std::vector<int64_t> rows, first_event, end_event;
   for (int64_t j = 0; j < journeys.size(); ++j) {
     int64_t begin = journeys.offsets[j];
-    const int64_t end = journeys.offsets[j + 1];
+    int64_t end = journeys.offsets[j + 1];
     if (anchor >= 0) {
-      while (begin < end && journeys.touchpoint[static_cast<size_t>(begin)] != anchor) ++begin;
-      if (begin == end) continue;
+      int64_t at = begin;
+      while (at < end && journeys.touchpoint[static_cast<size_t>(at)] != anchor) ++at;
+      if (at == end) continue;
+      if (options.anchor_at_end) end = at + 1;  // up to the anchor
+      else begin = at;                           // from the anchor
     }
     rows.push_back(j);
     first_event.push_back(begin);
+    end_event.push_back(end);
   }
   JourneySet view = select_journeys(journeys, rows);  // per-journey fields of the kept journeys
   view.offsets.assign(1, 0);
@@ -413,14 +418,25 @@ JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std
   view.timestamp_ms.clear();
   view.value.clear();
   for (size_t r = 0; r < rows.size(); ++r) {
-    const int64_t end = journeys.offsets[rows[r] + 1];
-    for (int64_t e = first_event[r]; e < end; ++e) {
+    const size_t first_kept = view.touchpoint.size();
+    for (int64_t e = first_event[r]; e < end_event[r]; ++e) {
       const auto i = static_cast<size_t>(e);
       if (options.collapse_repeats && e > first_event[r] && journeys.touchpoint[i] == journeys.touchpoint[i - 1]) continue;
       view.touchpoint.push_back(journeys.touchpoint[i]);
       view.channel.push_back(journeys.channel[i]);
       view.timestamp_ms.push_back(journeys.timestamp_ms[i]);
       view.value.push_back(journeys.value[i]);
+    }
+    if (options.anchor_at_end) {  // looking back: the anchor first, then the events before it
+      std::reverse(view.touchpoint.begin() + first_kept, view.touchpoint.end());
+      std::reverse(view.channel.begin() + first_kept, view.channel.end());
+      std::reverse(view.value.begin() + first_kept, view.value.end());
+      // Times stay increasing along the view (the steps' spacing mirrored), as the counting expects.
+      const int64_t last = view.timestamp_ms.back();
+      std::reverse(view.timestamp_ms.begin() + first_kept, view.timestamp_ms.end());
+      const int64_t anchor_time = view.timestamp_ms[first_kept];
+      for (size_t i = first_kept; i < view.timestamp_ms.size(); ++i)
+        view.timestamp_ms[i] = last + (anchor_time - view.timestamp_ms[i]);
     }
     view.offsets.push_back(static_cast<int64_t>(view.touchpoint.size()));
   }
@@ -430,7 +446,7 @@ JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std
 
 FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
                          const std::vector<int32_t>& journey_segment, int32_t n_segments) {
-  if (!options.anchor.empty() || options.collapse_repeats) {
+  if (!options.anchor.empty() || options.collapse_repeats || options.anchor_at_end) {
     // Both backends count the same view: the journeys from their anchor, repeats collapsed.
     std::vector<int64_t> rows;
     const JourneySet view = flow_view(journeys, options, &rows);
@@ -439,9 +455,11 @@ FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const F
       for (const int64_t j : rows) view_segment.push_back(journey_segment[static_cast<size_t>(j)]);
     FlowOptions plain = options;
     plain.anchor.clear();
+    plain.anchor_at_end = false;
     plain.collapse_repeats = false;
     FlowResult result = compute_flows(ctx, view, plain, view_segment, n_segments);
     result.anchor = options.anchor;
+    result.anchor_at_end = options.anchor_at_end;
     result.collapse_repeats = options.collapse_repeats;
     result.journeys_without_anchor = journeys.size() - view.size();
     return result;
@@ -540,6 +558,7 @@ void write_flows_results(ResultWriter& writer, const FlowResult& flows, const Jo
   writer.write_attribute("/flows", "backend", flows.backend);
   writer.write_attribute("/flows", "anchor", flows.anchor);
   writer.write_attribute("/flows", "collapse_repeats", int64_t{flows.collapse_repeats});
+  writer.write_attribute("/flows", "anchor_at_end", int64_t{flows.anchor_at_end});
   writer.write_attribute("/flows", "journeys_without_anchor", flows.journeys_without_anchor);
 
   // Transitions, sparse (non-zero entries only), with the row-normalised probability.

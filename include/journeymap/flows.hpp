@@ -37,6 +37,11 @@ struct FlowOptions {
   /// When set, every journey is followed from its first event at this touchpoint (the Sankey's
   /// first step); journeys that never reach it are left out of the flows.
   std::string anchor;
+  /// With `anchor_at_end`, the flows look back from the anchor instead: each journey up to its first
+  /// event at the anchor, reversed (step 1 is the anchor, step 2 the event before it, ...), so the
+  /// Sankey shows where journeys came from; a terminal after the last step is where the journey
+  /// began, converted or not by its outcome.
+  bool anchor_at_end = false;
   /// A run of consecutive events at one touchpoint counts as one step (page reloads, repeated opens).
   bool collapse_repeats = false;
 };
@@ -95,6 +100,7 @@ struct FlowResult {
   double other_threshold = 0.0;
   std::string backend;  ///< "cpu" or "gpu": which backend did the counting
   std::string anchor;                  ///< FlowOptions::anchor ("" = none)
+  bool anchor_at_end = false;          ///< FlowOptions::anchor_at_end
   bool collapse_repeats = false;       ///< FlowOptions::collapse_repeats
   int64_t journeys_without_anchor = 0; ///< left out because they never reach the anchor
 

@@ -371,6 +371,49 @@ TEST_P(Flows, AnchorAndCollapsedRepeatsEqualFlowsOfTransformedJourneys) {
   for (size_t k = 0; k < got.variants.size(); ++k) EXPECT_EQ(got.variants[k].touchpoints, want.variants[k].touchpoints);
   options.anchor = "no such page";
   EXPECT_THROW(jm::compute_flows(context(), js, options), jm::ConfigError);
+
+  // Looking back: each journey up to its first "tp2", repeats merged, reversed.
+  JourneySet backward;
+  backward.touchpoints = js.touchpoints;
+  backward.channels = js.channels;
+  backward.customers = js.customers;
+  backward.offsets.push_back(0);
+  for (int64_t j = 0; j < js.size(); ++j) {
+    const std::vector<int32_t> path = path_of(js, j);
+    const auto anchor = std::find(path.begin(), path.end(), 2);
+    if (anchor == path.end()) continue;
+    std::vector<size_t> events;
+    for (auto it = path.begin(); it != anchor + 1; ++it)
+      if (it == path.begin() || *it != *(it - 1)) events.push_back(static_cast<size_t>(js.offsets[j] + (it - path.begin())));
+    int64_t time = 0;
+    for (auto e = events.rbegin(); e != events.rend(); ++e) {
+      backward.touchpoint.push_back(js.touchpoint[*e]);
+      backward.channel.push_back(js.channel[*e]);
+      backward.timestamp_ms.push_back(time++);
+      backward.value.push_back(0.0f);
+    }
+    backward.offsets.push_back(static_cast<int64_t>(backward.touchpoint.size()));
+    backward.customer.push_back(0);
+    backward.converted.push_back(js.converted[j]);
+    backward.conversion_value.push_back(0.0f);
+    backward.start_ms.push_back(js.start_ms[j]);
+    backward.end_ms.push_back(js.end_ms[j]);
+  }
+  const FlowResult want_back = jm::compute_flows(context(), backward, FlowOptions{});
+  options.anchor = "tp2";
+  options.anchor_at_end = true;
+  const FlowResult got_back = jm::compute_flows(context(), js, options);
+  EXPECT_EQ(got_back.journeys_without_anchor, without_anchor);
+  EXPECT_EQ(got_back.transitions, want_back.transitions);
+  EXPECT_EQ(got_back.funnel.reached, want_back.funnel.reached);
+  ASSERT_EQ(got_back.links.size(), want_back.links.size());
+  for (size_t k = 0; k < got_back.links.size(); ++k) EXPECT_EQ(got_back.links[k].journeys, want_back.links[k].journeys);
+  ASSERT_EQ(got_back.variants.size(), want_back.variants.size());
+  for (size_t k = 0; k < got_back.variants.size(); ++k)
+    EXPECT_EQ(got_back.variants[k].touchpoints, want_back.variants[k].touchpoints);
+  FlowOptions no_anchor;
+  no_anchor.anchor_at_end = true;
+  EXPECT_THROW(jm::compute_flows(context(), js, no_anchor), jm::ConfigError);
 }
 
 TEST_P(Flows, EmptyAndSingleJourney) {
