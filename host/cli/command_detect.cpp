@@ -21,13 +21,13 @@ int run_detect_command(const DetectCommandOptions& options) {
   if (options.output.empty()) throw ConfigError("detect: no output file given (--out)");
   AnomaliesOptions anomalies = options.anomalies;
   anomalies.journeys.threshold_rule = parse_threshold_rule(options.threshold_rule);
-  const Context ctx = make_context(parse_device_choice(options.device), options.threads);
+  Context ctx = make_context(parse_device_choice(options.device), options.threads);
   create_parent_folder(options.output);
   RunConfig config = resolve_input_flags(options.input);
   config.threads = options.threads;
   config.output_path = options.output;
   config.progress = false;
-  StageTimer timer;
+  StageTimer timer(false, options.quiet ? nullptr : &ctx);
   const CommandJourneys input = ingest_journeys(ctx, config, timer);
   const JourneySet& journeys = input.journeys;
   FeatureMatrix features = timer.run("features", [&] {
@@ -54,6 +54,7 @@ CLI::App* add_detect_command(CLI::App& app, std::function<int()>& handler) {
   AnomaliesOptions& a = options->anomalies;
   CLI::App* cmd = app.add_subcommand("detect", "Unusual journeys (autoencoder vs isolation forest) and metric alerts");
   add_input_flags(cmd, options->input);
+  cmd->add_flag("--quiet", options->quiet, "No progress lines on stderr");
   cmd->add_option("--out", options->output, "HDF5 result to write")->capture_default_str();
   cmd->add_option("--device", options->device, "auto | cpu | gpu")->capture_default_str();
   cmd->add_option("--threads", options->threads, "CPU worker threads (0 = all)");

@@ -17,6 +17,7 @@ namespace jm {
 /// Everything `detect` can be told; defaults are those of the library structs.
 struct DetectCommandOptions {
   InputFlags input;            ///< --config, --input, --column, the journey rule and the outcome
+  bool quiet = false;          ///< no progress lines of long stages on stderr
   std::string output = "out/anomalies.h5";
   std::string device = "auto";
   int threads = 0;

@@ -22,9 +22,9 @@ int run_segment_command(const SegmentCommandOptions& options) {
   config.threads = options.threads;
   config.output_path = options.output;
   config.progress = false;
-  const Context ctx = make_context(parse_device_choice(options.device), options.threads);
+  Context ctx = make_context(parse_device_choice(options.device), options.threads);
   create_parent_folder(options.output);
-  StageTimer timer;
+  StageTimer timer(false, options.quiet ? nullptr : &ctx);
   const CommandJourneys input = ingest_journeys(ctx, config, timer);
   const JourneySet& journeys = input.journeys;
   FeatureMatrix features = timer.run("features", [&] { return extract_features(ctx, journeys, options.features); });
@@ -49,6 +49,7 @@ CLI::App* add_segment_command(CLI::App& app, std::function<int()>& handler) {
   auto options = std::make_shared<SegmentCommandOptions>();
   CLI::App* cmd = app.add_subcommand("segment", "Journey features and behavioural segments (k-means)");
   add_input_flags(cmd, options->input);
+  cmd->add_flag("--quiet", options->quiet, "No progress lines on stderr");
   cmd->add_option("--out", options->output, "HDF5 result to write")->capture_default_str();
   cmd->add_option("--device", options->device, "auto | cpu | gpu")->capture_default_str();
   cmd->add_option("--threads", options->threads, "CPU worker threads (0 = all)");

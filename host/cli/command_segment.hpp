@@ -18,6 +18,7 @@ namespace jm {
 /// Everything `segment` can be told; defaults are those of the library structs.
 struct SegmentCommandOptions {
   InputFlags input;            ///< --config, --input, --column, the journey rule and the outcome
+  bool quiet = false;          ///< no progress lines of long stages on stderr
   std::string output = "out/segments.h5";
   std::string device = "auto";
   int threads = 0;

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/pipeline/stage_progress.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
@@ -20,12 +21,23 @@ namespace jm {
 /// Times named stages in order; optionally prints "[journeymap] stage ..." on stderr first.
 class StageTimer {
  public:
-  explicit StageTimer(bool progress = false) : progress_(progress) {}
+  /// `progress`: a line when each stage starts. `listen`: the stages' own progress reports
+  /// (Context::progress) are printed every few seconds while they run (host/pipeline/stage_progress.hpp).
+  explicit StageTimer(bool progress = false, Context* listen = nullptr) : progress_(progress), listen_(listen) {}
 
   template <typename Work>
   auto run(const char* stage, Work&& work) {
     if (progress_) std::fprintf(stderr, "[journeymap] %-9s ...\n", stage);
     const auto start = std::chrono::steady_clock::now();
+    struct Listening {  // the printer for this stage only
+      explicit Listening(Context* ctx, const char* stage) : ctx(ctx) {
+        if (ctx != nullptr) ctx->progress = stage_progress_printer(stage, stderr);
+      }
+      ~Listening() {
+        if (ctx != nullptr) ctx->progress = nullptr;
+      }
+      Context* ctx;
+    } listening(listen_, stage);
     auto value = work();
     seconds_.emplace_back(stage, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return value;
@@ -35,6 +47,7 @@ class StageTimer {
 
  private:
   bool progress_;
+  Context* listen_;
   std::vector<std::pair<std::string, double>> seconds_;
 };
 

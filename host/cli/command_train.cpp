@@ -20,7 +20,7 @@ int run_train_command(const TrainCommandOptions& options) {
   ModelOptions model_options = options.model;
   model_options.target = parse_model_target(options.target);
   model_options.split = parse_split_mode(options.split);
-  const Context ctx = make_context(parse_device_choice(options.device), options.threads);
+  Context ctx = make_context(parse_device_choice(options.device), options.threads);
 
   RunConfig config = resolve_input_flags(options.input);
   config.threads = options.threads;
@@ -28,7 +28,7 @@ int run_train_command(const TrainCommandOptions& options) {
   config.model_path = options.model_path;
   config.progress = false;
   if (options.strict) model_options.strict_leakage = true;
-  StageTimer timer;
+  StageTimer timer(false, options.quiet ? nullptr : &ctx);
   const CommandJourneys input = ingest_journeys(ctx, config, timer);
   const JourneySet& journeys = input.journeys;
   ModelResult result = timer.run("model", [&] { return train_journey_model(ctx, journeys, model_options); });
@@ -59,6 +59,7 @@ CLI::App* add_train_command(CLI::App& app, std::function<int()>& handler) {
   ModelOptions& m = options->model;
   CLI::App* cmd = app.add_subcommand("train", "Train a conversion (or churn / value) model with XGBoost");
   add_input_flags(cmd, options->input);
+  cmd->add_flag("--quiet", options->quiet, "No progress lines on stderr");
   cmd->add_option("--model", options->model_path, "Model file to write (UBJSON + feature schema)")->capture_default_str();
   cmd->add_option("--out", options->output, "HDF5 result with /model (\"\" for none)")->capture_default_str();
   cmd->add_option("--device", options->device, "auto | cpu | gpu")->capture_default_str();

@@ -19,6 +19,7 @@ namespace jm {
 /// Everything `train` can be told; defaults are those of the library structs.
 struct TrainCommandOptions {
   InputFlags input;            ///< --config, --input, --column, the journey rule and the outcome
+  bool quiet = false;          ///< no progress lines of long stages on stderr
   std::string model_path = "out/model.ubj";
   std::string output = "out/model.h5";  ///< HDF5 with /model (empty: none)
   std::string device = "auto";
