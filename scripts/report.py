@@ -27,6 +27,8 @@ import numpy as np
 import plotly
 import plotly.graph_objects as go
 
+TOUCHPOINT_COLORS = ["#2563eb", "#f97316", "#8b5cf6", "#0ea5e9", "#eab308", "#64748b", "#a855f7", "#0f766e",
+                     "#b45309", "#1e3a8a"]
 PALETTE = ["#2563eb", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#0ea5e9", "#eab308", "#64748b",
            "#14b8a6", "#a855f7", "#ef4444", "#84cc16"]
 
@@ -57,6 +59,11 @@ def fmt_duration(seconds):
     if seconds < 2 * 86400:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"
+
+
+def clip(text, limit):
+    """`text` cut to `limit` characters, with an ellipsis when something was cut."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def ratio(a, b):
@@ -177,8 +184,9 @@ def section_sankey(r):
     outcome_nodes = ("converted", "exit", "continues")
     colors = []
     for name, rt in zip(label, rate):
+        # Green and red mean converted and left: touchpoints take the palette's other colours.
         colors.append({"converted": "#10b981", "exit": "#e11d48", "continues": "#94a3b8",
-                       "other": "#cbd5e1"}.get(name, PALETTE[r.touchpoints.index(name) % len(PALETTE)]
+                       "other": "#cbd5e1"}.get(name, TOUCHPOINT_COLORS[r.touchpoints.index(name) % len(TOUCHPOINT_COLORS)]
                                                 if name in r.touchpoints else "#64748b"))
     # Outcome nodes sit in the column after the journey's last step ("exit" at column 3 = left after
     # step 3), below that column's touchpoints; plotly honours positions only with both x and y.
@@ -252,7 +260,7 @@ def section_sankey(r):
         if n == total0:  # nothing to compare: the start is the whole population
             sentences.append(f"Every journey starts at {l}.")
         else:
-            sentences.append(f"Most journeys start at {l} ({fmt_pct(ratio(n, total0))} of them); those convert at "
+            sentences.append(f"The most common first step is {l} ({fmt_pct(ratio(n, total0))} of journeys); those convert at "
                              f"{fmt_pct(rt)} against {fmt_pct(r.average_rate)} overall.")
     if backward:  # the sentences below read the flow forwards
         before = [(n, l) for st, l, n in zip(step, label, journeys) if st == 1 and l in r.touchpoints]
@@ -364,7 +372,7 @@ def section_paths(r):
         sentences.append(f"Journeys with {paths[best]} convert at {fmt_pct(rate[best])}, "
                          f"{ratio(rate[best], r.average_rate):.1f}x the average ({fmt_int(n[best])} journeys).")
         worst = max(frequent, key=lambda i: (n[i] - c[i], -rate[i]))
-        tail = "none of which convert" if c[worst] == 0 else f"only {fmt_pct(rate[worst])} of its journeys convert"
+        tail = "none of them convert" if c[worst] == 0 else f"only {fmt_pct(rate[worst])} of its journeys convert"
         sentences.append(f"The most common abandoned path is {paths[worst]}: {fmt_int(n[worst] - c[worst])} "
                          f"journeys abandon on it, and {tail}.")
     sentences.append(f"Charts and table show complete paths followed by at least {fmt_int(floor)} journeys "
@@ -408,7 +416,7 @@ def section_funnel(r):
     if "reached_by_channel" in fu and r.channels:
         by_ch = matrix(fu, "reached_by_channel")
         share = [(ratio(by_ch[c, -1], by_ch[c, 0]), r.channels[c]) for c in range(by_ch.shape[0]) if by_ch[c, 0] >= 20]
-        if share:
+        if len(share) > 1 and max(share)[1] != min(share)[1]:  # nothing to compare with one channel
             hi, lo = max(share), min(share)
             sentences.append(f"Entering through {hi[1]}, {fmt_pct(hi[0])} of funnel journeys finish it; through "
                              f"{lo[1]}, {fmt_pct(lo[0])}.")
@@ -720,21 +728,28 @@ def section_segments(r):
     if k == 0:
         return
     fig = go.Figure()
-    fig.add_bar(x=names[:k], y=sizes, name="journeys", marker_color="#2563eb", yaxis="y")
-    fig.add_scatter(x=names[:k], y=rates, name="conversion rate", mode="markers+lines", yaxis="y2",
-                    marker=dict(color="#f97316", size=10))
+    # Short axis labels (segment numbers, 0 = largest); the full label is on hover and in the table.
+    short = [f"segment {s}" for s in range(k)]
+    fig.add_bar(x=short, y=sizes, name="journeys", marker_color="#2563eb", yaxis="y", hovertext=names[:k])
+    fig.add_scatter(x=short, y=rates, name="conversion rate", mode="markers", yaxis="y2", hovertext=names[:k],
+                    marker=dict(color="#f97316", size=12))
     fig.update_layout(title="Segments: size and conversion", yaxis=dict(title="journeys"),
-                      yaxis2=dict(title="conversion", overlaying="y", side="right", tickformat=".0%"))
+                      xaxis=dict(type="category"),
+                      yaxis2=dict(title="conversion rate", overlaying="y", side="right", tickformat=".0%",
+                                  rangemode="tozero"),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0), margin=dict(t=80, r=60))
     big = int(np.argmax(sizes))
     best = int(np.argmax(rates))
-    sentences = [f"{k} segments; the largest, {names[big]}, holds {fmt_pct(ratio(sizes[big], sizes.sum()))} of "
-                 f"journeys and converts at {fmt_pct(float(rates[big]))}.",
-                 f"{names[best]} converts best ({fmt_pct(float(rates[best]))}, "
-                 f"{ratio(rates[best], r.average_rate):.1f}x the average)."]
+    # Segment labels may already state their conversion ("...; converts 39%"): name them, then give numbers.
+    sentences = [f"{k} segments. The largest holds {fmt_pct(ratio(sizes[big], sizes.sum()))} of journeys and converts "
+                 f"at {fmt_pct(float(rates[big]))} (\"{names[big]}\")."]
+    if best != big:
+        sentences.append(f"The best converting segment converts at {fmt_pct(float(rates[best]))}, "
+                         f"{ratio(rates[best], r.average_rate):.1f}x the average (\"{names[best]}\").")
     body = r.figure(fig, 380)
     if "profile/top_touchpoints" in g:
         tops = strings(g["profile/top_touchpoints"])
-        rows = "".join(f"<tr><td>{html.escape(names[s])}</td><td>{fmt_int(sizes[s])}</td>"
+        rows = "".join(f"<tr><td>{s}: {html.escape(names[s])}</td><td>{fmt_int(sizes[s])}</td>"
                        f"<td>{fmt_pct(float(rates[s]))}</td><td>{html.escape(tops[s])}</td></tr>" for s in range(k))
         body += ('<table class="data"><tr><th>Segment</th><th>Journeys</th><th>Conversion</th>'
                  f'<th>Top touchpoints</th></tr>{rows}</table>')
@@ -799,7 +814,9 @@ def section_model(r):
         names, values = strings(g["metrics/name"]), g["metrics/model"][()]
         baseline = g["metrics/baseline"][()] if "metrics/baseline" in g else None
         tiles = "".join(f'<div class="tile"><div class="tile-value">{v:.3f}</div><div class="tile-label">'
-                        f'{html.escape(model_metric_label(n))} at the decision point' + (f" (baseline {baseline[i]:.3f})" if baseline is not None else "")
+                        f'{html.escape(model_metric_label(n))} at the decision point'
+                        # the positive rate is the data's, the same for both: no baseline to compare with
+                        + (f" (baseline {baseline[i]:.3f})" if baseline is not None and n != "positive_rate" else "")
                         + "</div></div>" for i, (n, v) in enumerate(zip(names, values)))
         body += f'<div class="tiles">{tiles}</div>'
         auc = next((i for i, n in enumerate(names) if "auc" in n.lower()), None)
@@ -1138,7 +1155,7 @@ def section_anomalies(r):
         if "top/path" in g and "top/score" in g:
             paths, scores = strings(g["top/path"]), g["top/score"][()]
             reasons = strings(g["top/reasons"]) if "top/reasons" in g else [""] * len(paths)
-            rows = "".join(f"<tr><td>{scores[i]:.3g}</td><td>{html.escape(paths[i][:160])}</td>"
+            rows = "".join(f"<tr><td>{scores[i]:.3g}</td><td>{html.escape(clip(paths[i], 160))}</td>"
                            f"<td>{html.escape(reasons[i])}</td></tr>" for i in range(min(10, len(paths))))
             body += ('<table class="data"><tr><th>Score</th><th>Path</th><th>Why</th></tr>' + rows + "</table>")
     if body:
