@@ -98,6 +98,7 @@ class Report:
         self.channels = strings(f["vocab/channels"]) if "vocab/channels" in f else []
         self.average_rate = float("nan")
         self.examples = JourneyExamples(self)
+        self.alerts = read_alerts(f)  # the headline and the Alerts section both read them
 
     def figure(self, fig, height=420):
         # Every chart says what it shows (tests/flows/report_test.py counts the titles drawn).
@@ -160,7 +161,7 @@ def section_headline(r):
             sentences.append(f"The average converting journey is worth {value / conversions:,.2f}.")
     if "meta" in f and attr(f["meta"], "journey_rule", ""):
         sentences.insert(0, attr(f["meta"], "journey_rule"))
-    alerts = read_alerts(f)
+    alerts = r.alerts
     if alerts is not None and alerts["alerts"]:
         biggest = max(alerts["alerts"], key=alert_severity)
         sentences.append("Biggest alert: " + alert_sentence(biggest, alerts["mean_value"]).rstrip(".") +
@@ -1164,7 +1165,7 @@ def section_anomalies(r):
 
 def section_alerts(r):
     """/alerts: the biggest alert in words, then one chart per alerted metric."""
-    alerts = read_alerts(r.f)
+    alerts = r.alerts
     if alerts is None:
         return
     r.section("alerts", "Alerts: days when a journey metric left its normal range", alert_sentences(alerts),

@@ -29,15 +29,7 @@ class StageTimer {
   auto run(const char* stage, Work&& work) {
     if (progress_) std::fprintf(stderr, "[journeymap] %-9s ...\n", stage);
     const auto start = std::chrono::steady_clock::now();
-    struct Listening {  // the printer for this stage only
-      explicit Listening(Context* ctx, const char* stage) : ctx(ctx) {
-        if (ctx != nullptr) ctx->progress = stage_progress_printer(stage, stderr);
-      }
-      ~Listening() {
-        if (ctx != nullptr) ctx->progress = nullptr;
-      }
-      Context* ctx;
-    } listening(listen_, stage);
+    const StageProgressListener listening(listen_, stage);
     auto value = work();
     seconds_.emplace_back(stage, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return value;

@@ -147,7 +147,7 @@ ComparedRate compared(std::string kind, std::string name, int64_t a_count, int64
 }  // namespace
 
 PeriodComparison compare_periods(const Context&, const JourneySet& journeys, const CompareOptions& options,
-                                 const FlowOptions&, const FunnelResult& funnel) {
+                                 const FunnelResult& funnel) {
   check_period(options.a, "a");
   check_period(options.b, "b");
   if (options.top_paths < 0) throw ConfigError("compare: top_paths must be >= 0");
@@ -187,30 +187,34 @@ PeriodComparison compare_periods(const Context&, const JourneySet& journeys, con
   }
 
   // Paths: the most common complete paths over both periods, their share of each period's journeys.
-  std::unordered_map<std::string, std::pair<int64_t, int64_t>> path_counts;
-  std::unordered_map<std::string, int64_t> first_journey;
+  struct PathCount {
+    int64_t in_period[2] = {0, 0};
+    int64_t first_journey = 0;  // ties between paths go to the one followed first
+  };
+  std::unordered_map<std::string, PathCount> path_counts;
   for (int64_t j = 0; j < n; ++j) {
     const int p = period[static_cast<size_t>(j)];
     if (p < 0) continue;
     const auto* begin = journeys.touchpoint.data() + journeys.offsets[j];
     std::string key(reinterpret_cast<const char*>(begin), static_cast<size_t>(journeys.length(j)) * sizeof(int32_t));
-    auto& counts = path_counts[key];
-    (p == 0 ? counts.first : counts.second) += 1;
-    first_journey.emplace(key, j);
+    const auto [entry, added] = path_counts.try_emplace(std::move(key));
+    if (added) entry->second.first_journey = j;
+    ++entry->second.in_period[p];
   }
-  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> ranked(path_counts.begin(), path_counts.end());
-  // Most journeys first; ties by the first journey that follows the path (deterministic).
-  std::sort(ranked.begin(), ranked.end(), [&](const auto& x, const auto& y) {
-    const int64_t nx = x.second.first + x.second.second, ny = y.second.first + y.second.second;
-    return nx != ny ? nx > ny : first_journey[x.first] < first_journey[y.first];
+  std::vector<PathCount> ranked;
+  ranked.reserve(path_counts.size());
+  for (const auto& entry : path_counts) ranked.push_back(entry.second);
+  std::sort(ranked.begin(), ranked.end(), [](const PathCount& x, const PathCount& y) {
+    const int64_t nx = x.in_period[0] + x.in_period[1], ny = y.in_period[0] + y.in_period[1];
+    return nx != ny ? nx > ny : x.first_journey < y.first_journey;
   });
   for (size_t r = 0; r < ranked.size() && r < static_cast<size_t>(options.top_paths); ++r) {
-    const int64_t j = first_journey[ranked[r].first];
+    const int64_t j = ranked[r].first_journey;
     std::string text;
     for (int64_t i = journeys.offsets[j]; i < journeys.offsets[j + 1]; ++i)
       text += (text.empty() ? "" : " > ") + journeys.touchpoints.name(journeys.touchpoint[static_cast<size_t>(i)]);
-    result.rates.push_back(compared("path share", text.empty() ? "(no events)" : text, ranked[r].second.first, total[0],
-                                    ranked[r].second.second, total[1]));
+    result.rates.push_back(compared("path share", text.empty() ? "(no events)" : text, ranked[r].in_period[0],
+                                    total[0], ranked[r].in_period[1], total[1]));
   }
 
   std::vector<double> p_values;

@@ -29,11 +29,7 @@ class StageClock {
   auto run(const std::string& name, Fn&& fn) {
     if (progress_) std::fprintf(stderr, "[journeymap] %-9s ...\n", name.c_str());
     const auto start = std::chrono::steady_clock::now();
-    struct ListenWhileRunning {  // the stage's progress goes to the printer, and nowhere after it
-      ListenWhileRunning(Context& ctx, ProgressFn printer) : ctx(ctx) { ctx.progress = std::move(printer); }
-      ~ListenWhileRunning() { ctx.progress = nullptr; }
-      Context& ctx;
-    } listening(ctx_, progress_ ? stage_progress_printer(name, stderr) : ProgressFn{});
+    const StageProgressListener listening(progress_ ? &ctx_ : nullptr, name);
     auto finish = [&] {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       auto& stages = report_.stage_seconds;
@@ -206,7 +202,7 @@ RunReport run_pipeline(const RunConfig& config) {
     report.stage_summaries.push_back(format_flows_summary(flows, journeys));
     if (config.compare_enabled) {
       const PeriodComparison comparison = clock.run(
-          "compare", [&] { return compare_periods(ctx, journeys, config.compare, config.flows, flows.funnel); });
+          "compare", [&] { return compare_periods(ctx, journeys, config.compare, flows.funnel); });
       clock.run("write", [&] { write_comparison_results(writer, comparison); });
       report.stage_summaries.push_back(format_comparison_summary(comparison));
     }

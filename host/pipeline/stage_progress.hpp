@@ -18,4 +18,21 @@ std::string progress_line(const std::string& stage, const std::string& what, dou
 ProgressFn stage_progress_printer(const std::string& stage, std::FILE* out,
                                   std::chrono::steady_clock::duration interval = std::chrono::seconds(3));
 
+/// For its lifetime, prints the progress of one stage: sets `ctx->progress` to a
+/// stage_progress_printer and clears it again at the end (nothing when `ctx` is null).
+class StageProgressListener {
+ public:
+  StageProgressListener(Context* ctx, const std::string& stage) : ctx_(ctx) {
+    if (ctx_ != nullptr) ctx_->progress = stage_progress_printer(stage, stderr);
+  }
+  ~StageProgressListener() {
+    if (ctx_ != nullptr) ctx_->progress = nullptr;
+  }
+  StageProgressListener(const StageProgressListener&) = delete;
+  StageProgressListener& operator=(const StageProgressListener&) = delete;
+
+ private:
+  Context* ctx_;
+};
+
 }  // namespace jm

@@ -85,7 +85,7 @@ std::vector<double> benjamini_hochberg(const std::vector<double>& p_values);
 /// `flows`' funnel of all journeys (the same steps in both periods). Throws ConfigError for an
 /// empty or inverted period.
 PeriodComparison compare_periods(const Context& ctx, const JourneySet& journeys, const CompareOptions& options,
-                                 const FlowOptions& flow_options, const FunnelResult& funnel);
+                                 const FunnelResult& funnel);
 
 void write_comparison_results(ResultWriter& writer, const PeriodComparison& comparison);
 std::string format_comparison_summary(const PeriodComparison& comparison);

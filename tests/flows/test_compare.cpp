@@ -70,7 +70,7 @@ TEST(Compare, CountsEqualBruteForceOnHandMadeJourneys) {
   options.a = {t0, t0 + kDay};
   options.b = {t0 + kDay, t0 + 2 * kDay};
   options.top_paths = 2;
-  const jm::PeriodComparison c = jm::compare_periods(ctx, journeys, options, jm::FlowOptions{}, funnel);
+  const jm::PeriodComparison c = jm::compare_periods(ctx, journeys, options, funnel);
   EXPECT_EQ(c.a_journeys, 4);
   EXPECT_EQ(c.b_journeys, 3);
   ASSERT_EQ(c.rates.size(), 1u + 3u + 2u);
@@ -94,7 +94,7 @@ TEST(Compare, CountsEqualBruteForceOnHandMadeJourneys) {
 
   jm::CompareOptions inverted = options;
   inverted.b = {t0 + 2 * kDay, t0 + kDay};
-  EXPECT_THROW(jm::compare_periods(ctx, journeys, inverted, jm::FlowOptions{}, funnel), jm::ConfigError);
+  EXPECT_THROW(jm::compare_periods(ctx, journeys, inverted, funnel), jm::ConfigError);
 }
 
 TEST(Compare, FilterKeepsTimeRangeAndChannelsButEveryOutcome) {
@@ -154,13 +154,13 @@ TEST(Compare, FindsThePlantedSpikeAndNotOrdinaryWeeks) {
   jm::CompareOptions options;
   options.a = {spike, spike + kDay};
   options.b = {spike - 7 * kDay, spike};
-  const jm::PeriodComparison spike_week = jm::compare_periods(ctx, journeys, options, jm::FlowOptions{}, funnel);
+  const jm::PeriodComparison spike_week = jm::compare_periods(ctx, journeys, options, funnel);
   EXPECT_LT(spike_week.rates[0].a_rate, spike_week.rates[0].b_rate);
   EXPECT_LT(spike_week.rates[0].p_adjusted, 0.001);
 
   options.a = {start + 14 * kDay, start + 21 * kDay};
   options.b = {start + 21 * kDay, start + 28 * kDay};
-  const jm::PeriodComparison ordinary = jm::compare_periods(ctx, journeys, options, jm::FlowOptions{}, funnel);
+  const jm::PeriodComparison ordinary = jm::compare_periods(ctx, journeys, options, funnel);
   EXPECT_GT(ordinary.a_journeys, 1000);
   EXPECT_GT(ordinary.rates[0].p_adjusted, 0.01);
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <numeric>
 #include <cmath>
 #include <map>
 #include <random>
@@ -324,13 +325,37 @@ TEST_P(Flows, BackendsAgreeExactly) {
 
 // Anchored and collapsed flows are the flows of the journeys transformed by hand: each from its
 // first "tp2" (journeys without one left out), consecutive repeats merged.
+// An empty journey set with the vocabularies of `js`.
+JourneySet empty_like(const JourneySet& js) {
+  JourneySet out;
+  out.touchpoints = js.touchpoints;
+  out.channels = js.channels;
+  out.customers = js.customers;
+  out.offsets.push_back(0);
+  return out;
+}
+
+// Appends journey j of `js` to `out` with only the given events of it, in the given order and at
+// the given times; the journey keeps its outcome and span.
+void append_journey(JourneySet& out, const JourneySet& js, int64_t j, const std::vector<size_t>& events,
+                    const std::vector<int64_t>& times) {
+  for (size_t k = 0; k < events.size(); ++k) {
+    out.touchpoint.push_back(js.touchpoint[events[k]]);
+    out.channel.push_back(js.channel[events[k]]);
+    out.timestamp_ms.push_back(times[k]);
+    out.value.push_back(0.0f);
+  }
+  out.offsets.push_back(static_cast<int64_t>(out.touchpoint.size()));
+  out.customer.push_back(0);
+  out.converted.push_back(js.converted[j]);
+  out.conversion_value.push_back(0.0f);
+  out.start_ms.push_back(js.start_ms[j]);
+  out.end_ms.push_back(js.end_ms[j]);
+}
+
 TEST_P(Flows, AnchorAndCollapsedRepeatsEqualFlowsOfTransformedJourneys) {
   const JourneySet js = random_journeys(31, 3000, 6, 3, 15);
-  JourneySet expected;
-  expected.touchpoints = js.touchpoints;
-  expected.channels = js.channels;
-  expected.customers = js.customers;
-  expected.offsets.push_back(0);
+  JourneySet expected = empty_like(js);
   int64_t without_anchor = 0;
   for (int64_t j = 0; j < js.size(); ++j) {
     const std::vector<int32_t> path = path_of(js, j);
@@ -339,20 +364,14 @@ TEST_P(Flows, AnchorAndCollapsedRepeatsEqualFlowsOfTransformedJourneys) {
       ++without_anchor;
       continue;
     }
+    std::vector<size_t> events;
+    std::vector<int64_t> times;
     for (auto it = anchor; it != path.end(); ++it) {
       if (it != anchor && *it == *(it - 1)) continue;
-      const size_t e = static_cast<size_t>(js.offsets[j] + (it - path.begin()));
-      expected.touchpoint.push_back(*it);
-      expected.channel.push_back(js.channel[e]);
-      expected.timestamp_ms.push_back(js.timestamp_ms[e]);
-      expected.value.push_back(0.0f);
+      events.push_back(static_cast<size_t>(js.offsets[j] + (it - path.begin())));
+      times.push_back(js.timestamp_ms[events.back()]);
     }
-    expected.offsets.push_back(static_cast<int64_t>(expected.touchpoint.size()));
-    expected.customer.push_back(0);
-    expected.converted.push_back(js.converted[j]);
-    expected.conversion_value.push_back(0.0f);
-    expected.start_ms.push_back(js.start_ms[j]);
-    expected.end_ms.push_back(js.end_ms[j]);
+    append_journey(expected, js, j, events, times);
   }
   ASSERT_GT(without_anchor, 0);
   FlowOptions options;
@@ -373,11 +392,7 @@ TEST_P(Flows, AnchorAndCollapsedRepeatsEqualFlowsOfTransformedJourneys) {
   EXPECT_THROW(jm::compute_flows(context(), js, options), jm::ConfigError);
 
   // Looking back: each journey up to its first "tp2", repeats merged, reversed.
-  JourneySet backward;
-  backward.touchpoints = js.touchpoints;
-  backward.channels = js.channels;
-  backward.customers = js.customers;
-  backward.offsets.push_back(0);
+  JourneySet backward = empty_like(js);
   for (int64_t j = 0; j < js.size(); ++j) {
     const std::vector<int32_t> path = path_of(js, j);
     const auto anchor = std::find(path.begin(), path.end(), 2);
@@ -385,19 +400,10 @@ TEST_P(Flows, AnchorAndCollapsedRepeatsEqualFlowsOfTransformedJourneys) {
     std::vector<size_t> events;
     for (auto it = path.begin(); it != anchor + 1; ++it)
       if (it == path.begin() || *it != *(it - 1)) events.push_back(static_cast<size_t>(js.offsets[j] + (it - path.begin())));
-    int64_t time = 0;
-    for (auto e = events.rbegin(); e != events.rend(); ++e) {
-      backward.touchpoint.push_back(js.touchpoint[*e]);
-      backward.channel.push_back(js.channel[*e]);
-      backward.timestamp_ms.push_back(time++);
-      backward.value.push_back(0.0f);
-    }
-    backward.offsets.push_back(static_cast<int64_t>(backward.touchpoint.size()));
-    backward.customer.push_back(0);
-    backward.converted.push_back(js.converted[j]);
-    backward.conversion_value.push_back(0.0f);
-    backward.start_ms.push_back(js.start_ms[j]);
-    backward.end_ms.push_back(js.end_ms[j]);
+    std::reverse(events.begin(), events.end());
+    std::vector<int64_t> times(events.size());
+    std::iota(times.begin(), times.end(), int64_t{0});
+    append_journey(backward, js, j, events, times);
   }
   const FlowResult want_back = jm::compute_flows(context(), backward, FlowOptions{});
   options.anchor = "tp2";
