@@ -41,12 +41,12 @@ const std::vector<float>& cached_rows(int64_t n) {
 }
 
 jm::Context context(benchmark::State& state, jm::Backend backend, bool& skip) {
-  jm::Context ctx;
-  ctx.backend = backend;
-  ctx.num_threads = 0;
   skip = backend == jm::Backend::Gpu && !jm::gpu_available();
-  if (skip) state.SkipWithError("no CUDA device");
-  return ctx;
+  if (skip) {
+    state.SkipWithError("no CUDA device");
+    return jm::make_context(jm::Backend::Cpu);
+  }
+  return jm::make_context(backend);
 }
 
 void train_epoch(benchmark::State& state, jm::Backend backend) {

@@ -22,15 +22,16 @@ void journeys_gpu_device_only(benchmark::State& state) {
   const jm::Context ctx = jm::make_context(jm::DeviceChoice::Gpu);
   jm::JourneyOptions options;
   options.session_gap_seconds = 2 * 86400;
-  auto stream = jm::cuda_impl::device_stream(ctx.cuda_device);
+  const cudaStream_t stream = jm::cuda_impl::cuda_resources(ctx).stream().value();
   cudaEvent_t start, stop;
   JM_CUDA_TRY(cudaEventCreate(&start));
   JM_CUDA_TRY(cudaEventCreate(&stop));
-  const jm::cuda_impl::DeviceEventTable device_events = jm::cuda_impl::upload_events(events, stream);
+  const jm::cuda_impl::DeviceEventTable device_events = jm::cuda_impl::upload_events(ctx, events);
   for (auto _ : state) {
-    JM_CUDA_TRY(cudaEventRecord(start, stream.value()));
-    auto device_journeys = jm::cuda_impl::build_device_journeys(ctx, device_events, options);
-    JM_CUDA_TRY(cudaEventRecord(stop, stream.value()));
+    JM_CUDA_TRY(cudaEventRecord(start, stream));
+    jm::JourneySet device_journeys;
+    jm::cuda_impl::build_device_journeys(ctx, device_events, options, device_journeys);
+    JM_CUDA_TRY(cudaEventRecord(stop, stream));
     JM_CUDA_TRY(cudaEventSynchronize(stop));
     float ms = 0;
     JM_CUDA_TRY(cudaEventElapsedTime(&ms, start, stop));

@@ -61,9 +61,7 @@ void train(benchmark::State& state, jm::Backend backend) {
   }
   const int64_t rows = state.range(0);
   const Data& d = data(rows);
-  jm::Context ctx;
-  ctx.backend = backend;
-  ctx.num_threads = 0;
+  const jm::Context ctx = jm::make_context(backend);
   jm::ModelOptions options;
   options.rounds = 100;
   options.early_stopping_rounds = 0;  // always 100 rounds

@@ -57,9 +57,7 @@ const jm::JourneySet& cached(const std::string& path, double session_gap_seconds
 void run_mining(benchmark::State& state, const std::string& path, double min_support, jm::Backend backend,
                 int threads, double session_gap_seconds) {
   const jm::JourneySet& journeys = cached(path, session_gap_seconds);
-  jm::Context ctx;
-  ctx.backend = backend;
-  ctx.num_threads = threads;
+  const jm::Context ctx = jm::make_context(backend, threads);
   jm::PatternOptions options;
   options.min_support = jm::MinSupport::fraction(min_support);
   int64_t patterns = 0;
@@ -133,9 +131,8 @@ int mine_once(int argc, char** argv) {
   const std::string path = argv[2];
   jm::PatternOptions options;
   options.min_support = jm::MinSupport::parse(argv[3]);
-  jm::Context ctx;
-  ctx.backend = argc > 4 && std::string(argv[4]) == "gpu" ? jm::Backend::Gpu : jm::Backend::Cpu;
-  ctx.num_threads = argc > 5 ? std::atoi(argv[5]) : 1;
+  const jm::Context ctx = jm::make_context(argc > 4 && std::string(argv[4]) == "gpu" ? jm::Backend::Gpu : jm::Backend::Cpu,
+                                          argc > 5 ? std::atoi(argv[5]) : 1);
   const std::string out_path = argc > 6 ? argv[6] : "-";
   const jm::JourneySet journeys = load_journeys(path, argc > 7 ? std::atof(argv[7]) : 0.0);
   const auto start = std::chrono::steady_clock::now();

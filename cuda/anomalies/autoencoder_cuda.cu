@@ -28,27 +28,19 @@ namespace {
 
 constexpr int64_t kScoreRowsPerChunk = int64_t{1} << 16;
 
-unsigned grid_for(int64_t count, int block_threads, int sm_count) {
-  const int64_t blocks = (count + block_threads - 1) / block_threads;
-  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(blocks, int64_t{sm_count} * 8)));
-}
 
 /// The network's device state shared by training and scoring: parameters and per-layer buffers.
 class DeviceNetwork {
  public:
   DeviceNetwork(const Context& ctx, const AutoencoderModel& model, int64_t max_rows)
-      : resources_(device_resources(ctx.cuda_device)), stream_(resources_.get_stream()), model_(model),
+      : resources_(cuda_resources(ctx)), stream_(resources_.stream()), model_(model),
         parameters_(model.parameters.size(), stream_) {
-    JM_CUDA_TRY(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, ctx.cuda_device));
-    JM_CUDA_TRY(cudaMemcpyAsync(parameters_.data(), model.parameters.data(), model.parameters.size() * sizeof(float),
-                                cudaMemcpyHostToDevice, stream_.value()));
+    resources_.copy_to_device(parameters_.data(), model.parameters.data(), model.parameters.size() * sizeof(float));
     for (int l = 0; l <= model_.layers(); ++l) {
       activations_.emplace_back(static_cast<size_t>(max_rows) * model_.widths[l], stream_);
       deltas_.emplace_back(static_cast<size_t>(max_rows) * model_.widths[l], stream_);
     }
-    handle_ = resources_.get_cublas_handle();
-    JM_CUBLAS_TRY(cublasSetStream(handle_, stream_.value()));
-    JM_CUBLAS_TRY(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH));  // full FP32, no TF32 shortcuts
+    handle_ = resources_.cublas();  // full FP32, no TF32 shortcuts
   }
 
   /// activations_[l + 1] = layer l of activations_[l], for `rows` rows already in activations_[0].
@@ -59,23 +51,26 @@ class DeviceNetwork {
       // Row-major Z [rows x out] = A [rows x in] W [in x out]  <=>  column-major Z^T = W^T A^T.
       JM_CUBLAS_TRY(cublasSgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, out, static_cast<int>(rows), in, &one,
                                    weights(l), out, activations_[l].data(), in, &zero, activations_[l + 1].data(), out));
-      add_bias_and_activate<<<grid_for(rows * out, kElementwiseBlockThreads, sm_count_), kElementwiseBlockThreads, 0,
+      add_bias_and_activate<<<grid_for(rows * out), kElementwiseBlockThreads, 0,
                               stream_.value()>>>(activations_[l + 1].data(), bias(l), rows, out, l + 1 < model_.layers());
       JM_CUDA_CHECK_LAUNCH();
     }
   }
 
+  /// Blocks for an element-wise kernel over `count` items (at most 8 per multiprocessor).
+  unsigned grid_for(int64_t count) const { return resources_.grid_for(count, kElementwiseBlockThreads); }
+  int64_t max_grid() const { return int64_t{resources_.sm_count()} * 8; }
+
   float* weights(int l) { return parameters_.data() + model_.weight_offset(l); }
   float* bias(int l) { return parameters_.data() + model_.bias_offset(l); }
 
-  raft::device_resources& resources_;
+  CudaResources& resources_;
   rmm::cuda_stream_view stream_;
   AutoencoderModel model_;
   rmm::device_uvector<float> parameters_;
   std::vector<rmm::device_uvector<float>> activations_;  // [layers + 1][rows x width]
   std::vector<rmm::device_uvector<float>> deltas_;       // gradients of the same shapes
   cublasHandle_t handle_ = nullptr;
-  int sm_count_ = 1;
 };
 
 class CudaAutoencoderTrainer final : public AutoencoderTrainer {
@@ -87,10 +82,9 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
         rows_(static_cast<size_t>(n) * initial.dims(), net_.stream_),
         gradients_(initial.parameters.size(), net_.stream_), first_moments_(initial.parameters.size(), net_.stream_),
         second_moments_(initial.parameters.size(), net_.stream_), order_(static_cast<size_t>(n), net_.stream_),
-        squared_error_sum_(1, net_.stream_), block_sums_(static_cast<size_t>(net_.sm_count_) * 8, net_.stream_) {
+        squared_error_sum_(1, net_.stream_), block_sums_(static_cast<size_t>(net_.max_grid()), net_.stream_) {
     const cudaStream_t stream = net_.stream_.value();
-    if (n > 0)
-      JM_CUDA_TRY(cudaMemcpyAsync(rows_.data(), rows, rows_.size() * sizeof(float), cudaMemcpyHostToDevice, stream));
+    net_.resources_.copy_to_device(rows_.data(), rows, rows_.size() * sizeof(float));
     JM_CUDA_TRY(cudaMemsetAsync(first_moments_.data(), 0, first_moments_.size() * sizeof(float), stream));
     JM_CUDA_TRY(cudaMemsetAsync(second_moments_.data(), 0, second_moments_.size() * sizeof(float), stream));
   }
@@ -106,13 +100,12 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
       ++step;
       const autoencoder_rules::AdamStep adam = anomalies_detail::make_adam_step(options_, step);
       const int64_t count = static_cast<int64_t>(gradients_.size());
-      adam_step<<<grid_for(count, kElementwiseBlockThreads, net_.sm_count_), kElementwiseBlockThreads, 0, stream>>>(
+      adam_step<<<net_.grid_for(count), kElementwiseBlockThreads, 0, stream>>>(
           net_.parameters_.data(), first_moments_.data(), second_moments_.data(), gradients_.data(), count, adam);
       JM_CUDA_CHECK_LAUNCH();
     }
-    double squared_error = 0.0;
-    JM_CUDA_TRY(cudaMemcpyAsync(&squared_error, squared_error_sum_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream));
-    net_.stream_.synchronize();  // once per epoch: the driver records the epoch's loss
+    double squared_error = 0.0;  // read once per epoch: the driver records the epoch's loss
+    net_.resources_.copy_to_host(&squared_error, squared_error_sum_.data(), sizeof(double));
     return squared_error;
   }
 
@@ -125,28 +118,22 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
     forward_backward(order_.data(), static_cast<int64_t>(batch.size()));
     gradients.resize(gradients_.size());
     double squared_error = 0.0;
-    JM_CUDA_TRY(cudaMemcpyAsync(gradients.data(), gradients_.data(), gradients.size() * sizeof(float),
-                                cudaMemcpyDeviceToHost, stream));
-    JM_CUDA_TRY(cudaMemcpyAsync(&squared_error, squared_error_sum_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream));
-    net_.stream_.synchronize();  // the caller reads the gradients next
+    net_.resources_.copy_to_host(gradients.data(), gradients_.data(), gradients.size() * sizeof(float));
+    net_.resources_.copy_to_host(&squared_error, squared_error_sum_.data(), sizeof(double));
     return squared_error / (static_cast<double>(batch.size()) * net_.model_.dims());
   }
 
   std::vector<float> parameters() override {
     std::vector<float> out(net_.parameters_.size());
-    JM_CUDA_TRY(cudaMemcpyAsync(out.data(), net_.parameters_.data(), out.size() * sizeof(float), cudaMemcpyDeviceToHost,
-                                net_.stream_.value()));
-    net_.stream_.synchronize();  // the caller reads the weights next
+    net_.resources_.copy_to_host(out.data(), net_.parameters_.data(), out.size() * sizeof(float));
     return out;
   }
 
  private:
   void upload_order(const std::vector<int64_t>& order) {
     if (order.size() > order_.size()) order_.resize(order.size(), net_.stream_);
-    // From pageable memory: the copy is staged before cudaMemcpyAsync returns, so the caller may
-    // reuse `order` afterwards.
-    JM_CUDA_TRY(cudaMemcpyAsync(order_.data(), order.data(), order.size() * sizeof(int64_t), cudaMemcpyHostToDevice,
-                                net_.stream_.value()));
+    // From pageable memory: the copy is staged before it returns, so the caller may reuse `order`.
+    net_.resources_.copy_to_device(order_.data(), order.data(), order.size() * sizeof(int64_t));
   }
 
   /// Gathers the batch, runs forward and backward; gradients_ holds the result, the batch's squared
@@ -154,13 +141,13 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
   void forward_backward(const int64_t* batch_rows, int64_t rows) {
     const cudaStream_t stream = net_.stream_.value();
     const AutoencoderModel& model = net_.model_;
-    const int d = model.dims(), layers = model.layers(), sms = net_.sm_count_;
+    const int d = model.dims(), layers = model.layers();
     const float one = 1.0f, zero = 0.0f;
-    gather_batch_rows<<<grid_for(rows * d, kElementwiseBlockThreads, sms), kElementwiseBlockThreads, 0, stream>>>(
+    gather_batch_rows<<<net_.grid_for(rows * d), kElementwiseBlockThreads, 0, stream>>>(
         rows_.data(), batch_rows, rows, d, net_.activations_[0].data());
     JM_CUDA_CHECK_LAUNCH();
     net_.forward(rows);
-    const unsigned loss_blocks = grid_for(rows * d, kElementwiseBlockThreads, sms);  // <= sms x 8 = block_sums_.size()
+    const unsigned loss_blocks = net_.grid_for(rows * d);  // <= max_grid() = block_sums_.size()
     squared_error_and_gradient<<<loss_blocks, kElementwiseBlockThreads, 0, stream>>>(
         net_.activations_[layers].data(), net_.activations_[0].data(), rows * d, 2.0f / static_cast<float>(rows * d),
         net_.deltas_[layers].data(), block_sums_.data());
@@ -183,7 +170,7 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
         // Row-major dA [rows x in] = dZ [rows x out] W^T [out x in]  <=>  column-major dA^T = W dZ^T.
         JM_CUBLAS_TRY(cublasSgemm(net_.handle_, CUBLAS_OP_T, CUBLAS_OP_N, in, static_cast<int>(rows), out, &one,
                                      net_.weights(l), out, dz, out, &zero, da, in));
-        relu_backward_in_place<<<grid_for(rows * in, kElementwiseBlockThreads, sms), kElementwiseBlockThreads, 0, stream>>>(
+        relu_backward_in_place<<<net_.grid_for(rows * in), kElementwiseBlockThreads, 0, stream>>>(
             da, a, rows * in);
         JM_CUDA_CHECK_LAUNCH();
       }
@@ -199,7 +186,7 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
   rmm::device_uvector<float> second_moments_;
   rmm::device_uvector<int64_t> order_;
   rmm::device_uvector<double> squared_error_sum_;
-  rmm::device_uvector<double> block_sums_;  ///< [sm_count x 8] per-block squared errors of one batch
+  rmm::device_uvector<double> block_sums_;  ///< [max_grid()] per-block squared errors of one batch
 };
 
 }  // namespace
@@ -220,17 +207,14 @@ std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderMo
   std::vector<float> out(static_cast<size_t>(n));
   for (int64_t first = 0; first < n; first += chunk_rows) {
     const int64_t count = std::min(chunk_rows, n - first);
-    JM_CUDA_TRY(cudaMemcpyAsync(net.activations_[0].data(), rows + first * d, static_cast<size_t>(count) * d * sizeof(float),
-                                cudaMemcpyHostToDevice, stream));
+    net.resources_.copy_to_device(net.activations_[0].data(), rows + first * d,
+                                  static_cast<size_t>(count) * d * sizeof(float));
     net.forward(count);
-    row_reconstruction_error<<<grid_for(count, kElementwiseBlockThreads, net.sm_count_), kElementwiseBlockThreads, 0,
-                               stream>>>(net.activations_.back().data(), net.activations_[0].data(), count, d,
+    row_reconstruction_error<<<net.grid_for(count), kElementwiseBlockThreads, 0, stream>>>(net.activations_.back().data(), net.activations_[0].data(), count, d,
                                          errors.data());
     JM_CUDA_CHECK_LAUNCH();
-    JM_CUDA_TRY(cudaMemcpyAsync(out.data() + first, errors.data(), static_cast<size_t>(count) * sizeof(float),
-                                cudaMemcpyDeviceToHost, stream));
+    net.resources_.copy_to_host(out.data() + first, errors.data(), static_cast<size_t>(count) * sizeof(float));
   }
-  net.stream_.synchronize();  // the caller reads the scores next
   return out;
 }
 

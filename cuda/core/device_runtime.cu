@@ -1,6 +1,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cub/version.cuh>
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <sstream>
 #include <string>
 
+#include "cuda/core/cublas_check.cuh"
 #include "cuda/core/cuda_check.cuh"
 #include "cuda/core/device_runtime.cuh"
 #include "host/core/gpu_runtime.hpp"
@@ -60,14 +62,12 @@ std::string build_description() {
 }
 
 namespace {
-// An owned, non-blocking stream, the RAFT resources ordered on it, and the counters of the
-// device memory resource (a copy that shares its state with the installed one).
-struct DeviceState {
-  explicit DeviceState(rmm::mr::statistics_resource_adaptor counted) : statistics(std::move(counted)) {}
+// The device's memory pool and its counters (a copy that shares its state with the installed
+// resource). One per device for the whole process: RMM's per-device resource is process-wide and
+// device buffers may outlive the context that made them.
+struct DevicePool {
+  explicit DevicePool(rmm::mr::statistics_resource_adaptor counted) : statistics(std::move(counted)) {}
   rmm::mr::statistics_resource_adaptor statistics;
-  // Non-blocking: the legacy default stream (used by libraries we do not control) never serialises it.
-  rmm::cuda_stream stream{rmm::cuda_stream::flags::non_blocking};
-  raft::device_resources resources{stream.view()};
 };
 
 std::mutex& runtime_mutex() {
@@ -76,14 +76,12 @@ std::mutex& runtime_mutex() {
 }
 
 // Deliberately never destroyed: the CUDA context may already be torn down when static
-// destructors run at exit, and destroying a stream then fails.
-std::map<int, DeviceState*>& device_states() {
-  static auto& per_device = *new std::map<int, DeviceState*>();
+// destructors run at exit, and destroying a pool then fails.
+std::map<int, DevicePool*>& device_pools() {
+  static auto& per_device = *new std::map<int, DevicePool*>();
   return per_device;
 }
-}  // namespace
 
-namespace {
 // The pool's first reservation. Several processes sharing one device (the test binaries run side
 // by side) each take 1/8 of what is free when they start unless JM_GPU_POOL_MB says how much.
 size_t initial_pool_bytes(size_t free_bytes) {
@@ -96,34 +94,86 @@ size_t initial_pool_bytes(size_t free_bytes) {
                       std::to_string(free_bytes >> 20) + " MiB free on the device");
   return static_cast<size_t>(megabytes) << 20;
 }
-}  // namespace
 
-raft::device_resources& device_resources(int device) {
-  auto& per_device = device_states();
-  std::lock_guard<std::mutex> lock(runtime_mutex());
+int checked_device(int device) {
   if (device < 0 || device >= device_count())
     throw GpuUnavailableError("CUDA device " + std::to_string(device) + " is not available: " +
                               device_description(device));
   JM_CUDA_TRY(cudaSetDevice(device));
-  auto found = per_device.find(device);
-  if (found != per_device.end()) return found->second->resources;
-  // A pool avoids a cudaMalloc/cudaFree pair per temporary buffer; it starts at 1/8 of free memory
-  // (or JM_GPU_POOL_MB) and grows on demand.
-  size_t free_bytes = 0, total_bytes = 0;
-  JM_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
-  const size_t initial_pool = initial_pool_bytes(free_bytes);
-  // Counted above the pool, so the peak is what our buffers held, not what the pool reserved.
-  rmm::mr::statistics_resource_adaptor counted{
-      rmm::mr::pool_memory_resource{rmm::mr::cuda_memory_resource{}, initial_pool}};
-  rmm::mr::set_current_device_resource(counted);
-  return per_device.emplace(device, new DeviceState(counted)).first->second->resources;
+  return device;
 }
+
+// Sets `device` current and returns its pool, installing it on first use. A pool avoids a
+// cudaMalloc/cudaFree pair per temporary buffer; it starts at 1/8 of free memory (or
+// JM_GPU_POOL_MB) and grows on demand.
+rmm::device_async_resource_ref device_pool(int device) {
+  std::lock_guard<std::mutex> lock(runtime_mutex());
+  JM_CUDA_TRY(cudaSetDevice(device));
+  auto& per_device = device_pools();
+  if (per_device.find(device) == per_device.end()) {
+    size_t free_bytes = 0, total_bytes = 0;
+    JM_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+    // Counted above the pool, so the peak is what our buffers held, not what the pool reserved.
+    rmm::mr::statistics_resource_adaptor counted{
+        rmm::mr::pool_memory_resource{rmm::mr::cuda_memory_resource{}, initial_pool_bytes(free_bytes)}};
+    rmm::mr::set_current_device_resource(counted);
+    per_device.emplace(device, new DevicePool(counted));
+  }
+  return rmm::mr::get_current_device_resource_ref();
+}
+}  // namespace
+
+CudaResources::CudaResources(int device) : device_(checked_device(device)), memory_(device_pool(device_)) {
+  JM_CUDA_TRY(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, device_));
+  sm_count_ = std::max(sm_count_, 1);
+  description_ = device_description(device_);
+}
+
+void* CudaResources::allocate(size_t bytes) {
+  return memory_.allocate(stream(), bytes, rmm::CUDA_ALLOCATION_ALIGNMENT);
+}
+
+void CudaResources::deallocate(void* pointer, size_t bytes) noexcept {
+  memory_.deallocate(stream(), pointer, bytes, rmm::CUDA_ALLOCATION_ALIGNMENT);
+}
+
+cublasHandle_t CudaResources::cublas() {
+  cublasHandle_t handle = raft_.get_cublas_handle();
+  JM_CUBLAS_TRY(cublasSetStream(handle, stream().value()));
+  JM_CUBLAS_TRY(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));
+  return handle;
+}
+
+unsigned CudaResources::grid_for(int64_t n, int block_threads, int blocks_per_sm) const {
+  const int64_t blocks = (n + block_threads - 1) / block_threads;
+  return static_cast<unsigned>(std::clamp<int64_t>(blocks, 1, int64_t{sm_count_} * blocks_per_sm));
+}
+
+void CudaResources::do_copy_to_device(void* device, const void* host, size_t bytes) {
+  // From pageable memory the call returns once the bytes are staged, so `host` may change after it.
+  JM_CUDA_TRY(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, stream().value()));
+}
+
+void CudaResources::do_copy_to_host(void* host, const void* device, size_t bytes) {
+  JM_CUDA_TRY(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, stream().value()));
+  // The caller reads `host` next.
+  JM_CUDA_TRY(cudaStreamSynchronize(stream().value()));
+}
+
+CudaResources& cuda_resources(const Context& ctx) {
+  auto* resources = dynamic_cast<CudaResources*>(ctx.device.get());
+  if (resources == nullptr)
+    throw std::logic_error("a GPU stage was called with a context that has no CUDA resources (use make_context)");
+  return *resources;
+}
+
+std::shared_ptr<DeviceResources> make_cuda_resources(int device) { return std::make_shared<CudaResources>(device); }
 
 DeviceMemoryUse device_memory_use(int device) {
   DeviceMemoryUse use;
   std::lock_guard<std::mutex> lock(runtime_mutex());
-  const auto found = device_states().find(device);
-  if (found == device_states().end()) return use;
+  const auto found = device_pools().find(device);
+  if (found == device_pools().end()) return use;
   JM_CUDA_TRY(cudaSetDevice(device));
   const auto bytes = found->second->statistics.get_bytes_counter();
   size_t free_bytes = 0, total_bytes = 0;

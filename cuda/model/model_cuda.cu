@@ -13,12 +13,11 @@
 namespace jm::cuda_impl {
 
 model_detail::DMatrix make_dmatrix(const Context& ctx, MatrixView features) {
-  const rmm::cuda_stream_view stream = device_stream(ctx.cuda_device);
+  CudaResources& resources = cuda_resources(ctx);
+  const rmm::cuda_stream_view stream = resources.stream();
   const size_t n_values = static_cast<size_t>(features.rows) * static_cast<size_t>(features.cols);
-  auto device_values = std::make_shared<rmm::device_uvector<float>>(n_values, stream);
-  if (n_values > 0)
-    JM_CUDA_TRY(cudaMemcpyAsync(device_values->data(), features.values, n_values * sizeof(float),
-                                cudaMemcpyHostToDevice, stream.value()));
+  auto device_values = std::make_shared<rmm::device_uvector<float>>(n_values, stream, resources.memory());
+  resources.copy_to_device(device_values->data(), features.values, n_values * sizeof(float));
   // No host-side sync: the array interface carries the stream and XGBoost waits on it before reading.
   // The device copy stays alive with the DMatrix (XGBoost copies it, but a view must never dangle).
   return model_detail::dmatrix_from_device(device_values->data(), features.rows, features.cols,

@@ -42,11 +42,6 @@ constexpr int64_t kBytesPerEntry = 64;
 // Device bytes per (node, item) cell: two counters, a flag, a child id and a selected index.
 constexpr int64_t kBytesPerCell = 4 + 4 + 1 + 4 + 8;
 
-int grid_for(int64_t n) {
-  const int64_t blocks = (n + kPrefixSpanBlockThreads - 1) / kPrefixSpanBlockThreads;
-  return static_cast<int>(std::clamp<int64_t>(blocks, 1, 65535 * 8));
-}
-
 int bits_for(uint64_t max_value) {
   int bits = 1;
   while (bits < 64 && (max_value >> bits) != 0) ++bits;
@@ -73,11 +68,12 @@ class GpuMiner {
   GpuMiner(const Context& ctx, const MiningProblem& problem, PatternCollector& collector)
       : problem_(problem),
         collector_(collector),
-        stream_(device_stream(ctx.cuda_device)),
-        offsets_(upload(problem.offsets, stream_)),
-        items_(upload(problem.items, stream_)),
-        previous_same_item_(upload(problem.previous_same_item, stream_)),
-        converted_(upload(problem.converted, stream_)) {
+        resources_(cuda_resources(ctx)),
+        stream_(resources_.stream()),
+        offsets_(upload(problem.offsets, resources_)),
+        items_(upload(problem.items, resources_)),
+        previous_same_item_(upload(problem.previous_same_item, resources_)),
+        converted_(upload(problem.converted, resources_)) {
     const int64_t budget = problem.gpu_batch_bytes > 0 ? problem.gpu_batch_bytes : kDefaultBatchBytes;
     entry_budget_ = std::max<int64_t>(1, budget / kBytesPerEntry);
     cell_budget_ = std::max<int64_t>(problem.n_items, budget / kBytesPerCell);
@@ -96,9 +92,9 @@ class GpuMiner {
       }
     if (journeys.empty() || problem_.n_items == 0) return;
     Batch root(stream_);
-    root.node = upload(std::vector<int32_t>(journeys.size(), 0), stream_);
-    root.journey = upload(journeys, stream_);
-    root.position = upload(positions, stream_);
+    root.node = upload(std::vector<int32_t>(journeys.size(), 0), resources_);
+    root.journey = upload(journeys, resources_);
+    root.position = upload(positions, resources_);
     root.node_offsets = {0, static_cast<int64_t>(journeys.size())};
     root.prefixes.add(nullptr, 0, 0, 0);
     stack_.push_back(std::move(root));
@@ -110,6 +106,9 @@ class GpuMiner {
   }
 
  private:
+  // Blocks for a grid-stride kernel over n items.
+  unsigned grid_for(int64_t n) const { return resources_.grid_for(n, kPrefixSpanBlockThreads); }
+
   // Cuts the batch into node ranges that fit the count matrix and entry budgets.
   void expand(const Batch& batch) {
     for (int32_t first = 0; first < batch.nodes();) {
@@ -145,7 +144,7 @@ class GpuMiner {
         support.data(), n_cells, collector_.threshold(), problem_.min_count, flags.data(), selection.data() + 1);
     JM_CUDA_CHECK_LAUNCH();
     rmm::device_uvector<int64_t> cells = select_flagged(flags, selection.data(), stream_);
-    const std::vector<int64_t> host_selection = download(selection.data(), 2, stream_);  // waits for the kernels
+    const std::vector<int64_t> host_selection = download(selection.data(), 2, resources_);  // waits for the kernels
     const int64_t n_frequent = host_selection[0];
     if (host_selection[1] != 0 && length >= problem_.min_length) collector_.note_pruned();
     // frequent = [cells | support | converted support], n_frequent each.
@@ -160,7 +159,7 @@ class GpuMiner {
           cells.data(), converted_support.data(), frequent.data() + 2 * n_frequent, n_frequent);
       JM_CUDA_CHECK_LAUNCH();
     }
-    const std::vector<int64_t> host_frequent = download(frequent.data(), frequent.size(), stream_);
+    const std::vector<int64_t> host_frequent = download(frequent.data(), frequent.size(), resources_);
     const int64_t* host_cells = host_frequent.data();
     const int64_t* host_support = host_cells + n_frequent;
     const int64_t* host_converted = host_cells + 2 * n_frequent;
@@ -193,7 +192,7 @@ class GpuMiner {
     rmm::device_uvector<int32_t> child_of(n_cells, stream_);
     JM_CUDA_TRY(cudaMemsetAsync(child_of.data(), 0xff, n_cells * sizeof(int32_t), stream_.value()));  // -1
     {
-      rmm::device_uvector<int64_t> device_growing = upload(growing_cells, stream_);
+      rmm::device_uvector<int64_t> device_growing = upload(growing_cells, resources_);
       kernels::scatter_child_ids<<<grid_for(n_children), kPrefixSpanBlockThreads, 0, stream_.value()>>>(
           device_growing.data(), n_children, 0, child_of.data());
       JM_CUDA_CHECK_LAUNCH();
@@ -210,8 +209,7 @@ class GpuMiner {
           batch.view(), begin, end, first_node, db_, batch.window_gap, problem_.max_gap, child_of.data(), 0, n_children,
           emit_count.data(), per_child.data());
       JM_CUDA_CHECK_LAUNCH();
-      const std::vector<unsigned long long> counts = download(per_child.data(), per_child.size(), stream_);
-      JM_CUDA_TRY(cudaStreamSynchronize(stream_.value()));  // the host reads `counts`
+      const std::vector<unsigned long long> counts = download(per_child.data(), per_child.size(), resources_);
       child_entries.assign(counts.begin(), counts.end());
     }
 
@@ -325,6 +323,7 @@ class GpuMiner {
 
   const MiningProblem& problem_;
   PatternCollector& collector_;
+  CudaResources& resources_;
   rmm::cuda_stream_view stream_;
   rmm::device_uvector<int64_t> offsets_;
   rmm::device_uvector<int32_t> items_;

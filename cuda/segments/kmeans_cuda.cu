@@ -32,18 +32,15 @@ constexpr int kMergeThreads = 256;
 class CudaLloydStep final : public LloydStep {
  public:
   CudaLloydStep(const Context& ctx, const float* points, int64_t n, int dims)
-      : resources_(device_resources(ctx.cuda_device)), stream_(resources_.get_stream()), n_(n), dims_(dims),
+      : resources_(cuda_resources(ctx)), stream_(resources_.stream()), n_(n), dims_(dims),
         points_(static_cast<size_t>(n) * dims, stream_), point_norms_(static_cast<size_t>(n), stream_),
         labels_(static_cast<size_t>(n), stream_), distances_(static_cast<size_t>(n), stream_),
         centroids_(0, stream_), centroid_norms_(0, stream_), dots_(0, stream_), sums_(0, stream_),
         counts_(0, stream_), inertia_(1, stream_), partial_sums_(0, stream_), partial_counts_(0, stream_),
         partial_inertia_(0, stream_) {
-    JM_CUDA_TRY(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, ctx.cuda_device));
     if (n_ > 0) {
-      JM_CUDA_TRY(cudaMemcpyAsync(points_.data(), points, points_.size() * sizeof(float), cudaMemcpyHostToDevice,
-                                  stream_.value()));
-      const int64_t blocks = std::min<int64_t>((n_ + kNormBlockThreads - 1) / kNormBlockThreads, int64_t{sm_count_} * 32);
-      compute_point_norms<<<static_cast<unsigned>(blocks), kNormBlockThreads, 0, stream_.value()>>>(
+      resources_.copy_to_device(points_.data(), points, points_.size() * sizeof(float));
+      compute_point_norms<<<resources_.grid_for(n_, kNormBlockThreads, 32), kNormBlockThreads, 0, stream_.value()>>>(
           points_.data(), n_, dims_, point_norms_.data());
       JM_CUDA_CHECK_LAUNCH();
     }
@@ -61,10 +58,8 @@ class CudaLloydStep final : public LloydStep {
     centroid_norms_.resize(static_cast<size_t>(k), stream_);
     sums_.resize(size_t(k) * d, stream_);
     counts_.resize(static_cast<size_t>(k), stream_);
-    JM_CUDA_TRY(cudaMemcpyAsync(centroids_.data(), centroids.data(), centroids.size() * sizeof(float),
-                                cudaMemcpyHostToDevice, stream_.value()));
-    JM_CUDA_TRY(cudaMemcpyAsync(centroid_norms_.data(), centroid_norms.data(), centroid_norms.size() * sizeof(float),
-                                cudaMemcpyHostToDevice, stream_.value()));
+    resources_.copy_to_device(centroids_.data(), centroids.data(), centroids.size() * sizeof(float));
+    resources_.copy_to_device(centroid_norms_.data(), centroid_norms.data(), centroid_norms.size() * sizeof(float));
     JM_CUDA_TRY(cudaMemsetAsync(sums_.data(), 0, sums_.size() * sizeof(double), stream_.value()));
     JM_CUDA_TRY(cudaMemsetAsync(counts_.data(), 0, counts_.size() * sizeof(long long), stream_.value()));
     JM_CUDA_TRY(cudaMemsetAsync(inertia_.data(), 0, sizeof(double), stream_.value()));
@@ -73,9 +68,7 @@ class CudaLloydStep final : public LloydStep {
         std::max<int64_t>(1024, std::min<int64_t>(int64_t{1} << 30, static_cast<int64_t>(kDotBlockBytes / (sizeof(float) * k))));
     dots_.resize(static_cast<size_t>(std::min(n_, chunk_rows) * k), stream_);
 
-    cublasHandle_t handle = resources_.get_cublas_handle();
-    JM_CUBLAS_TRY(cublasSetStream(handle, stream_.value()));
-    JM_CUBLAS_TRY(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));  // full FP32, no TF32 shortcuts
+    cublasHandle_t handle = resources_.cublas();  // full FP32, no TF32 shortcuts
     const float one = 1.0f, zero = 0.0f;
     for (int64_t first = 0; first < n_; first += chunk_rows) {
       const int64_t rows = std::min(chunk_rows, n_ - first);
@@ -84,9 +77,8 @@ class CudaLloydStep final : public LloydStep {
       // centroids and points are already C^T (ld d) and P^T (ld d).
       JM_CUBLAS_TRY(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, k, static_cast<int>(rows), d, &one, centroids_.data(),
                                 d, points_.data() + first * d, d, &zero, dots_.data(), k));
-      const int64_t blocks = std::min<int64_t>((rows + kAssignWarpsPerBlock - 1) / kAssignWarpsPerBlock,
-                                               int64_t{sm_count_} * 4);
-      assign_nearest<<<static_cast<unsigned>(blocks), kAssignBlockThreads, 0, stream_.value()>>>(
+      // One warp per row: kAssignWarpsPerBlock rows per block, at most 4 blocks per multiprocessor.
+      assign_nearest<<<resources_.grid_for(rows, kAssignWarpsPerBlock, 4), kAssignBlockThreads, 0, stream_.value()>>>(
           point_norms_.data() + first, dots_.data(), centroid_norms_.data(), rows, k, labels_.data() + first,
           distances_.data() + first);
       JM_CUDA_CHECK_LAUNCH();
@@ -96,13 +88,10 @@ class CudaLloydStep final : public LloydStep {
     sums.resize(size_t(k) * d);
     std::vector<long long> device_counts(static_cast<size_t>(k));
     double inertia = 0.0;
-    JM_CUDA_TRY(cudaMemcpyAsync(sums.data(), sums_.data(), sums.size() * sizeof(double), cudaMemcpyDeviceToHost,
-                                stream_.value()));
-    JM_CUDA_TRY(cudaMemcpyAsync(device_counts.data(), counts_.data(), device_counts.size() * sizeof(long long),
-                                cudaMemcpyDeviceToHost, stream_.value()));
-    JM_CUDA_TRY(cudaMemcpyAsync(&inertia, inertia_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream_.value()));
     // The host computes the centroid update from these sums next.
-    stream_.synchronize();
+    resources_.copy_to_host(sums.data(), sums_.data(), sums.size() * sizeof(double));
+    resources_.copy_to_host(device_counts.data(), counts_.data(), device_counts.size() * sizeof(long long));
+    resources_.copy_to_host(&inertia, inertia_.data(), sizeof(double));
     counts.assign(device_counts.begin(), device_counts.end());
     return inertia;
   }
@@ -110,9 +99,7 @@ class CudaLloydStep final : public LloydStep {
   std::vector<int64_t> farthest_points(int count) override {
     // Rare (only when a cluster empties): rank on the host.
     std::vector<float> distances(static_cast<size_t>(n_));
-    JM_CUDA_TRY(cudaMemcpyAsync(distances.data(), distances_.data(), distances.size() * sizeof(float),
-                                cudaMemcpyDeviceToHost, stream_.value()));
-    stream_.synchronize();  // the host ranks the distances next
+    resources_.copy_to_host(distances.data(), distances_.data(), distances.size() * sizeof(float));
     std::vector<int64_t> order(static_cast<size_t>(n_));
     std::iota(order.begin(), order.end(), 0);
     const int64_t m = std::min<int64_t>(count, n_);
@@ -125,9 +112,7 @@ class CudaLloydStep final : public LloydStep {
 
   std::vector<int32_t> labels() override {
     std::vector<int32_t> out(static_cast<size_t>(n_));
-    JM_CUDA_TRY(cudaMemcpyAsync(out.data(), labels_.data(), out.size() * sizeof(int32_t), cudaMemcpyDeviceToHost,
-                                stream_.value()));
-    stream_.synchronize();  // the caller reads the labels next
+    resources_.copy_to_host(out.data(), labels_.data(), out.size() * sizeof(int32_t));
     return out;
   }
 
@@ -162,11 +147,10 @@ class CudaLloydStep final : public LloydStep {
     }
   }
 
-  raft::device_resources& resources_;
+  CudaResources& resources_;
   rmm::cuda_stream_view stream_;
   int64_t n_;
   int dims_;
-  int sm_count_ = 1;
   rmm::device_uvector<float> points_;
   rmm::device_uvector<float> point_norms_;
   rmm::device_uvector<int32_t> labels_;

@@ -26,8 +26,9 @@ std::string gpu_description() {
   return cuda_impl::device_count() > 0 ? cuda_impl::device_description(0) : cuda_impl::device_description(-1);
 }
 
-Context make_context(DeviceChoice choice, int num_threads) {
+Context make_context(DeviceChoice choice, int num_threads, int cuda_device) {
   Context ctx;
+  ctx.cuda_device = cuda_device;
   ctx.num_threads = resolve_thread_count(num_threads);
   switch (choice) {
     case DeviceChoice::Cpu:
@@ -42,7 +43,12 @@ Context make_context(DeviceChoice choice, int num_threads) {
       ctx.backend = Backend::Gpu;
       break;
   }
+  if (ctx.backend == Backend::Gpu) ctx.device = cuda_impl::make_cuda_resources(cuda_device);
   return ctx;
+}
+
+Context make_context(Backend backend, int num_threads, int cuda_device) {
+  return make_context(backend == Backend::Gpu ? DeviceChoice::Gpu : DeviceChoice::Cpu, num_threads, cuda_device);
 }
 
 }  // namespace jm

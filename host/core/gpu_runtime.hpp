@@ -3,9 +3,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "journeymap/device_resources.hpp"
+
 namespace jm::cuda_impl {
+
+/// The resources of a GPU context on `device`: stream, memory pool, cuBLAS handle, properties.
+/// Throws GpuUnavailableError when the device does not exist or the build has no CUDA.
+std::shared_ptr<DeviceResources> make_cuda_resources(int device);
 
 /// Number of usable CUDA devices; 0 when the build has no CUDA or the machine no driver/device.
 int device_count();

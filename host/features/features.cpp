@@ -178,6 +178,7 @@ void fill_case_attribute_columns(const JourneySet& journeys, FeatureMatrix& out)
                                                        : static_cast<float>(at - spec_categories.begin()));
       }
     }
+    std::vector<float>& values = out.values.host_mut();
     for (int64_t j = 0; j < out.n_rows; ++j) {
       float value = std::numeric_limits<float>::quiet_NaN();
       const uint32_t customer = journeys.customer[static_cast<size_t>(j)];
@@ -185,7 +186,7 @@ void fill_case_attribute_columns(const JourneySet& journeys, FeatureMatrix& out)
         value = have.at(customer, source);
         if (categorical && !std::isnan(value)) value = code_map[static_cast<size_t>(value)];
       }
-      out.values[static_cast<size_t>(j * f + first + a)] = value;
+      values[static_cast<size_t>(j * f + first + a)] = value;
     }
   }
 }
@@ -356,11 +357,12 @@ std::vector<float> apply_scaling(const FeatureMatrix& features, const FeatureSca
     index[i] = features.column(scaling.columns[i]);
     if (index[i] < 0) throw ConfigError("feature column '" + scaling.columns[i] + "' of the scaling is missing");
   }
+  const std::vector<float>& values = features.values.host();
   std::vector<float> out(static_cast<size_t>(n * d));
   for (int64_t r = 0; r < n; ++r)
     for (int64_t i = 0; i < d; ++i)
       out[r * d + i] = static_cast<float>(
-          (forward(features.values[r * f + index[i]], scaling.transform[i]) - scaling.mean[i]) / scaling.scale[i]);
+          (forward(values[r * f + index[i]], scaling.transform[i]) - scaling.mean[i]) / scaling.scale[i]);
   return out;
 }
 

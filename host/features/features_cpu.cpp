@@ -22,7 +22,8 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
   out.spec = spec;
   out.n_rows = journeys.size();
   const int64_t f = out.num_features();
-  out.values.assign(static_cast<size_t>(out.n_rows * f), 0.0f);
+  std::vector<float>& values = out.values.host_mut();
+  values.assign(static_cast<size_t>(out.n_rows * f), 0.0f);
 
   constexpr int64_t kJourneysPerTask = 4096;
   const int64_t n_tasks = (out.n_rows + kJourneysPerTask - 1) / kJourneysPerTask;
@@ -33,7 +34,7 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
       const int64_t end = feature_rules::feature_window_end(journeys.timestamp_ms.data(), begin,
                                                             journeys.offsets[j + 1], layout);
       feature_rules::journey_features(journeys.touchpoint.data(), journeys.channel.data(), journeys.timestamp_ms.data(),
-                                      begin, end, tables.customer_journey_number[j], layout, out.values.data() + j * f);
+                                      begin, end, tables.customer_journey_number[j], layout, values.data() + j * f);
     }
   });
   return out;

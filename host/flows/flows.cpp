@@ -412,33 +412,39 @@ JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std
     end_event.push_back(end);
   }
   JourneySet view = select_journeys(journeys, rows);  // per-journey fields of the kept journeys
-  view.offsets.assign(1, 0);
-  view.touchpoint.clear();
-  view.channel.clear();
-  view.timestamp_ms.clear();
-  view.value.clear();
+  // The event columns are rebuilt on the host.
+  std::vector<int64_t>& offsets = view.offsets.host_mut();
+  std::vector<int32_t>& touchpoint = view.touchpoint.host_mut();
+  std::vector<int32_t>& channel = view.channel.host_mut();
+  std::vector<int64_t>& timestamp_ms = view.timestamp_ms.host_mut();
+  std::vector<float>& value = view.value.host_mut();
+  offsets.assign(1, 0);
+  touchpoint.clear();
+  channel.clear();
+  timestamp_ms.clear();
+  value.clear();
   for (size_t r = 0; r < rows.size(); ++r) {
-    const size_t first_kept = view.touchpoint.size();
+    const size_t first_kept = touchpoint.size();
     for (int64_t e = first_event[r]; e < end_event[r]; ++e) {
       const auto i = static_cast<size_t>(e);
       if (options.collapse_repeats && e > first_event[r] && journeys.touchpoint[i] == journeys.touchpoint[i - 1]) continue;
-      view.touchpoint.push_back(journeys.touchpoint[i]);
-      view.channel.push_back(journeys.channel[i]);
-      view.timestamp_ms.push_back(journeys.timestamp_ms[i]);
-      view.value.push_back(journeys.value[i]);
+      touchpoint.push_back(journeys.touchpoint[i]);
+      channel.push_back(journeys.channel[i]);
+      timestamp_ms.push_back(journeys.timestamp_ms[i]);
+      value.push_back(journeys.value[i]);
     }
     if (options.anchor_at_end) {  // looking back: the anchor first, then the events before it
-      std::reverse(view.touchpoint.begin() + first_kept, view.touchpoint.end());
-      std::reverse(view.channel.begin() + first_kept, view.channel.end());
-      std::reverse(view.value.begin() + first_kept, view.value.end());
+      std::reverse(touchpoint.begin() + first_kept, touchpoint.end());
+      std::reverse(channel.begin() + first_kept, channel.end());
+      std::reverse(value.begin() + first_kept, value.end());
       // Times stay increasing along the view (the steps' spacing mirrored), as the counting expects.
-      const int64_t last = view.timestamp_ms.back();
-      std::reverse(view.timestamp_ms.begin() + first_kept, view.timestamp_ms.end());
-      const int64_t anchor_time = view.timestamp_ms[first_kept];
-      for (size_t i = first_kept; i < view.timestamp_ms.size(); ++i)
-        view.timestamp_ms[i] = last + (anchor_time - view.timestamp_ms[i]);
+      const int64_t last = timestamp_ms.back();
+      std::reverse(timestamp_ms.begin() + first_kept, timestamp_ms.end());
+      const int64_t anchor_time = timestamp_ms[first_kept];
+      for (size_t i = first_kept; i < timestamp_ms.size(); ++i)
+        timestamp_ms[i] = last + (anchor_time - timestamp_ms[i]);
     }
-    view.offsets.push_back(static_cast<int64_t>(view.touchpoint.size()));
+    offsets.push_back(static_cast<int64_t>(touchpoint.size()));
   }
   if (kept_rows != nullptr) *kept_rows = std::move(rows);
   return view;

@@ -138,17 +138,28 @@ JourneySet build_journeys(const Context& ctx, const EventTable& events, const Jo
     out.stats.events_truncated += totals[chunk].truncated;
   }
   const int64_t n_journeys = journey_base.back(), n_events = event_base.back();
-  out.offsets.resize(static_cast<size_t>(n_journeys) + 1);
-  out.offsets[n_journeys] = n_events;
-  out.touchpoint.resize(n_events);
-  out.channel.resize(n_events);
-  out.timestamp_ms.resize(n_events);
-  out.value.resize(n_events);
-  out.customer.resize(n_journeys);
-  out.converted.resize(n_journeys);
-  out.conversion_value.resize(n_journeys);
-  out.start_ms.resize(n_journeys);
-  out.end_ms.resize(n_journeys);
+  // The columns are filled on the host: write through their host vectors.
+  std::vector<int64_t>& offsets = out.offsets.host_mut();
+  std::vector<int32_t>& touchpoint = out.touchpoint.host_mut();
+  std::vector<int32_t>& channel = out.channel.host_mut();
+  std::vector<int64_t>& timestamp_ms = out.timestamp_ms.host_mut();
+  std::vector<float>& value = out.value.host_mut();
+  std::vector<uint32_t>& customer = out.customer.host_mut();
+  std::vector<uint8_t>& converted = out.converted.host_mut();
+  std::vector<float>& conversion_value = out.conversion_value.host_mut();
+  std::vector<int64_t>& start_ms = out.start_ms.host_mut();
+  std::vector<int64_t>& end_ms = out.end_ms.host_mut();
+  offsets.resize(static_cast<size_t>(n_journeys) + 1);
+  offsets[n_journeys] = n_events;
+  touchpoint.resize(n_events);
+  channel.resize(n_events);
+  timestamp_ms.resize(n_events);
+  value.resize(n_events);
+  customer.resize(n_journeys);
+  converted.resize(n_journeys);
+  conversion_value.resize(n_journeys);
+  start_ms.resize(n_journeys);
+  end_ms.resize(n_journeys);
 
   // Pass 2: fill each chunk's slice of the CSR.
   parallel_for(n_chunks, ctx.num_threads, [&](int64_t chunk) {
@@ -159,18 +170,18 @@ JourneySet build_journeys(const Context& ctx, const EventTable& events, const Jo
                     journey_rules::JourneyOutcome outcome;
                     for (int64_t k = begin; k < end; ++k)
                       journey_rules::add_to_outcome(outcome, events.is_conversion[kept[k]], events.value[kept[k]]);
-                    out.offsets[journey] = cursor;
-                    out.customer[journey] = events.customer[kept[begin]];
-                    out.converted[journey] = outcome.converted;
-                    out.conversion_value[journey] = outcome.conversion_value;
-                    out.start_ms[journey] = events.timestamp_ms[kept[first_kept]];
-                    out.end_ms[journey] = events.timestamp_ms[kept[end - 1]];
+                    offsets[journey] = cursor;
+                    customer[journey] = events.customer[kept[begin]];
+                    converted[journey] = outcome.converted;
+                    conversion_value[journey] = outcome.conversion_value;
+                    start_ms[journey] = events.timestamp_ms[kept[first_kept]];
+                    end_ms[journey] = events.timestamp_ms[kept[end - 1]];
                     for (int64_t k = first_kept; k < end; ++k, ++cursor) {
                       const int64_t e = kept[k];
-                      out.touchpoint[cursor] = events.touchpoint[e];
-                      out.channel[cursor] = events.channel[e];
-                      out.timestamp_ms[cursor] = events.timestamp_ms[e];
-                      out.value[cursor] = events.value[e];
+                      touchpoint[cursor] = events.touchpoint[e];
+                      channel[cursor] = events.channel[e];
+                      timestamp_ms[cursor] = events.timestamp_ms[e];
+                      value[cursor] = events.value[e];
                     }
                     ++journey;
                   });

@@ -542,7 +542,7 @@ void ResultWriter::write_journeys(const JourneySet& journeys) {
   impl_->require_open();
   // Validate the shape at the boundary: a ragged set would produce a file nobody can read back.
   const std::vector<int64_t> no_journeys_offsets{0};
-  const std::vector<int64_t>& offsets = journeys.offsets.empty() ? no_journeys_offsets : journeys.offsets;
+  const std::vector<int64_t>& offsets = journeys.offsets.empty() ? no_journeys_offsets : journeys.offsets.host();
   const auto n_journeys = offsets.size() - 1;
   const auto n_events = journeys.touchpoint.size();
   auto require = [&](bool ok, const std::string& what) {

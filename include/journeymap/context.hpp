@@ -3,9 +3,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace jm {
+
+class DeviceResources;  // device_resources.hpp
 
 /// Which implementation of an algorithm runs.
 enum class Backend { Cpu, Gpu };
@@ -21,10 +24,13 @@ const char* to_string(Backend backend);
 /// stage's own thread; the CLI prints it at most every few seconds.
 using ProgressFn = std::function<void(const std::string& what, double fraction)>;
 
+/// Made once per run by make_context and passed as the first argument of every backend function.
+/// Copies share the device resources (stream, memory pool, cuBLAS handle, device properties).
 struct Context {
   Backend backend = Backend::Cpu;
   int num_threads = 1;  ///< CPU worker threads (host stages run on the CPU in both backends)
   int cuda_device = 0;  ///< CUDA device ordinal used by the GPU backend
+  std::shared_ptr<DeviceResources> device;  ///< set exactly when backend is Gpu
   ProgressFn progress;  ///< empty: nobody listens
 };
 
@@ -33,9 +39,12 @@ inline void report_progress(const Context& ctx, const char* what, double fractio
   if (ctx.progress) ctx.progress(what, fraction);
 }
 
-/// Resolves a DeviceChoice into a Context. `num_threads <= 0` means all hardware threads.
+/// Resolves a DeviceChoice into a Context: for the GPU, creates its resources on `cuda_device`.
+/// `num_threads <= 0` means all hardware threads.
 /// Throws GpuUnavailableError when `gpu` is requested but the build or the machine has none.
-Context make_context(DeviceChoice choice, int num_threads = 0);
+Context make_context(DeviceChoice choice, int num_threads = 0, int cuda_device = 0);
+/// The same for an explicit backend (tests and benchmarks): Gpu throws when no GPU is usable.
+Context make_context(Backend backend, int num_threads = 0, int cuda_device = 0);
 
 /// True when this binary was built with CUDA and a CUDA device is visible.
 bool gpu_available();

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "journeymap/context.hpp"
+#include "journeymap/host_device_vector.hpp"
 #include "journeymap/journeys.hpp"
 
 namespace jm {
@@ -64,11 +65,12 @@ struct FeatureSpec {
   int column(const std::string& name) const;
 };
 
-/// The feature matrix, row-major [n_rows x n_features]; row j belongs to journey j.
+/// The feature matrix, row-major [n_rows x n_features]; row j belongs to journey j. Made on the GPU
+/// it stays there for segments, the model and the anomaly scores; the host copy is made on first read.
 struct FeatureMatrix {
   FeatureSpec spec;
   int64_t n_rows = 0;
-  std::vector<float> values;
+  HostDeviceVector<float> values;
 
   int64_t num_features() const { return spec.num_features(); }
   float at(int64_t row, int64_t col) const { return values[static_cast<size_t>(row * num_features() + col)]; }

@@ -179,7 +179,8 @@ FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t m
 }  // namespace cpu_impl
 
 namespace cuda_impl {
-/// GPU twin: uploads the journeys once, runs both passes with block-privatised counters.
+/// GPU twin: reads the journeys' device columns (uploading each at most once), runs both passes
+/// with block-privatised counters.
 FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t max_steps, double other_threshold,
                        const std::vector<int32_t>& funnel);
 }  // namespace cuda_impl

@@ -11,6 +11,7 @@
 
 #include "journeymap/context.hpp"
 #include "journeymap/events.hpp"
+#include "journeymap/host_device_vector.hpp"
 #include "journeymap/vocabulary.hpp"
 
 namespace jm {
@@ -54,26 +55,28 @@ struct CaseAttributes {
   }
 };
 
-/// A set of journeys in CSR form on the host. Journeys are ordered by customer id, then by time.
+/// A set of journeys in CSR form. Every column is a HostDeviceVector: journeys built on the GPU stay
+/// there for the GPU stages and are copied to the host once, when host code first reads them.
+/// Journeys are ordered by customer id, then by time.
 /// Events inside a journey are ordered by timestamp; ties keep input order (see docs/architecture.md).
 struct JourneySet {
-  std::vector<int64_t> offsets;       ///< [n_journeys + 1] event range of journey j: [offsets[j], offsets[j+1])
-  std::vector<int32_t> touchpoint;    ///< [n_events] touchpoint id
-  std::vector<int32_t> channel;       ///< [n_events] channel id
-  std::vector<int64_t> timestamp_ms;  ///< [n_events] event time
-  std::vector<float> value;           ///< [n_events] event value
+  HostDeviceVector<int64_t> offsets;       ///< [n_journeys + 1] event range of journey j: [offsets[j], offsets[j+1])
+  HostDeviceVector<int32_t> touchpoint;    ///< [n_events] touchpoint id
+  HostDeviceVector<int32_t> channel;       ///< [n_events] channel id
+  HostDeviceVector<int64_t> timestamp_ms;  ///< [n_events] event time
+  HostDeviceVector<float> value;           ///< [n_events] event value
 
-  std::vector<uint32_t> customer;         ///< [n_journeys] customer id
+  HostDeviceVector<uint32_t> customer;         ///< [n_journeys] customer id
   /// [n_journeys] 1 when the journey's outcome is the positive label. Straight from build_journeys
   /// (before cut_at_outcomes) it holds the label id of the journey's first outcome event, 0 for none.
-  std::vector<uint8_t> converted;
-  std::vector<float> conversion_value;    ///< [n_journeys] value of its (positive) outcome events
-  std::vector<int64_t> start_ms;          ///< [n_journeys] time of its first event
-  std::vector<int64_t> end_ms;            ///< [n_journeys] time of its last event
+  HostDeviceVector<uint8_t> converted;
+  HostDeviceVector<float> conversion_value;    ///< [n_journeys] value of its (positive) outcome events
+  HostDeviceVector<int64_t> start_ms;          ///< [n_journeys] time of its first event
+  HostDeviceVector<int64_t> end_ms;            ///< [n_journeys] time of its last event
 
   /// Outcomes (filled by cut_at_outcomes, see outcome.hpp; empty straight from build_journeys).
-  std::vector<uint8_t> outcome;           ///< [n_journeys] label id in `outcome_labels`; 0 = none seen
-  std::vector<int64_t> outcome_ms;        ///< [n_journeys] time of the outcome event; 0 when none
+  HostDeviceVector<uint8_t> outcome;           ///< [n_journeys] label id in `outcome_labels`; 0 = none seen
+  HostDeviceVector<int64_t> outcome_ms;        ///< [n_journeys] time of the outcome event; 0 when none
   Vocabulary outcome_labels;              ///< label names; id 0 is "none"
   int32_t positive_outcome = 1;           ///< the label that `converted` marks
 

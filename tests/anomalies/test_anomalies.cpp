@@ -44,8 +44,7 @@ class JourneyAnomalies : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     if (GetParam() == Backend::Gpu && !jm::gpu_available()) GTEST_SKIP() << "no CUDA device";
-    ctx_.backend = GetParam();
-    ctx_.num_threads = 2;
+    ctx_ = jm::make_context(GetParam(), 2);
   }
   jm::Context ctx_;
 };
@@ -161,9 +160,7 @@ TEST(IsolationForest, GpuScoresEqualCpuScores) {
   for (float& v : rows) v = normal(rng);
   for (int64_t r = 0; r < n; r += 997) rows[r * dims + r % dims] = 9.0f;  // some clear outliers
   jm::IsolationForestOptions options;
-  jm::Context cpu, gpu;
-  cpu.num_threads = gpu.num_threads = 2;
-  gpu.backend = Backend::Gpu;
+  const jm::Context cpu = jm::make_context(Backend::Cpu, 2), gpu = jm::make_context(Backend::Gpu, 2);
   const std::vector<float> expected = jm::isolation_forest_scores(cpu, rows.data(), n, dims, options);
   const std::vector<float> actual = jm::isolation_forest_scores(gpu, rows.data(), n, dims, options);
   ASSERT_EQ(actual.size(), expected.size());

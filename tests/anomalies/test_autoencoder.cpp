@@ -59,9 +59,7 @@ double reference_loss(const jm::AutoencoderModel& model, const std::vector<doubl
 std::unique_ptr<jm::AutoencoderTrainer> make_trainer(Backend backend, const float* rows, int64_t n,
                                                      const jm::AutoencoderModel& model,
                                                      const jm::AutoencoderOptions& options) {
-  jm::Context ctx;
-  ctx.backend = backend;
-  ctx.num_threads = 2;
+  const jm::Context ctx = jm::make_context(backend, 2);
   return backend == Backend::Gpu ? jm::cuda_impl::make_autoencoder_trainer(ctx, rows, n, model, options)
                                  : jm::cpu_impl::make_autoencoder_trainer(ctx, rows, n, model, options);
 }
@@ -70,8 +68,7 @@ class Autoencoder : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     if (GetParam() == Backend::Gpu && !jm::gpu_available()) GTEST_SKIP() << "no CUDA device";
-    ctx_.backend = GetParam();
-    ctx_.num_threads = 2;
+    ctx_ = jm::make_context(GetParam(), 2);
   }
   jm::Context ctx_;
 };
@@ -228,9 +225,7 @@ TEST(AutoencoderParity, GpuReproducesCpu) {
   // Loss curves: 5 epochs x 24 Adam steps. Rounding differences grow slowly through training;
   // 1e-3 relative per epoch is two orders of magnitude above what float GEMM reordering causes
   // and two below the epoch-to-epoch change of the loss.
-  jm::Context cpu, gpu;
-  cpu.num_threads = gpu.num_threads = 2;
-  gpu.backend = Backend::Gpu;
+  const jm::Context cpu = jm::make_context(Backend::Cpu, 2), gpu = jm::make_context(Backend::Gpu, 2);
   const auto on_cpu = jm::train_autoencoder(cpu, rows.data(), n, dims, initial, options);
   const auto on_gpu = jm::train_autoencoder(gpu, rows.data(), n, dims, initial, options);
   ASSERT_EQ(on_cpu.loss_per_epoch.size(), on_gpu.loss_per_epoch.size());

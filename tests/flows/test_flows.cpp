@@ -251,10 +251,7 @@ class Flows : public ::testing::TestWithParam<Backend> {
     if (GetParam() == Backend::Gpu && !jm::gpu_available()) GTEST_SKIP() << "no CUDA device: " << jm::gpu_description();
   }
   jm::Context context(int threads = 2) const {
-    jm::Context ctx;
-    ctx.backend = GetParam();
-    ctx.num_threads = threads;
-    return ctx;
+    return jm::make_context(GetParam(), threads);
   }
 };
 
@@ -304,9 +301,7 @@ TEST_P(Flows, BackendsAgreeExactly) {
   const JourneySet js = random_journeys(23, 20000, 14, 5, 30);
   FlowOptions options;
   options.max_steps = 7;
-  jm::Context cpu = context(), gpu = context();
-  cpu.backend = Backend::Cpu;
-  gpu.backend = Backend::Gpu;
+  const jm::Context cpu = jm::make_context(Backend::Cpu, 2), gpu = jm::make_context(Backend::Gpu, 2);
   const FlowResult a = jm::compute_flows(cpu, js, options), b = jm::compute_flows(gpu, js, options);
   EXPECT_EQ(a.transitions, b.transitions);
   EXPECT_EQ(a.heat_visits, b.heat_visits);
@@ -431,7 +426,7 @@ TEST_P(Flows, EmptyAndSingleJourney) {
   EXPECT_TRUE(none.funnel.steps.empty());  // nothing to derive a funnel from
 
   JourneySet one = random_journeys(2, 1);
-  one.converted[0] = 1;
+  one.converted.host_mut()[0] = 1;
   const FlowResult flows = jm::compute_flows(context(), one, FlowOptions{});
   expect_matches_reference(flows, one, FlowOptions{}, flows.funnel.steps);
   ASSERT_EQ(flows.variants.size(), 1u);

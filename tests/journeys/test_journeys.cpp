@@ -9,6 +9,9 @@
 #include <tuple>
 
 #include "journeymap/common.hpp"
+#include "journeymap/device_resources.hpp"
+#include "journeymap/features.hpp"
+#include "journeymap/flows.hpp"
 #include "journeymap/journeys.hpp"
 
 namespace {
@@ -137,10 +140,7 @@ class JourneyBuild : public ::testing::TestWithParam<Backend> {
     if (GetParam() == Backend::Gpu && !jm::gpu_available()) GTEST_SKIP() << "no CUDA device: " << jm::gpu_description();
   }
   jm::Context context(int threads = 2) const {
-    jm::Context ctx;
-    ctx.backend = GetParam();
-    ctx.num_threads = threads;
-    return ctx;
+    return jm::make_context(GetParam(), threads);
   }
 };
 
@@ -264,6 +264,33 @@ TEST(SelectJourneys, CopiesTheChosenJourneysInOrder) {
   }
   EXPECT_EQ(picked.touchpoints.names(), all.touchpoints.names());
   EXPECT_EQ(jm::select_journeys(all, {}).offsets, std::vector<int64_t>{0});
+}
+
+// Journeys built on the GPU stay there: features and flows read the same device CSR. Measured by
+// the context's transfer counter against the same stages on a host copy of the journeys, which
+// must upload exactly the CSR columns each stage reads, and nothing else more.
+TEST(DeviceResidentJourneys, StagesReadTheCsrTheGpuBuilt) {
+  if (!jm::gpu_available()) GTEST_SKIP() << "no CUDA device: " << jm::gpu_description();
+  const jm::Context gpu = jm::make_context(Backend::Gpu, 2);
+  const JourneySet resident = jm::build_journeys(gpu, random_events(5, 200000, 5000, 12), JourneyOptions{});
+  EXPECT_TRUE(resident.touchpoint.on_device());
+  EXPECT_FALSE(resident.touchpoint.on_host());
+  const auto uploaded_by = [&](const JourneySet& journeys) {
+    const int64_t before = gpu.device->transfers().host_to_device_bytes;
+    const jm::FeatureMatrix features = jm::extract_features(gpu, journeys, jm::FeatureOptions{});
+    EXPECT_TRUE(features.values.on_device());  // left for the stages that read the matrix next
+    EXPECT_FALSE(features.values.on_host());
+    jm::cuda_impl::count_flows(gpu, journeys, 6, 0.0, {});
+    return gpu.device->transfers().host_to_device_bytes - before;
+  };
+  const int64_t from_resident = uploaded_by(resident);
+  const JourneySet host_copy = resident;  // a copy is a host copy
+  ASSERT_FALSE(host_copy.touchpoint.on_device());
+  const int64_t from_host = uploaded_by(host_copy);
+  const int64_t n = resident.size(), e = resident.num_events();
+  // offsets, touchpoint, channel, timestamp_ms (features) and converted (flows), each once.
+  const int64_t csr_bytes = (n + 1) * 8 + e * 4 + e * 4 + e * 8 + n * 1;
+  EXPECT_EQ(from_host - from_resident, csr_bytes);
 }
 
 }  // namespace

@@ -71,8 +71,7 @@ class Model : public ::testing::TestWithParam<Backend> {
   void SetUp() override {
     if (!jm::xgboost_available()) GTEST_SKIP() << "built without XGBoost (scripts/setup_xgboost.sh)";
     if (GetParam() == Backend::Gpu && !jm::gpu_available()) GTEST_SKIP() << "no CUDA device";
-    ctx_.backend = GetParam();
-    ctx_.num_threads = 2;
+    ctx_ = jm::make_context(GetParam(), 2);
   }
   jm::Context ctx_;
 };
@@ -173,8 +172,7 @@ TEST_P(Model, GpuAndCpuReachTheSameAuc) {
   const PlantedData d = planted(8000, 11);
   const jm::ModelOptions options = fast_options();
   const auto roles = jm::split_rows(d.customer, d.labels, d.time, options);
-  jm::Context cpu = ctx_;
-  cpu.backend = Backend::Cpu;
+  const jm::Context cpu = jm::make_context(Backend::Cpu, 2);
   const auto test_labels = rows_of(d.labels, roles, jm::RowRole::Test);
   auto auc = [&](const jm::Context& ctx) {
     const jm::Model model = jm::train_model(ctx, view(d), d.names, d.labels, roles, options);

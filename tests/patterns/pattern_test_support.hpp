@@ -118,9 +118,9 @@ inline std::vector<Sequence> random_sequences(uint32_t seed, int n, int n_items,
 
 /// Context for a backend; false when the backend cannot run here (then the test skips).
 inline bool context_for(Backend backend, Context& ctx, int threads = 2) {
-  ctx.backend = backend;
-  ctx.num_threads = threads;
-  return backend == Backend::Cpu || gpu_available();
+  if (backend == Backend::Gpu && !gpu_available()) return false;
+  ctx = make_context(backend, threads);
+  return true;
 }
 
 inline const char* backend_name(const ::testing::TestParamInfo<Backend>& info) {

@@ -96,8 +96,7 @@ class Segments : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     if (GetParam() == Backend::Gpu && !jm::gpu_available()) GTEST_SKIP() << "no CUDA device";
-    ctx_.backend = GetParam();
-    ctx_.num_threads = 2;
+    ctx_ = jm::make_context(GetParam(), 2);
   }
   jm::Context ctx_;
 };
