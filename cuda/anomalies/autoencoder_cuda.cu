@@ -197,8 +197,12 @@ std::unique_ptr<AutoencoderTrainer> make_autoencoder_trainer(const Context& ctx,
   return std::make_unique<CudaAutoencoderTrainer>(ctx, rows, n, initial, options);
 }
 
-std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model, const float* rows,
-                                         int64_t n) {
+namespace {
+
+// Scores rows [n x dims] chunk by chunk; `load_chunk(first, count, destination)` puts rows
+// first..first+count into the network's input on the device (from the host or from device memory).
+template <typename LoadChunk>
+std::vector<float> score_rows(const Context& ctx, const AutoencoderModel& model, int64_t n, LoadChunk load_chunk) {
   const int d = model.dims();
   const int64_t chunk_rows = std::min(n, kScoreRowsPerChunk);
   DeviceNetwork net(ctx, model, chunk_rows);
@@ -207,15 +211,36 @@ std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderMo
   std::vector<float> out(static_cast<size_t>(n));
   for (int64_t first = 0; first < n; first += chunk_rows) {
     const int64_t count = std::min(chunk_rows, n - first);
-    net.resources_.copy_to_device(net.activations_[0].data(), rows + first * d,
-                                  static_cast<size_t>(count) * d * sizeof(float));
+    load_chunk(net.resources_, first, count, net.activations_[0].data());
     net.forward(count);
-    row_reconstruction_error<<<net.grid_for(count), kElementwiseBlockThreads, 0, stream>>>(net.activations_.back().data(), net.activations_[0].data(), count, d,
-                                         errors.data());
+    row_reconstruction_error<<<net.grid_for(count), kElementwiseBlockThreads, 0, stream>>>(
+        net.activations_.back().data(), net.activations_[0].data(), count, d, errors.data());
     JM_CUDA_CHECK_LAUNCH();
     net.resources_.copy_to_host(out.data() + first, errors.data(), static_cast<size_t>(count) * sizeof(float));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model, const float* rows,
+                                         int64_t n) {
+  const size_t row_bytes = static_cast<size_t>(model.dims()) * sizeof(float);
+  return score_rows(ctx, model, n, [&](CudaResources& resources, int64_t first, int64_t count, float* input) {
+    resources.copy_to_device(input, rows + first * model.dims(), static_cast<size_t>(count) * row_bytes);
+  });
+}
+
+std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model, DeviceSpan<const float> rows,
+                                         int64_t n) {
+  const size_t row_bytes = static_cast<size_t>(model.dims()) * sizeof(float);
+  if (rows.size != static_cast<size_t>(n) * model.dims())
+    throw Error("autoencoder: " + std::to_string(rows.size) + " resident values for " + std::to_string(n) + " rows of " +
+                std::to_string(model.dims()));
+  return score_rows(ctx, model, n, [&](CudaResources& resources, int64_t first, int64_t count, float* input) {
+    JM_CUDA_TRY(cudaMemcpyAsync(input, rows.data + first * model.dims(), static_cast<size_t>(count) * row_bytes,
+                                cudaMemcpyDeviceToDevice, resources.stream().value()));
+  });
 }
 
 }  // namespace jm::cuda_impl

@@ -1,5 +1,5 @@
-// GPU scorer of the isolation forest: the trees (built on the CPU) and the rows are copied to the
-// device once, then one thread scores one row with the traversal of isolation_forest_rules.hpp.
+// GPU scorer of the isolation forest: the trees (built on the CPU) are copied to the device, the rows
+// are read where they live (the scaled matrix an earlier step left there), one thread scores one row with the traversal of isolation_forest_rules.hpp.
 // Scoring is the costly part at scale (rows x trees x depth); building touches only the samples.
 #include <vector>
 
@@ -14,17 +14,15 @@
 namespace jm::cuda_impl {
 
 std::vector<float> isolation_forest_scores(const Context& ctx, const anomalies_detail::FlatForest& forest,
-                                           const float* rows, int64_t n, int dims) {
+                                           DeviceSpan<const float> rows, int64_t n, int dims) {
   if (n <= 0) return {};
   CudaResources& resources = cuda_resources(ctx);
   const auto nodes = upload(forest.nodes, resources);
   const auto roots = upload(forest.roots, resources);
-  rmm::device_uvector<float> device_rows(static_cast<size_t>(n) * dims, resources.stream(), resources.memory());
-  resources.copy_to_device(device_rows.data(), rows, device_rows.size() * sizeof(float));
   rmm::device_uvector<float> scores(static_cast<size_t>(n), resources.stream(), resources.memory());
   isolation_forest_score_rows<<<resources.grid_for(n, kForestBlockThreads, 16), kForestBlockThreads, 0,
                                 resources.stream().value()>>>(
-      nodes.data(), roots.data(), static_cast<int>(forest.roots.size()), forest.normaliser, device_rows.data(), n,
+      nodes.data(), roots.data(), static_cast<int>(forest.roots.size()), forest.normaliser, rows.data, n,
       dims, scores.data());
   JM_CUDA_CHECK_LAUNCH();
   std::vector<float> host = download(scores.data(), scores.size(), resources);

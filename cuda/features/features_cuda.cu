@@ -1,7 +1,8 @@
 // GPU twin of feature extraction: reads the journey CSR where it lives on the device (uploaded only
 // if it is not there yet), uploads the lookup tables (the repeat links are built on the host by
 // make_tables, one linear pass), runs one thread per journey over the shared formulas
-// (feature_rules.hpp) and leaves the matrix on the device for the stages that read it next.
+// (feature_rules.hpp) and leaves the matrix on the device for the stages that read it next. The
+// standardised columns that segments and anomalies read are computed there too (apply_scaling).
 #include <rmm/device_uvector.hpp>
 
 #include "cuda/core/cuda_check.cuh"
@@ -49,6 +50,24 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
       customer_journey_number.data(), out.n_rows, layout, tile_bytes > 0, features);
   JM_CUDA_CHECK_LAUNCH();
   return out;
+}
+
+void apply_scaling(const Context& ctx, const FeatureMatrix& features, const std::vector<int32_t>& column_index,
+                   const FeatureScaling& scaling, HostDeviceVector<float>& out) {
+  CudaResources& resources = cuda_resources(ctx);
+  const int32_t dims = static_cast<int32_t>(column_index.size());
+  const int64_t total = features.n_rows * dims;
+  float* scaled = out.resize_on_device(ctx, static_cast<size_t>(total)).data;
+  if (total == 0) return;
+  const auto index = upload(column_index, resources);
+  const auto transform = upload(scaling.transform, resources);
+  const auto mean = upload(scaling.mean, resources);
+  const auto scale = upload(scaling.scale, resources);
+  standardise_columns<<<resources.grid_for(total, kScalingBlockThreads), kScalingBlockThreads, 0,
+                        resources.stream().value()>>>(
+      features.values.device_view(ctx).data, features.n_rows, static_cast<int32_t>(features.num_features()), dims,
+      index.data(), transform.data(), mean.data(), scale.data(), scaled);
+  JM_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace jm::cuda_impl

@@ -1,4 +1,5 @@
-// GPU Lloyd step: the points live on the device for the whole k-means run; each assignment is, per
+// GPU Lloyd step: the points live on the device for the whole k-means run (copied once, or read where
+// an earlier stage left them); each assignment is, per
 // chunk of rows, one cuBLAS SGEMM (dots = points x centroids^T) and one arg-min kernel (chunks sized
 // so that the dot-product block stays in L2 between the two calls), then the cluster sums in the
 // CPU twin's fixed order: partial sums per block of kmeans_rules::kSumBlockRows rows, added in block
@@ -31,17 +32,17 @@ constexpr int kMergeThreads = 256;
 
 class CudaLloydStep final : public LloydStep {
  public:
-  CudaLloydStep(const Context& ctx, const float* points, int64_t n, int dims)
+  // `points` [n x dims] on the device; `owned` keeps them alive when the step made the copy itself.
+  CudaLloydStep(const Context& ctx, const float* points, int64_t n, int dims, rmm::device_uvector<float> owned)
       : resources_(cuda_resources(ctx)), stream_(resources_.stream()), n_(n), dims_(dims),
-        points_(static_cast<size_t>(n) * dims, stream_), point_norms_(static_cast<size_t>(n), stream_),
+        owned_points_(std::move(owned)), points_(points), point_norms_(static_cast<size_t>(n), stream_),
         labels_(static_cast<size_t>(n), stream_), distances_(static_cast<size_t>(n), stream_),
         centroids_(0, stream_), centroid_norms_(0, stream_), dots_(0, stream_), sums_(0, stream_),
         counts_(0, stream_), inertia_(1, stream_), partial_sums_(0, stream_), partial_counts_(0, stream_),
         partial_inertia_(0, stream_) {
     if (n_ > 0) {
-      resources_.copy_to_device(points_.data(), points, points_.size() * sizeof(float));
       compute_point_norms<<<resources_.grid_for(n_, kNormBlockThreads, 32), kNormBlockThreads, 0, stream_.value()>>>(
-          points_.data(), n_, dims_, point_norms_.data());
+          points_, n_, dims_, point_norms_.data());
       JM_CUDA_CHECK_LAUNCH();
     }
   }
@@ -76,7 +77,7 @@ class CudaLloydStep final : public LloydStep {
       // column-major terms: dots^T [k x rows] = C^T [k x d] * P^T [d x rows], where the row-major
       // centroids and points are already C^T (ld d) and P^T (ld d).
       JM_CUBLAS_TRY(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, k, static_cast<int>(rows), d, &one, centroids_.data(),
-                                d, points_.data() + first * d, d, &zero, dots_.data(), k));
+                                d, points_ + first * d, d, &zero, dots_.data(), k));
       // One warp per row: kAssignWarpsPerBlock rows per block, at most 4 blocks per multiprocessor.
       assign_nearest<<<resources_.grid_for(rows, kAssignWarpsPerBlock, 4), kAssignBlockThreads, 0, stream_.value()>>>(
           point_norms_.data() + first, dots_.data(), centroid_norms_.data(), rows, k, labels_.data() + first,
@@ -137,7 +138,7 @@ class CudaLloydStep final : public LloydStep {
     for (int64_t first_block = 0; first_block < sum_blocks; first_block += group_blocks) {
       const int64_t blocks = std::min(group_blocks, sum_blocks - first_block);
       sum_clusters_per_block<<<static_cast<unsigned>(blocks), sum_threads, shared_bytes, stream_.value()>>>(
-          points_.data(), labels_.data(), distances_.data(), n_, k, d, first_block, shared_sums, partial_sums_.data(),
+          points_, labels_.data(), distances_.data(), n_, k, d, first_block, shared_sums, partial_sums_.data(),
           partial_counts_.data(), partial_inertia_.data());
       JM_CUDA_CHECK_LAUNCH();
       add_block_partials_in_order<<<merge_blocks, kMergeThreads, 0, stream_.value()>>>(
@@ -151,7 +152,8 @@ class CudaLloydStep final : public LloydStep {
   rmm::cuda_stream_view stream_;
   int64_t n_;
   int dims_;
-  rmm::device_uvector<float> points_;
+  rmm::device_uvector<float> owned_points_;  // empty when the points are resident elsewhere
+  const float* points_;
   rmm::device_uvector<float> point_norms_;
   rmm::device_uvector<int32_t> labels_;
   rmm::device_uvector<float> distances_;
@@ -169,7 +171,18 @@ class CudaLloydStep final : public LloydStep {
 }  // namespace
 
 std::unique_ptr<LloydStep> make_lloyd_step(const Context& ctx, const float* points, int64_t n, int dims) {
-  return std::make_unique<CudaLloydStep>(ctx, points, n, dims);
+  CudaResources& resources = cuda_resources(ctx);
+  rmm::device_uvector<float> copy(static_cast<size_t>(n) * dims, resources.stream(), resources.memory());
+  resources.copy_to_device(copy.data(), points, copy.size() * sizeof(float));
+  const float* on_device = copy.data();
+  return std::make_unique<CudaLloydStep>(ctx, on_device, n, dims, std::move(copy));
+}
+
+std::unique_ptr<LloydStep> make_lloyd_step(const Context& ctx, DeviceSpan<const float> points, int64_t n, int dims) {
+  if (points.size != static_cast<size_t>(n) * dims)
+    throw Error("k-means: " + std::to_string(points.size) + " resident values for " + std::to_string(n) + " x " +
+                std::to_string(dims) + " points");
+  return std::make_unique<CudaLloydStep>(ctx, points.data, n, dims, rmm::device_uvector<float>(0, cuda_resources(ctx).stream()));
 }
 
 }  // namespace jm::cuda_impl

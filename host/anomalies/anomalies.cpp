@@ -160,7 +160,10 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
   const std::vector<std::string> columns = options.columns.empty() ? default_anomaly_columns(features) : options.columns;
   if (columns.empty()) throw ConfigError("anomalies: no numeric feature columns to score");
   result.scaling = fit_scaling(features, columns);
-  const std::vector<float> scaled = apply_scaling(features, result.scaling);
+  // On the GPU the scaled matrix is computed on the device and every scoring pass reads it there;
+  // the host copy (trimming, the forest's samples, the explanations) comes home once.
+  const HostDeviceVector<float> scaled_columns = apply_scaling(ctx, features, result.scaling);
+  const std::vector<float>& scaled = scaled_columns.host();
   const int dims = static_cast<int>(result.scaling.dims());
   const int64_t n = features.n_rows;
 
@@ -174,7 +177,7 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
   trim_options.epochs = options.trim_epochs;
   for (int round = 0; round < options.trim_rounds && n > 0; ++round) {
     const AutoencoderTraining probe = train_autoencoder(ctx, train_rows, n_train, dims, initial, trim_options);
-    const std::vector<float> probe_scores = reconstruction_errors(ctx, probe.model, scaled.data(), n);
+    const std::vector<float> probe_scores = reconstruction_errors(ctx, probe.model, scaled_columns, n);
     const double limit = anomaly_threshold(probe_scores, ThresholdRule::Robust, 0.0, options.trim_k);
     kept_rows.clear();
     int64_t trimmed = 0;
@@ -193,7 +196,7 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
   result.widths = training.model.widths;
   result.loss_per_epoch = training.loss_per_epoch;
   result.train_rows = training.train_rows;
-  result.score = reconstruction_errors(ctx, training.model, scaled.data(), n);
+  result.score = reconstruction_errors(ctx, training.model, scaled_columns, n);
   const double k = options.threshold_rule == ThresholdRule::LogRobust ? options.log_robust_k : options.robust_k;
   result.threshold = anomaly_threshold(result.score, options.threshold_rule, options.percentile, k);
   result.flagged.resize(static_cast<size_t>(n));
@@ -201,7 +204,7 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
 
   std::vector<int64_t> forest_rank;
   if (options.compare && n > 0) {
-    result.forest_score = isolation_forest_scores(ctx, scaled.data(), n, dims, options.forest);
+    result.forest_score = isolation_forest_scores(ctx, scaled_columns, n, dims, options.forest);
     result.forest_threshold =
         anomaly_threshold(result.forest_score, options.threshold_rule, options.percentile, k);
     result.forest_flagged.resize(static_cast<size_t>(n));

@@ -123,6 +123,14 @@ std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderMo
                                      : cpu_impl::reconstruction_errors(ctx, model, rows, n);
 }
 
+std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model,
+                                         const HostDeviceVector<float>& rows, int64_t n) {
+  if (ctx.backend != Backend::Gpu || n <= 0) return reconstruction_errors(ctx, model, rows.host().data(), n);
+  if (model.layers() < 1 || static_cast<int64_t>(model.parameters.size()) != model.parameter_count())
+    throw ConfigError("autoencoder: malformed model");
+  return cuda_impl::reconstruction_errors(ctx, model, rows.device_view(ctx), n);
+}
+
 std::vector<float> reconstruct_rows(const AutoencoderModel& model, const float* rows, int64_t n) {
   const int d = model.dims();
   std::vector<float> out(static_cast<size_t>(std::max<int64_t>(n, 0)) * d);

@@ -19,4 +19,8 @@ std::vector<float> reconstruction_errors(const Context&, const AutoencoderModel&
   unavailable();
 }
 
+std::vector<float> reconstruction_errors(const Context&, const AutoencoderModel&, DeviceSpan<const float>, int64_t) {
+  unavailable();
+}
+
 }  // namespace jm::cuda_impl

@@ -136,13 +136,30 @@ std::vector<float> score_on_cpu(const anomalies_detail::FlatForest& forest, cons
 
 }  // namespace
 
+std::vector<float> isolation_forest_scores(const Context& ctx, const HostDeviceVector<float>& rows, int64_t n, int dims,
+                                           const IsolationForestOptions& options) {
+  if (n > 0 && rows.size() != static_cast<size_t>(n) * dims)
+    throw ConfigError("isolation forest: " + std::to_string(rows.size()) + " values for " + std::to_string(n) +
+                      " rows of " + std::to_string(dims));
+  const int threads = resolve_thread_count(ctx.num_threads);
+  // The trees are built on the host from a few samples per tree, so the host copy is read here.
+  const anomalies_detail::FlatForest forest =
+      build_forest(rows.host().data(), std::max<int64_t>(n, 0), dims, options, threads);
+  if (n <= 0) return {};
+  return ctx.backend == Backend::Gpu ? cuda_impl::isolation_forest_scores(ctx, forest, rows.device_view(ctx), n, dims)
+                                     : score_on_cpu(forest, rows.host().data(), n, dims, threads);
+}
+
 std::vector<float> isolation_forest_scores(const Context& ctx, const float* rows, int64_t n, int dims,
                                            const IsolationForestOptions& options) {
   const int threads = resolve_thread_count(ctx.num_threads);
+  if (ctx.backend == Backend::Gpu) {
+    const HostDeviceVector<float> copy(rows, rows + std::max<int64_t>(n, 0) * dims);
+    return isolation_forest_scores(ctx, copy, n, dims, options);
+  }
   const anomalies_detail::FlatForest forest = build_forest(rows, std::max<int64_t>(n, 0), dims, options, threads);
   if (n <= 0) return {};
-  return ctx.backend == Backend::Gpu ? cuda_impl::isolation_forest_scores(ctx, forest, rows, n, dims)
-                                     : score_on_cpu(forest, rows, n, dims, threads);
+  return score_on_cpu(forest, rows, n, dims, threads);
 }
 
 std::vector<float> isolation_forest_scores(const float* rows, int64_t n, int dims,

@@ -4,8 +4,8 @@
 
 namespace jm::cuda_impl {
 
-std::vector<float> isolation_forest_scores(const Context&, const anomalies_detail::FlatForest&, const float*, int64_t,
-                                           int) {
+std::vector<float> isolation_forest_scores(const Context&, const anomalies_detail::FlatForest&, DeviceSpan<const float>,
+                                           int64_t, int) {
   throw GpuUnavailableError("journeymap was built without CUDA; reconfigure with -DJM_WITH_CUDA=ON");
 }
 

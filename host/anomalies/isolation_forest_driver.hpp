@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "journeymap/context.hpp"
+#include "journeymap/host_device_vector.hpp"
 #include "journeymap/isolation_forest_rules.hpp"
 
 namespace jm::anomalies_detail {
@@ -19,8 +20,8 @@ struct FlatForest {
 }  // namespace jm::anomalies_detail
 
 namespace jm::cuda_impl {
-/// Scores `rows` [n x dims] (host) on the GPU: rows and forest are copied to the device once, one
+/// Scores `rows` [n x dims] (on the device) on the GPU: the forest is copied to the device, one
 /// thread scores one row. Equal to the CPU scores within 1e-6 (exp2 rounding).
 std::vector<float> isolation_forest_scores(const Context& ctx, const anomalies_detail::FlatForest& forest,
-                                           const float* rows, int64_t n, int dims);
+                                           DeviceSpan<const float> rows, int64_t n, int dims);
 }  // namespace jm::cuda_impl

@@ -13,6 +13,7 @@
 #include "host/core/thread_pool.hpp"
 #include "host/features/feature_tables.hpp"
 #include "journeymap/common.hpp"
+#include "journeymap/feature_rules.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/result_file.hpp"
 
@@ -287,18 +288,6 @@ std::string share_block(const std::string& name) {
   return {};
 }
 
-namespace {
-// Negative inputs (recency with a reference time before the data) are clamped so that log1p and
-// sqrt stay defined.
-inline double forward(double x, uint8_t transform) {
-  switch (static_cast<FeatureTransform>(transform)) {
-    case FeatureTransform::Log1p: return std::log1p(std::max(x, 0.0));
-    case FeatureTransform::Sqrt: return std::sqrt(std::max(x, 0.0));
-    default: return x;
-  }
-}
-}  // namespace
-
 FeatureScaling fit_scaling(const FeatureMatrix& features, const std::vector<std::string>& columns) {
   FeatureScaling scaling;
   if (columns.empty()) {
@@ -319,10 +308,11 @@ FeatureScaling fit_scaling(const FeatureMatrix& features, const std::vector<std:
   scaling.mean.assign(static_cast<size_t>(d), 0.0f);
   scaling.scale.assign(static_cast<size_t>(d), 1.0f);
   std::vector<double> variance(static_cast<size_t>(d), 0.0);
+  const std::vector<float>& values = features.values.host();
   for (int64_t i = 0; i < d; ++i) {
     double sum = 0.0, sum_sq = 0.0;
     for (int64_t r = 0; r < n; ++r) {
-      const double x = forward(features.values[r * f + index[i]], scaling.transform[i]);
+      const double x = feature_rules::transform_value(values[r * f + index[i]], scaling.transform[i]);
       sum += x;
       sum_sq += x * x;
     }
@@ -347,22 +337,38 @@ FeatureScaling fit_scaling(const FeatureMatrix& features, const std::vector<std:
   return scaling;
 }
 
-std::vector<float> apply_scaling(const FeatureMatrix& features, const FeatureScaling& scaling) {
-  const int64_t d = scaling.dims(), n = features.n_rows, f = features.num_features();
+namespace {
+// The matrix column of each scaled column; ConfigError when one is missing or the scaling is malformed.
+std::vector<int32_t> scaled_column_index(const FeatureMatrix& features, const FeatureScaling& scaling) {
+  const int64_t d = scaling.dims();
   if (static_cast<int64_t>(scaling.transform.size()) != d || static_cast<int64_t>(scaling.mean.size()) != d ||
       static_cast<int64_t>(scaling.scale.size()) != d)
     throw ConfigError("feature scaling is inconsistent (columns, transform, mean and scale differ in length)");
-  std::vector<int> index(static_cast<size_t>(d));
+  std::vector<int32_t> index(static_cast<size_t>(d));
   for (int64_t i = 0; i < d; ++i) {
     index[i] = features.column(scaling.columns[i]);
     if (index[i] < 0) throw ConfigError("feature column '" + scaling.columns[i] + "' of the scaling is missing");
   }
+  return index;
+}
+}  // namespace
+
+std::vector<float> apply_scaling(const FeatureMatrix& features, const FeatureScaling& scaling) {
+  const std::vector<int32_t> index = scaled_column_index(features, scaling);
+  const int64_t d = scaling.dims(), n = features.n_rows, f = features.num_features();
   const std::vector<float>& values = features.values.host();
   std::vector<float> out(static_cast<size_t>(n * d));
   for (int64_t r = 0; r < n; ++r)
     for (int64_t i = 0; i < d; ++i)
-      out[r * d + i] = static_cast<float>(
-          (forward(values[r * f + index[i]], scaling.transform[i]) - scaling.mean[i]) / scaling.scale[i]);
+      out[r * d + i] = feature_rules::standardise(values[r * f + index[i]], scaling.transform[i], scaling.mean[i],
+                                                  scaling.scale[i]);
+  return out;
+}
+
+HostDeviceVector<float> apply_scaling(const Context& ctx, const FeatureMatrix& features, const FeatureScaling& scaling) {
+  if (ctx.backend != Backend::Gpu) return apply_scaling(features, scaling);
+  HostDeviceVector<float> out;
+  cuda_impl::apply_scaling(ctx, features, scaled_column_index(features, scaling), scaling, out);
   return out;
 }
 

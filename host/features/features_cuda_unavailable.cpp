@@ -8,4 +8,9 @@ FeatureMatrix extract_features(const Context&, const JourneySet&, const FeatureS
   throw GpuUnavailableError("journeymap was built without CUDA; reconfigure with -DJM_WITH_CUDA=ON");
 }
 
+void apply_scaling(const Context&, const FeatureMatrix&, const std::vector<int32_t>&, const FeatureScaling&,
+                   HostDeviceVector<float>&) {
+  throw GpuUnavailableError("journeymap was built without CUDA; reconfigure with -DJM_WITH_CUDA=ON");
+}
+
 }  // namespace jm::cuda_impl

@@ -78,6 +78,11 @@ std::unique_ptr<LloydStep> make_step(const Context& ctx, const float* points, in
                                      : cpu_impl::make_lloyd_step(ctx, points, n, dims);
 }
 
+std::unique_ptr<LloydStep> make_step(const Context& ctx, const HostDeviceVector<float>& points, int64_t n, int dims) {
+  return ctx.backend == Backend::Gpu ? cuda_impl::make_lloyd_step(ctx, points.device_view(ctx), n, dims)
+                                     : cpu_impl::make_lloyd_step(ctx, points.host().data(), n, dims);
+}
+
 KMeansResult run_lloyd(LloydStep& step, const float* points, int64_t n, int dims, std::vector<float> centroids, int k,
                        const KMeansOptions& options, double absolute_tolerance, bool fetch_labels) {
   KMeansResult result;

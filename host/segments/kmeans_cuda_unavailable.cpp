@@ -8,4 +8,8 @@ std::unique_ptr<LloydStep> make_lloyd_step(const Context&, const float*, int64_t
   throw GpuUnavailableError("journeymap was built without CUDA; reconfigure with -DJM_WITH_CUDA=ON");
 }
 
+std::unique_ptr<LloydStep> make_lloyd_step(const Context&, DeviceSpan<const float>, int64_t, int) {
+  throw GpuUnavailableError("journeymap was built without CUDA; reconfigure with -DJM_WITH_CUDA=ON");
+}
+
 }  // namespace jm::cuda_impl

@@ -14,6 +14,9 @@ double mean_variance(const float* points, int64_t n, int dims);
 
 /// The Lloyd step of the backend chosen in `ctx`.
 std::unique_ptr<LloydStep> make_step(const Context& ctx, const float* points, int64_t n, int dims);
+/// The same on points that may already be on the device (read there, not copied; they must
+/// outlive the step).
+std::unique_ptr<LloydStep> make_step(const Context& ctx, const HostDeviceVector<float>& points, int64_t n, int dims);
 
 /// Lloyd iterations from `centroids`; labels are fetched only when `fetch_labels`.
 KMeansResult run_lloyd(LloydStep& step, const float* points, int64_t n, int dims, std::vector<float> centroids, int k,

@@ -142,7 +142,10 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   if (options.k > n)
     throw ConfigError("segments.k = " + std::to_string(options.k) + " exceeds the number of journeys (" +
                       std::to_string(n) + ")");
-  const std::vector<float> points = apply_scaling(features, result.scaling);
+  // On the GPU the scaled matrix is computed on the device and the full-data Lloyd passes read it
+  // there; the host copy (tolerance, search sample, silhouette) comes home once.
+  const HostDeviceVector<float> scaled = apply_scaling(ctx, features, result.scaling);
+  const std::vector<float>& points = scaled.host();
 
   std::vector<int> ks;
   if (options.k > 0) {
@@ -163,7 +166,8 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   const float* search_points = search_on_sample ? sample_points.data() : points.data();
   const int64_t search_n = search_on_sample ? options.search_sample : n;
   result.search_rows = search_n;
-  auto step = kmeans_detail::make_step(ctx, search_points, search_n, dims);
+  auto step = search_on_sample ? kmeans_detail::make_step(ctx, search_points, search_n, dims)
+                               : kmeans_detail::make_step(ctx, scaled, n, dims);
   KMeansResult best;
   int best_index = -1;
   for (size_t i = 0; i < ks.size(); ++i) {
@@ -189,7 +193,7 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   report_progress(ctx, "k search", 1.0);
   if (search_on_sample) {
     // Every journey, from the sample's centroids: its start is what initial_centroids records.
-    auto full_step = kmeans_detail::make_step(ctx, points.data(), n, dims);
+    auto full_step = kmeans_detail::make_step(ctx, scaled, n, dims);
     best = kmeans_detail::run_lloyd(*full_step, points.data(), n, dims, best.centroids, best.k, options.kmeans, tolerance,
                                     true);
   }

@@ -28,6 +28,7 @@
 
 #include "journeymap/context.hpp"
 #include "journeymap/features.hpp"
+#include "journeymap/host_device_vector.hpp"
 #include "journeymap/journeys.hpp"
 
 namespace jm {
@@ -85,6 +86,9 @@ AutoencoderTraining train_autoencoder(const Context& ctx, const float* rows, int
 /// Reconstruction error of every row: mean over the dims of (x - reconstruction)^2, [n].
 std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model, const float* rows,
                                          int64_t n);
+/// The same on rows that may already be on the device (a GPU context reads them there).
+std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model,
+                                         const HostDeviceVector<float>& rows, int64_t n);
 
 /// Forward pass of a few rows on the host (reference and per-feature explanations): [n x dims].
 std::vector<float> reconstruct_rows(const AutoencoderModel& model, const float* rows, int64_t n);
@@ -120,6 +124,9 @@ std::unique_ptr<AutoencoderTrainer> make_autoencoder_trainer(const Context& ctx,
                                                              const AutoencoderOptions& options);
 std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model, const float* rows,
                                          int64_t n);
+/// Scores rows that are on the device already (no host copy).
+std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model, DeviceSpan<const float> rows,
+                                         int64_t n);
 }  // namespace cuda_impl
 
 // ------------------------------------------------------------------------------- isolation forest
@@ -134,6 +141,9 @@ struct IsolationForestOptions {
 /// [n x dims] (host): higher is more anomalous; about 0.5 and below is ordinary. The trees are
 /// built on the CPU; rows are scored on ctx's backend (the GPU's scores equal the CPU's within 1e-6).
 std::vector<float> isolation_forest_scores(const Context& ctx, const float* rows, int64_t n, int dims,
+                                           const IsolationForestOptions& options);
+/// The same on rows that may already be on the device (a GPU context scores them there).
+std::vector<float> isolation_forest_scores(const Context& ctx, const HostDeviceVector<float>& rows, int64_t n, int dims,
                                            const IsolationForestOptions& options);
 
 /// The same on the CPU with `num_threads` threads (0 = all cores).

@@ -246,5 +246,21 @@ JM_HD inline void journey_features(const int32_t* touchpoint, const int32_t* cha
   }
 }
 
+/// The transform f of a column before standardisation (features.hpp FeatureTransform: 0 identity,
+/// 1 log1p, 2 sqrt). Negative inputs of log1p and sqrt (recency with a reference time before the
+/// data) are clamped to 0 so that both stay defined.
+JM_HD inline double transform_value(double x, uint8_t transform) {
+  if (transform == 1) return log1p(x < 0.0 ? 0.0 : x);
+  if (transform == 2) return sqrt(x < 0.0 ? 0.0 : x);
+  return x;
+}
+
+/// One standardised value, (f(x) - mean) / scale: in double, like the fit of mean and scale, then
+/// rounded once to float.
+JM_HD inline float standardise(float x, uint8_t transform, float mean, float scale) {
+  return static_cast<float>((transform_value(static_cast<double>(x), transform) - static_cast<double>(mean)) /
+                            static_cast<double>(scale));
+}
+
 }  // namespace feature_rules
 }  // namespace jm

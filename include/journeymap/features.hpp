@@ -119,9 +119,14 @@ std::string share_block(const std::string& name);
 /// unknown or categorical column.
 FeatureScaling fit_scaling(const FeatureMatrix& features, const std::vector<std::string>& columns = {});
 
-/// Returns the scaled columns, row-major [n_rows x scaling.dims()]. Throws ConfigError when a
-/// column of the scaling is missing from `features`.
+/// Returns the scaled columns, row-major [n_rows x scaling.dims()], each value
+/// feature_rules::standardise of its feature. Throws ConfigError when a column of the scaling is
+/// missing from `features`.
 std::vector<float> apply_scaling(const FeatureMatrix& features, const FeatureScaling& scaling);
+
+/// The same on ctx's backend: on a GPU context computed on the device from the matrix where it
+/// lives (uploaded only if it is not there) and left there for the stages that read it next.
+HostDeviceVector<float> apply_scaling(const Context& ctx, const FeatureMatrix& features, const FeatureScaling& scaling);
 
 /// Writes /features: names, kinds, per-column summary (mean, std, min, max), the spec as attributes
 /// and, when `include_matrix`, the full matrix /features/matrix [n_journeys x n_features].
@@ -136,8 +141,11 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
 }  // namespace cpu_impl
 
 namespace cuda_impl {
-/// GPU twin: one thread per journey over the CSR on the device; the matrix is copied back.
+/// GPU twin: one thread per journey over the CSR on the device; the matrix stays there.
 FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, const FeatureSpec& spec);
+/// GPU twin of apply_scaling: one thread per value; `column_index` [d] are the matrix columns scaled.
+void apply_scaling(const Context& ctx, const FeatureMatrix& features, const std::vector<int32_t>& column_index,
+                   const FeatureScaling& scaling, HostDeviceVector<float>& out);
 }  // namespace cuda_impl
 
 }  // namespace jm

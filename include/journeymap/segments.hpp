@@ -151,6 +151,8 @@ namespace cuda_impl {
 /// Copies the points to the device once; each assign is a cuBLAS GEMM and an arg-min kernel per row
 /// chunk, then the cluster sums in the CPU twin's fixed block order (same labels, same sums).
 std::unique_ptr<LloydStep> make_lloyd_step(const Context& ctx, const float* points, int64_t n, int dims);
+/// The same on points already on the device (not copied: they must outlive the step).
+std::unique_ptr<LloydStep> make_lloyd_step(const Context& ctx, DeviceSpan<const float> points, int64_t n, int dims);
 }  // namespace cuda_impl
 
 }  // namespace jm

@@ -53,4 +53,21 @@ __global__ void __launch_bounds__(kFeatureBlockThreads)
   }
 }
 
+constexpr int kScalingBlockThreads = 256;
+
+/// One thread per value of the scaled matrix [n_rows x dims] (grid-stride): value (r, i) is
+/// feature_rules::standardise of matrix column column_index[i] of row r of `features` [n_rows x
+/// n_columns]. Consecutive threads write consecutive values.
+__global__ void __launch_bounds__(kScalingBlockThreads)
+    standardise_columns(const float* __restrict__ features, int64_t n_rows, int32_t n_columns, int32_t dims,
+                        const int32_t* __restrict__ column_index, const uint8_t* __restrict__ transform,
+                        const float* __restrict__ mean, const float* __restrict__ scale, float* __restrict__ scaled) {
+  const int64_t total = n_rows * dims;
+  for (int64_t v = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; v < total; v += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t r = v / dims;
+    const int32_t i = static_cast<int32_t>(v - r * dims);
+    scaled[v] = feature_rules::standardise(features[r * n_columns + column_index[i]], transform[i], mean[i], scale[i]);
+  }
+}
+
 }  // namespace jm::cuda_impl

@@ -9,10 +9,8 @@
 #include <tuple>
 
 #include "journeymap/common.hpp"
-#include "journeymap/device_resources.hpp"
-#include "journeymap/features.hpp"
-#include "journeymap/flows.hpp"
 #include "journeymap/journeys.hpp"
+#include "random_events.hpp"
 
 namespace {
 
@@ -20,28 +18,7 @@ using jm::Backend;
 using jm::EventTable;
 using jm::JourneyOptions;
 using jm::JourneySet;
-
-// Random events: few customers, coarse timestamps (many ties), repeated rows (duplicates).
-EventTable random_events(uint64_t seed, int n_events, int n_customers, int n_touchpoints = 6) {
-  std::mt19937_64 rng(seed);
-  EventTable events;
-  for (int c = 0; c < n_customers; ++c) events.customers.encode("cust" + std::to_string(c));
-  for (int t = 0; t < n_touchpoints; ++t) events.touchpoints.encode("tp" + std::to_string(t));
-  for (int ch = 0; ch < 3; ++ch) events.channels.encode("ch" + std::to_string(ch));
-  for (int i = 0; i < n_events; ++i) {
-    if (i > 0 && rng() % 7 == 0) {  // an exact duplicate of an earlier row
-      const size_t src = rng() % events.size();
-      events.push_back(events.customer[src], events.timestamp_ms[src], events.touchpoint[src], events.channel[src],
-                       events.value[src], events.is_conversion[src]);
-      continue;
-    }
-    const bool conversion = rng() % 9 == 0;
-    events.push_back(static_cast<uint32_t>(rng() % n_customers), static_cast<int64_t>(rng() % 40) * 60000 - 600000,
-                     static_cast<int32_t>(rng() % n_touchpoints), static_cast<int32_t>(rng() % 3),
-                     conversion ? static_cast<float>(rng() % 1000) / 7.0f : 0.0f, conversion);
-  }
-  return events;
-}
+using jm::testing::random_events;
 
 uint32_t bits_of(float x) {
   uint32_t b;
@@ -264,33 +241,6 @@ TEST(SelectJourneys, CopiesTheChosenJourneysInOrder) {
   }
   EXPECT_EQ(picked.touchpoints.names(), all.touchpoints.names());
   EXPECT_EQ(jm::select_journeys(all, {}).offsets, std::vector<int64_t>{0});
-}
-
-// Journeys built on the GPU stay there: features and flows read the same device CSR. Measured by
-// the context's transfer counter against the same stages on a host copy of the journeys, which
-// must upload exactly the CSR columns each stage reads, and nothing else more.
-TEST(DeviceResidentJourneys, StagesReadTheCsrTheGpuBuilt) {
-  if (!jm::gpu_available()) GTEST_SKIP() << "no CUDA device: " << jm::gpu_description();
-  const jm::Context gpu = jm::make_context(Backend::Gpu, 2);
-  const JourneySet resident = jm::build_journeys(gpu, random_events(5, 200000, 5000, 12), JourneyOptions{});
-  EXPECT_TRUE(resident.touchpoint.on_device());
-  EXPECT_FALSE(resident.touchpoint.on_host());
-  const auto uploaded_by = [&](const JourneySet& journeys) {
-    const int64_t before = gpu.device->transfers().host_to_device_bytes;
-    const jm::FeatureMatrix features = jm::extract_features(gpu, journeys, jm::FeatureOptions{});
-    EXPECT_TRUE(features.values.on_device());  // left for the stages that read the matrix next
-    EXPECT_FALSE(features.values.on_host());
-    jm::cuda_impl::count_flows(gpu, journeys, 6, 0.0, {});
-    return gpu.device->transfers().host_to_device_bytes - before;
-  };
-  const int64_t from_resident = uploaded_by(resident);
-  const JourneySet host_copy = resident;  // a copy is a host copy
-  ASSERT_FALSE(host_copy.touchpoint.on_device());
-  const int64_t from_host = uploaded_by(host_copy);
-  const int64_t n = resident.size(), e = resident.num_events();
-  // offsets, touchpoint, channel, timestamp_ms (features) and converted (flows), each once.
-  const int64_t csr_bytes = (n + 1) * 8 + e * 4 + e * 4 + e * 8 + n * 1;
-  EXPECT_EQ(from_host - from_resident, csr_bytes);
 }
 
 }  // namespace
