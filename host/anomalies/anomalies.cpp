@@ -7,6 +7,7 @@
 #include <numeric>
 #include <string>
 
+#include "host/core/statistics.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
 
@@ -29,15 +30,6 @@ const char* to_string(ThresholdRule rule) {
 
 namespace {
 
-/// Median of a copy (the mean of the two middle values for an even count).
-double median_of(std::vector<double> values) {
-  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
-  const size_t mid = values.size() / 2;
-  std::nth_element(values.begin(), values.begin() + mid, values.end());
-  const double upper = values[mid];
-  if (values.size() % 2 == 1) return upper;
-  return 0.5 * (upper + *std::max_element(values.begin(), values.begin() + mid));
-}
 
 /// Ranks 1..n with ties averaged (for Spearman's correlation).
 std::vector<double> average_ranks(const std::vector<float>& values) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "host/core/splitmix64.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/autoencoder_rules.hpp"
 
@@ -22,35 +23,7 @@ inline autoencoder_rules::AdamStep make_adam_step(const AutoencoderOptions& opti
   return step;
 }
 
-/// splitmix64: a small, portable generator (std::shuffle and the std distributions are
-/// implementation-defined, so they would make results depend on the standard library).
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [0, bound), bound >= 1 (multiply-shift; the bias is below 2^-32 for our sizes).
-  uint64_t below(uint64_t bound) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * bound) >> 64);
-  }
-  /// Uniform in [0, 1).
-  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-
- private:
-  uint64_t state_;
-};
-
-/// Fisher-Yates shuffle of `values` with `rng`.
-template <typename T>
-void shuffle(std::vector<T>& values, SplitMix64& rng) {
-  for (size_t i = values.size(); i > 1; --i) {
-    const size_t j = static_cast<size_t>(rng.below(i));
-    std::swap(values[i - 1], values[j]);
-  }
-}
+using jm::SplitMix64;
+using jm::shuffle;
 
 }  // namespace jm::anomalies_detail

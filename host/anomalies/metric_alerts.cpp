@@ -18,6 +18,7 @@
 #include <string>
 
 #include "host/anomalies/autoencoder_driver.hpp"
+#include "host/core/statistics.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
 
@@ -34,14 +35,6 @@ int64_t floor_div(int64_t a, int64_t b) {
 
 uint64_t bootstrap_seed(size_t bucket) { return 0x5EEDull + bucket; }
 
-double median_of(std::vector<double> values) {
-  if (values.empty()) return kNaN;
-  const size_t mid = values.size() / 2;
-  std::nth_element(values.begin(), values.begin() + mid, values.end());
-  const double upper = values[mid];
-  if (values.size() % 2 == 1) return upper;
-  return 0.5 * (upper + *std::max_element(values.begin(), values.begin() + mid));
-}
 
 /// Sampling standard deviation of one bucket's value around `expected`. `spread` is per bucket:
 /// for counts the index of dispersion sum(k^2) / sum(k) of the per-journey contributions k (events

@@ -69,10 +69,20 @@ nlohmann::json run_case(const RunConfig& base, const std::string& label, const s
   double total = 0;
   // Rates per event kept in journeys (an SPMF line is one sequence of many events).
   const auto events = static_cast<double>(report.summary.events);
-  for (const auto& [stage, seconds] : report.stage_seconds) {
+  // Host<->device bytes as the GPU context counted them; null on the CPU, which moves none.
+  const bool on_gpu = report.backend == "gpu";
+  const auto bytes_or_null = [&](int64_t bytes) { return on_gpu ? nlohmann::json(bytes) : nlohmann::json(); };
+  int64_t uploaded_total = 0, downloaded_total = 0;
+  for (size_t i = 0; i < report.stage_seconds.size(); ++i) {
+    const auto& [stage, seconds] = report.stage_seconds[i];
+    const TransferStats copied = i < report.stage_transfers.size() ? report.stage_transfers[i] : TransferStats{};
+    uploaded_total += copied.host_to_device_bytes;
+    downloaded_total += copied.device_to_host_bytes;
     stages.push_back({{"stage", stage},
                       {"seconds", seconds},
-                      {"events_per_second", seconds > 0 ? nlohmann::json(events / seconds) : nlohmann::json()}});
+                      {"events_per_second", seconds > 0 ? nlohmann::json(events / seconds) : nlohmann::json()},
+                      {"host_to_device_bytes", bytes_or_null(copied.host_to_device_bytes)},
+                      {"device_to_host_bytes", bytes_or_null(copied.device_to_host_bytes)}});
     total += seconds;
   }
   return {{"case", label},
@@ -88,6 +98,8 @@ nlohmann::json run_case(const RunConfig& base, const std::string& label, const s
           {"wall_seconds", wall_seconds},
           {"total_excluding_ingest_seconds", total - (report.stage_seconds.empty() ? 0.0 : report.stage_seconds[0].second)},
           {"peak_host_bytes_so_far", peak_host_bytes()},
+          {"host_to_device_bytes", bytes_or_null(uploaded_total)},
+          {"device_to_host_bytes", bytes_or_null(downloaded_total)},
           {"device_memory", device_memory_json(report.backend)}};
 }
 

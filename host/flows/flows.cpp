@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "host/core/splitmix64.hpp"
+#include "host/core/statistics.hpp"
 #include "host/core/thread_pool.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/flow_rules.hpp"
@@ -24,29 +26,13 @@ namespace {
 constexpr int kMaxFunnelSteps = 32;
 constexpr int kMaxSteps = 64;
 
-uint64_t mix64(uint64_t x) {  // splitmix64 finaliser
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 uint64_t sequence_hash(const int32_t* touchpoint, int64_t length) {
-  uint64_t h = mix64(static_cast<uint64_t>(length) + 0x9e3779b97f4a7c15ULL);
-  for (int64_t i = 0; i < length; ++i) h = mix64(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(touchpoint[i])) + 1));
+  uint64_t h = splitmix64_mix(static_cast<uint64_t>(length) + 0x9e3779b97f4a7c15ULL);
+  for (int64_t i = 0; i < length; ++i)
+    h = splitmix64_mix(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(touchpoint[i])) + 1));
   return h;
 }
 
-double median_of(std::vector<int64_t>& values) {
-  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
-  const size_t mid = values.size() / 2;
-  std::nth_element(values.begin(), values.begin() + mid, values.end());
-  const double upper = static_cast<double>(values[mid]);
-  if (values.size() % 2 == 1) return upper;
-  const double lower = static_cast<double>(*std::max_element(values.begin(), values.begin() + mid));
-  return 0.5 * (lower + upper);
-}
 
 std::vector<int32_t> resolve_funnel(const FlowOptions& options, const JourneySet& journeys,
                                     const std::vector<PathVariant>& variants) {
@@ -163,7 +149,7 @@ void assemble_funnel(const FlowCounts& counts, const JourneySet& journeys, const
     }
   }
   out.median_seconds_from_previous.assign(F, std::numeric_limits<double>::quiet_NaN());
-  for (int32_t k = 1; k < F; ++k) out.median_seconds_from_previous[k] = median_of(gaps[k]) / 1000.0;
+  for (int32_t k = 1; k < F; ++k) out.median_seconds_from_previous[k] = median_of(std::move(gaps[k])) / 1000.0;
 }
 
 std::string percent(double x) { return std::isfinite(x) ? fmt::format("{:.1f}%", 100.0 * x) : std::string("n/a"); }

@@ -6,6 +6,8 @@
 #include <cassert>
 #include <cmath>
 
+#include "host/core/splitmix64.hpp"
+
 namespace jm::generate {
 namespace {
 
@@ -429,18 +431,11 @@ const Model& default_model() {
   return model;
 }
 
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 Rng::Rng(uint64_t seed, uint64_t stream) {
   uint64_t state = seed;
-  const uint64_t seed_mix = splitmix64(state);
+  const uint64_t seed_mix = splitmix64_next(state);
   state = seed_mix ^ (stream * 0xD1B54A32D192ED03ull);
-  for (auto& word : s_) word = splitmix64(state);
+  for (auto& word : s_) word = splitmix64_next(state);
 }
 
 uint64_t Rng::next() {

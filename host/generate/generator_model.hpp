@@ -122,8 +122,6 @@ const Model& default_model();
 
 // ------------------------------------------------------------------ random numbers
 
-uint64_t splitmix64(uint64_t& state);
-
 /// xoshiro256** with hand-written distributions (bit-identical everywhere).
 class Rng {
  public:

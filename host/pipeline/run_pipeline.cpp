@@ -29,13 +29,24 @@ class StageClock {
   auto run(const std::string& name, Fn&& fn) {
     if (progress_) std::fprintf(stderr, "[journeymap] %-9s ...\n", name.c_str());
     const auto start = std::chrono::steady_clock::now();
+    const TransferStats copied_before = ctx_.device ? ctx_.device->transfers() : TransferStats{};
     const StageProgressListener listening(progress_ ? &ctx_ : nullptr, name);
     auto finish = [&] {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       auto& stages = report_.stage_seconds;
       const auto same = std::find_if(stages.begin(), stages.end(), [&](const auto& stage) { return stage.first == name; });
+      const auto index = static_cast<size_t>(same - stages.begin());
       if (same == stages.end()) stages.emplace_back(name, seconds);
       else same->second += seconds;
+      if (ctx_.device) {
+        const TransferStats now = ctx_.device->transfers();
+        if (report_.stage_transfers.size() <= index) report_.stage_transfers.resize(index + 1);
+        TransferStats& stage = report_.stage_transfers[index];
+        stage.host_to_device_bytes += now.host_to_device_bytes - copied_before.host_to_device_bytes;
+        stage.device_to_host_bytes += now.device_to_host_bytes - copied_before.device_to_host_bytes;
+        stage.host_to_device_copies += now.host_to_device_copies - copied_before.host_to_device_copies;
+        stage.device_to_host_copies += now.device_to_host_copies - copied_before.device_to_host_copies;
+      }
       if (progress_) std::fprintf(stderr, "[journeymap] %-9s done in %.3f s\n", name.c_str(), seconds);
     };
     if constexpr (std::is_void_v<decltype(fn())>) {

@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 
+#include "host/core/splitmix64.hpp"
 #include "host/core/thread_pool.hpp"
 #include "host/segments/kmeans_driver.hpp"
 #include "journeymap/common.hpp"
@@ -25,12 +26,8 @@ constexpr int64_t kRowsPerTask = 4096;
 // Uniform double in [0, 1) from a fully specified engine (std distributions are not portable).
 double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
-uint64_t mix_seed(uint64_t seed, uint64_t stream) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (stream + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+// The seed of one restart's stream: the stream-th SplitMix64 output after `seed`.
+uint64_t mix_seed(uint64_t seed, uint64_t stream) { return splitmix64_mix(seed + 0x9E3779B97F4A7C15ull * (stream + 1)); }
 
 double squared_distance(const float* a, const float* b, int dims) {
   double sum = 0.0;

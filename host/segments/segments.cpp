@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "host/core/statistics.hpp"
 #include "host/segments/kmeans_driver.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/result_file.hpp"
@@ -47,14 +48,6 @@ std::vector<float> sample_rows(const std::vector<float>& points, int64_t n, int 
   return sample;
 }
 
-double median_of(std::vector<double> values) {
-  if (values.empty()) return 0.0;
-  const size_t mid = values.size() / 2;
-  std::nth_element(values.begin(), values.begin() + mid, values.end());
-  const double upper = values[mid];
-  if (values.size() % 2 == 1) return upper;
-  return 0.5 * (upper + *std::max_element(values.begin(), values.begin() + mid));
-}
 
 // The `top_n` ids by count, as (name, share of total).
 std::vector<std::pair<std::string, double>> top_shares(const std::vector<int64_t>& counts, const Vocabulary& names,
@@ -279,8 +272,8 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
     p.share = static_cast<double>(size[s]) / static_cast<double>(n);
     p.conversion_rate = size[s] > 0 ? static_cast<double>(conversions[s]) / size[s] : 0.0;
     p.mean_length = lengths[s].empty() ? 0.0 : std::accumulate(lengths[s].begin(), lengths[s].end(), 0.0) / size[s];
-    p.median_length = median_of(lengths[s]);
-    p.median_duration_seconds = median_of(durations[s]);
+    p.median_length = lengths[s].empty() ? 0.0 : median_of(lengths[s]);
+    p.median_duration_seconds = durations[s].empty() ? 0.0 : median_of(durations[s]);
     p.top_touchpoints = top_shares(touchpoint_events[s], journeys.touchpoints, options.top_n);
     p.top_channels = top_shares(channel_events[s], journeys.channels, options.top_n);
     // The segment mean of a standardised column is its z-score against the population.

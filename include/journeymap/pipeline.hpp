@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "journeymap/device_resources.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/outcome.hpp"
@@ -51,6 +52,8 @@ struct RunReport {
   std::vector<std::string> warnings;   ///< leakage and data warnings (also in /meta/warnings)
   JourneySummary summary;
   std::vector<std::pair<std::string, double>> stage_seconds;
+  /// Host<->device copies of each stage on a GPU run, in stage_seconds' order (empty on the CPU).
+  std::vector<TransferStats> stage_transfers;
   std::vector<std::string> stage_summaries;  ///< readable blocks of the analysis stages, in run order
 };
 
