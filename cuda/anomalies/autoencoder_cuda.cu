@@ -9,6 +9,7 @@
 #include <cublas_v2.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ constexpr int64_t kScoreRowsPerChunk = int64_t{1} << 16;
 class DeviceNetwork {
  public:
   DeviceNetwork(const Context& ctx, const AutoencoderModel& model, int64_t max_rows)
-      : resources_(cuda_resources(ctx)), stream_(resources_.stream()), model_(model),
+      : owner_(ctx.device), resources_(cuda_resources(ctx)), stream_(resources_.stream()), model_(model),
         parameters_(model.parameters.size(), stream_) {
     resources_.copy_to_device(parameters_.data(), model.parameters.data(), model.parameters.size() * sizeof(float));
     for (int l = 0; l <= model_.layers(); ++l) {
@@ -64,6 +65,9 @@ class DeviceNetwork {
   float* weights(int l) { return parameters_.data() + model_.weight_offset(l); }
   float* bias(int l) { return parameters_.data() + model_.bias_offset(l); }
 
+  // Shares the context's resources: a trainer may outlive the Context it was made from, and its
+  // buffers are freed on the stream, so the stream and cuBLAS handle must outlive them.
+  std::shared_ptr<DeviceResources> owner_;
   CudaResources& resources_;
   rmm::cuda_stream_view stream_;
   AutoencoderModel model_;

@@ -129,6 +129,12 @@ CudaResources::CudaResources(int device) : device_(checked_device(device)), memo
   description_ = device_description(device_);
 }
 
+CudaResources::~CudaResources() {
+  // No throwing from a destructor: an error here was already reported by the call that caused it.
+  cudaSetDevice(device_);
+  cudaStreamSynchronize(stream_.value());
+}
+
 void* CudaResources::allocate(size_t bytes) {
   return memory_.allocate(stream(), bytes, rmm::CUDA_ALLOCATION_ALIGNMENT);
 }
@@ -164,6 +170,8 @@ CudaResources& cuda_resources(const Context& ctx) {
   auto* resources = dynamic_cast<CudaResources*>(ctx.device.get());
   if (resources == nullptr)
     throw std::logic_error("a GPU stage was called with a context that has no CUDA resources (use make_context)");
+  // The current device is per host thread: a stage may run on a thread that has not used this one.
+  JM_CUDA_TRY(cudaSetDevice(resources->device()));
   return *resources;
 }
 

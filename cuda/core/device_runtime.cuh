@@ -23,6 +23,9 @@ class CudaResources final : public DeviceResources {
   /// Sets `device` current and creates the stream; the first context on a device installs the
   /// device's RMM pool (process-wide, since buffers may outlive a context).
   explicit CudaResources(int device);
+  /// Waits for the stream's work: blocks freed on it go back to the shared pool, which must not
+  /// hand them out again while a kernel of this stream may still use them.
+  ~CudaResources() override;
 
   std::string description() const override { return description_; }
   int sm_count() const override { return sm_count_; }
@@ -55,7 +58,8 @@ class CudaResources final : public DeviceResources {
   raft::device_resources raft_{stream_.view()};
 };
 
-/// The CUDA resources of a GPU context; throws std::logic_error for a context without them.
+/// The CUDA resources of a GPU context, with its device made current on the calling thread;
+/// throws std::logic_error for a context without them.
 CudaResources& cuda_resources(const Context& ctx);
 
 }  // namespace jm::cuda_impl

@@ -20,6 +20,7 @@
 #include <thrust/iterator/counting_iterator.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "cuda/core/cuda_check.cuh"
@@ -68,6 +69,7 @@ class GpuMiner {
   GpuMiner(const Context& ctx, const MiningProblem& problem, PatternCollector& collector)
       : problem_(problem),
         collector_(collector),
+        owner_(ctx.device),
         resources_(cuda_resources(ctx)),
         stream_(resources_.stream()),
         offsets_(upload(problem.offsets, resources_)),
@@ -323,6 +325,7 @@ class GpuMiner {
 
   const MiningProblem& problem_;
   PatternCollector& collector_;
+  std::shared_ptr<DeviceResources> owner_;  // the stream outlives the miner's buffers
   CudaResources& resources_;
   rmm::cuda_stream_view stream_;
   rmm::device_uvector<int64_t> offsets_;

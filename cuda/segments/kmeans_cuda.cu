@@ -7,6 +7,7 @@
 #include <cublas_v2.h>
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 #include <string>
 
@@ -34,7 +35,7 @@ class CudaLloydStep final : public LloydStep {
  public:
   // `points` [n x dims] on the device; `owned` keeps them alive when the step made the copy itself.
   CudaLloydStep(const Context& ctx, const float* points, int64_t n, int dims, rmm::device_uvector<float> owned)
-      : resources_(cuda_resources(ctx)), stream_(resources_.stream()), n_(n), dims_(dims),
+      : owner_(ctx.device), resources_(cuda_resources(ctx)), stream_(resources_.stream()), n_(n), dims_(dims),
         owned_points_(std::move(owned)), points_(points), point_norms_(static_cast<size_t>(n), stream_),
         labels_(static_cast<size_t>(n), stream_), distances_(static_cast<size_t>(n), stream_),
         centroids_(0, stream_), centroid_norms_(0, stream_), dots_(0, stream_), sums_(0, stream_),
@@ -148,6 +149,7 @@ class CudaLloydStep final : public LloydStep {
     }
   }
 
+  std::shared_ptr<DeviceResources> owner_;  // the stream and cuBLAS handle outlive the step's buffers
   CudaResources& resources_;
   rmm::cuda_stream_view stream_;
   int64_t n_;
