@@ -72,25 +72,26 @@ class GpuMiner {
         owner_(ctx.device),
         resources_(cuda_resources(ctx)),
         stream_(resources_.stream()),
-        offsets_(upload(problem.offsets, resources_)),
-        items_(upload(problem.items, resources_)),
-        previous_same_item_(upload(problem.previous_same_item, resources_)),
-        converted_(upload(problem.converted, resources_)) {
+        // The journeys' device columns (uploaded only if the journeys were built on the host).
+        offsets_(problem.offsets->device_view(ctx).data),
+        items_(problem.items->device_view(ctx).data),
+        previous_same_item_(problem.previous_same_item.device_view(ctx).data),
+        converted_(problem.converted->device_view(ctx).data) {
     const int64_t budget = problem.gpu_batch_bytes > 0 ? problem.gpu_batch_bytes : kDefaultBatchBytes;
     entry_budget_ = std::max<int64_t>(1, budget / kBytesPerEntry);
     cell_budget_ = std::max<int64_t>(problem.n_items, budget / kBytesPerCell);
-    db_ = kernels::SequenceDatabase{offsets_.data(), items_.data(), previous_same_item_.data(), converted_.data(),
-                                    problem.n_items};
+    db_ = kernels::SequenceDatabase{offsets_, items_, previous_same_item_, converted_, problem.n_items};
   }
 
   void run() {
     // Root: the empty prefix ends just before every non-empty journey.
     std::vector<int32_t> journeys;
     std::vector<int64_t> positions;
-    for (size_t j = 0; j + 1 < problem_.offsets.size(); ++j)
-      if (problem_.offsets[j + 1] > problem_.offsets[j]) {
+    const std::vector<int64_t>& offsets = problem_.offsets->host();
+    for (size_t j = 0; j + 1 < offsets.size(); ++j)
+      if (offsets[j + 1] > offsets[j]) {
         journeys.push_back(static_cast<int32_t>(j));
-        positions.push_back(problem_.offsets[j] - 1);
+        positions.push_back(offsets[j] - 1);
       }
     if (journeys.empty() || problem_.n_items == 0) return;
     Batch root(stream_);
@@ -328,10 +329,10 @@ class GpuMiner {
   std::shared_ptr<DeviceResources> owner_;  // the stream outlives the miner's buffers
   CudaResources& resources_;
   rmm::cuda_stream_view stream_;
-  rmm::device_uvector<int64_t> offsets_;
-  rmm::device_uvector<int32_t> items_;
-  rmm::device_uvector<int64_t> previous_same_item_;
-  rmm::device_uvector<uint8_t> converted_;
+  const int64_t* offsets_;  // device columns owned by the journeys and the problem
+  const int32_t* items_;
+  const int64_t* previous_same_item_;
+  const uint8_t* converted_;
   kernels::SequenceDatabase db_{};
   int64_t entry_budget_ = 0;
   int64_t cell_budget_ = 0;
@@ -340,6 +341,39 @@ class GpuMiner {
 };
 
 }  // namespace
+
+void index_previous_same_item(const Context& ctx, const JourneySet& journeys, int32_t n_items,
+                              HostDeviceVector<int64_t>& previous_same_item) {
+  CudaResources& resources = cuda_resources(ctx);
+  const rmm::cuda_stream_view stream = resources.stream();
+  const int64_t n_journeys = journeys.size(), n_events = journeys.num_events();
+  int64_t* previous = previous_same_item.resize_on_device(ctx, static_cast<size_t>(n_events)).data;
+  if (n_events == 0) return;
+  const unsigned blocks = resources.grid_for(n_events, kPrefixSpanBlockThreads);
+  // Events sorted stably by (journey, item): each one's predecessor with the same key is its
+  // previous occurrence (the values start in event order, and the radix sort keeps it per key).
+  rmm::device_uvector<uint64_t> keys(static_cast<size_t>(n_events), stream);
+  rmm::device_uvector<uint64_t> sorted_keys(static_cast<size_t>(n_events), stream);
+  rmm::device_uvector<int64_t> events(static_cast<size_t>(n_events), stream);
+  rmm::device_uvector<int64_t> sorted_events(static_cast<size_t>(n_events), stream);
+  kernels::journey_item_keys<<<blocks, kPrefixSpanBlockThreads, 0, stream.value()>>>(
+      journeys.offsets.device_view(ctx).data, n_journeys, journeys.touchpoint.device_view(ctx).data, n_events,
+      n_items, keys.data());
+  JM_CUDA_CHECK_LAUNCH();
+  kernels::fill_sequence<<<blocks, kPrefixSpanBlockThreads, 0, stream.value()>>>(events.data(), n_events);
+  JM_CUDA_CHECK_LAUNCH();
+  const int end_bit = bits_for(static_cast<uint64_t>(n_journeys) * static_cast<uint64_t>(std::max(n_items, 1)) - 1);
+  size_t sort_bytes = 0;
+  JM_CUDA_TRY(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, keys.data(), sorted_keys.data(), events.data(),
+                                              sorted_events.data(), n_events, 0, end_bit, stream.value()));
+  rmm::device_buffer sort_temp(sort_bytes, stream);
+  JM_CUDA_TRY(cub::DeviceRadixSort::SortPairs(sort_temp.data(), sort_bytes, keys.data(), sorted_keys.data(),
+                                              events.data(), sorted_events.data(), n_events, 0, end_bit,
+                                              stream.value()));
+  kernels::link_previous_same_item<<<blocks, kPrefixSpanBlockThreads, 0, stream.value()>>>(
+      sorted_keys.data(), sorted_events.data(), n_events, previous);
+  JM_CUDA_CHECK_LAUNCH();
+}
 
 FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem& problem) {
   PatternCollector collector(problem.min_count, problem.keep, problem.max_explored);

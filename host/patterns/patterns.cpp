@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -76,37 +77,48 @@ void validate_pattern_options(const PatternOptions& options) {
   if (options.gpu_batch_bytes < 0) throw ConfigError("patterns gpu_batch_bytes must be >= 0 (0 = auto)");
 }
 
-MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys, const PatternOptions& options) {
-  MiningProblem problem;
+namespace {
+// For every event, the previous event of its journey with the same item, or -1. Chunks of
+// journeys in parallel; each chunk remembers, per item, its last position in the current journey
+// (stamped with the journey so the table is never cleared).
+std::vector<int64_t> index_previous_same_item(const Context& ctx, const JourneySet& journeys, int32_t n_items) {
   const int64_t n_journeys = journeys.size();
-  problem.n_items = std::max<int32_t>(journeys.touchpoints.size(), 0);
-  problem.converted.assign(journeys.converted.begin(), journeys.converted.end());
-  problem.converted.resize(static_cast<size_t>(n_journeys), 0);
-  problem.offsets.assign(static_cast<size_t>(n_journeys) + 1, 0);
-  for (int64_t j = 0; j < n_journeys; ++j) problem.offsets[j + 1] = problem.offsets[j] + journeys.length(j);
-  const int64_t n_events = problem.offsets[n_journeys];
-  problem.items.resize(static_cast<size_t>(n_events));
-  problem.previous_same_item.resize(static_cast<size_t>(n_events));
-
-  // Chunks of journeys in parallel; each chunk remembers, per item, its last position in the
-  // current journey (stamped with the journey so the table is never cleared).
+  const int64_t* offsets = journeys.offsets.data();
+  const int32_t* items = journeys.touchpoint.data();
+  std::vector<int64_t> previous_same_item(static_cast<size_t>(journeys.num_events()));
   const int threads = std::max(1, ctx.num_threads);
   const int64_t n_chunks = std::min<int64_t>(n_journeys, int64_t{threads} * 8);
   parallel_for(n_chunks, threads, [&](int64_t chunk) {
     const int64_t first = n_journeys * chunk / n_chunks, last = n_journeys * (chunk + 1) / n_chunks;
-    std::vector<int64_t> last_position(static_cast<size_t>(problem.n_items), -1);
-    std::vector<int64_t> last_journey(static_cast<size_t>(problem.n_items), -1);
+    std::vector<int64_t> last_position(static_cast<size_t>(n_items), -1);
+    std::vector<int64_t> last_journey(static_cast<size_t>(n_items), -1);
     for (int64_t j = first; j < last; ++j) {
-      const int64_t source = journeys.offsets[j];
-      for (int64_t e = problem.offsets[j]; e < problem.offsets[j + 1]; ++e) {
-        const int32_t item = journeys.touchpoint[source + (e - problem.offsets[j])];
-        problem.items[e] = item;
-        problem.previous_same_item[e] = last_journey[item] == j ? last_position[item] : -1;
+      for (int64_t e = offsets[j]; e < offsets[j + 1]; ++e) {
+        const int32_t item = items[e];
+        previous_same_item[e] = last_journey[item] == j ? last_position[item] : -1;
         last_journey[item] = j;
         last_position[item] = e;
       }
     }
   });
+  return previous_same_item;
+}
+}  // namespace
+
+MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys, const PatternOptions& options) {
+  MiningProblem problem;
+  const int64_t n_journeys = journeys.size();
+  problem.n_items = std::max<int32_t>(journeys.touchpoints.size(), 0);
+  if (journeys.converted.size() != static_cast<size_t>(n_journeys))
+    throw std::logic_error("JourneySet invariant violated: converted does not hold one flag per journey");
+  problem.offsets = &journeys.offsets;
+  problem.items = &journeys.touchpoint;
+  problem.converted = &journeys.converted;
+  if (ctx.backend == Backend::Gpu) {
+    cuda_impl::index_previous_same_item(ctx, journeys, problem.n_items, problem.previous_same_item);
+  } else {
+    problem.previous_same_item = index_previous_same_item(ctx, journeys, problem.n_items);
+  }
   problem.min_count = options.top_k > 0 && !options.min_support_given ? 1 : options.min_support.resolve(n_journeys);
   problem.keep = options.top_k > 0 ? std::min(options.top_k, options.max_patterns) : options.max_patterns;
   problem.max_length = options.max_length;

@@ -46,6 +46,10 @@ class BranchMiner {
  public:
   BranchMiner(const MiningProblem& problem, PatternCollector& collector)
       : problem_(problem),
+        offsets_(problem.offsets->data()),
+        items_(problem.items->data()),
+        journey_converted_(problem.converted->data()),
+        previous_same_item_(problem.previous_same_item.data()),
         collector_(collector),
         support_(static_cast<size_t>(problem.n_items), 0),
         converted_(static_cast<size_t>(problem.n_items), 0),
@@ -61,12 +65,12 @@ class BranchMiner {
     std::vector<int32_t> touched;
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
-      const int64_t converted = problem_.converted[j];
+      const int64_t converted = journey_converted_[j];
       pattern_rules::for_each_window_event(
           projection.ends.data() + projection.group_begin[g], projection.group_begin[g + 1] - projection.group_begin[g],
-          problem_.offsets[j + 1] - 1, window_gap, problem_.previous_same_item.data(), [&](int64_t q, bool first) {
+          offsets_[j + 1] - 1, window_gap, previous_same_item_, [&](int64_t q, bool first) {
             if (!first) return;
-            const int32_t item = problem_.items[q];
+            const int32_t item = items_[q];
             if (support_[item]++ == 0) touched.push_back(item);
             converted_[item] += converted;
           });
@@ -106,9 +110,9 @@ class BranchMiner {
       const int32_t j = projection.journey[g];
       pattern_rules::for_each_window_event(
           projection.ends.data() + projection.group_begin[g], projection.group_begin[g + 1] - projection.group_begin[g],
-          problem_.offsets[j + 1] - 1, window_gap, problem_.previous_same_item.data(), [&](int64_t q, bool first) {
+          offsets_[j + 1] - 1, window_gap, previous_same_item_, [&](int64_t q, bool first) {
             if (!pattern_rules::is_child_end(first, max_gap)) return;
-            const int32_t slot = child_slot_[problem_.items[q]];
+            const int32_t slot = child_slot_[items_[q]];
             if (slot >= 0) children[slot].add_end(j, q);
           });
     }
@@ -141,6 +145,10 @@ class BranchMiner {
 
  private:
   const MiningProblem& problem_;
+  const int64_t* offsets_;             // the journeys' CSR (host side)
+  const int32_t* items_;
+  const uint8_t* journey_converted_;
+  const int64_t* previous_same_item_;
   PatternCollector& collector_;
   std::vector<int64_t> support_;
   std::vector<int64_t> converted_;
@@ -153,12 +161,13 @@ class BranchMiner {
 
 FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem& problem) {
   PatternCollector collector(problem.min_count, problem.keep, problem.max_explored);
-  const int64_t n_journeys = static_cast<int64_t>(problem.offsets.size()) - 1;
+  const int64_t n_journeys = static_cast<int64_t>(problem.offsets->size()) - 1;
+  const int64_t* offsets = problem.offsets->data();
 
   // Root: the empty prefix "ends" just before every non-empty journey.
   Projection root;
   for (int64_t j = 0; j < n_journeys; ++j)
-    if (problem.offsets[j + 1] > problem.offsets[j]) root.add_end(static_cast<int32_t>(j), problem.offsets[j] - 1);
+    if (offsets[j + 1] > offsets[j]) root.add_end(static_cast<int32_t>(j), offsets[j] - 1);
   root.seal();
 
   std::vector<int32_t> first_items;

@@ -122,11 +122,13 @@ std::string pattern_text(const PatternResult& result, int64_t p, const JourneySe
 // ----------------------------------------------------------------------------------- backends
 
 /// The mining problem as both backends see it, after validation.
+/// The sequences are the journeys' own columns, not copies, read where they live: the GPU miner
+/// reads the device CSR the journey builder left there. The journeys must outlive the problem.
 struct MiningProblem {
-  std::vector<int64_t> offsets;        ///< [n_journeys + 1] event range of journey j in `items`
-  std::vector<int32_t> items;          ///< [n_events] item (touchpoint id) of each event
-  std::vector<uint8_t> converted;      ///< [n_journeys]
-  std::vector<int64_t> previous_same_item;  ///< [n_events] previous event of the journey with the same item, or -1
+  const HostDeviceVector<int64_t>* offsets = nullptr;  ///< [n_journeys + 1] event range of journey j in `items`
+  const HostDeviceVector<int32_t>* items = nullptr;    ///< [n_events] item (touchpoint id) of each event
+  const HostDeviceVector<uint8_t>* converted = nullptr;  ///< [n_journeys]
+  HostDeviceVector<int64_t> previous_same_item;  ///< [n_events] previous event of the journey with the same item, or -1
   int32_t n_items = 0;                 ///< items are in [0, n_items)
   int64_t min_count = 1;               ///< support threshold to start from
   int64_t keep = 0;                    ///< keep at most this many patterns (top-k or the cap)
@@ -149,8 +151,8 @@ struct FrequentPatterns {
   int64_t size() const { return static_cast<int64_t>(support.size()); }
 };
 
-/// Builds the problem from journeys (drops converted journeys' last events when asked, indexes
-/// previous occurrences). Runs on the CPU with ctx.num_threads for both backends.
+/// Builds the problem from journeys: points at their CSR and indexes previous occurrences (on the
+/// CPU with ctx.num_threads, for both backends).
 MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys, const PatternOptions& options);
 
 namespace cpu_impl {
@@ -162,6 +164,10 @@ namespace cuda_impl {
 /// Level-batched PrefixSpan on the device: many prefixes expanded per launch, projected positions
 /// as (prefix, position) arrays, extension support counted once per journey.
 FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem& problem);
+/// MiningProblem::previous_same_item on the device, from the journeys' device CSR: the events
+/// sorted stably by (journey, item) with CUB, each linked to its predecessor of the same key.
+void index_previous_same_item(const Context& ctx, const JourneySet& journeys, int32_t n_items,
+                              HostDeviceVector<int64_t>& previous_same_item);
 }  // namespace cuda_impl
 
 }  // namespace jm

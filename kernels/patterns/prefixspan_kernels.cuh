@@ -91,6 +91,33 @@ __global__ void __launch_bounds__(kPrefixSpanBlockThreads)
     out[k] = static_cast<Out>(source[index[k]]);
 }
 
+/// Sort key of every event for indexing previous occurrences: journey x n_items + item, the journey
+/// found by binary search in `offsets` (the last journey starting at or before the event; empty
+/// journeys share their start with the next one). One thread per event, grid-stride.
+__global__ void __launch_bounds__(kPrefixSpanBlockThreads)
+    journey_item_keys(const int64_t* __restrict__ offsets, int64_t n_journeys, const int32_t* __restrict__ items,
+                      int64_t n_events, int32_t n_items, uint64_t* __restrict__ keys) {
+  for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < n_events; e += int64_t{gridDim.x} * blockDim.x) {
+    int64_t low = 0, high = n_journeys - 1;
+    while (low < high) {
+      const int64_t middle = low + (high - low + 1) / 2;
+      if (offsets[middle] <= e) low = middle;
+      else high = middle - 1;
+    }
+    keys[e] = static_cast<uint64_t>(low) * static_cast<uint64_t>(n_items) + static_cast<uint64_t>(items[e]);
+  }
+}
+
+/// After a stable sort of the events by journey_item_keys: each event's previous occurrence of its
+/// item in its journey is the event before it in sorted order when that has the same key, else -1.
+/// One thread per sorted position, grid-stride.
+__global__ void __launch_bounds__(kPrefixSpanBlockThreads)
+    link_previous_same_item(const uint64_t* __restrict__ sorted_keys, const int64_t* __restrict__ sorted_events,
+                            int64_t n_events, int64_t* __restrict__ previous_same_item) {
+  for (int64_t k = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; k < n_events; k += int64_t{gridDim.x} * blockDim.x)
+    previous_same_item[sorted_events[k]] = k > 0 && sorted_keys[k] == sorted_keys[k - 1] ? sorted_events[k - 1] : -1;
+}
+
 /// values[k] = k. One thread per element, grid-stride.
 __global__ void __launch_bounds__(kPrefixSpanBlockThreads) fill_sequence(int64_t* values, int64_t n) {
   for (int64_t k = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; k < n; k += int64_t{gridDim.x} * blockDim.x)

@@ -13,6 +13,7 @@
 #include "journeymap/features.hpp"
 #include "journeymap/flows.hpp"
 #include "journeymap/journeys.hpp"
+#include "journeymap/patterns.hpp"
 #include "journeymap/segments.hpp"
 #include "random_events.hpp"
 
@@ -50,6 +51,33 @@ TEST(DeviceResidentJourneys, StagesReadTheCsrTheGpuBuilt) {
   // offsets, touchpoint, channel, timestamp_ms (features) and converted (flows), each once.
   const int64_t csr_bytes = (n + 1) * 8 + e * 4 + e * 4 + e * 8 + n * 1;
   EXPECT_EQ(from_host - from_resident, csr_bytes);
+}
+
+// PrefixSpan mines the journeys' own device CSR: the previous-occurrence index is built on the
+// device (equal to the CPU's) and nothing of the CSR is uploaded again.
+TEST(DeviceResidentJourneys, PrefixSpanMinesTheCsrTheGpuBuilt) {
+  if (!jm::gpu_available()) GTEST_SKIP() << "no CUDA device: " << jm::gpu_description();
+  const jm::Context gpu = jm::make_context(Backend::Gpu, 2);
+  const jm::Context cpu = jm::make_context(Backend::Cpu, 2);
+  const JourneySet resident = jm::build_journeys(gpu, random_events(11, 200000, 5000, 12), JourneyOptions{});
+  jm::PatternOptions options;
+  options.max_length = 3;
+  const jm::MiningProblem on_gpu = jm::make_mining_problem(gpu, resident, options);
+  EXPECT_TRUE(on_gpu.previous_same_item.on_device());
+  const JourneySet host_copy = resident;
+  const jm::MiningProblem on_cpu = jm::make_mining_problem(cpu, host_copy, options);
+  EXPECT_EQ(on_gpu.previous_same_item.host(), on_cpu.previous_same_item.host());
+
+  const auto uploaded_by = [&](const JourneySet& journeys) {
+    const int64_t before = uploaded_bytes(gpu);
+    jm::mine_patterns(gpu, journeys, options);
+    return uploaded_bytes(gpu) - before;
+  };
+  const int64_t from_resident = uploaded_by(resident);
+  const JourneySet another_host_copy = resident;
+  const int64_t from_host = uploaded_by(another_host_copy);
+  const int64_t n = resident.size(), e = resident.num_events();
+  EXPECT_EQ(from_host - from_resident, (n + 1) * 8 + e * 4 + n);  // offsets, touchpoint, converted
 }
 
 // The scaled matrix is computed on the device from the resident feature matrix: only the per-column
