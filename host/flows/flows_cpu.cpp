@@ -50,11 +50,13 @@ FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t m
   const int64_t* offsets = journeys.offsets.data();
   const int32_t* touchpoint = journeys.touchpoint.data();
   const int32_t* channel = journeys.channel.data();
+  const uint8_t* converted = journeys.converted.data();
+  const int64_t* timestamp_ms = journeys.timestamp_ms.data();
 
   FlowCounts result;
   result.counters = count_in_blocks(ctx, n_journeys, layout.total, [&](int64_t* counters, int64_t j) {
     flow_rules::count_journey(touchpoint + offsets[j], channel + offsets[j], offsets[j + 1] - offsets[j],
-                              journeys.converted[j] != 0, shape, layout, counters, PlainIncrement{});
+                              converted[j] != 0, shape, layout, counters, PlainIncrement{});
   });
 
   const std::vector<int64_t> step_visits(result.counters.begin() + layout.step_visits,
@@ -65,7 +67,7 @@ FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t m
   shape.n_link_labels = static_cast<int32_t>(result.label_touchpoint.size());
   const int32_t* label_of = result.label_of.data();
   result.links = count_in_blocks(ctx, n_journeys, flow_rules::n_link_counters(shape), [&](int64_t* links, int64_t j) {
-    flow_rules::count_journey_links(touchpoint + offsets[j], offsets[j + 1] - offsets[j], journeys.converted[j] != 0,
+    flow_rules::count_journey_links(touchpoint + offsets[j], offsets[j + 1] - offsets[j], converted[j] != 0,
                                     shape, label_of, links, PlainIncrement{});
   });
 
@@ -78,7 +80,7 @@ FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t m
       const int64_t end = std::min(n_journeys, (block + 1) * kJourneysPerBlock);
       for (int64_t j = block * kJourneysPerBlock; j < end; ++j)
         result.funnel_depth[j] = static_cast<uint8_t>(
-            flow_rules::match_funnel(touchpoint + offsets[j], journeys.timestamp_ms.data() + offsets[j],
+            flow_rules::match_funnel(touchpoint + offsets[j], timestamp_ms + offsets[j],
                                      offsets[j + 1] - offsets[j], funnel.data(), n_funnel,
                                      result.funnel_time_ms.data() + j * n_funnel));
     });
