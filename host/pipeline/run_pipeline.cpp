@@ -39,13 +39,8 @@ class StageClock {
       if (same == stages.end()) stages.emplace_back(name, seconds);
       else same->second += seconds;
       if (ctx_.device) {
-        const TransferStats now = ctx_.device->transfers();
         if (report_.stage_transfers.size() <= index) report_.stage_transfers.resize(index + 1);
-        TransferStats& stage = report_.stage_transfers[index];
-        stage.host_to_device_bytes += now.host_to_device_bytes - copied_before.host_to_device_bytes;
-        stage.device_to_host_bytes += now.device_to_host_bytes - copied_before.device_to_host_bytes;
-        stage.host_to_device_copies += now.host_to_device_copies - copied_before.host_to_device_copies;
-        stage.device_to_host_copies += now.device_to_host_copies - copied_before.device_to_host_copies;
+        report_.stage_transfers[index] += ctx_.device->transfers() - copied_before;
       }
       if (progress_) std::fprintf(stderr, "[journeymap] %-9s done in %.3f s\n", name.c_str(), seconds);
     };

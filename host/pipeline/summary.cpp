@@ -124,12 +124,7 @@ std::string format_run_summary(const RunReport& report) {
   out += fmt::format(" (total {:.3f}s)\n", total);
   if (!report.stage_transfers.empty()) {
     TransferStats all;
-    for (const TransferStats& stage : report.stage_transfers) {
-      all.host_to_device_bytes += stage.host_to_device_bytes;
-      all.device_to_host_bytes += stage.device_to_host_bytes;
-      all.host_to_device_copies += stage.host_to_device_copies;
-      all.device_to_host_copies += stage.device_to_host_copies;
-    }
+    for (const TransferStats& stage : report.stage_transfers) all += stage;
     out += fmt::format("  host<->device        {:.1f} MB to the device in {} copies, {:.1f} MB back in {} copies\n",
                        all.host_to_device_bytes / 1e6, all.host_to_device_copies, all.device_to_host_bytes / 1e6,
                        all.device_to_host_copies);

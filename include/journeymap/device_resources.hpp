@@ -17,6 +17,21 @@ struct TransferStats {
   int64_t device_to_host_bytes = 0;
   int64_t host_to_device_copies = 0;
   int64_t device_to_host_copies = 0;
+
+  TransferStats& operator+=(const TransferStats& other) {
+    host_to_device_bytes += other.host_to_device_bytes;
+    device_to_host_bytes += other.device_to_host_bytes;
+    host_to_device_copies += other.host_to_device_copies;
+    device_to_host_copies += other.device_to_host_copies;
+    return *this;
+  }
+  /// What was copied between two readings of the counters (`later - earlier`).
+  friend TransferStats operator-(const TransferStats& later, const TransferStats& earlier) {
+    return {later.host_to_device_bytes - earlier.host_to_device_bytes,
+            later.device_to_host_bytes - earlier.device_to_host_bytes,
+            later.host_to_device_copies - earlier.host_to_device_copies,
+            later.device_to_host_copies - earlier.device_to_host_copies};
+  }
 };
 
 class DeviceResources {

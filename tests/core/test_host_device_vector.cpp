@@ -69,6 +69,32 @@ TEST(HostDeviceVector, UploadsOnceAndDownloadsNothingWhileBothSidesAreValid) {
   EXPECT_EQ(gpu.moved().device_to_host_copies, 0);
 }
 
+// What a stage copied is the difference of two readings; the stages' shares add up to the whole.
+TEST(HostDeviceVector, TransferReadingsSubtractAndAddUp) {
+  FakeGpu gpu;
+  HostDeviceVector<int64_t> a = std::vector<int64_t>{1, 2, 3};
+  HostDeviceVector<int32_t> b = std::vector<int32_t>{1, 2, 3, 4, 5};
+  const TransferStats start = gpu.moved();
+  a.device_view(gpu.ctx);
+  const TransferStats after_first = gpu.moved();
+  b.device_span(gpu.ctx);  // b is now only on the device
+  b.host();                // and comes home
+  const TransferStats first_stage = after_first - start;
+  const TransferStats second_stage = gpu.moved() - after_first;
+  EXPECT_EQ(first_stage.host_to_device_bytes, 24);
+  EXPECT_EQ(first_stage.device_to_host_bytes, 0);
+  EXPECT_EQ(second_stage.host_to_device_bytes, 20);
+  EXPECT_EQ(second_stage.device_to_host_bytes, 20);
+  EXPECT_EQ(second_stage.device_to_host_copies, 1);
+  TransferStats total;
+  total += first_stage;
+  total += second_stage;
+  EXPECT_EQ(total.host_to_device_bytes, gpu.moved().host_to_device_bytes);
+  EXPECT_EQ(total.device_to_host_bytes, gpu.moved().device_to_host_bytes);
+  EXPECT_EQ(total.host_to_device_copies, 2);
+  EXPECT_EQ(total.device_to_host_copies, gpu.moved().device_to_host_copies);
+}
+
 TEST(HostDeviceVector, DeviceProducedDataComesHomeOnceOnFirstHostRead) {
   FakeGpu gpu;
   HostDeviceVector<int64_t> column;
