@@ -7,13 +7,13 @@
 #include <string>
 
 #include "host/anomalies/autoencoder_driver.hpp"
+#include "host/core/splitmix64.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/autoencoder_rules.hpp"
 #include "journeymap/common.hpp"
 
 namespace jm {
 
-using anomalies_detail::SplitMix64;
 
 int64_t AutoencoderModel::weight_offset(int layer) const {
   int64_t offset = 0;
@@ -106,7 +106,7 @@ AutoencoderTraining train_autoencoder(const Context& ctx, const float* rows, int
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
     report_progress(ctx, "autoencoder epochs", static_cast<double>(epoch) / options.epochs);
     std::iota(order.begin(), order.end(), 0);
-    anomalies_detail::shuffle(order, rng);
+    shuffle(order, rng);
     const double squared_error = trainer->run_epoch(order, options.batch_size, int64_t{epoch} * batches_per_epoch);
     training.loss_per_epoch.push_back(squared_error / (static_cast<double>(n_train) * dims));
   }

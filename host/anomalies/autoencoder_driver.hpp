@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "host/core/splitmix64.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/autoencoder_rules.hpp"
 
@@ -22,8 +21,5 @@ inline autoencoder_rules::AdamStep make_adam_step(const AutoencoderOptions& opti
   step.correction2 = static_cast<float>(1.0 / (1.0 - std::pow(static_cast<double>(options.beta2), static_cast<double>(t))));
   return step;
 }
-
-using jm::SplitMix64;
-using jm::shuffle;
 
 }  // namespace jm::anomalies_detail

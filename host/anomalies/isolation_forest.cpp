@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "host/anomalies/autoencoder_driver.hpp"
 #include "host/anomalies/isolation_forest_driver.hpp"
+#include "host/core/splitmix64.hpp"
 #include "host/core/thread_pool.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
@@ -19,7 +19,6 @@
 namespace jm {
 namespace {
 
-using anomalies_detail::SplitMix64;
 
 using isolation_forest_rules::ForestNode;
 using isolation_forest_rules::average_path_length;

@@ -17,7 +17,7 @@
 #include <numeric>
 #include <string>
 
-#include "host/anomalies/autoencoder_driver.hpp"
+#include "host/core/splitmix64.hpp"
 #include "host/core/statistics.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
@@ -66,7 +66,7 @@ double median_standard_error(const std::vector<double>& values, uint64_t seed) {
   constexpr int kResamples = 100;
   constexpr size_t kMaxResampleSize = 2000;
   const size_t m = std::min(n, kMaxResampleSize);
-  anomalies_detail::SplitMix64 rng(seed);
+  SplitMix64 rng(seed);
   std::vector<double> resample(m), medians;
   for (int b = 0; b < kResamples; ++b) {
     for (size_t i = 0; i < m; ++i) resample[i] = values[rng.below(n)];
