@@ -2,8 +2,9 @@
 # Packs a CUDA build (sm_90) for a GPU machine that has the NVIDIA driver and the CUDA 13 toolkit
 # but none of our other libraries, in two archives that each fit a 64 MiB transfer:
 #   BUNDLE/xgboost.tar.xz  libxgboost.so (the CUDA build, ~86 MB, ~54 MB compressed) and its libgomp
-#   BUNDLE/core.tar.xz     journeymap, tests/test_*, bench/bench_*, bench/datasets, and lib/ with
-#                          every shared library they load except glibc and CUDA's own
+#   BUNDLE/core.tar.xz     journeymap, tests/test_*, bench/bench_*, bench/datasets, shared-data/ (the
+#                          public datasets of ../shared/data), and lib/ with every shared library
+#                          they load except glibc and CUDA's own
 # Unpacked into one folder they form a BUILD_DIR for scripts/gpu_check.sh:
 #   mkdir -p B/lib && tar -xJf BUNDLE/xgboost.tar.xz -C B/lib     # first transfer
 #   tar -xJf BUNDLE/core.tar.xz -C B && scripts/gpu_check.sh LOGS B   # second transfer
@@ -42,6 +43,8 @@ for f in "${binaries[@]}"; do
   esac
 done
 cp -r bench/datasets "$STAGE/core/bench/datasets"
+# The public datasets (~9 MB compressed): the tests and benchmark cases that read them run there too.
+[ -d ../shared/data ] && cp -rL ../shared/data "$STAGE/core/shared-data"
 
 # Shared libraries: everything ldd resolves except glibc's, the dynamic loader's and CUDA's (the GPU
 # machine has its own driver and toolkit, and must use them); XGBoost goes to its own archive.

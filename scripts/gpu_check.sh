@@ -5,6 +5,9 @@
 # (JM_GPU_CHECK_SECONDS, default 480): each step gets what is left, and steps that no longer fit
 # are skipped and named in LOG_DIR/skipped.log, so the most valuable results come first. LOG_DIR ends
 # with summary.txt (one page) and gpu_check.tar.gz (every log and benchmark JSON).
+# A rerun that has less time can narrow it: JM_GPU_CHECK_TESTS (an extended regular expression on the
+# test binaries' names; default all) and JM_GPU_CHECK_PIPELINE_ONLY=1 (skip the public datasets and
+# the per-stage benchmarks after the pipeline benchmark).
 # Usage: scripts/gpu_check.sh LOG_DIR [BUILD_DIR]
 #   BUILD_DIR defaults to build-sm90; it is built here when it has no test binaries.
 #   Shared libraries that the machine lacks may be placed in BUILD_DIR/lib (added to LD_LIBRARY_PATH);
@@ -24,6 +27,10 @@ export LD_LIBRARY_PATH="$BUILD_DIR/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-
 # writes under the build folder given here.
 export JM_CLI="$BUILD_DIR/journeymap"
 export JM_TEST_OUTPUT_DIR="$BUILD_DIR/test-output"
+# The public datasets: ../shared/data where it exists, else the copy a bundle carries.
+if [ ! -d ../shared/data ] && [ -d "$BUILD_DIR/shared-data" ]; then
+  export JM_SHARED_DATA_DIR="$BUILD_DIR/shared-data"
+fi
 mkdir -p "$JM_TEST_OUTPUT_DIR"
 : >"$LOG_DIR/skipped.log"
 
@@ -35,7 +42,7 @@ pack_logs() {
     [ -s "$LOG_DIR/missing_libraries.log" ] && { echo "MISSING LIBRARIES:"; cat "$LOG_DIR/missing_libraries.log"; }
     echo "tests:"; cat "$LOG_DIR/tests_summary.log" 2>/dev/null
     [ -s "$LOG_DIR/tests_failed.log" ] && { echo "failed binaries:"; cat "$LOG_DIR/tests_failed.log"; }
-    echo "pipeline benchmark:"; grep -E "journeys|stage|wall|device" "$LOG_DIR/bench_pipeline_gpu.log" 2>/dev/null | head -40
+    echo "pipeline benchmark:"; grep -v "^written" "$LOG_DIR/bench_pipeline_gpu.log" 2>/dev/null | head -60
     [ -s "$LOG_DIR/skipped.log" ] && { echo "skipped for time:"; cat "$LOG_DIR/skipped.log"; }
   } >"$LOG_DIR/summary.txt" 2>&1
   tar -C "$LOG_DIR" -czf "$LOG_DIR/gpu_check.tar.gz" --exclude=gpu_check.tar.gz . 2>/dev/null || true
@@ -65,7 +72,8 @@ if [ ! -x "$BUILD_DIR/tests/test_journeys" ]; then
     { echo "build failed or ran out of time: see $LOG_DIR/build.log"; tail -30 "$LOG_DIR/build.log"; exit 1; }
 fi
 # First: every binary must find its shared libraries here; stop with the list when one does not.
-test_binaries=$(find "$BUILD_DIR/tests" -maxdepth 1 -type f -name 'test_*' -perm -u+x ! -name '*.cmake' | sort)
+test_binaries=$(find "$BUILD_DIR/tests" -maxdepth 1 -type f -name 'test_*' -perm -u+x ! -name '*.cmake' | sort |
+  grep -E "/(${JM_GPU_CHECK_TESTS:-.*})\$")
 bench_binaries=$(find "$BUILD_DIR/bench" -maxdepth 1 -type f -name 'bench_*' -perm -u+x 2>/dev/null | sort)
 for binary in "$BUILD_DIR/journeymap" $test_binaries $bench_binaries; do
   ldd "$binary" 2>&1 | awk -v b="$(basename "$binary")" '/not found/ {print b ": " $1}'
@@ -101,9 +109,23 @@ grep -h -B1 -A8 "^\[  FAILED  \]" "$LOG_DIR"/test_*.log >"$LOG_DIR/tests_failure
 # target: under 10 s of GPU wall time without CSV parsing), then 1M; device peak memory included.
 bounded 240 "$LOG_DIR/bench_pipeline_gpu.log" "$BUILD_DIR/journeymap" bench --journeys 10000000 --journeys 1000000 \
   --device gpu --out "$LOG_DIR/bench_pipeline_gpu.json" || { status=1; echo "FAILED: journeymap bench (gpu)"; }
+if [ "${JM_GPU_CHECK_PIPELINE_ONLY:-0}" = 1 ]; then
+  echo "public datasets and per-stage benchmarks (JM_GPU_CHECK_PIPELINE_ONLY=1)" >>"$LOG_DIR/skipped.log"
+  pack_logs
+  cat "$LOG_DIR/summary.txt"
+  exit $status
+fi
 # The public datasets through the GPU pipeline (small: minutes of CPU, seconds here).
 datasets=bench/datasets
 [ -d "$BUILD_DIR/bench/datasets" ] && datasets="$BUILD_DIR/bench/datasets"
+if [ -n "${JM_SHARED_DATA_DIR:-}" ]; then
+  # The cases name ../shared/data; point them at the bundle's copy.
+  mkdir -p "$LOG_DIR/cases"
+  for case_file in "$datasets"/*.toml; do
+    sed "s#\.\./shared/data#$JM_SHARED_DATA_DIR#g" "$case_file" >"$LOG_DIR/cases/$(basename "$case_file")"
+  done
+  datasets="$LOG_DIR/cases"
+fi
 bounded 60 "$LOG_DIR/bench_public_gpu.log" "$BUILD_DIR/journeymap" bench --case "$datasets"/*.toml \
   --device gpu --out "$LOG_DIR/bench_public_gpu.json" || echo "journeymap bench (public datasets) exited $?"
 

@@ -36,9 +36,11 @@ inline std::string write_file(const std::filesystem::path& path, const std::stri
   return path.string();
 }
 
-/// Path of a public dataset file, or "" when ../shared/data is not present.
+/// Path of a public dataset file, or "" when ../shared/data is not present. The environment
+/// variable JM_SHARED_DATA_DIR names another copy (a GPU machine gets them inside the bundle).
 inline std::string shared_data(const std::string& relative) {
-  auto path = std::filesystem::path(JM_SHARED_DATA_DIR) / relative;
+  const char* moved = std::getenv("JM_SHARED_DATA_DIR");
+  auto path = std::filesystem::path(moved != nullptr && *moved != '\0' ? moved : JM_SHARED_DATA_DIR) / relative;
   return std::filesystem::exists(path) ? path.string() : std::string();
 }
 

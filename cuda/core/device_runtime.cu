@@ -135,6 +135,11 @@ CudaResources::~CudaResources() {
   cudaStreamSynchronize(stream_.value());
 }
 
+void CudaResources::synchronize() {
+  JM_CUDA_TRY(cudaSetDevice(device_));
+  stream_.synchronize();
+}
+
 void* CudaResources::allocate(size_t bytes) {
   return memory_.allocate(stream(), bytes, rmm::CUDA_ALLOCATION_ALIGNMENT);
 }

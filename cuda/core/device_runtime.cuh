@@ -31,6 +31,7 @@ class CudaResources final : public DeviceResources {
   int sm_count() const override { return sm_count_; }
   void* allocate(size_t bytes) override;
   void deallocate(void* pointer, size_t bytes) noexcept override;
+  void synchronize() override;
 
   int device() const { return device_; }
   rmm::cuda_stream_view stream() const { return stream_.view(); }

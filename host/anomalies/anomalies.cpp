@@ -10,6 +10,7 @@
 #include "host/core/statistics.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
+#include "journeymap/step_timing.hpp"
 
 namespace jm {
 
@@ -147,6 +148,7 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
   if (features.n_rows != journeys.size())
     throw ConfigError("anomalies: the feature matrix has " + std::to_string(features.n_rows) + " rows for " +
                       std::to_string(journeys.size()) + " journeys");
+  StepTimer step(ctx, "scaling");
   JourneyAnomalies result;
   result.threshold_rule = options.threshold_rule;
   const std::vector<std::string> columns = options.columns.empty() ? default_anomaly_columns(features) : options.columns;
@@ -168,8 +170,11 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
   AutoencoderOptions trim_options = options.autoencoder;
   trim_options.epochs = options.trim_epochs;
   for (int round = 0; round < options.trim_rounds && n > 0; ++round) {
+    step.next("autoencoder training");
     const AutoencoderTraining probe = train_autoencoder(ctx, train_rows, n_train, dims, initial, trim_options);
+    step.next("autoencoder scoring");
     const std::vector<float> probe_scores = reconstruction_errors(ctx, probe.model, scaled_columns, n);
+    step.next("trimming");
     const double limit = anomaly_threshold(probe_scores, ThresholdRule::Robust, 0.0, options.trim_k);
     kept_rows.clear();
     int64_t trimmed = 0;
@@ -184,11 +189,14 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
     train_rows = kept_rows.data();
     n_train = n - trimmed;
   }
+  step.next("autoencoder training");
   AutoencoderTraining training = train_autoencoder(ctx, train_rows, n_train, dims, initial, options.autoencoder);
   result.widths = training.model.widths;
   result.loss_per_epoch = training.loss_per_epoch;
   result.train_rows = training.train_rows;
+  step.next("autoencoder scoring");
   result.score = reconstruction_errors(ctx, training.model, scaled_columns, n);
+  step.next("thresholds and ranks");
   const double k = options.threshold_rule == ThresholdRule::LogRobust ? options.log_robust_k : options.robust_k;
   result.threshold = anomaly_threshold(result.score, options.threshold_rule, options.percentile, k);
   result.flagged.resize(static_cast<size_t>(n));
@@ -196,7 +204,9 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
 
   std::vector<int64_t> forest_rank;
   if (options.compare && n > 0) {
+    step.next("isolation forest");
     result.forest_score = isolation_forest_scores(ctx, scaled_columns, n, dims, options.forest);
+    step.next("thresholds and ranks");
     result.forest_threshold =
         anomaly_threshold(result.forest_score, options.threshold_rule, options.percentile, k);
     result.forest_flagged.resize(static_cast<size_t>(n));
@@ -220,6 +230,7 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
   }
 
   // The top journeys and the features that carry their error.
+  step.next("top journeys");
   const std::vector<int64_t> order = order_by_score(result.score);
   const int64_t listed = std::min<int64_t>(options.top_n, n);
   for (int64_t r = 0; r < listed; ++r) {
@@ -265,6 +276,7 @@ AnomaliesResult detect_anomalies(const Context& ctx, const JourneySet& journeys,
     result.has_journeys = true;
   }
   if (options.alerts_enabled) {
+    const StepTimer step(ctx, "metric alerts");
     result.alerts = detect_metric_alerts(journeys, options.alerts);
     result.has_alerts = true;
   }

@@ -78,7 +78,11 @@ nlohmann::json run_case(const RunConfig& base, const std::string& label, const s
     const TransferStats copied = i < report.stage_transfers.size() ? report.stage_transfers[i] : TransferStats{};
     uploaded_total += copied.host_to_device_bytes;
     downloaded_total += copied.device_to_host_bytes;
+    nlohmann::json steps = nlohmann::json::array();
+    if (i < report.stage_steps.size())
+      for (const auto& [step, step_seconds] : report.stage_steps[i]) steps.push_back({{"step", step}, {"seconds", step_seconds}});
     stages.push_back({{"stage", stage},
+                      {"steps", steps},
                       {"seconds", seconds},
                       {"events_per_second", seconds > 0 ? nlohmann::json(events / seconds) : nlohmann::json()},
                       {"host_to_device_bytes", bytes_or_null(copied.host_to_device_bytes)},
@@ -101,6 +105,18 @@ nlohmann::json run_case(const RunConfig& base, const std::string& label, const s
           {"host_to_device_bytes", bytes_or_null(uploaded_total)},
           {"device_to_host_bytes", bytes_or_null(downloaded_total)},
           {"device_memory", device_memory_json(report.backend)}};
+}
+
+// One line per stage under a case's total: "      model   12.34 s  (leakage guard 1.20 s, ...)".
+void print_stages(const nlohmann::json& timed_case) {
+  for (const auto& stage : timed_case["stages"]) {
+    std::string steps;
+    for (const auto& step : stage["steps"])
+      steps += fmt::format("{}{} {:.2f} s", steps.empty() ? "  (" : ", ", step["step"].get<std::string>(),
+                           step["seconds"].get<double>());
+    std::cout << fmt::format("{:>20} {:>8.2f} s{}\n", stage["stage"].get<std::string>(), stage["seconds"].get<double>(),
+                             steps.empty() ? steps : steps + ")");
+  }
 }
 
 int run_bench(const BenchOptions& options) {
@@ -137,6 +153,7 @@ int run_bench(const BenchOptions& options) {
     std::cout << fmt::format("{:>12} journeys {:>12} events  {:>8.2f} s ({} backend; {:.2f} s without ingest)\n", n,
                              last["events"].get<int64_t>(), last["total_seconds"].get<double>(),
                              last["backend"].get<std::string>(), last["total_excluding_ingest_seconds"].get<double>());
+    print_stages(last);
   }
   // A file case (given input or case config) is named by its file's stem.
   auto time_file_case = [&](const RunConfig& config, const std::string& named_by) {
@@ -144,6 +161,7 @@ int run_bench(const BenchOptions& options) {
     cases.push_back(run_case(config, label, config.input_path, work_dir, 0.0));
     std::cout << fmt::format("{:>12} {:>21} events  {:>8.2f} s\n", label, cases.back()["events"].get<int64_t>(),
                              cases.back()["total_seconds"].get<double>());
+    print_stages(cases.back());
   };
   for (const std::string& input : options.inputs) {
     RunConfig config = base;

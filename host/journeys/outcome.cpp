@@ -16,6 +16,7 @@
 #include "host/core/utf8.hpp"
 #include "host/ingest/csv_fields.hpp"
 #include "journeymap/common.hpp"
+#include "journeymap/step_timing.hpp"
 
 namespace jm {
 namespace {
@@ -287,11 +288,14 @@ std::vector<std::string> outcome_warnings(const OutcomeStats& stats, const Outco
 OutcomeJourneys build_outcome_journeys(const Context& ctx, EventTable& events, const JourneyOptions& options,
                                        const OutcomeDefinition& outcome, bool require_touchpoints) {
   validate(outcome);
+  StepTimer step(ctx, "outcome events");
   const Vocabulary labels = outcome_label_vocabulary(outcome);
   mark_outcome_events(events, outcome, labels, require_touchpoints);
   JourneyOptions split = options;
   split.split_at_conversion = true;  // an outcome event is then always the last of its raw journey
+  step.next("build");
   const JourneySet raw = build_journeys(ctx, events, split);
+  step.next("outcome cut");
   return cut_at_outcomes(raw, outcome, labels);
 }
 

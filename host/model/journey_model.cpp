@@ -17,9 +17,11 @@
 #include <fmt/format.h>
 
 #include "host/core/durations.hpp"
+#include "host/core/thread_pool.hpp"
 #include "host/model/model_support.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/model.hpp"
+#include "journeymap/step_timing.hpp"
 
 namespace jm {
 
@@ -57,6 +59,21 @@ ColumnSelection select_model_columns(const FeatureSpec& spec, const std::vector<
   return selection;
 }
 
+// Appends rows of `features` in model column order: feature row feature_rows[r] for journey
+// journey_rows[r], whose customer_journey_number comes from `numbers` (the full set's).
+void append_model_rows(const FeatureMatrix& features, const std::vector<int64_t>& feature_rows,
+                       const std::vector<int64_t>& journey_rows, const ColumnSelection& columns, int number_column,
+                       const std::vector<float>& numbers, std::vector<float>& out) {
+  const size_t base = out.size(), width = columns.source.size();
+  out.resize(base + feature_rows.size() * width);
+  for (size_t r = 0; r < feature_rows.size(); ++r)
+    for (size_t c = 0; c < width; ++c) {
+      const int64_t source = columns.source[c];
+      out[base + r * width + c] = source == number_column ? numbers[static_cast<size_t>(journey_rows[r])]
+                                                          : features.at(feature_rows[r], source);
+    }
+}
+
 // Row-major rows in model column order, one per journey in `rows`. Prefix rows come from features
 // computed with `spec` on just those journeys (customer_journey_number restored from the full set);
 // whole-window rows are copied from `whole_windows` (the full set's matrix for `spec`) when given.
@@ -70,9 +87,9 @@ class RowBuilder {
   /// Appends the rows of `rows` with the first `k` events (0 = the whole window) to `out`.
   void append(const std::vector<int64_t>& rows, int64_t k, std::vector<float>& out) const {
     if (rows.empty()) return;
-    const size_t base = out.size(), width = columns_.source.size();
-    out.resize(base + rows.size() * width);
     if (k == 0 && whole_windows_ != nullptr) {
+      const size_t base = out.size(), width = columns_.source.size();
+      out.resize(base + rows.size() * width);
       for (size_t r = 0; r < rows.size(); ++r)
         for (size_t c = 0; c < width; ++c) out[base + r * width + c] = whole_windows_->at(rows[r], columns_.source[c]);
       return;
@@ -80,13 +97,12 @@ class RowBuilder {
     FeatureSpec spec = spec_;
     spec.options.prefix_events = k;
     const FeatureMatrix features = extract_features(ctx_, select_journeys(journeys_, rows), spec);
-    for (size_t r = 0; r < rows.size(); ++r)
-      for (size_t c = 0; c < width; ++c) {
-        const int64_t source = columns_.source[c];
-        out[base + r * width + c] = source == number_column_ ? numbers_[static_cast<size_t>(rows[r])]
-                                                             : features.at(static_cast<int64_t>(r), source);
-      }
+    std::vector<int64_t> feature_rows(rows.size());
+    std::iota(feature_rows.begin(), feature_rows.end(), int64_t{0});
+    append_model_rows(features, feature_rows, rows, columns_, number_column_, numbers_, out);
   }
+
+  const std::vector<float>& customer_journey_numbers_of_set() const { return numbers_; }
 
  private:
   const Context& ctx_;
@@ -96,6 +112,38 @@ class RowBuilder {
   const FeatureMatrix* whole_windows_;
   std::vector<float> numbers_;
   int number_column_;
+};
+
+// The k-event prefix rows of one fixed list of journeys, for several k. The journeys are copied
+// out once (on the GPU they then stay on the device for every k) and featurised together per k. A
+// journey's features depend on that journey alone (customer_journey_number is restored from the
+// full set), so the rows equal RowBuilder::append's on any subset of the list.
+class PrefixRows {
+ public:
+  PrefixRows(const Context& ctx, const JourneySet& journeys, const std::vector<int64_t>& rows,
+             const ColumnSelection& columns, const FeatureSpec& spec, const std::vector<float>& numbers)
+      : ctx_(ctx), rows_(rows), columns_(columns), spec_(spec), numbers_(numbers),
+        number_column_(spec.column("customer_journey_number")), subset_(select_journeys(journeys, rows)) {}
+
+  /// Appends the first-`k`-event rows of the journeys rows[p], p in `positions`, to `out`.
+  void append(int64_t k, const std::vector<int64_t>& positions, std::vector<float>& out) const {
+    if (positions.empty()) return;
+    FeatureSpec spec = spec_;
+    spec.options.prefix_events = k;
+    const FeatureMatrix features = extract_features(ctx_, subset_, spec);
+    std::vector<int64_t> journey_rows(positions.size());
+    for (size_t r = 0; r < positions.size(); ++r) journey_rows[r] = rows_[static_cast<size_t>(positions[r])];
+    append_model_rows(features, positions, journey_rows, columns_, number_column_, numbers_, out);
+  }
+
+ private:
+  const Context& ctx_;
+  const std::vector<int64_t>& rows_;
+  const ColumnSelection& columns_;
+  FeatureSpec spec_;
+  const std::vector<float>& numbers_;
+  int number_column_;
+  JourneySet subset_;
 };
 
 // Events of journey j at or before `cutoff_ms` (all of them without a cutoff).
@@ -188,6 +236,7 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
   if (labels_override && static_cast<int64_t>(labels_override->size()) != n)
     throw ConfigError(fmt::format("model: {} labels given for {} journeys", labels_override->size(), n));
 
+  StepTimer step(ctx, "labels and split");
   ModelResult result;
   result.options = options;
   result.options.features = spec.options;
@@ -229,7 +278,8 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
   const bool has_cutoff = fit_spec.options.has_cutoff_time;
 
   if (is_binary(options.target) && !labels_override) {
-    result.warnings = find_leakage(journeys, features, labels, roles, columns.names, options.leakage_auc);
+    step.next("leakage guard");
+    result.warnings = find_leakage(journeys, features, labels, roles, columns.names, options.leakage_auc, ctx.num_threads);
     if (options.strict_leakage && !result.warnings.empty()) {
       std::string message = "model: leakage guard (strict):";
       for (const std::string& warning : result.warnings) message += "\n  " + warning;
@@ -238,6 +288,7 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
   }
 
   // The in-flight training set from a sample of whole fitting customers.
+  step.next("training rows");
   const int64_t max_k = options.prefix_max_events;
   std::vector<int64_t> seen(static_cast<size_t>(n), 0), rows_of_journey(static_cast<size_t>(n), 0);
   for (int64_t j = 0; j < n; ++j) {
@@ -275,6 +326,7 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
   const int64_t fit_count = static_cast<int64_t>(fit.labels.size());
   result.n_fit_rows = fit_count;
   const MatrixView fit_view{fit.values.data(), fit_count, width};
+  step.next("boosting");
   result.model = train_model(ctx, fit_view, columns.names, fit.labels, fit.roles, options, &result.history);
   result.model.feature_spec = spec;
   result.train_seconds = result.history.boosting_seconds;
@@ -287,6 +339,7 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
   };
 
   // At the decision point (diagnostic): the whole windows of the test journeys.
+  step.next("decision point");
   const RowBuilder test_builder(ctx, journeys, columns, spec, &features);
   std::vector<float> test_values;
   test_builder.append(result.test_journeys, 0, test_values);
@@ -309,15 +362,21 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
                    [](const FeatureImportance& a, const FeatureImportance& b) { return a.gain > b.gain; });
 
   // In flight: the first k events of the test journeys with at least k events, k = 1..K.
+  step.next("in-flight curve");
+  const PrefixRows test_prefixes(ctx, journeys, result.test_journeys, columns, spec,
+                                 test_builder.customer_journey_numbers_of_set());
   std::vector<float> pooled_labels, pooled_scores, pooled_baseline;
   std::vector<double> pooled_weights;
   for (int64_t k = 1; k <= max_k; ++k) {
-    std::vector<int64_t> rows;
-    for (int64_t j : result.test_journeys)
-      if (journeys.length(j) >= k) rows.push_back(j);
+    std::vector<int64_t> rows, positions;  // journeys, and their places in test_journeys
+    for (size_t p = 0; p < result.test_journeys.size(); ++p)
+      if (journeys.length(result.test_journeys[p]) >= k) {
+        rows.push_back(result.test_journeys[p]);
+        positions.push_back(static_cast<int64_t>(p));
+      }
     if (rows.empty()) break;
     std::vector<float> values;
-    test_builder.append(rows, k, values);
+    test_prefixes.append(k, positions, values);
     const MatrixView view{values.data(), static_cast<int64_t>(rows.size()), width};
     const std::vector<float> point_labels = gather(labels, rows);
     const std::vector<float> scores = predict(ctx, result.model, view);
@@ -373,29 +432,44 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
 
 std::vector<std::string> find_leakage(const JourneySet& journeys, const FeatureMatrix& features,
                                       const std::vector<float>& labels, const std::vector<RowRole>& roles,
-                                      const std::vector<std::string>& model_columns, double threshold) {
+                                      const std::vector<std::string>& model_columns, double threshold,
+                                      int num_threads) {
   std::vector<std::string> findings;
   const std::vector<int64_t> train = rows_with_role(roles, RowRole::Train);
   const std::vector<float> train_labels = gather(labels, train);
   const auto positives = std::count(train_labels.begin(), train_labels.end(), 1.0f);
   if (positives == 0 || positives == static_cast<std::ptrdiff_t>(train_labels.size())) return findings;
-  const std::vector<double> unit(train.size(), 1.0);
-  auto separation = [&](const std::vector<float>& scores) {
-    const double auc = weighted_roc_auc(train_labels, scores, unit);
-    return std::max(auc, 1.0 - auc);
-  };
-  // (a) single feature columns the model sees.
-  for (const std::string& name : model_columns) {
-    const int column = features.column(name);
-    if (column < 0) continue;
-    std::vector<float> scores;
-    for (int64_t j : train) scores.push_back(features.at(j, column));
-    const double auc = separation(scores);
-    if (auc > threshold)
-      findings.push_back(fmt::format("feature '{}' alone separates the training labels with AUC {:.3f} (> {:.2f}): "
-                                     "check that it is not recorded with or after the outcome",
-                                     name, auc, threshold));
+
+  // (a) single feature columns the model sees, one column per task, on a sample of the rows when
+  // there are many (each column's AUC sorts its rows).
+  std::vector<int64_t> scored = train;
+  if (static_cast<int64_t>(scored.size()) > kLeakageSampleRows) {
+    std::mt19937_64 rng(0x6c65616b61676500ull);
+    seeded_shuffle(scored, rng);
+    scored.resize(static_cast<size_t>(kLeakageSampleRows));
+    std::sort(scored.begin(), scored.end());
   }
+  const std::vector<float> scored_labels = gather(labels, scored);
+  const auto scored_positives = std::count(scored_labels.begin(), scored_labels.end(), 1.0f);
+  const bool sampled = scored.size() < train.size();
+  std::vector<double> column_auc(model_columns.size(), 0.0);
+  if (scored_positives > 0 && scored_positives < static_cast<std::ptrdiff_t>(scored_labels.size())) {
+    const std::vector<double> unit(scored.size(), 1.0);
+    parallel_for(static_cast<int64_t>(model_columns.size()), resolve_thread_count(num_threads), [&](int64_t c) {
+      const int column = features.column(model_columns[static_cast<size_t>(c)]);
+      if (column < 0) return;
+      std::vector<float> scores(scored.size());
+      for (size_t r = 0; r < scored.size(); ++r) scores[r] = features.at(scored[r], column);
+      const double auc = weighted_roc_auc(scored_labels, scores, unit);
+      column_auc[static_cast<size_t>(c)] = std::max(auc, 1.0 - auc);
+    });
+  }
+  for (size_t c = 0; c < model_columns.size(); ++c)
+    if (column_auc[c] > threshold)
+      findings.push_back(fmt::format("feature '{}' alone separates the training labels with AUC {:.3f} (> {:.2f}{}): "
+                                     "check that it is not recorded with or after the outcome",
+                                     model_columns[c], column_auc[c], threshold,
+                                     sampled ? fmt::format("; on a sample of {} training journeys", scored.size()) : ""));
   // (a) presence of a single touchpoint. A 0/1 score has AUC (1 + TPR - FPR) / 2 (ties half), so
   // counting the training journeys that hold each touchpoint, per class, is enough.
   const int32_t n_touchpoints = journeys.touchpoints.size();

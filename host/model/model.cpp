@@ -146,13 +146,18 @@ std::vector<RowRole> split_rows(const std::vector<uint32_t>& group, const std::v
   auto take = [](size_t count, double fraction) { return static_cast<size_t>(std::llround(fraction * static_cast<double>(count))); };
 
   if (options.split == SplitMode::Customer) {
-    // Customers in id order, split per stratum (any positive row or none).
-    std::map<uint32_t, bool> positive;
+    // Customers in id order, split per stratum (any positive row or none). Ids are dictionary
+    // codes, dense from 0: a table per id keeps the id order without a tree.
+    enum : uint8_t { kAbsent = 0, kNegative = 1, kPositive = 2 };
+    const uint32_t id_end = n == 0 ? 0 : *std::max_element(group.begin(), group.end()) + 1;
+    std::vector<uint8_t> stratum_of(id_end, kAbsent);
     for (size_t i = 0; i < n; ++i)
-      if (roles[i] != RowRole::Excluded) positive[group[i]] = positive[group[i]] || labels[i] > 0.0f;
+      if (roles[i] != RowRole::Excluded)
+        stratum_of[group[i]] = std::max<uint8_t>(stratum_of[group[i]], labels[i] > 0.0f ? kPositive : kNegative);
     std::vector<uint32_t> strata[2];
-    for (const auto& [customer, is_positive] : positive) strata[is_positive ? 1 : 0].push_back(customer);
-    std::map<uint32_t, RowRole> role_of;
+    for (uint32_t customer = 0; customer < id_end; ++customer)
+      if (stratum_of[customer] != kAbsent) strata[stratum_of[customer] == kPositive ? 1 : 0].push_back(customer);
+    std::vector<RowRole> role_of(id_end, RowRole::Excluded);
     for (auto& stratum : strata) {
       shuffle(stratum);
       const size_t n_test = take(stratum.size(), options.test_fraction);

@@ -14,9 +14,30 @@
 #include "journeymap/case_attributes.hpp"
 #include "journeymap/pipeline.hpp"
 #include "journeymap/result_file.hpp"
+#include "journeymap/step_timing.hpp"
 
 namespace jm {
 namespace {
+
+// Adds each step's seconds to the entry of the same name (a stage timed twice sums its steps).
+void add_steps(std::vector<std::pair<std::string, double>>& into, const std::vector<std::pair<std::string, double>>& steps) {
+  for (const auto& [step, seconds] : steps) {
+    const auto same = std::find_if(into.begin(), into.end(), [&](const auto& entry) { return entry.first == step; });
+    if (same == into.end()) into.emplace_back(step, seconds);
+    else same->second += seconds;
+  }
+}
+
+// " (leakage guard 1.2 s, boosting 3.4 s)", or "" without steps.
+std::string describe_steps(const std::vector<std::pair<std::string, double>>& steps) {
+  std::string text;
+  for (const auto& [step, seconds] : steps) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, " %.3f s", seconds);
+    text += (text.empty() ? " (" : ", ") + step + buffer;
+  }
+  return text.empty() ? text : text + ")";
+}
 
 // Times one stage, records it and reports progress on stderr when asked to: a line when the stage
 // starts and ends, and the stage's own progress reports (Context::progress) every few seconds. A
@@ -31,6 +52,7 @@ class StageClock {
     const auto start = std::chrono::steady_clock::now();
     const TransferStats copied_before = ctx_.device ? ctx_.device->transfers() : TransferStats{};
     const StageProgressListener listening(progress_ ? &ctx_ : nullptr, name);
+    ctx_.steps = std::make_shared<StepLog>();
     auto finish = [&] {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       auto& stages = report_.stage_seconds;
@@ -42,7 +64,12 @@ class StageClock {
         if (report_.stage_transfers.size() <= index) report_.stage_transfers.resize(index + 1);
         report_.stage_transfers[index] += ctx_.device->transfers() - copied_before;
       }
-      if (progress_) std::fprintf(stderr, "[journeymap] %-9s done in %.3f s\n", name.c_str(), seconds);
+      if (report_.stage_steps.size() <= index) report_.stage_steps.resize(index + 1);
+      const auto steps = ctx_.steps->entries();
+      ctx_.steps.reset();
+      add_steps(report_.stage_steps[index], steps);
+      if (progress_) std::fprintf(stderr, "[journeymap] %-9s done in %.3f s%s\n", name.c_str(), seconds,
+                                  describe_steps(steps).c_str());
     };
     if constexpr (std::is_void_v<decltype(fn())>) {
       fn();
@@ -142,13 +169,17 @@ RunReport run_pipeline(const RunConfig& config) {
   // Results go to a temporary file as each stage finishes; it replaces the target only at commit.
   ResultWriter writer(config.output_path, config.output_compression);
   clock.run("write", [&] {
+    const StepTimer step(ctx, "journeys");
     writer.write_vocab(journeys);
     writer.write_journeys(journeys);
   });
 
   if (config.patterns_enabled) {
     const PatternResult patterns = clock.run("patterns", [&] { return mine_patterns(ctx, journeys, config.patterns); });
-    clock.run("write", [&] { write_patterns_results(writer, patterns, journeys); });
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "patterns");
+      write_patterns_results(writer, patterns, journeys);
+    });
     report.stage_summaries.push_back(format_patterns_summary(patterns, journeys));
   }
 
@@ -159,13 +190,19 @@ RunReport run_pipeline(const RunConfig& config) {
   const bool anomaly_scores = config.anomalies_enabled && config.anomalies.journeys_enabled;
   if (config.segments_enabled || anomaly_scores || config.model_enabled) {
     features = clock.run("features", [&] { return extract_features(ctx, journeys, config.features); });
-    clock.run("write", [&] { write_features_results(writer, features, journeys, config.store_feature_matrix); });
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "features");
+      write_features_results(writer, features, journeys, config.store_feature_matrix);
+    });
     report.stage_summaries.push_back(format_features_summary(features, journeys));
   }
   if (config.segments_enabled) {
     const SegmentResult segments =
         clock.run("segments", [&] { return segment_journeys(ctx, journeys, features, config.segments); });
-    clock.run("write", [&] { write_segments_results(writer, segments, journeys); });
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "segments");
+      write_segments_results(writer, segments, journeys);
+    });
     report.stage_summaries.push_back(format_segments_summary(segments, journeys));
     segment_labels = segments.labels;
     n_segments = segments.k;
@@ -204,7 +241,10 @@ RunReport run_pipeline(const RunConfig& config) {
     const std::vector<int32_t>& segment_labels = mapped_labels;
     const FlowResult flows =
         clock.run("flows", [&] { return compute_flows(ctx, journeys, config.flows, segment_labels, n_segments); });
-    clock.run("write", [&] { write_flows_results(writer, flows, journeys); });
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "flows");
+      write_flows_results(writer, flows, journeys);
+    });
     report.stage_summaries.push_back(format_flows_summary(flows, journeys));
     if (config.compare_enabled) {
       const PeriodComparison comparison = clock.run(
@@ -240,14 +280,20 @@ RunReport run_pipeline(const RunConfig& config) {
     model.model.outcome = outcome;
     for (const std::string& warning : model.warnings) report.warnings.push_back("model: " + warning);
     trained_model = model.model;
-    clock.run("write", [&] { write_model_results(writer, model, journeys); });
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "model");
+      write_model_results(writer, model, journeys);
+    });
     report.stage_summaries.push_back(format_model_summary(model, journeys));
   }
 
   if (config.anomalies_enabled) {
     const AnomaliesResult anomalies =
         clock.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, config.anomalies); });
-    clock.run("write", [&] { write_anomalies_results(writer, anomalies, journeys); });
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "anomalies");
+      write_anomalies_results(writer, anomalies, journeys);
+    });
     report.stage_summaries.push_back(format_anomalies_summary(anomalies, journeys));
   }
 

@@ -16,6 +16,7 @@
 #include "journeymap/common.hpp"
 #include "journeymap/result_file.hpp"
 #include "journeymap/segments.hpp"
+#include "journeymap/step_timing.hpp"
 
 namespace jm {
 namespace {
@@ -127,6 +128,7 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   if (features.n_rows != n)
     throw ConfigError("feature matrix has " + std::to_string(features.n_rows) + " rows but the journey set has " +
                       std::to_string(n) + " journeys");
+  StepTimer timer(ctx, "scaling");
   SegmentResult result;
   result.scaling = fit_scaling(features, options.columns.empty() ? default_segment_columns(features) : options.columns);
   const int dims = static_cast<int>(result.scaling.dims());
@@ -139,6 +141,7 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   // there; the host copy (tolerance, search sample, silhouette) comes home once.
   const HostDeviceVector<float> scaled = apply_scaling(ctx, features, result.scaling);
   const std::vector<float>& points = scaled.host();
+  timer.next("search sample");
 
   std::vector<int> ks;
   if (options.k > 0) {
@@ -170,7 +173,9 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
       throw ConfigError("k-means max_iterations, restarts and init_sample must be >= 1");
     if (!(km.tolerance >= 0.0) || !std::isfinite(km.tolerance))
       throw ConfigError("k-means tolerance must be a finite number >= 0");
+    timer.next("k search: k-means");
     KMeansResult candidate = kmeans_detail::run_kmeans(*step, search_points, search_n, dims, ks[i], km, tolerance, ctx.num_threads);
+    timer.next("k search: silhouette");
     const double silhouette = sampled_silhouette(search_points, search_n, dims, candidate.labels, ks[i],
                                                  options.silhouette_sample, options.kmeans.seed ^ 0x5111u, ctx.num_threads);
     result.k_tried.push_back(ks[i]);
@@ -185,12 +190,14 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   step.reset();
   report_progress(ctx, "k search", 1.0);
   if (search_on_sample) {
+    timer.next("final fit");
     // Every journey, from the sample's centroids: its start is what initial_centroids records.
     auto full_step = kmeans_detail::make_step(ctx, scaled, n, dims);
     best = kmeans_detail::run_lloyd(*full_step, points.data(), n, dims, best.centroids, best.k, options.kmeans, tolerance,
                                     true);
   }
 
+  timer.next("profiles");
   // Segment 0 is the largest (ties: lower k-means label first).
   const int k = best.k;
   std::vector<int32_t> order(static_cast<size_t>(k));

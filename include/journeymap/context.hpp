@@ -9,6 +9,7 @@
 namespace jm {
 
 class DeviceResources;  // device_resources.hpp
+class StepLog;          // step_timing.hpp
 
 /// Which implementation of an algorithm runs.
 enum class Backend { Cpu, Gpu };
@@ -32,6 +33,7 @@ struct Context {
   int cuda_device = 0;  ///< CUDA device ordinal used by the GPU backend
   std::shared_ptr<DeviceResources> device;  ///< set exactly when backend is Gpu
   ProgressFn progress;  ///< empty: nobody listens
+  std::shared_ptr<StepLog> steps;  ///< set: stages time their named steps into it (StepTimer)
 };
 
 /// Reports progress through ctx.progress when someone listens.

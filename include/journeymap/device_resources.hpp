@@ -65,6 +65,9 @@ class DeviceResources {
     do_copy_to_host(host, device, bytes);
   }
 
+  /// Waits until the work queued on the context's stream has finished (step timings).
+  virtual void synchronize() {}
+
   TransferStats transfers() const {
     return {host_to_device_bytes_.load(), device_to_host_bytes_.load(), host_to_device_copies_.load(),
             device_to_host_copies_.load()};

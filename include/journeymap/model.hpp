@@ -169,9 +169,14 @@ double weighted_roc_auc(const std::vector<float>& labels, const std::vector<floa
 /// Leakage guard: readable findings about training rows (whole windows): any feature column, and
 /// any touchpoint's presence, that alone separates the labels with ROC-AUC (either direction) above
 /// `threshold`; any journey with an event at or after its outcome. `roles` selects the Train rows.
+/// The feature columns are scored on `num_threads` threads (0 = all), on a seeded sample of
+/// kLeakageSampleRows training rows when there are more (an AUC near the threshold then has a
+/// standard error under 0.001); touchpoint presence and late events use every training row.
 std::vector<std::string> find_leakage(const JourneySet& journeys, const FeatureMatrix& features,
                                       const std::vector<float>& labels, const std::vector<RowRole>& roles,
-                                      const std::vector<std::string>& model_columns, double threshold);
+                                      const std::vector<std::string>& model_columns, double threshold,
+                                      int num_threads = 0);
+inline constexpr int64_t kLeakageSampleRows = 1'000'000;
 
 /// Metrics of `scores` against binary `labels` (0/1). Throws ConfigError when sizes differ or a
 /// class is missing (AUC is undefined).

@@ -54,6 +54,8 @@ struct RunReport {
   std::vector<std::pair<std::string, double>> stage_seconds;
   /// Host<->device copies of each stage on a GPU run, in stage_seconds' order (empty on the CPU).
   std::vector<TransferStats> stage_transfers;
+  /// Named steps inside each stage (StepTimer) with their seconds, in stage_seconds' order.
+  std::vector<std::vector<std::pair<std::string, double>>> stage_steps;
   std::vector<std::string> stage_summaries;  ///< readable blocks of the analysis stages, in run order
 };
 

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <random>
 #include <set>
 #include <vector>
 
 #include "journeymap/common.hpp"
 #include "journeymap/model.hpp"
+#include "host/model/model_support.hpp"
 
 namespace {
 
@@ -135,6 +137,56 @@ TEST(ModelSplit, CustomerSplitKeepsCustomersTogetherStratifiedAndSeeded) {
   EXPECT_EQ(roles, jm::split_rows(group, labels, time, options));
   options.seed = 43;
   EXPECT_NE(roles, jm::split_rows(group, labels, time, options));
+}
+
+// The customer split as it was written first, over ordered maps: the reference for the table-based
+// split, which must give every row the same role.
+std::vector<jm::RowRole> reference_customer_split(const std::vector<uint32_t>& group, const std::vector<float>& labels,
+                                                  const std::vector<uint8_t>& excluded, const jm::ModelOptions& options) {
+  std::vector<jm::RowRole> roles(group.size(), jm::RowRole::Train);
+  for (size_t i = 0; i < excluded.size(); ++i)
+    if (excluded[i]) roles[i] = jm::RowRole::Excluded;
+  std::mt19937_64 rng(options.seed);
+  auto take = [](size_t count, double fraction) { return static_cast<size_t>(std::llround(fraction * static_cast<double>(count))); };
+  std::map<uint32_t, bool> positive;
+  for (size_t i = 0; i < group.size(); ++i)
+    if (roles[i] != jm::RowRole::Excluded) positive[group[i]] = positive[group[i]] || labels[i] > 0.0f;
+  std::vector<uint32_t> strata[2];
+  for (const auto& [customer, is_positive] : positive) strata[is_positive ? 1 : 0].push_back(customer);
+  std::map<uint32_t, jm::RowRole> role_of;
+  for (auto& stratum : strata) {
+    jm::model_support::seeded_shuffle(stratum, rng);
+    const size_t n_test = take(stratum.size(), options.test_fraction);
+    const size_t n_early = take(stratum.size() - n_test, options.early_stopping_fraction);
+    for (size_t c = 0; c < stratum.size(); ++c)
+      role_of[stratum[c]] = c < n_test ? jm::RowRole::Test : c < n_test + n_early ? jm::RowRole::EarlyStop : jm::RowRole::Train;
+  }
+  for (size_t i = 0; i < group.size(); ++i)
+    if (roles[i] != jm::RowRole::Excluded) roles[i] = role_of[group[i]];
+  return roles;
+}
+
+TEST(ModelSplit, CustomerSplitEqualsTheOrderedMapReference) {
+  // Sparse ids (gaps, a customer whose every row is excluded), rows in no particular order.
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<uint32_t> group;
+    std::vector<float> labels;
+    std::vector<int64_t> time;
+    std::vector<uint8_t> excluded;
+    const int rows = 1 + static_cast<int>(rng() % 3000);
+    for (int i = 0; i < rows; ++i) {
+      group.push_back(static_cast<uint32_t>(rng() % 5000) * (trial % 3 + 1));
+      labels.push_back(rng() % 5 == 0 ? 1.0f : 0.0f);
+      time.push_back(static_cast<int64_t>(rng() % 100000));
+      excluded.push_back(rng() % 17 == 0);
+    }
+    jm::ModelOptions options;
+    options.seed = static_cast<uint64_t>(trial);
+    options.test_fraction = 0.1 + 0.03 * (trial % 5);
+    EXPECT_EQ(jm::split_rows(group, labels, time, options, excluded), reference_customer_split(group, labels, excluded, options))
+        << "trial " << trial;
+  }
 }
 
 TEST(ModelSplit, TimeSplitTestsOnTheLatestRowsAndKeepsExclusions) {
