@@ -21,10 +21,10 @@ namespace {
 
 // Adds each step's seconds to the entry of the same name (a stage timed twice sums its steps).
 void add_steps(std::vector<std::pair<std::string, double>>& into, const std::vector<std::pair<std::string, double>>& steps) {
-  for (const auto& [step, seconds] : steps) {
-    const auto same = std::find_if(into.begin(), into.end(), [&](const auto& entry) { return entry.first == step; });
-    if (same == into.end()) into.emplace_back(step, seconds);
-    else same->second += seconds;
+  for (const auto& step : steps) {
+    const auto same = std::find_if(into.begin(), into.end(), [&](const auto& entry) { return entry.first == step.first; });
+    if (same == into.end()) into.push_back(step);
+    else same->second += step.second;
   }
 }
 
