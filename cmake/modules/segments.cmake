@@ -5,6 +5,7 @@ pkg_check_modules(JM_OPENBLAS REQUIRED IMPORTED_TARGET openblas)
 
 target_sources(journeymap_core PRIVATE
   host/segments/kmeans.cpp
+  host/segments/silhouette.cpp
   host/segments/kmeans_cpu.cpp
   host/segments/segments.cpp
   host/cli/command_segment.cpp)

@@ -15,6 +15,7 @@
 #include "host/core/splitmix64.hpp"
 #include "host/core/thread_pool.hpp"
 #include "host/segments/kmeans_driver.hpp"
+#include "host/segments/silhouette.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/segments.hpp"
 
@@ -23,19 +24,43 @@ namespace {
 
 constexpr int64_t kRowsPerTask = 4096;
 
-// Uniform double in [0, 1) from a fully specified engine (std distributions are not portable).
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+using kmeans_detail::uniform01;
 
 // The seed of one restart's stream: the stream-th SplitMix64 output after `seed`.
 uint64_t mix_seed(uint64_t seed, uint64_t stream) { return splitmix64_mix(seed + 0x9E3779B97F4A7C15ull * (stream + 1)); }
 
-double squared_distance(const float* a, const float* b, int dims) {
-  double sum = 0.0;
-  for (int i = 0; i < dims; ++i) {
-    const double diff = static_cast<double>(a[i]) - static_cast<double>(b[i]);
-    sum += diff * diff;
+// k-means++ compares each sampled point with several candidate centroids. Up to kCandidateLanes
+// candidates are held transposed ([dims x lanes], in double) and compared side by side: the
+// compiler vectorises across candidates, while each candidate's sum still runs over the dimensions
+// in order, so every distance has the same bits as kmeans_detail::squared_distance.
+constexpr int kCandidateLanes = 4;
+
+struct CandidateLanes {
+  int count = 0;             // candidates in use (the rest repeat the last one)
+  std::vector<double> values;  // [dims x kCandidateLanes]
+};
+
+CandidateLanes transpose_candidates(const float* points, const int64_t* rows, int count, int dims) {
+  CandidateLanes lanes;
+  lanes.count = count;
+  lanes.values.resize(size_t(dims) * kCandidateLanes);
+  for (int t = 0; t < kCandidateLanes; ++t) {
+    const float* c = points + rows[std::min(t, count - 1)] * dims;
+    for (int j = 0; j < dims; ++j) lanes.values[size_t(j) * kCandidateLanes + t] = c[j];
   }
-  return sum;
+  return lanes;
+}
+
+void squared_distances_to_lanes(const float* x, const double* lanes, int dims, double* out) {
+  double sum[kCandidateLanes] = {};
+  for (int j = 0; j < dims; ++j) {
+    const double xj = x[j];
+    for (int t = 0; t < kCandidateLanes; ++t) {
+      const double diff = xj - lanes[j * kCandidateLanes + t];
+      sum[t] += diff * diff;
+    }
+  }
+  for (int t = 0; t < kCandidateLanes; ++t) out[t] = sum[t];
 }
 
 void validate_kmeans(int64_t n, int dims, int k, const KMeansOptions& options) {
@@ -166,41 +191,73 @@ std::vector<float> kmeans_plus_plus(const float* points, int64_t n, int dims, in
   const int64_t tasks = (s + kRowsPerTask - 1) / kRowsPerTask;
   const int threads = resolve_thread_count(num_threads);
   const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
+  // The sampled rows, copied once into sample order: every pass below then streams through memory
+  // instead of jumping between random rows (cache misses dominated the passes).
+  std::vector<float> sampled_rows;
+  if (n > init_sample) {
+    sampled_rows.resize(size_t(s) * dims);
+    parallel_for(tasks, threads, [&](int64_t task) {
+      for (int64_t i = task * kRowsPerTask, end = std::min(s, (task + 1) * kRowsPerTask); i < end; ++i)
+        std::copy(points + sample[i] * dims, points + (sample[i] + 1) * dims, sampled_rows.begin() + i * dims);
+    });
+  }
+  const float* sample_points = n > init_sample ? sampled_rows.data() : points;
 
   std::vector<float> centroids;
   centroids.reserve(size_t(k) * dims);
   auto add_centroid = [&](int64_t point) { centroids.insert(centroids.end(), points + point * dims, points + (point + 1) * dims); };
 
-  // Distance of every sampled point to the nearest chosen centroid, with deterministic sums
-  // (per fixed-size task, added in task order).
-  std::vector<double> closest(static_cast<size_t>(s));
-  std::vector<double> task_sum(static_cast<size_t>(tasks));
-  auto potential_with = [&](int64_t candidate, std::vector<double>* out) {
-    const float* c = points + candidate * dims;
-    parallel_for(tasks, threads, [&](int64_t t) {
-      double sum = 0.0;
-      for (int64_t i = t * kRowsPerTask, end = std::min(s, (t + 1) * kRowsPerTask); i < end; ++i) {
-        const double d = std::min(closest[i], squared_distance(points + sample[i] * dims, c, dims));
-        if (out) (*out)[i] = d;
-        sum += d;
+  // closest[i]: squared distance of sampled point i to its nearest chosen centroid.
+  // candidate_closest[t * s + i]: the same if candidate t were added; potentials[t] its sum, with
+  // deterministic sums (per fixed-size task, added in task order).
+  std::vector<double> closest(static_cast<size_t>(s), std::numeric_limits<double>::infinity());
+  std::vector<double> candidate_closest;
+  std::vector<double> task_sums;
+  std::vector<double> potentials;
+  // One pass over the sample evaluates every candidate (rows into `points`).
+  auto evaluate = [&](const std::vector<int64_t>& candidates) {
+    const int count = static_cast<int>(candidates.size());
+    std::vector<CandidateLanes> groups;
+    for (int first = 0; first < count; first += kCandidateLanes)
+      groups.push_back(transpose_candidates(points, candidates.data() + first, std::min(kCandidateLanes, count - first), dims));
+    candidate_closest.resize(size_t(count) * s);
+    task_sums.assign(size_t(tasks) * count, 0.0);
+    parallel_for(tasks, threads, [&](int64_t task) {
+      double* sums = task_sums.data() + size_t(task) * count;
+      double distances[kCandidateLanes];
+      for (int64_t i = task * kRowsPerTask, end = std::min(s, (task + 1) * kRowsPerTask); i < end; ++i) {
+        const float* x = sample_points + i * dims;
+        for (size_t g = 0; g < groups.size(); ++g) {
+          squared_distances_to_lanes(x, groups[g].values.data(), dims, distances);
+          for (int lane = 0; lane < groups[g].count; ++lane) {
+            const int t = static_cast<int>(g) * kCandidateLanes + lane;
+            const double d = std::min(closest[i], distances[lane]);
+            candidate_closest[size_t(t) * s + i] = d;
+            sums[t] += d;
+          }
+        }
       }
-      task_sum[t] = sum;
     });
-    double total = 0.0;
-    for (double v : task_sum) total += v;
-    return total;
+    potentials.assign(size_t(count), 0.0);
+    for (int64_t task = 0; task < tasks; ++task)
+      for (int t = 0; t < count; ++t) potentials[t] += task_sums[size_t(task) * count + t];
+  };
+  auto accept = [&](int t) {
+    std::copy(candidate_closest.begin() + size_t(t) * s, candidate_closest.begin() + size_t(t + 1) * s, closest.begin());
+    return potentials[t];
   };
 
   const int64_t first = sample[static_cast<size_t>(uniform01(rng) * static_cast<double>(s))];
   add_centroid(first);
-  std::fill(closest.begin(), closest.end(), std::numeric_limits<double>::infinity());
-  double potential = potential_with(first, &closest);
+  evaluate({first});
+  double potential = accept(0);
 
   std::vector<double> cumulative(static_cast<size_t>(s));
+  std::vector<int64_t> picks(static_cast<size_t>(trials));
+  std::vector<int64_t> candidates(static_cast<size_t>(trials));
   for (int c = 1; c < k; ++c) {
     std::partial_sum(closest.begin(), closest.end(), cumulative.begin());
-    int64_t best_candidate = -1;
-    double best_potential = 0.0;
+    // The draws do not depend on the evaluations, so all candidates are drawn first.
     for (int t = 0; t < trials; ++t) {
       int64_t pick;
       if (potential > 0.0) {
@@ -210,14 +267,16 @@ std::vector<float> kmeans_plus_plus(const float* points, int64_t n, int dims, in
       } else {
         pick = static_cast<int64_t>(uniform01(rng) * static_cast<double>(s));  // every point is a centroid already
       }
-      const double candidate_potential = potential_with(sample[pick], nullptr);
-      if (best_candidate < 0 || candidate_potential < best_potential) {
-        best_candidate = pick;
-        best_potential = candidate_potential;
-      }
+      picks[t] = pick;
+      candidates[t] = sample[pick];
     }
-    add_centroid(sample[best_candidate]);
-    potential = potential_with(sample[best_candidate], &closest);
+    evaluate(candidates);
+    // The lowest potential wins; strictly lower, so the earliest candidate wins ties.
+    int best = 0;
+    for (int t = 1; t < trials; ++t)
+      if (potentials[t] < potentials[best]) best = t;
+    add_centroid(sample[picks[best]]);
+    potential = accept(best);
   }
   return centroids;
 }
@@ -225,50 +284,7 @@ std::vector<float> kmeans_plus_plus(const float* points, int64_t n, int dims, in
 double sampled_silhouette(const float* points, int64_t n, int dims, const std::vector<int32_t>& labels, int k,
                           int64_t sample_size, uint64_t seed, int num_threads) {
   if (n < 2 || k < 2) return 0.0;
-  std::vector<int64_t> sample;
-  if (n <= sample_size) {
-    sample.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) sample[i] = i;
-  } else {
-    // Distinct points by rejection (sample_size < n), then in index order.
-    std::mt19937_64 rng(seed);
-    std::vector<bool> taken(static_cast<size_t>(n), false);
-    while (static_cast<int64_t>(sample.size()) < sample_size) {
-      const int64_t i = static_cast<int64_t>(uniform01(rng) * static_cast<double>(n));
-      if (taken[i]) continue;
-      taken[i] = true;
-      sample.push_back(i);
-    }
-    std::sort(sample.begin(), sample.end());
-  }
-  const int64_t s = static_cast<int64_t>(sample.size());
-  std::vector<int64_t> cluster_size(static_cast<size_t>(k), 0);
-  for (int64_t i : sample) ++cluster_size[labels[i]];
-  int present = 0;
-  for (int64_t size : cluster_size) present += size > 0;
-  if (present < 2) return 0.0;
-
-  std::vector<double> score(static_cast<size_t>(s), 0.0);
-  parallel_for(s, resolve_thread_count(num_threads), [&](int64_t a) {
-    std::vector<double> distance_sum(static_cast<size_t>(k), 0.0);
-    const float* x = points + sample[a] * dims;
-    for (int64_t b = 0; b < s; ++b) {
-      if (b == a) continue;
-      distance_sum[labels[sample[b]]] += std::sqrt(squared_distance(x, points + sample[b] * dims, dims));
-    }
-    const int own = labels[sample[a]];
-    if (cluster_size[own] < 2) return;  // a singleton scores 0 by convention
-    const double within = distance_sum[own] / static_cast<double>(cluster_size[own] - 1);
-    double nearest_other = std::numeric_limits<double>::infinity();
-    for (int c = 0; c < k; ++c)
-      if (c != own && cluster_size[c] > 0)
-        nearest_other = std::min(nearest_other, distance_sum[c] / static_cast<double>(cluster_size[c]));
-    const double larger = std::max(within, nearest_other);
-    score[a] = larger > 0.0 ? (nearest_other - within) / larger : 0.0;
-  });
-  double total = 0.0;
-  for (double v : score) total += v;
-  return total / static_cast<double>(s);
+  return SilhouetteSample(points, n, dims, sample_size, seed, num_threads).score(labels, k);
 }
 
 namespace {

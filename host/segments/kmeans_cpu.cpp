@@ -1,5 +1,6 @@
 // CPU Lloyd step: distances by GEMM (OpenBLAS sgemm, points x centroids^T) per block of rows, then
-// a fused arg-min and per-block cluster sums.
+// the arg-min and per-block cluster sums. The step keeps each block's sums between calls and sums
+// again only the clusters whose members in the block changed: late Lloyd iterations move few points.
 //
 // Why OpenBLAS runs single-threaded here: the step parallelises over row blocks itself (like
 // scikit-learn's Lloyd), which keeps the arg-min and the sums in the same pass over cache-hot rows
@@ -19,6 +20,37 @@ namespace {
 
 constexpr int64_t kRowsPerBlock = kmeans_rules::kSumBlockRows;  // unit of work and of partial sums
 constexpr int64_t kRowsPerPanel = 1024;   // rows per GEMM call
+
+// Adds each row to its cluster's sum and count, in row order, for the clusters marked changed.
+// The adds are the same on every instruction set (no multiply, so no fused multiply-add), so the
+// AVX2 copy, which converts and adds four coordinates per instruction instead of two, gives the
+// same bits as the baseline one.
+inline __attribute__((always_inline)) void sum_changed_clusters_body(const float* points, const int32_t* labels,
+                                                                     int64_t rows, int d, const char* changed,
+                                                                     double* sum, int64_t* count) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const int32_t c = labels[i];
+    if (!changed[c]) continue;
+    ++count[c];
+    kmeans_rules::add_to_cluster_sum(points + i * d, d, 0, 1, sum + size_t(c) * d);
+  }
+}
+
+__attribute__((target("avx2"))) void sum_changed_clusters_avx2(const float* points, const int32_t* labels, int64_t rows,
+                                                               int d, const char* changed, double* sum, int64_t* count) {
+  sum_changed_clusters_body(points, labels, rows, d, changed, sum, count);
+}
+
+void sum_changed_clusters_baseline(const float* points, const int32_t* labels, int64_t rows, int d,
+                                   const char* changed, double* sum, int64_t* count) {
+  sum_changed_clusters_body(points, labels, rows, d, changed, sum, count);
+}
+
+void sum_changed_clusters(const float* points, const int32_t* labels, int64_t rows, int d, const char* changed,
+                          double* sum, int64_t* count) {
+  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  (has_avx2 ? sum_changed_clusters_avx2 : sum_changed_clusters_baseline)(points, labels, rows, d, changed, sum, count);
+}
 
 // Sets OpenBLAS to one thread for the lifetime of the guard.
 class SingleThreadedBlas {
@@ -51,51 +83,85 @@ class CpuLloydStep final : public LloydStep {
     for (int c = 0; c < k; ++c) centroid_norms[c] = kmeans_rules::squared_norm(centroids.data() + size_t(c) * d, d);
 
     const int64_t blocks = num_blocks();
-    std::vector<double> block_sums(static_cast<size_t>(blocks) * k * d, 0.0);
-    std::vector<int64_t> block_counts(static_cast<size_t>(blocks) * k, 0);
+    // The stored block sums belong to the stored labels when they were made for this k.
+    const bool sums_match_labels = block_sums_k_ == k;
+    if (!sums_match_labels) {
+      block_sums_.assign(static_cast<size_t>(blocks) * k * d, 0.0);
+      block_counts_.assign(static_cast<size_t>(blocks) * k, 0);
+    }
     std::vector<double> block_inertia(static_cast<size_t>(blocks), 0.0);
     parallel_for(blocks, num_threads_, [&](int64_t b) {
       const int64_t block_first = b * kRowsPerBlock, block_end = std::min(n_, block_first + kRowsPerBlock);
-      thread_local std::vector<float> dots;
+      thread_local std::vector<float> row_dots;  // [rows x k]: the GEMM's output
+      thread_local std::vector<float> dots;      // [k x rows]: centroid c's dot products with the panel's rows
+      thread_local std::vector<float> best_distance;
+      thread_local std::vector<int32_t> best_cluster;
+      thread_local std::vector<char> changed;    // clusters that gained or lost a point of this block
+      row_dots.resize(static_cast<size_t>(kRowsPerPanel) * k);
       dots.resize(static_cast<size_t>(kRowsPerPanel) * k);
-      double* sum = block_sums.data() + size_t(b) * k * d;
-      int64_t* count = block_counts.data() + size_t(b) * k;
+      best_distance.resize(static_cast<size_t>(kRowsPerPanel));
+      best_cluster.resize(static_cast<size_t>(kRowsPerPanel));
+      changed.assign(static_cast<size_t>(k), sums_match_labels ? 0 : 1);
       double inertia = 0.0;
       // Panels small enough that the GEMM output and the panel's points are still in cache for the
-      // arg-min and the sums.
+      // arg-min.
       for (int64_t first = block_first; first < block_end; first += kRowsPerPanel) {
-        const int64_t rows = std::min(block_end, first + kRowsPerPanel) - first;
-        // dots[rows x k] = points[first : first + rows] (rows x d) * centroids^T (d x k)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), k, d, 1.0f, points_ + first * d, d,
-                    centroids.data(), d, 0.0f, dots.data(), k);
-        for (int64_t r = 0; r < rows; ++r) {
-          const int64_t i = first + r;
-          const float* point_dots = dots.data() + r * k;
-          int32_t best = 0;
-          float best_d = kmeans_rules::squared_distance_from_dot(point_norms_[i], centroid_norms[0], point_dots[0]);
-          for (int c = 1; c < k; ++c) {
-            const float dist = kmeans_rules::squared_distance_from_dot(point_norms_[i], centroid_norms[c], point_dots[c]);
-            if (kmeans_rules::closer(dist, c, best_d, best)) {
-              best_d = dist;
-              best = c;
-            }
-          }
-          labels_[i] = best;
-          distances_[i] = best_d;
-          inertia += best_d;
-          ++count[best];
-          kmeans_rules::add_to_cluster_sum(points_ + i * d, d, 0, 1, sum + size_t(best) * d);
+        const int rows = static_cast<int>(std::min(block_end, first + kRowsPerPanel) - first);
+        // row_dots[rows x k] = points[first : first + rows] (rows x d) * centroids^T (d x k), then
+        // transposed into dots [k x rows] (this orientation packs the points faster).
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, d, 1.0f, points_ + first * d, d, centroids.data(), d,
+                    0.0f, row_dots.data(), k);
+        for (int r = 0; r < rows; ++r)
+          for (int c = 0; c < k; ++c) dots[size_t(c) * rows + r] = row_dots[size_t(r) * k + c];
+        // The arg-min centroid by centroid, with the panel's rows side by side: the compiler
+        // vectorises over rows, and there is no data-dependent branch.
+        const float* norms = point_norms_.data() + first;
+        for (int r = 0; r < rows; ++r) {
+          best_distance[r] = kmeans_rules::squared_distance_from_dot(norms[r], centroid_norms[0], dots[r]);
+          best_cluster[r] = 0;
         }
+        for (int c = 1; c < k; ++c) {
+          const float* centroid_dots = dots.data() + size_t(c) * rows;
+          for (int r = 0; r < rows; ++r) {
+            const float dist = kmeans_rules::squared_distance_from_dot(norms[r], centroid_norms[c], centroid_dots[r]);
+            const bool take = kmeans_rules::closer(dist, c, best_distance[r], best_cluster[r]);
+            best_distance[r] = take ? dist : best_distance[r];
+            best_cluster[r] = take ? c : best_cluster[r];
+          }
+        }
+        for (int r = 0; r < rows; ++r) {
+          const int64_t i = first + r;
+          const int32_t previous = labels_[i], best = best_cluster[r];
+          if (previous != best) changed[previous] = changed[best] = 1;
+          labels_[i] = best;
+          distances_[i] = best_distance[r];
+        }
+        for (int r = 0; r < rows; ++r) inertia += best_distance[r];
       }
       block_inertia[b] = inertia;
+      // A cluster whose points in this block are the same as at the last assign has the same sum
+      // (same points, same order), so only the changed clusters are summed again.
+      double* sum = block_sums_.data() + size_t(b) * k * d;
+      int64_t* count = block_counts_.data() + size_t(b) * k;
+      bool any_changed = false;
+      for (int c = 0; c < k; ++c) {
+        if (!changed[c]) continue;
+        any_changed = true;
+        std::fill(sum + size_t(c) * d, sum + size_t(c + 1) * d, 0.0);
+        count[c] = 0;
+      }
+      if (any_changed)
+        sum_changed_clusters(points_ + block_first * d, labels_.data() + block_first, block_end - block_first, d,
+                             changed.data(), sum, count);
     });
+    block_sums_k_ = k;
 
     sums.assign(size_t(k) * d, 0.0);
     counts.assign(size_t(k), 0);
     double inertia = 0.0;
     for (int64_t b = 0; b < blocks; ++b) {
-      for (size_t i = 0; i < sums.size(); ++i) sums[i] += block_sums[size_t(b) * k * d + i];
-      for (int c = 0; c < k; ++c) counts[c] += block_counts[size_t(b) * k + c];
+      for (size_t i = 0; i < sums.size(); ++i) sums[i] += block_sums_[size_t(b) * k * d + i];
+      for (int c = 0; c < k; ++c) counts[c] += block_counts_[size_t(b) * k + c];
       inertia += block_inertia[b];
     }
     return inertia;
@@ -125,6 +191,10 @@ class CpuLloydStep final : public LloydStep {
   std::vector<float> point_norms_;
   std::vector<int32_t> labels_;
   std::vector<float> distances_;
+  // Per-block cluster sums and counts of the current labels_, for block_sums_k_ clusters (0: none yet).
+  std::vector<double> block_sums_;
+  std::vector<int64_t> block_counts_;
+  int block_sums_k_ = 0;
 };
 
 }  // namespace

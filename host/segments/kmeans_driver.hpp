@@ -3,11 +3,25 @@
 #pragma once
 
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "journeymap/segments.hpp"
 
 namespace jm::kmeans_detail {
+
+/// Uniform double in [0, 1) from a fully specified engine (std distributions are not portable).
+inline double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+/// ||a - b||^2 in double, summed over the dimensions in order (k-means++ and the silhouette).
+inline double squared_distance(const float* a, const float* b, int dims) {
+  double sum = 0.0;
+  for (int i = 0; i < dims; ++i) {
+    const double diff = static_cast<double>(a[i]) - static_cast<double>(b[i]);
+    sum += diff * diff;
+  }
+  return sum;
+}
 
 /// Mean over dimensions of the per-dimension variance (scales the convergence tolerance).
 double mean_variance(const float* points, int64_t n, int dims);

@@ -13,6 +13,7 @@
 
 #include "host/core/statistics.hpp"
 #include "host/segments/kmeans_driver.hpp"
+#include "host/segments/silhouette.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/result_file.hpp"
 #include "journeymap/segments.hpp"
@@ -164,6 +165,10 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   result.search_rows = search_n;
   auto step = search_on_sample ? kmeans_detail::make_step(ctx, search_points, search_n, dims)
                                : kmeans_detail::make_step(ctx, scaled, n, dims);
+  // One silhouette sample (points and pairwise distances) scores every k.
+  timer.next("k search: silhouette");
+  const SilhouetteSample silhouette_sample(search_points, search_n, dims, options.silhouette_sample,
+                                           options.kmeans.seed ^ 0x5111u, ctx.num_threads);
   KMeansResult best;
   int best_index = -1;
   for (size_t i = 0; i < ks.size(); ++i) {
@@ -176,8 +181,7 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
     timer.next("k search: k-means");
     KMeansResult candidate = kmeans_detail::run_kmeans(*step, search_points, search_n, dims, ks[i], km, tolerance, ctx.num_threads);
     timer.next("k search: silhouette");
-    const double silhouette = sampled_silhouette(search_points, search_n, dims, candidate.labels, ks[i],
-                                                 options.silhouette_sample, options.kmeans.seed ^ 0x5111u, ctx.num_threads);
+    const double silhouette = silhouette_sample.score(candidate.labels, ks[i]);
     result.k_tried.push_back(ks[i]);
     result.inertia_per_k.push_back(candidate.inertia);
     result.silhouette_per_k.push_back(silhouette);

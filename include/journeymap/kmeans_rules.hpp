@@ -24,8 +24,9 @@ JM_HD inline float squared_distance_from_dot(float point_norm, float centroid_no
 }
 
 /// True when cluster `c` at distance `d` beats the best so far; ties go to the lower cluster index.
+/// Bitwise operators, not short-circuit ones: no branch to mispredict in the arg-min loop.
 JM_HD inline bool closer(float d, int32_t c, float best_d, int32_t best_c) {
-  return d < best_d || (d == best_d && c < best_c);
+  return (d < best_d) | ((d == best_d) & (c < best_c));
 }
 
 /// Rows per partial-sum block. Both backends sum each block's points per cluster in row order, then
