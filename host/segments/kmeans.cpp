@@ -114,7 +114,7 @@ KMeansResult run_lloyd(LloydStep& step, const float* points, int64_t n, int dims
   std::vector<double> sums;
   std::vector<int64_t> counts;
   for (int iteration = 0; iteration < options.max_iterations; ++iteration) {
-    step.assign(centroids, k, sums, counts);
+    step.assign_labels(centroids, k, sums, counts);
     std::vector<float> updated(centroids.size());
     std::vector<int> empty;
     for (int c = 0; c < k; ++c) {

@@ -137,6 +137,12 @@ class LloydStep {
   /// centroids [k x dims] -> cluster sums [k x dims] (double), counts [k]; returns the inertia.
   virtual double assign(const std::vector<float>& centroids, int k, std::vector<double>& sums,
                         std::vector<int64_t>& counts) = 0;
+  /// The same labels, sums and counts as assign, for the Lloyd iterations before the last: a step
+  /// may then leave out the inertia and the per-point distances (farthest_points still works).
+  virtual void assign_labels(const std::vector<float>& centroids, int k, std::vector<double>& sums,
+                             std::vector<int64_t>& counts) {
+    assign(centroids, k, sums, counts);
+  }
   /// Indices of the `count` points farthest from their centroid in the last assign (ties: lower index).
   virtual std::vector<int64_t> farthest_points(int count) = 0;
   /// Labels of the last assign, [n].
