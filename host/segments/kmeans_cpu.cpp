@@ -57,6 +57,33 @@ void sum_changed_clusters(const float* points, const int32_t* labels, int64_t ro
   (has_avx2 ? sum_changed_clusters_avx2 : sum_changed_clusters_baseline)(points, labels, rows, d, changed, sum, count);
 }
 
+// The nearest centroid of each row (kmeans_rules' distance and tie rule) and the runner-up's
+// distance (for the bounds), from dots [k x rows]. Centroid by centroid with the rows side by
+// side, so the compiler vectorises over rows and no branch depends on the data.
+void nearest_two(const float* __restrict__ dots, const float* __restrict__ point_norms,
+                 const float* __restrict__ centroid_norms, int rows, int k, float* __restrict__ best_distance,
+                 float* __restrict__ second_distance, int32_t* __restrict__ best_cluster) {
+  for (int r = 0; r < rows; ++r) {
+    best_distance[r] = kmeans_rules::squared_distance_from_dot(point_norms[r], centroid_norms[0], dots[r]);
+    second_distance[r] = std::numeric_limits<float>::infinity();
+    best_cluster[r] = 0;
+  }
+  for (int c = 1; c < k; ++c) {
+    const float* centroid_dots = dots + size_t(c) * rows;
+    for (int r = 0; r < rows; ++r) {
+      // Loads first, then selects between values: a select that reads memory is a branch to GCC.
+      const float dist = kmeans_rules::squared_distance_from_dot(point_norms[r], centroid_norms[c], centroid_dots[r]);
+      const float best = best_distance[r], second = second_distance[r];
+      const int32_t best_c = best_cluster[r];
+      const bool take = kmeans_rules::closer(dist, c, best, best_c);
+      const float smaller = second < dist ? second : dist;
+      second_distance[r] = take ? best : smaller;
+      best_distance[r] = take ? dist : best;
+      best_cluster[r] = take ? c : best_c;
+    }
+  }
+}
+
 // Sets OpenBLAS to one thread for the lifetime of the guard.
 class SingleThreadedBlas {
  public:
@@ -190,23 +217,8 @@ class CpuLloydStep final : public LloydStep {
                     row_dots.data(), k);
         for (int r = 0; r < rows; ++r)
           for (int c = 0; c < k; ++c) dots[size_t(c) * rows + r] = row_dots[size_t(r) * k + c];
-        // The arg-min (and the runner-up's distance, for the bounds) centroid by centroid, with the
-        // rows side by side: the compiler vectorises over rows, and no branch depends on the data.
-        for (int r = 0; r < rows; ++r) {
-          best_distance[r] = kmeans_rules::squared_distance_from_dot(norms[r], centroid_norms[0], dots[r]);
-          second_distance[r] = std::numeric_limits<float>::infinity();
-          best_cluster[r] = 0;
-        }
-        for (int c = 1; c < k; ++c) {
-          const float* centroid_dots = dots.data() + size_t(c) * rows;
-          for (int r = 0; r < rows; ++r) {
-            const float dist = kmeans_rules::squared_distance_from_dot(norms[r], centroid_norms[c], centroid_dots[r]);
-            const bool take = kmeans_rules::closer(dist, c, best_distance[r], best_cluster[r]);
-            second_distance[r] = take ? best_distance[r] : std::min(second_distance[r], dist);
-            best_distance[r] = take ? dist : best_distance[r];
-            best_cluster[r] = take ? c : best_cluster[r];
-          }
-        }
+        nearest_two(dots.data(), norms, centroid_norms.data(), rows, k, best_distance.data(), second_distance.data(),
+                    best_cluster.data());
         for (int r = 0; r < rows; ++r) {
           const int64_t i = measured[r];
           const int32_t previous = labels_[i], best = best_cluster[r];
