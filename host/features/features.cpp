@@ -309,15 +309,20 @@ FeatureScaling fit_scaling(const FeatureMatrix& features, const std::vector<std:
   scaling.scale.assign(static_cast<size_t>(d), 1.0f);
   std::vector<double> variance(static_cast<size_t>(d), 0.0);
   const std::vector<float>& values = features.values.host();
-  for (int64_t i = 0; i < d; ++i) {
-    double sum = 0.0, sum_sq = 0.0;
-    for (int64_t r = 0; r < n; ++r) {
-      const double x = feature_rules::transform_value(values[r * f + index[i]], scaling.transform[i]);
-      sum += x;
-      sum_sq += x * x;
+  // One pass over the rows with every column's sums side by side: the matrix is row-major, so a
+  // pass per column would read all of it once per column. Each column still adds its rows in order.
+  std::vector<double> sum(static_cast<size_t>(d), 0.0), sum_sq(static_cast<size_t>(d), 0.0);
+  for (int64_t r = 0; r < n; ++r) {
+    const float* row = values.data() + r * f;
+    for (int64_t i = 0; i < d; ++i) {
+      const double x = feature_rules::transform_value(row[index[i]], scaling.transform[i]);
+      sum[i] += x;
+      sum_sq[i] += x * x;
     }
-    const double mean = n > 0 ? sum / n : 0.0;
-    variance[i] = n > 0 ? std::max(0.0, sum_sq / n - mean * mean) : 0.0;
+  }
+  for (int64_t i = 0; i < d; ++i) {
+    const double mean = n > 0 ? sum[i] / n : 0.0;
+    variance[i] = n > 0 ? std::max(0.0, sum_sq[i] / n - mean * mean) : 0.0;
     scaling.mean[i] = static_cast<float>(mean);
   }
   // Plain columns: their own standard deviation; share columns: the pooled one of their block.
