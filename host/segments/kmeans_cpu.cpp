@@ -6,8 +6,8 @@
 // same labels and the same bits as measuring every point (see SettledTest).
 //
 // Why OpenBLAS runs single-threaded here: the step parallelises over row blocks itself (like
-// scikit-learn's Lloyd), which keeps the arg-min and the sums in the same pass over cache-hot rows
-// and avoids nested thread pools. Per-block partial sums are merged in block order
+// scikit-learn's Lloyd), which keeps a block's GEMM, arg-min and sums on one thread while its rows
+// are in cache, and avoids nested thread pools. Per-block partial sums are merged in block order
 // (kmeans_rules::kSumBlockRows, shared with the GPU twin), so results do not depend on the thread count.
 #include <cblas.h>
 
@@ -121,6 +121,8 @@ class CpuLloydStep final : public LloydStep {
 
   std::vector<int64_t> farthest_points(int count) override {
     if (!distances_valid_) {
+      // The last pass left settled points' distances stale; only empty-cluster repair asks for
+      // them, rarely, so every point is measured again here.
       std::vector<double> sums;
       std::vector<int64_t> counts;
       pass(std::vector<float>(bound_centroids_), bound_k_, sums, counts, false);
