@@ -358,20 +358,31 @@ std::vector<int32_t> scaled_column_index(const FeatureMatrix& features, const Fe
 }
 }  // namespace
 
-std::vector<float> apply_scaling(const FeatureMatrix& features, const FeatureScaling& scaling) {
+namespace {
+// Each value on its own (the rows are independent), in blocks of rows over `num_threads` threads.
+std::vector<float> apply_scaling_on_threads(const FeatureMatrix& features, const FeatureScaling& scaling,
+                                            int num_threads) {
   const std::vector<int32_t> index = scaled_column_index(features, scaling);
   const int64_t d = scaling.dims(), n = features.n_rows, f = features.num_features();
   const std::vector<float>& values = features.values.host();
   std::vector<float> out(static_cast<size_t>(n * d));
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t i = 0; i < d; ++i)
-      out[r * d + i] = feature_rules::standardise(values[r * f + index[i]], scaling.transform[i], scaling.mean[i],
-                                                  scaling.scale[i]);
+  constexpr int64_t kRowsPerTask = 16384;
+  parallel_for((n + kRowsPerTask - 1) / kRowsPerTask, num_threads, [&](int64_t task) {
+    for (int64_t r = task * kRowsPerTask, end = std::min(n, (task + 1) * kRowsPerTask); r < end; ++r)
+      for (int64_t i = 0; i < d; ++i)
+        out[r * d + i] = feature_rules::standardise(values[r * f + index[i]], scaling.transform[i], scaling.mean[i],
+                                                    scaling.scale[i]);
+  });
   return out;
+}
+}  // namespace
+
+std::vector<float> apply_scaling(const FeatureMatrix& features, const FeatureScaling& scaling) {
+  return apply_scaling_on_threads(features, scaling, 1);
 }
 
 HostDeviceVector<float> apply_scaling(const Context& ctx, const FeatureMatrix& features, const FeatureScaling& scaling) {
-  if (ctx.backend != Backend::Gpu) return apply_scaling(features, scaling);
+  if (ctx.backend != Backend::Gpu) return apply_scaling_on_threads(features, scaling, resolve_thread_count(ctx.num_threads));
   HostDeviceVector<float> out;
   cuda_impl::apply_scaling(ctx, features, scaled_column_index(features, scaling), scaling, out);
   return out;
