@@ -207,6 +207,11 @@ class CpuLloydStep final : public LloydStep {
           gathered.resize(size_t(rows) * d);
           gathered_norms.resize(static_cast<size_t>(rows));
           for (int r = 0; r < rows; ++r) {
+            // The rows are scattered and cold: ask for a few rows ahead while this one is copied.
+            if (r + 8 < rows) {
+              const char* ahead = reinterpret_cast<const char*>(points_ + measured[r + 8] * d);
+              for (int64_t byte = 0; byte < int64_t(d) * int64_t(sizeof(float)); byte += 64) __builtin_prefetch(ahead + byte);
+            }
             std::copy(points_ + measured[r] * d, points_ + (measured[r] + 1) * d, gathered.begin() + size_t(r) * d);
             gathered_norms[r] = point_norms_[measured[r]];
           }
