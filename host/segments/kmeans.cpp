@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 
+#include "host/core/cpu_features.hpp"
 #include "host/core/splitmix64.hpp"
 #include "host/core/thread_pool.hpp"
 #include "host/segments/kmeans_driver.hpp"
@@ -86,8 +87,7 @@ void squared_distances_to_lanes_baseline(const float* x, const double* lanes, in
 using LaneDistances = void (*)(const float*, const double*, int, double*);
 
 LaneDistances lane_distances_for_this_cpu() {
-  static const bool has_avx2 = __builtin_cpu_supports("avx2");
-  return has_avx2 ? squared_distances_to_lanes_avx2 : squared_distances_to_lanes_baseline;
+  return cpu_has_avx2() ? squared_distances_to_lanes_avx2 : squared_distances_to_lanes_baseline;
 }
 
 void validate_kmeans(int64_t n, int dims, int k, const KMeansOptions& options) {

@@ -16,6 +16,7 @@
 #include <limits>
 #include <numeric>
 
+#include "host/core/cpu_features.hpp"
 #include "host/core/thread_pool.hpp"
 #include "journeymap/kmeans_rules.hpp"
 #include "journeymap/segments.hpp"
@@ -53,8 +54,7 @@ void sum_changed_clusters_baseline(const float* points, const int32_t* labels, i
 
 void sum_changed_clusters(const float* points, const int32_t* labels, int64_t rows, int d, const char* changed,
                           double* sum, int64_t* count) {
-  static const bool has_avx2 = __builtin_cpu_supports("avx2");
-  (has_avx2 ? sum_changed_clusters_avx2 : sum_changed_clusters_baseline)(points, labels, rows, d, changed, sum, count);
+  (cpu_has_avx2() ? sum_changed_clusters_avx2 : sum_changed_clusters_baseline)(points, labels, rows, d, changed, sum, count);
 }
 
 // The nearest centroid of each row (kmeans_rules' distance and tie rule) and the runner-up's
@@ -125,7 +125,7 @@ class CpuLloydStep final : public LloydStep {
       // them, rarely, so every point is measured again here.
       std::vector<double> sums;
       std::vector<int64_t> counts;
-      pass(std::vector<float>(bound_centroids_), bound_k_, sums, counts, false);
+      pass(std::vector<float>(last_centroids_), last_k_, sums, counts, false);
     }
     std::vector<int64_t> order(static_cast<size_t>(n_));
     std::iota(order.begin(), order.end(), 0);
@@ -144,7 +144,8 @@ class CpuLloydStep final : public LloydStep {
   int64_t num_blocks() const { return (n_ + kRowsPerBlock - 1) / kRowsPerBlock; }
 
   // One assignment pass. With `skip_settled`, points whose label provably cannot change are not
-  // measured (see the file comment); their distances_ are then stale and the inertia is not summed.
+  // measured (see the file comment); their distances_ are then stale and the returned inertia
+  // covers the measured points only.
   double pass(const std::vector<float>& centroids, int k, std::vector<double>& sums, std::vector<int64_t>& counts,
               bool skip_settled) {
     SingleThreadedBlas single_threaded;
@@ -155,7 +156,7 @@ class CpuLloydStep final : public LloydStep {
 
     const int64_t blocks = num_blocks();
     // The stored block sums belong to the stored labels when they were made for this k.
-    const bool sums_match_labels = block_sums_k_ == k;
+    const bool sums_match_labels = last_k_ == k;
     if (!sums_match_labels) {
       block_sums_.assign(static_cast<size_t>(blocks) * k * d, 0.0);
       block_counts_.assign(static_cast<size_t>(blocks) * k, 0);
@@ -252,9 +253,8 @@ class CpuLloydStep final : public LloydStep {
         sum_changed_clusters(points_ + block_first * d, labels_.data() + block_first, block_end - block_first, d,
                              changed.data(), sum, count);
     });
-    block_sums_k_ = k;
-    bound_k_ = k;
-    bound_centroids_ = centroids;
+    last_k_ = k;
+    last_centroids_ = centroids;
     distances_valid_ = std::none_of(block_skipped.begin(), block_skipped.end(), [](char skipped) { return skipped != 0; });
 
     sums.assign(size_t(k) * d, 0.0);
@@ -315,13 +315,13 @@ class CpuLloydStep final : public LloydStep {
       test.largest_centroid_norm = std::max(test.largest_centroid_norm, std::sqrt(norm) * (1.0 + 1e-9));
     }
     test.error_factor = 2.0 * (d + 3) * 0x1.0p-24;
-    test.enabled = skip_settled && bound_k_ == k && bound_centroids_.size() == centroids.size();
+    test.enabled = skip_settled && last_k_ == k;
     if (!test.enabled) return test;
     test.movement.resize(static_cast<size_t>(k));
     for (int c = 0; c < k; ++c) {
       double squared = 0.0;
       for (int j = 0; j < d; ++j) {
-        const double diff = static_cast<double>(centroids[size_t(c) * d + j]) - bound_centroids_[size_t(c) * d + j];
+        const double diff = static_cast<double>(centroids[size_t(c) * d + j]) - last_centroids_[size_t(c) * d + j];
         squared += diff * diff;
       }
       // Rounded up a little: the bounds must never be too tight.
@@ -338,17 +338,15 @@ class CpuLloydStep final : public LloydStep {
   std::vector<float> point_norms_;
   std::vector<int32_t> labels_;
   std::vector<float> distances_;
-  // Per-block cluster sums and counts of the current labels_, for block_sums_k_ clusters (0: none yet).
+  // The last pass: its k (0: none yet) and centroids. labels_, the per-block cluster sums and
+  // counts, and the bounds on each point's distances all belong to it.
+  int last_k_ = 0;
+  std::vector<float> last_centroids_;
   std::vector<double> block_sums_;
   std::vector<int64_t> block_counts_;
-  int block_sums_k_ = 0;
-  // Bounds on each point's distances to the centroids of the last pass (bound_centroids_, for
-  // bound_k_ clusters; 0: none yet), and whether that pass measured every point.
   std::vector<double> upper_, lower_;
   std::vector<double> point_lengths_;  // ||x||, rounded up (the rounding error bound's scale)
-  std::vector<float> bound_centroids_;
-  int bound_k_ = 0;
-  bool distances_valid_ = false;
+  bool distances_valid_ = false;       // whether the last pass measured every point
 };
 
 }  // namespace
