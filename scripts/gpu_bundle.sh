@@ -4,7 +4,8 @@
 #   BUNDLE/xgboost.tar.xz  libxgboost.so (the CUDA build, ~86 MB, ~54 MB compressed) and its libgomp
 #   BUNDLE/core.tar.xz     journeymap, tests/test_*, bench/bench_*, bench/datasets, shared-data/ (the
 #                          public datasets of ../shared/data), and lib/ with every shared library
-#                          they load except glibc and CUDA's own
+#                          they load except glibc and CUDA's own, including the ones journeymap
+#                          opens on first use (the Parquet module; OpenBLAS, found by --libraries)
 # Unpacked into one folder they form a BUILD_DIR for scripts/gpu_check.sh:
 #   mkdir -p B/lib && tar -xJf BUNDLE/xgboost.tar.xz -C B/lib     # first transfer
 #   tar -xJf BUNDLE/core.tar.xz -C B && scripts/gpu_check.sh LOGS B   # second transfer
@@ -46,9 +47,23 @@ cp -r bench/datasets "$STAGE/core/bench/datasets"
 # The public datasets (~9 MB compressed): the tests and benchmark cases that read them run there too.
 [ -d ../shared/data ] && cp -rL ../shared/data "$STAGE/core/shared-data"
 
+# Libraries opened on first use (host/core/shared_library.hpp) are not in ldd's answer: journeymap
+# --libraries says where each was found here. cuBLAS stays the GPU machine's own.
+"$BUILD_DIR/journeymap" --libraries >"$STAGE/libraries.txt" ||
+  { cat "$STAGE/libraries.txt" >&2; echo "gpu_bundle: a library opened on first use cannot be loaded" >&2; exit 1; }
+lazy_library() { awk -v n="$1" -F': ' '$1 == n {split($2, f, " "); print f[1]}' "$STAGE/libraries.txt"; }
+openblas=$(lazy_library "OpenBLAS")
+cp -L "$openblas" "$STAGE/core/lib/libopenblas.so.0"
+modules=("$openblas")
+parquet_module=$(lazy_library "Parquet writer")
+if [ -n "$parquet_module" ]; then
+  cp -L "$parquet_module" "$STAGE/core/lib/"
+  modules+=("$parquet_module")
+fi
+
 # Shared libraries: everything ldd resolves except glibc's, the dynamic loader's and CUDA's (the GPU
 # machine has its own driver and toolkit, and must use them); XGBoost goes to its own archive.
-ldd "${binaries[@]}" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u |
+ldd "${binaries[@]}" "${modules[@]}" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u |
   while read -r name path; do
     case "$name" in
       libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*|libcuda.so*|libcudart.so*|libcublas*|libnvidia*) ;;
@@ -59,7 +74,7 @@ ldd "${binaries[@]}" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
 for lib in "$STAGE"/core/lib/*; do
   [ -f "$lib" ] && "$PATCHELF" --set-rpath '$ORIGIN' "$lib"
 done
-xgboost_lib=$(ldd "$BUILD_DIR/journeymap" | awk '$1 ~ /^libxgboost/ {print $3}')
+xgboost_lib=$(lazy_library "XGBoost")
 if [ -n "$xgboost_lib" ]; then
   xgboost_dir=$(dirname "$(readlink -f "$xgboost_lib")")
   cp -L "$xgboost_lib" "$STAGE/xgboost/libxgboost.so.3"

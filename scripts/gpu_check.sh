@@ -84,6 +84,12 @@ if [ -s "$LOG_DIR/missing_libraries.log" ]; then
   exit 1
 fi
 "$BUILD_DIR/journeymap" --version >"$LOG_DIR/version.log" 2>&1
+# The libraries opened on first use (OpenBLAS, XGBoost, the Parquet module, cuBLAS) must load too.
+if ! "$BUILD_DIR/journeymap" --libraries >"$LOG_DIR/libraries.log" 2>&1; then
+  echo "gpu_check: a library journeymap opens on first use cannot be loaded:"
+  grep "NOT LOADED" "$LOG_DIR/libraries.log"
+  exit 1
+fi
 
 status=0
 # GPU tests: every test binary (GPU instantiations compare themselves with the CPU twin), several

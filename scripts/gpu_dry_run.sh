@@ -3,7 +3,8 @@
 # archives unpacked into a fresh folder and run from an empty environment whose library path holds
 # only the bundle's lib/ and the CUDA toolkit's. Checks that
 #   1. every binary resolves every library from the bundle, the CUDA toolkit or the C library,
-#   2. every binary starts (journeymap --version, test and benchmark listings),
+#   2. every binary starts (journeymap --version, test and benchmark listings), and journeymap opens
+#      every library it loads on first use (--libraries),
 #   3. the GPU tests of every test binary skip cleanly (or pass, where a GPU is present).
 # Exits non-zero with the list of problems otherwise.
 # Usage: scripts/gpu_dry_run.sh [BUNDLE]   (default: gpu-bundle)
@@ -42,6 +43,11 @@ done
 
 # 2. Every binary starts.
 in_clean_env "$B/journeymap" --version >"$B/version.log" 2>&1 || problems+=("journeymap --version: $(tail -1 "$B/version.log")")
+in_clean_env "$B/journeymap" --libraries >"$B/libraries.log" 2>&1 ||
+  problems+=("journeymap --libraries: $(grep -m1 'NOT LOADED' "$B/libraries.log")")
+while IFS= read -r line; do
+  case "$line" in *": $B"/*|*": /usr/local/cuda"*) ;; *) problems+=("opened outside the bundle: $line") ;; esac
+done < <(grep -E '^(OpenBLAS|XGBoost|Parquet writer|cuBLAS): ' "$B/libraries.log")
 for binary in "${tests[@]}"; do
   in_clean_env "$binary" --gtest_list_tests >/dev/null 2>&1 || problems+=("$(basename "$binary") does not start")
 done

@@ -1,9 +1,5 @@
 # Anomaly detection: autoencoder (CPU: OpenBLAS SGEMM; GPU: cuBLAS SGEMM + fused element-wise
 # kernels), isolation forest (trees on the CPU; scoring on either), metric alerts (SPC), and the `detect` subcommand.
-if(NOT TARGET PkgConfig::JM_OPENBLAS)
-  find_package(PkgConfig REQUIRED)
-  pkg_check_modules(JM_OPENBLAS REQUIRED IMPORTED_TARGET openblas)
-endif()
 
 target_sources(journeymap_core PRIVATE
   host/anomalies/autoencoder.cpp
@@ -13,10 +9,9 @@ target_sources(journeymap_core PRIVATE
   host/anomalies/metric_alerts.cpp
   host/anomalies/anomalies_output.cpp
   host/cli/command_detect.cpp)
-target_link_libraries(journeymap_core PRIVATE PkgConfig::JM_OPENBLAS CLI11::CLI11)
+target_link_libraries(journeymap_core PRIVATE CLI11::CLI11)
 if(JM_WITH_CUDA)
   target_sources(journeymap_core PRIVATE cuda/anomalies/autoencoder_cuda.cu cuda/anomalies/isolation_forest_cuda.cu)
-  target_link_libraries(journeymap_core PRIVATE CUDA::cublas)
   # The element-wise math is shared with the CPU twin (autoencoder_rules.hpp): no fused multiply-adds,
   # so each element rounds as on the CPU (the GEMMs still differ by cuBLAS's summation order).
   set_source_files_properties(cuda/anomalies/autoencoder_cuda.cu PROPERTIES COMPILE_OPTIONS "--fmad=false")

@@ -37,8 +37,11 @@ if(JM_WITH_XGBOOST)
   # Only the wrapper sees XGBoost's headers (toggling the option rebuilds one file, not the library).
   set_source_files_properties(host/model/xgboost_api.cpp PROPERTIES
     COMPILE_OPTIONS "-isystem;${JM_XGBOOST_INCLUDE_DIR}")
-  # A full-path shared library: CMake puts its folder on the build-tree RPATH of every executable.
-  target_link_libraries(journeymap_core PRIVATE "${JM_XGBOOST_LIBRARY}")
+  # Not linked: host/model/xgboost_api.cpp opens it on first use, from where it was found here
+  # (then by soname, for a relocated install), so commands without a model never load it.
+  get_filename_component(_jm_xgboost_real "${JM_XGBOOST_LIBRARY}" REALPATH)
+  set_property(SOURCE host/model/xgboost_api.cpp APPEND PROPERTY
+    COMPILE_DEFINITIONS "JM_XGBOOST_LIBRARY_PATH=\"${_jm_xgboost_real}\"")
 else()
   message(STATUS "journeymap: XGBoost not linked (conversion prediction reports how to install it)")
   target_sources(journeymap_core PRIVATE host/model/xgboost_unavailable.cpp)

@@ -1,7 +1,5 @@
 # Behavioural segments: k-means driver + CPU Lloyd step (OpenBLAS SGEMM), GPU Lloyd step (cuBLAS SGEMM
 # + fused arg-min / centroid-sum kernel), and the `segment` subcommand.
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(JM_OPENBLAS REQUIRED IMPORTED_TARGET openblas)
 
 target_sources(journeymap_core PRIVATE
   host/segments/kmeans.cpp
@@ -9,12 +7,11 @@ target_sources(journeymap_core PRIVATE
   host/segments/kmeans_cpu.cpp
   host/segments/segments.cpp
   host/cli/command_segment.cpp)
-target_link_libraries(journeymap_core PRIVATE PkgConfig::JM_OPENBLAS CLI11::CLI11)
+target_link_libraries(journeymap_core PRIVATE CLI11::CLI11)
 if(JM_WITH_CUDA)
   target_sources(journeymap_core PRIVATE cuda/segments/kmeans_cuda.cu)
   # No multiply-add contraction: the shared norm/distance formulas round like the CPU twin's.
   set_source_files_properties(cuda/segments/kmeans_cuda.cu PROPERTIES COMPILE_OPTIONS "--fmad=false")
-  target_link_libraries(journeymap_core PRIVATE CUDA::cublas)
 else()
   target_sources(journeymap_core PRIVATE host/segments/kmeans_cuda_unavailable.cpp)
 endif()

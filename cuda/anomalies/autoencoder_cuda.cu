@@ -50,7 +50,7 @@ class DeviceNetwork {
     for (int l = 0; l < model_.layers(); ++l) {
       const int in = model_.widths[l], out = model_.widths[l + 1];
       // Row-major Z [rows x out] = A [rows x in] W [in x out]  <=>  column-major Z^T = W^T A^T.
-      JM_CUBLAS_TRY(cublasSgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, out, static_cast<int>(rows), in, &one,
+      JM_CUBLAS_TRY(cublas_api().sgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, out, static_cast<int>(rows), in, &one,
                                    weights(l), out, activations_[l].data(), in, &zero, activations_[l + 1].data(), out));
       add_bias_and_activate<<<grid_for(rows * out), kElementwiseBlockThreads, 0,
                               stream_.value()>>>(activations_[l + 1].data(), bias(l), rows, out, l + 1 < model_.layers());
@@ -165,14 +165,14 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
       float* dw = gradients_.data() + model.weight_offset(l);
       float* db = gradients_.data() + model.bias_offset(l);
       // Row-major dW [in x out] = A^T [in x rows] dZ [rows x out]  <=>  column-major dW^T = dZ^T A.
-      JM_CUBLAS_TRY(cublasSgemm(net_.handle_, CUBLAS_OP_N, CUBLAS_OP_T, out, in, static_cast<int>(rows), &one, dz, out,
+      JM_CUBLAS_TRY(cublas_api().sgemm(net_.handle_, CUBLAS_OP_N, CUBLAS_OP_T, out, in, static_cast<int>(rows), &one, dz, out,
                                    a, in, &zero, dw, out));
       sum_columns<<<static_cast<unsigned>(out), kColumnSumBlockThreads, 0, stream>>>(dz, rows, out, db);
       JM_CUDA_CHECK_LAUNCH();
       if (l > 0) {
         float* da = net_.deltas_[l].data();
         // Row-major dA [rows x in] = dZ [rows x out] W^T [out x in]  <=>  column-major dA^T = W dZ^T.
-        JM_CUBLAS_TRY(cublasSgemm(net_.handle_, CUBLAS_OP_T, CUBLAS_OP_N, in, static_cast<int>(rows), out, &one,
+        JM_CUBLAS_TRY(cublas_api().sgemm(net_.handle_, CUBLAS_OP_T, CUBLAS_OP_N, in, static_cast<int>(rows), out, &one,
                                      net_.weights(l), out, dz, out, &zero, da, in));
         relu_backward_in_place<<<net_.grid_for(rows * in), kElementwiseBlockThreads, 0, stream>>>(
             da, a, rows * in);

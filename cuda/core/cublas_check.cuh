@@ -3,6 +3,8 @@
 
 #include <cublas_v2.h>
 
+#include "cuda/core/cublas_library.cuh"
+
 #include <string>
 
 #include "journeymap/common.hpp"
@@ -11,6 +13,6 @@
   do {                                                                                               \
     const cublasStatus_t jm_cublas_status_ = (call);                                                 \
     if (jm_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                                  \
-      throw ::jm::Error(std::string("cuBLAS error ") + cublasGetStatusName(jm_cublas_status_) + " in " + \
+      throw ::jm::Error(std::string("cuBLAS error ") + ::jm::cuda_impl::cublas_api().status_name(jm_cublas_status_) + " in " + \
                         #call + " at " + __FILE__ + ":" + std::to_string(__LINE__));                 \
   } while (0)

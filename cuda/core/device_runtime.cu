@@ -10,7 +10,6 @@
 #include <rmm/mr/per_device_resource.hpp>
 #include <rmm/mr/pool_memory_resource.hpp>
 #include <rmm/mr/statistics_resource_adaptor.hpp>
-#include <raft/core/device_resources.hpp>
 #include <rmm/cuda_stream.hpp>
 #include <sstream>
 #include <string>
@@ -57,7 +56,7 @@ std::string build_description() {
   std::ostringstream out;
   out << "CUDA: yes (toolkit " << CUDART_VERSION / 1000 << "." << CUDART_VERSION % 1000 / 10 << ", archs "
       << JM_CUDA_ARCHS << "), CCCL " << CUB_MAJOR_VERSION << "." << CUB_MINOR_VERSION << "." << CUB_SUBMINOR_VERSION
-      << ", RMM 26.06, RAFT 26.06";
+      << ", RMM 26.06, cuBLAS " << CUBLAS_VER_MAJOR << "." << CUBLAS_VER_MINOR << " (opened on first use)";
   return out.str();
 }
 
@@ -133,6 +132,7 @@ CudaResources::~CudaResources() {
   // No throwing from a destructor: an error here was already reported by the call that caused it.
   cudaSetDevice(device_);
   cudaStreamSynchronize(stream_.value());
+  if (cublas_ != nullptr) cublas_api().destroy(cublas_);
 }
 
 void CudaResources::synchronize() {
@@ -149,10 +149,13 @@ void CudaResources::deallocate(void* pointer, size_t bytes) noexcept {
 }
 
 cublasHandle_t CudaResources::cublas() {
-  cublasHandle_t handle = raft_.get_cublas_handle();
-  JM_CUBLAS_TRY(cublasSetStream(handle, stream().value()));
-  JM_CUBLAS_TRY(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));
-  return handle;
+  if (cublas_ == nullptr) {
+    JM_CUDA_TRY(cudaSetDevice(device_));
+    JM_CUBLAS_TRY(cublas_api().create(&cublas_));
+  }
+  JM_CUBLAS_TRY(cublas_api().set_stream(cublas_, stream().value()));
+  JM_CUBLAS_TRY(cublas_api().set_math_mode(cublas_, CUBLAS_DEFAULT_MATH));
+  return cublas_;
 }
 
 unsigned CudaResources::grid_for(int64_t n, int block_threads, int blocks_per_sm) const {

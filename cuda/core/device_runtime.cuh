@@ -1,6 +1,7 @@
-// The CUDA side of a GPU context: one non-blocking stream, RAFT resources ordered on it (the cuBLAS
-// handle), the device's properties and its memory pool, created once by make_context and reached
-// from the context every launcher gets as its first argument (cuda_resources(ctx)).
+// The CUDA side of a GPU context: one non-blocking stream, a cuBLAS handle ordered on it (created
+// on first use, from the lazily opened cuBLAS: cuda/core/cublas_library.cuh), the device's
+// properties and its memory pool, created once by make_context and reached from the context every
+// launcher gets as its first argument (cuda_resources(ctx)).
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include <raft/core/device_resources.hpp>
+#include <cublas_v2.h>
 #include <rmm/cuda_stream.hpp>
 #include <rmm/cuda_stream_view.hpp>
 #include <rmm/resource_ref.hpp>
@@ -36,9 +37,8 @@ class CudaResources final : public DeviceResources {
   int device() const { return device_; }
   rmm::cuda_stream_view stream() const { return stream_.view(); }
   rmm::device_async_resource_ref memory() const { return memory_; }
-  /// RAFT's handle set (cuBLAS handle, ...), ordered on stream().
-  raft::device_resources& raft() { return raft_; }
-  /// The cuBLAS handle bound to stream() with full FP32 math (no TF32 shortcuts).
+  /// The cuBLAS handle bound to stream() with full FP32 math (no TF32 shortcuts); opens cuBLAS and
+  /// creates the handle on the first call.
   cublasHandle_t cublas();
 
   /// Blocks for a grid-stride loop over `n` items: enough to cover them, at most `blocks_per_sm`
@@ -56,7 +56,7 @@ class CudaResources final : public DeviceResources {
   rmm::device_async_resource_ref memory_;
   // Non-blocking: the legacy default stream (used by libraries we do not control) never serialises it.
   rmm::cuda_stream stream_{rmm::cuda_stream::flags::non_blocking};
-  raft::device_resources raft_{stream_.view()};
+  cublasHandle_t cublas_ = nullptr;
 };
 
 /// The CUDA resources of a GPU context, with its device made current on the calling thread;

@@ -77,7 +77,7 @@ class CudaLloydStep final : public LloydStep {
       // dots (row-major rows x k) = points_chunk (rows x d) * centroids^T (d x k). In cuBLAS's
       // column-major terms: dots^T [k x rows] = C^T [k x d] * P^T [d x rows], where the row-major
       // centroids and points are already C^T (ld d) and P^T (ld d).
-      JM_CUBLAS_TRY(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, k, static_cast<int>(rows), d, &one, centroids_.data(),
+      JM_CUBLAS_TRY(cublas_api().sgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, k, static_cast<int>(rows), d, &one, centroids_.data(),
                                 d, points_ + first * d, d, &zero, dots_.data(), k));
       // One warp per row: kAssignWarpsPerBlock rows per block, at most 4 blocks per multiprocessor.
       assign_nearest<<<resources_.grid_for(rows, kAssignWarpsPerBlock, 4), kAssignBlockThreads, 0, stream_.value()>>>(

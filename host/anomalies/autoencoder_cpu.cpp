@@ -4,12 +4,12 @@
 //
 // Layout: activations are row-major [batch x width]; layer l is Z = A_l W_l + b_l with W_l
 // [in x out] row-major. Backward: dW_l = A_l^T dZ, db_l = column sums of dZ, dA_l = dZ W_l^T.
-#include <cblas.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "host/anomalies/autoencoder_driver.hpp"
+#include "host/core/openblas.hpp"
 #include "host/core/thread_pool.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/autoencoder_rules.hpp"
@@ -21,19 +21,9 @@ using autoencoder_rules::AdamStep;
 
 constexpr int64_t kScoreRowsPerBlock = 4096;
 
-// Sets OpenBLAS to one thread. Training: a mini-batch GEMM is tiny (256 x 64 x d), and OpenBLAS
-// threads cost more to wake than they save (measured 4x slower per epoch on 2 cores). Scoring:
-// row blocks run in parallel instead (no nested thread pools).
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : previous_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SingleThreadedBlas() { openblas_set_num_threads(previous_); }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int previous_;
-};
+// OpenBLAS runs on one thread here (SingleThreadedBlas). Training: a mini-batch GEMM is tiny
+// (256 x 64 x d), and OpenBLAS threads cost more to wake than they save (measured 4x slower per
+// epoch on 2 cores). Scoring: row blocks run in parallel instead (no nested thread pools).
 
 /// Forward pass of `rows` consecutive input rows: activations[l + 1] = layer l of activations[l].
 void forward(const AutoencoderModel& model, const float* parameters, int64_t rows,
@@ -44,7 +34,7 @@ void forward(const AutoencoderModel& model, const float* parameters, int64_t row
     const float* w = parameters + model.weight_offset(l);
     const float* b = parameters + model.bias_offset(l);
     float* z = activations[l + 1].data();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), out, in, 1.0f,
+    openblas().sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), out, in, 1.0f,
                 activations[l].data(), in, w, out, 0.0f, z, out);
     const bool relu = l + 1 < layers;
     for (int64_t r = 0; r < rows; ++r)
@@ -124,14 +114,14 @@ class CpuAutoencoderTrainer final : public AutoencoderTrainer {
       const float* dz = deltas_[l + 1].data();
       float* dw = gradients_.data() + model_.weight_offset(l);
       float* db = gradients_.data() + model_.bias_offset(l);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, static_cast<int>(rows), 1.0f, a, in, dz, out, 0.0f,
+      openblas().sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, static_cast<int>(rows), 1.0f, a, in, dz, out, 0.0f,
                   dw, out);
       std::fill_n(db, out, 0.0f);
       for (int64_t r = 0; r < rows; ++r)
         for (int o = 0; o < out; ++o) db[o] += dz[r * out + o];
       if (l > 0) {
         float* da = deltas_[l].data();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), in, out, 1.0f, dz, out,
+        openblas().sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), in, out, 1.0f, dz, out,
                     parameters_.data() + model_.weight_offset(l), out, 0.0f, da, in);
         for (int64_t i = 0; i < rows * in; ++i) da[i] = autoencoder_rules::relu_backward(da[i], a[i]);
       }

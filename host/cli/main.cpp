@@ -83,6 +83,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print version, build configuration and GPU support");
+  bool show_libraries = false;
+  app.add_flag("--libraries", show_libraries,
+               "Like --version, then load the libraries opened on first use (OpenBLAS, XGBoost, cuBLAS) and say "
+               "where each was found; exit 1 when one cannot be loaded");
 
   // generate
   jm::GeneratorOptions generator;
@@ -146,9 +150,12 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (show_version) {
+    if (show_version || show_libraries) {
       std::cout << jm::build_info();
-      return 0;
+      if (!show_libraries) return 0;
+      bool all_loaded = false;
+      std::cout << jm::library_report(&all_loaded);
+      return all_loaded ? 0 : 1;
     }
     if (generate->parsed()) {
       const jm::GeneratorSummary summary = jm::generate_dataset(generator, generate_out);

@@ -2,9 +2,12 @@
 
 #include <hdf5.h>
 
+#include <functional>
 #include <sstream>
 
 #include "host/core/gpu_runtime.hpp"
+#include "host/core/openblas.hpp"
+#include "host/model/xgboost_api.hpp"
 #include "journeymap/export.hpp"
 #include "journeymap/model.hpp"
 
@@ -32,6 +35,25 @@ std::string build_info() {
   out << "GPU devices visible: " << devices;
   if (devices > 0) out << " (" << cuda_impl::device_description(0) << ")";
   out << "\n";
+  return out.str();
+}
+
+std::string library_report(bool* all_loaded) {
+  std::ostringstream out;
+  bool ok = true;
+  auto report = [&](const char* name, const std::function<std::string()>& load) {
+    try {
+      out << name << ": " << load() << "\n";
+    } catch (const std::exception& error) {
+      ok = false;
+      out << name << ": NOT LOADED: " << error.what() << "\n";
+    }
+  };
+  report("OpenBLAS", load_openblas);
+  if (model_detail::library_available()) report("XGBoost", model_detail::load_library);
+  if (parquet_export_available()) report("Parquet writer", load_parquet_module);
+  if (cuda_impl::build_description().rfind("CUDA: yes", 0) == 0) report("cuBLAS", cuda_impl::load_cublas);
+  if (all_loaded != nullptr) *all_loaded = ok;
   return out.str();
 }
 

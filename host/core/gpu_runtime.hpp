@@ -24,6 +24,10 @@ std::string device_description(int device);
 /// or "CUDA: no (built with JM_WITH_CUDA=OFF)".
 std::string build_description();
 
+/// Opens cuBLAS (which journeymap loads on first use) and returns the file it came from; throws
+/// jm::Error when it cannot be loaded or the build has no CUDA.
+std::string load_cublas();
+
 /// Device memory of one device as this process uses it.
 struct DeviceMemoryUse {
   bool initialised = false;          ///< false: journeymap has not used the device (all zeros)

@@ -56,7 +56,7 @@ const char* to_string(SplitMode mode) { return mode == SplitMode::Time ? "time" 
 
 bool xgboost_available() { return model_detail::library_available(); }
 std::string xgboost_description() {
-  return model_detail::library_available() ? "XGBoost " + model_detail::library_version()
+  return model_detail::library_available() ? "XGBoost " + model_detail::library_version() + " (opened on first use)"
                                            : "XGBoost: " + model_detail::library_version();
 }
 
@@ -485,6 +485,7 @@ Model load_model(const std::string& path) {
   const std::string bytes = buffer.str();
   if (bytes.empty()) throw InputError(path, 0, "", "", "the model file is empty");
 
+  model_detail::load_library();  // a missing library is not a bad model file
   std::optional<Booster> booster;
   try {
     booster.emplace(Booster::from_bytes(bytes));

@@ -1,22 +1,84 @@
 // The XGBoost C API behind the RAII owners of xgboost_api.hpp. Every call goes through
 // XGB_TRY, which throws jm::Error with the call and XGBGetLastError()'s message; destructors use the
 // non-throwing free functions and ignore their status (nothing sensible can be done then).
+//
+// libxgboost is not linked: its C API is resolved on first use (host/core/shared_library.hpp), so
+// commands that train or score no model never load it (~20 MB and its OpenMP runtime).
 #include "host/model/xgboost_api.hpp"
 
 #include <xgboost/c_api.h>
+#include <xgboost/version_config.h>
 
 #include <cstdio>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "host/core/shared_library.hpp"
 #include "journeymap/common.hpp"
+
+#ifndef JM_XGBOOST_LIBRARY_PATH
+#define JM_XGBOOST_LIBRARY_PATH ""
+#endif
 
 namespace jm::model_detail {
 namespace {
 
+SharedLibrary& xgboost_library() {
+  // The soname (LD_LIBRARY_PATH, journeymap's RUNPATH: a relocated install), then the file the
+  // build found.
+  static SharedLibrary library("XGBoost (conversion prediction: train, score, run's model stage)",
+                               {"libxgboost.so." + std::to_string(XGBOOST_VER_MAJOR), JM_XGBOOST_LIBRARY_PATH});
+  return library;
+}
+
+// The C API functions journeymap calls, each resolved once.
+#define JM_XGBOOST_FUNCTION(name) decltype(&::name) name = library.function<decltype(::name)>(#name)
+struct XgboostApi {
+  SharedLibrary& library = xgboost_library();
+  JM_XGBOOST_FUNCTION(XGBGetLastError);
+  JM_XGBOOST_FUNCTION(XGBoostVersion);
+  JM_XGBOOST_FUNCTION(XGBoosterBoostedRounds);
+  JM_XGBOOST_FUNCTION(XGBoosterCreate);
+  JM_XGBOOST_FUNCTION(XGBoosterEvalOneIter);
+  JM_XGBOOST_FUNCTION(XGBoosterFeatureScore);
+  JM_XGBOOST_FUNCTION(XGBoosterFree);
+  JM_XGBOOST_FUNCTION(XGBoosterGetAttr);
+  JM_XGBOOST_FUNCTION(XGBoosterGetNumFeature);
+  JM_XGBOOST_FUNCTION(XGBoosterGetStrFeatureInfo);
+  JM_XGBOOST_FUNCTION(XGBoosterLoadModelFromBuffer);
+  JM_XGBOOST_FUNCTION(XGBoosterPredictFromDMatrix);
+  JM_XGBOOST_FUNCTION(XGBoosterSaveModelToBuffer);
+  JM_XGBOOST_FUNCTION(XGBoosterSetAttr);
+  JM_XGBOOST_FUNCTION(XGBoosterSetParam);
+  JM_XGBOOST_FUNCTION(XGBoosterSetStrFeatureInfo);
+  JM_XGBOOST_FUNCTION(XGBoosterSlice);
+  JM_XGBOOST_FUNCTION(XGBoosterUpdateOneIter);
+  JM_XGBOOST_FUNCTION(XGDMatrixCreateFromCudaArrayInterface);
+  JM_XGBOOST_FUNCTION(XGDMatrixCreateFromDense);
+  JM_XGBOOST_FUNCTION(XGDMatrixFree);
+  JM_XGBOOST_FUNCTION(XGDMatrixSetInfoFromInterface);
+  JM_XGBOOST_FUNCTION(XGDMatrixSetStrFeatureInfo);
+};
+#undef JM_XGBOOST_FUNCTION
+
+const XgboostApi& xgb() {
+  // Thread-safe; a failed load throws here, and again on the next call.
+  static const XgboostApi api = [] {
+    XgboostApi loaded;
+    int major = 0, minor = 0, patch = 0;
+    loaded.XGBoostVersion(&major, &minor, &patch);
+    if (major != XGBOOST_VER_MAJOR)
+      throw Error(fmt::format("{} is XGBoost {}.{}.{}, but journeymap was built against {}.{}.{} (major versions must match)",
+                              xgboost_library().path(), major, minor, patch, XGBOOST_VER_MAJOR, XGBOOST_VER_MINOR,
+                              XGBOOST_VER_PATCH));
+    return loaded;
+  }();
+  return api;
+}
+
 [[noreturn]] void throw_xgboost_error(const char* call) {
-  throw Error(fmt::format("XGBoost: {} failed: {}", call, XGBGetLastError()));
+  throw Error(fmt::format("XGBoost: {} failed: {}", call, xgb().XGBGetLastError()));
 }
 
 #define XGB_TRY(call)                                  \
@@ -41,12 +103,12 @@ std::vector<const char*> c_strings(const std::vector<std::string>& names) {
 }  // namespace
 
 DMatrix::~DMatrix() {
-  if (handle_) XGDMatrixFree(handle_);
+  if (handle_) xgb().XGDMatrixFree(handle_);
 }
 
 DMatrix& DMatrix::operator=(DMatrix&& other) noexcept {
   if (this != &other) {
-    if (handle_) XGDMatrixFree(handle_);
+    if (handle_) xgb().XGDMatrixFree(handle_);
     handle_ = std::exchange(other.handle_, nullptr);
     keep_alive_ = std::move(other.keep_alive_);
   }
@@ -55,19 +117,19 @@ DMatrix& DMatrix::operator=(DMatrix&& other) noexcept {
 
 void DMatrix::set_labels(const std::vector<float>& labels) {
   const std::string interface = array_interface(labels.data(), static_cast<int64_t>(labels.size()), 0);
-  XGB_TRY(XGDMatrixSetInfoFromInterface(handle_, "label", interface.c_str()));
+  XGB_TRY(xgb().XGDMatrixSetInfoFromInterface(handle_, "label", interface.c_str()));
 }
 
 void DMatrix::set_feature_names(const std::vector<std::string>& names) {
   auto pointers = c_strings(names);
-  XGB_TRY(XGDMatrixSetStrFeatureInfo(handle_, "feature_name", pointers.data(), pointers.size()));
+  XGB_TRY(xgb().XGDMatrixSetStrFeatureInfo(handle_, "feature_name", pointers.data(), pointers.size()));
 }
 
 DMatrix dmatrix_from_host(const float* values, int64_t rows, int64_t cols, int num_threads) {
   const std::string interface = array_interface(values, rows, cols);
   const std::string config = fmt::format(R"({{"missing": NaN, "nthread": {}}})", num_threads);
   DMatrixHandle handle = nullptr;
-  XGB_TRY(XGDMatrixCreateFromDense(interface.c_str(), config.c_str(), &handle));
+  XGB_TRY(xgb().XGDMatrixCreateFromDense(interface.c_str(), config.c_str(), &handle));
   return DMatrix(handle, nullptr);
 }
 
@@ -78,40 +140,40 @@ DMatrix dmatrix_from_device(const float* device_values, int64_t rows, int64_t co
   const std::string interface = array_interface(device_values, rows, cols, stream_field.c_str());
   const std::string config = fmt::format(R"({{"missing": NaN, "nthread": {}}})", num_threads);
   DMatrixHandle handle = nullptr;
-  XGB_TRY(XGDMatrixCreateFromCudaArrayInterface(interface.c_str(), config.c_str(), &handle));
+  XGB_TRY(xgb().XGDMatrixCreateFromCudaArrayInterface(interface.c_str(), config.c_str(), &handle));
   return DMatrix(handle, std::move(keep_alive));
 }
 
 Booster::Booster(const std::vector<const DMatrix*>& matrices) {
   std::vector<DMatrixHandle> handles;
   for (const DMatrix* m : matrices) handles.push_back(m->handle());
-  XGB_TRY(XGBoosterCreate(handles.data(), handles.size(), &handle_));
+  XGB_TRY(xgb().XGBoosterCreate(handles.data(), handles.size(), &handle_));
 }
 
 Booster Booster::from_bytes(const std::string& bytes) {
   Booster booster;
-  XGB_TRY(XGBoosterCreate(nullptr, 0, &booster.handle_));
-  XGB_TRY(XGBoosterLoadModelFromBuffer(booster.handle_, bytes.data(), bytes.size()));
+  XGB_TRY(xgb().XGBoosterCreate(nullptr, 0, &booster.handle_));
+  XGB_TRY(xgb().XGBoosterLoadModelFromBuffer(booster.handle_, bytes.data(), bytes.size()));
   return booster;
 }
 
 Booster::~Booster() {
-  if (handle_) XGBoosterFree(handle_);
+  if (handle_) xgb().XGBoosterFree(handle_);
 }
 
 Booster& Booster::operator=(Booster&& other) noexcept {
   if (this != &other) {
-    if (handle_) XGBoosterFree(handle_);
+    if (handle_) xgb().XGBoosterFree(handle_);
     handle_ = std::exchange(other.handle_, nullptr);
   }
   return *this;
 }
 
 void Booster::set_param(const std::string& name, const std::string& value) {
-  XGB_TRY(XGBoosterSetParam(handle_, name.c_str(), value.c_str()));
+  XGB_TRY(xgb().XGBoosterSetParam(handle_, name.c_str(), value.c_str()));
 }
 
-void Booster::update(int iteration, const DMatrix& train) { XGB_TRY(XGBoosterUpdateOneIter(handle_, iteration, train.handle())); }
+void Booster::update(int iteration, const DMatrix& train) { XGB_TRY(xgb().XGBoosterUpdateOneIter(handle_, iteration, train.handle())); }
 
 std::string Booster::evaluate(int iteration, const std::vector<const DMatrix*>& matrices,
                               const std::vector<std::string>& names) {
@@ -119,7 +181,7 @@ std::string Booster::evaluate(int iteration, const std::vector<const DMatrix*>& 
   for (const DMatrix* m : matrices) handles.push_back(m->handle());
   auto pointers = c_strings(names);
   const char* line = nullptr;
-  XGB_TRY(XGBoosterEvalOneIter(handle_, iteration, handles.data(), pointers.data(), handles.size(), &line));
+  XGB_TRY(xgb().XGBoosterEvalOneIter(handle_, iteration, handles.data(), pointers.data(), handles.size(), &line));
   return line;
 }
 
@@ -130,7 +192,7 @@ std::vector<float> Booster::predict(const DMatrix& matrix, int type, int iterati
   const bst_ulong* out_shape = nullptr;
   bst_ulong out_dim = 0;
   const float* out_result = nullptr;
-  XGB_TRY(XGBoosterPredictFromDMatrix(handle_, matrix.handle(), config.c_str(), &out_shape, &out_dim, &out_result));
+  XGB_TRY(xgb().XGBoosterPredictFromDMatrix(handle_, matrix.handle(), config.c_str(), &out_shape, &out_dim, &out_result));
   uint64_t total = 1;
   std::vector<uint64_t> dims(out_shape, out_shape + out_dim);
   for (uint64_t d : dims) total *= d;
@@ -141,50 +203,50 @@ std::vector<float> Booster::predict(const DMatrix& matrix, int type, int iterati
 
 Booster Booster::slice(int begin, int end) const {
   Booster out;
-  XGB_TRY(XGBoosterSlice(handle_, begin, end, 1, &out.handle_));
+  XGB_TRY(xgb().XGBoosterSlice(handle_, begin, end, 1, &out.handle_));
   return out;
 }
 
 int Booster::boosted_rounds() const {
   int rounds = 0;
-  XGB_TRY(XGBoosterBoostedRounds(handle_, &rounds));
+  XGB_TRY(xgb().XGBoosterBoostedRounds(handle_, &rounds));
   return rounds;
 }
 
 int64_t Booster::num_features() const {
   bst_ulong n = 0;
-  XGB_TRY(XGBoosterGetNumFeature(handle_, &n));
+  XGB_TRY(xgb().XGBoosterGetNumFeature(handle_, &n));
   return static_cast<int64_t>(n);
 }
 
 std::string Booster::save_ubjson() const {
   bst_ulong length = 0;
   const char* bytes = nullptr;
-  XGB_TRY(XGBoosterSaveModelToBuffer(handle_, R"({"format": "ubj"})", &length, &bytes));
+  XGB_TRY(xgb().XGBoosterSaveModelToBuffer(handle_, R"({"format": "ubj"})", &length, &bytes));
   return std::string(bytes, bytes + length);
 }
 
 void Booster::set_attribute(const std::string& key, const std::string& value) {
-  XGB_TRY(XGBoosterSetAttr(handle_, key.c_str(), value.c_str()));
+  XGB_TRY(xgb().XGBoosterSetAttr(handle_, key.c_str(), value.c_str()));
 }
 
 std::string Booster::attribute(const std::string& key, bool* found) const {
   const char* value = nullptr;
   int success = 0;
-  XGB_TRY(XGBoosterGetAttr(handle_, key.c_str(), &value, &success));
+  XGB_TRY(xgb().XGBoosterGetAttr(handle_, key.c_str(), &value, &success));
   *found = success != 0;
   return success ? std::string(value) : std::string();
 }
 
 void Booster::set_feature_names(const std::vector<std::string>& names) {
   auto pointers = c_strings(names);
-  XGB_TRY(XGBoosterSetStrFeatureInfo(handle_, "feature_name", pointers.data(), pointers.size()));
+  XGB_TRY(xgb().XGBoosterSetStrFeatureInfo(handle_, "feature_name", pointers.data(), pointers.size()));
 }
 
 std::vector<std::string> Booster::feature_names() const {
   bst_ulong n = 0;
   const char** names = nullptr;
-  XGB_TRY(XGBoosterGetStrFeatureInfo(handle_, "feature_name", &n, &names));
+  XGB_TRY(xgb().XGBoosterGetStrFeatureInfo(handle_, "feature_name", &n, &names));
   return std::vector<std::string>(names, names + n);
 }
 
@@ -194,7 +256,7 @@ std::pair<std::vector<std::string>, std::vector<float>> Booster::feature_score(c
   const char** features = nullptr;
   const bst_ulong* shape = nullptr;
   const float* scores = nullptr;
-  XGB_TRY(XGBoosterFeatureScore(handle_, config.c_str(), &n_features, &features, &dim, &shape, &scores));
+  XGB_TRY(xgb().XGBoosterFeatureScore(handle_, config.c_str(), &n_features, &features, &dim, &shape, &scores));
   std::vector<std::string> names(features, features + n_features);
   return {names, std::vector<float>(scores, scores + n_features)};
 }
@@ -202,9 +264,13 @@ std::pair<std::vector<std::string>, std::vector<float>> Booster::feature_score(c
 bool library_available() { return true; }
 
 std::string library_version() {
+  return fmt::format("{}.{}.{}", XGBOOST_VER_MAJOR, XGBOOST_VER_MINOR, XGBOOST_VER_PATCH);
+}
+
+std::string load_library() {
   int major = 0, minor = 0, patch = 0;
-  XGBoostVersion(&major, &minor, &patch);
-  return fmt::format("{}.{}.{}", major, minor, patch);
+  xgb().XGBoostVersion(&major, &minor, &patch);
+  return fmt::format("{} (XGBoost {}.{}.{})", xgboost_library().path(), major, minor, patch);
 }
 
 }  // namespace jm::model_detail

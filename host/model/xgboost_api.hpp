@@ -80,9 +80,13 @@ class Booster {
   void* handle_ = nullptr;
 };
 
-/// "3.4.1" and whether the library was found at configure time.
+/// Whether the build has XGBoost, and the version it was built against ("3.4.1"). Neither opens
+/// the library, which is loaded on first use.
 bool library_available();
 std::string library_version();
+/// Opens the library now; returns "<file> (XGBoost 3.4.1)". Throws jm::Error saying where it was
+/// looked for, or that its major version differs from the build's.
+std::string load_library();
 
 }  // namespace jm::model_detail
 

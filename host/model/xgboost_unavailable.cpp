@@ -19,6 +19,7 @@ DMatrix& DMatrix::operator=(DMatrix&& other) noexcept {
   keep_alive_ = std::move(other.keep_alive_);
   return *this;
 }
+std::string load_library() { throw_missing(); }
 void DMatrix::set_labels(const std::vector<float>&) { throw_missing(); }
 void DMatrix::set_feature_names(const std::vector<std::string>&) { throw_missing(); }
 DMatrix dmatrix_from_host(const float*, int64_t, int64_t, int) { throw_missing(); }

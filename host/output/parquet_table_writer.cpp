@@ -1,24 +1,24 @@
-// Parquet tables through Apache Arrow C++ (the pyarrow wheel's libarrow and libparquet). Arrow's
-// headers need C++20, so this file alone is compiled as C++20 (CMakeLists.txt); its interface,
-// export.hpp, is C++17. Without Arrow (JM_WITH_ARROW=0) writing Parquet is refused.
-#include "journeymap/common.hpp"
-#include "journeymap/export.hpp"
-
-#if JM_WITH_ARROW
+// Parquet tables through Apache Arrow C++ (the pyarrow wheel's libarrow and libparquet), built as
+// its own module, libjourneymap_parquet.so, which `journeymap export --format parquet` opens on first
+// use (host/output/parquet_export.cpp): Arrow costs every process ~14 MB and milliseconds to load.
+// Arrow's headers need C++20, so this file alone is C++20; it uses only header-defined journeymap
+// types and returns errors as text, so the module links nothing of journeymap's.
 #include <arrow/api.h>
-#include <arrow/util/config.h>
 #include <arrow/io/file.h>
+#include <arrow/util/config.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
-#endif
+
+#include <stdexcept>
+#include <string>
+
+#include "journeymap/export.hpp"
 
 namespace jm {
-
-#if JM_WITH_ARROW
 namespace {
 
 void check(const arrow::Status& status, const std::string& what) {
-  if (!status.ok()) throw Error(what + ": " + status.ToString());
+  if (!status.ok()) throw std::runtime_error(what + ": " + status.ToString());
 }
 
 template <typename Builder, typename Append>
@@ -63,16 +63,10 @@ std::shared_ptr<arrow::Array> to_arrow(const TableColumn& column, const std::str
       return build(b, column, [&](size_t r) { return b.Append(column.strings[r]); }, where);
     }
   }
-  throw Error(where + ": unknown column type");
+  throw std::runtime_error(where + ": unknown column type");
 }
 
-}  // namespace
-
-bool parquet_export_available() { return true; }
-
-std::string parquet_library_description() { return std::string("Apache Arrow ") + ARROW_VERSION_STRING; }
-
-void write_table_parquet(const Table& table, const std::string& path) {
+void write_table(const Table& table, const std::string& path) {
   std::vector<std::shared_ptr<arrow::Field>> fields;
   std::vector<std::shared_ptr<arrow::Array>> arrays;
   for (const TableColumn& column : table.columns) {
@@ -90,16 +84,22 @@ void write_table_parquet(const Table& table, const std::string& path) {
   check(out->Close(), path + ": cannot close (disk full?)");
 }
 
-#else
+}  // namespace
+}  // namespace jm
 
-bool parquet_export_available() { return false; }
-
-std::string parquet_library_description() { return "no (built without Apache Arrow)"; }
-
-void write_table_parquet(const Table&, const std::string& path) {
-  throw Error(path + ": this build has no Apache Arrow, so it cannot write Parquet");
+// The module's entry points (C linkage: looked up by name with dlsym).
+extern "C" __attribute__((visibility("default"))) const char* jm_parquet_arrow_version() {
+  return ARROW_VERSION_STRING;
 }
 
-#endif
-
-}  // namespace jm
+/// Writes `table` to `path`; returns true, or false with the reason in `error`.
+extern "C" __attribute__((visibility("default"))) bool jm_parquet_write_table(const jm::Table* table,
+                                                                             const char* path, std::string* error) {
+  try {
+    jm::write_table(*table, path);
+    return true;
+  } catch (const std::exception& failure) {
+    *error = failure.what();
+    return false;
+  }
+}

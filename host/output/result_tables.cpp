@@ -14,18 +14,6 @@
 
 namespace jm {
 
-size_t TableColumn::size() const {
-  switch (type) {
-    case Type::Int64:
-    case Type::TimestampMs: return ints.size();
-    case Type::Float32:
-    case Type::Float64: return floats.size();
-    case Type::Bool: return bools.size();
-    case Type::String: return strings.size();
-  }
-  return 0;
-}
-
 namespace {
 
 // A result group read as a table: its one-dimensional datasets with as many values as `key`.

@@ -9,7 +9,6 @@
 // scikit-learn's Lloyd), which keeps a block's GEMM, arg-min and sums on one thread while its rows
 // are in cache, and avoids nested thread pools. Per-block partial sums are merged in block order
 // (kmeans_rules::kSumBlockRows, shared with the GPU twin), so results do not depend on the thread count.
-#include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +16,7 @@
 #include <numeric>
 
 #include "host/core/cpu_features.hpp"
+#include "host/core/openblas.hpp"
 #include "host/core/thread_pool.hpp"
 #include "journeymap/kmeans_rules.hpp"
 #include "journeymap/segments.hpp"
@@ -84,17 +84,6 @@ void nearest_two(const float* __restrict__ dots, const float* __restrict__ point
   }
 }
 
-// Sets OpenBLAS to one thread for the lifetime of the guard.
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : previous_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SingleThreadedBlas() { openblas_set_num_threads(previous_); }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int previous_;
-};
 
 class CpuLloydStep final : public LloydStep {
  public:
@@ -221,7 +210,7 @@ class CpuLloydStep final : public LloydStep {
         }
         // row_dots[rows x k] = panel points (rows x d) * centroids^T (d x k), then transposed into
         // dots [k x rows] (this orientation packs the points faster).
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, d, 1.0f, panel_points, d, centroids.data(), d, 0.0f,
+        openblas().sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, d, 1.0f, panel_points, d, centroids.data(), d, 0.0f,
                     row_dots.data(), k);
         for (int r = 0; r < rows; ++r)
           for (int c = 0; c < k; ++c) dots[size_t(c) * rows + r] = row_dots[size_t(r) * k + c];

@@ -20,7 +20,17 @@ struct TableColumn {
   std::vector<std::string> strings;  ///< String (UTF-8)
   std::vector<uint8_t> valid;        ///< empty: every value present; else 0 marks a missing value
 
-  size_t size() const;
+  size_t size() const {
+    switch (type) {
+      case Type::Int64:
+      case Type::TimestampMs: return ints.size();
+      case Type::Float32:
+      case Type::Float64: return floats.size();
+      case Type::Bool: return bools.size();
+      case Type::String: return strings.size();
+    }
+    return 0;
+  }
   bool is_valid(size_t row) const { return valid.empty() || valid[row] != 0; }
 };
 
@@ -44,8 +54,12 @@ ExportFormat parse_export_format(const std::string& text);
 /// True when this build can write Parquet (Apache Arrow C++ was found at configure time).
 bool parquet_export_available();
 
-/// "Apache Arrow 26.0.1", or why there is none ("no (built without Apache Arrow)").
+/// "Apache Arrow 26.0.1 (opened on first use)", or why there is none ("no (built without Apache Arrow)").
 std::string parquet_library_description();
+
+/// Opens the Parquet writer module now (it is opened on first use otherwise); returns where it was
+/// found. Throws jm::Error when it cannot be loaded or the build has no Arrow.
+std::string load_parquet_module();
 
 struct ExportSummary {
   std::vector<std::pair<std::string, int64_t>> tables;  ///< name, rows

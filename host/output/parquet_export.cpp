@@ -1,0 +1,74 @@
+// Parquet export as the rest of journeymap sees it. The Arrow-based writer
+// (host/output/parquet_table_writer.cpp) is a module, libjourneymap_parquet.so, opened on first use,
+// so no other command loads Apache Arrow.
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "host/core/shared_library.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/export.hpp"
+
+#ifndef JM_WITH_ARROW
+#define JM_WITH_ARROW 0
+#endif
+
+namespace jm {
+
+#if JM_WITH_ARROW
+namespace {
+
+// The folder of the running program: an installed or bundled journeymap finds the module beside
+// it or in ../lib.
+std::string program_folder() {
+  std::vector<char> buffer(4096);
+  const ssize_t length = readlink("/proc/self/exe", buffer.data(), buffer.size() - 1);
+  if (length <= 0) return ".";
+  const std::string path(buffer.data(), static_cast<size_t>(length));
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+SharedLibrary& parquet_module() {
+  static SharedLibrary library(
+      "the Parquet writer (libjourneymap_parquet.so with Apache Arrow; export --format parquet)",
+      {JM_PARQUET_MODULE_PATH, program_folder() + "/libjourneymap_parquet.so",
+       program_folder() + "/lib/libjourneymap_parquet.so", program_folder() + "/../lib/libjourneymap_parquet.so"});
+  return library;
+}
+
+}  // namespace
+
+bool parquet_export_available() { return true; }
+
+std::string parquet_library_description() { return "Apache Arrow " JM_ARROW_VERSION " (opened on first use)"; }
+
+void write_table_parquet(const Table& table, const std::string& path) {
+  using WriteTable = bool(const Table*, const char*, std::string*);
+  static WriteTable* const write = parquet_module().function<WriteTable>("jm_parquet_write_table");
+  std::string error;
+  if (!write(&table, path.c_str(), &error)) throw Error(error);
+}
+
+std::string load_parquet_module() {
+  using ArrowVersion = const char*();
+  const std::string version = parquet_module().function<ArrowVersion>("jm_parquet_arrow_version")();
+  return parquet_module().path() + " (Apache Arrow " + version + ")";
+}
+
+#else
+
+bool parquet_export_available() { return false; }
+
+std::string parquet_library_description() { return "no (built without Apache Arrow)"; }
+
+void write_table_parquet(const Table&, const std::string& path) {
+  throw Error(path + ": this build has no Apache Arrow, so it cannot write Parquet");
+}
+
+std::string load_parquet_module() { throw Error("this build has no Apache Arrow, so it cannot write Parquet"); }
+
+#endif
+
+}  // namespace jm
