@@ -3,6 +3,7 @@ target_sources(journeymap_core PRIVATE
   host/patterns/patterns.cpp
   host/patterns/pattern_collector.cpp
   host/patterns/prefixspan_cpu.cpp
+  host/patterns/sequence_index.cpp
   host/patterns/pattern_contrast.cpp
   host/cli/command_mine.cpp)
 # CLI11 is header-only; the `mine` command registers its options on the caller's CLI::App.

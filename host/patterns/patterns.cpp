@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "host/core/thread_pool.hpp"
 #include "host/patterns/pattern_contrast.hpp"
+#include "host/patterns/sequence_index.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/patterns.hpp"
 
@@ -77,33 +77,6 @@ void validate_pattern_options(const PatternOptions& options) {
   if (options.gpu_batch_bytes < 0) throw ConfigError("patterns gpu_batch_bytes must be >= 0 (0 = auto)");
 }
 
-namespace {
-// For every event, the previous event of its journey with the same item, or -1. Chunks of
-// journeys in parallel; each chunk remembers, per item, its last position in the current journey
-// (stamped with the journey so the table is never cleared).
-std::vector<int64_t> index_previous_same_item(const Context& ctx, const JourneySet& journeys, int32_t n_items) {
-  const int64_t n_journeys = journeys.size();
-  const int64_t* offsets = journeys.offsets.data();
-  const int32_t* items = journeys.touchpoint.data();
-  std::vector<int64_t> previous_same_item(static_cast<size_t>(journeys.num_events()));
-  const int threads = std::max(1, ctx.num_threads);
-  const int64_t n_chunks = std::min<int64_t>(n_journeys, int64_t{threads} * 8);
-  parallel_for(n_chunks, threads, [&](int64_t chunk) {
-    const int64_t first = n_journeys * chunk / n_chunks, last = n_journeys * (chunk + 1) / n_chunks;
-    std::vector<int64_t> last_position(static_cast<size_t>(n_items), -1);
-    std::vector<int64_t> last_journey(static_cast<size_t>(n_items), -1);
-    for (int64_t j = first; j < last; ++j) {
-      for (int64_t e = offsets[j]; e < offsets[j + 1]; ++e) {
-        const int32_t item = items[e];
-        previous_same_item[e] = last_journey[item] == j ? last_position[item] : -1;
-        last_journey[item] = j;
-        last_position[item] = e;
-      }
-    }
-  });
-  return previous_same_item;
-}
-}  // namespace
 
 MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys, const PatternOptions& options) {
   MiningProblem problem;
@@ -117,7 +90,8 @@ MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys
   if (ctx.backend == Backend::Gpu) {
     cuda_impl::index_previous_same_item(ctx, journeys, problem.n_items, problem.previous_same_item);
   } else {
-    problem.previous_same_item = index_previous_same_item(ctx, journeys, problem.n_items);
+    problem.previous_same_item = patterns_detail::index_previous_same_item(
+        ctx.num_threads, journeys.offsets.data(), n_journeys, journeys.touchpoint.data(), problem.n_items);
   }
   problem.min_count = options.top_k > 0 && !options.min_support_given ? 1 : options.min_support.resolve(n_journeys);
   problem.keep = options.top_k > 0 ? std::min(options.top_k, options.max_patterns) : options.max_patterns;

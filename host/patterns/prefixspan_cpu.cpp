@@ -7,12 +7,19 @@
 // one worker, branches handed out largest first. Memory: a node materialises its children's
 // projections at once (together no larger than the node's own scanned windows), so the peak is
 // bounded by the depth times the database size, per worker.
+//
+// Without a gap limit (the common case) two things make it cheaper (docs/patterns.md, "Speed"):
+// - a projection holds exactly one end per journey, so it is two flat arrays;
+// - events of items that are infrequent on their own are dropped from a copy of the database
+//   before mining: no frequent pattern contains them, and without a gap limit removing them
+//   changes no embedding. On word-like data (leviathan, kosarak) that removes much of every scan.
 #include <algorithm>
 #include <numeric>
 #include <vector>
 
 #include "host/core/thread_pool.hpp"
 #include "host/patterns/pattern_collector.hpp"
+#include "host/patterns/sequence_index.hpp"
 #include "journeymap/pattern_rules.hpp"
 #include "journeymap/patterns.hpp"
 
@@ -22,34 +29,110 @@ namespace {
 using patterns_detail::PatternBatch;
 using patterns_detail::PatternCollector;
 
-/// The projected database of one prefix: per containing journey, its sorted embedding ends.
+/// The sequences the miner scans: the journeys' own CSR, or a copy without infrequent items.
+struct SequenceDatabase {
+  const int64_t* offsets = nullptr;             ///< [n_journeys + 1]
+  const int32_t* items = nullptr;               ///< [n_events]
+  const int64_t* previous_same_item = nullptr;  ///< [n_events]
+  const uint8_t* converted = nullptr;           ///< [n_journeys]
+  int64_t n_journeys = 0;
+
+  // Storage of a compacted copy (empty when the journeys are scanned as they are).
+  std::vector<int64_t> offsets_storage;
+  std::vector<int32_t> items_storage;
+  std::vector<int64_t> previous_storage;
+};
+
+SequenceDatabase journeys_as_they_are(const MiningProblem& problem) {
+  SequenceDatabase db;
+  db.offsets = problem.offsets->data();
+  db.items = problem.items->data();
+  db.previous_same_item = problem.previous_same_item.data();
+  db.converted = problem.converted->data();
+  db.n_journeys = static_cast<int64_t>(problem.offsets->size()) - 1;
+  return db;
+}
+
+/// A copy of `source` holding only the events whose item is flagged in `keep_item`; journey ids are
+/// unchanged (a journey may become empty). Valid for mining only without a gap limit.
+SequenceDatabase without_items(const SequenceDatabase& source, const std::vector<uint8_t>& keep_item,
+                               int32_t n_items, int num_threads) {
+  SequenceDatabase db;
+  db.n_journeys = source.n_journeys;
+  db.converted = source.converted;
+  const int64_t n = source.n_journeys;
+  const int threads = std::max(1, num_threads);
+  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n, int64_t{threads} * 8));
+  auto chunk_range = [&](int64_t chunk) { return std::make_pair(n * chunk / n_chunks, n * (chunk + 1) / n_chunks); };
+
+  db.offsets_storage.assign(static_cast<size_t>(n + 1), 0);
+  parallel_for(n_chunks, threads, [&](int64_t chunk) {
+    const auto [first, last] = chunk_range(chunk);
+    for (int64_t j = first; j < last; ++j) {
+      int64_t kept = 0;
+      for (int64_t e = source.offsets[j]; e < source.offsets[j + 1]; ++e) kept += keep_item[source.items[e]];
+      db.offsets_storage[j + 1] = kept;
+    }
+  });
+  std::partial_sum(db.offsets_storage.begin(), db.offsets_storage.end(), db.offsets_storage.begin());
+  db.items_storage.resize(static_cast<size_t>(db.offsets_storage[n]));
+  parallel_for(n_chunks, threads, [&](int64_t chunk) {
+    const auto [first, last] = chunk_range(chunk);
+    for (int64_t j = first; j < last; ++j) {
+      int64_t out = db.offsets_storage[j];
+      for (int64_t e = source.offsets[j]; e < source.offsets[j + 1]; ++e)
+        if (keep_item[source.items[e]]) db.items_storage[out++] = source.items[e];
+    }
+  });
+  db.previous_storage =
+      patterns_detail::index_previous_same_item(threads, db.offsets_storage.data(), n, db.items_storage.data(), n_items);
+  db.offsets = db.offsets_storage.data();
+  db.items = db.items_storage.data();
+  db.previous_same_item = db.previous_storage.data();
+  return db;
+}
+
+/// The projected database of one prefix: per containing journey, its sorted embedding ends. With a
+/// gap limit a journey may have several ends (grouped by `group_begin`); without, exactly one.
+template <bool kGapLimited>
 struct Projection {
-  std::vector<int32_t> journey;       ///< [n_groups]
-  std::vector<int64_t> group_begin;   ///< [n_groups + 1] range of each group in `ends`
-  std::vector<int64_t> ends;          ///< absolute event positions
+  std::vector<int32_t> journey;      ///< [n_groups]
+  std::vector<int64_t> ends;         ///< absolute event positions
+  std::vector<int64_t> group_begin;  ///< gap-limited only: [n_groups + 1] range of each group in `ends`
 
   int64_t groups() const { return static_cast<int64_t>(journey.size()); }
+  const int64_t* group_ends(int64_t g) const { return ends.data() + (kGapLimited ? group_begin[g] : g); }
+  int64_t group_size(int64_t g) const { return kGapLimited ? group_begin[g + 1] - group_begin[g] : 1; }
   void add_end(int32_t j, int64_t position) {
     if (journey.empty() || journey.back() != j) {
       journey.push_back(j);
-      group_begin.push_back(static_cast<int64_t>(ends.size()));
+      if (kGapLimited) group_begin.push_back(static_cast<int64_t>(ends.size()));
     }
     ends.push_back(position);
   }
-  void seal() { group_begin.push_back(static_cast<int64_t>(ends.size())); }
+  void seal() {
+    if (kGapLimited) group_begin.push_back(static_cast<int64_t>(ends.size()));
+  }
+  /// Room for `n_groups` journeys (their ends too, when each has one).
+  void reserve(int64_t n_groups) {
+    journey.reserve(static_cast<size_t>(n_groups));
+    if (kGapLimited) group_begin.reserve(static_cast<size_t>(n_groups) + 1);
+    else ends.reserve(static_cast<size_t>(n_groups));
+  }
 };
 
 constexpr int64_t kFlushPatterns = 4096;
 
 /// Mines the branches below prefixes, depth-first, with per-worker scratch indexed by item.
+template <bool kGapLimited>
 class BranchMiner {
  public:
-  BranchMiner(const MiningProblem& problem, PatternCollector& collector)
+  using Proj = Projection<kGapLimited>;
+
+  BranchMiner(const MiningProblem& problem, const SequenceDatabase& db, PatternCollector& collector)
       : problem_(problem),
-        offsets_(problem.offsets->data()),
-        items_(problem.items->data()),
-        journey_converted_(problem.converted->data()),
-        previous_same_item_(problem.previous_same_item.data()),
+        db_(db),
+        max_gap_(kGapLimited ? problem.max_gap : 0),
         collector_(collector),
         support_(static_cast<size_t>(problem.n_items), 0),
         converted_(static_cast<size_t>(problem.n_items), 0),
@@ -58,24 +141,33 @@ class BranchMiner {
   ~BranchMiner() { flush(); }
 
   /// Counts the extensions of `prefix` over `projection`, records the frequent ones and returns
-  /// the items whose extension is to be expanded further. `window_gap` is 0 at the root (the
-  /// first item may be anywhere) and max_gap below it.
-  std::vector<int32_t> count_extensions(const Projection& projection, const std::vector<int32_t>& prefix,
+  /// the items (ascending) whose extension is to be expanded further. `window_gap` is 0 at the root
+  /// (the first item may be anywhere) and max_gap below it.
+  std::vector<int32_t> count_extensions(const Proj& projection, const std::vector<int32_t>& prefix,
                                         int64_t window_gap) {
-    std::vector<int32_t> touched;
+    touched_.clear();
+    const int32_t* items = db_.items;
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
-      const int64_t converted = journey_converted_[j];
-      pattern_rules::for_each_window_event(
-          projection.ends.data() + projection.group_begin[g], projection.group_begin[g + 1] - projection.group_begin[g],
-          offsets_[j + 1] - 1, window_gap, previous_same_item_, [&](int64_t q, bool first) {
-            if (!first) return;
-            const int32_t item = items_[q];
-            if (support_[item]++ == 0) touched.push_back(item);
-            converted_[item] += converted;
-          });
+      const int64_t last = db_.offsets[j + 1] - 1;
+      // Converted journeys are rare or absent (SPMF files): count them in a separate loop.
+      if (db_.converted[j]) {
+        pattern_rules::for_each_window_event(projection.group_ends(g), projection.group_size(g), last, window_gap,
+                                             db_.previous_same_item, [&](int64_t q, bool first) {
+                                               if (!first) return;
+                                               const int32_t item = items[q];
+                                               if (support_[item]++ == 0) touched_.push_back(item);
+                                               ++converted_[item];
+                                             });
+      } else {
+        pattern_rules::for_each_window_event(projection.group_ends(g), projection.group_size(g), last, window_gap,
+                                             db_.previous_same_item, [&](int64_t q, bool first) {
+                                               if (!first) return;
+                                               const int32_t item = items[q];
+                                               if (support_[item]++ == 0) touched_.push_back(item);
+                                             });
+      }
     }
-    std::sort(touched.begin(), touched.end());
 
     const int64_t threshold = collector_.threshold();
     const auto length = static_cast<int64_t>(prefix.size()) + 1;
@@ -83,7 +175,8 @@ class BranchMiner {
     std::vector<int32_t> grow;
     pattern_.assign(prefix.begin(), prefix.end());
     pattern_.push_back(0);
-    for (int32_t item : touched) {
+    // Touched items come in first-seen order; only the frequent ones are sorted (usually few).
+    for (int32_t item : touched_) {
       const int64_t support = support_[item];
       if (support >= threshold) {
         if (length >= problem_.min_length) {
@@ -94,25 +187,36 @@ class BranchMiner {
       } else if (support >= problem_.min_count && length >= problem_.min_length) {
         collector_.note_pruned();
       }
-      support_[item] = 0;
+      if (support < threshold || !can_grow) support_[item] = 0;  // grown items: reset below
       converted_[item] = 0;
+    }
+    std::sort(grow.begin(), grow.end());
+    // Each child's journey count is its support: project() allocates every child once.
+    grow_support_.clear();
+    for (int32_t item : grow) {
+      grow_support_.push_back(support_[item]);
+      support_[item] = 0;
     }
     if (batch_.size() >= kFlushPatterns) flush();
     return grow;
   }
 
-  /// Projections of prefix + item for every item of `grow` (same order), in one pass.
-  std::vector<Projection> project(const Projection& projection, const std::vector<int32_t>& grow, int64_t window_gap) {
-    std::vector<Projection> children(grow.size());
-    for (size_t c = 0; c < grow.size(); ++c) child_slot_[grow[c]] = static_cast<int32_t>(c);
-    const int64_t max_gap = problem_.max_gap;
+  /// Projections of prefix + item for every item of `grow` (same order, as returned by the last
+  /// count_extensions), in one pass.
+  std::vector<Proj> project(const Proj& projection, const std::vector<int32_t>& grow, int64_t window_gap) {
+    std::vector<Proj> children(grow.size());
+    for (size_t c = 0; c < grow.size(); ++c) {
+      child_slot_[grow[c]] = static_cast<int32_t>(c);
+      children[c].reserve(grow_support_[c]);
+    }
+    const int32_t* items = db_.items;
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
       pattern_rules::for_each_window_event(
-          projection.ends.data() + projection.group_begin[g], projection.group_begin[g + 1] - projection.group_begin[g],
-          offsets_[j + 1] - 1, window_gap, previous_same_item_, [&](int64_t q, bool first) {
-            if (!pattern_rules::is_child_end(first, max_gap)) return;
-            const int32_t slot = child_slot_[items_[q]];
+          projection.group_ends(g), projection.group_size(g), db_.offsets[j + 1] - 1, window_gap,
+          db_.previous_same_item, [&](int64_t q, bool first) {
+            if (!pattern_rules::is_child_end(first, max_gap_)) return;
+            const int32_t slot = child_slot_[items[q]];
             if (slot >= 0) children[slot].add_end(j, q);
           });
     }
@@ -124,10 +228,10 @@ class BranchMiner {
   }
 
   /// Depth-first mining of everything below `prefix` (whose projection is given).
-  void mine(const Projection& projection, std::vector<int32_t>& prefix) {
-    const std::vector<int32_t> grow = count_extensions(projection, prefix, problem_.max_gap);
+  void mine(const Proj& projection, std::vector<int32_t>& prefix) {
+    const std::vector<int32_t> grow = count_extensions(projection, prefix, max_gap_);
     if (grow.empty()) return;
-    std::vector<Projection> children = project(projection, grow, problem_.max_gap);
+    std::vector<Proj> children = project(projection, grow, max_gap_);
     for (size_t c = 0; c < grow.size(); ++c) {
       // The threshold may have risen (top-k) since the child was counted.
       if (children[c].groups() >= collector_.threshold()) {
@@ -135,7 +239,7 @@ class BranchMiner {
         mine(children[c], prefix);
         prefix.pop_back();
       }
-      children[c] = Projection{};  // release memory before the next sibling
+      children[c] = Proj{};  // release memory before the next sibling
     }
   }
 
@@ -145,53 +249,72 @@ class BranchMiner {
 
  private:
   const MiningProblem& problem_;
-  const int64_t* offsets_;             // the journeys' CSR (host side)
-  const int32_t* items_;
-  const uint8_t* journey_converted_;
-  const int64_t* previous_same_item_;
+  const SequenceDatabase& db_;
+  const int64_t max_gap_;  // 0 when !kGapLimited: the per-journey step then folds to one comparison
   PatternCollector& collector_;
-  std::vector<int64_t> support_;
-  std::vector<int64_t> converted_;
+  std::vector<int32_t> support_;  // supports never exceed the journey count, an int32
+  std::vector<int32_t> converted_;
   std::vector<int32_t> child_slot_;
+  std::vector<int32_t> touched_;
+  std::vector<int32_t> grow_support_;  // support of each item count_extensions returned last
   std::vector<int32_t> pattern_;
   PatternBatch batch_;
 };
 
-}  // namespace
-
-FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem& problem) {
-  PatternCollector collector(problem.min_count, problem.keep, problem.max_explored);
-  const int64_t n_journeys = static_cast<int64_t>(problem.offsets->size()) - 1;
-  const int64_t* offsets = problem.offsets->data();
-
-  // Root: the empty prefix "ends" just before every non-empty journey.
-  Projection root;
-  for (int64_t j = 0; j < n_journeys; ++j)
-    if (offsets[j + 1] > offsets[j]) root.add_end(static_cast<int32_t>(j), offsets[j] - 1);
+/// Root projection: the empty prefix "ends" just before every non-empty journey.
+template <bool kGapLimited>
+Projection<kGapLimited> root_projection(const SequenceDatabase& db) {
+  Projection<kGapLimited> root;
+  for (int64_t j = 0; j < db.n_journeys; ++j)
+    if (db.offsets[j + 1] > db.offsets[j]) root.add_end(static_cast<int32_t>(j), db.offsets[j] - 1);
   root.seal();
+  return root;
+}
+
+template <bool kGapLimited>
+FrequentPatterns mine(const Context& ctx, const MiningProblem& problem) {
+  using Proj = Projection<kGapLimited>;
+  PatternCollector collector(problem.min_count, problem.keep, problem.max_explored);
+  const int threads = std::max(1, ctx.num_threads);
+  SequenceDatabase db = journeys_as_they_are(problem);
 
   std::vector<int32_t> first_items;
-  std::vector<Projection> branches;
+  std::vector<Proj> branches;
   {
-    BranchMiner miner(problem, collector);
-    first_items = miner.count_extensions(root, {}, /*window_gap=*/0);
-    branches = miner.project(root, first_items, /*window_gap=*/0);
+    BranchMiner<kGapLimited> miner(problem, db, collector);  // reads `db` as it is at each call
+    first_items = miner.count_extensions(root_projection<kGapLimited>(db), {}, /*window_gap=*/0);
+    if (!kGapLimited && !first_items.empty()) {
+      // Items below the threshold now can never reach it later (it only rises), nor can any
+      // pattern holding them. Worth a copy when that drops at least 5% of the events.
+      std::vector<uint8_t> keep_item(static_cast<size_t>(problem.n_items), 0);
+      for (int32_t item : first_items) keep_item[item] = 1;
+      int64_t kept = 0;
+      const int64_t n_events = db.offsets[db.n_journeys];
+      for (int64_t e = 0; e < n_events; ++e) kept += keep_item[db.items[e]];
+      if (kept < n_events - n_events / 20) db = without_items(db, keep_item, problem.n_items, threads);
+    }
+    branches = miner.project(root_projection<kGapLimited>(db), first_items, /*window_gap=*/0);
   }
-  root = Projection{};
 
   // Largest branches first, so that a long one does not start last.
   std::vector<size_t> order(branches.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return branches[a].ends.size() > branches[b].ends.size(); });
-  parallel_for(static_cast<int64_t>(order.size()), std::max(1, ctx.num_threads), [&](int64_t task) {
+  parallel_for(static_cast<int64_t>(order.size()), threads, [&](int64_t task) {
     const size_t b = order[static_cast<size_t>(task)];
-    BranchMiner miner(problem, collector);
+    BranchMiner<kGapLimited> miner(problem, db, collector);
     std::vector<int32_t> prefix{first_items[b]};
     miner.mine(branches[b], prefix);
-    branches[b] = Projection{};
+    branches[b] = Proj{};
   });
   return collector.finish();
+}
+
+}  // namespace
+
+FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem& problem) {
+  return problem.max_gap > 0 ? mine<true>(ctx, problem) : mine<false>(ctx, problem);
 }
 
 }  // namespace jm::cpu_impl

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "journeymap/common.hpp"
 #include "journeymap/outcome.hpp"
@@ -70,6 +71,34 @@ TEST_P(PrefixSpanTest, MatchesBruteForceOnRandomDatabases) {
             mine(sequences, n_items, options_with(min_count, c.max_length, c.max_gap, c.min_length), converted);
         EXPECT_EQ(testing::table_of(result), testing::filter_table(all, min_count, c.min_length));
         EXPECT_FALSE(result.truncated);
+        expect_canonical_order(result);
+      }
+    }
+  }
+}
+
+// Word-like data: a few common items and many rare ones. Without a gap limit the CPU miner drops
+// the rare items from its copy of the database before mining; with one it must not (a rare item
+// between two common ones counts towards the gap). Both must equal the brute force.
+TEST_P(PrefixSpanTest, RareItemsBetweenCommonOnesChangeNoSupport) {
+  for (uint32_t seed = 1; seed <= 8; ++seed) {
+    std::mt19937 rng(seed);
+    std::vector<Sequence> sequences(60);
+    std::vector<uint8_t> converted(sequences.size());
+    const int32_t n_items = 40;  // items 0..3 common, 4..39 rare
+    for (size_t s = 0; s < sequences.size(); ++s) {
+      const int length = 1 + static_cast<int>(rng() % 9);
+      for (int e = 0; e < length; ++e)
+        sequences[s].push_back(rng() % 2 == 0 ? static_cast<int32_t>(rng() % 4) : static_cast<int32_t>(4 + rng() % 36));
+      converted[s] = rng() % 3 == 0;
+    }
+    for (int max_gap : {0, 1, 2}) {
+      const PatternTable all = testing::brute_force_patterns(sequences, converted, 100, max_gap);
+      for (int64_t min_count : {3, 8}) {
+        SCOPED_TRACE("seed " + std::to_string(seed) + ", max_gap " + std::to_string(max_gap) + ", min_count " +
+                     std::to_string(min_count));
+        const PatternResult result = mine(sequences, n_items, options_with(min_count, 0, max_gap), converted);
+        EXPECT_EQ(testing::table_of(result), testing::filter_table(all, min_count, 1));
         expect_canonical_order(result);
       }
     }

@@ -1,0 +1,32 @@
+#include "host/patterns/sequence_index.hpp"
+
+#include <algorithm>
+
+#include "host/core/thread_pool.hpp"
+
+namespace jm::patterns_detail {
+
+std::vector<int64_t> index_previous_same_item(int num_threads, const int64_t* offsets, int64_t n_sequences,
+                                              const int32_t* items, int32_t n_items) {
+  std::vector<int64_t> previous_same_item(static_cast<size_t>(offsets[n_sequences]));
+  const int threads = std::max(1, num_threads);
+  const int64_t n_chunks = std::min<int64_t>(n_sequences, int64_t{threads} * 8);
+  // Each chunk remembers, per item, its last position in the current sequence (stamped with the
+  // sequence, so the table is never cleared).
+  parallel_for(n_chunks, threads, [&](int64_t chunk) {
+    const int64_t first = n_sequences * chunk / n_chunks, last = n_sequences * (chunk + 1) / n_chunks;
+    std::vector<int64_t> last_position(static_cast<size_t>(n_items), -1);
+    std::vector<int64_t> last_sequence(static_cast<size_t>(n_items), -1);
+    for (int64_t s = first; s < last; ++s) {
+      for (int64_t e = offsets[s]; e < offsets[s + 1]; ++e) {
+        const int32_t item = items[e];
+        previous_same_item[e] = last_sequence[item] == s ? last_position[item] : -1;
+        last_sequence[item] = s;
+        last_position[item] = e;
+      }
+    }
+  });
+  return previous_same_item;
+}
+
+}  // namespace jm::patterns_detail

@@ -1,0 +1,16 @@
+// The previous-occurrence index PrefixSpan's per-journey step reads (pattern_rules.hpp), built on
+// the CPU for any CSR of item sequences: the journeys themselves, or the CPU miner's copy without
+// infrequent items.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace jm::patterns_detail {
+
+/// For every event, the previous event of its sequence with the same item, or -1. Chunks of
+/// sequences run on `num_threads` threads.
+std::vector<int64_t> index_previous_same_item(int num_threads, const int64_t* offsets, int64_t n_sequences,
+                                              const int32_t* items, int32_t n_items);
+
+}  // namespace jm::patterns_detail
