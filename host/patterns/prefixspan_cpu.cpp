@@ -8,11 +8,15 @@
 // projections at once (together no larger than the node's own scanned windows), so the peak is
 // bounded by the depth times the database size, per worker.
 //
-// Without a gap limit (the common case) two things make it cheaper (docs/patterns.md, "Speed"):
+// Without a gap limit (the common case) three things make it cheaper (docs/patterns.md, "Speed"):
 // - a projection holds exactly one end per journey, so it is two flat arrays;
 // - events of items that are infrequent on their own are dropped from a copy of the database
 //   before mining: no frequent pattern contains them, and without a gap limit removing them
-//   changes no embedding. On word-like data (leviathan, kosarak) that removes much of every scan.
+//   changes no embedding. On word-like data (leviathan, kosarak) that removes much of every scan;
+// - counting reads only each journey's last occurrences after the prefix's end (LAPIN's
+//   last-position rule, pattern_rules::for_each_item_after), never the repeats in between, and
+//   projecting stops once every growing item of the journey has been found. On journeys that
+//   revisit a few pages (msnbc, fifa) that skips most events.
 #include <algorithm>
 #include <numeric>
 #include <vector>
@@ -37,10 +41,23 @@ struct SequenceDatabase {
   const uint8_t* converted = nullptr;           ///< [n_journeys]
   int64_t n_journeys = 0;
 
+  // Without a gap limit: each journey's last occurrences, latest first (null until indexed).
+  const int64_t* last_offsets = nullptr;    ///< [n_journeys + 1]
+  const int64_t* last_positions = nullptr;
+  const int32_t* last_items = nullptr;
+
   // Storage of a compacted copy (empty when the journeys are scanned as they are).
   std::vector<int64_t> offsets_storage;
   std::vector<int32_t> items_storage;
   std::vector<int64_t> previous_storage;
+  patterns_detail::LastOccurrences last_storage;
+
+  void index_last_occurrences(int32_t n_items, int num_threads) {
+    last_storage = patterns_detail::index_last_occurrences(num_threads, offsets, n_journeys, items, n_items);
+    last_offsets = last_storage.offsets.data();
+    last_positions = last_storage.positions.data();
+    last_items = last_storage.items.data();
+  }
 };
 
 SequenceDatabase journeys_as_they_are(const MiningProblem& problem) {
@@ -146,6 +163,81 @@ class BranchMiner {
   std::vector<int32_t> count_extensions(const Proj& projection, const std::vector<int32_t>& prefix,
                                         int64_t window_gap) {
     touched_.clear();
+    if (!kGapLimited && db_.last_offsets != nullptr) {
+      count_by_last_occurrences(projection);
+    } else {
+      count_by_scanning(projection, window_gap);
+    }
+    return record_frequent(prefix);
+  }
+
+  /// Projections of prefix + item for every item of `grow` (same order, as returned by the last
+  /// count_extensions), in one pass.
+  std::vector<Proj> project(const Proj& projection, const std::vector<int32_t>& grow, int64_t window_gap) {
+    std::vector<Proj> children(grow.size());
+    for (size_t c = 0; c < grow.size(); ++c) {
+      child_slot_[grow[c]] = static_cast<int32_t>(c);
+      children[c].reserve(grow_support_[c]);
+    }
+    if (!kGapLimited && db_.last_offsets != nullptr) {
+      project_first_occurrences(projection, children);
+    } else {
+      project_by_scanning(projection, children, window_gap);
+    }
+    for (size_t c = 0; c < grow.size(); ++c) {
+      child_slot_[grow[c]] = -1;
+      children[c].seal();
+    }
+    return children;
+  }
+
+  /// Depth-first mining of everything below `prefix` (whose projection is given).
+  void mine(const Proj& projection, std::vector<int32_t>& prefix) {
+    const std::vector<int32_t> grow = count_extensions(projection, prefix, max_gap_);
+    if (grow.empty()) return;
+    std::vector<Proj> children = project(projection, grow, max_gap_);
+    for (size_t c = 0; c < grow.size(); ++c) {
+      // The threshold may have risen (top-k) since the child was counted.
+      if (children[c].groups() >= collector_.threshold()) {
+        prefix.push_back(grow[c]);
+        mine(children[c], prefix);
+        prefix.pop_back();
+      }
+      children[c] = Proj{};  // release memory before the next sibling
+    }
+  }
+
+  void flush() {
+    if (batch_.size() > 0) collector_.add(batch_);
+  }
+
+ private:
+  void count_item(int32_t item) {
+    if (support_[item]++ == 0) touched_.push_back(item);
+  }
+
+  // Without a gap limit: one visit per distinct item after each journey's end.
+  void count_by_last_occurrences(const Proj& projection) {
+    for (int64_t g = 0; g < projection.groups(); ++g) {
+      const int32_t j = projection.journey[g];
+      const int64_t begin = db_.last_offsets[j];
+      const int64_t* positions = db_.last_positions + begin;
+      const int32_t* items = db_.last_items + begin;
+      const int64_t n_last = db_.last_offsets[j + 1] - begin;
+      if (db_.converted[j]) {
+        pattern_rules::for_each_item_after(positions, items, n_last, projection.ends[g], [&](int32_t item) {
+          count_item(item);
+          ++converted_[item];
+        });
+      } else {
+        pattern_rules::for_each_item_after(positions, items, n_last, projection.ends[g],
+                                           [&](int32_t item) { count_item(item); });
+      }
+    }
+  }
+
+  // The shared window scan (any gap limit; also the root, before the last occurrences exist).
+  void count_by_scanning(const Proj& projection, int64_t window_gap) {
     const int32_t* items = db_.items;
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
@@ -156,19 +248,21 @@ class BranchMiner {
                                              db_.previous_same_item, [&](int64_t q, bool first) {
                                                if (!first) return;
                                                const int32_t item = items[q];
-                                               if (support_[item]++ == 0) touched_.push_back(item);
+                                               count_item(item);
                                                ++converted_[item];
                                              });
       } else {
         pattern_rules::for_each_window_event(projection.group_ends(g), projection.group_size(g), last, window_gap,
                                              db_.previous_same_item, [&](int64_t q, bool first) {
                                                if (!first) return;
-                                               const int32_t item = items[q];
-                                               if (support_[item]++ == 0) touched_.push_back(item);
+                                               count_item(items[q]);
                                              });
       }
     }
+  }
 
+  // Records the frequent extensions counted in support_ and returns those to grow (ascending).
+  std::vector<int32_t> record_frequent(const std::vector<int32_t>& prefix) {
     const int64_t threshold = collector_.threshold();
     const auto length = static_cast<int64_t>(prefix.size()) + 1;
     const bool can_grow = problem_.max_length == 0 || length < problem_.max_length;
@@ -201,14 +295,30 @@ class BranchMiner {
     return grow;
   }
 
-  /// Projections of prefix + item for every item of `grow` (same order, as returned by the last
-  /// count_extensions), in one pass.
-  std::vector<Proj> project(const Proj& projection, const std::vector<int32_t>& grow, int64_t window_gap) {
-    std::vector<Proj> children(grow.size());
-    for (size_t c = 0; c < grow.size(); ++c) {
-      child_slot_[grow[c]] = static_cast<int32_t>(c);
-      children[c].reserve(grow_support_[c]);
+  // Without a gap limit: each growing item's first occurrence after the journey's end; the scan
+  // stops once every growing item the journey holds after its end has been found.
+  void project_first_occurrences(const Proj& projection, std::vector<Proj>& children) {
+    for (int64_t g = 0; g < projection.groups(); ++g) {
+      const int32_t j = projection.journey[g];
+      const int64_t end = projection.ends[g];
+      const int64_t begin = db_.last_offsets[j];
+      int64_t wanted = 0;
+      pattern_rules::for_each_item_after(db_.last_positions + begin, db_.last_items + begin,
+                                         db_.last_offsets[j + 1] - begin, end,
+                                         [&](int32_t item) { wanted += child_slot_[item] >= 0; });
+      for (int64_t q = end + 1; wanted > 0; ++q) {  // each wanted item occurs after `end`
+        if (!pattern_rules::first_after(q, end, db_.previous_same_item)) continue;
+        const int32_t slot = child_slot_[db_.items[q]];
+        if (slot >= 0) {
+          children[slot].add_end(j, q);
+          --wanted;
+        }
+      }
     }
+  }
+
+  // The shared window scan (any gap limit).
+  void project_by_scanning(const Proj& projection, std::vector<Proj>& children, int64_t window_gap) {
     const int32_t* items = db_.items;
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
@@ -220,31 +330,6 @@ class BranchMiner {
             if (slot >= 0) children[slot].add_end(j, q);
           });
     }
-    for (size_t c = 0; c < grow.size(); ++c) {
-      child_slot_[grow[c]] = -1;
-      children[c].seal();
-    }
-    return children;
-  }
-
-  /// Depth-first mining of everything below `prefix` (whose projection is given).
-  void mine(const Proj& projection, std::vector<int32_t>& prefix) {
-    const std::vector<int32_t> grow = count_extensions(projection, prefix, max_gap_);
-    if (grow.empty()) return;
-    std::vector<Proj> children = project(projection, grow, max_gap_);
-    for (size_t c = 0; c < grow.size(); ++c) {
-      // The threshold may have risen (top-k) since the child was counted.
-      if (children[c].groups() >= collector_.threshold()) {
-        prefix.push_back(grow[c]);
-        mine(children[c], prefix);
-        prefix.pop_back();
-      }
-      children[c] = Proj{};  // release memory before the next sibling
-    }
-  }
-
-  void flush() {
-    if (batch_.size() > 0) collector_.add(batch_);
   }
 
  private:
@@ -292,6 +377,7 @@ FrequentPatterns mine(const Context& ctx, const MiningProblem& problem) {
       const int64_t n_events = db.offsets[db.n_journeys];
       for (int64_t e = 0; e < n_events; ++e) kept += keep_item[db.items[e]];
       if (kept < n_events - n_events / 20) db = without_items(db, keep_item, problem.n_items, threads);
+      db.index_last_occurrences(problem.n_items, threads);
     }
     branches = miner.project(root_projection<kGapLimited>(db), first_items, /*window_gap=*/0);
   }

@@ -1,6 +1,7 @@
 #include "host/patterns/sequence_index.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 #include "host/core/thread_pool.hpp"
 
@@ -27,6 +28,40 @@ std::vector<int64_t> index_previous_same_item(int num_threads, const int64_t* of
     }
   });
   return previous_same_item;
+}
+
+LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, int64_t n_sequences,
+                                       const int32_t* items, int32_t n_items) {
+  LastOccurrences out;
+  out.offsets.assign(static_cast<size_t>(n_sequences + 1), 0);
+  const int threads = std::max(1, num_threads);
+  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_sequences, int64_t{threads} * 8));
+  // Walks each sequence backwards: an event is its item's last occurrence when the item has not
+  // been seen yet in this sequence (per-chunk table stamped with the sequence).
+  auto walk = [&](int64_t chunk, bool fill) {
+    const int64_t first = n_sequences * chunk / n_chunks, last = n_sequences * (chunk + 1) / n_chunks;
+    std::vector<int64_t> seen_in(static_cast<size_t>(n_items), -1);
+    for (int64_t s = first; s < last; ++s) {
+      int64_t out_index = fill ? out.offsets[s] : 0;
+      for (int64_t e = offsets[s + 1] - 1; e >= offsets[s]; --e) {
+        const int32_t item = items[e];
+        if (seen_in[item] == s) continue;
+        seen_in[item] = s;
+        if (fill) {
+          out.positions[out_index] = e;
+          out.items[out_index] = item;
+        }
+        ++out_index;
+      }
+      if (!fill) out.offsets[s + 1] = out_index;
+    }
+  };
+  parallel_for(n_chunks, threads, [&](int64_t chunk) { walk(chunk, false); });
+  std::partial_sum(out.offsets.begin(), out.offsets.end(), out.offsets.begin());
+  out.positions.resize(static_cast<size_t>(out.offsets.back()));
+  out.items.resize(static_cast<size_t>(out.offsets.back()));
+  parallel_for(n_chunks, threads, [&](int64_t chunk) { walk(chunk, true); });
+  return out;
 }
 
 }  // namespace jm::patterns_detail

@@ -13,4 +13,15 @@ namespace jm::patterns_detail {
 std::vector<int64_t> index_previous_same_item(int num_threads, const int64_t* offsets, int64_t n_sequences,
                                               const int32_t* items, int32_t n_items);
 
+/// Per sequence, the events that are the last occurrence of their item, latest first: what
+/// pattern_rules::for_each_item_after reads.
+struct LastOccurrences {
+  std::vector<int64_t> offsets;    ///< [n_sequences + 1] range of each sequence in `positions`
+  std::vector<int64_t> positions;  ///< event positions, descending within a sequence
+  std::vector<int32_t> items;      ///< their items
+};
+
+LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, int64_t n_sequences,
+                                       const int32_t* items, int32_t n_items);
+
 }  // namespace jm::patterns_detail

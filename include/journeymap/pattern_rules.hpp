@@ -65,6 +65,22 @@ JM_HD inline void for_each_window_event(const int64_t* ends, int64_t n_ends, int
   }
 }
 
+/// Without a gap limit, the items that extend a prefix whose embedding ends at `end` in one journey
+/// are exactly the items whose last occurrence in the journey lies after `end` (the last-position
+/// rule of LAPIN, Yang et al. 2005). Calls `visit(item)` once per such item, reading only the
+/// journey's last occurrences (latest first: `last_positions[0..n_last)`, `last_items`), never
+/// its repeats.
+template <typename Visit>
+JM_HD inline void for_each_item_after(const int64_t* last_positions, const int32_t* last_items, int64_t n_last,
+                                      int64_t end, Visit&& visit) {
+  for (int64_t k = 0; k < n_last && last_positions[k] > end; ++k) visit(last_items[k]);
+}
+
+/// Without a gap limit: whether event q is the first occurrence of its item after `end`.
+JM_HD inline bool first_after(int64_t q, int64_t end, const int64_t* previous_same_item) {
+  return previous_same_item[q] <= end;
+}
+
 /// Whether event q (visited with `first`) becomes an end of the child prefix that adds its item:
 /// with a gap limit every occurrence is a distinct end; without, only the earliest one matters.
 JM_HD inline bool is_child_end(bool first, int64_t max_gap) { return max_gap > 0 || first; }
