@@ -15,8 +15,9 @@
 //   changes no embedding. On word-like data (leviathan, kosarak) that removes much of every scan;
 // - counting reads only each journey's last occurrences after the prefix's end (LAPIN's
 //   last-position rule, pattern_rules::for_each_item_after), never the repeats in between, and
-//   projecting stops once every growing item of the journey has been found. On journeys that
-//   revisit a few pages (msnbc, fifa) that skips most events.
+//   projecting finds a growing item's first occurrence after the end by binary search in that
+//   item's occurrences, reading no event of another item. On journeys that revisit a few pages
+//   (msnbc, fifa) or many words (sign, leviathan) that skips most events.
 #include <algorithm>
 #include <numeric>
 #include <vector>
@@ -45,6 +46,8 @@ struct SequenceDatabase {
   const int64_t* last_offsets = nullptr;    ///< [n_journeys + 1]
   const int64_t* last_positions = nullptr;
   const int32_t* last_items = nullptr;
+  const int64_t* occurrence_begin = nullptr;  ///< [n_entries + 1]
+  const int64_t* occurrences = nullptr;       ///< [n_events] grouped by entry, ascending
 
   // Storage of a compacted copy (empty when the journeys are scanned as they are).
   std::vector<int64_t> offsets_storage;
@@ -57,6 +60,8 @@ struct SequenceDatabase {
     last_offsets = last_storage.offsets.data();
     last_positions = last_storage.positions.data();
     last_items = last_storage.items.data();
+    occurrence_begin = last_storage.occurrence_begin.data();
+    occurrences = last_storage.occurrences.data();
   }
 };
 
@@ -139,6 +144,11 @@ struct Projection {
 };
 
 constexpr int64_t kFlushPatterns = 4096;
+// Projecting without a gap limit scans a suffix forward when it is at most this long per growing
+// item it holds (plus the slack), and searches each item's occurrences otherwise (measured on
+// msnbc, which favours scanning, and sign, leviathan and kosarak, which favour the search).
+constexpr int64_t kScanFactor = 4;
+constexpr int64_t kScanSlack = 16;
 
 /// Mines the branches below prefixes, depth-first, with per-worker scratch indexed by item.
 template <bool kGapLimited>
@@ -153,7 +163,8 @@ class BranchMiner {
         collector_(collector),
         support_(static_cast<size_t>(problem.n_items), 0),
         converted_(static_cast<size_t>(problem.n_items), 0),
-        child_slot_(static_cast<size_t>(problem.n_items), -1) {}
+        child_slot_(static_cast<size_t>(problem.n_items), -1),
+        touched_(static_cast<size_t>(problem.n_items) + 1) {}  // add() writes one past the last item
 
   ~BranchMiner() { flush(); }
 
@@ -162,13 +173,13 @@ class BranchMiner {
   /// (the first item may be anywhere) and max_gap below it.
   std::vector<int32_t> count_extensions(const Proj& projection, const std::vector<int32_t>& prefix,
                                         int64_t window_gap) {
-    touched_.clear();
+    ItemCounter counter{support_.data(), converted_.data(), touched_.data(), 0};
     if (!kGapLimited && db_.last_offsets != nullptr) {
-      count_by_last_occurrences(projection);
+      count_by_last_occurrences(projection, counter);
     } else {
-      count_by_scanning(projection, window_gap);
+      count_by_scanning(projection, window_gap, counter);
     }
-    return record_frequent(prefix);
+    return record_frequent(prefix, counter.n_touched);
   }
 
   /// Projections of prefix + item for every item of `grow` (same order, as returned by the last
@@ -212,12 +223,26 @@ class BranchMiner {
   }
 
  private:
-  void count_item(int32_t item) {
-    if (support_[item]++ == 0) touched_.push_back(item);
-  }
+  // The counting scratch as plain pointers, which the compiler keeps in registers (int32 stores
+  // into vector members could otherwise alias the vectors' own fields and force reloads).
+  struct ItemCounter {
+    int32_t* __restrict support;
+    int32_t* __restrict converted;
+    int32_t* __restrict touched;  // items counted at least once, first-seen order
+    int64_t n_touched;
+
+    void add(int32_t item) {
+      touched[n_touched] = item;
+      n_touched += support[item]++ == 0;
+    }
+    void add_converted(int32_t item) {
+      add(item);
+      ++converted[item];
+    }
+  };
 
   // Without a gap limit: one visit per distinct item after each journey's end.
-  void count_by_last_occurrences(const Proj& projection) {
+  void count_by_last_occurrences(const Proj& projection, ItemCounter& counter) {
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
       const int64_t begin = db_.last_offsets[j];
@@ -225,19 +250,17 @@ class BranchMiner {
       const int32_t* items = db_.last_items + begin;
       const int64_t n_last = db_.last_offsets[j + 1] - begin;
       if (db_.converted[j]) {
-        pattern_rules::for_each_item_after(positions, items, n_last, projection.ends[g], [&](int32_t item) {
-          count_item(item);
-          ++converted_[item];
-        });
+        pattern_rules::for_each_item_after(positions, items, n_last, projection.ends[g],
+                                           [&](int32_t item) { counter.add_converted(item); });
       } else {
         pattern_rules::for_each_item_after(positions, items, n_last, projection.ends[g],
-                                           [&](int32_t item) { count_item(item); });
+                                           [&](int32_t item) { counter.add(item); });
       }
     }
   }
 
   // The shared window scan (any gap limit; also the root, before the last occurrences exist).
-  void count_by_scanning(const Proj& projection, int64_t window_gap) {
+  void count_by_scanning(const Proj& projection, int64_t window_gap, ItemCounter& counter) {
     const int32_t* items = db_.items;
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
@@ -246,23 +269,19 @@ class BranchMiner {
       if (db_.converted[j]) {
         pattern_rules::for_each_window_event(projection.group_ends(g), projection.group_size(g), last, window_gap,
                                              db_.previous_same_item, [&](int64_t q, bool first) {
-                                               if (!first) return;
-                                               const int32_t item = items[q];
-                                               count_item(item);
-                                               ++converted_[item];
+                                               if (first) counter.add_converted(items[q]);
                                              });
       } else {
         pattern_rules::for_each_window_event(projection.group_ends(g), projection.group_size(g), last, window_gap,
                                              db_.previous_same_item, [&](int64_t q, bool first) {
-                                               if (!first) return;
-                                               count_item(items[q]);
+                                               if (first) counter.add(items[q]);
                                              });
       }
     }
   }
 
   // Records the frequent extensions counted in support_ and returns those to grow (ascending).
-  std::vector<int32_t> record_frequent(const std::vector<int32_t>& prefix) {
+  std::vector<int32_t> record_frequent(const std::vector<int32_t>& prefix, int64_t n_touched) {
     const int64_t threshold = collector_.threshold();
     const auto length = static_cast<int64_t>(prefix.size()) + 1;
     const bool can_grow = problem_.max_length == 0 || length < problem_.max_length;
@@ -270,7 +289,8 @@ class BranchMiner {
     pattern_.assign(prefix.begin(), prefix.end());
     pattern_.push_back(0);
     // Touched items come in first-seen order; only the frequent ones are sorted (usually few).
-    for (int32_t item : touched_) {
+    for (int64_t t = 0; t < n_touched; ++t) {
+      const int32_t item = touched_[t];
       const int64_t support = support_[item];
       if (support >= threshold) {
         if (length >= problem_.min_length) {
@@ -295,24 +315,38 @@ class BranchMiner {
     return grow;
   }
 
-  // Without a gap limit: each growing item's first occurrence after the journey's end; the scan
-  // stops once every growing item the journey holds after its end has been found.
+  // Without a gap limit: each growing item's first occurrence after the journey's end. A short
+  // suffix is scanned forward until every growing item it holds was seen; in a long one each item
+  // is found by a search in its own occurrences, reading no event of another item.
   void project_first_occurrences(const Proj& projection, std::vector<Proj>& children) {
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
       const int64_t end = projection.ends[g];
       const int64_t begin = db_.last_offsets[j];
-      int64_t wanted = 0;
-      pattern_rules::for_each_item_after(db_.last_positions + begin, db_.last_items + begin,
-                                         db_.last_offsets[j + 1] - begin, end,
-                                         [&](int32_t item) { wanted += child_slot_[item] >= 0; });
-      for (int64_t q = end + 1; wanted > 0; ++q) {  // each wanted item occurs after `end`
-        if (!pattern_rules::first_after(q, end, db_.previous_same_item)) continue;
-        const int32_t slot = child_slot_[db_.items[q]];
-        if (slot >= 0) {
-          children[slot].add_end(j, q);
-          --wanted;
+      const int64_t n_last = db_.last_offsets[j + 1] - begin;
+      const int64_t* positions = db_.last_positions + begin;
+      const int32_t* items = db_.last_items + begin;
+      int64_t wanted = 0, n_after = 0;
+      for (; n_after < n_last && positions[n_after] > end; ++n_after) wanted += child_slot_[items[n_after]] >= 0;
+      if (wanted == 0) continue;
+      const int64_t suffix = db_.offsets[j + 1] - 1 - end;
+      if (suffix <= kScanFactor * wanted + kScanSlack) {
+        for (int64_t q = end + 1; wanted > 0; ++q) {  // each wanted item occurs after `end`
+          if (db_.previous_same_item[q] > end) continue;  // not the item's first after `end`
+          const int32_t slot = child_slot_[db_.items[q]];
+          if (slot >= 0) {
+            children[slot].add_end(j, q);
+            --wanted;
+          }
         }
+        continue;
+      }
+      const int64_t* occurrence_begin = db_.occurrence_begin + begin;
+      for (int64_t k = 0; k < n_after; ++k) {
+        const int32_t slot = child_slot_[items[k]];
+        if (slot < 0) continue;
+        children[slot].add_end(j, pattern_rules::first_occurrence_after(db_.occurrences + occurrence_begin[k],
+                                                                        occurrence_begin[k + 1] - occurrence_begin[k], end));
       }
     }
   }

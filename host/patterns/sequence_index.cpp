@@ -37,30 +37,56 @@ LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, 
   const int threads = std::max(1, num_threads);
   const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_sequences, int64_t{threads} * 8));
   // Walks each sequence backwards: an event is its item's last occurrence when the item has not
-  // been seen yet in this sequence (per-chunk table stamped with the sequence).
+  // been seen yet in this sequence (per-chunk tables stamped with the sequence). The fill pass then
+  // counts each entry's occurrences and lays them out in entry order, ascending.
   auto walk = [&](int64_t chunk, bool fill) {
     const int64_t first = n_sequences * chunk / n_chunks, last = n_sequences * (chunk + 1) / n_chunks;
     std::vector<int64_t> seen_in(static_cast<size_t>(n_items), -1);
+    std::vector<int64_t> entry_of(static_cast<size_t>(n_items), 0);  // global entry of the item in this sequence
     for (int64_t s = first; s < last; ++s) {
-      int64_t out_index = fill ? out.offsets[s] : 0;
+      const int64_t entries_begin = fill ? out.offsets[s] : 0;
+      int64_t entry = entries_begin;
       for (int64_t e = offsets[s + 1] - 1; e >= offsets[s]; --e) {
         const int32_t item = items[e];
-        if (seen_in[item] == s) continue;
+        if (seen_in[item] == s) {
+          if (fill) ++out.occurrence_begin[entry_of[item] + 1];  // one more occurrence (counted first)
+          continue;
+        }
         seen_in[item] = s;
         if (fill) {
-          out.positions[out_index] = e;
-          out.items[out_index] = item;
+          entry_of[item] = entry;
+          out.positions[entry] = e;
+          out.items[entry] = item;
+          out.occurrence_begin[entry + 1] = 1;
         }
-        ++out_index;
+        ++entry;
       }
-      if (!fill) out.offsets[s + 1] = out_index;
+      if (!fill) {
+        out.offsets[s + 1] = entry;
+        continue;
+      }
+      // Counts -> begins (the sequence's groups start at its first event), then positions ascending.
+      int64_t begin = offsets[s];
+      for (int64_t k = entries_begin; k < entry; ++k) {
+        const int64_t count = out.occurrence_begin[k + 1];
+        out.occurrence_begin[k + 1] = begin;  // temporarily: the next free slot of entry k
+        begin += count;
+      }
+      for (int64_t e = offsets[s]; e < offsets[s + 1]; ++e) out.occurrences[out.occurrence_begin[entry_of[items[e]] + 1]++] = e;
+      // Each slot now points one past its group: the begin of the next entry, as wanted.
     }
   };
   parallel_for(n_chunks, threads, [&](int64_t chunk) { walk(chunk, false); });
   std::partial_sum(out.offsets.begin(), out.offsets.end(), out.offsets.begin());
-  out.positions.resize(static_cast<size_t>(out.offsets.back()));
-  out.items.resize(static_cast<size_t>(out.offsets.back()));
+  const auto n_entries = static_cast<size_t>(out.offsets.back());
+  out.positions.resize(n_entries);
+  out.items.resize(n_entries);
+  out.occurrence_begin.assign(n_entries + 1, 0);
+  out.occurrences.resize(static_cast<size_t>(offsets[n_sequences]));
   parallel_for(n_chunks, threads, [&](int64_t chunk) { walk(chunk, true); });
+  // occurrence_begin[k + 1] holds the end of entry k; entry 0 begins at event 0, and each
+  // sequence's first entry begins where the previous sequence's last entry ended.
+  out.occurrence_begin[0] = 0;
   return out;
 }
 

@@ -13,12 +13,17 @@ namespace jm::patterns_detail {
 std::vector<int64_t> index_previous_same_item(int num_threads, const int64_t* offsets, int64_t n_sequences,
                                               const int32_t* items, int32_t n_items);
 
-/// Per sequence, the events that are the last occurrence of their item, latest first: what
-/// pattern_rules::for_each_item_after reads.
+/// Per sequence, one entry per distinct item, latest last occurrence first: what
+/// pattern_rules::for_each_item_after reads, plus each item's occurrences in the sequence.
 struct LastOccurrences {
-  std::vector<int64_t> offsets;    ///< [n_sequences + 1] range of each sequence in `positions`
-  std::vector<int64_t> positions;  ///< event positions, descending within a sequence
-  std::vector<int32_t> items;      ///< their items
+  std::vector<int64_t> offsets;    ///< [n_sequences + 1] range of each sequence's entries
+  std::vector<int64_t> positions;  ///< [n_entries] last occurrence of the entry's item (descending in a sequence)
+  std::vector<int32_t> items;      ///< [n_entries] the entry's item
+  /// [n_entries + 1] entry k's occurrences are occurrences[occurrence_begin[k] .. occurrence_begin[k + 1])
+  std::vector<int64_t> occurrence_begin;
+  /// [n_events] every event's position, grouped by entry, ascending within an entry (a sequence's
+  /// groups fill exactly its own event range)
+  std::vector<int64_t> occurrences;
 };
 
 LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, int64_t n_sequences,

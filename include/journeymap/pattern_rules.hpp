@@ -76,9 +76,17 @@ JM_HD inline void for_each_item_after(const int64_t* last_positions, const int32
   for (int64_t k = 0; k < n_last && last_positions[k] > end; ++k) visit(last_items[k]);
 }
 
-/// Without a gap limit: whether event q is the first occurrence of its item after `end`.
-JM_HD inline bool first_after(int64_t q, int64_t end, const int64_t* previous_same_item) {
-  return previous_same_item[q] <= end;
+/// Without a gap limit: the first of an item's occurrences (ascending positions, `n` of them, the
+/// last one after `end`) that lies after `end`: the child prefix's end in this journey. A search
+/// without branches on the data (conditional moves): the lists are short and unpredictable.
+JM_HD inline int64_t first_occurrence_after(const int64_t* occurrences, int64_t n, int64_t end) {
+  const int64_t* base = occurrences;  // the answer lies in [base, base + n)
+  while (n > 1) {
+    const int64_t half = n / 2;
+    base = base[half - 1] <= end ? base + half : base;
+    n -= half;
+  }
+  return *base;
 }
 
 /// Whether event q (visited with `first`) becomes an end of the child prefix that adds its item:
