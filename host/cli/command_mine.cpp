@@ -56,7 +56,7 @@ int run_mine(const MineFlags& flags) {
   const PatternResult result = timer.run("patterns", [&] { return mine_patterns(ctx, journeys, options); });
 
   ResultWriter writer(flags.output);
-  writer.write_vocab(journeys);
+  writer.write_event_vocab(journeys);  // patterns name touchpoints, never customers
   write_patterns_results(writer, result, journeys);
   writer.write_meta(command_metadata("mine", ctx, config, input, timer));
   writer.commit();

@@ -161,7 +161,7 @@ void mark_outcome_events(EventTable& events, const OutcomeDefinition& outcome, c
   }
 }
 
-OutcomeJourneys cut_at_outcomes(const JourneySet& raw, const OutcomeDefinition& outcome, Vocabulary labels) {
+OutcomeJourneys cut_at_outcomes(JourneySet raw, const OutcomeDefinition& outcome, Vocabulary labels) {
   validate(outcome);
   OutcomeJourneys result;
   OutcomeStats& stats = result.stats;
@@ -179,11 +179,12 @@ OutcomeJourneys cut_at_outcomes(const JourneySet& raw, const OutcomeDefinition& 
   for (int64_t j = 0; j < raw.size(); ++j) data_end_ms = std::max(data_end_ms, raw.end_ms[j]);
 
   JourneySet& out = result.journeys;
-  out.customers = raw.customers;
-  out.touchpoints = raw.touchpoints;
-  out.channels = raw.channels;
+  // The dictionaries move (a million customer names are costly to copy); read them from `out` below.
+  out.customers = std::move(raw.customers);
+  out.touchpoints = std::move(raw.touchpoints);
+  out.channels = std::move(raw.channels);
   out.outcome_labels = labels;
-  out.case_attributes = raw.case_attributes;
+  out.case_attributes = std::move(raw.case_attributes);
   out.positive_outcome = positive;
   out.stats = raw.stats;
   out.offsets.reserve(raw.offsets.size());
@@ -192,7 +193,7 @@ OutcomeJourneys cut_at_outcomes(const JourneySet& raw, const OutcomeDefinition& 
   out.timestamp_ms.reserve(raw.timestamp_ms.size());
   out.value.reserve(raw.value.size());
 
-  std::vector<int64_t> same_instant_by_touchpoint(static_cast<size_t>(raw.touchpoints.size()), 0);
+  std::vector<int64_t> same_instant_by_touchpoint(static_cast<size_t>(out.touchpoints.size()), 0);
   auto cut_same_instant = [&](int64_t e) {
     ++stats.same_instant_events;
     ++same_instant_by_touchpoint[static_cast<size_t>(raw.touchpoint[e])];
@@ -259,9 +260,9 @@ OutcomeJourneys cut_at_outcomes(const JourneySet& raw, const OutcomeDefinition& 
     out.start_ms.push_back(raw.timestamp_ms[begin]);
     out.end_ms.push_back(raw.timestamp_ms[end - 1]);
   }
-  for (int32_t t = 0; t < raw.touchpoints.size(); ++t)
+  for (int32_t t = 0; t < out.touchpoints.size(); ++t)
     if (same_instant_by_touchpoint[static_cast<size_t>(t)] > 0)
-      stats.same_instant_touchpoints.emplace_back(raw.touchpoints.name(t), same_instant_by_touchpoint[static_cast<size_t>(t)]);
+      stats.same_instant_touchpoints.emplace_back(out.touchpoints.name(t), same_instant_by_touchpoint[static_cast<size_t>(t)]);
   std::stable_sort(stats.same_instant_touchpoints.begin(), stats.same_instant_touchpoints.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   if (stats.same_instant_touchpoints.size() > 5) stats.same_instant_touchpoints.resize(5);
@@ -294,9 +295,9 @@ OutcomeJourneys build_outcome_journeys(const Context& ctx, EventTable& events, c
   JourneyOptions split = options;
   split.split_at_conversion = true;  // an outcome event is then always the last of its raw journey
   step.next("build");
-  const JourneySet raw = build_journeys(ctx, events, split);
+  JourneySet raw = build_journeys(ctx, events, split);
   step.next("outcome cut");
-  return cut_at_outcomes(raw, outcome, labels);
+  return cut_at_outcomes(std::move(raw), outcome, labels);
 }
 
 std::string describe_journey_rule(const JourneyOptions& options, const OutcomeDefinition& outcome) {

@@ -533,9 +533,13 @@ void ResultWriter::write_attribute(const std::string& object_path, const std::st
 }
 
 void ResultWriter::write_vocab(const JourneySet& journeys) {
+  write_event_vocab(journeys);
+  write("/vocab/customers", journeys.customers.names());
+}
+
+void ResultWriter::write_event_vocab(const JourneySet& journeys) {
   write("/vocab/touchpoints", journeys.touchpoints.names());
   write("/vocab/channels", journeys.channels.names());
-  write("/vocab/customers", journeys.customers.names());
 }
 
 void ResultWriter::write_journeys(const JourneySet& journeys) {

@@ -106,7 +106,7 @@ void mark_outcome_events(EventTable& events, const OutcomeDefinition& outcome, c
 
 /// Cuts raw journeys (built with split_at_conversion, so that an outcome event can only be the last
 /// event of its journey, and `converted` holds its label id) at their outcomes.
-OutcomeJourneys cut_at_outcomes(const JourneySet& raw, const OutcomeDefinition& outcome, Vocabulary labels);
+OutcomeJourneys cut_at_outcomes(JourneySet raw, const OutcomeDefinition& outcome, Vocabulary labels);
 
 /// mark_outcome_events + build_journeys (split at outcomes) + cut_at_outcomes: the journeys every
 /// command works on. `events` is modified (outcome labels marked).

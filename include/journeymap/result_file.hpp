@@ -49,6 +49,9 @@ class ResultWriter {
 
   void write_meta(const RunMetadata& meta);        ///< /meta (attributes + small datasets)
   void write_vocab(const JourneySet& journeys);    ///< /vocab/touchpoints, /vocab/channels, /vocab/customers
+  /// /vocab/touchpoints and /vocab/channels only: for results without per-journey data (`mine`),
+  /// where a million customer names would cost more to write than the patterns.
+  void write_event_vocab(const JourneySet& journeys);
   void write_journeys(const JourneySet& journeys); ///< /journeys (CSR, chunked + deflate)
 
   // Generic writers for the analysis stages. `path` is absolute ("/patterns/support"); missing
