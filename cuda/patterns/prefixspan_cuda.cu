@@ -379,7 +379,7 @@ FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem&
   PatternCollector collector(problem.min_count, problem.keep, problem.max_explored);
   GpuMiner miner(ctx, problem, collector);
   miner.run();
-  return collector.finish();
+  return collector.finish(ctx.num_threads);
 }
 
 }  // namespace jm::cuda_impl

@@ -4,6 +4,8 @@
 #include <limits>
 #include <numeric>
 
+#include "host/core/thread_pool.hpp"
+
 namespace jm::patterns_detail {
 
 PatternCollector::PatternCollector(int64_t min_count, int64_t keep, int64_t max_explored)
@@ -71,16 +73,36 @@ bool CanonicalLess::operator()(int64_t a, int64_t b) const {
                                       batch.items.begin() + batch.offsets[b], batch.items.begin() + batch.offsets[b + 1]);
 }
 
-std::vector<int64_t> canonical_order(const PatternBatch& batch) {
-  std::vector<int64_t> order(static_cast<size_t>(batch.size()));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  std::sort(order.begin(), order.end(), CanonicalLess{batch});
+std::vector<int64_t> canonical_order(const PatternBatch& batch, int num_threads) {
+  // Support and length packed in one key held beside the index, so most comparisons read no
+  // pattern; the items are read only on ties. With threads, two halves are sorted at once and merged.
+  struct Keyed {
+    uint64_t key;  // support descending, then length ascending
+    int64_t index;
+  };
+  const int64_t n = batch.size();
+  std::vector<Keyed> keyed(static_cast<size_t>(n));
+  for (int64_t p = 0; p < n; ++p) {
+    const auto support = static_cast<uint64_t>(std::min<int64_t>(batch.support[p], int64_t{0xFFFFFFFF}));
+    const auto length = static_cast<uint64_t>(batch.offsets[p + 1] - batch.offsets[p]);
+    keyed[static_cast<size_t>(p)] = {((0xFFFFFFFFull - support) << 32) | std::min<uint64_t>(length, 0xFFFFFFFF), p};
+  }
+  const CanonicalLess items_less{batch};
+  auto less = [&](const Keyed& a, const Keyed& b) { return a.key != b.key ? a.key < b.key : items_less(a.index, b.index); };
+  const auto middle = keyed.begin() + (num_threads > 1 ? n / 2 : n);
+  parallel_for(2, num_threads, [&](int64_t half) {
+    if (half == 0) std::sort(keyed.begin(), middle, less);
+    else std::sort(middle, keyed.end(), less);
+  });
+  std::inplace_merge(keyed.begin(), middle, keyed.end(), less);
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = keyed[static_cast<size_t>(i)].index;
   return order;
 }
 
-FrequentPatterns PatternCollector::finish() {
+FrequentPatterns PatternCollector::finish(int num_threads) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const std::vector<int64_t> order = canonical_order(stored_);
+  const std::vector<int64_t> order = canonical_order(stored_, num_threads);
   const auto n_kept = static_cast<size_t>(std::min<int64_t>(keep_, static_cast<int64_t>(order.size())));
   FrequentPatterns out;
   out.budget_exceeded = stopped_;

@@ -61,8 +61,9 @@ class PatternCollector {
   /// Takes the patterns of `batch` (clears it). Thread-safe.
   void add(PatternBatch& batch);
 
-  /// Canonical order, cut to `keep`. Call once, after every worker has flushed.
-  FrequentPatterns finish();
+  /// Canonical order, cut to `keep`, sorted on up to `num_threads` threads. Call once, after every
+  /// worker has flushed.
+  FrequentPatterns finish(int num_threads);
 
  private:
   void compact_locked();
@@ -88,6 +89,6 @@ struct CanonicalLess {
 
 /// Sorts patterns canonically: support descending, length ascending, items lexicographically.
 /// Returns the permutation (indices into `batch`).
-std::vector<int64_t> canonical_order(const PatternBatch& batch);
+std::vector<int64_t> canonical_order(const PatternBatch& batch, int num_threads);
 
 }  // namespace jm::patterns_detail

@@ -428,7 +428,7 @@ FrequentPatterns mine(const Context& ctx, const MiningProblem& problem) {
     miner.mine(branches[b], prefix);
     branches[b] = Proj{};
   });
-  return collector.finish();
+  return collector.finish(ctx.num_threads);
 }
 
 }  // namespace
