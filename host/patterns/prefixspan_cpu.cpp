@@ -223,6 +223,8 @@ class BranchMiner {
   }
 
  private:
+  // The four passes below are kept out of line (one call per node) so that profiles show counting
+  // and projecting apart.
   // The counting scratch as plain pointers, which the compiler keeps in registers (int32 stores
   // into vector members could otherwise alias the vectors' own fields and force reloads).
   struct ItemCounter {
@@ -242,7 +244,7 @@ class BranchMiner {
   };
 
   // Without a gap limit: one visit per distinct item after each journey's end.
-  void count_by_last_occurrences(const Proj& projection, ItemCounter& counter) {
+  [[gnu::noinline]] void count_by_last_occurrences(const Proj& projection, ItemCounter& counter) {
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
       const int64_t begin = db_.last_offsets[j];
@@ -260,7 +262,7 @@ class BranchMiner {
   }
 
   // The shared window scan (any gap limit; also the root, before the last occurrences exist).
-  void count_by_scanning(const Proj& projection, int64_t window_gap, ItemCounter& counter) {
+  [[gnu::noinline]] void count_by_scanning(const Proj& projection, int64_t window_gap, ItemCounter& counter) {
     const int32_t* items = db_.items;
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
@@ -318,7 +320,7 @@ class BranchMiner {
   // Without a gap limit: each growing item's first occurrence after the journey's end. A short
   // suffix is scanned forward until every growing item it holds was seen; in a long one each item
   // is found by a search in its own occurrences, reading no event of another item.
-  void project_first_occurrences(const Proj& projection, std::vector<Proj>& children) {
+  [[gnu::noinline]] void project_first_occurrences(const Proj& projection, std::vector<Proj>& children) {
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
       const int64_t end = projection.ends[g];
@@ -352,7 +354,7 @@ class BranchMiner {
   }
 
   // The shared window scan (any gap limit).
-  void project_by_scanning(const Proj& projection, std::vector<Proj>& children, int64_t window_gap) {
+  [[gnu::noinline]] void project_by_scanning(const Proj& projection, std::vector<Proj>& children, int64_t window_gap) {
     const int32_t* items = db_.items;
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
