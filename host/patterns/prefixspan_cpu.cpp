@@ -15,9 +15,10 @@
 //   changes no embedding. On word-like data (leviathan, kosarak) that removes much of every scan;
 // - counting reads only each journey's last occurrences after the prefix's end (LAPIN's
 //   last-position rule, pattern_rules::for_each_item_after), never the repeats in between, and
-//   projecting finds a growing item's first occurrence after the end by binary search in that
-//   item's occurrences, reading no event of another item. On journeys that revisit a few pages
-//   (msnbc, fifa) or many words (sign, leviathan) that skips most events.
+//   projecting finds a growing item's first occurrence after the end by a search in that item's
+//   occurrences (pattern_rules::first_occurrence_after), reading no event of another item, or by
+//   a forward scan when the suffix is short. On journeys that revisit a few pages (msnbc, fifa)
+//   or many words (sign, leviathan) that skips most events.
 #include <algorithm>
 #include <numeric>
 #include <vector>
