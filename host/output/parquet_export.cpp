@@ -19,8 +19,8 @@ namespace jm {
 #if JM_WITH_ARROW
 namespace {
 
-// The folder of the running program: an installed or bundled journeymap finds the module beside
-// it or in ../lib.
+// The folder of the running program: journeymap finds the module beside it, in lib/ or in ../lib
+// (the build tree, a bundle, an install), then where the build wrote it (the tests' binaries).
 std::string program_folder() {
   std::vector<char> buffer(4096);
   const ssize_t length = readlink("/proc/self/exe", buffer.data(), buffer.size() - 1);
@@ -33,8 +33,8 @@ std::string program_folder() {
 SharedLibrary& parquet_module() {
   static SharedLibrary library(
       "the Parquet writer (libjourneymap_parquet.so with Apache Arrow; export --format parquet)",
-      {JM_PARQUET_MODULE_PATH, program_folder() + "/libjourneymap_parquet.so",
-       program_folder() + "/lib/libjourneymap_parquet.so", program_folder() + "/../lib/libjourneymap_parquet.so"});
+      {program_folder() + "/libjourneymap_parquet.so", program_folder() + "/lib/libjourneymap_parquet.so",
+       program_folder() + "/../lib/libjourneymap_parquet.so", JM_PARQUET_MODULE_PATH});
   return library;
 }
 
