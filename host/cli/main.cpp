@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
   app.add_flag("--version", show_version, "Print version, build configuration and GPU support");
   bool show_libraries = false;
   app.add_flag("--libraries", show_libraries,
-               "Like --version, then load the libraries opened on first use (OpenBLAS, XGBoost, cuBLAS) and say "
-               "where each was found; exit 1 when one cannot be loaded");
+               "Like --version, then load the libraries opened on first use (OpenBLAS, XGBoost, the Parquet "
+               "writer, cuBLAS) and say where each was found; exit 1 when one cannot be loaded");
 
   // generate
   jm::GeneratorOptions generator;
