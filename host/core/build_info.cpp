@@ -52,7 +52,9 @@ std::string library_report(bool* all_loaded) {
   report("OpenBLAS", load_openblas);
   if (model_detail::library_available()) report("XGBoost", model_detail::load_library);
   if (parquet_export_available()) report("Parquet writer", load_parquet_module);
-  if (cuda_impl::build_description().rfind("CUDA: yes", 0) == 0) report("cuBLAS", cuda_impl::load_cublas);
+#ifdef JM_WITH_CUDA
+  report("cuBLAS", cuda_impl::load_cublas);
+#endif
   if (all_loaded != nullptr) *all_loaded = ok;
   return out.str();
 }

@@ -224,8 +224,6 @@ class BranchMiner {
   }
 
  private:
-  // The four passes below are kept out of line (one call per node) so that profiles show counting
-  // and projecting apart.
   // The counting scratch as plain pointers, which the compiler keeps in registers (int32 stores
   // into vector members could otherwise alias the vectors' own fields and force reloads).
   struct ItemCounter {
@@ -243,6 +241,9 @@ class BranchMiner {
       ++converted[item];
     }
   };
+
+  // The four passes below are kept out of line (one call per node) so that profiles show counting
+  // and projecting apart.
 
   // Without a gap limit: one visit per distinct item after each journey's end.
   [[gnu::noinline]] void count_by_last_occurrences(const Proj& projection, ItemCounter& counter) {

@@ -17,6 +17,18 @@
 namespace jm {
 namespace {
 
+// The message of the jm::Error `call` throws; a test failure when it throws none.
+template <typename Call>
+std::string error_of(Call&& call) {
+  try {
+    call();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "expected a jm::Error";
+  return "";
+}
+
 bool in_process(const char* soname) {
   void* handle = dlopen(soname, RTLD_NOW | RTLD_NOLOAD);
   if (handle != nullptr) dlclose(handle);  // drops only the reference RTLD_NOLOAD took
@@ -46,15 +58,9 @@ TEST(SharedLibrary, MiningAndTheBuildDescriptionLoadNoHeavyLibrary) {
 TEST(SharedLibrary, MissingLibraryNamesItsPurposeAndEveryPlaceTried) {
   SharedLibrary library("the frobnicator (test)", {"libjm-no-such-library.so.7", "/no/such/folder/libfrob.so"});
   EXPECT_FALSE(library.loaded());
-  try {
-    library.symbol("frob");
-    FAIL() << "expected an error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    EXPECT_NE(message.find("the frobnicator (test)"), std::string::npos) << message;
-    EXPECT_NE(message.find("libjm-no-such-library.so.7"), std::string::npos) << message;
-    EXPECT_NE(message.find("/no/such/folder/libfrob.so"), std::string::npos) << message;
-  }
+  const std::string message = error_of([&] { library.symbol("frob"); });
+  for (const char* part : {"the frobnicator (test)", "libjm-no-such-library.so.7", "/no/such/folder/libfrob.so"})
+    EXPECT_NE(message.find(part), std::string::npos) << message;
   EXPECT_THROW(library.load(), Error);  // and again, not a crash, on the next call
   EXPECT_FALSE(library.loaded());
 }
@@ -66,14 +72,9 @@ TEST(SharedLibrary, ResolvesSymbolsFromTheFirstCandidateThatLoads) {
   EXPECT_FALSE(version.empty());
   EXPECT_TRUE(zlib.loaded());
   EXPECT_NE(zlib.path().find("libz.so"), std::string::npos) << zlib.path();
-  try {
-    zlib.symbol("jm_no_such_symbol");
-    FAIL() << "expected an error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    EXPECT_NE(message.find("jm_no_such_symbol"), std::string::npos) << message;
-    EXPECT_NE(message.find("zlib (test)"), std::string::npos) << message;
-  }
+  const std::string message = error_of([&] { zlib.symbol("jm_no_such_symbol"); });
+  for (const char* part : {"jm_no_such_symbol", "zlib (test)"})
+    EXPECT_NE(message.find(part), std::string::npos) << message;
 }
 
 TEST(SharedLibrary, LibraryReportSaysWhereEachWasFound) {
