@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libhdf5-dev hdf5-tools zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
+  libhowardhinnant-date-dev tzdata
   libopenblas-dev
   clang libclang-rt-14-dev
   python3-venv

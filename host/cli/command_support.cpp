@@ -17,11 +17,16 @@ std::vector<std::string> config_outputs(const RunConfig& config) { return {confi
 
 CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer,
                                 bool require_outcome_touchpoints) {
-  if (config.input_path.empty()) throw ConfigError("no input file given (--input or [input] path)");
-  for (const std::string& output : config_outputs(config)) require_distinct_files(config.input_path, output, "the output");
+  if (config.input_path.empty() && config.sources.empty())
+    throw ConfigError("no input file given (--input, [input] path or [[source]] tables)");
+  for (const std::string& output : config_outputs(config)) {
+    require_distinct_files(config.input_path, output, "the output");
+    for (const SourceSpec& source : config.sources)
+      for (const std::string& path : source.paths) require_distinct_files(path, output, "the output");
+  }
   CommandJourneys out;
   out.outcome = effective_outcome(config);
-  out.ingest = timer.run("ingest", [&] { return read_configured_input(config); });
+  out.ingest = timer.run("ingest", [&] { return read_configured_input(config, ctx); });
   OutcomeJourneys built = timer.run("journeys", [&] {
     return build_outcome_journeys(ctx, out.ingest.events, config.journeys, out.outcome, require_outcome_touchpoints);
   });
@@ -48,8 +53,13 @@ RunMetadata command_metadata(const std::string& command, const Context& ctx, con
   meta.command = command;
   meta.backend = to_string(ctx.backend);
   meta.build_info = build_info();
-  meta.input_files = {input};
-  meta.input_bytes = {ingest.file_bytes};
+  if (ingest.sources) {
+    meta.input_files = input_files_of(*ingest.sources);
+    for (const std::string& file : meta.input_files) meta.input_bytes.push_back(file_size_or_zero(file));
+  } else {
+    meta.input_files = {input};
+    meta.input_bytes = {ingest.file_bytes};
+  }
   meta.rows_read = ingest.rows_read;
   meta.rows_skipped = ingest.rows_skipped;
   meta.stage_seconds = timer.seconds();

@@ -102,6 +102,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   generate->add_option("--anomaly-fraction", generator.anomaly_fraction, "Share of anomalous journeys")
       ->capture_default_str();
+  std::string sources_folder;
+  bool shared_ids = false;
+  generate->add_option("--sources", sources_folder,
+                       "Also split the events into web, app, email and CRM files keyed by different ids, with an "
+                       "identity file, the true id map and sources.toml, in this folder");
+  generate->add_flag("--shared-ids", shared_ids, "With --sources: plant placeholder ids shared by many customers");
 
   // run
   RunFlags flags;
@@ -164,6 +170,16 @@ int main(int argc, char** argv) {
           "  events: {}\n  truth:  {}\n          {}\n",
           summary.journeys, summary.events, summary.customers, summary.conversions, summary.anomalies,
           summary.csv_path, summary.truth_json_path, summary.truth_csv_path);
+      if (shared_ids && sources_folder.empty()) throw jm::ConfigError("--shared-ids needs --sources FOLDER");
+      if (!sources_folder.empty()) {
+        const jm::MultiSourceSummary split =
+            jm::split_into_sources(summary.csv_path, sources_folder, generator.seed, shared_ids);
+        std::cout << fmt::format(
+            "  sources: {} (web {} events, app {}, email {}, crm {}; {} identity pairs)\n  run:    journeymap run "
+            "--config {}\n",
+            split.folder, split.events[0], split.events[1], split.events[2], split.events[3], split.identity_pairs,
+            split.config_path);
+      }
       return 0;
     }
     if (run->parsed()) {

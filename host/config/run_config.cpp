@@ -135,6 +135,64 @@ class TableReader {
   std::set<std::string> used_;
 };
 
+// One [[source]] table, starting from the [input] settings.
+SourceSpec read_source(const toml::table& table, const std::string& file, const RunConfig& config) {
+  SourceSpec spec;
+  spec.csv = config.csv;
+  TableReader src(table, "source.", file);
+  src.read("name", spec.name);
+  const std::string prefix = "source '" + spec.name + "'";
+  if (spec.name.empty()) throw ConfigError(file + ": every [[source]] needs a name");
+  if (const toml::node* path = src.node("path")) {
+    if (auto text = path->value<std::string>()) {
+      spec.paths = {*text};
+    } else {
+      src.read("path", spec.paths);
+    }
+  }
+  if (spec.paths.empty()) throw ConfigError(file + ": " + prefix + " needs a path (a file, a glob or a list of them)");
+  std::string format = "auto", on_error = spec.csv.on_error == OnError::Skip ? "skip" : "fail",
+              timestamp_format, delimiter(1, spec.csv.delimiter);
+  src.read("format", format);
+  src.read("on_error", on_error);
+  src.read("timestamp_format", timestamp_format);
+  src.read("time_zone", spec.csv.time_zone);
+  src.read("delimiter", delimiter);
+  src.read("channel", spec.channel);
+  src.read("id_kind", spec.id_kind);
+  src.read("conversion_touchpoint", spec.csv.conversion_touchpoint);
+  try {
+    spec.format = parse_input_format(format);
+    spec.csv.on_error = parse_on_error(on_error);
+    if (!timestamp_format.empty()) spec.csv.timestamp_format = parse_timestamp_format(timestamp_format);
+    TimeZone::parse(spec.csv.time_zone);
+  } catch (const ConfigError& error) {
+    throw ConfigError(file + ": " + prefix + ": " + error.what());
+  }
+  if (delimiter.size() != 1) throw ConfigError(file + ": " + prefix + ": delimiter must be a single character");
+  spec.csv.delimiter = delimiter[0];
+  if (const toml::table* columns = src.subtable("columns")) {
+    TableReader col(*columns, "source.columns.", file);
+    col.read("customer", spec.csv.columns.customer);
+    col.read("timestamp", spec.csv.columns.timestamp);
+    col.read("touchpoint", spec.csv.columns.touchpoint);
+    col.read("channel", spec.csv.columns.channel);
+    col.read("value", spec.csv.columns.value);
+    col.read("conversion", spec.csv.columns.conversion);
+    col.reject_unknown_keys();
+  }
+  if (const toml::table* linked = src.subtable("linked_ids")) {
+    for (const auto& [kind, column] : *linked) {
+      const auto text = column.value<std::string>();
+      if (!text || text->empty())
+        throw ConfigError(file + ": " + prefix + ": linked_ids." + std::string(kind.str()) + " must name a column");
+      spec.linked_ids.emplace_back(std::string(kind.str()), *text);
+    }
+  }
+  src.reject_unknown_keys();
+  return spec;
+}
+
 void apply_table(const toml::table& root, const std::string& source, RunConfig& config) {
   TableReader top(root, "", source);
   if (const toml::table* input = top.subtable("input")) {
@@ -146,6 +204,8 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     in.read("timestamp_format", timestamp_format);
     in.read("delimiter", delimiter);
     in.read("conversion_touchpoint", config.csv.conversion_touchpoint);
+    in.read("time_zone", config.csv.time_zone);
+    TimeZone::parse(config.csv.time_zone);  // an unknown zone fails here, naming the key's value
     int64_t block_bytes = static_cast<int64_t>(config.csv.block_bytes);
     in.read("block_bytes", block_bytes);
     if (block_bytes < 4096 || block_bytes > (int64_t{1} << 34))
@@ -179,6 +239,21 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
       col.reject_unknown_keys();
     }
     in.reject_unknown_keys();
+  }
+  if (const toml::node* sources = top.node("source")) {
+    const toml::array* tables = sources->as_array();
+    if (!tables || !tables->is_array_of_tables())
+      throw ConfigError(source + ": 'source' must be an array of tables ([[source]])");
+    config.sources.clear();
+    for (const toml::node& element : *tables) config.sources.push_back(read_source(*element.as_table(), source, config));
+  }
+  if (const toml::table* identity = top.subtable("identity")) {
+    TableReader id(*identity, "identity.", source);
+    id.read("files", config.identity.files);
+    id.read("max_links_per_id", config.identity.max_links_per_id);
+    if (config.identity.max_links_per_id < 0)
+      throw ConfigError(source + ": identity.max_links_per_id must be >= 0 (0: no limit)");
+    id.reject_unknown_keys();
   }
   if (const toml::table* journeys = top.subtable("journeys")) {
     TableReader j(*journeys, "journeys.", source);
@@ -433,6 +508,13 @@ InputFormat parse_input_format(const std::string& text) {
   throw ConfigError("input format must be auto, csv or spmf (got '" + text + "')");
 }
 
+std::string describe_input(const RunConfig& config) {
+  if (config.sources.empty()) return config.input_path;
+  std::string names;
+  for (const SourceSpec& spec : config.sources) names += (names.empty() ? "" : ", ") + spec.name;
+  return "source" + std::string(config.sources.size() > 1 ? "s " : " ") + names;
+}
+
 OutcomeDefinition effective_outcome(const RunConfig& config) {
   OutcomeDefinition outcome = config.outcome;
   const std::string& shorthand = config.csv.conversion_touchpoint;
@@ -473,6 +555,7 @@ std::string to_toml(const RunConfig& config) {
                     {"timestamp_format", timestamp_format_name(config.csv.timestamp_format)},
                     {"delimiter", std::string(1, config.csv.delimiter)},
                     {"conversion_touchpoint", config.csv.conversion_touchpoint},
+                    {"time_zone", config.csv.time_zone},
                     {"block_bytes", static_cast<int64_t>(config.csv.block_bytes)},
                     {"case_attributes", config.case_attributes_path},
                     {"min_timestamp", format_iso8601(config.csv.min_timestamp_ms)},
@@ -615,6 +698,31 @@ std::string to_toml(const RunConfig& config) {
     root.insert("compare", toml::table{{"a_from", format_iso8601(c.a.from_ms)}, {"a_to", format_iso8601(c.a.to_ms)},
                                        {"b_from", format_iso8601(c.b.from_ms)}, {"b_to", format_iso8601(c.b.to_ms)},
                                        {"top_paths", c.top_paths}, {"significance_level", c.significance_level}});
+  }
+  if (!config.sources.empty()) {
+    toml::array sources;
+    for (const SourceSpec& spec : config.sources) {
+      toml::table linked;
+      for (const auto& [kind, column] : spec.linked_ids) linked.insert(kind, column);
+      const CsvColumns& c = spec.csv.columns;
+      sources.push_back(toml::table{
+          {"name", spec.name},
+          {"path", string_array(spec.paths)},
+          {"format", format_name(spec.format)},
+          {"on_error", spec.csv.on_error == OnError::Skip ? "skip" : "fail"},
+          {"timestamp_format", timestamp_format_name(spec.csv.timestamp_format)},
+          {"time_zone", spec.csv.time_zone},
+          {"delimiter", std::string(1, spec.csv.delimiter)},
+          {"channel", spec.channel},
+          {"id_kind", spec.id_kind},
+          {"conversion_touchpoint", spec.csv.conversion_touchpoint},
+          {"columns", toml::table{{"customer", c.customer}, {"timestamp", c.timestamp}, {"touchpoint", c.touchpoint},
+                                  {"channel", c.channel}, {"value", c.value}, {"conversion", c.conversion}}},
+          {"linked_ids", linked}});
+    }
+    root.insert("source", sources);
+    root.insert("identity", toml::table{{"files", string_array(config.identity.files)},
+                                        {"max_links_per_id", config.identity.max_links_per_id}});
   }
   std::ostringstream out;
   out << root;

@@ -18,4 +18,10 @@ void require_distinct_files(const std::string& input, const std::string& output,
                       "': writing there would destroy the input; choose another output");
 }
 
+uint64_t file_size_or_zero(const std::string& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  return error ? 0 : static_cast<uint64_t>(size);
+}
+
 }  // namespace jm

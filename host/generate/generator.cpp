@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/core/thread_pool.hpp"
+#include "host/generate/pending_file.hpp"
 #include "host/generate/generator_model.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/timestamp.hpp"
@@ -95,44 +96,6 @@ void validate(const GeneratorOptions& options, const std::string& csv_path) {
 
 // ------------------------------------------------------------------ files
 
-// Output file under a temporary name; removed on destruction unless commit() renamed it.
-class PendingFile {
- public:
-  explicit PendingFile(std::string final_path)
-      : final_path_(std::move(final_path)), temp_path_(final_path_ + ".tmp." + std::to_string(::getpid())) {
-    file_ = std::fopen(temp_path_.c_str(), "wb");
-    if (!file_) throw Error("cannot open '" + temp_path_ + "' for writing: " + std::strerror(errno));
-  }
-  PendingFile(const PendingFile&) = delete;
-  PendingFile& operator=(const PendingFile&) = delete;
-  ~PendingFile() {
-    if (file_) std::fclose(file_);
-    if (!committed_) std::remove(temp_path_.c_str());
-  }
-
-  void write(const char* data, size_t size) {
-    if (size > 0 && std::fwrite(data, 1, size, file_) != size)
-      throw Error("cannot write '" + temp_path_ + "': " + std::strerror(errno));
-  }
-  void write(std::string_view text) { write(text.data(), text.size()); }
-
-  void close() {
-    std::FILE* file = file_;
-    file_ = nullptr;
-    if (std::fclose(file) != 0) throw Error("cannot write '" + temp_path_ + "': " + std::strerror(errno));
-  }
-  void commit() {
-    if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
-      throw Error("cannot rename '" + temp_path_ + "' to '" + final_path_ + "': " + std::strerror(errno));
-    committed_ = true;
-  }
-
- private:
-  std::string final_path_;
-  std::string temp_path_;
-  std::FILE* file_ = nullptr;
-  bool committed_ = false;
-};
 
 std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 

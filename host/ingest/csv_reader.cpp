@@ -44,8 +44,10 @@ struct CsvLayout {
   std::vector<std::string> header_names;  // as written, trimmed
   int customer = kAbsent, timestamp = kAbsent, touchpoint = kAbsent;
   int channel = kAbsent, value = kAbsent, conversion = kAbsent;
+  std::vector<int> extra;  // field of each CsvColumns::extra column
   char delimiter = ',';
   TimestampFormat timestamp_format = TimestampFormat::Auto;
+  TimeZone time_zone;
   int64_t min_timestamp_ms = 0, max_timestamp_ms = 0;
   std::string conversion_touchpoint;
   bool skip_bad_rows = false;
@@ -208,6 +210,8 @@ const char* timestamp_format_name(TimestampFormat format) {
 class CsvChunk {
  public:
   void parse(std::string_view text, const CsvLayout& layout) {
+    extra_values.resize(layout.extra.size());
+    extra_codes_.resize(layout.extra.size());
     clear();
     FieldSplitter splitter(layout);
     const size_t expected_rows = text.size() / 40 + 16;
@@ -250,8 +254,15 @@ class CsvChunk {
 
   size_t size() const { return customer_.size(); }
 
-  /// Copies this chunk's rows into `events` from row `offset`, with local ids mapped to global ones.
-  void write_to(EventTable& events, size_t offset) const {
+  /// Copies this chunk's rows into `events` and `extra` from row `offset`, with local ids mapped to
+  /// global ones.
+  void write_to(EventTable& events, std::vector<ExtraColumn>& extra, size_t offset) const {
+    for (size_t k = 0; k < extra.size(); ++k) {
+      const std::vector<int32_t>& local = extra_codes_[k];
+      const std::vector<int32_t>& global = extra_global[k];
+      int32_t* out = extra[k].codes.data() + offset;
+      for (size_t i = 0; i < size(); ++i) out[i] = local[i] < 0 ? -1 : global[static_cast<size_t>(local[i])];
+    }
     for (size_t i = 0; i < size(); ++i) {
       const size_t row = offset + i;
       events.customer[row] = static_cast<uint32_t>(customer_global[customer_[i]]);
@@ -265,6 +276,7 @@ class CsvChunk {
 
   // Filled by parse().
   LocalDictionary customers, touchpoints, channels;
+  std::vector<LocalDictionary> extra_values;      // one per extra column
   std::vector<uint8_t> touchpoint_is_conversion;  // [touchpoints.size()]
   int64_t newlines = 0;
   int64_t rows_read = 0, rows_skipped = 0;
@@ -272,12 +284,15 @@ class CsvChunk {
   std::optional<RowError> first_error;
   // Filled by the merge.
   std::vector<int32_t> customer_global, touchpoint_global, channel_global;
+  std::vector<std::vector<int32_t>> extra_global;
 
  private:
   void clear() {
     customers.clear();
     touchpoints.clear();
     channels.clear();
+    for (LocalDictionary& values : extra_values) values.clear();
+    for (std::vector<int32_t>& codes : extra_codes_) codes.clear();
     newlines = rows_read = rows_skipped = 0;
     bad_rows.clear();
     first_error.reset();
@@ -310,7 +325,7 @@ class CsvChunk {
     if (customer.empty()) return fail(layout.customer, "empty customer id");
     if (!is_valid_utf8(customer)) return fail(layout.customer, "not valid UTF-8 (convert the file to UTF-8)");
     const std::string_view timestamp_text = splitter.field(layout.timestamp);
-    const std::optional<int64_t> time_ms = parse_timestamp(timestamp_text, layout.timestamp_format);
+    const std::optional<int64_t> time_ms = parse_timestamp(timestamp_text, layout.timestamp_format, layout.time_zone);
     if (!time_ms)
       return fail(layout.timestamp,
                   std::string("not a valid timestamp (format ") + timestamp_format_name(layout.timestamp_format) + ")");
@@ -337,6 +352,12 @@ class CsvChunk {
       if (!parsed) return fail(layout.conversion, "not a conversion flag (expected 1/0, true/false or yes/no)");
       conversion = *parsed;
     }
+    for (const int field : layout.extra)
+      if (!is_valid_utf8(splitter.field(field))) return fail(field, "not valid UTF-8 (convert the file to UTF-8)");
+    for (size_t k = 0; k < layout.extra.size(); ++k) {
+      const std::string_view text = splitter.field(layout.extra[k]);
+      extra_codes_[k].push_back(text.empty() ? -1 : extra_values[k].encode(text));
+    }
     customer_.push_back(customers.encode(customer));
     timestamp_ms_.push_back(*time_ms);
     touchpoint_.push_back(touchpoints.encode(touchpoint));
@@ -348,6 +369,7 @@ class CsvChunk {
 
   std::deque<std::string> unescaped_;  // fields that had "" escapes; the dictionaries view into it
   std::vector<int32_t> customer_, touchpoint_, channel_;
+  std::vector<std::vector<int32_t>> extra_codes_;  // [extra column][row] local id, -1 when empty
   std::vector<int64_t> timestamp_ms_;
   std::vector<float> value_;
   std::vector<uint8_t> is_conversion_;
@@ -365,6 +387,7 @@ CsvLayout parse_header(std::string_view header, int64_t header_line, const std::
   CsvLayout layout;
   layout.delimiter = options.delimiter;
   layout.timestamp_format = options.timestamp_format;
+  layout.time_zone = TimeZone::parse(options.time_zone);
   layout.min_timestamp_ms = options.min_timestamp_ms;
   layout.max_timestamp_ms = options.max_timestamp_ms;
   layout.conversion_touchpoint = options.conversion_touchpoint;
@@ -411,6 +434,7 @@ CsvLayout parse_header(std::string_view header, int64_t header_line, const std::
   layout.channel = find_column(options.columns.channel, false);
   layout.value = find_column(options.columns.value, false);
   layout.conversion = find_column(options.columns.conversion, false);
+  for (const std::string& name : options.columns.extra) layout.extra.push_back(find_column(name, true));
   return layout;
 }
 
@@ -444,6 +468,13 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
   EventTable& events = result.events;
   VocabularyIndex customer_index(events.customers), touchpoint_index(events.touchpoints),
       channel_index(events.channels);
+  result.extra_columns.resize(options.columns.extra.size());  // sized once: the indexes below refer to them
+  std::vector<VocabularyIndex> extra_index;
+  extra_index.reserve(result.extra_columns.size());
+  for (size_t k = 0; k < result.extra_columns.size(); ++k) {
+    result.extra_columns[k].name = std::string(trim_name(options.columns.extra[k]));
+    extra_index.emplace_back(result.extra_columns[k].values);
+  }
 
   BlockReader reader(path, options.block_bytes);
   std::optional<CsvLayout> layout;
@@ -486,7 +517,7 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
       for (RowError& bad : chunk.bad_rows) {
         if (result.first_bad_rows.size() >= IngestResult::kMaxReportedBadRows) break;
         result.first_bad_rows.push_back(BadRow{next_line + bad.line, std::move(bad.column), std::move(bad.value),
-                                               std::move(bad.reason)});
+                                               std::move(bad.reason), std::string()});
       }
       next_line += chunk.newlines;
       result.rows_read += chunk.rows_read;
@@ -499,6 +530,8 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
       map_ids(chunk.customers, customer_index, chunk.customer_global);
       map_ids(chunk.touchpoints, touchpoint_index, chunk.touchpoint_global);
       map_ids(chunk.channels, channel_index, chunk.channel_global);
+      chunk.extra_global.resize(extra_index.size());
+      for (size_t e = 0; e < extra_index.size(); ++e) map_ids(chunk.extra_values[e], extra_index[e], chunk.extra_global[e]);
       offsets[k] = total;
       total += chunk.size();
     }
@@ -508,8 +541,10 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
     resize_for_append(events.channel, total);
     resize_for_append(events.value, total);
     resize_for_append(events.is_conversion, total);
-    parallel_for(static_cast<int64_t>(pieces.size()), num_threads,
-                 [&](int64_t k) { chunks[static_cast<size_t>(k)].write_to(events, offsets[static_cast<size_t>(k)]); });
+    for (ExtraColumn& column : result.extra_columns) resize_for_append(column.codes, total);
+    parallel_for(static_cast<int64_t>(pieces.size()), num_threads, [&](int64_t k) {
+      chunks[static_cast<size_t>(k)].write_to(events, result.extra_columns, offsets[static_cast<size_t>(k)]);
+    });
   }
   result.file_bytes = reader.bytes_read();
 

@@ -1,10 +1,15 @@
 // Timestamp parsing is on the CSV hot path (one call per row), so it is a hand-written scanner over
-// the string_view: no locale, no allocation, no std::get_time.
+// the string_view: no locale, no allocation, no std::get_time. Named time zones come from Howard
+// Hinnant's date library over the system's time zone database (Debian's tzdata).
 #include "journeymap/timestamp.hpp"
 
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <exception>
 #include <limits>
+
+#include <date/tz.h>
 
 #include "journeymap/common.hpp"
 
@@ -63,7 +68,8 @@ std::optional<int64_t> parse_epoch(std::string_view text, int64_t ms_per_unit) {
 
 // Parses `Z`, `±hh:mm`, `±hhmm` or `±hh` from `pos` to the end; the result is the offset in ms
 // east of UTC.
-bool parse_offset(std::string_view text, size_t pos, int64_t& offset_ms) {
+bool parse_offset(std::string_view text, size_t pos, int64_t& offset_ms, bool* has_offset = nullptr) {
+  if (has_offset != nullptr) *has_offset = pos != text.size();
   if (pos == text.size()) {
     offset_ms = 0;
     return true;
@@ -88,7 +94,9 @@ bool parse_offset(std::string_view text, size_t pos, int64_t& offset_ms) {
   return true;
 }
 
-std::optional<int64_t> parse_iso8601(std::string_view text) {
+// `has_offset` (optional) tells whether the text named its offset; without one it is read as UTC.
+std::optional<int64_t> parse_iso8601(std::string_view text, bool* has_offset = nullptr) {
+  if (has_offset != nullptr) *has_offset = false;
   unsigned year = 0, month = 0, day = 0;
   if (!read_digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' || !read_digits(text, 5, 2, month) ||
       text[7] != '-' || !read_digits(text, 8, 2, day))
@@ -120,7 +128,7 @@ std::optional<int64_t> parse_iso8601(std::string_view text) {
   // Leap seconds (:60) are rejected: epoch time has no slot for them.
   if (hour > 23 || minute > 59 || second > 59) return std::nullopt;
   int64_t offset_ms = 0;
-  if (!parse_offset(text, pos, offset_ms)) return std::nullopt;
+  if (!parse_offset(text, pos, offset_ms, has_offset)) return std::nullopt;
   const int64_t time_ms = ((static_cast<int64_t>(hour) * 60 + minute) * 60 + second) * kMsPerSecond + millis;
   return date_ms + time_ms - offset_ms;
 }
@@ -158,6 +166,43 @@ std::optional<int64_t> parse_timestamp(std::string_view text, TimestampFormat fo
   // 12 digits of seconds is year ~33658, 12 digits of ms is 1973: the length tells them apart.
   const size_t digits = text.size() - (text[0] == '-' ? 1 : 0);
   return parse_epoch(text, digits >= 12 ? 1 : kMsPerSecond);
+}
+
+std::optional<int64_t> parse_timestamp(std::string_view text, TimestampFormat format, const TimeZone& local_zone) {
+  if (local_zone.is_utc()) return parse_timestamp(text, format);
+  const bool iso = format == TimestampFormat::Iso8601 || (format == TimestampFormat::Auto && !is_epoch_text(text));
+  if (!iso) return parse_timestamp(text, format);
+  bool has_offset = false;
+  const std::optional<int64_t> parsed = parse_iso8601(text, &has_offset);
+  if (!parsed || has_offset) return parsed;
+  return local_zone.to_utc_ms(*parsed);
+}
+
+TimeZone TimeZone::parse(const std::string& text) {
+  TimeZone zone;
+  if (text.empty() || text == "UTC" || text == "Z") return zone;
+  zone.name_ = text;
+  if (text[0] == '+' || text[0] == '-') {
+    int64_t offset_ms = 0;
+    if (!parse_offset(text, 0, offset_ms))
+      throw ConfigError("time zone '" + text + "' is not an offset of the form +hh:mm, +hhmm or +hh");
+    zone.fixed_offset_ms_ = offset_ms;
+    return zone;
+  }
+  try {
+    zone.zone_ = date::locate_zone(text);
+  } catch (const std::exception&) {
+    throw ConfigError("unknown time zone '" + text + "' (expected UTC, an offset such as +05:30, or a name from the "
+                      "time zone database such as Europe/Paris)");
+  }
+  return zone;
+}
+
+int64_t TimeZone::to_utc_ms(int64_t local_ms) const {
+  if (zone_ == nullptr) return local_ms - fixed_offset_ms_;
+  const auto* zone = static_cast<const date::time_zone*>(zone_);
+  const date::local_time<std::chrono::milliseconds> local{std::chrono::milliseconds(local_ms)};
+  return zone->to_sys(local, date::choose::earliest).time_since_epoch().count();
 }
 
 // Howard Hinnant, "chrono-Compatible Low-Level Date Algorithms", days_from_civil.

@@ -101,7 +101,13 @@ std::function<void(uint64_t, uint64_t)> ingest_progress_printer() {
 
 }  // namespace
 
-IngestResult read_configured_input(const RunConfig& config) {
+IngestResult read_configured_input(const RunConfig& config, const Context& ctx) {
+  if (!config.sources.empty()) {
+    if (!config.input_path.empty())
+      throw ConfigError("give either an input file (--input or [input] path) or [[source]] tables, not both");
+    return read_sources(ctx, config.sources, config.identity, config.threads);
+  }
+  if (!config.identity.files.empty()) throw ConfigError("[identity] files need [[source]] tables");
   CsvOptions csv = config.csv;
   csv.num_threads = config.threads;
   if (config.progress) csv.progress = ingest_progress_printer();
@@ -124,16 +130,20 @@ IngestResult read_configured_input(const RunConfig& config) {
 }
 
 RunReport run_pipeline(const RunConfig& config) {
-  if (config.input_path.empty()) throw ConfigError("no input file given (--input or [input] path)");
+  if (config.input_path.empty() && config.sources.empty())
+    throw ConfigError("no input file given (--input, [input] path or [[source]] tables)");
   if (config.output_path.empty()) throw ConfigError("no output file given (--out or [run] output)");
   require_distinct_files(config.input_path, config.output_path, "--out");
+  for (const SourceSpec& source : config.sources)
+    for (const std::string& path : source.paths) require_distinct_files(path, config.output_path, "--out");
+  for (const std::string& path : config.identity.files) require_distinct_files(path, config.output_path, "--out");
   require_distinct_files(config.input_path, config.model_path, "[model] path");
   require_distinct_files(config.case_attributes_path, config.output_path, "--out");
   require_distinct_files(config.outcome.label_file, config.output_path, "--out");
   Context ctx = make_context(config.device, config.threads);
 
   RunReport report;
-  report.input_path = config.input_path;
+  report.input_path = describe_input(config);
   report.output_path = config.output_path;
   report.backend = to_string(ctx.backend);
   StageClock clock(report, config.progress, ctx);
@@ -142,7 +152,7 @@ RunReport run_pipeline(const RunConfig& config) {
   const auto output_dir = std::filesystem::path(config.output_path).parent_path();
   if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
 
-  IngestResult ingest = clock.run("ingest", [&] { return read_configured_input(config); });
+  IngestResult ingest = clock.run("ingest", [&] { return read_configured_input(config, ctx); });
   report.input_bytes = ingest.file_bytes;
   report.rows_read = ingest.rows_read;
   report.rows_skipped = ingest.rows_skipped;
@@ -172,7 +182,12 @@ RunReport run_pipeline(const RunConfig& config) {
     const StepTimer step(ctx, "journeys");
     writer.write_vocab(journeys);
     writer.write_journeys(journeys);
+    if (ingest.sources) write_sources_results(writer, *ingest.sources);
   });
+  if (ingest.sources) {
+    report.stage_summaries.push_back(format_sources_summary(*ingest.sources));
+    for (std::string& warning : sources_warnings(*ingest.sources, config.identity)) report.warnings.push_back(std::move(warning));
+  }
 
   if (config.patterns_enabled) {
     const PatternResult patterns = clock.run("patterns", [&] { return mine_patterns(ctx, journeys, config.patterns); });
@@ -302,12 +317,17 @@ RunReport run_pipeline(const RunConfig& config) {
   meta.backend = report.backend;
   meta.build_info = build_info();
   meta.config_toml = to_toml(config);
-  meta.input_files = {config.input_path};
-  meta.input_bytes = {ingest.file_bytes};
+  if (ingest.sources) {
+    meta.input_files = input_files_of(*ingest.sources);
+    for (const std::string& file : meta.input_files) meta.input_bytes.push_back(file_size_or_zero(file));
+  } else {
+    meta.input_files = {config.input_path};
+    meta.input_bytes = {ingest.file_bytes};
+  }
   meta.rows_read = ingest.rows_read;
   meta.rows_skipped = ingest.rows_skipped;
   for (const BadRow& bad : ingest.first_bad_rows)
-    meta.bad_row_messages.push_back("line " + std::to_string(bad.line) + ", column '" + bad.column + "': " +
+    meta.bad_row_messages.push_back((bad.file.empty() ? "" : bad.file + ", ") + "line " + std::to_string(bad.line) + ", column '" + bad.column + "': " +
                                     bad.reason + " (value: '" + bad.value + "')");
   meta.stage_seconds = report.stage_seconds;
   meta.journey_rule = report.journey_rule;

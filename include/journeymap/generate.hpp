@@ -45,4 +45,21 @@ std::string truth_csv_path_for(const std::string& csv_path);
 /// ground truth. Files are written to temporary names and renamed at the end.
 GeneratorSummary generate_dataset(const GeneratorOptions& options, const std::string& csv_path);
 
+/// What split_into_sources wrote.
+struct MultiSourceSummary {
+  std::string folder;
+  std::string config_path;        ///< sources.toml: the [[source]] tables and [identity] for `run --config`
+  int64_t events[4] = {0, 0, 0, 0};  ///< events of web.csv, app.csv, email.csv, crm.csv
+  int64_t identity_pairs = 0;     ///< lines of identity.csv
+};
+
+/// Splits a generated events CSV into the files of four systems that know each customer under
+/// different ids (docs/generator.md, "Several sources"): web.csv (cookies; logged-in events carry the
+/// email hash), app.csv (devices; logged-in events carry the CRM id), email.csv (email hashes, times
+/// with an offset), crm.csv (CRM ids, local times of Europe/Berlin), identity.csv (the links no
+/// event carries), ids.truth.csv (every id with its true customer) and sources.toml. With
+/// `shared_ids`, 8% of logged-out web and app events carry a placeholder id ("unknown", "0").
+MultiSourceSummary split_into_sources(const std::string& events_csv, const std::string& folder, uint64_t seed,
+                                      bool shared_ids);
+
 }  // namespace jm

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,13 @@
 #include "journeymap/timestamp.hpp"
 
 namespace jm {
+
+/// How an input file is written: `Auto` tells CSV from SPMF by the first data line.
+enum class InputFormat { Auto, Csv, Spmf };
+/// Parses "auto", "csv" or "spmf" (throws ConfigError otherwise).
+InputFormat parse_input_format(const std::string& text);
+
+struct SourcesReport;  // sources.hpp
 
 /// What to do with a row that cannot be parsed.
 enum class OnError { Fail, Skip };
@@ -28,6 +36,9 @@ struct CsvColumns {
   std::string channel = "channel";        ///< optional: absent -> every event on channel "unknown"
   std::string value = "value";            ///< optional: absent -> 0
   std::string conversion = "conversion";  ///< optional flag column: 1/0, true/false, yes/no
+  /// More text columns read as they are, dictionary-encoded into IngestResult::extra_columns (the
+  /// second ids of a source that links identities, for example). Each must be in the header.
+  std::vector<std::string> extra;
 };
 
 struct CsvOptions {
@@ -43,6 +54,10 @@ struct CsvOptions {
   OnError on_error = OnError::Fail;
   int num_threads = 0;                    ///< 0 = all hardware threads
   size_t block_bytes = size_t{32} << 20;  ///< text read and parsed per step (bounds memory)
+  /// Time zone of ISO-8601 timestamps written without an offset: "" or "UTC", an IANA name
+  /// ("Europe/Paris", daylight saving applied) or a fixed offset ("+05:30"). Epoch times and
+  /// timestamps with their own offset are not affected.
+  std::string time_zone;
   /// Called after each block with (bytes read so far, file size); empty = no progress reports.
   std::function<void(uint64_t, uint64_t)> progress;
 };
@@ -53,15 +68,26 @@ struct BadRow {
   std::string column;
   std::string value;
   std::string reason;
+  std::string file;  ///< set when a run reads several files (sources)
+};
+
+/// A text column read besides the event fields (CsvColumns::extra), one code per event.
+struct ExtraColumn {
+  std::string name;             ///< the header name
+  Vocabulary values;            ///< distinct non-empty values
+  std::vector<int32_t> codes;   ///< [n_events] id in `values`, or -1 where the field was empty
 };
 
 struct IngestResult {
   EventTable events;
+  std::vector<ExtraColumn> extra_columns;  ///< in the order of CsvColumns::extra
   std::string file;
   uint64_t file_bytes = 0;
   int64_t rows_read = 0;     ///< data rows seen (excluding the header and blank lines)
   int64_t rows_skipped = 0;  ///< bad rows skipped under OnError::Skip
   std::vector<BadRow> first_bad_rows;  ///< the first few skipped rows (at most kMaxReportedBadRows)
+  /// Set when the events came from several sources: what each gave and how identities were stitched.
+  std::shared_ptr<const SourcesReport> sources;
   static constexpr size_t kMaxReportedBadRows = 20;
 };
 

@@ -59,8 +59,9 @@ struct RunReport {
   std::vector<std::string> stage_summaries;  ///< readable blocks of the analysis stages, in run order
 };
 
-/// Reads the config's input file: CSV or SPMF by `input_format` (detected for auto).
-IngestResult read_configured_input(const RunConfig& config);
+/// Reads the config's input: its file (CSV or SPMF by `input_format`, detected for auto), or its
+/// [[source]] tables with identities stitched on the backend of `ctx`.
+IngestResult read_configured_input(const RunConfig& config, const Context& ctx);
 
 /// Runs every stage and writes the HDF5 result atomically. Throws InputError/ConfigError/Error;
 /// on failure no output file is created and an existing one is left untouched.

@@ -31,16 +31,18 @@
 #include "journeymap/outcome.hpp"
 #include "journeymap/patterns.hpp"
 #include "journeymap/segments.hpp"
+#include "journeymap/sources.hpp"
 
 namespace jm {
-
-enum class InputFormat { Auto, Csv, Spmf };
-InputFormat parse_input_format(const std::string& text);
 
 struct RunConfig {
   std::string input_path;
   InputFormat input_format = InputFormat::Auto;
   CsvOptions csv;
+  /// [[source]] tables: several sources read instead of `input_path` (each starts from the [input]
+  /// settings above and overrides what it names); their ids are stitched under `identity`.
+  std::vector<SourceSpec> sources;
+  IdentityOptions identity;  ///< [identity]
   std::string case_attributes_path;  ///< [input] case_attributes: CSV id,attr... (model inputs case:<attr>)
   JourneyOptions journeys;
   OutcomeDefinition outcome;  ///< [outcome]; `[input] conversion_touchpoint` adds one "converted" event
@@ -79,6 +81,9 @@ struct RunConfig {
     return options;
   }
 };
+
+/// The input as one line for messages: the path, or "sources web, app, crm".
+std::string describe_input(const RunConfig& config);
 
 /// The outcome definition every command uses: `outcome`, plus the conversion touchpoint of the
 /// input (the `--conversion-touchpoint` shorthand) as an outcome event labelled "converted".

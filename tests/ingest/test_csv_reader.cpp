@@ -601,5 +601,40 @@ TEST(ReadEvents, DetectsCsvAndSpmf) {
   EXPECT_THROW(read_events((dir / "missing").string(), {}), InputError);
 }
 
+TEST(CsvReader, ExtraColumnsAreDictionaryEncodedWithEmptyFieldsAbsent) {
+  CsvOptions options;
+  options.columns.extra = {"email", "device"};
+  const IngestResult result = read_text(std::string("device,") + "customer_id,timestamp,touchpoint,email\n"
+                                        "d1,c1,2026-03-01T00:00:00Z,home,a@x\n"
+                                        "d2,c2,2026-03-01T00:00:00Z,home,\n"
+                                        "d1,c1,2026-03-01T00:00:01Z,cart,a@x\n",
+                                        options);
+  ASSERT_EQ(result.extra_columns.size(), 2u);
+  EXPECT_EQ(result.extra_columns[0].name, "email");
+  EXPECT_EQ(result.extra_columns[0].values.names(), (std::vector<std::string>{"a@x"}));
+  EXPECT_EQ(result.extra_columns[0].codes, (std::vector<int32_t>{0, -1, 0}));
+  EXPECT_EQ(result.extra_columns[1].codes, (std::vector<int32_t>{0, 1, 0}));
+  // The same ids whatever the block size and thread count.
+  options.block_bytes = 4096;
+  options.num_threads = 3;
+  EXPECT_EQ(read_text(std::string("device,") + "customer_id,timestamp,touchpoint,email\nd1,c1,2026-03-01,home,a@x\n",
+                      options).extra_columns[1].codes,
+            (std::vector<int32_t>{0}));
+  options.columns.extra = {"phone"};
+  const InputError missing = read_error(std::string(kHeader) + "c1,2026-03-01,home,web,0,0\n", options);
+  EXPECT_EQ(missing.column(), "phone");
+}
+
+TEST(CsvReader, TimeZoneAppliesToLocalTimesOnly) {
+  CsvOptions options;
+  options.time_zone = "+02:00";
+  const IngestResult result = read_text(std::string(kHeader) + "c1,2026-03-01T02:00:00,home,web,0,0\n"
+                                        "c1,2026-03-01T02:00:00Z,home,web,0,0\n",
+                                        options);
+  EXPECT_EQ(result.events.timestamp_ms, (std::vector<int64_t>{k20260301T000000Z, k20260301T000000Z + 7200000}));
+  options.time_zone = "Moon/Base";
+  EXPECT_THROW(read_text(std::string(kHeader) + "c1,2026-03-01,home,web,0,0\n", options), ConfigError);
+}
+
 }  // namespace
 }  // namespace jm

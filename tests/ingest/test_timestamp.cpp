@@ -141,5 +141,31 @@ TEST(TimestampFormatName, ParsesKnownNames) {
   EXPECT_THROW(parse_timestamp_format(""), ConfigError);
 }
 
+TEST(TimeZone, LocalTimesOfANamedZoneFollowDaylightSaving) {
+  const TimeZone berlin = TimeZone::parse("Europe/Berlin");
+  EXPECT_FALSE(berlin.is_utc());
+  EXPECT_EQ(parse_timestamp("2026-01-10T12:00:00", TimestampFormat::Auto, berlin), 1768042800000);  // CET, +1
+  EXPECT_EQ(parse_timestamp("2026-03-29T03:30:00", TimestampFormat::Iso8601, berlin), 1774747800000);  // CEST, +2
+  // 02:30 never happened that night (clocks went 02:00 -> 03:00): the instant of the change.
+  EXPECT_EQ(parse_timestamp("2026-03-29T02:30:00", TimestampFormat::Auto, berlin), 1774746000000);
+  // 02:30 happened twice on 25 October: the earlier one (still CEST).
+  EXPECT_EQ(parse_timestamp("2026-10-25T02:30:00", TimestampFormat::Auto, berlin), 1792888200000);
+  // Text with its own offset, and epoch numbers, are instants already.
+  EXPECT_EQ(parse_timestamp("2026-01-10T12:00:00Z", TimestampFormat::Auto, berlin), 1768046400000);
+  EXPECT_EQ(parse_timestamp("1768046400000", TimestampFormat::Auto, berlin), 1768046400000);
+  EXPECT_EQ(parse_timestamp("not a time", TimestampFormat::Auto, berlin), std::nullopt);
+}
+
+TEST(TimeZone, FixedOffsetsAndUtc) {
+  EXPECT_EQ(parse_timestamp("2026-01-10T12:00", TimestampFormat::Auto, TimeZone::parse("+05:30")), 1768026600000);
+  EXPECT_EQ(parse_timestamp("2026-01-10T12:00", TimestampFormat::Auto, TimeZone::parse("-01")), 1768050000000);
+  EXPECT_TRUE(TimeZone::parse("").is_utc());
+  EXPECT_TRUE(TimeZone::parse("UTC").is_utc());
+  EXPECT_EQ(parse_timestamp("2026-01-10T12:00", TimestampFormat::Auto, TimeZone::parse("UTC")), 1768046400000);
+  EXPECT_THROW(TimeZone::parse("Europe/Atlantis"), ConfigError);
+  EXPECT_THROW(TimeZone::parse("+25:00"), ConfigError);
+  EXPECT_THROW(TimeZone::parse("+1:00"), ConfigError);
+}
+
 }  // namespace
 }  // namespace jm
