@@ -28,14 +28,14 @@ target_sources(journeymap_core PRIVATE host/output/parquet_export.cpp)
 if(JM_ARROW_FOUND)
   # The writer is a module opened on first use (host/output/parquet_export.cpp), so that only
   # `export --format parquet` loads Arrow. It links nothing of journeymap's.
-  add_library(journeymap_parquet MODULE host/output/parquet_table_writer.cpp)
+  add_library(journeymap_parquet MODULE host/output/parquet_table_writer.cpp host/ingest/parquet_column_reader.cpp)
   set_target_properties(journeymap_parquet PROPERTIES
     CXX_STANDARD 20 CXX_STANDARD_REQUIRED ON
     CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY "${PROJECT_BINARY_DIR}"
     # The wheel ships versioned sonames only; the module finds them in the wheel's folder.
     BUILD_RPATH "${JM_ARROW_DIR}")
-  target_include_directories(journeymap_parquet PRIVATE ${PROJECT_SOURCE_DIR}/include)
+  target_include_directories(journeymap_parquet PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR})
   target_include_directories(journeymap_parquet SYSTEM PRIVATE ${JM_ARROW_DIR}/include)
   target_compile_options(journeymap_parquet PRIVATE -Wall -Wextra)
   target_link_libraries(journeymap_parquet PRIVATE ${_jm_libarrow} ${_jm_libparquet})

@@ -10,7 +10,7 @@ namespace jm {
 void add_input_flags(CLI::App* command, InputFlags& flags, bool journey_cap_flag) {
   command->add_option("--config", flags.config_file, "TOML configuration file (flags override it)");
   command->add_option("--input", flags.input, "Events file: CSV with header, or SPMF");
-  command->add_option("--format", flags.format, "Input format: auto | csv | spmf");
+  command->add_option("--format", flags.format, "Input format: auto | csv | spmf | parquet");
   command->add_option("--on-error", flags.on_error, "Bad rows: fail (default) | skip");
   command->add_option("--timestamp-format", flags.timestamp_format, "auto | iso8601 | epoch_s | epoch_ms");
   command->add_option("--column", flags.columns, "Map a field to a CSV header, e.g. --column touchpoint=page");

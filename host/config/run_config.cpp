@@ -477,6 +477,7 @@ const char* format_name(InputFormat format) {
   switch (format) {
     case InputFormat::Csv: return "csv";
     case InputFormat::Spmf: return "spmf";
+    case InputFormat::Parquet: return "parquet";
     default: return "auto";
   }
 }
@@ -505,7 +506,8 @@ InputFormat parse_input_format(const std::string& text) {
   if (lower == "auto") return InputFormat::Auto;
   if (lower == "csv") return InputFormat::Csv;
   if (lower == "spmf") return InputFormat::Spmf;
-  throw ConfigError("input format must be auto, csv or spmf (got '" + text + "')");
+  if (lower == "parquet") return InputFormat::Parquet;
+  throw ConfigError("input format must be auto, csv, spmf or parquet (got '" + text + "')");
 }
 
 std::string describe_input(const RunConfig& config) {

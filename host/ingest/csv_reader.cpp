@@ -24,6 +24,7 @@
 
 #include "host/core/thread_pool.hpp"
 #include "host/core/utf8.hpp"
+#include "host/ingest/field_flags.hpp"
 #include "host/ingest/text_blocks.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/ingest.hpp"
@@ -33,6 +34,7 @@ namespace {
 
 using ingest_detail::BlockReader;
 using ingest_detail::LocalDictionary;
+using ingest_detail::parse_flag;
 using ingest_detail::resize_for_append;
 using ingest_detail::VocabularyIndex;
 
@@ -176,24 +178,6 @@ std::optional<float> parse_value(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) return std::nullopt;
   return value;
-}
-
-bool equals_ignore_case(std::string_view text, std::string_view lower) {
-  if (text.size() != lower.size()) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
-std::optional<bool> parse_flag(std::string_view text) {
-  if (text.empty() || text == "0") return false;
-  if (text == "1") return true;
-  if (equals_ignore_case(text, "true") || equals_ignore_case(text, "yes")) return true;
-  if (equals_ignore_case(text, "false") || equals_ignore_case(text, "no")) return false;
-  return std::nullopt;
 }
 
 const char* timestamp_format_name(TimestampFormat format) {

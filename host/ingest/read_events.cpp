@@ -50,6 +50,7 @@ IngestResult read_events(const std::string& path, const CsvOptions& options) {
   std::fclose(file);
 
   std::string_view text = window;
+  if (text.substr(0, 4) == "PAR1") return read_events_parquet(path, options);
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   while (!text.empty()) {
     const size_t newline = text.find('\n');

@@ -1,12 +1,13 @@
-// Parquet export as the rest of journeymap sees it. The Arrow-based writer
-// (host/output/parquet_table_writer.cpp) is a module, libjourneymap_parquet.so, opened on first use,
-// so no other command loads Apache Arrow.
+// Parquet as the rest of journeymap sees it. The Arrow-based writer
+// (host/output/parquet_table_writer.cpp) and column reader (host/ingest/parquet_column_reader.cpp)
+// are a module, libjourneymap_parquet.so, opened on first use, so no other command loads Apache Arrow.
 #include <unistd.h>
 
 #include <string>
 #include <vector>
 
 #include "host/core/shared_library.hpp"
+#include "host/output/parquet_module.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/export.hpp"
 
@@ -32,7 +33,7 @@ std::string program_folder() {
 
 SharedLibrary& parquet_module() {
   static SharedLibrary library(
-      "the Parquet writer (libjourneymap_parquet.so with Apache Arrow; export --format parquet)",
+      "the Parquet module (libjourneymap_parquet.so with Apache Arrow; Parquet input and export --format parquet)",
       {program_folder() + "/libjourneymap_parquet.so", program_folder() + "/lib/libjourneymap_parquet.so",
        program_folder() + "/../lib/libjourneymap_parquet.so", JM_PARQUET_MODULE_PATH});
   return library;
@@ -49,6 +50,13 @@ void write_table_parquet(const Table& table, const std::string& path) {
   static WriteTable* const write = parquet_module().function<WriteTable>("jm_parquet_write_table");
   std::string error;
   if (!write(&table, path.c_str(), &error)) throw Error(error);
+}
+
+bool read_parquet_columns(const std::string& path, const parquet_input::Request& request,
+                          parquet_input::Result& result) {
+  using ReadColumns = bool(const char*, const parquet_input::Request*, parquet_input::Result*);
+  static ReadColumns* const read = parquet_module().function<ReadColumns>("jm_parquet_read_columns");
+  return read(path.c_str(), &request, &result);
 }
 
 std::string load_parquet_module() {
@@ -68,6 +76,10 @@ void write_table_parquet(const Table&, const std::string& path) {
 }
 
 std::string load_parquet_module() { throw Error("this build has no Apache Arrow, so it cannot write Parquet"); }
+
+bool read_parquet_columns(const std::string& path, const parquet_input::Request&, parquet_input::Result&) {
+  throw Error(path + ": this build has no Apache Arrow, so it cannot read Parquet");
+}
 
 #endif
 

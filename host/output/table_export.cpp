@@ -84,6 +84,40 @@ void write_atomically(const std::string& path, Write&& write) {
 
 }  // namespace
 
+Table event_table(const EventTable& events) {
+  auto text = [](const char* name, const Vocabulary& vocabulary, auto&& id_at, size_t rows) {
+    TableColumn column;
+    column.name = name;
+    column.type = TableColumn::Type::String;
+    column.strings.reserve(rows);
+    for (size_t row = 0; row < rows; ++row) column.strings.push_back(vocabulary.name(static_cast<int32_t>(id_at(row))));
+    return column;
+  };
+  const size_t rows = events.size();
+  Table table;
+  table.name = "events";
+  table.columns.push_back(text("customer_id", events.customers, [&](size_t r) { return events.customer[r]; }, rows));
+  TableColumn time;
+  time.name = "timestamp";
+  time.type = TableColumn::Type::TimestampMs;
+  time.ints = events.timestamp_ms;
+  table.columns.push_back(std::move(time));
+  table.columns.push_back(text("touchpoint", events.touchpoints, [&](size_t r) { return events.touchpoint[r]; }, rows));
+  table.columns.push_back(text("channel", events.channels, [&](size_t r) { return events.channel[r]; }, rows));
+  TableColumn value;
+  value.name = "value";
+  value.type = TableColumn::Type::Float64;
+  value.floats.assign(events.value.begin(), events.value.end());
+  table.columns.push_back(std::move(value));
+  TableColumn conversion;
+  conversion.name = "conversion";
+  conversion.type = TableColumn::Type::Bool;
+  conversion.bools.reserve(rows);
+  for (const uint8_t flag : events.is_conversion) conversion.bools.push_back(flag != 0 ? 1 : 0);
+  table.columns.push_back(std::move(conversion));
+  return table;
+}
+
 ExportFormat parse_export_format(const std::string& text) {
   if (text == "csv") return ExportFormat::Csv;
   if (text == "parquet") {

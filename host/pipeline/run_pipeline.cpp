@@ -119,6 +119,7 @@ IngestResult read_configured_input(const RunConfig& config, const Context& ctx) 
     switch (config.input_format) {
       case InputFormat::Csv: result = read_events_csv(input.path(), csv); break;
       case InputFormat::Spmf: result = read_events_spmf(input.path(), config.threads); break;
+      case InputFormat::Parquet: result = read_events_parquet(input.path(), csv); break;
       default: result = read_events(input.path(), csv);
     }
   } catch (const InputError& error) {

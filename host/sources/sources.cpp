@@ -60,6 +60,7 @@ IngestResult read_source_file(const SourceSpec& source, const std::string& path,
     switch (source.format) {
       case InputFormat::Csv: part = read_events_csv(path, csv); break;
       case InputFormat::Spmf: part = read_events_spmf(path, num_threads); break;
+      case InputFormat::Parquet: part = read_events_parquet(path, csv); break;
       case InputFormat::Auto: part = read_events(path, csv); break;
     }
   } catch (const InputError& error) {

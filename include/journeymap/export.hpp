@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "journeymap/events.hpp"
+
 namespace jm {
 
 /// One typed column of an exported table.
@@ -45,6 +47,11 @@ struct Table {
 /// (patterns, segments, paths, funnel, attribution, alerts, model, ...). Groups a stage did not
 /// write give no table.
 std::vector<Table> result_tables(const std::string& result_path);
+
+/// An event table as a Table with the default input column names (customer_id, timestamp,
+/// touchpoint, channel, value, conversion): written as Parquet or CSV, it reads back as the same
+/// events (converting a CSV log to Parquet, for example).
+Table event_table(const EventTable& events);
 
 enum class ExportFormat { Parquet, Csv };
 

@@ -16,9 +16,10 @@
 
 namespace jm {
 
-/// How an input file is written: `Auto` tells CSV from SPMF by the first data line.
-enum class InputFormat { Auto, Csv, Spmf };
-/// Parses "auto", "csv" or "spmf" (throws ConfigError otherwise).
+/// How an input file is written: `Auto` tells Parquet by its magic bytes and CSV from SPMF by the
+/// first data line.
+enum class InputFormat { Auto, Csv, Spmf, Parquet };
+/// Parses "auto", "csv", "spmf" or "parquet" (throws ConfigError otherwise).
 InputFormat parse_input_format(const std::string& text);
 
 struct SourcesReport;  // sources.hpp
@@ -103,7 +104,15 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
 /// `@` are comments. Throws InputError on malformed lines or itemsets with more than one item.
 IngestResult read_events_spmf(const std::string& path, int num_threads = 0);
 
-/// Picks the reader by content: SPMF when the first data line is integers ending in `-2`, else CSV.
+/// Reads a Parquet event log with the same column mapping, timestamp settings, conversion rules and
+/// error handling as CSV (a bad row's `line` is its 1-based row number). Text columns are read as
+/// dictionaries; a timestamp column may be a Parquet timestamp or date, epoch numbers or text;
+/// nested, binary and other unsupported column types are refused by name, as is a file that is
+/// not Parquet or is truncated. Needs the build's Apache Arrow (the module is opened on first use).
+IngestResult read_events_parquet(const std::string& path, const CsvOptions& options);
+
+/// Picks the reader by content: Parquet when the file starts with its magic bytes, SPMF when the
+/// first data line is integers ending in `-2`, else CSV.
 IngestResult read_events(const std::string& path, const CsvOptions& options);
 
 }  // namespace jm

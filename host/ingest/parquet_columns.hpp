@@ -1,0 +1,40 @@
+// What the Parquet module (libjourneymap_parquet.so, opened on first use) hands back when it reads an
+// events file: the requested columns, each converted from its Arrow type to one of a few plain
+// kinds. Shared by host/ingest/parquet_reader.cpp and the module's host/ingest/parquet_column_reader.cpp,
+// which are built by the same compiler against the same standard library.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace jm::parquet_input {
+
+enum class Kind { Absent, Text, Int, Float, Bool, TimestampMs };
+
+/// One column over the whole file, row i of every column being the same event.
+struct Column {
+  Kind kind = Kind::Absent;
+  std::string arrow_type;              ///< the file's type, for messages ("string", "timestamp[us]")
+  std::vector<std::string> dictionary;  ///< Text: distinct values in order of first appearance
+  std::vector<int32_t> codes;          ///< Text: index into `dictionary` per row
+  std::vector<int64_t> ints;           ///< Int, Bool (0/1), TimestampMs (ms since the epoch, UTC)
+  std::vector<double> floats;          ///< Float
+  std::vector<uint8_t> valid;          ///< 0 where the value is null
+};
+
+struct Request {
+  std::vector<std::string> names;  ///< columns to read; "" = not wanted (the result keeps the slot, Absent)
+  std::vector<uint8_t> required;   ///< per name: 1 when a missing column is an error
+  int num_threads = 0;
+};
+
+struct Result {
+  std::vector<Column> columns;  ///< one per requested name
+  int64_t rows = 0;
+  int64_t row_groups = 0;
+  std::string error;         ///< set when the read failed
+  std::string error_column;  ///< the column the error is about, if any
+};
+
+}  // namespace jm::parquet_input
