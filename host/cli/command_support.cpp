@@ -44,7 +44,6 @@ void create_parent_folder(const std::string& output_path) {
 RunMetadata command_metadata(const std::string& command, const Context& ctx, const RunConfig& config,
                              const CommandJourneys& input_journeys, const StageTimer& timer) {
   const IngestResult& ingest = input_journeys.ingest;
-  const std::string& input = config.input_path;
   RunMetadata meta;
   meta.config_toml = to_toml(config);
   meta.journey_rule = describe_journey_rule(config.journeys, input_journeys.outcome);
@@ -53,13 +52,7 @@ RunMetadata command_metadata(const std::string& command, const Context& ctx, con
   meta.command = command;
   meta.backend = to_string(ctx.backend);
   meta.build_info = build_info();
-  if (ingest.sources) {
-    meta.input_files = input_files_of(*ingest.sources);
-    for (const std::string& file : meta.input_files) meta.input_bytes.push_back(file_size_or_zero(file));
-  } else {
-    meta.input_files = {input};
-    meta.input_bytes = {ingest.file_bytes};
-  }
+  record_input_files(config, ingest, meta.input_files, meta.input_bytes);
   meta.rows_read = ingest.rows_read;
   meta.rows_skipped = ingest.rows_skipped;
   meta.stage_seconds = timer.seconds();

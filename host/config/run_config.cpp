@@ -135,6 +135,18 @@ class TableReader {
   std::set<std::string> used_;
 };
 
+// A [input.columns] or [source.columns] table: the header names of the event fields.
+void read_columns(const toml::table& table, const std::string& prefix, const std::string& file, CsvColumns& columns) {
+  TableReader col(table, prefix, file);
+  col.read("customer", columns.customer);
+  col.read("timestamp", columns.timestamp);
+  col.read("touchpoint", columns.touchpoint);
+  col.read("channel", columns.channel);
+  col.read("value", columns.value);
+  col.read("conversion", columns.conversion);
+  col.reject_unknown_keys();
+}
+
 // One [[source]] table, starting from the [input] settings.
 SourceSpec read_source(const toml::table& table, const std::string& file, const RunConfig& config) {
   SourceSpec spec;
@@ -171,16 +183,8 @@ SourceSpec read_source(const toml::table& table, const std::string& file, const 
   }
   if (delimiter.size() != 1) throw ConfigError(file + ": " + prefix + ": delimiter must be a single character");
   spec.csv.delimiter = delimiter[0];
-  if (const toml::table* columns = src.subtable("columns")) {
-    TableReader col(*columns, "source.columns.", file);
-    col.read("customer", spec.csv.columns.customer);
-    col.read("timestamp", spec.csv.columns.timestamp);
-    col.read("touchpoint", spec.csv.columns.touchpoint);
-    col.read("channel", spec.csv.columns.channel);
-    col.read("value", spec.csv.columns.value);
-    col.read("conversion", spec.csv.columns.conversion);
-    col.reject_unknown_keys();
-  }
+  if (const toml::table* columns = src.subtable("columns"))
+    read_columns(*columns, "source.columns.", file, spec.csv.columns);
   if (const toml::table* linked = src.subtable("linked_ids")) {
     for (const auto& [kind, column] : *linked) {
       const auto text = column.value<std::string>();
@@ -228,16 +232,8 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     config.input_format = parse_input_format(format);
     config.csv.on_error = parse_on_error(on_error);
     config.csv.timestamp_format = parse_timestamp_format(timestamp_format);
-    if (const toml::table* columns = in.subtable("columns")) {
-      TableReader col(*columns, "input.columns.", source);
-      col.read("customer", config.csv.columns.customer);
-      col.read("timestamp", config.csv.columns.timestamp);
-      col.read("touchpoint", config.csv.columns.touchpoint);
-      col.read("channel", config.csv.columns.channel);
-      col.read("value", config.csv.columns.value);
-      col.read("conversion", config.csv.columns.conversion);
-      col.reject_unknown_keys();
-    }
+    if (const toml::table* columns = in.subtable("columns"))
+      read_columns(*columns, "input.columns.", source, config.csv.columns);
     in.reject_unknown_keys();
   }
   if (const toml::node* sources = top.node("source")) {

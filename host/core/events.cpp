@@ -24,6 +24,24 @@ void EventTable::push_back(uint32_t customer_id, int64_t time_ms, int32_t touchp
   is_conversion.push_back(conversion ? 1 : 0);
 }
 
+void EventTable::move_row(size_t from, size_t to) {
+  customer[to] = customer[from];
+  timestamp_ms[to] = timestamp_ms[from];
+  touchpoint[to] = touchpoint[from];
+  channel[to] = channel[from];
+  value[to] = value[from];
+  is_conversion[to] = is_conversion[from];
+}
+
+void EventTable::truncate(size_t n) {
+  customer.resize(n);
+  timestamp_ms.resize(n);
+  touchpoint.resize(n);
+  channel.resize(n);
+  value.resize(n);
+  is_conversion.resize(n);
+}
+
 void EventTable::check_consistent() const {
   const size_t n = customer.size();
   if (timestamp_ms.size() != n || touchpoint.size() != n || channel.size() != n || value.size() != n ||

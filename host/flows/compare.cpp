@@ -50,20 +50,9 @@ EventFilterStats filter_events(EventTable& events, const EventFilter& filter, co
       ++stats.dropped_by_channel;
       continue;
     }
-    events.customer[kept] = events.customer[i];
-    events.timestamp_ms[kept] = t;
-    events.touchpoint[kept] = events.touchpoint[i];
-    events.channel[kept] = events.channel[i];
-    events.value[kept] = events.value[i];
-    events.is_conversion[kept] = events.is_conversion[i];
-    ++kept;
+    events.move_row(i, kept++);
   }
-  events.customer.resize(kept);
-  events.timestamp_ms.resize(kept);
-  events.touchpoint.resize(kept);
-  events.channel.resize(kept);
-  events.value.resize(kept);
-  events.is_conversion.resize(kept);
+  events.truncate(kept);
   if (kept == 0) throw ConfigError("filter: no event is left (" + describe_event_filter(filter, stats) + ")");
   return stats;
 }

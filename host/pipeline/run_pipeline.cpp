@@ -130,6 +130,18 @@ IngestResult read_configured_input(const RunConfig& config, const Context& ctx) 
   return result;
 }
 
+void record_input_files(const RunConfig& config, const IngestResult& ingest, std::vector<std::string>& files,
+                        std::vector<uint64_t>& bytes) {
+  if (!ingest.sources) {
+    files = {config.input_path};
+    bytes = {ingest.file_bytes};
+    return;
+  }
+  files = input_files_of(*ingest.sources);
+  bytes.clear();
+  for (const std::string& file : files) bytes.push_back(file_size_or_zero(file));
+}
+
 RunReport run_pipeline(const RunConfig& config) {
   if (config.input_path.empty() && config.sources.empty())
     throw ConfigError("no input file given (--input, [input] path or [[source]] tables)");
@@ -318,13 +330,7 @@ RunReport run_pipeline(const RunConfig& config) {
   meta.backend = report.backend;
   meta.build_info = build_info();
   meta.config_toml = to_toml(config);
-  if (ingest.sources) {
-    meta.input_files = input_files_of(*ingest.sources);
-    for (const std::string& file : meta.input_files) meta.input_bytes.push_back(file_size_or_zero(file));
-  } else {
-    meta.input_files = {config.input_path};
-    meta.input_bytes = {ingest.file_bytes};
-  }
+  record_input_files(config, ingest, meta.input_files, meta.input_bytes);
   meta.rows_read = ingest.rows_read;
   meta.rows_skipped = ingest.rows_skipped;
   for (const BadRow& bad : ingest.first_bad_rows)

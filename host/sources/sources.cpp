@@ -145,12 +145,8 @@ void assign_customers(const IdentityGraph& graph, const IdentityComponents& iden
     }
     int32_t& customer = customer_of_root[static_cast<size_t>(root)];
     if (customer < 0) customer = events.customers.encode(several_kinds ? graph.display(root) : graph.value(root));
+    events.move_row(i, kept);
     events.customer[kept] = static_cast<uint32_t>(customer);
-    events.timestamp_ms[kept] = events.timestamp_ms[i];
-    events.touchpoint[kept] = events.touchpoint[i];
-    events.channel[kept] = events.channel[i];
-    events.value[kept] = events.value[i];
-    events.is_conversion[kept] = events.is_conversion[i];
     report.event_source[kept] = source;
     SourceStats& stats = report.sources[source];
     const int64_t time = events.timestamp_ms[kept];
@@ -159,12 +155,7 @@ void assign_customers(const IdentityGraph& graph, const IdentityComponents& iden
     stats.last_ms = std::max(stats.last_ms, time);
     ++kept;
   }
-  events.customer.resize(kept);
-  events.timestamp_ms.resize(kept);
-  events.touchpoint.resize(kept);
-  events.channel.resize(kept);
-  events.value.resize(kept);
-  events.is_conversion.resize(kept);
+  events.truncate(kept);
   report.event_source.resize(kept);
 
   report.customers = events.customers.size();
@@ -225,12 +216,7 @@ IngestResult read_sources(const Context& ctx, const std::vector<SourceSpec>& sou
   if (merged.events.size() == 0)
     throw InputError(sources.front().paths.front(), 0, "", "",
                      fmt::format("the sources hold no events ({} rows read, {} skipped, {} of dropped ids)",
-                                 merged.rows_read, merged.rows_skipped,
-                                 [&] {
-                                   int64_t dropped = 0;
-                                   for (const SourceStats& stats : report->sources) dropped += stats.events_dropped;
-                                   return dropped;
-                                 }()));
+                                 merged.rows_read, merged.rows_skipped, report->events_dropped()));
   merged.file = sources.front().name;
   merged.sources = std::move(report);
   return merged;

@@ -12,12 +12,6 @@ namespace {
 
 constexpr size_t kDroppedIdsNamed = 3;  // shared ids named in the warning (all are in /identity)
 
-int64_t events_dropped(const SourcesReport& report) {
-  int64_t dropped = 0;
-  for (const SourceStats& source : report.sources) dropped += source.events_dropped;
-  return dropped;
-}
-
 int64_t total_ids(const SourcesReport& report) {
   int64_t ids = 0;
   for (const int64_t count : report.ids_per_kind) ids += count;
@@ -90,7 +84,7 @@ void write_sources_results(ResultWriter& writer, const SourcesReport& report) {
   writer.write_attribute("/identity", "identity_file_pairs", report.identity_file_pairs);
   writer.write_attribute("/identity", "identity_file_ids", report.identity_file_ids);
   writer.write_attribute("/identity", "ids_not_in_sources", report.identity_ids_not_in_sources);
-  writer.write_attribute("/identity", "events_dropped", events_dropped(report));
+  writer.write_attribute("/identity", "events_dropped", report.events_dropped());
   writer.write_attribute("/identity", "backend", identity.backend);
 }
 
@@ -116,7 +110,7 @@ std::string format_sources_summary(const SourcesReport& report) {
                        report.identity_ids_not_in_sources);
   if (!report.identity.dropped.empty())
     out += fmt::format("  shared ids dropped: {} (their events left out: {})\n", report.identity.dropped.size(),
-                       events_dropped(report));
+                       report.events_dropped());
   return out;
 }
 
@@ -132,7 +126,7 @@ std::vector<std::string> sources_warnings(const SourcesReport& report, const Ide
         "identity: {} shared id{} linked to more than {} ids dropped from stitching ({}{}); {} events keyed by them "
         "left out (all in /identity/dropped_id)",
         dropped.size(), dropped.size() == 1 ? "" : "s", options.max_links_per_id, named,
-        dropped.size() > kDroppedIdsNamed ? ", ..." : "", events_dropped(report)));
+        dropped.size() > kDroppedIdsNamed ? ", ..." : "", report.events_dropped()));
   }
   // An identity table usually covers more people than the sources saw; only one that matches
   // nothing at all (a wrong kind name, another id format) is worth a warning.

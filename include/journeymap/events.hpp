@@ -27,6 +27,10 @@ struct EventTable {
   void reserve(size_t n);
   void push_back(uint32_t customer_id, int64_t time_ms, int32_t touchpoint_id, int32_t channel_id,
                  float event_value, bool conversion);
+  /// Copies row `from` over row `to` (to <= from): the step of compacting the table in place.
+  void move_row(size_t from, size_t to);
+  /// Keeps the first `n` rows.
+  void truncate(size_t n);
   /// Throws std::logic_error when the columns disagree in length or an id is out of range.
   void check_consistent() const;
 };

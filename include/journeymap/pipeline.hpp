@@ -63,6 +63,11 @@ struct RunReport {
 /// [[source]] tables with identities stitched on the backend of `ctx`.
 IngestResult read_configured_input(const RunConfig& config, const Context& ctx);
 
+/// The files a run read and their sizes, as /meta records them: the input file, or every source file
+/// and identity file.
+void record_input_files(const RunConfig& config, const IngestResult& ingest, std::vector<std::string>& files,
+                        std::vector<uint64_t>& bytes);
+
 /// Runs every stage and writes the HDF5 result atomically. Throws InputError/ConfigError/Error;
 /// on failure no output file is created and an existing one is left untouched.
 RunReport run_pipeline(const RunConfig& config);

@@ -62,6 +62,13 @@ struct SourcesReport {
   std::vector<std::string> id_value;
   std::vector<int32_t> id_customer;
   std::vector<uint8_t> event_source;  ///< [n_events] source index of each event
+
+  /// Events of all sources left out because the guard dropped their id.
+  int64_t events_dropped() const {
+    int64_t dropped = 0;
+    for (const SourceStats& source : sources) dropped += source.events_dropped;
+    return dropped;
+  }
 };
 
 /// Reads every source, stitches identities and merges the events: customers are the connected
