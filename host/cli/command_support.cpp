@@ -21,12 +21,15 @@ CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, Sta
     throw ConfigError("no input file given (--input, [input] path or [[source]] tables)");
   for (const std::string& output : config_outputs(config)) {
     require_distinct_files(config.input_path, output, "the output");
+    require_distinct_files(config.taxonomy.file, output, "the output");
     for (const SourceSpec& source : config.sources)
       for (const std::string& path : source.paths) require_distinct_files(path, output, "the output");
   }
   CommandJourneys out;
   out.outcome = effective_outcome(config);
   out.ingest = timer.run("ingest", [&] { return read_configured_input(config, ctx); });
+  if (out.ingest.taxonomy)
+    for (std::string& warning : taxonomy_warnings(*out.ingest.taxonomy)) out.warnings.push_back(std::move(warning));
   OutcomeJourneys built = timer.run("journeys", [&] {
     return build_outcome_journeys(ctx, out.ingest.events, config.journeys, out.outcome, require_outcome_touchpoints);
   });

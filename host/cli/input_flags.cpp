@@ -22,6 +22,8 @@ void add_input_flags(CLI::App* command, InputFlags& flags, bool journey_cap_flag
   command->add_option("--label-file", flags.label_file, "CSV id,label[,value]: outcome labels per customer or case");
   command->add_flag("--label-file-only", flags.label_file_only, "Drop the journeys of customers the label file does not name");
   command->add_option("--case-attributes", flags.case_attributes, "CSV id,<attr>,...: static per-customer model inputs");
+  command->add_option("--taxonomy", flags.taxonomy, "CSV name,touchpoint: raw event names (or patterns) to 'a > b > c' paths");
+  command->add_option("--taxonomy-level", flags.taxonomy_level, "Taxonomy level the run works at (0 = automatic)");
   command->add_option("--same-instant", flags.same_instant_seconds,
                       "Events within this many seconds of an outcome are cut with it (default 1)");
   command->add_option("--after-outcome", flags.after, "new_journey (default) | end: what follows an outcome");
@@ -66,6 +68,11 @@ RunConfig resolve_input_flags(const InputFlags& flags, RunConfig config) {
   if (!flags.label_file.empty()) config.outcome.label_file = flags.label_file;
   if (flags.label_file_only) config.outcome.label_file_only = true;
   if (!flags.case_attributes.empty()) config.case_attributes_path = flags.case_attributes;
+  if (!flags.taxonomy.empty()) config.taxonomy.file = flags.taxonomy;
+  if (flags.taxonomy_level) {
+    if (*flags.taxonomy_level < 0) throw ConfigError("--taxonomy-level must be >= 0 (0 = automatic)");
+    config.taxonomy.level = *flags.taxonomy_level;
+  }
   if (!flags.after.empty()) config.outcome.after = parse_after_outcome(flags.after);
   if (flags.same_instant_seconds) config.outcome.same_instant_seconds = *flags.same_instant_seconds;
   if (flags.window_days) config.outcome.window_days = *flags.window_days;

@@ -17,7 +17,8 @@ struct InputFlags {
   std::string config_file, input, format, on_error, timestamp_format, conversion_touchpoint;
   std::vector<std::string> columns;         ///< field=header
   std::vector<std::string> outcome_events;  ///< touchpoint=label
-  std::string positive, label_file, after, case_attributes;
+  std::string positive, label_file, after, case_attributes, taxonomy;
+  std::optional<int> taxonomy_level;
   bool label_file_only = false;
   std::optional<double> same_instant_seconds, window_days, session_gap_seconds;  ///< unset: the config's
   std::optional<int64_t> max_length;

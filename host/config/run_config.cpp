@@ -251,6 +251,18 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
       throw ConfigError(source + ": identity.max_links_per_id must be >= 0 (0: no limit)");
     id.reject_unknown_keys();
   }
+  if (const toml::table* taxonomy = top.subtable("taxonomy")) {
+    TableReader tax(*taxonomy, "taxonomy.", source);
+    tax.read("file", config.taxonomy.file);
+    tax.read("level", config.taxonomy.level);
+    tax.read("max_touchpoints", config.taxonomy.max_touchpoints);
+    tax.read("unmapped", config.taxonomy.unmapped);
+    if (config.taxonomy.level < 0) throw ConfigError(source + ": taxonomy.level must be >= 0 (0: automatic)");
+    if (config.taxonomy.max_touchpoints < 1) throw ConfigError(source + ": taxonomy.max_touchpoints must be >= 1");
+    if (config.taxonomy.unmapped != "keep" && config.taxonomy.unmapped != "group")
+      throw ConfigError(source + ": taxonomy.unmapped must be \"keep\" or \"group\"");
+    tax.reject_unknown_keys();
+  }
   if (const toml::table* journeys = top.subtable("journeys")) {
     TableReader j(*journeys, "journeys.", source);
     j.read("session_gap_seconds", config.journeys.session_gap_seconds);
@@ -722,6 +734,11 @@ std::string to_toml(const RunConfig& config) {
     root.insert("identity", toml::table{{"files", string_array(config.identity.files)},
                                         {"max_links_per_id", config.identity.max_links_per_id}});
   }
+  if (!config.taxonomy.file.empty())
+    root.insert("taxonomy", toml::table{{"file", config.taxonomy.file},
+                                        {"level", config.taxonomy.level},
+                                        {"max_touchpoints", config.taxonomy.max_touchpoints},
+                                        {"unmapped", config.taxonomy.unmapped}});
   std::ostringstream out;
   out << root;
   return out.str();

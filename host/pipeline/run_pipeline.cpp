@@ -99,9 +99,8 @@ std::function<void(uint64_t, uint64_t)> ingest_progress_printer() {
   };
 }
 
-}  // namespace
-
-IngestResult read_configured_input(const RunConfig& config, const Context& ctx) {
+// The events of the input file or of the [[source]] tables, as read.
+IngestResult read_input_events(const RunConfig& config, const Context& ctx) {
   if (!config.sources.empty()) {
     if (!config.input_path.empty())
       throw ConfigError("give either an input file (--input or [input] path) or [[source]] tables, not both");
@@ -130,16 +129,34 @@ IngestResult read_configured_input(const RunConfig& config, const Context& ctx) 
   return result;
 }
 
+}  // namespace
+
+IngestResult read_configured_input(const RunConfig& config, const Context& ctx) {
+  IngestResult result = read_input_events(config, ctx);
+  if (!config.taxonomy.file.empty()) {
+    const Taxonomy taxonomy = read_taxonomy(config.taxonomy.file);
+    std::vector<std::string> outcome_names;
+    for (const OutcomeEvent& event : effective_outcome(config).events) outcome_names.push_back(event.touchpoint);
+    result.taxonomy =
+        std::make_shared<const TaxonomyReport>(apply_taxonomy(result.events, taxonomy, config.taxonomy, outcome_names));
+  }
+  return result;
+}
+
 void record_input_files(const RunConfig& config, const IngestResult& ingest, std::vector<std::string>& files,
                         std::vector<uint64_t>& bytes) {
-  if (!ingest.sources) {
+  if (ingest.sources) {
+    files = input_files_of(*ingest.sources);
+    bytes.clear();
+    for (const std::string& file : files) bytes.push_back(file_size_or_zero(file));
+  } else {
     files = {config.input_path};
     bytes = {ingest.file_bytes};
-    return;
   }
-  files = input_files_of(*ingest.sources);
-  bytes.clear();
-  for (const std::string& file : files) bytes.push_back(file_size_or_zero(file));
+  if (ingest.taxonomy) {
+    files.push_back(ingest.taxonomy->file);
+    bytes.push_back(file_size_or_zero(ingest.taxonomy->file));
+  }
 }
 
 RunReport run_pipeline(const RunConfig& config) {
@@ -152,6 +169,7 @@ RunReport run_pipeline(const RunConfig& config) {
   for (const std::string& path : config.identity.files) require_distinct_files(path, config.output_path, "--out");
   require_distinct_files(config.input_path, config.model_path, "[model] path");
   require_distinct_files(config.case_attributes_path, config.output_path, "--out");
+  require_distinct_files(config.taxonomy.file, config.output_path, "--out");
   require_distinct_files(config.outcome.label_file, config.output_path, "--out");
   Context ctx = make_context(config.device, config.threads);
 
@@ -196,7 +214,12 @@ RunReport run_pipeline(const RunConfig& config) {
     writer.write_vocab(journeys);
     writer.write_journeys(journeys);
     if (ingest.sources) write_sources_results(writer, *ingest.sources);
+    if (ingest.taxonomy) write_taxonomy_results(writer, *ingest.taxonomy);
   });
+  if (ingest.taxonomy) {
+    report.stage_summaries.push_back(format_taxonomy_summary(*ingest.taxonomy));
+    for (std::string& warning : taxonomy_warnings(*ingest.taxonomy)) report.warnings.push_back(std::move(warning));
+  }
   if (ingest.sources) {
     report.stage_summaries.push_back(format_sources_summary(*ingest.sources));
     for (std::string& warning : sources_warnings(*ingest.sources, config.identity)) report.warnings.push_back(std::move(warning));

@@ -22,7 +22,8 @@ enum class InputFormat { Auto, Csv, Spmf, Parquet };
 /// Parses "auto", "csv", "spmf" or "parquet" (throws ConfigError otherwise).
 InputFormat parse_input_format(const std::string& text);
 
-struct SourcesReport;  // sources.hpp
+struct SourcesReport;   // sources.hpp
+struct TaxonomyReport;  // taxonomy.hpp
 
 /// What to do with a row that cannot be parsed.
 enum class OnError { Fail, Skip };
@@ -89,6 +90,8 @@ struct IngestResult {
   std::vector<BadRow> first_bad_rows;  ///< the first few skipped rows (at most kMaxReportedBadRows)
   /// Set when the events came from several sources: what each gave and how identities were stitched.
   std::shared_ptr<const SourcesReport> sources;
+  /// Set when a taxonomy renamed the touchpoints: the level used and what was not mapped.
+  std::shared_ptr<const TaxonomyReport> taxonomy;
   static constexpr size_t kMaxReportedBadRows = 20;
 };
 

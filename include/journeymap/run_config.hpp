@@ -32,6 +32,7 @@
 #include "journeymap/patterns.hpp"
 #include "journeymap/segments.hpp"
 #include "journeymap/sources.hpp"
+#include "journeymap/taxonomy.hpp"
 
 namespace jm {
 
@@ -43,6 +44,7 @@ struct RunConfig {
   /// settings above and overrides what it names); their ids are stitched under `identity`.
   std::vector<SourceSpec> sources;
   IdentityOptions identity;  ///< [identity]
+  TaxonomyOptions taxonomy;  ///< [taxonomy]: raw event names mapped to touchpoints at a chosen level
   std::string case_attributes_path;  ///< [input] case_attributes: CSV id,attr... (model inputs case:<attr>)
   JourneyOptions journeys;
   OutcomeDefinition outcome;  ///< [outcome]; `[input] conversion_touchpoint` adds one "converted" event
