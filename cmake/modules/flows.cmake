@@ -4,6 +4,8 @@ target_sources(journeymap_core PRIVATE
   host/flows/flows_cpu.cpp
   host/flows/attribution.cpp
   host/flows/compare.cpp
+  host/flows/breakdowns.cpp
+  host/flows/breakdowns_output.cpp
   host/cli/command_flows.cpp
   host/cli/command_report.cpp)
 if(JM_WITH_CUDA)

@@ -196,7 +196,8 @@ void build_device_journeys(const Context& ctx, const DeviceEventTable& events, c
       out.timestamp_ms.resize_on_device(ctx, n_out_events).data, out.value.resize_on_device(ctx, n_out_events).data,
       out.customer.resize_on_device(ctx, n_journeys).data, out.converted.resize_on_device(ctx, n_journeys).data,
       out.conversion_value.resize_on_device(ctx, n_journeys).data, out.start_ms.resize_on_device(ctx, n_journeys).data,
-      out.end_ms.resize_on_device(ctx, n_journeys).data);
+      out.end_ms.resize_on_device(ctx, n_journeys).data, order.data(),
+      options.keep_event_rows ? out.event_row.resize_on_device(ctx, n_out_events).data : nullptr);
   JM_CUDA_CHECK_LAUNCH();
 }
 

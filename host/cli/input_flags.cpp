@@ -14,6 +14,8 @@ void add_input_flags(CLI::App* command, InputFlags& flags, bool journey_cap_flag
   command->add_option("--on-error", flags.on_error, "Bad rows: fail (default) | skip");
   command->add_option("--timestamp-format", flags.timestamp_format, "auto | iso8601 | epoch_s | epoch_ms");
   command->add_option("--column", flags.columns, "Map a field to a CSV header, e.g. --column touchpoint=page");
+  command->add_option("--dimension", flags.dimensions,
+                      "Custom dimension of the events, NAME or NAME=COLUMN (campaign, device, ...; repeatable)");
   command->add_option("--conversion-touchpoint", flags.conversion_touchpoint,
                       "Touchpoint whose events are conversions (outcome label 'converted')");
   command->add_option("--outcome", flags.outcome_events,
@@ -55,6 +57,10 @@ RunConfig resolve_input_flags(const InputFlags& flags, RunConfig config) {
   if (!flags.timestamp_format.empty()) config.csv.timestamp_format = parse_timestamp_format(flags.timestamp_format);
   if (!flags.conversion_touchpoint.empty()) config.csv.conversion_touchpoint = flags.conversion_touchpoint;
   for (const auto& mapping : flags.columns) apply_column_mapping(mapping, config.csv.columns);
+  if (!flags.dimensions.empty()) {
+    config.csv.columns.dimensions.clear();
+    for (const std::string& entry : flags.dimensions) config.csv.columns.dimensions.push_back(parse_dimension_column(entry));
+  }
   if (!flags.outcome_events.empty()) {
     config.outcome.events.clear();
     for (const std::string& mapping : flags.outcome_events) {

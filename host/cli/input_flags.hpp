@@ -16,6 +16,7 @@ namespace jm {
 struct InputFlags {
   std::string config_file, input, format, on_error, timestamp_format, conversion_touchpoint;
   std::vector<std::string> columns;         ///< field=header
+  std::vector<std::string> dimensions;      ///< name or name=column
   std::vector<std::string> outcome_events;  ///< touchpoint=label
   std::string positive, label_file, after, case_attributes, taxonomy;
   std::optional<int> taxonomy_level;

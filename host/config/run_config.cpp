@@ -147,6 +147,25 @@ void read_columns(const toml::table& table, const std::string& prefix, const std
   col.reject_unknown_keys();
 }
 
+// `dimensions = ["campaign", "device=device_type"]` of [input] or a [[source]], when given.
+void read_dimensions(TableReader& table, const std::string& where, std::vector<DimensionColumn>& dimensions) {
+  if (!table.node("dimensions")) return;
+  std::vector<std::string> entries;
+  table.read("dimensions", entries);
+  dimensions.clear();
+  try {
+    for (const std::string& entry : entries) dimensions.push_back(parse_dimension_column(entry));
+  } catch (const ConfigError& error) {
+    throw ConfigError(where + ": " + error.what());
+  }
+}
+
+std::vector<std::string> dimension_entries(const std::vector<DimensionColumn>& dimensions) {
+  std::vector<std::string> entries;
+  for (const DimensionColumn& d : dimensions) entries.push_back(d.name == d.column ? d.name : d.name + "=" + d.column);
+  return entries;
+}
+
 // One [[source]] table, starting from the [input] settings.
 SourceSpec read_source(const toml::table& table, const std::string& file, const RunConfig& config) {
   SourceSpec spec;
@@ -185,6 +204,7 @@ SourceSpec read_source(const toml::table& table, const std::string& file, const 
   spec.csv.delimiter = delimiter[0];
   if (const toml::table* columns = src.subtable("columns"))
     read_columns(*columns, "source.columns.", file, spec.csv.columns);
+  read_dimensions(src, file + ": " + prefix, spec.csv.columns.dimensions);
   if (const toml::table* linked = src.subtable("linked_ids")) {
     for (const auto& [kind, column] : *linked) {
       const auto text = column.value<std::string>();
@@ -234,6 +254,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     config.csv.timestamp_format = parse_timestamp_format(timestamp_format);
     if (const toml::table* columns = in.subtable("columns"))
       read_columns(*columns, "input.columns.", source, config.csv.columns);
+    read_dimensions(in, source + ": input.dimensions", config.csv.columns.dimensions);
     in.reject_unknown_keys();
   }
   if (const toml::node* sources = top.node("source")) {
@@ -250,6 +271,18 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     if (config.identity.max_links_per_id < 0)
       throw ConfigError(source + ": identity.max_links_per_id must be >= 0 (0: no limit)");
     id.reject_unknown_keys();
+  }
+  if (const toml::table* breakdowns = top.subtable("breakdowns")) {
+    TableReader b(*breakdowns, "breakdowns.", source);
+    b.read("enabled", config.breakdowns_enabled);
+    b.read("dimensions", config.breakdowns.dimensions);
+    b.read("max_values", config.breakdowns.max_values);
+    b.read("top_paths", config.breakdowns.top_paths);
+    if (config.breakdowns.max_values < 1 || config.breakdowns.max_values > 1000)
+      throw ConfigError(source + ": breakdowns.max_values must be in [1, 1000]");
+    if (config.breakdowns.top_paths < 1 || config.breakdowns.top_paths > 100)
+      throw ConfigError(source + ": breakdowns.top_paths must be in [1, 100]");
+    b.reject_unknown_keys();
   }
   if (const toml::table* taxonomy = top.subtable("taxonomy")) {
     TableReader tax(*taxonomy, "taxonomy.", source);
@@ -322,6 +355,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     TableReader f(*features, "features.", source);
     f.read("top_touchpoints", config.features.top_touchpoints);
     f.read("top_channels", config.features.top_channels);
+    f.read("top_dimension_values", config.features.top_dimension_values);
     f.read("bigram_buckets", config.features.bigram_buckets);
     f.read("store_matrix", config.store_feature_matrix);
     f.reject_unknown_keys();
@@ -600,8 +634,10 @@ std::string to_toml(const RunConfig& config) {
     for (const auto& value : values) array.push_back(value);
     return array;
   };
+  input.insert("dimensions", string_array(dimension_entries(config.csv.columns.dimensions)));
   toml::table features{{"top_touchpoints", config.features.top_touchpoints},
                        {"top_channels", config.features.top_channels},
+                       {"top_dimension_values", config.features.top_dimension_values},
                        {"bigram_buckets", config.features.bigram_buckets},
                        {"store_matrix", config.store_feature_matrix}};
   const SegmentOptions& so = config.segments;
@@ -726,6 +762,7 @@ std::string to_toml(const RunConfig& config) {
           {"channel", spec.channel},
           {"id_kind", spec.id_kind},
           {"conversion_touchpoint", spec.csv.conversion_touchpoint},
+          {"dimensions", string_array(dimension_entries(spec.csv.columns.dimensions))},
           {"columns", toml::table{{"customer", c.customer}, {"timestamp", c.timestamp}, {"touchpoint", c.touchpoint},
                                   {"channel", c.channel}, {"value", c.value}, {"conversion", c.conversion}}},
           {"linked_ids", linked}});
@@ -734,6 +771,10 @@ std::string to_toml(const RunConfig& config) {
     root.insert("identity", toml::table{{"files", string_array(config.identity.files)},
                                         {"max_links_per_id", config.identity.max_links_per_id}});
   }
+  root.insert("breakdowns", toml::table{{"enabled", config.breakdowns_enabled},
+                                        {"dimensions", string_array(config.breakdowns.dimensions)},
+                                        {"max_values", config.breakdowns.max_values},
+                                        {"top_paths", config.breakdowns.top_paths}});
   if (!config.taxonomy.file.empty())
     root.insert("taxonomy", toml::table{{"file", config.taxonomy.file},
                                         {"level", config.taxonomy.level},

@@ -31,6 +31,7 @@ void EventTable::move_row(size_t from, size_t to) {
   channel[to] = channel[from];
   value[to] = value[from];
   is_conversion[to] = is_conversion[from];
+  for (CodedColumn& dimension : dimensions) dimension.codes[to] = dimension.codes[from];
 }
 
 void EventTable::truncate(size_t n) {
@@ -40,6 +41,7 @@ void EventTable::truncate(size_t n) {
   channel.resize(n);
   value.resize(n);
   is_conversion.resize(n);
+  for (CodedColumn& dimension : dimensions) dimension.codes.resize(n);
 }
 
 void EventTable::check_consistent() const {
@@ -51,6 +53,12 @@ void EventTable::check_consistent() const {
     if (customer[i] >= static_cast<uint32_t>(customers.size()) || touchpoint[i] < 0 ||
         touchpoint[i] >= touchpoints.size() || channel[i] < 0 || channel[i] >= channels.size())
       throw std::logic_error("EventTable: id out of vocabulary range at row " + std::to_string(i));
+  }
+  for (const CodedColumn& dimension : dimensions) {
+    if (dimension.codes.size() != n) throw std::logic_error("EventTable: dimension '" + dimension.name + "' differs in length");
+    for (const int32_t code : dimension.codes)
+      if (code < -1 || code >= dimension.values.size())
+        throw std::logic_error("EventTable: dimension '" + dimension.name + "' code out of range");
   }
 }
 

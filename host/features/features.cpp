@@ -31,6 +31,9 @@ constexpr const char* kScalarFeatureNames[kScalarFeatureCount] = {
 void validate(const FeatureOptions& options) {
   if (options.top_touchpoints < 0 || options.top_touchpoints > 1024)
     throw ConfigError("features.top_touchpoints must be in [0, 1024] (got " + std::to_string(options.top_touchpoints) + ")");
+  if (options.top_dimension_values < 0 || options.top_dimension_values > 256)
+    throw ConfigError("features.top_dimension_values must be in [0, 256] (got " +
+                      std::to_string(options.top_dimension_values) + ")");
   if (options.top_channels < 0 || options.top_channels > 256)
     throw ConfigError("features.top_channels must be in [0, 256] (got " + std::to_string(options.top_channels) + ")");
   if (options.bigram_buckets < 0 || options.bigram_buckets > 4096)
@@ -160,7 +163,7 @@ void fill_case_attribute_columns(const JourneySet& journeys, FeatureMatrix& out)
   const FeatureSpec& spec = out.spec;
   const int64_t n_cases = static_cast<int64_t>(spec.case_attributes.size());
   if (n_cases == 0) return;
-  const int64_t f = out.num_features(), first = f - n_cases;
+  const int64_t f = out.num_features(), first = f - n_cases - static_cast<int64_t>(spec.dimensions.size());
   const CaseAttributes& have = journeys.case_attributes;
   for (int64_t a = 0; a < n_cases; ++a) {
     const auto found = std::find(have.names.begin(), have.names.end(), spec.case_attributes[static_cast<size_t>(a)]);
@@ -188,6 +191,41 @@ void fill_case_attribute_columns(const JourneySet& journeys, FeatureMatrix& out)
         if (categorical && !std::isnan(value)) value = code_map[static_cast<size_t>(value)];
       }
       values[static_cast<size_t>(j * f + first + a)] = value;
+    }
+  }
+}
+
+// The dim:<name> columns (after the case columns): per row, the first code of the dimension among
+// the events inside the feature window, mapped by value name to the spec's rank (the last rank is
+// "other"); NaN when the window holds no value or the journeys lack the dimension.
+void fill_dimension_columns(const JourneySet& journeys, FeatureMatrix& out) {
+  const FeatureSpec& spec = out.spec;
+  const int64_t n_dimensions = static_cast<int64_t>(spec.dimensions.size());
+  if (n_dimensions == 0) return;
+  const int64_t f = out.num_features(), first = f - n_dimensions;
+  const FeatureLayout window = layout_of(spec);
+  std::vector<float>& values = out.values.host_mut();
+  for (int64_t d = 0; d < n_dimensions; ++d) {
+    const JourneyDimension* dimension = find_dimension(journeys, spec.dimensions[static_cast<size_t>(d)]);
+    const auto& ranked = spec.dimension_values[static_cast<size_t>(d)];
+    std::vector<float> rank_of_code;
+    if (dimension != nullptr)
+      for (const std::string& value : dimension->values) {
+        const auto at = std::find(ranked.begin(), ranked.end(), value);
+        rank_of_code.push_back(static_cast<float>(at - ranked.begin()));  // end(): "other"
+      }
+    for (int64_t j = 0; j < out.n_rows; ++j) {
+      float value = std::numeric_limits<float>::quiet_NaN();
+      if (dimension != nullptr) {
+        const int64_t begin = journeys.offsets[j];
+        const int64_t end = feature_window_end(journeys.timestamp_ms.data(), begin, journeys.offsets[j + 1], window);
+        for (int64_t e = begin; e < end; ++e)
+          if (const int32_t code = dimension->event_code[static_cast<size_t>(e)]; code >= 0) {
+            value = rank_of_code[static_cast<size_t>(code)];
+            break;
+          }
+      }
+      values[static_cast<size_t>(j * f + first + d)] = value;
     }
   }
 }
@@ -243,6 +281,17 @@ FeatureSpec fit_feature_spec(const JourneySet& journeys, const FeatureOptions& o
     spec.names.push_back("case:" + attributes.names[static_cast<size_t>(a)]);
     spec.kinds.push_back(attributes.categorical[static_cast<size_t>(a)] ? FeatureKind::Categorical : FeatureKind::Numeric);
   }
+  for (const JourneyDimension& dimension : journeys.dimensions) {
+    std::vector<int64_t> journeys_with(dimension.values.size(), 0);
+    for (const int32_t code : dimension.journey_code)
+      if (code >= 0) ++journeys_with[static_cast<size_t>(code)];
+    Vocabulary values;
+    for (const std::string& value : dimension.values) values.encode(value);
+    spec.dimensions.push_back(dimension.name);
+    spec.dimension_values.push_back(top_names(values, journeys_with, options.top_dimension_values));
+    spec.names.push_back("dim:" + dimension.name);
+    spec.kinds.push_back(FeatureKind::Categorical);
+  }
   return spec;
 }
 
@@ -250,7 +299,8 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
   validate(spec.options);
   if (spec.names.size() != static_cast<size_t>(kScalarFeatureCount) + spec.top_touchpoints.size() + 1 +
                                spec.top_channels.size() + 1 + static_cast<size_t>(spec.options.bigram_buckets) +
-                               spec.case_attributes.size() ||
+                               spec.case_attributes.size() + spec.dimensions.size() ||
+      spec.dimension_values.size() != spec.dimensions.size() ||
       spec.kinds.size() != spec.names.size() || spec.case_attribute_categorical.size() != spec.case_attributes.size() ||
       spec.case_attribute_categories.size() != spec.case_attributes.size())
     throw ConfigError("feature spec is inconsistent (its names do not match its options); refit it with fit_feature_spec");
@@ -260,6 +310,7 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
   FeatureMatrix out = ctx.backend == Backend::Gpu ? cuda_impl::extract_features(ctx, journeys, spec)
                                                   : cpu_impl::extract_features(ctx, journeys, spec);
   fill_case_attribute_columns(journeys, out);
+  fill_dimension_columns(journeys, out);
   return out;
 }
 

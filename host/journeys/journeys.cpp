@@ -25,6 +25,9 @@ JourneySet select_journeys(const JourneySet& journeys, const std::vector<int64_t
   out.outcome_labels = journeys.outcome_labels;
   out.positive_outcome = journeys.positive_outcome;
   out.case_attributes = journeys.case_attributes;
+  for (const JourneyDimension& dimension : journeys.dimensions)
+    out.dimensions.push_back(JourneyDimension{dimension.name, dimension.values, {}, {}});
+  const bool has_event_rows = !journeys.event_row.empty();
   out.offsets.reserve(rows.size() + 1);
   out.offsets.push_back(0);
   for (const int64_t j : rows) {
@@ -33,7 +36,12 @@ JourneySet select_journeys(const JourneySet& journeys, const std::vector<int64_t
       out.channel.push_back(journeys.channel[e]);
       out.timestamp_ms.push_back(journeys.timestamp_ms[e]);
       out.value.push_back(journeys.value[e]);
+      if (has_event_rows) out.event_row.push_back(journeys.event_row[e]);
+      for (size_t d = 0; d < journeys.dimensions.size(); ++d)
+        out.dimensions[d].event_code.push_back(journeys.dimensions[d].event_code[static_cast<size_t>(e)]);
     }
+    for (size_t d = 0; d < journeys.dimensions.size(); ++d)
+      out.dimensions[d].journey_code.push_back(journeys.dimensions[d].journey_code[static_cast<size_t>(j)]);
     out.offsets.push_back(static_cast<int64_t>(out.touchpoint.size()));
     out.customer.push_back(journeys.customer[j]);
     out.converted.push_back(journeys.converted[j]);
@@ -70,6 +78,12 @@ void check_journey_set(const JourneySet& journeys) {
       static_cast<int64_t>(journeys.start_ms.size()) != n_journeys ||
       static_cast<int64_t>(journeys.end_ms.size()) != n_journeys)
     fail("journey columns differ in length");
+  if (!journeys.event_row.empty() && static_cast<int64_t>(journeys.event_row.size()) != n_events)
+    fail("event_row differs in length from the events");
+  for (const JourneyDimension& dimension : journeys.dimensions)
+    if (static_cast<int64_t>(dimension.event_code.size()) != n_events ||
+        static_cast<int64_t>(dimension.journey_code.size()) != n_journeys)
+      fail("dimension '" + dimension.name + "' differs in length from the events or journeys");
   if (journeys.has_outcomes() && (static_cast<int64_t>(journeys.outcome.size()) != n_journeys ||
                                   static_cast<int64_t>(journeys.outcome_ms.size()) != n_journeys))
     fail("outcome columns differ in length");

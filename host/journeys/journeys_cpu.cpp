@@ -149,6 +149,8 @@ JourneySet build_journeys(const Context& ctx, const EventTable& events, const Jo
   std::vector<float>& conversion_value = out.conversion_value.host_mut();
   std::vector<int64_t>& start_ms = out.start_ms.host_mut();
   std::vector<int64_t>& end_ms = out.end_ms.host_mut();
+  std::vector<int64_t>& event_row = out.event_row.host_mut();
+  if (options.keep_event_rows) event_row.resize(n_events);
   offsets.resize(static_cast<size_t>(n_journeys) + 1);
   offsets[n_journeys] = n_events;
   touchpoint.resize(n_events);
@@ -182,6 +184,7 @@ JourneySet build_journeys(const Context& ctx, const EventTable& events, const Jo
                       channel[cursor] = events.channel[e];
                       timestamp_ms[cursor] = events.timestamp_ms[e];
                       value[cursor] = events.value[e];
+                      if (options.keep_event_rows) event_row[cursor] = e;
                     }
                     ++journey;
                   });

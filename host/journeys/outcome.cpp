@@ -192,6 +192,8 @@ OutcomeJourneys cut_at_outcomes(JourneySet raw, const OutcomeDefinition& outcome
   for (auto* column : {&out.touchpoint, &out.channel}) column->reserve(raw.touchpoint.size());
   out.timestamp_ms.reserve(raw.timestamp_ms.size());
   out.value.reserve(raw.value.size());
+  const bool has_event_rows = !raw.event_row.empty();
+  if (has_event_rows) out.event_row.reserve(raw.event_row.size());
 
   std::vector<int64_t> same_instant_by_touchpoint(static_cast<size_t>(out.touchpoints.size()), 0);
   auto cut_same_instant = [&](int64_t e) {
@@ -250,6 +252,7 @@ OutcomeJourneys cut_at_outcomes(JourneySet raw, const OutcomeDefinition& outcome
       out.channel.push_back(raw.channel[e]);
       out.timestamp_ms.push_back(raw.timestamp_ms[e]);
       out.value.push_back(raw.value[e]);
+      if (has_event_rows) out.event_row.push_back(raw.event_row[e]);
     }
     out.offsets.push_back(static_cast<int64_t>(out.touchpoint.size()));
     out.customer.push_back(customer);
@@ -294,10 +297,17 @@ OutcomeJourneys build_outcome_journeys(const Context& ctx, EventTable& events, c
   mark_outcome_events(events, outcome, labels, require_touchpoints);
   JourneyOptions split = options;
   split.split_at_conversion = true;  // an outcome event is then always the last of its raw journey
+  split.keep_event_rows = split.keep_event_rows || !events.dimensions.empty();
   step.next("build");
   JourneySet raw = build_journeys(ctx, events, split);
   step.next("outcome cut");
-  return cut_at_outcomes(std::move(raw), outcome, labels);
+  OutcomeJourneys result = cut_at_outcomes(std::move(raw), outcome, labels);
+  if (!events.dimensions.empty()) {
+    step.next("dimensions");
+    attach_dimensions(result.journeys, events);
+    if (!options.keep_event_rows) result.journeys.event_row = HostDeviceVector<int64_t>{};
+  }
+  return result;
 }
 
 std::string describe_journey_rule(const JourneyOptions& options, const OutcomeDefinition& outcome) {

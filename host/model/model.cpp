@@ -373,6 +373,7 @@ nlohmann::json spec_to_json(const FeatureSpec& spec) {
        {{"top_touchpoints", o.top_touchpoints},
         {"top_channels", o.top_channels},
         {"bigram_buckets", o.bigram_buckets},
+        {"top_dimension_values", o.top_dimension_values},
         {"prefix_events", o.prefix_events},
         {"prefix_seconds", o.prefix_seconds},
         {"has_cutoff_time", o.has_cutoff_time},
@@ -384,6 +385,8 @@ nlohmann::json spec_to_json(const FeatureSpec& spec) {
       {"case_attributes", spec.case_attributes},
       {"case_attribute_categorical", spec.case_attribute_categorical},
       {"case_attribute_categories", spec.case_attribute_categories},
+      {"dimensions", spec.dimensions},
+      {"dimension_values", spec.dimension_values},
       {"reference_time_ms", spec.reference_time_ms},
       {"names", spec.names},
       {"kinds", kinds},
@@ -407,6 +410,10 @@ FeatureSpec spec_from_json(const nlohmann::json& j) {
   spec.case_attributes = j.at("case_attributes").get<std::vector<std::string>>();
   spec.case_attribute_categorical = j.at("case_attribute_categorical").get<std::vector<uint8_t>>();
   spec.case_attribute_categories = j.at("case_attribute_categories").get<std::vector<std::vector<std::string>>>();
+  // Models saved before custom dimensions have none.
+  spec.options.top_dimension_values = o.value("top_dimension_values", spec.options.top_dimension_values);
+  spec.dimensions = j.value("dimensions", std::vector<std::string>{});
+  spec.dimension_values = j.value("dimension_values", std::vector<std::vector<std::string>>{});
   spec.reference_time_ms = j.at("reference_time_ms").get<int64_t>();
   spec.names = j.at("names").get<std::vector<std::string>>();
   for (int k : j.at("kinds").get<std::vector<int>>()) spec.kinds.push_back(static_cast<FeatureKind>(k));

@@ -585,6 +585,21 @@ void ResultWriter::write_journeys(const JourneySet& journeys) {
     write("/vocab/outcomes", journeys.outcome_labels.names());
     write_attribute("/journeys", "positive_outcome", journeys.outcome_labels.name(journeys.positive_outcome));
   }
+  // Dimension names come from the input: groups are numbered, the names are data.
+  if (!journeys.dimensions.empty()) {
+    std::vector<std::string> names;
+    for (size_t d = 0; d < journeys.dimensions.size(); ++d) {
+      const JourneyDimension& dimension = journeys.dimensions[d];
+      require(dimension.event_code.size() == n_events && dimension.journey_code.size() == n_journeys,
+              "dimension '" + dimension.name + "' differs in length from the events or journeys");
+      const std::string group = "/dimensions/" + std::to_string(d);
+      names.push_back(dimension.name);
+      write(group + "/values", dimension.values);
+      write(group + "/event_code", dimension.event_code);
+      write(group + "/journey_code", dimension.journey_code);
+    }
+    write("/dimensions/names", names);
+  }
 }
 
 void ResultWriter::write_meta(const RunMetadata& meta) {

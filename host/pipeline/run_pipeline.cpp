@@ -7,6 +7,7 @@
 
 #include "host/core/build_info.hpp"
 #include "host/core/paths.hpp"
+#include "host/ingest/dimension_columns.hpp"
 #include "host/ingest/spooled_input.hpp"
 #include "host/pipeline/stage_progress.hpp"
 #include "journeymap/common.hpp"
@@ -109,6 +110,7 @@ IngestResult read_input_events(const RunConfig& config, const Context& ctx) {
   if (!config.identity.files.empty()) throw ConfigError("[identity] files need [[source]] tables");
   CsvOptions csv = config.csv;
   csv.num_threads = config.threads;
+  const size_t first_dimension = request_dimension_columns(csv);
   if (config.progress) csv.progress = ingest_progress_printer();
   if (config.input_format == InputFormat::Spmf && csv.on_error == OnError::Skip)
     throw ConfigError("--on-error skip applies to CSV input only, not SPMF");
@@ -125,6 +127,7 @@ IngestResult read_input_events(const RunConfig& config, const Context& ctx) {
     if (!input.spooled()) throw;
     throw InputError(config.input_path, error.line(), error.column(), error.value(), error.reason());
   }
+  take_dimension_columns(result, csv.columns.dimensions, first_dimension);
   result.file = config.input_path;
   return result;
 }
@@ -287,11 +290,13 @@ RunReport run_pipeline(const RunConfig& config) {
                               std::string(config.filter.segments.size() > 1 ? "s " : " ") + listed + " (" +
                               std::to_string(rows.size()) + " of " + std::to_string(journeys.size()) + " journeys)");
   }
+  std::vector<std::string> run_funnel;  // the flows stage's funnel, shared by the breakdowns
   if (config.flows_enabled) {
     const JourneySet& journeys = *mapped;  // the map stages' journeys
     const std::vector<int32_t>& segment_labels = mapped_labels;
     const FlowResult flows =
         clock.run("flows", [&] { return compute_flows(ctx, journeys, config.flows, segment_labels, n_segments); });
+    for (const int32_t step : flows.funnel.steps) run_funnel.push_back(journeys.touchpoints.name(step));
     clock.run("write", [&] {
       const StepTimer step(ctx, "flows");
       write_flows_results(writer, flows, journeys);
@@ -310,6 +315,14 @@ RunReport run_pipeline(const RunConfig& config) {
         clock.run("attribution", [&] { return compute_attribution(ctx, journeys, config.attribution); });
     clock.run("write", [&] { write_attribution_results(writer, attribution, journeys); });
     report.stage_summaries.push_back(format_attribution_summary(attribution, journeys));
+  }
+  if (config.breakdowns_enabled && (!mapped->dimensions.empty() || !config.breakdowns.dimensions.empty())) {
+    const JourneySet& journeys = *mapped;
+    const BreakdownResult breakdowns = clock.run("breakdowns", [&] {
+      return compute_breakdowns(ctx, journeys, config.breakdowns, run_funnel, config.attribution);
+    });
+    clock.run("write", [&] { write_breakdowns_results(writer, breakdowns); });
+    report.stage_summaries.push_back(format_breakdowns_summary(breakdowns));
   }
 
   // A stage the data cannot support is skipped with its reason (in the summary and in

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "host/ingest/dimension_columns.hpp"
 #include "journeymap/common.hpp"
 
 namespace jm {
@@ -55,6 +56,12 @@ IngestResult read_source_file(const SourceSpec& source, const std::string& path,
   CsvOptions csv = source.csv;
   csv.num_threads = num_threads;
   for (const auto& linked : source.linked_ids) csv.columns.extra.push_back(linked.second);
+  size_t first_dimension = 0;
+  try {
+    first_dimension = request_dimension_columns(csv);
+  } catch (const ConfigError& error) {
+    throw ConfigError("source '" + source.name + "': " + error.what());
+  }
   IngestResult part;
   try {
     switch (source.format) {
@@ -67,14 +74,58 @@ IngestResult read_source_file(const SourceSpec& source, const std::string& path,
     throw InputError(error.file(), error.line(), error.column(), error.value(),
                      "source '" + source.name + "': " + error.reason());
   }
-  if (part.extra_columns.size() != source.linked_ids.size())
-    throw ConfigError("source '" + source.name + "': " + path + " is an SPMF file, which has no linked id columns");
+  if (part.extra_columns.size() != csv.columns.extra.size())
+    throw ConfigError("source '" + source.name + "': " + path +
+                      " is an SPMF file, which has no columns for linked ids or dimensions");
+  take_dimension_columns(part, csv.columns.dimensions, first_dimension);
   return part;
+}
+
+// The run's dimensions: those of every source, by name in order of first mention, then "source"
+// (each event's source) when there are several sources and no dimension already has that name.
+// `source_dimension` receives the index of that last one, -1 when there is none.
+std::vector<CodedColumn> run_dimensions(const std::vector<SourceSpec>& sources, std::ptrdiff_t& source_dimension) {
+  source_dimension = -1;
+  std::vector<CodedColumn> dimensions;
+  auto has = [&](const std::string& name) {
+    return std::any_of(dimensions.begin(), dimensions.end(), [&](const CodedColumn& d) { return d.name == name; });
+  };
+  for (const SourceSpec& source : sources)
+    for (const DimensionColumn& dimension : source.csv.columns.dimensions)
+      if (!has(dimension.name)) dimensions.push_back(CodedColumn{dimension.name, {}, {}});
+  if (sources.size() > 1 && !has(kSourceDimension)) {
+    source_dimension = static_cast<std::ptrdiff_t>(dimensions.size());
+    CodedColumn& by_source = dimensions.emplace_back();
+    by_source.name = kSourceDimension;
+    for (const SourceSpec& source : sources) by_source.values.encode(source.name);
+  }
+  return dimensions;
+}
+
+// Appends the dimension codes of `part`'s events to `out`'s, mapping values into the run's
+// vocabularies; a dimension the source does not have is missing (-1) on its events.
+void append_dimensions(const EventTable& part, uint8_t source_index, std::ptrdiff_t source_dimension, EventTable& out) {
+  const size_t n = part.size();
+  for (CodedColumn& dimension : out.dimensions) {
+    const auto found = std::find_if(part.dimensions.begin(), part.dimensions.end(),
+                                    [&](const CodedColumn& d) { return d.name == dimension.name; });
+    std::vector<int32_t>& codes = dimension.codes;
+    if (found != part.dimensions.end()) {
+      std::vector<int32_t> value_of(static_cast<size_t>(found->values.size()));
+      for (int32_t v = 0; v < found->values.size(); ++v) value_of[static_cast<size_t>(v)] = dimension.values.encode(found->values.name(v));
+      for (const int32_t code : found->codes) codes.push_back(code < 0 ? -1 : value_of[static_cast<size_t>(code)]);
+    } else if (&dimension - out.dimensions.data() == source_dimension) {
+      codes.insert(codes.end(), n, static_cast<int32_t>(source_index));
+    } else {
+      codes.insert(codes.end(), n, -1);
+    }
+  }
 }
 
 // Appends `part`'s events: ids go into the graph (`event_id` gets each event's id number), names
 // into the merged vocabularies.
-void append_events(const SourceSpec& source, uint8_t source_index, const IngestResult& part, IdentityGraph& graph,
+void append_events(const SourceSpec& source, uint8_t source_index, std::ptrdiff_t source_dimension,
+                   const IngestResult& part, IdentityGraph& graph,
                    std::vector<int32_t>& last_source_of_id, IngestResult& merged, std::vector<int32_t>& event_id,
                    SourcesReport& report, SourceStats& stats) {
   const EventTable& in = part.events;
@@ -116,6 +167,7 @@ void append_events(const SourceSpec& source, uint8_t source_index, const IngestR
     out.is_conversion.push_back(in.is_conversion[i]);
     report.event_source.push_back(source_index);
   }
+  append_dimensions(part.events, source_index, source_dimension, merged.events);
   merged.rows_read += part.rows_read;
   merged.rows_skipped += part.rows_skipped;
   merged.file_bytes += part.file_bytes;
@@ -182,6 +234,8 @@ IngestResult read_sources(const Context& ctx, const std::vector<SourceSpec>& sou
                           int num_threads) {
   validate(sources);
   IngestResult merged;
+  std::ptrdiff_t source_dimension = -1;
+  merged.events.dimensions = run_dimensions(sources, source_dimension);
   auto report = std::make_shared<SourcesReport>();
   IdentityGraph graph;
   std::vector<int32_t> event_id;           // [n_events] id number of each event's customer column
@@ -193,7 +247,8 @@ IngestResult read_sources(const Context& ctx, const std::vector<SourceSpec>& sou
     stats.files = expand_paths(source);
     for (const std::string& file : stats.files) {
       const IngestResult part = read_source_file(source, file, num_threads);
-      append_events(source, static_cast<uint8_t>(s), part, graph, last_source_of_id, merged, event_id, *report, stats);
+      append_events(source, static_cast<uint8_t>(s), source_dimension, part, graph, last_source_of_id, merged, event_id,
+                    *report, stats);
     }
   }
   const int32_t ids_in_sources = graph.n_ids();

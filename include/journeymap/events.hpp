@@ -3,11 +3,20 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "journeymap/vocabulary.hpp"
 
 namespace jm {
+
+/// A text column of events, dictionary-encoded: a custom dimension (campaign, device, country,
+/// experiment variant, the source of the event) or a second id read beside the event fields.
+struct CodedColumn {
+  std::string name;
+  Vocabulary values;           ///< distinct non-empty values, in order of first appearance
+  std::vector<int32_t> codes;  ///< [n_events] id in `values`; -1 where the event has no value
+};
 
 /// Columnar event log as read from a file. Row i of every column describes the same event;
 /// rows keep the order of the input file (the journey builder sorts them).
@@ -22,6 +31,9 @@ struct EventTable {
   Vocabulary customers;    ///< customer id text <-> dense id
   Vocabulary touchpoints;  ///< touchpoint name <-> dense id
   Vocabulary channels;     ///< channel name <-> dense id
+  /// Custom dimensions ([input] dimensions), one code per row like the columns above. push_back
+  /// leaves them alone: code that appends rows appends their codes too.
+  std::vector<CodedColumn> dimensions;
 
   size_t size() const { return customer.size(); }
   void reserve(size_t n);

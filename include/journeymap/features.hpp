@@ -30,6 +30,7 @@ struct FeatureOptions {
   int top_touchpoints = 16;  ///< touchpoints with their own share column (most frequent first); the rest is "other"
   int top_channels = 8;      ///< channels with their own share column
   int bigram_buckets = 16;   ///< hashed transition buckets (0 = no bigram columns)
+  int top_dimension_values = 16;  ///< values of each custom dimension with their own code; the rest is "other"
   /// Prefix mode, for journeys still in flight: > 0 keeps only the first k events of every journey.
   int64_t prefix_events = 0;
   /// Prefix mode by time: > 0 keeps only events at most this many seconds after the journey's first event.
@@ -57,6 +58,12 @@ struct FeatureSpec {
   std::vector<std::string> case_attributes;
   std::vector<uint8_t> case_attribute_categorical;
   std::vector<std::vector<std::string>> case_attribute_categories;
+  /// Custom dimension columns (dim:<name>, after the case columns): the first value of the
+  /// dimension among the journey's events inside the feature window (so a prefix sees only its own
+  /// events), as its rank among `dimension_values` (most frequent first journey values of the
+  /// fitted set); rank dimension_values.size() is "other"; NaN when the window has no value.
+  std::vector<std::string> dimensions;
+  std::vector<std::vector<std::string>> dimension_values;
   std::vector<std::string> names;            ///< [n_features]
   std::vector<FeatureKind> kinds;            ///< [n_features]; categorical columns hold slot ids
 

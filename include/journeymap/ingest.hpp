@@ -30,6 +30,15 @@ enum class OnError { Fail, Skip };
 /// Parses "fail" or "skip" (throws ConfigError otherwise).
 OnError parse_on_error(const std::string& text);
 
+/// A custom dimension of the events and the column it is read from.
+struct DimensionColumn {
+  std::string name;
+  std::string column;
+};
+
+/// "name" (read from the column of that name) or "name=column"; throws ConfigError on an empty part.
+DimensionColumn parse_dimension_column(const std::string& text);
+
 /// Which CSV header names hold which field. An empty name means the column is absent.
 struct CsvColumns {
   std::string customer = "customer_id";   ///< required
@@ -41,6 +50,9 @@ struct CsvColumns {
   /// More text columns read as they are, dictionary-encoded into IngestResult::extra_columns (the
   /// second ids of a source that links identities, for example). Each must be in the header.
   std::vector<std::string> extra;
+  /// Custom dimensions: read like `extra`, they become EventTable::dimensions (see
+  /// read_configured_input in pipeline.hpp).
+  std::vector<DimensionColumn> dimensions;
 };
 
 struct CsvOptions {
@@ -73,12 +85,8 @@ struct BadRow {
   std::string file;  ///< set when a run reads several files (sources)
 };
 
-/// A text column read besides the event fields (CsvColumns::extra), one code per event.
-struct ExtraColumn {
-  std::string name;             ///< the header name
-  Vocabulary values;            ///< distinct non-empty values
-  std::vector<int32_t> codes;   ///< [n_events] id in `values`, or -1 where the field was empty
-};
+/// A text column read besides the event fields (CsvColumns::extra), named by its header.
+using ExtraColumn = CodedColumn;
 
 struct IngestResult {
   EventTable events;

@@ -29,6 +29,9 @@ struct JourneyOptions {
   /// When > 0, journeys longer than this keep only their last `max_length` events: the ones that
   /// lead to the outcome. The journey's outcome is unchanged; dropped events are counted.
   int64_t max_length = 0;
+  /// Fill JourneySet::event_row (the input row of every journey event), which custom dimensions
+  /// need to follow the events into their journeys.
+  bool keep_event_rows = false;
 };
 
 /// Counts of what journey building changed, for the run summary and /meta.
@@ -55,6 +58,19 @@ struct CaseAttributes {
   }
 };
 
+/// A custom dimension of the events (campaign, device, country, experiment variant, source) carried
+/// into the journeys: the code of every journey event, and per journey its first value (the value
+/// at first touch, known from the journey's start on, so it is also a fair in-flight model input).
+struct JourneyDimension {
+  std::string name;
+  std::vector<std::string> values;    ///< value names by code
+  std::vector<int32_t> event_code;    ///< [n_events] code of each journey event; -1: none
+  std::vector<int32_t> journey_code;  ///< [n_journeys] first code among the journey's events; -1: none
+
+  /// The journey's value, "(none)" when it has none.
+  const std::string& journey_value(int64_t j) const;
+};
+
 /// A set of journeys in CSR form. Every column is a HostDeviceVector: journeys built on the GPU stay
 /// there for the GPU stages and are copied to the host once, when host code first reads them.
 /// Journeys are ordered by customer id, then by time.
@@ -65,6 +81,9 @@ struct JourneySet {
   HostDeviceVector<int32_t> channel;       ///< [n_events] channel id
   HostDeviceVector<int64_t> timestamp_ms;  ///< [n_events] event time
   HostDeviceVector<float> value;           ///< [n_events] event value
+  /// [n_events] row of the event in the EventTable it was built from; empty unless
+  /// JourneyOptions::keep_event_rows.
+  HostDeviceVector<int64_t> event_row;
 
   HostDeviceVector<uint32_t> customer;         ///< [n_journeys] customer id
   /// [n_journeys] 1 when the journey's outcome is the positive label. Straight from build_journeys
@@ -84,6 +103,7 @@ struct JourneySet {
   Vocabulary touchpoints;
   Vocabulary channels;
   CaseAttributes case_attributes;  ///< optional: per-customer attributes, model inputs as case:<name>
+  std::vector<JourneyDimension> dimensions;  ///< optional: custom dimensions (attach_dimensions)
   JourneyBuildStats stats;
 
   int64_t size() const { return offsets.empty() ? 0 : static_cast<int64_t>(offsets.size()) - 1; }
@@ -98,6 +118,13 @@ struct JourneySet {
 /// Runs on the backend chosen in `ctx`; both backends return identical arrays.
 /// Throws ConfigError on invalid options and GpuUnavailableError when the GPU backend is unusable.
 JourneySet build_journeys(const Context& ctx, const EventTable& events, const JourneyOptions& options);
+
+/// Fills `journeys.dimensions` from the dimensions of the `events` they were built from (built with
+/// JourneyOptions::keep_event_rows). Throws std::logic_error when event rows are missing.
+void attach_dimensions(JourneySet& journeys, const EventTable& events);
+
+/// The dimension named `name`, or nullptr.
+const JourneyDimension* find_dimension(const JourneySet& journeys, const std::string& name);
 
 /// The journeys at `rows` (indices into `journeys`, in the order given) as a new set with the same
 /// vocabularies; build statistics are not carried over.

@@ -21,6 +21,7 @@
 
 #include "journeymap/anomalies.hpp"
 #include "journeymap/attribution.hpp"
+#include "journeymap/breakdowns.hpp"
 #include "journeymap/compare.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/features.hpp"
@@ -65,6 +66,8 @@ struct RunConfig {
   FlowOptions flows;
   bool attribution_enabled = true;
   AttributionOptions attribution;
+  bool breakdowns_enabled = true;  ///< runs when the journeys have custom dimensions or [breakdowns] names some
+  BreakdownOptions breakdowns;
   bool model_enabled = true;
   ModelOptions model;          ///< conversion (or churn / value) model with XGBoost
   std::string model_path;      ///< where `run` saves the trained model (UBJSON); empty: not saved

@@ -20,6 +20,10 @@
 
 namespace jm {
 
+/// The dimension every run over several sources gets: the source of each event (unless a source
+/// names a dimension of its own so).
+inline constexpr const char* kSourceDimension = "source";
+
 struct SourceSpec {
   std::string name;                ///< unique; names the source in messages and in /sources
   std::vector<std::string> paths;  ///< files or glob patterns ("web/*.csv", matches sorted), read in order

@@ -82,13 +82,15 @@ __global__ void __launch_bounds__(kJourneyBlockThreads)
   }
 }
 
-/// Writes journey j's outcome and its surviving events into the CSR. One thread per journey: the
+/// Writes journey j's outcome and its surviving events into the CSR (and, when out_event_row is
+/// set, each event's input row: order[] maps sorted positions to input rows). One thread per journey: the
 /// outcome is summed sequentially in journey order, exactly as on the CPU, so values match bitwise.
 __global__ void __launch_bounds__(kJourneyBlockThreads)
     write_journeys(SortedEvents events, const int64_t* kept, const int64_t* journey_start, const int64_t* first_kept,
                    const int64_t* offsets, int64_t n_journeys, int32_t* out_touchpoint, int32_t* out_channel,
                    int64_t* out_timestamp_ms, float* out_value, uint32_t* out_customer, uint8_t* out_converted,
-                   float* out_conversion_value, int64_t* out_start_ms, int64_t* out_end_ms) {
+                   float* out_conversion_value, int64_t* out_start_ms, int64_t* out_end_ms, const int64_t* order,
+                   int64_t* out_event_row) {
   for (int64_t j = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; j < n_journeys; j += int64_t{gridDim.x} * blockDim.x) {
     const int64_t begin = journey_start[j], end = journey_start[j + 1], first = first_kept[j];
     journey_rules::JourneyOutcome outcome;
@@ -105,6 +107,7 @@ __global__ void __launch_bounds__(kJourneyBlockThreads)
       out_channel[cursor] = events.channel[e];
       out_timestamp_ms[cursor] = events.timestamp_ms[e];
       out_value[cursor] = events.value[e];
+      if (out_event_row != nullptr) out_event_row[cursor] = order[e];
     }
   }
 }
