@@ -26,6 +26,7 @@ import h5py
 import numpy as np
 import plotly
 import plotly.graph_objects as go
+from scipy.stats import chi2_contingency
 
 TOUCHPOINT_COLORS = ["#2563eb", "#f97316", "#8b5cf6", "#0ea5e9", "#eab308", "#64748b", "#a855f7", "#0f766e",
                      "#b45309", "#1e3a8a"]
@@ -1172,6 +1173,80 @@ def section_alerts(r):
               alert_charts(r, alerts))
 
 
+BREAKDOWN_MIN_JOURNEYS = 30  # a value's rate is compared in a sentence only from this many journeys
+
+
+def path_names(r, ids_text):
+    return " > ".join(r.touchpoints[int(t)] if int(t) < len(r.touchpoints) else "?" for t in ids_text.split())
+
+
+def section_breakdowns(r):
+    """/breakdowns: the map split by each custom dimension (campaign, device, source, ...)."""
+    if "breakdowns/dimensions" not in r.f:
+        return
+    g = r.f["breakdowns"]
+    dimensions = strings(g["dimensions"])
+    steps = strings(g["funnel_steps"])
+    channels = strings(g["channels"])
+    body, sentences = "", []
+    for b, dimension in enumerate(dimensions):
+        d = g[str(b)]
+        values = strings(d["value"])
+        journeys, converted = d["journeys"][()], d["converted"][()]
+        if len(values) == 0:
+            continue
+        rates = [ratio(converted[i], journeys[i]) for i in range(len(values))]
+        reached = d["funnel_reached"][()].reshape(len(values), len(steps)) if steps else None
+        markov = d["channel_markov"][()].reshape(len(values), len(channels)) if channels else None
+        path_group, path_text = d["path_group"][()], strings(d["path_touchpoints"])
+        path_journeys = d["path_journeys"][()]
+        total = int(sum(journeys))
+        distinct = int(attr(d, "distinct_values", len(values)))
+        comparable = [i for i in range(len(values)) if journeys[i] >= BREAKDOWN_MIN_JOURNEYS and values[i] != "(none)"]
+        if len(comparable) > 1:
+            hi = max(comparable, key=lambda i: rates[i])
+            lo = min(comparable, key=lambda i: rates[i])
+            # One test over all compared values (not the extreme pair, which would be chosen after looking).
+            table = [[converted[i], journeys[i] - converted[i]] for i in comparable]
+            p = chi2_contingency(table, correction=False)[1] if min(map(sum, zip(*table))) > 0 else 1.0
+            verdict = (f"the {len(comparable)} values differ more than chance explains (chi-square p = {p:.2g})"
+                       if p < 0.05 else f"within what chance gives (chi-square p = {p:.2g} over {len(comparable)} values)")
+            sentences.append(f"By {dimension} ({fmt_int(distinct)} values), journeys of {values[hi]} convert at "
+                             f"{fmt_pct(rates[hi])} ({fmt_int(journeys[hi])} journeys) and of {values[lo]} at "
+                             f"{fmt_pct(rates[lo])} ({fmt_int(journeys[lo])}): {verdict}.")
+        none = [i for i in range(len(values)) if values[i] == "(none)"]
+        if none:
+            sentences.append(f"{fmt_int(journeys[none[0]])} of {fmt_int(total)} journeys "
+                             f"({fmt_pct(ratio(journeys[none[0]], total))}) carry no {dimension}.")
+        fig = go.Figure()
+        fig.add_bar(x=values, y=rates, marker_color=PALETTE[b % len(PALETTE)],
+                    text=[fmt_int(n) for n in journeys], hovertemplate="%{x}: %{y:.1%} of %{text} journeys<extra></extra>")
+        fig.update_layout(title=f"Conversion rate by {dimension} (bar labels: journeys)", yaxis=dict(tickformat=".0%"),
+                          xaxis=dict(type="category", tickangle=-30, automargin=True))
+        body += r.figure(fig, 340)
+        rows = ""
+        for i, value in enumerate(values):
+            completion = fmt_pct(ratio(reached[i, -1], journeys[i])) if reached is not None and len(steps) else "-"
+            top_channel = "-"
+            if markov is not None and len(channels) > 1 and markov[i].sum() > 0:
+                c = int(np.argmax(markov[i]))
+                top_channel = f"{channels[c]} ({fmt_pct(ratio(markov[i, c], markov[i].sum()))})"
+            paths = [k for k in range(len(path_group)) if path_group[k] == i]
+            top_path = (f"{clip(path_names(r, path_text[paths[0]]), 60)} ({fmt_int(path_journeys[paths[0]])})"
+                        if paths else "-")
+            rows += (f"<tr><td>{html.escape(value)}</td><td>{fmt_int(journeys[i])}</td><td>{fmt_pct(rates[i])}</td>"
+                     f"<td>{completion}</td><td>{html.escape(top_channel)}</td><td>{html.escape(top_path)}</td></tr>")
+        body += (f'<table class="data"><tr><th>{html.escape(dimension)}</th><th>Journeys</th><th>Converted</th>'
+                 f'<th>Complete the funnel</th><th>Top channel (Markov credit)</th><th>Most common path</th></tr>'
+                 f'{rows}</table>')
+    if not body:
+        return
+    note = ('<p class="note">A journey counts under the value of its first event that has one. Values differ in whom '
+            'they reach as well as in how journeys go: these splits describe, they do not measure an effect. '
+            f'The funnel is the run\'s ({html.escape(" > ".join(steps))}).</p>')
+    r.section("breakdowns", "Breakdowns by dimension", sentences, body + note)
+
+
 def generic_section(r, group, title):
     """Fallback for a stage whose layout this report does not know yet: list what it holds."""
     g = r.f[group]
@@ -1185,7 +1260,7 @@ def generic_section(r, group, title):
 
 
 SECTIONS = [section_headline, section_alerts, section_compare, section_sankey, section_paths, section_funnel, section_friction, section_attribution,
-            section_patterns, section_segments, section_model, section_anomalies]
+            section_breakdowns, section_patterns, section_segments, section_model, section_anomalies]
 
 
 # ---------------------------------------------------------------- page

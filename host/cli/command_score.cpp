@@ -2,6 +2,7 @@
 // open journeys are scored: each customer's last journey when it has not converted yet.
 #include "host/cli/command_score.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -54,6 +55,12 @@ int run_score_command(const ScoreCommandOptions& options) {
   const CommandJourneys input = ingest_journeys(ctx, config, timer, /*require_outcome_touchpoints=*/false);
   const IngestResult& ingest = input.ingest;
   const JourneySet& all = input.journeys;
+  // A dimension the model uses but the input lacks would score every journey as "no value".
+  for (const std::string& dimension : model.feature_spec.dimensions)
+    if (find_dimension(all, dimension) == nullptr &&
+        std::find(model.feature_names.begin(), model.feature_names.end(), "dim:" + dimension) != model.feature_names.end())
+      throw ConfigError("score: the model uses the dimension '" + dimension + "'; read it with --dimension " + dimension +
+                        " (or " + dimension + "=COLUMN)");
 
   // The journeys to score, in customer order: by default each customer's last journey while it has
   // no outcome yet (the journeys still in flight).
