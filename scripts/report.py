@@ -167,6 +167,18 @@ def section_headline(r):
         biggest = max(alerts["alerts"], key=alert_severity)
         sentences.append("Biggest alert: " + alert_sentence(biggest, alerts["mean_value"]).rstrip(".") +
                          f"; {fmt_int(len(alerts['alerts']))} alerts in all (see Alerts).")
+    if "identity" in f:
+        g = f["identity"]
+        sentences.append(f"Customers are stitched from {fmt_int(attr(g, 'n_ids', 0))} ids of "
+                         f"{len(strings(g['kinds']))} kinds across {len(strings(f['sources/name']))} sources; "
+                         f"{fmt_int(len(strings(g['dropped_id'])))} shared ids were left out of the stitching.")
+    if "taxonomy" in f:
+        g = f["taxonomy"]
+        unmapped = int(attr(g, "unmapped_events", 0))
+        sentences.append(f"Touchpoints are level {attr(g, 'level', '?')} of the taxonomy "
+                         f"{os.path.basename(str(attr(g, 'file', '')))}: {fmt_int(len(strings(g['raw_name'])))} raw "
+                         f"event names became {fmt_int(attr(g, 'touchpoints', 0))} touchpoints"
+                         + (f"; {fmt_int(unmapped)} events carry names no rule maps." if unmapped else "."))
     if "meta" in f:
         backend, created = attr(f["meta"], "backend", "?"), attr(f["meta"], "created_utc", "?")
         sentences.append(f"Computed on the {backend.upper()} backend; result written {created}.")
