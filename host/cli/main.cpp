@@ -14,6 +14,7 @@
 #include "host/cli/command_report.hpp"
 #include "host/cli/command_score.hpp"
 #include "host/cli/command_segment.hpp"
+#include "host/cli/command_experiment.hpp"
 #include "host/cli/command_train.hpp"
 #include "host/cli/input_flags.hpp"
 #include "host/core/build_info.hpp"
@@ -141,6 +142,7 @@ int main(int argc, char** argv) {
   };
   add_module_command(jm::add_patterns_command);
   add_module_command(jm::add_segment_command);
+  add_module_command(jm::add_experiment_command);
   add_module_command(jm::add_flows_command);
   add_module_command(jm::add_train_command);
   add_module_command(jm::add_score_command);

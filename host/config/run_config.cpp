@@ -284,6 +284,31 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
       throw ConfigError(source + ": breakdowns.top_paths must be in [1, 100]");
     b.reject_unknown_keys();
   }
+  if (const toml::table* experiment = top.subtable("experiment")) {
+    TableReader e(*experiment, "experiment.", source);
+    ExperimentOptions& o = config.experiment;
+    e.read("dimension", o.dimension);
+    e.read("control", o.control);
+    e.read("covariate", o.covariate);
+    e.read("alpha", o.alpha);
+    e.read("msprt_tau", o.msprt_tau);
+    e.read("segment_by", o.segment_by);
+    e.read("max_segments", o.max_segments);
+    if (const toml::node* allocation = e.node("allocation")) {
+      const toml::table* shares = allocation->as_table();
+      if (!shares) throw ConfigError(source + ": experiment.allocation must be a table, e.g. { A = 0.5, B = 0.5 }");
+      o.allocation.clear();
+      for (const auto& [name, share] : *shares) {
+        const auto value = share.value<double>();
+        if (!value || !(*value > 0.0))
+          throw ConfigError(source + ": experiment.allocation." + std::string(name.str()) + " must be a number > 0");
+        o.allocation.emplace_back(std::string(name.str()), *value);
+      }
+    }
+    if (!(o.alpha > 0.0 && o.alpha < 0.5)) throw ConfigError(source + ": experiment.alpha must be in (0, 0.5)");
+    if (!(o.msprt_tau > 0.0)) throw ConfigError(source + ": experiment.msprt_tau must be > 0");
+    e.reject_unknown_keys();
+  }
   if (const toml::table* taxonomy = top.subtable("taxonomy")) {
     TableReader tax(*taxonomy, "taxonomy.", source);
     tax.read("file", config.taxonomy.file);
@@ -775,6 +800,19 @@ std::string to_toml(const RunConfig& config) {
                                         {"dimensions", string_array(config.breakdowns.dimensions)},
                                         {"max_values", config.breakdowns.max_values},
                                         {"top_paths", config.breakdowns.top_paths}});
+  if (!config.experiment.dimension.empty()) {
+    const ExperimentOptions& o = config.experiment;
+    toml::table allocation;
+    for (const auto& [name, share] : o.allocation) allocation.insert(name, share);
+    root.insert("experiment", toml::table{{"dimension", o.dimension},
+                                          {"control", o.control},
+                                          {"allocation", allocation},
+                                          {"covariate", o.covariate},
+                                          {"alpha", o.alpha},
+                                          {"msprt_tau", o.msprt_tau},
+                                          {"segment_by", o.segment_by},
+                                          {"max_segments", o.max_segments}});
+  }
   if (!config.taxonomy.file.empty())
     root.insert("taxonomy", toml::table{{"file", config.taxonomy.file},
                                         {"level", config.taxonomy.level},

@@ -14,45 +14,6 @@ namespace {
 const char* const kOtherValues = "(other)";
 const char* const kNoValue = "(none)";
 
-// Each journey's value code (-1: none) and the value names, for a dimension or a case attribute.
-struct JourneyValues {
-  std::vector<int32_t> code;
-  std::vector<std::string> names;
-};
-
-JourneyValues values_of(const JourneySet& journeys, const std::string& dimension) {
-  JourneyValues out;
-  if (const JourneyDimension* found = find_dimension(journeys, dimension)) {
-    out.code = found->journey_code;
-    out.names = found->values;
-    return out;
-  }
-  const std::string case_prefix = "case:";
-  const CaseAttributes& attributes = journeys.case_attributes;
-  if (dimension.compare(0, case_prefix.size(), case_prefix) == 0) {
-    const std::string name = dimension.substr(case_prefix.size());
-    const auto at = std::find(attributes.names.begin(), attributes.names.end(), name);
-    if (at == attributes.names.end())
-      throw ConfigError("breakdowns: the journeys have no case attribute '" + name + "'");
-    const auto a = static_cast<int32_t>(at - attributes.names.begin());
-    if (!attributes.categorical[static_cast<size_t>(a)])
-      throw ConfigError("breakdowns: case attribute '" + name + "' is numeric; only categorical ones split journeys");
-    out.names = attributes.categories[static_cast<size_t>(a)];
-    out.code.resize(static_cast<size_t>(journeys.size()), -1);
-    for (int64_t j = 0; j < journeys.size(); ++j) {
-      const uint32_t customer = journeys.customer[j];
-      if (customer >= attributes.n_customers) continue;
-      const float value = attributes.at(customer, a);
-      if (!std::isnan(value)) out.code[static_cast<size_t>(j)] = static_cast<int32_t>(value);
-    }
-    return out;
-  }
-  std::string known;
-  for (const JourneyDimension& d : journeys.dimensions) known += (known.empty() ? "" : ", ") + d.name;
-  throw ConfigError("breakdowns: no dimension '" + dimension + "' (the journeys have: " +
-                    (known.empty() ? std::string("none; see [input] dimensions") : known) + ")");
-}
-
 // The group's journeys, flows and attribution.
 BreakdownGroup map_of_group(const Context& ctx, const JourneySet& journeys, const std::vector<int64_t>& rows,
                             const std::string& value, const BreakdownOptions& options,
@@ -95,6 +56,39 @@ BreakdownGroup map_of_group(const Context& ctx, const JourneySet& journeys, cons
 
 }  // namespace
 
+JourneyValueCodes journey_value_codes(const JourneySet& journeys, const std::string& dimension) {
+  JourneyValueCodes out;
+  if (const JourneyDimension* found = find_dimension(journeys, dimension)) {
+    out.code = found->journey_code;
+    out.names = found->values;
+    return out;
+  }
+  const std::string case_prefix = "case:";
+  const CaseAttributes& attributes = journeys.case_attributes;
+  if (dimension.compare(0, case_prefix.size(), case_prefix) == 0) {
+    const std::string name = dimension.substr(case_prefix.size());
+    const auto at = std::find(attributes.names.begin(), attributes.names.end(), name);
+    if (at == attributes.names.end())
+      throw ConfigError("breakdowns: the journeys have no case attribute '" + name + "'");
+    const auto a = static_cast<int32_t>(at - attributes.names.begin());
+    if (!attributes.categorical[static_cast<size_t>(a)])
+      throw ConfigError("breakdowns: case attribute '" + name + "' is numeric; only categorical ones split journeys");
+    out.names = attributes.categories[static_cast<size_t>(a)];
+    out.code.resize(static_cast<size_t>(journeys.size()), -1);
+    for (int64_t j = 0; j < journeys.size(); ++j) {
+      const uint32_t customer = journeys.customer[j];
+      if (customer >= attributes.n_customers) continue;
+      const float value = attributes.at(customer, a);
+      if (!std::isnan(value)) out.code[static_cast<size_t>(j)] = static_cast<int32_t>(value);
+    }
+    return out;
+  }
+  std::string known;
+  for (const JourneyDimension& d : journeys.dimensions) known += (known.empty() ? "" : ", ") + d.name;
+  throw ConfigError("breakdowns: no dimension '" + dimension + "' (the journeys have: " +
+                    (known.empty() ? std::string("none; see [input] dimensions") : known) + ")");
+}
+
 BreakdownResult compute_breakdowns(const Context& ctx, const JourneySet& journeys, const BreakdownOptions& options,
                                    const std::vector<std::string>& funnel, const AttributionOptions& attribution) {
   if (options.max_values < 1 || options.max_values > 1000) throw ConfigError("breakdowns.max_values must be in [1, 1000]");
@@ -113,7 +107,7 @@ BreakdownResult compute_breakdowns(const Context& ctx, const JourneySet& journey
   }
 
   for (const std::string& dimension : dimensions) {
-    const JourneyValues values = values_of(journeys, dimension);
+    const JourneyValueCodes values = journey_value_codes(journeys, dimension);
     std::vector<int64_t> journeys_with(values.names.size(), 0);
     for (const int32_t code : values.code)
       if (code >= 0) ++journeys_with[static_cast<size_t>(code)];

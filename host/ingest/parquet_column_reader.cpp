@@ -1,5 +1,6 @@
 // The reading half of the Parquet module (libjourneymap_parquet.so): reads the requested columns of
-// an events file row group by row group (Arrow decodes the columns of a group on its threads), with
+// an events file row group by row group, the next group decoded while the current one is converted
+// (Arrow decodes the columns of a group on its threads), with
 // text columns read as dictionaries, and converts each to a parquet_input::Column. Nested and other
 // unsupported types are refused by name. Built as C++20 with the writer (Arrow's headers need it).
 #include <arrow/api.h>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 #include <functional>
+#include <future>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -262,8 +264,15 @@ Result read_columns(const std::string& path, const Request& request) {
       default: column.ints.reserve(total_rows);
     }
   }
+  // Row group g+1 is decoded (by Arrow, its columns in parallel) while group g is converted here;
+  // at most two groups are held decoded at a time. With one thread asked for, groups are read in turn.
+  const std::launch policy = request.num_threads == 1 ? std::launch::deferred : std::launch::async;
+  auto read_group = [&reader, &leaves](int group) { return reader->ReadRowGroup(group, leaves); };
+  std::future<arrow::Result<std::shared_ptr<arrow::Table>>> next;
+  if (reader->num_row_groups() > 0) next = std::async(policy, read_group, 0);
   for (int group = 0; group < reader->num_row_groups(); ++group) {
-    arrow::Result<std::shared_ptr<arrow::Table>> table = reader->ReadRowGroup(group, leaves);
+    arrow::Result<std::shared_ptr<arrow::Table>> table = next.get();
+    if (group + 1 < reader->num_row_groups() && table.ok()) next = std::async(policy, read_group, group + 1);
     check(table.status(), "cannot read row group " + std::to_string(group) + " (truncated file?)");
     for (size_t k = 0; k < leaves.size(); ++k) {
       const std::shared_ptr<arrow::ChunkedArray>& data = (*table)->column(static_cast<int>(k));

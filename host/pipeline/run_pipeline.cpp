@@ -324,6 +324,14 @@ RunReport run_pipeline(const RunConfig& config) {
     clock.run("write", [&] { write_breakdowns_results(writer, breakdowns); });
     report.stage_summaries.push_back(format_breakdowns_summary(breakdowns));
   }
+  if (!config.experiment.dimension.empty()) {
+    // Customers are the unit: every journey, whatever [filter] segments says about the map stages.
+    const ExperimentResult experiment =
+        clock.run("experiment", [&] { return analyse_experiment(ctx, journeys, config.experiment, run_funnel); });
+    clock.run("write", [&] { write_experiment_results(writer, experiment); });
+    report.stage_summaries.push_back(format_experiment_summary(experiment));
+    for (std::string& warning : experiment_warnings(experiment)) report.warnings.push_back(std::move(warning));
+  }
 
   // A stage the data cannot support is skipped with its reason (in the summary and in
   // /meta/skipped_stages) instead of failing the whole batch; bad options still fail.

@@ -55,6 +55,14 @@ struct BreakdownResult {
   std::vector<Breakdown> breakdowns;
 };
 
+/// Each journey's value of a dimension or, as "case:<attribute>", a categorical case attribute.
+struct JourneyValueCodes {
+  std::vector<int32_t> code;       ///< [n_journeys] index into `names`; -1: no value
+  std::vector<std::string> names;
+};
+/// Throws ConfigError naming a dimension the journeys do not have or a numeric case attribute.
+JourneyValueCodes journey_value_codes(const JourneySet& journeys, const std::string& dimension);
+
 /// Splits `journeys` by each dimension of `options` and computes every group's map with
 /// compute_flows (funnel `funnel`, the run's: the same steps for every group) and compute_attribution.
 /// Throws ConfigError naming a dimension the journeys do not have or a numeric case attribute.

@@ -24,6 +24,7 @@
 #include "journeymap/breakdowns.hpp"
 #include "journeymap/compare.hpp"
 #include "journeymap/context.hpp"
+#include "journeymap/experiments.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/flows.hpp"
 #include "journeymap/ingest.hpp"
@@ -68,6 +69,7 @@ struct RunConfig {
   AttributionOptions attribution;
   bool breakdowns_enabled = true;  ///< runs when the journeys have custom dimensions or [breakdowns] names some
   BreakdownOptions breakdowns;
+  ExperimentOptions experiment;  ///< [experiment]: runs when `dimension` names the variants (docs/experiments.md)
   bool model_enabled = true;
   ModelOptions model;          ///< conversion (or churn / value) model with XGBoost
   std::string model_path;      ///< where `run` saves the trained model (UBJSON); empty: not saved
