@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks `journeymap experiment` against statsmodels and scipy on the same counts.
+"""Checks `journeymap experiment` against statsmodels and scipy on the same counts, and its report section.
 
 Writes an event log whose customers are randomly assigned to variants A, B and C (B converts more),
 runs `journeymap experiment` on it, and recomputes from the counts it stored in /experiments:
@@ -77,7 +77,14 @@ def main():
         b = treatments.index("B")
         if not g["conversion_p"][b] < 0.05:
             raise SystemExit("FAIL: the planted 3-point lift of B was not found")
-    print(f"OK: {len(n)} variants, every p-value and interval equals statsmodels/scipy")
+    # The report states the comparison in its experiment section.
+    report = os.path.join(args.out, "report.html")
+    subprocess.run([args.journeymap, "report", result, "-o", report], check=True, stdout=subprocess.DEVNULL)
+    with open(report, encoding="utf-8") as f:
+        page = f.read()
+    if "Experiment: treatments against the control" not in page or "B converts" not in page:
+        raise SystemExit("FAIL: the report has no experiment section")
+    print(f"OK: {len(n)} variants, every p-value and interval equals statsmodels/scipy; the report states them")
 
 
 if __name__ == "__main__":

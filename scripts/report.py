@@ -1259,6 +1259,98 @@ def section_breakdowns(r):
     r.section("breakdowns", "Breakdowns by dimension", sentences, body + note)
 
 
+def pp(x):
+    """A difference of rates in percentage points."""
+    return f"{100 * x:+.2f} points"
+
+
+def section_experiment(r):
+    """/experiments: each treatment against the control, per customer from the first exposure."""
+    if "experiments/variant" not in r.f:
+        return
+    g = r.f["experiments"]
+    variants = strings(g["variant"])
+    customers, converted = g["customers"][()], g["converted"][()]
+    treatments = strings(g["treatment"])
+    control = attr(g, "control", variants[0] if variants else "?")
+    alpha = float(attr(g, "alpha", 0.05))
+    level = f"{100 * (1 - alpha):.0f}%"
+    rates = [ratio(converted[v], customers[v]) for v in range(len(variants))]
+    sentences = [f"Experiment on {attr(g, 'dimension', '?')}: {fmt_int(int(customers.sum()))} customers in "
+                 f"{len(variants)} variants, control {control}; each customer counts once, with what their journeys "
+                 f"achieved from their first exposure on."]
+    several = int(attr(g, "customers_in_several_variants", 0))
+    if several:
+        sentences.append(f"{fmt_int(several)} customers appear in several variants and are left out (an assignment or "
+                         f"logging fault).")
+    if int(attr(g, "sample_ratio_mismatch", 0)):
+        sentences.append(f"Sample ratio mismatch (chi-square p = {float(attr(g, 'sample_ratio_p', 1)):.2g}): the "
+                         f"customers per variant differ from the planned split, so the comparisons below cannot be "
+                         f"trusted until the assignment is explained.")
+    for t, name in enumerate(treatments):
+        s = variants.index(name) if name in variants else t + 1
+        diff, low, high = g["conversion_difference"][t], g["conversion_ci_low"][t], g["conversion_ci_high"][t]
+        p, av_low, av_high = g["conversion_p"][t], g["always_valid_ci_low"][t], g["always_valid_ci_high"][t]
+        verdict = "a difference" if p < alpha else "no difference the data can tell apart from chance"
+        sentences.append(f"{name} converts {fmt_pct(rates[s])} of its customers against {fmt_pct(rates[0])} for "
+                         f"{control}: {pp(diff)} ({level} interval {100 * low:+.2f} to {100 * high:+.2f}, p = {p:.2g}), "
+                         f"{verdict}. Valid however often the result was looked at: {100 * av_low:+.2f} to "
+                         f"{100 * av_high:+.2f} points.")
+    z = 1.959963984540054
+    fig = go.Figure()
+    fig.add_bar(x=[f"{name} ({fmt_int(customers[v])} customers)" for v, name in enumerate(variants)], y=rates,
+                marker_color=[PALETTE[v % len(PALETTE)] for v in range(len(variants))],
+                error_y=dict(type="data", array=[z * math.sqrt(max(rates[v] * (1 - rates[v]), 0) / max(customers[v], 1))
+                                                 for v in range(len(variants))]),
+                hovertemplate="%{x}: %{y:.2%} converted<extra></extra>")
+    fig.update_layout(title="Customers converted per variant (bars: 95% interval of each rate)",
+                      yaxis=dict(tickformat=".1%"), xaxis=dict(type="category"))
+    body = r.figure(fig, 340)
+    days = g["day_start_ms"][()]
+    if len(days) > 1:
+        daily_n = g["daily_customers"][()].reshape(len(variants), len(days))
+        daily_x = g["daily_converted"][()].reshape(len(variants), len(days))
+        labels = [day_label(int(d)) for d in days]
+        fig2 = go.Figure()
+        for v, name in enumerate(variants):
+            fig2.add_scatter(x=labels, y=[ratio(daily_x[v, d], daily_n[v, d]) for d in range(len(days))], name=name,
+                             mode="lines", line=dict(color=PALETTE[v % len(PALETTE)]))
+        fig2.update_layout(title="Conversion rate known at the end of each day, per variant", yaxis=dict(tickformat=".1%"))
+        body += r.figure(fig2, 320)
+    rows = ""
+    for t, name in enumerate(treatments):
+        cuped = ""
+        if attr(g, "covariate", "none") != "none":
+            cuped = (f"{100 * g['cuped_ci_low'][t]:+.2f} to {100 * g['cuped_ci_high'][t]:+.2f} "
+                     f"({fmt_pct(g['cuped_variance_reduction'][t])} less variance)")
+        rows += (f"<tr><td>{html.escape(name)} vs {html.escape(control)}</td><td>{pp(g['conversion_difference'][t])}</td>"
+                 f"<td>{100 * g['conversion_ci_low'][t]:+.2f} to {100 * g['conversion_ci_high'][t]:+.2f}</td>"
+                 f"<td>{g['conversion_p'][t]:.2g}</td><td>{100 * g['relative_lift'][t]:+.1f}%</td>"
+                 f"<td>{100 * g['always_valid_ci_low'][t]:+.2f} to {100 * g['always_valid_ci_high'][t]:+.2f}</td>"
+                 f"<td>{html.escape(cuped)}</td><td>{g['value_difference'][t]:+,.2f} (p {g['value_p'][t]:.2g})</td></tr>")
+    body += ('<table class="data"><tr><th>Comparison</th><th>Conversion</th><th>' + level + ' interval (points)</th>'
+             '<th>p</th><th>Relative</th><th>Always-valid interval</th><th>CUPED interval</th>'
+             '<th>Value per customer</th></tr>' + rows + '</table>')
+    if "experiments/segment" in r.f and len(g["segment"]):
+        segment = strings(g["segment"])
+        seg_treatment = strings(g["segment_treatment"])
+        q = g["segment_q"][()]
+        order = sorted(range(len(segment)), key=lambda i: q[i])[:12]
+        significant = sum(1 for v in q if v < alpha)
+        sentences.append(f"By {attr(g, 'segment_by', '?')}: {significant} of {len(segment)} segment effects have a "
+                         f"q-value below {alpha:g} (Benjamini-Hochberg over all of them).")
+        seg_rows = "".join(
+            f"<tr><td>{html.escape(segment[i])}</td><td>{html.escape(seg_treatment[i])}</td>"
+            f"<td>{fmt_int(g['segment_control_customers'][i])} / {fmt_int(g['segment_treatment_customers'][i])}</td>"
+            f"<td>{pp(g['segment_difference'][i])}</td><td>{q[i]:.2g}</td></tr>" for i in order)
+        body += ('<table class="data"><tr><th>Segment</th><th>Treatment</th><th>Customers (control / treatment)</th>'
+                 '<th>Conversion</th><th>q</th></tr>' + seg_rows + '</table>')
+    note = ('<p class="note">Fixed-horizon intervals and p-values hold when the end of the data is the planned end of '
+            'the test; the always-valid interval (mixture sequential test over daily looks) holds however often the '
+            'result was looked at. CUPED adjusts for each customer\'s behaviour before exposure.</p>')
+    r.section("experiment", "Experiment: treatments against the control", sentences, body + note)
+
+
 def generic_section(r, group, title):
     """Fallback for a stage whose layout this report does not know yet: list what it holds."""
     g = r.f[group]
@@ -1271,7 +1363,7 @@ def generic_section(r, group, title):
     r.section(group, title, sentences, f'<table class="data"><tr><th>Item</th><th>Shape</th></tr>{"".join(rows)}</table>')
 
 
-SECTIONS = [section_headline, section_alerts, section_compare, section_sankey, section_paths, section_funnel, section_friction, section_attribution,
+SECTIONS = [section_headline, section_alerts, section_experiment, section_compare, section_sankey, section_paths, section_funnel, section_friction, section_attribution,
             section_breakdowns, section_patterns, section_segments, section_model, section_anomalies]
 
 

@@ -5,6 +5,7 @@
 // counted and compared exactly, with bad setups refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -16,6 +17,10 @@
 #include "journeymap/experiments.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/outcome.hpp"
+#include "journeymap/pipeline.hpp"
+#include "journeymap/result_file.hpp"
+#include "journeymap/run_config.hpp"
+#include "test_helpers.hpp"
 
 namespace {
 
@@ -240,6 +245,49 @@ TEST(Experiments, BadSetupsAreRefusedOrReported) {
   EXPECT_EQ(result.several_variant_examples, (std::vector<std::string>{"c0"}));
   EXPECT_EQ(result.variants[0].customers + result.variants[1].customers, 3);
   EXPECT_EQ(jm::experiment_warnings(result).size(), 1u);
+}
+
+TEST(Experiments, RunReadsTheExperimentTableAndWritesTheResult) {
+  const auto dir = jm::testing::scratch_dir();
+  std::string csv = "customer_id,timestamp,touchpoint,channel,conversion,arm\n";
+  for (int i = 0; i < 400; ++i) {
+    const std::string id = "c" + std::to_string(i), arm = i % 2 == 0 ? "control" : "new_checkout";
+    const int64_t t = 1767225600 + int64_t{i} * 600;
+    csv += id + "," + std::to_string(t) + ",home,web,0,\n";
+    csv += id + "," + std::to_string(t + 86400) + ",landing,web,0," + arm + "\n";
+    if (i % (i % 2 == 0 ? 8 : 4) == 1 || i % 8 == 0) csv += id + "," + std::to_string(t + 86500) + ",buy,web,1," + arm + "\n";
+  }
+  jm::RunConfig config;
+  jm::apply_config_text(
+      "[input]\n"
+      "path = \"" + jm::testing::write_file(dir / "events.csv", csv) + "\"\n"
+      "timestamp_format = \"epoch_s\"\n"
+      "dimensions = [\"variant=arm\"]\n"
+      "[journeys]\n"
+      "session_gap_seconds = 3600\n"
+      "[experiment]\n"
+      "dimension = \"variant\"\n"
+      "allocation = { control = 0.5, new_checkout = 0.5 }\n",
+      "experiment.toml", config);
+  EXPECT_EQ(config.experiment.allocation.size(), 2u);
+  jm::RunConfig reread;
+  jm::apply_config_text(jm::to_toml(config), "stored", reread);
+  EXPECT_EQ(reread.experiment.dimension, "variant");
+  EXPECT_EQ(reread.experiment.allocation, config.experiment.allocation);
+  EXPECT_THROW(jm::apply_config_text("[experiment]\nalpha = 0.7\n", "t", reread), jm::ConfigError);
+  EXPECT_THROW(jm::apply_config_text("[experiment]\nallocation = { A = 0 }\n", "t", reread), jm::ConfigError);
+  config.device = jm::DeviceChoice::Cpu;
+  config.progress = false;
+  config.output_path = (dir / "result.h5").string();
+  config.patterns_enabled = config.segments_enabled = config.model_enabled = config.anomalies_enabled = false;
+  const jm::RunReport report = jm::run_pipeline(config);
+  const jm::ResultReader result(config.output_path);
+  EXPECT_EQ(result.read_strings("/experiments/variant"), (std::vector<std::string>{"control", "new_checkout"}));
+  EXPECT_EQ(result.read_int64("/experiments/customers"), (std::vector<int64_t>{200, 200}));
+  EXPECT_EQ(result.read_string_attribute("/experiments", "control"), "control");
+  const auto summary = std::find_if(report.stage_summaries.begin(), report.stage_summaries.end(),
+                                    [](const std::string& s) { return s.rfind("experiment on 'variant'", 0) == 0; });
+  EXPECT_NE(summary, report.stage_summaries.end());
 }
 
 }  // namespace
