@@ -1351,6 +1351,38 @@ def section_experiment(r):
     r.section("experiment", "Experiment: treatments against the control", sentences, body + note)
 
 
+def section_proposals(r):
+    """/proposals: friction points ranked into experiments, with the test each needs."""
+    if "proposals/hypothesis" not in r.f:
+        return
+    g = r.f["proposals"]
+    hypotheses = strings(g["hypothesis"])
+    if not hypotheses:
+        return
+    kind = strings(g["kind"])
+    extra, sample, days = g["extra_conversions_per_day"][()], g["sample_size_per_arm"][()], g["days_needed"][()]
+    base, target = g["baseline_rate"][()], g["target_rate"][()]
+    mde = float(attr(g, "minimum_detectable_effect", 0.05))
+    power = float(attr(g, "power", 0.8))
+    sentences = [f"The friction points where a {100 * mde:.0f}% relative improvement would add the most conversions, "
+                 f"each with the A/B test that would detect it ({100 * power:.0f}% power, two-sided alpha "
+                 f"{float(attr(g, 'alpha', 0.05)):g}).",
+                 f"First: {hypotheses[0]}; a test needs {fmt_int(sample[0])} journeys per arm, about "
+                 f"{math.ceil(days[0])} days at the current traffic."]
+    # The share of journeys lost, as the sentences state it: not going on (funnel), ending there (abandonment).
+    lost = [(1 - base[i], 1 - target[i]) if kind[i] == "funnel step" else (base[i], target[i]) for i in range(len(kind))]
+    rows = "".join(
+        f"<tr><td>{i + 1}</td><td>{html.escape(kind[i])}</td><td>{html.escape(hypotheses[i])}</td>"
+        f"<td>{fmt_pct(lost[i][0])} &rarr; {fmt_pct(lost[i][1])}</td><td>{extra[i]:.1f}</td><td>{fmt_int(sample[i])}</td>"
+        f"<td>{math.ceil(days[i])}</td></tr>" for i in range(len(hypotheses)))
+    body = ('<table class="data"><tr><th>#</th><th>Kind</th><th>Hypothesis</th><th>Journeys lost now &rarr; target</th>'
+            '<th>Extra conversions a day</th><th>Journeys per arm</th><th>Days</th></tr>' + rows + '</table>'
+            '<p class="note">Extra conversions assume the journeys kept going convert like those that go on today: '
+            'an estimate of where a change would pay most if it worked, not of what it will do; the test measures '
+            'that.</p>')
+    r.section("proposals", "Proposed experiments", sentences, body)
+
+
 def generic_section(r, group, title):
     """Fallback for a stage whose layout this report does not know yet: list what it holds."""
     g = r.f[group]
@@ -1364,7 +1396,7 @@ def generic_section(r, group, title):
 
 
 SECTIONS = [section_headline, section_alerts, section_experiment, section_compare, section_sankey, section_paths, section_funnel, section_friction, section_attribution,
-            section_breakdowns, section_patterns, section_segments, section_model, section_anomalies]
+            section_breakdowns, section_proposals, section_patterns, section_segments, section_model, section_anomalies]
 
 
 # ---------------------------------------------------------------- page

@@ -5,4 +5,6 @@ target_sources(journeymap_core PRIVATE
   host/experiments/experiment_stats.cpp
   host/experiments/experiments.cpp
   host/experiments/experiments_output.cpp
+  host/experiments/proposals.cpp
+  host/experiments/proposals_output.cpp
   host/cli/command_experiment.cpp)

@@ -284,6 +284,21 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
       throw ConfigError(source + ": breakdowns.top_paths must be in [1, 100]");
     b.reject_unknown_keys();
   }
+  if (const toml::table* proposals = top.subtable("proposals")) {
+    TableReader pr(*proposals, "proposals.", source);
+    ProposalOptions& o = config.proposals;
+    pr.read("enabled", config.proposals_enabled);
+    pr.read("minimum_detectable_effect", o.minimum_detectable_effect);
+    pr.read("alpha", o.alpha);
+    pr.read("power", o.power);
+    pr.read("max_proposals", o.max_proposals);
+    pr.read("min_journeys", o.min_journeys);
+    if (!(o.minimum_detectable_effect > 0.0 && o.minimum_detectable_effect < 1.0))
+      throw ConfigError(source + ": proposals.minimum_detectable_effect must be in (0, 1)");
+    if (!(o.power > 0.5 && o.power < 1.0)) throw ConfigError(source + ": proposals.power must be in (0.5, 1)");
+    if (!(o.alpha > 0.0 && o.alpha < 0.5)) throw ConfigError(source + ": proposals.alpha must be in (0, 0.5)");
+    pr.reject_unknown_keys();
+  }
   if (const toml::table* experiment = top.subtable("experiment")) {
     TableReader e(*experiment, "experiment.", source);
     ExperimentOptions& o = config.experiment;
@@ -800,6 +815,12 @@ std::string to_toml(const RunConfig& config) {
                                         {"dimensions", string_array(config.breakdowns.dimensions)},
                                         {"max_values", config.breakdowns.max_values},
                                         {"top_paths", config.breakdowns.top_paths}});
+  root.insert("proposals", toml::table{{"enabled", config.proposals_enabled},
+                                       {"minimum_detectable_effect", config.proposals.minimum_detectable_effect},
+                                       {"alpha", config.proposals.alpha},
+                                       {"power", config.proposals.power},
+                                       {"max_proposals", config.proposals.max_proposals},
+                                       {"min_journeys", config.proposals.min_journeys}});
   if (!config.experiment.dimension.empty()) {
     const ExperimentOptions& o = config.experiment;
     toml::table allocation;

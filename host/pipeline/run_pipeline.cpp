@@ -291,12 +291,14 @@ RunReport run_pipeline(const RunConfig& config) {
                               std::to_string(rows.size()) + " of " + std::to_string(journeys.size()) + " journeys)");
   }
   std::vector<std::string> run_funnel;  // the flows stage's funnel, shared by the breakdowns
+  FunnelResult run_funnel_counts;       // and its counts, for the proposed experiments
   if (config.flows_enabled) {
     const JourneySet& journeys = *mapped;  // the map stages' journeys
     const std::vector<int32_t>& segment_labels = mapped_labels;
     const FlowResult flows =
         clock.run("flows", [&] { return compute_flows(ctx, journeys, config.flows, segment_labels, n_segments); });
     for (const int32_t step : flows.funnel.steps) run_funnel.push_back(journeys.touchpoints.name(step));
+    run_funnel_counts = flows.funnel;
     clock.run("write", [&] {
       const StepTimer step(ctx, "flows");
       write_flows_results(writer, flows, journeys);
@@ -323,6 +325,13 @@ RunReport run_pipeline(const RunConfig& config) {
     });
     clock.run("write", [&] { write_breakdowns_results(writer, breakdowns); });
     report.stage_summaries.push_back(format_breakdowns_summary(breakdowns));
+  }
+  if (config.proposals_enabled) {
+    const JourneySet& journeys = *mapped;
+    const ProposalResult proposals =
+        clock.run("proposals", [&] { return propose_experiments(journeys, run_funnel_counts, config.proposals); });
+    clock.run("write", [&] { write_proposal_results(writer, proposals); });
+    report.stage_summaries.push_back(format_proposal_summary(proposals));
   }
   if (!config.experiment.dimension.empty()) {
     // Customers are the unit: every journey, whatever [filter] segments says about the map stages.

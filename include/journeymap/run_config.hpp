@@ -32,6 +32,7 @@
 #include "journeymap/model.hpp"
 #include "journeymap/outcome.hpp"
 #include "journeymap/patterns.hpp"
+#include "journeymap/proposals.hpp"
 #include "journeymap/segments.hpp"
 #include "journeymap/sources.hpp"
 #include "journeymap/taxonomy.hpp"
@@ -70,6 +71,8 @@ struct RunConfig {
   bool breakdowns_enabled = true;  ///< runs when the journeys have custom dimensions or [breakdowns] names some
   BreakdownOptions breakdowns;
   ExperimentOptions experiment;  ///< [experiment]: runs when `dimension` names the variants (docs/experiments.md)
+  bool proposals_enabled = true;  ///< [proposals]: experiments proposed from the map's friction points
+  ProposalOptions proposals;
   bool model_enabled = true;
   ModelOptions model;          ///< conversion (or churn / value) model with XGBoost
   std::string model_path;      ///< where `run` saves the trained model (UBJSON); empty: not saved

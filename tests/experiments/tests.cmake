@@ -1,5 +1,6 @@
 # Experiment analysis (paths relative to tests/).
 jm_add_test(test_experiments experiments/test_experiments.cpp)
+jm_add_test(test_proposals experiments/test_proposals.cpp)
 
 # `journeymap experiment` against statsmodels and scipy on the same counts (scripts/experiment_peers.py).
 add_test(NAME experiment_peers_statsmodels

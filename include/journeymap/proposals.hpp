@@ -1,0 +1,67 @@
+// Proposed experiments: friction points of the map (funnel steps that lose journeys, touchpoints
+// where journeys are abandoned) ranked by the conversions a modest improvement would add per day,
+// each with the sample size and the duration an A/B test needs to detect that improvement.
+//
+//   jm::ProposalResult ideas = jm::propose_experiments(journeys, flows.funnel, jm::ProposalOptions{});
+//   ideas.proposals[0].hypothesis   // "Raise the step rate from checkout to purchase ..."
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "journeymap/flows.hpp"
+#include "journeymap/journeys.hpp"
+
+namespace jm {
+
+struct ProposalOptions {
+  /// The improvement each test should be able to detect: the share of journeys lost, cut by this
+  /// much relative (0.05: 60% of journeys not going on to the next funnel step become 57%, so the
+  /// step rate goes from 40% to 43%; an abandonment rate of 30% becomes 28.5%).
+  double minimum_detectable_effect = 0.05;
+  double alpha = 0.05;  ///< two-sided
+  double power = 0.8;
+  int max_proposals = 10;
+  int64_t min_journeys = 100;  ///< friction points seen by fewer journeys are not proposed
+};
+
+struct Proposal {
+  std::string kind;        ///< "funnel step" or "abandonment"
+  std::string hypothesis;  ///< one sentence
+  std::string from, to;    ///< the funnel step pair, or the touchpoint (to = "")
+  double baseline_rate = 0.0;  ///< the step rate (journeys going on), or the abandonment rate at the touchpoint
+  double target_rate = 0.0;    ///< after the minimum detectable effect
+  double journeys_per_day = 0.0;  ///< journeys the test would see (entering the step, visiting the touchpoint)
+  /// Conversions a day the improvement would add: the journeys it keeps going times how often such
+  /// journeys convert. An estimate from observed rates, not a causal effect.
+  double extra_conversions_per_day = 0.0;
+  int64_t sample_size_per_arm = 0;  ///< journeys per arm (Cohen's h, normal approximation)
+  double days_needed = 0.0;         ///< both arms, at `journeys_per_day`
+};
+
+struct ProposalResult {
+  ProposalOptions options;
+  double data_days = 0.0;  ///< days the journeys span (the per-day rates divide by it)
+  std::vector<Proposal> proposals;  ///< most extra conversions per day first
+};
+
+/// Journeys per arm to detect `baseline` -> `target` in a two-sided test of two proportions with
+/// equal arms: 2 ((z_{1-alpha/2} + z_{power}) / h)^2, h = Cohen's effect size 2 asin(sqrt(p1)) -
+/// 2 asin(sqrt(p0)); statsmodels' NormalIndPower with proportion_effectsize, rounded up (it also
+/// counts the far tail, which changes nothing at these sizes).
+int64_t sample_size_per_arm(double baseline, double target, double alpha, double power);
+
+/// Ranks the friction points of `journeys`, with `funnel` the flows stage's funnel (empty: only
+/// abandonment points). Throws ConfigError on options out of range.
+ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResult& funnel, const ProposalOptions& options);
+
+class ResultWriter;
+
+/// /proposals: see docs/experiments.md.
+void write_proposal_results(ResultWriter& writer, const ProposalResult& result);
+
+/// Block for the run summary: the top proposals.
+std::string format_proposal_summary(const ProposalResult& result);
+
+}  // namespace jm
