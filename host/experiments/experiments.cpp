@@ -25,6 +25,9 @@ using experiment_stats::Moments;
 
 constexpr int64_t kDayMs = 86400000;
 constexpr size_t kSeveralVariantExamples = 5;
+// Daily counts are kept per variant and day: a dimension with a value per customer (a mistaken
+// choice) would otherwise ask for millions of comparisons.
+constexpr size_t kMaxVariants = 100;
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
 // What is known of one customer in the experiment.
@@ -144,6 +147,10 @@ ExperimentResult analyse_experiment(const Context& ctx, const JourneySet& journe
   for (size_t v = 0; v < customers_of.size(); ++v)
     if (customers_of[v] > 0) present.push_back(variants->values[v]);
   std::sort(present.begin(), present.end());
+  if (present.size() > kMaxVariants)
+    throw ConfigError(fmt::format("experiment: dimension '{}' has {} values with customers; an experiment compares at "
+                                  "most {} variants (is it the dimension that holds the variant?)",
+                                  options.dimension, present.size(), kMaxVariants));
   if (present.size() < 2)
     throw ConfigError("experiment: dimension '" + options.dimension + "' has " + std::to_string(present.size()) +
                       " variant" + (present.size() == 1 ? "" : "s") + " with customers; an experiment needs two or more");

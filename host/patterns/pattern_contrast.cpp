@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <numeric>
 
+#include "journeymap/compare.hpp"  // benjamini_hochberg, shared with the period comparison
 #include "journeymap/result_file.hpp"
 
 namespace jm {
@@ -31,21 +32,6 @@ double chi_square_p_value(int64_t support, int64_t converted_support, int64_t n_
   const double chi2 = delta * (a * d - b * c) * n / col1 / col2;
   // Survival function of chi-square with 1 df: P(X > x) = erfc(sqrt(x / 2)).
   return std::erfc(std::sqrt(std::max(0.0, chi2) / 2.0));
-}
-
-std::vector<double> benjamini_hochberg(const std::vector<double>& p_values) {
-  const size_t m = p_values.size();
-  std::vector<size_t> order(m);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return p_values[x] < p_values[y]; });
-  std::vector<double> adjusted(m);
-  double running_min = 1.0;
-  for (size_t rank = m; rank >= 1; --rank) {
-    const size_t i = order[rank - 1];
-    running_min = std::min(running_min, p_values[i] * static_cast<double>(m) / static_cast<double>(rank));
-    adjusted[i] = running_min;
-  }
-  return adjusted;
 }
 
 void compute_contrast(const JourneySet& journeys, PatternResult& result) {

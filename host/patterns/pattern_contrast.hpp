@@ -17,9 +17,6 @@ double contrast_score(int64_t support, int64_t converted_support, int64_t n_jour
 /// correction) between "contains the pattern" and "converted"; 1 when a margin is empty.
 double chi_square_p_value(int64_t support, int64_t converted_support, int64_t n_journeys, int64_t n_converted);
 
-/// Benjamini-Hochberg adjusted p-values (false discovery rate), same order as `p_values`.
-std::vector<double> benjamini_hochberg(const std::vector<double>& p_values);
-
 /// Fills conversion_rate, lift, p_value, p_adjusted, score and the two headline lists of `result`
 /// (whose patterns, supports and options are set). A headline list takes significant patterns by
 /// score and skips near-repeats: a candidate nested with a listed pattern whose separating journeys

@@ -230,6 +230,19 @@ TEST(Experiments, BadSetupsAreRefusedOrReported) {
   options.dimension = "campaign";
   EXPECT_THROW(jm::analyse_experiment(ctx, journeys, options, {}), jm::ConfigError);  // no such dimension
 
+  // A dimension with a value per customer is not a variant.
+  std::vector<std::string> per_customer(150);
+  for (size_t i = 0; i < per_customer.size(); ++i) per_customer[i] = "v" + std::to_string(i);
+  journeys = experiment_journeys(150, per_customer, [](int) { return false; });
+  options.dimension = "variant";
+  options.control = "v0";
+  try {
+    jm::analyse_experiment(ctx, journeys, options, {});
+    ADD_FAILURE() << "150 variants were accepted";
+  } catch (const jm::ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("at most 100 variants"), std::string::npos) << error.what();
+  }
+
   journeys = experiment_journeys(4, {"A", "A", "A", "A"}, [](int) { return false; });
   options.dimension = "variant";
   options.control.clear();

@@ -12,6 +12,7 @@
 #include "host/cli/command_mine.hpp"
 #include "host/patterns/pattern_contrast.hpp"
 #include "journeymap/common.hpp"
+#include "journeymap/compare.hpp"
 #include "journeymap/generate.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/outcome.hpp"
@@ -34,11 +35,11 @@ TEST(PatternContrastTest, ChiSquareMatchesHandComputedValues) {
 }
 
 TEST(PatternContrastTest, BenjaminiHochbergAdjustment) {
-  const std::vector<double> adjusted = patterns_detail::benjamini_hochberg({0.01, 0.04, 0.03, 0.005});
+  const std::vector<double> adjusted = jm::benjamini_hochberg({0.01, 0.04, 0.03, 0.005});
   const std::vector<double> expected = {0.02, 0.04, 0.04, 0.02};
   ASSERT_EQ(adjusted.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(adjusted[i], expected[i], 1e-12);
-  EXPECT_TRUE(patterns_detail::benjamini_hochberg({}).empty());
+  EXPECT_TRUE(jm::benjamini_hochberg({}).empty());
 }
 
 TEST(PatternContrastTest, RatesLiftAndHeadlineLists) {
