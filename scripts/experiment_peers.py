@@ -84,7 +84,21 @@ def main():
         page = f.read()
     if "Experiment: treatments against the control" not in page or "B converts" not in page:
         raise SystemExit("FAIL: the report has no experiment section")
-    print(f"OK: {len(n)} variants, every p-value and interval equals statsmodels/scipy; the report states them")
+    # `run` with the variant as a dimension: breakdowns by it, and their report section.
+    run_result = os.path.join(args.out, "run.h5")
+    subprocess.run([args.journeymap, "run", "--input", log, "--timestamp-format", "epoch_s", "--dimension", "variant",
+                    "--session-gap", "3600", "--device", "cpu", "--quiet", "--out", run_result], check=True,
+                   stdout=subprocess.DEVNULL)
+    with h5py.File(run_result, "r") as f:
+        journeys = int(f["breakdowns/0/journeys"][()].sum())
+        if journeys != len(f["journeys/offsets"]) - 1:
+            raise SystemExit(f"FAIL: the breakdown groups hold {journeys} journeys, not every journey")
+    subprocess.run([args.journeymap, "report", run_result, "-o", report], check=True, stdout=subprocess.DEVNULL)
+    with open(report, encoding="utf-8") as f:
+        if "Breakdowns by dimension" not in f.read():
+            raise SystemExit("FAIL: the report has no breakdowns section")
+    print(f"OK: {len(n)} variants, every p-value and interval equals statsmodels/scipy; the report states them; "
+          f"breakdowns cover every journey")
 
 
 if __name__ == "__main__":
