@@ -103,6 +103,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   generate->add_option("--anomaly-fraction", generator.anomaly_fraction, "Share of anomalous journeys")
       ->capture_default_str();
+  generate->add_option("--experiment-day", generator.experiment_day,
+                       "Plant an A/B test (variant column) from this day index on (-1: none); see the truth file")
+      ->capture_default_str();
   std::string sources_folder;
   bool shared_ids = false;
   generate->add_option("--sources", sources_folder,

@@ -80,6 +80,11 @@ void validate(const GeneratorOptions& options, const std::string& csv_path) {
   if (options.days < 1) throw ConfigError("generator days must be >= 1 (got " + std::to_string(options.days) + ")");
   if (options.days > 36600)
     throw ConfigError("generator days must be <= 36600 (got " + std::to_string(options.days) + ")");
+  if (options.experiment_day < -1 || options.experiment_day >= options.days)
+    throw ConfigError("generator experiment_day must be -1 (none) or in [0, days=" + std::to_string(options.days) +
+                      ") (got " + std::to_string(options.experiment_day) + ")");
+  for (const double lift : options.experiment_lift)
+    if (!(lift >= 0.0 && lift <= 1.0)) throw ConfigError("generator experiment_lift values must be in [0, 1]");
   if (options.spike_day < -1 || options.spike_day >= options.days)
     throw ConfigError("generator spike_day must be -1 (none) or in [0, days=" + std::to_string(options.days) +
                       ") (got " + std::to_string(options.spike_day) + ")");
@@ -341,6 +346,10 @@ struct BlockRenderer {
       p = put_cents(p, e.value_cents);
       *p++ = ',';
       *p++ = e.touchpoint == kPurchase ? '1' : '0';
+      if (options.experiment_day >= 0) {
+        *p++ = ',';
+        if (e.variant != 0) *p++ = e.variant == 1 ? 'A' : 'B';
+      }
       *p++ = '\n';
     }
     out.events_csv.set_end(p);
@@ -525,6 +534,16 @@ nlohmann::ordered_json truth_json(const GeneratorOptions& options, const Model& 
   spike["daily_checkout_journeys"] = stats.checkout_journeys_by_day;
   spike["daily_purchases"] = stats.purchases_by_day;
   truth["spike"] = spike;
+  if (options.experiment_day >= 0) {
+    json lift;
+    for (int segment = 0; segment < kSegmentCount; ++segment) lift[segment_name(segment)] = options.experiment_lift[segment];
+    truth["experiment"] = {{"dimension_column", "variant"},
+                           {"start_day", options.experiment_day},
+                           {"start_date", format_date(epoch_day0 + options.experiment_day)},
+                           {"assignment", "each customer A or B with probability 1/2"},
+                           {"effect", "B adds this much to the probability that a checkout becomes a purchase"},
+                           {"checkout_purchase_lift_by_segment", lift}};
+  }
   return truth;
 }
 
@@ -572,11 +591,15 @@ GeneratorSummary generate_dataset(const GeneratorOptions& options, const std::st
   PendingFile events_file(csv_path);
   PendingFile truth_csv_file(truth_csv_path_for(csv_path));
   PendingFile truth_json_file(truth_json_path_for(csv_path));
-  events_file.write("customer_id,timestamp,touchpoint,channel,value,conversion\n");
+  events_file.write(options.experiment_day >= 0 ? "customer_id,timestamp,touchpoint,channel,value,conversion,variant\n"
+                                                : "customer_id,timestamp,touchpoint,channel,value,conversion\n");
   truth_csv_file.write(
       "customer_id,journey_number,start_timestamp,end_timestamp,n_events,segment,converted,motif,anomaly\n");
 
-  const BlockRenderer renderer{model, options, plan, format, Calendar{options.days, options.spike_day}};
+  Calendar calendar{options.days, options.spike_day};
+  calendar.experiment_day = options.experiment_day;
+  for (int segment = 0; segment < kSegmentCount; ++segment) calendar.experiment_lift[segment] = options.experiment_lift[segment];
+  const BlockRenderer renderer{model, options, plan, format, calendar};
   const int64_t window = static_cast<int64_t>(std::max(2, threads * kBlocksPerThreadInWindow));
   std::vector<BlockBuffer> rendering(static_cast<size_t>(window)), writing(static_cast<size_t>(window));
   Stats total;

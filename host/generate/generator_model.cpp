@@ -237,6 +237,7 @@ struct JourneyContext {
   const Calendar& calendar;
   uint32_t local_customer;
   std::vector<Event>& events;
+  uint8_t variant = 0;  // of the journey being simulated (Event::variant)
 };
 
 // The conversion motif without its last item.
@@ -279,7 +280,7 @@ uint8_t draw_channel(const SegmentSpec& spec, int touchpoint, Channel device, Rn
 }
 
 void emit(JourneyContext& ctx, int64_t time, uint8_t touchpoint, uint8_t channel, uint32_t value_cents) {
-  ctx.events.push_back(Event{time, ctx.local_customer, touchpoint, channel, value_cents});
+  ctx.events.push_back(Event{time, ctx.local_customer, touchpoint, channel, value_cents, ctx.variant});
 }
 
 uint8_t motif_mask_of(const Model& model, const std::vector<uint8_t>& sequence) {
@@ -362,6 +363,7 @@ void simulate_normal_journey(JourneyContext& ctx, int64_t start, JourneyRecord& 
       p_purchase = kSpikeCheckoutConversion;
     else if (record.motif_mask & (1u << kConversionMotif))
       p_purchase = kMotifCheckoutConversion;
+    if (ctx.variant == 2) p_purchase = std::min(1.0, p_purchase + ctx.calendar.experiment_lift[ctx.segment]);
     if (rng.bernoulli(p_purchase)) {
       int64_t gap = std::llround(rng.lognormal(std::log(40.0), 0.5));
       time += std::clamp<int64_t>(gap, 5, 600);
@@ -507,6 +509,8 @@ void simulate_customer(const Model& model, Rng& rng, int n_journeys, const Calen
   const int segment = rng.sample_cdf(model.segment_cdf.data(), kSegmentCount);
   const SegmentSpec& spec = model.segments[segment];
   JourneyContext ctx{model, spec, static_cast<Segment>(segment), rng, calendar, local_customer, events};
+  // The planted experiment's assignment, drawn only when there is one (other datasets keep their bytes).
+  const uint8_t variant = calendar.experiment_day >= 0 ? (rng.bernoulli(0.5) ? 2 : 1) : 0;
 
   // Start days: sorted uniform offsets in the slack left after reserving the minimum spacing, so
   // every journey starts inside the observed period and consecutive ones are >= 5 days apart.
@@ -528,6 +532,7 @@ void simulate_customer(const Model& model, Rng& rng, int n_journeys, const Calen
     record.segment = static_cast<uint8_t>(segment);
     record.checkout_day = -1;
     record.start_time = start;
+    ctx.variant = calendar.experiment_day >= 0 && day >= calendar.experiment_day ? variant : 0;
     const size_t first_event = events.size();
     if (anomaly_fraction > 0.0 && rng.bernoulli(anomaly_fraction)) {
       record.anomaly = static_cast<uint8_t>(1 + rng.uniform_int(0, kAnomalyKindCount - 2));

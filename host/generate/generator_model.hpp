@@ -149,6 +149,7 @@ struct Event {
   uint8_t touchpoint;
   uint8_t channel;
   uint32_t value_cents;     ///< 0 unless touchpoint == kPurchase
+  uint8_t variant = 0;      ///< planted experiment: 0 none (not in the test yet), 1 A, 2 B
 };
 
 /// Ground truth of one journey.
@@ -167,6 +168,8 @@ struct JourneyRecord {
 struct Calendar {
   int days;       ///< journeys start in [0, days * 86400)
   int spike_day;  ///< -1 for none
+  int experiment_day = -1;  ///< first day of the planted A/B test; -1 for none
+  std::array<double, kSegmentCount> experiment_lift{};  ///< B's extra checkout purchase probability by segment
 };
 
 /// The first draw of a customer's stream: how many journeys the customer wants (1..3, capped so

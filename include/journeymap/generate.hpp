@@ -6,6 +6,7 @@
 //   // writes data/events.csv, data/events.truth.json and data/events.truth.csv
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +21,12 @@ struct GeneratorOptions {
   int days = 90;                          ///< length of the observed period
   int spike_day = 60;           ///< 0-based day with a checkout-abandonment spike; -1 for none
   double anomaly_fraction = 0.002;  ///< share of journeys that are planted anomalies
+  /// Plants an A/B test from this 0-based day on (-1: none). Every customer is assigned A or B, half
+  /// each; journeys that start on or after the day carry the variant in an extra `variant` column;
+  /// B's checkouts turn into purchases `experiment_lift` more often (absolute, by segment:
+  /// researcher, impulse, comparison, churner). Journeys before the day are the pre-period.
+  int experiment_day = -1;
+  std::array<double, 4> experiment_lift = {0.10, 0.0, 0.05, 0.0};
 };
 
 /// Session gap (seconds) that recovers the generated journeys exactly: inside a journey no gap is
