@@ -147,6 +147,16 @@ void read_columns(const toml::table& table, const std::string& prefix, const std
   col.reject_unknown_keys();
 }
 
+// The stage's own validation of a table's options, its message prefixed with the config's name.
+template <typename Options>
+void validate_in(const std::string& source, const Options& options) {
+  try {
+    validate(options);
+  } catch (const ConfigError& error) {
+    throw ConfigError(source + ": " + error.what());
+  }
+}
+
 // `dimensions = ["campaign", "device=device_type"]` of [input] or a [[source]], when given.
 void read_dimensions(TableReader& table, const std::string& where, std::vector<DimensionColumn>& dimensions) {
   if (!table.node("dimensions")) return;
@@ -278,11 +288,8 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     b.read("dimensions", config.breakdowns.dimensions);
     b.read("max_values", config.breakdowns.max_values);
     b.read("top_paths", config.breakdowns.top_paths);
-    if (config.breakdowns.max_values < 1 || config.breakdowns.max_values > 1000)
-      throw ConfigError(source + ": breakdowns.max_values must be in [1, 1000]");
-    if (config.breakdowns.top_paths < 1 || config.breakdowns.top_paths > 100)
-      throw ConfigError(source + ": breakdowns.top_paths must be in [1, 100]");
     b.reject_unknown_keys();
+    validate_in(source, config.breakdowns);
   }
   if (const toml::table* proposals = top.subtable("proposals")) {
     TableReader pr(*proposals, "proposals.", source);
@@ -293,11 +300,8 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     pr.read("power", o.power);
     pr.read("max_proposals", o.max_proposals);
     pr.read("min_journeys", o.min_journeys);
-    if (!(o.minimum_detectable_effect > 0.0 && o.minimum_detectable_effect < 1.0))
-      throw ConfigError(source + ": proposals.minimum_detectable_effect must be in (0, 1)");
-    if (!(o.power > 0.5 && o.power < 1.0)) throw ConfigError(source + ": proposals.power must be in (0.5, 1)");
-    if (!(o.alpha > 0.0 && o.alpha < 0.5)) throw ConfigError(source + ": proposals.alpha must be in (0, 0.5)");
     pr.reject_unknown_keys();
+    validate_in(source, o);
   }
   if (const toml::table* experiment = top.subtable("experiment")) {
     TableReader e(*experiment, "experiment.", source);
@@ -315,14 +319,12 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
       o.allocation.clear();
       for (const auto& [name, share] : *shares) {
         const auto value = share.value<double>();
-        if (!value || !(*value > 0.0))
-          throw ConfigError(source + ": experiment.allocation." + std::string(name.str()) + " must be a number > 0");
+        if (!value) throw ConfigError(source + ": experiment.allocation." + std::string(name.str()) + " must be a number");
         o.allocation.emplace_back(std::string(name.str()), *value);
       }
     }
-    if (!(o.alpha > 0.0 && o.alpha < 0.5)) throw ConfigError(source + ": experiment.alpha must be in (0, 0.5)");
-    if (!(o.msprt_tau > 0.0)) throw ConfigError(source + ": experiment.msprt_tau must be > 0");
     e.reject_unknown_keys();
+    validate_in(source, o);
   }
   if (const toml::table* taxonomy = top.subtable("taxonomy")) {
     TableReader tax(*taxonomy, "taxonomy.", source);
@@ -330,11 +332,8 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     tax.read("level", config.taxonomy.level);
     tax.read("max_touchpoints", config.taxonomy.max_touchpoints);
     tax.read("unmapped", config.taxonomy.unmapped);
-    if (config.taxonomy.level < 0) throw ConfigError(source + ": taxonomy.level must be >= 0 (0: automatic)");
-    if (config.taxonomy.max_touchpoints < 1) throw ConfigError(source + ": taxonomy.max_touchpoints must be >= 1");
-    if (config.taxonomy.unmapped != "keep" && config.taxonomy.unmapped != "group")
-      throw ConfigError(source + ": taxonomy.unmapped must be \"keep\" or \"group\"");
     tax.reject_unknown_keys();
+    validate_in(source, config.taxonomy);
   }
   if (const toml::table* journeys = top.subtable("journeys")) {
     TableReader j(*journeys, "journeys.", source);

@@ -41,19 +41,6 @@ struct Unit {
   int32_t segment = -1;        // code of segment_by on the first exposed journey
 };
 
-void validate(const ExperimentOptions& options) {
-  if (options.dimension.empty()) throw ConfigError("experiment: no dimension names the variants ([experiment] dimension)");
-  if (!(options.alpha > 0.0 && options.alpha < 0.5)) throw ConfigError("experiment.alpha must be in (0, 0.5)");
-  if (!(options.msprt_tau > 0.0) || !std::isfinite(options.msprt_tau)) throw ConfigError("experiment.msprt_tau must be > 0");
-  if (options.max_segments < 1) throw ConfigError("experiment.max_segments must be >= 1");
-  static const char* const kCovariates[] = {"conversions", "journeys", "events", "value", "none"};
-  if (std::find(std::begin(kCovariates), std::end(kCovariates), options.covariate) == std::end(kCovariates))
-    throw ConfigError("experiment.covariate must be conversions, journeys, events, value or none (got '" +
-                      options.covariate + "')");
-  for (const auto& [name, share] : options.allocation)
-    if (!(share > 0.0) || !std::isfinite(share)) throw ConfigError("experiment.allocation: the share of '" + name + "' must be > 0");
-}
-
 // The covariate's contribution of one pre-exposure journey.
 double covariate_of(const JourneySet& journeys, int64_t j, const std::string& covariate) {
   if (covariate == "conversions") return journeys.converted[j] ? 1.0 : 0.0;
@@ -115,9 +102,22 @@ std::string resolve_control(const ExperimentOptions& options, const std::vector<
 
 }  // namespace
 
+void validate(const ExperimentOptions& options) {
+  if (!(options.alpha > 0.0 && options.alpha < 0.5)) throw ConfigError("experiment.alpha must be in (0, 0.5)");
+  if (!(options.msprt_tau > 0.0) || !std::isfinite(options.msprt_tau)) throw ConfigError("experiment.msprt_tau must be > 0");
+  if (options.max_segments < 1) throw ConfigError("experiment.max_segments must be >= 1");
+  static const char* const kCovariates[] = {"conversions", "journeys", "events", "value", "none"};
+  if (std::find(std::begin(kCovariates), std::end(kCovariates), options.covariate) == std::end(kCovariates))
+    throw ConfigError("experiment.covariate must be conversions, journeys, events, value or none (got '" +
+                      options.covariate + "')");
+  for (const auto& [name, share] : options.allocation)
+    if (!(share > 0.0) || !std::isfinite(share)) throw ConfigError("experiment.allocation: the share of '" + name + "' must be > 0");
+}
+
 ExperimentResult analyse_experiment(const Context& ctx, const JourneySet& journeys, const ExperimentOptions& options,
                                     const std::vector<std::string>& funnel) {
   validate(options);
+  if (options.dimension.empty()) throw ConfigError("experiment: no dimension names the variants ([experiment] dimension)");
   const JourneyDimension* variants = find_dimension(journeys, options.dimension);
   if (variants == nullptr)
     throw ConfigError("experiment: the journeys have no dimension '" + options.dimension +
@@ -260,15 +260,14 @@ ExperimentResult analyse_experiment(const Context& ctx, const JourneySet& journe
     result.funnel = funnel;
     FlowOptions flow_options;
     flow_options.funnel = funnel;
+    std::vector<std::vector<int64_t>> rows(n_variants);  // each variant's journeys from the exposure on
+    for (int64_t j = 0; j < journeys.size(); ++j) {
+      const Unit& unit = units[journeys.customer[j]];
+      if (unit.variant >= 0 && journeys.start_ms[j] >= unit.exposure_ms)
+        rows[static_cast<size_t>(slot_of_code[static_cast<size_t>(unit.variant)])].push_back(j);
+    }
     for (size_t s = 0; s < n_variants; ++s) {
-      std::vector<int64_t> rows;
-      for (int64_t j = 0; j < journeys.size(); ++j) {
-        const Unit& unit = units[journeys.customer[j]];
-        if (unit.variant >= 0 && static_cast<size_t>(slot_of_code[static_cast<size_t>(unit.variant)]) == s &&
-            journeys.start_ms[j] >= unit.exposure_ms)
-          rows.push_back(j);
-      }
-      if (!rows.empty()) result.variants[s].funnel_reached = compute_flows(ctx, select_journeys(journeys, rows), flow_options).funnel.reached;
+      if (!rows[s].empty()) result.variants[s].funnel_reached = compute_flows(ctx, select_journeys(journeys, rows[s]), flow_options).funnel.reached;
       else result.variants[s].funnel_reached.assign(funnel.size(), 0);
     }
   }

@@ -17,15 +17,6 @@ namespace {
 
 constexpr double kDayMs = 86400000.0;
 
-void validate(const ProposalOptions& options) {
-  if (!(options.minimum_detectable_effect > 0.0 && options.minimum_detectable_effect < 1.0))
-    throw ConfigError("proposals.minimum_detectable_effect must be in (0, 1)");
-  if (!(options.alpha > 0.0 && options.alpha < 0.5)) throw ConfigError("proposals.alpha must be in (0, 0.5)");
-  if (!(options.power > 0.5 && options.power < 1.0)) throw ConfigError("proposals.power must be in (0.5, 1)");
-  if (options.max_proposals < 1) throw ConfigError("proposals.max_proposals must be >= 1");
-  if (options.min_journeys < 1) throw ConfigError("proposals.min_journeys must be >= 1");
-}
-
 std::string percent(double rate) { return fmt::format("{:.1f}%", 100.0 * rate); }
 
 // Fills the test's size and length for a metric seen by `per_day` journeys a day.
@@ -36,6 +27,15 @@ void size_test(Proposal& proposal, double per_day, const ProposalOptions& option
 }
 
 }  // namespace
+
+void validate(const ProposalOptions& options) {
+  if (!(options.minimum_detectable_effect > 0.0 && options.minimum_detectable_effect < 1.0))
+    throw ConfigError("proposals.minimum_detectable_effect must be in (0, 1)");
+  if (!(options.alpha > 0.0 && options.alpha < 0.5)) throw ConfigError("proposals.alpha must be in (0, 0.5)");
+  if (!(options.power > 0.5 && options.power < 1.0)) throw ConfigError("proposals.power must be in (0.5, 1)");
+  if (options.max_proposals < 1) throw ConfigError("proposals.max_proposals must be >= 1");
+  if (options.min_journeys < 1) throw ConfigError("proposals.min_journeys must be >= 1");
+}
 
 int64_t sample_size_per_arm(double baseline, double target, double alpha, double power) {
   const boost::math::normal standard;

@@ -89,10 +89,14 @@ JourneyValueCodes journey_value_codes(const JourneySet& journeys, const std::str
                     (known.empty() ? std::string("none; see [input] dimensions") : known) + ")");
 }
 
-BreakdownResult compute_breakdowns(const Context& ctx, const JourneySet& journeys, const BreakdownOptions& options,
-                                   const std::vector<std::string>& funnel, const AttributionOptions& attribution) {
+void validate(const BreakdownOptions& options) {
   if (options.max_values < 1 || options.max_values > 1000) throw ConfigError("breakdowns.max_values must be in [1, 1000]");
   if (options.top_paths < 1 || options.top_paths > 100) throw ConfigError("breakdowns.top_paths must be in [1, 100]");
+}
+
+BreakdownResult compute_breakdowns(const Context& ctx, const JourneySet& journeys, const BreakdownOptions& options,
+                                   const std::vector<std::string>& funnel, const AttributionOptions& attribution) {
+  validate(options);
   BreakdownResult result;
   result.channels = journeys.channels.names();
   std::vector<std::string> dimensions = options.dimensions;

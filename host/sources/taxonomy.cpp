@@ -120,12 +120,16 @@ Taxonomy read_taxonomy(const std::string& path) {
   return taxonomy;
 }
 
-TaxonomyReport apply_taxonomy(EventTable& events, const Taxonomy& taxonomy, const TaxonomyOptions& options,
-                              const std::vector<std::string>& kept_names) {
+void validate(const TaxonomyOptions& options) {
   if (options.level < 0) throw ConfigError("taxonomy.level must be >= 0 (0: automatic)");
   if (options.max_touchpoints < 1) throw ConfigError("taxonomy.max_touchpoints must be >= 1");
   if (options.unmapped != "keep" && options.unmapped != "group")
     throw ConfigError("taxonomy.unmapped must be \"keep\" or \"group\" (got \"" + options.unmapped + "\")");
+}
+
+TaxonomyReport apply_taxonomy(EventTable& events, const Taxonomy& taxonomy, const TaxonomyOptions& options,
+                              const std::vector<std::string>& kept_names) {
+  validate(options);
   const bool group_unmapped = options.unmapped == "group";
 
   const Vocabulary& raw = events.touchpoints;

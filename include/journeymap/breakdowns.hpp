@@ -55,6 +55,9 @@ struct BreakdownResult {
   std::vector<Breakdown> breakdowns;
 };
 
+/// Throws ConfigError naming the option that is out of range.
+void validate(const BreakdownOptions& options);
+
 /// Each journey's value of a dimension or, as "case:<attribute>", a categorical case attribute.
 struct JourneyValueCodes {
   std::vector<int32_t> code;       ///< [n_journeys] index into `names`; -1: no value

@@ -85,6 +85,10 @@ struct ExperimentResult {
   std::vector<ExperimentSegmentEffect> segments;
 };
 
+/// Throws ConfigError naming the option that is out of range (an empty dimension is left to
+/// analyse_experiment: a command may name it later).
+void validate(const ExperimentOptions& options);
+
 /// Assigns customers to variants from their journeys' values of `options.dimension` (a customer
 /// with journeys in two variants is counted and left out) and compares every treatment with the
 /// control. `funnel`: steps for the per-variant funnel (empty: none). Throws ConfigError when the

@@ -46,6 +46,9 @@ struct ProposalResult {
   std::vector<Proposal> proposals;  ///< most extra conversions per day first
 };
 
+/// Throws ConfigError naming the option that is out of range.
+void validate(const ProposalOptions& options);
+
 /// Journeys per arm to detect `baseline` -> `target` in a two-sided test of two proportions with
 /// equal arms: 2 ((z_{1-alpha/2} + z_{power}) / h)^2, h = Cohen's effect size 2 asin(sqrt(p1)) -
 /// 2 asin(sqrt(p0)); statsmodels' NormalIndPower with proportion_effectsize, rounded up (it also

@@ -47,6 +47,9 @@ struct Taxonomy {
   int max_depth = 0;                ///< the most levels of any rule
 };
 
+/// Throws ConfigError naming the option that is out of range.
+void validate(const TaxonomyOptions& options);
+
 /// Reads a CSV with the header `name,touchpoint` (RFC 4180 quotes); levels in `touchpoint` are
 /// separated by '>' and trimmed. A name is matched exactly first; otherwise the first pattern in
 /// file order that matches it applies. Throws InputError naming the file and line on a bad header, a
