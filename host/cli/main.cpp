@@ -14,6 +14,7 @@
 #include "host/cli/command_report.hpp"
 #include "host/cli/command_score.hpp"
 #include "host/cli/command_segment.hpp"
+#include "host/cli/command_bandit.hpp"
 #include "host/cli/command_experiment.hpp"
 #include "host/cli/command_train.hpp"
 #include "host/cli/input_flags.hpp"
@@ -106,6 +107,8 @@ int main(int argc, char** argv) {
   generate->add_option("--experiment-day", generator.experiment_day,
                        "Plant an A/B test (variant column) from this day index on (-1: none); see the truth file")
       ->capture_default_str();
+  generate->add_flag("--checkout-offers", generator.checkout_offers,
+                     "Plant logged checkout offers (offer, offer_propensity columns) for `journeymap bandit`");
   std::string sources_folder;
   bool shared_ids = false;
   generate->add_option("--sources", sources_folder,
@@ -146,6 +149,7 @@ int main(int argc, char** argv) {
   add_module_command(jm::add_patterns_command);
   add_module_command(jm::add_segment_command);
   add_module_command(jm::add_experiment_command);
+  add_module_command(jm::add_bandit_command);
   add_module_command(jm::add_flows_command);
   add_module_command(jm::add_train_command);
   add_module_command(jm::add_score_command);

@@ -208,6 +208,18 @@ char* put_cents(char* out, uint32_t cents) {
   return out;
 }
 
+// A probability in [0, 1] with four decimals ("0.7200"): the planted offers' columns.
+char* put_probability(char* out, double probability) {
+  const auto ten_thousandths = static_cast<uint32_t>(std::llround(std::clamp(probability, 0.0, 1.0) * 10000.0));
+  *out++ = static_cast<char>('0' + ten_thousandths / 10000);
+  *out++ = '.';
+  for (uint32_t unit = 1000, rest = ten_thousandths % 10000; unit > 0; unit /= 10) {
+    *out++ = static_cast<char>('0' + rest / unit);
+    rest %= unit;
+  }
+  return out;
+}
+
 char* put_text(char* out, const std::string& text) {
   std::memcpy(out, text.data(), text.size());
   return out + text.size();
@@ -350,13 +362,23 @@ struct BlockRenderer {
         *p++ = ',';
         if (e.variant != 0) *p++ = e.variant == 1 ? 'A' : 'B';
       }
+      if (options.checkout_offers) {
+        *p++ = ',';
+        if (e.offer != 0) {
+          p = put_text(p, offer_name(e.offer - 1));
+          *p++ = ',';
+          p = put_probability(p, kOfferPropensity[e.offer_device][e.offer - 1]);
+        } else {
+          *p++ = ',';
+        }
+      }
       *p++ = '\n';
     }
     out.events_csv.set_end(p);
 
     Stats& stats = out.stats;
     stats.customers = n_customers;
-    constexpr size_t kMaxTruthLine = 192;
+    constexpr size_t kMaxTruthLine = 256;  // with the planted offers' columns
     p = out.truth_csv.reserve(out.journeys.size() * kMaxTruthLine);
     uint32_t previous_customer = UINT32_MAX;
     for (const JourneyRecord& j : out.journeys) {
@@ -383,6 +405,20 @@ struct BlockRenderer {
       }
       *p++ = ',';
       p = put_text(p, anomaly_name(j.anomaly));
+      if (options.checkout_offers) {
+        *p++ = ',';
+        if (j.offer != 0) p = put_text(p, offer_name(j.offer - 1));
+        *p++ = ',';
+        if (j.offer != 0) p = put_probability(p, j.offer_propensity);
+        for (int k = 0; k < kOfferCount; ++k) {
+          *p++ = ',';
+          if (j.offer != 0) p = put_probability(p, j.offer_purchase_probability[k]);
+        }
+        for (int k = 0; k < kOfferCount; ++k) {
+          *p++ = ',';
+          if (j.offer != 0) p = put_probability(p, kOfferPropensity[j.offer_device][k]);
+        }
+      }
       *p++ = '\n';
 
       if (j.local_customer != previous_customer) ++stats.segment_customers[j.segment];
@@ -544,6 +580,31 @@ nlohmann::ordered_json truth_json(const GeneratorOptions& options, const Model& 
                            {"effect", "B adds this much to the probability that a checkout becomes a purchase"},
                            {"checkout_purchase_lift_by_segment", lift}};
   }
+  if (options.checkout_offers) {
+    json offers = json::array(), effects = json::object(), policy = json::object();
+    for (int k = 0; k < kOfferCount; ++k) {
+      offers.push_back(offer_name(k));
+      json by_segment;
+      for (int segment = 0; segment < kSegmentCount; ++segment) by_segment[segment_name(segment)] = kOfferEffect[k][segment];
+      effects[offer_name(k)] = by_segment;
+    }
+    for (int device = 0; device < 2; ++device) {
+      json row;
+      for (int k = 0; k < kOfferCount; ++k) row[offer_name(k)] = kOfferPropensity[device][k];
+      policy[device == 0 ? "web" : "app"] = row;
+    }
+    truth["checkout_offers"] = {
+        {"action_column", "offer"},
+        {"propensity_column", "offer_propensity"},
+        {"decision", "at every checkout of a normal journey, logged on the checkout event"},
+        {"actions", offers},
+        {"effect", "added to the probability that the checkout becomes a purchase, clamped to [0, 1]"},
+        {"checkout_purchase_effect_by_segment", effects},
+        {"logging_policy_by_main_device", policy},
+        {"truth_csv_columns",
+         "offer, offer_propensity; p_purchase_<offer>: the purchase probability under each offer; propensity_<offer>: "
+         "the logging policy's probability of each offer"}};
+  }
   return truth;
 }
 
@@ -591,14 +652,22 @@ GeneratorSummary generate_dataset(const GeneratorOptions& options, const std::st
   PendingFile events_file(csv_path);
   PendingFile truth_csv_file(truth_csv_path_for(csv_path));
   PendingFile truth_json_file(truth_json_path_for(csv_path));
-  events_file.write(options.experiment_day >= 0 ? "customer_id,timestamp,touchpoint,channel,value,conversion,variant\n"
-                                                : "customer_id,timestamp,touchpoint,channel,value,conversion\n");
-  truth_csv_file.write(
-      "customer_id,journey_number,start_timestamp,end_timestamp,n_events,segment,converted,motif,anomaly\n");
+  events_file.write(std::string("customer_id,timestamp,touchpoint,channel,value,conversion") +
+                    (options.experiment_day >= 0 ? ",variant" : "") +
+                    (options.checkout_offers ? ",offer,offer_propensity" : "") + "\n");
+  std::string truth_header =
+      "customer_id,journey_number,start_timestamp,end_timestamp,n_events,segment,converted,motif,anomaly";
+  if (options.checkout_offers) {
+    truth_header += ",offer,offer_propensity";
+    for (int k = 0; k < kOfferCount; ++k) truth_header += std::string(",p_purchase_") + offer_name(k);
+    for (int k = 0; k < kOfferCount; ++k) truth_header += std::string(",propensity_") + offer_name(k);
+  }
+  truth_csv_file.write(truth_header + "\n");
 
   Calendar calendar{options.days, options.spike_day};
   calendar.experiment_day = options.experiment_day;
   for (int segment = 0; segment < kSegmentCount; ++segment) calendar.experiment_lift[segment] = options.experiment_lift[segment];
+  calendar.checkout_offers = options.checkout_offers;
   const BlockRenderer renderer{model, options, plan, format, calendar};
   const int64_t window = static_cast<int64_t>(std::max(2, threads * kBlocksPerThreadInWindow));
   std::vector<BlockBuffer> rendering(static_cast<size_t>(window)), writing(static_cast<size_t>(window));

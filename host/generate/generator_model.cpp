@@ -341,6 +341,27 @@ void draw_browsing_sequence(JourneyContext& ctx, std::vector<uint8_t>& sequence)
   sequence.push_back(kCheckout);
 }
 
+// The logging policy picks an offer for the checkout just emitted (by the journey's device); the
+// record keeps the purchase probability under every offer, so the value of any policy is known.
+double draw_checkout_offer(JourneyContext& ctx, Channel device, double p_purchase, JourneyRecord& record) {
+  const int device_row = device == kWeb ? 0 : 1;
+  const double* propensity = kOfferPropensity[device_row];
+  const double u = ctx.rng.uniform();
+  int offer = 0;
+  double cumulative = propensity[0];
+  while (offer + 1 < kOfferCount && u >= cumulative) cumulative += propensity[++offer];
+  for (int k = 0; k < kOfferCount; ++k)
+    record.offer_purchase_probability[k] =
+        static_cast<float>(std::clamp(p_purchase + kOfferEffect[k][ctx.segment], 0.0, 1.0));
+  record.offer = static_cast<uint8_t>(offer + 1);
+  record.offer_propensity = static_cast<float>(propensity[offer]);
+  record.offer_device = static_cast<uint8_t>(device_row);
+  Event& checkout = ctx.events.back();
+  checkout.offer = record.offer;
+  checkout.offer_device = static_cast<uint8_t>(device_row);
+  return record.offer_purchase_probability[offer];
+}
+
 void simulate_normal_journey(JourneyContext& ctx, int64_t start, JourneyRecord& record) {
   thread_local std::vector<uint8_t> sequence;
   draw_browsing_sequence(ctx, sequence);
@@ -364,6 +385,7 @@ void simulate_normal_journey(JourneyContext& ctx, int64_t start, JourneyRecord& 
     else if (record.motif_mask & (1u << kConversionMotif))
       p_purchase = kMotifCheckoutConversion;
     if (ctx.variant == 2) p_purchase = std::min(1.0, p_purchase + ctx.calendar.experiment_lift[ctx.segment]);
+    if (ctx.calendar.checkout_offers) p_purchase = draw_checkout_offer(ctx, device, p_purchase, record);
     if (rng.bernoulli(p_purchase)) {
       int64_t gap = std::llround(rng.lognormal(std::log(40.0), 0.5));
       time += std::clamp<int64_t>(gap, 5, 600);
@@ -426,6 +448,11 @@ void simulate_anomalous_journey(JourneyContext& ctx, int64_t start, AnomalyKind 
 const char* touchpoint_name(int touchpoint) { return kTouchpointNames[touchpoint]; }
 const char* channel_name(int channel) { return kChannelNames[channel]; }
 const char* segment_name(int segment) { return default_model().segments[segment].name; }
+
+const char* offer_name(int offer) {
+  static const char* const kNames[kOfferCount] = {"none", "discount", "free_shipping"};
+  return kNames[offer];
+}
 const char* anomaly_name(int kind) { return kAnomalyNames[kind]; }
 
 const Model& default_model() {

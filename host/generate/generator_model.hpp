@@ -77,6 +77,22 @@ constexpr double kMotifCheckoutIntent = 0.80;
 /// P(going on to checkout after add_to_cart -> support_chat); otherwise the journey exits there.
 constexpr double kAfterSupportCheckoutIntent = 0.05;
 
+// ------------------------------------------------------------------ planted checkout offers
+
+/// Actions of the planted checkout offers (GeneratorOptions::checkout_offers), in this order.
+constexpr int kOfferCount = 3;
+const char* offer_name(int offer);  ///< "none", "discount", "free_shipping"
+/// What each offer adds to the probability that a checkout becomes a purchase, by segment
+/// (researcher, impulse, comparison, churner); the sum is clamped to [0, 1]. No single offer is best
+/// for everyone, so a policy that reads the journey beats every fixed offer.
+constexpr double kOfferEffect[kOfferCount][kSegmentCount] = {
+    {0.00, 0.00, 0.00, 0.00},     // none
+    {-0.05, 0.02, 0.12, 0.08},    // discount
+    {0.08, 0.04, 0.02, 0.00}};    // free_shipping
+/// The exploring policy that chose the logged offers: its probabilities by the journey's main
+/// device (web, app). Every offer keeps a share, so off-policy estimates of any policy are possible.
+constexpr double kOfferPropensity[2][kOfferCount] = {{0.5, 0.3, 0.2}, {0.2, 0.3, 0.5}};
+
 // ------------------------------------------------------------------ model tables
 
 struct SegmentSpec {
@@ -150,6 +166,8 @@ struct Event {
   uint8_t channel;
   uint32_t value_cents;     ///< 0 unless touchpoint == kPurchase
   uint8_t variant = 0;      ///< planted experiment: 0 none (not in the test yet), 1 A, 2 B
+  uint8_t offer = 0;        ///< planted checkout offer shown at this event: 0 none, 1 + offer index
+  uint8_t offer_device = 0; ///< row of kOfferPropensity the offer was drawn from (0 web, 1 app)
 };
 
 /// Ground truth of one journey.
@@ -163,6 +181,10 @@ struct JourneyRecord {
   int32_t n_events;
   int32_t checkout_day;  ///< day (since start_date) of the first checkout event; -1 when none
   int64_t start_time, end_time;
+  uint8_t offer = 0;     ///< planted checkout offer: 0 none, 1 + offer index
+  float offer_propensity = 0.0f;  ///< the logging policy's probability of that offer
+  uint8_t offer_device = 0;       ///< row of kOfferPropensity the policy drew from (0 web, 1 app)
+  std::array<float, kOfferCount> offer_purchase_probability{};  ///< P(purchase) had each offer been shown
 };
 
 struct Calendar {
@@ -170,6 +192,7 @@ struct Calendar {
   int spike_day;  ///< -1 for none
   int experiment_day = -1;  ///< first day of the planted A/B test; -1 for none
   std::array<double, kSegmentCount> experiment_lift{};  ///< B's extra checkout purchase probability by segment
+  bool checkout_offers = false;  ///< plant logged checkout offers (kOfferEffect, kOfferPropensity)
 };
 
 /// The first draw of a customer's stream: how many journeys the customer wants (1..3, capped so

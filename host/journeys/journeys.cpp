@@ -18,6 +18,14 @@ JourneySet build_journeys(const Context& ctx, const EventTable& events, const Jo
 }
 
 JourneySet select_journeys(const JourneySet& journeys, const std::vector<int64_t>& rows) {
+  std::vector<int64_t> lengths(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) lengths[i] = journeys.length(rows[i]);
+  return journey_prefixes(journeys, rows, lengths);
+}
+
+JourneySet journey_prefixes(const JourneySet& journeys, const std::vector<int64_t>& rows,
+                            const std::vector<int64_t>& lengths) {
+  if (lengths.size() != rows.size()) throw std::logic_error("journey_prefixes: one length per row expected");
   JourneySet out;
   out.customers = journeys.customers;
   out.touchpoints = journeys.touchpoints;
@@ -30,8 +38,12 @@ JourneySet select_journeys(const JourneySet& journeys, const std::vector<int64_t
   const bool has_event_rows = !journeys.event_row.empty();
   out.offsets.reserve(rows.size() + 1);
   out.offsets.push_back(0);
-  for (const int64_t j : rows) {
-    for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int64_t j = rows[i];
+    if (lengths[i] < 1 || lengths[i] > journeys.length(j))
+      throw std::logic_error("journey_prefixes: a prefix must keep 1 .. length events");
+    const int64_t first = journeys.offsets[j], last = first + lengths[i];
+    for (int64_t e = first; e < last; ++e) {
       out.touchpoint.push_back(journeys.touchpoint[e]);
       out.channel.push_back(journeys.channel[e]);
       out.timestamp_ms.push_back(journeys.timestamp_ms[e]);
@@ -40,14 +52,23 @@ JourneySet select_journeys(const JourneySet& journeys, const std::vector<int64_t
       for (size_t d = 0; d < journeys.dimensions.size(); ++d)
         out.dimensions[d].event_code.push_back(journeys.dimensions[d].event_code[static_cast<size_t>(e)]);
     }
-    for (size_t d = 0; d < journeys.dimensions.size(); ++d)
-      out.dimensions[d].journey_code.push_back(journeys.dimensions[d].journey_code[static_cast<size_t>(j)]);
+    const bool whole = last == journeys.offsets[j + 1];
+    for (size_t d = 0; d < journeys.dimensions.size(); ++d) {
+      // A prefix's value is the first among its own events (the whole journey's when it is whole).
+      int32_t code = journeys.dimensions[d].journey_code[static_cast<size_t>(j)];
+      if (!whole) {
+        const std::vector<int32_t>& events = journeys.dimensions[d].event_code;
+        code = -1;
+        for (int64_t e = first; e < last && code < 0; ++e) code = events[static_cast<size_t>(e)];
+      }
+      out.dimensions[d].journey_code.push_back(code);
+    }
     out.offsets.push_back(static_cast<int64_t>(out.touchpoint.size()));
     out.customer.push_back(journeys.customer[j]);
     out.converted.push_back(journeys.converted[j]);
     out.conversion_value.push_back(journeys.conversion_value[j]);
     out.start_ms.push_back(journeys.start_ms[j]);
-    out.end_ms.push_back(journeys.end_ms[j]);
+    out.end_ms.push_back(whole ? journeys.end_ms[j] : journeys.timestamp_ms[last - 1]);
     if (journeys.has_outcomes()) {
       out.outcome.push_back(journeys.outcome[j]);
       out.outcome_ms.push_back(journeys.outcome_ms[j]);

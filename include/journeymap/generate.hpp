@@ -27,6 +27,12 @@ struct GeneratorOptions {
   /// researcher, impulse, comparison, churner). Journeys before the day are the pre-period.
   int experiment_day = -1;
   std::array<double, 4> experiment_lift = {0.10, 0.0, 0.05, 0.0};
+  /// Plants logged checkout offers for bandits and off-policy evaluation: at every checkout of a
+  /// normal journey an exploring policy shows one of none, discount, free_shipping with a known
+  /// probability by device; each offer changes the purchase probability by segment. The checkout
+  /// event carries `offer` and `offer_propensity` columns; the truth CSV has each journey's purchase
+  /// probability under every offer (docs/generator.md, "Checkout offers").
+  bool checkout_offers = false;
 };
 
 /// Session gap (seconds) that recovers the generated journeys exactly: inside a journey no gap is

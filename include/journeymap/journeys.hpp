@@ -130,6 +130,11 @@ const JourneyDimension* find_dimension(const JourneySet& journeys, const std::st
 /// vocabularies; build statistics are not carried over.
 JourneySet select_journeys(const JourneySet& journeys, const std::vector<int64_t>& rows);
 
+/// The same with only the first lengths[i] events (1 .. length) of journey rows[i]: journeys as they
+/// stood at a point inside them. Labels stay the whole journey's; end_ms is the last kept event's.
+JourneySet journey_prefixes(const JourneySet& journeys, const std::vector<int64_t>& rows,
+                            const std::vector<int64_t>& lengths);
+
 /// Checks the invariants every consumer relies on (monotone offsets, sorted times, column sizes).
 /// Throws std::logic_error naming the first violation.
 void check_journey_set(const JourneySet& journeys);

@@ -138,6 +138,53 @@ TEST(CliEndToEnd, GenerateRunAndReadBack) {
   EXPECT_NE(info.output.find(std::to_string(truth_journeys)), std::string::npos) << info.output;
 }
 
+TEST(CliEndToEnd, BanditCommandsSimulateEvaluateAndRecommend) {
+  const auto dir = jm::testing::scratch_dir();
+  const std::string events = (dir / "offers.csv").string(), recommendations = (dir / "next.csv").string();
+  ASSERT_EQ(run_cli("generate --journeys 20000 --seed 4 --threads 2 --checkout-offers --out " + events).exit_code, 0);
+  const CommandResult simulated =
+      run_cli("bandit simulate --threads 2 --input " + events + " --out " + (dir / "sim.h5").string());
+  ASSERT_EQ(simulated.exit_code, 0) << simulated.output;
+  EXPECT_NE(simulated.output.find("best fixed action: free_shipping"), std::string::npos) << simulated.output;
+  const jm::ResultReader simulation((dir / "sim.h5").string());
+  EXPECT_EQ(simulation.read_strings("/bandit/simulation/policies").front(), "thompson");
+
+  const CommandResult evaluated = run_cli("bandit evaluate --threads 2 --session-gap 172800 --input " + events +
+                                          " --out " + (dir / "eval.h5").string());
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
+  EXPECT_NE(evaluated.output.find("always free_shipping"), std::string::npos) << evaluated.output;
+  EXPECT_NE(evaluated.output.find("thompson (learnt on the earlier half)"), std::string::npos);
+
+  const CommandResult recommended = run_cli("bandit recommend --threads 2 --session-gap 172800 --input " + events +
+                                            " --out " + recommendations);
+  ASSERT_EQ(recommended.exit_code, 0) << recommended.output;
+  std::ifstream in(recommendations);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line.rfind("customer_id,journey_start,events,last_event,action,probability,", 0), 0u) << line;
+  int rows = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    std::vector<std::string> fields;
+    std::stringstream row(line);
+    for (std::string field; std::getline(row, field, ',');) fields.push_back(field);
+    ASSERT_EQ(fields.size(), 12u) << line;
+    // The drawn action's probability is its own column among the three.
+    const double p = std::stod(fields[5]);
+    EXPECT_TRUE(p > 0.0 && p <= 1.0) << line;
+    EXPECT_NEAR(std::stod(fields[6]) + std::stod(fields[7]) + std::stod(fields[8]), 1.0, 1e-5) << line;
+  }
+  EXPECT_GT(rows, 0);
+
+  // An action set that misses a logged action: a clear error, and no file.
+  const CommandResult unknown = run_cli("bandit evaluate --session-gap 172800 --actions none,discount --input " + events +
+                                        " --out " + (dir / "bad.h5").string());
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.output.find("free_shipping"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("not in the action set"), std::string::npos) << unknown.output;
+  EXPECT_FALSE(fs::exists(dir / "bad.h5"));
+}
+
 TEST(CliEndToEnd, VersionReportsBuild) {
   const CommandResult version = run_cli("--version");
   ASSERT_EQ(version.exit_code, 0);
