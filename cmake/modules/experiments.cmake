@@ -9,6 +9,7 @@ target_sources(journeymap_core PRIVATE
   host/experiments/experiments_output.cpp
   host/experiments/proposals.cpp
   host/experiments/proposals_output.cpp
+  host/experiments/anomaly_proposals.cpp
   host/cli/command_experiment.cpp
   host/bandits/linear_thompson.cpp
   host/bandits/logged_decisions.cpp

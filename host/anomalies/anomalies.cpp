@@ -229,6 +229,43 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
     cmp.top_k_overlap = static_cast<double>(overlap) / static_cast<double>(cmp.top_k);
   }
 
+  // Every flagged journey's dominant feature, reconstructed in blocks of rows (bounded memory).
+  step.next("flagged features");
+  result.flagged_feature.assign(static_cast<size_t>(n), -1);
+  result.flagged_direction.assign(static_cast<size_t>(n), 0);
+  {
+    constexpr int64_t kBlockRows = 4096;
+    std::vector<int64_t> block;
+    std::vector<float> rows;
+    auto explain_block = [&] {
+      const std::vector<float> y = reconstruct_rows(training.model, rows.data(), static_cast<int64_t>(block.size()));
+      for (size_t r = 0; r < block.size(); ++r) {
+        const float* x = rows.data() + r * static_cast<size_t>(dims);
+        const float* reconstructed = y.data() + r * static_cast<size_t>(dims);
+        int best = 0;
+        double best_error = -1.0;
+        for (int c = 0; c < dims; ++c) {
+          const double error = (static_cast<double>(reconstructed[c]) - x[c]) * (static_cast<double>(reconstructed[c]) - x[c]);
+          if (error > best_error) {
+            best_error = error;
+            best = c;
+          }
+        }
+        result.flagged_feature[static_cast<size_t>(block[r])] = best;
+        result.flagged_direction[static_cast<size_t>(block[r])] = x[best] >= reconstructed[best] ? 1 : -1;
+      }
+      block.clear();
+      rows.clear();
+    };
+    for (int64_t j = 0; j < n; ++j) {
+      if (!result.flagged[static_cast<size_t>(j)]) continue;
+      block.push_back(j);
+      rows.insert(rows.end(), scaled.data() + j * dims, scaled.data() + (j + 1) * dims);
+      if (static_cast<int64_t>(block.size()) == kBlockRows) explain_block();
+    }
+    if (!block.empty()) explain_block();
+  }
+
   // The top journeys and the features that carry their error.
   step.next("top journeys");
   const std::vector<int64_t> order = order_by_score(result.score);

@@ -19,14 +19,20 @@ constexpr double kDayMs = 86400000.0;
 
 std::string percent(double rate) { return fmt::format("{:.1f}%", 100.0 * rate); }
 
-// Fills the test's size and length for a metric seen by `per_day` journeys a day.
-void size_test(Proposal& proposal, double per_day, const ProposalOptions& options) {
+}  // namespace
+
+void size_proposal_test(Proposal& proposal, double per_day, const ProposalOptions& options) {
   proposal.journeys_per_day = per_day;
   proposal.sample_size_per_arm = sample_size_per_arm(proposal.baseline_rate, proposal.target_rate, options.alpha, options.power);
   proposal.days_needed = per_day > 0.0 ? 2.0 * static_cast<double>(proposal.sample_size_per_arm) / per_day : 0.0;
 }
 
-}  // namespace
+void rank_proposals(std::vector<Proposal>& proposals, const ProposalOptions& options) {
+  std::stable_sort(proposals.begin(), proposals.end(), [](const Proposal& a, const Proposal& b) {
+    return a.extra_conversions_per_day > b.extra_conversions_per_day;
+  });
+  if (proposals.size() > static_cast<size_t>(options.max_proposals)) proposals.resize(static_cast<size_t>(options.max_proposals));
+}
 
 void validate(const ProposalOptions& options) {
   if (!(options.minimum_detectable_effect > 0.0 && options.minimum_detectable_effect < 1.0))
@@ -83,7 +89,7 @@ ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResul
     const double converting = static_cast<double>(funnel.converted[k]) / static_cast<double>(going_on);
     const double per_day = static_cast<double>(entering) / result.data_days;
     p.extra_conversions_per_day = per_day * (p.target_rate - p.baseline_rate) * converting;
-    size_test(p, per_day, options);
+    size_proposal_test(p, per_day, options);
     p.hypothesis = fmt::format("Lose fewer journeys between {} and {}: {} of those reaching {} do not go on; {} would "
                                "add about {:.1f} conversions a day",
                                p.from, p.to, percent(1.0 - p.baseline_rate), p.from, percent(1.0 - p.target_rate),
@@ -122,17 +128,14 @@ ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResul
     const double converting = static_cast<double>(continued_converted[t]) / static_cast<double>(continued[t]);
     const double per_day = static_cast<double>(visits[t]) / result.data_days;
     p.extra_conversions_per_day = per_day * (p.baseline_rate - p.target_rate) * converting;
-    size_test(p, per_day, options);
+    size_proposal_test(p, per_day, options);
     p.hypothesis = fmt::format("Keep more journeys going after {}: {} of the journeys that reach it end there without "
                                "converting; {} would add about {:.1f} conversions a day",
                                p.from, percent(p.baseline_rate), percent(p.target_rate), p.extra_conversions_per_day);
     all.push_back(p);
   }
 
-  std::stable_sort(all.begin(), all.end(), [](const Proposal& a, const Proposal& b) {
-    return a.extra_conversions_per_day > b.extra_conversions_per_day;
-  });
-  if (all.size() > static_cast<size_t>(options.max_proposals)) all.resize(static_cast<size_t>(options.max_proposals));
+  rank_proposals(all, options);
   result.proposals = std::move(all);
   return result;
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "host/core/build_info.hpp"
 #include "host/core/paths.hpp"
@@ -326,12 +327,11 @@ RunReport run_pipeline(const RunConfig& config) {
     clock.run("write", [&] { write_breakdowns_results(writer, breakdowns); });
     report.stage_summaries.push_back(format_breakdowns_summary(breakdowns));
   }
+  // Written after the anomalies stage, which adds its clusters to them.
+  std::optional<ProposalResult> proposals;
   if (config.proposals_enabled) {
     const JourneySet& journeys = *mapped;
-    const ProposalResult proposals =
-        clock.run("proposals", [&] { return propose_experiments(journeys, run_funnel_counts, config.proposals); });
-    clock.run("write", [&] { write_proposal_results(writer, proposals); });
-    report.stage_summaries.push_back(format_proposal_summary(proposals));
+    proposals = clock.run("proposals", [&] { return propose_experiments(journeys, run_funnel_counts, config.proposals); });
   }
   if (!config.experiment.dimension.empty()) {
     // Customers are the unit: every journey, whatever [filter] segments says about the map stages.
@@ -376,6 +376,13 @@ RunReport run_pipeline(const RunConfig& config) {
       write_anomalies_results(writer, anomalies, journeys);
     });
     report.stage_summaries.push_back(format_anomalies_summary(anomalies, journeys));
+    // Clusters over the journeys the proposals ranked (all of them unless [filter] segments narrows the map).
+    if (proposals && anomalies.has_journeys && mapped == &journeys)
+      add_anomaly_cluster_proposals(*proposals, journeys, anomalies.journeys, config.proposals);
+  }
+  if (proposals) {
+    clock.run("write", [&] { write_proposal_results(writer, *proposals); });
+    report.stage_summaries.push_back(format_proposal_summary(*proposals));
   }
 
   RunMetadata meta;

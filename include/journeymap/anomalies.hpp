@@ -242,6 +242,11 @@ struct JourneyAnomalies {
   std::vector<uint8_t> forest_flagged; ///< [n_journeys], empty when compare is off
   DetectorComparison comparison;
   std::vector<AnomalousJourney> top;   ///< highest scores first
+  /// [n_journeys] for a flagged journey, the column (index into scaling.columns) that carries most
+  /// of its reconstruction error; -1 for the others. Groups flagged journeys into clusters.
+  std::vector<int32_t> flagged_feature;
+  /// [n_journeys] +1 when that column is above its reconstruction, -1 below; 0 when not flagged.
+  std::vector<int8_t> flagged_direction;
   ThresholdRule threshold_rule = ThresholdRule::Robust;
 };
 

@@ -15,6 +15,8 @@
 
 namespace jm {
 
+struct JourneyAnomalies;  // anomalies.hpp
+
 struct ProposalOptions {
   /// The improvement each test should be able to detect: the share of journeys lost, cut by this
   /// much relative (0.05: 60% of journeys not going on to the next funnel step become 57%, so the
@@ -58,6 +60,19 @@ int64_t sample_size_per_arm(double baseline, double target, double alpha, double
 /// Ranks the friction points of `journeys`, with `funnel` the flows stage's funnel (empty: only
 /// abandonment points). Throws ConfigError on options out of range.
 ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResult& funnel, const ProposalOptions& options);
+
+/// Adds the anomaly clusters that convert worse than ordinary journeys: flagged journeys grouped by
+/// the feature that carries most of their reconstruction error and its direction (kind "anomaly
+/// cluster", `from` the feature, `to` "above" or "below"; rates are the share not converting), then
+/// ranks everything again and keeps options.max_proposals.
+void add_anomaly_cluster_proposals(ProposalResult& result, const JourneySet& journeys,
+                                   const JourneyAnomalies& anomalies, const ProposalOptions& options);
+
+/// Fills a proposal's test: journeys a day, sample size per arm and days for both arms.
+void size_proposal_test(Proposal& proposal, double journeys_per_day, const ProposalOptions& options);
+
+/// Most extra conversions a day first (stable), at most options.max_proposals.
+void rank_proposals(std::vector<Proposal>& proposals, const ProposalOptions& options);
 
 class ResultWriter;
 

@@ -2,9 +2,12 @@
 // numbers of each friction point are those counted by hand and the biggest leak ranks first.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/flows.hpp"
@@ -83,6 +86,49 @@ TEST(Proposals, FrictionPointsAreCountedAndTheBiggestLeakRanksFirst) {
   options.minimum_detectable_effect = 0.05;
   options.power = 0.3;
   EXPECT_THROW(jm::propose_experiments(journeys, flows.funnel, options), jm::ConfigError);
+}
+
+// Flagged journeys grouped by their dominant feature: a cluster converting worse than ordinary
+// journeys is proposed with its counts; one too small, or converting better, is not.
+TEST(Proposals, AnomalyClustersThatLoseJourneysBecomeProposals) {
+  const jm::JourneySet journeys = leaky_journeys();  // journeys 0-119 convert, 120-999 do not
+  jm::ProposalOptions options;
+  options.max_proposals = 50;
+  jm::ProposalResult result = jm::propose_experiments(journeys, jm::FunnelResult{}, options);
+  const size_t before = result.proposals.size();
+  jm::JourneyAnomalies anomalies;
+  anomalies.scaling.columns = {"length", "revisits", "touchpoint_share:cart"};
+  anomalies.flagged_feature.assign(1000, -1);
+  anomalies.flagged_direction.assign(1000, 0);
+  auto flag = [&](int first, int last, int32_t feature, int8_t direction) {
+    for (int j = first; j < last; ++j) {
+      anomalies.flagged_feature[static_cast<size_t>(j)] = feature;
+      anomalies.flagged_direction[static_cast<size_t>(j)] = direction;
+    }
+  };
+  flag(900, 1000, 1, 1);   // 100 journeys, none converting: proposed
+  flag(850, 900, 0, -1);   // 50 journeys: below min_journeys (100)
+  flag(0, 110, 2, 1);      // 110 converting journeys: not friction
+  jm::add_anomaly_cluster_proposals(result, journeys, anomalies, options);
+  ASSERT_EQ(result.proposals.size(), before + 1);
+  const auto cluster = std::find_if(result.proposals.begin(), result.proposals.end(),
+                                    [](const jm::Proposal& p) { return p.kind == "anomaly cluster"; });
+  ASSERT_NE(cluster, result.proposals.end());
+  EXPECT_EQ(cluster->from, "revisits");
+  EXPECT_EQ(cluster->to, "above");
+  EXPECT_DOUBLE_EQ(cluster->baseline_rate, 1.0);
+  EXPECT_DOUBLE_EQ(cluster->target_rate, 0.95);
+  EXPECT_NEAR(cluster->journeys_per_day, 10.0, 0.01);  // 100 journeys over 10 days
+  EXPECT_NEAR(cluster->extra_conversions_per_day, 0.5, 1e-3);
+  EXPECT_EQ(cluster->sample_size_per_arm, jm::sample_size_per_arm(1.0, 0.95, 0.05, 0.8));
+  // Ordinary journeys: the 740 unflagged, 10 of them converting (110-119).
+  EXPECT_NE(cluster->hypothesis.find("100 anomalous journeys whose revisits is far above normal"), std::string::npos)
+      << cluster->hypothesis;
+  char ordinary_lost[32];
+  std::snprintf(ordinary_lost, sizeof ordinary_lost, "against %.1f%% of ordinary", 100.0 * (1.0 - 10.0 / 740.0));
+  EXPECT_NE(cluster->hypothesis.find(ordinary_lost), std::string::npos) << cluster->hypothesis;
+  for (size_t i = 1; i < result.proposals.size(); ++i)
+    EXPECT_GE(result.proposals[i - 1].extra_conversions_per_day, result.proposals[i].extra_conversions_per_day);
 }
 
 }  // namespace
