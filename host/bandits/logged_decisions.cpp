@@ -90,6 +90,12 @@ LoggedDecisions logged_decisions(const Context& ctx, const JourneySet& journeys,
   out.actions = options.actions;
   if (out.actions.empty()) out.actions = actions.values;  // every action the data logged
   if (out.actions.empty()) throw InputError(source, 0, options.action_dimension, "", "no event carries an action");
+  // Each action keeps a dims x dims posterior and every probability integrates over all the others:
+  // a column of ids mistaken for actions must not take the memory and time that would need.
+  if (out.actions.size() > static_cast<size_t>(kMaxBanditActions))
+    throw InputError(source, 0, options.action_dimension, out.actions[static_cast<size_t>(kMaxBanditActions)],
+                     "more than " + std::to_string(kMaxBanditActions) + " actions (" + std::to_string(out.actions.size()) +
+                         "); is this the action column?");
   // Logged action code -> index in the action set (-1: not in it).
   std::vector<int32_t> action_index(actions.values.size(), -1);
   for (size_t code = 0; code < actions.values.size(); ++code)

@@ -118,10 +118,13 @@ JourneySet build_journeys(const Context& ctx, const EventTable& events, const Jo
     if (key_a != key_b) return key_a < key_b;
     return journey_rules::float_bits(events.value[a]) < journey_rules::float_bits(events.value[b]);
   };
+  // Logs are often written in time order already (an SPMF file always is): a customer whose events
+  // are in order keeps them, since a stable sort of a sorted range changes nothing.
   parallel_for(n_chunks, ctx.num_threads, [&](int64_t chunk) {
-    for (int64_t c = chunks[chunk]; c < chunks[chunk + 1]; ++c)
-      if (customer_begin[c + 1] - customer_begin[c] > 1)
-        std::stable_sort(order.begin() + customer_begin[c], order.begin() + customer_begin[c + 1], earlier);
+    for (int64_t c = chunks[chunk]; c < chunks[chunk + 1]; ++c) {
+      const auto first = order.begin() + customer_begin[c], last = order.begin() + customer_begin[c + 1];
+      if (last - first > 1 && !std::is_sorted(first, last, earlier)) std::stable_sort(first, last, earlier);
+    }
   });
 
   // Pass 1: how many journeys and events each chunk produces.

@@ -187,43 +187,99 @@ OutcomeJourneys cut_at_outcomes(JourneySet raw, const OutcomeDefinition& outcome
   out.case_attributes = std::move(raw.case_attributes);
   out.positive_outcome = positive;
   out.stats = raw.stats;
-  out.offsets.reserve(raw.offsets.size());
-  out.offsets.push_back(0);
-  for (auto* column : {&out.touchpoint, &out.channel}) column->reserve(raw.touchpoint.size());
-  out.timestamp_ms.reserve(raw.timestamp_ms.size());
-  out.value.reserve(raw.value.size());
-  const bool has_event_rows = !raw.event_row.empty();
-  if (has_event_rows) out.event_row.reserve(raw.event_row.size());
+  // The loop below touches every event: it reads and writes the host vectors directly (a
+  // HostDeviceVector checks where its data lives on every element access) and copies each
+  // journey's events as ranges.
+  const std::vector<int64_t>& raw_offsets = raw.offsets.host();
+  const std::vector<int32_t>& raw_touchpoint = raw.touchpoint.host();
+  const std::vector<int32_t>& raw_channel = raw.channel.host();
+  const std::vector<int64_t>& raw_timestamp = raw.timestamp_ms.host();
+  const std::vector<float>& raw_value = raw.value.host();
+  const std::vector<int64_t>& raw_event_row = raw.event_row.host();
+  const std::vector<uint32_t>& raw_customer = raw.customer.host();
+  const std::vector<uint8_t>& raw_label = raw.converted.host();
+  const std::vector<float>& raw_conversion_value = raw.conversion_value.host();
+  // Nothing to cut (no outcome event, no label file, no window): the journeys are the raw ones,
+  // moved instead of copied (an SPMF file or a log without outcomes).
+  const bool nothing_to_cut = file_labels.empty() && !outcome.label_file_only && window_ms <= 0 &&
+                              std::all_of(raw_label.begin(), raw_label.end(), [](uint8_t label) { return label == kNoLabel; });
+  if (nothing_to_cut) {
+    const auto n = static_cast<size_t>(raw.size());  // before the offsets move
+    out.offsets = std::move(raw.offsets);
+    out.touchpoint = std::move(raw.touchpoint);
+    out.channel = std::move(raw.channel);
+    out.timestamp_ms = std::move(raw.timestamp_ms);
+    out.value = std::move(raw.value);
+    out.event_row = std::move(raw.event_row);
+    out.customer = std::move(raw.customer);
+    out.converted = std::move(raw.converted);  // every label is kNoLabel, that is 0: not converted
+    out.conversion_value.assign(n, 0.0f);
+    out.start_ms = std::move(raw.start_ms);
+    out.end_ms = std::move(raw.end_ms);
+    out.outcome.assign(n, static_cast<uint8_t>(kNoLabel));
+    out.outcome_ms.assign(n, 0);
+    return result;
+  }
+
+  std::vector<int64_t>& offsets = out.offsets.host_mut();
+  std::vector<int32_t>& touchpoint = out.touchpoint.host_mut();
+  std::vector<int32_t>& channel = out.channel.host_mut();
+  std::vector<int64_t>& timestamp_ms = out.timestamp_ms.host_mut();
+  std::vector<float>& value_column = out.value.host_mut();
+  std::vector<int64_t>& event_row = out.event_row.host_mut();
+  std::vector<uint32_t>& customer_column = out.customer.host_mut();
+  std::vector<uint8_t>& outcome_column = out.outcome.host_mut();
+  std::vector<int64_t>& outcome_ms_column = out.outcome_ms.host_mut();
+  std::vector<uint8_t>& converted = out.converted.host_mut();
+  std::vector<float>& conversion_value = out.conversion_value.host_mut();
+  std::vector<int64_t>& start_ms = out.start_ms.host_mut();
+  std::vector<int64_t>& end_ms = out.end_ms.host_mut();
+  offsets.reserve(raw_offsets.size());
+  offsets.push_back(0);
+  touchpoint.reserve(raw_touchpoint.size());
+  channel.reserve(raw_channel.size());
+  timestamp_ms.reserve(raw_timestamp.size());
+  value_column.reserve(raw_value.size());
+  const bool has_event_rows = !raw_event_row.empty();
+  if (has_event_rows) event_row.reserve(raw_event_row.size());
+  const auto n_raw = static_cast<size_t>(raw.size());
+  customer_column.reserve(n_raw);
+  outcome_column.reserve(n_raw);
+  outcome_ms_column.reserve(n_raw);
+  converted.reserve(n_raw);
+  conversion_value.reserve(n_raw);
+  start_ms.reserve(n_raw);
+  end_ms.reserve(n_raw);
 
   std::vector<int64_t> same_instant_by_touchpoint(static_cast<size_t>(out.touchpoints.size()), 0);
   auto cut_same_instant = [&](int64_t e) {
     ++stats.same_instant_events;
-    ++same_instant_by_touchpoint[static_cast<size_t>(raw.touchpoint[e])];
+    ++same_instant_by_touchpoint[static_cast<size_t>(raw_touchpoint[static_cast<size_t>(e)])];
   };
   int64_t customer_outcome_ms = 0;  // time of the current customer's latest outcome
   bool customer_had_outcome = false;
   for (int64_t j = 0; j < raw.size(); ++j) {
-    const uint32_t customer = raw.customer[j];
-    if (j == 0 || customer != raw.customer[j - 1]) customer_had_outcome = false;
-    int64_t begin = raw.offsets[j], end = raw.offsets[j + 1];
+    const uint32_t customer = raw_customer[static_cast<size_t>(j)];
+    if (j == 0 || customer != raw_customer[static_cast<size_t>(j - 1)]) customer_had_outcome = false;
+    int64_t begin = raw_offsets[static_cast<size_t>(j)], end = raw_offsets[static_cast<size_t>(j + 1)];
     if (customer_had_outcome && outcome.after == AfterOutcome::End) {
       stats.events_after_outcome += end - begin;
       continue;
     }
-    int32_t label = raw.converted[j];
+    int32_t label = raw_label[static_cast<size_t>(j)];
     // Events logged with the previous outcome, at the head of the journey that follows it (never
     // this journey's own outcome event, its last).
     const int64_t head_limit = label != kNoLabel ? end - 1 : end;
     if (customer_had_outcome)
-      while (begin < head_limit && raw.timestamp_ms[begin] - customer_outcome_ms <= tolerance_ms) cut_same_instant(begin++);
-    float value = label != kNoLabel ? raw.conversion_value[j] : 0.0f;
+      while (begin < head_limit && raw_timestamp[static_cast<size_t>(begin)] - customer_outcome_ms <= tolerance_ms) cut_same_instant(begin++);
+    float value = label != kNoLabel ? raw_conversion_value[static_cast<size_t>(j)] : 0.0f;
     int64_t outcome_ms = 0;
     if (label != kNoLabel) {
       // build_journeys with split_at_conversion ends the journey at its outcome event.
-      outcome_ms = raw.timestamp_ms[end - 1];
+      outcome_ms = raw_timestamp[static_cast<size_t>(end - 1)];
       --end;
       ++stats.outcome_events;
-      while (end > begin && outcome_ms - raw.timestamp_ms[end - 1] <= tolerance_ms) cut_same_instant(--end);
+      while (end > begin && outcome_ms - raw_timestamp[static_cast<size_t>(end - 1)] <= tolerance_ms) cut_same_instant(--end);
       customer_had_outcome = true;
       customer_outcome_ms = outcome_ms;
     }
@@ -236,32 +292,30 @@ OutcomeJourneys cut_at_outcomes(JourneySet raw, const OutcomeDefinition& outcome
       continue;
     }
     if (window_ms > 0 && end > begin) {
-      const int64_t start = raw.timestamp_ms[begin];
+      const int64_t start = raw_timestamp[static_cast<size_t>(begin)];
       const int64_t horizon = start > std::numeric_limits<int64_t>::max() - window_ms ? std::numeric_limits<int64_t>::max()
                                                                                       : start + window_ms;
       if (label == positive && outcome_ms != 0 && outcome_ms > horizon) label = kNoLabel, value = 0.0f;
       if (label != positive && horizon > data_end_ms) label = open_label;
-      while (end > begin && raw.timestamp_ms[end - 1] > horizon) --end, ++stats.events_after_window;
+      while (end > begin && raw_timestamp[static_cast<size_t>(end - 1)] > horizon) --end, ++stats.events_after_window;
     }
     if (end <= begin) {
       ++stats.journeys_without_events;
       continue;
     }
-    for (int64_t e = begin; e < end; ++e) {
-      out.touchpoint.push_back(raw.touchpoint[e]);
-      out.channel.push_back(raw.channel[e]);
-      out.timestamp_ms.push_back(raw.timestamp_ms[e]);
-      out.value.push_back(raw.value[e]);
-      if (has_event_rows) out.event_row.push_back(raw.event_row[e]);
-    }
-    out.offsets.push_back(static_cast<int64_t>(out.touchpoint.size()));
-    out.customer.push_back(customer);
-    out.outcome.push_back(static_cast<uint8_t>(label));
-    out.outcome_ms.push_back(outcome_ms);
-    out.converted.push_back(label == positive ? 1 : 0);
-    out.conversion_value.push_back(label == positive ? value : 0.0f);
-    out.start_ms.push_back(raw.timestamp_ms[begin]);
-    out.end_ms.push_back(raw.timestamp_ms[end - 1]);
+    touchpoint.insert(touchpoint.end(), raw_touchpoint.begin() + begin, raw_touchpoint.begin() + end);
+    channel.insert(channel.end(), raw_channel.begin() + begin, raw_channel.begin() + end);
+    timestamp_ms.insert(timestamp_ms.end(), raw_timestamp.begin() + begin, raw_timestamp.begin() + end);
+    value_column.insert(value_column.end(), raw_value.begin() + begin, raw_value.begin() + end);
+    if (has_event_rows) event_row.insert(event_row.end(), raw_event_row.begin() + begin, raw_event_row.begin() + end);
+    offsets.push_back(static_cast<int64_t>(touchpoint.size()));
+    customer_column.push_back(customer);
+    outcome_column.push_back(static_cast<uint8_t>(label));
+    outcome_ms_column.push_back(outcome_ms);
+    converted.push_back(label == positive ? 1 : 0);
+    conversion_value.push_back(label == positive ? value : 0.0f);
+    start_ms.push_back(raw_timestamp[static_cast<size_t>(begin)]);
+    end_ms.push_back(raw_timestamp[static_cast<size_t>(end - 1)]);
   }
   for (int32_t t = 0; t < out.touchpoints.size(); ++t)
     if (same_instant_by_touchpoint[static_cast<size_t>(t)] > 0)

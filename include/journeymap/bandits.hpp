@@ -31,6 +31,10 @@ namespace jm {
 
 class ResultWriter;
 
+/// Most actions a bandit takes: each keeps a [dims x dims] posterior, and each winning probability
+/// integrates over every other action.
+constexpr int kMaxBanditActions = 100;
+
 struct BanditOptions {
   std::string action_dimension = "offer";                 ///< dimension naming the action of a decision event
   std::string propensity_dimension = "offer_propensity";  ///< dimension with the logging policy's probability

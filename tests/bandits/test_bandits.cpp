@@ -322,6 +322,11 @@ TEST(LoggedDecisions, BadLogsGetClearErrors) {
   options.action_dimension = "arm";
   EXPECT_NE(decision_error(small_log("none", "0.5"), options).find("no dimension 'arm'"), std::string::npos);
   options = jm::BanditOptions{};
+  std::string many = "customer_id,timestamp,touchpoint,channel,value,conversion,offer,offer_propensity\n";
+  for (int i = 0; i <= jm::kMaxBanditActions; ++i)
+    many += "c" + std::to_string(i) + ",2026-01-01T00:00:00Z,home,web,0,0,,\nc" + std::to_string(i) +
+            ",2026-01-01T00:01:00Z,checkout,web,0,0,a" + std::to_string(i) + ",0.5\n";
+  EXPECT_NE(decision_error(many, options).find("more than 100 actions"), std::string::npos);
   options.actions = {"none", "none"};
   EXPECT_NE(decision_error(small_log("none", "0.5"), options).find("listed twice"), std::string::npos);
 }
