@@ -1383,6 +1383,123 @@ def section_proposals(r):
     r.section("proposals", "Proposed experiments", sentences, body)
 
 
+def section_monitoring(r):
+    """/monitoring: new journeys against the model's training profile, bucket by bucket."""
+    if "monitoring/status" not in r.f:
+        return
+    g = r.f["monitoring"]
+    status = strings(g["status"])
+    if not status:
+        return
+    starts = g["bucket_start_ms"][()]
+    x = [day_label(ms) for ms in starts]
+    journeys, score_psi, max_psi = g["journeys"][()], g["score_psi"][()], g["max_feature_psi"][()]
+    max_feature, auc = strings(g["max_feature"]), g["auc"][()]
+    observed, predicted = g["observed_rate"][()], g["mean_predicted"][()]
+    watch, retrain = float(attr(g, "psi_watch", 0.1)), float(attr(g, "psi_retrain", 0.25))
+    reference_auc = float(attr(g, "reference_auc", float("nan")))
+    recommendation = str(attr(g, "recommendation", ""))
+    flagged = [i for i, s in enumerate(status) if s in ("watch", "retrain")]
+    sentences = [f"{len(status)} buckets of {float(attr(g, 'bucket_days', 7)):g} days ({fmt_int(int(journeys.sum()))} "
+                 f"journeys) compared with the {fmt_int(int(attr(g, 'reference_journeys', 0)))} journeys the model "
+                 f"was trained on; recommendation: {recommendation}."]
+    if flagged:
+        first = flagged[0]
+        sentences.append(f"First bucket judged '{status[first]}': from {x[first]}, where {max_feature[first]} moved most "
+                         f"(PSI {max_psi[first]:.2f}; {watch:g} is worth watching, {retrain:g} calls for retraining).")
+    else:
+        sentences.append(f"No bucket's features or scores moved beyond a PSI of {watch:g}.")
+    finite = [i for i in range(len(auc)) if np.isfinite(auc[i])]
+    if finite and np.isfinite(reference_auc):
+        worst = min(finite, key=lambda i: auc[i])
+        sentences.append(f"ROC-AUC on matured journeys: {auc[worst]:.3f} at worst ({x[worst]}) against "
+                         f"{reference_auc:.3f} on the training's held-out journeys.")
+    reference_rate = float(attr(g, "reference_rate", float("nan")))
+    reference_score = float(attr(g, "reference_mean_score", float("nan")))
+    if np.isfinite(reference_rate) and np.isfinite(reference_score):
+        sentences.append(f"Calibration: on the training's held-out journeys the mean prediction was "
+                         f"{fmt_pct(reference_score)} against {fmt_pct(reference_rate)} observed; a bucket whose gap "
+                         f"differs from that one has moved.")
+    drift = go.Figure()
+    drift.add_scatter(x=x, y=max_psi, mode="lines+markers", name="largest feature PSI", line=dict(color=PALETTE[0], width=2),
+                      text=max_feature, hovertemplate="%{x}: %{text} %{y:.2f}<extra></extra>")
+    drift.add_scatter(x=x, y=score_psi, mode="lines+markers", name="score PSI", line=dict(color=PALETTE[1], width=2))
+    for level, label in ((watch, "watch"), (retrain, "retrain")):
+        drift.add_scatter(x=[x[0], x[-1]], y=[level, level], mode="lines", name=label,
+                          line=dict(color="#f59e0b" if label == "watch" else "#e11d48", dash="dot"))
+    drift.update_layout(title=dict(text="Drift per bucket (population stability index)", font=dict(size=13)),
+                        legend=dict(orientation="h", y=-0.25))
+    drift.update_yaxes(rangemode="tozero")
+    quality = go.Figure()
+    quality.add_scatter(x=x, y=auc, mode="lines+markers", name="ROC-AUC (matured journeys)", line=dict(color=PALETTE[0], width=2))
+    if np.isfinite(reference_auc):
+        quality.add_scatter(x=[x[0], x[-1]], y=[reference_auc, reference_auc], mode="lines", name="training held-out",
+                            line=dict(color="#64748b", dash="dot"))
+    quality.add_scatter(x=x, y=observed, mode="lines+markers", name="observed rate", line=dict(color=PALETTE[2], width=2))
+    quality.add_scatter(x=x, y=predicted, mode="lines+markers", name="mean predicted", line=dict(color=PALETTE[3], dash="dash"))
+    if np.isfinite(reference_rate):
+        quality.add_scatter(x=[x[0], x[-1]], y=[reference_rate, reference_rate], mode="lines", name="training observed",
+                            line=dict(color=PALETTE[2], dash="dot", width=1))
+    quality.update_layout(title=dict(text="Ranking and calibration per bucket", font=dict(size=13)),
+                          legend=dict(orientation="h", y=-0.25))
+    quality.update_yaxes(range=[0, 1])
+    rows = "".join(f"<tr><td>{x[i]}</td><td>{fmt_int(int(journeys[i]))}</td><td>{score_psi[i]:.3f}</td>"
+                   f"<td>{html.escape(max_feature[i])} ({max_psi[i]:.2f})</td>"
+                   f"<td>{'-' if not np.isfinite(auc[i]) else f'{auc[i]:.3f}'}</td><td>{html.escape(status[i])}</td></tr>"
+                   for i in range(len(status)))
+    body = (f'<div class="grid2">{r.figure(drift, 320)}{r.figure(quality, 320)}</div>'
+            '<table class="data"><tr><th>Bucket from</th><th>Journeys</th><th>Score PSI</th>'
+            '<th>Feature that moved most (PSI)</th><th>ROC-AUC</th><th>Status</th></tr>' + rows + '</table>'
+            '<p class="note">Recency, the customer\'s journey number and the weekday are compared but not judged: they '
+            'say when a journey happened, not what happened in it. Journeys count for ROC-AUC and calibration once '
+            'their last event is older than the maturity period, whatever their outcome (the latest buckets have '
+            'none yet).</p>')
+    r.section("monitoring", "Model monitoring", sentences, body)
+
+
+def section_bandit(r):
+    """/bandit: the simulator's regret curves and the off-policy estimates."""
+    if "bandit/simulation/policies" in r.f:
+        g = r.f["bandit/simulation"]
+        policies = strings(g["policies"])
+        checkpoints = g["checkpoints"][()]
+        regret = g["cumulative_regret"][()]
+        mean_reward = g["mean_reward"][()]
+        best = str(attr(g, "best_fixed_action", ""))
+        sentences = [f"{fmt_int(int(attr(g, 'decisions', 0)))} decisions replayed in time order; the best action for "
+                     f"every decision would earn {float(attr(g, 'oracle_mean_reward', 0)):.4f} per decision.",
+                     f"Thompson sampling ends with a cumulative regret of {regret[0][-1]:.0f} against "
+                     f"{regret[1][-1]:.0f} for a uniform split and {regret[policies.index('always ' + best)][-1]:.0f} "
+                     f"for the best fixed action ({best})." if "always " + best in policies else ""]
+        fig = go.Figure()
+        for q, name in enumerate(policies):
+            fig.add_scatter(x=checkpoints, y=regret[q], mode="lines", name=f"{name} ({mean_reward[q]:.4f} per decision)",
+                            line=dict(color=PALETTE[q % len(PALETTE)], width=3 if q == 0 else 1.5))
+        fig.update_layout(title=dict(text="Cumulative regret against the best action for every decision", font=dict(size=13)),
+                          xaxis_title="decisions", legend=dict(orientation="h", y=-0.3))
+        r.section("bandit-simulation", "Bandit simulation", sentences, r.figure(fig, 380))
+    if "bandit/evaluation/policy" in r.f:
+        g = r.f["bandit/evaluation"]
+        policy = strings(g["policy"])
+        cols = {k: g[k][()] for k in ("decisions", "ips", "ips_low", "ips_high", "dr", "dr_low", "dr_high",
+                                      "effective_sample_size")}
+        best = max(range(len(policy)), key=lambda i: cols["dr"][i]) if policy else 0
+        sentences = [f"Logged mean reward {float(attr(g, 'logged_mean_reward', 0)):.4f}; what other policies would have "
+                     f"earned on the same decisions, estimated from the logged propensities.",
+                     f"Highest doubly robust estimate: {policy[best]}, {cols['dr'][best]:.4f} "
+                     f"[{cols['dr_low'][best]:.4f}, {cols['dr_high'][best]:.4f}]." if policy else ""]
+        rows = "".join(f"<tr><td>{html.escape(policy[i])}</td><td>{fmt_int(int(cols['decisions'][i]))}</td>"
+                       f"<td>{cols['ips'][i]:.4f} [{cols['ips_low'][i]:.4f}, {cols['ips_high'][i]:.4f}]</td>"
+                       f"<td>{cols['dr'][i]:.4f} [{cols['dr_low'][i]:.4f}, {cols['dr_high'][i]:.4f}]</td>"
+                       f"<td>{cols['effective_sample_size'][i]:.0f}</td></tr>" for i in range(len(policy)))
+        body = ('<table class="data"><tr><th>Policy</th><th>Decisions</th><th>Inverse propensity</th>'
+                '<th>Doubly robust</th><th>Effective sample size</th></tr>' + rows + '</table>'
+                '<p class="note">Intervals are normal intervals at the confidence chosen with --alpha (95% by default). The learnt policy was fitted on the earlier half '
+                'of the decisions and is judged on the later half only, so its row covers other decisions than the '
+                'rest. Estimates hold only as far as the logged propensities are right.</p>')
+        r.section("bandit-evaluation", "Off-policy evaluation", sentences, body)
+
+
 def generic_section(r, group, title):
     """Fallback for a stage whose layout this report does not know yet: list what it holds."""
     g = r.f[group]
@@ -1396,7 +1513,8 @@ def generic_section(r, group, title):
 
 
 SECTIONS = [section_headline, section_alerts, section_experiment, section_compare, section_sankey, section_paths, section_funnel, section_friction, section_attribution,
-            section_breakdowns, section_proposals, section_patterns, section_segments, section_model, section_anomalies]
+            section_breakdowns, section_proposals, section_patterns, section_segments, section_model, section_anomalies,
+            section_monitoring, section_bandit]
 
 
 # ---------------------------------------------------------------- page

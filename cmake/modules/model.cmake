@@ -1,6 +1,7 @@
 # Conversion prediction: XGBoost 3.4.1 through its C API (library from the official wheel, header from
 # the same version's source archive; scripts/setup_xgboost.sh installs both into .venv/xgboost), the
-# CPU/GPU feature handoff twins, metrics, persistence and the `train` / `score` subcommands.
+# CPU/GPU feature handoff twins, metrics, persistence, monitoring and the `train` / `score` / `monitor`
+# subcommands.
 set(JM_XGBOOST_ROOT "${PROJECT_SOURCE_DIR}/.venv/xgboost" CACHE PATH "Folder with include/xgboost/c_api.h and lib/libxgboost.so")
 # NO_DEFAULT_PATH: Debian's libxgboost-dev (1.7, CPU-only, older API) must not be picked up instead.
 find_path(JM_XGBOOST_INCLUDE_DIR xgboost/c_api.h PATHS "${JM_XGBOOST_ROOT}/include" NO_DEFAULT_PATH)
@@ -28,8 +29,11 @@ target_sources(journeymap_core PRIVATE
   host/model/model_cpu.cpp
   host/model/metrics.cpp
   host/model/model_output.cpp
+  host/model/monitoring.cpp
+  host/model/monitoring_output.cpp
   host/cli/command_train.cpp
-  host/cli/command_score.cpp)
+  host/cli/command_score.cpp
+  host/cli/command_monitor.cpp)
 target_link_libraries(journeymap_core PRIVATE CLI11::CLI11)
 if(JM_WITH_XGBOOST)
   message(STATUS "journeymap: XGBoost ${JM_XGBOOST_LIBRARY}")

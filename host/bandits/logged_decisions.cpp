@@ -138,8 +138,9 @@ LoggedDecisions logged_decisions(const Context& ctx, const JourneySet& journeys,
       ++out.decisions_at_journey_start;
       continue;
     }
-    const bool has_outcome = journeys.has_outcomes() ? journeys.outcome[j] != 0 : journeys.converted[j] != 0;
-    if (!has_outcome && journeys.timestamp_ms[journeys.offsets[j + 1] - 1] > data_end_ms - maturity_ms) {
+    // One rule for both outcomes: keeping the recent decisions that converted but not the others would
+    // fill the end of the log with conversions.
+    if (journeys.timestamp_ms[journeys.offsets[j + 1] - 1] > data_end_ms - maturity_ms) {
       ++out.immature_decisions;
       continue;
     }

@@ -101,7 +101,7 @@ std::vector<std::string> decision_warnings(const LoggedDecisions& logged) {
     warnings.push_back(fmt::format("{} decisions at a journey's first event are left out (no earlier event to read)",
                                    logged.decisions_at_journey_start));
   if (logged.immature_decisions > 0)
-    warnings.push_back(fmt::format("{} decisions without an outcome yet, too close to the end of the data, are left out",
+    warnings.push_back(fmt::format("{} decisions too close to the end of the data to know their outcome are left out",
                                    logged.immature_decisions));
   return warnings;
 }

@@ -39,11 +39,7 @@ int run_score_command(const ScoreCommandOptions& options) {
   const Context ctx = make_context(parse_device_choice(options.device), options.threads);
   const Model model = load_model(options.model_path);
 
-  // New events are cut into journeys exactly as the training events were, unless flags say otherwise.
-  RunConfig defaults;
-  defaults.journeys = model.journey_options;
-  defaults.outcome = model.outcome;
-  RunConfig config = resolve_input_flags(options.input, defaults);
+  RunConfig config = resolve_input_flags_for_model(options.input, model);
   config.threads = options.threads;
   config.output_path = options.output;
   for (const std::string& read : {config.input_path, options.model_path}) {

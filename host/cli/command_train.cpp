@@ -11,6 +11,7 @@
 
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
+#include "journeymap/monitoring.hpp"
 #include "journeymap/result_file.hpp"
 
 namespace jm {
@@ -34,6 +35,12 @@ int run_train_command(const TrainCommandOptions& options) {
   ModelResult result = timer.run("model", [&] { return train_journey_model(ctx, journeys, model_options); });
   result.model.journey_options = config.journeys;
   result.model.outcome = input.outcome;
+  // The training profile travels in the model file, for `journeymap monitor`.
+  timer.run("reference", [&] {
+    const FeatureMatrix features = extract_features(ctx, journeys, result.model.feature_spec);
+    attach_model_reference(result.model, fit_model_reference(ctx, result.model, journeys, features, result));
+    return 0;
+  });
   if (!options.output.empty()) {
     create_parent_folder(options.output);
     ResultWriter writer(options.output);

@@ -92,4 +92,11 @@ RunConfig resolve_input_flags(const InputFlags& flags, RunConfig config) {
   return config;
 }
 
+RunConfig resolve_input_flags_for_model(const InputFlags& flags, const Model& model) {
+  RunConfig defaults;
+  defaults.journeys = model.journey_options;
+  defaults.outcome = model.outcome;
+  return resolve_input_flags(flags, defaults);
+}
+
 }  // namespace jm

@@ -36,4 +36,8 @@ void apply_column_mapping(const std::string& mapping, CsvColumns& columns);
 /// The config file (if any) with the given flags applied on top, and the outcome validated.
 RunConfig resolve_input_flags(const InputFlags& flags, RunConfig config = RunConfig{});
 
+/// The same with the model's journey rule and outcome as defaults: new events are cut into journeys
+/// exactly as its training events were, unless flags say otherwise (`score`, `monitor`).
+RunConfig resolve_input_flags_for_model(const InputFlags& flags, const Model& model);
+
 }  // namespace jm

@@ -10,6 +10,7 @@
 #include "host/cli/command_detect.hpp"
 #include "host/cli/command_flows.hpp"
 #include "host/cli/command_mine.hpp"
+#include "host/cli/command_monitor.hpp"
 #include "host/cli/command_export.hpp"
 #include "host/cli/command_report.hpp"
 #include "host/cli/command_score.hpp"
@@ -107,6 +108,9 @@ int main(int argc, char** argv) {
   generate->add_option("--experiment-day", generator.experiment_day,
                        "Plant an A/B test (variant column) from this day index on (-1: none); see the truth file")
       ->capture_default_str();
+  generate->add_option("--drift-day", generator.drift_day,
+                       "Plant drift from this day index on: journeys move from web to app (-1: none)")
+      ->capture_default_str();
   generate->add_flag("--checkout-offers", generator.checkout_offers,
                      "Plant logged checkout offers (offer, offer_propensity columns) for `journeymap bandit`");
   std::string sources_folder;
@@ -153,6 +157,7 @@ int main(int argc, char** argv) {
   add_module_command(jm::add_flows_command);
   add_module_command(jm::add_train_command);
   add_module_command(jm::add_score_command);
+  add_module_command(jm::add_monitor_command);
   add_module_command(jm::add_detect_command);
   add_module_command(jm::add_report_command);
   add_module_command(jm::add_export_command);

@@ -83,6 +83,8 @@ void validate(const GeneratorOptions& options, const std::string& csv_path) {
   if (options.experiment_day < -1 || options.experiment_day >= options.days)
     throw ConfigError("generator experiment_day must be -1 (none) or in [0, days=" + std::to_string(options.days) +
                       ") (got " + std::to_string(options.experiment_day) + ")");
+  if (options.drift_day < -1 || options.drift_day >= options.days)
+    throw ConfigError("generator drift_day must be -1 (none) or in [0, days=" + std::to_string(options.days) + ")");
   for (const double lift : options.experiment_lift)
     if (!(lift >= 0.0 && lift <= 1.0)) throw ConfigError("generator experiment_lift values must be in [0, 1]");
   if (options.spike_day < -1 || options.spike_day >= options.days)
@@ -580,6 +582,11 @@ nlohmann::ordered_json truth_json(const GeneratorOptions& options, const Model& 
                            {"effect", "B adds this much to the probability that a checkout becomes a purchase"},
                            {"checkout_purchase_lift_by_segment", lift}};
   }
+  if (options.drift_day >= 0)
+    truth["drift"] = {{"start_day", options.drift_day},
+                      {"start_date", format_date(epoch_day0 + options.drift_day)},
+                      {"effect", "journeys starting on or after the day are made on the web with a quarter of their "
+                                 "segment's usual probability (the rest on the app)"}};
   if (options.checkout_offers) {
     json offers = json::array(), effects = json::object(), policy = json::object();
     for (int k = 0; k < kOfferCount; ++k) {
@@ -668,6 +675,7 @@ GeneratorSummary generate_dataset(const GeneratorOptions& options, const std::st
   calendar.experiment_day = options.experiment_day;
   for (int segment = 0; segment < kSegmentCount; ++segment) calendar.experiment_lift[segment] = options.experiment_lift[segment];
   calendar.checkout_offers = options.checkout_offers;
+  calendar.drift_day = options.drift_day;
   const BlockRenderer renderer{model, options, plan, format, calendar};
   const int64_t window = static_cast<int64_t>(std::max(2, threads * kBlocksPerThreadInWindow));
   std::vector<BlockBuffer> rendering(static_cast<size_t>(window)), writing(static_cast<size_t>(window));

@@ -238,6 +238,7 @@ struct JourneyContext {
   uint32_t local_customer;
   std::vector<Event>& events;
   uint8_t variant = 0;  // of the journey being simulated (Event::variant)
+  bool drifted = false;  // the journey starts on or after the planted drift day
 };
 
 // The conversion motif without its last item.
@@ -367,7 +368,8 @@ void simulate_normal_journey(JourneyContext& ctx, int64_t start, JourneyRecord& 
   draw_browsing_sequence(ctx, sequence);
   const SegmentSpec& spec = ctx.spec;
   Rng& rng = ctx.rng;
-  const Channel device = rng.bernoulli(spec.primary_web_probability) ? kWeb : kApp;
+  const double web_probability = spec.primary_web_probability / (ctx.drifted ? kDriftWebDivisor : 1.0);
+  const Channel device = rng.bernoulli(web_probability) ? kWeb : kApp;
 
   int64_t time = start;
   for (size_t i = 0; i < sequence.size(); ++i) {
@@ -560,6 +562,7 @@ void simulate_customer(const Model& model, Rng& rng, int n_journeys, const Calen
     record.checkout_day = -1;
     record.start_time = start;
     ctx.variant = calendar.experiment_day >= 0 && day >= calendar.experiment_day ? variant : 0;
+    ctx.drifted = calendar.drift_day >= 0 && day >= calendar.drift_day;
     const size_t first_event = events.size();
     if (anomaly_fraction > 0.0 && rng.bernoulli(anomaly_fraction)) {
       record.anomaly = static_cast<uint8_t>(1 + rng.uniform_int(0, kAnomalyKindCount - 2));

@@ -193,7 +193,11 @@ struct Calendar {
   int experiment_day = -1;  ///< first day of the planted A/B test; -1 for none
   std::array<double, kSegmentCount> experiment_lift{};  ///< B's extra checkout purchase probability by segment
   bool checkout_offers = false;  ///< plant logged checkout offers (kOfferEffect, kOfferPropensity)
+  int drift_day = -1;            ///< first day of the planted device drift; -1 for none
 };
+
+/// From the drift day on, a journey's chance to be made on the web is divided by this.
+constexpr double kDriftWebDivisor = 4.0;
 
 /// The first draw of a customer's stream: how many journeys the customer wants (1..3, capped so
 /// that they fit into `days` with the start-day spacing).

@@ -15,6 +15,7 @@
 #include "journeymap/context.hpp"
 #include "journeymap/case_attributes.hpp"
 #include "journeymap/pipeline.hpp"
+#include "journeymap/monitoring.hpp"
 #include "journeymap/result_file.hpp"
 #include "journeymap/step_timing.hpp"
 
@@ -361,6 +362,9 @@ RunReport run_pipeline(const RunConfig& config) {
     model.model.outcome = outcome;
     for (const std::string& warning : model.warnings) report.warnings.push_back("model: " + warning);
     trained_model = model.model;
+    // The training profile travels in the saved model, for `journeymap monitor`.
+    if (!config.model_path.empty())
+      attach_model_reference(trained_model, fit_model_reference(ctx, trained_model, journeys, features, model));
     clock.run("write", [&] {
       const StepTimer step(ctx, "model");
       write_model_results(writer, model, journeys);

@@ -45,8 +45,9 @@ struct BanditOptions {
   int64_t refresh_every = 500;       ///< decisions between posterior refreshes (feedback arrives in batches)
   double alpha = 0.05;               ///< 1 - confidence of the off-policy intervals
   double max_importance_weight = 0;  ///< clip importance weights above this (0: no clipping, unbiased)
-  /// A decision whose journey has no outcome and whose last event is this close to the end of the
-  /// data may still convert: it is left out (counted) instead of being read as a failure.
+  /// A decision whose journey's last event is this close to the end of the data is left out
+  /// (counted): without an outcome it may still convert, and keeping only the ones that did would
+  /// bias the rewards upwards.
   double maturity_hours = 24.0;
   uint64_t seed = 7;
   FeatureOptions features;           ///< the context columns (prefix settings are ignored)
@@ -82,7 +83,7 @@ struct LoggedDecisions {
   std::vector<int64_t> count_by_action;  ///< [actions] decisions that logged each action
   int64_t journeys_with_several_decisions = 0;  ///< only their first decision is used
   int64_t decisions_at_journey_start = 0;  ///< left out: no event before them to read a context from
-  int64_t immature_decisions = 0;          ///< left out: no outcome yet, too close to the end of the data
+  int64_t immature_decisions = 0;          ///< left out: too close to the end of the data to judge
   int64_t size() const { return static_cast<int64_t>(action.size()); }
 };
 

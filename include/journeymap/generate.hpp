@@ -33,6 +33,10 @@ struct GeneratorOptions {
   /// event carries `offer` and `offer_propensity` columns; the truth CSV has each journey's purchase
   /// probability under every offer (docs/generator.md, "Checkout offers").
   bool checkout_offers = false;
+  /// Plants drift from this 0-based day on (-1: none): journeys that start on or after it are made on
+  /// the app four times as often as before (each segment's web share divided by four), the shift
+  /// `journeymap monitor` should report against a model trained on earlier data.
+  int drift_day = -1;
 };
 
 /// Session gap (seconds) that recovers the generated journeys exactly: inside a journey no gap is

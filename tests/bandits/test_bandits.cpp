@@ -293,7 +293,8 @@ std::string small_log(const std::string& offer, const std::string& propensity) {
          "c1,2026-01-01T00:03:00Z,purchase,web,10,1,,\n"
          "c2,2026-01-03T00:00:00Z,home,web,0,0,,\n"
          "c2,2026-01-03T00:02:00Z,checkout,web,0,0,none,0.5\n"
-         "c2,2026-01-03T00:03:00Z,purchase,web,10,1,,\n";
+         "c2,2026-01-03T00:03:00Z,purchase,web,10,1,,\n"
+         "c3,2026-01-10T00:00:00Z,home,web,0,0,,\n";  // the data runs on: both decisions have matured
 }
 
 std::string decision_error(const std::string& log, const jm::BanditOptions& options) {
