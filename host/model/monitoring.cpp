@@ -23,6 +23,7 @@ constexpr int kQuantileBins = 10;
 constexpr size_t kMaxCategoricalCodes = 64;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kDayMs = 86400000.0;
+constexpr int64_t kMaxBuckets = 10000;
 
 // Columns that say when a journey happened or where it sits in the observation window (a window's
 // first weeks hold only first journeys; a partial last bucket holds only some weekdays), not what
@@ -239,11 +240,18 @@ MonitoringResult monitor_model(const Context& ctx, const Model& model, const Jou
   const int64_t origin_ms = static_cast<int64_t>(std::floor(static_cast<double>(first_ms) / kDayMs)) * static_cast<int64_t>(kDayMs);
   const auto bucket_ms = static_cast<int64_t>(options.bucket_days * kDayMs);
   const auto maturity_ms = static_cast<int64_t>(options.maturity_days * kDayMs);
-  std::vector<std::vector<int64_t>> rows;
+  int64_t last_start_ms = first_ms;
+  for (int64_t j = 0; j < journeys.size(); ++j) last_start_ms = std::max(last_start_ms, journeys.start_ms[j]);
+  // An outlier timestamp (a 1970 event among this year's) would otherwise make millions of buckets.
+  const int64_t n_buckets = (last_start_ms - origin_ms) / bucket_ms + 1;
+  if (n_buckets > kMaxBuckets)
+    throw ConfigError(fmt::format("monitor: the journeys start over {:.0f} days, {} buckets of {:g} days (at most {}); "
+                                  "choose longer --bucket-days or look for outlier timestamps",
+                                  static_cast<double>(last_start_ms - origin_ms) / kDayMs, n_buckets, options.bucket_days,
+                                  kMaxBuckets));
+  std::vector<std::vector<int64_t>> rows(static_cast<size_t>(n_buckets));
   for (int64_t j = 0; j < journeys.size(); ++j) {
-    const auto b = static_cast<size_t>((journeys.start_ms[j] - origin_ms) / bucket_ms);
-    if (rows.size() <= b) rows.resize(b + 1);
-    rows[b].push_back(j);
+    rows[static_cast<size_t>((journeys.start_ms[j] - origin_ms) / bucket_ms)].push_back(j);
   }
 
   const size_t n_features = result.reference.columns.size();

@@ -137,6 +137,14 @@ TEST_F(Monitoring, AModelWithoutAProfileIsRefusedClearly) {
   jm::MonitoringOptions bad;
   bad.psi_watch = 0.5;  // above psi_retrain
   EXPECT_THROW(jm::monitor_model(ctx, monitored_model(), journeys, bad), jm::ConfigError);
+  jm::MonitoringOptions tiny;
+  tiny.bucket_days = 0.001;  // 56 days in 86-second buckets: far too many
+  try {
+    jm::monitor_model(ctx, monitored_model(), journeys, tiny);
+    FAIL() << "56,000 buckets were accepted";
+  } catch (const jm::ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("outlier timestamps"), std::string::npos) << error.what();
+  }
 }
 
 }  // namespace
