@@ -31,6 +31,8 @@ target_sources(journeymap_core PRIVATE
   host/model/model_output.cpp
   host/model/monitoring.cpp
   host/model/monitoring_output.cpp
+  host/model/retraining.cpp
+  host/model/retraining_output.cpp
   host/cli/command_train.cpp
   host/cli/command_score.cpp
   host/cli/command_monitor.cpp)

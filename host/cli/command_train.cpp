@@ -3,15 +3,19 @@
 #include "host/cli/command_train.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/monitoring.hpp"
+#include "journeymap/retraining.hpp"
+#include "journeymap/timestamp.hpp"
 #include "journeymap/result_file.hpp"
 
 namespace jm {
@@ -31,7 +35,10 @@ int run_train_command(const TrainCommandOptions& options) {
   if (options.strict) model_options.strict_leakage = true;
   StageTimer timer(false, options.quiet ? nullptr : &ctx);
   const CommandJourneys input = ingest_journeys(ctx, config, timer);
-  const JourneySet& journeys = input.journeys;
+  if (options.window_days < 0.0) throw ConfigError("train: --train-days must be >= 0");
+  // A rolling window: only the latest journeys train the model.
+  const JourneySet windowed = options.window_days > 0.0 ? recent_window(input.journeys, options.window_days) : JourneySet{};
+  const JourneySet& journeys = options.window_days > 0.0 ? windowed : input.journeys;
   ModelResult result = timer.run("model", [&] { return train_journey_model(ctx, journeys, model_options); });
   result.model.journey_options = config.journeys;
   result.model.outcome = input.outcome;
@@ -41,22 +48,55 @@ int run_train_command(const TrainCommandOptions& options) {
     attach_model_reference(result.model, fit_model_reference(ctx, result.model, journeys, features, result));
     return 0;
   });
+  // Where the model comes from and, against a champion, whether it replaces it.
+  ModelLineage lineage;
+  lineage.created_utc = format_iso8601(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch()).count());
+  if (const std::optional<ModelReference> reference = model_reference(result.model)) {
+    lineage.first_start_ms = reference->first_start_ms;
+    lineage.last_end_ms = reference->last_end_ms;
+  }
+  lineage.journeys = journeys.size();
+  lineage.window_days = options.window_days;
+  lineage.holdout_auc = result.model.target == ModelTarget::Value ? std::nan("") : result.test.roc_auc;
+  if (!options.champion_path.empty()) {
+    lineage.has_decision = true;
+    lineage.parent = options.champion_path;
+    if (!std::filesystem::exists(options.champion_path)) {
+      lineage.decision.replaced = true;
+      lineage.decision.reason = "no champion at " + options.champion_path + " yet: the new model is saved";
+    } else {
+      const Model champion = load_model(options.champion_path);
+      if (const std::optional<ModelLineage> parent = model_lineage(champion)) lineage.parent_created_utc = parent->created_utc;
+      lineage.decision = timer.run("champion", [&] {
+        return compare_champion(ctx, champion, result.model, journeys, result.test_journeys, result.test_labels,
+                                options.min_gain);
+      });
+    }
+  }
+  attach_model_lineage(result.model, lineage);
   if (!options.output.empty()) {
     create_parent_folder(options.output);
     ResultWriter writer(options.output);
     writer.write_vocab(journeys);
     writer.write_journeys(journeys);
     write_model_results(writer, result, journeys);
+    if (lineage.has_decision) write_champion_challenger(writer, lineage.decision);
     RunMetadata meta = command_metadata("train", ctx, config, input, timer);
     for (const std::string& warning : result.warnings) meta.warnings.push_back("model: " + warning);
     writer.write_meta(meta);
     writer.commit();
   }
-  save_model(result.model, options.model_path);  // after the result: a failed run leaves the old model
+  // After the result: a failed run leaves the old model. A champion that wins stays where it is.
+  const bool save = !lineage.has_decision || lineage.decision.replaced;
+  if (save) save_model(result.model, options.model_path);
   std::cout << fmt::format("{} journeys, {} events ({} backend)\n", journeys.size(), journeys.num_events(),
                            to_string(ctx.backend));
   std::cout << format_model_summary(result, journeys);
-  std::cout << "model:   " << options.model_path << "\n";
+  if (lineage.has_decision) std::cout << "champion/challenger: " << lineage.decision.reason << "\n";
+  std::cout << (save ? "model:   " + options.model_path : "model:   not written (the champion " + options.champion_path +
+                                                               " is kept)")
+            << "\n";
   if (!options.output.empty()) std::cout << "written: " << options.output << "\n";
   return 0;
 }
@@ -88,6 +128,12 @@ CLI::App* add_train_command(CLI::App& app, std::function<int()>& handler) {
   cmd->add_option("--max-train-rows", m.max_train_rows, "Cap on prefix + whole-journey training rows (0 = all)")
       ->capture_default_str();
   cmd->add_option("--top-touchpoints", m.features.top_touchpoints, "Touchpoints with their own share column")
+      ->capture_default_str();
+  cmd->add_option("--train-days", options->window_days, "Train on the journeys that start in the last N days (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--champion", options->champion_path,
+                  "Serving model to beat on the latest held-out journeys; --model is written only if it is beaten");
+  cmd->add_option("--min-gain", options->min_gain, "ROC-AUC the new model must gain over the champion")
       ->capture_default_str();
   cmd->callback([&handler, options] { handler = [options] { return run_train_command(*options); }; });
   return cmd;

@@ -27,6 +27,9 @@ struct TrainCommandOptions {
   std::string target = "conversion";
   std::string split = "customer";
   bool strict = false;  ///< leakage warnings are errors
+  double window_days = 0.0;   ///< > 0: train on the journeys that start in the last N days only
+  std::string champion_path;  ///< the serving model to beat; the new one is saved only if it does
+  double min_gain = 0.0;      ///< ROC-AUC the new model must gain over the champion
   ModelOptions model;
 };
 

@@ -1,8 +1,11 @@
-// Model monitoring: the stability index equals its formula, the training profile survives saving,
-// device drift planted from day 30 is reported from the buckets it reaches and not before, data
-// without drift gives no alarm, and a model saved without a profile is refused clearly.
+// Model monitoring and retraining: the stability index equals its formula, the training profile
+// survives saving, device drift planted from day 30 is reported from the buckets it reaches and not
+// before, data without drift gives no alarm, a model saved without a profile is refused clearly; the
+// rolling window keeps the latest journeys, a stronger challenger replaces a weaker champion on
+// journeys the champion never saw and a weaker one does not, and the lineage survives saving.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -15,6 +18,7 @@
 #include "journeymap/monitoring.hpp"
 #include "journeymap/outcome.hpp"
 #include "journeymap/pipeline.hpp"
+#include "journeymap/retraining.hpp"
 #include "journeymap/run_config.hpp"
 #include "test_helpers.hpp"
 
@@ -145,6 +149,93 @@ TEST_F(Monitoring, AModelWithoutAProfileIsRefusedClearly) {
   } catch (const jm::ConfigError& error) {
     EXPECT_NE(std::string(error.what()).find("outlier timestamps"), std::string::npos) << error.what();
   }
+}
+
+// Journeys that start before `day` (0-based from the data's first day) or from it on.
+jm::JourneySet split_at_day(const jm::JourneySet& journeys, int day, bool before) {
+  int64_t first = journeys.start_ms[0];
+  for (int64_t j = 0; j < journeys.size(); ++j) first = std::min(first, journeys.start_ms[j]);
+  const int64_t cut = (first / 86400000) * 86400000 + int64_t{day} * 86400000;
+  std::vector<int64_t> rows;
+  for (int64_t j = 0; j < journeys.size(); ++j)
+    if ((journeys.start_ms[j] < cut) == before) rows.push_back(j);
+  return jm::select_journeys(journeys, rows);
+}
+
+jm::Model trained(const jm::JourneySet& journeys, bool strong) {
+  const jm::Context ctx = jm::make_context(jm::Backend::Cpu, 2);
+  jm::ModelOptions options;
+  options.prefix_max_events = 0;
+  options.rounds = strong ? 60 : 1;
+  options.max_depth = strong ? 4 : 1;
+  options.learning_rate = 0.3;
+  jm::ModelResult result = jm::train_journey_model(ctx, journeys, options);
+  jm::ModelLineage lineage;
+  lineage.created_utc = "2026-12-06T00:00:00Z";
+  int64_t last_end = 0;
+  for (int64_t j = 0; j < journeys.size(); ++j) last_end = std::max(last_end, journeys.end_ms[j]);
+  lineage.last_end_ms = last_end;
+  lineage.journeys = journeys.size();
+  jm::attach_model_lineage(result.model, lineage);
+  return result.model;
+}
+
+TEST(RecentWindow, KeepsTheJourneysOfTheLastDays) {
+  const jm::JourneySet journeys = generated_journeys(5, -1);
+  int64_t latest = 0;
+  for (int64_t j = 0; j < journeys.size(); ++j) latest = std::max(latest, journeys.start_ms[j]);
+  int64_t expected = 0;
+  for (int64_t j = 0; j < journeys.size(); ++j) expected += journeys.start_ms[j] >= latest - 14 * int64_t{86400000};
+  const jm::JourneySet recent = jm::recent_window(journeys, 14);
+  EXPECT_EQ(recent.size(), expected);
+  EXPECT_GT(expected, 0);
+  EXPECT_LT(expected, journeys.size());
+  EXPECT_EQ(jm::recent_window(journeys, 0).size(), journeys.size());
+}
+
+TEST_F(Monitoring, AStrongerChallengerReplacesTheChampionAndAWeakerOneDoesNot) {
+  const jm::Context ctx = jm::make_context(jm::Backend::Cpu, 2);
+  const jm::JourneySet journeys = generated_journeys(6, -1);
+  const jm::JourneySet earlier = split_at_day(journeys, 28, true);
+  jm::ModelOptions options;
+  options.prefix_max_events = 0;
+  options.rounds = 60;
+  options.max_depth = 4;
+  options.learning_rate = 0.3;
+  options.split = jm::SplitMode::Time;  // the held-out journeys are the latest ones
+  const jm::ModelResult challenger = jm::train_journey_model(ctx, journeys, options);
+  const jm::ChampionChallenger against_weak = jm::compare_champion(
+      ctx, trained(earlier, false), challenger.model, journeys, challenger.test_journeys, challenger.test_labels, 0.0);
+  EXPECT_TRUE(against_weak.unseen_by_champion) << against_weak.reason;
+  EXPECT_GE(against_weak.journeys, 200);
+  EXPECT_GT(against_weak.challenger_auc, against_weak.champion_auc + 0.01) << against_weak.reason;
+  EXPECT_TRUE(against_weak.replaced);
+
+  options.rounds = 1;
+  options.max_depth = 1;
+  const jm::ModelResult weak = jm::train_journey_model(ctx, journeys, options);
+  const jm::ChampionChallenger against_strong = jm::compare_champion(
+      ctx, trained(earlier, true), weak.model, journeys, weak.test_journeys, weak.test_labels, 0.0);
+  EXPECT_TRUE(against_strong.unseen_by_champion);
+  EXPECT_LT(against_strong.challenger_auc, against_strong.champion_auc) << against_strong.reason;
+  EXPECT_FALSE(against_strong.replaced);
+  EXPECT_NE(against_strong.reason.find("the champion is kept"), std::string::npos);
+
+  // The decision travels with the model.
+  jm::ModelLineage lineage;
+  lineage.created_utc = "2026-12-06T01:00:00Z";
+  lineage.parent = "champion.ubj";
+  lineage.has_decision = true;
+  lineage.decision = against_weak;
+  jm::attach_model_lineage(challenger.model, lineage);
+  const std::string path = (jm::testing::scratch_dir() / "challenger.ubj").string();
+  jm::save_model(challenger.model, path);
+  const std::optional<jm::ModelLineage> loaded = jm::model_lineage(jm::load_model(path));
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->parent, "champion.ubj");
+  ASSERT_TRUE(loaded->has_decision);
+  EXPECT_DOUBLE_EQ(loaded->decision.challenger_auc, against_weak.challenger_auc);
+  EXPECT_TRUE(loaded->decision.replaced);
 }
 
 }  // namespace
