@@ -1377,9 +1377,9 @@ def section_proposals(r):
         f"<td>{math.ceil(days[i])}</td></tr>" for i in range(len(hypotheses)))
     body = ('<table class="data"><tr><th>#</th><th>Kind</th><th>Hypothesis</th><th>Journeys lost now &rarr; target</th>'
             '<th>Extra conversions a day</th><th>Journeys per arm</th><th>Days</th></tr>' + rows + '</table>'
-            '<p class="note">Extra conversions assume the journeys kept going convert like those that go on today: '
-            'an estimate of where a change would pay most if it worked, not of what it will do; the test measures '
-            'that.</p>')
+            '<p class="note">Extra conversions assume the journeys kept going convert like those that go on today '
+            '(for an anomaly cluster, that each journey no longer lost converts): an estimate of where a change would '
+            'pay most if it worked, not of what it will do; the test measures that.</p>')
     r.section("proposals", "Proposed experiments", sentences, body)
 
 
