@@ -31,6 +31,14 @@ const char* to_string(ThresholdRule rule) {
 
 namespace {
 
+/// Each feature's share of a row's reconstruction error: (reconstruction - input)^2, [dims].
+void squared_errors(const float* x, const float* reconstructed, int dims, std::vector<double>& out) {
+  out.resize(static_cast<size_t>(dims));
+  for (int c = 0; c < dims; ++c) {
+    const double d = static_cast<double>(reconstructed[c]) - x[c];
+    out[static_cast<size_t>(c)] = d * d;
+  }
+}
 
 /// Ranks 1..n with ties averaged (for Spearman's correlation).
 std::vector<double> average_ranks(const std::vector<float>& values) {
@@ -237,20 +245,14 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
     constexpr int64_t kBlockRows = 4096;
     std::vector<int64_t> block;
     std::vector<float> rows;
+    std::vector<double> errors;
     auto explain_block = [&] {
       const std::vector<float> y = reconstruct_rows(training.model, rows.data(), static_cast<int64_t>(block.size()));
       for (size_t r = 0; r < block.size(); ++r) {
         const float* x = rows.data() + r * static_cast<size_t>(dims);
         const float* reconstructed = y.data() + r * static_cast<size_t>(dims);
-        int best = 0;
-        double best_error = -1.0;
-        for (int c = 0; c < dims; ++c) {
-          const double error = (static_cast<double>(reconstructed[c]) - x[c]) * (static_cast<double>(reconstructed[c]) - x[c]);
-          if (error > best_error) {
-            best_error = error;
-            best = c;
-          }
-        }
+        squared_errors(x, reconstructed, dims, errors);
+        const int best = static_cast<int>(std::max_element(errors.begin(), errors.end()) - errors.begin());
         result.flagged_feature[static_cast<size_t>(block[r])] = best;
         result.flagged_direction[static_cast<size_t>(block[r])] = x[best] >= reconstructed[best] ? 1 : -1;
       }
@@ -280,12 +282,9 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
     item.path = journey_path(journeys, j, options.path_events);
     const float* x = scaled.data() + j * dims;
     const std::vector<float> y = reconstruct_rows(training.model, x, 1);
-    std::vector<double> contribution(static_cast<size_t>(dims));
-    double total = 0.0;
-    for (int c = 0; c < dims; ++c) {
-      contribution[c] = (static_cast<double>(y[c]) - x[c]) * (static_cast<double>(y[c]) - x[c]);
-      total += contribution[c];
-    }
+    std::vector<double> contribution;
+    squared_errors(x, y.data(), dims, contribution);
+    const double total = std::accumulate(contribution.begin(), contribution.end(), 0.0);
     std::vector<int> by_contribution(static_cast<size_t>(dims));
     std::iota(by_contribution.begin(), by_contribution.end(), 0);
     std::stable_sort(by_contribution.begin(), by_contribution.end(),

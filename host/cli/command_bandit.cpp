@@ -14,7 +14,6 @@
 
 #include "host/cli/command_support.hpp"
 #include "host/cli/input_flags.hpp"
-#include "host/core/paths.hpp"
 #include "host/generate/pending_file.hpp"
 #include "journeymap/bandits.hpp"
 #include "journeymap/common.hpp"
@@ -78,8 +77,7 @@ std::unique_ptr<LoggedInput> read_logged_input(const BanditFlags& flags, bool re
   validate(flags.bandit);
   auto out = std::make_unique<LoggedInput>();
   out->config = bandit_input_config(flags);
-  out->config.output_path = flags.output;
-  require_distinct_files(out->config.input_path, flags.output, "the output");
+  out->config.output_path = flags.output;  // ingest_journeys keeps the inputs and this apart
   out->ctx = make_context(parse_device_choice(flags.device), flags.threads);
   create_parent_folder(flags.output);
   out->input = ingest_journeys(out->ctx, out->config, out->timer, require_outcome_touchpoints);
@@ -149,8 +147,8 @@ int run_recommend(const BanditFlags& flags, double in_flight_hours) {
 
   PendingFile out(flags.output);
   std::string header = "customer_id,journey_start,events,last_event,action,probability";
-  for (const std::string& action : logged.actions) header += ",probability:" + action;
-  for (const std::string& action : logged.actions) header += ",expected_reward:" + action;
+  for (const std::string& action : logged.actions) header += "," + csv_field("probability:" + action);
+  for (const std::string& action : logged.actions) header += "," + csv_field("expected_reward:" + action);
   out.write(header + "\n");
   if (!rows.empty()) {
     const JourneySet in_flight = select_journeys(journeys, rows);
@@ -160,16 +158,10 @@ int run_recommend(const BanditFlags& flags, double in_flight_hours) {
       const std::vector<double> p = policy.probabilities(contexts.row(i));
       const std::vector<double> rewards = policy.expected_rewards(contexts.row(i));
       const int action = policy.choose(contexts.row(i), rng);
-      // Customer names come from the input: quoted as CSV so that a comma or quote stays one field.
-      std::string customer = in_flight.customers.name(static_cast<int32_t>(in_flight.customer[i]));
-      if (customer.find_first_of(",\"\n\r") != std::string::npos) {
-        std::string quoted = "\"";
-        for (char c : customer) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-        customer = quoted + "\"";
-      }
+      const std::string customer = csv_field(in_flight.customers.name(static_cast<int32_t>(in_flight.customer[i])));
       std::string line = fmt::format("{},{},{},{},{},{:.6f}", customer, format_iso8601(in_flight.start_ms[i]),
                                      in_flight.length(i), format_iso8601(in_flight.end_ms[i]),
-                                     logged.actions[static_cast<size_t>(action)], p[static_cast<size_t>(action)]);
+                                     csv_field(logged.actions[static_cast<size_t>(action)]), p[static_cast<size_t>(action)]);
       for (double v : p) line += fmt::format(",{:.6f}", v);
       for (double v : rewards) line += fmt::format(",{:.6f}", std::clamp(v, 0.0, 1.0));  // a 0/1 reward's mean
       out.write(line + "\n");

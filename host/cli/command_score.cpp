@@ -22,16 +22,6 @@
 #include "journeymap/timestamp.hpp"
 
 namespace jm {
-namespace {
-
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
-}  // namespace
 
 int run_score_command(const ScoreCommandOptions& options) {
   if (options.model_path.empty()) throw ConfigError("score: no model file given (--model)");

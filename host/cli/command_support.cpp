@@ -39,6 +39,13 @@ CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, Sta
   return out;
 }
 
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
 void create_parent_folder(const std::string& output_path) {
   const auto folder = std::filesystem::path(output_path).parent_path();
   if (!folder.empty()) std::filesystem::create_directories(folder);

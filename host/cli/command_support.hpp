@@ -61,6 +61,10 @@ CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, Sta
 void create_parent_folder(const std::string& output_path);
 
 /// /meta of a command's result: command, backend, build, input and its row counts, stage timings.
+/// A CSV field as written: quoted (quotes doubled) when it holds a comma, quote or line break. Names
+/// from the input (customer ids) must stay one field.
+std::string csv_field(const std::string& text);
+
 RunMetadata command_metadata(const std::string& command, const Context& ctx, const RunConfig& config,
                              const CommandJourneys& input, const StageTimer& timer);
 

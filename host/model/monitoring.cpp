@@ -232,16 +232,15 @@ MonitoringResult monitor_model(const Context& ctx, const Model& model, const Jou
   const std::vector<float> scores = score_features(ctx, model, features, 0).prediction;
 
   // Buckets by journey start, from the first start's day (UTC midnight).
-  int64_t first_ms = journeys.start_ms[0], data_end_ms = journeys.end_ms[0];
+  int64_t first_ms = journeys.start_ms[0], last_start_ms = first_ms, data_end_ms = journeys.end_ms[0];
   for (int64_t j = 0; j < journeys.size(); ++j) {
     first_ms = std::min(first_ms, journeys.start_ms[j]);
+    last_start_ms = std::max(last_start_ms, journeys.start_ms[j]);
     data_end_ms = std::max(data_end_ms, journeys.end_ms[j]);
   }
   const int64_t origin_ms = static_cast<int64_t>(std::floor(static_cast<double>(first_ms) / kDayMs)) * static_cast<int64_t>(kDayMs);
   const auto bucket_ms = static_cast<int64_t>(options.bucket_days * kDayMs);
   const auto maturity_ms = static_cast<int64_t>(options.maturity_days * kDayMs);
-  int64_t last_start_ms = first_ms;
-  for (int64_t j = 0; j < journeys.size(); ++j) last_start_ms = std::max(last_start_ms, journeys.start_ms[j]);
   // An outlier timestamp (a 1970 event among this year's) would otherwise make millions of buckets.
   const int64_t n_buckets = (last_start_ms - origin_ms) / bucket_ms + 1;
   if (n_buckets > kMaxBuckets)
