@@ -959,9 +959,21 @@ def read_alerts(f):
                                expected=values["expected"][i], lower=values["lower"][i], upper=values["upper"][i],
                                z=values["z"][i], impact=values["impact"][i], unit=units[i]))
     partial = g["partial"][()].astype(bool) if "partial" in g else np.zeros(n_buckets, dtype=bool)
+    explained = []
+    if "explained/metric" in g and len(g["explained/metric"]):
+        e = g["explained"]
+        names, factors = strings(e["metric"]), strings(e["factors"])
+        for i, name in enumerate(names):
+            explained.append(dict(metric=name, kind=int(kinds[metrics.index(name)]) if name in metrics else 0,
+                                  start_ms=int(e["bucket_start_ms"][i]), observed=float(e["observed"][i]),
+                                  expected=float(e["expected"][i]),
+                                  without=float(e["expected_without_covariates"][i]), factors=factors[i]))
+    weekly = attr(g, "seasonality", "none") == "weekly" and int(attr(g, "season_period", 0) or 0) > 0
     return dict(metrics=metrics, kinds=kinds, starts=g["bucket_start_ms"][()], partial=partial, series=series,
                 alerts=listed, mean_value=float(attr(g, "mean_conversion_value", 0.0) or 0.0),
-                bucket_seconds=int(attr(g, "bucket_seconds", 86400) or 86400))
+                bucket_seconds=int(attr(g, "bucket_seconds", 86400) or 86400), weekly=weekly, explained=explained,
+                covariates_file=str(attr(g, "covariates_file", "") or ""),
+                coverage=str(attr(g, "covariate_coverage", "") or ""))
 
 
 def alert_severity(a):
@@ -998,12 +1010,33 @@ def alert_sentence(a, mean_value):
     return text + (f": {impact}." if impact else ".")
 
 
+def calendar_sentences(alerts):
+    """What the expected values already account for: the week's pattern and the covariates file."""
+    out = []
+    if alerts.get("weekly"):
+        out.append("Expected values follow each metric's own weekly pattern, so a quiet weekend is not an alert.")
+    explained = alerts.get("explained") or []
+    if explained:
+        top = explained[0]
+        kind = top["kind"]
+        out.append(f"{fmt_int(len(explained))} deviation{'s' if len(explained) != 1 else ''} would have alerted "
+                   f"without the covariates file and did not, because its factors explain "
+                   f"{'them' if len(explained) != 1 else 'it'}; the largest: {metric_label(top['metric'])} on "
+                   f"{day_label(top['start_ms'])} was {fmt_metric(top['observed'], kind)} against "
+                   f"{fmt_metric(top['without'], kind)} without the factors and {fmt_metric(top['expected'], kind)} "
+                   f"with them ({top['factors']}).")
+    if alerts.get("coverage"):
+        out.append("The covariates file does not match the data's period: " +
+                   alerts["coverage"].split(": ", 1)[-1] + ".")
+    return out
+
+
 def alert_sentences(alerts):
     listed = alerts["alerts"]
     if not listed:
         judged = int((~alerts["partial"]).sum())
         return [f"No alerts were raised: every monitored metric stayed within its expected range on the {judged} "
-                f"full days."]
+                f"full days."] + calendar_sentences(alerts)
     ranked = sorted(listed, key=alert_severity, reverse=True)
     metrics = {a["metric"] for a in listed}
     days = {a["start_ms"] for a in listed}
@@ -1016,7 +1049,7 @@ def alert_sentences(alerts):
     if partial.any():
         out.append(f"Partial days ({', '.join(day_label(alerts['starts'][b]) for b in np.nonzero(partial)[0])}) hold "
                    f"fewer than half the usual journey starts; they are drawn hollow and never alert.")
-    return out
+    return out + calendar_sentences(alerts)
 
 
 def band_polygons(x, lower, upper):

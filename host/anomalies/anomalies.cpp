@@ -143,6 +143,7 @@ std::vector<std::string> default_anomaly_columns(const FeatureMatrix& features) 
     if (features.spec.kinds[c] != FeatureKind::Numeric) continue;
     if (std::find(std::begin(kLeftOut), std::end(kLeftOut), name) != std::end(kLeftOut)) continue;
     if (name.rfind("case:", 0) == 0) continue;  // who the customer is, not how the journey went
+    if (name.rfind("cov:", 0) == 0) continue;   // the calendar around the journey, not the journey
     const std::string block = share_block(name);
     if (!block.empty() && block != "touchpoint_share") continue;
     columns.push_back(name);

@@ -1,5 +1,6 @@
 // /anomalies and /alerts in the HDF5 result, and the run-summary block (layout: docs/anomalies.md).
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,54 @@ void write_journey_anomalies(ResultWriter& writer, const JourneyAnomalies& a, co
   }
 }
 
+// The calendar behind the expected values: weekly factors and covariate effects per metric, the
+// covariates per bucket, and the deviations the covariates explain.
+void write_alert_calendar(ResultWriter& writer, const MetricAlerts& m) {
+  const size_t n_buckets = m.bucket_start_ms.size(), n_metrics = m.series.size();
+  writer.write_attribute("/alerts", "seasonality", m.seasonality);
+  writer.write_attribute("/alerts", "season_period", static_cast<int64_t>(m.season_period));
+  if (m.season_period > 0) {
+    // NaN rows: metrics without three weeks of usable buckets, whose baseline has no weekly factor.
+    std::vector<float> season;
+    for (const MetricSeries& s : m.series)
+      for (int32_t p = 0; p < m.season_period; ++p)
+        season.push_back(s.season_factor.empty() ? std::numeric_limits<float>::quiet_NaN()
+                                                 : static_cast<float>(s.season_factor[static_cast<size_t>(p)]));
+    writer.write_matrix("/alerts/season_factor", season, n_metrics, static_cast<size_t>(m.season_period));
+  }
+  if (m.covariate_names.empty()) return;
+  const size_t n_covariates = m.covariate_names.size();
+  writer.write_attribute("/alerts", "covariates_file", m.covariates_file);
+  writer.write_attribute("/alerts", "covariate_coverage", m.covariate_coverage);
+  writer.write("/alerts/covariates/names", m.covariate_names);
+  writer.write_matrix("/alerts/covariates/values", std::vector<float>(m.covariate_values.begin(), m.covariate_values.end()),
+                      n_buckets, n_covariates);
+  std::vector<float> effect;
+  for (const MetricSeries& s : m.series) effect.insert(effect.end(), s.covariate_effect.begin(), s.covariate_effect.end());
+  writer.write_matrix("/alerts/covariates/effect", effect, n_metrics, n_covariates);
+  std::vector<int64_t> bucket, start;
+  std::vector<std::string> metric, factors;
+  std::vector<double> observed, expected, without, z_without;
+  for (const ExplainedDeviation& e : m.explained) {
+    bucket.push_back(e.bucket);
+    start.push_back(e.bucket_start_ms);
+    metric.push_back(e.metric);
+    factors.push_back(e.factors);
+    observed.push_back(e.observed);
+    expected.push_back(e.expected);
+    without.push_back(e.expected_without_covariates);
+    z_without.push_back(e.z_without_covariates);
+  }
+  writer.write("/alerts/explained/bucket", bucket);
+  writer.write("/alerts/explained/bucket_start_ms", start);
+  writer.write("/alerts/explained/metric", metric);
+  writer.write("/alerts/explained/factors", factors);
+  writer.write("/alerts/explained/observed", observed);
+  writer.write("/alerts/explained/expected", expected);
+  writer.write("/alerts/explained/expected_without_covariates", without);
+  writer.write("/alerts/explained/z_without_covariates", z_without);
+}
+
 void write_metric_alerts(ResultWriter& writer, const MetricAlerts& m) {
   const size_t n_buckets = m.bucket_start_ms.size(), n_metrics = m.series.size();
   writer.write("/alerts/bucket_start_ms", m.bucket_start_ms);
@@ -130,6 +179,7 @@ void write_metric_alerts(ResultWriter& writer, const MetricAlerts& m) {
   writer.write_attribute("/alerts", "alert_count", static_cast<int64_t>(m.alerts.size()));
   writer.write_attribute("/alerts", "touchpoints_with_events", m.touchpoints_with_events);
   writer.write_attribute("/alerts", "max_touchpoints", m.max_touchpoints);
+  write_alert_calendar(writer, m);
 
   std::vector<int64_t> bucket, start;
   std::vector<std::string> metric, direction, unit;
@@ -212,6 +262,16 @@ std::string format_anomalies_summary(const AnomaliesResult& result, const Journe
       out += "\n";
     }
     if (m.alerts.size() > shown) out += fmt::format("  ... {} more in /alerts/list\n", m.alerts.size() - shown);
+    if (!m.covariate_coverage.empty()) out += "  " + m.covariate_coverage + "\n";
+    if (!m.explained.empty()) {
+      out += fmt::format("  explained by the covariates (no alert): {} deviations\n", m.explained.size());
+      for (size_t i = 0; i < std::min<size_t>(m.explained.size(), 5); ++i) {
+        const ExplainedDeviation& e = m.explained[i];
+        out += fmt::format("    {} {} {:.4g} (expected {:.4g} with {}, {:.4g} without; z without {:+.1f})\n",
+                           utc_date(e.bucket_start_ms, m.bucket_seconds), e.metric, e.observed, e.expected, e.factors,
+                           e.expected_without_covariates, e.z_without_covariates);
+      }
+    }
   }
   return out;
 }

@@ -1,32 +1,37 @@
 // Alerts on journey metrics (statistical process control).
 //
-// Every metric is a series over time buckets. Its control limits come from two robust estimates,
-// so that the spike being looked for cannot hide itself by inflating the limits:
-//  * expected value: the median of the metric over the `window` preceding usable buckets (filled
-//    with the following ones at the start of the series);
+// Every metric is a series over time buckets. Its control limits come from robust estimates, so
+// that the spike being looked for cannot hide itself by inflating the limits:
+//  * expected value: a level (the median of the metric over the `window` preceding usable buckets
+//    that did not alert, filled with the following ones at the start of the series) times the
+//    calendar: a weekly factor and the effects of the covariates file (alert_calendar.hpp);
 //  * sigma: the sampling noise the bucket's own data implies (compound Poisson for event counts,
-//    binomial for rates, a bootstrap standard error for medians), times one
-//    over-dispersion factor per metric, the
-//    MAD-based scale of the standardised residuals over the whole series (never below 1).
+//    binomial for rates, a bootstrap standard error for medians), times one over-dispersion factor
+//    per metric, the MAD-based scale of the standardised residuals over the whole series (never
+//    below 1).
 // A bucket alerts when |observed - expected| > k_sigma x sigma. Edge buckets that are only partly
 // covered by the data (e.g. the last day holding journeys that ran past midnight) never alert.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <numeric>
 #include <string>
 
+#include "host/anomalies/alert_calendar.hpp"
 #include "host/core/splitmix64.hpp"
 #include "host/core/statistics.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
+#include "journeymap/covariates.hpp"
 
 namespace jm {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int64_t kMaxBuckets = 1000000;
+constexpr double kWeeklyGain = 0.85;  // weekly factors must cut the residual scale by 15%
 
 int64_t floor_div(int64_t a, int64_t b) {
   const int64_t q = a / b;
@@ -84,7 +89,68 @@ struct SeriesBuilder {
   std::vector<double> spread;  // per bucket, see sampling_sigma (empty: none)
 };
 
-void compute_limits(SeriesBuilder& builder, const std::vector<uint8_t>& partial, const AlertOptions& options) {
+// What the bucket's sampling noise allows around `expected`, before the over-dispersion factor.
+double bucket_sigma(const SeriesBuilder& builder, int64_t b, double expected) {
+  return sampling_sigma(builder.series.kind, expected, builder.series.support[static_cast<size_t>(b)],
+                        builder.spread.empty() ? 0.0 : builder.spread[static_cast<size_t>(b)]);
+}
+
+// The non-zero covariates of a bucket, "campaign = 1; spend = 2500".
+std::string describe_factors(const alerts::BucketCalendar& calendar, const std::vector<std::string>& names, int64_t b) {
+  std::string text;
+  for (int32_t c = 0; c < calendar.n_covariates; ++c) {
+    const double value = calendar.covariate(b, c);
+    if (value == 0.0) continue;
+    char number[32];
+    std::snprintf(number, sizeof number, "%g", value);
+    text += (text.empty() ? "" : "; ") + names[static_cast<size_t>(c)] + " = " + number;
+  }
+  return text;
+}
+
+// One candidate baseline of a series: the calendar fit, the level (rolling median of the series
+// with the calendar divided out, quiet phases of the week skipped), expected values and sampling
+// sigmas at the usable buckets, and the robust scale of the standardised residuals (1.4826 x their
+// median absolute value), which becomes the over-dispersion factor.
+struct Baseline {
+  alerts::CalendarFit fit;
+  std::vector<double> level, expected, sigma;  // [usable]
+  double residual_scale = 0.0;
+};
+
+Baseline fit_baseline(const SeriesBuilder& builder, const std::vector<int64_t>& usable,
+                      const alerts::BucketCalendar& calendar, const AlertOptions& options) {
+  const MetricSeries& s = builder.series;
+  Baseline out;
+  out.fit = alerts::fit_calendar(s.observed, usable, calendar, options.window);
+  std::vector<double> adjusted(s.observed.size(), kNaN);
+  for (const int64_t b : usable) adjusted[static_cast<size_t>(b)] = s.observed[static_cast<size_t>(b)] / out.fit.multiplier(calendar, b, true);
+  const std::vector<uint8_t> quiet = alerts::quiet_phase_positions(out.fit, calendar, usable);
+  out.level.assign(usable.size(), kNaN);
+  out.expected.assign(usable.size(), kNaN);
+  out.sigma.assign(usable.size(), kNaN);
+  std::vector<double> standardised;
+  for (size_t u = 0; u < usable.size(); ++u) {
+    const int64_t b = usable[u];
+    out.level[u] = alerts::rolling_level(adjusted, usable, u, options.window, quiet);
+    if (!std::isfinite(out.level[u])) continue;
+    out.expected[u] = out.level[u] * out.fit.multiplier(calendar, b, true);
+    out.sigma[u] = bucket_sigma(builder, b, out.expected[u]);
+    standardised.push_back(std::fabs((s.observed[static_cast<size_t>(b)] - out.expected[u]) / out.sigma[u]));
+  }
+  out.residual_scale = standardised.empty() ? 0.0 : 1.4826 * median_of(standardised);
+  return out;
+}
+
+// Expected values, limits and z of one series, and the deviations its covariates explain.
+//  1. The calendar fit: weekly factors and covariate effects (alert_calendar.hpp).
+//  2. Level = rolling median of the series with the calendar divided out (quiet phases of the week
+//     skipped); expected = level x calendar; the standardised residuals give the over-dispersion
+//     factor, then limits and z. Weekly factors stay only where they explain something.
+//  3. A bucket that does not alert but would without the covariates is explained by them.
+std::vector<ExplainedDeviation> compute_limits(SeriesBuilder& builder, const std::vector<uint8_t>& partial,
+                                               const alerts::BucketCalendar& calendar,
+                                               const std::vector<std::string>& covariate_names, const AlertOptions& options) {
   MetricSeries& s = builder.series;
   const int64_t n_buckets = static_cast<int64_t>(s.observed.size());
   s.expected.assign(static_cast<size_t>(n_buckets), kNaN);
@@ -95,35 +161,51 @@ void compute_limits(SeriesBuilder& builder, const std::vector<uint8_t>& partial,
   for (int64_t b = 0; b < n_buckets; ++b)
     if (!partial[b] && std::isfinite(s.observed[b])) usable.push_back(b);
 
-  std::vector<double> residual(static_cast<size_t>(n_buckets), kNaN), sigma(static_cast<size_t>(n_buckets), kNaN);
-  std::vector<double> standardised;
+  // Weekly factors are kept only when they cut the robust residual scale by kWeeklyGain: seven
+  // factors fitted to a metric without a weekly pattern would only fit its noise (and make a rate
+  // near 0 or 1 look surer than it is).
+  Baseline baseline = fit_baseline(builder, usable, calendar, options);
+  if (!baseline.fit.season.empty()) {
+    alerts::BucketCalendar no_week = calendar;
+    no_week.period = 0;
+    Baseline plain = fit_baseline(builder, usable, no_week, options);
+    if (!(baseline.residual_scale <= kWeeklyGain * plain.residual_scale)) baseline = std::move(plain);
+  }
+  const alerts::CalendarFit& fit = baseline.fit;
+  const std::vector<double>& level = baseline.level;
+  const std::vector<double>& sigma = baseline.sigma;
+  s.season_factor = fit.season;
+  for (const double effect : fit.effect) s.covariate_effect.push_back(std::expm1(effect));
+  for (size_t u = 0; u < usable.size(); ++u)
+    if (std::isfinite(level[u])) s.expected[usable[u]] = baseline.expected[u];
+  s.dispersion = std::max(1.0, baseline.residual_scale);
+
+  std::vector<ExplainedDeviation> explained;
   for (size_t u = 0; u < usable.size(); ++u) {
     const int64_t b = usable[u];
-    std::vector<double> window;
-    for (size_t v = u; v-- > 0 && static_cast<int>(window.size()) < options.window;) window.push_back(s.observed[usable[v]]);
-    for (size_t v = u + 1; v < usable.size() && static_cast<int>(window.size()) < options.window; ++v)
-      window.push_back(s.observed[usable[v]]);
-    if (window.size() < 3) continue;
-    const double expected = median_of(window);
-    s.expected[b] = expected;
-    sigma[b] = sampling_sigma(s.kind, expected, s.support[b], builder.spread.empty() ? 0.0 : builder.spread[b]);
-    residual[b] = (s.observed[b] - expected) / sigma[b];
-    standardised.push_back(std::fabs(residual[b]));
+    if (!std::isfinite(level[u])) continue;
+    const double expected = s.expected[b];
+    const double width = options.k_sigma * s.dispersion * sigma[u];
+    s.z[b] = (s.observed[b] - expected) / sigma[u] / s.dispersion;
+    s.lower[b] = std::max(expected - width, 0.0);
+    s.upper[b] = s.kind == MetricKind::Rate ? std::min(expected + width, 1.0) : expected + width;
+    const bool alerts = std::fabs(s.z[b]) > options.k_sigma;
+
+    const double without = level[u] * fit.multiplier(calendar, b, false);
+    if (alerts || without == expected) continue;
+    const double z_without = (s.observed[b] - without) / bucket_sigma(builder, b, without) / s.dispersion;
+    if (std::fabs(z_without) <= options.k_sigma) continue;
+    ExplainedDeviation deviation;
+    deviation.bucket = b;
+    deviation.metric = s.name;
+    deviation.observed = s.observed[b];
+    deviation.expected = expected;
+    deviation.expected_without_covariates = without;
+    deviation.z_without_covariates = z_without;
+    deviation.factors = describe_factors(calendar, covariate_names, b);
+    explained.push_back(std::move(deviation));
   }
-  s.dispersion = standardised.empty() ? 1.0 : std::max(1.0, 1.4826 * median_of(standardised));
-  for (int64_t b = 0; b < n_buckets; ++b) {
-    if (!std::isfinite(residual[b])) continue;
-    const double width = options.k_sigma * s.dispersion * sigma[b];
-    s.z[b] = residual[b] / s.dispersion;
-    s.lower[b] = s.expected[b] - width;
-    s.upper[b] = s.expected[b] + width;
-    if (s.kind == MetricKind::Rate) {
-      s.lower[b] = std::max(s.lower[b], 0.0);
-      s.upper[b] = std::min(s.upper[b], 1.0);
-    } else {
-      s.lower[b] = std::max(s.lower[b], 0.0);
-    }
-  }
+  return explained;
 }
 
 }  // namespace
@@ -306,8 +388,30 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
     }
   }
 
+  // The calendar every series shares: the week's phases and the covariates of each bucket.
+  alerts::BucketCalendar calendar = options.seasonality == Seasonality::Weekly
+                                        ? alerts::weekly_calendar(result.bucket_start_ms[0], n_buckets, options.bucket_seconds)
+                                        : alerts::BucketCalendar{};
+  result.seasonality = to_string(options.seasonality);
+  result.season_period = calendar.period;
+  if (!options.covariates_file.empty()) {
+    const CovariateTable table = read_covariates(options.covariates_file, options.bucket_seconds);
+    result.covariates_file = table.file;
+    result.covariate_names = table.names;
+    result.covariate_coverage = describe_covariate_coverage(
+        table, covariate_coverage(table, result.bucket_start_ms.front(), result.bucket_start_ms.back()));
+    calendar.n_covariates = table.size();
+    for (int64_t b = 0; b < n_buckets; ++b)
+      for (int32_t c = 0; c < table.size(); ++c)
+        calendar.covariates.push_back(table.value_at(c, result.bucket_start_ms[static_cast<size_t>(b)]));
+    result.covariate_values = calendar.covariates;
+  }
+
   for (SeriesBuilder& builder : builders) {
-    compute_limits(builder, result.partial, options);
+    for (ExplainedDeviation& deviation : compute_limits(builder, result.partial, calendar, result.covariate_names, options)) {
+      deviation.bucket_start_ms = result.bucket_start_ms[static_cast<size_t>(deviation.bucket)];
+      result.explained.push_back(std::move(deviation));
+    }
     const MetricSeries& s = builder.series;
     for (int64_t b = 0; b < n_buckets; ++b) {
       if (result.partial[b] || !std::isfinite(s.z[b]) || std::fabs(s.z[b]) <= options.k_sigma) continue;
@@ -344,7 +448,18 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
   }
   std::stable_sort(result.alerts.begin(), result.alerts.end(),
                    [](const MetricAlert& a, const MetricAlert& b) { return std::fabs(a.z) > std::fabs(b.z); });
+  std::stable_sort(result.explained.begin(), result.explained.end(), [](const auto& a, const auto& b) {
+    return std::fabs(a.z_without_covariates) > std::fabs(b.z_without_covariates);
+  });
   return result;
 }
+
+Seasonality parse_seasonality(const std::string& text) {
+  if (text == "none") return Seasonality::None;
+  if (text == "weekly") return Seasonality::Weekly;
+  throw ConfigError("alerts: seasonality must be 'none' or 'weekly' (got '" + text + "')");
+}
+
+const char* to_string(Seasonality seasonality) { return seasonality == Seasonality::Weekly ? "weekly" : "none"; }
 
 }  // namespace jm

@@ -2,6 +2,7 @@
 // (with the isolation forest beside it) and the metric alerts.
 #include "host/cli/command_support.hpp"
 #include "host/cli/command_detect.hpp"
+#include "host/core/paths.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -24,9 +25,11 @@ int run_detect_command(const DetectCommandOptions& options) {
   Context ctx = make_context(parse_device_choice(options.device), options.threads);
   create_parent_folder(options.output);
   RunConfig config = resolve_input_flags(options.input);
+  config.anomalies.alerts.bucket_seconds = anomalies.alerts.bucket_seconds;  // the covariates' buckets
   config.threads = options.threads;
   config.output_path = options.output;
   config.progress = false;
+  anomalies.alerts.covariates_file = config.covariates_path;
   StageTimer timer(false, options.quiet ? nullptr : &ctx);
   const CommandJourneys input = ingest_journeys(ctx, config, timer);
   const JourneySet& journeys = input.journeys;
@@ -91,6 +94,9 @@ CLI::App* add_detect_command(CLI::App& app, std::function<int()>& handler) {
   cmd->add_option("--min-support", a.alerts.min_support, "Journeys a bucket needs for its rates")->capture_default_str();
   cmd->add_option("--funnel-steps", a.alerts.funnel_steps,
                   "Touchpoints whose drop-off is tracked (default: every touchpoint that occurs)");
+  cmd->add_option_function<std::string>(
+      "--seasonality", [options](const std::string& text) { options->anomalies.alerts.seasonality = parse_seasonality(text); },
+      "Alert baselines: weekly (a factor per bucket of the week) | none");
   cmd->callback([&handler, options] { handler = [options] { return run_detect_command(*options); }; });
   return cmd;
 }

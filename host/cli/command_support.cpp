@@ -5,6 +5,7 @@
 #include "host/core/build_info.hpp"
 #include "host/core/paths.hpp"
 #include "journeymap/case_attributes.hpp"
+#include "journeymap/covariates.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/pipeline.hpp"
 
@@ -22,6 +23,7 @@ CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, Sta
   for (const std::string& output : config_outputs(config)) {
     require_distinct_files(config.input_path, output, "the output");
     require_distinct_files(config.taxonomy.file, output, "the output");
+    require_distinct_files(config.covariates_path, output, "the output");
     for (const SourceSpec& source : config.sources)
       for (const std::string& path : source.paths) require_distinct_files(path, output, "the output");
   }
@@ -36,6 +38,7 @@ CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, Sta
   out.journeys = std::move(built.journeys);
   out.outcome_stats = built.stats;
   attach_case_attributes(out.journeys, config.case_attributes_path, &out.warnings);
+  out.journeys.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
   return out;
 }
 

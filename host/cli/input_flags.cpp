@@ -24,6 +24,9 @@ void add_input_flags(CLI::App* command, InputFlags& flags, bool journey_cap_flag
   command->add_option("--label-file", flags.label_file, "CSV id,label[,value]: outcome labels per customer or case");
   command->add_flag("--label-file-only", flags.label_file_only, "Drop the journeys of customers the label file does not name");
   command->add_option("--case-attributes", flags.case_attributes, "CSV id,<attr>,...: static per-customer model inputs");
+  command->add_option("--covariates", flags.covariates,
+                      "CSV date,<factor>,...: campaigns, holidays, price changes per day; alert baselines explain what "
+                      "they cover, and the model sees them as cov:<factor>");
   command->add_option("--taxonomy", flags.taxonomy, "CSV name,touchpoint: raw event names (or patterns) to 'a > b > c' paths");
   command->add_option("--taxonomy-level", flags.taxonomy_level, "Taxonomy level the run works at (0 = automatic)");
   command->add_option("--same-instant", flags.same_instant_seconds,
@@ -74,6 +77,7 @@ RunConfig resolve_input_flags(const InputFlags& flags, RunConfig config) {
   if (!flags.label_file.empty()) config.outcome.label_file = flags.label_file;
   if (flags.label_file_only) config.outcome.label_file_only = true;
   if (!flags.case_attributes.empty()) config.case_attributes_path = flags.case_attributes;
+  if (!flags.covariates.empty()) config.covariates_path = flags.covariates;
   if (!flags.taxonomy.empty()) config.taxonomy.file = flags.taxonomy;
   if (flags.taxonomy_level) {
     if (*flags.taxonomy_level < 0) throw ConfigError("--taxonomy-level must be >= 0 (0 = automatic)");

@@ -18,7 +18,7 @@ struct InputFlags {
   std::vector<std::string> columns;         ///< field=header
   std::vector<std::string> dimensions;      ///< name or name=column
   std::vector<std::string> outcome_events;  ///< touchpoint=label
-  std::string positive, label_file, after, case_attributes, taxonomy;
+  std::string positive, label_file, after, case_attributes, taxonomy, covariates;
   std::optional<int> taxonomy_level;
   bool label_file_only = false;
   std::optional<double> same_instant_seconds, window_days, session_gap_seconds;  ///< unset: the config's

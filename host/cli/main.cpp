@@ -111,6 +111,17 @@ int main(int argc, char** argv) {
   generate->add_option("--drift-day", generator.drift_day,
                        "Plant drift from this day index on: journeys move from web to app (-1: none)")
       ->capture_default_str();
+  generate->add_flag("--weekly-pattern", generator.weekly_pattern,
+                     "Plant a weekly pattern: fewer journeys start at weekends (see the truth file)");
+  generate->add_option("--campaign-day", generator.campaign_day,
+                       "Plant a campaign from this day index on (-1: none); X.covariates.csv lists it per day")
+      ->capture_default_str();
+  generate->add_option("--campaign-days", generator.campaign_days, "Length of the campaign in days")->capture_default_str();
+  generate->add_option("--campaign-lift", generator.campaign_lift, "Extra journey starts during the campaign (0.5: +50%)")
+      ->capture_default_str();
+  generate->add_option("--outage-day", generator.outage_day, "Plant an outage from this day index on: no journey starts (-1: none)")
+      ->capture_default_str();
+  generate->add_option("--outage-days", generator.outage_days, "Length of the outage in days")->capture_default_str();
   generate->add_flag("--checkout-offers", generator.checkout_offers,
                      "Plant logged checkout offers (offer, offer_propensity columns) for `journeymap bandit`");
   std::string sources_folder;
@@ -184,6 +195,7 @@ int main(int argc, char** argv) {
           "  events: {}\n  truth:  {}\n          {}\n",
           summary.journeys, summary.events, summary.customers, summary.conversions, summary.anomalies,
           summary.csv_path, summary.truth_json_path, summary.truth_csv_path);
+      if (!summary.covariates_path.empty()) std::cout << "  covariates: " << summary.covariates_path << "\n";
       if (shared_ids && sources_folder.empty()) throw jm::ConfigError("--shared-ids needs --sources FOLDER");
       if (!sources_folder.empty()) {
         const jm::MultiSourceSummary split =

@@ -246,6 +246,7 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
       throw ConfigError(source + ": input.block_bytes must be between 4096 and 2^34 (got " + std::to_string(block_bytes) + ")");
     config.csv.block_bytes = static_cast<size_t>(block_bytes);
     in.read("case_attributes", config.case_attributes_path);
+    in.read("covariates", config.covariates_path);
     for (auto [key, target] : {std::pair{"min_timestamp", &config.csv.min_timestamp_ms},
                                std::pair{"max_timestamp", &config.csv.max_timestamp_ms}}) {
       std::string text;
@@ -500,6 +501,9 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     a.read("min_support", o.alerts.min_support);
     a.read("funnel_steps", o.alerts.funnel_steps);
     a.read("max_touchpoints", o.alerts.max_touchpoints);
+    std::string seasonality;
+    a.read("seasonality", seasonality);
+    if (!seasonality.empty()) o.alerts.seasonality = parse_seasonality(seasonality);
     a.reject_unknown_keys();
   }
   if (const toml::table* filter = top.subtable("filter")) {
@@ -641,6 +645,7 @@ std::string to_toml(const RunConfig& config) {
                     {"time_zone", config.csv.time_zone},
                     {"block_bytes", static_cast<int64_t>(config.csv.block_bytes)},
                     {"case_attributes", config.case_attributes_path},
+                    {"covariates", config.covariates_path},
                     {"min_timestamp", format_iso8601(config.csv.min_timestamp_ms)},
                     {"max_timestamp", format_iso8601(config.csv.max_timestamp_ms)},
                     {"columns", columns}};
@@ -758,7 +763,8 @@ std::string to_toml(const RunConfig& config) {
                         {"k_sigma", an.alerts.k_sigma},
                         {"min_support", an.alerts.min_support},
                         {"funnel_steps", string_array(an.alerts.funnel_steps)},
-                        {"max_touchpoints", an.alerts.max_touchpoints}};
+                        {"max_touchpoints", an.alerts.max_touchpoints},
+                        {"seasonality", to_string(an.alerts.seasonality)}};
   const OutcomeDefinition& od = config.outcome;
   toml::table outcome_events;
   for (const OutcomeEvent& event : od.events) outcome_events.insert(event.touchpoint, event.label);

@@ -13,6 +13,7 @@
 #include "host/core/thread_pool.hpp"
 #include "host/features/feature_tables.hpp"
 #include "journeymap/common.hpp"
+#include "journeymap/covariates.hpp"
 #include "journeymap/feature_rules.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/result_file.hpp"
@@ -163,7 +164,8 @@ void fill_case_attribute_columns(const JourneySet& journeys, FeatureMatrix& out)
   const FeatureSpec& spec = out.spec;
   const int64_t n_cases = static_cast<int64_t>(spec.case_attributes.size());
   if (n_cases == 0) return;
-  const int64_t f = out.num_features(), first = f - n_cases - static_cast<int64_t>(spec.dimensions.size());
+  const int64_t f = out.num_features(),
+                first = f - n_cases - static_cast<int64_t>(spec.dimensions.size() + spec.covariates.size());
   const CaseAttributes& have = journeys.case_attributes;
   for (int64_t a = 0; a < n_cases; ++a) {
     const auto found = std::find(have.names.begin(), have.names.end(), spec.case_attributes[static_cast<size_t>(a)]);
@@ -202,7 +204,7 @@ void fill_dimension_columns(const JourneySet& journeys, FeatureMatrix& out) {
   const FeatureSpec& spec = out.spec;
   const int64_t n_dimensions = static_cast<int64_t>(spec.dimensions.size());
   if (n_dimensions == 0) return;
-  const int64_t f = out.num_features(), first = f - n_dimensions;
+  const int64_t f = out.num_features(), first = f - n_dimensions - static_cast<int64_t>(spec.covariates.size());
   const FeatureLayout window = layout_of(spec);
   std::vector<float>& values = out.values.host_mut();
   for (int64_t d = 0; d < n_dimensions; ++d) {
@@ -227,6 +229,34 @@ void fill_dimension_columns(const JourneySet& journeys, FeatureMatrix& out) {
       }
       values[static_cast<size_t>(j * f + first + d)] = value;
     }
+  }
+}
+
+// The cov:<name> columns (last): each factor's value in the bucket of the journey's first event.
+// A spec with covariate columns needs the journeys' covariates table, with the same buckets and
+// every factor it names: scoring without it would silently see "no campaign".
+void fill_covariate_columns(const JourneySet& journeys, FeatureMatrix& out) {
+  const FeatureSpec& spec = out.spec;
+  const int64_t n_covariates = static_cast<int64_t>(spec.covariates.size());
+  if (n_covariates == 0) return;
+  std::string listed;
+  for (const std::string& name : spec.covariates) listed += (listed.empty() ? "cov:" : ", cov:") + name;
+  if (!journeys.covariates)
+    throw ConfigError("the features include covariate columns (" + listed +
+                      "); give the covariates file (--covariates or [input] covariates)");
+  const CovariateTable& table = *journeys.covariates;
+  if (table.bucket_seconds != spec.covariate_bucket_seconds)
+    throw ConfigError(fmt::format("covariates {} were read for buckets of {} s; the features use buckets of {} s",
+                                  table.file, table.bucket_seconds, spec.covariate_bucket_seconds));
+  const int64_t f = out.num_features(), first = f - n_covariates;
+  std::vector<float>& values = out.values.host_mut();
+  for (int64_t c = 0; c < n_covariates; ++c) {
+    const int32_t column = table.column(spec.covariates[static_cast<size_t>(c)]);
+    if (column < 0)
+      throw ConfigError("covariates " + table.file + " have no column '" + spec.covariates[static_cast<size_t>(c)] +
+                        "', which the features use");
+    for (int64_t j = 0; j < out.n_rows; ++j)
+      values[static_cast<size_t>(j * f + first + c)] = static_cast<float>(table.value_at(column, journeys.start_ms[j]));
   }
 }
 
@@ -292,6 +322,14 @@ FeatureSpec fit_feature_spec(const JourneySet& journeys, const FeatureOptions& o
     spec.names.push_back("dim:" + dimension.name);
     spec.kinds.push_back(FeatureKind::Categorical);
   }
+  if (journeys.covariates) {
+    spec.covariates = journeys.covariates->names;
+    spec.covariate_bucket_seconds = journeys.covariates->bucket_seconds;
+    for (const std::string& name : spec.covariates) {
+      spec.names.push_back("cov:" + name);
+      spec.kinds.push_back(FeatureKind::Numeric);
+    }
+  }
   return spec;
 }
 
@@ -299,7 +337,7 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
   validate(spec.options);
   if (spec.names.size() != static_cast<size_t>(kScalarFeatureCount) + spec.top_touchpoints.size() + 1 +
                                spec.top_channels.size() + 1 + static_cast<size_t>(spec.options.bigram_buckets) +
-                               spec.case_attributes.size() + spec.dimensions.size() ||
+                               spec.case_attributes.size() + spec.dimensions.size() + spec.covariates.size() ||
       spec.dimension_values.size() != spec.dimensions.size() ||
       spec.kinds.size() != spec.names.size() || spec.case_attribute_categorical.size() != spec.case_attributes.size() ||
       spec.case_attribute_categories.size() != spec.case_attributes.size())
@@ -311,6 +349,7 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
                                                   : cpu_impl::extract_features(ctx, journeys, spec);
   fill_case_attribute_columns(journeys, out);
   fill_dimension_columns(journeys, out);
+  fill_covariate_columns(journeys, out);
   return out;
 }
 

@@ -93,6 +93,16 @@ void validate(const GeneratorOptions& options, const std::string& csv_path) {
   if (!(options.anomaly_fraction >= 0.0 && options.anomaly_fraction < 0.5))
     throw ConfigError("generator anomaly_fraction must be in [0, 0.5) (got " +
                       std::to_string(options.anomaly_fraction) + ")");
+  if (options.campaign_day < -1 || options.campaign_day >= options.days)
+    throw ConfigError("generator campaign_day must be -1 (none) or in [0, days=" + std::to_string(options.days) + ")");
+  if (options.campaign_days < 1) throw ConfigError("generator campaign_days must be >= 1");
+  if (!(options.campaign_lift > -1.0 && options.campaign_lift <= 10.0))
+    throw ConfigError("generator campaign_lift must be in (-1, 10]");
+  if (options.outage_day < -1 || options.outage_day >= options.days)
+    throw ConfigError("generator outage_day must be -1 (none) or in [0, days=" + std::to_string(options.days) + ")");
+  if (options.outage_days < 1) throw ConfigError("generator outage_days must be >= 1");
+  if (options.outage_day >= 0 && 4 * options.outage_days > options.days)
+    throw ConfigError("generator outage_days must be at most a quarter of the period (days=" + std::to_string(options.days) + ")");
   if (options.num_threads < 0)
     throw ConfigError("generator num_threads must be >= 0 (0 = all cores) (got " +
                       std::to_string(options.num_threads) + ")");
@@ -582,6 +592,23 @@ nlohmann::ordered_json truth_json(const GeneratorOptions& options, const Model& 
                            {"effect", "B adds this much to the probability that a checkout becomes a purchase"},
                            {"checkout_purchase_lift_by_segment", lift}};
   }
+  if (options.weekly_pattern || options.campaign_day >= 0 || options.outage_day >= 0) {
+    json calendar;
+    if (options.weekly_pattern)
+      calendar["weekday_start_weight_monday_first"] = std::vector<double>(kWeekdayStartWeight.begin(), kWeekdayStartWeight.end());
+    if (options.campaign_day >= 0)
+      calendar["campaign"] = {{"start_day", options.campaign_day},
+                              {"start_date", format_date(epoch_day0 + options.campaign_day)},
+                              {"days", options.campaign_days},
+                              {"start_lift", options.campaign_lift},
+                              {"covariates_file", base_name(covariates_path_for(csv_path))}};
+    if (options.outage_day >= 0)
+      calendar["outage"] = {{"start_day", options.outage_day},
+                            {"start_date", format_date(epoch_day0 + options.outage_day)},
+                            {"days", options.outage_days},
+                            {"effect", "no journey starts on these days"}};
+    truth["calendar"] = calendar;
+  }
   if (options.drift_day >= 0)
     truth["drift"] = {{"start_day", options.drift_day},
                       {"start_date", format_date(epoch_day0 + options.drift_day)},
@@ -615,7 +642,39 @@ nlohmann::ordered_json truth_json(const GeneratorOptions& options, const Model& 
   return truth;
 }
 
+bool in_days(int day, int first, int count) { return first >= 0 && day >= first && day < first + count; }
+
+// Relative chance that a journey starts on each day (empty: uniform, the default datasets' bytes):
+// the weekday pattern, times 1 + lift on campaign days, 0 on outage days.
+std::vector<double> start_day_weights(const GeneratorOptions& options, int64_t epoch_day0) {
+  if (!options.weekly_pattern && options.campaign_day < 0 && options.outage_day < 0) return {};
+  std::vector<double> weight(static_cast<size_t>(options.days), 1.0);
+  for (int d = 0; d < options.days; ++d) {
+    const int64_t monday_based = ((epoch_day0 + d) % 7 + 7 + 3) % 7;  // 1970-01-01 was a Thursday
+    if (options.weekly_pattern) weight[static_cast<size_t>(d)] *= kWeekdayStartWeight[static_cast<size_t>(monday_based)];
+    if (in_days(d, options.campaign_day, options.campaign_days)) weight[static_cast<size_t>(d)] *= 1.0 + options.campaign_lift;
+    if (in_days(d, options.outage_day, options.outage_days)) weight[static_cast<size_t>(d)] = 0.0;
+  }
+  return weight;
+}
+
+// The campaign as a covariates file for the metric alerts: every day of the period, campaign 1 or 0.
+void write_campaign_covariates(const GeneratorOptions& options, int64_t epoch_day0, const std::string& path) {
+  std::string text = "date,campaign\n";
+  for (int d = 0; d <= options.days; ++d)
+    text += format_date(epoch_day0 + d) + (in_days(d, options.campaign_day, options.campaign_days) ? ",1\n" : ",0\n");
+  PendingFile file(path);
+  file.write(text);
+  file.close();
+  file.commit();
+}
+
 }  // namespace
+
+std::string covariates_path_for(const std::string& csv_path) {
+  const bool has_csv = csv_path.size() >= 4 && csv_path.compare(csv_path.size() - 4, 4, ".csv") == 0;
+  return (has_csv ? csv_path.substr(0, csv_path.size() - 4) : csv_path) + ".covariates.csv";
+}
 
 std::string truth_json_path_for(const std::string& csv_path) {
   const bool has_csv = csv_path.size() >= 4 && csv_path.compare(csv_path.size() - 4, 4, ".csv") == 0;
@@ -671,11 +730,15 @@ GeneratorSummary generate_dataset(const GeneratorOptions& options, const std::st
   }
   truth_csv_file.write(truth_header + "\n");
 
-  Calendar calendar{options.days, options.spike_day};
+  Calendar calendar;
+  calendar.days = options.days;
+  calendar.spike_day = options.spike_day;
   calendar.experiment_day = options.experiment_day;
   for (int segment = 0; segment < kSegmentCount; ++segment) calendar.experiment_lift[segment] = options.experiment_lift[segment];
   calendar.checkout_offers = options.checkout_offers;
   calendar.drift_day = options.drift_day;
+  calendar.start_weight = start_day_weights(options, epoch_day0);
+  if (options.campaign_day >= 0) write_campaign_covariates(options, epoch_day0, covariates_path_for(csv_path));
   const BlockRenderer renderer{model, options, plan, format, calendar};
   const int64_t window = static_cast<int64_t>(std::max(2, threads * kBlocksPerThreadInWindow));
   std::vector<BlockBuffer> rendering(static_cast<size_t>(window)), writing(static_cast<size_t>(window));
@@ -717,6 +780,7 @@ GeneratorSummary generate_dataset(const GeneratorOptions& options, const std::st
   summary.csv_path = csv_path;
   summary.truth_json_path = truth_json_path_for(csv_path);
   summary.truth_csv_path = truth_csv_path_for(csv_path);
+  if (options.campaign_day >= 0) summary.covariates_path = covariates_path_for(csv_path);
   return summary;
 }
 

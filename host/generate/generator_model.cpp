@@ -543,12 +543,25 @@ void simulate_customer(const Model& model, Rng& rng, int n_journeys, const Calen
 
   // Start days: sorted uniform offsets in the slack left after reserving the minimum spacing, so
   // every journey starts inside the observed period and consecutive ones are >= 5 days apart.
+  // With a calendar (start_weight), a draw of start days is kept with probability prod(weight /
+  // max weight), so each start day's chance follows its weight.
   const int slack = calendar.days - 1 - kMinStartDaySpacing * (n_journeys - 1);
   assert(slack >= 0);
   std::array<int64_t, kMaxJourneysPerCustomer> offsets{};
-  for (int j = 0; j < n_journeys; ++j) offsets[j] = rng.uniform_int(0, slack);
-  for (int j = 1; j < n_journeys; ++j)  // insertion sort of at most three values
-    for (int k = j; k > 0 && offsets[k - 1] > offsets[k]; --k) std::swap(offsets[k - 1], offsets[k]);
+  const double max_weight = calendar.start_weight.empty()
+                                ? 1.0
+                                : *std::max_element(calendar.start_weight.begin(), calendar.start_weight.end());
+  for (bool accepted = false; !accepted;) {
+    for (int j = 0; j < n_journeys; ++j) offsets[j] = rng.uniform_int(0, slack);
+    for (int j = 1; j < n_journeys; ++j)  // insertion sort of at most three values
+      for (int k = j; k > 0 && offsets[k - 1] > offsets[k]; --k) std::swap(offsets[k - 1], offsets[k]);
+    accepted = true;
+    if (calendar.start_weight.empty()) break;
+    double keep = 1.0;
+    for (int j = 0; j < n_journeys; ++j)
+      keep *= calendar.start_weight[static_cast<size_t>(offsets[j] + static_cast<int64_t>(kMinStartDaySpacing) * j)] / max_weight;
+    accepted = rng.uniform() < keep;
+  }
 
   for (int j = 0; j < n_journeys; ++j) {
     const int64_t day = offsets[j] + static_cast<int64_t>(kMinStartDaySpacing) * j;

@@ -188,12 +188,14 @@ struct JourneyRecord {
 };
 
 struct Calendar {
-  int days;       ///< journeys start in [0, days * 86400)
-  int spike_day;  ///< -1 for none
+  int days = 0;   ///< journeys start in [0, days * 86400)
+  int spike_day = -1;///< -1 for none
   int experiment_day = -1;  ///< first day of the planted A/B test; -1 for none
   std::array<double, kSegmentCount> experiment_lift{};  ///< B's extra checkout purchase probability by segment
   bool checkout_offers = false;  ///< plant logged checkout offers (kOfferEffect, kOfferPropensity)
   int drift_day = -1;            ///< first day of the planted device drift; -1 for none
+  /// Relative chance of a journey start per day (weekday pattern, campaign, outage); empty: uniform.
+  std::vector<double> start_weight;
 };
 
 /// From the drift day on, a journey's chance to be made on the web is divided by this.

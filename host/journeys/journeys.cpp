@@ -33,6 +33,7 @@ JourneySet journey_prefixes(const JourneySet& journeys, const std::vector<int64_
   out.outcome_labels = journeys.outcome_labels;
   out.positive_outcome = journeys.positive_outcome;
   out.case_attributes = journeys.case_attributes;
+  out.covariates = journeys.covariates;
   for (const JourneyDimension& dimension : journeys.dimensions)
     out.dimensions.push_back(JourneyDimension{dimension.name, dimension.values, {}, {}});
   const bool has_event_rows = !journeys.event_row.empty();

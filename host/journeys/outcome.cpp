@@ -185,6 +185,7 @@ OutcomeJourneys cut_at_outcomes(JourneySet raw, const OutcomeDefinition& outcome
   out.channels = std::move(raw.channels);
   out.outcome_labels = labels;
   out.case_attributes = std::move(raw.case_attributes);
+  out.covariates = std::move(raw.covariates);
   out.positive_outcome = positive;
   out.stats = raw.stats;
   // The loop below touches every event: it reads and writes the host vectors directly (a

@@ -387,6 +387,8 @@ nlohmann::json spec_to_json(const FeatureSpec& spec) {
       {"case_attribute_categories", spec.case_attribute_categories},
       {"dimensions", spec.dimensions},
       {"dimension_values", spec.dimension_values},
+      {"covariates", spec.covariates},
+      {"covariate_bucket_seconds", spec.covariate_bucket_seconds},
       {"reference_time_ms", spec.reference_time_ms},
       {"names", spec.names},
       {"kinds", kinds},
@@ -414,6 +416,9 @@ FeatureSpec spec_from_json(const nlohmann::json& j) {
   spec.options.top_dimension_values = o.value("top_dimension_values", spec.options.top_dimension_values);
   spec.dimensions = j.value("dimensions", std::vector<std::string>{});
   spec.dimension_values = j.value("dimension_values", std::vector<std::vector<std::string>>{});
+  // Models saved before covariates have none.
+  spec.covariates = j.value("covariates", std::vector<std::string>{});
+  spec.covariate_bucket_seconds = j.value("covariate_bucket_seconds", int64_t{0});
   spec.reference_time_ms = j.at("reference_time_ms").get<int64_t>();
   spec.names = j.at("names").get<std::vector<std::string>>();
   for (int k : j.at("kinds").get<std::vector<int>>()) spec.kinds.push_back(static_cast<FeatureKind>(k));

@@ -26,10 +26,12 @@ constexpr double kDayMs = 86400000.0;
 constexpr int64_t kMaxBuckets = 10000;
 
 // Columns that say when a journey happened or where it sits in the observation window (a window's
-// first weeks hold only first journeys; a partial last bucket holds only some weekdays), not what
-// happened in it: their PSI is stored but does not raise a status.
+// first weeks hold only first journeys; a partial last bucket holds only some weekdays; a campaign
+// runs in one period and not the next), not what happened in it: their PSI is stored but does not
+// raise a status.
 bool judged(const std::string& feature) {
-  return feature != "recency_days" && feature != "customer_journey_number" && feature != "start_weekday";
+  return feature != "recency_days" && feature != "customer_journey_number" && feature != "start_weekday" &&
+         feature.rfind("cov:", 0) != 0;
 }
 
 // Bins of a numeric column: the deciles of its finite values, repeated cut points merged.

@@ -14,6 +14,7 @@
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/case_attributes.hpp"
+#include "journeymap/covariates.hpp"
 #include "journeymap/pipeline.hpp"
 #include "journeymap/monitoring.hpp"
 #include "journeymap/result_file.hpp"
@@ -176,6 +177,7 @@ RunReport run_pipeline(const RunConfig& config) {
   require_distinct_files(config.case_attributes_path, config.output_path, "--out");
   require_distinct_files(config.taxonomy.file, config.output_path, "--out");
   require_distinct_files(config.outcome.label_file, config.output_path, "--out");
+  require_distinct_files(config.covariates_path, config.output_path, "--out");
   Context ctx = make_context(config.device, config.threads);
 
   RunReport report;
@@ -205,6 +207,7 @@ RunReport run_pipeline(const RunConfig& config) {
       clock.run("journeys", [&] { return build_outcome_journeys(ctx, ingest.events, config.journeys, outcome); });
   for (std::string& warning : outcome_warnings(built.stats, outcome)) report.warnings.push_back(std::move(warning));
   attach_case_attributes(built.journeys, config.case_attributes_path, &report.warnings);
+  built.journeys.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
   const JourneySet& journeys = built.journeys;
   report.build_stats = journeys.stats;
   report.outcome_stats = built.stats;
@@ -373,8 +376,10 @@ RunReport run_pipeline(const RunConfig& config) {
   }
 
   if (config.anomalies_enabled) {
+    AnomaliesOptions anomaly_options = config.anomalies;
+    anomaly_options.alerts.covariates_file = config.covariates_path;
     const AnomaliesResult anomalies =
-        clock.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, config.anomalies); });
+        clock.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, anomaly_options); });
     clock.run("write", [&] {
       const StepTimer step(ctx, "anomalies");
       write_anomalies_results(writer, anomalies, journeys);

@@ -117,6 +117,7 @@ std::vector<std::string> default_segment_columns(const FeatureMatrix& features) 
     if (features.spec.kinds[c] != FeatureKind::Numeric) continue;
     if (std::find(std::begin(kExcluded), std::end(kExcluded), name) != std::end(kExcluded)) continue;
     if (name.rfind("case:", 0) == 0) continue;  // who the customer is, not how the journey went
+    if (name.rfind("cov:", 0) == 0) continue;   // the calendar around the journey, not the journey
     columns.push_back(name);
   }
   return columns;

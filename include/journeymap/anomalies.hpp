@@ -257,9 +257,23 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
 
 // ----------------------------------------------------------------------------------- metric alerts
 
+/// Built-in calendar of the alert baselines.
+enum class Seasonality : uint8_t {
+  None = 0,    ///< a rolling median alone
+  Weekly = 1,  ///< times a factor per bucket of the week (day of week for daily buckets)
+};
+Seasonality parse_seasonality(const std::string& text);  ///< "none" | "weekly"; ConfigError otherwise
+const char* to_string(Seasonality seasonality);
+
 struct AlertOptions {
   int64_t bucket_seconds = 86400;  ///< buckets are aligned to multiples of this since the epoch (UTC)
   int window = 14;                 ///< buckets in the rolling-median baseline
+  /// Weekly factors apply when a week is a whole number of buckets and a series has three weeks of
+  /// usable buckets; month-scale movements are followed by the rolling level.
+  Seasonality seasonality = Seasonality::Weekly;
+  /// External factors per bucket (include/journeymap/covariates.hpp): their effects are estimated
+  /// per metric and explain what they cover instead of alerting on it. Empty = none.
+  std::string covariates_file;
   double k_sigma = 5.0;            ///< control limits: expected +- k x sigma
   int64_t min_support = 30;        ///< rates need at least this many journeys in the bucket
   /// Touchpoints whose drop-off is tracked ("dropoff:<name>": share of the journeys whose first
@@ -288,6 +302,21 @@ struct MetricSeries {
   std::vector<double> upper;
   std::vector<double> z;          ///< [n_buckets] (observed - expected) / sigma
   double dispersion = 1.0;        ///< robust over-dispersion factor applied to the sampling sigma
+  std::vector<double> season_factor;     ///< [buckets per week] from Monday 00:00 UTC, mean 1; empty: none
+  std::vector<double> covariate_effect;  ///< [covariates] relative change per unit, exp(beta) - 1
+};
+
+/// A deviation that would have alerted without the covariates and does not with them: the
+/// covariates explain it (a campaign's lift, a holiday's dip).
+struct ExplainedDeviation {
+  int64_t bucket = 0;
+  int64_t bucket_start_ms = 0;
+  std::string metric;
+  double observed = 0.0;
+  double expected = 0.0;                     ///< with the covariates' effects
+  double expected_without_covariates = 0.0;  ///< level x weekly factor alone
+  double z_without_covariates = 0.0;
+  std::string factors;                       ///< the bucket's non-zero covariates, "campaign = 1; spend = 2500"
 };
 
 struct MetricAlert {
@@ -313,6 +342,13 @@ struct MetricAlerts {
   double mean_conversion_value = 0.0;    ///< for impact in money: conversions lost x this
   int64_t touchpoints_with_events = 0;   ///< of which the busiest AlertOptions::max_touchpoints have series
   int64_t max_touchpoints = 0;           ///< the cap that applied
+  std::string seasonality;               ///< "weekly" or "none", as configured
+  int32_t season_period = 0;             ///< buckets per week when weekly factors could apply, else 0
+  std::string covariates_file;
+  std::vector<std::string> covariate_names;
+  std::vector<double> covariate_values;  ///< [n_buckets x covariates] the file's values (0 where no row)
+  std::string covariate_coverage;        ///< what did not line up with the data's period ("" when all did)
+  std::vector<ExplainedDeviation> explained;  ///< by |z_without_covariates|, largest first
 };
 
 /// Builds the bucketed metric series of `journeys` and raises alerts. Throws ConfigError on invalid

@@ -64,6 +64,11 @@ struct FeatureSpec {
   /// fitted set); rank dimension_values.size() is "other"; NaN when the window has no value.
   std::vector<std::string> dimensions;
   std::vector<std::vector<std::string>> dimension_values;
+  /// External factor columns (cov:<name>, last in the matrix): the factor's value in the bucket of
+  /// the journey's first event (known from the journey's start, so a fair in-flight input), read
+  /// from the journeys' covariates table, whose buckets must be `covariate_bucket_seconds` long.
+  std::vector<std::string> covariates;
+  int64_t covariate_bucket_seconds = 0;
   std::vector<std::string> names;            ///< [n_features]
   std::vector<FeatureKind> kinds;            ///< [n_features]; categorical columns hold slot ids
 

@@ -37,7 +37,22 @@ struct GeneratorOptions {
   /// the app four times as often as before (each segment's web share divided by four), the shift
   /// `journeymap monitor` should report against a model trained on earlier data.
   int drift_day = -1;
+  /// Calendar plants for the metric alerts (docs/generator.md, "Calendar"). Journeys start more
+  /// often on weekdays than at weekends (kWeekdayStartWeight, Monday first).
+  bool weekly_pattern = false;
+  /// A campaign from this 0-based day on (-1: none) for `campaign_days` days: journeys start
+  /// `campaign_lift` times more often (0.5: +50%). `X.covariates.csv` beside the events lists every
+  /// day with `campaign` 1 or 0.
+  int campaign_day = -1;
+  int campaign_days = 7;
+  double campaign_lift = 0.5;
+  /// An outage from this 0-based day on (-1: none) for `outage_days` days: no journey starts.
+  int outage_day = -1;
+  int outage_days = 3;
 };
+
+/// Relative journey starts by weekday, Monday first, with GeneratorOptions::weekly_pattern.
+inline constexpr std::array<double, 7> kWeekdayStartWeight = {1.15, 1.1, 1.05, 1.05, 1.0, 0.45, 0.35};
 
 /// Session gap (seconds) that recovers the generated journeys exactly: inside a journey no gap is
 /// longer than 12 hours, and a customer's next journey starts at least 3 days after the last one.
@@ -52,11 +67,14 @@ struct GeneratorSummary {
   std::string csv_path;
   std::string truth_json_path;  ///< planted structure: segments, motifs, anomalies, spike day
   std::string truth_csv_path;   ///< one row per journey: its segment, motif and anomaly labels
+  std::string covariates_path;  ///< with a campaign: date,campaign per day (empty otherwise)
 };
 
 /// Paths of the ground-truth files written beside `csv_path` (`X.csv` -> `X.truth.json`, `X.truth.csv`).
 std::string truth_json_path_for(const std::string& csv_path);
 std::string truth_csv_path_for(const std::string& csv_path);
+/// Path of the campaign covariates file written beside `csv_path` (`X.csv` -> `X.covariates.csv`).
+std::string covariates_path_for(const std::string& csv_path);
 
 /// Writes the events CSV (columns customer_id,timestamp,touchpoint,channel,value,conversion) and the
 /// ground truth. Files are written to temporary names and renamed at the end.

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "journeymap/context.hpp"
@@ -71,6 +72,8 @@ struct JourneyDimension {
   const std::string& journey_value(int64_t j) const;
 };
 
+struct CovariateTable;
+
 /// A set of journeys in CSR form. Every column is a HostDeviceVector: journeys built on the GPU stay
 /// there for the GPU stages and are copied to the host once, when host code first reads them.
 /// Journeys are ordered by customer id, then by time.
@@ -104,6 +107,8 @@ struct JourneySet {
   Vocabulary channels;
   CaseAttributes case_attributes;  ///< optional: per-customer attributes, model inputs as case:<name>
   std::vector<JourneyDimension> dimensions;  ///< optional: custom dimensions (attach_dimensions)
+  /// Optional: external factors per time bucket (covariates.hpp), model inputs as cov:<factor>.
+  std::shared_ptr<const CovariateTable> covariates;
   JourneyBuildStats stats;
 
   int64_t size() const { return offsets.empty() ? 0 : static_cast<int64_t>(offsets.size()) - 1; }

@@ -49,6 +49,9 @@ struct RunConfig {
   IdentityOptions identity;  ///< [identity]
   TaxonomyOptions taxonomy;  ///< [taxonomy]: raw event names mapped to touchpoints at a chosen level
   std::string case_attributes_path;  ///< [input] case_attributes: CSV id,attr... (model inputs case:<attr>)
+  /// [input] covariates: CSV date,<factor>... per alert bucket (covariates.hpp): the alert baselines'
+  /// external factors and the model inputs cov:<factor>.
+  std::string covariates_path;
   JourneyOptions journeys;
   OutcomeDefinition outcome;  ///< [outcome]; `[input] conversion_touchpoint` adds one "converted" event
   DeviceChoice device = DeviceChoice::Auto;

@@ -1,3 +1,4 @@
 jm_add_test(test_autoencoder anomalies/test_autoencoder.cpp)
 jm_add_test(test_anomalies anomalies/test_anomalies.cpp)
 jm_add_test(test_metric_alerts anomalies/test_metric_alerts.cpp)
+jm_add_test(test_alert_calendar anomalies/test_alert_calendar.cpp)

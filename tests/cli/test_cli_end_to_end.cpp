@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
@@ -183,6 +184,42 @@ TEST(CliEndToEnd, BanditCommandsSimulateEvaluateAndRecommend) {
   EXPECT_NE(unknown.output.find("free_shipping"), std::string::npos) << unknown.output;
   EXPECT_NE(unknown.output.find("not in the action set"), std::string::npos) << unknown.output;
   EXPECT_FALSE(fs::exists(dir / "bad.h5"));
+}
+
+TEST(CliEndToEnd, CovariatesAreAlertFactorsAndModelInputs) {
+  const auto dir = jm::testing::scratch_dir();
+  const std::string events = (dir / "campaign.csv").string(), covariates = (dir / "campaign.covariates.csv").string();
+  const CommandResult generated = run_cli("generate --journeys 20000 --seed 9 --threads 2 --spike-day -1 --weekly-pattern "
+                                          "--campaign-day 40 --campaign-days 4 --campaign-lift 1 --out " + events);
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  EXPECT_NE(generated.output.find("covariates: " + covariates), std::string::npos) << generated.output;
+
+  // The alerts explain the campaign instead of alerting on it.
+  const CommandResult detected = run_cli("detect --no-journeys --quiet --input " + events + " --covariates " + covariates +
+                                         " --out " + (dir / "alerts.h5").string());
+  ASSERT_EQ(detected.exit_code, 0) << detected.output;
+  EXPECT_NE(detected.output.find("explained by the covariates (no alert)"), std::string::npos) << detected.output;
+  const jm::ResultReader alerts((dir / "alerts.h5").string());
+  EXPECT_EQ(alerts.read_strings("/alerts/covariates/names"), std::vector<std::string>{"campaign"});
+  EXPECT_EQ(alerts.read_string_attribute("/alerts", "seasonality"), "weekly");
+
+  // The model sees the campaign at the journey's start; scoring without the file is refused.
+  const std::string model = (dir / "model.ubj").string();
+  const CommandResult trained = run_cli("train --threads 2 --quiet --input " + events + " --covariates " + covariates +
+                                        " --model " + model + " --out " + (dir / "model.h5").string());
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const jm::ResultReader trained_result((dir / "model.h5").string());
+  const auto features = trained_result.read_strings("/model/feature_names");
+  EXPECT_NE(std::find(features.begin(), features.end(), "cov:campaign"), features.end());
+  const CommandResult without = run_cli("score --threads 2 --model " + model + " --input " + events + " --out " +
+                                        (dir / "scores.csv").string());
+  EXPECT_NE(without.exit_code, 0);
+  EXPECT_NE(without.output.find("cov:campaign"), std::string::npos) << without.output;
+  EXPECT_NE(without.output.find("--covariates"), std::string::npos) << without.output;
+  EXPECT_FALSE(fs::exists(dir / "scores.csv"));
+  const CommandResult scored = run_cli("score --threads 2 --model " + model + " --input " + events + " --covariates " +
+                                       covariates + " --out " + (dir / "scores.csv").string());
+  EXPECT_EQ(scored.exit_code, 0) << scored.output;
 }
 
 TEST(CliEndToEnd, VersionReportsBuild) {

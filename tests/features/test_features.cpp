@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "journeymap/common.hpp"
+#include "journeymap/covariates.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/outcome.hpp"
 
@@ -451,6 +453,54 @@ TEST(FeatureErrors, BadOptionsAndColumns) {
   jm::FeatureSpec broken = m.spec;
   broken.names.pop_back();
   EXPECT_THROW(jm::extract_features(ctx, js, broken), jm::ConfigError);
+}
+
+// External factors: cov:<factor> holds the factor of the bucket of the journey's first event, last
+// in the matrix after the other columns; a spec that needs them refuses journeys without them.
+TEST_P(Features, CovariateColumnsHoldTheFactorsOfTheStartBucket) {
+  JourneySet js = hand_journeys();  // journeys 0-2 start on 2024-01-01, journey 3 on 2024-01-02
+  auto table = std::make_shared<jm::CovariateTable>();
+  table->bucket_seconds = 86400;
+  table->names = {"campaign", "spend"};
+  table->bucket_start_ms = {1704153600000LL};  // 2024-01-02
+  table->values = {1.0, 2500.0};
+  js.covariates = table;
+  const FeatureMatrix m = jm::extract_features(ctx_, js, FeatureOptions{});
+  EXPECT_EQ(m.spec.covariates, (std::vector<std::string>{"campaign", "spend"}));
+  ASSERT_EQ(m.spec.names.back(), "cov:spend");
+  EXPECT_EQ(m.spec.names[m.spec.names.size() - 2], "cov:campaign");
+  for (int64_t j = 0; j < 3; ++j) {
+    EXPECT_EQ(feature(m, j, "cov:campaign"), 0.0) << j;
+    EXPECT_EQ(feature(m, j, "cov:spend"), 0.0) << j;
+  }
+  EXPECT_EQ(feature(m, 3, "cov:campaign"), 1.0);
+  EXPECT_EQ(feature(m, 3, "cov:spend"), 2500.0);
+  // The columns before them are those of the same journeys without covariates.
+  JourneySet plain = hand_journeys();
+  const FeatureMatrix without = jm::extract_features(ctx_, plain, FeatureOptions{});
+  ASSERT_EQ(without.num_features() + 2, m.num_features());
+  for (int64_t j = 0; j < m.n_rows; ++j)
+    for (int64_t c = 0; c < without.num_features(); ++c) {
+      const float a = without.at(j, c), b = m.at(j, c);
+      EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b))) << j << " " << without.spec.names[c];
+    }
+
+  // Applying the spec: journeys without covariates, with other buckets or without a factor fail clearly.
+  try {
+    jm::extract_features(ctx_, plain, m.spec);
+    ADD_FAILURE() << "no error without covariates";
+  } catch (const jm::ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("cov:campaign, cov:spend"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("--covariates"), std::string::npos) << error.what();
+  }
+  auto hourly = std::make_shared<jm::CovariateTable>(*table);
+  hourly->bucket_seconds = 3600;
+  plain.covariates = hourly;
+  EXPECT_THROW(jm::extract_features(ctx_, plain, m.spec), jm::ConfigError);
+  auto fewer = std::make_shared<jm::CovariateTable>(*table);
+  fewer->names = {"campaign", "price"};
+  plain.covariates = fewer;
+  EXPECT_THROW(jm::extract_features(ctx_, plain, m.spec), jm::ConfigError);
 }
 
 }  // namespace
