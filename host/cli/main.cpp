@@ -37,6 +37,7 @@ struct RunFlags {
   bool quiet = false, strict = false;
   std::string from, to, compare_a, compare_b;
   std::vector<std::string> channels;
+  std::string append, base;  ///< --append NEW --base RESULT.h5
 };
 
 int64_t parse_flag_time(const std::string& flag, const std::string& text) {
@@ -74,6 +75,12 @@ jm::RunConfig resolve_run_config(const RunFlags& flags) {
     config.compare.a = parse_flag_period("--compare-a", flags.compare_a);
     config.compare.b = parse_flag_period("--compare-b", flags.compare_b);
     config.compare_enabled = true;
+  }
+  if (flags.append.empty() != flags.base.empty()) throw jm::ConfigError("--append and --base go together");
+  if (!flags.append.empty()) {
+    if (!flags.input.input.empty()) throw jm::ConfigError("--append names the new events: give it instead of --input");
+    config.input_path = flags.append;
+    config.append_base = flags.base;
   }
   return config;
 }
@@ -145,6 +152,9 @@ int main(int argc, char** argv) {
   run->add_option("--channel", flags.channels, "Keep touches on this channel (repeatable; outcomes are kept)");
   run->add_option("--compare-a", flags.compare_a, "Period a of a comparison, FROM..TO of journey starts");
   run->add_option("--compare-b", flags.compare_b, "Period b of a comparison, FROM..TO of journey starts");
+  run->add_option("--append", flags.append,
+                  "New events to add to the result given by --base (same configuration; history not read again)");
+  run->add_option("--base", flags.base, "Earlier result of `journeymap run` that --append continues");
 
   // info
   std::string info_path;

@@ -10,6 +10,7 @@
 #include "host/core/paths.hpp"
 #include "host/ingest/dimension_columns.hpp"
 #include "host/ingest/spooled_input.hpp"
+#include "host/pipeline/append_run.hpp"
 #include "host/pipeline/stage_progress.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
@@ -178,6 +179,7 @@ RunReport run_pipeline(const RunConfig& config) {
   require_distinct_files(config.taxonomy.file, config.output_path, "--out");
   require_distinct_files(config.outcome.label_file, config.output_path, "--out");
   require_distinct_files(config.covariates_path, config.output_path, "--out");
+  require_distinct_files(config.input_path, config.append_base, "--base");
   Context ctx = make_context(config.device, config.threads);
 
   RunReport report;
@@ -190,6 +192,12 @@ RunReport run_pipeline(const RunConfig& config) {
   const auto output_dir = std::filesystem::path(config.output_path).parent_path();
   if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
 
+  // --append: the base result's journeys stand for the history, read before the new events.
+  std::optional<AppendBase> base;
+  if (!config.append_base.empty()) {
+    require_appendable(config);
+    base = clock.run("ingest", [&] { return read_append_base(config.append_base, config); });
+  }
   IngestResult ingest = clock.run("ingest", [&] { return read_configured_input(config, ctx); });
   report.input_bytes = ingest.file_bytes;
   report.rows_read = ingest.rows_read;
@@ -203,8 +211,14 @@ RunReport run_pipeline(const RunConfig& config) {
   }
   if (config.compare_enabled && !config.flows_enabled)
     throw ConfigError("[compare] needs the flows stage (its funnel): set [flows] enabled = true");
-  OutcomeJourneys built =
-      clock.run("journeys", [&] { return build_outcome_journeys(ctx, ingest.events, config.journeys, outcome); });
+  OutcomeJourneys built = clock.run("journeys", [&] {
+    return base ? append_journeys(ctx, *base, ingest.events, config)
+                : build_outcome_journeys(ctx, ingest.events, config.journeys, outcome);
+  });
+  if (base)
+    report.warnings.push_back("appended " + config.input_path + " to the journeys of " + base->path +
+                              " (read from its /journeys, not from its inputs); every stage ran over the merged "
+                              "journeys; the outcome-cut counts are those of the new events");
   for (std::string& warning : outcome_warnings(built.stats, outcome)) report.warnings.push_back(std::move(warning));
   attach_case_attributes(built.journeys, config.case_attributes_path, &report.warnings);
   built.journeys.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
@@ -402,6 +416,12 @@ RunReport run_pipeline(const RunConfig& config) {
   record_input_files(config, ingest, meta.input_files, meta.input_bytes);
   meta.rows_read = ingest.rows_read;
   meta.rows_skipped = ingest.rows_skipped;
+  if (base) {
+    meta.input_files.insert(meta.input_files.begin(), base->input_files.begin(), base->input_files.end());
+    meta.input_bytes.insert(meta.input_bytes.begin(), base->input_bytes.begin(), base->input_bytes.end());
+    meta.rows_read += base->rows_read;
+    meta.rows_skipped += base->rows_skipped;
+  }
   for (const BadRow& bad : ingest.first_bad_rows)
     meta.bad_row_messages.push_back((bad.file.empty() ? "" : bad.file + ", ") + "line " + std::to_string(bad.line) + ", column '" + bad.column + "': " +
                                     bad.reason + " (value: '" + bad.value + "')");

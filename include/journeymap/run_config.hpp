@@ -57,6 +57,10 @@ struct RunConfig {
   DeviceChoice device = DeviceChoice::Auto;
   int threads = 0;  ///< 0 = all hardware threads
   std::string output_path = "out/journeymap.h5";
+  /// `run --append NEW --base RESULT.h5`: an earlier result whose journeys stand for the history;
+  /// `input_path` then holds only the new events (docs/reliability.md, "Appending new data"). Not a
+  /// configuration key: it names one invocation's files.
+  std::string append_base;
   int output_compression = 1;  ///< deflate level 0..9 of the large HDF5 datasets (0: none)
   bool progress = true;  ///< stage progress lines on stderr
 

@@ -1,0 +1,49 @@
+// `journeymap run --append NEW --base RESULT.h5`: new events added to an earlier result without
+// reading the history again. The base result's journeys (its /journeys CSR and vocabularies) stand
+// for the history; only the new events are read and cut into journeys:
+//  * a customer the base does not know: journeys from the new events alone;
+//  * a returning customer: the base's last journey of that customer (its events and its outcome
+//    event, rebuilt from the stored label, value and time) is cut again together with the new
+//    events, so a journey still open continues and an outcome ends it exactly as a run over all
+//    events would; the customer's earlier journeys are closed and kept.
+// The stages then run over the merged journeys (docs/reliability.md, "Appending new data").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "journeymap/context.hpp"
+#include "journeymap/events.hpp"
+#include "journeymap/journeys.hpp"
+#include "journeymap/outcome.hpp"
+#include "journeymap/run_config.hpp"
+
+namespace jm {
+
+struct AppendBase {
+  std::string path;
+  JourneySet journeys;
+  std::vector<std::string> input_files;  ///< the base's inputs, in order
+  std::vector<uint64_t> input_bytes;
+  int64_t rows_read = 0;
+  int64_t rows_skipped = 0;
+};
+
+/// Refuses settings whose journeys the base result cannot stand for (several sources, a label
+/// file, custom dimensions, a taxonomy, a filter, a window rule): ConfigError naming the setting.
+void require_appendable(const RunConfig& config);
+
+/// Reads the base result. Throws ConfigError when it was made with another configuration (every
+/// difference listed, apart from the input, the output, threads, device and progress) or another
+/// result format, or holds no journeys.
+AppendBase read_append_base(const std::string& path, const RunConfig& config);
+
+/// The journeys of the base and of `new_events` together, as a run over all events would cut them;
+/// the outcome statistics are those of the new events. Throws ConfigError when a returning
+/// customer's new events are not later than the customer's last event or outcome in the base (late
+/// events would change journeys the base closed).
+OutcomeJourneys append_journeys(const Context& ctx, const AppendBase& base, EventTable& new_events,
+                                const RunConfig& config);
+
+}  // namespace jm
