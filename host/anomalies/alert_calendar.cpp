@@ -22,6 +22,7 @@ constexpr double kMaxLogEffect = 20.0;
 constexpr double kQuietPhaseFactor = 0.1;           // below: the phase says little about the level
 
 int64_t floor_mod(int64_t a, int64_t b) { return ((a % b) + b) % b; }
+int64_t floor_div(int64_t a, int64_t b) { return (a - floor_mod(a, b)) / b; }
 
 // Huber M-estimate of beta in target ~ rows . beta (no intercept: the level carries it), by
 // iteratively reweighted least squares; each step solves the weighted normal equations with
@@ -46,18 +47,26 @@ std::vector<double> huber_regression(const std::vector<double>& rows, const std:
         for (int b = 0; b < p; ++b) normal[static_cast<size_t>(a) * static_cast<size_t>(p) + static_cast<size_t>(b)] += weight * x[a] * x[b];
       }
     }
-    double largest = 0.0;
-    for (int a = 0; a < p; ++a) largest = std::max(largest, normal[static_cast<size_t>(a) * static_cast<size_t>(p + 1)]);
-    for (int a = 0; a < p; ++a) normal[static_cast<size_t>(a) * static_cast<size_t>(p + 1)] += 1e-9 * (largest + 1.0);
+    // Per column, so that a factor on a large scale (spend) does not shrink a 0/1 factor (holiday).
+    for (int a = 0; a < p; ++a) {
+      double& diagonal = normal[static_cast<size_t>(a) * static_cast<size_t>(p + 1)];
+      diagonal += 1e-9 * (diagonal + 1.0);
+    }
     const char lower = 'L';
     const int one = 1;
     int info = 0;
     openblas().dpotrf(&lower, &p, normal.data(), &p, &info);
-    if (info != 0) throw Error("alerts: covariate regression is singular (LAPACK dpotrf info " + std::to_string(info) + ")");
+    if (info != 0)
+      throw Error("alerts: the covariates' regression has no solution (LAPACK dpotrf info " + std::to_string(info) +
+                  "): two factors move together exactly, or a factor's values are out of scale");
     openblas().dpotrs(&lower, &p, &one, normal.data(), &p, rhs.data(), &p, &info);
     if (info != 0) throw Error("alerts: covariate regression failed (LAPACK dpotrs info " + std::to_string(info) + ")");
     double change = 0.0;
-    for (int c = 0; c < p; ++c) change = std::max(change, std::fabs(rhs[static_cast<size_t>(c)] - beta[static_cast<size_t>(c)]));
+    for (int c = 0; c < p; ++c) {
+      if (!std::isfinite(rhs[static_cast<size_t>(c)]))
+        throw Error("alerts: the covariates' regression gave a non-finite effect: a factor's values are out of scale");
+      change = std::max(change, std::fabs(rhs[static_cast<size_t>(c)] - beta[static_cast<size_t>(c)]));
+    }
     beta = rhs;
     if (change < 1e-10) break;
   }
@@ -71,7 +80,9 @@ BucketCalendar weekly_calendar(int64_t first_bucket_start_ms, int64_t n_buckets,
   const int64_t bucket_ms = bucket_seconds * 1000;
   if (kWeekMs % bucket_ms != 0 || kWeekMs / bucket_ms < 2) return calendar;
   calendar.period = static_cast<int32_t>(kWeekMs / bucket_ms);
-  const int64_t first_phase = floor_mod((first_bucket_start_ms - kFirstMondayMs) / bucket_ms, calendar.period);
+  // Phase 0 is the bucket holding Monday 00:00 UTC (its start need not be that instant).
+  const int64_t monday_bucket = floor_div(kFirstMondayMs, bucket_ms);
+  const int64_t first_phase = floor_mod(floor_div(first_bucket_start_ms, bucket_ms) - monday_bucket, calendar.period);
   calendar.phase.resize(static_cast<size_t>(n_buckets));
   for (int64_t b = 0; b < n_buckets; ++b) calendar.phase[static_cast<size_t>(b)] = static_cast<int32_t>((first_phase + b) % calendar.period);
   return calendar;
@@ -107,11 +118,12 @@ std::vector<uint8_t> quiet_phase_positions(const CalendarFit& fit, const BucketC
 }
 
 CalendarFit fit_calendar(const std::vector<double>& observed, const std::vector<int64_t>& usable,
-                         const BucketCalendar& calendar, int window) {
+                         const BucketCalendar& calendar, int window, bool use_weekly) {
   CalendarFit fit;
   const int32_t n_covariates = calendar.n_covariates;
   fit.effect.assign(static_cast<size_t>(n_covariates), 0.0);
-  const bool weekly = calendar.period > 0 && usable.size() >= 3 * static_cast<size_t>(calendar.period);
+  const bool weekly =
+      use_weekly && calendar.period > 0 && usable.size() >= 3 * static_cast<size_t>(calendar.period);
   if (!weekly && n_covariates == 0) return fit;
 
   // Factors that vary among the usable buckets; the others keep effect 0.

@@ -52,10 +52,10 @@ double rolling_level(const std::vector<double>& adjusted, const std::vector<int6
 std::vector<uint8_t> quiet_phase_positions(const CalendarFit& fit, const BucketCalendar& calendar,
                                            const std::vector<int64_t>& usable);
 
-/// Fits the weekly factors (when the calendar has a period and the series at least three weeks of
-/// usable buckets) and the covariate effects (when it has covariates) for `observed` at the
-/// `usable` buckets.
+/// Fits the weekly factors (with `use_weekly`, when the calendar has a period and the series at
+/// least three weeks of usable buckets) and the covariate effects (when it has covariates) for
+/// `observed` at the `usable` buckets.
 CalendarFit fit_calendar(const std::vector<double>& observed, const std::vector<int64_t>& usable,
-                         const BucketCalendar& calendar, int window);
+                         const BucketCalendar& calendar, int window, bool use_weekly);
 
 }  // namespace jm::alerts

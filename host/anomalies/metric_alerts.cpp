@@ -2,8 +2,8 @@
 //
 // Every metric is a series over time buckets. Its control limits come from robust estimates, so
 // that the spike being looked for cannot hide itself by inflating the limits:
-//  * expected value: a level (the median of the metric over the `window` preceding usable buckets
-//    that did not alert, filled with the following ones at the start of the series) times the
+//  * expected value: a level (the median of the metric over the `window` preceding usable buckets,
+//    filled with the following ones at the start of the series) times the
 //    calendar: a weekly factor and the effects of the covariates file (alert_calendar.hpp);
 //  * sigma: the sampling noise the bucket's own data implies (compound Poisson for event counts,
 //    binomial for rates, a bootstrap standard error for medians), times one over-dispersion factor
@@ -89,6 +89,9 @@ struct SeriesBuilder {
   std::vector<double> spread;  // per bucket, see sampling_sigma (empty: none)
 };
 
+// A rate's expectation stays a rate: level x factors can pass 1 (a drop-off of 0.95 with a +10% effect).
+double within_range(MetricKind kind, double expected) { return kind == MetricKind::Rate ? std::min(expected, 1.0) : expected; }
+
 // What the bucket's sampling noise allows around `expected`, before the over-dispersion factor.
 double bucket_sigma(const SeriesBuilder& builder, int64_t b, double expected) {
   return sampling_sigma(builder.series.kind, expected, builder.series.support[static_cast<size_t>(b)],
@@ -119,10 +122,10 @@ struct Baseline {
 };
 
 Baseline fit_baseline(const SeriesBuilder& builder, const std::vector<int64_t>& usable,
-                      const alerts::BucketCalendar& calendar, const AlertOptions& options) {
+                      const alerts::BucketCalendar& calendar, const AlertOptions& options, bool use_weekly) {
   const MetricSeries& s = builder.series;
   Baseline out;
-  out.fit = alerts::fit_calendar(s.observed, usable, calendar, options.window);
+  out.fit = alerts::fit_calendar(s.observed, usable, calendar, options.window, use_weekly);
   std::vector<double> adjusted(s.observed.size(), kNaN);
   for (const int64_t b : usable) adjusted[static_cast<size_t>(b)] = s.observed[static_cast<size_t>(b)] / out.fit.multiplier(calendar, b, true);
   const std::vector<uint8_t> quiet = alerts::quiet_phase_positions(out.fit, calendar, usable);
@@ -134,7 +137,7 @@ Baseline fit_baseline(const SeriesBuilder& builder, const std::vector<int64_t>& 
     const int64_t b = usable[u];
     out.level[u] = alerts::rolling_level(adjusted, usable, u, options.window, quiet);
     if (!std::isfinite(out.level[u])) continue;
-    out.expected[u] = out.level[u] * out.fit.multiplier(calendar, b, true);
+    out.expected[u] = within_range(s.kind, out.level[u] * out.fit.multiplier(calendar, b, true));
     out.sigma[u] = bucket_sigma(builder, b, out.expected[u]);
     standardised.push_back(std::fabs((s.observed[static_cast<size_t>(b)] - out.expected[u]) / out.sigma[u]));
   }
@@ -164,12 +167,11 @@ std::vector<ExplainedDeviation> compute_limits(SeriesBuilder& builder, const std
   // Weekly factors are kept only when they cut the robust residual scale by kWeeklyGain: seven
   // factors fitted to a metric without a weekly pattern would only fit its noise (and make a rate
   // near 0 or 1 look surer than it is).
-  Baseline baseline = fit_baseline(builder, usable, calendar, options);
+  Baseline baseline = fit_baseline(builder, usable, calendar, options, true);
   if (!baseline.fit.season.empty()) {
-    alerts::BucketCalendar no_week = calendar;
-    no_week.period = 0;
-    Baseline plain = fit_baseline(builder, usable, no_week, options);
-    if (!(baseline.residual_scale <= kWeeklyGain * plain.residual_scale)) baseline = std::move(plain);
+    Baseline plain = fit_baseline(builder, usable, calendar, options, false);
+    // (1e-9: a series the weekly factors fit exactly leaves rounding noise, not a worse fit.)
+    if (!(baseline.residual_scale <= kWeeklyGain * plain.residual_scale + 1e-9)) baseline = std::move(plain);
   }
   const alerts::CalendarFit& fit = baseline.fit;
   const std::vector<double>& level = baseline.level;
@@ -191,7 +193,7 @@ std::vector<ExplainedDeviation> compute_limits(SeriesBuilder& builder, const std
     s.upper[b] = s.kind == MetricKind::Rate ? std::min(expected + width, 1.0) : expected + width;
     const bool alerts = std::fabs(s.z[b]) > options.k_sigma;
 
-    const double without = level[u] * fit.multiplier(calendar, b, false);
+    const double without = within_range(s.kind, level[u] * fit.multiplier(calendar, b, false));
     if (alerts || without == expected) continue;
     const double z_without = (s.observed[b] - without) / bucket_sigma(builder, b, without) / s.dispersion;
     if (std::fabs(z_without) <= options.k_sigma) continue;
@@ -211,7 +213,8 @@ std::vector<ExplainedDeviation> compute_limits(SeriesBuilder& builder, const std
 }  // namespace
 
 MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions& options) {
-  if (options.bucket_seconds < 1) throw ConfigError("alerts: bucket_seconds must be >= 1");
+  if (options.bucket_seconds < 1 || options.bucket_seconds > kMaxBucketSeconds)
+    throw ConfigError("alerts: bucket_seconds must be between 1 and " + std::to_string(kMaxBucketSeconds));
   if (options.window < 3) throw ConfigError("alerts: window must be >= 3 buckets");
   if (!(options.k_sigma > 0.0)) throw ConfigError("alerts: k_sigma must be > 0");
   if (options.min_support < 1) throw ConfigError("alerts: min_support must be >= 1");

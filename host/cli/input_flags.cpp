@@ -100,6 +100,9 @@ RunConfig resolve_input_flags_for_model(const InputFlags& flags, const Model& mo
   RunConfig defaults;
   defaults.journeys = model.journey_options;
   defaults.outcome = model.outcome;
+  // The covariates file is read in the buckets the model's cov: columns were made with.
+  if (model.feature_spec.covariate_bucket_seconds > 0)
+    defaults.anomalies.alerts.bucket_seconds = model.feature_spec.covariate_bucket_seconds;
   return resolve_input_flags(flags, defaults);
 }
 

@@ -96,13 +96,18 @@ void validate(const GeneratorOptions& options, const std::string& csv_path) {
   if (options.campaign_day < -1 || options.campaign_day >= options.days)
     throw ConfigError("generator campaign_day must be -1 (none) or in [0, days=" + std::to_string(options.days) + ")");
   if (options.campaign_days < 1) throw ConfigError("generator campaign_days must be >= 1");
-  if (!(options.campaign_lift > -1.0 && options.campaign_lift <= 10.0))
-    throw ConfigError("generator campaign_lift must be in (-1, 10]");
+  if (!(options.campaign_lift > -1.0 && options.campaign_lift <= 3.0))
+    throw ConfigError("generator campaign_lift must be in (-1, 3]");
   if (options.outage_day < -1 || options.outage_day >= options.days)
     throw ConfigError("generator outage_day must be -1 (none) or in [0, days=" + std::to_string(options.days) + ")");
   if (options.outage_days < 1) throw ConfigError("generator outage_days must be >= 1");
   if (options.outage_day >= 0 && 4 * options.outage_days > options.days)
     throw ConfigError("generator outage_days must be at most a quarter of the period (days=" + std::to_string(options.days) + ")");
+  // Start days are redrawn until the calendar keeps them: short periods leave a customer with
+  // three journeys too few choices (none, when an outage falls on a forced day).
+  if ((options.weekly_pattern || options.campaign_day >= 0 || options.outage_day >= 0) && options.days < 28)
+    throw ConfigError("generator calendar plants (weekly pattern, campaign, outage) need days >= 28 (got " +
+                      std::to_string(options.days) + ")");
   if (options.num_threads < 0)
     throw ConfigError("generator num_threads must be >= 0 (0 = all cores) (got " +
                       std::to_string(options.num_threads) + ")");

@@ -3,6 +3,7 @@
 #include "host/generate/generator_model.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <cassert>
 #include <cmath>
 
@@ -551,16 +552,18 @@ void simulate_customer(const Model& model, Rng& rng, int n_journeys, const Calen
   const double max_weight = calendar.start_weight.empty()
                                 ? 1.0
                                 : *std::max_element(calendar.start_weight.begin(), calendar.start_weight.end());
-  for (bool accepted = false; !accepted;) {
+  constexpr int kMaxStartDraws = 1000000;  // far above the worst validated calendar's ~100 draws
+  for (int draw = 0, accepted = 0; !accepted; ++draw) {
+    if (draw == kMaxStartDraws) throw std::logic_error("generator: the calendar keeps no start days for a customer");
     for (int j = 0; j < n_journeys; ++j) offsets[j] = rng.uniform_int(0, slack);
     for (int j = 1; j < n_journeys; ++j)  // insertion sort of at most three values
       for (int k = j; k > 0 && offsets[k - 1] > offsets[k]; --k) std::swap(offsets[k - 1], offsets[k]);
-    accepted = true;
+    accepted = 1;
     if (calendar.start_weight.empty()) break;
     double keep = 1.0;
     for (int j = 0; j < n_journeys; ++j)
       keep *= calendar.start_weight[static_cast<size_t>(offsets[j] + static_cast<int64_t>(kMinStartDaySpacing) * j)] / max_weight;
-    accepted = rng.uniform() < keep;
+    accepted = rng.uniform() < keep ? 1 : 0;
   }
 
   for (int j = 0; j < n_journeys; ++j) {

@@ -40,7 +40,8 @@ double CovariateTable::value_at(int32_t column, int64_t time_ms) const {
 }
 
 CovariateTable read_covariates(const std::string& path, int64_t bucket_seconds) {
-  if (bucket_seconds < 1) throw ConfigError("covariates: bucket_seconds must be >= 1");
+  if (bucket_seconds < 1 || bucket_seconds > kMaxBucketSeconds)
+    throw ConfigError("covariates: bucket_seconds must be between 1 and " + std::to_string(kMaxBucketSeconds));
   std::ifstream in(path);
   if (!in) throw InputError(path, 0, "", "", "cannot open the covariates file");
   std::string line;
@@ -84,6 +85,8 @@ CovariateTable read_covariates(const std::string& path, int64_t bucket_seconds) 
     for (size_t c = 1; c < fields.size(); ++c)
       if (!parse_finite(fields[c], values[c - 1]))
         throw InputError(path, line_number, header[c], fields[c], "not a finite number");
+      else if (std::fabs(values[c - 1]) > kMaxCovariateMagnitude)
+        throw InputError(path, line_number, header[c], fields[c], "beyond +-1e15 (rescale the factor)");
     rows.emplace_back(*time, std::move(values));
   }
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -1,6 +1,7 @@
 #include "host/pipeline/append_run.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <set>
@@ -61,13 +62,6 @@ std::vector<std::string> config_differences(const std::string& base_toml, const 
     if (before != after) differences.push_back(fmt::format("{}: base {}, now {}", key, before, after));
   }
   return differences;
-}
-
-// The time after which a customer's journey history in the base is settled: its last journey's
-// last event or outcome.
-int64_t settled_until(const JourneySet& journeys, int64_t j) {
-  const int64_t outcome_ms = journeys.has_outcomes() ? journeys.outcome_ms[j] : 0;
-  return std::max(journeys.end_ms[j], outcome_ms);
 }
 
 // The touchpoint and flag that make an event give `label` again when the journeys are cut: the
@@ -179,6 +173,13 @@ OutcomeStats difference(const OutcomeStats& after, const OutcomeStats& before) {
 
 }  // namespace
 
+std::vector<int64_t> customer_last_event_ms(const EventTable& events) {
+  std::vector<int64_t> last(static_cast<size_t>(events.customers.size()), std::numeric_limits<int64_t>::min());
+  for (size_t r = 0; r < events.size(); ++r)
+    last[events.customer[r]] = std::max(last[events.customer[r]], events.timestamp_ms[r]);
+  return last;
+}
+
 void require_appendable(const RunConfig& config) {
   const auto refuse = [](const std::string& setting) {
     throw ConfigError("--append cannot continue a result made with " + setting +
@@ -199,6 +200,10 @@ AppendBase read_append_base(const std::string& path, const RunConfig& config) {
   const ResultReader reader(path);
   if (!reader.exists("/meta/config_toml") || !reader.exists("/journeys/offsets"))
     throw ConfigError("--base " + path + " holds no journeys or no configuration (a result of `journeymap run` is needed)");
+  const std::string command = reader.read_string_attribute("/meta", "command");
+  if (command != "run")
+    throw ConfigError("--base " + path + " was written by `journeymap " + command +
+                      "`; --append continues a result of `journeymap run`");
   const std::string format = reader.read_string_attribute("/meta", "format");
   const int64_t version = reader.read_int_attribute("/meta", "format_version");
   if (format != "journeymap-result" || version != 2)
@@ -212,7 +217,13 @@ AppendBase read_append_base(const std::string& path, const RunConfig& config) {
     for (const std::string& difference : differences) listed += "\n  " + difference;
     throw ConfigError("--base " + path + " was made with another configuration; append with the same one:" + listed);
   }
+  if (!reader.exists("/journeys/customer_last_ms"))
+    throw ConfigError("--base " + path + " was written before results kept each customer's last event time, which "
+                      "--append needs to refuse late events; run on all events once to make a new base");
   base.journeys = reader.read_journeys();
+  base.customer_last_ms = reader.read_int64("/journeys/customer_last_ms");
+  if (static_cast<int64_t>(base.customer_last_ms.size()) != base.journeys.customers.size())
+    throw Error(path + ": /journeys/customer_last_ms does not have one time per customer of /vocab/customers");
   if (!base.journeys.has_outcomes()) throw ConfigError("--base " + path + " has no outcome columns in /journeys");
   base.input_files = reader.read_strings("/meta/input_files");
   const std::vector<int64_t> bytes = reader.read_int64("/meta/input_bytes");
@@ -222,8 +233,8 @@ AppendBase read_append_base(const std::string& path, const RunConfig& config) {
   return base;
 }
 
-OutcomeJourneys append_journeys(const Context& ctx, const AppendBase& base, EventTable& new_events,
-                                const RunConfig& config) {
+AppendedJourneys append_journeys(const Context& ctx, const AppendBase& base, EventTable& new_events,
+                                 const RunConfig& config) {
   const OutcomeDefinition outcome = effective_outcome(config);
   const JourneySet& old = base.journeys;
   const int64_t old_customers = old.customers.size();
@@ -244,16 +255,17 @@ OutcomeJourneys append_journeys(const Context& ctx, const AppendBase& base, Even
   for (int32_t i = 0; i < new_events.channels.size(); ++i)
     channel_id[static_cast<size_t>(i)] = replay.channels.encode(new_events.channels.name(i));
 
-  // Returning customers: their last journey in the base, and their new events must come after it.
+  // Customers the base knows: their new events must come after every event the base read of them
+  // (outcomes, cut events and outcome-only journeys included); those with a stored journey return.
   std::vector<int64_t> last_journey(static_cast<size_t>(old_customers), -1);
   for (int64_t j = 0; j < old.size(); ++j) last_journey[old.customer[j]] = j;
   std::vector<uint8_t> returning(static_cast<size_t>(old_customers), 0);
   int64_t late_events = 0, first_late_row = -1;
   for (size_t r = 0; r < new_events.size(); ++r) {
     const uint32_t c = customer_id[new_events.customer[r]];
-    if (c >= static_cast<uint32_t>(old_customers) || last_journey[c] < 0) continue;
-    returning[c] = 1;
-    if (new_events.timestamp_ms[r] <= settled_until(old, last_journey[c])) {
+    if (c >= static_cast<uint32_t>(old_customers)) continue;
+    returning[c] = last_journey[c] >= 0 ? 1 : 0;
+    if (new_events.timestamp_ms[r] <= base.customer_last_ms[c]) {
       ++late_events;
       if (first_late_row < 0) first_late_row = static_cast<int64_t>(r);
     }
@@ -262,10 +274,10 @@ OutcomeJourneys append_journeys(const Context& ctx, const AppendBase& base, Even
     const auto r = static_cast<size_t>(first_late_row);
     const uint32_t c = customer_id[new_events.customer[r]];
     throw ConfigError(fmt::format(
-        "--append: {} new events are not later than their customer's last event or outcome in {} (first: customer "
-        "'{}' at {}, base history until {}); late events would change journeys the base closed: run on all events",
+        "--append: {} new events are not later than their customer's last event in {} (first: customer '{}' at "
+        "{}, base history until {}); late events would change journeys the base closed: run on all events",
         late_events, base.path, replay.customers.name(static_cast<int32_t>(c)), format_iso8601(new_events.timestamp_ms[r]),
-        format_iso8601(settled_until(old, last_journey[c]))));
+        format_iso8601(base.customer_last_ms[c])));
   }
 
   // The replay: every returning customer's last base journey with its outcome event.
@@ -299,7 +311,8 @@ OutcomeJourneys append_journeys(const Context& ctx, const AppendBase& base, Even
                 " exactly; run on all events instead");
   OutcomeJourneys after = build_outcome_journeys(ctx, with_new, config.journeys, outcome, false);
 
-  OutcomeJourneys merged;
+  AppendedJourneys appended;
+  OutcomeJourneys& merged = appended.built;
   merged.journeys = merge_in_order(old, kept, after.journeys);
   merged.journeys.stats.input_events = old.stats.input_events + after.journeys.stats.input_events - before.journeys.stats.input_events;
   merged.journeys.stats.duplicates_dropped =
@@ -307,7 +320,13 @@ OutcomeJourneys append_journeys(const Context& ctx, const AppendBase& base, Even
   merged.journeys.stats.events_truncated =
       old.stats.events_truncated + after.journeys.stats.events_truncated - before.journeys.stats.events_truncated;
   merged.stats = difference(after.stats, before.stats);
-  return merged;
+  appended.customer_last_ms = base.customer_last_ms;
+  appended.customer_last_ms.resize(static_cast<size_t>(replay.customers.size()), std::numeric_limits<int64_t>::min());
+  for (size_t r = 0; r < new_events.size(); ++r) {
+    int64_t& last = appended.customer_last_ms[customer_id[new_events.customer[r]]];
+    last = std::max(last, new_events.timestamp_ms[r]);
+  }
+  return appended;
 }
 
 }  // namespace jm

@@ -21,9 +21,15 @@
 
 namespace jm {
 
+/// Per customer id, the time of the customer's last event among `events`, outcome events and events
+/// the outcome cut removes included (INT64_MIN for a customer without events): what a later append
+/// compares new events with. Written as /journeys/customer_last_ms.
+std::vector<int64_t> customer_last_event_ms(const EventTable& events);
+
 struct AppendBase {
   std::string path;
   JourneySet journeys;
+  std::vector<int64_t> customer_last_ms;  ///< /journeys/customer_last_ms
   std::vector<std::string> input_files;  ///< the base's inputs, in order
   std::vector<uint64_t> input_bytes;
   int64_t rows_read = 0;
@@ -39,11 +45,15 @@ void require_appendable(const RunConfig& config);
 /// result format, or holds no journeys.
 AppendBase read_append_base(const std::string& path, const RunConfig& config);
 
-/// The journeys of the base and of `new_events` together, as a run over all events would cut them;
-/// the outcome statistics are those of the new events. Throws ConfigError when a returning
-/// customer's new events are not later than the customer's last event or outcome in the base (late
-/// events would change journeys the base closed).
-OutcomeJourneys append_journeys(const Context& ctx, const AppendBase& base, EventTable& new_events,
-                                const RunConfig& config);
+struct AppendedJourneys {
+  OutcomeJourneys built;                  ///< outcome statistics: those of the new events
+  std::vector<int64_t> customer_last_ms;  ///< the base's, updated with the new events
+};
+
+/// The journeys of the base and of `new_events` together, as a run over all events would cut them.
+/// Throws ConfigError when a customer's new events are not later than the customer's last event in
+/// the base, outcomes and cut events included (late events would change journeys the base closed).
+AppendedJourneys append_journeys(const Context& ctx, const AppendBase& base, EventTable& new_events,
+                                 const RunConfig& config);
 
 }  // namespace jm

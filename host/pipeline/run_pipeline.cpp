@@ -200,7 +200,7 @@ RunReport run_pipeline(const RunConfig& config) {
   }
   IngestResult ingest = clock.run("ingest", [&] { return read_configured_input(config, ctx); });
   report.input_bytes = ingest.file_bytes;
-  report.rows_read = ingest.rows_read;
+  report.rows_read = ingest.rows_read + (base ? base->rows_read : 0);
   report.rows_skipped = ingest.rows_skipped;
   report.first_bad_rows = ingest.first_bad_rows;
 
@@ -211,9 +211,15 @@ RunReport run_pipeline(const RunConfig& config) {
   }
   if (config.compare_enabled && !config.flows_enabled)
     throw ConfigError("[compare] needs the flows stage (its funnel): set [flows] enabled = true");
+  std::vector<int64_t> customer_last_ms;  // what a later --append compares its events with
   OutcomeJourneys built = clock.run("journeys", [&] {
-    return base ? append_journeys(ctx, *base, ingest.events, config)
-                : build_outcome_journeys(ctx, ingest.events, config.journeys, outcome);
+    if (!base) {
+      customer_last_ms = customer_last_event_ms(ingest.events);
+      return build_outcome_journeys(ctx, ingest.events, config.journeys, outcome);
+    }
+    AppendedJourneys appended = append_journeys(ctx, *base, ingest.events, config);
+    customer_last_ms = std::move(appended.customer_last_ms);
+    return std::move(appended.built);
   });
   if (base)
     report.warnings.push_back("appended " + config.input_path + " to the journeys of " + base->path +
@@ -235,6 +241,7 @@ RunReport run_pipeline(const RunConfig& config) {
     const StepTimer step(ctx, "journeys");
     writer.write_vocab(journeys);
     writer.write_journeys(journeys);
+    writer.write("/journeys/customer_last_ms", customer_last_ms);
     if (ingest.sources) write_sources_results(writer, *ingest.sources);
     if (ingest.taxonomy) write_taxonomy_results(writer, *ingest.taxonomy);
   });

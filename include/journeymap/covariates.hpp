@@ -19,6 +19,9 @@ namespace jm {
 /// Limits that keep a hostile covariates file bounded.
 inline constexpr size_t kMaxCovariates = 64;
 inline constexpr int64_t kMaxCovariateRows = 1000000;
+inline constexpr double kMaxCovariateMagnitude = 1e15;  ///< larger values overflow the effects' regression
+/// Longest time bucket of the alerts and covariates (ten years): bucket arithmetic stays in int64.
+inline constexpr int64_t kMaxBucketSeconds = 10LL * 366 * 86400;
 
 struct CovariateTable {
   std::string file;
@@ -37,7 +40,8 @@ struct CovariateTable {
 
 /// Reads a covariates file for buckets of `bucket_seconds`. Throws InputError naming the file, line
 /// and field on a missing or malformed header, a date that is not a bucket start, a date listed
-/// twice (naming the first line), a value that is not a finite number, or more than the limits above.
+/// twice (naming the first line), a value that is not a finite number (or beyond +-1e15), or more
+/// than the limits above; ConfigError when bucket_seconds is outside 1 .. kMaxBucketSeconds.
 CovariateTable read_covariates(const std::string& path, int64_t bucket_seconds);
 
 /// read_covariates shared for the journeys (JourneySet::covariates); null when `path` is empty.

@@ -183,6 +183,100 @@ TEST(AlertCalendar, Bpic2012WeekendsAreOrdinaryAndTheMissingApplicationsAlert) {
             0);
 }
 
+// A hand-built series of journey starts per day (one event each, at noon UTC from 2024-01-01).
+jm::JourneySet journeys_per_day(const std::vector<int>& per_day) {
+  jm::JourneySet js;
+  const int32_t home = js.touchpoints.encode("home");
+  js.channels.encode("web");
+  js.offsets.push_back(0);
+  int customer = 0;
+  for (size_t d = 0; d < per_day.size(); ++d)
+    for (int i = 0; i < per_day[d]; ++i) {
+      const int64_t start = 1704067200000LL + static_cast<int64_t>(d) * kDayMs + 43200000;
+      js.touchpoint.push_back(home);
+      js.channel.push_back(0);
+      js.timestamp_ms.push_back(start);
+      js.value.push_back(0.0f);
+      js.offsets.push_back(static_cast<int64_t>(js.touchpoint.size()));
+      js.customer.push_back(static_cast<uint32_t>(js.customers.encode("c" + std::to_string(customer++))));
+      js.converted.push_back(0);
+      js.conversion_value.push_back(0.0f);
+      js.start_ms.push_back(start);
+      js.end_ms.push_back(start);
+    }
+  return js;
+}
+
+TEST(AlertCalendar, EffectsOfFactorsOnDifferentScalesAreRecovered) {
+  // 120 days of about 400 journeys; 12 holidays halve them; a spend factor in the tens of
+  // thousands moves nothing. The holiday's effect must not shrink next to the spend's scale.
+  std::vector<int> per_day(120);
+  std::string csv = "date,holiday,spend\n";
+  for (int d = 0; d < 120; ++d) {
+    const bool holiday = d % 10 == 3;
+    per_day[static_cast<size_t>(d)] = (holiday ? 200 : 400) + (d * 37) % 21 - 10;
+    csv += jm::format_iso8601(1704067200000LL + d * kDayMs).substr(0, 10) + (holiday ? ",1," : ",0,") +
+           std::to_string(20000 + (d * 7919) % 60000) + "\n";
+  }
+  jm::AlertOptions options;
+  options.seasonality = jm::Seasonality::None;
+  options.covariates_file = jm::testing::write_file(jm::testing::scratch_dir() / "holidays.csv", csv);
+  const jm::JourneySet js = journeys_per_day(per_day);
+  const jm::MetricAlerts alerts = jm::detect_metric_alerts(js, options);
+  const auto& effect = series_named(alerts, "journeys").covariate_effect;
+  ASSERT_EQ(effect.size(), 2u);
+  EXPECT_NEAR(effect[0], -0.5, 0.05);
+  EXPECT_NEAR(effect[1], 0.0, 1e-5);  // per unit of spend
+  EXPECT_TRUE(alerts.alerts.empty()) << summary_of(alerts, js);
+}
+
+TEST(AlertCalendar, WeekPhasesStartAtTheBucketHoldingMonday) {
+  // 7-hour buckets: 24 per week, and Monday 00:00 falls inside a bucket, not on its start.
+  const int64_t bucket_ms = 7 * 3600000LL;
+  const int64_t monday = 1704067200000LL;  // 2024-01-01T00:00Z, a Monday
+  const int64_t holding = monday - ((monday % bucket_ms) + bucket_ms) % bucket_ms;
+  // Starting two buckets before the one holding Monday: phases 22, 23, 0, 1, ...
+  std::vector<int> per_day(1, 1);
+  jm::JourneySet js = journeys_per_day(per_day);
+  js.timestamp_ms.host_mut()[0] = js.start_ms.host_mut()[0] = js.end_ms.host_mut()[0] = holding - 2 * bucket_ms + 5;
+  for (int i = 1; i < 24 * 4; ++i) {  // four weeks of one journey per bucket
+    const int64_t t = holding - 2 * bucket_ms + i * bucket_ms + 5;
+    js.touchpoint.push_back(0);
+    js.channel.push_back(0);
+    js.timestamp_ms.push_back(t);
+    js.value.push_back(0.0f);
+    js.offsets.push_back(static_cast<int64_t>(js.touchpoint.size()));
+    js.customer.push_back(static_cast<uint32_t>(js.customers.encode("w" + std::to_string(i))));
+    js.converted.push_back(0);
+    js.conversion_value.push_back(0.0f);
+    js.start_ms.push_back(t);
+    js.end_ms.push_back(t);
+  }
+  // Twice the journeys in the bucket holding Monday 00:00: its factor is the largest, in column 0.
+  for (int week = 0; week < 4; ++week)
+    for (int extra = 0; extra < 3; ++extra) {
+      const int64_t t = holding + week * 7 * kDayMs + 10 + extra;
+      js.touchpoint.push_back(0);
+      js.channel.push_back(0);
+      js.timestamp_ms.push_back(t);
+      js.value.push_back(0.0f);
+      js.offsets.push_back(static_cast<int64_t>(js.touchpoint.size()));
+      js.customer.push_back(static_cast<uint32_t>(js.customers.encode("m" + std::to_string(week * 3 + extra))));
+      js.converted.push_back(0);
+      js.conversion_value.push_back(0.0f);
+      js.start_ms.push_back(t);
+      js.end_ms.push_back(t);
+    }
+  jm::AlertOptions options;
+  options.bucket_seconds = 7 * 3600;
+  options.min_support = 1;
+  const jm::MetricAlerts alerts = jm::detect_metric_alerts(js, options);
+  EXPECT_EQ(alerts.season_period, 24);
+  const auto& factors = series_named(alerts, "journeys").season_factor;
+  ASSERT_EQ(factors.size(), 24u);
+  EXPECT_EQ(std::max_element(factors.begin(), factors.end()) - factors.begin(), 0);
+}
+
 // ----------------------------------------------------------------------------- covariates file
 
 std::string covariates_file(const std::string& name, const std::string& text) {
@@ -223,12 +317,14 @@ TEST(Covariates, BadInputNamesFileLineAndField) {
                      "not the start of a bucket");
   expect_input_error(covariates_file("word.csv", "date,campaign\n2026-01-05,yes\n"), 2, "campaign", "not a finite number");
   expect_input_error(covariates_file("nan.csv", "date,campaign\n2026-01-05,nan\n"), 2, "campaign", "not a finite number");
+  expect_input_error(covariates_file("huge.csv", "date,spend\n2026-01-05,1e160\n"), 2, "spend", "beyond +-1e15");
   expect_input_error(covariates_file("date.csv", "date,campaign\nsoon,1\n"), 2, "date", "not a date");
   expect_input_error(covariates_file("short.csv", "date,campaign\n2026-01-05\n"), 2, "", "expected 2 fields");
   expect_input_error(covariates_file("header.csv", "date\n"), 1, "", "expected a header");
   expect_input_error(covariates_file("names.csv", "date,a,a\n"), 1, "a", "distinct");
   expect_input_error(covariates_file("empty.csv", ""), 1, "", "empty");
   EXPECT_THROW(jm::read_covariates((jm::testing::scratch_dir() / "missing.csv").string(), 86400), jm::InputError);
+  EXPECT_THROW(jm::read_covariates((jm::testing::scratch_dir() / "dup.csv").string(), int64_t{1} << 61), jm::ConfigError);
 }
 
 TEST(Covariates, BadSeasonalityFailsClearly) {

@@ -172,6 +172,50 @@ TEST(Append, AnotherConfigurationOrLateEventsAreRefused) {
   }
   EXPECT_FALSE(fs::exists(dir / "late.h5"));
 
+  // An outcome-only journey (dropped from /journeys) still settles its customer's history: a new
+  // event before it is late.
+  {
+    const std::string header = "customer_id,timestamp,touchpoint,channel,value,conversion\n";
+    const std::string history = header +
+                                "x,2026-01-01T10:00:00Z,home,web,0,0\n"
+                                "x,2026-01-01T11:00:00Z,purchase,web,5,1\n"
+                                "x,2026-01-20T10:00:00Z,purchase,web,5,1\n"
+                                "y,2026-01-02T10:00:00Z,home,web,0,0\n";
+    jm::RunConfig small = small_config(jm::testing::write_file(dir / "x_before.csv", history), (dir / "x_base.h5").string());
+    small.patterns_enabled = small.segments_enabled = small.anomalies_enabled = small.flows_enabled = false;
+    small.attribution_enabled = small.proposals_enabled = false;
+    jm::run_pipeline(small);
+    small.input_path = jm::testing::write_file(dir / "x_after.csv", header + "x,2026-01-10T10:00:00Z,search,web,0,0\n");
+    small.append_base = (dir / "x_base.h5").string();
+    small.output_path = (dir / "x_appended.h5").string();
+    try {
+      jm::run_pipeline(small);
+      ADD_FAILURE() << "an event before an outcome-only journey was accepted";
+    } catch (const jm::ConfigError& error) {
+      EXPECT_NE(std::string(error.what()).find("base history until 2026-01-20T10:00:00Z"), std::string::npos)
+          << error.what();
+    }
+  }
+
+  // Only a result of `run` can be continued.
+  jm::RunConfig from_mine = small_config(split.after, (dir / "mined.h5").string());
+  {
+    jm::ResultWriter writer((dir / "mine.h5").string());
+    jm::RunMetadata meta;
+    meta.command = "mine";
+    meta.config_toml = jm::to_toml(from_mine);
+    writer.write_meta(meta);
+    writer.write("/journeys/offsets", std::vector<int64_t>{0});
+    writer.commit();
+  }
+  from_mine.append_base = (dir / "mine.h5").string();
+  try {
+    jm::run_pipeline(from_mine);
+    ADD_FAILURE() << "a mine result was continued";
+  } catch (const jm::ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("written by `journeymap mine`"), std::string::npos) << error.what();
+  }
+
   jm::RunConfig with_filter = small_config(split.after, (dir / "filtered.h5").string());
   with_filter.append_base = (dir / "base.h5").string();
   with_filter.filter.channels = {"web"};
