@@ -52,14 +52,14 @@ class DeviceNetwork {
       // Row-major Z [rows x out] = A [rows x in] W [in x out]  <=>  column-major Z^T = W^T A^T.
       JM_CUBLAS_TRY(cublas_api().sgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, out, static_cast<int>(rows), in, &one,
                                    weights(l), out, activations_[l].data(), in, &zero, activations_[l + 1].data(), out));
-      add_bias_and_activate<<<grid_for(rows * out), kElementwiseBlockThreads, 0,
+      kernels::add_bias_and_activate<<<grid_for(rows * out), kernels::kElementwiseBlockThreads, 0,
                               stream_.value()>>>(activations_[l + 1].data(), bias(l), rows, out, l + 1 < model_.layers());
       JM_CUDA_CHECK_LAUNCH();
     }
   }
 
   /// Blocks for an element-wise kernel over `count` items (at most 8 per multiprocessor).
-  unsigned grid_for(int64_t count) const { return resources_.grid_for(count, kElementwiseBlockThreads); }
+  unsigned grid_for(int64_t count) const { return resources_.grid_for(count, kernels::kElementwiseBlockThreads); }
   int64_t max_grid() const { return int64_t{resources_.sm_count()} * 8; }
 
   float* weights(int l) { return parameters_.data() + model_.weight_offset(l); }
@@ -104,7 +104,7 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
       ++step;
       const autoencoder_rules::AdamStep adam = anomalies_detail::make_adam_step(options_, step);
       const int64_t count = static_cast<int64_t>(gradients_.size());
-      adam_step<<<net_.grid_for(count), kElementwiseBlockThreads, 0, stream>>>(
+      kernels::adam_step<<<net_.grid_for(count), kernels::kElementwiseBlockThreads, 0, stream>>>(
           net_.parameters_.data(), first_moments_.data(), second_moments_.data(), gradients_.data(), count, adam);
       JM_CUDA_CHECK_LAUNCH();
     }
@@ -147,16 +147,16 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
     const AutoencoderModel& model = net_.model_;
     const int d = model.dims(), layers = model.layers();
     const float one = 1.0f, zero = 0.0f;
-    gather_batch_rows<<<net_.grid_for(rows * d), kElementwiseBlockThreads, 0, stream>>>(
+    kernels::gather_batch_rows<<<net_.grid_for(rows * d), kernels::kElementwiseBlockThreads, 0, stream>>>(
         rows_.data(), batch_rows, rows, d, net_.activations_[0].data());
     JM_CUDA_CHECK_LAUNCH();
     net_.forward(rows);
     const unsigned loss_blocks = net_.grid_for(rows * d);  // <= max_grid() = block_sums_.size()
-    squared_error_and_gradient<<<loss_blocks, kElementwiseBlockThreads, 0, stream>>>(
+    kernels::squared_error_and_gradient<<<loss_blocks, kernels::kElementwiseBlockThreads, 0, stream>>>(
         net_.activations_[layers].data(), net_.activations_[0].data(), rows * d, 2.0f / static_cast<float>(rows * d),
         net_.deltas_[layers].data(), block_sums_.data());
     JM_CUDA_CHECK_LAUNCH();
-    add_block_sums<<<1, 1, 0, stream>>>(block_sums_.data(), loss_blocks, squared_error_sum_.data());
+    kernels::add_block_sums<<<1, 1, 0, stream>>>(block_sums_.data(), loss_blocks, squared_error_sum_.data());
     JM_CUDA_CHECK_LAUNCH();
     for (int l = layers - 1; l >= 0; --l) {
       const int in = model.widths[l], out = model.widths[l + 1];
@@ -167,14 +167,14 @@ class CudaAutoencoderTrainer final : public AutoencoderTrainer {
       // Row-major dW [in x out] = A^T [in x rows] dZ [rows x out]  <=>  column-major dW^T = dZ^T A.
       JM_CUBLAS_TRY(cublas_api().sgemm(net_.handle_, CUBLAS_OP_N, CUBLAS_OP_T, out, in, static_cast<int>(rows), &one, dz, out,
                                    a, in, &zero, dw, out));
-      sum_columns<<<static_cast<unsigned>(out), kColumnSumBlockThreads, 0, stream>>>(dz, rows, out, db);
+      kernels::sum_columns<<<static_cast<unsigned>(out), kernels::kColumnSumBlockThreads, 0, stream>>>(dz, rows, out, db);
       JM_CUDA_CHECK_LAUNCH();
       if (l > 0) {
         float* da = net_.deltas_[l].data();
         // Row-major dA [rows x in] = dZ [rows x out] W^T [out x in]  <=>  column-major dA^T = W dZ^T.
         JM_CUBLAS_TRY(cublas_api().sgemm(net_.handle_, CUBLAS_OP_T, CUBLAS_OP_N, in, static_cast<int>(rows), out, &one,
                                      net_.weights(l), out, dz, out, &zero, da, in));
-        relu_backward_in_place<<<net_.grid_for(rows * in), kElementwiseBlockThreads, 0, stream>>>(
+        kernels::relu_backward_in_place<<<net_.grid_for(rows * in), kernels::kElementwiseBlockThreads, 0, stream>>>(
             da, a, rows * in);
         JM_CUDA_CHECK_LAUNCH();
       }
@@ -217,7 +217,7 @@ std::vector<float> score_rows(const Context& ctx, const AutoencoderModel& model,
     const int64_t count = std::min(chunk_rows, n - first);
     load_chunk(net.resources_, first, count, net.activations_[0].data());
     net.forward(count);
-    row_reconstruction_error<<<net.grid_for(count), kElementwiseBlockThreads, 0, stream>>>(
+    kernels::row_reconstruction_error<<<net.grid_for(count), kernels::kElementwiseBlockThreads, 0, stream>>>(
         net.activations_.back().data(), net.activations_[0].data(), count, d, errors.data());
     JM_CUDA_CHECK_LAUNCH();
     net.resources_.copy_to_host(out.data() + first, errors.data(), static_cast<size_t>(count) * sizeof(float));

@@ -20,7 +20,7 @@ std::vector<float> isolation_forest_scores(const Context& ctx, const anomalies_d
   const auto nodes = upload(forest.nodes, resources);
   const auto roots = upload(forest.roots, resources);
   rmm::device_uvector<float> scores(static_cast<size_t>(n), resources.stream(), resources.memory());
-  isolation_forest_score_rows<<<resources.grid_for(n, kForestBlockThreads, 16), kForestBlockThreads, 0,
+  kernels::isolation_forest_score_rows<<<resources.grid_for(n, kernels::kForestBlockThreads, 16), kernels::kForestBlockThreads, 0,
                                 resources.stream().value()>>>(
       nodes.data(), roots.data(), static_cast<int>(forest.roots.size()), forest.normaliser, rows.data, n,
       dims, scores.data());

@@ -42,8 +42,8 @@ FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, c
 
   float* features = out.values.resize_on_device(ctx, static_cast<size_t>(out.n_rows * f)).data;
   constexpr size_t kSharedBudgetBytes = 48 * 1024;  // default dynamic shared memory limit
-  const size_t tile_bytes = feature_tile_bytes(layout.n_columns, kSharedBudgetBytes);
-  compute_journey_features<<<resources.grid_for(out.n_rows, kFeatureBlockThreads), kFeatureBlockThreads, tile_bytes,
+  const size_t tile_bytes = kernels::feature_tile_bytes(layout.n_columns, kSharedBudgetBytes);
+  kernels::compute_journey_features<<<resources.grid_for(out.n_rows, kernels::kFeatureBlockThreads), kernels::kFeatureBlockThreads, tile_bytes,
                              resources.stream().value()>>>(
       journeys.offsets.device_view(ctx).data, journeys.touchpoint.device_view(ctx).data,
       journeys.channel.device_view(ctx).data, journeys.timestamp_ms.device_view(ctx).data,
@@ -63,7 +63,7 @@ void apply_scaling(const Context& ctx, const FeatureMatrix& features, const std:
   const auto transform = upload(scaling.transform, resources);
   const auto mean = upload(scaling.mean, resources);
   const auto scale = upload(scaling.scale, resources);
-  standardise_columns<<<resources.grid_for(total, kScalingBlockThreads), kScalingBlockThreads, 0,
+  kernels::standardise_columns<<<resources.grid_for(total, kernels::kScalingBlockThreads), kernels::kScalingBlockThreads, 0,
                         resources.stream().value()>>>(
       features.values.device_view(ctx).data, features.n_rows, static_cast<int32_t>(features.num_features()), dims,
       index.data(), transform.data(), mean.data(), scale.data(), scaled);

@@ -42,7 +42,7 @@ class CudaLloydStep final : public LloydStep {
         counts_(0, stream_), inertia_(1, stream_), partial_sums_(0, stream_), partial_counts_(0, stream_),
         partial_inertia_(0, stream_) {
     if (n_ > 0) {
-      compute_point_norms<<<resources_.grid_for(n_, kNormBlockThreads, 32), kNormBlockThreads, 0, stream_.value()>>>(
+      kernels::compute_point_norms<<<resources_.grid_for(n_, kernels::kNormBlockThreads, 32), kernels::kNormBlockThreads, 0, stream_.value()>>>(
           points_, n_, dims_, point_norms_.data());
       JM_CUDA_CHECK_LAUNCH();
     }
@@ -80,7 +80,7 @@ class CudaLloydStep final : public LloydStep {
       JM_CUBLAS_TRY(cublas_api().sgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, k, static_cast<int>(rows), d, &one, centroids_.data(),
                                 d, points_ + first * d, d, &zero, dots_.data(), k));
       // One warp per row: kAssignWarpsPerBlock rows per block, at most 4 blocks per multiprocessor.
-      assign_nearest<<<resources_.grid_for(rows, kAssignWarpsPerBlock, 4), kAssignBlockThreads, 0, stream_.value()>>>(
+      kernels::assign_nearest<<<resources_.grid_for(rows, kernels::kAssignWarpsPerBlock, 4), kernels::kAssignBlockThreads, 0, stream_.value()>>>(
           point_norms_.data() + first, dots_.data(), centroid_norms_.data(), rows, k, labels_.data() + first,
           distances_.data() + first);
       JM_CUDA_CHECK_LAUNCH();
@@ -138,11 +138,11 @@ class CudaLloydStep final : public LloydStep {
     const auto merge_blocks = static_cast<unsigned>((merge_slots + kMergeThreads - 1) / kMergeThreads);
     for (int64_t first_block = 0; first_block < sum_blocks; first_block += group_blocks) {
       const int64_t blocks = std::min(group_blocks, sum_blocks - first_block);
-      sum_clusters_per_block<<<static_cast<unsigned>(blocks), sum_threads, shared_bytes, stream_.value()>>>(
+      kernels::sum_clusters_per_block<<<static_cast<unsigned>(blocks), sum_threads, shared_bytes, stream_.value()>>>(
           points_, labels_.data(), distances_.data(), n_, k, d, first_block, shared_sums, partial_sums_.data(),
           partial_counts_.data(), partial_inertia_.data());
       JM_CUDA_CHECK_LAUNCH();
-      add_block_partials_in_order<<<merge_blocks, kMergeThreads, 0, stream_.value()>>>(
+      kernels::add_block_partials_in_order<<<merge_blocks, kMergeThreads, 0, stream_.value()>>>(
           partial_sums_.data(), partial_counts_.data(), partial_inertia_.data(), blocks, k, d, sums_.data(),
           counts_.data(), inertia_.data());
       JM_CUDA_CHECK_LAUNCH();

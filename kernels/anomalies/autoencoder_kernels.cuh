@@ -7,7 +7,7 @@
 
 #include "journeymap/autoencoder_rules.hpp"
 
-namespace jm::cuda_impl {
+namespace jm::kernels {
 
 constexpr int kElementwiseBlockThreads = 256;
 constexpr int kColumnSumBlockThreads = 256;
@@ -115,4 +115,4 @@ __global__ void __launch_bounds__(kElementwiseBlockThreads)
   }
 }
 
-}  // namespace jm::cuda_impl
+}  // namespace jm::kernels

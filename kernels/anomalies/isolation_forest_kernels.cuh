@@ -6,7 +6,7 @@
 
 #include "journeymap/isolation_forest_rules.hpp"
 
-namespace jm::cuda_impl {
+namespace jm::kernels {
 
 constexpr int kForestBlockThreads = 256;
 
@@ -21,4 +21,4 @@ __global__ void __launch_bounds__(kForestBlockThreads)
     scores[r] = isolation_forest_rules::isolation_score(nodes, roots, trees, normaliser, rows + r * dims);
 }
 
-}  // namespace jm::cuda_impl
+}  // namespace jm::kernels

@@ -5,7 +5,7 @@
 
 #include "journeymap/feature_rules.hpp"
 
-namespace jm::cuda_impl {
+namespace jm::kernels {
 
 constexpr int kFeatureBlockThreads = 128;
 
@@ -70,4 +70,4 @@ __global__ void __launch_bounds__(kScalingBlockThreads)
   }
 }
 
-}  // namespace jm::cuda_impl
+}  // namespace jm::kernels

@@ -5,7 +5,7 @@
 
 #include "journeymap/kmeans_rules.hpp"
 
-namespace jm::cuda_impl {
+namespace jm::kernels {
 
 constexpr int kNormBlockThreads = 256;
 constexpr int kAssignBlockThreads = 256;
@@ -125,4 +125,4 @@ __global__ void add_block_partials_in_order(const double* __restrict__ partial_s
   }
 }
 
-}  // namespace jm::cuda_impl
+}  // namespace jm::kernels
