@@ -200,7 +200,7 @@ RunReport run_pipeline(const RunConfig& config) {
   }
   IngestResult ingest = clock.run("ingest", [&] { return read_configured_input(config, ctx); });
   report.input_bytes = ingest.file_bytes;
-  report.rows_read = ingest.rows_read + (base ? base->rows_read : 0);
+  report.rows_read = ingest.rows_read;  // this run's reading; /meta sums the base's rows in
   report.rows_skipped = ingest.rows_skipped;
   report.first_bad_rows = ingest.first_bad_rows;
 
@@ -222,9 +222,10 @@ RunReport run_pipeline(const RunConfig& config) {
     return std::move(appended.built);
   });
   if (base)
-    report.warnings.push_back("appended " + config.input_path + " to the journeys of " + base->path +
-                              " (read from its /journeys, not from its inputs); every stage ran over the merged "
-                              "journeys; the outcome-cut counts are those of the new events");
+    report.warnings.push_back("appended " + config.input_path + " (" + std::to_string(ingest.rows_read) +
+                              " rows) to the journeys of " + base->path + " (" + std::to_string(base->rows_read) +
+                              " rows read before; its /journeys, not its inputs, stand for them); every stage ran "
+                              "over the merged journeys; the outcome-cut counts are those of the new events");
   for (std::string& warning : outcome_warnings(built.stats, outcome)) report.warnings.push_back(std::move(warning));
   attach_case_attributes(built.journeys, config.case_attributes_path, &report.warnings);
   built.journeys.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
