@@ -109,9 +109,11 @@ int run_flows_command(const FlowsCommand& command) {
   RunMetadata meta;
   std::vector<int32_t> segment_labels;
   int32_t n_segments = 0;
+  std::vector<int64_t> customer_last_ms;  // kept for a later `run --append` (absent in older files)
   {
     ResultReader reader(command.input);
     journeys = reader.read_journeys();
+    if (reader.exists("/journeys/customer_last_ms")) customer_last_ms = reader.read_int64("/journeys/customer_last_ms");
     meta = read_metadata(reader);
     groups = reader.list("/");
     read_segments(reader, journeys.size(), segment_labels, n_segments);
@@ -138,6 +140,7 @@ int run_flows_command(const FlowsCommand& command) {
     writer.write_meta(meta);
     writer.write_vocab(journeys);
     writer.write_journeys(journeys);
+    if (!customer_last_ms.empty()) writer.write("/journeys/customer_last_ms", customer_last_ms);
     write_flows_results(writer, flows, journeys);
     write_attribution_results(writer, attribution, journeys);
     writer.commit();

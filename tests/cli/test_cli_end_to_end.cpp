@@ -137,6 +137,14 @@ TEST(CliEndToEnd, GenerateRunAndReadBack) {
   const CommandResult info = run_cli("info " + result_h5);
   ASSERT_EQ(info.exit_code, 0) << info.output;
   EXPECT_NE(info.output.find(std::to_string(truth_journeys)), std::string::npos) << info.output;
+
+  // `flows` rewrites /journeys: what a later `run --append` needs stays (each customer's last time).
+  const auto customer_last_ms = reader.read_int64("/journeys/customer_last_ms");
+  EXPECT_EQ(static_cast<int64_t>(customer_last_ms.size()), journeys.customers.size());
+  const auto reflowed_h5 = (dir / "reflowed.h5").string();
+  const CommandResult reflowed = run_cli("flows " + result_h5 + " --out " + reflowed_h5 + " --threads 2");
+  ASSERT_EQ(reflowed.exit_code, 0) << reflowed.output;
+  EXPECT_EQ(jm::ResultReader(reflowed_h5).read_int64("/journeys/customer_last_ms"), customer_last_ms);
 }
 
 TEST(CliEndToEnd, BanditCommandsSimulateEvaluateAndRecommend) {
