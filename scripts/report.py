@@ -968,7 +968,14 @@ def read_alerts(f):
                                   start_ms=int(e["bucket_start_ms"][i]), observed=float(e["observed"][i]),
                                   expected=float(e["expected"][i]),
                                   without=float(e["expected_without_covariates"][i]), factors=factors[i]))
-    weekly = attr(g, "seasonality", "none") == "weekly" and int(attr(g, "season_period", 0) or 0) > 0
+    # Metrics whose baseline carries a weekly pattern worth telling (a factor 10% off the average).
+    weekly = []
+    if attr(g, "seasonality", "none") == "weekly" and "season_factor" in g and len(metrics):
+        factors = g["season_factor"][()]
+        for i, name in enumerate(metrics):
+            row = factors[i]
+            if np.isfinite(row).all() and np.abs(row - 1.0).max() >= 0.1:
+                weekly.append((name, row))
     return dict(metrics=metrics, kinds=kinds, starts=g["bucket_start_ms"][()], partial=partial, series=series,
                 alerts=listed, mean_value=float(attr(g, "mean_conversion_value", 0.0) or 0.0),
                 bucket_seconds=int(attr(g, "bucket_seconds", 86400) or 86400), weekly=weekly, explained=explained,
@@ -1013,8 +1020,20 @@ def alert_sentence(a, mean_value):
 def calendar_sentences(alerts):
     """What the expected values already account for: the week's pattern and the covariates file."""
     out = []
-    if alerts.get("weekly"):
-        out.append("Expected values follow each metric's own weekly pattern, so a quiet weekend is not an alert.")
+    weekly = alerts.get("weekly") or []
+    if weekly:
+        # The journeys started tell the week best; otherwise the metric with the strongest pattern.
+        starts = [item for item in weekly if item[0] == "journeys"]
+        name, row = starts[0] if starts else max(weekly, key=lambda item: np.abs(item[1] - 1.0).max())
+        detail = ""
+        if len(row) == 7:  # daily buckets: phase 0 is Monday
+            days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+            low, high = int(np.argmin(row)), int(np.argmax(row))
+            detail = (f" ({metric_label(name)}: {days[low]} at {row[low]:.0%} of the week's average, "
+                      f"{days[high]} at {row[high]:.0%})")
+        out.append(f"Expected values follow the weekly pattern of the {fmt_int(len(weekly))} "
+                   f"metric{'s' if len(weekly) != 1 else ''} that have one{detail}, so an ordinary quiet day of the "
+                   f"week is not an alert.")
     explained = alerts.get("explained") or []
     if explained:
         top = explained[0]
