@@ -397,8 +397,12 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
                                         : alerts::BucketCalendar{};
   result.seasonality = to_string(options.seasonality);
   result.season_period = calendar.period;
-  if (!options.covariates_file.empty()) {
-    const CovariateTable table = read_covariates(options.covariates_file, options.bucket_seconds);
+  if (journeys.covariates) {
+    const CovariateTable& table = *journeys.covariates;
+    if (table.bucket_seconds != options.bucket_seconds)
+      throw ConfigError("alerts: covariates " + table.file + " were read for buckets of " +
+                        std::to_string(table.bucket_seconds) + " s; the alerts use buckets of " +
+                        std::to_string(options.bucket_seconds) + " s");
     result.covariates_file = table.file;
     result.covariate_names = table.names;
     result.covariate_coverage = describe_covariate_coverage(

@@ -29,7 +29,6 @@ int run_detect_command(const DetectCommandOptions& options) {
   config.threads = options.threads;
   config.output_path = options.output;
   config.progress = false;
-  anomalies.alerts.covariates_file = config.covariates_path;
   StageTimer timer(false, options.quiet ? nullptr : &ctx);
   const CommandJourneys input = ingest_journeys(ctx, config, timer);
   const JourneySet& journeys = input.journeys;

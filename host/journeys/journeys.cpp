@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "host/journeys/append_journey.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/journeys.hpp"
 
@@ -36,46 +37,49 @@ JourneySet journey_prefixes(const JourneySet& journeys, const std::vector<int64_
   out.covariates = journeys.covariates;
   for (const JourneyDimension& dimension : journeys.dimensions)
     out.dimensions.push_back(JourneyDimension{dimension.name, dimension.values, {}, {}});
-  const bool has_event_rows = !journeys.event_row.empty();
   out.offsets.reserve(rows.size() + 1);
   out.offsets.push_back(0);
   for (size_t i = 0; i < rows.size(); ++i) {
-    const int64_t j = rows[i];
-    if (lengths[i] < 1 || lengths[i] > journeys.length(j))
+    if (lengths[i] < 1 || lengths[i] > journeys.length(rows[i]))
       throw std::logic_error("journey_prefixes: a prefix must keep 1 .. length events");
-    const int64_t first = journeys.offsets[j], last = first + lengths[i];
-    for (int64_t e = first; e < last; ++e) {
-      out.touchpoint.push_back(journeys.touchpoint[e]);
-      out.channel.push_back(journeys.channel[e]);
-      out.timestamp_ms.push_back(journeys.timestamp_ms[e]);
-      out.value.push_back(journeys.value[e]);
-      if (has_event_rows) out.event_row.push_back(journeys.event_row[e]);
-      for (size_t d = 0; d < journeys.dimensions.size(); ++d)
-        out.dimensions[d].event_code.push_back(journeys.dimensions[d].event_code[static_cast<size_t>(e)]);
-    }
-    const bool whole = last == journeys.offsets[j + 1];
-    for (size_t d = 0; d < journeys.dimensions.size(); ++d) {
-      // A prefix's value is the first among its own events (the whole journey's when it is whole).
-      int32_t code = journeys.dimensions[d].journey_code[static_cast<size_t>(j)];
-      if (!whole) {
-        const std::vector<int32_t>& events = journeys.dimensions[d].event_code;
-        code = -1;
-        for (int64_t e = first; e < last && code < 0; ++e) code = events[static_cast<size_t>(e)];
-      }
-      out.dimensions[d].journey_code.push_back(code);
-    }
-    out.offsets.push_back(static_cast<int64_t>(out.touchpoint.size()));
-    out.customer.push_back(journeys.customer[j]);
-    out.converted.push_back(journeys.converted[j]);
-    out.conversion_value.push_back(journeys.conversion_value[j]);
-    out.start_ms.push_back(journeys.start_ms[j]);
-    out.end_ms.push_back(whole ? journeys.end_ms[j] : journeys.timestamp_ms[last - 1]);
-    if (journeys.has_outcomes()) {
-      out.outcome.push_back(journeys.outcome[j]);
-      out.outcome_ms.push_back(journeys.outcome_ms[j]);
-    }
+    append_journey(out, journeys, rows[i], lengths[i]);
   }
   return out;
+}
+
+void append_journey(JourneySet& out, const JourneySet& from, int64_t j, int64_t length) {
+  const int64_t first = from.offsets[j], last = first + length;
+  const bool has_event_rows = !from.event_row.empty();
+  for (int64_t e = first; e < last; ++e) {
+    out.touchpoint.push_back(from.touchpoint[e]);
+    out.channel.push_back(from.channel[e]);
+    out.timestamp_ms.push_back(from.timestamp_ms[e]);
+    out.value.push_back(from.value[e]);
+    if (has_event_rows) out.event_row.push_back(from.event_row[e]);
+    for (size_t d = 0; d < from.dimensions.size(); ++d)
+      out.dimensions[d].event_code.push_back(from.dimensions[d].event_code[static_cast<size_t>(e)]);
+  }
+  const bool whole = last == from.offsets[j + 1];
+  for (size_t d = 0; d < from.dimensions.size(); ++d) {
+    // A prefix's value is the first among its own events (the whole journey's when it is whole).
+    int32_t code = from.dimensions[d].journey_code[static_cast<size_t>(j)];
+    if (!whole) {
+      const std::vector<int32_t>& events = from.dimensions[d].event_code;
+      code = -1;
+      for (int64_t e = first; e < last && code < 0; ++e) code = events[static_cast<size_t>(e)];
+    }
+    out.dimensions[d].journey_code.push_back(code);
+  }
+  out.offsets.push_back(static_cast<int64_t>(out.touchpoint.size()));
+  out.customer.push_back(from.customer[j]);
+  out.converted.push_back(from.converted[j]);
+  out.conversion_value.push_back(from.conversion_value[j]);
+  out.start_ms.push_back(from.start_ms[j]);
+  out.end_ms.push_back(whole ? from.end_ms[j] : from.timestamp_ms[last - 1]);
+  if (from.has_outcomes()) {
+    out.outcome.push_back(from.outcome[j]);
+    out.outcome_ms.push_back(from.outcome_ms[j]);
+  }
 }
 
 const std::string& JourneySet::outcome_name(int64_t j) const {

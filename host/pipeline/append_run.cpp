@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <limits>
 #include <map>
-#include <numeric>
 #include <set>
 #include <sstream>
-#include <stdexcept>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "host/journeys/append_journey.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/result_file.hpp"
 #include "journeymap/timestamp.hpp"
@@ -103,42 +102,9 @@ JourneySet merge_in_order(const JourneySet& a, const std::vector<int64_t>& keep_
   out.channels = b.channels;
   out.outcome_labels = b.outcome_labels;
   out.positive_outcome = b.positive_outcome;
-  std::vector<int64_t> offsets{0};
-  std::vector<int32_t> touchpoint, channel;
-  std::vector<int64_t> timestamp_ms, start_ms, end_ms, outcome_ms;
-  std::vector<float> value, conversion_value;
-  std::vector<uint32_t> customer;
-  std::vector<uint8_t> converted, outcome;
-  for (const Pick& pick : picks) {
-    const JourneySet& from = *pick.from;
-    const int64_t j = pick.row;
-    for (int64_t e = from.offsets[j]; e < from.offsets[j + 1]; ++e) {
-      touchpoint.push_back(from.touchpoint[e]);
-      channel.push_back(from.channel[e]);
-      timestamp_ms.push_back(from.timestamp_ms[e]);
-      value.push_back(from.value[e]);
-    }
-    offsets.push_back(static_cast<int64_t>(touchpoint.size()));
-    customer.push_back(from.customer[j]);
-    converted.push_back(from.converted[j]);
-    conversion_value.push_back(from.conversion_value[j]);
-    start_ms.push_back(from.start_ms[j]);
-    end_ms.push_back(from.end_ms[j]);
-    outcome.push_back(from.outcome[j]);
-    outcome_ms.push_back(from.outcome_ms[j]);
-  }
-  out.offsets = std::move(offsets);
-  out.touchpoint = std::move(touchpoint);
-  out.channel = std::move(channel);
-  out.timestamp_ms = std::move(timestamp_ms);
-  out.value = std::move(value);
-  out.customer = std::move(customer);
-  out.converted = std::move(converted);
-  out.conversion_value = std::move(conversion_value);
-  out.start_ms = std::move(start_ms);
-  out.end_ms = std::move(end_ms);
-  out.outcome = std::move(outcome);
-  out.outcome_ms = std::move(outcome_ms);
+  out.offsets.reserve(picks.size() + 1);
+  out.offsets.push_back(0);
+  for (const Pick& pick : picks) append_journey(out, *pick.from, pick.row, pick.from->length(pick.row));
   return out;
 }
 

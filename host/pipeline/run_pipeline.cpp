@@ -398,10 +398,8 @@ RunReport run_pipeline(const RunConfig& config) {
   }
 
   if (config.anomalies_enabled) {
-    AnomaliesOptions anomaly_options = config.anomalies;
-    anomaly_options.alerts.covariates_file = config.covariates_path;
     const AnomaliesResult anomalies =
-        clock.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, anomaly_options); });
+        clock.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, config.anomalies); });
     clock.run("write", [&] {
       const StepTimer step(ctx, "anomalies");
       write_anomalies_results(writer, anomalies, journeys);

@@ -271,9 +271,6 @@ struct AlertOptions {
   /// Weekly factors apply when a week is a whole number of buckets and a series has three weeks of
   /// usable buckets; month-scale movements are followed by the rolling level.
   Seasonality seasonality = Seasonality::Weekly;
-  /// External factors per bucket (include/journeymap/covariates.hpp): their effects are estimated
-  /// per metric and explain what they cover instead of alerting on it. Empty = none.
-  std::string covariates_file;
   double k_sigma = 5.0;            ///< control limits: expected +- k x sigma
   int64_t min_support = 30;        ///< rates need at least this many journeys in the bucket
   /// Touchpoints whose drop-off is tracked ("dropoff:<name>": share of the journeys whose first
@@ -351,8 +348,11 @@ struct MetricAlerts {
   std::vector<ExplainedDeviation> explained;  ///< by |z_without_covariates|, largest first
 };
 
-/// Builds the bucketed metric series of `journeys` and raises alerts. Throws ConfigError on invalid
-/// options or unknown funnel steps.
+/// Builds the bucketed metric series of `journeys` and raises alerts. The journeys' covariates
+/// (JourneySet::covariates, include/journeymap/covariates.hpp), when they carry any, are the external
+/// factors whose effects are estimated per metric and explain what they cover instead of alerting
+/// on it. Throws ConfigError on invalid options, unknown funnel steps, or covariates read for
+/// buckets of another length.
 MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions& options);
 
 // ------------------------------------------------------------------------------------ the stage

@@ -99,8 +99,9 @@ TEST(AlertCalendar, CampaignIsExplainedByTheCovariatesNotAlerted) {
   EXPECT_GE(campaign_alerts, 4) << summary_of(unexplained, data.journeys);
 
   jm::AlertOptions with_file;
-  with_file.covariates_file = data.summary.covariates_path;
-  const jm::MetricAlerts alerts = jm::detect_metric_alerts(data.journeys, with_file);
+  jm::JourneySet with_covariates = data.journeys;
+  with_covariates.covariates = jm::load_covariates(data.summary.covariates_path, with_file.bucket_seconds);
+  const jm::MetricAlerts alerts = jm::detect_metric_alerts(with_covariates, with_file);
   EXPECT_TRUE(alerts.alerts.empty()) << summary_of(alerts, data.journeys);
   ASSERT_EQ(alerts.covariate_names, std::vector<std::string>{"campaign"});
   // The journeys' campaign effect: the planted +100% of journey starts.
@@ -220,8 +221,9 @@ TEST(AlertCalendar, EffectsOfFactorsOnDifferentScalesAreRecovered) {
   }
   jm::AlertOptions options;
   options.seasonality = jm::Seasonality::None;
-  options.covariates_file = jm::testing::write_file(jm::testing::scratch_dir() / "holidays.csv", csv);
-  const jm::JourneySet js = journeys_per_day(per_day);
+  jm::JourneySet js = journeys_per_day(per_day);
+  js.covariates = jm::load_covariates(jm::testing::write_file(jm::testing::scratch_dir() / "holidays.csv", csv),
+                                      options.bucket_seconds);
   const jm::MetricAlerts alerts = jm::detect_metric_alerts(js, options);
   const auto& effect = series_named(alerts, "journeys").covariate_effect;
   ASSERT_EQ(effect.size(), 2u);
