@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "host/patterns/pattern_contrast.hpp"
+#include "host/patterns/pattern_result.hpp"
 #include "host/patterns/sequence_index.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/patterns.hpp"
@@ -103,6 +104,33 @@ MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys
   return problem;
 }
 
+namespace patterns_detail {
+
+PatternResult make_pattern_result(const Context& ctx, const JourneySet& journeys, const PatternOptions& options,
+                                  int64_t min_count, FrequentPatterns&& found) {
+  PatternResult result;
+  result.options = options;
+  result.backend = to_string(ctx.backend);
+  result.n_journeys = journeys.size();
+  result.min_support_count = min_count;
+  result.offsets = std::move(found.offsets);
+  result.items = std::move(found.items);
+  result.support = std::move(found.support);
+  result.converted_support = std::move(found.converted_support);
+  result.final_support_count = result.support.empty() ? min_count : result.support.back();
+  // In top-k mode dropping patterns is the point; only the cap is worth a message.
+  result.truncated = found.truncated && (options.top_k == 0 || options.max_patterns < options.top_k);
+  if (result.truncated)
+    result.message = "more than " + std::to_string(options.max_patterns) + " patterns reach a support of " +
+                     std::to_string(min_count) + "; kept the " + std::to_string(result.size()) +
+                     " most frequent (support >= " + std::to_string(result.final_support_count) +
+                     "). Raise the minimum support, set a max length, or raise max_patterns to get all of them.";
+  patterns_detail::compute_contrast(journeys, result);
+  return result;
+}
+
+}  // namespace patterns_detail
+
 PatternResult mine_patterns(const Context& ctx, const JourneySet& journeys, const PatternOptions& options) {
   validate_pattern_options(options);
   for (int32_t item : journeys.touchpoint)
@@ -119,25 +147,7 @@ PatternResult mine_patterns(const Context& ctx, const JourneySet& journeys, cons
         options.max_explored, found.threshold_at_stop, problem.min_count, journeys.size(),
         std::max<int64_t>(2 * found.threshold_at_stop, problem.min_count + 1)));
 
-  PatternResult result;
-  result.options = options;
-  result.backend = to_string(ctx.backend);
-  result.n_journeys = journeys.size();
-  result.min_support_count = problem.min_count;
-  result.offsets = std::move(found.offsets);
-  result.items = std::move(found.items);
-  result.support = std::move(found.support);
-  result.converted_support = std::move(found.converted_support);
-  result.final_support_count = result.support.empty() ? problem.min_count : result.support.back();
-  // In top-k mode dropping patterns is the point; only the cap is worth a message.
-  result.truncated = found.truncated && (options.top_k == 0 || options.max_patterns < options.top_k);
-  if (result.truncated)
-    result.message = "more than " + std::to_string(options.max_patterns) + " patterns reach a support of " +
-                     std::to_string(problem.min_count) + "; kept the " + std::to_string(result.size()) +
-                     " most frequent (support >= " + std::to_string(result.final_support_count) +
-                     "). Raise the minimum support, set a max length, or raise max_patterns to get all of them.";
-  patterns_detail::compute_contrast(journeys, result);
-  return result;
+  return patterns_detail::make_pattern_result(ctx, journeys, options, problem.min_count, std::move(found));
 }
 
 }  // namespace jm

@@ -196,6 +196,24 @@ AppendBase read_append_base(const std::string& path, const RunConfig& config) {
   base.input_bytes.assign(bytes.begin(), bytes.end());
   base.rows_read = reader.read_int_attribute("/meta", "rows_read");
   base.rows_skipped = reader.read_int_attribute("/meta", "rows_skipped");
+  if (reader.exists("/patterns/support")) {
+    StoredPatterns& patterns = base.patterns.emplace();
+    patterns.offsets = reader.read_int64("/patterns/offsets");
+    patterns.items = reader.read_int32("/patterns/items");
+    patterns.support = reader.read_int64("/patterns/support");
+    patterns.converted_support = reader.read_int64("/patterns/converted_support");
+    patterns.n_journeys = reader.read_int_attribute("/patterns", "n_journeys");
+    patterns.min_support_count = reader.read_int_attribute("/patterns", "min_support_count");
+    patterns.truncated = reader.read_int_attribute("/patterns", "truncated") != 0;
+    const size_t n = patterns.support.size();
+    if (patterns.offsets.size() != n + 1 || patterns.converted_support.size() != n || patterns.offsets.front() != 0 ||
+        !std::is_sorted(patterns.offsets.begin(), patterns.offsets.end()) ||
+        patterns.offsets.back() != static_cast<int64_t>(patterns.items.size()))
+      throw Error(path + ": /patterns/offsets, items, support and converted_support do not describe the same patterns");
+    for (const int32_t item : patterns.items)
+      if (item < 0 || item >= base.journeys.touchpoints.size())
+        throw Error(path + ": /patterns/items holds a touchpoint id outside /vocab/touchpoints");
+  }
   return base;
 }
 
@@ -286,6 +304,8 @@ AppendedJourneys append_journeys(const Context& ctx, const AppendBase& base, Eve
   merged.journeys.stats.events_truncated =
       old.stats.events_truncated + after.journeys.stats.events_truncated - before.journeys.stats.events_truncated;
   merged.stats = difference(after.stats, before.stats);
+  appended.removed = std::move(before.journeys);
+  appended.added = std::move(after.journeys);
   appended.customer_last_ms = base.customer_last_ms;
   appended.customer_last_ms.resize(static_cast<size_t>(replay.customers.size()), std::numeric_limits<int64_t>::min());
   for (size_t r = 0; r < new_events.size(); ++r) {

@@ -6,10 +6,12 @@
 //    event, rebuilt from the stored label, value and time) is cut again together with the new
 //    events, so a journey still open continues and an outcome ends it exactly as a run over all
 //    events would; the customer's earlier journeys are closed and kept.
-// The stages then run over the merged journeys (docs/reliability.md, "Appending new data").
+// Patterns are updated from the base's (host/patterns/pattern_update.hpp); the other stages run
+// over the merged journeys (docs/reliability.md, "Appending new data").
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "journeymap/journeys.hpp"
 #include "journeymap/outcome.hpp"
 #include "journeymap/run_config.hpp"
+#include "host/patterns/pattern_update.hpp"
 
 namespace jm {
 
@@ -34,6 +37,7 @@ struct AppendBase {
   std::vector<uint64_t> input_bytes;
   int64_t rows_read = 0;
   int64_t rows_skipped = 0;
+  std::optional<StoredPatterns> patterns;  ///< /patterns, when the base has them
 };
 
 /// Refuses settings whose journeys the base result cannot stand for (several sources, a label
@@ -48,6 +52,8 @@ AppendBase read_append_base(const std::string& path, const RunConfig& config);
 struct AppendedJourneys {
   OutcomeJourneys built;                  ///< outcome statistics: those of the new events
   std::vector<int64_t> customer_last_ms;  ///< the base's, updated with the new events
+  JourneySet removed;  ///< the base's journeys the new events continue (replaced in the merged set)
+  JourneySet added;    ///< journeys of the new events, continued ones included
 };
 
 /// The journeys of the base and of `new_events` together, as a run over all events would cut them.

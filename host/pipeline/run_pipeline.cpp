@@ -212,6 +212,7 @@ RunReport run_pipeline(const RunConfig& config) {
   if (config.compare_enabled && !config.flows_enabled)
     throw ConfigError("[compare] needs the flows stage (its funnel): set [flows] enabled = true");
   std::vector<int64_t> customer_last_ms;  // what a later --append compares its events with
+  JourneySet append_removed, append_added;  // --append: the base's journeys it replaced, the ones it added
   OutcomeJourneys built = clock.run("journeys", [&] {
     if (!base) {
       customer_last_ms = customer_last_event_ms(ingest.events);
@@ -219,13 +220,19 @@ RunReport run_pipeline(const RunConfig& config) {
     }
     AppendedJourneys appended = append_journeys(ctx, *base, ingest.events, config);
     customer_last_ms = std::move(appended.customer_last_ms);
+    append_removed = std::move(appended.removed);
+    append_added = std::move(appended.added);
     return std::move(appended.built);
   });
   if (base)
     report.warnings.push_back("appended " + config.input_path + " (" + std::to_string(ingest.rows_read) +
                               " rows) to the journeys of " + base->path + " (" + std::to_string(base->rows_read) +
-                              " rows read before; its /journeys, not its inputs, stand for them); every stage ran "
-                              "over the merged journeys; the outcome-cut counts are those of the new events");
+                              " rows read before; its /journeys, not its inputs, stand for them). Patterns are updated "
+                              "from the base's where that is exact (next line); segments, the model and anomaly scores "
+                              "are recomputed over all merged journeys (each depends on all journeys together), and "
+                              "flows, attribution and alerts recounted over them (their medians, pooled Sankey nodes "
+                              "and ranked variants are not sums of stored counts). The outcome-cut counts are those "
+                              "of the new events");
   for (std::string& warning : outcome_warnings(built.stats, outcome)) report.warnings.push_back(std::move(warning));
   attach_case_attributes(built.journeys, config.case_attributes_path, &report.warnings);
   built.journeys.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
@@ -256,7 +263,12 @@ RunReport run_pipeline(const RunConfig& config) {
   }
 
   if (config.patterns_enabled) {
-    const PatternResult patterns = clock.run("patterns", [&] { return mine_patterns(ctx, journeys, config.patterns); });
+    const PatternResult patterns = clock.run("patterns", [&] {
+      if (!base || !base->patterns) return mine_patterns(ctx, journeys, config.patterns);
+      PatternUpdate update = update_patterns(ctx, *base->patterns, append_removed, append_added, journeys, config.patterns);
+      report.warnings.push_back(std::move(update.how));
+      return std::move(update.result);
+    });
     clock.run("write", [&] {
       const StepTimer step(ctx, "patterns");
       write_patterns_results(writer, patterns, journeys);

@@ -6,3 +6,4 @@ target_compile_definitions(test_prefixspan_datasets PRIVATE
   JM_REFERENCE_SCRIPT="${PROJECT_SOURCE_DIR}/scripts/prefixspan_reference.py")
 jm_add_test(test_pattern_contrast patterns/test_pattern_contrast.cpp)
 target_link_libraries(test_pattern_contrast PRIVATE CLI11::CLI11)
+jm_add_test(test_pattern_update patterns/test_pattern_update.cpp)

@@ -125,9 +125,13 @@ TEST(Append, BasePlusNewEventsEqualsARunOverAllEvents) {
   const auto inputs = appended.read_strings("/meta/input_files");
   EXPECT_EQ(inputs, (std::vector<std::string>{split.before, split.after}));
   EXPECT_EQ(appended.read_int_attribute("/meta", "rows_read"), full.read_int_attribute("/meta", "rows_read"));
-  bool said = false;
-  for (const std::string& warning : report.warnings) said = said || warning.find("appended") != std::string::npos;
+  bool said = false, patterns_updated = false;
+  for (const std::string& warning : report.warnings) {
+    said = said || warning.find("appended") != std::string::npos;
+    patterns_updated = patterns_updated || warning.find("patterns: updated, not mined again") != std::string::npos;
+  }
   EXPECT_TRUE(said);
+  EXPECT_TRUE(patterns_updated) << "the patterns were mined again instead of updated";
 
   // The base may be replaced in place: the result is written beside it and renamed over it.
   jm::RunConfig in_place = small_config(split.after, (dir / "base.h5").string());
