@@ -43,7 +43,8 @@ void PatternCollector::add(PatternBatch& batch) {
   }
   batch.clear();
   // Patterns that can no longer make the answer are dropped now and then, bounding memory.
-  if (stored_.size() > 2 * keep_ + 65536) compact_locked();  // amortised: each compaction drops > keep
+  // (written as a difference: keep_ may be as large as int64_t allows)
+  if (stored_.size() - keep_ > std::max<int64_t>(keep_, 65536)) compact_locked();  // amortised: each drops > keep
 }
 
 void PatternCollector::compact_locked() {

@@ -1,7 +1,6 @@
 #include "host/patterns/pattern_update.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -43,7 +42,7 @@ FrequentPatterns mine_candidates(const Context& ctx, const JourneySet& added, co
   PatternOptions candidates = options;
   candidates.min_support = MinSupport::count(slack);
   candidates.top_k = 0;
-  candidates.max_patterns = std::numeric_limits<int64_t>::max();
+  candidates.max_patterns = kCandidateBudget;
   candidates.max_explored = std::min(options.max_explored, kCandidateBudget);
   const MiningProblem problem = make_mining_problem(ctx, added, candidates);
   return ctx.backend == Backend::Gpu ? cuda_impl::mine_frequent_patterns(ctx, problem)
@@ -86,7 +85,7 @@ PatternUpdate update_patterns(const Context& ctx, const StoredPatterns& base, co
   PatternList fresh;
   if (added.size() > 0) {
     const FrequentPatterns found = mine_candidates(ctx, added, options, slack);
-    if (found.budget_exceeded)
+    if (found.budget_exceeded || found.truncated)
       return mine_again(fmt::format("the {} added journeys hold more than {} candidate patterns at support >= {}",
                                     added.size(), kCandidateBudget, slack));
     PatternList unlisted;
