@@ -37,6 +37,9 @@ CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, Sta
   });
   out.journeys = std::move(built.journeys);
   out.outcome_stats = built.stats;
+  // The journeys hold everything the commands read from here on; the event table, the largest
+  // allocation after reading, goes before the stages run (its file and row counts stay).
+  out.ingest.events = EventTable{};
   attach_case_attributes(out.journeys, config.case_attributes_path, &out.warnings);
   out.journeys.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
   return out;

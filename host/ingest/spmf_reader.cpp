@@ -50,13 +50,10 @@ class SpmfChunk {
     newlines = sequences = 0;
     error.reset();
     nonempty_sequence_numbers.clear();
-    event_sequence_.clear();
-    event_position_.clear();
-    event_item_.clear();
-    const size_t expected_events = text.size() / 8 + 16;  // "item -1 " is >= 5 bytes; typical files ~6-10
-    event_sequence_.reserve(expected_events);
-    event_position_.reserve(expected_events);
-    event_item_.reserve(expected_events);
+    events_.clear();
+    for (const int32_t number : small_items_seen_) small_item_id_[static_cast<size_t>(number)] = -1;
+    small_items_seen_.clear();
+    events_.reserve(text.size() / 8 + 16);  // "item -1 " is >= 5 bytes; typical files ~6-10
 
     const char* p = text.data();
     const char* const end = p + text.size();
@@ -77,14 +74,14 @@ class SpmfChunk {
     }
   }
 
-  size_t size() const { return event_item_.size(); }
+  size_t size() const { return events_.size(); }
 
   void write_to(EventTable& events, size_t offset, int32_t customer_base) const {
     for (size_t i = 0; i < size(); ++i) {
       const size_t row = offset + i;
-      events.customer[row] = static_cast<uint32_t>(customer_base + event_sequence_[i]);
-      events.timestamp_ms[row] = static_cast<int64_t>(event_position_[i]) * kMsPerEvent;
-      events.touchpoint[row] = item_global[event_item_[i]];
+      events.customer[row] = static_cast<uint32_t>(customer_base + events_[i].sequence);
+      events.timestamp_ms[row] = static_cast<int64_t>(events_[i].position) * kMsPerEvent;
+      events.touchpoint[row] = item_global[static_cast<size_t>(events_[i].item)];
       events.channel[row] = channel_id;
       events.value[row] = 0.0f;
       events.is_conversion[row] = 0;
@@ -109,10 +106,11 @@ class SpmfChunk {
   // Grammar: (item -1)* -2, one item per itemset. Events are appended only once the whole line is
   // valid, so an error leaves nothing half-parsed (the reader throws anyway).
   bool parse_sequence(std::string_view row, int64_t line) {
-    const size_t events_before = event_item_.size();
+    const size_t events_before = events_.size();
     const auto sequence_index = static_cast<int32_t>(nonempty_sequence_numbers.size());
     int32_t position = 0;
     std::string_view pending_item;  // item of the open itemset
+    int32_t pending_id = -1;
     bool ended = false;
     size_t pos = 0;
     while (true) {
@@ -123,14 +121,10 @@ class SpmfChunk {
       const std::string_view token = row.substr(token_begin, pos - token_begin);
       if (ended) return fail(line, "", token, "text after the end-of-sequence marker -2");
       int64_t number = 0;
-      const auto [token_end, ec] = std::from_chars(token.data(), token.data() + token.size(), number);
-      if (ec != std::errc() || token_end != token.data() + token.size())
-        return fail(line, "item", token, "not an integer");
+      if (!parse_number(token, number)) return fail(line, "item", token, "not an integer");
       if (number == -1) {
         if (pending_item.empty()) return fail(line, "item", token, "empty itemset (-1 without an item)");
-        event_sequence_.push_back(sequence_index);
-        event_position_.push_back(position++);
-        event_item_.push_back(items.encode(pending_item));
+        events_.push_back({sequence_index, position++, pending_id});
         pending_item = std::string_view();
       } else if (number == -2) {
         if (!pending_item.empty()) return fail(line, "item", pending_item, "itemset not closed by -1 before -2");
@@ -142,17 +136,52 @@ class SpmfChunk {
           return fail(line, "item", token,
                       "itemset with more than one item (each event must hold exactly one item)");
         pending_item = token;
+        pending_id = item_id(token, number);
       }
     }
-    if (!ended) return fail(line, "", row, "sequence does not end with -2");
-    if (event_item_.size() > events_before) nonempty_sequence_numbers.push_back(sequences);
+    if (!ended) {
+      events_.resize(events_before);
+      return fail(line, "", row, "sequence does not end with -2");
+    }
+    if (events_.size() > events_before) nonempty_sequence_numbers.push_back(sequences);
     ++sequences;
     return true;
   }
 
-  std::vector<int32_t> event_sequence_;  // index into nonempty_sequence_numbers
-  std::vector<int32_t> event_position_;
-  std::vector<int32_t> event_item_;
+  // Decimal integers as SPMF writes them; the separators -1 and -2 without a general parse.
+  static bool parse_number(std::string_view token, int64_t& number) {
+    if (token.size() == 2 && token[0] == '-' && (token[1] == '1' || token[1] == '2')) {
+      number = token[1] == '1' ? -1 : -2;
+      return true;
+    }
+    const auto [token_end, ec] = std::from_chars(token.data(), token.data() + token.size(), number);
+    return ec == std::errc() && token_end == token.data() + token.size();
+  }
+
+  // The chunk-local id of an item. Items are mostly small numbers written without leading zeros:
+  // those are looked up by value; any other spelling goes through the dictionary of names (so "07"
+  // and "7", or "-0" and "0", stay two items, as the text says).
+  int32_t item_id(std::string_view token, int64_t number) {
+    const bool canonical = token[0] != '-' && (token.size() == 1 || token[0] != '0');  // not "-0", "07"
+    if (!canonical || number >= kSmallItems) return items.encode(token);
+    int32_t& id = small_item_id_[static_cast<size_t>(number)];
+    if (id < 0) {
+      id = items.encode(token);
+      small_items_seen_.push_back(static_cast<int32_t>(number));
+    }
+    return id;
+  }
+
+  struct ParsedEvent {
+    int32_t sequence;  // index into nonempty_sequence_numbers
+    int32_t position;
+    int32_t item;      // chunk-local id
+  };
+  static constexpr int64_t kSmallItems = 1 << 16;
+
+  std::vector<ParsedEvent> events_;
+  std::vector<int32_t> small_item_id_ = std::vector<int32_t>(kSmallItems, -1);
+  std::vector<int32_t> small_items_seen_;
 };
 
 }  // namespace
@@ -201,7 +230,7 @@ IngestResult read_events_spmf(const std::string& path, int num_threads) {
       offsets[k] = total;
       total += chunk.size();
     }
-    if (customer_count > customers_reserved) {  // geometric, so the hash table is not rehashed per name
+    if (customer_count > customers_reserved) {  // geometric, so the hash table is not rehashed per block
       customers_reserved = std::max(customer_count, customers_reserved + customers_reserved / 2);
       events.customers.reserve(customers_reserved);
     }
@@ -214,10 +243,13 @@ IngestResult read_events_spmf(const std::string& path, int num_threads) {
     // Task 0 fills the customer Vocabulary (one name per sequence: the costliest serial step)
     // while the other tasks copy the chunks' events; the two touch disjoint data.
     parallel_for(static_cast<int64_t>(pieces.size()) + 1, num_threads, [&](int64_t task) {
-      if (task == 0) {
+      if (task == 0) {  // sequence numbers: distinct by construction
+        std::vector<std::string> names;
+        names.reserve(customer_count - static_cast<size_t>(events.customers.size()));
         for (size_t k = 0; k < pieces.size(); ++k)
           for (int64_t number : chunks[k].nonempty_sequence_numbers)
-            events.customers.encode(std::to_string(sequence_bases[k] + number + 1));
+            names.push_back(std::to_string(sequence_bases[k] + number + 1));
+        events.customers.append_distinct(std::move(names));
         return;
       }
       const auto chunk = static_cast<size_t>(task - 1);

@@ -21,15 +21,28 @@ class Vocabulary {
   int32_t size() const { return static_cast<int32_t>(names_.size()); }
   bool empty() const { return names_.empty(); }
   void reserve(size_t n);
+  /// Appends names known to be new and distinct from each other (sequence numbers, generated ids),
+  /// with ids in their order. Faster than encoding them one by one: the hash table is filled in
+  /// slot order. Throws std::logic_error when a name was already present or appears twice.
+  void append_distinct(std::vector<std::string> names);
 
  private:
   // Open addressing over ids (linear probing, power-of-two table, load <= 1/2): a lookup hashes
-  // the view once and compares against names_, with no temporary std::string.
+  // the view once and compares against names_, with no temporary std::string. Each slot keeps the
+  // high bits of its name's hash, so probing past other names rarely touches their strings (with a
+  // million customers, those reads were cache misses on every probe).
+  struct Slot {
+    int32_t id;    ///< -1 when empty
+    uint32_t tag;  ///< high 32 bits of the name's hash
+  };
   size_t slot_of(std::string_view name, size_t hash) const;
   void grow_table(size_t min_slots);
+  /// Puts ids first_id .. size-1 into the table, visiting their home slots in ascending order so
+  /// the table is written front to back instead of at random (one cache miss per name otherwise).
+  void fill_slots_in_order(size_t first_id);
 
   std::vector<std::string> names_;
-  std::vector<int32_t> slots_;  ///< id stored at each slot, -1 when empty
+  std::vector<Slot> slots_;
 };
 
 }  // namespace jm

@@ -1,8 +1,10 @@
 // Vocabulary: dense ids in first-insertion order, lookups without insertion, growth and copies.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "journeymap/vocabulary.hpp"
 
@@ -42,6 +44,31 @@ TEST(Vocabulary, ReserveKeepsExistingIds) {
   EXPECT_EQ(vocab.find("a"), 0);
   EXPECT_EQ(vocab.find("b"), 1);
   EXPECT_EQ(vocab.encode("c"), 2);
+}
+
+TEST(Vocabulary, AppendDistinctNumbersNamesInOrderAndFindsThemAll) {
+  jm::Vocabulary vocab;
+  vocab.encode("x");
+  std::vector<std::string> names;
+  for (int i = 1; i <= 300000; ++i) names.push_back(std::to_string(i));
+  vocab.append_distinct(names);
+  std::vector<std::string> more{"y", "z"};
+  vocab.append_distinct(more);  // into a table with room to spare
+  ASSERT_EQ(vocab.size(), 300003);
+  EXPECT_EQ(vocab.find("x"), 0);
+  for (int i = 1; i <= 300000; ++i) ASSERT_EQ(vocab.find(std::to_string(i)), i) << i;
+  EXPECT_EQ(vocab.name(300001), "y");
+  EXPECT_EQ(vocab.encode("z"), 300002);
+  EXPECT_EQ(vocab.encode("new"), 300003);
+  EXPECT_EQ(vocab.find("300001"), -1);
+}
+
+TEST(Vocabulary, AppendDistinctRefusesANameItAlreadyHolds) {
+  jm::Vocabulary present;
+  present.encode("a");
+  EXPECT_THROW(present.append_distinct({"b", "a"}), std::logic_error);
+  jm::Vocabulary twice;
+  EXPECT_THROW(twice.append_distinct({"b", "c", "b"}), std::logic_error);
 }
 
 }  // namespace

@@ -62,6 +62,20 @@ TEST(SpmfReader, ParsesSmallDatabaseExactly) {
   EXPECT_EQ(events.is_conversion, (std::vector<uint8_t>(7, 0)));
 }
 
+TEST(SpmfReader, ItemsAreTheirSpellingSmallOrLarge) {
+  // Small numbers are looked up by value, others by name: either way an item is its text, so "7",
+  // "07", "0" and "-0" are four items, and a number past the small range is one item, not a wrap.
+  const std::string text =
+      "7 -1 07 -1 0 -1 -0 -1 -2\n"
+      "65535 -1 65536 -1 131079 -1 7 -1 0 -1 -2\n"
+      "-0 -1 65536 -1 07 -1 -2\n";
+  const IngestResult result = read_events_spmf(write_file(scratch_dir() / "spellings.txt", text), 2);
+  const EventTable& events = result.events;
+  EXPECT_EQ(events.touchpoints.names(),
+            (std::vector<std::string>{"7", "07", "0", "-0", "65535", "65536", "131079"}));
+  EXPECT_EQ(events.touchpoint, (std::vector<int32_t>{0, 1, 2, 3, 4, 5, 6, 0, 2, 3, 5, 1}));
+}
+
 TEST(SpmfReader, IdenticalForAnyThreadCount) {
   std::string text;
   for (int s = 0; s < 3000; ++s) {
