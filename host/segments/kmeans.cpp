@@ -1,21 +1,21 @@
-// The k-means driver shared by both backends: k-means++ starts and the sampled silhouette run on
-// the CPU, the Lloyd loop (centroid update, empty-cluster repair, convergence test) runs here on the
-// host, and only the assignment pass (LloydStep) runs on the chosen backend.
+// The k-means driver shared by both backends: the k-means++ draws and the sampled silhouette run on
+// the CPU (the k-means++ distances on the run's backend: seeding_distances.hpp), the Lloyd loop
+// (centroid update, empty-cluster repair, convergence test) runs here on the host, and only the
+// assignment pass (LloydStep) runs on the chosen backend.
 //
 // Why the update stays on the host: per-cluster sums come back as k x dims doubles (a few KiB), so
 // the update is negligible next to the assignment pass, and one copy of it keeps the two backends
 // from drifting apart.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <numeric>
 #include <random>
 #include <string>
 
-#include "host/core/cpu_features.hpp"
 #include "host/core/splitmix64.hpp"
 #include "host/core/thread_pool.hpp"
 #include "host/segments/kmeans_driver.hpp"
+#include "host/segments/seeding_distances.hpp"
 #include "host/segments/silhouette.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/segments.hpp"
@@ -29,66 +29,6 @@ using kmeans_detail::uniform01;
 
 // The seed of one restart's stream: the stream-th SplitMix64 output after `seed`.
 uint64_t mix_seed(uint64_t seed, uint64_t stream) { return splitmix64_mix(seed + 0x9E3779B97F4A7C15ull * (stream + 1)); }
-
-// k-means++ compares each sampled point with several candidate centroids. Up to kCandidateLanes
-// candidates are held transposed ([dims x lanes], in double) and compared side by side: the
-// compiler vectorises across candidates, while each candidate's sum still runs over the dimensions
-// in order, so every distance has the same bits as kmeans_detail::squared_distance.
-constexpr int kCandidateLanes = 4;
-
-struct CandidateLanes {
-  int count = 0;             // candidates in use (the rest repeat the last one)
-  std::vector<double> values;  // [dims x kCandidateLanes]
-};
-
-CandidateLanes transpose_candidates(const float* points, const int64_t* rows, int count, int dims) {
-  CandidateLanes lanes;
-  lanes.count = count;
-  lanes.values.resize(size_t(dims) * kCandidateLanes);
-  for (int t = 0; t < kCandidateLanes; ++t) {
-    const float* c = points + rows[std::min(t, count - 1)] * dims;
-    for (int j = 0; j < dims; ++j) lanes.values[size_t(j) * kCandidateLanes + t] = c[j];
-  }
-  return lanes;
-}
-
-// Distances of kPointsPerCall consecutive points (rows of `x`) to the lanes: out[p * lanes + t].
-// Each (point, lane) sum is one chain of adds over the dimensions in order; the points' chains are
-// independent, so they overlap in the pipeline instead of each waiting on the previous add.
-constexpr int kPointsPerCall = 4;
-
-inline __attribute__((always_inline)) void squared_distances_to_lanes_body(const float* x, const double* lanes,
-                                                                           int dims, double* out) {
-  double sum[kPointsPerCall][kCandidateLanes] = {};
-  for (int j = 0; j < dims; ++j) {
-    for (int p = 0; p < kPointsPerCall; ++p) {
-      const double xj = x[size_t(p) * dims + j];
-      for (int t = 0; t < kCandidateLanes; ++t) {
-        const double diff = xj - lanes[j * kCandidateLanes + t];
-        sum[p][t] += diff * diff;
-      }
-    }
-  }
-  for (int p = 0; p < kPointsPerCall; ++p)
-    for (int t = 0; t < kCandidateLanes; ++t) out[p * kCandidateLanes + t] = sum[p][t];
-}
-
-// The AVX2 copy holds four lanes in one register instead of two. Separate multiplies and adds on
-// both (AVX2 alone brings no fused multiply-add), so both give the same bits.
-__attribute__((target("avx2"))) void squared_distances_to_lanes_avx2(const float* x, const double* lanes, int dims,
-                                                                     double* out) {
-  squared_distances_to_lanes_body(x, lanes, dims, out);
-}
-
-void squared_distances_to_lanes_baseline(const float* x, const double* lanes, int dims, double* out) {
-  squared_distances_to_lanes_body(x, lanes, dims, out);
-}
-
-using LaneDistances = void (*)(const float*, const double*, int, double*);
-
-LaneDistances lane_distances_for_this_cpu() {
-  return cpu_has_avx2() ? squared_distances_to_lanes_avx2 : squared_distances_to_lanes_baseline;
-}
 
 void validate_kmeans(int64_t n, int dims, int k, const KMeansOptions& options) {
   if (dims < 1) throw ConfigError("k-means needs at least one feature dimension");
@@ -120,6 +60,18 @@ double mean_variance(const float* points, int64_t n, int dims) {
     total += std::max(0.0, sum_sq / n - mean * mean);
   }
   return total / dims;
+}
+
+std::unique_ptr<SeedingDistances> make_seeding_distances(const Context& ctx, const float* sample_points, int64_t s,
+                                                         int dims) {
+  return ctx.backend == Backend::Gpu ? cuda_impl::make_seeding_distances(ctx, sample_points, s, dims)
+                                     : cpu_impl::make_seeding_distances(sample_points, s, dims, ctx.num_threads);
+}
+
+void add_task_sums(const std::vector<double>& task_sums, int64_t tasks, int count, std::vector<double>& potentials) {
+  potentials.assign(size_t(count), 0.0);
+  for (int64_t task = 0; task < tasks; ++task)
+    for (int t = 0; t < count; ++t) potentials[t] += task_sums[size_t(task) * count + t];
 }
 
 std::unique_ptr<LloydStep> make_step(const Context& ctx, const float* points, int64_t n, int dims) {
@@ -183,12 +135,12 @@ KMeansResult run_lloyd(LloydStep& step, const float* points, int64_t n, int dims
   return result;
 }
 
-KMeansResult run_kmeans(LloydStep& step, const float* points, int64_t n, int dims, int k, const KMeansOptions& options,
-                        double absolute_tolerance, int num_threads) {
+KMeansResult run_kmeans(const Context& ctx, LloydStep& step, const float* points, int64_t n, int dims, int k,
+                        const KMeansOptions& options, double absolute_tolerance) {
   KMeansResult best;
   for (int restart = 0; restart < options.restarts; ++restart) {
-    std::vector<float> init = kmeans_plus_plus(points, n, dims, k, mix_seed(options.seed, static_cast<uint64_t>(restart)),
-                                               options.init_sample, num_threads);
+    std::vector<float> init = kmeans_plus_plus(ctx, points, n, dims, k, mix_seed(options.seed, static_cast<uint64_t>(restart)),
+                                               options.init_sample);
     KMeansResult candidate = run_lloyd(step, points, n, dims, std::move(init), k, options, absolute_tolerance, false);
     // Strictly lower inertia wins, so the earliest restart wins ties (deterministic).
     if (restart == 0 || candidate.inertia < best.inertia) {
@@ -203,6 +155,13 @@ KMeansResult run_kmeans(LloydStep& step, const float* points, int64_t n, int dim
 
 std::vector<float> kmeans_plus_plus(const float* points, int64_t n, int dims, int k, uint64_t seed,
                                     int64_t init_sample, int num_threads) {
+  Context cpu;
+  cpu.num_threads = num_threads;
+  return kmeans_plus_plus(cpu, points, n, dims, k, seed, init_sample);
+}
+
+std::vector<float> kmeans_plus_plus(const Context& ctx, const float* points, int64_t n, int dims, int k, uint64_t seed,
+                                    int64_t init_sample) {
   if (n < 1 || k < 1) throw ConfigError("k-means++ needs at least one point and k >= 1");
   std::mt19937_64 rng(seed);
   // Sample with replacement: duplicates do no harm to D^2 sampling and keep this O(sample).
@@ -216,7 +175,7 @@ std::vector<float> kmeans_plus_plus(const float* points, int64_t n, int dims, in
   }
   const int64_t s = static_cast<int64_t>(sample.size());
   const int64_t tasks = (s + kRowsPerTask - 1) / kRowsPerTask;
-  const int threads = resolve_thread_count(num_threads);
+  const int threads = resolve_thread_count(ctx.num_threads);
   const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
   // The sampled rows, copied once into sample order: every pass below then streams through memory
   // instead of jumping between random rows (cache misses dominated the passes).
@@ -234,57 +193,18 @@ std::vector<float> kmeans_plus_plus(const float* points, int64_t n, int dims, in
   centroids.reserve(size_t(k) * dims);
   auto add_centroid = [&](int64_t point) { centroids.insert(centroids.end(), points + point * dims, points + (point + 1) * dims); };
 
-  // closest[i]: squared distance of sampled point i to its nearest chosen centroid.
-  // candidate_closest[t * s + i]: the same if candidate t were added; potentials[t] its sum, with
-  // deterministic sums (per fixed-size task, added in task order).
-  std::vector<double> closest(static_cast<size_t>(s), std::numeric_limits<double>::infinity());
-  std::vector<double> candidate_closest;
-  std::vector<double> task_sums;
+  // The distances and potentials run on the backend; the draws below stay here.
+  const std::unique_ptr<kmeans_detail::SeedingDistances> distances =
+      kmeans_detail::make_seeding_distances(ctx, sample_points, s, dims);
+  std::vector<float> candidate_rows;
   std::vector<double> potentials;
-  // One pass over the sample evaluates every candidate (rows into `points`).
   auto evaluate = [&](const std::vector<int64_t>& candidates) {
-    const int count = static_cast<int>(candidates.size());
-    std::vector<CandidateLanes> groups;
-    for (int first = 0; first < count; first += kCandidateLanes)
-      groups.push_back(transpose_candidates(points, candidates.data() + first, std::min(kCandidateLanes, count - first), dims));
-    candidate_closest.resize(size_t(count) * s);
-    task_sums.assign(size_t(tasks) * count, 0.0);
-    const LaneDistances squared_distances_to_lanes = lane_distances_for_this_cpu();
-    parallel_for(tasks, threads, [&](int64_t task) {
-      double* sums = task_sums.data() + size_t(task) * count;
-      double distances[kPointsPerCall * kCandidateLanes];
-      std::vector<float> padded;  // the last points of the sample, repeated up to kPointsPerCall rows
-      const int64_t begin = task * kRowsPerTask, end = std::min(s, (task + 1) * kRowsPerTask);
-      for (int64_t first = begin; first < end; first += kPointsPerCall) {
-        const int points_here = static_cast<int>(std::min<int64_t>(kPointsPerCall, end - first));
-        const float* x = sample_points + first * dims;
-        if (points_here < kPointsPerCall) {
-          padded.resize(size_t(kPointsPerCall) * dims);
-          for (int p = 0; p < kPointsPerCall; ++p)
-            std::copy(x + size_t(std::min(p, points_here - 1)) * dims, x + size_t(std::min(p, points_here - 1) + 1) * dims,
-                      padded.begin() + size_t(p) * dims);
-          x = padded.data();
-        }
-        for (size_t g = 0; g < groups.size(); ++g) {
-          squared_distances_to_lanes(x, groups[g].values.data(), dims, distances);
-          for (int p = 0; p < points_here; ++p) {
-            const int64_t i = first + p;
-            for (int lane = 0; lane < groups[g].count; ++lane) {
-              const int t = static_cast<int>(g) * kCandidateLanes + lane;
-              const double d = std::min(closest[i], distances[p * kCandidateLanes + lane]);
-              candidate_closest[size_t(t) * s + i] = d;
-              sums[t] += d;
-            }
-          }
-        }
-      }
-    });
-    potentials.assign(size_t(count), 0.0);
-    for (int64_t task = 0; task < tasks; ++task)
-      for (int t = 0; t < count; ++t) potentials[t] += task_sums[size_t(task) * count + t];
+    candidate_rows.clear();
+    for (const int64_t row : candidates) candidate_rows.insert(candidate_rows.end(), points + row * dims, points + (row + 1) * dims);
+    distances->evaluate(candidate_rows.data(), static_cast<int>(candidates.size()), potentials);
   };
   auto accept = [&](int t) {
-    std::copy(candidate_closest.begin() + size_t(t) * s, candidate_closest.begin() + size_t(t + 1) * s, closest.begin());
+    distances->accept(t);
     return potentials[t];
   };
 
@@ -297,6 +217,7 @@ std::vector<float> kmeans_plus_plus(const float* points, int64_t n, int dims, in
   std::vector<int64_t> picks(static_cast<size_t>(trials));
   std::vector<int64_t> candidates(static_cast<size_t>(trials));
   for (int c = 1; c < k; ++c) {
+    const std::vector<double>& closest = distances->closest();
     std::partial_sum(closest.begin(), closest.end(), cumulative.begin());
     // The draws do not depend on the evaluations, so all candidates are drawn first.
     for (int t = 0; t < trials; ++t) {
@@ -346,7 +267,7 @@ KMeansResult kmeans(const Context& ctx, const float* points, int64_t n, int dims
   require_finite(points, n, dims, "k-means input");
   const double tolerance = options.tolerance * kmeans_detail::mean_variance(points, n, dims);
   auto step = kmeans_detail::make_step(ctx, points, n, dims);
-  return kmeans_detail::run_kmeans(*step, points, n, dims, k, options, tolerance, ctx.num_threads);
+  return kmeans_detail::run_kmeans(ctx, *step, points, n, dims, k, options, tolerance);
 }
 
 KMeansResult lloyd(const Context& ctx, const float* points, int64_t n, int dims,

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "journeymap/kmeans_rules.hpp"
 #include "journeymap/segments.hpp"
 
 namespace jm::kmeans_detail {
@@ -15,12 +16,7 @@ inline double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng()
 
 /// ||a - b||^2 in double, summed over the dimensions in order (k-means++ and the silhouette).
 inline double squared_distance(const float* a, const float* b, int dims) {
-  double sum = 0.0;
-  for (int i = 0; i < dims; ++i) {
-    const double diff = static_cast<double>(a[i]) - static_cast<double>(b[i]);
-    sum += diff * diff;
-  }
-  return sum;
+  return kmeans_rules::squared_distance_in_double(a, b, dims);
 }
 
 /// Mean over dimensions of the per-dimension variance (scales the convergence tolerance).
@@ -37,7 +33,7 @@ KMeansResult run_lloyd(LloydStep& step, const float* points, int64_t n, int dims
                        const KMeansOptions& options, double absolute_tolerance, bool fetch_labels);
 
 /// `options.restarts` k-means++ starts, keeping the lowest inertia (with its labels).
-KMeansResult run_kmeans(LloydStep& step, const float* points, int64_t n, int dims, int k, const KMeansOptions& options,
-                        double absolute_tolerance, int num_threads);
+KMeansResult run_kmeans(const Context& ctx, LloydStep& step, const float* points, int64_t n, int dims, int k,
+                        const KMeansOptions& options, double absolute_tolerance);
 
 }  // namespace jm::kmeans_detail

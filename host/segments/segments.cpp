@@ -180,7 +180,7 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
     if (!(km.tolerance >= 0.0) || !std::isfinite(km.tolerance))
       throw ConfigError("k-means tolerance must be a finite number >= 0");
     timer.next("k search: k-means");
-    KMeansResult candidate = kmeans_detail::run_kmeans(*step, search_points, search_n, dims, ks[i], km, tolerance, ctx.num_threads);
+    KMeansResult candidate = kmeans_detail::run_kmeans(ctx, *step, search_points, search_n, dims, ks[i], km, tolerance);
     timer.next("k search: silhouette");
     const double silhouette = silhouette_sample.score(candidate.labels, ks[i]);
     result.k_tried.push_back(ks[i]);

@@ -29,6 +29,21 @@ JM_HD inline bool closer(float d, int32_t c, float best_d, int32_t best_c) {
   return (d < best_d) | ((d == best_d) & (c < best_c));
 }
 
+/// ||x - c||^2 in double, summed over the dimensions in order (k-means++ and the silhouette; the
+/// CPU's k-means++ compares four candidates side by side with the same chain of adds for each).
+JM_HD inline double squared_distance_in_double(const float* x, const float* c, int dims) {
+  double sum = 0.0;
+  for (int j = 0; j < dims; ++j) {
+    const double diff = static_cast<double>(x[j]) - static_cast<double>(c[j]);
+    sum += diff * diff;
+  }
+  return sum;
+}
+
+/// A point's closest distance once a centroid at distance `d` is added (std::min's rule: `d` only
+/// when strictly nearer).
+JM_HD inline double nearer(double closest, double d) { return d < closest ? d : closest; }
+
 /// Rows per partial-sum block. Both backends sum each block's points per cluster in row order, then
 /// add the blocks' partial sums in block order, so the centroid sums have the same bits on any number
 /// of threads, on the GPU and on the CPU (given the same labels): no atomics decide an order.

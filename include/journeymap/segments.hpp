@@ -58,7 +58,11 @@ KMeansResult kmeans(const Context& ctx, const float* points, int64_t n, int dims
 KMeansResult lloyd(const Context& ctx, const float* points, int64_t n, int dims,
                    const std::vector<float>& initial_centroids, int k, const KMeansOptions& options);
 
-/// k-means++ (greedy, 2 + log k candidates per step) on a sample of at most `init_sample` points.
+/// k-means++ (greedy, 2 + log k candidates per step) on a sample of at most `init_sample` points;
+/// the distances on the backend of `ctx` (both give the same centroids, bit for bit).
+std::vector<float> kmeans_plus_plus(const Context& ctx, const float* points, int64_t n, int dims, int k, uint64_t seed,
+                                    int64_t init_sample);
+/// The same on the CPU with `num_threads` threads.
 std::vector<float> kmeans_plus_plus(const float* points, int64_t n, int dims, int k, uint64_t seed,
                                     int64_t init_sample, int num_threads = 1);
 

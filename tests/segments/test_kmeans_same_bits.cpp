@@ -143,6 +143,20 @@ double reference_silhouette(const float* points, int64_t n, int dims, const std:
   return total / static_cast<double>(s);
 }
 
+TEST(KMeansPlusPlusSameBits, GpuDistancesGiveTheSameCentroids) {
+  if (!jm::gpu_available()) GTEST_SKIP() << "no CUDA device";
+  const jm::Context gpu = jm::make_context(jm::Backend::Gpu, 2);
+  // 9,003 sampled rows: three tasks of 4,096 rows, the last one short.
+  const auto blobs = make_blobs(9003, 7, 5, 4.0, 1.5, 11);
+  for (const int64_t init_sample : {int64_t(100000), int64_t(5001)}) {
+    for (const int k : {1, 2, 9, 25}) {
+      const auto expected = reference_kmeans_plus_plus(blobs.points.data(), blobs.n, blobs.dims, k, 77, init_sample);
+      EXPECT_EQ(jm::kmeans_plus_plus(gpu, blobs.points.data(), blobs.n, blobs.dims, k, 77, init_sample), expected)
+          << "k " << k << ", sample " << init_sample;
+    }
+  }
+}
+
 TEST(SilhouetteSameBits, OneDistanceMatrixScoresEveryLabelling) {
   const auto blobs = make_blobs(3000, 5, 4, 3.0, 1.0, 5);
   const jm::SilhouetteSample sample(blobs.points.data(), blobs.n, blobs.dims, 700, 9, 2);
