@@ -23,8 +23,7 @@
 namespace jm {
 namespace {
 
-constexpr int64_t kRowsPerTask = 4096;
-
+using kmeans_detail::kSeedingRowsPerTask;
 using kmeans_detail::uniform01;
 
 // The seed of one restart's stream: the stream-th SplitMix64 output after `seed`.
@@ -174,7 +173,7 @@ std::vector<float> kmeans_plus_plus(const Context& ctx, const float* points, int
     for (auto& index : sample) index = static_cast<int64_t>(uniform01(rng) * static_cast<double>(n));
   }
   const int64_t s = static_cast<int64_t>(sample.size());
-  const int64_t tasks = (s + kRowsPerTask - 1) / kRowsPerTask;
+  const int64_t tasks = (s + kSeedingRowsPerTask - 1) / kSeedingRowsPerTask;
   const int threads = resolve_thread_count(ctx.num_threads);
   const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
   // The sampled rows, copied once into sample order: every pass below then streams through memory
@@ -183,7 +182,7 @@ std::vector<float> kmeans_plus_plus(const Context& ctx, const float* points, int
   if (n > init_sample) {
     sampled_rows.resize(size_t(s) * dims);
     parallel_for(tasks, threads, [&](int64_t task) {
-      for (int64_t i = task * kRowsPerTask, end = std::min(s, (task + 1) * kRowsPerTask); i < end; ++i)
+      for (int64_t i = task * kSeedingRowsPerTask, end = std::min(s, (task + 1) * kSeedingRowsPerTask); i < end; ++i)
         std::copy(points + sample[i] * dims, points + (sample[i] + 1) * dims, sampled_rows.begin() + i * dims);
     });
   }
