@@ -2,6 +2,7 @@
 target_sources(journeymap_core PRIVATE
   host/flows/flows.cpp
   host/flows/flows_cpu.cpp
+  host/flows/flow_tally.cpp
   host/flows/attribution.cpp
   host/flows/compare.cpp
   host/flows/breakdowns.cpp

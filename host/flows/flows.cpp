@@ -15,6 +15,8 @@
 #include "host/core/splitmix64.hpp"
 #include "host/core/statistics.hpp"
 #include "host/core/thread_pool.hpp"
+#include "host/flows/block_counts.hpp"
+#include "host/flows/flow_tally.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/flow_rules.hpp"
 #include "journeymap/flows.hpp"
@@ -34,32 +36,12 @@ uint64_t sequence_hash(const int32_t* touchpoint, int64_t length) {
 }
 
 
-std::vector<int32_t> resolve_funnel(const FlowOptions& options, const JourneySet& journeys,
-                                    const std::vector<PathVariant>& variants) {
-  std::vector<int32_t> funnel;
-  if (!options.funnel.empty()) {
-    for (const auto& name : options.funnel) {
-      const int32_t id = journeys.touchpoints.find(name);
-      if (id < 0) throw ConfigError("flows.funnel: unknown touchpoint '" + name + "' (not in the data)");
-      funnel.push_back(id);
-    }
-    return funnel;
-  }
-  // Derived funnel: the distinct touchpoints, in order, of the path variant with most conversions.
-  const PathVariant* best = nullptr;
-  for (const auto& variant : variants)
-    if (best == nullptr || variant.conversions > best->conversions) best = &variant;
-  if (best == nullptr) return funnel;
-  std::unordered_set<int32_t> seen;
-  for (int32_t t : best->touchpoints)
-    if (seen.insert(t).second && static_cast<int>(funnel.size()) < 7) funnel.push_back(t);
-  return funnel;
-}
-
-// Nodes and links of the Sankey from the folded counters.
-void assemble_sankey(const FlowCounts& counts, const flow_rules::FlowShape& shape,
-                     const flow_rules::FlowCounterLayout& layout, FlowResult& result) {
-  const int32_t T = shape.n_touchpoints, S = shape.max_steps;
+// Nodes and links of the Sankey: `links` [S x L x (L+3)] counted with the folded labels.
+void assemble_sankey(const std::vector<int64_t>& step_visits, const std::vector<int64_t>& step_conversions,
+                     const FoldedNodes& folded, const std::vector<int64_t>& links, int32_t T, int32_t S,
+                     FlowResult& result) {
+  flow_rules::FlowShape shape = flow_rules::make_shape(T, 0, S, 0);
+  shape.n_link_labels = static_cast<int32_t>(folded.label_touchpoint.size());
   const int32_t labels = flow_rules::n_labels(shape), targets = flow_rules::n_link_targets(shape);
   // node_of[(step, label)] for steps 0..S-1; terminal nodes are found by (source step, target code).
   std::vector<int32_t> node_of(static_cast<size_t>(S) * labels, -1);
@@ -67,9 +49,9 @@ void assemble_sankey(const FlowCounts& counts, const flow_rules::FlowShape& shap
   for (int32_t i = 0; i < S; ++i) {
     std::vector<int64_t> journeys(labels, 0), conversions(labels, 0);
     for (int32_t t = 0; t < T; ++t) {
-      const int32_t label = counts.label_of[static_cast<size_t>(i) * T + t];
-      journeys[label] += counts.counters[layout.step_visits + static_cast<int64_t>(i) * T + t];
-      conversions[label] += counts.counters[layout.step_conversions + static_cast<int64_t>(i) * T + t];
+      const int32_t label = folded.label_of[static_cast<size_t>(i) * T + t];
+      journeys[label] += step_visits[static_cast<size_t>(i) * T + t];
+      conversions[label] += step_conversions[static_cast<size_t>(i) * T + t];
     }
     std::vector<int32_t> order;
     for (int32_t label = 0; label < labels; ++label)
@@ -83,14 +65,14 @@ void assemble_sankey(const FlowCounts& counts, const flow_rules::FlowShape& shap
     });
     for (int32_t label : order) {
       node_of[static_cast<size_t>(i) * labels + label] = static_cast<int32_t>(result.nodes.size());
-      result.nodes.push_back(SankeyNode{i, label == flow_rules::other_label(shape) ? kNodeOther : counts.label_touchpoint[label],
+      result.nodes.push_back(SankeyNode{i, label == flow_rules::other_label(shape) ? kNodeOther : folded.label_touchpoint[label],
                                         journeys[label], conversions[label]});
     }
   }
   for (int32_t i = 0; i < S; ++i) {
     for (int32_t source = 0; source < labels; ++source) {
       for (int32_t target = 0; target < targets; ++target) {
-        const int64_t n = counts.links[(static_cast<int64_t>(i) * labels + source) * targets + target];
+        const int64_t n = links[(static_cast<int64_t>(i) * labels + source) * targets + target];
         if (n == 0) continue;
         int32_t target_node;
         if (target < labels) {
@@ -124,32 +106,78 @@ void assemble_sankey(const FlowCounts& counts, const flow_rules::FlowShape& shap
   }
 }
 
-void assemble_funnel(const FlowCounts& counts, const JourneySet& journeys, const std::vector<int32_t>& funnel,
-                     const std::vector<int32_t>& journey_segment, int32_t n_segments, FunnelResult& out) {
-  const int32_t F = static_cast<int32_t>(funnel.size());
-  const int32_t C = journeys.channels.size();
-  const int64_t n = journeys.size();
-  out.steps = funnel;
-  out.reached.assign(F, 0);
-  out.converted.assign(F, 0);
-  out.reached_by_channel.assign(static_cast<size_t>(C) * F, 0);
+void assemble_funnel(const FunnelTally& tally, const std::vector<int32_t>& journey_segment, int32_t n_segments,
+                     FunnelResult& out) {
+  const auto F = static_cast<int32_t>(tally.steps.size());
+  out.steps = tally.steps;
+  out.reached = tally.reached;
+  out.converted = tally.converted;
+  out.reached_by_channel = tally.reached_by_channel;
   out.n_segments = journey_segment.empty() ? 0 : n_segments;
   out.reached_by_segment.assign(static_cast<size_t>(out.n_segments) * F, 0);
-  std::vector<std::vector<int64_t>> gaps(F);
-  for (int64_t j = 0; j < n; ++j) {
-    const int32_t depth = counts.funnel_depth[j];
-    const int32_t entry_channel = journeys.channel[journeys.offsets[j]];
-    const int64_t* times = counts.funnel_time_ms.data() + j * F;
-    for (int32_t k = 0; k < depth; ++k) {
-      ++out.reached[k];
-      out.converted[k] += journeys.converted[j];
-      ++out.reached_by_channel[static_cast<size_t>(entry_channel) * F + k];
-      if (out.n_segments > 0) ++out.reached_by_segment[static_cast<size_t>(journey_segment[j]) * F + k];
-      if (k > 0) gaps[k].push_back(times[k] - times[k - 1]);
-    }
+  if (out.n_segments > 0) {
+    if (tally.journey_depth.size() != journey_segment.size())
+      throw Error(fmt::format("flows: the funnel by segment needs each journey's funnel depth ({} segment labels, {} "
+                              "depths)", journey_segment.size(), tally.journey_depth.size()));
+    for (size_t j = 0; j < journey_segment.size(); ++j)
+      for (int32_t k = 0; k < tally.journey_depth[j]; ++k)
+        ++out.reached_by_segment[static_cast<size_t>(journey_segment[j]) * F + k];
   }
   out.median_seconds_from_previous.assign(F, std::numeric_limits<double>::quiet_NaN());
-  for (int32_t k = 1; k < F; ++k) out.median_seconds_from_previous[k] = median_of(std::move(gaps[k])) / 1000.0;
+  for (int32_t k = 1; k < F; ++k) out.median_seconds_from_previous[k] = median_of(tally.gaps_ms[k]) / 1000.0;
+}
+
+// Lexicographic order of the sequences of variants a and b.
+bool variant_sequence_less(const VariantTable& table, int64_t a, int64_t b) {
+  const auto at = [&](int64_t v, int end) { return table.touchpoints.begin() + table.offsets[static_cast<size_t>(v) + end]; };
+  return std::lexicographical_compare(at(a, 0), at(a, 1), at(b, 0), at(b, 1));
+}
+
+// Indices of the `top` variants by key (descending), ties by sequence.
+template <typename Key>
+std::vector<int64_t> top_variants_by(const VariantTable& table, size_t top, Key key) {
+  std::vector<int64_t> index(static_cast<size_t>(table.size()));
+  std::iota(index.begin(), index.end(), 0);
+  top = std::min(top, index.size());
+  std::partial_sort(index.begin(), index.begin() + static_cast<int64_t>(top), index.end(), [&](int64_t a, int64_t b) {
+    const int64_t ka = key(a), kb = key(b);
+    return ka != kb ? ka > kb : variant_sequence_less(table, a, b);
+  });
+  index.resize(top);
+  return index;
+}
+
+PathVariant variant_at(const VariantTable& table, int64_t v) {
+  const auto begin = table.touchpoints.begin() + table.offsets[static_cast<size_t>(v)];
+  const auto end = table.touchpoints.begin() + table.offsets[static_cast<size_t>(v) + 1];
+  return PathVariant{std::vector<int32_t>(begin, end), table.journeys[static_cast<size_t>(v)],
+                     table.conversions[static_cast<size_t>(v)]};
+}
+
+std::vector<PathVariant> sorted_by_journeys(std::vector<PathVariant> variants) {
+  std::sort(variants.begin(), variants.end(), [](const PathVariant& a, const PathVariant& b) {
+    if (a.journeys != b.journeys) return a.journeys > b.journeys;
+    return a.touchpoints < b.touchpoints;
+  });
+  return variants;
+}
+
+// The union of the top variants by journeys, by conversions and by abandonments, most journeys first.
+std::vector<PathVariant> select_variants(const VariantTable& table, int32_t top_variants) {
+  const auto top = static_cast<size_t>(top_variants);
+  const auto journeys = [&](int64_t v) { return table.journeys[static_cast<size_t>(v)]; };
+  const auto conversions = [&](int64_t v) { return table.conversions[static_cast<size_t>(v)]; };
+  const auto abandonments = [&](int64_t v) { return journeys(v) - conversions(v); };
+  std::vector<uint8_t> keep(static_cast<size_t>(table.size()), 0);
+  for (int64_t v : top_variants_by(table, top, journeys)) keep[static_cast<size_t>(v)] = 1;
+  for (int64_t v : top_variants_by(table, top, conversions))
+    if (conversions(v) > 0) keep[static_cast<size_t>(v)] = 1;
+  for (int64_t v : top_variants_by(table, top, abandonments))
+    if (abandonments(v) > 0) keep[static_cast<size_t>(v)] = 1;
+  std::vector<PathVariant> kept;
+  for (size_t v = 0; v < keep.size(); ++v)
+    if (keep[v]) kept.push_back(variant_at(table, static_cast<int64_t>(v)));
+  return sorted_by_journeys(std::move(kept));
 }
 
 std::string percent(double x) { return std::isfinite(x) ? fmt::format("{:.1f}%", 100.0 * x) : std::string("n/a"); }
@@ -222,40 +250,20 @@ FoldedNodes fold_rare_nodes(const std::vector<int64_t>& step_visits, int32_t max
 }
 
 std::vector<TransitionCount> count_sparse_transitions(const Context& ctx, const JourneySet& journeys) {
-  const int64_t n = journeys.size();
   const auto T = static_cast<int64_t>(journeys.touchpoints.size());
   const int64_t states = T + 3, start = T, conversion = T + 1, exit = T + 2;
-  // Per block of journeys: the transition keys (from x states + to), sorted and run-length counted.
-  constexpr int64_t kJourneysPerBlock = 1 << 16;
-  const int64_t n_blocks = (n + kJourneysPerBlock - 1) / kJourneysPerBlock;
-  std::vector<std::vector<std::pair<int64_t, int64_t>>> block_counts(static_cast<size_t>(n_blocks));
-  parallel_for(n_blocks, ctx.num_threads, [&](int64_t block) {
-    std::vector<int64_t> keys;
-    for (int64_t j = block * kJourneysPerBlock, end = std::min(n, (block + 1) * kJourneysPerBlock); j < end; ++j) {
-      int64_t previous = start;
-      for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
-        keys.push_back(previous * states + journeys.touchpoint[e]);
-        previous = journeys.touchpoint[e];
-      }
-      keys.push_back(previous * states + (journeys.converted[j] ? conversion : exit));
+  const auto counts = flow_blocks::count_sparse(ctx, journeys.size(), [&](std::vector<int64_t>& keys, int64_t j) {
+    int64_t previous = start;
+    for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
+      keys.push_back(previous * states + journeys.touchpoint[e]);
+      previous = journeys.touchpoint[e];
     }
-    std::sort(keys.begin(), keys.end());
-    auto& counts = block_counts[block];
-    for (size_t k = 0; k < keys.size(); ++k) {
-      if (k == 0 || keys[k] != keys[k - 1]) counts.push_back({keys[k], 0});
-      ++counts.back().second;
-    }
+    keys.push_back(previous * states + (journeys.converted[j] ? conversion : exit));
   });
-  std::vector<std::pair<int64_t, int64_t>> all;
-  for (const auto& counts : block_counts) all.insert(all.end(), counts.begin(), counts.end());
-  std::sort(all.begin(), all.end());
   std::vector<TransitionCount> transitions;
-  for (size_t k = 0; k < all.size(); ++k) {
-    if (k == 0 || all[k].first != all[k - 1].first)
-      transitions.push_back(TransitionCount{static_cast<int32_t>(all[k].first / states),
-                                            static_cast<int32_t>(all[k].first % states), 0});
-    transitions.back().count += all[k].second;
-  }
+  transitions.reserve(counts.size());
+  for (const auto& [key, count] : counts)
+    transitions.push_back(TransitionCount{static_cast<int32_t>(key / states), static_cast<int32_t>(key % states), count});
   return transitions;
 }
 
@@ -275,6 +283,7 @@ class VariantGroups {
  public:
   struct Group {
     int64_t representative = 0;  // a journey with this sequence
+    uint64_t hash = 0;           // sequence_hash of the sequence
     int64_t journeys = 0;
     int64_t conversions = 0;
   };
@@ -310,7 +319,7 @@ class VariantGroups {
       std::sort(order.begin() + bucket_start[k], order.begin() + bucket_start[k + 1], less);
       for (int64_t p = bucket_start[k]; p < bucket_start[k + 1]; ++p) {
         const int64_t j = order[p];
-        if (p == bucket_start[k] || !same(order[p - 1], j)) per_bucket[k].push_back(Group{j, 0, 0});
+        if (p == bucket_start[k] || !same(order[p - 1], j)) per_bucket[k].push_back(Group{j, hash[j], 0, 0});
         per_bucket[k].back().journeys += 1;
         per_bucket[k].back().conversions += journeys.converted[j];
       }
@@ -328,50 +337,148 @@ class VariantGroups {
     return std::lexicographical_compare(t + o[a], t + o[a + 1], t + o[b], t + o[b + 1]);
   }
 
-  PathVariant materialise(const Group& g) const {
-    const int64_t* o = offsets();
-    const int32_t* t = touchpoints();
-    return PathVariant{std::vector<int32_t>(t + o[g.representative], t + o[g.representative + 1]), g.journeys,
-                       g.conversions};
-  }
-
-  /// Indices of the `top` groups by key (descending), ties by sequence: deterministic.
-  template <typename Key>
-  std::vector<size_t> top_by(size_t top, Key key) const {
-    std::vector<size_t> index(groups.size());
-    std::iota(index.begin(), index.end(), 0);
-    top = std::min(top, index.size());
-    std::partial_sort(index.begin(), index.begin() + top, index.end(), [&](size_t a, size_t b) {
-      const int64_t ka = key(groups[a]), kb = key(groups[b]);
-      if (ka != kb) return ka > kb;
-      return sequence_less(groups[a].representative, groups[b].representative);
-    });
-    index.resize(top);
-    return index;
-  }
-
   std::vector<Group> groups;
 
  private:
   const JourneySet& journeys_;
 };
 
-std::vector<PathVariant> sorted_by_journeys(std::vector<PathVariant> variants) {
-  std::sort(variants.begin(), variants.end(), [](const PathVariant& a, const PathVariant& b) {
-    if (a.journeys != b.journeys) return a.journeys > b.journeys;
-    return a.touchpoints < b.touchpoints;
-  });
-  return variants;
-}
-
 }  // namespace
 
-std::vector<PathVariant> count_path_variants(const Context& ctx, const JourneySet& journeys) {
+uint64_t variant_hash(const int32_t* touchpoints, int64_t length) { return sequence_hash(touchpoints, length); }
+
+VariantTable count_variant_table(const Context& ctx, const JourneySet& journeys) {
+  // The groups come out in (hash, sequence) order: buckets by the hash's top bits, each sorted.
   const VariantGroups variant_groups(ctx, journeys);
+  const size_t n = variant_groups.groups.size();
+  VariantTable table;
+  table.offsets.resize(n + 1, 0);
+  table.hashes.resize(n);
+  table.journeys.resize(n);
+  table.conversions.resize(n);
+  for (size_t v = 0; v < n; ++v) {
+    const VariantGroups::Group& g = variant_groups.groups[v];
+    table.offsets[v + 1] = table.offsets[v] + journeys.offsets[g.representative + 1] - journeys.offsets[g.representative];
+    table.hashes[v] = g.hash;
+    table.journeys[v] = g.journeys;
+    table.conversions[v] = g.conversions;
+  }
+  table.touchpoints.resize(static_cast<size_t>(table.offsets[n]));
+  parallel_for(static_cast<int64_t>(n), ctx.num_threads, [&](int64_t v) {
+    const int64_t from = journeys.offsets[variant_groups.groups[static_cast<size_t>(v)].representative];
+    std::copy(journeys.touchpoint.begin() + from,
+              journeys.touchpoint.begin() + from + (table.offsets[static_cast<size_t>(v) + 1] - table.offsets[static_cast<size_t>(v)]),
+              table.touchpoints.begin() + table.offsets[static_cast<size_t>(v)]);
+  });
+  return table;
+}
+
+std::vector<PathVariant> count_path_variants(const Context& ctx, const JourneySet& journeys) {
+  const VariantTable table = count_variant_table(ctx, journeys);
   std::vector<PathVariant> variants;
-  variants.reserve(variant_groups.groups.size());
-  for (const auto& g : variant_groups.groups) variants.push_back(variant_groups.materialise(g));
+  variants.reserve(static_cast<size_t>(table.size()));
+  for (int64_t v = 0; v < table.size(); ++v) variants.push_back(variant_at(table, v));
   return sorted_by_journeys(std::move(variants));
+}
+
+std::vector<int32_t> resolve_funnel(const FlowOptions& options, const JourneySet& vocabulary, const VariantTable& variants) {
+  std::vector<int32_t> funnel;
+  if (!options.funnel.empty()) {
+    for (const auto& name : options.funnel) {
+      const int32_t id = vocabulary.touchpoints.find(name);
+      if (id < 0) throw ConfigError("flows.funnel: unknown touchpoint '" + name + "' (not in the data)");
+      funnel.push_back(id);
+    }
+    return funnel;
+  }
+  if (variants.size() == 0) return funnel;
+  // Derived funnel: the distinct touchpoints, in order, of the path variant with most conversions
+  // (or, without conversions, the most frequent one); ties: the first sequence.
+  int64_t best = top_variants_by(variants, 1, [&](int64_t v) { return variants.conversions[static_cast<size_t>(v)]; })[0];
+  if (variants.conversions[static_cast<size_t>(best)] == 0)
+    best = top_variants_by(variants, 1, [&](int64_t v) { return variants.journeys[static_cast<size_t>(v)]; })[0];
+  std::unordered_set<int32_t> seen;
+  for (int64_t e = variants.offsets[static_cast<size_t>(best)]; e < variants.offsets[static_cast<size_t>(best) + 1]; ++e) {
+    const int32_t t = variants.touchpoints[static_cast<size_t>(e)];
+    if (seen.insert(t).second && static_cast<int>(funnel.size()) < 7) funnel.push_back(t);
+  }
+  return funnel;
+}
+
+FunnelTally funnel_tally_of_matches(const JourneySet& view, const std::vector<int32_t>& funnel,
+                                    std::vector<uint8_t> depth, const std::vector<int64_t>& step_time_ms) {
+  const auto F = static_cast<int32_t>(funnel.size());
+  FunnelTally tally;
+  tally.steps = funnel;
+  tally.reached.assign(F, 0);
+  tally.converted.assign(F, 0);
+  tally.reached_by_channel.assign(static_cast<size_t>(view.channels.size()) * F, 0);
+  tally.gaps_ms.assign(F, {});
+  for (int64_t j = 0; j < view.size(); ++j) {
+    const int32_t entry_channel = view.channel[view.offsets[j]];
+    const int64_t* times = step_time_ms.data() + j * F;
+    for (int32_t k = 0; k < depth[j]; ++k) {
+      ++tally.reached[k];
+      tally.converted[k] += view.converted[j];
+      ++tally.reached_by_channel[static_cast<size_t>(entry_channel) * F + k];
+      if (k > 0) tally.gaps_ms[k].push_back(times[k] - times[k - 1]);
+    }
+  }
+  for (auto& gaps : tally.gaps_ms) std::sort(gaps.begin(), gaps.end());
+  tally.journey_depth = std::move(depth);
+  return tally;
+}
+
+void validate_flow_options(const FlowOptions& options) {
+  if (options.max_steps < 1 || options.max_steps > kMaxSteps)
+    throw ConfigError(fmt::format("flows.max_steps must be in [1, {}], got {}", kMaxSteps, options.max_steps));
+  if (!(options.other_threshold >= 0.0 && options.other_threshold < 1.0))
+    throw ConfigError(fmt::format("flows.other_threshold must be in [0, 1), got {}", options.other_threshold));
+  if (options.top_variants < 0) throw ConfigError("flows.top_variants must be >= 0");
+  if (options.funnel.size() > static_cast<size_t>(kMaxFunnelSteps))
+    throw ConfigError(fmt::format("flows.funnel has {} steps; at most {} are supported", options.funnel.size(),
+                                  kMaxFunnelSteps));
+}
+
+FlowResult finish_flows(const FlowTally& tally, const FlowOptions& options, const std::vector<int32_t>& journey_segment,
+                        int32_t n_segments) {
+  const int32_t T = tally.n_touchpoints, S = tally.max_steps;
+  FlowResult result;
+  result.n_touchpoints = T;
+  result.n_channels = tally.n_channels;
+  result.max_steps = S;
+  result.other_threshold = options.other_threshold;
+  result.n_journeys = tally.n_journeys;
+  result.n_converted = tally.n_converted;
+  result.backend = "cpu";
+  result.anchor = options.anchor;
+  result.anchor_at_end = options.anchor_at_end;
+  result.collapse_repeats = options.collapse_repeats;
+  result.journeys_without_anchor = tally.journeys_without_anchor;
+  result.transitions = tally.transitions;
+  result.heat_visits = tally.heat_visits;
+  result.heat_exits = tally.heat_exits;
+  result.channel_visits = tally.channel_visits;
+  result.channel_exits = tally.channel_exits;
+
+  // Fold the rare nodes of the summed step visits, then put each link under its folded labels.
+  const FoldedNodes folded = fold_rare_nodes(tally.step_visits, S, T, options.other_threshold);
+  const auto labels = static_cast<int64_t>(folded.label_touchpoint.size()), targets = labels + 3;
+  std::vector<int64_t> links(static_cast<size_t>(S * labels * targets), 0);
+  for (const StepLink& link : tally.links) {
+    const int64_t source = folded.label_of[static_cast<size_t>(link.step) * T + link.from];
+    const int64_t target = link.to >= 0                   ? folded.label_of[static_cast<size_t>(link.step + 1) * T + link.to]
+                           : link.to == kNodeConverted ? labels
+                           : link.to == kNodeExit      ? labels + 1
+                                                       : labels + 2;
+    links[static_cast<size_t>((link.step * labels + source) * targets + target)] += link.count;
+  }
+  assemble_sankey(tally.step_visits, tally.step_conversions, folded, links, T, S, result);
+
+  result.n_distinct_variants = tally.variants.size();
+  result.variants = select_variants(tally.variants, options.top_variants);
+  assemble_funnel(tally.funnel, journey_segment, n_segments, result.funnel);
+  return result;
 }
 
 JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std::vector<int64_t>* kept_rows) {
@@ -436,8 +543,8 @@ JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std
   return view;
 }
 
-FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
-                         const std::vector<int32_t>& journey_segment, int32_t n_segments) {
+FlowResult compute_flows_with_tally(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
+                                    const std::vector<int32_t>& journey_segment, int32_t n_segments, FlowTally* tally) {
   if (!options.anchor.empty() || options.collapse_repeats || options.anchor_at_end) {
     // Both backends count the same view: the journeys from their anchor, repeats collapsed.
     std::vector<int64_t> rows;
@@ -449,21 +556,15 @@ FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const F
     plain.anchor.clear();
     plain.anchor_at_end = false;
     plain.collapse_repeats = false;
-    FlowResult result = compute_flows(ctx, view, plain, view_segment, n_segments);
+    FlowResult result = compute_flows_with_tally(ctx, view, plain, view_segment, n_segments, tally);
     result.anchor = options.anchor;
     result.anchor_at_end = options.anchor_at_end;
     result.collapse_repeats = options.collapse_repeats;
     result.journeys_without_anchor = journeys.size() - view.size();
+    if (tally != nullptr) tally->journeys_without_anchor = result.journeys_without_anchor;
     return result;
   }
-  if (options.max_steps < 1 || options.max_steps > kMaxSteps)
-    throw ConfigError(fmt::format("flows.max_steps must be in [1, {}], got {}", kMaxSteps, options.max_steps));
-  if (!(options.other_threshold >= 0.0 && options.other_threshold < 1.0))
-    throw ConfigError(fmt::format("flows.other_threshold must be in [0, 1), got {}", options.other_threshold));
-  if (options.top_variants < 0) throw ConfigError("flows.top_variants must be >= 0");
-  if (options.funnel.size() > static_cast<size_t>(kMaxFunnelSteps))
-    throw ConfigError(fmt::format("flows.funnel has {} steps; at most {} are supported", options.funnel.size(),
-                                  kMaxFunnelSteps));
+  validate_flow_options(options);
   if (!journey_segment.empty()) {
     if (static_cast<int64_t>(journey_segment.size()) != journeys.size())
       throw ConfigError(fmt::format("segment labels: {} labels for {} journeys", journey_segment.size(), journeys.size()));
@@ -471,6 +572,17 @@ FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const F
       if (s < 0 || s >= n_segments) throw ConfigError(fmt::format("segment label {} outside [0, {})", s, n_segments));
   }
   if (journeys.offsets.empty()) throw ConfigError("flows: the journey set has no offsets array");
+
+  if (ctx.backend != Backend::Gpu) {
+    // The CPU counts the tally and finishes it: the same path as an appended or batched run.
+    FlowTally counted = tally_flows(ctx, journeys, options);
+    FlowResult result = finish_flows(counted, options, journey_segment, n_segments);
+    if (tally != nullptr) {
+      counted.funnel.journey_depth.clear();
+      *tally = std::move(counted);
+    }
+    return result;
+  }
 
   FlowResult result;
   result.n_touchpoints = journeys.touchpoints.size();
@@ -481,34 +593,12 @@ FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const F
   result.n_converted = std::accumulate(journeys.converted.begin(), journeys.converted.end(), int64_t{0});
   result.backend = to_string(ctx.backend);
 
-  const VariantGroups variant_groups(ctx, journeys);
-  result.n_distinct_variants = static_cast<int64_t>(variant_groups.groups.size());
-  // Keep the union of the top variants by journeys, by conversions and by abandonments.
-  const size_t top = static_cast<size_t>(options.top_variants);
-  std::vector<uint8_t> keep(variant_groups.groups.size(), 0);
-  for (size_t g : variant_groups.top_by(top, [](const auto& v) { return v.journeys; })) keep[g] = 1;
-  for (size_t g : variant_groups.top_by(top, [](const auto& v) { return v.conversions; }))
-    if (variant_groups.groups[g].conversions > 0) keep[g] = 1;
-  for (size_t g : variant_groups.top_by(top, [](const auto& v) { return v.journeys - v.conversions; }))
-    if (variant_groups.groups[g].journeys > variant_groups.groups[g].conversions) keep[g] = 1;
-  std::vector<PathVariant> kept;
-  for (size_t g = 0; g < keep.size(); ++g)
-    if (keep[g]) kept.push_back(variant_groups.materialise(variant_groups.groups[g]));
-  result.variants = sorted_by_journeys(std::move(kept));
-  // The derived funnel follows the variant with most conversions.
-  // (or, without conversions, the most frequent one).
-  std::vector<PathVariant> best_converting;
-  for (size_t g : variant_groups.top_by(1, [](const auto& v) { return v.conversions; }))
-    best_converting.push_back(variant_groups.materialise(variant_groups.groups[g]));
-  if (!best_converting.empty() && best_converting.front().conversions == 0)
-    best_converting = {variant_groups.materialise(variant_groups.groups[variant_groups.top_by(1, [](const auto& v) {
-      return v.journeys;
-    }).front()])};
-  const std::vector<int32_t> funnel = resolve_funnel(options, journeys, best_converting);
+  const VariantTable variants = count_variant_table(ctx, journeys);
+  result.n_distinct_variants = variants.size();
+  result.variants = select_variants(variants, options.top_variants);
+  const std::vector<int32_t> funnel = resolve_funnel(options, journeys, variants);
 
-  const FlowCounts counts = ctx.backend == Backend::Gpu
-                                ? cuda_impl::count_flows(ctx, journeys, options.max_steps, options.other_threshold, funnel)
-                                : cpu_impl::count_flows(ctx, journeys, options.max_steps, options.other_threshold, funnel);
+  FlowCounts counts = cuda_impl::count_flows(ctx, journeys, options.max_steps, options.other_threshold, funnel);
 
   flow_rules::FlowShape shape = flow_rules::make_shape(result.n_touchpoints, result.n_channels, options.max_steps,
                                                        static_cast<int32_t>(funnel.size()));
@@ -530,10 +620,20 @@ FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const F
   result.heat_exits = slice(layout.heat_exits, layout.channel_visits);
   result.channel_visits = slice(layout.channel_visits, layout.channel_exits);
   result.channel_exits = slice(layout.channel_exits, layout.total);
-  assemble_sankey(counts, shape, layout, result);
-  assemble_funnel(counts, journeys, funnel, journey_segment, n_segments, result.funnel);
-
+  const FoldedNodes folded{std::move(counts.label_of), std::move(counts.label_touchpoint)};
+  assemble_sankey(slice(layout.step_visits, layout.step_conversions), slice(layout.step_conversions, layout.heat_visits),
+                  folded, counts.links, result.n_touchpoints, options.max_steps, result);
+  const FunnelTally funnel_tally =
+      funnel_tally_of_matches(journeys, funnel, std::move(counts.funnel_depth), counts.funnel_time_ms);
+  assemble_funnel(funnel_tally, journey_segment, n_segments, result.funnel);
+  // The GPU's pass 2 folds while it counts; a tally keeps the links unfolded, so it is counted on the host.
+  if (tally != nullptr) *tally = tally_flows(ctx, journeys, options, &funnel);
   return result;
+}
+
+FlowResult compute_flows(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
+                         const std::vector<int32_t>& journey_segment, int32_t n_segments) {
+  return compute_flows_with_tally(ctx, journeys, options, journey_segment, n_segments, nullptr);
 }
 
 void write_flows_results(ResultWriter& writer, const FlowResult& flows, const JourneySet& journeys) {

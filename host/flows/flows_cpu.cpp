@@ -6,38 +6,15 @@
 #include <vector>
 
 #include "host/core/thread_pool.hpp"
+#include "host/flows/block_counts.hpp"
 #include "journeymap/flow_rules.hpp"
 #include "journeymap/flows.hpp"
 
 namespace jm::cpu_impl {
 namespace {
 
-constexpr int64_t kJourneysPerBlock = 1 << 16;
-
-struct PlainIncrement {
-  void operator()(int64_t* counters, int64_t index) const { ++counters[index]; }
-};
-
-// Runs `count(block_counters, journey)` over all journeys in blocks and sums the block counters.
-template <typename CountJourney>
-std::vector<int64_t> count_in_blocks(const Context& ctx, int64_t n_journeys, int64_t n_counters, CountJourney count) {
-  const int64_t n_blocks = (n_journeys + kJourneysPerBlock - 1) / kJourneysPerBlock;
-  // At most one counter array per worker slot: block b accumulates into slot b % n_slots, and a
-  // slot is only ever touched by one task at a time because tasks of the same slot are grouped.
-  const int64_t n_slots = std::max<int64_t>(1, std::min<int64_t>(n_blocks, resolve_thread_count(ctx.num_threads)));
-  std::vector<std::vector<int64_t>> slot_counters(n_slots, std::vector<int64_t>(n_counters, 0));
-  parallel_for(n_slots, ctx.num_threads, [&](int64_t slot) {
-    int64_t* counters = slot_counters[slot].data();
-    for (int64_t block = slot; block < n_blocks; block += n_slots) {
-      const int64_t end = std::min(n_journeys, (block + 1) * kJourneysPerBlock);
-      for (int64_t j = block * kJourneysPerBlock; j < end; ++j) count(counters, j);
-    }
-  });
-  std::vector<int64_t> total(n_counters, 0);
-  for (const auto& counters : slot_counters)
-    for (int64_t k = 0; k < n_counters; ++k) total[k] += counters[k];
-  return total;
-}
+using flow_blocks::kJourneysPerBlock;
+using flow_blocks::PlainIncrement;
 
 }  // namespace
 
@@ -54,7 +31,7 @@ FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t m
   const int64_t* timestamp_ms = journeys.timestamp_ms.data();
 
   FlowCounts result;
-  result.counters = count_in_blocks(ctx, n_journeys, layout.total, [&](int64_t* counters, int64_t j) {
+  result.counters = flow_blocks::count_dense(ctx, n_journeys, layout.total, [&](int64_t* counters, int64_t j) {
     flow_rules::count_journey(touchpoint + offsets[j], channel + offsets[j], offsets[j + 1] - offsets[j],
                               converted[j] != 0, shape, layout, counters, PlainIncrement{});
   });
@@ -66,7 +43,7 @@ FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t m
   result.label_touchpoint = std::move(folded.label_touchpoint);
   shape.n_link_labels = static_cast<int32_t>(result.label_touchpoint.size());
   const int32_t* label_of = result.label_of.data();
-  result.links = count_in_blocks(ctx, n_journeys, flow_rules::n_link_counters(shape), [&](int64_t* links, int64_t j) {
+  result.links = flow_blocks::count_dense(ctx, n_journeys, flow_rules::n_link_counters(shape), [&](int64_t* links, int64_t j) {
     flow_rules::count_journey_links(touchpoint + offsets[j], offsets[j + 1] - offsets[j], converted[j] != 0,
                                     shape, label_of, links, PlainIncrement{});
   });

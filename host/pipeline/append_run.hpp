@@ -6,8 +6,8 @@
 //    event, rebuilt from the stored label, value and time) is cut again together with the new
 //    events, so a journey still open continues and an outcome ends it exactly as a run over all
 //    events would; the customer's earlier journeys are closed and kept.
-// Patterns are updated from the base's (host/patterns/pattern_update.hpp); the other stages run
-// over the merged journeys (docs/reliability.md, "Appending new data").
+// Patterns are updated from the base's (host/patterns/pattern_update.hpp) and flows from the base's
+// flow tally (host/flows/flow_tally.hpp); the other stages run over the merged journeys (docs/reliability.md, "Appending new data").
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,7 @@
 #include "journeymap/journeys.hpp"
 #include "journeymap/outcome.hpp"
 #include "journeymap/run_config.hpp"
+#include "host/flows/flow_tally.hpp"
 #include "host/patterns/pattern_update.hpp"
 
 namespace jm {
@@ -38,6 +39,7 @@ struct AppendBase {
   int64_t rows_read = 0;
   int64_t rows_skipped = 0;
   std::optional<StoredPatterns> patterns;  ///< /patterns, when the base has them
+  std::optional<FlowTally> flows;          ///< /flows/tally, when the base has it
 };
 
 /// Refuses settings whose journeys the base result cannot stand for (several sources, a label

@@ -10,6 +10,7 @@
 #include "host/core/paths.hpp"
 #include "host/ingest/dimension_columns.hpp"
 #include "host/ingest/spooled_input.hpp"
+#include "host/flows/flow_tally.hpp"
 #include "host/pipeline/append_run.hpp"
 #include "host/pipeline/stage_progress.hpp"
 #include "journeymap/common.hpp"
@@ -228,11 +229,14 @@ RunReport run_pipeline(const RunConfig& config) {
     report.warnings.push_back("appended " + config.input_path + " (" + std::to_string(ingest.rows_read) +
                               " rows) to the journeys of " + base->path + " (" + std::to_string(base->rows_read) +
                               " rows read before; its /journeys, not its inputs, stand for them). Patterns are updated "
-                              "from the base's where that is exact (next line); segments, the model and anomaly scores "
-                              "are recomputed over all merged journeys (each depends on all journeys together), and "
-                              "flows, attribution and alerts recounted over them (their medians, pooled Sankey nodes "
-                              "and ranked variants are not sums of stored counts). The outcome-cut counts are those "
-                              "of the new events");
+                              "from the base's where that is exact (next line), and flows from the base's flow tally "
+                              "(the replaced journeys' counts taken away, the added ones' put in); segments, the model "
+                              "and anomaly scores are recomputed over all merged journeys (each depends on all journeys "
+                              "together), and attribution and alerts recounted over them. The outcome-cut counts are "
+                              "those of the new events");
+  if (base && config.flows_enabled && !base->flows)
+    report.warnings.push_back("flows: " + base->path + " holds no flow tally (/flows/tally); flows were counted over "
+                              "all merged journeys");
   for (std::string& warning : outcome_warnings(built.stats, outcome)) report.warnings.push_back(std::move(warning));
   attach_case_attributes(built.journeys, config.case_attributes_path, &report.warnings);
   built.journeys.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
@@ -334,13 +338,20 @@ RunReport run_pipeline(const RunConfig& config) {
   if (config.flows_enabled) {
     const JourneySet& journeys = *mapped;  // the map stages' journeys
     const std::vector<int32_t>& segment_labels = mapped_labels;
-    const FlowResult flows =
-        clock.run("flows", [&] { return compute_flows(ctx, journeys, config.flows, segment_labels, n_segments); });
+    FlowTally tally;  // what a later --append continues from
+    const FlowResult flows = clock.run("flows", [&] {
+      if (base && base->flows)
+        return update_flows(ctx, *base->flows, append_removed, append_added, journeys, config.flows, segment_labels,
+                            n_segments, &tally, &report.warnings);
+      return compute_flows_with_tally(ctx, journeys, config.flows, segment_labels, n_segments, &tally);
+    });
     for (const int32_t step : flows.funnel.steps) run_funnel.push_back(journeys.touchpoints.name(step));
     run_funnel_counts = flows.funnel;
     clock.run("write", [&] {
       const StepTimer step(ctx, "flows");
       write_flows_results(writer, flows, journeys);
+      // A tally of a filtered subset could not be continued: --append refuses filtered runs.
+      if (config.filter.segments.empty()) write_flow_tally(writer, tally);
     });
     report.stage_summaries.push_back(format_flows_summary(flows, journeys));
     if (config.compare_enabled) {

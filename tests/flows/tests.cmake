@@ -1,5 +1,6 @@
 # Flows, funnels, attribution, and the HTML report (paths relative to tests/).
 jm_add_test(test_flows flows/test_flows.cpp)
+jm_add_test(test_flow_tally flows/test_flow_tally.cpp)
 jm_add_test(test_attribution flows/test_attribution.cpp)
 jm_add_test(test_flows_generated flows/test_flows_generated.cpp)
 jm_add_test(test_compare flows/test_compare.cpp)

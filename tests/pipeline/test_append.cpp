@@ -125,13 +125,34 @@ TEST(Append, BasePlusNewEventsEqualsARunOverAllEvents) {
   const auto inputs = appended.read_strings("/meta/input_files");
   EXPECT_EQ(inputs, (std::vector<std::string>{split.before, split.after}));
   EXPECT_EQ(appended.read_int_attribute("/meta", "rows_read"), full.read_int_attribute("/meta", "rows_read"));
-  bool said = false, patterns_updated = false;
+  bool said = false, patterns_updated = false, flows_updated = false;
   for (const std::string& warning : report.warnings) {
     said = said || warning.find("appended") != std::string::npos;
     patterns_updated = patterns_updated || warning.find("patterns: updated, not mined again") != std::string::npos;
+    flows_updated = flows_updated || warning.find("flows: updated from the base's flow tally") != std::string::npos;
   }
   EXPECT_TRUE(said);
   EXPECT_TRUE(patterns_updated) << "the patterns were mined again instead of updated";
+  EXPECT_TRUE(flows_updated) << "the flows were counted again instead of updated";
+
+  // Without segments nothing of the flows needs counting again when the funnel is named.
+  jm::RunConfig plain_full = small_config(split.all, (dir / "plain_full.h5").string());
+  jm::RunConfig plain_base = small_config(split.before, (dir / "plain_base.h5").string());
+  jm::RunConfig plain_append = small_config(split.after, (dir / "plain_appended.h5").string());
+  for (jm::RunConfig* config : {&plain_full, &plain_base, &plain_append}) {
+    config->segments_enabled = config->patterns_enabled = config->anomalies_enabled = false;
+    config->flows.funnel = {"home", "product_view", "add_to_cart"};
+  }
+  jm::run_pipeline(plain_full);
+  jm::run_pipeline(plain_base);
+  plain_append.append_base = plain_base.output_path;
+  const jm::RunReport plain_report = jm::run_pipeline(plain_append);
+  expect_same_datasets(jm::ResultReader(plain_full.output_path), jm::ResultReader(plain_append.output_path), "");
+  bool counted_again = true;
+  for (const std::string& warning : plain_report.warnings)
+    if (warning.find("flows: updated from the base's flow tally") != std::string::npos)
+      counted_again = warning.find("not counted again") == std::string::npos;
+  EXPECT_FALSE(counted_again) << "the flows of a named funnel without segments were counted again";
 
   // The base may be replaced in place: the result is written beside it and renamed over it.
   jm::RunConfig in_place = small_config(split.after, (dir / "base.h5").string());
