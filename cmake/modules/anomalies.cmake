@@ -7,6 +7,7 @@ target_sources(journeymap_core PRIVATE
   host/anomalies/isolation_forest.cpp
   host/anomalies/anomalies.cpp
   host/anomalies/metric_alerts.cpp
+  host/anomalies/alert_tally.cpp
   host/anomalies/alert_calendar.cpp
   host/anomalies/anomalies_output.cpp
   host/cli/command_detect.cpp)

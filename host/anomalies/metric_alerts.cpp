@@ -19,7 +19,10 @@
 #include <numeric>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "host/anomalies/alert_calendar.hpp"
+#include "host/anomalies/alert_tally.hpp"
 #include "host/core/splitmix64.hpp"
 #include "host/core/statistics.hpp"
 #include "journeymap/anomalies.hpp"
@@ -30,13 +33,8 @@ namespace jm {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int64_t kMaxBuckets = 1000000;
 constexpr double kWeeklyGain = 0.85;  // weekly factors must cut the residual scale by 15%
 
-int64_t floor_div(int64_t a, int64_t b) {
-  const int64_t q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
 
 uint64_t bootstrap_seed(size_t bucket) { return 0x5EEDull + bucket; }
 
@@ -210,27 +208,39 @@ std::vector<ExplainedDeviation> compute_limits(SeriesBuilder& builder, const std
   return explained;
 }
 
-}  // namespace
-
-MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions& options) {
+void validate_alert_options(const AlertOptions& options) {
   if (options.bucket_seconds < 1 || options.bucket_seconds > kMaxBucketSeconds)
     throw ConfigError("alerts: bucket_seconds must be between 1 and " + std::to_string(kMaxBucketSeconds));
   if (options.window < 3) throw ConfigError("alerts: window must be >= 3 buckets");
   if (!(options.k_sigma > 0.0)) throw ConfigError("alerts: k_sigma must be > 0");
   if (options.min_support < 1) throw ConfigError("alerts: min_support must be >= 1");
   if (options.max_touchpoints < 1) throw ConfigError("alerts: max_touchpoints must be >= 1");
+}
 
+}  // namespace
+
+MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions& options) {
+  validate_alert_options(options);
+  return finish_metric_alerts(tally_alerts(journeys, options.bucket_seconds), journeys, options);
+}
+
+MetricAlerts finish_metric_alerts(const AlertTally& tally, const JourneySet& journeys, const AlertOptions& options) {
+  validate_alert_options(options);
+  if (tally.bucket_seconds != options.bucket_seconds)
+    throw Error(fmt::format("alerts: a tally of {} s buckets cannot give alerts in buckets of {} s", tally.bucket_seconds,
+                            options.bucket_seconds));
   MetricAlerts result;
   result.bucket_seconds = options.bucket_seconds;
-  const int64_t n_journeys = journeys.size();
-  if (n_journeys == 0) return result;
+  const int64_t n_buckets = tally.n_buckets();
+  if (n_buckets == 0) return result;
   const int64_t bucket_ms = options.bucket_seconds * 1000;
 
   // Events per touchpoint: the busiest `max_touchpoints` get drop-off and volume series, so series
   // and memory stay bounded with huge vocabularies (ties: lower id first).
-  const int32_t n_touchpoints = static_cast<int32_t>(journeys.touchpoints.size());
+  const int32_t n_touchpoints = journeys.touchpoints.size();
   std::vector<int64_t> touchpoint_events(static_cast<size_t>(n_touchpoints), 0);
-  for (int32_t t : journeys.touchpoint) ++touchpoint_events[static_cast<size_t>(t)];
+  if (tally.n_touchpoints > n_touchpoints) throw Error("alerts: the tally knows more touchpoints than the journeys");
+  std::copy(tally.touchpoint_events.begin(), tally.touchpoint_events.end(), touchpoint_events.begin());
   std::vector<int32_t> busiest;
   for (int32_t t = 0; t < n_touchpoints; ++t)
     if (touchpoint_events[static_cast<size_t>(t)] > 0) busiest.push_back(t);
@@ -255,75 +265,45 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
     }
   }
   const std::vector<int32_t> volume_touchpoints = options.touchpoint_volumes ? busiest : std::vector<int32_t>{};
+  for (int64_t b = 0; b < n_buckets; ++b) result.bucket_start_ms.push_back((tally.first_bucket + b) * bucket_ms);
 
-  int64_t first_ms = journeys.start_ms[0], last_ms = journeys.end_ms[0];
-  for (int64_t j = 0; j < n_journeys; ++j) {
-    first_ms = std::min(first_ms, journeys.start_ms[j]);
-    last_ms = std::max(last_ms, journeys.end_ms[j]);
-  }
-  const int64_t first_bucket = floor_div(first_ms, bucket_ms);
-  const int64_t n_buckets = floor_div(last_ms, bucket_ms) - first_bucket + 1;
-  if (n_buckets > kMaxBuckets)
-    throw ConfigError("alerts: " + std::to_string(n_buckets) + " buckets of " + std::to_string(options.bucket_seconds) +
-                      " s; choose a larger bucket_seconds");
-  const auto bucket_of = [&](int64_t ms) { return floor_div(ms, bucket_ms) - first_bucket; };
-  for (int64_t b = 0; b < n_buckets; ++b) result.bucket_start_ms.push_back((first_bucket + b) * bucket_ms);
-
-  // One pass over the journeys: starts, conversions, lengths, funnel reach and touchpoint volumes.
-  // Arrays are [tracked touchpoint][bucket], never [vocabulary][bucket].
+  // The series' counts from the tally. Arrays are [tracked touchpoint][bucket], never [vocabulary][bucket].
   const size_t nb = static_cast<size_t>(n_buckets);
-  std::vector<int64_t> started(nb, 0), converted(nb, 0);
+  const std::vector<int64_t>& started = tally.started;
+  const std::vector<int64_t>& converted = tally.converted;
+  // Each bucket's journey lengths in ascending order (the bootstrap of their median reads them so).
   std::vector<std::vector<double>> lengths(nb);
+  for (const LengthCount& l : tally.lengths)
+    lengths[static_cast<size_t>(l.bucket)].insert(lengths[static_cast<size_t>(l.bucket)].end(),
+                                                  static_cast<size_t>(l.journeys), static_cast<double>(l.length));
   std::vector<std::vector<int64_t>> reached(steps.size(), std::vector<int64_t>(nb, 0));
   std::vector<std::vector<int64_t>> abandoned(steps.size(), std::vector<int64_t>(nb, 0));
   std::vector<std::vector<int64_t>> volume(volume_touchpoints.size(), std::vector<int64_t>(nb, 0));
-  // Sum over journeys of (events of the journey in the bucket)^2, per tracked touchpoint: the
-  // events of a journey are in time order, so its events in one bucket are one run, counted in
-  // `run_count` and flushed when the bucket changes (linear in the journey's length).
+  // Sum over journeys of (events of the journey in the bucket)^2, per tracked touchpoint.
   std::vector<std::vector<double>> volume_squares(volume_touchpoints.size(), std::vector<double>(nb, 0.0));
-  std::vector<int32_t> step_of(static_cast<size_t>(n_touchpoints), -1), volume_slot(static_cast<size_t>(n_touchpoints), -1);
-  for (size_t s = 0; s < steps.size(); ++s) step_of[static_cast<size_t>(steps[s])] = static_cast<int32_t>(s);
+  std::vector<std::vector<int32_t>> step_slots(static_cast<size_t>(n_touchpoints));
+  std::vector<int32_t> volume_slot(static_cast<size_t>(n_touchpoints), -1);
+  for (size_t s = 0; s < steps.size(); ++s) step_slots[static_cast<size_t>(steps[s])].push_back(static_cast<int32_t>(s));
   for (size_t v = 0; v < volume_touchpoints.size(); ++v)
     volume_slot[static_cast<size_t>(volume_touchpoints[v])] = static_cast<int32_t>(v);
-  std::vector<int64_t> run_count(volume_touchpoints.size(), 0);
-  std::vector<int32_t> run_slots;
-  int64_t run_bucket = -1;
-  const auto flush_run = [&] {
-    for (int32_t v : run_slots) {
-      const double c = static_cast<double>(run_count[static_cast<size_t>(v)]);
-      volume_squares[static_cast<size_t>(v)][static_cast<size_t>(run_bucket)] += c * c;
-      run_count[static_cast<size_t>(v)] = 0;
+  for (const TouchpointBucket& cell : tally.cells) {
+    const auto b = static_cast<size_t>(cell.bucket);
+    for (const int32_t s : step_slots[static_cast<size_t>(cell.touchpoint)]) {
+      reached[static_cast<size_t>(s)][b] += cell.reached;
+      abandoned[static_cast<size_t>(s)][b] += cell.abandoned;
     }
-    run_slots.clear();
-  };
-  std::vector<uint8_t> seen(steps.size(), 0);
+    const int32_t v = volume_slot[static_cast<size_t>(cell.touchpoint)];
+    if (v >= 0) {
+      volume[static_cast<size_t>(v)][b] = cell.events;
+      volume_squares[static_cast<size_t>(v)][b] = static_cast<double>(cell.events_squared);
+    }
+  }
+  // The mean value of a conversion, summed over the journeys in their order.
   double conversion_value = 0.0;
   int64_t conversions = 0;
-  for (int64_t j = 0; j < n_journeys; ++j) {
-    const int64_t b = bucket_of(journeys.start_ms[j]);
-    ++started[b];
-    converted[b] += journeys.converted[j];
-    lengths[b].push_back(static_cast<double>(journeys.length(j)));
+  for (int64_t j = 0; j < journeys.size(); ++j) {
     conversions += journeys.converted[j];
     conversion_value += journeys.conversion_value[j];
-    std::fill(seen.begin(), seen.end(), 0);
-    for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
-      const int32_t t = journeys.touchpoint[e];
-      const int64_t eb = bucket_of(journeys.timestamp_ms[e]);
-      const int32_t v = volume_slot[static_cast<size_t>(t)];
-      if (v >= 0) {
-        if (eb != run_bucket) flush_run(), run_bucket = eb;
-        ++volume[static_cast<size_t>(v)][static_cast<size_t>(eb)];
-        if (run_count[static_cast<size_t>(v)]++ == 0) run_slots.push_back(v);
-      }
-      const int32_t s = step_of[static_cast<size_t>(t)];
-      if (s >= 0 && !seen[static_cast<size_t>(s)]) {  // the first event of this step decides the bucket
-        seen[static_cast<size_t>(s)] = 1;
-        ++reached[static_cast<size_t>(s)][static_cast<size_t>(eb)];
-        abandoned[static_cast<size_t>(s)][static_cast<size_t>(eb)] += journeys.converted[j] ? 0 : 1;
-      }
-    }
-    flush_run();
   }
   result.mean_conversion_value = conversions > 0 ? conversion_value / conversions : 0.0;
 

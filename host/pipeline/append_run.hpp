@@ -20,6 +20,7 @@
 #include "journeymap/journeys.hpp"
 #include "journeymap/outcome.hpp"
 #include "journeymap/run_config.hpp"
+#include "host/anomalies/alert_tally.hpp"
 #include "host/flows/flow_tally.hpp"
 #include "host/patterns/pattern_update.hpp"
 
@@ -40,6 +41,7 @@ struct AppendBase {
   int64_t rows_skipped = 0;
   std::optional<StoredPatterns> patterns;  ///< /patterns, when the base has them
   std::optional<FlowTally> flows;          ///< /flows/tally, when the base has it
+  std::optional<AlertTally> alerts;        ///< /alerts/tally, when the base has it
 };
 
 /// Refuses settings whose journeys the base result cannot stand for (several sources, a label

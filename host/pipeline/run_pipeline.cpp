@@ -10,6 +10,7 @@
 #include "host/core/paths.hpp"
 #include "host/ingest/dimension_columns.hpp"
 #include "host/ingest/spooled_input.hpp"
+#include "host/anomalies/alert_tally.hpp"
 #include "host/flows/flow_tally.hpp"
 #include "host/pipeline/append_run.hpp"
 #include "host/pipeline/stage_progress.hpp"
@@ -229,11 +230,14 @@ RunReport run_pipeline(const RunConfig& config) {
     report.warnings.push_back("appended " + config.input_path + " (" + std::to_string(ingest.rows_read) +
                               " rows) to the journeys of " + base->path + " (" + std::to_string(base->rows_read) +
                               " rows read before; its /journeys, not its inputs, stand for them). Patterns are updated "
-                              "from the base's where that is exact (next line), and flows from the base's flow tally "
-                              "(the replaced journeys' counts taken away, the added ones' put in); segments, the model "
-                              "and anomaly scores are recomputed over all merged journeys (each depends on all journeys "
-                              "together), and attribution and alerts recounted over them. The outcome-cut counts are "
-                              "those of the new events");
+                              "from the base's where that is exact (next line), and flows "
+                              "and alerts from the base's tallies (the replaced journeys' counts taken away, the added "
+                              "ones' put in); segments, the model and anomaly scores are recomputed over all merged "
+                              "journeys (each depends on all journeys together), and attribution recounted over them. "
+                              "The outcome-cut counts are those of the new events");
+  if (base && config.anomalies_enabled && config.anomalies.alerts_enabled && !base->alerts)
+    report.warnings.push_back("alerts: " + base->path + " holds no alert tally (/alerts/tally); the alert buckets were "
+                              "counted over all merged journeys");
   if (base && config.flows_enabled && !base->flows)
     report.warnings.push_back("flows: " + base->path + " holds no flow tally (/flows/tally); flows were counted over "
                               "all merged journeys");
@@ -421,11 +425,28 @@ RunReport run_pipeline(const RunConfig& config) {
   }
 
   if (config.anomalies_enabled) {
-    const AnomaliesResult anomalies =
-        clock.run("anomalies", [&] { return detect_anomalies(ctx, journeys, features, config.anomalies); });
+    AlertTally alert_tally;  // what a later --append continues from
+    const AnomaliesResult anomalies = clock.run("anomalies", [&] {
+      AnomaliesOptions journey_scores = config.anomalies;
+      journey_scores.alerts_enabled = false;
+      AnomaliesResult result = detect_anomalies(ctx, journeys, features, journey_scores);
+      if (config.anomalies.alerts_enabled) {
+        const StepTimer step(ctx, "metric alerts");
+        const AlertOptions& options = config.anomalies.alerts;
+        if (base && base->alerts) {
+          result.alerts = update_metric_alerts(*base->alerts, append_removed, append_added, journeys, options, &alert_tally);
+        } else {
+          alert_tally = tally_alerts(journeys, options.bucket_seconds);
+          result.alerts = finish_metric_alerts(alert_tally, journeys, options);
+        }
+        result.has_alerts = true;
+      }
+      return result;
+    });
     clock.run("write", [&] {
       const StepTimer step(ctx, "anomalies");
       write_anomalies_results(writer, anomalies, journeys);
+      if (anomalies.has_alerts) write_alert_tally(writer, alert_tally);
     });
     report.stage_summaries.push_back(format_anomalies_summary(anomalies, journeys));
     // Clusters over the journeys the proposals ranked (all of them unless [filter] segments narrows the map).
