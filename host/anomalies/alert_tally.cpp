@@ -2,6 +2,8 @@
 #include "host/anomalies/alert_tally.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <numeric>
 #include <cstdint>
 #include <string>
 #include <tuple>
@@ -117,6 +119,7 @@ void trim_buckets(AlertTally& tally) {
   while (last >= first && tally.ended[static_cast<size_t>(last)] == 0) --last;
   if (first > last) {  // no journeys left
     tally.started.clear(), tally.ended.clear(), tally.converted.clear(), tally.lengths.clear(), tally.cells.clear();
+    tally.first_bucket = 0;
     return;
   }
   if (first == 0 && last == n - 1) return;
@@ -157,7 +160,8 @@ AlertTally tally_alerts(const JourneySet& journeys, int64_t bucket_seconds) {
   tally.ended.assign(static_cast<size_t>(n_buckets), 0);
   tally.converted.assign(static_cast<size_t>(n_buckets), 0);
 
-  std::vector<std::unordered_map<int64_t, int64_t>> length_counts(static_cast<size_t>(n_buckets));
+  // Journeys per (bucket, length), one map for all buckets: bucket in the high bits (< 2^20 buckets).
+  std::unordered_map<uint64_t, int64_t> length_counts;
   CellCounter cells(tally.n_touchpoints, n_buckets);
   // A journey's events of one touchpoint in one bucket are one run (events are in time order, so
   // buckets never go back): counted per touchpoint and flushed, squared, when the bucket changes.
@@ -179,7 +183,7 @@ AlertTally tally_alerts(const JourneySet& journeys, int64_t bucket_seconds) {
     ++tally.started[static_cast<size_t>(b)];
     ++tally.ended[static_cast<size_t>(bucket_of(journeys.end_ms[j]) - first)];
     tally.converted[static_cast<size_t>(b)] += converted;
-    ++length_counts[static_cast<size_t>(b)][journeys.length(j)];
+    ++length_counts[static_cast<uint64_t>(b) << 43 | static_cast<uint64_t>(journeys.length(j))];
     for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
       const int32_t t = journeys.touchpoint[e];
       const int64_t eb = bucket_of(journeys.timestamp_ms[e]) - first;
@@ -196,12 +200,10 @@ AlertTally tally_alerts(const JourneySet& journeys, int64_t bucket_seconds) {
     }
     flush_run();
   }
-  for (int64_t b = 0; b < n_buckets; ++b) {
-    std::vector<std::pair<int64_t, int64_t>> counts(length_counts[static_cast<size_t>(b)].begin(),
-                                                    length_counts[static_cast<size_t>(b)].end());
-    std::sort(counts.begin(), counts.end());
-    for (const auto& [length, count] : counts) tally.lengths.push_back(LengthCount{b, length, count});
-  }
+  std::vector<std::pair<uint64_t, int64_t>> counts(length_counts.begin(), length_counts.end());
+  std::sort(counts.begin(), counts.end());
+  for (const auto& [key, count] : counts)
+    tally.lengths.push_back(LengthCount{static_cast<int64_t>(key >> 43), static_cast<int64_t>(key & ((uint64_t{1} << 43) - 1)), count});
   tally.cells = cells.cells();
   return tally;
 }
@@ -228,6 +230,8 @@ void add_alert_tally(AlertTally& total, const AlertTally& part, int64_t sign) {
   check_bucket_count(end - first, total.bucket_seconds);
   const int64_t total_shift = total.n_buckets() == 0 ? 0 : total.first_bucket - first;
   const int64_t part_shift = part.first_bucket - first;
+  if (total_shift + total.n_buckets() > end - first || part_shift + part.n_buckets() > end - first)
+    throw Error("alert tally: bucket ranges that do not line up");
   for (auto* counts : {&total.started, &total.ended, &total.converted}) {
     std::vector<int64_t> wide(static_cast<size_t>(end - first), 0);
     std::copy(counts->begin(), counts->end(), wide.begin() + total_shift);
@@ -276,7 +280,8 @@ MetricAlerts update_metric_alerts(const AlertTally& base, const JourneySet& remo
     total.touchpoint_events.resize(static_cast<size_t>(total.n_touchpoints), 0);
   }
   int64_t journeys = 0;
-  for (const int64_t n : total.started) journeys += n;
+  for (const int64_t n : total.started)
+    if (__builtin_add_overflow(journeys, n, &journeys)) throw Error("alert tally: journeys overflow");
   if (journeys != merged_journeys.size())
     throw Error(fmt::format("--append: the alert buckets of the base and the new journeys add up to {} journeys, the "
                             "merged set has {}",
@@ -314,58 +319,84 @@ void write_alert_tally(ResultWriter& writer, const AlertTally& tally) {
   writer.write(g + "/cell_abandoned", abandoned);
 }
 
-AlertTally read_alert_tally(const ResultReader& reader, const std::string& file, int32_t n_touchpoints) {
+AlertTally read_alert_tally(const ResultReader& reader, const std::string& file, int32_t n_touchpoints,
+                            int64_t n_journeys, int64_t n_events) {
   const std::string g = "/alerts/tally";
   const auto fail = [&](const std::string& what) { return Error(file + ": " + g + "/" + what); };
   const std::vector<int64_t> shape = reader.read_int64(g + "/shape");
   if (shape.size() != 4) throw fail("shape: expected 4 values");
   AlertTally tally;
   tally.bucket_seconds = shape[0];
-  tally.n_touchpoints = static_cast<int32_t>(shape[1]);
   tally.first_bucket = shape[2];
   const int64_t n_buckets = shape[3];
   if (shape[1] != n_touchpoints)
     throw fail(fmt::format("shape: {} touchpoints, the vocabulary has {}", shape[1], n_touchpoints));
-  if (tally.bucket_seconds < 1 || tally.bucket_seconds > kMaxBucketSeconds || n_buckets < 0 || n_buckets > kMaxBuckets)
+  tally.n_touchpoints = n_touchpoints;
+  if (tally.bucket_seconds < 1 || tally.bucket_seconds > kMaxBucketSeconds || n_buckets < 0 || n_buckets > kMaxBuckets ||
+      (n_buckets > 0) != (n_journeys > 0))
     throw fail("shape: bucket length or count out of range");
-  const auto read_counts = [&](const std::string& name, int64_t size) {
+  // Every bucket's start time must be a valid time in ms.
+  const int64_t limit = std::numeric_limits<int64_t>::max() / (tally.bucket_seconds * 1000) - n_buckets - 1;
+  if (tally.first_bucket < -limit || tally.first_bucket > limit) throw fail("shape: the first bucket is out of range");
+  // Counts are bounded by the journeys and events the base's /journeys hold, so sums cannot overflow.
+  const auto read_counts = [&](const std::string& name, int64_t size, int64_t most) {
     std::vector<int64_t> values = reader.read_int64(g + "/" + name);
     if (size >= 0 && static_cast<int64_t>(values.size()) != size) throw fail(name + fmt::format(": expected {} values", size));
     for (const int64_t v : values)
-      if (v < 0) throw fail(name + ": a negative value");
+      if (v < 0 || v > most) throw fail(name + fmt::format(": a value outside [0, {}]", most));
     return values;
   };
-  tally.started = read_counts("started", n_buckets);
-  tally.ended = read_counts("ended", n_buckets);
-  tally.converted = read_counts("converted", n_buckets);
-  tally.touchpoint_events = read_counts("touchpoint_events", n_touchpoints);
-  const std::vector<int64_t> length_bucket = read_counts("length_bucket", -1);
-  const std::vector<int64_t> length = read_counts("length", static_cast<int64_t>(length_bucket.size()));
-  const std::vector<int64_t> length_journeys = read_counts("length_journeys", static_cast<int64_t>(length_bucket.size()));
+  const auto sum = [](const std::vector<int64_t>& values) { return std::accumulate(values.begin(), values.end(), int64_t{0}); };
+  tally.started = read_counts("started", n_buckets, n_journeys);
+  tally.ended = read_counts("ended", n_buckets, n_journeys);
+  tally.converted = read_counts("converted", n_buckets, n_journeys);
+  if (sum(tally.started) != n_journeys || sum(tally.ended) != n_journeys)
+    throw fail(fmt::format("started, ended: not the {} journeys of /journeys", n_journeys));
+  if (n_buckets > 0 && (tally.started.front() == 0 || tally.ended.back() == 0))
+    throw fail("started, ended: the buckets do not start and end with journeys");
+  for (int64_t b = 0; b < n_buckets; ++b)
+    if (tally.converted[static_cast<size_t>(b)] > tally.started[static_cast<size_t>(b)])
+      throw fail("converted: more conversions than journeys in a bucket");
+  tally.touchpoint_events = read_counts("touchpoint_events", n_touchpoints, n_events);
+  if (sum(tally.touchpoint_events) != n_events) throw fail(fmt::format("touchpoint_events: not the {} events of /journeys", n_events));
+
+  const std::vector<int64_t> length_bucket = read_counts("length_bucket", -1, n_buckets - 1);
+  const std::vector<int64_t> length = read_counts("length", static_cast<int64_t>(length_bucket.size()), n_events);
+  const std::vector<int64_t> length_journeys =
+      read_counts("length_journeys", static_cast<int64_t>(length_bucket.size()), n_journeys);
+  std::vector<int64_t> journeys_by_length(static_cast<size_t>(n_buckets), 0);
   for (size_t k = 0; k < length_bucket.size(); ++k) {
     const LengthCount l{length_bucket[k], length[k], length_journeys[k]};
-    if (l.bucket >= n_buckets || l.journeys == 0) throw fail("length_bucket: out of range or empty");
+    if (l.journeys == 0) throw fail("length_journeys: an empty entry");
     if (!tally.lengths.empty() &&
         std::make_pair(tally.lengths.back().bucket, tally.lengths.back().length) >= std::make_pair(l.bucket, l.length))
       throw fail("length_bucket, length: not sorted");
+    journeys_by_length[static_cast<size_t>(l.bucket)] += l.journeys;
     tally.lengths.push_back(l);
   }
+  if (journeys_by_length != tally.started) throw fail("length_journeys: not the journeys started in each bucket");
+
   const std::vector<int32_t> touchpoint = reader.read_int32(g + "/cell_touchpoint");
   const auto n_cells = static_cast<int64_t>(touchpoint.size());
-  const std::vector<int64_t> bucket = read_counts("cell_bucket", n_cells), events = read_counts("cell_events", n_cells),
-                             squared = read_counts("cell_events_squared", n_cells),
-                             reached = read_counts("cell_reached", n_cells), abandoned = read_counts("cell_abandoned", n_cells);
+  const std::vector<int64_t> bucket = read_counts("cell_bucket", n_cells, n_buckets - 1),
+                             events = read_counts("cell_events", n_cells, n_events),
+                             squared = read_counts("cell_events_squared", n_cells, std::numeric_limits<int64_t>::max()),
+                             reached = read_counts("cell_reached", n_cells, n_journeys),
+                             abandoned = read_counts("cell_abandoned", n_cells, n_journeys);
+  std::vector<int64_t> events_by_touchpoint(static_cast<size_t>(n_touchpoints), 0);
   for (int64_t k = 0; k < n_cells; ++k) {
     const auto u = static_cast<size_t>(k);
     const TouchpointBucket c{touchpoint[u], bucket[u], events[u], squared[u], reached[u], abandoned[u]};
-    if (c.touchpoint < 0 || c.touchpoint >= n_touchpoints || c.bucket >= n_buckets || c.events == 0 ||
-        c.abandoned > c.reached)
+    if (c.touchpoint < 0 || c.touchpoint >= n_touchpoints || c.events == 0 || c.abandoned > c.reached ||
+        c.events_squared < c.events)
       throw fail("cell_touchpoint, cell_bucket: a cell out of range");
     if (!tally.cells.empty() &&
         std::make_pair(tally.cells.back().touchpoint, tally.cells.back().bucket) >= std::make_pair(c.touchpoint, c.bucket))
       throw fail("cell_touchpoint, cell_bucket: not sorted");
+    events_by_touchpoint[static_cast<size_t>(c.touchpoint)] += c.events;
     tally.cells.push_back(c);
   }
+  if (events_by_touchpoint != tally.touchpoint_events) throw fail("cell_events: not the events of each touchpoint");
   return tally;
 }
 

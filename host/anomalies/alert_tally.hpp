@@ -66,9 +66,10 @@ MetricAlerts finish_metric_alerts(const AlertTally& tally, const JourneySet& jou
 MetricAlerts update_metric_alerts(const AlertTally& base, const JourneySet& removed, const JourneySet& added,
                                   const JourneySet& merged, const AlertOptions& options, AlertTally* tally);
 
-/// /alerts/tally, and reading it back (checked against itself and the vocabulary; Error naming the
-/// dataset otherwise).
+/// /alerts/tally, and reading it back, checked against itself and against the journeys it must
+/// stand for (their vocabulary, journey and event counts); Error naming the dataset otherwise.
 void write_alert_tally(ResultWriter& writer, const AlertTally& tally);
-AlertTally read_alert_tally(const ResultReader& reader, const std::string& file, int32_t n_touchpoints);
+AlertTally read_alert_tally(const ResultReader& reader, const std::string& file, int32_t n_touchpoints,
+                            int64_t n_journeys, int64_t n_events);
 
 }  // namespace jm

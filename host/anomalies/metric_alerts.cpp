@@ -261,6 +261,8 @@ MetricAlerts finish_metric_alerts(const AlertTally& tally, const JourneySet& jou
     for (const std::string& name : options.funnel_steps) {
       const int32_t id = journeys.touchpoints.find(name);
       if (id < 0) throw ConfigError("alerts: funnel step '" + name + "' is not a touchpoint of this data");
+      if (std::find(steps.begin(), steps.end(), id) != steps.end())
+        throw ConfigError("alerts: funnel step '" + name + "' is named twice");
       steps.push_back(id);
     }
   }
@@ -281,16 +283,17 @@ MetricAlerts finish_metric_alerts(const AlertTally& tally, const JourneySet& jou
   std::vector<std::vector<int64_t>> volume(volume_touchpoints.size(), std::vector<int64_t>(nb, 0));
   // Sum over journeys of (events of the journey in the bucket)^2, per tracked touchpoint.
   std::vector<std::vector<double>> volume_squares(volume_touchpoints.size(), std::vector<double>(nb, 0.0));
-  std::vector<std::vector<int32_t>> step_slots(static_cast<size_t>(n_touchpoints));
+  std::vector<int32_t> step_slot(static_cast<size_t>(n_touchpoints), -1);
   std::vector<int32_t> volume_slot(static_cast<size_t>(n_touchpoints), -1);
-  for (size_t s = 0; s < steps.size(); ++s) step_slots[static_cast<size_t>(steps[s])].push_back(static_cast<int32_t>(s));
+  for (size_t s = 0; s < steps.size(); ++s) step_slot[static_cast<size_t>(steps[s])] = static_cast<int32_t>(s);
   for (size_t v = 0; v < volume_touchpoints.size(); ++v)
     volume_slot[static_cast<size_t>(volume_touchpoints[v])] = static_cast<int32_t>(v);
   for (const TouchpointBucket& cell : tally.cells) {
     const auto b = static_cast<size_t>(cell.bucket);
-    for (const int32_t s : step_slots[static_cast<size_t>(cell.touchpoint)]) {
-      reached[static_cast<size_t>(s)][b] += cell.reached;
-      abandoned[static_cast<size_t>(s)][b] += cell.abandoned;
+    const int32_t s = step_slot[static_cast<size_t>(cell.touchpoint)];
+    if (s >= 0) {
+      reached[static_cast<size_t>(s)][b] = cell.reached;
+      abandoned[static_cast<size_t>(s)][b] = cell.abandoned;
     }
     const int32_t v = volume_slot[static_cast<size_t>(cell.touchpoint)];
     if (v >= 0) {

@@ -40,45 +40,6 @@ int32_t target_of_code(int64_t code, int32_t n_touchpoints) {
                                      : kNodeContinues;
 }
 
-std::vector<StepLink> count_step_links(const Context& ctx, const JourneySet& journeys, int32_t max_steps) {
-  const auto T = static_cast<int64_t>(journeys.touchpoints.size());
-  const int64_t targets = T + 3;
-  const int64_t key_space = max_steps * T * targets;
-  const auto emit = [&](auto&& add, int64_t j) {
-    const int32_t* touchpoint = journeys.touchpoint.data() + journeys.offsets[j];
-    const int64_t length = journeys.offsets[j + 1] - journeys.offsets[j];
-    const int64_t shown = std::min<int64_t>(length, max_steps);
-    for (int64_t i = 0; i < shown; ++i) {
-      // The same targets as flow_rules::count_journey_links, before folding.
-      int64_t target;
-      if (i + 1 == length) target = journeys.converted[j] ? T : T + 1;
-      else if (i + 1 == max_steps) target = T + 2;
-      else target = touchpoint[i + 1];
-      add((i * T + touchpoint[i]) * targets + target);
-    }
-  };
-  std::vector<std::pair<int64_t, int64_t>> counts;
-  if (key_space <= kMaxDenseLinkCounters) {
-    const std::vector<int64_t> dense = flow_blocks::count_dense(ctx, journeys.size(), key_space, [&](int64_t* c, int64_t j) {
-      emit([&](int64_t key) { ++c[key]; }, j);
-    });
-    for (int64_t key = 0; key < key_space; ++key)
-      if (dense[static_cast<size_t>(key)] != 0) counts.push_back({key, dense[static_cast<size_t>(key)]});
-  } else {
-    counts = flow_blocks::count_sparse(ctx, journeys.size(), [&](std::vector<int64_t>& keys, int64_t j) {
-      emit([&](int64_t key) { keys.push_back(key); }, j);
-    });
-  }
-  std::vector<StepLink> links;
-  links.reserve(counts.size());
-  for (const auto& [key, count] : counts) {
-    const int64_t source = key / targets;
-    links.push_back(StepLink{static_cast<int32_t>(source / T), static_cast<int32_t>(source % T),
-                             target_of_code(key % targets, static_cast<int32_t>(T)), count});
-  }
-  return links;
-}
-
 // [rows x old_cols] -> [new_rows x new_cols], zeros in the new places.
 std::vector<int64_t> regrown(const std::vector<int64_t>& data, int64_t rows, int64_t cols, int64_t new_rows, int64_t new_cols) {
   if (rows == new_rows && cols == new_cols) return data;
@@ -206,6 +167,45 @@ void grow(FlowTally& tally, int32_t n_touchpoints, int32_t n_channels) {
 
 }  // namespace
 
+std::vector<StepLink> count_step_links(const Context& ctx, const JourneySet& journeys, int32_t max_steps) {
+  const auto T = static_cast<int64_t>(journeys.touchpoints.size());
+  const int64_t targets = T + 3;
+  const int64_t key_space = max_steps * T * targets;
+  const auto emit = [&](auto&& add, int64_t j) {
+    const int32_t* touchpoint = journeys.touchpoint.data() + journeys.offsets[j];
+    const int64_t length = journeys.offsets[j + 1] - journeys.offsets[j];
+    const int64_t shown = std::min<int64_t>(length, max_steps);
+    for (int64_t i = 0; i < shown; ++i) {
+      // The same targets as flow_rules::count_journey_links, before folding.
+      int64_t target;
+      if (i + 1 == length) target = journeys.converted[j] ? T : T + 1;
+      else if (i + 1 == max_steps) target = T + 2;
+      else target = touchpoint[i + 1];
+      add((i * T + touchpoint[i]) * targets + target);
+    }
+  };
+  std::vector<std::pair<int64_t, int64_t>> counts;
+  if (key_space <= kMaxDenseLinkCounters) {
+    const std::vector<int64_t> dense = flow_blocks::count_dense(ctx, journeys.size(), key_space, [&](int64_t* c, int64_t j) {
+      emit([&](int64_t key) { ++c[key]; }, j);
+    });
+    for (int64_t key = 0; key < key_space; ++key)
+      if (dense[static_cast<size_t>(key)] != 0) counts.push_back({key, dense[static_cast<size_t>(key)]});
+  } else {
+    counts = flow_blocks::count_sparse(ctx, journeys.size(), [&](std::vector<int64_t>& keys, int64_t j) {
+      emit([&](int64_t key) { keys.push_back(key); }, j);
+    });
+  }
+  std::vector<StepLink> links;
+  links.reserve(counts.size());
+  for (const auto& [key, count] : counts) {
+    const int64_t source = key / targets;
+    links.push_back(StepLink{static_cast<int32_t>(source / T), static_cast<int32_t>(source % T),
+                             target_of_code(key % targets, static_cast<int32_t>(T)), count});
+  }
+  return links;
+}
+
 FunnelTally tally_funnel(const Context& ctx, const JourneySet& view, const std::vector<int32_t>& funnel) {
   const int64_t n = view.size();
   const auto F = static_cast<int32_t>(funnel.size());
@@ -320,6 +320,12 @@ void add_flow_tally(FlowTally& total, const FlowTally& part, int64_t sign) {
 FlowResult update_flows(const Context& ctx, const FlowTally& base, const JourneySet& removed, const JourneySet& added,
                         const JourneySet& merged, const FlowOptions& options, const std::vector<int32_t>& journey_segment,
                         int32_t n_segments, FlowTally* tally, std::vector<std::string>* notes) {
+  if (!journey_segment.empty()) {
+    if (static_cast<int64_t>(journey_segment.size()) != merged.size())
+      throw ConfigError(fmt::format("segment labels: {} labels for {} journeys", journey_segment.size(), merged.size()));
+    for (const int32_t s : journey_segment)
+      if (s < 0 || s >= n_segments) throw ConfigError(fmt::format("segment label {} outside [0, {})", s, n_segments));
+  }
   FlowTally total = base;
   add_flow_tally(total, tally_flows(ctx, removed, options, &base.funnel.steps), -1);
   add_flow_tally(total, tally_flows(ctx, added, options, &base.funnel.steps), +1);
@@ -405,30 +411,33 @@ void write_flow_tally(ResultWriter& writer, const FlowTally& tally) {
   writer.write(g + "/funnel_gaps_ms", gaps);
 }
 
-FlowTally read_flow_tally(const ResultReader& reader, const std::string& file, int32_t n_touchpoints, int32_t n_channels) {
+FlowTally read_flow_tally(const ResultReader& reader, const std::string& file, int32_t n_touchpoints, int32_t n_channels,
+                          int64_t n_journeys, int64_t n_events) {
   const std::string g = "/flows/tally";
   const std::vector<int64_t> shape = reader.read_int64(g + "/shape");
   const auto fail = [&](const std::string& what) { return Error(file + ": " + g + "/" + what); };
   if (shape.size() != 6) throw fail("shape: expected 6 values");
+  if (shape[0] != n_touchpoints || shape[1] != n_channels)
+    throw fail(fmt::format("shape: {} touchpoints and {} channels, the vocabularies have {} and {}", shape[0], shape[1],
+                           n_touchpoints, n_channels));
+  if (shape[2] < 1 || shape[2] > kMaxFlowSteps || shape[3] < 0 || shape[4] < 0 || shape[4] > shape[3] || shape[5] < 0 ||
+      shape[3] > n_journeys || shape[3] + shape[5] != n_journeys)
+    throw fail(fmt::format("shape: steps or journey counts out of range (the base holds {} journeys)", n_journeys));
   FlowTally tally;
-  tally.n_touchpoints = static_cast<int32_t>(shape[0]);
-  tally.n_channels = static_cast<int32_t>(shape[1]);
+  tally.n_touchpoints = n_touchpoints;
+  tally.n_channels = n_channels;
   tally.max_steps = static_cast<int32_t>(shape[2]);
   tally.n_journeys = shape[3];
   tally.n_converted = shape[4];
   tally.journeys_without_anchor = shape[5];
-  if (shape[0] != n_touchpoints || shape[1] != n_channels)
-    throw fail(fmt::format("shape: {} touchpoints and {} channels, the vocabularies have {} and {}", shape[0], shape[1],
-                           n_touchpoints, n_channels));
-  if (tally.max_steps < 1 || tally.n_journeys < 0 || tally.n_converted < 0 || tally.n_converted > tally.n_journeys ||
-      tally.journeys_without_anchor < 0)
-    throw fail("shape: steps or journey counts out of range");
   const int64_t T = tally.n_touchpoints, C = tally.n_channels, S = tally.max_steps, states = T + 3;
+  // No count can pass the journeys' events and journeys together, so sums of them cannot overflow.
+  const int64_t most = n_events + n_journeys;
   const auto read_sized = [&](const std::string& name, int64_t size) {
     std::vector<int64_t> values = reader.read_int64(g + "/" + name);
     if (static_cast<int64_t>(values.size()) != size) throw fail(name + fmt::format(": expected {} values", size));
     for (const int64_t v : values)
-      if (v < 0) throw fail(name + ": a negative count");
+      if (v < 0 || v > most) throw fail(name + fmt::format(": a count outside [0, {}]", most));
     return values;
   };
   tally.step_visits = read_sized("step_visits", S * T);
@@ -452,9 +461,10 @@ FlowTally read_flow_tally(const ResultReader& reader, const std::string& file, i
   const std::vector<int64_t> link_count = read_sized("link_count", static_cast<int64_t>(step.size()));
   if (link_from.size() != step.size() || link_to.size() != step.size()) throw fail("link_*: not one per link");
   for (size_t k = 0; k < step.size(); ++k) {
-    const bool to_ok = link_to[k] >= 0 ? link_to[k] < T && step[k] + 1 < S
+    if (step[k] < 0 || step[k] >= S || link_from[k] < 0 || link_from[k] >= T) throw fail("link_step, link_from: out of range");
+    const bool to_ok = link_to[k] >= 0 ? link_to[k] < T && int64_t{step[k]} + 1 < S
                                        : link_to[k] == kNodeConverted || link_to[k] == kNodeExit || link_to[k] == kNodeContinues;
-    if (step[k] < 0 || step[k] >= S || link_from[k] < 0 || link_from[k] >= T || !to_ok) throw fail("link_*: out of range");
+    if (!to_ok) throw fail("link_to: out of range");
     const StepLink link{step[k], link_from[k], link_to[k], link_count[k]};
     if (!tally.links.empty() && link_order(tally.links.back()) >= link_order(link)) throw fail("link_*: not sorted");
     tally.links.push_back(link);
@@ -477,10 +487,20 @@ FlowTally read_flow_tally(const ResultReader& reader, const std::string& file, i
   }
   variants.journeys = read_sized("variant_journeys", static_cast<int64_t>(variants.offsets.size()) - 1);
   variants.conversions = read_sized("variant_conversions", static_cast<int64_t>(variants.offsets.size()) - 1);
+  int64_t variant_journeys = 0, variant_conversions = 0;
+  for (size_t v = 0; v < variants.journeys.size(); ++v) {
+    if (variants.journeys[v] == 0 || variants.conversions[v] > variants.journeys[v])
+      throw fail("variant_journeys, variant_conversions: an empty variant or more conversions than journeys");
+    variant_journeys += variants.journeys[v];
+    variant_conversions += variants.conversions[v];
+  }
+  if (variant_journeys != tally.n_journeys || variant_conversions != tally.n_converted)
+    throw fail("variant_journeys, variant_conversions: not the tally's journeys and conversions");
 
   FunnelTally& funnel = tally.funnel;
   funnel.steps = reader.read_int32(g + "/funnel_steps");
   const auto F = static_cast<int64_t>(funnel.steps.size());
+  if (F > kMaxFunnelSteps) throw fail(fmt::format("funnel_steps: more than {} steps", kMaxFunnelSteps));
   for (const int32_t t : funnel.steps)
     if (t < 0 || t >= T) throw fail("funnel_steps: a touchpoint out of range");
   funnel.reached = read_sized("funnel_reached", F);
@@ -496,6 +516,9 @@ FlowTally read_flow_tally(const ResultReader& reader, const std::string& file, i
                                 gaps.begin() + gap_offsets[static_cast<size_t>(k) + 1]);
     if (!std::is_sorted(funnel.gaps_ms.back().begin(), funnel.gaps_ms.back().end()))
       throw fail("funnel_gaps_ms: a step's times are not sorted");
+    // Every journey reaching step k > 0 has one time from step k-1; step 0 has none.
+    if (static_cast<int64_t>(funnel.gaps_ms.back().size()) != (k == 0 ? 0 : funnel.reached[static_cast<size_t>(k)]))
+      throw fail("funnel_gaps_ms: not one time per journey reaching a step");
   }
   return tally;
 }

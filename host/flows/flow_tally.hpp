@@ -22,6 +22,9 @@ namespace jm {
 class ResultReader;
 class ResultWriter;
 
+constexpr int kMaxFlowSteps = 64;    ///< most Sankey / heatmap steps (FlowOptions::max_steps)
+constexpr int kMaxFunnelSteps = 32;  ///< most funnel steps
+
 /// Every distinct touch sequence with its journeys and conversions (CSR), ordered by (hash,
 /// sequence): the order the counting groups them in, so no sort of all sequences is needed.
 struct VariantTable {
@@ -85,6 +88,9 @@ void validate_flow_options(const FlowOptions& options);
 FlowTally tally_flows(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
                       const std::vector<int32_t>* funnel = nullptr);
 
+/// The Sankey links of a flow view's first `max_steps` steps before folding, sorted as in a tally.
+std::vector<StepLink> count_step_links(const Context& ctx, const JourneySet& view, int32_t max_steps);
+
 /// The funnel counts of the journeys of a flow view: what a tally holds for `funnel`.
 FunnelTally tally_funnel(const Context& ctx, const JourneySet& view, const std::vector<int32_t>& funnel);
 
@@ -103,9 +109,10 @@ FlowResult finish_flows(const FlowTally& tally, const FlowOptions& options,
 
 /// /flows/tally: the tally a later `run --append` continues from.
 void write_flow_tally(ResultWriter& writer, const FlowTally& tally);
-/// Reads /flows/tally, checking that its arrays agree with each other and with the vocabulary sizes;
-/// Error naming the dataset otherwise.
-FlowTally read_flow_tally(const ResultReader& reader, const std::string& file, int32_t n_touchpoints, int32_t n_channels);
+/// Reads /flows/tally, checking that its arrays agree with each other and with the journeys it must
+/// stand for (vocabulary sizes, journey and event counts); Error naming the dataset otherwise.
+FlowTally read_flow_tally(const ResultReader& reader, const std::string& file, int32_t n_touchpoints, int32_t n_channels,
+                          int64_t n_journeys, int64_t n_events);
 
 /// The flows of `merged` (the base's journeys with `removed` replaced by `added`) from the base's
 /// tally: the tally of the replaced journeys taken away and that of the added ones put in. What a

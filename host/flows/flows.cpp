@@ -25,8 +25,6 @@
 namespace jm {
 namespace {
 
-constexpr int kMaxFunnelSteps = 32;
-constexpr int kMaxSteps = 64;
 
 uint64_t sequence_hash(const int32_t* touchpoint, int64_t length) {
   uint64_t h = splitmix64_mix(static_cast<uint64_t>(length) + 0x9e3779b97f4a7c15ULL);
@@ -430,8 +428,8 @@ FunnelTally funnel_tally_of_matches(const JourneySet& view, const std::vector<in
 }
 
 void validate_flow_options(const FlowOptions& options) {
-  if (options.max_steps < 1 || options.max_steps > kMaxSteps)
-    throw ConfigError(fmt::format("flows.max_steps must be in [1, {}], got {}", kMaxSteps, options.max_steps));
+  if (options.max_steps < 1 || options.max_steps > kMaxFlowSteps)
+    throw ConfigError(fmt::format("flows.max_steps must be in [1, {}], got {}", kMaxFlowSteps, options.max_steps));
   if (!(options.other_threshold >= 0.0 && options.other_threshold < 1.0))
     throw ConfigError(fmt::format("flows.other_threshold must be in [0, 1), got {}", options.other_threshold));
   if (options.top_variants < 0) throw ConfigError("flows.top_variants must be >= 0");
@@ -593,7 +591,7 @@ FlowResult compute_flows_with_tally(const Context& ctx, const JourneySet& journe
   result.n_converted = std::accumulate(journeys.converted.begin(), journeys.converted.end(), int64_t{0});
   result.backend = to_string(ctx.backend);
 
-  const VariantTable variants = count_variant_table(ctx, journeys);
+  VariantTable variants = count_variant_table(ctx, journeys);
   result.n_distinct_variants = variants.size();
   result.variants = select_variants(variants, options.top_variants);
   const std::vector<int32_t> funnel = resolve_funnel(options, journeys, variants);
@@ -620,14 +618,34 @@ FlowResult compute_flows_with_tally(const Context& ctx, const JourneySet& journe
   result.heat_exits = slice(layout.heat_exits, layout.channel_visits);
   result.channel_visits = slice(layout.channel_visits, layout.channel_exits);
   result.channel_exits = slice(layout.channel_exits, layout.total);
+  std::vector<int64_t> step_visits = slice(layout.step_visits, layout.step_conversions);
+  std::vector<int64_t> step_conversions = slice(layout.step_conversions, layout.heat_visits);
   const FoldedNodes folded{std::move(counts.label_of), std::move(counts.label_touchpoint)};
-  assemble_sankey(slice(layout.step_visits, layout.step_conversions), slice(layout.step_conversions, layout.heat_visits),
-                  folded, counts.links, result.n_touchpoints, options.max_steps, result);
-  const FunnelTally funnel_tally =
-      funnel_tally_of_matches(journeys, funnel, std::move(counts.funnel_depth), counts.funnel_time_ms);
+  assemble_sankey(step_visits, step_conversions, folded, counts.links, result.n_touchpoints, options.max_steps, result);
+  FunnelTally funnel_tally = funnel_tally_of_matches(journeys, funnel, std::move(counts.funnel_depth), counts.funnel_time_ms);
   assemble_funnel(funnel_tally, journey_segment, n_segments, result.funnel);
-  // The GPU's pass 2 folds while it counts; a tally keeps the links unfolded, so it is counted on the host.
-  if (tally != nullptr) *tally = tally_flows(ctx, journeys, options, &funnel);
+  if (tally != nullptr) {
+    // The tally from the GPU's counts; only the links are counted again, on the host, because the
+    // GPU's second pass folds them while it counts and a tally keeps them unfolded.
+    FlowTally& t = *tally;
+    t = FlowTally{};
+    t.n_touchpoints = result.n_touchpoints;
+    t.n_channels = result.n_channels;
+    t.max_steps = options.max_steps;
+    t.n_journeys = result.n_journeys;
+    t.n_converted = result.n_converted;
+    t.transitions = result.transitions;
+    t.step_visits = std::move(step_visits);
+    t.step_conversions = std::move(step_conversions);
+    t.heat_visits = result.heat_visits;
+    t.heat_exits = result.heat_exits;
+    t.channel_visits = result.channel_visits;
+    t.channel_exits = result.channel_exits;
+    t.links = count_step_links(ctx, journeys, options.max_steps);
+    t.variants = std::move(variants);
+    t.funnel = std::move(funnel_tally);
+    t.funnel.journey_depth.clear();
+  }
   return result;
 }
 

@@ -197,9 +197,11 @@ AppendBase read_append_base(const std::string& path, const RunConfig& config) {
   base.rows_read = reader.read_int_attribute("/meta", "rows_read");
   base.rows_skipped = reader.read_int_attribute("/meta", "rows_skipped");
   if (reader.exists("/flows/tally/shape"))
-    base.flows = read_flow_tally(reader, path, base.journeys.touchpoints.size(), base.journeys.channels.size());
+    base.flows = read_flow_tally(reader, path, base.journeys.touchpoints.size(), base.journeys.channels.size(),
+                                 base.journeys.size(), static_cast<int64_t>(base.journeys.touchpoint.size()));
   if (reader.exists("/alerts/tally/shape"))
-    base.alerts = read_alert_tally(reader, path, base.journeys.touchpoints.size());
+    base.alerts = read_alert_tally(reader, path, base.journeys.touchpoints.size(), base.journeys.size(),
+                                   static_cast<int64_t>(base.journeys.touchpoint.size()));
   if (reader.exists("/patterns/support")) {
     StoredPatterns& patterns = base.patterns.emplace();
     patterns.offsets = reader.read_int64("/patterns/offsets");

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -187,23 +188,39 @@ TEST(AlertTally, StoredTallyReadsBackUnchangedAndDamageIsRefusedByName) {
     writer.commit();
   }
   const jm::ResultReader reader(path);
-  expect_same_tally(jm::read_alert_tally(reader, path, all.touchpoints.size()), tally);
+  expect_same_tally(jm::read_alert_tally(reader, path, all.touchpoints.size(), all.size(), all.touchpoint.size()), tally);
 
-  AlertTally damaged = tally;
-  damaged.cells[1].touchpoint = damaged.cells[0].touchpoint;  // out of order
-  damaged.cells[1].bucket = damaged.cells[0].bucket;
-  const std::string bad = (dir / "damaged.h5").string();
-  {
-    jm::ResultWriter writer(bad);
-    jm::write_alert_tally(writer, damaged);
-    writer.commit();
-  }
-  const jm::ResultReader bad_reader(bad);
-  try {
-    jm::read_alert_tally(bad_reader, bad, all.touchpoints.size());
-    ADD_FAILURE() << "a damaged tally was accepted";
-  } catch (const jm::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("/alerts/tally/cell_touchpoint"), std::string::npos) << e.what();
+  // Damaged or hostile tallies: each refused, naming the dataset, before anything is allocated for it.
+  struct Damage {
+    std::string name, dataset;
+    void (*apply)(AlertTally&);
+  };
+  const std::vector<Damage> damages = {
+      {"cells out of order", "cell_touchpoint",
+       [](AlertTally& t) { t.cells[1].touchpoint = t.cells[0].touchpoint, t.cells[1].bucket = t.cells[0].bucket; }},
+      {"a first bucket whose times overflow", "shape", [](AlertTally& t) { t.first_bucket = INT64_MAX - 5; }},
+      {"a billion journeys of one length", "length_journeys", [](AlertTally& t) { t.lengths[0].journeys = 1000000000; }},
+      {"more journeys than the base holds", "started", [](AlertTally& t) { t.started[3] += 1; }},
+      {"events that are not the touchpoint's", "cell_events",
+       [](AlertTally& t) { t.cells[2].events += 1, t.cells[2].events_squared += 10; }},
+  };
+  for (const Damage& damage : damages) {
+    SCOPED_TRACE(damage.name);
+    AlertTally damaged = tally;
+    damage.apply(damaged);
+    const std::string bad = (dir / "damaged.h5").string();
+    {
+      jm::ResultWriter writer(bad);
+      jm::write_alert_tally(writer, damaged);
+      writer.commit();
+    }
+    const jm::ResultReader bad_reader(bad);
+    try {
+      jm::read_alert_tally(bad_reader, bad, all.touchpoints.size(), all.size(), all.touchpoint.size());
+      ADD_FAILURE() << "a damaged tally was accepted";
+    } catch (const jm::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("/alerts/tally/" + damage.dataset), std::string::npos) << e.what();
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
@@ -240,7 +241,9 @@ TEST(FlowTally, StoredTallyReadsBackUnchangedAndDamageIsRefusedByName) {
   const JourneySet js = random_journeys(12, 2000, 9, 9, 3, 3);
   FlowOptions options;
   options.collapse_repeats = true;
+  options.funnel = {"tp0", "tp1", "tp2"};
   const FlowTally tally = jm::tally_flows(cpu(), js, options);
+  ASSERT_FALSE(tally.funnel.gaps_ms[1].empty());
   const std::string path = (dir / "tally.h5").string();
   {
     jm::ResultWriter writer(path);
@@ -248,28 +251,52 @@ TEST(FlowTally, StoredTallyReadsBackUnchangedAndDamageIsRefusedByName) {
     writer.commit();
   }
   const jm::ResultReader reader(path);
-  expect_same_tally(jm::read_flow_tally(reader, path, 9, 3), tally);
+  expect_same_tally(jm::read_flow_tally(reader, path, 9, 3, js.size(), js.touchpoint.size()), tally);
   try {
-    jm::read_flow_tally(reader, path, 10, 3);
+    jm::read_flow_tally(reader, path, 10, 3, js.size(), js.touchpoint.size());
     ADD_FAILURE() << "a tally of another vocabulary was accepted";
   } catch (const jm::Error& e) {
     EXPECT_NE(std::string(e.what()).find("/flows/tally/shape"), std::string::npos) << e.what();
   }
 
-  FlowTally damaged = tally;
-  damaged.variants.touchpoints[0] = 99;  // a touchpoint the vocabulary does not have
-  const std::string bad = (dir / "damaged.h5").string();
-  {
-    jm::ResultWriter writer(bad);
-    jm::write_flow_tally(writer, damaged);
-    writer.commit();
-  }
-  const jm::ResultReader bad_reader(bad);
-  try {
-    jm::read_flow_tally(bad_reader, bad, 9, 3);
-    ADD_FAILURE() << "a damaged tally was accepted";
-  } catch (const jm::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("variant_touchpoints"), std::string::npos) << e.what();
+  // Damaged or hostile tallies: each refused, naming the dataset.
+  struct Damage {
+    std::string name, dataset;
+    void (*apply)(FlowTally&);
+  };
+  const std::vector<Damage> damages = {
+      {"a touchpoint the vocabulary does not have", "variant_touchpoints",
+       [](FlowTally& t) { t.variants.touchpoints[0] = 99; }},
+      {"a 40-step funnel", "funnel_steps", [](FlowTally& t) {
+         t.funnel.steps.assign(40, 0);
+         t.funnel.reached.assign(40, 0);
+         t.funnel.converted.assign(40, 0);
+         t.funnel.reached_by_channel.assign(3 * 40, 0);
+         t.funnel.gaps_ms.assign(40, {});
+       }},
+      {"a link at the last step going on to a touchpoint", "link_to",
+       [](FlowTally& t) { t.links.push_back(jm::StepLink{t.max_steps - 1, 8, 8, 1}); }},
+      {"a count beyond the journeys' events", "heat_visits", [](FlowTally& t) { t.heat_visits[0] = INT64_MAX / 2; }},
+      {"a funnel time too many", "funnel_gaps_ms", [](FlowTally& t) { t.funnel.gaps_ms[1].push_back(INT64_MAX); }},
+      {"variants that are not the journeys", "variant_journeys", [](FlowTally& t) { t.variants.journeys[0] += 1; }},
+  };
+  for (const Damage& damage : damages) {
+    SCOPED_TRACE(damage.name);
+    FlowTally damaged = tally;
+    damage.apply(damaged);
+    const std::string bad = (dir / "damaged.h5").string();
+    {
+      jm::ResultWriter writer(bad);
+      jm::write_flow_tally(writer, damaged);
+      writer.commit();
+    }
+    const jm::ResultReader bad_reader(bad);
+    try {
+      jm::read_flow_tally(bad_reader, bad, 9, 3, js.size(), js.touchpoint.size());
+      ADD_FAILURE() << "a damaged tally was accepted";
+    } catch (const jm::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("/flows/tally/" + damage.dataset), std::string::npos) << e.what();
+    }
   }
 }
 
