@@ -460,6 +460,9 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
     extra_index.emplace_back(result.extra_columns[k].values);
   }
 
+  if (options.on_events && (!options.columns.extra.empty() || !options.columns.dimensions.empty()))
+    throw ConfigError("events handed over block by block cannot carry extra columns or dimensions");
+  int64_t rows_kept = 0;  // rows handed to on_events
   BlockReader reader(path, options.block_bytes);
   std::optional<CsvLayout> layout;
   std::vector<CsvChunk> chunks(static_cast<size_t>(num_threads));
@@ -529,11 +532,16 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
     parallel_for(static_cast<int64_t>(pieces.size()), num_threads, [&](int64_t k) {
       chunks[static_cast<size_t>(k)].write_to(events, result.extra_columns, offsets[static_cast<size_t>(k)]);
     });
+    if (options.on_events) {  // handed over: memory holds one block of events
+      rows_kept += static_cast<int64_t>(events.size());
+      options.on_events(events);
+      events.truncate(0);
+    }
   }
   result.file_bytes = reader.bytes_read();
 
   if (!layout) throw InputError(path, 0, "", "", "empty file: expected a header line");
-  if (events.size() == 0)
+  if (events.size() == 0 && rows_kept == 0)
     throw InputError(path, 0, "", "", "no valid data rows (" + std::to_string(result.rows_read) + " rows read, " +
                                           std::to_string(result.rows_skipped) + " skipped)");
 #ifndef NDEBUG

@@ -74,6 +74,11 @@ struct CsvOptions {
   std::string time_zone;
   /// Called after each block with (bytes read so far, file size); empty = no progress reports.
   std::function<void(uint64_t, uint64_t)> progress;
+  /// When set, the events are handed over block by block instead of kept: called after each block
+  /// with the block's rows (ids global across blocks, vocabularies growing in first-appearance
+  /// order); the reader then drops the rows, so memory holds one block of events. The result's
+  /// table keeps the vocabularies and no rows. CSV only, and not with extra columns or dimensions.
+  std::function<void(const EventTable&)> on_events;
 };
 
 /// A row that was skipped under OnError::Skip.

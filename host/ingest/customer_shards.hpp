@@ -1,0 +1,62 @@
+// Events spooled to temporary files by customer-id range, for runs over more events than memory
+// holds: the reader hands its blocks over (CsvOptions::on_events), every event goes to the shard of
+// its customer id, and batches of consecutive shards are loaded one at a time. A batch holds every
+// event of its customers, in input order, and its customers are consecutive ids, so the journeys
+// built from a batch are exactly a contiguous slice of the journeys of all events (journeys are
+// ordered by customer id, and each customer's journeys depend on that customer's events alone).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "journeymap/events.hpp"
+
+namespace jm {
+
+class CustomerShards {
+ public:
+  /// Shard files go to `directory`; each shard holds the customers [k x customers_per_shard,
+  /// (k+1) x customers_per_shard). The files are removed with the object (and on a signal).
+  explicit CustomerShards(std::string directory, int64_t customers_per_shard = int64_t{1} << 18);
+  ~CustomerShards();
+  CustomerShards(const CustomerShards&) = delete;
+  CustomerShards& operator=(const CustomerShards&) = delete;
+
+  /// Appends every row of `events` to its customer's shard (the table's other columns, custom
+  /// dimensions, are not kept: Error when it has any).
+  void add(const EventTable& events);
+  /// Writes what is still buffered; call before load().
+  void flush();
+
+  int64_t n_events() const { return n_events_; }
+  int64_t n_shards() const { return static_cast<int64_t>(shard_events_.size()); }
+  int64_t shard_events(int64_t shard) const { return shard_events_[static_cast<size_t>(shard)]; }
+  int64_t customers_per_shard() const { return customers_per_shard_; }
+
+  /// Consecutive shards [first, end) in batches of at most `max_events` events each (a shard with
+  /// more is a batch of its own); empty shards are skipped.
+  std::vector<std::pair<int64_t, int64_t>> plan(int64_t max_events) const;
+
+  /// Replaces `out`'s rows (its vocabularies are left alone) with the events of shards [first, end),
+  /// each shard's in the order they were added.
+  void load(int64_t first, int64_t end, EventTable& out) const;
+
+  /// On-disk bytes of one event.
+  static constexpr size_t kRecordBytes = 25;
+
+ private:
+  struct Shard;
+  void write_out(int64_t shard);
+
+  std::string directory_;
+  int64_t instance_ = 0;
+  int64_t customers_per_shard_;
+  int64_t n_events_ = 0;
+  std::vector<int64_t> shard_events_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace jm
