@@ -108,8 +108,11 @@ int main(int argc, char** argv) {
   generate->add_option("--threads", generator.num_threads, "Worker threads (0 = all)");
   generate->add_option("--days", generator.days, "Length of the observed period in days")->capture_default_str();
   generate->add_option("--start-date", generator.start_date, "First day (YYYY-MM-DD)")->capture_default_str();
-  generate->add_option("--spike-day", generator.spike_day, "Day index of the checkout-abandonment spike (-1: none)")
-      ->capture_default_str();
+  CLI::Option* spike_day =
+      generate->add_option("--spike-day", generator.spike_day,
+                           "Day index of the checkout-abandonment spike (-1: none; default 60, or two thirds into "
+                           "a shorter period)")
+          ->capture_default_str();
   generate->add_option("--anomaly-fraction", generator.anomaly_fraction, "Share of anomalous journeys")
       ->capture_default_str();
   generate->add_option("--experiment-day", generator.experiment_day,
@@ -199,6 +202,8 @@ int main(int argc, char** argv) {
       return all_loaded ? 0 : 1;
     }
     if (generate->parsed()) {
+      // The default spike day must fall inside a period the user shortened.
+      if (spike_day->count() == 0 && generator.spike_day >= generator.days) generator.spike_day = generator.days * 2 / 3;
       const jm::GeneratorSummary summary = jm::generate_dataset(generator, generate_out);
       std::cout << fmt::format(
           "generated {} journeys, {} events, {} customers ({} conversions, {} planted anomalies)\n"

@@ -76,6 +76,18 @@ int count_temp_files(const fs::path& dir) {
   return count;
 }
 
+TEST(CliEndToEnd, AShortGeneratedPeriodKeepsItsSpikeInside) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = (dir / "events.csv").string();
+  const CommandResult generated = run_cli("generate --journeys 300 --days 30 --threads 2 --out " + events);
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  EXPECT_NE(read_all(dir / "events.truth.json").find("\"day\": 20"), std::string::npos)
+      << "the default spike day moves two thirds into a 30-day period";
+  const CommandResult outside = run_cli("generate --journeys 300 --days 30 --spike-day 40 --threads 2 --out " + events);
+  EXPECT_NE(outside.exit_code, 0);
+  EXPECT_NE(outside.output.find("spike_day"), std::string::npos) << outside.output;
+}
+
 TEST(CliEndToEnd, GenerateRunAndReadBack) {
   const fs::path dir = jm::testing::scratch_dir();
   const auto events_csv = (dir / "events.csv").string();
