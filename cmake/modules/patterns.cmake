@@ -7,6 +7,8 @@ target_sources(journeymap_core PRIVATE
   host/patterns/pattern_contrast.cpp
   host/patterns/pattern_support.cpp
   host/patterns/pattern_update.cpp
+  host/patterns/pattern_candidates.cpp
+  host/patterns/batched_mining.cpp
   host/cli/command_mine.cpp)
 # CLI11 is header-only; the `mine` command registers its options on the caller's CLI::App.
 target_link_libraries(journeymap_core PRIVATE CLI11::CLI11)

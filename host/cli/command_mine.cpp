@@ -10,6 +10,9 @@
 #include <iostream>
 #include <memory>
 
+#include "host/core/paths.hpp"
+#include "host/patterns/batched_mining.hpp"
+#include "host/pipeline/journey_batches.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/ingest.hpp"
@@ -27,8 +30,48 @@ struct MineFlags {
   int threads = 0;
   int max_length = 0, min_length = 1, max_gap = 0, contrast_top_k = 10;
   int64_t top_k = 0, max_patterns = 1000000, max_explored = PatternOptions{}.max_explored;
+  int64_t batch_events = 0;  ///< > 0: the input is read and counted in batches of customers
   bool quiet = false, min_support_given = false;
 };
+
+// `mine --batch-events N`: the input spooled by customer to the output's folder, its journeys
+// built one batch at a time, the patterns counted level by level over the batches
+// (host/patterns/batched_mining.hpp): the same result as reading everything at once.
+int run_mine_in_batches(const MineFlags& flags, const RunConfig& config, const PatternOptions& options,
+                        const Context& ctx, StageTimer& timer) {
+  require_distinct_files(config.input_path, flags.output, "the output");
+  const std::string folder = std::filesystem::path(flags.output).parent_path().string();
+  std::unique_ptr<JourneyBatches> batches = timer.run("ingest", [&] {
+    return std::make_unique<JourneyBatches>(ctx, config, flags.batch_events, folder.empty() ? "." : folder);
+  });
+  const int32_t n_items = batches->ingest().events.touchpoints.size();
+  const BatchedPatterns mined = timer.run("patterns", [&] {
+    return mine_patterns_in_batches(ctx, batches->size(), n_items, [&](int64_t b) { return batches->journeys(b); },
+                                    options);
+  });
+
+  CommandJourneys input;  // what the metadata records: the reading, the outcome cut, the batching
+  input.ingest = batches->ingest();
+  input.outcome = batches->outcome();
+  input.outcome_stats = batches->outcome_stats();
+  input.warnings.push_back(mined.how);
+  JourneySet vocabulary;  // the patterns name touchpoints, never customers
+  vocabulary.touchpoints = batches->ingest().events.touchpoints;
+  vocabulary.channels = batches->ingest().events.channels;
+  ResultWriter writer(flags.output);
+  writer.write_event_vocab(vocabulary);
+  write_patterns_results(writer, mined.result, vocabulary);
+  writer.write_meta(command_metadata("mine", ctx, config, input, timer));
+  writer.commit();
+
+  std::cout << fmt::format("mined {} journeys ({} events) from {} on the {} in {} batches of customers, {:.3f} s\n",
+                           batches->journeys_built(), batches->events_in_journeys(), config.input_path,
+                           to_string(ctx.backend), batches->size(), timer.seconds().back().second);
+  std::cout << "  " << mined.how << "\n";
+  std::cout << format_patterns_summary(mined.result, vocabulary);
+  std::cout << "  written to " << flags.output << "\n";
+  return 0;
+}
 
 int run_mine(const MineFlags& flags) {
   PatternOptions options;
@@ -51,6 +94,7 @@ int run_mine(const MineFlags& flags) {
 
   StageTimer timer(!flags.quiet);
   create_parent_folder(flags.output);
+  if (flags.batch_events > 0) return run_mine_in_batches(flags, config, options, ctx, timer);
   const CommandJourneys input = ingest_journeys(ctx, config, timer);
   const JourneySet& journeys = input.journeys;
   const PatternResult result = timer.run("patterns", [&] { return mine_patterns(ctx, journeys, options); });
@@ -87,6 +131,9 @@ CLI::App* add_patterns_command(CLI::App& app, std::function<int()>& handler) {
                    "Work budget: stop with an error after enumerating this many patterns")->capture_default_str();
   mine->add_option("--contrast-top-k", flags->contrast_top_k, "Length of the conversion / abandonment lists")
       ->capture_default_str();
+  mine->add_option("--batch-events", flags->batch_events,
+                   "Read and count the input in batches of customers holding at most this many events (CSV "
+                   "input; the same patterns, in less memory)");
   mine->add_option("--device", flags->device, "auto | cpu | gpu")->capture_default_str();
   mine->add_option("--threads", flags->threads, "CPU worker threads (0 = all)");
   mine->add_flag("--quiet", flags->quiet, "No progress lines on stderr");

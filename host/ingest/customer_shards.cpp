@@ -1,25 +1,24 @@
-// Spooling events by customer range (customer_shards.hpp). Each shard keeps a small buffer of
-// fixed-size records and appends it to its file when full; files are opened per write, so a run
-// with hundreds of shards holds no file descriptors between writes.
+// Spooling events by customer range (customer_shards.hpp). Every shard buffers fixed-size records;
+// when all buffers together pass kMaxBufferedBytes, each buffer is appended to the one spool file
+// as a chunk of its shard. One file (one descriptor, one temporary-file registration) whatever the
+// number of shards, and memory at the cap whatever the number of customers.
 #include "host/ingest/customer_shards.hpp"
 
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <utility>
 
-#include "host/core/temp_files.hpp"
 #include "journeymap/common.hpp"
 
 namespace jm {
 namespace {
 
-// Buffered bytes per shard before they are appended to its file.
-constexpr size_t kShardBufferBytes = size_t{256} << 10;
+// Bytes buffered over all shards before the buffers are written out.
+constexpr size_t kMaxBufferedBytes = size_t{64} << 20;
 
 struct Record {
   uint32_t customer;
@@ -53,68 +52,52 @@ Record unpack(const char* in) {
 
 static_assert(CustomerShards::kRecordBytes == 25, "the record layout above is 25 bytes");
 
-struct CustomerShards::Shard {
-  std::string path;
-  std::vector<char> buffer;
-  bool created = false;
-  std::unique_ptr<TempFileRegistration> registration;
-};
-
-CustomerShards::CustomerShards(std::string directory, int64_t customers_per_shard)
-    : directory_(std::move(directory)), customers_per_shard_(customers_per_shard) {
-  static std::atomic<int64_t> instances{0};  // shard files of two objects in one process never share a name
-  instance_ = instances++;
+CustomerShards::CustomerShards(const std::string& directory, int64_t customers_per_shard)
+    : customers_per_shard_(customers_per_shard) {
   if (customers_per_shard_ < 1) throw ConfigError("customer shards: customers_per_shard must be >= 1");
+  static std::atomic<int64_t> instances{0};  // two spools of one process never share a name
+  path_ = directory + "/.jm-shards." + std::to_string(static_cast<long long>(::getpid())) + "." +
+          std::to_string(instances++);
+  registration_ = std::make_unique<TempFileRegistration>(path_);
+  file_ = std::fopen(path_.c_str(), "w+b");
+  if (file_ == nullptr) throw Error("customer shards: cannot create " + path_ + ": " + std::strerror(errno));
 }
 
 CustomerShards::~CustomerShards() {
-  for (const auto& shard : shards_)
-    if (shard && shard->created) std::remove(shard->path.c_str());
+  if (file_ != nullptr) std::fclose(file_);
+  std::remove(path_.c_str());
 }
 
 void CustomerShards::add(const EventTable& events) {
   if (!events.dimensions.empty()) throw Error("customer shards: events with custom dimensions cannot be spooled");
   char record[kRecordBytes];
   for (size_t i = 0; i < events.size(); ++i) {
-    const auto shard = static_cast<int64_t>(events.customer[i]) / customers_per_shard_;
-    if (shard >= n_shards()) {
-      shard_events_.resize(static_cast<size_t>(shard) + 1, 0);
-      shards_.resize(static_cast<size_t>(shard) + 1);
-    }
-    std::unique_ptr<Shard>& s = shards_[static_cast<size_t>(shard)];
-    if (!s) {
-      s = std::make_unique<Shard>();
-      s->path = directory_ + "/.jm-shard." + std::to_string(static_cast<long long>(::getpid())) + "." +
-                std::to_string(instance_) + "." + std::to_string(shard);
-      s->buffer.reserve(kShardBufferBytes);
-    }
+    const auto shard = static_cast<size_t>(static_cast<int64_t>(events.customer[i]) / customers_per_shard_);
+    if (shard >= shards_.size()) shards_.resize(shard + 1);
+    Shard& s = shards_[shard];
     pack(Record{events.customer[i], events.timestamp_ms[i], events.touchpoint[i], events.channel[i], events.value[i],
                 events.is_conversion[i]},
          record);
-    s->buffer.insert(s->buffer.end(), record, record + kRecordBytes);
-    ++shard_events_[static_cast<size_t>(shard)];
+    s.buffer.insert(s.buffer.end(), record, record + kRecordBytes);
+    ++s.events;
     ++n_events_;
-    if (s->buffer.size() + kRecordBytes > kShardBufferBytes) write_out(shard);
+    buffered_bytes_ += kRecordBytes;
+    if (buffered_bytes_ >= kMaxBufferedBytes) flush();
   }
 }
 
-void CustomerShards::write_out(int64_t shard) {
-  Shard& s = *shards_[static_cast<size_t>(shard)];
-  if (s.buffer.empty()) return;
-  if (!s.created) s.registration = std::make_unique<TempFileRegistration>(s.path);
-  std::FILE* file = std::fopen(s.path.c_str(), s.created ? "ab" : "wb");
-  if (file == nullptr) throw Error("customer shards: cannot write " + s.path + ": " + std::strerror(errno));
-  s.created = true;
-  const size_t written = std::fwrite(s.buffer.data(), 1, s.buffer.size(), file);
-  const bool closed = std::fclose(file) == 0;
-  if (written != s.buffer.size() || !closed)
-    throw Error("customer shards: cannot write " + s.path + " (disk full?): " + std::strerror(errno));
-  s.buffer.clear();
-}
-
 void CustomerShards::flush() {
-  for (int64_t shard = 0; shard < n_shards(); ++shard)
-    if (shards_[static_cast<size_t>(shard)]) write_out(shard);
+  for (Shard& s : shards_) {
+    if (s.buffer.empty()) continue;
+    if (std::fwrite(s.buffer.data(), 1, s.buffer.size(), file_) != s.buffer.size())
+      throw Error("customer shards: cannot write " + path_ + " (disk full?): " + std::strerror(errno));
+    s.chunks.push_back(Chunk{file_bytes_, static_cast<int64_t>(s.buffer.size())});
+    file_bytes_ += static_cast<int64_t>(s.buffer.size());
+    s.buffer.clear();
+    s.buffer.shrink_to_fit();  // the cap bounds what all buffers hold, not what each once held
+  }
+  buffered_bytes_ = 0;
+  if (std::fflush(file_) != 0) throw Error("customer shards: cannot write " + path_ + ": " + std::strerror(errno));
 }
 
 std::vector<std::pair<int64_t, int64_t>> CustomerShards::plan(int64_t max_events) const {
@@ -140,23 +123,23 @@ std::vector<std::pair<int64_t, int64_t>> CustomerShards::plan(int64_t max_events
 void CustomerShards::load(int64_t first, int64_t end, EventTable& out) const {
   if (first < 0 || first > end || end > n_shards()) throw Error("customer shards: no such shards");
   int64_t total = 0;
-  for (int64_t shard = first; shard < end; ++shard) total += shard_events(shard);
+  for (int64_t shard = first; shard < end; ++shard) {
+    if (!shards_[static_cast<size_t>(shard)].buffer.empty()) throw Error("customer shards: load() before flush()");
+    total += shard_events(shard);
+  }
   out.truncate(0);
   out.reserve(static_cast<size_t>(total));
   std::vector<char> bytes;
   for (int64_t shard = first; shard < end; ++shard) {
-    const Shard* s = shards_[static_cast<size_t>(shard)].get();
-    if (s == nullptr || shard_events(shard) == 0) continue;
-    if (!s->buffer.empty()) throw Error("customer shards: load() before flush()");
-    bytes.resize(static_cast<size_t>(shard_events(shard)) * kRecordBytes);
-    std::FILE* file = std::fopen(s->path.c_str(), "rb");
-    if (file == nullptr) throw Error("customer shards: cannot read " + s->path + ": " + std::strerror(errno));
-    const size_t read = std::fread(bytes.data(), 1, bytes.size(), file);
-    std::fclose(file);
-    if (read != bytes.size()) throw Error("customer shards: " + s->path + " is shorter than what was written to it");
-    for (size_t at = 0; at < bytes.size(); at += kRecordBytes) {
-      const Record r = unpack(bytes.data() + at);
-      out.push_back(r.customer, r.timestamp_ms, r.touchpoint, r.channel, r.value, r.is_conversion != 0);
+    for (const Chunk& chunk : shards_[static_cast<size_t>(shard)].chunks) {
+      bytes.resize(static_cast<size_t>(chunk.bytes));
+      const ssize_t read = ::pread(::fileno(file_), bytes.data(), bytes.size(), static_cast<off_t>(chunk.offset));
+      if (read != static_cast<ssize_t>(bytes.size()))
+        throw Error("customer shards: " + path_ + " is shorter than what was written to it");
+      for (size_t at = 0; at < bytes.size(); at += kRecordBytes) {
+        const Record r = unpack(bytes.data() + at);
+        out.push_back(r.customer, r.timestamp_ms, r.touchpoint, r.channel, r.value, r.is_conversion != 0);
+      }
     }
   }
 }

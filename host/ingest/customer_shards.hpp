@@ -1,4 +1,4 @@
-// Events spooled to temporary files by customer-id range, for runs over more events than memory
+// Events spooled to a temporary file by customer-id range, for runs over more events than memory
 // holds: the reader hands its blocks over (CsvOptions::on_events), every event goes to the shard of
 // its customer id, and batches of consecutive shards are loaded one at a time. A batch holds every
 // event of its customers, in input order, and its customers are consecutive ids, so the journeys
@@ -7,20 +7,22 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "host/core/temp_files.hpp"
 #include "journeymap/events.hpp"
 
 namespace jm {
 
 class CustomerShards {
  public:
-  /// Shard files go to `directory`; each shard holds the customers [k x customers_per_shard,
-  /// (k+1) x customers_per_shard). The files are removed with the object (and on a signal).
-  explicit CustomerShards(std::string directory, int64_t customers_per_shard = int64_t{1} << 18);
+  /// The spool file goes to `directory`; shard k holds the customers [k x customers_per_shard,
+  /// (k+1) x customers_per_shard). The file is removed with the object (and on a signal).
+  explicit CustomerShards(const std::string& directory, int64_t customers_per_shard = 1024);
   ~CustomerShards();
   CustomerShards(const CustomerShards&) = delete;
   CustomerShards& operator=(const CustomerShards&) = delete;
@@ -32,8 +34,8 @@ class CustomerShards {
   void flush();
 
   int64_t n_events() const { return n_events_; }
-  int64_t n_shards() const { return static_cast<int64_t>(shard_events_.size()); }
-  int64_t shard_events(int64_t shard) const { return shard_events_[static_cast<size_t>(shard)]; }
+  int64_t n_shards() const { return static_cast<int64_t>(shards_.size()); }
+  int64_t shard_events(int64_t shard) const { return shards_[static_cast<size_t>(shard)].events; }
   int64_t customers_per_shard() const { return customers_per_shard_; }
 
   /// Consecutive shards [first, end) in batches of at most `max_events` events each (a shard with
@@ -48,15 +50,23 @@ class CustomerShards {
   static constexpr size_t kRecordBytes = 25;
 
  private:
-  struct Shard;
-  void write_out(int64_t shard);
+  struct Chunk {
+    int64_t offset = 0, bytes = 0;
+  };
+  struct Shard {
+    int64_t events = 0;
+    std::vector<char> buffer;   ///< records not written yet
+    std::vector<Chunk> chunks;  ///< where its written records are, in order
+  };
 
-  std::string directory_;
-  int64_t instance_ = 0;
+  std::string path_;
+  std::unique_ptr<TempFileRegistration> registration_;
+  std::FILE* file_ = nullptr;
+  int64_t file_bytes_ = 0;
   int64_t customers_per_shard_;
   int64_t n_events_ = 0;
-  std::vector<int64_t> shard_events_;
-  std::vector<std::unique_ptr<Shard>> shards_;
+  size_t buffered_bytes_ = 0;
+  std::vector<Shard> shards_;
 };
 
 }  // namespace jm

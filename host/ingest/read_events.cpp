@@ -50,7 +50,14 @@ IngestResult read_events(const std::string& path, const CsvOptions& options) {
   std::fclose(file);
 
   std::string_view text = window;
-  if (text.substr(0, 4) == "PAR1") return read_events_parquet(path, options);
+  const auto not_block_by_block = [&](const char* format) {
+    if (options.on_events)
+      throw ConfigError(path + " is " + format + ": events are handed over block by block from CSV input only");
+  };
+  if (text.substr(0, 4) == "PAR1") {
+    not_block_by_block("a Parquet file");
+    return read_events_parquet(path, options);
+  }
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   while (!text.empty()) {
     const size_t newline = text.find('\n');
@@ -63,6 +70,7 @@ IngestResult read_events(const std::string& path, const CsvOptions& options) {
     const char lead = line[first];
     if (lead == '#' || lead == '%' || lead == '@') continue;
     if (looks_like_spmf(line, complete)) {
+      not_block_by_block("an SPMF sequence database");
       if (options.on_error == OnError::Skip)
         throw ConfigError(path + " is an SPMF sequence database: --on-error skip applies to CSV input only");
       return read_events_spmf(path, options.num_threads);

@@ -35,9 +35,14 @@ double chi_square_p_value(int64_t support, int64_t converted_support, int64_t n_
 }
 
 void compute_contrast(const JourneySet& journeys, PatternResult& result) {
-  result.n_journeys = journeys.size();
-  result.n_converted = 0;
-  for (uint8_t converted : journeys.converted) result.n_converted += converted;
+  int64_t n_converted = 0;
+  for (uint8_t converted : journeys.converted) n_converted += converted;
+  compute_contrast(journeys.size(), n_converted, result);
+}
+
+void compute_contrast(int64_t n_journeys, int64_t n_converted, PatternResult& result) {
+  result.n_journeys = n_journeys;
+  result.n_converted = n_converted;
   const int64_t n = result.n_journeys;
   const double base = n > 0 ? static_cast<double>(result.n_converted) / static_cast<double>(n) : 0.0;
   result.base_conversion_rate = base;

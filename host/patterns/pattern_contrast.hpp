@@ -22,5 +22,7 @@ double chi_square_p_value(int64_t support, int64_t converted_support, int64_t n_
 /// score and skips near-repeats: a candidate nested with a listed pattern whose separating journeys
 /// do not convert at a significantly different rate (see docs/patterns.md).
 void compute_contrast(const JourneySet& journeys, PatternResult& result);
+/// The same from the counts alone: `n_journeys` journeys, `n_converted` of them converted.
+void compute_contrast(int64_t n_journeys, int64_t n_converted, PatternResult& result);
 
 }  // namespace jm::patterns_detail

@@ -14,5 +14,8 @@ namespace jm::patterns_detail {
 /// support threshold `min_count` with `options` on ctx's backend.
 PatternResult make_pattern_result(const Context& ctx, const JourneySet& journeys, const PatternOptions& options,
                                   int64_t min_count, FrequentPatterns&& found);
+/// The same from the journey counts alone (`n_converted` of `n_journeys` converted).
+PatternResult make_pattern_result(const Context& ctx, int64_t n_journeys, int64_t n_converted,
+                                  const PatternOptions& options, int64_t min_count, FrequentPatterns&& found);
 
 }  // namespace jm::patterns_detail

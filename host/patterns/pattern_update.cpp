@@ -5,51 +5,17 @@
 
 #include <fmt/format.h>
 
+#include "host/patterns/pattern_candidates.hpp"
 #include "host/patterns/pattern_collector.hpp"
 #include "host/patterns/pattern_result.hpp"
 #include "host/patterns/pattern_support.hpp"
 
 namespace jm {
-namespace {
 
-// Candidates among the added journeys beyond this many enumerated patterns: mining everything
-// again is the better deal (and the budget keeps a tiny slack from exploding).
-constexpr int64_t kCandidateBudget = 5000000;
-
-uint64_t hash_items(const int32_t* items, int64_t length) {
-  uint64_t h = 0x9e3779b97f4a7c15ULL ^ static_cast<uint64_t>(length);
-  for (int64_t k = 0; k < length; ++k) {
-    h ^= static_cast<uint32_t>(items[k]);
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-  }
-  return h;
-}
-
-/// Patterns as one CSR, appended to one at a time.
-struct PatternList {
-  std::vector<int64_t> offsets{0};
-  std::vector<int32_t> items;
-  void add(const int32_t* pattern, int64_t length) {
-    items.insert(items.end(), pattern, pattern + length);
-    offsets.push_back(static_cast<int64_t>(items.size()));
-  }
-  int64_t size() const { return static_cast<int64_t>(offsets.size()) - 1; }
-};
-
-FrequentPatterns mine_candidates(const Context& ctx, const JourneySet& added, const PatternOptions& options,
-                                 int64_t slack) {
-  PatternOptions candidates = options;
-  candidates.min_support = MinSupport::count(slack);
-  candidates.top_k = 0;
-  candidates.max_patterns = kCandidateBudget;
-  candidates.max_explored = std::min(options.max_explored, kCandidateBudget);
-  const MiningProblem problem = make_mining_problem(ctx, added, candidates);
-  return ctx.backend == Backend::Gpu ? cuda_impl::mine_frequent_patterns(ctx, problem)
-                                     : cpu_impl::mine_frequent_patterns(ctx, problem);
-}
-
-}  // namespace
+using patterns_detail::hash_items;
+using patterns_detail::kCandidateBudget;
+using patterns_detail::mine_candidates;
+using patterns_detail::PatternList;
 
 PatternUpdate update_patterns(const Context& ctx, const StoredPatterns& base, const JourneySet& removed,
                               const JourneySet& added, const JourneySet& merged, const PatternOptions& options) {

@@ -108,10 +108,17 @@ namespace patterns_detail {
 
 PatternResult make_pattern_result(const Context& ctx, const JourneySet& journeys, const PatternOptions& options,
                                   int64_t min_count, FrequentPatterns&& found) {
+  int64_t n_converted = 0;
+  for (uint8_t converted : journeys.converted) n_converted += converted;
+  return make_pattern_result(ctx, journeys.size(), n_converted, options, min_count, std::move(found));
+}
+
+PatternResult make_pattern_result(const Context& ctx, int64_t n_journeys, int64_t n_converted,
+                                  const PatternOptions& options, int64_t min_count, FrequentPatterns&& found) {
   PatternResult result;
   result.options = options;
   result.backend = to_string(ctx.backend);
-  result.n_journeys = journeys.size();
+  result.n_journeys = n_journeys;
   result.min_support_count = min_count;
   result.offsets = std::move(found.offsets);
   result.items = std::move(found.items);
@@ -125,7 +132,7 @@ PatternResult make_pattern_result(const Context& ctx, const JourneySet& journeys
                      std::to_string(min_count) + "; kept the " + std::to_string(result.size()) +
                      " most frequent (support >= " + std::to_string(result.final_support_count) +
                      "). Raise the minimum support, set a max length, or raise max_patterns to get all of them.";
-  patterns_detail::compute_contrast(journeys, result);
+  patterns_detail::compute_contrast(n_journeys, n_converted, result);
   return result;
 }
 

@@ -76,6 +76,37 @@ int count_temp_files(const fs::path& dir) {
   return count;
 }
 
+TEST(CliEndToEnd, MiningInBatchesOfCustomersGivesThePatternsOfAllAtOnce) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = (dir / "events.csv").string();
+  ASSERT_EQ(run_cli("generate --journeys 6000 --seed 8 --threads 2 --out " + events).exit_code, 0);
+  const std::string common = " --min-support 0.05 --max-length 4 --session-gap 172800 --device cpu --threads 2 --quiet";
+  const CommandResult whole = run_cli("mine --input " + events + common + " --out " + (dir / "whole.h5").string());
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  const CommandResult batched = run_cli("mine --input " + events + common + " --batch-events 3000 --out " +
+                                        (dir / "batched.h5").string());
+  ASSERT_EQ(batched.exit_code, 0) << batched.output;
+  EXPECT_NE(batched.output.find("in 4 batches of customers"), std::string::npos) << batched.output;
+  const jm::ResultReader a((dir / "whole.h5").string()), b((dir / "batched.h5").string());
+  EXPECT_GT(a.read_int64("/patterns/support").size(), 50u);
+  for (const std::string name : {"offsets", "support", "converted_support"})
+    EXPECT_EQ(a.read_int64("/patterns/" + name), b.read_int64("/patterns/" + name)) << name;
+  EXPECT_EQ(a.read_int32("/patterns/items"), b.read_int32("/patterns/items"));
+  EXPECT_EQ(a.read_double("/patterns/p_value"), b.read_double("/patterns/p_value"));
+  EXPECT_EQ(count_temp_files(dir), 0);
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().rfind(".jm-shards.", 0), std::string::npos) << entry.path();
+
+  // Input that is not read block by block is refused by name, and nothing is written.
+  const std::string spmf = (dir / "seqs.txt").string();
+  jm::testing::write_file(spmf, "1 -1 2 -1 -2\n2 -1 3 -1 -2\n");
+  const CommandResult refused =
+      run_cli("mine --input " + spmf + " --batch-events 10 --min-support 1 --out " + (dir / "spmf.h5").string());
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("block by block from CSV input only"), std::string::npos) << refused.output;
+  EXPECT_FALSE(fs::exists(dir / "spmf.h5"));
+}
+
 TEST(CliEndToEnd, AShortGeneratedPeriodKeepsItsSpikeInside) {
   const fs::path dir = jm::testing::scratch_dir();
   const std::string events = (dir / "events.csv").string();

@@ -61,7 +61,7 @@ TEST(CustomerShards, BatchesOfCustomersGiveTheJourneysOfAllEvents) {
   jm::IngestResult whole = jm::read_events_csv(events_csv, whole_options);
   const jm::OutcomeJourneys expected = journeys_of(whole.events);
 
-  for (const int64_t customers_per_shard : {int64_t{7}, int64_t{300}, int64_t{1} << 18}) {
+  for (const int64_t customers_per_shard : {int64_t{7}, int64_t{300}, int64_t{1024}, int64_t{1} << 18}) {
     SCOPED_TRACE(customers_per_shard);
     jm::CustomerShards shards(dir.string(), customers_per_shard);
     jm::CsvOptions options = whole_options;
@@ -111,7 +111,7 @@ TEST(CustomerShards, BatchesOfCustomersGiveTheJourneysOfAllEvents) {
   }
   // The shard files are gone with their object.
   for (const auto& entry : fs::directory_iterator(dir))
-    EXPECT_EQ(entry.path().filename().string().rfind(".jm-shard.", 0), std::string::npos) << entry.path();
+    EXPECT_EQ(entry.path().filename().string().rfind(".jm-shards.", 0), std::string::npos) << entry.path();
 }
 
 TEST(CustomerShards, BadUsesAreRefused) {

@@ -7,3 +7,4 @@ target_compile_definitions(test_prefixspan_datasets PRIVATE
 jm_add_test(test_pattern_contrast patterns/test_pattern_contrast.cpp)
 target_link_libraries(test_pattern_contrast PRIVATE CLI11::CLI11)
 jm_add_test(test_pattern_update patterns/test_pattern_update.cpp)
+jm_add_test(test_batched_mining patterns/test_batched_mining.cpp)

@@ -1,0 +1,87 @@
+// Journeys of an input larger than memory, batch by batch (journey_batches.hpp).
+#include "host/pipeline/journey_batches.hpp"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "host/ingest/spooled_input.hpp"
+#include "journeymap/common.hpp"
+
+namespace jm {
+namespace {
+
+void add_stats(OutcomeStats& total, const OutcomeStats& part) {
+  total.outcome_events += part.outcome_events;
+  total.same_instant_events += part.same_instant_events;
+  total.events_after_outcome += part.events_after_outcome;
+  total.events_after_window += part.events_after_window;
+  total.journeys_without_events += part.journeys_without_events;
+  // Each batch lists its five touchpoints most often cut with an outcome; the merged list is the
+  // five largest of their sums (a touchpoint sixth in every batch can be missing).
+  std::map<std::string, int64_t> cut;
+  for (const auto& [name, events] : total.same_instant_touchpoints) cut[name] += events;
+  for (const auto& [name, events] : part.same_instant_touchpoints) cut[name] += events;
+  std::vector<std::pair<std::string, int64_t>> listed(cut.begin(), cut.end());
+  std::stable_sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (listed.size() > 5) listed.resize(5);
+  total.same_instant_touchpoints = std::move(listed);
+}
+
+}  // namespace
+
+JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events,
+                               const std::string& spool_directory)
+    : ctx_(ctx), journey_options_(config.journeys), outcome_(effective_outcome(config)) {
+  if (max_events < 1) throw ConfigError("batches: a batch must hold at least one event");
+  if (!config.sources.empty()) throw ConfigError("batches: read one input file, not [[source]] tables");
+  if (!config.taxonomy.file.empty()) throw ConfigError("batches: a [taxonomy] is not applied to batched input");
+  if (!config.csv.columns.dimensions.empty() || !config.csv.columns.extra.empty())
+    throw ConfigError("batches: custom dimensions are not kept in batched input");
+  if (!outcome_.label_file.empty()) throw ConfigError("batches: an outcome label file is not applied to batched input");
+  if (config.input_format != InputFormat::Auto && config.input_format != InputFormat::Csv)
+    throw ConfigError("batches: the input is read block by block, which the CSV reader does (not SPMF or Parquet)");
+
+  shards_ = std::make_unique<CustomerShards>(spool_directory);
+  CsvOptions csv = config.csv;
+  csv.num_threads = config.threads;
+  csv.on_events = [this](const EventTable& block) { shards_->add(block); };
+  const SpooledInput input(config.input_path);  // a pipe or FIFO is read from a temporary copy
+  try {
+    ingest_ = read_events(input.path(), csv);
+  } catch (const InputError& error) {
+    if (!input.spooled()) throw;
+    throw InputError(config.input_path, error.line(), error.column(), error.value(), error.reason());
+  }
+  ingest_.file = config.input_path;
+  shards_->flush();
+  batches_ = shards_->plan(max_events);
+  counted_.assign(batches_.size(), 0);
+}
+
+JourneySet JourneyBatches::journeys(int64_t b) {
+  const auto [first, end] = batches_.at(static_cast<size_t>(b));
+  EventTable events;
+  events.touchpoints = ingest_.events.touchpoints;
+  events.channels = ingest_.events.channels;
+  shards_->load(first, end, events);
+  // The batch's customers are the ids [first x per shard, end x per shard): numbered from 0 here,
+  // with their own names, so a batch costs its own customers, not the whole dictionary.
+  const int64_t first_customer = first * shards_->customers_per_shard();
+  const int64_t end_customer =
+      std::min<int64_t>(end * shards_->customers_per_shard(), ingest_.events.customers.size());
+  for (int64_t c = first_customer; c < end_customer; ++c)
+    events.customers.encode(ingest_.events.customers.name(static_cast<int32_t>(c)));
+  for (uint32_t& customer : events.customer) customer -= static_cast<uint32_t>(first_customer);
+  OutcomeJourneys built = build_outcome_journeys(ctx_, events, journey_options_, outcome_);
+  if (!counted_[static_cast<size_t>(b)]) {
+    counted_[static_cast<size_t>(b)] = 1;
+    add_stats(outcome_stats_, built.stats);
+    journeys_built_ += built.journeys.size();
+    events_in_journeys_ += built.journeys.num_events();
+  }
+  return std::move(built.journeys);
+}
+
+}  // namespace jm

@@ -1,0 +1,54 @@
+// The journeys of an input larger than memory, one batch of customers at a time: the input is read
+// block by block into customer shards on disk (host/ingest/customer_shards.hpp), batches of
+// consecutive customers are planned under an event budget, and each batch's journeys are built on
+// demand, cut at their outcomes as a run over all events cuts them. Batch after batch, they are
+// exactly the journeys of reading everything at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/ingest/customer_shards.hpp"
+#include "journeymap/context.hpp"
+#include "journeymap/ingest.hpp"
+#include "journeymap/journeys.hpp"
+#include "journeymap/outcome.hpp"
+#include "journeymap/run_config.hpp"
+
+namespace jm {
+
+class JourneyBatches {
+ public:
+  /// Reads the configured input (one CSV file; several sources, a taxonomy, custom dimensions and a
+  /// label file are refused by name) into shards under `spool_directory`, in batches of at most
+  /// `max_events` events (a single customer shard with more is a batch of its own).
+  JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events, const std::string& spool_directory);
+
+  int64_t size() const { return static_cast<int64_t>(batches_.size()); }
+  /// Batch b's journeys, in the vocabularies of the whole input (customers: the batch's own names).
+  JourneySet journeys(int64_t b);
+
+  /// What was read: rows, bytes, the touchpoint and channel vocabularies (no events).
+  const IngestResult& ingest() const { return ingest_; }
+  const OutcomeDefinition& outcome() const { return outcome_; }
+  /// Summed over the batches built at least once.
+  const OutcomeStats& outcome_stats() const { return outcome_stats_; }
+  int64_t journeys_built() const { return journeys_built_; }
+  int64_t events_in_journeys() const { return events_in_journeys_; }
+
+ private:
+  const Context& ctx_;
+  JourneyOptions journey_options_;
+  OutcomeDefinition outcome_;
+  IngestResult ingest_;
+  std::unique_ptr<CustomerShards> shards_;
+  std::vector<std::pair<int64_t, int64_t>> batches_;  ///< [first shard, end shard)
+  std::vector<uint8_t> counted_;                      ///< batch already in the sums below
+  OutcomeStats outcome_stats_;
+  int64_t journeys_built_ = 0, events_in_journeys_ = 0;
+};
+
+}  // namespace jm
