@@ -54,7 +54,6 @@ int run_mine_in_batches(const MineFlags& flags, const RunConfig& config, const P
   input.ingest = batches->ingest();
   input.outcome = batches->outcome();
   input.outcome_stats = batches->outcome_stats();
-  input.warnings.push_back(mined.how);
   JourneySet vocabulary;  // the patterns name touchpoints, never customers
   vocabulary.touchpoints = batches->ingest().events.touchpoints;
   vocabulary.channels = batches->ingest().events.channels;
@@ -94,7 +93,11 @@ int run_mine(const MineFlags& flags) {
 
   StageTimer timer(!flags.quiet);
   create_parent_folder(flags.output);
-  if (flags.batch_events > 0) return run_mine_in_batches(flags, config, options, ctx, timer);
+  if (flags.batch_events < 0) throw ConfigError("--batch-events must be a positive number of events");
+  if (flags.batch_events > 0) {
+    if (options.top_k > 0) throw ConfigError("--batch-events counts against a minimum support: top-k has none");
+    return run_mine_in_batches(flags, config, options, ctx, timer);
+  }
   const CommandJourneys input = ingest_journeys(ctx, config, timer);
   const JourneySet& journeys = input.journeys;
   const PatternResult result = timer.run("patterns", [&] { return mine_patterns(ctx, journeys, options); });

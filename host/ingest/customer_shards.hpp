@@ -13,15 +13,15 @@
 #include <utility>
 #include <vector>
 
-#include "host/core/temp_files.hpp"
 #include "journeymap/events.hpp"
 
 namespace jm {
 
 class CustomerShards {
  public:
-  /// The spool file goes to `directory`; shard k holds the customers [k x customers_per_shard,
-  /// (k+1) x customers_per_shard). The file is removed with the object (and on a signal).
+  /// The spool file goes to `directory` under a fresh name and is unlinked at once (it lives as long
+  /// as the object, and no longer than the process); shard k holds the customers
+  /// [k x customers_per_shard, (k+1) x customers_per_shard).
   explicit CustomerShards(const std::string& directory, int64_t customers_per_shard = 1024);
   ~CustomerShards();
   CustomerShards(const CustomerShards&) = delete;
@@ -59,8 +59,7 @@ class CustomerShards {
     std::vector<Chunk> chunks;  ///< where its written records are, in order
   };
 
-  std::string path_;
-  std::unique_ptr<TempFileRegistration> registration_;
+  std::string path_;  ///< the name it had, for messages
   std::FILE* file_ = nullptr;
   int64_t file_bytes_ = 0;
   int64_t customers_per_shard_;

@@ -18,6 +18,7 @@
 #include <functional>
 #include <string>
 
+#include "host/patterns/pattern_candidates.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/patterns.hpp"
@@ -35,10 +36,12 @@ struct BatchedPatterns {
 /// The patterns of the journeys of batches 0..n_batches-1, where `batch_journeys(b)` builds batch
 /// b's journeys (called once per pass, in batch order), all in one vocabulary of `n_items`
 /// touchpoints. Top-k
-/// mining has no threshold to count against and is refused (ConfigError); more than
-/// patterns_detail::kCandidateBudget candidates of one length is an Error saying what to change.
+/// mining has no threshold to count against and is refused (ConfigError), as are settings that
+/// enumerate more than options.max_explored frequent patterns (as mine_patterns refuses them).
+/// `candidates_per_pass` bounds the candidates counted in one pass (memory; more passes beyond).
 BatchedPatterns mine_patterns_in_batches(const Context& ctx, int64_t n_batches, int32_t n_items,
                                          const std::function<JourneySet(int64_t)>& batch_journeys,
-                                         const PatternOptions& options);
+                                         const PatternOptions& options,
+                                         int64_t candidates_per_pass = patterns_detail::kCandidateBudget);
 
 }  // namespace jm

@@ -40,6 +40,8 @@ JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int6
   if (!config.csv.columns.dimensions.empty() || !config.csv.columns.extra.empty())
     throw ConfigError("batches: custom dimensions are not kept in batched input");
   if (!outcome_.label_file.empty()) throw ConfigError("batches: an outcome label file is not applied to batched input");
+  // A window rule labels a journey "open" against the end of all the data, which one batch does not see.
+  if (outcome_.window_days > 0.0) throw ConfigError("batches: an outcome window rule is not applied to batched input");
   if (config.input_format != InputFormat::Auto && config.input_format != InputFormat::Csv)
     throw ConfigError("batches: the input is read block by block, which the CSV reader does (not SPMF or Parquet)");
 

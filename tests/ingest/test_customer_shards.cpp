@@ -109,7 +109,7 @@ TEST(CustomerShards, BatchesOfCustomersGiveTheJourneysOfAllEvents) {
     EXPECT_EQ(converted, expected.stats.outcome_events);
     EXPECT_EQ(stats.input_events, expected.journeys.stats.input_events);
   }
-  // The shard files are gone with their object.
+  // No spool file is left behind.
   for (const auto& entry : fs::directory_iterator(dir))
     EXPECT_EQ(entry.path().filename().string().rfind(".jm-shards.", 0), std::string::npos) << entry.path();
 }

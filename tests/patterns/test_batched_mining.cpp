@@ -92,8 +92,21 @@ TEST(BatchedMining, EqualsMiningAllJourneysAtOnce) {
     EXPECT_EQ(batched.batches, 5);
     EXPECT_GE(batched.candidates, batched.result.size());
   }
+  // Candidates counted a few at a time (many passes) give the same answer.
+  for (const size_t c : {size_t{0}, size_t{2}, size_t{4}}) {
+    const jm::BatchedPatterns sliced = jm::mine_patterns_in_batches(
+        ctx, 5, 9, batches_of(journeys, {700, 700, 1900, 2100, 3000}), cases[c], /*candidates_per_pass=*/7);
+    expect_same_result(jm::mine_patterns(ctx, journeys, cases[c]), sliced.result);
+    EXPECT_GT(sliced.passes, 10);
+  }
   const jm::BatchedPatterns one = jm::mine_patterns_in_batches(ctx, 1, 9, batches_of(journeys, {3000}), cases[0]);
   expect_same_result(jm::mine_patterns(ctx, journeys, cases[0]), one.result);
+
+  jm::PatternOptions exploding = cases[4];
+  exploding.max_explored = 10;
+  EXPECT_THROW(jm::mine_patterns(ctx, journeys, exploding), jm::ConfigError);
+  EXPECT_THROW(jm::mine_patterns_in_batches(ctx, 5, 9, batches_of(journeys, {700, 700, 1900, 2100, 3000}), exploding),
+               jm::ConfigError);
 
   jm::PatternOptions top_k;
   top_k.top_k = 20;
