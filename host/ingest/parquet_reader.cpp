@@ -114,7 +114,7 @@ int64_t epoch_ms(int64_t value, TimestampFormat format) {
 }  // namespace
 
 IngestResult read_events_parquet(const std::string& path, const CsvOptions& options) {
-  if (options.on_events) throw ConfigError(path + ": events are handed over block by block from CSV input only");
+  if (options.on_events) throw ConfigError(path + ": events are handed over block by block from CSV and SPMF input only");
   const CsvColumns& names = options.columns;
   parquet_input::Request request;
   request.names = {names.customer, names.timestamp, names.touchpoint, names.channel, names.value, names.conversion};

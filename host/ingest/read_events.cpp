@@ -52,7 +52,7 @@ IngestResult read_events(const std::string& path, const CsvOptions& options) {
   std::string_view text = window;
   const auto not_block_by_block = [&](const char* format) {
     if (options.on_events)
-      throw ConfigError(path + " is " + format + ": events are handed over block by block from CSV input only");
+      throw ConfigError(path + " is " + format + ": events are handed over block by block from CSV and SPMF input only");
   };
   if (text.substr(0, 4) == "PAR1") {
     not_block_by_block("a Parquet file");
@@ -70,10 +70,9 @@ IngestResult read_events(const std::string& path, const CsvOptions& options) {
     const char lead = line[first];
     if (lead == '#' || lead == '%' || lead == '@') continue;
     if (looks_like_spmf(line, complete)) {
-      not_block_by_block("an SPMF sequence database");
       if (options.on_error == OnError::Skip)
         throw ConfigError(path + " is an SPMF sequence database: --on-error skip applies to CSV input only");
-      return read_events_spmf(path, options.num_threads);
+      return read_events_spmf(path, options.num_threads, options.on_events);
     }
     break;
   }

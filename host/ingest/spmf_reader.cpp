@@ -12,6 +12,7 @@
 #include <cassert>
 #include <charconv>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -187,7 +188,13 @@ class SpmfChunk {
 }  // namespace
 
 IngestResult read_events_spmf(const std::string& path, int num_threads) {
+  return read_events_spmf(path, num_threads, nullptr);
+}
+
+IngestResult read_events_spmf(const std::string& path, int num_threads,
+                              const std::function<void(const EventTable&)>& on_events) {
   num_threads = resolve_thread_count(num_threads);
+  int64_t rows_kept = 0;  // events handed to on_events
   IngestResult result;
   result.file = path;
   EventTable& events = result.events;
@@ -256,10 +263,15 @@ IngestResult read_events_spmf(const std::string& path, int num_threads) {
       chunks[chunk].write_to(events, offsets[chunk], customer_bases[chunk]);
     });
     assert(static_cast<size_t>(events.customers.size()) == customer_count);
+    if (on_events) {  // handed over: memory holds one block of events
+      rows_kept += static_cast<int64_t>(events.size());
+      on_events(events);
+      events.truncate(0);
+    }
   }
   result.file_bytes = reader.bytes_read();
   // Like a CSV without rows: nothing downstream can work on an empty log, so say so here.
-  if (events.size() == 0)
+  if (events.size() == 0 && rows_kept == 0)
     throw InputError(path, 0, "", "", "no events (" + std::to_string(result.rows_read) + " sequences, all empty)");
 #ifndef NDEBUG
   events.check_consistent();

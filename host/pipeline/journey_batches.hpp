@@ -22,7 +22,7 @@ namespace jm {
 
 class JourneyBatches {
  public:
-  /// Reads the configured input (one CSV file; several sources, a taxonomy, custom dimensions, a
+  /// Reads the configured input (one CSV or SPMF file; several sources, a taxonomy, custom dimensions, a
   /// label file and an outcome window rule are refused by name) into shards under `spool_directory`, in batches of at most
   /// `max_events` events (a single customer shard with more is a batch of its own).
   JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events, const std::string& spool_directory);

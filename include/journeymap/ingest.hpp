@@ -77,7 +77,8 @@ struct CsvOptions {
   /// When set, the events are handed over block by block instead of kept: called after each block
   /// with the block's rows (ids global across blocks, vocabularies growing in first-appearance
   /// order); the reader then drops the rows, so memory holds one block of events. The result's
-  /// table keeps the vocabularies and no rows. CSV only, and not with extra columns or dimensions.
+  /// table keeps the vocabularies and no rows. CSV and SPMF (read_events passes it on), not Parquet;
+  /// not with extra columns or dimensions.
   std::function<void(const EventTable&)> on_events;
 };
 
@@ -119,6 +120,9 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
 /// timestamp k seconds, channel "none", value 0 and no conversion. Lines starting with `#`, `%` or
 /// `@` are comments. Throws InputError on malformed lines or itemsets with more than one item.
 IngestResult read_events_spmf(const std::string& path, int num_threads = 0);
+/// The same, handing the events over block by block as CsvOptions::on_events does (none kept).
+IngestResult read_events_spmf(const std::string& path, int num_threads,
+                              const std::function<void(const EventTable&)>& on_events);
 
 /// Reads a Parquet event log with the same column mapping, timestamp settings, conversion rules and
 /// error handling as CSV (a bad row's `line` is its 1-based row number). Text columns are read as

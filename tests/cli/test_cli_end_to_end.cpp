@@ -97,14 +97,28 @@ TEST(CliEndToEnd, MiningInBatchesOfCustomersGivesThePatternsOfAllAtOnce) {
   for (const auto& entry : fs::directory_iterator(dir))
     EXPECT_EQ(entry.path().filename().string().rfind(".jm-shards.", 0), std::string::npos) << entry.path();
 
-  // Input that is not read block by block is refused by name, and nothing is written.
-  const std::string spmf = (dir / "seqs.txt").string();
-  jm::testing::write_file(spmf, "1 -1 2 -1 -2\n2 -1 3 -1 -2\n");
+  // Input that is not read block by block (Parquet) is refused by name, and nothing is written.
+  const std::string parquet = (dir / "events.parquet").string();
+  jm::testing::write_file(parquet, "PAR1 not really\n");
   const CommandResult refused =
-      run_cli("mine --input " + spmf + " --batch-events 10 --min-support 1 --out " + (dir / "spmf.h5").string());
+      run_cli("mine --input " + parquet + " --batch-events 10 --min-support 1 --out " + (dir / "pq.h5").string());
   EXPECT_NE(refused.exit_code, 0);
-  EXPECT_NE(refused.output.find("block by block from CSV input only"), std::string::npos) << refused.output;
-  EXPECT_FALSE(fs::exists(dir / "spmf.h5"));
+  EXPECT_NE(refused.output.find("block by block from CSV and SPMF input only"), std::string::npos) << refused.output;
+  EXPECT_FALSE(fs::exists(dir / "pq.h5"));
+
+  // SPMF input: a public clickstream, at once and in batches.
+  const std::string bms1 = jm::testing::shared_data("bms1/BMS1_spmf.txt");
+  if (bms1.empty()) return;
+  const std::string spmf_common = " --min-support 42 --device cpu --threads 2 --quiet --input " + bms1;
+  ASSERT_EQ(run_cli("mine" + spmf_common + " --out " + (dir / "bms1.h5").string()).exit_code, 0);
+  const CommandResult spmf_batched =
+      run_cli("mine" + spmf_common + " --batch-events 40000 --out " + (dir / "bms1_batched.h5").string());
+  ASSERT_EQ(spmf_batched.exit_code, 0) << spmf_batched.output;
+  EXPECT_EQ(spmf_batched.output.find("in 1 batches"), std::string::npos) << spmf_batched.output;
+  const jm::ResultReader c((dir / "bms1.h5").string()), d((dir / "bms1_batched.h5").string());
+  EXPECT_EQ(c.read_int64("/patterns/support").size(), 27403u);
+  EXPECT_EQ(c.read_int64("/patterns/support"), d.read_int64("/patterns/support"));
+  EXPECT_EQ(c.read_int32("/patterns/items"), d.read_int32("/patterns/items"));
 }
 
 TEST(CliEndToEnd, AShortGeneratedPeriodKeepsItsSpikeInside) {
