@@ -46,7 +46,7 @@ int run_mine_in_batches(const MineFlags& flags, const RunConfig& config, const P
   });
   const int32_t n_items = batches->ingest().events.touchpoints.size();
   const BatchedPatterns mined = timer.run("patterns", [&] {
-    return mine_patterns_in_batches(ctx, batches->size(), n_items, [&](int64_t b) { return batches->journeys(b); },
+    return mine_patterns_in_batches(ctx, batches->size(), n_items, [&](int64_t b) { return batches->sequences(b); },
                                     options);
   });
 

@@ -1,14 +1,11 @@
 // Spooling events by customer range (customer_shards.hpp). Every shard buffers fixed-size records;
 // when all buffers together pass kMaxBufferedBytes, each buffer is appended to the one spool file
-// as a chunk of its shard. One file (one descriptor, one temporary-file registration) whatever the
+// as a chunk of its shard. One file (one descriptor) whatever the
 // number of shards, and memory at the cap whatever the number of customers. The index of chunks
 // grows with shards x flushes (16 bytes each: 10 million customers over 100 million events, about
 // 6 MB).
 #include "host/ingest/customer_shards.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -56,23 +53,10 @@ static_assert(CustomerShards::kRecordBytes == 25, "the record layout above is 25
 CustomerShards::CustomerShards(const std::string& directory, int64_t customers_per_shard)
     : customers_per_shard_(customers_per_shard) {
   if (customers_per_shard_ < 1) throw ConfigError("customer shards: customers_per_shard must be >= 1");
-  // A fresh name (O_EXCL, mode 0600) that is unlinked at once: nothing else can open the spool, and
-  // it is gone when the process ends, however it ends.
-  std::string name = directory + "/.jm-shards.XXXXXX";
-  const int fd = ::mkstemp(name.data());
-  if (fd < 0) throw Error("customer shards: cannot create a spool file in " + directory + ": " + std::strerror(errno));
-  ::unlink(name.c_str());
-  file_ = ::fdopen(fd, "w+b");
-  if (file_ == nullptr) {
-    ::close(fd);
-    throw Error("customer shards: cannot open the spool file in " + directory + ": " + std::strerror(errno));
-  }
-  path_ = name;
+  spool_ = std::make_unique<SpoolFile>(directory, ".jm-shards");
 }
 
-CustomerShards::~CustomerShards() {
-  if (file_ != nullptr) std::fclose(file_);
-}
+CustomerShards::~CustomerShards() = default;
 
 void CustomerShards::add(const EventTable& events) {
   if (!events.dimensions.empty()) throw Error("customer shards: events with custom dimensions cannot be spooled");
@@ -95,15 +79,11 @@ void CustomerShards::add(const EventTable& events) {
 void CustomerShards::flush() {
   for (Shard& s : shards_) {
     if (s.buffer.empty()) continue;
-    if (std::fwrite(s.buffer.data(), 1, s.buffer.size(), file_) != s.buffer.size())
-      throw Error("customer shards: cannot write " + path_ + " (disk full?): " + std::strerror(errno));
-    s.chunks.push_back(Chunk{file_bytes_, static_cast<int64_t>(s.buffer.size())});
-    file_bytes_ += static_cast<int64_t>(s.buffer.size());
+    s.chunks.push_back(Chunk{spool_->append(s.buffer.data(), s.buffer.size()), static_cast<int64_t>(s.buffer.size())});
     s.buffer.clear();
     s.buffer.shrink_to_fit();  // the cap bounds what all buffers hold, not what each once held
   }
   buffered_bytes_ = 0;
-  if (std::fflush(file_) != 0) throw Error("customer shards: cannot write " + path_ + ": " + std::strerror(errno));
 }
 
 std::vector<std::pair<int64_t, int64_t>> CustomerShards::plan(int64_t max_events) const {
@@ -139,16 +119,7 @@ void CustomerShards::load(int64_t first, int64_t end, EventTable& out) const {
   for (int64_t shard = first; shard < end; ++shard) {
     for (const Chunk& chunk : shards_[static_cast<size_t>(shard)].chunks) {
       bytes.resize(static_cast<size_t>(chunk.bytes));
-      size_t done = 0;
-      while (done < bytes.size()) {  // pread may return less than asked, or be interrupted
-        const ssize_t read = ::pread(::fileno(file_), bytes.data() + done, bytes.size() - done,
-                                     static_cast<off_t>(chunk.offset + static_cast<int64_t>(done)));
-        if (read < 0 && errno == EINTR) continue;
-        if (read <= 0)
-          throw Error("customer shards: cannot read back the spool file " + path_ + ": " +
-                      (read < 0 ? std::strerror(errno) : "shorter than what was written"));
-        done += static_cast<size_t>(read);
-      }
+      spool_->read(chunk.offset, bytes.data(), bytes.size());
       for (size_t at = 0; at < bytes.size(); at += kRecordBytes) {
         const Record r = unpack(bytes.data() + at);
         out.push_back(r.customer, r.timestamp_ms, r.touchpoint, r.channel, r.value, r.is_conversion != 0);

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/core/spool_file.hpp"
 #include "journeymap/events.hpp"
 
 namespace jm {
@@ -59,9 +60,7 @@ class CustomerShards {
     std::vector<Chunk> chunks;  ///< where its written records are, in order
   };
 
-  std::string path_;  ///< the name it had, for messages
-  std::FILE* file_ = nullptr;
-  int64_t file_bytes_ = 0;
+  std::unique_ptr<SpoolFile> spool_;
   int64_t customers_per_shard_;
   int64_t n_events_ = 0;
   size_t buffered_bytes_ = 0;

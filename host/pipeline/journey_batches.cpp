@@ -63,6 +63,40 @@ JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int6
   shards_->flush();
   batches_ = shards_->plan(max_events);
   counted_.assign(batches_.size(), 0);
+  sequences_ = std::make_unique<SpoolFile>(spool_directory, ".jm-sequences");
+  stored_.assign(batches_.size(), StoredSequences{});
+}
+
+JourneySet JourneyBatches::sequences(int64_t b) {
+  StoredSequences& stored = stored_.at(static_cast<size_t>(b));
+  JourneySet out;
+  out.touchpoints = ingest_.events.touchpoints;
+  if (stored.offset < 0) {
+    const JourneySet built = journeys(b);
+    // Offsets, then converted flags, then touchpoints, one after the other.
+    stored.journeys = built.size();
+    stored.events = built.num_events();
+    stored.offset = sequences_->append(built.offsets.host().data(), built.offsets.size() * sizeof(int64_t));
+    sequences_->append(built.converted.host().data(), built.converted.size());
+    sequences_->append(built.touchpoint.host().data(), built.touchpoint.size() * sizeof(int32_t));
+    out.offsets = built.offsets;
+    out.converted = built.converted;
+    out.touchpoint = built.touchpoint;
+    return out;
+  }
+  std::vector<int64_t> offsets(static_cast<size_t>(stored.journeys) + 1);
+  std::vector<uint8_t> converted(static_cast<size_t>(stored.journeys));
+  std::vector<int32_t> touchpoint(static_cast<size_t>(stored.events));
+  int64_t at = stored.offset;
+  sequences_->read(at, offsets.data(), offsets.size() * sizeof(int64_t));
+  at += static_cast<int64_t>(offsets.size() * sizeof(int64_t));
+  sequences_->read(at, converted.data(), converted.size());
+  at += static_cast<int64_t>(converted.size());
+  sequences_->read(at, touchpoint.data(), touchpoint.size() * sizeof(int32_t));
+  out.offsets = std::move(offsets);
+  out.converted = std::move(converted);
+  out.touchpoint = std::move(touchpoint);
+  return out;
 }
 
 JourneySet JourneyBatches::journeys(int64_t b) {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/core/spool_file.hpp"
 #include "host/ingest/customer_shards.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/ingest.hpp"
@@ -30,6 +31,11 @@ class JourneyBatches {
   int64_t size() const { return static_cast<int64_t>(batches_.size()); }
   /// Batch b's journeys, in the vocabularies of the whole input (customers: the batch's own names).
   JourneySet journeys(int64_t b);
+  /// Batch b's journeys as touch sequences alone (offsets, touchpoints, converted flags and the
+  /// touchpoint vocabulary): what pattern counting reads. Built from the events the first time and
+  /// kept in a scratch file, so later passes read a few bytes an event instead of the events and a
+  /// journey build.
+  JourneySet sequences(int64_t b);
 
   /// What was read: rows, bytes, the touchpoint and channel vocabularies (no events).
   const IngestResult& ingest() const { return ingest_; }
@@ -47,6 +53,11 @@ class JourneyBatches {
   std::unique_ptr<CustomerShards> shards_;
   std::vector<std::pair<int64_t, int64_t>> batches_;  ///< [first shard, end shard)
   std::vector<uint8_t> counted_;                      ///< batch already in the sums below
+  struct StoredSequences {
+    int64_t offset = -1, journeys = 0, events = 0;  ///< in sequences_; offset -1: not stored yet
+  };
+  std::unique_ptr<SpoolFile> sequences_;
+  std::vector<StoredSequences> stored_;
   OutcomeStats outcome_stats_;
   int64_t journeys_built_ = 0, events_in_journeys_ = 0;
 };
