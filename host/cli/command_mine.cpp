@@ -34,6 +34,16 @@ struct MineFlags {
   bool quiet = false, min_support_given = false;
 };
 
+// /vocab (touchpoints and channels: patterns name touchpoints, never customers), /patterns, /meta.
+void write_mine_result(const std::string& path, const PatternResult& result, const JourneySet& names,
+                       const RunMetadata& meta) {
+  ResultWriter writer(path);
+  writer.write_event_vocab(names);
+  write_patterns_results(writer, result, names);
+  writer.write_meta(meta);
+  writer.commit();
+}
+
 // `mine --batch-events N`: the input spooled by customer to the output's folder, its journeys
 // built one batch at a time, the patterns counted level by level over the batches
 // (host/patterns/batched_mining.hpp): the same result as reading everything at once.
@@ -50,18 +60,18 @@ int run_mine_in_batches(const MineFlags& flags, const RunConfig& config, const P
                                     options);
   });
 
-  CommandJourneys input;  // what the metadata records: the reading, the outcome cut, the batching
-  input.ingest = batches->ingest();
+  CommandJourneys input;  // what the metadata records: the reading and the outcome cut
+  const IngestResult& read = batches->ingest();
+  input.ingest.file = read.file;  // its counts, not its customer dictionary
+  input.ingest.file_bytes = read.file_bytes;
+  input.ingest.rows_read = read.rows_read;
+  input.ingest.rows_skipped = read.rows_skipped;
   input.outcome = batches->outcome();
   input.outcome_stats = batches->outcome_stats();
   JourneySet vocabulary;  // the patterns name touchpoints, never customers
-  vocabulary.touchpoints = batches->ingest().events.touchpoints;
-  vocabulary.channels = batches->ingest().events.channels;
-  ResultWriter writer(flags.output);
-  writer.write_event_vocab(vocabulary);
-  write_patterns_results(writer, mined.result, vocabulary);
-  writer.write_meta(command_metadata("mine", ctx, config, input, timer));
-  writer.commit();
+  vocabulary.touchpoints = read.events.touchpoints;
+  vocabulary.channels = read.events.channels;
+  write_mine_result(flags.output, mined.result, vocabulary, command_metadata("mine", ctx, config, input, timer));
 
   std::cout << fmt::format("mined {} journeys ({} events) from {} on the {} in {} batches of customers, {:.3f} s\n",
                            batches->journeys_built(), batches->events_in_journeys(), config.input_path,
@@ -102,11 +112,7 @@ int run_mine(const MineFlags& flags) {
   const JourneySet& journeys = input.journeys;
   const PatternResult result = timer.run("patterns", [&] { return mine_patterns(ctx, journeys, options); });
 
-  ResultWriter writer(flags.output);
-  writer.write_event_vocab(journeys);  // patterns name touchpoints, never customers
-  write_patterns_results(writer, result, journeys);
-  writer.write_meta(command_metadata("mine", ctx, config, input, timer));
-  writer.commit();
+  write_mine_result(flags.output, result, journeys, command_metadata("mine", ctx, config, input, timer));
 
   std::cout << fmt::format("mined {} journeys ({} events) from {} on the {} in {:.3f} s\n", journeys.size(),
                            journeys.num_events(), config.input_path, to_string(ctx.backend), timer.seconds().back().second);

@@ -1,5 +1,6 @@
 // Counting over journeys in parallel blocks with exact integer sums, so the counts do not depend on
-// the thread count. Shared by the flow counting passes and the flow tally.
+// the thread count, and funnel matching in the same blocks. Shared by the flow counting passes and
+// the flow tally.
 #pragma once
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 
 #include "host/core/thread_pool.hpp"
 #include "journeymap/context.hpp"
+#include "journeymap/flow_rules.hpp"
+#include "journeymap/journeys.hpp"
 
 namespace jm::flow_blocks {
 
@@ -67,6 +70,25 @@ std::vector<std::pair<int64_t, int64_t>> count_sparse(const Context& ctx, int64_
     merged.back().second += count;
   }
   return merged;
+}
+
+/// Every journey matched against `funnel` (flow_rules::match_funnel) in parallel blocks: `depth`
+/// [n] the steps matched, `step_time_ms` [n x F] the time of each matched step.
+inline void match_funnels(const Context& ctx, const JourneySet& journeys, const std::vector<int32_t>& funnel,
+                          std::vector<uint8_t>& depth, std::vector<int64_t>& step_time_ms) {
+  const int64_t n = journeys.size();
+  const auto F = static_cast<int32_t>(funnel.size());
+  depth.assign(static_cast<size_t>(n), 0);
+  step_time_ms.assign(static_cast<size_t>(n * F), 0);
+  if (F == 0) return;
+  const int64_t n_blocks = (n + kJourneysPerBlock - 1) / kJourneysPerBlock;
+  parallel_for(n_blocks, ctx.num_threads, [&](int64_t block) {
+    const int64_t end = std::min(n, (block + 1) * kJourneysPerBlock);
+    for (int64_t j = block * kJourneysPerBlock; j < end; ++j)
+      depth[static_cast<size_t>(j)] = static_cast<uint8_t>(flow_rules::match_funnel(
+          journeys.touchpoint.data() + journeys.offsets[j], journeys.timestamp_ms.data() + journeys.offsets[j],
+          journeys.offsets[j + 1] - journeys.offsets[j], funnel.data(), F, step_time_ms.data() + j * F));
+  });
 }
 
 }  // namespace jm::flow_blocks

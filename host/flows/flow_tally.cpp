@@ -14,7 +14,6 @@
 
 #include <fmt/format.h>
 
-#include "host/core/thread_pool.hpp"
 #include "host/flows/block_counts.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/flow_rules.hpp"
@@ -207,21 +206,34 @@ std::vector<StepLink> count_step_links(const Context& ctx, const JourneySet& jou
 }
 
 FunnelTally tally_funnel(const Context& ctx, const JourneySet& view, const std::vector<int32_t>& funnel) {
-  const int64_t n = view.size();
-  const auto F = static_cast<int32_t>(funnel.size());
-  std::vector<uint8_t> depth(static_cast<size_t>(n), 0);
-  std::vector<int64_t> step_time_ms(static_cast<size_t>(n * F), 0);
-  if (F > 0) {
-    const int64_t n_blocks = (n + flow_blocks::kJourneysPerBlock - 1) / flow_blocks::kJourneysPerBlock;
-    parallel_for(n_blocks, ctx.num_threads, [&](int64_t block) {
-      const int64_t end = std::min(n, (block + 1) * flow_blocks::kJourneysPerBlock);
-      for (int64_t j = block * flow_blocks::kJourneysPerBlock; j < end; ++j)
-        depth[static_cast<size_t>(j)] = static_cast<uint8_t>(flow_rules::match_funnel(
-            view.touchpoint.data() + view.offsets[j], view.timestamp_ms.data() + view.offsets[j],
-            view.offsets[j + 1] - view.offsets[j], funnel.data(), F, step_time_ms.data() + j * F));
-    });
-  }
+  std::vector<uint8_t> depth;
+  std::vector<int64_t> step_time_ms;
+  flow_blocks::match_funnels(ctx, view, funnel, depth, step_time_ms);
   return funnel_tally_of_matches(view, funnel, std::move(depth), step_time_ms);
+}
+
+void take_pass_one_counts(const Context& ctx, const JourneySet& journeys, const std::vector<int64_t>& counters,
+                          const flow_rules::FlowShape& shape, FlowTally& tally) {
+  const flow_rules::FlowCounterLayout layout = flow_rules::make_layout(shape);
+  tally.transitions.clear();
+  if (shape.dense_transitions) {
+    const int32_t states = flow_rules::n_states(shape);
+    for (int64_t k = layout.transitions; k < layout.step_visits; ++k)
+      if (counters[static_cast<size_t>(k)] != 0)
+        tally.transitions.push_back(TransitionCount{static_cast<int32_t>(k / states), static_cast<int32_t>(k % states),
+                                                    counters[static_cast<size_t>(k)]});
+  } else {
+    tally.transitions = count_sparse_transitions(ctx, journeys);
+  }
+  const auto slice = [&](int64_t begin, int64_t end) {
+    return std::vector<int64_t>(counters.begin() + begin, counters.begin() + end);
+  };
+  tally.step_visits = slice(layout.step_visits, layout.step_conversions);
+  tally.step_conversions = slice(layout.step_conversions, layout.heat_visits);
+  tally.heat_visits = slice(layout.heat_visits, layout.heat_exits);
+  tally.heat_exits = slice(layout.heat_exits, layout.channel_visits);
+  tally.channel_visits = slice(layout.channel_visits, layout.channel_exits);
+  tally.channel_exits = slice(layout.channel_exits, layout.total);
 }
 
 FlowTally tally_flows(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
@@ -254,24 +266,7 @@ FlowTally tally_flows(const Context& ctx, const JourneySet& journeys, const Flow
                               journeys.offsets[j + 1] - begin, journeys.converted[j] != 0, shape, layout, c,
                               flow_blocks::PlainIncrement{});
   });
-  if (shape.dense_transitions) {
-    const int32_t states = flow_rules::n_states(shape);
-    for (int64_t k = layout.transitions; k < layout.step_visits; ++k)
-      if (counters[static_cast<size_t>(k)] != 0)
-        tally.transitions.push_back(TransitionCount{static_cast<int32_t>(k / states), static_cast<int32_t>(k % states),
-                                                    counters[static_cast<size_t>(k)]});
-  } else {
-    tally.transitions = count_sparse_transitions(ctx, journeys);
-  }
-  const auto slice = [&](int64_t begin, int64_t end) {
-    return std::vector<int64_t>(counters.begin() + begin, counters.begin() + end);
-  };
-  tally.step_visits = slice(layout.step_visits, layout.step_conversions);
-  tally.step_conversions = slice(layout.step_conversions, layout.heat_visits);
-  tally.heat_visits = slice(layout.heat_visits, layout.heat_exits);
-  tally.heat_exits = slice(layout.heat_exits, layout.channel_visits);
-  tally.channel_visits = slice(layout.channel_visits, layout.channel_exits);
-  tally.channel_exits = slice(layout.channel_exits, layout.total);
+  take_pass_one_counts(ctx, journeys, counters, shape, tally);
 
   tally.links = count_step_links(ctx, journeys, options.max_steps);
   tally.variants = count_variant_table(ctx, journeys);
@@ -320,12 +315,7 @@ void add_flow_tally(FlowTally& total, const FlowTally& part, int64_t sign) {
 FlowResult update_flows(const Context& ctx, const FlowTally& base, const JourneySet& removed, const JourneySet& added,
                         const JourneySet& merged, const FlowOptions& options, const std::vector<int32_t>& journey_segment,
                         int32_t n_segments, FlowTally* tally, std::vector<std::string>* notes) {
-  if (!journey_segment.empty()) {
-    if (static_cast<int64_t>(journey_segment.size()) != merged.size())
-      throw ConfigError(fmt::format("segment labels: {} labels for {} journeys", journey_segment.size(), merged.size()));
-    for (const int32_t s : journey_segment)
-      if (s < 0 || s >= n_segments) throw ConfigError(fmt::format("segment label {} outside [0, {})", s, n_segments));
-  }
+  validate_segment_labels(journey_segment, merged.size(), n_segments);
   FlowTally total = base;
   add_flow_tally(total, tally_flows(ctx, removed, options, &base.funnel.steps), -1);
   add_flow_tally(total, tally_flows(ctx, added, options, &base.funnel.steps), +1);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "journeymap/context.hpp"
+#include "journeymap/flow_rules.hpp"
 #include "journeymap/flows.hpp"
 #include "journeymap/journeys.hpp"
 
@@ -78,6 +79,15 @@ uint64_t variant_hash(const int32_t* touchpoints, int64_t length);
 /// The funnel tally of a view's matches: `depth` [n] steps matched, `step_time_ms` [n x F].
 FunnelTally funnel_tally_of_matches(const JourneySet& view, const std::vector<int32_t>& funnel,
                                     std::vector<uint8_t> depth, const std::vector<int64_t>& step_time_ms);
+
+/// Sets the tally's transitions, step, heatmap and channel counts from the pass-1 counters of
+/// flow_rules (laid out by make_layout(shape)); transitions too many to count densely are counted
+/// sparsely from `journeys`. Shared by the CPU tally and the GPU's counts.
+void take_pass_one_counts(const Context& ctx, const JourneySet& journeys, const std::vector<int64_t>& counters,
+                          const flow_rules::FlowShape& shape, FlowTally& tally);
+
+/// ConfigError unless `journey_segment` is empty or holds one label in [0, n_segments) per journey.
+void validate_segment_labels(const std::vector<int32_t>& journey_segment, int64_t n_journeys, int32_t n_segments);
 
 /// The flows' checks of `options` (ranges, funnel size), shared by compute_flows and the tally.
 void validate_flow_options(const FlowOptions& options);

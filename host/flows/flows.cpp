@@ -427,6 +427,14 @@ FunnelTally funnel_tally_of_matches(const JourneySet& view, const std::vector<in
   return tally;
 }
 
+void validate_segment_labels(const std::vector<int32_t>& journey_segment, int64_t n_journeys, int32_t n_segments) {
+  if (journey_segment.empty()) return;
+  if (static_cast<int64_t>(journey_segment.size()) != n_journeys)
+    throw ConfigError(fmt::format("segment labels: {} labels for {} journeys", journey_segment.size(), n_journeys));
+  for (int32_t s : journey_segment)
+    if (s < 0 || s >= n_segments) throw ConfigError(fmt::format("segment label {} outside [0, {})", s, n_segments));
+}
+
 void validate_flow_options(const FlowOptions& options) {
   if (options.max_steps < 1 || options.max_steps > kMaxFlowSteps)
     throw ConfigError(fmt::format("flows.max_steps must be in [1, {}], got {}", kMaxFlowSteps, options.max_steps));
@@ -438,8 +446,11 @@ void validate_flow_options(const FlowOptions& options) {
                                   kMaxFunnelSteps));
 }
 
-FlowResult finish_flows(const FlowTally& tally, const FlowOptions& options, const std::vector<int32_t>& journey_segment,
-                        int32_t n_segments) {
+namespace {
+
+// Everything of the FlowResult of a tally but the Sankey, which the GPU folds while it counts.
+FlowResult result_without_sankey(const FlowTally& tally, const FlowOptions& options,
+                                 const std::vector<int32_t>& journey_segment, int32_t n_segments) {
   const int32_t T = tally.n_touchpoints, S = tally.max_steps;
   FlowResult result;
   result.n_touchpoints = T;
@@ -458,7 +469,18 @@ FlowResult finish_flows(const FlowTally& tally, const FlowOptions& options, cons
   result.heat_exits = tally.heat_exits;
   result.channel_visits = tally.channel_visits;
   result.channel_exits = tally.channel_exits;
+  result.n_distinct_variants = tally.variants.size();
+  result.variants = select_variants(tally.variants, options.top_variants);
+  assemble_funnel(tally.funnel, journey_segment, n_segments, result.funnel);
+  return result;
+}
 
+}  // namespace
+
+FlowResult finish_flows(const FlowTally& tally, const FlowOptions& options, const std::vector<int32_t>& journey_segment,
+                        int32_t n_segments) {
+  const int32_t T = tally.n_touchpoints, S = tally.max_steps;
+  FlowResult result = result_without_sankey(tally, options, journey_segment, n_segments);
   // Fold the rare nodes of the summed step visits, then put each link under its folded labels.
   const FoldedNodes folded = fold_rare_nodes(tally.step_visits, S, T, options.other_threshold);
   const auto labels = static_cast<int64_t>(folded.label_touchpoint.size()), targets = labels + 3;
@@ -472,10 +494,6 @@ FlowResult finish_flows(const FlowTally& tally, const FlowOptions& options, cons
     links[static_cast<size_t>((link.step * labels + source) * targets + target)] += link.count;
   }
   assemble_sankey(tally.step_visits, tally.step_conversions, folded, links, T, S, result);
-
-  result.n_distinct_variants = tally.variants.size();
-  result.variants = select_variants(tally.variants, options.top_variants);
-  assemble_funnel(tally.funnel, journey_segment, n_segments, result.funnel);
   return result;
 }
 
@@ -563,12 +581,7 @@ FlowResult compute_flows_with_tally(const Context& ctx, const JourneySet& journe
     return result;
   }
   validate_flow_options(options);
-  if (!journey_segment.empty()) {
-    if (static_cast<int64_t>(journey_segment.size()) != journeys.size())
-      throw ConfigError(fmt::format("segment labels: {} labels for {} journeys", journey_segment.size(), journeys.size()));
-    for (int32_t s : journey_segment)
-      if (s < 0 || s >= n_segments) throw ConfigError(fmt::format("segment label {} outside [0, {})", s, n_segments));
-  }
+  validate_segment_labels(journey_segment, journeys.size(), n_segments);
   if (journeys.offsets.empty()) throw ConfigError("flows: the journey set has no offsets array");
 
   if (ctx.backend != Backend::Gpu) {
@@ -582,69 +595,31 @@ FlowResult compute_flows_with_tally(const Context& ctx, const JourneySet& journe
     return result;
   }
 
-  FlowResult result;
-  result.n_touchpoints = journeys.touchpoints.size();
-  result.n_channels = journeys.channels.size();
-  result.max_steps = options.max_steps;
-  result.other_threshold = options.other_threshold;
-  result.n_journeys = journeys.size();
-  result.n_converted = std::accumulate(journeys.converted.begin(), journeys.converted.end(), int64_t{0});
-  result.backend = to_string(ctx.backend);
-
-  VariantTable variants = count_variant_table(ctx, journeys);
-  result.n_distinct_variants = variants.size();
-  result.variants = select_variants(variants, options.top_variants);
-  const std::vector<int32_t> funnel = resolve_funnel(options, journeys, variants);
-
+  // The GPU counts the passes and matches the funnel; the same tally fields and finishing follow,
+  // except the Sankey, whose links the GPU folds while it counts.
+  FlowTally counted;
+  counted.n_touchpoints = journeys.touchpoints.size();
+  counted.n_channels = journeys.channels.size();
+  counted.max_steps = options.max_steps;
+  counted.n_journeys = journeys.size();
+  counted.n_converted = std::accumulate(journeys.converted.begin(), journeys.converted.end(), int64_t{0});
+  counted.variants = count_variant_table(ctx, journeys);
+  const std::vector<int32_t> funnel = resolve_funnel(options, journeys, counted.variants);
   FlowCounts counts = cuda_impl::count_flows(ctx, journeys, options.max_steps, options.other_threshold, funnel);
-
-  flow_rules::FlowShape shape = flow_rules::make_shape(result.n_touchpoints, result.n_channels, options.max_steps,
-                                                       static_cast<int32_t>(funnel.size()));
-  shape.n_link_labels = static_cast<int32_t>(counts.label_touchpoint.size());
-  const flow_rules::FlowCounterLayout layout = flow_rules::make_layout(shape);
-  auto slice = [&](int64_t begin, int64_t end) {
-    return std::vector<int64_t>(counts.counters.begin() + begin, counts.counters.begin() + end);
-  };
-  if (shape.dense_transitions) {
-    const int32_t states = flow_rules::n_states(shape);
-    for (int64_t k = layout.transitions; k < layout.step_visits; ++k)
-      if (counts.counters[k] != 0)
-        result.transitions.push_back(TransitionCount{static_cast<int32_t>(k / states), static_cast<int32_t>(k % states),
-                                                     counts.counters[k]});
-  } else {
-    result.transitions = count_sparse_transitions(ctx, journeys);
-  }
-  result.heat_visits = slice(layout.heat_visits, layout.heat_exits);
-  result.heat_exits = slice(layout.heat_exits, layout.channel_visits);
-  result.channel_visits = slice(layout.channel_visits, layout.channel_exits);
-  result.channel_exits = slice(layout.channel_exits, layout.total);
-  std::vector<int64_t> step_visits = slice(layout.step_visits, layout.step_conversions);
-  std::vector<int64_t> step_conversions = slice(layout.step_conversions, layout.heat_visits);
+  const flow_rules::FlowShape shape = flow_rules::make_shape(counted.n_touchpoints, counted.n_channels,
+                                                             options.max_steps, static_cast<int32_t>(funnel.size()));
+  take_pass_one_counts(ctx, journeys, counts.counters, shape, counted);
+  counted.funnel = funnel_tally_of_matches(journeys, funnel, std::move(counts.funnel_depth), counts.funnel_time_ms);
+  FlowResult result = result_without_sankey(counted, options, journey_segment, n_segments);
+  result.backend = to_string(ctx.backend);
   const FoldedNodes folded{std::move(counts.label_of), std::move(counts.label_touchpoint)};
-  assemble_sankey(step_visits, step_conversions, folded, counts.links, result.n_touchpoints, options.max_steps, result);
-  FunnelTally funnel_tally = funnel_tally_of_matches(journeys, funnel, std::move(counts.funnel_depth), counts.funnel_time_ms);
-  assemble_funnel(funnel_tally, journey_segment, n_segments, result.funnel);
+  assemble_sankey(counted.step_visits, counted.step_conversions, folded, counts.links, counted.n_touchpoints,
+                  options.max_steps, result);
   if (tally != nullptr) {
-    // The tally from the GPU's counts; only the links are counted again, on the host, because the
-    // GPU's second pass folds them while it counts and a tally keeps them unfolded.
-    FlowTally& t = *tally;
-    t = FlowTally{};
-    t.n_touchpoints = result.n_touchpoints;
-    t.n_channels = result.n_channels;
-    t.max_steps = options.max_steps;
-    t.n_journeys = result.n_journeys;
-    t.n_converted = result.n_converted;
-    t.transitions = result.transitions;
-    t.step_visits = std::move(step_visits);
-    t.step_conversions = std::move(step_conversions);
-    t.heat_visits = result.heat_visits;
-    t.heat_exits = result.heat_exits;
-    t.channel_visits = result.channel_visits;
-    t.channel_exits = result.channel_exits;
-    t.links = count_step_links(ctx, journeys, options.max_steps);
-    t.variants = std::move(variants);
-    t.funnel = std::move(funnel_tally);
-    t.funnel.journey_depth.clear();
+    // Only the links are counted again, on the host: a tally keeps them unfolded.
+    counted.links = count_step_links(ctx, journeys, options.max_steps);
+    counted.funnel.journey_depth.clear();
+    *tally = std::move(counted);
   }
   return result;
 }

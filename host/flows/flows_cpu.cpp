@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "host/core/thread_pool.hpp"
 #include "host/flows/block_counts.hpp"
 #include "journeymap/flow_rules.hpp"
 #include "journeymap/flows.hpp"
@@ -13,7 +12,6 @@
 namespace jm::cpu_impl {
 namespace {
 
-using flow_blocks::kJourneysPerBlock;
 using flow_blocks::PlainIncrement;
 
 }  // namespace
@@ -28,7 +26,6 @@ FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t m
   const int32_t* touchpoint = journeys.touchpoint.data();
   const int32_t* channel = journeys.channel.data();
   const uint8_t* converted = journeys.converted.data();
-  const int64_t* timestamp_ms = journeys.timestamp_ms.data();
 
   FlowCounts result;
   result.counters = flow_blocks::count_dense(ctx, n_journeys, layout.total, [&](int64_t* counters, int64_t j) {
@@ -48,20 +45,7 @@ FlowCounts count_flows(const Context& ctx, const JourneySet& journeys, int32_t m
                                     shape, label_of, links, PlainIncrement{});
   });
 
-  const int32_t n_funnel = shape.n_funnel;
-  result.funnel_depth.assign(n_journeys, 0);
-  result.funnel_time_ms.assign(n_journeys * n_funnel, 0);
-  if (n_funnel > 0) {
-    const int64_t n_blocks = (n_journeys + kJourneysPerBlock - 1) / kJourneysPerBlock;
-    parallel_for(n_blocks, ctx.num_threads, [&](int64_t block) {
-      const int64_t end = std::min(n_journeys, (block + 1) * kJourneysPerBlock);
-      for (int64_t j = block * kJourneysPerBlock; j < end; ++j)
-        result.funnel_depth[j] = static_cast<uint8_t>(
-            flow_rules::match_funnel(touchpoint + offsets[j], timestamp_ms + offsets[j],
-                                     offsets[j + 1] - offsets[j], funnel.data(), n_funnel,
-                                     result.funnel_time_ms.data() + j * n_funnel));
-    });
-  }
+  flow_blocks::match_funnels(ctx, journeys, funnel, result.funnel_depth, result.funnel_time_ms);
   return result;
 }
 

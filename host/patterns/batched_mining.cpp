@@ -17,7 +17,6 @@
 namespace jm {
 
 using patterns_detail::hash_items;
-using patterns_detail::kCandidateBudget;
 using patterns_detail::PatternList;
 
 namespace {
