@@ -60,6 +60,10 @@ void add_alert_tally(AlertTally& total, const AlertTally& part, int64_t sign);
 /// (the mean value of a conversion is summed over the journeys in their order: a sum of floats in
 /// another order would differ in its last bits).
 MetricAlerts finish_metric_alerts(const AlertTally& tally, const JourneySet& journeys, const AlertOptions& options);
+/// The same from the vocabularies and covariates of `vocabulary` (its journeys are not read) and the
+/// mean value of a conversion: for journeys tallied batch by batch.
+MetricAlerts finish_metric_alerts(const AlertTally& tally, const JourneySet& vocabulary, double mean_conversion_value,
+                                  const AlertOptions& options);
 
 /// The alerts of `merged` (the base's journeys with `removed` replaced by `added`) from the base's
 /// tally; `tally` receives the merged tally.

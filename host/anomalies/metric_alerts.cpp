@@ -225,6 +225,19 @@ MetricAlerts detect_metric_alerts(const JourneySet& journeys, const AlertOptions
 }
 
 MetricAlerts finish_metric_alerts(const AlertTally& tally, const JourneySet& journeys, const AlertOptions& options) {
+  // The mean value of a conversion, summed over the journeys in their order.
+  double conversion_value = 0.0;
+  int64_t conversions = 0;
+  for (int64_t j = 0; j < journeys.size(); ++j) {
+    conversions += journeys.converted[j];
+    conversion_value += journeys.conversion_value[j];
+  }
+  return finish_metric_alerts(tally, journeys, conversions > 0 ? conversion_value / conversions : 0.0, options);
+}
+
+MetricAlerts finish_metric_alerts(const AlertTally& tally, const JourneySet& vocabulary, double mean_conversion_value,
+                                  const AlertOptions& options) {
+  const JourneySet& journeys = vocabulary;
   validate_alert_options(options);
   if (tally.bucket_seconds != options.bucket_seconds)
     throw Error(fmt::format("alerts: a tally of {} s buckets cannot give alerts in buckets of {} s", tally.bucket_seconds,
@@ -301,14 +314,7 @@ MetricAlerts finish_metric_alerts(const AlertTally& tally, const JourneySet& jou
       volume_squares[static_cast<size_t>(v)][b] = static_cast<double>(cell.events_squared);
     }
   }
-  // The mean value of a conversion, summed over the journeys in their order.
-  double conversion_value = 0.0;
-  int64_t conversions = 0;
-  for (int64_t j = 0; j < journeys.size(); ++j) {
-    conversions += journeys.converted[j];
-    conversion_value += journeys.conversion_value[j];
-  }
-  result.mean_conversion_value = conversions > 0 ? conversion_value / conversions : 0.0;
+  result.mean_conversion_value = mean_conversion_value;
 
   // Edge buckets with fewer than half the median journey starts are partial (never alert).
   result.partial.assign(nb, 0);

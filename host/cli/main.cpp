@@ -38,6 +38,7 @@ struct RunFlags {
   std::string from, to, compare_a, compare_b;
   std::vector<std::string> channels;
   std::string append, base;  ///< --append NEW --base RESULT.h5
+  std::string memory_budget;  ///< --memory-budget
 };
 
 int64_t parse_flag_time(const std::string& flag, const std::string& text) {
@@ -76,6 +77,8 @@ jm::RunConfig resolve_run_config(const RunFlags& flags) {
     config.compare.b = parse_flag_period("--compare-b", flags.compare_b);
     config.compare_enabled = true;
   }
+  if (!flags.memory_budget.empty())
+    config.host_memory_budget = jm::parse_memory_size(flags.memory_budget, "--memory-budget");
   if (flags.append.empty() != flags.base.empty()) throw jm::ConfigError("--append and --base go together");
   if (!flags.append.empty()) {
     if (!flags.input.input.empty()) throw jm::ConfigError("--append names the new events: give it instead of --input");
@@ -158,6 +161,8 @@ int main(int argc, char** argv) {
   run->add_option("--append", flags.append,
                   "New events to add to the result given by --base (same configuration; history not read again)");
   run->add_option("--base", flags.base, "Earlier result of `journeymap run` that --append continues");
+  run->add_option("--memory-budget", flags.memory_budget,
+                  "Run in batches of customers that fit this much host memory, e.g. 4GiB ([run] host_memory_budget)");
 
   // info
   std::string info_path;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <tuple>
@@ -552,11 +553,44 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     if (config.output_compression < 0 || config.output_compression > 9)
       throw ConfigError(source + ": run.compression must be a deflate level 0..9 (0: none)");
     r.read("progress", config.progress);
+    std::string budget;
+    r.read("host_memory_budget", budget);
+    if (!budget.empty()) config.host_memory_budget = parse_memory_size(budget, source + ": run.host_memory_budget");
     config.device = parse_device_choice(device);
     r.reject_unknown_keys();
   }
   top.reject_unknown_keys();
 }
+
+}  // namespace
+
+int64_t parse_memory_size(const std::string& text, const std::string& what) {
+  static const std::pair<const char*, int64_t> kUnits[] = {
+      {"", 1},          {"b", 1},          {"kb", 1000},          {"mb", 1000 * 1000},
+      {"gb", 1000LL * 1000 * 1000},         {"tb", 1000LL * 1000 * 1000 * 1000},
+      {"kib", 1LL << 10}, {"mib", 1LL << 20}, {"gib", 1LL << 30}, {"tib", 1LL << 40}};
+  size_t digits = 0;
+  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) ++digits;
+  std::string unit = text.substr(digits);
+  unit.erase(0, unit.find_first_not_of(' '));
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string number = text.substr(0, digits);
+  char* end = nullptr;
+  const double value = number.empty() ? -1.0 : std::strtod(number.c_str(), &end);
+  for (const auto& [name, bytes] : kUnits)
+    if (unit == name && end == number.c_str() + number.size() && value > 0.0 && value * bytes < 9.0e18 &&
+        value * bytes >= 1.0)
+      return static_cast<int64_t>(value * static_cast<double>(bytes));
+  throw ConfigError(what + " must be a memory size such as 4GiB, 512MB or a number of bytes (got '" + text + "')");
+}
+
+std::string format_memory_size(int64_t bytes) {
+  for (const auto& [name, shift] : {std::pair<const char*, int>{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}})
+    if (bytes > 0 && bytes % (int64_t{1} << shift) == 0) return std::to_string(bytes >> shift) + name;
+  return std::to_string(bytes) + "B";
+}
+
+namespace {
 
 const char* format_name(InputFormat format) {
   switch (format) {
@@ -657,6 +691,7 @@ std::string to_toml(const RunConfig& config) {
                   {"output", config.output_path},
                   {"compression", config.output_compression},
                   {"progress", config.progress}};
+  if (config.host_memory_budget > 0) run.insert("host_memory_budget", format_memory_size(config.host_memory_budget));
   const PatternOptions& po = config.patterns;
   toml::table patterns{{"enabled", config.patterns_enabled},
                        {"max_length", po.max_length},

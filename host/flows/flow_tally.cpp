@@ -303,13 +303,18 @@ void add_flow_tally(FlowTally& total, const FlowTally& part, int64_t sign) {
   total.links = merged_sparse(total.links, p->links, sign,
                               link_order, "Sankey links");
   total.variants = merged_variants(total.variants, p->variants, sign);
-  FunnelTally& funnel = total.funnel;
-  add_into(funnel.reached, p->funnel.reached, sign, "funnel reach");
-  add_into(funnel.converted, p->funnel.converted, sign, "funnel conversions");
-  add_into(funnel.reached_by_channel, p->funnel.reached_by_channel, sign, "funnel reach by channel");
-  for (size_t k = 0; k < funnel.gaps_ms.size(); ++k)
-    funnel.gaps_ms[k] = merged_values(funnel.gaps_ms[k], p->funnel.gaps_ms[k], sign);
-  funnel.journey_depth.clear();  // a sum has no journeys of its own
+  add_funnel_tally(total.funnel, p->funnel, sign);
+}
+
+void add_funnel_tally(FunnelTally& total, const FunnelTally& part, int64_t sign) {
+  if (total.steps != part.steps) throw Error("funnel tally: the parts follow different funnels");
+  if (total.reached_by_channel.size() != part.reached_by_channel.size())
+    throw Error("funnel tally: the parts know different channels");
+  add_into(total.reached, part.reached, sign, "funnel reach");
+  add_into(total.converted, part.converted, sign, "funnel conversions");
+  add_into(total.reached_by_channel, part.reached_by_channel, sign, "funnel reach by channel");
+  for (size_t k = 0; k < total.gaps_ms.size(); ++k) total.gaps_ms[k] = merged_values(total.gaps_ms[k], part.gaps_ms[k], sign);
+  total.journey_depth.clear();  // a sum has no journeys of its own
 }
 
 FlowResult update_flows(const Context& ctx, const FlowTally& base, const JourneySet& removed, const JourneySet& added,

@@ -109,6 +109,9 @@ FunnelTally tally_funnel(const Context& ctx, const JourneySet& view, const std::
 /// Throws Error when a count would fall below zero (the part was never in the total).
 void add_flow_tally(FlowTally& total, const FlowTally& part, int64_t sign);
 
+/// total += sign x part for the funnel counts alone (same steps, same channels).
+void add_funnel_tally(FunnelTally& total, const FunnelTally& part, int64_t sign);
+
 /// The funnel compute_flows derives from the variants (or names in `options`), for `vocabulary`.
 std::vector<int32_t> resolve_funnel(const FlowOptions& options, const JourneySet& vocabulary, const VariantTable& variants);
 

@@ -33,8 +33,9 @@ std::vector<unsigned char> shuffle_bytes(const unsigned char* data, size_t eleme
 }
 
 bool write_chunks_compressed(hid_t dataset, const void* data, const std::vector<hsize_t>& dims,
-                             const std::vector<hsize_t>& chunk, size_t element_bytes, int deflate_level) {
-  if (dims.empty() || dims.size() > 2 || chunk.size() != dims.size()) return false;
+                             const std::vector<hsize_t>& chunk, size_t element_bytes, int deflate_level,
+                             hsize_t first_row) {
+  if (dims.empty() || dims.size() > 2 || chunk.size() != dims.size() || first_row % chunk[0] != 0) return false;
   const hsize_t rows = dims[0], cols = dims.size() == 2 ? dims[1] : 1;
   const hsize_t chunk_rows = chunk[0], chunk_cols = dims.size() == 2 ? chunk[1] : 1;
   const hsize_t grid_rows = (rows + chunk_rows - 1) / chunk_rows, grid_cols = (cols + chunk_cols - 1) / chunk_cols;
@@ -56,7 +57,7 @@ bool write_chunks_compressed(hid_t dataset, const void* data, const std::vector<
                     copy_cols * element_bytes);
       const std::vector<unsigned char> shuffled = shuffle_bytes(raw.data(), chunk_elements, element_bytes);
       CompressedChunk& out = window[static_cast<size_t>(w)];
-      out.offset = dims.size() == 2 ? std::vector<hsize_t>{row0, col0} : std::vector<hsize_t>{row0};
+      out.offset = dims.size() == 2 ? std::vector<hsize_t>{first_row + row0, col0} : std::vector<hsize_t>{first_row + row0};
       uLongf size = compressBound(static_cast<uLong>(shuffled.size()));
       out.bytes.resize(size);
       out.ok = compress2(out.bytes.data(), &size, shuffled.data(), static_cast<uLong>(shuffled.size()), deflate_level) == Z_OK;

@@ -21,8 +21,11 @@ std::vector<unsigned char> shuffle_bytes(const unsigned char* data, size_t eleme
 /// Writes `data` (row-major, `dims`, elements of `element_bytes` in the file's byte order) into
 /// `dataset`, which must be chunked by `chunk` with exactly the filters shuffle then deflate at
 /// `deflate_level`. Edge chunks are padded with zeros to the full chunk size, as HDF5 stores them.
-/// Supports 1- and 2-dimensional datasets. Returns false on an HDF5 error (the caller reports it).
+/// Supports 1- and 2-dimensional datasets. `data` goes to the dataset's rows from `first_row` on (a
+/// multiple of the chunk's rows; the dataset must already be that large). Returns false on an HDF5
+/// error (the caller reports it).
 bool write_chunks_compressed(hid_t dataset, const void* data, const std::vector<hsize_t>& dims,
-                             const std::vector<hsize_t>& chunk, size_t element_bytes, int deflate_level);
+                             const std::vector<hsize_t>& chunk, size_t element_bytes, int deflate_level,
+                             hsize_t first_row = 0);
 
 }  // namespace jm::output_detail

@@ -26,9 +26,12 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -381,6 +384,93 @@ struct ResultWriter::Impl {
                 NumericTraits<T>::file(), sizeof(T));
   }
 
+  /// A dataset that grows by append(): whole chunks go to the file as they fill (compressed on all
+  /// cores, as write_array does), the rest waits in `pending` until more comes or the file closes.
+  struct Appended {
+    hsize_t in_file = 0;  ///< elements written to the file
+    hid_t memory_type = H5I_INVALID_HID;
+    size_t element_bytes = 0;
+    hsize_t chunk = 0;                   ///< elements a chunk
+    std::vector<unsigned char> pending;  ///< elements not written yet (less than a chunk)
+    hsize_t size() const { return in_file + pending.size() / element_bytes; }
+  };
+  std::map<std::string, Appended> appended;
+
+  /// Appends `count` elements to the growing 1-D dataset at `path`, creating it on first use.
+  void append_array(const std::string& path, const void* data, hsize_t count, hid_t memory_type, hid_t file_type,
+                    size_t element_bytes) {
+    silence_hdf5_errors();
+    require_open();
+    auto known = appended.find(path);
+    if (known == appended.end()) {
+      require_new(path);
+      if (H5Tequal(memory_type, file_type) <= 0) fail(path, "appends take numbers stored in their memory layout");
+      const hsize_t empty = 0, unlimited = H5S_UNLIMITED;
+      DataspaceHandle space(H5Screate_simple(1, &empty, &unlimited));
+      PropertyListHandle create(H5Pcreate(H5P_DATASET_CREATE));
+      if (!space.valid() || !create.valid()) fail_hdf5(path);
+      Appended grown;
+      grown.memory_type = memory_type;
+      grown.element_bytes = element_bytes;
+      grown.chunk = chunk_shape({kMaxChunkElements}, element_bytes)[0];
+      if (H5Pset_chunk(create.get(), 1, &grown.chunk) < 0) fail_hdf5(path);
+      if (deflate_level > 0 && (H5Pset_shuffle(create.get()) < 0 ||
+                                H5Pset_deflate(create.get(), static_cast<unsigned>(deflate_level)) < 0))
+        fail_hdf5(path);
+      DatasetHandle dataset(
+          H5Dcreate2(file.get(), path.c_str(), file_type, space.get(), link_create.get(), create.get(), H5P_DEFAULT));
+      if (!dataset.valid() || dataset.close() < 0) fail_hdf5(path);
+      known = appended.emplace(path, std::move(grown)).first;
+    } else if (H5Tequal(known->second.memory_type, memory_type) <= 0) {
+      fail(path, "appended with another element type than before");
+    }
+    Appended& target = known->second;
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    target.pending.insert(target.pending.end(), bytes, bytes + count * element_bytes);
+    const hsize_t whole = target.pending.size() / element_bytes / target.chunk * target.chunk;
+    if (whole > 0) write_appended(path, target, whole);
+  }
+
+  /// Writes the first `count` pending elements of `target` (whole chunks, or the tail when closing).
+  void write_appended(const std::string& path, Appended& target, hsize_t count) {
+    const hsize_t grown = target.in_file + count;
+    DatasetHandle dataset(H5Dopen2(file.get(), path.c_str(), H5P_DEFAULT));
+    if (!dataset.valid() || H5Dset_extent(dataset.get(), &grown) < 0) fail_hdf5(path);
+    if (deflate_level > 0) {
+      if (!output_detail::write_chunks_compressed(dataset.get(), target.pending.data(), {count}, {target.chunk},
+                                                  target.element_bytes, deflate_level, target.in_file))
+        fail_hdf5(path);
+    } else {
+      DataspaceHandle file_space(H5Dget_space(dataset.get()));
+      DataspaceHandle memory_space(H5Screate_simple(1, &count, nullptr));
+      if (!file_space.valid() || !memory_space.valid() ||
+          H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &target.in_file, nullptr, &count, nullptr) < 0 ||
+          H5Dwrite(dataset.get(), target.memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                   target.pending.data()) < 0)
+        fail_hdf5(path);
+    }
+    if (dataset.close() < 0) fail_hdf5(path);
+    target.pending.erase(target.pending.begin(), target.pending.begin() + static_cast<std::ptrdiff_t>(count * target.element_bytes));
+    target.in_file = grown;
+  }
+
+  /// Writes what the appended datasets still hold back: before the file closes.
+  void flush_appended() {
+    for (auto& [path, target] : appended)
+      if (!target.pending.empty()) write_appended(path, target, target.pending.size() / target.element_bytes);
+  }
+
+  template <typename T>
+  void append_numeric(const std::string& path, const std::vector<T>& data) {
+    append_array(path, data.data(), static_cast<hsize_t>(data.size()), NumericTraits<T>::memory(),
+                 NumericTraits<T>::file(), sizeof(T));
+  }
+
+  hsize_t appended_size(const std::string& path) const {
+    const auto known = appended.find(path);
+    return known == appended.end() ? 0 : known->second.size();
+  }
+
   /// Variable-length UTF-8 strings; `scalar` stores exactly one string in a scalar dataspace.
   void write_strings(const std::string& path, const std::vector<std::string>& data, bool scalar) {
     for (size_t i = 0; i < data.size(); ++i)
@@ -505,6 +595,25 @@ void ResultWriter::write(const std::string& path, const std::vector<std::string>
   impl_->write_strings(path, data, /*scalar=*/false);
 }
 
+void ResultWriter::append(const std::string& path, const std::vector<int64_t>& data) {
+  impl_->append_numeric(path, data);
+}
+void ResultWriter::append(const std::string& path, const std::vector<uint32_t>& data) {
+  impl_->append_numeric(path, data);
+}
+void ResultWriter::append(const std::string& path, const std::vector<int32_t>& data) {
+  impl_->append_numeric(path, data);
+}
+void ResultWriter::append(const std::string& path, const std::vector<uint8_t>& data) {
+  impl_->append_numeric(path, data);
+}
+void ResultWriter::append(const std::string& path, const std::vector<float>& data) {
+  impl_->append_numeric(path, data);
+}
+void ResultWriter::append(const std::string& path, const std::vector<double>& data) {
+  impl_->append_numeric(path, data);
+}
+
 void ResultWriter::write_matrix(const std::string& path, const std::vector<float>& data, size_t rows, size_t cols) {
   if (cols != 0 && rows > std::numeric_limits<size_t>::max() / cols)
     impl_->fail(path, "matrix shape overflows");
@@ -542,15 +651,18 @@ void ResultWriter::write_event_vocab(const JourneySet& journeys) {
   write("/vocab/channels", journeys.channels.names());
 }
 
-void ResultWriter::write_journeys(const JourneySet& journeys) {
-  impl_->require_open();
-  // Validate the shape at the boundary: a ragged set would produce a file nobody can read back.
-  const std::vector<int64_t> no_journeys_offsets{0};
+namespace {
+
+// Validates a journey set's shape at the boundary (a ragged set would produce a file nobody can
+// read back) and returns its offsets ({0} for a set without any).
+const std::vector<int64_t>& checked_journey_offsets(const JourneySet& journeys,
+                                                    const std::function<void(const std::string&)>& fail) {
+  static const std::vector<int64_t> no_journeys_offsets{0};
   const std::vector<int64_t>& offsets = journeys.offsets.empty() ? no_journeys_offsets : journeys.offsets.host();
   const auto n_journeys = offsets.size() - 1;
   const auto n_events = journeys.touchpoint.size();
   auto require = [&](bool ok, const std::string& what) {
-    if (!ok) impl_->fail("/journeys", what);
+    if (!ok) fail(what);
   };
   require(offsets.front() == 0 && offsets.back() == static_cast<int64_t>(n_events),
           "offsets must start at 0 and end at the number of events");
@@ -561,6 +673,63 @@ void ResultWriter::write_journeys(const JourneySet& journeys) {
               journeys.conversion_value.size() == n_journeys && journeys.start_ms.size() == n_journeys &&
               journeys.end_ms.size() == n_journeys,
           "journey columns (customer, converted, conversion_value, start_ms, end_ms) differ in length");
+  if (journeys.has_outcomes())
+    require(journeys.outcome.size() == n_journeys && journeys.outcome_ms.size() == n_journeys,
+            "outcome columns (outcome, outcome_ms) differ in length");
+  return offsets;
+}
+
+}  // namespace
+
+void ResultWriter::append_journeys(const JourneySet& batch, uint32_t first_customer) {
+  impl_->require_open();
+  const std::vector<int64_t>& offsets =
+      checked_journey_offsets(batch, [&](const std::string& what) { impl_->fail("/journeys", what); });
+  if (!batch.dimensions.empty()) impl_->fail("/journeys", "custom dimensions are not written batch by batch");
+  // The offsets continue the previous batch's: this batch's own leading 0 is the last one written.
+  const auto events_before = static_cast<int64_t>(impl_->appended_size("/journeys/touchpoint"));
+  std::vector<int64_t> continued(offsets.begin() + (impl_->appended_size("/journeys/offsets") > 0 ? 1 : 0), offsets.end());
+  for (int64_t& offset : continued) offset += events_before;
+  std::vector<uint32_t> customer(batch.customer.host());
+  for (uint32_t& id : customer) id += first_customer;
+  append("/journeys/offsets", continued);
+  append("/journeys/touchpoint", batch.touchpoint.host());
+  append("/journeys/channel", batch.channel.host());
+  append("/journeys/timestamp_ms", batch.timestamp_ms.host());
+  append("/journeys/value", batch.value.host());
+  append("/journeys/customer", customer);
+  append("/journeys/converted", batch.converted.host());
+  append("/journeys/conversion_value", batch.conversion_value.host());
+  append("/journeys/start_ms", batch.start_ms.host());
+  append("/journeys/end_ms", batch.end_ms.host());
+  if (batch.has_outcomes()) {
+    append("/journeys/outcome", batch.outcome.host());
+    append("/journeys/outcome_ms", batch.outcome_ms.host());
+  }
+}
+
+void ResultWriter::finish_journeys(const JourneySet& last_batch, const JourneyBuildStats& stats) {
+  if (impl_->appended_size("/journeys/offsets") == 0) append_journeys(JourneySet{}, 0);
+  write_attribute("/journeys", "n_journeys", static_cast<int64_t>(impl_->appended_size("/journeys/offsets") - 1));
+  write_attribute("/journeys", "n_events", static_cast<int64_t>(impl_->appended_size("/journeys/touchpoint")));
+  write_attribute("/journeys", "input_events", stats.input_events);
+  write_attribute("/journeys", "duplicates_dropped", stats.duplicates_dropped);
+  write_attribute("/journeys", "events_truncated", stats.events_truncated);
+  if (last_batch.has_outcomes()) {
+    write("/vocab/outcomes", last_batch.outcome_labels.names());
+    write_attribute("/journeys", "positive_outcome", last_batch.outcome_labels.name(last_batch.positive_outcome));
+  }
+}
+
+void ResultWriter::write_journeys(const JourneySet& journeys) {
+  impl_->require_open();
+  const std::vector<int64_t>& offsets =
+      checked_journey_offsets(journeys, [&](const std::string& what) { impl_->fail("/journeys", what); });
+  const auto n_journeys = offsets.size() - 1;
+  const auto n_events = journeys.touchpoint.size();
+  auto require = [&](bool ok, const std::string& what) {
+    if (!ok) impl_->fail("/journeys", what);
+  };
 
   write("/journeys/offsets", offsets);
   write("/journeys/touchpoint", journeys.touchpoint);
@@ -578,8 +747,6 @@ void ResultWriter::write_journeys(const JourneySet& journeys) {
   write_attribute("/journeys", "duplicates_dropped", journeys.stats.duplicates_dropped);
   write_attribute("/journeys", "events_truncated", journeys.stats.events_truncated);
   if (journeys.has_outcomes()) {
-    require(journeys.outcome.size() == n_journeys && journeys.outcome_ms.size() == n_journeys,
-            "outcome columns (outcome, outcome_ms) differ in length");
     write("/journeys/outcome", journeys.outcome);
     write("/journeys/outcome_ms", journeys.outcome_ms);
     write("/vocab/outcomes", journeys.outcome_labels.names());
@@ -645,6 +812,7 @@ void ResultWriter::write_meta(const RunMetadata& meta) {
 void ResultWriter::commit() {
   silence_hdf5_errors();
   impl_->require_open();
+  impl_->flush_appended();
   // Every object handle is an RAII local, so none should be open here; an open one would keep
   // H5Fclose (close degree "semi") from flushing, so check and say so explicitly.
   const ssize_t open_objects = H5Fget_obj_count(

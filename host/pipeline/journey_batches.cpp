@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "host/ingest/spooled_input.hpp"
+#include "host/pipeline/append_run.hpp"
 #include "journeymap/common.hpp"
 
 namespace jm {
@@ -73,12 +74,6 @@ JourneySet JourneyBatches::sequences(int64_t b) {
   out.touchpoints = ingest_.events.touchpoints;
   if (stored.offset < 0) {
     const JourneySet built = journeys(b);
-    // Offsets, then converted flags, then touchpoints, one after the other.
-    stored.journeys = built.size();
-    stored.events = built.num_events();
-    stored.offset = sequences_->append(built.offsets.host().data(), built.offsets.size() * sizeof(int64_t));
-    sequences_->append(built.converted.host().data(), built.converted.size());
-    sequences_->append(built.touchpoint.host().data(), built.touchpoint.size() * sizeof(int32_t));
     out.offsets = built.offsets;
     out.converted = built.converted;
     out.touchpoint = built.touchpoint;
@@ -99,7 +94,20 @@ JourneySet JourneyBatches::sequences(int64_t b) {
   return out;
 }
 
-JourneySet JourneyBatches::journeys(int64_t b) {
+void JourneyBatches::store_sequences(StoredSequences& stored, const JourneySet& built) {
+  // Offsets, then converted flags, then touchpoints, one after the other.
+  stored.journeys = built.size();
+  stored.events = built.num_events();
+  stored.offset = sequences_->append(built.offsets.host().data(), built.offsets.size() * sizeof(int64_t));
+  sequences_->append(built.converted.host().data(), built.converted.size());
+  sequences_->append(built.touchpoint.host().data(), built.touchpoint.size() * sizeof(int32_t));
+}
+
+uint32_t JourneyBatches::first_customer(int64_t b) const {
+  return static_cast<uint32_t>(batches_.at(static_cast<size_t>(b)).first * shards_->customers_per_shard());
+}
+
+JourneySet JourneyBatches::journeys(int64_t b, std::vector<int64_t>* customer_last_ms) {
   const auto [first, end] = batches_.at(static_cast<size_t>(b));
   EventTable events;
   events.touchpoints = ingest_.events.touchpoints;
@@ -113,7 +121,10 @@ JourneySet JourneyBatches::journeys(int64_t b) {
   for (int64_t c = first_customer; c < end_customer; ++c)
     events.customers.encode(ingest_.events.customers.name(static_cast<int32_t>(c)));
   for (uint32_t& customer : events.customer) customer -= static_cast<uint32_t>(first_customer);
+  if (customer_last_ms) *customer_last_ms = customer_last_event_ms(events);
   OutcomeJourneys built = build_outcome_journeys(ctx_, events, journey_options_, outcome_);
+  StoredSequences& stored = stored_[static_cast<size_t>(b)];
+  if (stored.offset < 0) store_sequences(stored, built.journeys);
   if (!counted_[static_cast<size_t>(b)]) {
     counted_[static_cast<size_t>(b)] = 1;
     add_stats(outcome_stats_, built.stats);

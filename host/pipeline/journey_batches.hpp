@@ -29,8 +29,13 @@ class JourneyBatches {
   JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events, const std::string& spool_directory);
 
   int64_t size() const { return static_cast<int64_t>(batches_.size()); }
-  /// Batch b's journeys, in the vocabularies of the whole input (customers: the batch's own names).
-  JourneySet journeys(int64_t b);
+  /// Batch b's journeys, in the vocabularies of the whole input (customers: the batch's own names,
+  /// numbered from 0; first_customer(b) is the first one's id in the whole input). The first build
+  /// of a batch also keeps its touch sequences for sequences(b). With `customer_last_ms`, receives
+  /// each of the batch's customers' last event time (outcome events included), as
+  /// customer_last_event_ms gives it over all events.
+  JourneySet journeys(int64_t b, std::vector<int64_t>* customer_last_ms = nullptr);
+  uint32_t first_customer(int64_t b) const;
   /// Batch b's journeys as touch sequences alone (offsets, touchpoints, converted flags and the
   /// touchpoint vocabulary): what pattern counting reads. Built from the events the first time and
   /// kept in a scratch file, so later passes read a few bytes an event instead of the events and a
@@ -58,6 +63,7 @@ class JourneyBatches {
   };
   std::unique_ptr<SpoolFile> sequences_;
   std::vector<StoredSequences> stored_;
+  void store_sequences(StoredSequences& stored, const JourneySet& built);
   OutcomeStats outcome_stats_;
   int64_t journeys_built_ = 0, events_in_journeys_ = 0;
 };

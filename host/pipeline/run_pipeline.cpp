@@ -13,7 +13,8 @@
 #include "host/anomalies/alert_tally.hpp"
 #include "host/flows/flow_tally.hpp"
 #include "host/pipeline/append_run.hpp"
-#include "host/pipeline/stage_progress.hpp"
+#include "host/pipeline/batched_run.hpp"
+#include "host/pipeline/stage_clock.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/case_attributes.hpp"
@@ -25,74 +26,6 @@
 
 namespace jm {
 namespace {
-
-// Adds each step's seconds to the entry of the same name (a stage timed twice sums its steps).
-void add_steps(std::vector<std::pair<std::string, double>>& into, const std::vector<std::pair<std::string, double>>& steps) {
-  for (const auto& step : steps) {
-    const auto same = std::find_if(into.begin(), into.end(), [&](const auto& entry) { return entry.first == step.first; });
-    if (same == into.end()) into.push_back(step);
-    else same->second += step.second;
-  }
-}
-
-// " (leakage guard 1.2 s, boosting 3.4 s)", or "" without steps.
-std::string describe_steps(const std::vector<std::pair<std::string, double>>& steps) {
-  std::string text;
-  for (const auto& [step, seconds] : steps) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, " %.3f s", seconds);
-    text += (text.empty() ? " (" : ", ") + step + buffer;
-  }
-  return text.empty() ? text : text + ")";
-}
-
-// Times one stage, records it and reports progress on stderr when asked to: a line when the stage
-// starts and ends, and the stage's own progress reports (Context::progress) every few seconds. A
-// name timed again adds to its first entry, so every result write of the run sums into one "write" stage.
-class StageClock {
- public:
-  StageClock(RunReport& report, bool progress, Context& ctx) : report_(report), progress_(progress), ctx_(ctx) {}
-
-  template <typename Fn>
-  auto run(const std::string& name, Fn&& fn) {
-    if (progress_) std::fprintf(stderr, "[journeymap] %-9s ...\n", name.c_str());
-    const auto start = std::chrono::steady_clock::now();
-    const TransferStats copied_before = ctx_.device ? ctx_.device->transfers() : TransferStats{};
-    const StageProgressListener listening(progress_ ? &ctx_ : nullptr, name);
-    ctx_.steps = std::make_shared<StepLog>();
-    auto finish = [&] {
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      auto& stages = report_.stage_seconds;
-      const auto same = std::find_if(stages.begin(), stages.end(), [&](const auto& stage) { return stage.first == name; });
-      const auto index = static_cast<size_t>(same - stages.begin());
-      if (same == stages.end()) stages.emplace_back(name, seconds);
-      else same->second += seconds;
-      if (ctx_.device) {
-        if (report_.stage_transfers.size() <= index) report_.stage_transfers.resize(index + 1);
-        report_.stage_transfers[index] += ctx_.device->transfers() - copied_before;
-      }
-      if (report_.stage_steps.size() <= index) report_.stage_steps.resize(index + 1);
-      const auto steps = ctx_.steps->entries();
-      ctx_.steps.reset();
-      add_steps(report_.stage_steps[index], steps);
-      if (progress_) std::fprintf(stderr, "[journeymap] %-9s done in %.3f s%s\n", name.c_str(), seconds,
-                                  describe_steps(steps).c_str());
-    };
-    if constexpr (std::is_void_v<decltype(fn())>) {
-      fn();
-      finish();
-    } else {
-      auto result = fn();
-      finish();
-      return result;
-    }
-  }
-
- private:
-  RunReport& report_;
-  bool progress_;
-  Context& ctx_;
-};
 
 // Prints "ingest 37% (1.2 GB of 3.3 GB)" on stderr at most every 2 seconds.
 std::function<void(uint64_t, uint64_t)> ingest_progress_printer() {
@@ -168,6 +101,24 @@ void record_input_files(const RunConfig& config, const IngestResult& ingest, std
   }
 }
 
+RunMetadata describe_run(const RunConfig& config, const RunReport& report, const IngestResult& ingest) {
+  RunMetadata meta;
+  meta.command = "run";
+  meta.backend = report.backend;
+  meta.build_info = build_info();
+  meta.config_toml = to_toml(config);
+  record_input_files(config, ingest, meta.input_files, meta.input_bytes);
+  meta.rows_read = ingest.rows_read;
+  meta.rows_skipped = ingest.rows_skipped;
+  for (const BadRow& bad : ingest.first_bad_rows)
+    meta.bad_row_messages.push_back((bad.file.empty() ? "" : bad.file + ", ") + "line " + std::to_string(bad.line) +
+                                    ", column '" + bad.column + "': " + bad.reason + " (value: '" + bad.value + "')");
+  meta.stage_seconds = report.stage_seconds;
+  meta.journey_rule = report.journey_rule;
+  meta.warnings = report.warnings;
+  return meta;
+}
+
 RunReport run_pipeline(const RunConfig& config) {
   if (config.input_path.empty() && config.sources.empty())
     throw ConfigError("no input file given (--input, [input] path or [[source]] tables)");
@@ -193,6 +144,11 @@ RunReport run_pipeline(const RunConfig& config) {
   // The output folder is created up front so that a bad path fails before the long stages.
   const auto output_dir = std::filesystem::path(config.output_path).parent_path();
   if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
+
+  if (config.host_memory_budget > 0) {
+    run_in_batches(config, ctx, report, clock);
+    return report;
+  }
 
   // --append: the base result's journeys stand for the history, read before the new events.
   std::optional<AppendBase> base;
@@ -458,26 +414,13 @@ RunReport run_pipeline(const RunConfig& config) {
     report.stage_summaries.push_back(format_proposal_summary(*proposals));
   }
 
-  RunMetadata meta;
-  meta.command = "run";
-  meta.backend = report.backend;
-  meta.build_info = build_info();
-  meta.config_toml = to_toml(config);
-  record_input_files(config, ingest, meta.input_files, meta.input_bytes);
-  meta.rows_read = ingest.rows_read;
-  meta.rows_skipped = ingest.rows_skipped;
+  RunMetadata meta = describe_run(config, report, ingest);
   if (base) {
     meta.input_files.insert(meta.input_files.begin(), base->input_files.begin(), base->input_files.end());
     meta.input_bytes.insert(meta.input_bytes.begin(), base->input_bytes.begin(), base->input_bytes.end());
     meta.rows_read += base->rows_read;
     meta.rows_skipped += base->rows_skipped;
   }
-  for (const BadRow& bad : ingest.first_bad_rows)
-    meta.bad_row_messages.push_back((bad.file.empty() ? "" : bad.file + ", ") + "line " + std::to_string(bad.line) + ", column '" + bad.column + "': " +
-                                    bad.reason + " (value: '" + bad.value + "')");
-  meta.stage_seconds = report.stage_seconds;
-  meta.journey_rule = report.journey_rule;
-  meta.warnings = report.warnings;
   writer.write_meta(meta);
   writer.write("/meta/skipped_stages", skipped_stages);
   for (const std::string& skipped : skipped_stages) report.stage_summaries.push_back("skipped " + skipped + "\n");

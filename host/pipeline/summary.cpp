@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <numeric>
 
+#include "host/pipeline/summary_tally.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/pipeline.hpp"
 #include "journeymap/result_file.hpp"
@@ -11,16 +12,19 @@
 namespace jm {
 namespace {
 
-std::vector<std::pair<std::string, int64_t>> ranked_counts(const std::vector<int32_t>& ids, const Vocabulary& vocab,
+std::vector<std::pair<std::string, int64_t>> ranked_counts(const std::vector<int64_t>& counts, const Vocabulary& vocab,
                                                            size_t top_n) {
-  std::vector<int64_t> counts(static_cast<size_t>(vocab.size()), 0);
-  for (int32_t id : ids) ++counts[static_cast<size_t>(id)];
   std::vector<std::pair<std::string, int64_t>> ranked;
-  for (int32_t id = 0; id < vocab.size(); ++id)
+  for (int32_t id = 0; id < vocab.size() && id < static_cast<int32_t>(counts.size()); ++id)
     if (counts[id] > 0) ranked.emplace_back(vocab.name(id), counts[id]);
   std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   if (ranked.size() > top_n) ranked.resize(top_n);
   return ranked;
+}
+
+void count_ids(const std::vector<int32_t>& ids, int32_t n_ids, std::vector<int64_t>& counts) {
+  if (counts.size() < static_cast<size_t>(n_ids)) counts.resize(static_cast<size_t>(n_ids), 0);
+  for (int32_t id : ids) ++counts[static_cast<size_t>(id)];
 }
 
 template <typename T>
@@ -62,33 +66,53 @@ void append_summary_body(std::string& out, const JourneySummary& s) {
 
 }  // namespace
 
-JourneySummary summarize_journeys(const JourneySet& journeys, size_t top_n) {
-  JourneySummary s;
-  s.journeys = journeys.size();
-  s.events = journeys.num_events();
+void JourneySummaryTally::add(const JourneySet& journeys) {
+  JourneySummary& s = sums_;
+  const bool first = s.journeys == 0;
   std::vector<uint8_t> seen_customer(static_cast<size_t>(journeys.customers.size()), 0);
-  std::vector<int64_t> lengths(static_cast<size_t>(s.journeys));
-  std::vector<double> durations(static_cast<size_t>(s.journeys));
-  for (int64_t j = 0; j < s.journeys; ++j) {
+  for (int64_t j = 0; j < journeys.size(); ++j) {
     seen_customer[journeys.customer[j]] = 1;
     s.converted_journeys += journeys.converted[j];
     s.total_conversion_value += journeys.conversion_value[j];
-    lengths[j] = journeys.length(j);
-    durations[j] = static_cast<double>(journeys.end_ms[j] - journeys.start_ms[j]) / 1000.0;
+    const int64_t length = journeys.length(j);
+    ++length_journeys_[length];
+    s.max_length = std::max(s.max_length, length);
+    durations_.push_back(static_cast<double>(journeys.end_ms[j] - journeys.start_ms[j]) / 1000.0);
+    s.first_event_ms = first && j == 0 ? journeys.start_ms[j] : std::min(s.first_event_ms, journeys.start_ms[j]);
+    s.last_event_ms = first && j == 0 ? journeys.end_ms[j] : std::max(s.last_event_ms, journeys.end_ms[j]);
   }
-  s.customers = std::accumulate(seen_customer.begin(), seen_customer.end(), int64_t{0});
+  s.customers += std::accumulate(seen_customer.begin(), seen_customer.end(), int64_t{0});
+  s.journeys += journeys.size();
+  s.events += journeys.num_events();
+  count_ids(journeys.touchpoint, journeys.touchpoints.size(), touchpoint_events_);
+  count_ids(journeys.channel, journeys.channels.size(), channel_events_);
+}
+
+JourneySummary JourneySummaryTally::finish(const Vocabulary& touchpoints, const Vocabulary& channels, size_t top_n) const {
+  JourneySummary s = sums_;
   if (s.journeys > 0) {
     s.conversion_rate = static_cast<double>(s.converted_journeys) / static_cast<double>(s.journeys);
     s.mean_length = static_cast<double>(s.events) / static_cast<double>(s.journeys);
-    s.max_length = *std::max_element(lengths.begin(), lengths.end());
-    s.median_length = median_of(lengths);
-    s.median_duration_seconds = median_of(durations);
-    s.first_event_ms = *std::min_element(journeys.start_ms.begin(), journeys.start_ms.end());
-    s.last_event_ms = *std::max_element(journeys.end_ms.begin(), journeys.end_ms.end());
+    // The upper middle length, as median_of picks it.
+    int64_t below = 0;
+    for (const auto& [length, journeys] : length_journeys_) {
+      below += journeys;
+      if (below > s.journeys / 2) {
+        s.median_length = length;
+        break;
+      }
+    }
+    s.median_duration_seconds = median_of(durations_);
   }
-  s.top_touchpoints = ranked_counts(journeys.touchpoint, journeys.touchpoints, top_n);
-  s.channels = ranked_counts(journeys.channel, journeys.channels, top_n);
+  s.top_touchpoints = ranked_counts(touchpoint_events_, touchpoints, top_n);
+  s.channels = ranked_counts(channel_events_, channels, top_n);
   return s;
+}
+
+JourneySummary summarize_journeys(const JourneySet& journeys, size_t top_n) {
+  JourneySummaryTally tally;
+  tally.add(journeys);
+  return tally.finish(journeys.touchpoints, journeys.channels, top_n);
 }
 
 std::string format_run_summary(const RunReport& report) {

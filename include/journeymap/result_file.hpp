@@ -63,6 +63,21 @@ class ResultWriter {
   void write(const std::string& path, const std::vector<float>& data);
   void write(const std::string& path, const std::vector<double>& data);
   void write(const std::string& path, const std::vector<std::string>& data);  ///< UTF-8 vlen strings
+  /// Appends to a 1-D dataset that grows: created (chunked, compressed, no size limit) by the first
+  /// call, extended by later ones, so per-journey columns are written batch after batch. A path
+  /// once appended to takes appends of the same element type only.
+  void append(const std::string& path, const std::vector<int64_t>& data);
+  void append(const std::string& path, const std::vector<uint32_t>& data);
+  void append(const std::string& path, const std::vector<int32_t>& data);
+  void append(const std::string& path, const std::vector<uint8_t>& data);
+  void append(const std::string& path, const std::vector<float>& data);
+  void append(const std::string& path, const std::vector<double>& data);
+  /// /journeys, one batch after another: `batch` holds the next journeys (its customer ids counted
+  /// from `first_customer`); the offsets continue the previous batch's. finish_journeys() writes the
+  /// attributes once every batch is in. Batches of consecutive customers give the same /journeys as
+  /// write_journeys() of all of them (custom dimensions are not written this way).
+  void append_journeys(const JourneySet& batch, uint32_t first_customer);
+  void finish_journeys(const JourneySet& last_batch, const JourneyBuildStats& stats);
   /// 2-D row-major float matrix [rows x cols].
   void write_matrix(const std::string& path, const std::vector<float>& data, size_t rows, size_t cols);
   void write_attribute(const std::string& object_path, const std::string& name, const std::string& value);

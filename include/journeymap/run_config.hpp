@@ -63,6 +63,9 @@ struct RunConfig {
   std::string append_base;
   int output_compression = 1;  ///< deflate level 0..9 of the large HDF5 datasets (0: none)
   bool progress = true;  ///< stage progress lines on stderr
+  /// [run] host_memory_budget ("4GiB"; `--memory-budget`): > 0 runs in batches of customers whose
+  /// events fit it (docs/architecture.md, "Runs larger than memory"); 0: everything at once.
+  int64_t host_memory_budget = 0;
 
   // Analysis stages of `run` ([<stage>] enabled = true|false and the stage's options).
   bool patterns_enabled = true;
@@ -112,6 +115,13 @@ void apply_config_file(const std::string& path, RunConfig& config);
 
 /// Same, from TOML text (`source_name` names it in messages).
 void apply_config_text(const std::string& toml_text, const std::string& source_name, RunConfig& config);
+
+/// Bytes of a memory size: a number with an optional unit (B, KB, MB, GB, TB in powers of 1000;
+/// KiB, MiB, GiB, TiB in powers of 1024), e.g. "4GiB", "512 MB", "1000000". ConfigError naming
+/// `what` otherwise.
+int64_t parse_memory_size(const std::string& text, const std::string& what);
+/// "4GiB", "1536MiB", "1000000B": the shortest exact form parse_memory_size reads back.
+std::string format_memory_size(int64_t bytes);
 
 /// The effective configuration as TOML (stored in /meta so that a result says how it was made).
 std::string to_toml(const RunConfig& config);

@@ -17,42 +17,13 @@
 #include "journeymap/result_file.hpp"
 #include "journeymap/run_config.hpp"
 #include "journeymap/timestamp.hpp"
+#include "pipeline/same_datasets.hpp"
 #include "test_helpers.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 constexpr int64_t kDayMs = 86400000;
-
-// Every dataset under `path` (outside /meta) equal in both files: same names, same values.
-void expect_same_datasets(const jm::ResultReader& a, const jm::ResultReader& b, const std::string& path) {
-  std::vector<std::string> members;
-  bool group = true;
-  try {
-    members = a.list(path.empty() ? "/" : path);
-  } catch (const jm::Error&) {
-    group = false;
-  }
-  if (group) {
-    EXPECT_EQ(members, b.list(path.empty() ? "/" : path)) << path;
-    for (const std::string& member : members)
-      if (path + "/" + member != "/meta") expect_same_datasets(a, b, path + "/" + member);
-    return;
-  }
-  const std::string type = a.element_type(path);
-  ASSERT_EQ(type, b.element_type(path)) << path;
-  if (type == "string") {
-    EXPECT_EQ(a.read_strings(path), b.read_strings(path)) << path;
-  } else if (type == "float32" || type == "float64") {
-    const std::vector<double> x = a.read_double(path), y = b.read_double(path);
-    ASSERT_EQ(x.size(), y.size()) << path;
-    size_t differing = 0;
-    for (size_t i = 0; i < x.size(); ++i) differing += !(x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i])));
-    EXPECT_EQ(differing, 0u) << path;
-  } else {
-    EXPECT_EQ(a.read_int64(path), b.read_int64(path)) << path;
-  }
-}
 
 struct SplitEvents {
   std::string before, after, all;  // events before the day, from the day on, both (before's rows first)
@@ -114,7 +85,7 @@ TEST(Append, BasePlusNewEventsEqualsARunOverAllEvents) {
   const jm::RunReport report = jm::run_pipeline(append);
 
   const jm::ResultReader full((dir / "full.h5").string()), appended((dir / "appended.h5").string());
-  expect_same_datasets(full, appended, "");
+  jm::testing::expect_same_datasets(full, appended, "");
   // A journey of the base continued with the new events: some journey of the result starts before
   // the split and ends after it.
   const auto starts = appended.read_int64("/journeys/start_ms"), ends = appended.read_int64("/journeys/end_ms");
@@ -148,7 +119,7 @@ TEST(Append, BasePlusNewEventsEqualsARunOverAllEvents) {
   jm::run_pipeline(plain_base);
   plain_append.append_base = plain_base.output_path;
   const jm::RunReport plain_report = jm::run_pipeline(plain_append);
-  expect_same_datasets(jm::ResultReader(plain_full.output_path), jm::ResultReader(plain_append.output_path), "");
+  jm::testing::expect_same_datasets(jm::ResultReader(plain_full.output_path), jm::ResultReader(plain_append.output_path), "");
   bool counted_again = true;
   for (const std::string& warning : plain_report.warnings)
     if (warning.find("flows: updated from the base's flow tally") != std::string::npos)
@@ -159,7 +130,7 @@ TEST(Append, BasePlusNewEventsEqualsARunOverAllEvents) {
   jm::RunConfig in_place = small_config(split.after, (dir / "base.h5").string());
   in_place.append_base = in_place.output_path;
   jm::run_pipeline(in_place);
-  expect_same_datasets(full, jm::ResultReader((dir / "base.h5").string()), "");
+  jm::testing::expect_same_datasets(full, jm::ResultReader((dir / "base.h5").string()), "");
 }
 
 TEST(Append, AnotherConfigurationOrLateEventsAreRefused) {

@@ -1,0 +1,228 @@
+// `run` batch by batch under a host memory budget (batched_run.hpp).
+#include "host/pipeline/batched_run.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/anomalies/alert_tally.hpp"
+#include "host/flows/flow_tally.hpp"
+#include "host/patterns/batched_mining.hpp"
+#include "host/pipeline/journey_batches.hpp"
+#include "host/pipeline/summary_tally.hpp"
+#include "journeymap/anomalies.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/covariates.hpp"
+#include "journeymap/flows.hpp"
+#include "journeymap/patterns.hpp"
+#include "journeymap/step_timing.hpp"
+
+namespace jm {
+namespace {
+
+// Settings a batched run cannot apply yet: ConfigError naming them, before anything is read.
+void require_batchable(const RunConfig& config) {
+  auto refuse = [](const std::string& what) {
+    throw ConfigError("[run] host_memory_budget: " + what + " is not applied in a run in batches; run without a "
+                      "memory budget for it");
+  };
+  if (!config.append_base.empty()) refuse("--append");
+  if (config.filter.active() || !config.filter.segments.empty()) refuse("[filter]");
+  if (config.compare_enabled) refuse("[compare]");
+  if (!config.case_attributes_path.empty()) refuse("[input] case_attributes (a model input)");
+  if (!config.experiment.dimension.empty()) refuse("[experiment]");
+  if (!config.breakdowns.dimensions.empty()) refuse("[breakdowns] dimensions");
+  if (config.patterns_enabled && config.patterns.top_k > 0) refuse("[patterns] top_k (batches count against a minimum support)");
+  // Sources, taxonomy, custom dimensions, label files, window rules and Parquet: JourneyBatches says which.
+}
+
+// The stages that need every journey at once, skipped with their reason.
+std::vector<std::string> skipped_in_batches(const RunConfig& config) {
+  std::vector<std::string> skipped;
+  const std::string why = " not computed in a run in batches yet (it needs every journey's features at once); run "
+                          "without [run] host_memory_budget for it";
+  if (config.segments_enabled) skipped.push_back("segments:" + why);
+  if (config.model_enabled) skipped.push_back("model:" + why);
+  if (config.anomalies_enabled && config.anomalies.journeys_enabled) skipped.push_back("journey anomaly scores:" + why);
+  if (config.attribution_enabled)
+    skipped.push_back("attribution: not computed in a run in batches yet (its Markov chains are not summed over batches); "
+                      "run without [run] host_memory_budget for it");
+  if (config.proposals_enabled)
+    skipped.push_back("proposals: not computed in a run in batches yet (they rank journeys of the whole map); run "
+                      "without [run] host_memory_budget for them");
+  return skipped;
+}
+
+// The journeys of a batch run: every batch built, written and tallied once, in customer order.
+struct FirstPass {
+  JourneySummaryTally summary;
+  JourneyBuildStats build_stats;
+  FlowTally flows;
+  AlertTally alerts;
+  int64_t conversions = 0;
+  double conversion_value = 0.0;  ///< summed over the journeys in their order, as a run at once sums it
+  JourneySet last_batch;          ///< outcome labels for /vocab/outcomes
+};
+
+FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, ResultWriter& writer,
+                     const std::vector<int32_t>& named_funnel) {
+  FirstPass pass;
+  const bool alerts = config.anomalies_enabled && config.anomalies.alerts_enabled;
+  StepTimer step(ctx);
+  std::vector<int64_t> customer_last_ms;
+  for (int64_t b = 0; b < batches.size(); ++b) {
+    step.next("build");
+    JourneySet journeys = batches.journeys(b, &customer_last_ms);
+    step.next("write");
+    writer.append_journeys(journeys, batches.first_customer(b));
+    writer.append("/journeys/customer_last_ms", customer_last_ms);
+    step.next("summary");
+    pass.summary.add(journeys);
+    pass.build_stats.input_events += journeys.stats.input_events;
+    pass.build_stats.duplicates_dropped += journeys.stats.duplicates_dropped;
+    pass.build_stats.events_truncated += journeys.stats.events_truncated;
+    for (int64_t j = 0; j < journeys.size(); ++j) {
+      pass.conversions += journeys.converted[j];
+      pass.conversion_value += journeys.conversion_value[j];
+    }
+    if (config.flows_enabled) {
+      step.next("flow tally");
+      FlowTally part = tally_flows(ctx, journeys, config.flows, &named_funnel);
+      if (b == 0) pass.flows = std::move(part);
+      else add_flow_tally(pass.flows, part, +1);
+    }
+    if (alerts) {
+      step.next("alert tally");
+      const AlertTally part = tally_alerts(journeys, config.anomalies.alerts.bucket_seconds);
+      if (b == 0) pass.alerts = part;
+      else add_alert_tally(pass.alerts, part, +1);
+    }
+    if (config.progress && batches.size() > 1)
+      std::fprintf(stderr, "[journeymap] journeys  batch %lld of %lld: %lld journeys\n", static_cast<long long>(b + 1),
+                   static_cast<long long>(batches.size()), static_cast<long long>(journeys.size()));
+    if (b + 1 == batches.size()) pass.last_batch = std::move(journeys);
+  }
+  return pass;
+}
+
+// The funnel counts of `funnel` over every batch (a second pass: a funnel derived from the path
+// variants is known only once every batch's variants are summed).
+FunnelTally count_funnel_in_batches(const Context& ctx, JourneyBatches& batches, const FlowOptions& options,
+                                    const std::vector<int32_t>& funnel) {
+  FunnelTally total;
+  for (int64_t b = 0; b < batches.size(); ++b) {
+    const JourneySet journeys = batches.journeys(b);
+    // The journeys the flows follow, as tally_flows sees them.
+    const bool viewed = !options.anchor.empty() || options.collapse_repeats || options.anchor_at_end;
+    const FunnelTally part = tally_funnel(ctx, viewed ? flow_view(journeys, options, nullptr) : journeys, funnel);
+    if (b == 0) total = part;
+    else add_funnel_tally(total, part, +1);
+  }
+  return total;
+}
+
+}  // namespace
+
+int64_t batch_events_for_budget(int64_t budget_bytes) {
+  return std::max<int64_t>(1, budget_bytes / 4 / kHostBytesPerBatchEvent);
+}
+
+void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, StageClock& clock) {
+  require_batchable(config);
+  const int64_t max_events = batch_events_for_budget(config.host_memory_budget);
+  const std::string folder = std::filesystem::path(config.output_path).parent_path().string();
+  std::unique_ptr<JourneyBatches> batches = clock.run("ingest", [&] {
+    return std::make_unique<JourneyBatches>(ctx, config, max_events, folder.empty() ? "." : folder);
+  });
+  const IngestResult& ingest = batches->ingest();
+  report.input_bytes = ingest.file_bytes;
+  report.rows_read = ingest.rows_read;
+  report.rows_skipped = ingest.rows_skipped;
+  report.first_bad_rows = ingest.first_bad_rows;
+
+  // The vocabularies every batch shares, with the covariates the alerts read: what the stages'
+  // writers and summaries name things from.
+  JourneySet vocabulary;
+  vocabulary.touchpoints = ingest.events.touchpoints;
+  vocabulary.channels = ingest.events.channels;
+  vocabulary.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
+
+  ResultWriter writer(config.output_path, config.output_compression);
+  // A funnel named in [flows] is counted in the first pass; a derived one after it.
+  const std::vector<int32_t> named_funnel = config.flows_enabled ? resolve_funnel(config.flows, vocabulary, VariantTable{})
+                                                                 : std::vector<int32_t>{};
+  FirstPass pass = clock.run("journeys", [&] { return first_pass(config, ctx, *batches, writer, named_funnel); });
+  clock.run("write", [&] {
+    const StepTimer step(ctx, "journeys");
+    writer.finish_journeys(pass.last_batch, pass.build_stats);
+    writer.write_event_vocab(vocabulary);
+    writer.write("/vocab/customers", ingest.events.customers.names());
+  });
+  const OutcomeDefinition& outcome = batches->outcome();
+  report.build_stats = pass.build_stats;
+  report.outcome_stats = batches->outcome_stats();
+  for (std::string& warning : outcome_warnings(report.outcome_stats, outcome)) report.warnings.push_back(std::move(warning));
+  report.journey_rule = describe_journey_rule(config.journeys, outcome);
+  if (config.progress) std::fprintf(stderr, "[journeymap] %s\n", report.journey_rule.c_str());
+  report.summary = pass.summary.finish(vocabulary.touchpoints, vocabulary.channels);
+  report.stage_summaries.push_back("batches: " + std::to_string(batches->size()) + " batches of customers, at most " +
+                                    std::to_string(max_events) + " events each ([run] host_memory_budget " +
+                                    format_memory_size(config.host_memory_budget) + ")\n");
+
+  if (config.patterns_enabled) {
+    const BatchedPatterns mined = clock.run("patterns", [&] {
+      return mine_patterns_in_batches(ctx, batches->size(), vocabulary.touchpoints.size(),
+                                      [&](int64_t b) { return batches->sequences(b); }, config.patterns);
+    });
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "patterns");
+      write_patterns_results(writer, mined.result, vocabulary);
+    });
+    report.stage_summaries.push_back(format_patterns_summary(mined.result, vocabulary) + "  " + mined.how + "\n");
+  }
+
+  if (config.flows_enabled) {
+    const FlowResult flows = clock.run("flows", [&] {
+      const std::vector<int32_t> funnel = resolve_funnel(config.flows, vocabulary, pass.flows.variants);
+      if (funnel != pass.flows.funnel.steps) {
+        const StepTimer step(ctx, "funnel pass");
+        pass.flows.funnel = count_funnel_in_batches(ctx, *batches, config.flows, funnel);
+      }
+      return finish_flows(pass.flows, config.flows);
+    });
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "flows");
+      write_flows_results(writer, flows, vocabulary);
+      write_flow_tally(writer, pass.flows);
+    });
+    report.stage_summaries.push_back(format_flows_summary(flows, vocabulary));
+  }
+
+  if (config.anomalies_enabled && config.anomalies.alerts_enabled) {
+    AnomaliesResult anomalies;
+    anomalies.has_alerts = true;
+    anomalies.alerts = clock.run("anomalies", [&] {
+      const StepTimer step(ctx, "metric alerts");
+      const double mean_value = pass.conversions > 0 ? pass.conversion_value / static_cast<double>(pass.conversions) : 0.0;
+      return finish_metric_alerts(pass.alerts, vocabulary, mean_value, config.anomalies.alerts);
+    });
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "anomalies");
+      write_anomalies_results(writer, anomalies, vocabulary);
+      write_alert_tally(writer, pass.alerts);
+    });
+    report.stage_summaries.push_back(format_anomalies_summary(anomalies, vocabulary));
+  }
+
+  const std::vector<std::string> skipped = skipped_in_batches(config);
+  writer.write_meta(describe_run(config, report, ingest));
+  writer.write("/meta/skipped_stages", skipped);
+  for (const std::string& stage : skipped) report.stage_summaries.push_back("skipped " + stage + "\n");
+  clock.run("commit", [&] { writer.commit(); });
+}
+
+}  // namespace jm

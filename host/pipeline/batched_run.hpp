@@ -1,0 +1,38 @@
+// `journeymap run` under a host memory budget ([run] host_memory_budget, `--memory-budget`): the
+// input is spooled by customer (host/pipeline/journey_batches.hpp) and every stage works batch by
+// batch of consecutive customers, keeping a partial that adds up exactly:
+//   journeys     written batch after batch (the same /journeys as a run at once)
+//   patterns     supports counted level by level over the batches (host/patterns/batched_mining.hpp)
+//   flows        FlowTally sums; a funnel derived from the variants is counted in a second pass
+//   alerts       AlertTally sums
+//   summary      JourneySummaryTally (host/pipeline/summary_tally.hpp)
+// Stages that need every journey's features at once (segments, the model, journey anomaly scores)
+// and those built on them are skipped with their reason in /meta/skipped_stages.
+#pragma once
+
+#include <cstdint>
+
+#include "host/pipeline/stage_clock.hpp"
+#include "journeymap/context.hpp"
+#include "journeymap/pipeline.hpp"
+#include "journeymap/result_file.hpp"
+#include "journeymap/run_config.hpp"
+
+namespace jm {
+
+/// Host memory a batch costs per event it holds (its events, the journeys built from them, the
+/// per-batch tallies and the HDF5 write buffers), measured on generated data (docs/benchmarks.md).
+constexpr int64_t kHostBytesPerBatchEvent = 400;
+
+/// Events one batch may hold under `budget_bytes`: a quarter of the budget goes to the batch, the
+/// rest to what grows with the whole input (dictionaries, the spool's index, per-journey sums).
+int64_t batch_events_for_budget(int64_t budget_bytes);
+
+/// The run of run_pipeline for config.host_memory_budget > 0, on `ctx`, into `report` (timed by
+/// `clock`). Throws ConfigError for settings that are not applied in batches.
+void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, StageClock& clock);
+
+/// /meta of a run: configuration, input files and rows, timings, rule and warnings so far.
+RunMetadata describe_run(const RunConfig& config, const RunReport& report, const IngestResult& ingest);
+
+}  // namespace jm

@@ -1,0 +1,29 @@
+// The run summary's headline numbers (JourneySummary) added up over batches of journeys: counts and
+// sums add, the per-id event counts add, the length median comes from a histogram and the duration
+// median from every journey's duration (8 bytes a journey). Batches added in journey order give
+// exactly summarize_journeys of all of them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "journeymap/pipeline.hpp"
+
+namespace jm {
+
+class JourneySummaryTally {
+ public:
+  /// Adds the journeys of one batch (customers of different batches are different customers).
+  void add(const JourneySet& journeys);
+  /// The summary, naming touchpoints and channels from the vocabularies of the batches.
+  JourneySummary finish(const Vocabulary& touchpoints, const Vocabulary& channels, size_t top_n = 8) const;
+
+ private:
+  JourneySummary sums_;  ///< counts, sums, extremes; the rest is derived in finish()
+  std::map<int64_t, int64_t> length_journeys_;  ///< length -> journeys
+  std::vector<double> durations_;               ///< seconds, one per journey
+  std::vector<int64_t> touchpoint_events_, channel_events_;
+};
+
+}  // namespace jm

@@ -1,0 +1,46 @@
+// Compares two result files dataset by dataset, for tests of runs that must give the same result
+// another way (appended, in batches).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "journeymap/common.hpp"
+#include "journeymap/result_file.hpp"
+
+namespace jm::testing {
+
+// Every dataset under `path` (outside /meta) equal in both files: same names, same values.
+inline void expect_same_datasets(const jm::ResultReader& a, const jm::ResultReader& b, const std::string& path) {
+  std::vector<std::string> members;
+  bool group = true;
+  try {
+    members = a.list(path.empty() ? "/" : path);
+  } catch (const jm::Error&) {
+    group = false;
+  }
+  if (group) {
+    EXPECT_EQ(members, b.list(path.empty() ? "/" : path)) << path;
+    for (const std::string& member : members)
+      if (path + "/" + member != "/meta") expect_same_datasets(a, b, path + "/" + member);
+    return;
+  }
+  const std::string type = a.element_type(path);
+  ASSERT_EQ(type, b.element_type(path)) << path;
+  if (type == "string") {
+    EXPECT_EQ(a.read_strings(path), b.read_strings(path)) << path;
+  } else if (type == "float32" || type == "float64") {
+    const std::vector<double> x = a.read_double(path), y = b.read_double(path);
+    ASSERT_EQ(x.size(), y.size()) << path;
+    size_t differing = 0;
+    for (size_t i = 0; i < x.size(); ++i) differing += !(x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i])));
+    EXPECT_EQ(differing, 0u) << path;
+  } else {
+    EXPECT_EQ(a.read_int64(path), b.read_int64(path)) << path;
+  }
+}
+
+}  // namespace jm::testing

@@ -1,0 +1,179 @@
+// `run` under a host memory budget: customers in batches, every stage a partial that adds up. A run
+// in batches writes the same datasets as a run at once (outside /meta), whatever the batch size;
+// the stages it cannot run yet are skipped with their reason, and the settings it cannot apply are
+// refused before anything is written.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "host/pipeline/batched_run.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/generate.hpp"
+#include "journeymap/pipeline.hpp"
+#include "journeymap/result_file.hpp"
+#include "journeymap/run_config.hpp"
+#include "pipeline/same_datasets.hpp"
+#include "test_helpers.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string generated_events(const fs::path& dir, int64_t journeys) {
+  jm::GeneratorOptions generator;
+  generator.journeys = journeys;
+  generator.seed = 23;
+  generator.num_threads = 2;
+  const std::string events = (dir / "events.csv").string();
+  jm::generate_dataset(generator, events);
+  return events;
+}
+
+// The stages a run in batches computes; the others off, so both runs write the same groups.
+jm::RunConfig batchable_config(const std::string& input, const std::string& output) {
+  jm::RunConfig config;
+  config.input_path = input;
+  config.output_path = output;
+  config.threads = 2;
+  config.device = jm::DeviceChoice::Cpu;
+  config.progress = false;
+  config.journeys.session_gap_seconds = jm::kGeneratedJourneyGapSeconds;
+  config.segments_enabled = false;
+  config.model_enabled = false;
+  config.attribution_enabled = false;
+  config.proposals_enabled = false;
+  config.anomalies.journeys_enabled = false;
+  return config;
+}
+
+// A budget that gives batches of about `events` events.
+int64_t budget_for_batches_of(int64_t events) { return 4 * jm::kHostBytesPerBatchEvent * events; }
+
+void expect_same_counts(const jm::ResultReader& a, const jm::ResultReader& b) {
+  for (const auto& [group, attribute] : std::vector<std::pair<std::string, std::string>>{
+           {"/journeys", "n_journeys"}, {"/journeys", "n_events"}, {"/journeys", "input_events"},
+           {"/patterns", "n_patterns"}, {"/patterns", "min_support_count"}, {"/flows", "n_journeys"},
+           {"/flows", "n_distinct_variants"}})
+    EXPECT_EQ(a.read_int_attribute(group, attribute), b.read_int_attribute(group, attribute)) << group << " " << attribute;
+}
+
+TEST(BatchedRun, EqualsARunAtOnceInEveryDataset) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = generated_events(dir, 6000);
+  const jm::RunReport once = jm::run_pipeline(batchable_config(events, (dir / "once.h5").string()));
+  ASSERT_GT(once.summary.events, 50000);
+
+  jm::RunConfig batched = batchable_config(events, (dir / "batched.h5").string());
+  batched.host_memory_budget = budget_for_batches_of(5000);
+  const jm::RunReport report = jm::run_pipeline(batched);
+  const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
+  jm::testing::expect_same_datasets(a, b, "");
+  expect_same_counts(a, b);
+  EXPECT_EQ(report.summary.events, once.summary.events);
+  EXPECT_EQ(report.summary.median_length, once.summary.median_length);
+  EXPECT_EQ(report.summary.median_duration_seconds, once.summary.median_duration_seconds);
+  EXPECT_EQ(report.summary.total_conversion_value, once.summary.total_conversion_value);
+  EXPECT_EQ(report.summary.top_touchpoints, once.summary.top_touchpoints);
+  // It did run in batches (a shard of 1,024 customers is the smallest), said in the summary.
+  bool said = false;
+  for (const std::string& section : report.stage_summaries)
+    if (section.rfind("batches: ", 0) == 0) {
+      said = true;
+      EXPECT_GE(std::stoll(section.substr(9)), 4) << section;
+    }
+  EXPECT_TRUE(said);
+  EXPECT_EQ(b.read_strings("/meta/skipped_stages"), std::vector<std::string>{});
+}
+
+TEST(BatchedRun, AnchoredFlowsNamedFunnelAndUncompressedOutputInOneEventBatches) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = generated_events(dir, 1500);
+  auto configure = [&](const std::string& output) {
+    jm::RunConfig config = batchable_config(events, (dir / output).string());
+    config.flows.anchor = "product_view";
+    config.flows.collapse_repeats = true;
+    config.flows.funnel = {"product_view", "add_to_cart", "checkout"};
+    config.output_compression = 0;
+    config.anomalies.alerts.bucket_seconds = 3600;
+    return config;
+  };
+  jm::run_pipeline(configure("once.h5"));
+  jm::RunConfig batched = configure("batched.h5");
+  batched.host_memory_budget = budget_for_batches_of(1);  // every customer shard a batch of its own
+  jm::run_pipeline(batched);
+  const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
+  jm::testing::expect_same_datasets(a, b, "");
+  expect_same_counts(a, b);
+  EXPECT_GT(a.read_int_attribute("/flows", "journeys_without_anchor"), 0);
+}
+
+TEST(BatchedRun, StagesThatNeedEveryJourneyAreSkippedWithTheirReason) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = generated_events(dir, 800);
+  jm::RunConfig config;  // every stage on, as by default
+  config.input_path = events;
+  config.output_path = (dir / "batched.h5").string();
+  config.device = jm::DeviceChoice::Cpu;
+  config.progress = false;
+  config.host_memory_budget = budget_for_batches_of(3000);
+  jm::run_pipeline(config);
+  const jm::ResultReader result(config.output_path);
+  const std::vector<std::string> skipped = result.read_strings("/meta/skipped_stages");
+  ASSERT_EQ(skipped.size(), 5u);
+  for (const char* stage : {"segments:", "model:", "journey anomaly scores:", "attribution:", "proposals:"})
+    EXPECT_TRUE(std::any_of(skipped.begin(), skipped.end(), [&](const std::string& s) { return s.rfind(stage, 0) == 0; }))
+        << stage;
+  EXPECT_FALSE(result.exists("/segments"));
+  EXPECT_FALSE(result.exists("/model"));
+  EXPECT_TRUE(result.exists("/alerts"));
+  EXPECT_TRUE(result.exists("/patterns/support"));
+}
+
+TEST(BatchedRun, SettingsNotAppliedInBatchesAreRefusedBeforeAnythingIsWritten) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = generated_events(dir, 200);
+  auto refused = [&](const std::function<void(jm::RunConfig&)>& set, const std::string& named) {
+    jm::RunConfig config = batchable_config(events, (dir / "refused.h5").string());
+    config.host_memory_budget = budget_for_batches_of(1000);
+    set(config);
+    try {
+      jm::run_pipeline(config);
+      ADD_FAILURE() << named << " was not refused";
+    } catch (const jm::ConfigError& error) {
+      EXPECT_NE(std::string(error.what()).find(named), std::string::npos) << error.what();
+    }
+    EXPECT_FALSE(fs::exists(dir / "refused.h5")) << named;
+  };
+  refused([](jm::RunConfig& c) { c.filter.channels = {"web"}; }, "[filter]");
+  refused([](jm::RunConfig& c) { c.patterns.top_k = 10; }, "top_k");
+  refused([](jm::RunConfig& c) { c.compare_enabled = true; }, "[compare]");
+  refused([&](jm::RunConfig& c) { c.append_base = (dir / "base.h5").string(); }, "--append");
+  refused([](jm::RunConfig& c) { c.outcome.window_days = 30; }, "window");
+}
+
+TEST(MemorySize, ReadsUnitsAndRefusesWhatIsNotASize) {
+  EXPECT_EQ(jm::parse_memory_size("4GiB", "x"), int64_t{4} << 30);
+  EXPECT_EQ(jm::parse_memory_size("512 MB", "x"), 512000000);
+  EXPECT_EQ(jm::parse_memory_size("1.5kib", "x"), 1536);
+  EXPECT_EQ(jm::parse_memory_size("1000000", "x"), 1000000);
+  for (const char* bad : {"", "0", "-1GiB", "4 GX", "GiB", "1e3", "99999999999TiB"})
+    EXPECT_THROW(jm::parse_memory_size(bad, "x"), jm::ConfigError) << bad;
+  for (const int64_t bytes : {int64_t{4} << 30, int64_t{1536} << 20, int64_t{1000000}})
+    EXPECT_EQ(jm::parse_memory_size(jm::format_memory_size(bytes), "x"), bytes);
+}
+
+TEST(MemorySize, TheBudgetTravelsThroughTheConfigurationFile) {
+  jm::RunConfig config;
+  jm::apply_config_text("[run]\nhost_memory_budget = \"3GiB\"\n", "test.toml", config);
+  EXPECT_EQ(config.host_memory_budget, int64_t{3} << 30);
+  jm::RunConfig again;
+  jm::apply_config_text(jm::to_toml(config), "again.toml", again);
+  EXPECT_EQ(again.host_memory_budget, config.host_memory_budget);
+  EXPECT_THROW(jm::apply_config_text("[run]\nhost_memory_budget = \"lots\"\n", "bad.toml", again), jm::ConfigError);
+}
+
+}  // namespace
