@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "host/core/thread_pool.hpp"
+#include "host/flows/attribution_tally.hpp"
 #include "journeymap/attribution.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/flows.hpp"
@@ -125,66 +126,102 @@ struct TouchPaths {
   const std::vector<int64_t>& timestamp_ms;
 };
 
-void heuristic_credit(const Context& ctx, const JourneySet& journeys, const TouchPaths& paths,
-                      const std::vector<int32_t>& ids, int32_t n_ids, const AttributionOptions& options,
-                      AttributionTable& table) {
-  const int64_t n = journeys.size();
-  const int64_t n_blocks = (n + kJourneysPerBlock - 1) / kJourneysPerBlock;
-  constexpr int kModels = 5;
-  std::vector<std::vector<double>> block_credit(n_blocks, std::vector<double>(static_cast<size_t>(kModels) * n_ids, 0.0));
+constexpr int kHeuristicModels = 5;  // first, last, linear, time decay, position based
+
+// Adds the heuristic credit of journeys [first, last) to `credit` ([5 x n_ids]), one journey after
+// another.
+void credit_journeys(const JourneySet& journeys, const TouchPaths& paths, const std::vector<int32_t>& ids, int32_t n_ids,
+                     const AttributionOptions& options, int64_t first_journey, int64_t last_journey, double* credit) {
   const double half_life_ms = options.time_decay_half_life_days * 86400.0 * 1000.0;
   const double middle_share = 1.0 - options.position_first_share - options.position_last_share;
-  parallel_for(n_blocks, ctx.num_threads, [&](int64_t block) {
-    double* first = block_credit[block].data();
-    double* last = first + n_ids;
-    double* linear = last + n_ids;
-    double* decay = linear + n_ids;
-    double* position = decay + n_ids;
-    std::vector<double> weights;
-    for (int64_t j = block * kJourneysPerBlock; j < std::min(n, (block + 1) * kJourneysPerBlock); ++j) {
-      const int64_t begin = paths.offsets[j], end = paths.offsets[j + 1], m = end - begin;
-      if (!journeys.converted[j] || m == 0) continue;
-      first[ids[begin]] += 1.0;
-      last[ids[end - 1]] += 1.0;
-      for (int64_t e = begin; e < end; ++e) linear[ids[e]] += 1.0 / static_cast<double>(m);
-      // Time decay relative to the conversion: the outcome event's time (the last touch when the
-      // journeys carry no outcome times).
-      const int64_t conversion_ms =
-          journeys.has_outcomes() && journeys.outcome_ms[j] != 0 ? journeys.outcome_ms[j] : journeys.end_ms[j];
-      weights.assign(m, 0.0);
-      double weight_sum = 0.0;
-      for (int64_t e = begin; e < end; ++e) {
-        const double age_ms = static_cast<double>(conversion_ms - paths.timestamp_ms[e]);
-        weights[e - begin] = std::exp2(-age_ms / half_life_ms);
-        weight_sum += weights[e - begin];
-      }
-      for (int64_t e = begin; e < end; ++e) decay[ids[e]] += weights[e - begin] / weight_sum;
-      // Position based (U-shaped); one touch takes everything, two split first/last evenly.
-      if (m == 1) {
-        position[ids[begin]] += 1.0;
-      } else if (m == 2) {
-        position[ids[begin]] += 0.5;
-        position[ids[begin + 1]] += 0.5;
-      } else {
-        position[ids[begin]] += options.position_first_share;
-        position[ids[end - 1]] += options.position_last_share;
-        for (int64_t e = begin + 1; e < end - 1; ++e) position[ids[e]] += middle_share / static_cast<double>(m - 2);
-      }
+  double* first = credit;
+  double* last = first + n_ids;
+  double* linear = last + n_ids;
+  double* decay = linear + n_ids;
+  double* position = decay + n_ids;
+  std::vector<double> weights;
+  for (int64_t j = first_journey; j < last_journey; ++j) {
+    const int64_t begin = paths.offsets[j], end = paths.offsets[j + 1], m = end - begin;
+    if (!journeys.converted[j] || m == 0) continue;
+    first[ids[begin]] += 1.0;
+    last[ids[end - 1]] += 1.0;
+    for (int64_t e = begin; e < end; ++e) linear[ids[e]] += 1.0 / static_cast<double>(m);
+    // Time decay relative to the conversion: the outcome event's time (the last touch when the
+    // journeys carry no outcome times).
+    const int64_t conversion_ms =
+        journeys.has_outcomes() && journeys.outcome_ms[j] != 0 ? journeys.outcome_ms[j] : journeys.end_ms[j];
+    weights.assign(m, 0.0);
+    double weight_sum = 0.0;
+    for (int64_t e = begin; e < end; ++e) {
+      const double age_ms = static_cast<double>(conversion_ms - paths.timestamp_ms[e]);
+      weights[e - begin] = std::exp2(-age_ms / half_life_ms);
+      weight_sum += weights[e - begin];
     }
-  });
-  std::vector<double> total(static_cast<size_t>(kModels) * n_ids, 0.0);
-  for (const auto& credit : block_credit)
-    for (size_t k = 0; k < total.size(); ++k) total[k] += credit[k];
-  auto column = [&](int model) {
-    return std::vector<double>(total.begin() + static_cast<int64_t>(model) * n_ids,
-                               total.begin() + static_cast<int64_t>(model + 1) * n_ids);
-  };
-  table.first_touch = column(0);
-  table.last_touch = column(1);
-  table.linear = column(2);
-  table.time_decay = column(3);
-  table.position_based = column(4);
+    for (int64_t e = begin; e < end; ++e) decay[ids[e]] += weights[e - begin] / weight_sum;
+    // Position based (U-shaped); one touch takes everything, two split first/last evenly.
+    if (m == 1) {
+      position[ids[begin]] += 1.0;
+    } else if (m == 2) {
+      position[ids[begin]] += 0.5;
+      position[ids[begin + 1]] += 0.5;
+    } else {
+      position[ids[begin]] += options.position_first_share;
+      position[ids[end - 1]] += options.position_last_share;
+      for (int64_t e = begin + 1; e < end - 1; ++e) position[ids[e]] += middle_share / static_cast<double>(m - 2);
+    }
+  }
 }
+
+void add_into(std::vector<double>& total, std::vector<double>& part) {
+  for (size_t k = 0; k < total.size(); ++k) total[k] += part[k];
+  std::fill(part.begin(), part.end(), 0.0);
+}
+
+// The heuristic credit summed in blocks of kJourneysPerBlock journeys counted from the first journey
+// ever added (each block one journey after another, the blocks added in order): the same sums
+// whether the journeys come at once or batch by batch, and whatever the number of threads.
+struct HeuristicSums {
+  std::vector<double> finished;  ///< [5 x n_ids] the finished blocks, added in order
+  std::vector<double> open;      ///< [5 x n_ids] the block being filled
+  int64_t journeys = 0;          ///< journeys added so far
+
+  void add(const Context& ctx, const JourneySet& journeys_, const TouchPaths& paths, const std::vector<int32_t>& ids,
+           int32_t n_ids, const AttributionOptions& options) {
+    const auto cells = static_cast<size_t>(kHeuristicModels) * static_cast<size_t>(n_ids);
+    if (finished.empty()) finished.assign(cells, 0.0), open.assign(cells, 0.0);
+    const int64_t n = journeys_.size();
+    // The open block first, up to its end.
+    const int64_t filled = journeys % kJourneysPerBlock;
+    const int64_t head = filled == 0 ? 0 : std::min(n, kJourneysPerBlock - filled);
+    credit_journeys(journeys_, paths, ids, n_ids, options, 0, head, open.data());
+    if (head > 0 && (journeys + head) % kJourneysPerBlock == 0) add_into(finished, open);
+    // Whole blocks in parallel, added in order; what is left opens the next block.
+    const int64_t whole = (n - head) / kJourneysPerBlock;
+    std::vector<std::vector<double>> blocks(static_cast<size_t>(whole), std::vector<double>(cells, 0.0));
+    parallel_for(whole, ctx.num_threads, [&](int64_t b) {
+      const int64_t first = head + b * kJourneysPerBlock;
+      credit_journeys(journeys_, paths, ids, n_ids, options, first, first + kJourneysPerBlock, blocks[b].data());
+    });
+    for (std::vector<double>& block : blocks) add_into(finished, block);
+    credit_journeys(journeys_, paths, ids, n_ids, options, head + whole * kJourneysPerBlock, n, open.data());
+    journeys += n;
+  }
+
+  void finish(int32_t n_ids, AttributionTable& table) const {
+    std::vector<double> total = finished, last = open;
+    if (total.empty()) total.assign(static_cast<size_t>(kHeuristicModels) * static_cast<size_t>(n_ids), 0.0);
+    else add_into(total, last);
+    auto column = [&](int model) {
+      return std::vector<double>(total.begin() + static_cast<int64_t>(model) * n_ids,
+                                 total.begin() + static_cast<int64_t>(model + 1) * n_ids);
+    };
+    table.first_touch = column(0);
+    table.last_touch = column(1);
+    table.linear = column(2);
+    table.time_decay = column(3);
+    table.position_based = column(4);
+  }
+};
 
 // Ids of a Markov chain over at most `max_ids` states: the `max_ids - 1` most touched ids keep a
 // state of their own (ties: lower id first), the others share the last one. Empty when every
@@ -197,10 +234,9 @@ struct MarkovPooling {
   int64_t pool_touches = 0;       ///< touches of the pooled ids
 };
 
-MarkovPooling pool_rare_ids(const std::vector<int32_t>& ids, int32_t n_ids, int32_t max_ids) {
+MarkovPooling pool_rare_ids(std::vector<int64_t> touches, int32_t max_ids) {
   MarkovPooling pooling;
-  std::vector<int64_t> touches(static_cast<size_t>(n_ids), 0);
-  for (int32_t id : ids) ++touches[static_cast<size_t>(id)];
+  const auto n_ids = static_cast<int32_t>(touches.size());
   std::vector<int32_t> touched;
   for (int32_t id = 0; id < n_ids; ++id)
     if (touches[static_cast<size_t>(id)] > 0) touched.push_back(id);
@@ -239,35 +275,6 @@ void unpool(const MarkovPooling& pooling, const MarkovAttribution& pooled, int32
   }
 }
 
-void markov_credit(const Context& ctx, const JourneySet& journeys, const TouchPaths& paths,
-                   const std::vector<int32_t>& ids, int32_t n_ids, const AttributionOptions& options,
-                   AttributionTable& table) {
-  const MarkovPooling pooling = pool_rare_ids(ids, n_ids, options.markov_max_ids);
-  const bool pooled = pooling.pool >= 0;
-  std::vector<int32_t> states;
-  if (pooled) {
-    states.resize(ids.size());
-    for (size_t e = 0; e < ids.size(); ++e) states[e] = pooling.state_of[static_cast<size_t>(ids[e])];
-    table.markov_pooled.assign(static_cast<size_t>(n_ids), 0);
-    for (int32_t id = 0; id < n_ids; ++id)
-      table.markov_pooled[static_cast<size_t>(id)] = pooling.state_of[static_cast<size_t>(id)] == pooling.pool;
-  }
-  const std::vector<int32_t>& chain_ids = pooled ? states : ids;
-  const int32_t chain_n_ids = pooled ? pooling.n_states : n_ids;
-
-  MarkovAttribution first = markov_attribution(ctx, paths.offsets, chain_ids, journeys.converted, chain_n_ids, 1);
-  if (pooled) unpool(pooling, first, n_ids, table.markov, table.markov_removal_effect);
-  else table.markov = first.credit, table.markov_removal_effect = first.removal_effect;
-  table.markov_conversion_probability = first.conversion_probability;
-  if (options.markov_order > 1) {
-    MarkovAttribution higher =
-        markov_attribution(ctx, paths.offsets, chain_ids, journeys.converted, chain_n_ids, options.markov_order);
-    if (pooled) unpool(pooling, higher, n_ids, table.markov_higher, table.markov_higher_removal_effect);
-    else table.markov_higher = higher.credit, table.markov_higher_removal_effect = higher.removal_effect;
-    table.markov_higher_conversion_probability = higher.conversion_probability;
-  }
-}
-
 std::string percent(double x) { return fmt::format("{:.1f}%", 100.0 * x); }
 
 void write_table(ResultWriter& writer, const std::string& group, const AttributionTable& table) {
@@ -290,9 +297,13 @@ void write_table(ResultWriter& writer, const std::string& group, const Attributi
 
 }  // namespace
 
-MarkovAttribution markov_attribution(const Context& ctx, const std::vector<int64_t>& offsets,
-                                     const std::vector<int32_t>& ids, const std::vector<uint8_t>& converted,
-                                     int32_t n_ids, int order) {
+namespace {
+
+// The transitions between chain state keys of paths [offsets, ids, converted] over ids 0..n_ids-1
+// (states: the last `order` ids), counted per fixed block of paths and merged.
+TransitionCounts count_chain_transitions(const Context& ctx, const std::vector<int64_t>& offsets,
+                                         const std::vector<int32_t>& ids, const std::vector<uint8_t>& converted,
+                                         int32_t n_ids, int order) {
   if (order < 1 || order > 4) throw ConfigError(fmt::format("Markov order must be in [1, 4], got {}", order));
   if (n_ids < 0) throw ConfigError("Markov attribution: negative number of ids");
   if (std::pow(static_cast<double>(n_ids) + 1.0, order) >= 9.0e18)
@@ -350,7 +361,12 @@ MarkovAttribution markov_attribution(const Context& ctx, const std::vector<int64
   TransitionCounts counts;
   for (auto& block : block_counts)
     for (const auto& [edge, count] : block) counts[edge] += count;
+  return counts;
+}
 
+// Removal effects and credit of the chain of `counts` over n_ids ids, `attributed` conversions split.
+MarkovAttribution solve_chain(const Context& ctx, const TransitionCounts& counts, int32_t n_ids, int64_t attributed) {
+  const uint64_t base = static_cast<uint64_t>(n_ids) + 1;
   // Dense state indices in key order (deterministic).
   std::vector<uint64_t> keys;
   for (const auto& [edge, count] : counts) {
@@ -387,8 +403,10 @@ MarkovAttribution markov_attribution(const Context& ctx, const std::vector<int64
   result.conversion_probability = conversion_probability(std::vector<uint8_t>(keys.size(), 0));
   result.removal_effect.assign(n_ids, 0.0);
   result.credit.assign(n_ids, 0.0);
+  // Ids on some path: every touch makes a state whose latest digit is its id.
   std::vector<uint8_t> present(n_ids, 0);
-  for (int32_t id : ids) present[id] = 1;
+  for (const uint64_t state : keys)
+    for (uint64_t key = state; key != 0; key /= base) present[key % base - 1] = 1;
   // One absorption solve per removed id, independent of the others: in parallel, each writing its own
   // entry, so the result does not depend on the number of threads.
   parallel_for(n_ids, ctx.num_threads, [&](int64_t c) {
@@ -399,15 +417,24 @@ MarkovAttribution markov_attribution(const Context& ctx, const std::vector<int64
         if (key % base == static_cast<uint64_t>(c) + 1) blocked[s] = 1;
     result.removal_effect[c] = 1.0 - conversion_probability(blocked) / result.conversion_probability;
   });
-  int64_t attributed = 0;
-  for (int64_t p = 0; p < n_paths; ++p) attributed += converted[p] && offsets[p + 1] > offsets[p];
   const double effect_sum = std::accumulate(result.removal_effect.begin(), result.removal_effect.end(), 0.0);
   if (effect_sum > 0.0)
     for (int32_t c = 0; c < n_ids; ++c) result.credit[c] = attributed * result.removal_effect[c] / effect_sum;
   return result;
 }
 
-AttributionResult compute_attribution(const Context& ctx, const JourneySet& journeys, const AttributionOptions& options) {
+}  // namespace
+
+MarkovAttribution markov_attribution(const Context& ctx, const std::vector<int64_t>& offsets,
+                                     const std::vector<int32_t>& ids, const std::vector<uint8_t>& converted,
+                                     int32_t n_ids, int order) {
+  const TransitionCounts counts = count_chain_transitions(ctx, offsets, ids, converted, n_ids, order);
+  int64_t attributed = 0;
+  for (size_t p = 0; p < converted.size(); ++p) attributed += converted[p] && offsets[p + 1] > offsets[p];
+  return solve_chain(ctx, counts, n_ids, attributed);
+}
+
+void validate_attribution_options(const AttributionOptions& options) {
   if (!(options.time_decay_half_life_days > 0.0) || !std::isfinite(options.time_decay_half_life_days))
     throw ConfigError("attribution.time_decay_half_life_days must be a finite number > 0");
   if (!(options.position_first_share >= 0.0 && options.position_last_share >= 0.0 &&
@@ -417,24 +444,110 @@ AttributionResult compute_attribution(const Context& ctx, const JourneySet& jour
     throw ConfigError(fmt::format("attribution.markov_order must be in [1, 4], got {}", options.markov_order));
   if (options.markov_max_ids < 2)
     throw ConfigError(fmt::format("attribution.markov_max_ids must be >= 2, got {}", options.markov_max_ids));
+}
 
-  if (journeys.offsets.empty()) throw ConfigError("attribution: the journey set has no offsets array");
-  AttributionResult result;
-  result.options = options;
-  const TouchPaths paths(journeys);
-  for (int64_t j = 0; j < journeys.size(); ++j) {
-    result.conversions += journeys.converted[j];
-    result.conversions_attributed += journeys.converted[j] && paths.offsets[j + 1] > paths.offsets[j];
+// One kind of id (touchpoints or channels): its heuristic sums and the transitions of its Markov
+// chains over the pooled states, which the touches of all journeys fix before the first is added.
+struct AttributionTally::Side {
+  int32_t n_ids = 0;
+  MarkovPooling pooling;
+  HeuristicSums heuristic;
+  TransitionCounts first_order, higher_order;
+
+  Side(std::vector<int64_t> touches, int32_t max_ids)
+      : n_ids(static_cast<int32_t>(touches.size())), pooling(pool_rare_ids(std::move(touches), max_ids)) {}
+
+  int32_t chain_ids() const { return pooling.pool >= 0 ? pooling.n_states : n_ids; }
+
+  void add(const Context& ctx, const JourneySet& journeys, const TouchPaths& paths, const std::vector<int32_t>& ids,
+           const AttributionOptions& options) {
+    heuristic.add(ctx, journeys, paths, ids, n_ids, options);
+    std::vector<int32_t> states;
+    if (pooling.pool >= 0) {
+      states.resize(ids.size());
+      for (size_t e = 0; e < ids.size(); ++e) states[e] = pooling.state_of[static_cast<size_t>(ids[e])];
+    }
+    const std::vector<int32_t>& chain = pooling.pool >= 0 ? states : ids;
+    for (const auto& [edge, count] : count_chain_transitions(ctx, paths.offsets, chain, journeys.converted, chain_ids(), 1))
+      first_order[edge] += count;
+    if (options.markov_order > 1)
+      for (const auto& [edge, count] :
+           count_chain_transitions(ctx, paths.offsets, chain, journeys.converted, chain_ids(), options.markov_order))
+        higher_order[edge] += count;
   }
 
-  const int32_t T = journeys.touchpoints.size(), C = journeys.channels.size();
-  result.by_touchpoint.names = journeys.touchpoints.names();
-  result.by_channel.names = journeys.channels.names();
-  heuristic_credit(ctx, journeys, paths, paths.touchpoint, T, options, result.by_touchpoint);
-  heuristic_credit(ctx, journeys, paths, paths.channel, C, options, result.by_channel);
-  markov_credit(ctx, journeys, paths, paths.touchpoint, T, options, result.by_touchpoint);
-  markov_credit(ctx, journeys, paths, paths.channel, C, options, result.by_channel);
+  void finish(const Context& ctx, int64_t attributed, const AttributionOptions& options, AttributionTable& table) const {
+    heuristic.finish(n_ids, table);
+    const bool pooled = pooling.pool >= 0;
+    if (pooled) {
+      table.markov_pooled.assign(static_cast<size_t>(n_ids), 0);
+      for (int32_t id = 0; id < n_ids; ++id)
+        table.markov_pooled[static_cast<size_t>(id)] = pooling.state_of[static_cast<size_t>(id)] == pooling.pool;
+    }
+    const MarkovAttribution first = solve_chain(ctx, first_order, chain_ids(), attributed);
+    if (pooled) unpool(pooling, first, n_ids, table.markov, table.markov_removal_effect);
+    else table.markov = first.credit, table.markov_removal_effect = first.removal_effect;
+    table.markov_conversion_probability = first.conversion_probability;
+    if (options.markov_order > 1) {
+      const MarkovAttribution higher = solve_chain(ctx, higher_order, chain_ids(), attributed);
+      if (pooled) unpool(pooling, higher, n_ids, table.markov_higher, table.markov_higher_removal_effect);
+      else table.markov_higher = higher.credit, table.markov_higher_removal_effect = higher.removal_effect;
+      table.markov_higher_conversion_probability = higher.conversion_probability;
+    }
+  }
+};
+
+AttributionTally::AttributionTally(const AttributionOptions& options, std::vector<int64_t> touchpoint_touches,
+                                   std::vector<int64_t> channel_touches)
+    : options_(options) {
+  validate_attribution_options(options);
+  touchpoints_ = std::make_unique<Side>(std::move(touchpoint_touches), options.markov_max_ids);
+  channels_ = std::make_unique<Side>(std::move(channel_touches), options.markov_max_ids);
+}
+
+AttributionTally::~AttributionTally() = default;
+AttributionTally::AttributionTally(AttributionTally&&) noexcept = default;
+AttributionTally& AttributionTally::operator=(AttributionTally&&) noexcept = default;
+
+void AttributionTally::add(const Context& ctx, const JourneySet& journeys) {
+  if (journeys.offsets.empty()) throw ConfigError("attribution: the journey set has no offsets array");
+  if (journeys.touchpoints.size() > touchpoints_->n_ids || journeys.channels.size() > channels_->n_ids)
+    throw Error("attribution: the journeys know more touchpoints or channels than the tally was made for");
+  const TouchPaths paths(journeys);
+  for (int64_t j = 0; j < journeys.size(); ++j) {
+    conversions_ += journeys.converted[j];
+    attributed_ += journeys.converted[j] && paths.offsets[j + 1] > paths.offsets[j];
+  }
+  touchpoints_->add(ctx, journeys, paths, paths.touchpoint, options_);
+  channels_->add(ctx, journeys, paths, paths.channel, options_);
+}
+
+AttributionResult AttributionTally::finish(const Context& ctx, const Vocabulary& touchpoints,
+                                           const Vocabulary& channels) const {
+  AttributionResult result;
+  result.options = options_;
+  result.conversions = conversions_;
+  result.conversions_attributed = attributed_;
+  result.by_touchpoint.names = touchpoints.names();
+  result.by_channel.names = channels.names();
+  touchpoints_->finish(ctx, attributed_, options_, result.by_touchpoint);
+  channels_->finish(ctx, attributed_, options_, result.by_channel);
   return result;
+}
+
+std::vector<int64_t> count_touches(const std::vector<int32_t>& ids, int32_t n_ids) {
+  std::vector<int64_t> touches(static_cast<size_t>(n_ids), 0);
+  for (const int32_t id : ids) ++touches[static_cast<size_t>(id)];
+  return touches;
+}
+
+AttributionResult compute_attribution(const Context& ctx, const JourneySet& journeys, const AttributionOptions& options) {
+  validate_attribution_options(options);
+  if (journeys.offsets.empty()) throw ConfigError("attribution: the journey set has no offsets array");
+  AttributionTally tally(options, count_touches(journeys.touchpoint, journeys.touchpoints.size()),
+                         count_touches(journeys.channel, journeys.channels.size()));
+  tally.add(ctx, journeys);
+  return tally.finish(ctx, journeys.touchpoints, journeys.channels);
 }
 
 void write_attribution_results(ResultWriter& writer, const AttributionResult& attribution, const JourneySet&) {

@@ -1,5 +1,5 @@
 // Spooling events by customer range (customer_shards.hpp). Every shard buffers fixed-size records;
-// when all buffers together pass kMaxBufferedBytes, each buffer is appended to the one spool file
+// when all buffers together pass the buffer cap, each buffer is appended to the one spool file
 // as a chunk of its shard. One file (one descriptor) whatever the
 // number of shards, and memory at the cap whatever the number of customers. The index of chunks
 // grows with shards x flushes (16 bytes each: 10 million customers over 100 million events, about
@@ -14,9 +14,6 @@
 
 namespace jm {
 namespace {
-
-// Bytes buffered over all shards before the buffers are written out.
-constexpr size_t kMaxBufferedBytes = size_t{64} << 20;
 
 struct Record {
   uint32_t customer;
@@ -50,9 +47,10 @@ Record unpack(const char* in) {
 
 static_assert(CustomerShards::kRecordBytes == 25, "the record layout above is 25 bytes");
 
-CustomerShards::CustomerShards(const std::string& directory, int64_t customers_per_shard)
-    : customers_per_shard_(customers_per_shard) {
+CustomerShards::CustomerShards(const std::string& directory, int64_t customers_per_shard, size_t max_buffered_bytes)
+    : customers_per_shard_(customers_per_shard), max_buffered_bytes_(max_buffered_bytes) {
   if (customers_per_shard_ < 1) throw ConfigError("customer shards: customers_per_shard must be >= 1");
+  if (max_buffered_bytes_ < kRecordBytes) throw ConfigError("customer shards: the buffer must hold a record");
   spool_ = std::make_unique<SpoolFile>(directory, ".jm-shards");
 }
 
@@ -72,7 +70,7 @@ void CustomerShards::add(const EventTable& events) {
     ++s.events;
     ++n_events_;
     buffered_bytes_ += kRecordBytes;
-    if (buffered_bytes_ >= kMaxBufferedBytes) flush();
+    if (buffered_bytes_ >= max_buffered_bytes_) flush();
   }
 }
 

@@ -23,7 +23,9 @@ class CustomerShards {
   /// The spool file goes to `directory` under a fresh name and is unlinked at once (it lives as long
   /// as the object, and no longer than the process); shard k holds the customers
   /// [k x customers_per_shard, (k+1) x customers_per_shard).
-  explicit CustomerShards(const std::string& directory, int64_t customers_per_shard = 1024);
+  /// Records are buffered in memory until all shards' buffers together hold `max_buffered_bytes`.
+  explicit CustomerShards(const std::string& directory, int64_t customers_per_shard = 1024,
+                          size_t max_buffered_bytes = kDefaultBufferedBytes);
   ~CustomerShards();
   CustomerShards(const CustomerShards&) = delete;
   CustomerShards& operator=(const CustomerShards&) = delete;
@@ -49,6 +51,8 @@ class CustomerShards {
 
   /// On-disk bytes of one event.
   static constexpr size_t kRecordBytes = 25;
+  /// Bytes buffered over all shards before the buffers are written out, unless told otherwise.
+  static constexpr size_t kDefaultBufferedBytes = size_t{64} << 20;
 
  private:
   struct Chunk {
@@ -62,6 +66,7 @@ class CustomerShards {
 
   std::unique_ptr<SpoolFile> spool_;
   int64_t customers_per_shard_;
+  size_t max_buffered_bytes_;
   int64_t n_events_ = 0;
   size_t buffered_bytes_ = 0;
   std::vector<Shard> shards_;

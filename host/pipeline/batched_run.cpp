@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "host/anomalies/alert_tally.hpp"
+#include "host/flows/attribution_tally.hpp"
 #include "host/flows/flow_tally.hpp"
 #include "host/patterns/batched_mining.hpp"
 #include "host/pipeline/journey_batches.hpp"
@@ -48,9 +50,6 @@ std::vector<std::string> skipped_in_batches(const RunConfig& config) {
   if (config.segments_enabled) skipped.push_back("segments:" + why);
   if (config.model_enabled) skipped.push_back("model:" + why);
   if (config.anomalies_enabled && config.anomalies.journeys_enabled) skipped.push_back("journey anomaly scores:" + why);
-  if (config.attribution_enabled)
-    skipped.push_back("attribution: not computed in a run in batches yet (its Markov chains are not summed over batches); "
-                      "run without [run] host_memory_budget for it");
   if (config.proposals_enabled)
     skipped.push_back("proposals: not computed in a run in batches yet (they rank journeys of the whole map); run "
                       "without [run] host_memory_budget for them");
@@ -109,20 +108,48 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   return pass;
 }
 
-// The funnel counts of `funnel` over every batch (a second pass: a funnel derived from the path
-// variants is known only once every batch's variants are summed).
-FunnelTally count_funnel_in_batches(const Context& ctx, JourneyBatches& batches, const FlowOptions& options,
-                                    const std::vector<int32_t>& funnel) {
-  FunnelTally total;
-  for (int64_t b = 0; b < batches.size(); ++b) {
-    const JourneySet journeys = batches.journeys(b);
-    // The journeys the flows follow, as tally_flows sees them.
-    const bool viewed = !options.anchor.empty() || options.collapse_repeats || options.anchor_at_end;
-    const FunnelTally part = tally_funnel(ctx, viewed ? flow_view(journeys, options, nullptr) : journeys, funnel);
-    if (b == 0) total = part;
-    else add_funnel_tally(total, part, +1);
+// What needs every batch's first pass before it can count: a funnel derived from the path variants
+// (known once every batch's variants are summed) and the attribution (its Markov pooling follows
+// the touches of all journeys). One more pass over the batches counts both.
+struct SecondPass {
+  std::optional<FunnelTally> funnel;
+  std::optional<AttributionTally> attribution;
+};
+
+SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, const FirstPass& first,
+                       const JourneySet& vocabulary) {
+  SecondPass pass;
+  std::vector<int32_t> funnel;
+  if (config.flows_enabled) {
+    funnel = resolve_funnel(config.flows, vocabulary, first.flows.variants);
+    if (funnel != first.flows.funnel.steps) pass.funnel.emplace();
   }
-  return total;
+  if (config.attribution_enabled) {
+    std::vector<int64_t> touchpoint_touches = first.summary.touchpoint_events(), channel_touches = first.summary.channel_events();
+    touchpoint_touches.resize(static_cast<size_t>(vocabulary.touchpoints.size()), 0);
+    channel_touches.resize(static_cast<size_t>(vocabulary.channels.size()), 0);
+    pass.attribution.emplace(config.attribution, std::move(touchpoint_touches), std::move(channel_touches));
+  }
+  if (!pass.funnel && !pass.attribution) return pass;
+  StepTimer step(ctx);
+  const FlowOptions& options = config.flows;
+  for (int64_t b = 0; b < batches.size(); ++b) {
+    step.next("build again");
+    const JourneySet journeys = batches.journeys(b);
+    if (pass.funnel) {
+      step.next("funnel tally");
+      // The journeys the flows follow, as tally_flows sees them.
+      const bool viewed = !options.anchor.empty() || options.collapse_repeats || options.anchor_at_end;
+      const FunnelTally part = tally_funnel(ctx, viewed ? flow_view(journeys, options, nullptr) : journeys, funnel);
+      if (b == 0) *pass.funnel = part;
+      else add_funnel_tally(*pass.funnel, part, +1);
+    }
+    if (pass.attribution) {
+      step.next("attribution tally");
+      pass.attribution->add(ctx, journeys);
+    }
+  }
+  return pass;
 }
 
 }  // namespace
@@ -135,8 +162,13 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   require_batchable(config);
   const int64_t max_events = batch_events_for_budget(config.host_memory_budget);
   const std::string folder = std::filesystem::path(config.output_path).parent_path().string();
+  // The reader's text blocks and the spool's buffers shrink with a small budget.
+  const auto budget = static_cast<size_t>(config.host_memory_budget);
+  RunConfig reading = config;
+  reading.csv.block_bytes = std::clamp<size_t>(budget / 32, size_t{1} << 20, config.csv.block_bytes);
+  const size_t spool_buffer = std::clamp<size_t>(budget / 16, size_t{1} << 20, CustomerShards::kDefaultBufferedBytes);
   std::unique_ptr<JourneyBatches> batches = clock.run("ingest", [&] {
-    return std::make_unique<JourneyBatches>(ctx, config, max_events, folder.empty() ? "." : folder);
+    return std::make_unique<JourneyBatches>(ctx, reading, max_events, folder.empty() ? "." : folder, spool_buffer);
   });
   const IngestResult& ingest = batches->ingest();
   report.input_bytes = ingest.file_bytes;
@@ -185,13 +217,10 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     report.stage_summaries.push_back(format_patterns_summary(mined.result, vocabulary) + "  " + mined.how + "\n");
   }
 
+  SecondPass counted = clock.run("journeys", [&] { return second_pass(config, ctx, *batches, pass, vocabulary); });
   if (config.flows_enabled) {
     const FlowResult flows = clock.run("flows", [&] {
-      const std::vector<int32_t> funnel = resolve_funnel(config.flows, vocabulary, pass.flows.variants);
-      if (funnel != pass.flows.funnel.steps) {
-        const StepTimer step(ctx, "funnel pass");
-        pass.flows.funnel = count_funnel_in_batches(ctx, *batches, config.flows, funnel);
-      }
+      if (counted.funnel) pass.flows.funnel = std::move(*counted.funnel);
       return finish_flows(pass.flows, config.flows);
     });
     clock.run("write", [&] {
@@ -200,6 +229,13 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
       write_flow_tally(writer, pass.flows);
     });
     report.stage_summaries.push_back(format_flows_summary(flows, vocabulary));
+  }
+
+  if (counted.attribution) {
+    const AttributionResult attribution =
+        clock.run("attribution", [&] { return counted.attribution->finish(ctx, vocabulary.touchpoints, vocabulary.channels); });
+    clock.run("write", [&] { write_attribution_results(writer, attribution, vocabulary); });
+    report.stage_summaries.push_back(format_attribution_summary(attribution, vocabulary));
   }
 
   if (config.anomalies_enabled && config.anomalies.alerts_enabled) {

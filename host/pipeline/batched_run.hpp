@@ -4,6 +4,8 @@
 //   journeys     written batch after batch (the same /journeys as a run at once)
 //   patterns     supports counted level by level over the batches (host/patterns/batched_mining.hpp)
 //   flows        FlowTally sums; a funnel derived from the variants is counted in a second pass
+//   attribution  AttributionTally (heuristic sums in fixed journey blocks, Markov transition counts),
+//                in the second pass: which ids the Markov chains pool follows the first pass's touches
 //   alerts       AlertTally sums
 //   summary      JourneySummaryTally (host/pipeline/summary_tally.hpp)
 // Stages that need every journey's features at once (segments, the model, journey anomaly scores)

@@ -33,7 +33,7 @@ void add_stats(OutcomeStats& total, const OutcomeStats& part) {
 }  // namespace
 
 JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events,
-                               const std::string& spool_directory)
+                               const std::string& spool_directory, size_t spool_buffer_bytes)
     : ctx_(ctx), journey_options_(config.journeys), outcome_(effective_outcome(config)) {
   if (max_events < 1) throw ConfigError("batches: a batch must hold at least one event");
   if (!config.sources.empty()) throw ConfigError("batches: read one input file, not [[source]] tables");
@@ -46,7 +46,7 @@ JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int6
   if (config.input_format == InputFormat::Parquet)
     throw ConfigError("batches: the input is read block by block, which the CSV and SPMF readers do (not Parquet)");
 
-  shards_ = std::make_unique<CustomerShards>(spool_directory);
+  shards_ = std::make_unique<CustomerShards>(spool_directory, 1024, spool_buffer_bytes);
   CsvOptions csv = config.csv;
   csv.num_threads = config.threads;
   csv.on_events = [this](const EventTable& block) { shards_->add(block); };

@@ -25,8 +25,10 @@ class JourneyBatches {
  public:
   /// Reads the configured input (one CSV or SPMF file; several sources, a taxonomy, custom dimensions, a
   /// label file and an outcome window rule are refused by name) into shards under `spool_directory`, in batches of at most
-  /// `max_events` events (a single customer shard with more is a batch of its own).
-  JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events, const std::string& spool_directory);
+  /// `max_events` events (a single customer shard with more is a batch of its own), buffering at most
+  /// `spool_buffer_bytes` of events before they go to the spool.
+  JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events, const std::string& spool_directory,
+                 size_t spool_buffer_bytes = CustomerShards::kDefaultBufferedBytes);
 
   int64_t size() const { return static_cast<int64_t>(batches_.size()); }
   /// Batch b's journeys, in the vocabularies of the whole input (customers: the batch's own names,

@@ -18,6 +18,9 @@ class JourneySummaryTally {
   void add(const JourneySet& journeys);
   /// The summary, naming touchpoints and channels from the vocabularies of the batches.
   JourneySummary finish(const Vocabulary& touchpoints, const Vocabulary& channels, size_t top_n = 8) const;
+  /// Events per touchpoint and per channel id so far (as long as the largest vocabulary added).
+  const std::vector<int64_t>& touchpoint_events() const { return touchpoint_events_; }
+  const std::vector<int64_t>& channel_events() const { return channel_events_; }
 
  private:
   JourneySummary sums_;  ///< counts, sums, extremes; the rest is derived in finish()

@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "host/flows/attribution_tally.hpp"
 #include "journeymap/attribution.hpp"
 #include "journeymap/common.hpp"
 
@@ -211,17 +212,18 @@ TEST(Attribution, MarkovColumnEqualsChainOfTouchPaths) {
   EXPECT_EQ(a.by_touchpoint.markov_higher.size(), 4u);
 }
 
-TEST(Attribution, ThreadCountDoesNotChangeCredits) {
-  std::mt19937_64 rng(8);
+// `n` random journeys of 1..6 touches over `touchpoints` touchpoints and 3 channels.
+jm::JourneySet random_journeys(uint64_t seed, int n, int touchpoints = 7) {
+  std::mt19937_64 rng(seed);
   jm::JourneySet js;
-  for (int t = 0; t < 7; ++t) js.touchpoints.encode("t" + std::to_string(t));
+  for (int t = 0; t < touchpoints; ++t) js.touchpoints.encode("t" + std::to_string(t));
   for (int c = 0; c < 3; ++c) js.channels.encode("c" + std::to_string(c));
   js.customers.encode("c");
   js.offsets = {0};
-  for (int j = 0; j < 100000; ++j) {
+  for (int j = 0; j < n; ++j) {
     const int length = 1 + rng() % 6;
     for (int i = 0; i < length; ++i) {
-      js.touchpoint.push_back(rng() % 7);
+      js.touchpoint.push_back(rng() % touchpoints);
       js.channel.push_back(rng() % 3);
       js.timestamp_ms.push_back(i * 3600000LL);
       js.value.push_back(0.0f);
@@ -233,6 +235,11 @@ TEST(Attribution, ThreadCountDoesNotChangeCredits) {
     js.start_ms.push_back(0);
     js.end_ms.push_back((length - 1) * 3600000LL);
   }
+  return js;
+}
+
+TEST(Attribution, ThreadCountDoesNotChangeCredits) {
+  const jm::JourneySet js = random_journeys(8, 100000);
   const auto one = jm::compute_attribution(cpu(1), js, jm::AttributionOptions{});
   const auto four = jm::compute_attribution(cpu(4), js, jm::AttributionOptions{});
   EXPECT_EQ(one.by_channel.time_decay, four.by_channel.time_decay);  // bit-identical
@@ -351,6 +358,42 @@ TEST(Attribution, BadOptionsAreConfigErrors) {
   options = {};
   options.markov_max_ids = 1;
   EXPECT_THROW(jm::compute_attribution(cpu(), js, options), jm::ConfigError);
+}
+
+// Batches of uneven sizes (inside one block of 32,768 journeys, across several, ending on a block's
+// end) added in order give every column bit for bit, pooled Markov states and higher order included.
+TEST(AttributionTally, BatchesAddedInOrderGiveTheAttributionOfAllJourneys) {
+  const jm::JourneySet js = random_journeys(21, 140000, 40);
+  jm::AttributionOptions options;
+  options.markov_order = 2;
+  options.markov_max_ids = 12;  // 40 touchpoints: the rare ones share a state
+  const jm::AttributionResult all = jm::compute_attribution(cpu(2), js, options);
+  ASSERT_FALSE(all.by_touchpoint.markov_pooled.empty());
+
+  jm::AttributionTally tally(options, jm::count_touches(js.touchpoint, js.touchpoints.size()),
+                             jm::count_touches(js.channel, js.channels.size()));
+  int64_t first = 0;
+  for (const int64_t size : {1000, 40000, 24536, 1, 32767, 41696}) {  // 65,536 and 98,304 are block ends
+    std::vector<int64_t> rows(static_cast<size_t>(size));
+    std::iota(rows.begin(), rows.end(), first);
+    tally.add(cpu(2), jm::select_journeys(js, rows));
+    first += size;
+  }
+  ASSERT_EQ(first, js.size());
+  const jm::AttributionResult batched = tally.finish(cpu(2), js.touchpoints, js.channels);
+  EXPECT_EQ(batched.conversions, all.conversions);
+  EXPECT_EQ(batched.conversions_attributed, all.conversions_attributed);
+  for (const auto& [a, b] : {std::make_pair(&all.by_touchpoint, &batched.by_touchpoint),
+                             std::make_pair(&all.by_channel, &batched.by_channel)}) {
+    EXPECT_EQ(a->first_touch, b->first_touch);
+    EXPECT_EQ(a->linear, b->linear);
+    EXPECT_EQ(a->time_decay, b->time_decay);
+    EXPECT_EQ(a->position_based, b->position_based);
+    EXPECT_EQ(a->markov, b->markov);
+    EXPECT_EQ(a->markov_higher, b->markov_higher);
+    EXPECT_EQ(a->markov_pooled, b->markov_pooled);
+    EXPECT_EQ(a->markov_conversion_probability, b->markov_conversion_probability);
+  }
 }
 
 }  // namespace

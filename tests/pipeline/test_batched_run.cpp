@@ -44,7 +44,6 @@ jm::RunConfig batchable_config(const std::string& input, const std::string& outp
   config.journeys.session_gap_seconds = jm::kGeneratedJourneyGapSeconds;
   config.segments_enabled = false;
   config.model_enabled = false;
-  config.attribution_enabled = false;
   config.proposals_enabled = false;
   config.anomalies.journeys_enabled = false;
   return config;
@@ -57,7 +56,7 @@ void expect_same_counts(const jm::ResultReader& a, const jm::ResultReader& b) {
   for (const auto& [group, attribute] : std::vector<std::pair<std::string, std::string>>{
            {"/journeys", "n_journeys"}, {"/journeys", "n_events"}, {"/journeys", "input_events"},
            {"/patterns", "n_patterns"}, {"/patterns", "min_support_count"}, {"/flows", "n_journeys"},
-           {"/flows", "n_distinct_variants"}})
+           {"/flows", "n_distinct_variants"}, {"/attribution", "conversions_attributed"}})
     EXPECT_EQ(a.read_int_attribute(group, attribute), b.read_int_attribute(group, attribute)) << group << " " << attribute;
 }
 
@@ -99,6 +98,8 @@ TEST(BatchedRun, AnchoredFlowsNamedFunnelAndUncompressedOutputInOneEventBatches)
     config.flows.funnel = {"product_view", "add_to_cart", "checkout"};
     config.output_compression = 0;
     config.anomalies.alerts.bucket_seconds = 3600;
+    config.attribution.markov_order = 3;
+    config.attribution.markov_max_ids = 4;  // rare touchpoints and channels share a Markov state
     return config;
   };
   jm::run_pipeline(configure("once.h5"));
@@ -109,6 +110,8 @@ TEST(BatchedRun, AnchoredFlowsNamedFunnelAndUncompressedOutputInOneEventBatches)
   jm::testing::expect_same_datasets(a, b, "");
   expect_same_counts(a, b);
   EXPECT_GT(a.read_int_attribute("/flows", "journeys_without_anchor"), 0);
+  EXPECT_TRUE(a.exists("/attribution/touchpoint/markov_pooled"));
+  EXPECT_TRUE(a.exists("/attribution/touchpoint/markov_higher"));
 }
 
 TEST(BatchedRun, StagesThatNeedEveryJourneyAreSkippedWithTheirReason) {
@@ -123,14 +126,15 @@ TEST(BatchedRun, StagesThatNeedEveryJourneyAreSkippedWithTheirReason) {
   jm::run_pipeline(config);
   const jm::ResultReader result(config.output_path);
   const std::vector<std::string> skipped = result.read_strings("/meta/skipped_stages");
-  ASSERT_EQ(skipped.size(), 5u);
-  for (const char* stage : {"segments:", "model:", "journey anomaly scores:", "attribution:", "proposals:"})
+  ASSERT_EQ(skipped.size(), 4u);
+  for (const char* stage : {"segments:", "model:", "journey anomaly scores:", "proposals:"})
     EXPECT_TRUE(std::any_of(skipped.begin(), skipped.end(), [&](const std::string& s) { return s.rfind(stage, 0) == 0; }))
         << stage;
   EXPECT_FALSE(result.exists("/segments"));
   EXPECT_FALSE(result.exists("/model"));
   EXPECT_TRUE(result.exists("/alerts"));
   EXPECT_TRUE(result.exists("/patterns/support"));
+  EXPECT_TRUE(result.exists("/attribution/channel/markov"));
 }
 
 TEST(BatchedRun, SettingsNotAppliedInBatchesAreRefusedBeforeAnythingIsWritten) {
