@@ -179,6 +179,11 @@ def section_headline(r):
                          f"{os.path.basename(str(attr(g, 'file', '')))}: {fmt_int(len(strings(g['raw_name'])))} raw "
                          f"event names became {fmt_int(attr(g, 'touchpoints', 0))} touchpoints"
                          + (f"; {fmt_int(unmapped)} events carry names no rule maps." if unmapped else "."))
+    # Stages the run skipped (a model without both outcomes, a run in batches): said up front, so a
+    # missing section is not mistaken for a quiet one.
+    if "meta/skipped_stages" in f:
+        for skipped in strings(f["meta/skipped_stages"]):
+            sentences.append("Not in this result: " + skipped.rstrip(".") + ".")
     if "meta" in f:
         backend, created = attr(f["meta"], "backend", "?"), attr(f["meta"], "created_utc", "?")
         sentences.append(f"Computed on the {backend.upper()} backend; result written {created}.")

@@ -56,6 +56,31 @@ std::vector<std::string> skipped_in_batches(const RunConfig& config) {
   return skipped;
 }
 
+// Flow tallies summed like a binary counter: two sums of the same number of batches merge into one,
+// so each batch's variants are merged about log2(batches) times instead of once per later batch
+// (the variant table grows with the journeys; adding every part to one total was quadratic).
+class FlowTallySum {
+ public:
+  void add(FlowTally part) {
+    int64_t batches = 1;
+    while (!levels_.empty() && levels_.back().second == batches) {
+      add_flow_tally(levels_.back().first, part, +1);
+      part = std::move(levels_.back().first);
+      levels_.pop_back();
+      batches *= 2;
+    }
+    levels_.emplace_back(std::move(part), batches);
+  }
+  FlowTally total() && {
+    FlowTally total = std::move(levels_.back().first);
+    for (size_t level = levels_.size() - 1; level-- > 0;) add_flow_tally(total, levels_[level].first, +1);
+    return total;
+  }
+
+ private:
+  std::vector<std::pair<FlowTally, int64_t>> levels_;  ///< (sum, batches in it), fewest batches last
+};
+
 // The journeys of a batch run: every batch built, written and tallied once, in customer order.
 struct FirstPass {
   JourneySummaryTally summary;
@@ -73,6 +98,7 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   const bool alerts = config.anomalies_enabled && config.anomalies.alerts_enabled;
   StepTimer step(ctx);
   std::vector<int64_t> customer_last_ms;
+  FlowTallySum flows;
   for (int64_t b = 0; b < batches.size(); ++b) {
     step.next("build");
     JourneySet journeys = batches.journeys(b, &customer_last_ms);
@@ -90,9 +116,7 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     }
     if (config.flows_enabled) {
       step.next("flow tally");
-      FlowTally part = tally_flows(ctx, journeys, config.flows, &named_funnel);
-      if (b == 0) pass.flows = std::move(part);
-      else add_flow_tally(pass.flows, part, +1);
+      flows.add(tally_flows(ctx, journeys, config.flows, &named_funnel));
     }
     if (alerts) {
       step.next("alert tally");
@@ -104,6 +128,10 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
       std::fprintf(stderr, "[journeymap] journeys  batch %lld of %lld: %lld journeys\n", static_cast<long long>(b + 1),
                    static_cast<long long>(batches.size()), static_cast<long long>(journeys.size()));
     if (b + 1 == batches.size()) pass.last_batch = std::move(journeys);
+  }
+  if (config.flows_enabled && batches.size() > 0) {
+    step.next("flow tally");
+    pass.flows = std::move(flows).total();
   }
   return pass;
 }
