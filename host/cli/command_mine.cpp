@@ -141,7 +141,7 @@ CLI::App* add_patterns_command(CLI::App& app, std::function<int()>& handler) {
   mine->add_option("--contrast-top-k", flags->contrast_top_k, "Length of the conversion / abandonment lists")
       ->capture_default_str();
   mine->add_option("--batch-events", flags->batch_events,
-                   "Read and count the input in batches of customers holding at most this many events (CSV or SPMF "
+                   "Read and count the input in batches of customers holding at most this many events (CSV, SPMF or Parquet "
                    "input; the same patterns, in less memory)");
   mine->add_option("--device", flags->device, "auto | cpu | gpu")->capture_default_str();
   mine->add_option("--threads", flags->threads, "CPU worker threads (0 = all)");

@@ -254,7 +254,9 @@ Result read_columns(const std::string& path, const Request& request) {
   for (Column& column : result.columns) text.push_back(std::make_unique<TextAppender>(column));
   result.row_groups = reader->num_row_groups();
   // Every column grows to the file's row count: reserved once instead of doubling row group by row group.
-  const auto total_rows = static_cast<size_t>(std::max<int64_t>(0, reader->parquet_reader()->metadata()->num_rows()));
+  const bool handed_over = static_cast<bool>(request.on_row_group);
+  const auto total_rows = handed_over ? size_t{0}
+                                      : static_cast<size_t>(std::max<int64_t>(0, reader->parquet_reader()->metadata()->num_rows()));
   for (size_t k = 0; k < leaves.size(); ++k) {
     Column& column = result.columns[slot_of_leaf[k]];
     column.valid.reserve(total_rows);
@@ -283,8 +285,20 @@ Result read_columns(const std::string& path, const Request& request) {
       for (const std::shared_ptr<arrow::Array>& chunk : data->chunks()) append_chunk(column, *text[slot_of_leaf[k]], *chunk, name);
     }
     result.rows += (*table)->num_rows();
+    if (!handed_over) continue;
+    for (const auto& [slot, original] : copies) result.columns[slot] = result.columns[original];
+    if (!request.on_row_group(result)) return result;
+    for (Column& column : result.columns) {
+      column.codes.clear();
+      column.ints.clear();
+      column.floats.clear();
+      column.valid.clear();
+    }
+    result.first_row += result.rows;
+    result.rows = 0;
   }
-  for (const auto& [slot, original] : copies) result.columns[slot] = result.columns[original];
+  if (!handed_over)
+    for (const auto& [slot, original] : copies) result.columns[slot] = result.columns[original];
   return result;
 }
 

@@ -50,14 +50,7 @@ IngestResult read_events(const std::string& path, const CsvOptions& options) {
   std::fclose(file);
 
   std::string_view text = window;
-  const auto not_block_by_block = [&](const char* format) {
-    if (options.on_events)
-      throw ConfigError(path + " is " + format + ": events are handed over block by block from CSV and SPMF input only");
-  };
-  if (text.substr(0, 4) == "PAR1") {
-    not_block_by_block("a Parquet file");
-    return read_events_parquet(path, options);
-  }
+  if (text.substr(0, 4) == "PAR1") return read_events_parquet(path, options);
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   while (!text.empty()) {
     const size_t newline = text.find('\n');

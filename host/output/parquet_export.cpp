@@ -45,11 +45,12 @@ bool parquet_export_available() { return true; }
 
 std::string parquet_library_description() { return "Apache Arrow " JM_ARROW_VERSION " (opened on first use)"; }
 
-void write_table_parquet(const Table& table, const std::string& path) {
-  using WriteTable = bool(const Table*, const char*, std::string*);
+void write_table_parquet(const Table& table, const std::string& path, int64_t rows_per_group) {
+  if (rows_per_group < 1) throw ConfigError("Parquet: a row group holds at least one row");
+  using WriteTable = bool(const Table*, const char*, int64_t, std::string*);
   static WriteTable* const write = parquet_module().function<WriteTable>("jm_parquet_write_table");
   std::string error;
-  if (!write(&table, path.c_str(), &error)) throw Error(error);
+  if (!write(&table, path.c_str(), rows_per_group, &error)) throw Error(error);
 }
 
 bool read_parquet_columns(const std::string& path, const parquet_input::Request& request,
@@ -71,7 +72,7 @@ bool parquet_export_available() { return false; }
 
 std::string parquet_library_description() { return "no (built without Apache Arrow)"; }
 
-void write_table_parquet(const Table&, const std::string& path) {
+void write_table_parquet(const Table&, const std::string& path, int64_t) {
   throw Error(path + ": this build has no Apache Arrow, so it cannot write Parquet");
 }
 

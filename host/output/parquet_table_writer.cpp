@@ -66,7 +66,7 @@ std::shared_ptr<arrow::Array> to_arrow(const TableColumn& column, const std::str
   throw std::runtime_error(where + ": unknown column type");
 }
 
-void write_table(const Table& table, const std::string& path) {
+void write_table(const Table& table, const std::string& path, int64_t rows_per_group) {
   std::vector<std::shared_ptr<arrow::Field>> fields;
   std::vector<std::shared_ptr<arrow::Array>> arrays;
   for (const TableColumn& column : table.columns) {
@@ -78,8 +78,7 @@ void write_table(const Table& table, const std::string& path) {
   check(opened.status(), path + ": cannot create");
   const std::shared_ptr<arrow::io::FileOutputStream> out = *opened;
   const auto properties = parquet::WriterProperties::Builder().compression(parquet::Compression::ZSTD)->build();
-  constexpr int64_t kRowsPerGroup = 1 << 20;
-  check(parquet::arrow::WriteTable(*arrow_table, arrow::default_memory_pool(), out, kRowsPerGroup, properties),
+  check(parquet::arrow::WriteTable(*arrow_table, arrow::default_memory_pool(), out, rows_per_group, properties),
         path + ": cannot write the Parquet table");
   check(out->Close(), path + ": cannot close (disk full?)");
 }
@@ -94,9 +93,10 @@ extern "C" __attribute__((visibility("default"))) const char* jm_parquet_arrow_v
 
 /// Writes `table` to `path`; returns true, or false with the reason in `error`.
 extern "C" __attribute__((visibility("default"))) bool jm_parquet_write_table(const jm::Table* table,
-                                                                             const char* path, std::string* error) {
+                                                                             const char* path, int64_t rows_per_group,
+                                                                             std::string* error) {
   try {
-    jm::write_table(*table, path);
+    jm::write_table(*table, path, rows_per_group);
     return true;
   } catch (const std::exception& failure) {
     *error = failure.what();

@@ -43,8 +43,6 @@ JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int6
   if (!outcome_.label_file.empty()) throw ConfigError("batches: an outcome label file is not applied to batched input");
   // A window rule labels a journey "open" against the end of all the data, which one batch does not see.
   if (outcome_.window_days > 0.0) throw ConfigError("batches: an outcome window rule is not applied to batched input");
-  if (config.input_format == InputFormat::Parquet)
-    throw ConfigError("batches: the input is read block by block, which the CSV and SPMF readers do (not Parquet)");
 
   shards_ = std::make_unique<CustomerShards>(spool_directory, 1024, spool_buffer_bytes);
   CsvOptions csv = config.csv;
@@ -52,10 +50,12 @@ JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int6
   csv.on_events = [this](const EventTable& block) { shards_->add(block); };
   const SpooledInput input(config.input_path);  // a pipe or FIFO is read from a temporary copy
   try {
-    ingest_ = config.input_format == InputFormat::Spmf ? read_events_spmf(input.path(), config.threads, csv.on_events)
-                                                       : config.input_format == InputFormat::Csv
-                                                             ? read_events_csv(input.path(), csv)
-                                                             : read_events(input.path(), csv);
+    switch (config.input_format) {
+      case InputFormat::Spmf: ingest_ = read_events_spmf(input.path(), config.threads, csv.on_events); break;
+      case InputFormat::Csv: ingest_ = read_events_csv(input.path(), csv); break;
+      case InputFormat::Parquet: ingest_ = read_events_parquet(input.path(), csv); break;
+      default: ingest_ = read_events(input.path(), csv);
+    }
   } catch (const InputError& error) {
     if (!input.spooled()) throw;
     throw InputError(config.input_path, error.line(), error.column(), error.value(), error.reason());

@@ -82,7 +82,8 @@ ExportSummary export_result(const std::string& result_path, ExportFormat format,
 void write_table_csv(const Table& table, const std::string& path);
 
 /// Parquet through Apache Arrow: int64, float, double, bool, string (UTF-8) and timestamp[ms, UTC]
-/// columns, missing values as nulls. Throws Error in a build without Arrow.
-void write_table_parquet(const Table& table, const std::string& path);
+/// columns, missing values as nulls, in row groups of `rows_per_group` rows (readers hold a row group
+/// at a time). Throws Error in a build without Arrow.
+void write_table_parquet(const Table& table, const std::string& path, int64_t rows_per_group = int64_t{1} << 20);
 
 }  // namespace jm

@@ -77,8 +77,8 @@ struct CsvOptions {
   /// When set, the events are handed over block by block instead of kept: called after each block
   /// with the block's rows (ids global across blocks, vocabularies growing in first-appearance
   /// order); the reader then drops the rows, so memory holds one block of events. The result's
-  /// table keeps the vocabularies and no rows. CSV and SPMF (read_events passes it on), not Parquet;
-  /// not with extra columns or dimensions.
+  /// table keeps the vocabularies and no rows. CSV, SPMF and Parquet (a block is a row group;
+  /// read_events passes it on); not with extra columns or dimensions.
   std::function<void(const EventTable&)> on_events;
 };
 

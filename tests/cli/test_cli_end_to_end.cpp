@@ -97,14 +97,15 @@ TEST(CliEndToEnd, MiningInBatchesOfCustomersGivesThePatternsOfAllAtOnce) {
   for (const auto& entry : fs::directory_iterator(dir))
     EXPECT_EQ(entry.path().filename().string().rfind(".jm-shards.", 0), std::string::npos) << entry.path();
 
-  // Input that is not read block by block (Parquet) is refused by name, and nothing is written.
+  // A file that claims to be Parquet and is not: a clear error, nothing written, no spool left.
   const std::string parquet = (dir / "events.parquet").string();
   jm::testing::write_file(parquet, "PAR1 not really\n");
   const CommandResult refused =
       run_cli("mine --input " + parquet + " --batch-events 10 --min-support 1 --out " + (dir / "pq.h5").string());
   EXPECT_NE(refused.exit_code, 0);
-  EXPECT_NE(refused.output.find("block by block from CSV and SPMF input only"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("not a readable Parquet file"), std::string::npos) << refused.output;
   EXPECT_FALSE(fs::exists(dir / "pq.h5"));
+  EXPECT_EQ(count_temp_files(dir), 0);
 
   // SPMF input: a public clickstream, at once and in batches.
   const std::string bms1 = jm::testing::shared_data("bms1/BMS1_spmf.txt");

@@ -116,4 +116,58 @@ TEST_F(ParquetInput, BadFilesAndColumnsAreClearErrors) {
   EXPECT_NE(nested_error.reason().find("nested"), std::string::npos);
 }
 
+// Handed over row group by row group (CsvOptions::on_events): the blocks one after the other are the
+// events of reading the file at once (ids global, names first-appearance), none is kept, and a bad
+// row in a later group is named by its row in the file.
+TEST_F(ParquetInput, RowGroupsHandedOverOneAtATimeGiveTheEventsOfTheWholeFile) {
+  const auto dir = jm::testing::scratch_dir();
+  jm::GeneratorOptions options;
+  options.journeys = 400;
+  options.seed = 5;
+  options.num_threads = 2;
+  const std::string csv = (dir / "events.csv").string();
+  jm::generate_dataset(options, csv);
+  const jm::IngestResult from_csv = jm::read_events_csv(csv, jm::CsvOptions{});
+  const std::string parquet = (dir / "events.parquet").string();
+  jm::write_table_parquet(jm::event_table(from_csv.events), parquet, 97);
+  const jm::IngestResult whole = jm::read_events_parquet(parquet, jm::CsvOptions{});
+
+  jm::CsvOptions handed;
+  jm::EventTable joined;
+  int64_t blocks = 0;
+  handed.on_events = [&](const jm::EventTable& block) {
+    ++blocks;
+    EXPECT_LE(block.size(), 97u);
+    for (size_t e = 0; e < block.size(); ++e)
+      joined.push_back(block.customer[e], block.timestamp_ms[e], block.touchpoint[e], block.channel[e], block.value[e],
+                       block.is_conversion[e]);
+  };
+  const jm::IngestResult read = jm::read_events(parquet, handed);  // detected by content, handed over
+  EXPECT_EQ(blocks, (static_cast<int64_t>(whole.events.size()) + 96) / 97);
+  EXPECT_EQ(read.events.size(), 0u);
+  EXPECT_EQ(read.rows_read, whole.rows_read);
+  EXPECT_EQ(read.events.customers.names(), whole.events.customers.names());
+  EXPECT_EQ(read.events.touchpoints.names(), whole.events.touchpoints.names());
+  EXPECT_EQ(joined.customer, whole.events.customer);
+  EXPECT_EQ(joined.timestamp_ms, whole.events.timestamp_ms);
+  EXPECT_EQ(joined.touchpoint, whole.events.touchpoint);
+  EXPECT_EQ(joined.channel, whole.events.channel);
+  EXPECT_EQ(joined.is_conversion, whole.events.is_conversion);
+
+  // A bad row in the third group: its row in the file, and nothing handed over after it.
+  jm::EventTable bad = from_csv.events;
+  bad.timestamp_ms[250] = 7258118400000LL + 1000;  // after 2200: outside the accepted range
+  const std::string bad_path = (dir / "bad.parquet").string();
+  jm::write_table_parquet(jm::event_table(bad), bad_path, 97);
+  blocks = 0;
+  try {
+    jm::read_events_parquet(bad_path, handed);
+    ADD_FAILURE() << "the bad row was accepted";
+  } catch (const jm::InputError& error) {
+    EXPECT_EQ(error.line(), 251);
+    EXPECT_EQ(error.column(), "timestamp");
+  }
+  EXPECT_EQ(blocks, 2);
+}
+
 }  // namespace

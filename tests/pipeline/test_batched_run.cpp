@@ -12,7 +12,9 @@
 
 #include "host/pipeline/batched_run.hpp"
 #include "journeymap/common.hpp"
+#include "journeymap/export.hpp"
 #include "journeymap/generate.hpp"
+#include "journeymap/ingest.hpp"
 #include "journeymap/pipeline.hpp"
 #include "journeymap/result_file.hpp"
 #include "journeymap/run_config.hpp"
@@ -112,6 +114,23 @@ TEST(BatchedRun, AnchoredFlowsNamedFunnelAndUncompressedOutputInOneEventBatches)
   EXPECT_GT(a.read_int_attribute("/flows", "journeys_without_anchor"), 0);
   EXPECT_TRUE(a.exists("/attribution/touchpoint/markov_pooled"));
   EXPECT_TRUE(a.exists("/attribution/touchpoint/markov_higher"));
+}
+
+// Parquet read row group by row group into the batches: the result of the CSV it was written from,
+// run at once.
+TEST(BatchedRun, ParquetInBatchesEqualsTheCsvAtOnce) {
+  if (!jm::parquet_export_available()) GTEST_SKIP() << "this build has no Apache Arrow";
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = generated_events(dir, 1500);
+  const std::string parquet = (dir / "events.parquet").string();
+  jm::write_table_parquet(jm::event_table(jm::read_events_csv(events, jm::CsvOptions{}).events), parquet, 1000);
+  jm::run_pipeline(batchable_config(events, (dir / "once.h5").string()));
+  jm::RunConfig batched = batchable_config(parquet, (dir / "batched.h5").string());
+  batched.host_memory_budget = budget_for_batches_of(2000);
+  jm::run_pipeline(batched);
+  const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
+  jm::testing::expect_same_datasets(a, b, "");
+  expect_same_counts(a, b);
 }
 
 TEST(BatchedRun, StagesThatNeedEveryJourneyAreSkippedWithTheirReason) {
