@@ -12,6 +12,7 @@
 
 #include "host/core/thread_pool.hpp"
 #include "host/features/feature_tables.hpp"
+#include "host/features/feature_tallies.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/covariates.hpp"
 #include "journeymap/feature_rules.hpp"
@@ -268,31 +269,40 @@ int FeatureSpec::column(const std::string& name) const {
   return -1;
 }
 
-FeatureSpec fit_feature_spec(const JourneySet& journeys, const FeatureOptions& options) {
-  validate(options);
-  FeatureSpec spec;
-  spec.options = options;
+FeatureSpecTally::FeatureSpecTally(const FeatureOptions& options) : options_(options) { validate(options); }
 
+void FeatureSpecTally::add(const JourneySet& journeys) {
   // Reference time first: the layout used to find the windows below needs none of the rest.
-  int64_t last_event = 0;
-  for (int64_t j = 0; j < journeys.size(); ++j) last_event = j == 0 ? journeys.end_ms[j] : std::max(last_event, journeys.end_ms[j]);
-  spec.reference_time_ms = options.has_reference_time ? options.reference_time_ms : last_event;
-
-  // Top touchpoints and channels by events inside the feature windows.
-  const FeatureLayout window_rules = layout_of(spec);
-  std::vector<int64_t> touchpoint_events(static_cast<size_t>(journeys.touchpoints.size()), 0);
-  std::vector<int64_t> channel_events(static_cast<size_t>(journeys.channels.size()), 0);
+  for (int64_t j = 0; j < journeys.size(); ++j) {
+    last_event_ = journeys_ == 0 && j == 0 ? journeys.end_ms[j] : std::max(last_event_, journeys.end_ms[j]);
+  }
+  // Events per touchpoint and channel inside the feature windows.
+  FeatureSpec windows;
+  windows.options = options_;
+  const FeatureLayout window_rules = layout_of(windows);
+  touchpoint_events_.resize(std::max(touchpoint_events_.size(), static_cast<size_t>(journeys.touchpoints.size())), 0);
+  channel_events_.resize(std::max(channel_events_.size(), static_cast<size_t>(journeys.channels.size())), 0);
   for (int64_t j = 0; j < journeys.size(); ++j) {
     const int64_t begin = journeys.offsets[j];
     const int64_t end = feature_window_end(journeys.timestamp_ms.data(), begin, journeys.offsets[j + 1], window_rules);
     for (int64_t e = begin; e < end; ++e) {
-      ++touchpoint_events[static_cast<size_t>(journeys.touchpoint[e])];
-      ++channel_events[static_cast<size_t>(journeys.channel[e])];
+      ++touchpoint_events_[static_cast<size_t>(journeys.touchpoint[e])];
+      ++channel_events_[static_cast<size_t>(journeys.channel[e])];
     }
   }
+  journeys_ += journeys.size();
+}
+
+FeatureSpec FeatureSpecTally::finish(const JourneySet& journeys) const {
+  const FeatureOptions& options = options_;
+  FeatureSpec spec;
+  spec.options = options;
+  spec.reference_time_ms = options.has_reference_time ? options.reference_time_ms : last_event_;
+  std::vector<int64_t> touchpoint_events = touchpoint_events_, channel_events = channel_events_;
+  touchpoint_events.resize(static_cast<size_t>(journeys.touchpoints.size()), 0);
+  channel_events.resize(static_cast<size_t>(journeys.channels.size()), 0);
   spec.top_touchpoints = top_names(journeys.touchpoints, touchpoint_events, options.top_touchpoints);
   spec.top_channels = top_names(journeys.channels, channel_events, options.top_channels);
-
   for (int c = 0; c < kScalarFeatureCount; ++c) {
     spec.names.emplace_back(kScalarFeatureNames[c]);
     spec.kinds.push_back(c == kFirstTouchpoint || c == kLastTouchpoint ? FeatureKind::Categorical : FeatureKind::Numeric);
@@ -331,6 +341,12 @@ FeatureSpec fit_feature_spec(const JourneySet& journeys, const FeatureOptions& o
     }
   }
   return spec;
+}
+
+FeatureSpec fit_feature_spec(const JourneySet& journeys, const FeatureOptions& options) {
+  FeatureSpecTally tally(options);
+  tally.add(journeys);
+  return tally.finish(journeys);
 }
 
 FeatureMatrix extract_features(const Context& ctx, const JourneySet& journeys, const FeatureSpec& spec) {
@@ -480,24 +496,24 @@ HostDeviceVector<float> apply_scaling(const Context& ctx, const FeatureMatrix& f
 
 // ------------------------------------------------------------------ output
 
-void write_features_results(ResultWriter& writer, const FeatureMatrix& features, const JourneySet& journeys,
-                            bool include_matrix) {
-  (void)journeys;
-  const FeatureSpec& spec = features.spec;
+void FeatureColumnStats::add(const FeatureMatrix& features) {
   const int64_t n = features.n_rows, f = features.num_features();
-  writer.write("/features/names", spec.names);
-  std::vector<uint8_t> kinds(spec.kinds.size());
-  for (size_t c = 0; c < kinds.size(); ++c) kinds[c] = static_cast<uint8_t>(spec.kinds[c]);
-  writer.write("/features/kind", kinds);
-  std::vector<double> mean(static_cast<size_t>(f), 0.0), stddev(static_cast<size_t>(f), 0.0),
-      minimum(static_cast<size_t>(f), 0.0), maximum(static_cast<size_t>(f), 0.0);
-  // Over the values present: case attribute columns hold NaN where a customer has no value.
+  if (sum_.empty()) {
+    sum_.assign(static_cast<size_t>(f), 0.0);
+    sum_sq_.assign(static_cast<size_t>(f), 0.0);
+    minimum_.assign(static_cast<size_t>(f), std::numeric_limits<double>::infinity());
+    maximum_.assign(static_cast<size_t>(f), -std::numeric_limits<double>::infinity());
+    present_.assign(static_cast<size_t>(f), 0);
+  }
+  if (static_cast<int64_t>(sum_.size()) != f) throw Error("feature statistics: the batches have different columns");
+  // Over the values present: case attribute columns hold NaN where a customer has no value. Each
+  // column adds its rows in journey order, batch after batch.
+  const std::vector<float>& values = features.values.host();
   for (int64_t c = 0; c < f; ++c) {
-    double sum = 0.0, sum_sq = 0.0;
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    int64_t present = 0;
+    double sum = sum_[c], sum_sq = sum_sq_[c], lo = minimum_[c], hi = maximum_[c];
+    int64_t present = present_[c];
     for (int64_t r = 0; r < n; ++r) {
-      const double x = features.values[r * f + c];
+      const double x = values[r * f + c];
       if (std::isnan(x)) continue;
       ++present;
       sum += x;
@@ -505,10 +521,24 @@ void write_features_results(ResultWriter& writer, const FeatureMatrix& features,
       lo = std::min(lo, x);
       hi = std::max(hi, x);
     }
-    mean[c] = present > 0 ? sum / present : 0.0;
-    stddev[c] = present > 0 ? std::sqrt(std::max(0.0, sum_sq / present - mean[c] * mean[c])) : 0.0;
-    minimum[c] = present > 0 ? lo : 0.0;
-    maximum[c] = present > 0 ? hi : 0.0;
+    sum_[c] = sum, sum_sq_[c] = sum_sq, minimum_[c] = lo, maximum_[c] = hi, present_[c] = present;
+  }
+  rows_ += n;
+}
+
+void FeatureColumnStats::write(ResultWriter& writer, const FeatureSpec& spec) const {
+  const auto f = static_cast<size_t>(spec.num_features());
+  writer.write("/features/names", spec.names);
+  std::vector<uint8_t> kinds(spec.kinds.size());
+  for (size_t c = 0; c < kinds.size(); ++c) kinds[c] = static_cast<uint8_t>(spec.kinds[c]);
+  writer.write("/features/kind", kinds);
+  std::vector<double> mean(f, 0.0), stddev(f, 0.0), minimum(f, 0.0), maximum(f, 0.0);
+  for (size_t c = 0; c < f && c < sum_.size(); ++c) {
+    const int64_t present = present_[c];
+    mean[c] = present > 0 ? sum_[c] / present : 0.0;
+    stddev[c] = present > 0 ? std::sqrt(std::max(0.0, sum_sq_[c] / present - mean[c] * mean[c])) : 0.0;
+    minimum[c] = present > 0 ? minimum_[c] : 0.0;
+    maximum[c] = present > 0 ? maximum_[c] : 0.0;
   }
   writer.write("/features/mean", mean);
   writer.write("/features/std", stddev);
@@ -516,13 +546,23 @@ void write_features_results(ResultWriter& writer, const FeatureMatrix& features,
   writer.write("/features/max", maximum);
   writer.write("/features/top_touchpoints", spec.top_touchpoints);
   writer.write("/features/top_channels", spec.top_channels);
-  if (include_matrix) writer.write_matrix("/features/matrix", features.values, static_cast<size_t>(n), static_cast<size_t>(f));
-  writer.write_attribute("/features", "n_journeys", n);
-  writer.write_attribute("/features", "n_features", f);
+  writer.write_attribute("/features", "n_journeys", rows_);
+  writer.write_attribute("/features", "n_features", static_cast<int64_t>(f));
   writer.write_attribute("/features", "reference_time_ms", spec.reference_time_ms);
   writer.write_attribute("/features", "prefix_events", spec.options.prefix_events);
   writer.write_attribute("/features", "prefix_seconds", spec.options.prefix_seconds);
   writer.write_attribute("/features", "bigram_buckets", static_cast<int64_t>(spec.options.bigram_buckets));
+}
+
+void write_features_results(ResultWriter& writer, const FeatureMatrix& features, const JourneySet& journeys,
+                            bool include_matrix) {
+  (void)journeys;
+  FeatureColumnStats stats;
+  stats.add(features);
+  stats.write(writer, features.spec);
+  if (include_matrix)
+    writer.write_matrix("/features/matrix", features.values, static_cast<size_t>(features.n_rows),
+                        static_cast<size_t>(features.num_features()));
 }
 
 std::string format_features_summary(const FeatureMatrix& features, const JourneySet& journeys) {

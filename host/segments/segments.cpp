@@ -13,6 +13,7 @@
 
 #include "host/core/statistics.hpp"
 #include "host/segments/kmeans_driver.hpp"
+#include "host/segments/segment_parts.hpp"
 #include "host/segments/silhouette.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/result_file.hpp"
@@ -21,35 +22,6 @@
 
 namespace jm {
 namespace {
-
-void validate(const SegmentOptions& options) {
-  if (options.k < 0) throw ConfigError("segments.k must be >= 0 (0 = choose k automatically)");
-  if (options.k == 0) {
-    if (options.k_min < 2) throw ConfigError("segments.k_min must be >= 2 (got " + std::to_string(options.k_min) + ")");
-    if (options.k_max < options.k_min)
-      throw ConfigError("segments.k_max (" + std::to_string(options.k_max) + ") must be >= k_min (" +
-                        std::to_string(options.k_min) + ")");
-  }
-  if (options.silhouette_sample < 2) throw ConfigError("segments.silhouette_sample must be >= 2");
-  if (options.search_sample < 0) throw ConfigError("segments.search_sample must be >= 0 (0 = all journeys)");
-  if (options.top_n < 0) throw ConfigError("segments.top_n must be >= 0");
-}
-
-// `count` distinct rows of `points` [n x dims], drawn by a seeded partial Fisher-Yates (our own
-// index draws: std::shuffle's use of the engine is implementation-defined), kept in row order.
-std::vector<float> sample_rows(const std::vector<float>& points, int64_t n, int dims, int64_t count, uint64_t seed) {
-  std::vector<int64_t> index(static_cast<size_t>(n));
-  std::iota(index.begin(), index.end(), 0);
-  std::mt19937_64 rng(seed);
-  for (int64_t i = 0; i < count; ++i) std::swap(index[i], index[i + static_cast<int64_t>(rng() % static_cast<uint64_t>(n - i))]);
-  index.resize(static_cast<size_t>(count));
-  std::sort(index.begin(), index.end());
-  std::vector<float> sample(static_cast<size_t>(count) * dims);
-  for (int64_t r = 0; r < count; ++r)
-    std::copy_n(points.begin() + index[r] * dims, dims, sample.begin() + r * dims);
-  return sample;
-}
-
 
 // The `top_n` ids by count, as (name, share of total).
 std::vector<std::pair<std::string, double>> top_shares(const std::vector<int64_t>& counts, const Vocabulary& names,
@@ -123,8 +95,198 @@ std::vector<std::string> default_segment_columns(const FeatureMatrix& features) 
   return columns;
 }
 
+namespace segments_detail {
+
+void validate(const SegmentOptions& options) {
+  if (options.k < 0) throw ConfigError("segments.k must be >= 0 (0 = choose k automatically)");
+  if (options.k == 0) {
+    if (options.k_min < 2) throw ConfigError("segments.k_min must be >= 2 (got " + std::to_string(options.k_min) + ")");
+    if (options.k_max < options.k_min)
+      throw ConfigError("segments.k_max (" + std::to_string(options.k_max) + ") must be >= k_min (" +
+                        std::to_string(options.k_min) + ")");
+  }
+  if (options.silhouette_sample < 2) throw ConfigError("segments.silhouette_sample must be >= 2");
+  if (options.search_sample < 0) throw ConfigError("segments.search_sample must be >= 0 (0 = all journeys)");
+  if (options.top_n < 0) throw ConfigError("segments.top_n must be >= 0");
+  const KMeansOptions& km = options.kmeans;
+  if (km.max_iterations < 1 || km.restarts < 1 || km.init_sample < 1)
+    throw ConfigError("k-means max_iterations, restarts and init_sample must be >= 1");
+  if (!(km.tolerance >= 0.0) || !std::isfinite(km.tolerance))
+    throw ConfigError("k-means tolerance must be a finite number >= 0");
+}
+
+std::vector<int64_t> sample_indices(int64_t n, int64_t count, uint64_t seed) {
+  std::vector<int64_t> index(static_cast<size_t>(n));
+  std::iota(index.begin(), index.end(), 0);
+  std::mt19937_64 rng(seed);
+  for (int64_t i = 0; i < count; ++i) std::swap(index[i], index[i + static_cast<int64_t>(rng() % static_cast<uint64_t>(n - i))]);
+  index.resize(static_cast<size_t>(count));
+  std::sort(index.begin(), index.end());
+  return index;
+}
+
+SearchPlan plan_search(const SegmentOptions& options, int64_t n) {
+  SearchPlan plan;
+  if (options.k > 0) {
+    plan.ks.push_back(options.k);
+  } else {
+    for (int k = options.k_min; k <= std::min<int64_t>(options.k_max, n); ++k) plan.ks.push_back(k);
+    if (plan.ks.empty()) plan.ks.push_back(static_cast<int>(std::min<int64_t>(n, options.k_min)));
+    plan.automatic = true;
+  }
+  // The search over k runs on a sample of the journeys when there are many (its cost is restarts x
+  // k values x iterations passes over the points); the winner is refitted to all of them.
+  if (plan.ks.size() > 1 && options.search_sample > 0 && n > options.search_sample)
+    plan.sample = sample_indices(n, options.search_sample, options.kmeans.seed ^ 0x5eac4u);
+  return plan;
+}
+
+KMeansResult search_k(const Context& ctx, StepTimer& timer, LloydStep& step, const float* points, int64_t n, int dims,
+                      const SegmentOptions& options, double tolerance, SegmentResult& result) {
+  // One silhouette sample (points and pairwise distances) scores every k.
+  timer.next("k search: silhouette");
+  const SilhouetteSample silhouette_sample(points, n, dims, options.silhouette_sample, options.kmeans.seed ^ 0x5111u,
+                                           ctx.num_threads);
+  const std::vector<int> ks = result.k_tried;
+  result.k_tried.clear();
+  KMeansResult best;
+  int best_index = -1;
+  for (size_t i = 0; i < ks.size(); ++i) {
+    report_progress(ctx, "k search", static_cast<double>(i) / static_cast<double>(ks.size()));
+    timer.next("k search: k-means");
+    KMeansResult candidate = kmeans_detail::run_kmeans(ctx, step, points, n, dims, ks[i], options.kmeans, tolerance);
+    timer.next("k search: silhouette");
+    const double silhouette = silhouette_sample.score(candidate.labels, ks[i]);
+    result.k_tried.push_back(ks[i]);
+    result.inertia_per_k.push_back(candidate.inertia);
+    result.silhouette_per_k.push_back(silhouette);
+    // Highest silhouette wins; strictly greater, so the smaller k wins ties.
+    if (best_index < 0 || silhouette > result.silhouette_per_k[best_index]) {
+      best_index = static_cast<int>(i);
+      best = std::move(candidate);
+    }
+  }
+  report_progress(ctx, "k search", 1.0);
+  result.silhouette = result.silhouette_per_k[best_index];
+  return best;
+}
+
+void take_clustering(const KMeansResult& best, SegmentResult& result) {
+  // Segment 0 is the largest (ties: lower k-means label first).
+  const int k = best.k, dims = best.dims;
+  std::vector<int32_t> order(static_cast<size_t>(k));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return best.sizes[a] > best.sizes[b]; });
+  std::vector<int32_t> new_label(static_cast<size_t>(k));
+  for (int s = 0; s < k; ++s) new_label[order[s]] = s;
+  result.k = k;
+  result.inertia = best.inertia;
+  result.iterations = best.iterations;
+  result.labels.resize(best.labels.size());
+  for (size_t j = 0; j < best.labels.size(); ++j) result.labels[j] = new_label[best.labels[j]];
+  result.centroids_scaled.resize(size_t(k) * dims);
+  result.initial_centroids_scaled.resize(size_t(k) * dims);
+  for (int s = 0; s < k; ++s) {
+    const size_t from = size_t(order[s]) * dims, to = size_t(s) * dims;
+    std::copy_n(best.centroids.begin() + from, dims, result.centroids_scaled.begin() + to);
+    std::copy_n(best.initial_centroids.begin() + from, dims, result.initial_centroids_scaled.begin() + to);
+  }
+}
+
+SegmentProfileTally::SegmentProfileTally(int k, int dims, int32_t n_touchpoints, int32_t n_channels)
+    : k_(k), dims_(dims), raw_sum_(size_t(k) * dims, 0.0), scaled_sum_(size_t(k) * dims, 0.0),
+      size_(static_cast<size_t>(k), 0), conversions_(static_cast<size_t>(k), 0),
+      touchpoint_events_(static_cast<size_t>(k), std::vector<int64_t>(static_cast<size_t>(n_touchpoints), 0)),
+      channel_events_(static_cast<size_t>(k), std::vector<int64_t>(static_cast<size_t>(n_channels), 0)),
+      lengths_(static_cast<size_t>(k)), durations_(static_cast<size_t>(k)),
+      population_touchpoints_(static_cast<size_t>(n_touchpoints), 0) {}
+
+void SegmentProfileTally::add(const JourneySet& journeys, const int32_t* labels, const float* raw, int64_t raw_stride,
+                              const std::vector<int>& raw_columns, const float* scaled) {
+  const int dims = dims_;
+  const int64_t n = journeys.size();
+  for (int64_t j = 0; j < n; ++j) {
+    const int s = labels[j];
+    ++size_[s];
+    for (int i = 0; i < dims; ++i) {
+      raw_sum_[size_t(s) * dims + i] += raw[j * raw_stride + raw_columns[i]];
+      scaled_sum_[size_t(s) * dims + i] += scaled[j * dims + i];
+    }
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    const int s = labels[j];
+    conversions_[s] += journeys.converted[j];
+    lengths_[s].push_back(static_cast<double>(journeys.length(j)));
+    durations_[s].push_back(static_cast<double>(journeys.end_ms[j] - journeys.start_ms[j]) / 1000.0);
+    for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
+      ++touchpoint_events_[s][journeys.touchpoint[e]];
+      ++channel_events_[s][journeys.channel[e]];
+      ++population_touchpoints_[journeys.touchpoint[e]];
+    }
+  }
+  for (int64_t j = 0; j < n; ++j) length_sum_ += static_cast<double>(journeys.length(j));
+  journeys_ += n;
+  events_ += journeys.num_events();
+}
+
+void SegmentProfileTally::finish(const JourneySet& vocabulary, const SegmentOptions& options, SegmentResult& result) const {
+  const int k = k_, dims = dims_;
+  const int64_t n = journeys_;
+  const std::vector<int64_t>& size = size_;
+  const std::vector<double>& scaled_sum = scaled_sum_;
+  const JourneySet& journeys = vocabulary;
+  // Centroids in original units: member means of the raw columns.
+  result.centroids.resize(size_t(k) * dims);
+  for (int s = 0; s < k; ++s)
+    for (int i = 0; i < dims; ++i)
+      result.centroids[size_t(s) * dims + i] =
+          size[s] > 0 ? static_cast<float>(raw_sum_[size_t(s) * dims + i] / size[s]) : 0.0f;
+
+  // Profiles.
+  const size_t n_touchpoints = population_touchpoints_.size();
+  std::vector<double> population_touchpoint_share(n_touchpoints, 0.0);
+  const double total_events = static_cast<double>(events_);
+  for (size_t t = 0; t < n_touchpoints; ++t)
+    population_touchpoint_share[t] = total_events > 0 ? population_touchpoints_[t] / total_events : 0.0;
+  const int length_column = [&] {
+    for (int i = 0; i < dims; ++i)
+      if (result.scaling.columns[i] == "length") return i;
+    return -1;
+  }();
+  const double population_mean_length = length_sum_ / static_cast<double>(n);
+
+  result.profiles.resize(static_cast<size_t>(k));
+  for (int s = 0; s < k; ++s) {
+    SegmentProfile& p = result.profiles[s];
+    const std::vector<double>& lengths = lengths_[s];
+    p.size = size[s];
+    p.share = static_cast<double>(size[s]) / static_cast<double>(n);
+    p.conversion_rate = size[s] > 0 ? static_cast<double>(conversions_[s]) / size[s] : 0.0;
+    p.mean_length = lengths.empty() ? 0.0 : std::accumulate(lengths.begin(), lengths.end(), 0.0) / size[s];
+    p.median_length = lengths.empty() ? 0.0 : median_of(lengths);
+    p.median_duration_seconds = durations_[s].empty() ? 0.0 : median_of(durations_[s]);
+    p.top_touchpoints = top_shares(touchpoint_events_[s], journeys.touchpoints, options.top_n);
+    p.top_channels = top_shares(channel_events_[s], journeys.channels, options.top_n);
+    // The segment mean of a standardised column is its z-score against the population.
+    std::vector<std::pair<std::string, double>> z(static_cast<size_t>(dims));
+    for (int i = 0; i < dims; ++i)
+      z[i] = {result.scaling.columns[i], size[s] > 0 ? scaled_sum[size_t(s) * dims + i] / size[s] : 0.0};
+    std::stable_sort(z.begin(), z.end(), [](const auto& a, const auto& b) { return std::fabs(a.second) > std::fabs(b.second); });
+    z.resize(std::min<size_t>(z.size(), static_cast<size_t>(options.top_n)));
+    p.distinguishing = z;
+    const double length_z = length_column >= 0
+                                ? (size[s] > 0 ? scaled_sum[size_t(s) * dims + length_column] / size[s] : 0.0)
+                                : (p.mean_length / std::max(population_mean_length, 1e-9) - 1.0);
+    p.label = make_label(length_z, touchpoint_events_[s], population_touchpoint_share, channel_events_[s], journeys,
+                         p.conversion_rate);
+  }
+}
+
+}  // namespace segments_detail
+
 SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,
                                const SegmentOptions& options) {
+  using namespace segments_detail;
   validate(options);
   const int64_t n = journeys.size();
   if (features.n_rows != n)
@@ -144,56 +306,22 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   const HostDeviceVector<float> scaled = apply_scaling(ctx, features, result.scaling);
   const std::vector<float>& points = scaled.host();
   timer.next("search sample");
-
-  std::vector<int> ks;
-  if (options.k > 0) {
-    ks.push_back(options.k);
-  } else {
-    for (int k = options.k_min; k <= std::min<int64_t>(options.k_max, n); ++k) ks.push_back(k);
-    if (ks.empty()) ks.push_back(static_cast<int>(std::min<int64_t>(n, options.k_min)));
-    result.k_chosen_automatically = true;
-  }
-
+  const SearchPlan plan = plan_search(options, n);
+  result.k_chosen_automatically = plan.automatic;
+  result.k_tried = plan.ks;
   const double tolerance = options.kmeans.tolerance * kmeans_detail::mean_variance(points.data(), n, dims);
-  // The search over k runs on a sample of the journeys when there are many (its cost is restarts x
-  // k values x iterations passes over the points); the winner is refitted to all of them below.
-  const bool search_on_sample = ks.size() > 1 && options.search_sample > 0 && n > options.search_sample;
-  const std::vector<float> sample_points =
-      search_on_sample ? sample_rows(points, n, dims, options.search_sample, options.kmeans.seed ^ 0x5eac4u)
-                       : std::vector<float>{};
+  const bool search_on_sample = !plan.sample.empty();
+  std::vector<float> sample_points;
+  for (const int64_t row : plan.sample) sample_points.insert(sample_points.end(), points.begin() + row * dims, points.begin() + (row + 1) * dims);
   const float* search_points = search_on_sample ? sample_points.data() : points.data();
-  const int64_t search_n = search_on_sample ? options.search_sample : n;
+  const int64_t search_n = search_on_sample ? static_cast<int64_t>(plan.sample.size()) : n;
   result.search_rows = search_n;
-  auto step = search_on_sample ? kmeans_detail::make_step(ctx, search_points, search_n, dims)
-                               : kmeans_detail::make_step(ctx, scaled, n, dims);
-  // One silhouette sample (points and pairwise distances) scores every k.
-  timer.next("k search: silhouette");
-  const SilhouetteSample silhouette_sample(search_points, search_n, dims, options.silhouette_sample,
-                                           options.kmeans.seed ^ 0x5111u, ctx.num_threads);
   KMeansResult best;
-  int best_index = -1;
-  for (size_t i = 0; i < ks.size(); ++i) {
-    report_progress(ctx, "k search", static_cast<double>(i) / static_cast<double>(ks.size()));
-    KMeansOptions km = options.kmeans;
-    if (km.max_iterations < 1 || km.restarts < 1 || km.init_sample < 1)
-      throw ConfigError("k-means max_iterations, restarts and init_sample must be >= 1");
-    if (!(km.tolerance >= 0.0) || !std::isfinite(km.tolerance))
-      throw ConfigError("k-means tolerance must be a finite number >= 0");
-    timer.next("k search: k-means");
-    KMeansResult candidate = kmeans_detail::run_kmeans(ctx, *step, search_points, search_n, dims, ks[i], km, tolerance);
-    timer.next("k search: silhouette");
-    const double silhouette = silhouette_sample.score(candidate.labels, ks[i]);
-    result.k_tried.push_back(ks[i]);
-    result.inertia_per_k.push_back(candidate.inertia);
-    result.silhouette_per_k.push_back(silhouette);
-    // Highest silhouette wins; strictly greater, so the smaller k wins ties.
-    if (best_index < 0 || silhouette > result.silhouette_per_k[best_index]) {
-      best_index = static_cast<int>(i);
-      best = std::move(candidate);
-    }
+  {
+    auto step = search_on_sample ? kmeans_detail::make_step(ctx, search_points, search_n, dims)
+                                 : kmeans_detail::make_step(ctx, scaled, n, dims);
+    best = search_k(ctx, timer, *step, search_points, search_n, dims, options, tolerance, result);
   }
-  step.reset();
-  report_progress(ctx, "k search", 1.0);
   if (search_on_sample) {
     timer.next("final fit");
     // Every journey, from the sample's centroids: its start is what initial_centroids records.
@@ -203,104 +331,13 @@ SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, c
   }
 
   timer.next("profiles");
-  // Segment 0 is the largest (ties: lower k-means label first).
-  const int k = best.k;
-  std::vector<int32_t> order(static_cast<size_t>(k));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return best.sizes[a] > best.sizes[b]; });
-  std::vector<int32_t> new_label(static_cast<size_t>(k));
-  for (int s = 0; s < k; ++s) new_label[order[s]] = s;
-
-  result.k = k;
-  result.inertia = best.inertia;
-  result.silhouette = result.silhouette_per_k[best_index];
-  result.iterations = best.iterations;
-  result.labels.resize(static_cast<size_t>(n));
-  for (int64_t j = 0; j < n; ++j) result.labels[j] = new_label[best.labels[j]];
-  result.centroids_scaled.resize(size_t(k) * dims);
-  result.initial_centroids_scaled.resize(size_t(k) * dims);
-  for (int s = 0; s < k; ++s) {
-    const size_t from = size_t(order[s]) * dims, to = size_t(s) * dims;
-    std::copy_n(best.centroids.begin() + from, dims, result.centroids_scaled.begin() + to);
-    std::copy_n(best.initial_centroids.begin() + from, dims, result.initial_centroids_scaled.begin() + to);
-  }
-
-  // Centroids in original units: member means of the raw columns.
-  const int64_t f = features.num_features();
+  take_clustering(best, result);
   std::vector<int> column(static_cast<size_t>(dims));
   for (int i = 0; i < dims; ++i) column[i] = features.column(result.scaling.columns[i]);
-  std::vector<double> raw_sum(size_t(k) * dims, 0.0), scaled_sum(size_t(k) * dims, 0.0);
-  std::vector<int64_t> size(static_cast<size_t>(k), 0);
-  for (int64_t j = 0; j < n; ++j) {
-    const int s = result.labels[j];
-    ++size[s];
-    for (int i = 0; i < dims; ++i) {
-      raw_sum[size_t(s) * dims + i] += features.values[j * f + column[i]];
-      scaled_sum[size_t(s) * dims + i] += points[j * dims + i];
-    }
-  }
-  result.centroids.resize(size_t(k) * dims);
-  for (int s = 0; s < k; ++s)
-    for (int i = 0; i < dims; ++i)
-      result.centroids[size_t(s) * dims + i] =
-          size[s] > 0 ? static_cast<float>(raw_sum[size_t(s) * dims + i] / size[s]) : 0.0f;
-
-  // Profiles.
-  const size_t n_touchpoints = static_cast<size_t>(journeys.touchpoints.size());
-  const size_t n_channels = static_cast<size_t>(journeys.channels.size());
-  std::vector<std::vector<int64_t>> touchpoint_events(static_cast<size_t>(k), std::vector<int64_t>(n_touchpoints, 0));
-  std::vector<std::vector<int64_t>> channel_events(static_cast<size_t>(k), std::vector<int64_t>(n_channels, 0));
-  std::vector<std::vector<double>> lengths(static_cast<size_t>(k)), durations(static_cast<size_t>(k));
-  std::vector<int64_t> conversions(static_cast<size_t>(k), 0);
-  std::vector<int64_t> population_touchpoints(n_touchpoints, 0);
-  for (int64_t j = 0; j < n; ++j) {
-    const int s = result.labels[j];
-    conversions[s] += journeys.converted[j];
-    lengths[s].push_back(static_cast<double>(journeys.length(j)));
-    durations[s].push_back(static_cast<double>(journeys.end_ms[j] - journeys.start_ms[j]) / 1000.0);
-    for (int64_t e = journeys.offsets[j]; e < journeys.offsets[j + 1]; ++e) {
-      ++touchpoint_events[s][journeys.touchpoint[e]];
-      ++channel_events[s][journeys.channel[e]];
-      ++population_touchpoints[journeys.touchpoint[e]];
-    }
-  }
-  std::vector<double> population_touchpoint_share(n_touchpoints, 0.0);
-  const double total_events = static_cast<double>(journeys.num_events());
-  for (size_t t = 0; t < n_touchpoints; ++t)
-    population_touchpoint_share[t] = total_events > 0 ? population_touchpoints[t] / total_events : 0.0;
-  const int length_column = [&] {
-    for (int i = 0; i < dims; ++i)
-      if (result.scaling.columns[i] == "length") return i;
-    return -1;
-  }();
-  double population_mean_length = 0.0;
-  for (int64_t j = 0; j < n; ++j) population_mean_length += static_cast<double>(journeys.length(j));
-  population_mean_length /= static_cast<double>(n);
-
-  result.profiles.resize(static_cast<size_t>(k));
-  for (int s = 0; s < k; ++s) {
-    SegmentProfile& p = result.profiles[s];
-    p.size = size[s];
-    p.share = static_cast<double>(size[s]) / static_cast<double>(n);
-    p.conversion_rate = size[s] > 0 ? static_cast<double>(conversions[s]) / size[s] : 0.0;
-    p.mean_length = lengths[s].empty() ? 0.0 : std::accumulate(lengths[s].begin(), lengths[s].end(), 0.0) / size[s];
-    p.median_length = lengths[s].empty() ? 0.0 : median_of(lengths[s]);
-    p.median_duration_seconds = durations[s].empty() ? 0.0 : median_of(durations[s]);
-    p.top_touchpoints = top_shares(touchpoint_events[s], journeys.touchpoints, options.top_n);
-    p.top_channels = top_shares(channel_events[s], journeys.channels, options.top_n);
-    // The segment mean of a standardised column is its z-score against the population.
-    std::vector<std::pair<std::string, double>> z(static_cast<size_t>(dims));
-    for (int i = 0; i < dims; ++i)
-      z[i] = {result.scaling.columns[i], size[s] > 0 ? scaled_sum[size_t(s) * dims + i] / size[s] : 0.0};
-    std::stable_sort(z.begin(), z.end(), [](const auto& a, const auto& b) { return std::fabs(a.second) > std::fabs(b.second); });
-    z.resize(std::min<size_t>(z.size(), static_cast<size_t>(options.top_n)));
-    p.distinguishing = z;
-    const double length_z = length_column >= 0
-                                ? (size[s] > 0 ? scaled_sum[size_t(s) * dims + length_column] / size[s] : 0.0)
-                                : (p.mean_length / std::max(population_mean_length, 1e-9) - 1.0);
-    p.label = make_label(length_z, touchpoint_events[s], population_touchpoint_share, channel_events[s], journeys,
-                         p.conversion_rate);
-  }
+  SegmentProfileTally profiles(result.k, dims, journeys.touchpoints.size(), journeys.channels.size());
+  profiles.add(journeys, result.labels.data(), features.values.host().data(), features.num_features(), column,
+               points.data());
+  profiles.finish(journeys, options, result);
   return result;
 }
 

@@ -1,0 +1,49 @@
+// The parts of the features that depend on every journey, added up over batches of journeys in
+// journey order, so a run in batches fits the same spec and writes the same /features statistics
+// as a run over all journeys at once.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "journeymap/features.hpp"
+#include "journeymap/journeys.hpp"
+#include "journeymap/result_file.hpp"
+
+namespace jm {
+
+/// fit_feature_spec over batches: the latest event time and the events per touchpoint and channel
+/// inside the feature windows add up.
+class FeatureSpecTally {
+ public:
+  explicit FeatureSpecTally(const FeatureOptions& options);  ///< ConfigError on invalid options
+  void add(const JourneySet& journeys);
+  /// The spec, naming columns from `vocabulary`'s touchpoints and channels and fitting its case
+  /// attributes, custom dimensions and covariates (a batched run has only covariates).
+  FeatureSpec finish(const JourneySet& vocabulary) const;
+
+ private:
+  FeatureOptions options_;
+  int64_t journeys_ = 0;
+  int64_t last_event_ = 0;
+  std::vector<int64_t> touchpoint_events_, channel_events_;
+};
+
+/// Mean, standard deviation, minimum and maximum of every feature column over the values present,
+/// each column summed row by row in journey order.
+class FeatureColumnStats {
+ public:
+  void add(const FeatureMatrix& features);
+  /// /features without the matrix: names, kinds, the statistics, the top names and the attributes.
+  void write(ResultWriter& writer, const FeatureSpec& spec) const;
+  int64_t rows() const { return rows_; }
+  /// Sum of column c over the rows where it is present.
+  double sum(int64_t c) const { return sum_[static_cast<size_t>(c)]; }
+
+ private:
+  int64_t rows_ = 0;
+  std::vector<double> sum_, sum_sq_, minimum_, maximum_;
+  std::vector<int64_t> present_;
+};
+
+}  // namespace jm
