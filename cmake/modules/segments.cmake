@@ -2,6 +2,7 @@
 # + fused arg-min / centroid-sum kernel), and the `segment` subcommand.
 
 target_sources(journeymap_core PRIVATE
+  host/segments/batched_segments.cpp
   host/segments/kmeans.cpp
   host/segments/silhouette.cpp
   host/segments/kmeans_cpu.cpp

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "journeymap/features.hpp"
@@ -44,6 +45,28 @@ class FeatureColumnStats {
   int64_t rows_ = 0;
   std::vector<double> sum_, sum_sq_, minimum_, maximum_;
   std::vector<int64_t> present_;
+};
+
+/// The features block of the run summary, from the column statistics.
+std::string format_features_summary(const FeatureSpec& spec, const FeatureColumnStats& stats);
+
+/// fit_scaling over batches: every column's sums of f(x) and f(x)^2, added row by row in journey order.
+class ScalingTally {
+ public:
+  /// `columns` of `spec` to standardise (empty: every numeric one); ConfigError for unknown or
+  /// categorical ones.
+  ScalingTally(const FeatureSpec& spec, const std::vector<std::string>& columns);
+  /// Where each scaled column is in a row of the feature matrix.
+  const std::vector<int>& matrix_columns() const { return matrix_columns_; }
+  /// The next `n` rows of `stride` values; scaled column i is at row[columns[i]].
+  void add(const float* values, int64_t n, int64_t stride, const std::vector<int>& columns);
+  FeatureScaling finish() const;
+
+ private:
+  FeatureScaling scaling_;  ///< columns and transforms
+  std::vector<int> matrix_columns_;
+  std::vector<double> sum_, sum_sq_;
+  int64_t rows_ = 0;
 };
 
 }  // namespace jm

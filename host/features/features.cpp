@@ -394,41 +394,50 @@ std::string share_block(const std::string& name) {
   return {};
 }
 
-FeatureScaling fit_scaling(const FeatureMatrix& features, const std::vector<std::string>& columns) {
-  FeatureScaling scaling;
+ScalingTally::ScalingTally(const FeatureSpec& spec, const std::vector<std::string>& columns) {
   if (columns.empty()) {
-    for (int64_t c = 0; c < features.num_features(); ++c)
-      if (features.spec.kinds[c] == FeatureKind::Numeric) scaling.columns.push_back(features.spec.names[c]);
+    for (int64_t c = 0; c < spec.num_features(); ++c)
+      if (spec.kinds[c] == FeatureKind::Numeric) scaling_.columns.push_back(spec.names[c]);
   } else {
-    scaling.columns = columns;
+    scaling_.columns = columns;
   }
-  const int64_t d = scaling.dims(), n = features.n_rows, f = features.num_features();
-  std::vector<int> index(static_cast<size_t>(d));
+  const int64_t d = scaling_.dims();
   for (int64_t i = 0; i < d; ++i) {
-    index[i] = features.column(scaling.columns[i]);
-    if (index[i] < 0) throw ConfigError("unknown feature column '" + scaling.columns[i] + "'");
-    if (features.spec.kinds[index[i]] != FeatureKind::Numeric)
-      throw ConfigError("feature column '" + scaling.columns[i] + "' is categorical and cannot be standardised");
-    scaling.transform.push_back(static_cast<uint8_t>(feature_transform(scaling.columns[i])));
+    const int column = spec.column(scaling_.columns[i]);
+    if (column < 0) throw ConfigError("unknown feature column '" + scaling_.columns[i] + "'");
+    if (spec.kinds[column] != FeatureKind::Numeric)
+      throw ConfigError("feature column '" + scaling_.columns[i] + "' is categorical and cannot be standardised");
+    matrix_columns_.push_back(column);
+    scaling_.transform.push_back(static_cast<uint8_t>(feature_transform(scaling_.columns[i])));
   }
+  sum_.assign(static_cast<size_t>(d), 0.0);
+  sum_sq_.assign(static_cast<size_t>(d), 0.0);
+}
+
+void ScalingTally::add(const float* values, int64_t n, int64_t stride, const std::vector<int>& columns) {
+  // One pass over the rows with every column's sums side by side: the matrix is row-major, so a
+  // pass per column would read all of it once per column. Each column still adds its rows in order.
+  const int64_t d = scaling_.dims();
+  for (int64_t r = 0; r < n; ++r) {
+    const float* row = values + r * stride;
+    for (int64_t i = 0; i < d; ++i) {
+      const double x = feature_rules::transform_value(row[columns[i]], scaling_.transform[i]);
+      sum_[i] += x;
+      sum_sq_[i] += x * x;
+    }
+  }
+  rows_ += n;
+}
+
+FeatureScaling ScalingTally::finish() const {
+  FeatureScaling scaling = scaling_;
+  const int64_t d = scaling.dims(), n = rows_;
   scaling.mean.assign(static_cast<size_t>(d), 0.0f);
   scaling.scale.assign(static_cast<size_t>(d), 1.0f);
   std::vector<double> variance(static_cast<size_t>(d), 0.0);
-  const std::vector<float>& values = features.values.host();
-  // One pass over the rows with every column's sums side by side: the matrix is row-major, so a
-  // pass per column would read all of it once per column. Each column still adds its rows in order.
-  std::vector<double> sum(static_cast<size_t>(d), 0.0), sum_sq(static_cast<size_t>(d), 0.0);
-  for (int64_t r = 0; r < n; ++r) {
-    const float* row = values.data() + r * f;
-    for (int64_t i = 0; i < d; ++i) {
-      const double x = feature_rules::transform_value(row[index[i]], scaling.transform[i]);
-      sum[i] += x;
-      sum_sq[i] += x * x;
-    }
-  }
   for (int64_t i = 0; i < d; ++i) {
-    const double mean = n > 0 ? sum[i] / n : 0.0;
-    variance[i] = n > 0 ? std::max(0.0, sum_sq[i] / n - mean * mean) : 0.0;
+    const double mean = n > 0 ? sum_[i] / n : 0.0;
+    variance[i] = n > 0 ? std::max(0.0, sum_sq_[i] / n - mean * mean) : 0.0;
     scaling.mean[i] = static_cast<float>(mean);
   }
   // Plain columns: their own standard deviation; share columns: the pooled one of their block.
@@ -446,6 +455,12 @@ FeatureScaling fit_scaling(const FeatureMatrix& features, const std::vector<std:
     scaling.scale[i] = sd > 1e-12 ? static_cast<float>(sd) : 1.0f;
   }
   return scaling;
+}
+
+FeatureScaling fit_scaling(const FeatureMatrix& features, const std::vector<std::string>& columns) {
+  ScalingTally tally(features.spec, columns);
+  tally.add(features.values.host().data(), features.n_rows, features.num_features(), tally.matrix_columns());
+  return tally.finish();
 }
 
 namespace {
@@ -565,24 +580,26 @@ void write_features_results(ResultWriter& writer, const FeatureMatrix& features,
                         static_cast<size_t>(features.num_features()));
 }
 
-std::string format_features_summary(const FeatureMatrix& features, const JourneySet& journeys) {
-  (void)journeys;
+std::string format_features_summary(const FeatureSpec& spec, const FeatureColumnStats& stats) {
   std::ostringstream out;
-  const int64_t n = features.n_rows, f = features.num_features();
+  const int64_t n = stats.rows(), f = spec.num_features();
   out << fmt::format("Features: {} columns for {} journeys ({} top touchpoints, {} top channels, {} bigram buckets{})\n",
-                     f, n, features.spec.top_touchpoints.size(), features.spec.top_channels.size(),
-                     features.spec.options.bigram_buckets,
-                     features.spec.options.prefix_events > 0
-                         ? fmt::format(", prefix of {} events", features.spec.options.prefix_events)
-                         : std::string());
+                     f, n, spec.top_touchpoints.size(), spec.top_channels.size(), spec.options.bigram_buckets,
+                     spec.options.prefix_events > 0 ? fmt::format(", prefix of {} events", spec.options.prefix_events)
+                                                    : std::string());
   for (const char* name : {"length", "duration_seconds", "distinct_touchpoints", "channel_count", "gap_median_seconds"}) {
-    const int c = features.column(name);
+    const int c = spec.column(name);
     if (c < 0 || n == 0) continue;
-    double sum = 0.0;
-    for (int64_t r = 0; r < n; ++r) sum += features.values[r * f + c];
-    out << fmt::format("  mean {:<22} {:>12.2f}\n", name, sum / n);
+    out << fmt::format("  mean {:<22} {:>12.2f}\n", name, stats.sum(c) / n);
   }
   return out.str();
+}
+
+std::string format_features_summary(const FeatureMatrix& features, const JourneySet& journeys) {
+  (void)journeys;
+  FeatureColumnStats stats;
+  stats.add(features);
+  return format_features_summary(features.spec, stats);
 }
 
 }  // namespace jm

@@ -386,34 +386,48 @@ struct ResultWriter::Impl {
 
   /// A dataset that grows by append(): whole chunks go to the file as they fill (compressed on all
   /// cores, as write_array does), the rest waits in `pending` until more comes or the file closes.
+  /// A 1-D dataset grows by elements; a 2-D one by rows of `columns` elements.
   struct Appended {
-    hsize_t in_file = 0;  ///< elements written to the file
+    hsize_t in_file = 0;  ///< rows written to the file
+    hsize_t columns = 0;  ///< 0: a 1-D dataset
     hid_t memory_type = H5I_INVALID_HID;
+    size_t row_bytes = 0;
     size_t element_bytes = 0;
-    hsize_t chunk = 0;                   ///< elements a chunk
-    std::vector<unsigned char> pending;  ///< elements not written yet (less than a chunk)
-    hsize_t size() const { return in_file + pending.size() / element_bytes; }
+    hsize_t chunk_rows = 0;
+    std::vector<unsigned char> pending;  ///< rows not written yet (less than a chunk)
+    hsize_t size() const { return in_file + pending.size() / row_bytes; }
+    std::vector<hsize_t> dims(hsize_t rows) const {
+      return columns == 0 ? std::vector<hsize_t>{rows} : std::vector<hsize_t>{rows, columns};
+    }
   };
   std::map<std::string, Appended> appended;
 
-  /// Appends `count` elements to the growing 1-D dataset at `path`, creating it on first use.
-  void append_array(const std::string& path, const void* data, hsize_t count, hid_t memory_type, hid_t file_type,
-                    size_t element_bytes) {
+  /// Appends `rows` rows (elements of a 1-D dataset when `columns` is 0) to the growing dataset at
+  /// `path`, creating it on first use.
+  void append_array(const std::string& path, const void* data, hsize_t rows, hsize_t columns, hid_t memory_type,
+                    hid_t file_type, size_t element_bytes) {
     silence_hdf5_errors();
     require_open();
     auto known = appended.find(path);
     if (known == appended.end()) {
       require_new(path);
       if (H5Tequal(memory_type, file_type) <= 0) fail(path, "appends take numbers stored in their memory layout");
-      const hsize_t empty = 0, unlimited = H5S_UNLIMITED;
-      DataspaceHandle space(H5Screate_simple(1, &empty, &unlimited));
-      PropertyListHandle create(H5Pcreate(H5P_DATASET_CREATE));
-      if (!space.valid() || !create.valid()) fail_hdf5(path);
       Appended grown;
+      grown.columns = columns;
       grown.memory_type = memory_type;
       grown.element_bytes = element_bytes;
-      grown.chunk = chunk_shape({kMaxChunkElements}, element_bytes)[0];
-      if (H5Pset_chunk(create.get(), 1, &grown.chunk) < 0) fail_hdf5(path);
+      grown.row_bytes = element_bytes * std::max<hsize_t>(columns, 1);
+      const std::vector<hsize_t> empty = grown.dims(0);
+      std::vector<hsize_t> unlimited = empty;
+      unlimited[0] = H5S_UNLIMITED;
+      DataspaceHandle space(H5Screate_simple(static_cast<int>(empty.size()), empty.data(), unlimited.data()));
+      PropertyListHandle create(H5Pcreate(H5P_DATASET_CREATE));
+      if (!space.valid() || !create.valid()) fail_hdf5(path);
+      std::vector<hsize_t> chunk =
+          chunk_shape(columns == 0 ? std::vector<hsize_t>{kMaxChunkElements} : std::vector<hsize_t>{kMaxChunkElements, columns},
+                      element_bytes);
+      grown.chunk_rows = chunk[0];
+      if (H5Pset_chunk(create.get(), static_cast<int>(chunk.size()), chunk.data()) < 0) fail_hdf5(path);
       if (deflate_level > 0 && (H5Pset_shuffle(create.get()) < 0 ||
                                 H5Pset_deflate(create.get(), static_cast<unsigned>(deflate_level)) < 0))
         fail_hdf5(path);
@@ -421,48 +435,52 @@ struct ResultWriter::Impl {
           H5Dcreate2(file.get(), path.c_str(), file_type, space.get(), link_create.get(), create.get(), H5P_DEFAULT));
       if (!dataset.valid() || dataset.close() < 0) fail_hdf5(path);
       known = appended.emplace(path, std::move(grown)).first;
-    } else if (H5Tequal(known->second.memory_type, memory_type) <= 0) {
-      fail(path, "appended with another element type than before");
+    } else if (H5Tequal(known->second.memory_type, memory_type) <= 0 || known->second.columns != columns) {
+      fail(path, "appended with another element type or row width than before");
     }
     Appended& target = known->second;
     const auto* bytes = static_cast<const unsigned char*>(data);
-    target.pending.insert(target.pending.end(), bytes, bytes + count * element_bytes);
-    const hsize_t whole = target.pending.size() / element_bytes / target.chunk * target.chunk;
+    target.pending.insert(target.pending.end(), bytes, bytes + rows * target.row_bytes);
+    const hsize_t whole = target.pending.size() / target.row_bytes / target.chunk_rows * target.chunk_rows;
     if (whole > 0) write_appended(path, target, whole);
   }
 
-  /// Writes the first `count` pending elements of `target` (whole chunks, or the tail when closing).
-  void write_appended(const std::string& path, Appended& target, hsize_t count) {
-    const hsize_t grown = target.in_file + count;
+  /// Writes the first `rows` pending rows of `target` (whole chunks, or the tail when closing).
+  void write_appended(const std::string& path, Appended& target, hsize_t rows) {
+    const std::vector<hsize_t> grown = target.dims(target.in_file + rows), count = target.dims(rows);
     DatasetHandle dataset(H5Dopen2(file.get(), path.c_str(), H5P_DEFAULT));
-    if (!dataset.valid() || H5Dset_extent(dataset.get(), &grown) < 0) fail_hdf5(path);
+    if (!dataset.valid() || H5Dset_extent(dataset.get(), grown.data()) < 0) fail_hdf5(path);
     if (deflate_level > 0) {
-      if (!output_detail::write_chunks_compressed(dataset.get(), target.pending.data(), {count}, {target.chunk},
-                                                  target.element_bytes, deflate_level, target.in_file))
+      std::vector<hsize_t> chunk = count;
+      chunk[0] = target.chunk_rows;
+      if (!output_detail::write_chunks_compressed(dataset.get(), target.pending.data(), count, chunk, target.element_bytes,
+                                                  deflate_level, target.in_file))
         fail_hdf5(path);
     } else {
+      std::vector<hsize_t> start(count.size(), 0);
+      start[0] = target.in_file;
       DataspaceHandle file_space(H5Dget_space(dataset.get()));
-      DataspaceHandle memory_space(H5Screate_simple(1, &count, nullptr));
+      DataspaceHandle memory_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
       if (!file_space.valid() || !memory_space.valid() ||
-          H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &target.in_file, nullptr, &count, nullptr) < 0 ||
+          H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) < 0 ||
           H5Dwrite(dataset.get(), target.memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT,
                    target.pending.data()) < 0)
         fail_hdf5(path);
     }
     if (dataset.close() < 0) fail_hdf5(path);
-    target.pending.erase(target.pending.begin(), target.pending.begin() + static_cast<std::ptrdiff_t>(count * target.element_bytes));
-    target.in_file = grown;
+    target.pending.erase(target.pending.begin(), target.pending.begin() + static_cast<std::ptrdiff_t>(rows * target.row_bytes));
+    target.in_file += rows;
   }
 
   /// Writes what the appended datasets still hold back: before the file closes.
   void flush_appended() {
     for (auto& [path, target] : appended)
-      if (!target.pending.empty()) write_appended(path, target, target.pending.size() / target.element_bytes);
+      if (!target.pending.empty()) write_appended(path, target, target.pending.size() / target.row_bytes);
   }
 
   template <typename T>
   void append_numeric(const std::string& path, const std::vector<T>& data) {
-    append_array(path, data.data(), static_cast<hsize_t>(data.size()), NumericTraits<T>::memory(),
+    append_array(path, data.data(), static_cast<hsize_t>(data.size()), 0, NumericTraits<T>::memory(),
                  NumericTraits<T>::file(), sizeof(T));
   }
 
@@ -612,6 +630,13 @@ void ResultWriter::append(const std::string& path, const std::vector<float>& dat
 }
 void ResultWriter::append(const std::string& path, const std::vector<double>& data) {
   impl_->append_numeric(path, data);
+}
+
+void ResultWriter::append_rows(const std::string& path, const std::vector<float>& data, size_t cols) {
+  if (cols == 0 || data.size() % cols != 0)
+    impl_->fail(path, std::to_string(data.size()) + " values are not rows of " + std::to_string(cols));
+  impl_->append_array(path, data.data(), static_cast<hsize_t>(data.size() / cols), static_cast<hsize_t>(cols),
+                      H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, sizeof(float));
 }
 
 void ResultWriter::write_matrix(const std::string& path, const std::vector<float>& data, size_t rows, size_t cols) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,12 +14,16 @@
 #include "host/anomalies/alert_tally.hpp"
 #include "host/flows/attribution_tally.hpp"
 #include "host/flows/flow_tally.hpp"
+#include "host/features/feature_tallies.hpp"
 #include "host/patterns/batched_mining.hpp"
 #include "host/pipeline/journey_batches.hpp"
 #include "host/pipeline/summary_tally.hpp"
+#include "host/segments/batched_segments.hpp"
+#include "host/segments/segment_parts.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/covariates.hpp"
+#include "journeymap/features.hpp"
 #include "journeymap/flows.hpp"
 #include "journeymap/patterns.hpp"
 #include "journeymap/step_timing.hpp"
@@ -47,7 +52,6 @@ std::vector<std::string> skipped_in_batches(const RunConfig& config) {
   std::vector<std::string> skipped;
   const std::string why = " not computed in a run in batches yet (it needs every journey's features at once); run "
                           "without [run] host_memory_budget for it";
-  if (config.segments_enabled) skipped.push_back("segments:" + why);
   if (config.model_enabled) skipped.push_back("model:" + why);
   if (config.anomalies_enabled && config.anomalies.journeys_enabled) skipped.push_back("journey anomaly scores:" + why);
   if (config.proposals_enabled)
@@ -87,6 +91,7 @@ struct FirstPass {
   JourneyBuildStats build_stats;
   FlowTally flows;
   AlertTally alerts;
+  std::optional<FeatureSpecTally> feature_spec;  ///< when segments are on
   int64_t conversions = 0;
   double conversion_value = 0.0;  ///< summed over the journeys in their order, as a run at once sums it
   JourneySet last_batch;          ///< outcome labels for /vocab/outcomes
@@ -99,6 +104,7 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   StepTimer step(ctx);
   std::vector<int64_t> customer_last_ms;
   FlowTallySum flows;
+  if (config.segments_enabled) pass.feature_spec.emplace(config.features);
   for (int64_t b = 0; b < batches.size(); ++b) {
     step.next("build");
     JourneySet journeys = batches.journeys(b, &customer_last_ms);
@@ -117,6 +123,10 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     if (config.flows_enabled) {
       step.next("flow tally");
       flows.add(tally_flows(ctx, journeys, config.flows, &named_funnel));
+    }
+    if (pass.feature_spec) {
+      step.next("feature spec");
+      pass.feature_spec->add(journeys);
     }
     if (alerts) {
       step.next("alert tally");
@@ -142,11 +152,20 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
 struct SecondPass {
   std::optional<FunnelTally> funnel;
   std::optional<AttributionTally> attribution;
+  // Segments: the features of every journey (their statistics; the matrix goes to the result as it
+  // comes) and the segment columns kept for the k-means passes.
+  std::optional<FeatureSpec> feature_spec;
+  FeatureColumnStats feature_stats;
+  std::unique_ptr<SegmentInputs> segment_inputs;
 };
 
 SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, const FirstPass& first,
-                       const JourneySet& vocabulary) {
+                       const JourneySet& vocabulary, ResultWriter& writer, const std::string& scratch_folder) {
   SecondPass pass;
+  if (first.feature_spec) {
+    pass.feature_spec = first.feature_spec->finish(vocabulary);
+    pass.segment_inputs = std::make_unique<SegmentInputs>(scratch_folder, *pass.feature_spec, config.segments);
+  }
   std::vector<int32_t> funnel;
   if (config.flows_enabled) {
     funnel = resolve_funnel(config.flows, vocabulary, first.flows.variants);
@@ -158,12 +177,22 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
     channel_touches.resize(static_cast<size_t>(vocabulary.channels.size()), 0);
     pass.attribution.emplace(config.attribution, std::move(touchpoint_touches), std::move(channel_touches));
   }
-  if (!pass.funnel && !pass.attribution) return pass;
+  if (!pass.funnel && !pass.attribution && !pass.feature_spec) return pass;
   StepTimer step(ctx);
   const FlowOptions& options = config.flows;
   for (int64_t b = 0; b < batches.size(); ++b) {
     step.next("build again");
-    const JourneySet journeys = batches.journeys(b);
+    JourneySet journeys = batches.journeys(b);
+    if (pass.feature_spec) {
+      step.next("features");
+      journeys.covariates = vocabulary.covariates;
+      const FeatureMatrix features = extract_features(ctx, journeys, *pass.feature_spec);
+      pass.feature_stats.add(features);
+      pass.segment_inputs->add(features);
+      step.next("write features");
+      if (config.store_feature_matrix)
+        writer.append_rows("/features/matrix", features.values.host(), static_cast<size_t>(features.num_features()));
+    }
     if (pass.funnel) {
       step.next("funnel tally");
       // The journeys the flows follow, as tally_flows sees them.
@@ -177,6 +206,49 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
       pass.attribution->add(ctx, journeys);
     }
   }
+  return pass;
+}
+
+// What needs the segments of every journey: their profiles and the flows' funnel by segment (each
+// journey's funnel depth with its segment). One more pass over the batches.
+struct ThirdPass {
+  std::vector<uint8_t> funnel_depth;     ///< per journey the flows follow
+  std::vector<int32_t> funnel_segment;  ///< its segment
+};
+
+ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, const SegmentInputs& inputs,
+                     const JourneySet& vocabulary, const std::vector<int32_t>* funnel, SegmentResult& segments) {
+  ThirdPass pass;
+  const int dims = inputs.dims();
+  segments_detail::SegmentProfileTally profiles(segments.k, dims, vocabulary.touchpoints.size(), vocabulary.channels.size());
+  std::vector<int> identity(static_cast<size_t>(dims));
+  std::iota(identity.begin(), identity.end(), 0);
+  std::vector<float> raw, scaled;
+  const FlowOptions& options = config.flows;
+  const bool viewed = !options.anchor.empty() || options.collapse_repeats || options.anchor_at_end;
+  StepTimer step(ctx);
+  int64_t first = 0;
+  for (int64_t b = 0; b < batches.size(); ++b) {
+    step.next("build again");
+    const JourneySet journeys = batches.journeys(b);
+    const int64_t n = journeys.size();
+    const int32_t* labels = segments.labels.data() + first;
+    step.next("segment profiles");
+    raw.resize(static_cast<size_t>(n * dims));
+    inputs.read(first, n, raw.data());
+    inputs.read_scaled(first, n, segments.scaling, scaled);
+    profiles.add(journeys, labels, raw.data(), dims, identity, scaled.data());
+    if (funnel) {
+      step.next("funnel by segment");
+      std::vector<int64_t> rows;
+      const FunnelTally counted = tally_funnel(ctx, viewed ? flow_view(journeys, options, &rows) : journeys, *funnel);
+      pass.funnel_depth.insert(pass.funnel_depth.end(), counted.journey_depth.begin(), counted.journey_depth.end());
+      for (size_t r = 0; r < counted.journey_depth.size(); ++r)
+        pass.funnel_segment.push_back(labels[viewed ? rows[r] : static_cast<int64_t>(r)]);
+    }
+    first += n;
+  }
+  profiles.finish(vocabulary, config.segments, segments);
   return pass;
 }
 
@@ -245,11 +317,39 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     report.stage_summaries.push_back(format_patterns_summary(mined.result, vocabulary) + "  " + mined.how + "\n");
   }
 
-  SecondPass counted = clock.run("journeys", [&] { return second_pass(config, ctx, *batches, pass, vocabulary); });
+  SecondPass counted = clock.run("journeys", [&] {
+    return second_pass(config, ctx, *batches, pass, vocabulary, writer, folder.empty() ? "." : folder);
+  });
+  if (counted.funnel) pass.flows.funnel = std::move(*counted.funnel);
+
+  std::optional<SegmentResult> segments;
+  ThirdPass by_segment;
+  if (counted.feature_spec) {
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "features");
+      counted.feature_stats.write(writer, *counted.feature_spec);
+    });
+    report.stage_summaries.push_back(format_features_summary(*counted.feature_spec, counted.feature_stats));
+    // The k-means passes read the segment columns back, a window at a time.
+    const int64_t points_in_memory = config.host_memory_budget / 4 / (counted.segment_inputs->dims() * 16);
+    segments = clock.run("segments", [&] {
+      return cluster_in_batches(ctx, *counted.segment_inputs, config.segments, points_in_memory);
+    });
+    by_segment = clock.run("journeys", [&] {
+      return third_pass(config, ctx, *batches, *counted.segment_inputs, vocabulary,
+                        config.flows_enabled ? &pass.flows.funnel.steps : nullptr, *segments);
+    });
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "segments");
+      write_segments_results(writer, *segments, vocabulary);
+    });
+    report.stage_summaries.push_back(format_segments_summary(*segments, vocabulary));
+  }
   if (config.flows_enabled) {
     const FlowResult flows = clock.run("flows", [&] {
-      if (counted.funnel) pass.flows.funnel = std::move(*counted.funnel);
-      return finish_flows(pass.flows, config.flows);
+      if (!segments) return finish_flows(pass.flows, config.flows);
+      pass.flows.funnel.journey_depth = std::move(by_segment.funnel_depth);
+      return finish_flows(pass.flows, config.flows, by_segment.funnel_segment, segments->k);
     });
     clock.run("write", [&] {
       const StepTimer step(ctx, "flows");

@@ -109,7 +109,8 @@ KMeansResult run_lloyd(LloydStep& step, const float* points, int64_t n, int dims
       const std::vector<int64_t> far = step.farthest_points(static_cast<int>(empty.size()));
       for (size_t e = 0; e < empty.size(); ++e) {
         const int64_t source = far[std::min(e, far.size() - 1)];
-        std::copy(points + source * dims, points + (source + 1) * dims, updated.begin() + size_t(empty[e]) * dims);
+        float* target = updated.data() + size_t(empty[e]) * dims;
+        if (!step.copy_point(source, target)) std::copy(points + source * dims, points + (source + 1) * dims, target);
       }
       result.empty_clusters_repaired += static_cast<int>(empty.size());
     }

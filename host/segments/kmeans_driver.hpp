@@ -28,7 +28,8 @@ std::unique_ptr<LloydStep> make_step(const Context& ctx, const float* points, in
 /// outlive the step).
 std::unique_ptr<LloydStep> make_step(const Context& ctx, const HostDeviceVector<float>& points, int64_t n, int dims);
 
-/// Lloyd iterations from `centroids`; labels are fetched only when `fetch_labels`.
+/// Lloyd iterations from `centroids`; labels are fetched only when `fetch_labels`. `points` may be
+/// null for a step that copies its own points (LloydStep::copy_point).
 KMeansResult run_lloyd(LloydStep& step, const float* points, int64_t n, int dims, std::vector<float> centroids, int k,
                        const KMeansOptions& options, double absolute_tolerance, bool fetch_labels);
 

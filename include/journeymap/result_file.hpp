@@ -72,6 +72,8 @@ class ResultWriter {
   void append(const std::string& path, const std::vector<uint8_t>& data);
   void append(const std::string& path, const std::vector<float>& data);
   void append(const std::string& path, const std::vector<double>& data);
+  /// Appends rows to a 2-D float matrix [rows x cols] that grows the same way (write_matrix's layout).
+  void append_rows(const std::string& path, const std::vector<float>& data, size_t cols);
   /// /journeys, one batch after another: `batch` holds the next journeys (its customer ids counted
   /// from `first_customer`); the offsets continue the previous batch's. finish_journeys() writes the
   /// attributes once every batch is in. Batches of consecutive customers give the same /journeys as

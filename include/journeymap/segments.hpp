@@ -151,6 +151,13 @@ class LloydStep {
   virtual std::vector<int64_t> farthest_points(int count) = 0;
   /// Labels of the last assign, [n].
   virtual std::vector<int32_t> labels() = 0;
+  /// Point `index` [dims] into `out`, for a step whose points are not in host memory all at once
+  /// (run_lloyd is then given no points); false for steps that do not hold them.
+  virtual bool copy_point(int64_t index, float* out) {
+    (void)index;
+    (void)out;
+    return false;
+  }
 };
 
 namespace cpu_impl {

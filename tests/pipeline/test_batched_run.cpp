@@ -44,7 +44,8 @@ jm::RunConfig batchable_config(const std::string& input, const std::string& outp
   config.device = jm::DeviceChoice::Cpu;
   config.progress = false;
   config.journeys.session_gap_seconds = jm::kGeneratedJourneyGapSeconds;
-  config.segments_enabled = false;
+  config.segments.search_sample = 1000;  // the search over k on a sample, the final fit streamed
+  config.segments.k_max = 4;
   config.model_enabled = false;
   config.proposals_enabled = false;
   config.anomalies.journeys_enabled = false;
@@ -58,18 +59,20 @@ void expect_same_counts(const jm::ResultReader& a, const jm::ResultReader& b) {
   for (const auto& [group, attribute] : std::vector<std::pair<std::string, std::string>>{
            {"/journeys", "n_journeys"}, {"/journeys", "n_events"}, {"/journeys", "input_events"},
            {"/patterns", "n_patterns"}, {"/patterns", "min_support_count"}, {"/flows", "n_journeys"},
-           {"/flows", "n_distinct_variants"}, {"/attribution", "conversions_attributed"}})
+           {"/flows", "n_distinct_variants"}, {"/attribution", "conversions_attributed"}, {"/segments", "k"},
+           {"/segments", "iterations"}, {"/features", "n_journeys"}})
     EXPECT_EQ(a.read_int_attribute(group, attribute), b.read_int_attribute(group, attribute)) << group << " " << attribute;
 }
 
 TEST(BatchedRun, EqualsARunAtOnceInEveryDataset) {
   const fs::path dir = jm::testing::scratch_dir();
-  const std::string events = generated_events(dir, 6000);
+  // 20,000 journeys: the streamed k-means passes add several blocks of kmeans_rules::kSumBlockRows.
+  const std::string events = generated_events(dir, 20000);
   const jm::RunReport once = jm::run_pipeline(batchable_config(events, (dir / "once.h5").string()));
-  ASSERT_GT(once.summary.events, 50000);
+  ASSERT_GT(once.summary.events, 200000);
 
   jm::RunConfig batched = batchable_config(events, (dir / "batched.h5").string());
-  batched.host_memory_budget = budget_for_batches_of(5000);
+  batched.host_memory_budget = budget_for_batches_of(20000);
   const jm::RunReport report = jm::run_pipeline(batched);
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
   jm::testing::expect_same_datasets(a, b, "");
@@ -114,6 +117,7 @@ TEST(BatchedRun, AnchoredFlowsNamedFunnelAndUncompressedOutputInOneEventBatches)
   EXPECT_GT(a.read_int_attribute("/flows", "journeys_without_anchor"), 0);
   EXPECT_TRUE(a.exists("/attribution/touchpoint/markov_pooled"));
   EXPECT_TRUE(a.exists("/attribution/touchpoint/markov_higher"));
+  EXPECT_FALSE(a.read_int64("/flows/funnel/reached_by_segment").empty());
 }
 
 // Parquet read row group by row group into the batches: the result of the CSV it was written from,
@@ -145,11 +149,11 @@ TEST(BatchedRun, StagesThatNeedEveryJourneyAreSkippedWithTheirReason) {
   jm::run_pipeline(config);
   const jm::ResultReader result(config.output_path);
   const std::vector<std::string> skipped = result.read_strings("/meta/skipped_stages");
-  ASSERT_EQ(skipped.size(), 4u);
-  for (const char* stage : {"segments:", "model:", "journey anomaly scores:", "proposals:"})
+  ASSERT_EQ(skipped.size(), 3u);
+  for (const char* stage : {"model:", "journey anomaly scores:", "proposals:"})
     EXPECT_TRUE(std::any_of(skipped.begin(), skipped.end(), [&](const std::string& s) { return s.rfind(stage, 0) == 0; }))
         << stage;
-  EXPECT_FALSE(result.exists("/segments"));
+  EXPECT_TRUE(result.exists("/segments/label"));
   EXPECT_FALSE(result.exists("/model"));
   EXPECT_TRUE(result.exists("/alerts"));
   EXPECT_TRUE(result.exists("/patterns/support"));
@@ -176,6 +180,13 @@ TEST(BatchedRun, SettingsNotAppliedInBatchesAreRefusedBeforeAnythingIsWritten) {
   refused([](jm::RunConfig& c) { c.compare_enabled = true; }, "[compare]");
   refused([&](jm::RunConfig& c) { c.append_base = (dir / "base.h5").string(); }, "--append");
   refused([](jm::RunConfig& c) { c.outcome.window_days = 30; }, "window");
+  // k-means over every journey at once (a fixed k) where the budget holds far fewer points.
+  refused(
+      [](jm::RunConfig& c) {
+        c.segments.k = 3;
+        c.host_memory_budget = budget_for_batches_of(1);
+      },
+      "k-means would run on all");
 }
 
 TEST(MemorySize, ReadsUnitsAndRefusesWhatIsNotASize) {

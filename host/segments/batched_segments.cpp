@@ -1,0 +1,230 @@
+// Segments of journeys that come in batches (batched_segments.hpp).
+#include "host/segments/batched_segments.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "host/core/thread_pool.hpp"
+#include "host/segments/kmeans_driver.hpp"
+#include "host/segments/segment_parts.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/feature_rules.hpp"
+#include "journeymap/kmeans_rules.hpp"
+#include "journeymap/step_timing.hpp"
+
+namespace jm {
+namespace {
+
+constexpr int64_t kBlockRows = kmeans_rules::kSumBlockRows;
+constexpr int64_t kBlocksPerWindow = 32;  // rows read back and standardised at a time
+
+void scaled_rows(const SegmentInputs& inputs, const FeatureScaling& scaling, int64_t first, int64_t count,
+                 std::vector<float>& out) {
+  inputs.read_scaled(first, count, scaling, out);
+}
+
+// A Lloyd step over every row of the inputs, read back a window at a time: each block of
+// kSumBlockRows rows is assigned by a CPU step of its own, and the blocks' sums, counts and inertia
+// are added in block order, as the CPU step over all rows adds them.
+class StreamedLloydStep final : public LloydStep {
+ public:
+  StreamedLloydStep(const Context& ctx, const SegmentInputs& inputs, const FeatureScaling& scaling)
+      : ctx_(ctx), inputs_(inputs), scaling_(scaling), labels_(static_cast<size_t>(inputs.rows()), 0) {}
+
+  double assign(const std::vector<float>& centroids, int k, std::vector<double>& sums,
+                std::vector<int64_t>& counts) override {
+    return pass(centroids, k, sums, counts, 0, nullptr);
+  }
+
+  std::vector<int64_t> farthest_points(int count) override {
+    std::vector<double> sums;
+    std::vector<int64_t> counts;
+    std::vector<std::pair<double, int64_t>> candidates;  // (-distance, row): the farthest first, lower row on ties
+    pass(last_centroids_, last_k_, sums, counts, count, &candidates);
+    std::sort(candidates.begin(), candidates.end());
+    std::vector<int64_t> far;
+    for (size_t c = 0; c < candidates.size() && static_cast<int>(far.size()) < count; ++c) far.push_back(candidates[c].second);
+    return far;
+  }
+
+  std::vector<int32_t> labels() override { return labels_; }
+
+  bool copy_point(int64_t index, float* out) override {
+    std::vector<float> row;
+    scaled_rows(inputs_, scaling_, index, 1, row);
+    std::copy(row.begin(), row.end(), out);
+    return true;
+  }
+
+ private:
+  // One assignment of every row; with `far_count`, each block's farthest rows (distance to their
+  // centroid in double) go to `candidates`.
+  double pass(const std::vector<float>& centroids, int k, std::vector<double>& sums, std::vector<int64_t>& counts,
+              int far_count, std::vector<std::pair<double, int64_t>>* candidates) {
+    const int dims = inputs_.dims();
+    const int64_t n = inputs_.rows();
+    last_centroids_ = centroids;
+    last_k_ = k;
+    sums.assign(size_t(k) * dims, 0.0);
+    counts.assign(size_t(k), 0);
+    double inertia = 0.0;
+    Context one_thread;
+    one_thread.num_threads = 1;
+    std::vector<float> window;
+    const int64_t window_rows = kBlocksPerWindow * kBlockRows;
+    for (int64_t first = 0; first < n; first += window_rows) {
+      const int64_t rows = std::min(window_rows, n - first);
+      scaled_rows(inputs_, scaling_, first, rows, window);
+      const int64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
+      std::vector<std::vector<double>> block_sums(static_cast<size_t>(blocks));
+      std::vector<std::vector<int64_t>> block_counts(static_cast<size_t>(blocks));
+      std::vector<double> block_inertia(static_cast<size_t>(blocks), 0.0);
+      std::vector<std::vector<std::pair<double, int64_t>>> block_far(static_cast<size_t>(blocks));
+      parallel_for(blocks, ctx_.num_threads, [&](int64_t b) {
+        const int64_t begin = b * kBlockRows, count = std::min(kBlockRows, rows - begin);
+        const float* points = window.data() + begin * dims;
+        auto step = kmeans_detail::make_step(one_thread, points, count, dims);
+        block_inertia[b] = step->assign(centroids, k, block_sums[b], block_counts[b]);
+        const std::vector<int32_t> labels = step->labels();
+        std::copy(labels.begin(), labels.end(), labels_.begin() + first + begin);
+        if (far_count > 0)
+          for (const int64_t row : step->farthest_points(far_count))
+            block_far[b].emplace_back(
+                -kmeans_rules::squared_distance_in_double(points + row * dims, centroids.data() + size_t(labels[row]) * dims, dims),
+                first + begin + row);
+      });
+      for (int64_t b = 0; b < blocks; ++b) {
+        for (size_t i = 0; i < sums.size(); ++i) sums[i] += block_sums[b][i];
+        for (int c = 0; c < k; ++c) counts[c] += block_counts[b][c];
+        inertia += block_inertia[b];
+        if (candidates) candidates->insert(candidates->end(), block_far[b].begin(), block_far[b].end());
+      }
+    }
+    return inertia;
+  }
+
+  const Context& ctx_;
+  const SegmentInputs& inputs_;
+  const FeatureScaling& scaling_;
+  std::vector<int32_t> labels_;
+  std::vector<float> last_centroids_;
+  int last_k_ = 0;
+};
+
+}  // namespace
+
+SegmentInputs::SegmentInputs(const std::string& directory, const FeatureSpec& spec, const SegmentOptions& options)
+    : file_(std::make_unique<SpoolFile>(directory, ".jm-segment-rows")),
+      scaling_(spec, [&] {
+        FeatureMatrix layout;
+        layout.spec = spec;
+        return options.columns.empty() ? default_segment_columns(layout) : options.columns;
+      }()) {
+  columns_ = scaling_.matrix_columns();
+  if (columns_.empty()) throw ConfigError("no feature columns to segment on");
+}
+
+void SegmentInputs::add(const FeatureMatrix& batch) {
+  const int64_t n = batch.n_rows, f = batch.num_features();
+  const int dims = this->dims();
+  const std::vector<float>& values = batch.values.host();
+  std::vector<float> rows(static_cast<size_t>(n * dims));
+  for (int64_t r = 0; r < n; ++r)
+    for (int i = 0; i < dims; ++i) rows[static_cast<size_t>(r * dims + i)] = values[static_cast<size_t>(r * f + columns_[i])];
+  scaling_.add(values.data(), n, f, columns_);
+  file_->append(rows.data(), rows.size() * sizeof(float));
+  rows_ += n;
+}
+
+void SegmentInputs::read(int64_t first, int64_t count, float* out) const {
+  if (first < 0 || count < 0 || first + count > rows_) throw Error("segment rows: read past the rows written");
+  const auto row_bytes = static_cast<int64_t>(dims()) * static_cast<int64_t>(sizeof(float));
+  file_->read(first * row_bytes, out, static_cast<size_t>(count * row_bytes));
+}
+
+void SegmentInputs::read_scaled(int64_t first, int64_t count, const FeatureScaling& scaling,
+                                std::vector<float>& out) const {
+  const int dims = this->dims();
+  out.resize(static_cast<size_t>(count * dims));
+  read(first, count, out.data());
+  for (int64_t r = 0; r < count; ++r)
+    for (int i = 0; i < dims; ++i) {
+      float& x = out[static_cast<size_t>(r * dims + i)];
+      x = feature_rules::standardise(x, scaling.transform[i], scaling.mean[i], scaling.scale[i]);
+    }
+}
+
+SegmentResult cluster_in_batches(const Context& ctx, const SegmentInputs& inputs, const SegmentOptions& options,
+                                 int64_t max_points_in_memory) {
+  using namespace segments_detail;
+  validate(options);
+  const int64_t n = inputs.rows();
+  const int dims = inputs.dims();
+  StepTimer timer(ctx, "scaling");
+  SegmentResult result;
+  result.scaling = inputs.scaling();
+  if (n == 0) return result;
+  if (options.k > n)
+    throw ConfigError("segments.k = " + std::to_string(options.k) + " exceeds the number of journeys (" +
+                      std::to_string(n) + ")");
+  timer.next("search sample");
+  const SearchPlan plan = plan_search(options, n);
+  result.k_chosen_automatically = plan.automatic;
+  result.k_tried = plan.ks;
+  if (plan.sample.empty() && n > max_points_in_memory)
+    throw ConfigError("segments: k-means would run on all " + std::to_string(n) +
+                      " journeys at once (k is fixed, or there are no more than [segments] search_sample), more than "
+                      "the memory budget holds (" + std::to_string(max_points_in_memory) +
+                      "); set [segments] k = 0 with a smaller search_sample, or a larger [run] host_memory_budget");
+
+  // One pass over the rows: the tolerance's variance (each column summed in row order, as
+  // mean_variance does) and the search rows.
+  std::vector<double> sum(static_cast<size_t>(dims), 0.0), sum_sq(static_cast<size_t>(dims), 0.0);
+  std::vector<float> search_points, window;
+  size_t next_sample = 0;
+  const int64_t window_rows = kBlocksPerWindow * kBlockRows;
+  for (int64_t first = 0; first < n; first += window_rows) {
+    const int64_t rows = std::min(window_rows, n - first);
+    scaled_rows(inputs, result.scaling, first, rows, window);
+    for (int i = 0; i < dims; ++i)
+      for (int64_t r = 0; r < rows; ++r) {
+        const double x = window[static_cast<size_t>(r * dims + i)];
+        sum[i] += x;
+        sum_sq[i] += x * x;
+      }
+    if (plan.sample.empty()) {
+      search_points.insert(search_points.end(), window.begin(), window.end());
+      continue;
+    }
+    for (; next_sample < plan.sample.size() && plan.sample[next_sample] < first + rows; ++next_sample) {
+      const auto at = window.begin() + (plan.sample[next_sample] - first) * dims;
+      search_points.insert(search_points.end(), at, at + dims);
+    }
+  }
+  double total = 0.0;
+  for (int i = 0; i < dims; ++i) {
+    const double mean = sum[i] / n;
+    total += std::max(0.0, sum_sq[i] / n - mean * mean);
+  }
+  const double tolerance = options.kmeans.tolerance * (total / dims);
+
+  const int64_t search_n = static_cast<int64_t>(search_points.size()) / dims;
+  result.search_rows = search_n;
+  KMeansResult best;
+  {
+    auto step = kmeans_detail::make_step(ctx, search_points.data(), search_n, dims);
+    best = search_k(ctx, timer, *step, search_points.data(), search_n, dims, options, tolerance, result);
+  }
+  if (!plan.sample.empty()) {
+    timer.next("final fit");
+    search_points = std::vector<float>();
+    StreamedLloydStep full_step(ctx, inputs, result.scaling);
+    best = kmeans_detail::run_lloyd(full_step, nullptr, n, dims, best.centroids, best.k, options.kmeans, tolerance, true);
+  }
+  take_clustering(best, result);
+  return result;
+}
+
+}  // namespace jm
