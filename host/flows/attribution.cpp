@@ -195,14 +195,19 @@ struct HeuristicSums {
     const int64_t head = filled == 0 ? 0 : std::min(n, kJourneysPerBlock - filled);
     credit_journeys(journeys_, paths, ids, n_ids, options, 0, head, open.data());
     if (head > 0 && (journeys + head) % kJourneysPerBlock == 0) add_into(finished, open);
-    // Whole blocks in parallel, added in order; what is left opens the next block.
+    // Whole blocks in parallel, a window of them at a time (memory: window x 5 x ids), added in
+    // order; what is left opens the next block.
     const int64_t whole = (n - head) / kJourneysPerBlock;
-    std::vector<std::vector<double>> blocks(static_cast<size_t>(whole), std::vector<double>(cells, 0.0));
-    parallel_for(whole, ctx.num_threads, [&](int64_t b) {
-      const int64_t first = head + b * kJourneysPerBlock;
-      credit_journeys(journeys_, paths, ids, n_ids, options, first, first + kJourneysPerBlock, blocks[b].data());
-    });
-    for (std::vector<double>& block : blocks) add_into(finished, block);
+    const int64_t window = 2 * static_cast<int64_t>(resolve_thread_count(ctx.num_threads));
+    std::vector<std::vector<double>> blocks(static_cast<size_t>(std::min(whole, window)), std::vector<double>(cells, 0.0));
+    for (int64_t done = 0; done < whole; done += window) {
+      const int64_t count = std::min(window, whole - done);
+      parallel_for(count, ctx.num_threads, [&](int64_t b) {
+        const int64_t first = head + (done + b) * kJourneysPerBlock;
+        credit_journeys(journeys_, paths, ids, n_ids, options, first, first + kJourneysPerBlock, blocks[b].data());
+      });
+      for (int64_t b = 0; b < count; ++b) add_into(finished, blocks[b]);  // leaves the block zeroed for reuse
+    }
     credit_journeys(journeys_, paths, ids, n_ids, options, head + whole * kJourneysPerBlock, n, open.data());
     journeys += n;
   }

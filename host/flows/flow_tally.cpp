@@ -239,7 +239,7 @@ void take_pass_one_counts(const Context& ctx, const JourneySet& journeys, const 
 FlowTally tally_flows(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
                       const std::vector<int32_t>* funnel) {
   validate_flow_options(options);
-  if (!options.anchor.empty() || options.collapse_repeats || options.anchor_at_end) {
+  if (follows_a_view(options)) {
     const JourneySet view = flow_view(journeys, options, nullptr);
     FlowOptions plain = options;
     plain.anchor.clear();
@@ -336,7 +336,7 @@ FlowResult update_flows(const Context& ctx, const FlowTally& base, const Journey
   const bool funnel_moved = funnel != total.funnel.steps;
   if (funnel_moved || !journey_segment.empty()) {
     std::vector<int64_t> rows;
-    const bool viewed = !options.anchor.empty() || options.collapse_repeats || options.anchor_at_end;
+    const bool viewed = follows_a_view(options);
     const JourneySet view = viewed ? flow_view(merged, options, &rows) : JourneySet{};
     total.funnel = tally_funnel(ctx, viewed ? view : merged, funnel);
     if (notes != nullptr)

@@ -497,6 +497,10 @@ FlowResult finish_flows(const FlowTally& tally, const FlowOptions& options, cons
   return result;
 }
 
+bool follows_a_view(const FlowOptions& options) {
+  return !options.anchor.empty() || options.collapse_repeats || options.anchor_at_end;
+}
+
 JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std::vector<int64_t>* kept_rows) {
   int32_t anchor = -1;
   if (!options.anchor.empty()) {
@@ -561,7 +565,7 @@ JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std
 
 FlowResult compute_flows_with_tally(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
                                     const std::vector<int32_t>& journey_segment, int32_t n_segments, FlowTally* tally) {
-  if (!options.anchor.empty() || options.collapse_repeats || options.anchor_at_end) {
+  if (follows_a_view(options)) {
     // Both backends count the same view: the journeys from their anchor, repeats collapsed.
     std::vector<int64_t> rows;
     const JourneySet view = flow_view(journeys, options, &rows);

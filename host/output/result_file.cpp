@@ -393,7 +393,7 @@ struct ResultWriter::Impl {
     hid_t memory_type = H5I_INVALID_HID;
     size_t row_bytes = 0;
     size_t element_bytes = 0;
-    hsize_t chunk_rows = 0;
+    std::vector<hsize_t> chunk;          ///< the dataset's chunk shape; chunk[0] rows
     std::vector<unsigned char> pending;  ///< rows not written yet (less than a chunk)
     hsize_t size() const { return in_file + pending.size() / row_bytes; }
     std::vector<hsize_t> dims(hsize_t rows) const {
@@ -423,11 +423,10 @@ struct ResultWriter::Impl {
       DataspaceHandle space(H5Screate_simple(static_cast<int>(empty.size()), empty.data(), unlimited.data()));
       PropertyListHandle create(H5Pcreate(H5P_DATASET_CREATE));
       if (!space.valid() || !create.valid()) fail_hdf5(path);
-      std::vector<hsize_t> chunk =
+      grown.chunk =
           chunk_shape(columns == 0 ? std::vector<hsize_t>{kMaxChunkElements} : std::vector<hsize_t>{kMaxChunkElements, columns},
                       element_bytes);
-      grown.chunk_rows = chunk[0];
-      if (H5Pset_chunk(create.get(), static_cast<int>(chunk.size()), chunk.data()) < 0) fail_hdf5(path);
+      if (H5Pset_chunk(create.get(), static_cast<int>(grown.chunk.size()), grown.chunk.data()) < 0) fail_hdf5(path);
       if (deflate_level > 0 && (H5Pset_shuffle(create.get()) < 0 ||
                                 H5Pset_deflate(create.get(), static_cast<unsigned>(deflate_level)) < 0))
         fail_hdf5(path);
@@ -441,7 +440,7 @@ struct ResultWriter::Impl {
     Appended& target = known->second;
     const auto* bytes = static_cast<const unsigned char*>(data);
     target.pending.insert(target.pending.end(), bytes, bytes + rows * target.row_bytes);
-    const hsize_t whole = target.pending.size() / target.row_bytes / target.chunk_rows * target.chunk_rows;
+    const hsize_t whole = target.pending.size() / target.row_bytes / target.chunk[0] * target.chunk[0];
     if (whole > 0) write_appended(path, target, whole);
   }
 
@@ -451,9 +450,7 @@ struct ResultWriter::Impl {
     DatasetHandle dataset(H5Dopen2(file.get(), path.c_str(), H5P_DEFAULT));
     if (!dataset.valid() || H5Dset_extent(dataset.get(), grown.data()) < 0) fail_hdf5(path);
     if (deflate_level > 0) {
-      std::vector<hsize_t> chunk = count;
-      chunk[0] = target.chunk_rows;
-      if (!output_detail::write_chunks_compressed(dataset.get(), target.pending.data(), count, chunk, target.element_bytes,
+      if (!output_detail::write_chunks_compressed(dataset.get(), target.pending.data(), count, target.chunk, target.element_bytes,
                                                   deflate_level, target.in_file))
         fail_hdf5(path);
     } else {
@@ -733,16 +730,17 @@ void ResultWriter::append_journeys(const JourneySet& batch, uint32_t first_custo
   }
 }
 
-void ResultWriter::finish_journeys(const JourneySet& last_batch, const JourneyBuildStats& stats) {
+void ResultWriter::finish_journeys(const JourneySet& labelled, const JourneyBuildStats& stats) {
   if (impl_->appended_size("/journeys/offsets") == 0) append_journeys(JourneySet{}, 0);
   write_attribute("/journeys", "n_journeys", static_cast<int64_t>(impl_->appended_size("/journeys/offsets") - 1));
   write_attribute("/journeys", "n_events", static_cast<int64_t>(impl_->appended_size("/journeys/touchpoint")));
   write_attribute("/journeys", "input_events", stats.input_events);
   write_attribute("/journeys", "duplicates_dropped", stats.duplicates_dropped);
   write_attribute("/journeys", "events_truncated", stats.events_truncated);
-  if (last_batch.has_outcomes()) {
-    write("/vocab/outcomes", last_batch.outcome_labels.names());
-    write_attribute("/journeys", "positive_outcome", last_batch.outcome_labels.name(last_batch.positive_outcome));
+  if (impl_->appended_size("/journeys/outcome") > 0) {
+    if (labelled.outcome_labels.size() == 0) impl_->fail("/vocab/outcomes", "outcome labels were not given");
+    write("/vocab/outcomes", labelled.outcome_labels.names());
+    write_attribute("/journeys", "positive_outcome", labelled.outcome_labels.name(labelled.positive_outcome));
   }
 }
 

@@ -37,6 +37,9 @@ void require_batchable(const RunConfig& config) {
     throw ConfigError("[run] host_memory_budget: " + what + " is not applied in a run in batches; run without a "
                       "memory budget for it");
   };
+  if (!config.identity.files.empty()) throw ConfigError("[identity] files need [[source]] tables");
+  if (config.input_format == InputFormat::Spmf && config.csv.on_error == OnError::Skip)
+    throw ConfigError("--on-error skip applies to CSV input only, not SPMF");
   if (!config.append_base.empty()) refuse("--append");
   if (config.filter.active() || !config.filter.segments.empty()) refuse("[filter]");
   if (config.compare_enabled) refuse("[compare]");
@@ -44,7 +47,7 @@ void require_batchable(const RunConfig& config) {
   if (!config.experiment.dimension.empty()) refuse("[experiment]");
   if (!config.breakdowns.dimensions.empty()) refuse("[breakdowns] dimensions");
   if (config.patterns_enabled && config.patterns.top_k > 0) refuse("[patterns] top_k (batches count against a minimum support)");
-  // Sources, taxonomy, custom dimensions, label files, window rules and Parquet: JourneyBatches says which.
+  // Sources, a taxonomy, custom dimensions, label files and window rules: JourneyBatches says which.
 }
 
 // The stages that need every journey at once, skipped with their reason.
@@ -85,16 +88,29 @@ class FlowTallySum {
   std::vector<std::pair<FlowTally, int64_t>> levels_;  ///< (sum, batches in it), fewest batches last
 };
 
+// Standardised points k-means may hold at once: a quarter of the budget at 16 bytes a value (the
+// points and the Lloyd step's own arrays).
+int64_t points_in_memory(const RunConfig& config, int dims) {
+  return config.host_memory_budget / 4 / (static_cast<int64_t>(dims) * 16);
+}
+
+// Features are computed when a run at once computes them: for segments, the model or journey
+// anomaly scores (the last two are skipped in batches, but /features is the same).
+bool computes_features(const RunConfig& config) {
+  return config.segments_enabled || config.model_enabled || (config.anomalies_enabled && config.anomalies.journeys_enabled);
+}
+
 // The journeys of a batch run: every batch built, written and tallied once, in customer order.
 struct FirstPass {
   JourneySummaryTally summary;
   JourneyBuildStats build_stats;
   FlowTally flows;
   AlertTally alerts;
-  std::optional<FeatureSpecTally> feature_spec;  ///< when segments are on
+  std::optional<FeatureSpecTally> feature_spec;  ///< when a stage reads features
+  int64_t journeys = 0;
   int64_t conversions = 0;
   double conversion_value = 0.0;  ///< summed over the journeys in their order, as a run at once sums it
-  JourneySet last_batch;          ///< outcome labels for /vocab/outcomes
+  JourneySet labelled;            ///< the outcome labels (of a batch that carried outcomes), for /vocab/outcomes
 };
 
 FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, ResultWriter& writer,
@@ -104,7 +120,7 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   StepTimer step(ctx);
   std::vector<int64_t> customer_last_ms;
   FlowTallySum flows;
-  if (config.segments_enabled) pass.feature_spec.emplace(config.features);
+  if (computes_features(config)) pass.feature_spec.emplace(config.features);
   for (int64_t b = 0; b < batches.size(); ++b) {
     step.next("build");
     JourneySet journeys = batches.journeys(b, &customer_last_ms);
@@ -113,6 +129,7 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     writer.append("/journeys/customer_last_ms", customer_last_ms);
     step.next("summary");
     pass.summary.add(journeys);
+    pass.journeys += journeys.size();
     pass.build_stats.input_events += journeys.stats.input_events;
     pass.build_stats.duplicates_dropped += journeys.stats.duplicates_dropped;
     pass.build_stats.events_truncated += journeys.stats.events_truncated;
@@ -137,7 +154,10 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     if (config.progress && batches.size() > 1)
       std::fprintf(stderr, "[journeymap] journeys  batch %lld of %lld: %lld journeys\n", static_cast<long long>(b + 1),
                    static_cast<long long>(batches.size()), static_cast<long long>(journeys.size()));
-    if (b + 1 == batches.size()) pass.last_batch = std::move(journeys);
+    if (journeys.has_outcomes() && pass.labelled.outcome_labels.size() == 0) {
+      pass.labelled.outcome_labels = journeys.outcome_labels;
+      pass.labelled.positive_outcome = journeys.positive_outcome;
+    }
   }
   if (config.flows_enabled && batches.size() > 0) {
     step.next("flow tally");
@@ -164,7 +184,11 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
   SecondPass pass;
   if (first.feature_spec) {
     pass.feature_spec = first.feature_spec->finish(vocabulary);
-    pass.segment_inputs = std::make_unique<SegmentInputs>(scratch_folder, *pass.feature_spec, config.segments);
+    if (config.segments_enabled) {
+      pass.segment_inputs = std::make_unique<SegmentInputs>(scratch_folder, *pass.feature_spec, config.segments);
+      // Refused now rather than after the pass: the journeys are counted, the columns known.
+      require_points_fit(config.segments, first.journeys, points_in_memory(config, pass.segment_inputs->dims()));
+    }
   }
   std::vector<int32_t> funnel;
   if (config.flows_enabled) {
@@ -188,7 +212,7 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
       journeys.covariates = vocabulary.covariates;
       const FeatureMatrix features = extract_features(ctx, journeys, *pass.feature_spec);
       pass.feature_stats.add(features);
-      pass.segment_inputs->add(features);
+      if (pass.segment_inputs) pass.segment_inputs->add(features);
       step.next("write features");
       if (config.store_feature_matrix)
         writer.append_rows("/features/matrix", features.values.host(), static_cast<size_t>(features.num_features()));
@@ -196,8 +220,8 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
     if (pass.funnel) {
       step.next("funnel tally");
       // The journeys the flows follow, as tally_flows sees them.
-      const bool viewed = !options.anchor.empty() || options.collapse_repeats || options.anchor_at_end;
-      const FunnelTally part = tally_funnel(ctx, viewed ? flow_view(journeys, options, nullptr) : journeys, funnel);
+      const FunnelTally part =
+          tally_funnel(ctx, follows_a_view(options) ? flow_view(journeys, options, nullptr) : journeys, funnel);
       if (b == 0) *pass.funnel = part;
       else add_funnel_tally(*pass.funnel, part, +1);
     }
@@ -225,7 +249,7 @@ ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   std::iota(identity.begin(), identity.end(), 0);
   std::vector<float> raw, scaled;
   const FlowOptions& options = config.flows;
-  const bool viewed = !options.anchor.empty() || options.collapse_repeats || options.anchor_at_end;
+  const bool viewed = follows_a_view(options);
   StepTimer step(ctx);
   int64_t first = 0;
   for (int64_t b = 0; b < batches.size(); ++b) {
@@ -236,7 +260,8 @@ ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     step.next("segment profiles");
     raw.resize(static_cast<size_t>(n * dims));
     inputs.read(first, n, raw.data());
-    inputs.read_scaled(first, n, segments.scaling, scaled);
+    scaled = raw;
+    standardise_rows(segments.scaling, scaled);
     profiles.add(journeys, labels, raw.data(), dims, identity, scaled.data());
     if (funnel) {
       step.next("funnel by segment");
@@ -265,11 +290,13 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   // The reader's text blocks and the spool's buffers shrink with a small budget.
   const auto budget = static_cast<size_t>(config.host_memory_budget);
   RunConfig reading = config;
-  reading.csv.block_bytes = std::clamp<size_t>(budget / 32, size_t{1} << 20, config.csv.block_bytes);
+  reading.csv.block_bytes = std::min(config.csv.block_bytes, std::max(budget / 32, size_t{1} << 20));
+  if (config.progress) reading.csv.progress = ingest_progress_printer();
   const size_t spool_buffer = std::clamp<size_t>(budget / 16, size_t{1} << 20, CustomerShards::kDefaultBufferedBytes);
   std::unique_ptr<JourneyBatches> batches = clock.run("ingest", [&] {
     return std::make_unique<JourneyBatches>(ctx, reading, max_events, folder.empty() ? "." : folder, spool_buffer);
   });
+  batches->keep_sequences(config.patterns_enabled);
   const IngestResult& ingest = batches->ingest();
   report.input_bytes = ingest.file_bytes;
   report.rows_read = ingest.rows_read;
@@ -290,7 +317,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   FirstPass pass = clock.run("journeys", [&] { return first_pass(config, ctx, *batches, writer, named_funnel); });
   clock.run("write", [&] {
     const StepTimer step(ctx, "journeys");
-    writer.finish_journeys(pass.last_batch, pass.build_stats);
+    writer.finish_journeys(pass.labelled, pass.build_stats);
     writer.write_event_vocab(vocabulary);
     writer.write("/vocab/customers", ingest.events.customers.names());
   });
@@ -330,10 +357,12 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
       counted.feature_stats.write(writer, *counted.feature_spec);
     });
     report.stage_summaries.push_back(format_features_summary(*counted.feature_spec, counted.feature_stats));
+  }
+  if (counted.segment_inputs) {
     // The k-means passes read the segment columns back, a window at a time.
-    const int64_t points_in_memory = config.host_memory_budget / 4 / (counted.segment_inputs->dims() * 16);
     segments = clock.run("segments", [&] {
-      return cluster_in_batches(ctx, *counted.segment_inputs, config.segments, points_in_memory);
+      return cluster_in_batches(ctx, *counted.segment_inputs, config.segments,
+                                points_in_memory(config, counted.segment_inputs->dims()));
     });
     by_segment = clock.run("journeys", [&] {
       return third_pass(config, ctx, *batches, *counted.segment_inputs, vocabulary,

@@ -1,15 +1,18 @@
 // `journeymap run` under a host memory budget ([run] host_memory_budget, `--memory-budget`): the
 // input is spooled by customer (host/pipeline/journey_batches.hpp) and every stage works batch by
-// batch of consecutive customers, keeping a partial that adds up exactly:
+// batch of consecutive customers, keeping a partial that adds up to exactly what a run at once
+// computes (docs/architecture.md, "Runs larger than memory"):
 //   journeys     written batch after batch (the same /journeys as a run at once)
 //   patterns     supports counted level by level over the batches (host/patterns/batched_mining.hpp)
 //   flows        FlowTally sums; a funnel derived from the variants is counted in a second pass
-//   attribution  AttributionTally (heuristic sums in fixed journey blocks, Markov transition counts),
-//                in the second pass: which ids the Markov chains pool follows the first pass's touches
+//   attribution  AttributionTally in the second pass (its Markov pooling follows the first pass's touches)
+//   features     the spec from the first pass, each batch's features in the second
+//   segments     k searched on the run's sample, the final fit streamed (host/segments/batched_segments.hpp),
+//                profiles and the funnel by segment in a third pass
 //   alerts       AlertTally sums
 //   summary      JourneySummaryTally (host/pipeline/summary_tally.hpp)
-// Stages that need every journey's features at once (segments, the model, journey anomaly scores)
-// and those built on them are skipped with their reason in /meta/skipped_stages.
+// The model, journey anomaly scores and proposals are skipped with their reason in
+// /meta/skipped_stages.
 #pragma once
 
 #include <cstdint>

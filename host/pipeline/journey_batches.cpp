@@ -124,7 +124,7 @@ JourneySet JourneyBatches::journeys(int64_t b, std::vector<int64_t>* customer_la
   if (customer_last_ms) *customer_last_ms = customer_last_event_ms(events);
   OutcomeJourneys built = build_outcome_journeys(ctx_, events, journey_options_, outcome_);
   StoredSequences& stored = stored_[static_cast<size_t>(b)];
-  if (stored.offset < 0) store_sequences(stored, built.journeys);
+  if (keep_sequences_ && stored.offset < 0) store_sequences(stored, built.journeys);
   if (!counted_[static_cast<size_t>(b)]) {
     counted_[static_cast<size_t>(b)] = 1;
     add_stats(outcome_stats_, built.stats);

@@ -23,8 +23,9 @@ namespace jm {
 
 class JourneyBatches {
  public:
-  /// Reads the configured input (one CSV or SPMF file; several sources, a taxonomy, custom dimensions, a
-  /// label file and an outcome window rule are refused by name) into shards under `spool_directory`, in batches of at most
+  /// Reads the configured input (one CSV, SPMF or Parquet file; several sources, a taxonomy, custom
+  /// dimensions, a label file and an outcome window rule are refused by name) into shards under
+  /// `spool_directory`, in batches of at most
   /// `max_events` events (a single customer shard with more is a batch of its own), buffering at most
   /// `spool_buffer_bytes` of events before they go to the spool.
   JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events, const std::string& spool_directory,
@@ -38,6 +39,9 @@ class JourneyBatches {
   /// customer_last_event_ms gives it over all events.
   JourneySet journeys(int64_t b, std::vector<int64_t>* customer_last_ms = nullptr);
   uint32_t first_customer(int64_t b) const;
+  /// Whether the first build of a batch keeps its touch sequences (default: yes). A run without
+  /// patterns never reads them back.
+  void keep_sequences(bool keep) { keep_sequences_ = keep; }
   /// Batch b's journeys as touch sequences alone (offsets, touchpoints, converted flags and the
   /// touchpoint vocabulary): what pattern counting reads. Built from the events the first time and
   /// kept in a scratch file, so later passes read a few bytes an event instead of the events and a
@@ -66,6 +70,7 @@ class JourneyBatches {
   std::unique_ptr<SpoolFile> sequences_;
   std::vector<StoredSequences> stored_;
   void store_sequences(StoredSequences& stored, const JourneySet& built);
+  bool keep_sequences_ = true;
   OutcomeStats outcome_stats_;
   int64_t journeys_built_ = 0, events_in_journeys_ = 0;
 };

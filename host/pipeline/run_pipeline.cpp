@@ -27,18 +27,6 @@
 namespace jm {
 namespace {
 
-// Prints "ingest 37% (1.2 GB of 3.3 GB)" on stderr at most every 2 seconds.
-std::function<void(uint64_t, uint64_t)> ingest_progress_printer() {
-  auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
-  return [last](uint64_t done, uint64_t total) {
-    const auto now = std::chrono::steady_clock::now();
-    if (total == 0 || now - *last < std::chrono::seconds(2)) return;
-    *last = now;
-    std::fprintf(stderr, "[journeymap] ingest    %3.0f%% (%.2f GB of %.2f GB)\n", 100.0 * done / total, done / 1e9,
-                 total / 1e9);
-  };
-}
-
 // The events of the input file or of the [[source]] tables, as read.
 IngestResult read_input_events(const RunConfig& config, const Context& ctx) {
   if (!config.sources.empty()) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -89,5 +90,17 @@ class StageClock {
   bool progress_;
   Context& ctx_;
 };
+
+// Prints "ingest 37% (1.2 GB of 3.3 GB)" on stderr at most every 2 seconds.
+inline std::function<void(uint64_t, uint64_t)> ingest_progress_printer() {
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  return [last](uint64_t done, uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (total == 0 || now - *last < std::chrono::seconds(2)) return;
+    *last = now;
+    std::fprintf(stderr, "[journeymap] ingest    %3.0f%% (%.2f GB of %.2f GB)\n", 100.0 * done / total, done / 1e9,
+                 total / 1e9);
+  };
+}
 
 }  // namespace jm

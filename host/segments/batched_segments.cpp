@@ -20,11 +20,6 @@ namespace {
 constexpr int64_t kBlockRows = kmeans_rules::kSumBlockRows;
 constexpr int64_t kBlocksPerWindow = 32;  // rows read back and standardised at a time
 
-void scaled_rows(const SegmentInputs& inputs, const FeatureScaling& scaling, int64_t first, int64_t count,
-                 std::vector<float>& out) {
-  inputs.read_scaled(first, count, scaling, out);
-}
-
 // A Lloyd step over every row of the inputs, read back a window at a time: each block of
 // kSumBlockRows rows is assigned by a CPU step of its own, and the blocks' sums, counts and inertia
 // are added in block order, as the CPU step over all rows adds them.
@@ -41,7 +36,9 @@ class StreamedLloydStep final : public LloydStep {
   std::vector<int64_t> farthest_points(int count) override {
     std::vector<double> sums;
     std::vector<int64_t> counts;
-    std::vector<std::pair<double, int64_t>> candidates;  // (-distance, row): the farthest first, lower row on ties
+    // (-distance, row): the farthest first, lower row on ties, ranked by the distances the CPU step
+    // ranks its own points by, so the same points as one step over all rows.
+    std::vector<std::pair<double, int64_t>> candidates;
     pass(last_centroids_, last_k_, sums, counts, count, &candidates);
     std::sort(candidates.begin(), candidates.end());
     std::vector<int64_t> far;
@@ -53,7 +50,7 @@ class StreamedLloydStep final : public LloydStep {
 
   bool copy_point(int64_t index, float* out) override {
     std::vector<float> row;
-    scaled_rows(inputs_, scaling_, index, 1, row);
+    inputs_.read_scaled(index, 1, scaling_, row);
     std::copy(row.begin(), row.end(), out);
     return true;
   }
@@ -76,7 +73,7 @@ class StreamedLloydStep final : public LloydStep {
     const int64_t window_rows = kBlocksPerWindow * kBlockRows;
     for (int64_t first = 0; first < n; first += window_rows) {
       const int64_t rows = std::min(window_rows, n - first);
-      scaled_rows(inputs_, scaling_, first, rows, window);
+      inputs_.read_scaled(first, rows, scaling_, window);
       const int64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
       std::vector<std::vector<double>> block_sums(static_cast<size_t>(blocks));
       std::vector<std::vector<int64_t>> block_counts(static_cast<size_t>(blocks));
@@ -90,10 +87,13 @@ class StreamedLloydStep final : public LloydStep {
         const std::vector<int32_t> labels = step->labels();
         std::copy(labels.begin(), labels.end(), labels_.begin() + first + begin);
         if (far_count > 0)
-          for (const int64_t row : step->farthest_points(far_count))
-            block_far[b].emplace_back(
-                -kmeans_rules::squared_distance_in_double(points + row * dims, centroids.data() + size_t(labels[row]) * dims, dims),
-                first + begin + row);
+          for (const int64_t row : step->farthest_points(far_count)) {
+            double distance = step->ranked_distance(row);
+            if (std::isnan(distance))
+              distance = kmeans_rules::squared_distance_in_double(points + row * dims,
+                                                                  centroids.data() + size_t(labels[row]) * dims, dims);
+            block_far[b].emplace_back(-distance, first + begin + row);
+          }
       });
       for (int64_t b = 0; b < blocks; ++b) {
         for (size_t i = 0; i < sums.size(); ++i) sums[i] += block_sums[b][i];
@@ -146,14 +146,28 @@ void SegmentInputs::read(int64_t first, int64_t count, float* out) const {
 
 void SegmentInputs::read_scaled(int64_t first, int64_t count, const FeatureScaling& scaling,
                                 std::vector<float>& out) const {
-  const int dims = this->dims();
-  out.resize(static_cast<size_t>(count * dims));
+  out.resize(static_cast<size_t>(count * dims()));
   read(first, count, out.data());
-  for (int64_t r = 0; r < count; ++r)
-    for (int i = 0; i < dims; ++i) {
-      float& x = out[static_cast<size_t>(r * dims + i)];
-      x = feature_rules::standardise(x, scaling.transform[i], scaling.mean[i], scaling.scale[i]);
-    }
+  standardise_rows(scaling, out);
+}
+
+void standardise_rows(const FeatureScaling& scaling, std::vector<float>& rows) {
+  const auto dims = static_cast<size_t>(scaling.dims());
+  for (size_t at = 0; at < rows.size(); ++at) {
+    const size_t i = at % dims;
+    rows[at] = feature_rules::standardise(rows[at], scaling.transform[i], scaling.mean[i], scaling.scale[i]);
+  }
+}
+
+void require_points_fit(const SegmentOptions& options, int64_t n, int64_t max_points_in_memory) {
+  // plan_search's rule for a sampled search, without drawing the sample.
+  const bool on_sample = options.k == 0 && std::min<int64_t>(options.k_max, n) > options.k_min &&
+                         options.search_sample > 0 && n > options.search_sample;
+  if (!on_sample && n > max_points_in_memory)
+    throw ConfigError("segments: k-means would run on all " + std::to_string(n) +
+                      " journeys at once (k is fixed, or there are no more than [segments] search_sample), more than "
+                      "the memory budget holds (" + std::to_string(max_points_in_memory) +
+                      "); set [segments] k = 0 with a smaller search_sample, or a larger [run] host_memory_budget");
 }
 
 SegmentResult cluster_in_batches(const Context& ctx, const SegmentInputs& inputs, const SegmentOptions& options,
@@ -173,11 +187,7 @@ SegmentResult cluster_in_batches(const Context& ctx, const SegmentInputs& inputs
   const SearchPlan plan = plan_search(options, n);
   result.k_chosen_automatically = plan.automatic;
   result.k_tried = plan.ks;
-  if (plan.sample.empty() && n > max_points_in_memory)
-    throw ConfigError("segments: k-means would run on all " + std::to_string(n) +
-                      " journeys at once (k is fixed, or there are no more than [segments] search_sample), more than "
-                      "the memory budget holds (" + std::to_string(max_points_in_memory) +
-                      "); set [segments] k = 0 with a smaller search_sample, or a larger [run] host_memory_budget");
+  require_points_fit(options, n, max_points_in_memory);
 
   // One pass over the rows: the tolerance's variance (each column summed in row order, as
   // mean_variance does) and the search rows.
@@ -187,7 +197,7 @@ SegmentResult cluster_in_batches(const Context& ctx, const SegmentInputs& inputs
   const int64_t window_rows = kBlocksPerWindow * kBlockRows;
   for (int64_t first = 0; first < n; first += window_rows) {
     const int64_t rows = std::min(window_rows, n - first);
-    scaled_rows(inputs, result.scaling, first, rows, window);
+    inputs.read_scaled(first, rows, result.scaling, window);
     for (int i = 0; i < dims; ++i)
       for (int64_t r = 0; r < rows; ++r) {
         const double x = window[static_cast<size_t>(r * dims + i)];

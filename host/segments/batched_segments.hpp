@@ -47,6 +47,13 @@ class SegmentInputs {
   int64_t rows_ = 0;
 };
 
+/// Standardises rows [n x scaling.dims()] in place (feature_rules::standardise).
+void standardise_rows(const FeatureScaling& scaling, std::vector<float>& rows);
+
+/// ConfigError when the plan for `n` journeys searches on every point at once (a fixed k, or no
+/// more journeys than search_sample) and they are more than `max_points_in_memory`.
+void require_points_fit(const SegmentOptions& options, int64_t n, int64_t max_points_in_memory);
+
 /// The clustering segment_journeys makes of every row of `inputs`: scaling, the k search on the
 /// sample, the final fit, labels renumbered by size (profiles and raw centroids are left to a
 /// SegmentProfileTally). `max_points_in_memory`: rows searched on at once when the plan has no

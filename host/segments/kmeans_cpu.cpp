@@ -129,6 +129,8 @@ class CpuLloydStep final : public LloydStep {
 
   std::vector<int32_t> labels() override { return labels_; }
 
+  double ranked_distance(int64_t index) override { return distances_[static_cast<size_t>(index)]; }
+
  private:
   int64_t num_blocks() const { return (n_ + kRowsPerBlock - 1) / kRowsPerBlock; }
 

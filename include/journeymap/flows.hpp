@@ -49,6 +49,9 @@ struct FlowOptions {
 /// The journeys the flows follow under `options`: from the anchor on, with repeated steps
 /// collapsed. `kept_rows` receives the input row of every journey kept.
 JourneySet flow_view(const JourneySet& journeys, const FlowOptions& options, std::vector<int64_t>* kept_rows);
+/// True when `options` make the flows follow a view of the journeys (an anchor, collapsed repeats)
+/// rather than the journeys themselves.
+bool follows_a_view(const FlowOptions& options);
 
 /// One distinct complete journey (its sequence of touches) with exact counts.
 struct PathVariant {

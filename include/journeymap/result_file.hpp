@@ -76,10 +76,11 @@ class ResultWriter {
   void append_rows(const std::string& path, const std::vector<float>& data, size_t cols);
   /// /journeys, one batch after another: `batch` holds the next journeys (its customer ids counted
   /// from `first_customer`); the offsets continue the previous batch's. finish_journeys() writes the
-  /// attributes once every batch is in. Batches of consecutive customers give the same /journeys as
-  /// write_journeys() of all of them (custom dimensions are not written this way).
+  /// attributes once every batch is in (the outcome labels from `labelled`, any batch that carried
+  /// outcomes). Batches of consecutive customers give the same /journeys as write_journeys() of all
+  /// of them (custom dimensions are not written this way).
   void append_journeys(const JourneySet& batch, uint32_t first_customer);
-  void finish_journeys(const JourneySet& last_batch, const JourneyBuildStats& stats);
+  void finish_journeys(const JourneySet& labelled, const JourneyBuildStats& stats);
   /// 2-D row-major float matrix [rows x cols].
   void write_matrix(const std::string& path, const std::vector<float>& data, size_t rows, size_t cols);
   void write_attribute(const std::string& object_path, const std::string& name, const std::string& value);

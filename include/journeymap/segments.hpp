@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -151,6 +152,12 @@ class LloydStep {
   virtual std::vector<int64_t> farthest_points(int count) = 0;
   /// Labels of the last assign, [n].
   virtual std::vector<int32_t> labels() = 0;
+  /// The distance farthest_points ranked point `index` by (after a farthest_points call); NaN for
+  /// steps that do not keep it.
+  virtual double ranked_distance(int64_t index) {
+    (void)index;
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   /// Point `index` [dims] into `out`, for a step whose points are not in host memory all at once
   /// (run_lloyd is then given no points); false for steps that do not hold them.
   virtual bool copy_point(int64_t index, float* out) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -135,6 +136,39 @@ TEST(BatchedRun, ParquetInBatchesEqualsTheCsvAtOnce) {
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
   jm::testing::expect_same_datasets(a, b, "");
   expect_same_counts(a, b);
+}
+
+// The last batch's customers have nothing but an outcome event: no journeys there, and the outcome
+// labels still come from the batches that had some.
+TEST(BatchedRun, ALastBatchWithoutJourneysKeepsTheOutcomeLabels) {
+  const fs::path dir = jm::testing::scratch_dir();
+  std::string csv = "customer_id,timestamp,touchpoint,channel,value,conversion\n";
+  for (int c = 0; c < 1100; ++c) {
+    char customer[16];
+    std::snprintf(customer, sizeof customer, "c%05d", c);
+    if (c < 1024) csv += std::string(customer) + ",2026-01-05T10:00:00Z,home,web,0,0\n";
+    if (c < 1024 && c % 3 != 0) csv += std::string(customer) + ",2026-01-05T10:05:00Z,cart,web,0,0\n";
+    if (c % 2 == 0 || c >= 1024) csv += std::string(customer) + ",2026-01-05T10:10:00Z,purchase,web,20,1\n";
+  }
+  const std::string events = jm::testing::write_file(dir / "events.csv", csv);
+  auto configure = [&](const std::string& output) {
+    jm::RunConfig config = batchable_config(events, (dir / output).string());
+    config.segments_enabled = false;
+    config.patterns.min_support = jm::MinSupport::count(2);
+    return config;
+  };
+  jm::run_pipeline(configure("once.h5"));
+  jm::RunConfig batched = configure("batched.h5");
+  batched.host_memory_budget = budget_for_batches_of(2220);  // shard 0 (2,218 events) in one batch, shard 1 in another
+  const jm::RunReport report = jm::run_pipeline(batched);
+  const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
+  jm::testing::expect_same_datasets(a, b, "");
+  EXPECT_EQ(b.read_strings("/vocab/outcomes"), a.read_strings("/vocab/outcomes"));
+  EXPECT_EQ(b.read_string_attribute("/journeys", "positive_outcome"), "converted");
+  EXPECT_EQ(report.outcome_stats.journeys_without_events, 76);
+  bool two_batches = false;
+  for (const std::string& section : report.stage_summaries) two_batches |= section.rfind("batches: 2 batches", 0) == 0;
+  EXPECT_TRUE(two_batches);
 }
 
 TEST(BatchedRun, StagesThatNeedEveryJourneyAreSkippedWithTheirReason) {
