@@ -19,6 +19,7 @@ import datetime as dt
 import html
 import json
 import math
+import re
 import os
 import sys
 
@@ -161,7 +162,11 @@ def section_headline(r):
         if conversions and value > 0:
             sentences.append(f"The average converting journey is worth {value / conversions:,.2f}.")
     if "meta" in f and attr(f["meta"], "journey_rule", ""):
-        sentences.insert(0, attr(f["meta"], "journey_rule"))
+        rule = attr(f["meta"], "journey_rule")
+        if "model" not in f:  # the rule names what the model predicts; say it plainly when there is none
+            rule = re.sub(r"The model predicts '([^']*)'\.", r"The positive outcome is '\1'; this result holds no model.",
+                          rule)
+        sentences.insert(0, rule)
     alerts = r.alerts
     if alerts is not None and alerts["alerts"]:
         biggest = max(alerts["alerts"], key=alert_severity)
