@@ -94,6 +94,12 @@ int64_t points_in_memory(const RunConfig& config, int dims) {
   return config.host_memory_budget / 4 / (static_cast<int64_t>(dims) * 16);
 }
 
+// Host memory that grows with the whole input rather than with a batch, once the first pass has
+// seen every journey: the customer dictionary (names and their index), 8 bytes a journey for the
+// duration median, with segments about 40 more (labels, profile lengths and durations, funnel
+// depths), and the flow variants.
+int64_t bytes_held_for_the_input(const RunConfig& config, const IngestResult& ingest, const struct FirstPass& pass);
+
 // Features are computed when a run at once computes them: for segments, the model or journey
 // anomaly scores (the last two are skipped in batches, but /features is the same).
 bool computes_features(const RunConfig& config) {
@@ -164,6 +170,17 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     pass.flows = std::move(flows).total();
   }
   return pass;
+}
+
+int64_t bytes_held_for_the_input(const RunConfig& config, const IngestResult& ingest, const FirstPass& pass) {
+  int64_t bytes = 0;
+  const Vocabulary& customers = ingest.events.customers;
+  for (int32_t c = 0; c < customers.size(); ++c) bytes += static_cast<int64_t>(customers.name(c).size()) + 64;
+  bytes += pass.journeys * (config.segments_enabled ? 48 : 8);
+  const VariantTable& variants = pass.flows.variants;
+  bytes += static_cast<int64_t>(variants.touchpoints.size() * sizeof(int32_t) +
+                                variants.journeys.size() * (3 * sizeof(int64_t) + sizeof(uint64_t)));
+  return bytes;
 }
 
 // What needs every batch's first pass before it can count: a funnel derived from the path variants
@@ -328,6 +345,12 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   report.journey_rule = describe_journey_rule(config.journeys, outcome);
   if (config.progress) std::fprintf(stderr, "[journeymap] %s\n", report.journey_rule.c_str());
   report.summary = pass.summary.finish(vocabulary.touchpoints, vocabulary.channels);
+  const int64_t held = bytes_held_for_the_input(config, ingest, pass);
+  if (held > config.host_memory_budget / 4 * 3)
+    report.warnings.push_back(
+        "memory: what grows with the whole input (the customer dictionary, per-journey sums and labels, the flow "
+        "variants) takes about " + std::to_string(held >> 20) + " MiB, more than three quarters of [run] "
+        "host_memory_budget " + format_memory_size(config.host_memory_budget) + "; the run may go over the budget");
   report.stage_summaries.push_back("batches: " + std::to_string(batches->size()) + " batches of customers, at most " +
                                     std::to_string(max_events) + " events each ([run] host_memory_budget " +
                                     format_memory_size(config.host_memory_budget) + ")\n");
