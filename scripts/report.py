@@ -19,8 +19,8 @@ import datetime as dt
 import html
 import json
 import math
-import re
 import os
+import re
 import sys
 
 import h5py
@@ -164,7 +164,7 @@ def section_headline(r):
     if "meta" in f and attr(f["meta"], "journey_rule", ""):
         rule = attr(f["meta"], "journey_rule")
         if "model" not in f:  # the rule names what the model predicts; say it plainly when there is none
-            rule = re.sub(r"The model predicts '([^']*)'\.", r"The positive outcome is '\1'; this result holds no model.",
+            rule = re.sub(r"The model predicts '(.*)'\.$", r"The positive outcome is '\1'; this result holds no model.",
                           rule)
         sentences.insert(0, rule)
     alerts = r.alerts

@@ -37,7 +37,7 @@ void require_batchable(const RunConfig& config) {
     throw ConfigError("[run] host_memory_budget: " + what + " is not applied in a run in batches; run without a "
                       "memory budget for it");
   };
-  if (!config.identity.files.empty()) throw ConfigError("[identity] files need [[source]] tables");
+  if (config.sources.empty() && !config.identity.files.empty()) throw ConfigError("[identity] files need [[source]] tables");
   if (config.input_format == InputFormat::Spmf && config.csv.on_error == OnError::Skip)
     throw ConfigError("--on-error skip applies to CSV input only, not SPMF");
   if (!config.append_base.empty()) refuse("--append");
@@ -93,12 +93,6 @@ class FlowTallySum {
 int64_t points_in_memory(const RunConfig& config, int dims) {
   return config.host_memory_budget / 4 / (static_cast<int64_t>(dims) * 16);
 }
-
-// Host memory that grows with the whole input rather than with a batch, once the first pass has
-// seen every journey: the customer dictionary (names and their index), 8 bytes a journey for the
-// duration median, with segments about 40 more (labels, profile lengths and durations, funnel
-// depths), and the flow variants.
-int64_t bytes_held_for_the_input(const RunConfig& config, const IngestResult& ingest, const struct FirstPass& pass);
 
 // Features are computed when a run at once computes them: for segments, the model or journey
 // anomaly scores (the last two are skipped in batches, but /features is the same).
@@ -172,6 +166,10 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   return pass;
 }
 
+// Host memory that grows with the whole input rather than with a batch, once the first pass has
+// seen every journey: the customer dictionary (names and their index), 8 bytes a journey for the
+// duration median, with segments about 40 more (labels, profile lengths and durations, funnel
+// depths), and the flow variants.
 int64_t bytes_held_for_the_input(const RunConfig& config, const IngestResult& ingest, const FirstPass& pass) {
   int64_t bytes = 0;
   const Vocabulary& customers = ingest.events.customers;
@@ -197,16 +195,11 @@ struct SecondPass {
 };
 
 SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, const FirstPass& first,
-                       const JourneySet& vocabulary, ResultWriter& writer, const std::string& scratch_folder) {
+                       const JourneySet& vocabulary, ResultWriter& writer, std::optional<FeatureSpec> feature_spec,
+                       std::unique_ptr<SegmentInputs> segment_inputs) {
   SecondPass pass;
-  if (first.feature_spec) {
-    pass.feature_spec = first.feature_spec->finish(vocabulary);
-    if (config.segments_enabled) {
-      pass.segment_inputs = std::make_unique<SegmentInputs>(scratch_folder, *pass.feature_spec, config.segments);
-      // Refused now rather than after the pass: the journeys are counted, the columns known.
-      require_points_fit(config.segments, first.journeys, points_in_memory(config, pass.segment_inputs->dims()));
-    }
-  }
+  pass.feature_spec = std::move(feature_spec);
+  pass.segment_inputs = std::move(segment_inputs);
   std::vector<int32_t> funnel;
   if (config.flows_enabled) {
     funnel = resolve_funnel(config.flows, vocabulary, first.flows.variants);
@@ -237,8 +230,8 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
     if (pass.funnel) {
       step.next("funnel tally");
       // The journeys the flows follow, as tally_flows sees them.
-      const FunnelTally part =
-          tally_funnel(ctx, follows_a_view(options) ? flow_view(journeys, options, nullptr) : journeys, funnel);
+      const JourneySet view = follows_a_view(options) ? flow_view(journeys, options, nullptr) : JourneySet{};
+      const FunnelTally part = tally_funnel(ctx, follows_a_view(options) ? view : journeys, funnel);
       if (b == 0) *pass.funnel = part;
       else add_funnel_tally(*pass.funnel, part, +1);
     }
@@ -283,7 +276,8 @@ ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     if (funnel) {
       step.next("funnel by segment");
       std::vector<int64_t> rows;
-      const FunnelTally counted = tally_funnel(ctx, viewed ? flow_view(journeys, options, &rows) : journeys, *funnel);
+      const JourneySet view = viewed ? flow_view(journeys, options, &rows) : JourneySet{};
+      const FunnelTally counted = tally_funnel(ctx, viewed ? view : journeys, *funnel);
       pass.funnel_depth.insert(pass.funnel_depth.end(), counted.journey_depth.begin(), counted.journey_depth.end());
       for (size_t r = 0; r < counted.journey_depth.size(); ++r)
         pass.funnel_segment.push_back(labels[viewed ? rows[r] : static_cast<int64_t>(r)]);
@@ -345,6 +339,17 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   report.journey_rule = describe_journey_rule(config.journeys, outcome);
   if (config.progress) std::fprintf(stderr, "[journeymap] %s\n", report.journey_rule.c_str());
   report.summary = pass.summary.finish(vocabulary.touchpoints, vocabulary.channels);
+  // The features' spec and, for segments, the scratch file of their columns: a fixed k whose points
+  // cannot fit is refused here, before the long passes (the journeys are counted, the columns known).
+  std::optional<FeatureSpec> feature_spec;
+  std::unique_ptr<SegmentInputs> segment_inputs;
+  if (pass.feature_spec) {
+    feature_spec = pass.feature_spec->finish(vocabulary);
+    if (config.segments_enabled) {
+      segment_inputs = std::make_unique<SegmentInputs>(folder.empty() ? "." : folder, *feature_spec, config.segments);
+      require_points_fit(config.segments, pass.journeys, points_in_memory(config, segment_inputs->dims()));
+    }
+  }
   const int64_t held = bytes_held_for_the_input(config, ingest, pass);
   if (held > config.host_memory_budget / 4 * 3)
     report.warnings.push_back(
@@ -368,7 +373,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   }
 
   SecondPass counted = clock.run("journeys", [&] {
-    return second_pass(config, ctx, *batches, pass, vocabulary, writer, folder.empty() ? "." : folder);
+    return second_pass(config, ctx, *batches, pass, vocabulary, writer, std::move(feature_spec), std::move(segment_inputs));
   });
   if (counted.funnel) pass.flows.funnel = std::move(*counted.funnel);
 

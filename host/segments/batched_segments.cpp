@@ -160,6 +160,7 @@ void standardise_rows(const FeatureScaling& scaling, std::vector<float>& rows) {
 }
 
 void require_points_fit(const SegmentOptions& options, int64_t n, int64_t max_points_in_memory) {
+  segments_detail::validate(options);
   // plan_search's rule for a sampled search, without drawing the sample.
   const bool on_sample = options.k == 0 && std::min<int64_t>(options.k_max, n) > options.k_min &&
                          options.search_sample > 0 && n > options.search_sample;

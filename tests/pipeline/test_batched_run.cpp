@@ -92,6 +92,7 @@ TEST(BatchedRun, EqualsARunAtOnceInEveryDataset) {
     }
   EXPECT_TRUE(said);
   EXPECT_EQ(b.read_strings("/meta/skipped_stages"), std::vector<std::string>{});
+  for (const std::string& warning : report.warnings) EXPECT_EQ(warning.rfind("memory:", 0), std::string::npos) << warning;
 }
 
 TEST(BatchedRun, AnchoredFlowsNamedFunnelAndUncompressedOutputInOneEventBatches) {
@@ -139,6 +140,28 @@ TEST(BatchedRun, ParquetInBatchesEqualsTheCsvAtOnce) {
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
   jm::testing::expect_same_datasets(a, b, "");
   expect_same_counts(a, b);
+}
+
+// With segments off and the model on, a run at once still computes and writes /features (the model
+// reads them); the run in batches writes the same, and says the model was skipped.
+TEST(BatchedRun, FeaturesForTheModelAreWrittenAsARunAtOnceWritesThem) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = generated_events(dir, 1500);
+  auto configure = [&](const std::string& output) {
+    jm::RunConfig config = batchable_config(events, (dir / output).string());
+    config.segments_enabled = false;
+    config.model_enabled = true;  // skipped in batches; its features are not
+    return config;
+  };
+  jm::run_pipeline(configure("once.h5"));
+  jm::RunConfig batched = configure("batched.h5");
+  batched.host_memory_budget = budget_for_batches_of(3000);
+  jm::run_pipeline(batched);
+  const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
+  jm::testing::expect_same_datasets(a, b, "/features");
+  const std::vector<std::string> skipped = b.read_strings("/meta/skipped_stages");
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0].rfind("model:", 0), 0u);
 }
 
 // The last batch's customers have nothing but an outcome event: no journeys there, and the outcome
@@ -217,6 +240,13 @@ TEST(BatchedRun, SettingsNotAppliedInBatchesAreRefusedBeforeAnythingIsWritten) {
   refused([](jm::RunConfig& c) { c.compare_enabled = true; }, "[compare]");
   refused([&](jm::RunConfig& c) { c.append_base = (dir / "base.h5").string(); }, "--append");
   refused([](jm::RunConfig& c) { c.outcome.window_days = 30; }, "window");
+  refused([&](jm::RunConfig& c) { c.identity.files = {(dir / "ids.csv").string()}; }, "[identity] files need [[source]]");
+  refused(
+      [](jm::RunConfig& c) {
+        c.input_format = jm::InputFormat::Spmf;
+        c.csv.on_error = jm::OnError::Skip;
+      },
+      "--on-error skip applies to CSV input only");
   // k-means over every journey at once (a fixed k) where the budget holds far fewer points.
   refused(
       [](jm::RunConfig& c) {
