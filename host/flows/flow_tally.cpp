@@ -274,6 +274,16 @@ FlowTally tally_flows(const Context& ctx, const JourneySet& journeys, const Flow
   return tally;
 }
 
+FunnelTally tally_followed_funnel(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
+                                  const std::vector<int32_t>& funnel, std::vector<int64_t>* kept_rows) {
+  if (follows_a_view(options)) return tally_funnel(ctx, flow_view(journeys, options, kept_rows), funnel);
+  if (kept_rows != nullptr) {
+    kept_rows->resize(static_cast<size_t>(journeys.size()));
+    std::iota(kept_rows->begin(), kept_rows->end(), int64_t{0});
+  }
+  return tally_funnel(ctx, journeys, funnel);
+}
+
 void add_flow_tally(FlowTally& total, const FlowTally& part, int64_t sign) {
   if (sign != 1 && sign != -1) throw Error("flow tally: sign must be +1 or -1");
   if (total.max_steps != part.max_steps)
@@ -337,8 +347,7 @@ FlowResult update_flows(const Context& ctx, const FlowTally& base, const Journey
   if (funnel_moved || !journey_segment.empty()) {
     std::vector<int64_t> rows;
     const bool viewed = follows_a_view(options);
-    const JourneySet view = viewed ? flow_view(merged, options, &rows) : JourneySet{};
-    total.funnel = tally_funnel(ctx, viewed ? view : merged, funnel);
+    total.funnel = tally_followed_funnel(ctx, merged, options, funnel, &rows);
     if (notes != nullptr)
       notes->push_back(fmt::format("flows: updated from the base's flow tally ({} journeys replaced, {} added), "
                                    "except the funnel: {}",

@@ -103,6 +103,10 @@ std::vector<StepLink> count_step_links(const Context& ctx, const JourneySet& vie
 
 /// The funnel counts of the journeys of a flow view: what a tally holds for `funnel`.
 FunnelTally tally_funnel(const Context& ctx, const JourneySet& view, const std::vector<int32_t>& funnel);
+/// The funnel counts of the journeys the flows follow under `options` (their flow_view when they
+/// follow one); `kept_rows`, when given, receives the journey of each counted row.
+FunnelTally tally_followed_funnel(const Context& ctx, const JourneySet& journeys, const FlowOptions& options,
+                                  const std::vector<int32_t>& funnel, std::vector<int64_t>* kept_rows = nullptr);
 
 /// total += sign x part (sign +1 or -1). The part may know more touchpoints or channels (names a
 /// later batch brought, numbered after the total's); both must share max_steps and the funnel.

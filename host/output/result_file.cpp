@@ -339,6 +339,14 @@ struct ResultWriter::Impl {
     if (link_exists(path)) fail(path, "the object already exists");
   }
 
+  /// Chunks of `chunk` with shuffle and deflate (when compressing) on a dataset-creation list.
+  void set_chunk_filters(hid_t create, const std::vector<hsize_t>& chunk, const std::string& path) const {
+    if (H5Pset_chunk(create, static_cast<int>(chunk.size()), chunk.data()) < 0) fail_hdf5(path);
+    if (deflate_level > 0 &&
+        (H5Pset_shuffle(create) < 0 || H5Pset_deflate(create, static_cast<unsigned>(deflate_level)) < 0))
+      fail_hdf5(path);
+  }
+
   /// Creates a dataset of `dims` and writes `data` (row-major) into it.
   void write_array(const std::string& path, const void* data, const std::vector<hsize_t>& dims, hid_t memory_type,
                    hid_t file_type, size_t element_bytes) {
@@ -360,12 +368,7 @@ struct ResultWriter::Impl {
     const bool compress_in_parallel = chunked && deflate_level > 0 && dims.size() <= 2 &&
                                       (type_class == H5T_INTEGER || type_class == H5T_FLOAT) &&
                                       H5Tequal(memory_type, file_type) > 0 && H5Tget_size(file_type) == element_bytes;
-    if (chunked) {
-      if (H5Pset_chunk(create.get(), static_cast<int>(chunk.size()), chunk.data()) < 0) fail_hdf5(path);
-      if (deflate_level > 0 && (H5Pset_shuffle(create.get()) < 0 ||
-                                H5Pset_deflate(create.get(), static_cast<unsigned>(deflate_level)) < 0))
-        fail_hdf5(path);
-    }
+    if (chunked) set_chunk_filters(create.get(), chunk, path);
     DatasetHandle dataset(
         H5Dcreate2(file.get(), path.c_str(), file_type, space.get(), link_create.get(), create.get(), H5P_DEFAULT));
     if (!dataset.valid()) fail_hdf5(path);
@@ -426,10 +429,7 @@ struct ResultWriter::Impl {
       grown.chunk =
           chunk_shape(columns == 0 ? std::vector<hsize_t>{kMaxChunkElements} : std::vector<hsize_t>{kMaxChunkElements, columns},
                       element_bytes);
-      if (H5Pset_chunk(create.get(), static_cast<int>(grown.chunk.size()), grown.chunk.data()) < 0) fail_hdf5(path);
-      if (deflate_level > 0 && (H5Pset_shuffle(create.get()) < 0 ||
-                                H5Pset_deflate(create.get(), static_cast<unsigned>(deflate_level)) < 0))
-        fail_hdf5(path);
+      set_chunk_filters(create.get(), grown.chunk, path);
       DatasetHandle dataset(
           H5Dcreate2(file.get(), path.c_str(), file_type, space.get(), link_create.get(), create.get(), H5P_DEFAULT));
       if (!dataset.valid() || dataset.close() < 0) fail_hdf5(path);

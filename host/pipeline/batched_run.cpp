@@ -107,9 +107,6 @@ struct FirstPass {
   FlowTally flows;
   AlertTally alerts;
   std::optional<FeatureSpecTally> feature_spec;  ///< when a stage reads features
-  int64_t journeys = 0;
-  int64_t conversions = 0;
-  double conversion_value = 0.0;  ///< summed over the journeys in their order, as a run at once sums it
   JourneySet labelled;            ///< the outcome labels (of a batch that carried outcomes), for /vocab/outcomes
 };
 
@@ -129,14 +126,9 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     writer.append("/journeys/customer_last_ms", customer_last_ms);
     step.next("summary");
     pass.summary.add(journeys);
-    pass.journeys += journeys.size();
     pass.build_stats.input_events += journeys.stats.input_events;
     pass.build_stats.duplicates_dropped += journeys.stats.duplicates_dropped;
     pass.build_stats.events_truncated += journeys.stats.events_truncated;
-    for (int64_t j = 0; j < journeys.size(); ++j) {
-      pass.conversions += journeys.converted[j];
-      pass.conversion_value += journeys.conversion_value[j];
-    }
     if (config.flows_enabled) {
       step.next("flow tally");
       flows.add(tally_flows(ctx, journeys, config.flows, &named_funnel));
@@ -170,11 +162,12 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
 // seen every journey: the customer dictionary (names and their index), 8 bytes a journey for the
 // duration median, with segments about 40 more (labels, profile lengths and durations, funnel
 // depths), and the flow variants.
-int64_t bytes_held_for_the_input(const RunConfig& config, const IngestResult& ingest, const FirstPass& pass) {
+int64_t bytes_held_for_the_input(const RunConfig& config, const IngestResult& ingest, const FirstPass& pass,
+                                 int64_t journeys) {
   int64_t bytes = 0;
   const Vocabulary& customers = ingest.events.customers;
   for (int32_t c = 0; c < customers.size(); ++c) bytes += static_cast<int64_t>(customers.name(c).size()) + 64;
-  bytes += pass.journeys * (config.segments_enabled ? 48 : 8);
+  bytes += journeys * (config.segments_enabled ? 48 : 8);
   const VariantTable& variants = pass.flows.variants;
   bytes += static_cast<int64_t>(variants.touchpoints.size() * sizeof(int32_t) +
                                 variants.journeys.size() * (3 * sizeof(int64_t) + sizeof(uint64_t)));
@@ -213,7 +206,6 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
   }
   if (!pass.funnel && !pass.attribution && !pass.feature_spec) return pass;
   StepTimer step(ctx);
-  const FlowOptions& options = config.flows;
   for (int64_t b = 0; b < batches.size(); ++b) {
     step.next("build again");
     JourneySet journeys = batches.journeys(b);
@@ -229,9 +221,7 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
     }
     if (pass.funnel) {
       step.next("funnel tally");
-      // The journeys the flows follow, as tally_flows sees them.
-      const JourneySet view = follows_a_view(options) ? flow_view(journeys, options, nullptr) : JourneySet{};
-      const FunnelTally part = tally_funnel(ctx, follows_a_view(options) ? view : journeys, funnel);
+      const FunnelTally part = tally_followed_funnel(ctx, journeys, config.flows, funnel);
       if (b == 0) *pass.funnel = part;
       else add_funnel_tally(*pass.funnel, part, +1);
     }
@@ -258,8 +248,6 @@ ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   std::vector<int> identity(static_cast<size_t>(dims));
   std::iota(identity.begin(), identity.end(), 0);
   std::vector<float> raw, scaled;
-  const FlowOptions& options = config.flows;
-  const bool viewed = follows_a_view(options);
   StepTimer step(ctx);
   int64_t first = 0;
   for (int64_t b = 0; b < batches.size(); ++b) {
@@ -276,11 +264,9 @@ ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     if (funnel) {
       step.next("funnel by segment");
       std::vector<int64_t> rows;
-      const JourneySet view = viewed ? flow_view(journeys, options, &rows) : JourneySet{};
-      const FunnelTally counted = tally_funnel(ctx, viewed ? view : journeys, *funnel);
+      const FunnelTally counted = tally_followed_funnel(ctx, journeys, config.flows, *funnel, &rows);
       pass.funnel_depth.insert(pass.funnel_depth.end(), counted.journey_depth.begin(), counted.journey_depth.end());
-      for (size_t r = 0; r < counted.journey_depth.size(); ++r)
-        pass.funnel_segment.push_back(labels[viewed ? rows[r] : static_cast<int64_t>(r)]);
+      for (const int64_t row : rows) pass.funnel_segment.push_back(labels[row]);
     }
     first += n;
   }
@@ -347,10 +333,10 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     feature_spec = pass.feature_spec->finish(vocabulary);
     if (config.segments_enabled) {
       segment_inputs = std::make_unique<SegmentInputs>(folder.empty() ? "." : folder, *feature_spec, config.segments);
-      require_points_fit(config.segments, pass.journeys, points_in_memory(config, segment_inputs->dims()));
+      require_points_fit(config.segments, report.summary.journeys, points_in_memory(config, segment_inputs->dims()));
     }
   }
-  const int64_t held = bytes_held_for_the_input(config, ingest, pass);
+  const int64_t held = bytes_held_for_the_input(config, ingest, pass, report.summary.journeys);
   if (held > config.host_memory_budget / 4 * 3)
     report.warnings.push_back(
         "memory: what grows with the whole input (the customer dictionary, per-journey sums and labels, the flow "
@@ -428,7 +414,12 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     anomalies.has_alerts = true;
     anomalies.alerts = clock.run("anomalies", [&] {
       const StepTimer step(ctx, "metric alerts");
-      const double mean_value = pass.conversions > 0 ? pass.conversion_value / static_cast<double>(pass.conversions) : 0.0;
+      // The summary sums the conversion values over the journeys in their order, as the alerts of a
+      // run at once do.
+      const JourneySummary& summary = report.summary;
+      const double mean_value = summary.converted_journeys > 0
+                                    ? summary.total_conversion_value / static_cast<double>(summary.converted_journeys)
+                                    : 0.0;
       return finish_metric_alerts(pass.alerts, vocabulary, mean_value, config.anomalies.alerts);
     });
     clock.run("write", [&] {

@@ -192,19 +192,14 @@ SegmentResult cluster_in_batches(const Context& ctx, const SegmentInputs& inputs
 
   // One pass over the rows: the tolerance's variance (each column summed in row order, as
   // mean_variance does) and the search rows.
-  std::vector<double> sum(static_cast<size_t>(dims), 0.0), sum_sq(static_cast<size_t>(dims), 0.0);
+  kmeans_detail::ColumnMoments moments(dims);
   std::vector<float> search_points, window;
   size_t next_sample = 0;
   const int64_t window_rows = kBlocksPerWindow * kBlockRows;
   for (int64_t first = 0; first < n; first += window_rows) {
     const int64_t rows = std::min(window_rows, n - first);
     inputs.read_scaled(first, rows, result.scaling, window);
-    for (int i = 0; i < dims; ++i)
-      for (int64_t r = 0; r < rows; ++r) {
-        const double x = window[static_cast<size_t>(r * dims + i)];
-        sum[i] += x;
-        sum_sq[i] += x * x;
-      }
+    moments.add(window.data(), rows);
     if (plan.sample.empty()) {
       search_points.insert(search_points.end(), window.begin(), window.end());
       continue;
@@ -214,12 +209,7 @@ SegmentResult cluster_in_batches(const Context& ctx, const SegmentInputs& inputs
       search_points.insert(search_points.end(), at, at + dims);
     }
   }
-  double total = 0.0;
-  for (int i = 0; i < dims; ++i) {
-    const double mean = sum[i] / n;
-    total += std::max(0.0, sum_sq[i] / n - mean * mean);
-  }
-  const double tolerance = options.kmeans.tolerance * (total / dims);
+  const double tolerance = options.kmeans.tolerance * moments.mean_variance();
 
   const int64_t search_n = static_cast<int64_t>(search_points.size()) / dims;
   result.search_rows = search_n;

@@ -45,20 +45,34 @@ void validate_kmeans(int64_t n, int dims, int k, const KMeansOptions& options) {
 
 namespace kmeans_detail {
 
-double mean_variance(const float* points, int64_t n, int dims) {
-  if (n == 0) return 0.0;
-  double total = 0.0;
-  for (int j = 0; j < dims; ++j) {
-    double sum = 0.0, sum_sq = 0.0;
+void ColumnMoments::add(const float* points, int64_t n) {
+  const auto dims = static_cast<int64_t>(sum_.size());
+  for (int64_t j = 0; j < dims; ++j) {
+    double sum = sum_[j], sum_sq = sum_sq_[j];
     for (int64_t i = 0; i < n; ++i) {
       const double x = points[i * dims + j];
       sum += x;
       sum_sq += x * x;
     }
-    const double mean = sum / n;
-    total += std::max(0.0, sum_sq / n - mean * mean);
+    sum_[j] = sum, sum_sq_[j] = sum_sq;
   }
-  return total / dims;
+  rows_ += n;
+}
+
+double ColumnMoments::mean_variance() const {
+  if (rows_ == 0) return 0.0;
+  double total = 0.0;
+  for (size_t j = 0; j < sum_.size(); ++j) {
+    const double mean = sum_[j] / rows_;
+    total += std::max(0.0, sum_sq_[j] / rows_ - mean * mean);
+  }
+  return total / static_cast<double>(sum_.size());
+}
+
+double mean_variance(const float* points, int64_t n, int dims) {
+  ColumnMoments moments(dims);
+  moments.add(points, n);
+  return moments.mean_variance();
 }
 
 std::unique_ptr<SeedingDistances> make_seeding_distances(const Context& ctx, const float* sample_points, int64_t s,

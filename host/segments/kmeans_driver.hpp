@@ -19,7 +19,20 @@ inline double squared_distance(const float* a, const float* b, int dims) {
   return kmeans_rules::squared_distance_in_double(a, b, dims);
 }
 
-/// Mean over dimensions of the per-dimension variance (scales the convergence tolerance).
+/// Every dimension's sum and sum of squares, each added row by row in order, however the rows come.
+class ColumnMoments {
+ public:
+  explicit ColumnMoments(int dims) : sum_(static_cast<size_t>(dims), 0.0), sum_sq_(static_cast<size_t>(dims), 0.0) {}
+  void add(const float* points, int64_t n);  ///< the next `n` rows [n x dims]
+  /// Mean over dimensions of the per-dimension variance (scales the convergence tolerance).
+  double mean_variance() const;
+
+ private:
+  std::vector<double> sum_, sum_sq_;
+  int64_t rows_ = 0;
+};
+
+/// ColumnMoments of all `points` at once.
 double mean_variance(const float* points, int64_t n, int dims);
 
 /// The Lloyd step of the backend chosen in `ctx`.
