@@ -851,6 +851,10 @@ def section_model(r):
             if baseline is not None:
                 text += f" against {baseline[auc]:.3f}"
             sentences.append(text + "; this is a diagnostic of what the journey reveals by then, not a forecast.")
+    sampled, of = int(attr(g, "sample_journeys", 0)), int(attr(g, "input_journeys", 0))
+    if 0 < sampled < of:
+        sentences.append(f"The model was trained and evaluated on a seeded sample of whole customers: "
+                         f"{fmt_int(sampled)} of the {fmt_int(of)} journeys (a run under a memory budget).")
     if "warnings" in g and len(g["warnings"]):
         count = len(g["warnings"])
         sentences.append(f"The leakage guard raised {count} warning{'s' if count != 1 else ''}; see the banner at the top.")

@@ -556,6 +556,8 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     std::string budget;
     r.read("host_memory_budget", budget);
     if (!budget.empty()) config.host_memory_budget = parse_memory_size(budget, source + ": run.host_memory_budget");
+    r.read("model_sample_events", config.model_sample_events);
+    if (config.model_sample_events < 0) throw ConfigError(source + ": run.model_sample_events must be >= 0 (0: one batch)");
     config.device = parse_device_choice(device);
     r.reject_unknown_keys();
   }
@@ -692,6 +694,7 @@ std::string to_toml(const RunConfig& config) {
                   {"compression", config.output_compression},
                   {"progress", config.progress}};
   if (config.host_memory_budget > 0) run.insert("host_memory_budget", format_memory_size(config.host_memory_budget));
+  if (config.model_sample_events > 0) run.insert("model_sample_events", config.model_sample_events);
   const PatternOptions& po = config.patterns;
   toml::table patterns{{"enabled", config.patterns_enabled},
                        {"max_length", po.max_length},

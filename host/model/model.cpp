@@ -114,6 +114,7 @@ std::vector<float> journey_labels(const JourneySet& journeys, const ModelOptions
       const auto window_ms = static_cast<int64_t>(options.churn_days * 86400000.0);
       int64_t last_event = std::numeric_limits<int64_t>::min();
       for (int64_t j = 0; j < n; ++j) last_event = std::max(last_event, journeys.end_ms[static_cast<size_t>(j)]);
+      if (options.churn_data_end_ms != 0) last_event = std::max(last_event, options.churn_data_end_ms);
       for (int64_t j = 0; j < n; ++j) {
         const auto sj = static_cast<size_t>(j);
         const bool has_next = j + 1 < n && journeys.customer[sj + 1] == journeys.customer[sj];

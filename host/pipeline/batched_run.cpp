@@ -17,6 +17,7 @@
 #include "host/features/feature_tallies.hpp"
 #include "host/patterns/batched_mining.hpp"
 #include "host/pipeline/journey_batches.hpp"
+#include "host/pipeline/model_sample.hpp"
 #include "host/pipeline/summary_tally.hpp"
 #include "host/segments/batched_segments.hpp"
 #include "host/segments/segment_parts.hpp"
@@ -25,6 +26,8 @@
 #include "journeymap/covariates.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/flows.hpp"
+#include "journeymap/model.hpp"
+#include "journeymap/monitoring.hpp"
 #include "journeymap/patterns.hpp"
 #include "journeymap/step_timing.hpp"
 
@@ -55,7 +58,6 @@ std::vector<std::string> skipped_in_batches(const RunConfig& config) {
   std::vector<std::string> skipped;
   const std::string why = " not computed in a run in batches yet (it needs every journey's features at once); run "
                           "without [run] host_memory_budget for it";
-  if (config.model_enabled) skipped.push_back("model:" + why);
   if (config.anomalies_enabled && config.anomalies.journeys_enabled) skipped.push_back("journey anomaly scores:" + why);
   if (config.proposals_enabled)
     skipped.push_back("proposals: not computed in a run in batches yet (they rank journeys of the whole map); run "
@@ -95,7 +97,7 @@ int64_t points_in_memory(const RunConfig& config, int dims) {
 }
 
 // Features are computed when a run at once computes them: for segments, the model or journey
-// anomaly scores (the last two are skipped in batches, but /features is the same).
+// anomaly scores (the last are skipped in batches, but /features is the same).
 bool computes_features(const RunConfig& config) {
   return config.segments_enabled || config.model_enabled || (config.anomalies_enabled && config.anomalies.journeys_enabled);
 }
@@ -185,14 +187,16 @@ struct SecondPass {
   std::optional<FeatureSpec> feature_spec;
   FeatureColumnStats feature_stats;
   std::unique_ptr<SegmentInputs> segment_inputs;
+  std::unique_ptr<ModelSample> model_sample;  ///< the customers the model trains and is evaluated on
 };
 
 SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, const FirstPass& first,
                        const JourneySet& vocabulary, ResultWriter& writer, std::optional<FeatureSpec> feature_spec,
-                       std::unique_ptr<SegmentInputs> segment_inputs) {
+                       std::unique_ptr<SegmentInputs> segment_inputs, std::unique_ptr<ModelSample> model_sample) {
   SecondPass pass;
   pass.feature_spec = std::move(feature_spec);
   pass.segment_inputs = std::move(segment_inputs);
+  pass.model_sample = std::move(model_sample);
   std::vector<int32_t> funnel;
   if (config.flows_enabled) {
     funnel = resolve_funnel(config.flows, vocabulary, first.flows.variants);
@@ -206,6 +210,7 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
   }
   if (!pass.funnel && !pass.attribution && !pass.feature_spec) return pass;
   StepTimer step(ctx);
+  int64_t first_journey = 0;
   for (int64_t b = 0; b < batches.size(); ++b) {
     step.next("build again");
     JourneySet journeys = batches.journeys(b);
@@ -215,6 +220,10 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
       const FeatureMatrix features = extract_features(ctx, journeys, *pass.feature_spec);
       pass.feature_stats.add(features);
       if (pass.segment_inputs) pass.segment_inputs->add(features);
+      if (pass.model_sample) {
+        step.next("model sample");
+        pass.model_sample->add(journeys, features, batches.first_customer(b), first_journey);
+      }
       step.next("write features");
       if (config.store_feature_matrix)
         writer.append_rows("/features/matrix", features.values.host(), static_cast<size_t>(features.num_features()));
@@ -229,6 +238,7 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
       step.next("attribution tally");
       pass.attribution->add(ctx, journeys);
     }
+    first_journey += journeys.size();
   }
   return pass;
 }
@@ -272,6 +282,35 @@ ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   }
   profiles.finish(vocabulary, config.segments, segments);
   return pass;
+}
+
+// The model on the sample of customers: trained and evaluated as a run at once does on all of them,
+// its journey indices those of the whole input. Returns the model to save after the commit.
+Model run_sampled_model(const RunConfig& config, const Context& ctx, const ModelSample& sample,
+                        const OutcomeDefinition& outcome, RunReport& report, StageClock& clock, ResultWriter& writer) {
+  ModelResult model =
+      clock.run("model", [&] { return sample.train(ctx, config.model, report.summary.last_event_ms); });
+  model.model.journey_options = config.journeys;
+  model.model.outcome = outcome;
+  for (const std::string& warning : model.warnings) report.warnings.push_back("model: " + warning);
+  Model trained = model.model;
+  if (!config.model_path.empty())
+    attach_model_reference(trained, fit_model_reference(ctx, trained, sample.sampled_journeys(),
+                                                        sample.sampled_features(), model));
+  sample.to_input_journeys(model);
+  clock.run("write", [&] {
+    const StepTimer step(ctx, "model");
+    write_model_results(writer, model, sample.sampled_journeys());
+    writer.write_attribute("/model", "sample_journeys", sample.journeys());
+    writer.write_attribute("/model", "input_journeys", report.summary.journeys);
+  });
+  std::string summary = format_model_summary(model, sample.sampled_journeys());
+  if (!sample.everyone())
+    summary += "  trained and evaluated on a seeded sample of " + std::to_string(sample.customers()) + " customers (" +
+               std::to_string(sample.journeys()) + " of " + std::to_string(report.summary.journeys) +
+               " journeys; [run] model_sample_events)\n";
+  report.stage_summaries.push_back(std::move(summary));
+  return trained;
 }
 
 }  // namespace
@@ -329,8 +368,17 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   // cannot fit is refused here, before the long passes (the journeys are counted, the columns known).
   std::optional<FeatureSpec> feature_spec;
   std::unique_ptr<SegmentInputs> segment_inputs;
+  std::unique_ptr<ModelSample> model_sample;
+  std::string model_skipped;
+  if (config.model_enabled)
+    model_skipped = model_skip_reason(config.model, report.summary.converted_journeys, report.summary.journeys);
   if (pass.feature_spec) {
     feature_spec = pass.feature_spec->finish(vocabulary);
+    if (config.model_enabled && model_skipped.empty()) {
+      model_sample = std::make_unique<ModelSample>(
+          *feature_spec, vocabulary, report.summary.events,
+          config.model_sample_events > 0 ? config.model_sample_events : max_events, config.model.seed);
+    }
     if (config.segments_enabled) {
       segment_inputs = std::make_unique<SegmentInputs>(folder.empty() ? "." : folder, *feature_spec, config.segments);
       require_points_fit(config.segments, report.summary.journeys, points_in_memory(config, segment_inputs->dims()));
@@ -359,7 +407,8 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   }
 
   SecondPass counted = clock.run("journeys", [&] {
-    return second_pass(config, ctx, *batches, pass, vocabulary, writer, std::move(feature_spec), std::move(segment_inputs));
+    return second_pass(config, ctx, *batches, pass, vocabulary, writer, std::move(feature_spec), std::move(segment_inputs),
+                       std::move(model_sample));
   });
   if (counted.funnel) pass.flows.funnel = std::move(*counted.funnel);
 
@@ -430,11 +479,17 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     report.stage_summaries.push_back(format_anomalies_summary(anomalies, vocabulary));
   }
 
-  const std::vector<std::string> skipped = skipped_in_batches(config);
+  Model trained_model;  // saved only after the result is committed, as in a run at once
+  if (counted.model_sample) trained_model = run_sampled_model(config, ctx, *counted.model_sample, outcome, report, clock, writer);
+
+  std::vector<std::string> skipped = skipped_in_batches(config);
+  if (!model_skipped.empty()) skipped.insert(skipped.begin(), model_skipped);
   writer.write_meta(describe_run(config, report, ingest));
   writer.write("/meta/skipped_stages", skipped);
   for (const std::string& stage : skipped) report.stage_summaries.push_back("skipped " + stage + "\n");
   clock.run("commit", [&] { writer.commit(); });
+  if (!trained_model.empty() && !config.model_path.empty())
+    clock.run("write", [&] { save_model(trained_model, config.model_path); });
 }
 
 }  // namespace jm

@@ -14,6 +14,7 @@
 #include "host/flows/flow_tally.hpp"
 #include "host/pipeline/append_run.hpp"
 #include "host/pipeline/batched_run.hpp"
+#include "host/pipeline/model_sample.hpp"
 #include "host/pipeline/stage_clock.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/context.hpp"
@@ -344,11 +345,11 @@ RunReport run_pipeline(const RunConfig& config) {
   std::vector<std::string> skipped_stages;
   bool run_model = config.model_enabled;
   Model trained_model;  // saved only after the result is committed, so a failed run leaves the old file
-  if (run_model && config.model.target == ModelTarget::Conversion) {
+  if (run_model) {
     const auto converted = std::count(journeys.converted.begin(), journeys.converted.end(), uint8_t{1});
-    if (converted == 0 || converted == journeys.size()) {
-      skipped_stages.push_back(std::string("model: every journey ") + (converted == 0 ? "ends without" : "ends with") +
-                               " a conversion; a conversion model needs both outcomes");
+    std::string reason = model_skip_reason(config.model, converted, journeys.size());
+    if (!reason.empty()) {
+      skipped_stages.push_back(std::move(reason));
       run_model = false;
     }
   }
@@ -364,6 +365,9 @@ RunReport run_pipeline(const RunConfig& config) {
     clock.run("write", [&] {
       const StepTimer step(ctx, "model");
       write_model_results(writer, model, journeys);
+      // Every journey is in the model's sample here; a run in batches may sample (batched_run.cpp).
+      writer.write_attribute("/model", "sample_journeys", journeys.size());
+      writer.write_attribute("/model", "input_journeys", journeys.size());
     });
     report.stage_summaries.push_back(format_model_summary(model, journeys));
   }

@@ -62,6 +62,9 @@ enum class RowRole : uint8_t { Train = 0, EarlyStop = 1, Test = 2, Excluded = 3 
 struct ModelOptions {
   ModelTarget target = ModelTarget::Conversion;
   double churn_days = 30.0;  ///< Churn: inactivity (days after the journey's end) that counts as churn
+  /// Churn: the end of the data the journeys come from, against which a last journey's window is
+  /// judged (0: the journeys' own last end). A sample of customers passes the whole input's.
+  int64_t churn_data_end_ms = 0;
 
   // Boosting (XGBoost parameters of the same names).
   int rounds = 200;                 ///< maximum boosting rounds

@@ -12,10 +12,13 @@
 #include <vector>
 
 #include "host/pipeline/batched_run.hpp"
+#include "host/pipeline/model_sample.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/export.hpp"
 #include "journeymap/generate.hpp"
 #include "journeymap/ingest.hpp"
+#include "journeymap/model.hpp"
+#include "journeymap/outcome.hpp"
 #include "journeymap/pipeline.hpp"
 #include "journeymap/result_file.hpp"
 #include "journeymap/run_config.hpp"
@@ -144,24 +147,97 @@ TEST(BatchedRun, ParquetInBatchesEqualsTheCsvAtOnce) {
 
 // With segments off and the model on, a run at once still computes and writes /features (the model
 // reads them); the run in batches writes the same, and says the model was skipped.
-TEST(BatchedRun, FeaturesForTheModelAreWrittenAsARunAtOnceWritesThem) {
+// A model small enough for the suite: few coarse rounds over prefixes of up to three events.
+void quick_model(jm::RunConfig& config) {
+  config.segments_enabled = false;
+  config.model_enabled = true;
+  config.model.rounds = 30;
+  config.model.learning_rate = 0.3;
+  config.model.max_depth = 4;
+  config.model.prefix_max_events = 3;
+}
+
+// A model sample that holds every customer: the model of a run at once, trained on features that
+// came batch by batch.
+TEST(BatchedRun, TheModelOnEveryCustomerEqualsARunAtOnce) {
   const fs::path dir = jm::testing::scratch_dir();
   const std::string events = generated_events(dir, 1500);
   auto configure = [&](const std::string& output) {
     jm::RunConfig config = batchable_config(events, (dir / output).string());
-    config.segments_enabled = false;
-    config.model_enabled = true;  // skipped in batches; its features are not
+    quick_model(config);
+    config.model_path = (dir / (output + ".ubj")).string();
     return config;
   };
   jm::run_pipeline(configure("once.h5"));
   jm::RunConfig batched = configure("batched.h5");
   batched.host_memory_budget = budget_for_batches_of(3000);
-  jm::run_pipeline(batched);
+  batched.model_sample_events = 1'000'000;
+  const jm::RunReport report = jm::run_pipeline(batched);
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
-  jm::testing::expect_same_datasets(a, b, "/features");
-  const std::vector<std::string> skipped = b.read_strings("/meta/skipped_stages");
-  ASSERT_EQ(skipped.size(), 1u);
-  EXPECT_EQ(skipped[0].rfind("model:", 0), 0u);
+  jm::testing::expect_same_datasets(a, b, "");
+  EXPECT_EQ(b.read_strings("/meta/skipped_stages"), std::vector<std::string>{});
+  EXPECT_EQ(b.read_int_attribute("/model", "sample_journeys"), a.read_int_attribute("/journeys", "n_journeys"));
+  EXPECT_EQ(b.read_int_attribute("/model", "input_journeys"), a.read_int_attribute("/journeys", "n_journeys"));
+  EXPECT_EQ(b.read_int_attribute("/model", "rounds_trained"), a.read_int_attribute("/model", "rounds_trained"));
+  // The saved model scores as the one of the run at once.
+  const jm::Model once = jm::load_model(configure("once.h5").model_path), in_batches = jm::load_model(batched.model_path);
+  const std::vector<float> row(once.feature_names.size(), 1.0f);
+  const jm::MatrixView view{row.data(), 1, static_cast<int64_t>(row.size())};
+  EXPECT_EQ(jm::predict(jm::Context{}, once, view), jm::predict(jm::Context{}, in_batches, view));
+  EXPECT_GE(report.stage_summaries.size(), 1u);
+}
+
+// The default sample (about one batch of events): the model is the one a run at once trains on the
+// journeys of the sampled customers, and its journey indices are those of the whole input.
+TEST(BatchedRun, TheModelOnASampleIsTheModelOfTheSampledCustomers) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = generated_events(dir, 3000);
+  jm::RunConfig config = batchable_config(events, (dir / "batched.h5").string());
+  quick_model(config);
+  config.host_memory_budget = budget_for_batches_of(12000);
+  const jm::RunReport report = jm::run_pipeline(config);
+  const jm::ResultReader result(config.output_path);
+
+  // The same by hand: every journey at once, then those of the customers in the sample.
+  jm::Context ctx;
+  ctx.num_threads = 2;
+  jm::IngestResult ingest = jm::read_events(events, config.csv);
+  const jm::JourneySet journeys =
+      jm::build_outcome_journeys(ctx, ingest.events, config.journeys, jm::effective_outcome(config)).journeys;
+  const jm::FeatureMatrix features = jm::extract_features(ctx, journeys, config.features);
+  const double fraction = static_cast<double>(jm::batch_events_for_budget(config.host_memory_budget)) /
+                          static_cast<double>(report.summary.events);
+  std::vector<int64_t> rows;
+  for (int64_t j = 0; j < journeys.size(); ++j)
+    if (jm::in_model_sample(journeys.customer[static_cast<size_t>(j)], fraction, config.model.seed)) rows.push_back(j);
+  ASSERT_GT(rows.size(), 100u);
+  ASSERT_LT(rows.size(), static_cast<size_t>(journeys.size()) / 2);
+  jm::FeatureMatrix sampled_features;
+  sampled_features.spec = features.spec;
+  sampled_features.n_rows = static_cast<int64_t>(rows.size());
+  for (const int64_t j : rows)
+    for (int64_t c = 0; c < features.num_features(); ++c) sampled_features.values.push_back(features.at(j, c));
+  const jm::ModelResult expected =
+      jm::train_journey_model(ctx, jm::select_journeys(journeys, rows), sampled_features, config.model);
+
+  EXPECT_EQ(result.read_int_attribute("/model", "sample_journeys"), static_cast<int64_t>(rows.size()));
+  EXPECT_EQ(result.read_int_attribute("/model", "input_journeys"), journeys.size());
+  std::vector<int64_t> test_journeys;
+  for (const int64_t j : expected.test_journeys) test_journeys.push_back(rows[static_cast<size_t>(j)]);
+  EXPECT_EQ(result.read_int64("/model/holdout/journey"), test_journeys);
+  const std::vector<double> predicted = result.read_double("/model/holdout/prediction");
+  ASSERT_EQ(predicted.size(), expected.test_predictions.size());
+  for (size_t i = 0; i < predicted.size(); ++i) EXPECT_EQ(predicted[i], expected.test_predictions[i]) << i;
+  EXPECT_EQ(result.read_double("/model/prefix/model"),
+            [&] {
+              std::vector<double> auc;
+              for (const jm::PrefixPoint& point : expected.prefix_curve) auc.push_back(point.model_auc);
+              return auc;
+            }());
+  // Said in the run summary.
+  EXPECT_TRUE(std::any_of(report.stage_summaries.begin(), report.stage_summaries.end(), [](const std::string& s) {
+    return s.find("trained and evaluated on a seeded sample of") != std::string::npos;
+  }));
 }
 
 // The last batch's customers have nothing but an outcome event: no journeys there, and the outcome
@@ -209,12 +285,12 @@ TEST(BatchedRun, StagesThatNeedEveryJourneyAreSkippedWithTheirReason) {
   jm::run_pipeline(config);
   const jm::ResultReader result(config.output_path);
   const std::vector<std::string> skipped = result.read_strings("/meta/skipped_stages");
-  ASSERT_EQ(skipped.size(), 3u);
-  for (const char* stage : {"model:", "journey anomaly scores:", "proposals:"})
+  ASSERT_EQ(skipped.size(), 2u);
+  for (const char* stage : {"journey anomaly scores:", "proposals:"})
     EXPECT_TRUE(std::any_of(skipped.begin(), skipped.end(), [&](const std::string& s) { return s.rfind(stage, 0) == 0; }))
         << stage;
   EXPECT_TRUE(result.exists("/segments/label"));
-  EXPECT_FALSE(result.exists("/model"));
+  EXPECT_TRUE(result.exists("/model/holdout/prediction"));
   EXPECT_TRUE(result.exists("/alerts"));
   EXPECT_TRUE(result.exists("/patterns/support"));
   EXPECT_TRUE(result.exists("/attribution/channel/markov"));

@@ -1,0 +1,70 @@
+// The model of a run in batches on a sample of whole customers (model_sample.hpp).
+#include "host/pipeline/model_sample.hpp"
+
+#include <algorithm>
+
+#include "host/core/splitmix64.hpp"
+#include "host/journeys/append_journey.hpp"
+
+namespace jm {
+
+std::string model_skip_reason(const ModelOptions& options, int64_t converted, int64_t journeys) {
+  if (options.target != ModelTarget::Conversion || (converted > 0 && converted < journeys)) return {};
+  return std::string("model: every journey ") + (converted == 0 ? "ends without" : "ends with") +
+         " a conversion; a conversion model needs both outcomes";
+}
+
+bool in_model_sample(uint32_t customer, double fraction, uint64_t seed) {
+  if (fraction >= 1.0) return true;
+  const uint64_t draw = splitmix64_mix(seed ^ 0x6d6f64656c000000ull ^ (static_cast<uint64_t>(customer) * 0x9E3779B97F4A7C15ull));
+  return static_cast<double>(draw >> 11) * (1.0 / 9007199254740992.0) < fraction;
+}
+
+ModelSample::ModelSample(const FeatureSpec& spec, const JourneySet& vocabulary, int64_t input_events, int64_t max_events,
+                         uint64_t seed)
+    : fraction_(input_events <= max_events ? 1.0 : static_cast<double>(max_events) / static_cast<double>(input_events)),
+      seed_(seed) {
+  journeys_.touchpoints = vocabulary.touchpoints;
+  journeys_.channels = vocabulary.channels;
+  journeys_.covariates = vocabulary.covariates;
+  journeys_.offsets.push_back(0);
+  features_.spec = spec;
+}
+
+void ModelSample::add(const JourneySet& batch, const FeatureMatrix& features, uint32_t first_customer,
+                      int64_t first_journey) {
+  if (batch.has_outcomes() && journeys_.outcome_labels.size() == 0) {
+    journeys_.outcome_labels = batch.outcome_labels;
+    journeys_.positive_outcome = batch.positive_outcome;
+  }
+  const auto width = static_cast<size_t>(features.num_features());
+  const std::vector<float>& rows = features.values.host();
+  std::vector<float>& kept_rows = features_.values.host_mut();
+  int64_t last_local = -1;
+  for (int64_t j = 0; j < batch.size(); ++j) {
+    const uint32_t local = batch.customer[static_cast<size_t>(j)];
+    if (!in_model_sample(first_customer + local, fraction_, seed_)) continue;
+    if (static_cast<int64_t>(local) != last_local) {  // journeys come grouped by customer
+      journeys_.customers.append_distinct({batch.customers.name(static_cast<int32_t>(local))});
+      last_local = local;
+    }
+    append_journey(journeys_, batch, j, batch.length(j));
+    journeys_.customer.host_mut().back() = static_cast<uint32_t>(journeys_.customers.size() - 1);
+    kept_rows.insert(kept_rows.end(), rows.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(j) * width),
+                     rows.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(j + 1) * width));
+    input_journey_.push_back(first_journey + j);
+  }
+  features_.n_rows = journeys_.size();
+}
+
+ModelResult ModelSample::train(const Context& ctx, ModelOptions options, int64_t data_end_ms) const {
+  options.churn_data_end_ms = data_end_ms;
+  return train_journey_model(ctx, journeys_, features_, options);
+}
+
+void ModelSample::to_input_journeys(ModelResult& result) const {
+  for (int64_t& j : result.test_journeys) j = input_journey_[static_cast<size_t>(j)];
+  for (int64_t& j : result.in_flight.journey) j = input_journey_[static_cast<size_t>(j)];
+}
+
+}  // namespace jm
