@@ -7,6 +7,7 @@
 #include <numeric>
 #include <string>
 
+#include "host/anomalies/anomaly_parts.hpp"
 #include "host/core/statistics.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
@@ -151,60 +152,69 @@ std::vector<std::string> default_anomaly_columns(const FeatureMatrix& features) 
   return columns;
 }
 
-JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,
-                                          const JourneyAnomalyOptions& options) {
+std::vector<float> ScaledRowsInMemory::gather(const std::vector<int64_t>& indices) const {
+  const std::vector<float>& values = values_.host();
+  std::vector<float> out(indices.size() * static_cast<size_t>(dims_));
+  for (size_t i = 0; i < indices.size(); ++i)
+    std::copy_n(values.data() + indices[i] * dims_, dims_, out.data() + i * static_cast<size_t>(dims_));
+  return out;
+}
+
+void ScaledRowsInMemory::for_each_block(const BlockVisitor& visit) const { visit(0, n_, values_); }
+
+std::vector<std::string> anomaly_columns(const FeatureSpec& spec, const JourneyAnomalyOptions& options) {
+  if (!options.columns.empty()) return options.columns;
+  FeatureMatrix layout;
+  layout.spec = spec;
+  return default_anomaly_columns(layout);
+}
+
+JourneyAnomalies score_journey_anomalies(const Context& ctx, const ScaledRows& rows, FeatureScaling scaling,
+                                         const JourneyAnomalyOptions& options) {
   validate(options);
-  if (features.n_rows != journeys.size())
-    throw ConfigError("anomalies: the feature matrix has " + std::to_string(features.n_rows) + " rows for " +
-                      std::to_string(journeys.size()) + " journeys");
-  StepTimer step(ctx, "scaling");
+  StepTimer step(ctx);
   JourneyAnomalies result;
   result.threshold_rule = options.threshold_rule;
-  const std::vector<std::string> columns = options.columns.empty() ? default_anomaly_columns(features) : options.columns;
-  if (columns.empty()) throw ConfigError("anomalies: no numeric feature columns to score");
-  result.scaling = fit_scaling(features, columns);
-  // On the GPU the scaled matrix is computed on the device and every scoring pass reads it there;
-  // the host copy (trimming, the forest's samples, the explanations) comes home once.
-  const HostDeviceVector<float> scaled_columns = apply_scaling(ctx, features, result.scaling);
-  const std::vector<float>& scaled = scaled_columns.host();
-  const int dims = static_cast<int>(result.scaling.dims());
-  const int64_t n = features.n_rows;
+  result.scaling = std::move(scaling);
+  const int dims = rows.dims();
+  const int64_t n = rows.rows();
 
   const AutoencoderModel initial = init_autoencoder(dims, options.autoencoder.hidden, options.autoencoder.seed);
   // Robust training: short rounds find the journeys the model cannot reconstruct and leave them
   // out of the next training, so that groups of similar anomalies are not learnt as normal.
-  std::vector<float> kept_rows;
-  const float* train_rows = scaled.data();
-  int64_t n_train = n;
+  bool trimmed_yet = false;
+  std::vector<int64_t> kept;  // the rows the next training draws from, once a round has trimmed
+  const RowGather gather_training = [&](const std::vector<int64_t>& positions) {
+    if (!trimmed_yet) return rows.gather(positions);
+    std::vector<int64_t> indices(positions.size());
+    for (size_t i = 0; i < positions.size(); ++i) indices[i] = kept[static_cast<size_t>(positions[i])];
+    return rows.gather(indices);
+  };
   AutoencoderOptions trim_options = options.autoencoder;
   trim_options.epochs = options.trim_epochs;
   for (int round = 0; round < options.trim_rounds && n > 0; ++round) {
     step.next("autoencoder training");
-    const AutoencoderTraining probe = train_autoencoder(ctx, train_rows, n_train, dims, initial, trim_options);
+    const int64_t n_train = trimmed_yet ? static_cast<int64_t>(kept.size()) : n;
+    const AutoencoderTraining probe = train_autoencoder(ctx, n_train, dims, gather_training, initial, trim_options);
     step.next("autoencoder scoring");
-    const std::vector<float> probe_scores = reconstruction_errors(ctx, probe.model, scaled_columns, n);
+    const std::vector<float> probe_scores = reconstruction_errors(ctx, probe.model, rows);
     step.next("trimming");
     const double limit = anomaly_threshold(probe_scores, ThresholdRule::Robust, 0.0, options.trim_k);
-    kept_rows.clear();
-    int64_t trimmed = 0;
-    for (int64_t j = 0; j < n; ++j) {
-      if (probe_scores[j] > limit) {
-        ++trimmed;
-        continue;
-      }
-      kept_rows.insert(kept_rows.end(), scaled.begin() + j * dims, scaled.begin() + (j + 1) * dims);
-    }
-    result.trimmed_per_round.push_back(trimmed);
-    train_rows = kept_rows.data();
-    n_train = n - trimmed;
+    kept.clear();
+    for (int64_t j = 0; j < n; ++j)
+      if (!(probe_scores[j] > limit)) kept.push_back(j);
+    result.trimmed_per_round.push_back(n - static_cast<int64_t>(kept.size()));
+    trimmed_yet = true;
   }
   step.next("autoencoder training");
-  AutoencoderTraining training = train_autoencoder(ctx, train_rows, n_train, dims, initial, options.autoencoder);
+  const int64_t n_train = trimmed_yet ? static_cast<int64_t>(kept.size()) : n;
+  AutoencoderTraining training = train_autoencoder(ctx, n_train, dims, gather_training, initial, options.autoencoder);
+  kept = {};
   result.widths = training.model.widths;
   result.loss_per_epoch = training.loss_per_epoch;
   result.train_rows = training.train_rows;
   step.next("autoencoder scoring");
-  result.score = reconstruction_errors(ctx, training.model, scaled_columns, n);
+  result.score = reconstruction_errors(ctx, training.model, rows);
   step.next("thresholds and ranks");
   const double k = options.threshold_rule == ThresholdRule::LogRobust ? options.log_robust_k : options.robust_k;
   result.threshold = anomaly_threshold(result.score, options.threshold_rule, options.percentile, k);
@@ -214,7 +224,11 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
   std::vector<int64_t> forest_rank;
   if (options.compare && n > 0) {
     step.next("isolation forest");
-    result.forest_score = isolation_forest_scores(ctx, scaled_columns, n, dims, options.forest);
+    const anomalies_detail::FlatForest forest =
+        fit_isolation_forest(n, dims, options.forest, ctx.num_threads, [&](const std::vector<int64_t>& indices) {
+          return rows.gather(indices);
+        });
+    result.forest_score = isolation_forest_scores(ctx, forest, rows);
     step.next("thresholds and ranks");
     result.forest_threshold =
         anomaly_threshold(result.forest_score, options.threshold_rule, options.percentile, k);
@@ -238,41 +252,45 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
     cmp.top_k_overlap = static_cast<double>(overlap) / static_cast<double>(cmp.top_k);
   }
 
-  // Every flagged journey's dominant feature, reconstructed in blocks of rows (bounded memory).
+  // Every flagged journey's dominant feature, reconstructed a block of rows at a time.
   step.next("flagged features");
   result.flagged_feature.assign(static_cast<size_t>(n), -1);
   result.flagged_direction.assign(static_cast<size_t>(n), 0);
-  {
+  rows.for_each_block([&](int64_t first, int64_t count, const HostDeviceVector<float>& block) {
     constexpr int64_t kBlockRows = 4096;
-    std::vector<int64_t> block;
-    std::vector<float> rows;
+    const float* values = block.host().data();
+    std::vector<int64_t> flagged;
+    std::vector<float> flagged_rows;
     std::vector<double> errors;
-    auto explain_block = [&] {
-      const std::vector<float> y = reconstruct_rows(training.model, rows.data(), static_cast<int64_t>(block.size()));
-      for (size_t r = 0; r < block.size(); ++r) {
-        const float* x = rows.data() + r * static_cast<size_t>(dims);
+    auto explain = [&] {
+      const std::vector<float> y = reconstruct_rows(training.model, flagged_rows.data(), static_cast<int64_t>(flagged.size()));
+      for (size_t r = 0; r < flagged.size(); ++r) {
+        const float* x = flagged_rows.data() + r * static_cast<size_t>(dims);
         const float* reconstructed = y.data() + r * static_cast<size_t>(dims);
         squared_errors(x, reconstructed, dims, errors);
         const int best = static_cast<int>(std::max_element(errors.begin(), errors.end()) - errors.begin());
-        result.flagged_feature[static_cast<size_t>(block[r])] = best;
-        result.flagged_direction[static_cast<size_t>(block[r])] = x[best] >= reconstructed[best] ? 1 : -1;
+        result.flagged_feature[static_cast<size_t>(flagged[r])] = best;
+        result.flagged_direction[static_cast<size_t>(flagged[r])] = x[best] >= reconstructed[best] ? 1 : -1;
       }
-      block.clear();
-      rows.clear();
+      flagged.clear();
+      flagged_rows.clear();
     };
-    for (int64_t j = 0; j < n; ++j) {
-      if (!result.flagged[static_cast<size_t>(j)]) continue;
-      block.push_back(j);
-      rows.insert(rows.end(), scaled.data() + j * dims, scaled.data() + (j + 1) * dims);
-      if (static_cast<int64_t>(block.size()) == kBlockRows) explain_block();
+    for (int64_t r = 0; r < count; ++r) {
+      if (!result.flagged[static_cast<size_t>(first + r)]) continue;
+      flagged.push_back(first + r);
+      flagged_rows.insert(flagged_rows.end(), values + r * dims, values + (r + 1) * dims);
+      if (static_cast<int64_t>(flagged.size()) == kBlockRows) explain();
     }
-    if (!block.empty()) explain_block();
-  }
+    if (!flagged.empty()) explain();
+  });
 
   // The top journeys and the features that carry their error.
   step.next("top journeys");
   const std::vector<int64_t> order = order_by_score(result.score);
   const int64_t listed = std::min<int64_t>(options.top_n, n);
+  std::vector<int64_t> top(order.begin(), order.begin() + listed);
+  std::sort(top.begin(), top.end());
+  const std::vector<float> top_rows = rows.gather(top);
   for (int64_t r = 0; r < listed; ++r) {
     const int64_t j = order[r];
     AnomalousJourney item;
@@ -280,8 +298,7 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
     item.score = result.score[j];
     item.forest_score = result.forest_score.empty() ? std::numeric_limits<double>::quiet_NaN() : result.forest_score[j];
     item.forest_rank = forest_rank.empty() ? -1 : forest_rank[j];
-    item.path = journey_path(journeys, j, options.path_events);
-    const float* x = scaled.data() + j * dims;
+    const float* x = top_rows.data() + (std::lower_bound(top.begin(), top.end(), j) - top.begin()) * dims;
     const std::vector<float> y = reconstruct_rows(training.model, x, 1);
     std::vector<double> contribution;
     squared_errors(x, y.data(), dims, contribution);
@@ -290,18 +307,49 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
     std::iota(by_contribution.begin(), by_contribution.end(), 0);
     std::stable_sort(by_contribution.begin(), by_contribution.end(),
                      [&](int a, int b) { return contribution[a] > contribution[b]; });
-    for (int k = 0; k < std::min(options.top_features, dims); ++k) {
-      const int c = by_contribution[k];
+    for (int c = 0; c < std::min(options.top_features, dims); ++c) {
+      const int column = by_contribution[c];
       AnomalyReason reason;
-      reason.feature = result.scaling.columns[c];
-      reason.error_share = total > 0.0 ? contribution[c] / total : 0.0;
-      reason.value = features.at(j, features.column(reason.feature));
-      reason.standardised = x[c];
-      reason.reconstructed = y[c];
+      reason.feature = result.scaling.columns[column];
+      reason.error_share = total > 0.0 ? contribution[column] / total : 0.0;
+      reason.value = std::numeric_limits<double>::quiet_NaN();  // the raw value: the caller's
+      reason.standardised = x[column];
+      reason.reconstructed = y[column];
       item.reasons.push_back(reason);
     }
     result.top.push_back(std::move(item));
   }
+  return result;
+}
+
+void describe_top_journeys(JourneyAnomalies& result, const JourneySet& journeys, int64_t first_journey, int path_events) {
+  for (AnomalousJourney& item : result.top) {
+    const int64_t j = item.journey - first_journey;
+    if (j < 0 || j >= journeys.size()) continue;
+    item.path = journey_path(journeys, j, path_events);
+    item.customer = journeys.customers.name(static_cast<int32_t>(journeys.customer[static_cast<size_t>(j)]));
+    item.events = journeys.length(j);
+  }
+}
+
+JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,
+                                          const JourneyAnomalyOptions& options) {
+  validate(options);
+  if (features.n_rows != journeys.size())
+    throw ConfigError("anomalies: the feature matrix has " + std::to_string(features.n_rows) + " rows for " +
+                      std::to_string(journeys.size()) + " journeys");
+  const StepTimer step(ctx, "scaling");
+  const std::vector<std::string> columns = anomaly_columns(features.spec, options);
+  if (columns.empty()) throw ConfigError("anomalies: no numeric feature columns to score");
+  FeatureScaling scaling = fit_scaling(features, columns);
+  // On the GPU the scaled matrix is computed on the device and every scoring pass reads it there;
+  // the host copy (trimming, the forest's samples, the explanations) comes home once.
+  const HostDeviceVector<float> scaled = apply_scaling(ctx, features, scaling);
+  const ScaledRowsInMemory rows(scaled, features.n_rows, static_cast<int>(scaling.dims()));
+  JourneyAnomalies result = score_journey_anomalies(ctx, rows, std::move(scaling), options);
+  describe_top_journeys(result, journeys, 0, options.path_events);
+  for (AnomalousJourney& item : result.top)
+    for (AnomalyReason& reason : item.reasons) reason.value = features.at(item.journey, features.column(reason.feature));
   return result;
 }
 

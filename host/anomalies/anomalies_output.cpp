@@ -43,7 +43,7 @@ std::string utc_date(int64_t ms, int64_t bucket_seconds) {
   return text;
 }
 
-void write_journey_anomalies(ResultWriter& writer, const JourneyAnomalies& a, const JourneySet& journeys) {
+void write_journey_anomalies(ResultWriter& writer, const JourneyAnomalies& a) {
   writer.write("/anomalies/score", a.score);
   writer.write("/anomalies/flagged", a.flagged);
   writer.write("/anomalies/columns", a.scaling.columns);
@@ -68,7 +68,7 @@ void write_journey_anomalies(ResultWriter& writer, const JourneyAnomalies& a, co
     top_score.push_back(static_cast<float>(item.score));
     top_forest.push_back(static_cast<float>(item.forest_score));
     forest_rank.push_back(item.forest_rank);
-    customer.push_back(journeys.customers.name(journeys.customer[item.journey]));
+    customer.push_back(item.customer);
     path.push_back(item.path);
     reasons.push_back(format_reasons(item));
   }
@@ -212,19 +212,19 @@ void write_metric_alerts(ResultWriter& writer, const MetricAlerts& m) {
 
 }  // namespace
 
-void write_anomalies_results(ResultWriter& writer, const AnomaliesResult& result, const JourneySet& journeys) {
-  if (result.has_journeys) write_journey_anomalies(writer, result.journeys, journeys);
+void write_anomalies_results(ResultWriter& writer, const AnomaliesResult& result) {
+  if (result.has_journeys) write_journey_anomalies(writer, result.journeys);
   if (result.has_alerts) write_metric_alerts(writer, result.alerts);
 }
 
-std::string format_anomalies_summary(const AnomaliesResult& result, const JourneySet& journeys) {
+std::string format_anomalies_summary(const AnomaliesResult& result) {
   std::string out;
   if (result.has_journeys) {
     const JourneyAnomalies& a = result.journeys;
     int64_t flagged = 0;
     for (uint8_t f : a.flagged) flagged += f;
     out += fmt::format("anomalous journeys: {} of {} flagged (autoencoder {}, {} threshold {:.4g}",
-                       flagged, journeys.size(), join_widths(a.widths), to_string(a.threshold_rule), a.threshold);
+                       flagged, a.score.size(), join_widths(a.widths), to_string(a.threshold_rule), a.threshold);
     if (!a.loss_per_epoch.empty())
       out += fmt::format("; loss {:.4g} -> {:.4g} over {} epochs", a.loss_per_epoch.front(), a.loss_per_epoch.back(),
                          a.loss_per_epoch.size());
@@ -238,7 +238,7 @@ std::string format_anomalies_summary(const AnomaliesResult& result, const Journe
     for (size_t i = 0; i < shown; ++i) {
       const AnomalousJourney& item = a.top[i];
       out += fmt::format("  {:2d}. journey {} (customer {}, {} events) score {:.3g}", i + 1, item.journey,
-                         journeys.customers.name(journeys.customer[item.journey]), journeys.length(item.journey),
+                         item.customer, item.events,
                          item.score);
       if (item.forest_rank >= 0) out += fmt::format(", forest rank {}", item.forest_rank + 1);
       out += "\n      " + format_reasons(item) + "\n      " + item.path + "\n";

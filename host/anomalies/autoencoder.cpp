@@ -8,6 +8,7 @@
 
 #include "host/anomalies/autoencoder_driver.hpp"
 #include "host/core/splitmix64.hpp"
+#include "host/anomalies/anomaly_parts.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/autoencoder_rules.hpp"
 #include "journeymap/common.hpp"
@@ -68,38 +69,35 @@ std::unique_ptr<AutoencoderTrainer> make_trainer(const Context& ctx, const float
 
 }  // namespace
 
-AutoencoderTraining train_autoencoder(const Context& ctx, const float* rows, int64_t n, int dims,
-                                      const AutoencoderModel& initial, const AutoencoderOptions& options) {
-  validate(options);
+namespace {
+
+void check_initial(const AutoencoderModel& initial, int dims, int64_t n) {
   if (initial.layers() < 1 || initial.dims() != dims || initial.widths.back() != dims ||
       static_cast<int64_t>(initial.parameters.size()) != initial.parameter_count())
     throw ConfigError("autoencoder: the initial model does not match " + std::to_string(dims) + " input columns");
   if (n < 0) throw ConfigError("autoencoder: negative row count");
+}
 
+// The rows of n that train: empty for all of them, else a seeded uniform sample of max_train_rows
+// in input order. `rng` goes on from the draw to the epochs' shuffles.
+std::vector<int64_t> training_sample(int64_t n, const AutoencoderOptions& options, SplitMix64& rng) {
+  if (options.max_train_rows <= 0 || n <= options.max_train_rows) return {};
+  std::vector<int64_t> chosen(static_cast<size_t>(n));
+  std::iota(chosen.begin(), chosen.end(), 0);
+  for (int64_t i = 0; i < options.max_train_rows; ++i)  // partial Fisher-Yates
+    std::swap(chosen[i], chosen[i + static_cast<int64_t>(rng.below(static_cast<uint64_t>(n - i)))]);
+  chosen.resize(static_cast<size_t>(options.max_train_rows));
+  std::sort(chosen.begin(), chosen.end());
+  return chosen;
+}
+
+// The epochs over the training rows [n_train x dims].
+AutoencoderTraining run_epochs(const Context& ctx, const float* train, int64_t n_train, const AutoencoderModel& initial,
+                               const AutoencoderOptions& options, SplitMix64& rng) {
   AutoencoderTraining training;
   training.model = initial;
-  if (n == 0 || options.epochs == 0) return training;
-
-  SplitMix64 rng(options.seed);
-  // Training rows: all, or a seeded uniform sample kept in input order.
-  std::vector<float> sample;
-  const float* train = rows;
-  int64_t n_train = n;
-  if (options.max_train_rows > 0 && n > options.max_train_rows) {
-    std::vector<int64_t> chosen(static_cast<size_t>(n));
-    std::iota(chosen.begin(), chosen.end(), 0);
-    for (int64_t i = 0; i < options.max_train_rows; ++i)  // partial Fisher-Yates
-      std::swap(chosen[i], chosen[i + static_cast<int64_t>(rng.below(static_cast<uint64_t>(n - i)))]);
-    chosen.resize(static_cast<size_t>(options.max_train_rows));
-    std::sort(chosen.begin(), chosen.end());
-    sample.resize(chosen.size() * dims);
-    for (size_t i = 0; i < chosen.size(); ++i)
-      std::copy_n(rows + chosen[i] * dims, dims, sample.data() + i * dims);
-    train = sample.data();
-    n_train = options.max_train_rows;
-  }
   training.train_rows = n_train;
-
+  const int dims = initial.dims();
   std::unique_ptr<AutoencoderTrainer> trainer = make_trainer(ctx, train, n_train, initial, options);
   std::vector<int64_t> order(static_cast<size_t>(n_train));
   const int64_t batches_per_epoch = (n_train + options.batch_size - 1) / options.batch_size;
@@ -112,6 +110,36 @@ AutoencoderTraining train_autoencoder(const Context& ctx, const float* rows, int
   }
   training.model.parameters = trainer->parameters();
   return training;
+}
+
+}  // namespace
+
+AutoencoderTraining train_autoencoder(const Context& ctx, const float* rows, int64_t n, int dims,
+                                      const AutoencoderModel& initial, const AutoencoderOptions& options) {
+  validate(options);
+  check_initial(initial, dims, n);
+  if (n == 0 || options.epochs == 0) return AutoencoderTraining{initial, {}, 0};
+  SplitMix64 rng(options.seed);
+  const std::vector<int64_t> chosen = training_sample(n, options, rng);
+  if (chosen.empty()) return run_epochs(ctx, rows, n, initial, options, rng);
+  std::vector<float> sample(chosen.size() * dims);
+  for (size_t i = 0; i < chosen.size(); ++i) std::copy_n(rows + chosen[i] * dims, dims, sample.data() + i * dims);
+  return run_epochs(ctx, sample.data(), static_cast<int64_t>(chosen.size()), initial, options, rng);
+}
+
+AutoencoderTraining train_autoencoder(const Context& ctx, int64_t n, int dims, const RowGather& gather,
+                                      const AutoencoderModel& initial, const AutoencoderOptions& options) {
+  validate(options);
+  check_initial(initial, dims, n);
+  if (n == 0 || options.epochs == 0) return AutoencoderTraining{initial, {}, 0};
+  SplitMix64 rng(options.seed);
+  std::vector<int64_t> chosen = training_sample(n, options, rng);
+  if (chosen.empty()) {
+    chosen.resize(static_cast<size_t>(n));
+    std::iota(chosen.begin(), chosen.end(), 0);
+  }
+  const std::vector<float> sample = gather(chosen);
+  return run_epochs(ctx, sample.data(), static_cast<int64_t>(chosen.size()), initial, options, rng);
 }
 
 std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model, const float* rows,
@@ -129,6 +157,15 @@ std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderMo
   if (model.layers() < 1 || static_cast<int64_t>(model.parameters.size()) != model.parameter_count())
     throw ConfigError("autoencoder: malformed model");
   return cuda_impl::reconstruction_errors(ctx, model, rows.device_view(ctx), n);
+}
+
+std::vector<float> reconstruction_errors(const Context& ctx, const AutoencoderModel& model, const ScaledRows& rows) {
+  std::vector<float> errors(static_cast<size_t>(rows.rows()));
+  rows.for_each_block([&](int64_t first, int64_t count, const HostDeviceVector<float>& block) {
+    const std::vector<float> part = reconstruction_errors(ctx, model, block, count);
+    std::copy(part.begin(), part.end(), errors.begin() + first);
+  });
+  return errors;
 }
 
 std::vector<float> reconstruct_rows(const AutoencoderModel& model, const float* rows, int64_t n) {

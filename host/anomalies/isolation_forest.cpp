@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "host/anomalies/anomaly_parts.hpp"
 #include "host/anomalies/isolation_forest_driver.hpp"
 #include "host/core/splitmix64.hpp"
 #include "host/core/thread_pool.hpp"
@@ -72,16 +73,21 @@ std::vector<ForestNode> build_tree(const float* rows, int dims, std::vector<int6
   return nodes;
 }
 
-// Builds every tree (in parallel, each from its own seeded stream) and lays them out flat.
-anomalies_detail::FlatForest build_forest(const float* rows, int64_t n, int dims, const IsolationForestOptions& options,
-                                          int threads) {
+// A tree's rows (indices) and its random stream, which goes on from the draw to the tree's cuts.
+struct TreeSample {
+  std::vector<int64_t> rows;
+  SplitMix64 rng;
+};
+
+int64_t tree_sample_size(const IsolationForestOptions& options, int64_t n) { return std::min(options.sample_size, n); }
+
+// Every tree's sample of n rows, each from its own seeded stream (in parallel).
+std::vector<TreeSample> draw_tree_samples(int64_t n, int dims, const IsolationForestOptions& options, int threads) {
   if (options.trees < 1) throw ConfigError("isolation forest: trees must be >= 1");
   if (options.sample_size < 2) throw ConfigError("isolation forest: sample_size must be >= 2");
   if (dims < 1) throw ConfigError("isolation forest: needs at least one column");
-  const int64_t sample_size = std::min(options.sample_size, n);
-  const int height_limit = static_cast<int>(std::ceil(std::log2(static_cast<double>(std::max<int64_t>(sample_size, 2)))));
-
-  std::vector<std::vector<ForestNode>> trees(static_cast<size_t>(options.trees));
+  const int64_t sample_size = tree_sample_size(options, n);
+  std::vector<TreeSample> samples(static_cast<size_t>(options.trees), TreeSample{{}, SplitMix64(0)});
   parallel_for(options.trees, threads, [&](int64_t t) {
     SplitMix64 rng(options.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(t) + 1);
     // Sample without replacement by rejection against a sorted list: O(sample^2) per tree, where
@@ -101,7 +107,18 @@ anomalies_detail::FlatForest build_forest(const float* rows, int64_t n, int dims
         sample.push_back(r);
       }
     }
-    trees[t] = build_tree(rows, dims, std::move(sample), height_limit, rng);
+    samples[t] = TreeSample{std::move(sample), rng};
+  });
+  return samples;
+}
+
+// Builds every tree on `rows` (indexed by the samples' row indices) and lays them out flat.
+anomalies_detail::FlatForest build_forest(const float* rows, int dims, std::vector<TreeSample> samples,
+                                          int64_t sample_size, int threads) {
+  const int height_limit = static_cast<int>(std::ceil(std::log2(static_cast<double>(std::max<int64_t>(sample_size, 2)))));
+  std::vector<std::vector<ForestNode>> trees(samples.size());
+  parallel_for(static_cast<int64_t>(samples.size()), threads, [&](int64_t t) {
+    trees[t] = build_tree(rows, dims, std::move(samples[t].rows), height_limit, samples[t].rng);
   });
 
   anomalies_detail::FlatForest forest;
@@ -118,6 +135,11 @@ anomalies_detail::FlatForest build_forest(const float* rows, int64_t n, int dims
     }
   }
   return forest;
+}
+
+anomalies_detail::FlatForest build_forest(const float* rows, int64_t n, int dims, const IsolationForestOptions& options,
+                                          int threads) {
+  return build_forest(rows, dims, draw_tree_samples(n, dims, options, threads), tree_sample_size(options, n), threads);
 }
 
 std::vector<float> score_on_cpu(const anomalies_detail::FlatForest& forest, const float* rows, int64_t n, int dims,
@@ -159,6 +181,36 @@ std::vector<float> isolation_forest_scores(const Context& ctx, const float* rows
   const anomalies_detail::FlatForest forest = build_forest(rows, std::max<int64_t>(n, 0), dims, options, threads);
   if (n <= 0) return {};
   return score_on_cpu(forest, rows, n, dims, threads);
+}
+
+anomalies_detail::FlatForest fit_isolation_forest(int64_t n, int dims, const IsolationForestOptions& options,
+                                                  int num_threads, const RowGather& gather) {
+  const int threads = resolve_thread_count(num_threads);
+  std::vector<TreeSample> samples = draw_tree_samples(std::max<int64_t>(n, 0), dims, options, threads);
+  // The rows any tree samples, fetched once; each tree's indices renumbered into them (in the same
+  // order, so the same cuts as on all rows).
+  std::vector<int64_t> sampled;
+  for (const TreeSample& sample : samples) sampled.insert(sampled.end(), sample.rows.begin(), sample.rows.end());
+  std::sort(sampled.begin(), sampled.end());
+  sampled.erase(std::unique(sampled.begin(), sampled.end()), sampled.end());
+  for (TreeSample& sample : samples)
+    for (int64_t& row : sample.rows) row = std::lower_bound(sampled.begin(), sampled.end(), row) - sampled.begin();
+  const std::vector<float> rows = gather(sampled);
+  return build_forest(rows.data(), dims, std::move(samples), tree_sample_size(options, std::max<int64_t>(n, 0)), threads);
+}
+
+std::vector<float> isolation_forest_scores(const Context& ctx, const anomalies_detail::FlatForest& forest,
+                                           const ScaledRows& rows) {
+  const int threads = resolve_thread_count(ctx.num_threads);
+  const int dims = rows.dims();
+  std::vector<float> scores(static_cast<size_t>(rows.rows()));
+  rows.for_each_block([&](int64_t first, int64_t count, const HostDeviceVector<float>& block) {
+    const std::vector<float> part = ctx.backend == Backend::Gpu
+                                        ? cuda_impl::isolation_forest_scores(ctx, forest, block.device_view(ctx), count, dims)
+                                        : score_on_cpu(forest, block.host().data(), count, dims, threads);
+    std::copy(part.begin(), part.end(), scores.begin() + first);
+  });
+  return scores;
 }
 
 std::vector<float> isolation_forest_scores(const float* rows, int64_t n, int dims,

@@ -40,13 +40,13 @@ int run_detect_command(const DetectCommandOptions& options) {
   ResultWriter writer(options.output);
   writer.write_vocab(journeys);
   writer.write_journeys(journeys);
-  write_anomalies_results(writer, result, journeys);
+  write_anomalies_results(writer, result);
   writer.write_meta(command_metadata("detect", ctx, config, input, timer));
   writer.commit();
 
   std::cout << fmt::format("{} journeys, {} events ({} backend)\n", journeys.size(), journeys.num_events(),
                            to_string(ctx.backend));
-  std::cout << format_anomalies_summary(result, journeys);
+  std::cout << format_anomalies_summary(result);
   std::cout << "written: " << options.output << "\n";
   return 0;
 }

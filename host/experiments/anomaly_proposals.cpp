@@ -12,10 +12,10 @@
 
 namespace jm {
 
-void add_anomaly_cluster_proposals(ProposalResult& result, const JourneySet& journeys, const JourneyAnomalies& anomalies,
-                                   const ProposalOptions& options) {
+void add_anomaly_cluster_proposals(ProposalResult& result, const std::vector<uint8_t>& converted,
+                                   const JourneyAnomalies& anomalies, const ProposalOptions& options) {
   validate(options);
-  const int64_t n = journeys.size();
+  const auto n = static_cast<int64_t>(converted.size());
   if (static_cast<int64_t>(anomalies.flagged_feature.size()) != n || n == 0) return;
   struct Counts {
     int64_t journeys = 0, converted = 0;
@@ -26,7 +26,7 @@ void add_anomaly_cluster_proposals(ProposalResult& result, const JourneySet& jou
     const int32_t feature = anomalies.flagged_feature[static_cast<size_t>(j)];
     Counts& counts = feature >= 0 ? clusters[{feature, anomalies.flagged_direction[static_cast<size_t>(j)]}] : ordinary;
     ++counts.journeys;
-    counts.converted += journeys.converted[j] != 0;
+    counts.converted += converted[static_cast<size_t>(j)] != 0;
   }
   if (ordinary.journeys == 0) return;
   const double ordinary_lost = 1.0 - static_cast<double>(ordinary.converted) / static_cast<double>(ordinary.journeys);

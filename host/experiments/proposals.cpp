@@ -62,17 +62,45 @@ int64_t sample_size_per_arm(double baseline, double target, double alpha, double
   return static_cast<int64_t>(std::ceil(0.5 * (low + high)));
 }
 
-ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResult& funnel, const ProposalOptions& options) {
+void ProposalTally::add(const JourneySet& journeys) {
+  const auto n_touchpoints = static_cast<size_t>(journeys.touchpoints.size());
+  if (visits_.size() < n_touchpoints) {
+    visits_.resize(n_touchpoints, 0);
+    abandoned_.resize(n_touchpoints, 0);
+    continued_.resize(n_touchpoints, 0);
+    continued_converted_.resize(n_touchpoints, 0);
+  }
+  std::vector<int64_t> last_seen(n_touchpoints, -1);
+  for (int64_t j = 0; j < journeys.size(); ++j) {
+    first_ms_ = journeys_ == 0 ? journeys.start_ms[j] : std::min(first_ms_, journeys.start_ms[j]);
+    last_ms_ = journeys_ == 0 ? journeys.end_ms[j] : std::max(last_ms_, journeys.end_ms[j]);
+    ++journeys_;
+    // Abandonment: of the journeys that visit a touchpoint, the share that end there without converting.
+    const int64_t begin = journeys.offsets[j], end = journeys.offsets[j + 1];
+    const auto last_touchpoint = static_cast<size_t>(journeys.touchpoint[end - 1]);
+    for (int64_t e = begin; e < end; ++e) {
+      const auto t = static_cast<size_t>(journeys.touchpoint[e]);
+      if (last_seen[t] == j) continue;  // once per journey
+      last_seen[t] = j;
+      ++visits_[t];
+      const bool ends_here = t == last_touchpoint && !journeys.converted[j];
+      if (ends_here) {
+        ++abandoned_[t];
+      } else {
+        ++continued_[t];
+        continued_converted_[t] += journeys.converted[j];
+      }
+    }
+  }
+}
+
+ProposalResult ProposalTally::finish(const Vocabulary& touchpoints, const FunnelResult& funnel,
+                                     const ProposalOptions& options) const {
   validate(options);
   ProposalResult result;
   result.options = options;
-  if (journeys.size() == 0) return result;
-  int64_t first = journeys.start_ms[0], last = journeys.end_ms[0];
-  for (int64_t j = 0; j < journeys.size(); ++j) {
-    first = std::min(first, journeys.start_ms[j]);
-    last = std::max(last, journeys.end_ms[j]);
-  }
-  result.data_days = std::max(1.0, static_cast<double>(last - first) / kDayMs);
+  if (journeys_ == 0) return result;
+  result.data_days = std::max(1.0, static_cast<double>(last_ms_ - first_ms_) / kDayMs);
   const double mde = options.minimum_detectable_effect;
   std::vector<Proposal> all;
 
@@ -82,8 +110,8 @@ ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResul
     if (entering < options.min_journeys || going_on <= 0 || going_on >= entering) continue;
     Proposal p;
     p.kind = "funnel step";
-    p.from = journeys.touchpoints.name(funnel.steps[k - 1]);
-    p.to = journeys.touchpoints.name(funnel.steps[k]);
+    p.from = touchpoints.name(funnel.steps[k - 1]);
+    p.to = touchpoints.name(funnel.steps[k]);
     p.baseline_rate = static_cast<double>(going_on) / static_cast<double>(entering);
     p.target_rate = 1.0 - (1.0 - p.baseline_rate) * (1.0 - mde);  // the journeys lost, cut by mde
     const double converting = static_cast<double>(funnel.converted[k]) / static_cast<double>(going_on);
@@ -97,36 +125,15 @@ ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResul
     all.push_back(p);
   }
 
-  // Abandonment: of the journeys that visit a touchpoint, the share that end there without converting.
-  const auto n_touchpoints = static_cast<size_t>(journeys.touchpoints.size());
-  std::vector<int64_t> visits(n_touchpoints, 0), abandoned(n_touchpoints, 0), continued(n_touchpoints, 0),
-      continued_converted(n_touchpoints, 0), last_seen(n_touchpoints, -1);
-  for (int64_t j = 0; j < journeys.size(); ++j) {
-    const int64_t begin = journeys.offsets[j], end = journeys.offsets[j + 1];
-    const auto last_touchpoint = static_cast<size_t>(journeys.touchpoint[end - 1]);
-    for (int64_t e = begin; e < end; ++e) {
-      const auto t = static_cast<size_t>(journeys.touchpoint[e]);
-      if (last_seen[t] == j) continue;  // once per journey
-      last_seen[t] = j;
-      ++visits[t];
-      const bool ends_here = t == last_touchpoint && !journeys.converted[j];
-      if (ends_here) {
-        ++abandoned[t];
-      } else {
-        ++continued[t];
-        continued_converted[t] += journeys.converted[j];
-      }
-    }
-  }
-  for (size_t t = 0; t < n_touchpoints; ++t) {
-    if (visits[t] < options.min_journeys || abandoned[t] == 0 || continued[t] == 0) continue;
+  for (size_t t = 0; t < visits_.size(); ++t) {
+    if (visits_[t] < options.min_journeys || abandoned_[t] == 0 || continued_[t] == 0) continue;
     Proposal p;
     p.kind = "abandonment";
-    p.from = journeys.touchpoints.name(static_cast<int32_t>(t));
-    p.baseline_rate = static_cast<double>(abandoned[t]) / static_cast<double>(visits[t]);
+    p.from = touchpoints.name(static_cast<int32_t>(t));
+    p.baseline_rate = static_cast<double>(abandoned_[t]) / static_cast<double>(visits_[t]);
     p.target_rate = p.baseline_rate * (1.0 - mde);
-    const double converting = static_cast<double>(continued_converted[t]) / static_cast<double>(continued[t]);
-    const double per_day = static_cast<double>(visits[t]) / result.data_days;
+    const double converting = static_cast<double>(continued_converted_[t]) / static_cast<double>(continued_[t]);
+    const double per_day = static_cast<double>(visits_[t]) / result.data_days;
     p.extra_conversions_per_day = per_day * (p.baseline_rate - p.target_rate) * converting;
     size_proposal_test(p, per_day, options);
     p.hypothesis = fmt::format("Keep more journeys going after {}: {} of the journeys that reach it end there without "
@@ -138,6 +145,13 @@ ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResul
   rank_proposals(all, options);
   result.proposals = std::move(all);
   return result;
+}
+
+ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResult& funnel, const ProposalOptions& options) {
+  validate(options);
+  ProposalTally tally;
+  tally.add(journeys);
+  return tally.finish(journeys.touchpoints, funnel, options);
 }
 
 }  // namespace jm

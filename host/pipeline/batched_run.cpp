@@ -16,6 +16,7 @@
 #include "host/flows/flow_tally.hpp"
 #include "host/features/feature_tallies.hpp"
 #include "host/patterns/batched_mining.hpp"
+#include "host/pipeline/batched_anomalies.hpp"
 #include "host/pipeline/journey_batches.hpp"
 #include "host/pipeline/model_sample.hpp"
 #include "host/pipeline/summary_tally.hpp"
@@ -29,6 +30,7 @@
 #include "journeymap/model.hpp"
 #include "journeymap/monitoring.hpp"
 #include "journeymap/patterns.hpp"
+#include "journeymap/proposals.hpp"
 #include "journeymap/step_timing.hpp"
 
 namespace jm {
@@ -51,18 +53,6 @@ void require_batchable(const RunConfig& config) {
   if (!config.breakdowns.dimensions.empty()) refuse("[breakdowns] dimensions");
   if (config.patterns_enabled && config.patterns.top_k > 0) refuse("[patterns] top_k (batches count against a minimum support)");
   // Sources, a taxonomy, custom dimensions, label files and window rules: JourneyBatches says which.
-}
-
-// The stages that need every journey at once, skipped with their reason.
-std::vector<std::string> skipped_in_batches(const RunConfig& config) {
-  std::vector<std::string> skipped;
-  const std::string why = " not computed in a run in batches yet (it needs every journey's features at once); run "
-                          "without [run] host_memory_budget for it";
-  if (config.anomalies_enabled && config.anomalies.journeys_enabled) skipped.push_back("journey anomaly scores:" + why);
-  if (config.proposals_enabled)
-    skipped.push_back("proposals: not computed in a run in batches yet (they rank journeys of the whole map); run "
-                      "without [run] host_memory_budget for them");
-  return skipped;
 }
 
 // Flow tallies summed like a binary counter: two sums of the same number of batches merge into one,
@@ -97,7 +87,7 @@ int64_t points_in_memory(const RunConfig& config, int dims) {
 }
 
 // Features are computed when a run at once computes them: for segments, the model or journey
-// anomaly scores (the last are skipped in batches, but /features is the same).
+// anomaly scores.
 bool computes_features(const RunConfig& config) {
   return config.segments_enabled || config.model_enabled || (config.anomalies_enabled && config.anomalies.journeys_enabled);
 }
@@ -109,6 +99,8 @@ struct FirstPass {
   FlowTally flows;
   AlertTally alerts;
   std::optional<FeatureSpecTally> feature_spec;  ///< when a stage reads features
+  std::optional<ProposalTally> proposals;
+  std::vector<uint8_t> converted;  ///< per journey, for the proposals from anomaly clusters
   JourneySet labelled;            ///< the outcome labels (of a batch that carried outcomes), for /vocab/outcomes
 };
 
@@ -120,6 +112,8 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   std::vector<int64_t> customer_last_ms;
   FlowTallySum flows;
   if (computes_features(config)) pass.feature_spec.emplace(config.features);
+  if (config.proposals_enabled) pass.proposals.emplace();
+  const bool keep_converted = config.proposals_enabled && config.anomalies_enabled && config.anomalies.journeys_enabled;
   for (int64_t b = 0; b < batches.size(); ++b) {
     step.next("build");
     JourneySet journeys = batches.journeys(b, &customer_last_ms);
@@ -138,6 +132,11 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     if (pass.feature_spec) {
       step.next("feature spec");
       pass.feature_spec->add(journeys);
+    }
+    if (pass.proposals) {
+      step.next("proposal tally");
+      pass.proposals->add(journeys);
+      if (keep_converted) pass.converted.insert(pass.converted.end(), journeys.converted.begin(), journeys.converted.end());
     }
     if (alerts) {
       step.next("alert tally");
@@ -170,6 +169,8 @@ int64_t bytes_held_for_the_input(const RunConfig& config, const IngestResult& in
   const Vocabulary& customers = ingest.events.customers;
   for (int32_t c = 0; c < customers.size(); ++c) bytes += static_cast<int64_t>(customers.name(c).size()) + 64;
   bytes += journeys * (config.segments_enabled ? 48 : 8);
+  // Journey anomaly scores: two scores, flags and explanations, and the rank orders that compare them.
+  if (config.anomalies_enabled && config.anomalies.journeys_enabled) bytes += journeys * 80;
   const VariantTable& variants = pass.flows.variants;
   bytes += static_cast<int64_t>(variants.touchpoints.size() * sizeof(int32_t) +
                                 variants.journeys.size() * (3 * sizeof(int64_t) + sizeof(uint64_t)));
@@ -188,12 +189,16 @@ struct SecondPass {
   FeatureColumnStats feature_stats;
   std::unique_ptr<SegmentInputs> segment_inputs;
   std::unique_ptr<ModelSample> model_sample;  ///< the customers the model trains and is evaluated on
+  std::unique_ptr<FeatureColumnsFile> anomaly_inputs;  ///< the anomaly columns of every journey
+  std::vector<int64_t> first_journeys;  ///< of each batch, then the number of journeys
 };
 
 SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, const FirstPass& first,
                        const JourneySet& vocabulary, ResultWriter& writer, std::optional<FeatureSpec> feature_spec,
-                       std::unique_ptr<SegmentInputs> segment_inputs, std::unique_ptr<ModelSample> model_sample) {
+                       std::unique_ptr<SegmentInputs> segment_inputs, std::unique_ptr<ModelSample> model_sample,
+                       std::unique_ptr<FeatureColumnsFile> anomaly_inputs) {
   SecondPass pass;
+  pass.anomaly_inputs = std::move(anomaly_inputs);
   pass.feature_spec = std::move(feature_spec);
   pass.segment_inputs = std::move(segment_inputs);
   pass.model_sample = std::move(model_sample);
@@ -214,12 +219,14 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
   for (int64_t b = 0; b < batches.size(); ++b) {
     step.next("build again");
     JourneySet journeys = batches.journeys(b);
+    pass.first_journeys.push_back(first_journey);
     if (pass.feature_spec) {
       step.next("features");
       journeys.covariates = vocabulary.covariates;
       const FeatureMatrix features = extract_features(ctx, journeys, *pass.feature_spec);
       pass.feature_stats.add(features);
       if (pass.segment_inputs) pass.segment_inputs->add(features);
+      if (pass.anomaly_inputs) pass.anomaly_inputs->add(features);
       if (pass.model_sample) {
         step.next("model sample");
         pass.model_sample->add(journeys, features, batches.first_customer(b), first_journey);
@@ -240,6 +247,7 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
     }
     first_journey += journeys.size();
   }
+  pass.first_journeys.push_back(first_journey);
   return pass;
 }
 
@@ -313,6 +321,19 @@ Model run_sampled_model(const RunConfig& config, const Context& ctx, const Model
   return trained;
 }
 
+// The top anomalous journeys' paths, customers and lengths, from the batches that hold them.
+void describe_top_journeys_in_batches(const Context& ctx, JourneyBatches& batches, const std::vector<int64_t>& first_journeys,
+                                      int path_events, JourneyAnomalies& anomalies) {
+  const StepTimer step(ctx, "top journeys");
+  for (int64_t b = 0; b < batches.size(); ++b) {
+    const int64_t first = first_journeys[static_cast<size_t>(b)], end = first_journeys[static_cast<size_t>(b) + 1];
+    const bool holds_one = std::any_of(anomalies.top.begin(), anomalies.top.end(), [&](const AnomalousJourney& item) {
+      return item.journey >= first && item.journey < end;
+    });
+    if (holds_one) describe_top_journeys(anomalies, batches.journeys(b), first, path_events);
+  }
+}
+
 }  // namespace
 
 int64_t batch_events_for_budget(int64_t budget_bytes) {
@@ -369,6 +390,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   std::optional<FeatureSpec> feature_spec;
   std::unique_ptr<SegmentInputs> segment_inputs;
   std::unique_ptr<ModelSample> model_sample;
+  std::unique_ptr<FeatureColumnsFile> anomaly_inputs;
   std::string model_skipped;
   if (config.model_enabled)
     model_skipped = model_skip_reason(config.model, report.summary.converted_journeys, report.summary.journeys);
@@ -379,8 +401,10 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
           *feature_spec, vocabulary, report.summary.events,
           config.model_sample_events > 0 ? config.model_sample_events : max_events, config.model.seed);
     }
+    if (config.anomalies_enabled && config.anomalies.journeys_enabled)
+      anomaly_inputs = make_anomaly_inputs(folder.empty() ? "." : folder, *feature_spec, config.anomalies.journeys);
     if (config.segments_enabled) {
-      segment_inputs = std::make_unique<SegmentInputs>(folder.empty() ? "." : folder, *feature_spec, config.segments);
+      segment_inputs = make_segment_inputs(folder.empty() ? "." : folder, *feature_spec, config.segments);
       require_points_fit(config.segments, report.summary.journeys, points_in_memory(config, segment_inputs->dims()));
     }
   }
@@ -408,7 +432,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
 
   SecondPass counted = clock.run("journeys", [&] {
     return second_pass(config, ctx, *batches, pass, vocabulary, writer, std::move(feature_spec), std::move(segment_inputs),
-                       std::move(model_sample));
+                       std::move(model_sample), std::move(anomaly_inputs));
   });
   if (counted.funnel) pass.flows.funnel = std::move(*counted.funnel);
 
@@ -437,6 +461,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     });
     report.stage_summaries.push_back(format_segments_summary(*segments, vocabulary));
   }
+  FunnelResult run_funnel;  // the flows stage's funnel, for the proposals
   if (config.flows_enabled) {
     const FlowResult flows = clock.run("flows", [&] {
       if (!segments) return finish_flows(pass.flows, config.flows);
@@ -449,6 +474,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
       write_flow_tally(writer, pass.flows);
     });
     report.stage_summaries.push_back(format_flows_summary(flows, vocabulary));
+    run_funnel = flows.funnel;
   }
 
   if (counted.attribution) {
@@ -458,32 +484,55 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     report.stage_summaries.push_back(format_attribution_summary(attribution, vocabulary));
   }
 
-  if (config.anomalies_enabled && config.anomalies.alerts_enabled) {
-    AnomaliesResult anomalies;
-    anomalies.has_alerts = true;
-    anomalies.alerts = clock.run("anomalies", [&] {
-      const StepTimer step(ctx, "metric alerts");
-      // The summary sums the conversion values over the journeys in their order, as the alerts of a
-      // run at once do.
-      const JourneySummary& summary = report.summary;
-      const double mean_value = summary.converted_journeys > 0
-                                    ? summary.total_conversion_value / static_cast<double>(summary.converted_journeys)
-                                    : 0.0;
-      return finish_metric_alerts(pass.alerts, vocabulary, mean_value, config.anomalies.alerts);
-    });
-    clock.run("write", [&] {
-      const StepTimer step(ctx, "anomalies");
-      write_anomalies_results(writer, anomalies, vocabulary);
-      write_alert_tally(writer, pass.alerts);
-    });
-    report.stage_summaries.push_back(format_anomalies_summary(anomalies, vocabulary));
-  }
+  // Written after the anomalies stage, which adds its clusters to them.
+  std::optional<ProposalResult> proposals;
+  if (pass.proposals)
+    proposals = clock.run("proposals", [&] { return pass.proposals->finish(vocabulary.touchpoints, run_funnel, config.proposals); });
 
   Model trained_model;  // saved only after the result is committed, as in a run at once
   if (counted.model_sample) trained_model = run_sampled_model(config, ctx, *counted.model_sample, outcome, report, clock, writer);
 
-  std::vector<std::string> skipped = skipped_in_batches(config);
-  if (!model_skipped.empty()) skipped.insert(skipped.begin(), model_skipped);
+  if (config.anomalies_enabled && (config.anomalies.alerts_enabled || counted.anomaly_inputs)) {
+    AnomaliesResult anomalies;
+    if (counted.anomaly_inputs) {
+      anomalies.has_journeys = true;
+      anomalies.journeys = clock.run("anomalies", [&] {
+        return anomalies_in_batches(ctx, *counted.anomaly_inputs, config.anomalies.journeys);
+      });
+      clock.run("journeys", [&] {
+        describe_top_journeys_in_batches(ctx, *batches, counted.first_journeys, config.anomalies.journeys.path_events,
+                                         anomalies.journeys);
+      });
+    }
+    if (config.anomalies.alerts_enabled) {
+      anomalies.has_alerts = true;
+      anomalies.alerts = clock.run("anomalies", [&] {
+        const StepTimer step(ctx, "metric alerts");
+        // The summary sums the conversion values over the journeys in their order, as the alerts of a
+        // run at once do.
+        const JourneySummary& summary = report.summary;
+        const double mean_value = summary.converted_journeys > 0
+                                      ? summary.total_conversion_value / static_cast<double>(summary.converted_journeys)
+                                      : 0.0;
+        return finish_metric_alerts(pass.alerts, vocabulary, mean_value, config.anomalies.alerts);
+      });
+    }
+    clock.run("write", [&] {
+      const StepTimer step(ctx, "anomalies");
+      write_anomalies_results(writer, anomalies);
+      if (anomalies.has_alerts) write_alert_tally(writer, pass.alerts);
+    });
+    report.stage_summaries.push_back(format_anomalies_summary(anomalies));
+    if (proposals && anomalies.has_journeys)
+      add_anomaly_cluster_proposals(*proposals, pass.converted, anomalies.journeys, config.proposals);
+  }
+  if (proposals) {
+    clock.run("write", [&] { write_proposal_results(writer, *proposals); });
+    report.stage_summaries.push_back(format_proposal_summary(*proposals));
+  }
+
+  std::vector<std::string> skipped;
+  if (!model_skipped.empty()) skipped.push_back(model_skipped);
   writer.write_meta(describe_run(config, report, ingest));
   writer.write("/meta/skipped_stages", skipped);
   for (const std::string& stage : skipped) report.stage_summaries.push_back("skipped " + stage + "\n");

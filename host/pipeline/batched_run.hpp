@@ -10,9 +10,12 @@
 //   segments     k searched on the run's sample, the final fit streamed (host/segments/batched_segments.hpp),
 //                profiles and the funnel by segment in a third pass
 //   alerts       AlertTally sums
+//   model        trained and evaluated on a seeded sample of whole customers ([run] model_sample_events;
+//                host/pipeline/model_sample.hpp): a run at once's model when every customer fits
+//   anomalies    the anomaly columns in a scratch file, the detectors over rows read back a block at a
+//                time (host/pipeline/batched_anomalies.hpp)
+//   proposals    ProposalTally sums; anomaly clusters from each journey's conversion flag
 //   summary      JourneySummaryTally (host/pipeline/summary_tally.hpp)
-// The model, journey anomaly scores and proposals are skipped with their reason in
-// /meta/skipped_stages.
 #pragma once
 
 #include <cstdint>

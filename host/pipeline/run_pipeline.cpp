@@ -393,13 +393,13 @@ RunReport run_pipeline(const RunConfig& config) {
     });
     clock.run("write", [&] {
       const StepTimer step(ctx, "anomalies");
-      write_anomalies_results(writer, anomalies, journeys);
+      write_anomalies_results(writer, anomalies);
       if (anomalies.has_alerts) write_alert_tally(writer, alert_tally);
     });
-    report.stage_summaries.push_back(format_anomalies_summary(anomalies, journeys));
+    report.stage_summaries.push_back(format_anomalies_summary(anomalies));
     // Clusters over the journeys the proposals ranked (all of them unless [filter] segments narrows the map).
     if (proposals && anomalies.has_journeys && mapped == &journeys)
-      add_anomaly_cluster_proposals(*proposals, journeys, anomalies.journeys, config.proposals);
+      add_anomaly_cluster_proposals(*proposals, journeys.converted.host(), anomalies.journeys, config.proposals);
   }
   if (proposals) {
     clock.run("write", [&] { write_proposal_results(writer, *proposals); });

@@ -115,48 +115,13 @@ class StreamedLloydStep final : public LloydStep {
 
 }  // namespace
 
-SegmentInputs::SegmentInputs(const std::string& directory, const FeatureSpec& spec, const SegmentOptions& options)
-    : file_(std::make_unique<SpoolFile>(directory, ".jm-segment-rows")),
-      scaling_(spec, [&] {
-        FeatureMatrix layout;
-        layout.spec = spec;
-        return options.columns.empty() ? default_segment_columns(layout) : options.columns;
-      }()) {
-  columns_ = scaling_.matrix_columns();
-  if (columns_.empty()) throw ConfigError("no feature columns to segment on");
-}
-
-void SegmentInputs::add(const FeatureMatrix& batch) {
-  const int64_t n = batch.n_rows, f = batch.num_features();
-  const int dims = this->dims();
-  const std::vector<float>& values = batch.values.host();
-  std::vector<float> rows(static_cast<size_t>(n * dims));
-  for (int64_t r = 0; r < n; ++r)
-    for (int i = 0; i < dims; ++i) rows[static_cast<size_t>(r * dims + i)] = values[static_cast<size_t>(r * f + columns_[i])];
-  scaling_.add(values.data(), n, f, columns_);
-  file_->append(rows.data(), rows.size() * sizeof(float));
-  rows_ += n;
-}
-
-void SegmentInputs::read(int64_t first, int64_t count, float* out) const {
-  if (first < 0 || count < 0 || first + count > rows_) throw Error("segment rows: read past the rows written");
-  const auto row_bytes = static_cast<int64_t>(dims()) * static_cast<int64_t>(sizeof(float));
-  file_->read(first * row_bytes, out, static_cast<size_t>(count * row_bytes));
-}
-
-void SegmentInputs::read_scaled(int64_t first, int64_t count, const FeatureScaling& scaling,
-                                std::vector<float>& out) const {
-  out.resize(static_cast<size_t>(count * dims()));
-  read(first, count, out.data());
-  standardise_rows(scaling, out);
-}
-
-void standardise_rows(const FeatureScaling& scaling, std::vector<float>& rows) {
-  const auto dims = static_cast<size_t>(scaling.dims());
-  for (size_t at = 0; at < rows.size(); ++at) {
-    const size_t i = at % dims;
-    rows[at] = feature_rules::standardise(rows[at], scaling.transform[i], scaling.mean[i], scaling.scale[i]);
-  }
+std::unique_ptr<SegmentInputs> make_segment_inputs(const std::string& directory, const FeatureSpec& spec,
+                                                   const SegmentOptions& options) {
+  FeatureMatrix layout;
+  layout.spec = spec;
+  return std::make_unique<SegmentInputs>(directory, ".jm-segment-rows", spec,
+                                         options.columns.empty() ? default_segment_columns(layout) : options.columns,
+                                         "segments");
 }
 
 void require_points_fit(const SegmentOptions& options, int64_t n, int64_t max_points_in_memory) {

@@ -12,8 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "host/core/spool_file.hpp"
-#include "host/features/feature_tallies.hpp"
+#include "host/features/feature_columns_file.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/segments.hpp"
@@ -21,34 +20,11 @@
 namespace jm {
 
 /// The segment columns of every journey's features, in journey order, in a scratch file.
-class SegmentInputs {
- public:
-  /// The columns segment_journeys would cluster under `spec` and `options`; the scratch file goes to
-  /// `directory`.
-  SegmentInputs(const std::string& directory, const FeatureSpec& spec, const SegmentOptions& options);
-  /// The next journeys' features.
-  void add(const FeatureMatrix& batch);
+using SegmentInputs = FeatureColumnsFile;
 
-  int64_t rows() const { return rows_; }
-  int dims() const { return static_cast<int>(columns_.size()); }
-  /// Where each segment column is in a feature matrix row.
-  const std::vector<int>& matrix_columns() const { return columns_; }
-  /// The standardisation fitted on every row added.
-  FeatureScaling scaling() const { return scaling_.finish(); }
-  /// Rows [first, first + count) of the segment columns, raw, [count x dims].
-  void read(int64_t first, int64_t count, float* out) const;
-  /// The same rows standardised by `scaling` (feature_rules::standardise, as apply_scaling does).
-  void read_scaled(int64_t first, int64_t count, const FeatureScaling& scaling, std::vector<float>& out) const;
-
- private:
-  std::unique_ptr<SpoolFile> file_;
-  std::vector<int> columns_;
-  ScalingTally scaling_;
-  int64_t rows_ = 0;
-};
-
-/// Standardises rows [n x scaling.dims()] in place (feature_rules::standardise).
-void standardise_rows(const FeatureScaling& scaling, std::vector<float>& rows);
+/// The columns segment_journeys would cluster under `spec` and `options`, kept in `directory`.
+std::unique_ptr<SegmentInputs> make_segment_inputs(const std::string& directory, const FeatureSpec& spec,
+                                                   const SegmentOptions& options);
 
 /// ConfigError when the plan for `n` journeys searches on every point at once (a fixed k, or no
 /// more journeys than search_sample) and they are more than `max_points_in_memory`.

@@ -12,8 +12,8 @@
 //   jm::FeatureMatrix features = jm::extract_features(ctx, journeys, jm::FeatureOptions{});
 //   jm::AnomaliesOptions options;                         // defaults: d -> 64 -> 16 -> 64 -> d, 20 epochs
 //   jm::AnomaliesResult result = jm::detect_anomalies(ctx, journeys, features, options);
-//   std::cout << jm::format_anomalies_summary(result, journeys);
-//   jm::write_anomalies_results(writer, result, journeys);   // /anomalies and /alerts
+//   std::cout << jm::format_anomalies_summary(result);
+//   jm::write_anomalies_results(writer, result);   // /anomalies and /alerts
 //
 // The autoencoder core works on any row-major float matrix ([n_rows x dims], host memory); both
 // backends start from the same initial weights and see the same mini-batches, so their loss curves
@@ -215,6 +215,8 @@ struct AnomalousJourney {
   int64_t forest_rank = -1;    ///< 0-based rank by the forest score; -1 when it did not run
   std::vector<AnomalyReason> reasons;
   std::string path;            ///< touchpoint names joined by " > "
+  std::string customer;        ///< the journey's customer
+  int64_t events = 0;          ///< the journey's length
 };
 
 /// How the two detectors relate on this data.
@@ -376,10 +378,10 @@ AnomaliesResult detect_anomalies(const Context& ctx, const JourneySet& journeys,
                                  const AnomaliesOptions& options);
 
 /// Writes /anomalies and /alerts (see docs/anomalies.md).
-void write_anomalies_results(ResultWriter& writer, const AnomaliesResult& result, const JourneySet& journeys);
+void write_anomalies_results(ResultWriter& writer, const AnomaliesResult& result);
 
 /// Readable block for the run summary: top anomalous journeys with reasons and paths, the detector
 /// comparison and the alerts.
-std::string format_anomalies_summary(const AnomaliesResult& result, const JourneySet& journeys);
+std::string format_anomalies_summary(const AnomaliesResult& result);
 
 }  // namespace jm

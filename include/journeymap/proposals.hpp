@@ -61,11 +61,26 @@ int64_t sample_size_per_arm(double baseline, double target, double alpha, double
 /// abandonment points). Throws ConfigError on options out of range.
 ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResult& funnel, const ProposalOptions& options);
 
+/// propose_experiments over journeys that come in batches (a run under a memory budget): the
+/// period and each touchpoint's visits, abandonments and continuations, summed batch by batch.
+class ProposalTally {
+ public:
+  void add(const JourneySet& journeys);
+  /// The proposals of every journey added, with `funnel` the flows stage's funnel.
+  ProposalResult finish(const Vocabulary& touchpoints, const FunnelResult& funnel, const ProposalOptions& options) const;
+
+ private:
+  int64_t journeys_ = 0;
+  int64_t first_ms_ = 0, last_ms_ = 0;
+  std::vector<int64_t> visits_, abandoned_, continued_, continued_converted_;  ///< per touchpoint
+};
+
 /// Adds the anomaly clusters that convert worse than ordinary journeys: flagged journeys grouped by
 /// the feature that carries most of their reconstruction error and its direction (kind "anomaly
 /// cluster", `from` the feature, `to` "above" or "below"; rates are the share not converting), then
-/// ranks everything again and keeps options.max_proposals.
-void add_anomaly_cluster_proposals(ProposalResult& result, const JourneySet& journeys,
+/// ranks everything again and keeps options.max_proposals. `converted`: 1 for each converted
+/// journey, in the anomalies' journey order.
+void add_anomaly_cluster_proposals(ProposalResult& result, const std::vector<uint8_t>& converted,
                                    const JourneyAnomalies& anomalies, const ProposalOptions& options);
 
 /// Fills a proposal's test: journeys a day, sample size per arm and days for both arms.

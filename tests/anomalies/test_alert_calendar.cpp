@@ -40,7 +40,7 @@ int weekday_of(int64_t day_start_ms) {
 }
 
 std::string summary_of(const jm::MetricAlerts& alerts, const jm::JourneySet& journeys) {
-  return jm::format_anomalies_summary({false, true, {}, alerts}, journeys);
+  return jm::format_anomalies_summary({false, true, {}, alerts});
 }
 
 // Generated data with the calendar plants asked for; no checkout spike.

@@ -209,7 +209,7 @@ TEST(Anomalies, WritesHdf5SummaryAndRunsTheCommand) {
   const std::string path = (dir / "anomalies.h5").string();
   {
     jm::ResultWriter writer(path);
-    jm::write_anomalies_results(writer, result, data.journeys);
+    jm::write_anomalies_results(writer, result);
     writer.commit();
   }
   jm::ResultReader reader(path);
@@ -227,7 +227,7 @@ TEST(Anomalies, WritesHdf5SummaryAndRunsTheCommand) {
             (std::vector<uint64_t>{alerts.series.size(), alerts.bucket_start_ms.size()}));
   EXPECT_EQ(reader.read_strings("/alerts/list/metric").size(), alerts.alerts.size());
 
-  const std::string summary = jm::format_anomalies_summary(result, data.journeys);
+  const std::string summary = jm::format_anomalies_summary(result);
   EXPECT_NE(summary.find("anomalous journeys:"), std::string::npos) << summary;
   EXPECT_NE(summary.find("metric alerts:"), std::string::npos) << summary;
   EXPECT_NE(summary.find(" > "), std::string::npos) << summary;  // paths in touchpoint names

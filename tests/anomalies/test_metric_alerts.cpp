@@ -59,7 +59,7 @@ TEST(MetricAlerts, SpikeDayRaisesACheckoutAbandonmentAlert) {
   const auto on_spike = std::find_if(alerts.alerts.begin(), alerts.alerts.end(), [](const jm::MetricAlert& a) {
     return a.bucket == 60 && a.metric == "dropoff:checkout";
   });
-  ASSERT_NE(on_spike, alerts.alerts.end()) << jm::format_anomalies_summary({false, true, {}, alerts}, data.journeys);
+  ASSERT_NE(on_spike, alerts.alerts.end()) << jm::format_anomalies_summary({false, true, {}, alerts});
   EXPECT_EQ(on_spike->direction, "up");
   EXPECT_GT(on_spike->observed, on_spike->upper);
   EXPECT_NEAR(on_spike->observed, spike.at("spike_rate").get<double>(), 1e-9);
@@ -84,7 +84,7 @@ TEST(MetricAlerts, NoSpikeNoAlertAtDefaults) {
     const jm::MetricAlerts alerts = jm::detect_metric_alerts(data.journeys, jm::AlertOptions{});
     EXPECT_GT(alerts.series.size(), 20u);
     EXPECT_TRUE(alerts.alerts.empty()) << "seed " << seed << ":\n"
-                                       << jm::format_anomalies_summary({false, true, {}, alerts}, data.journeys);
+                                       << jm::format_anomalies_summary({false, true, {}, alerts});
   }
 }
 

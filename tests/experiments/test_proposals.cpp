@@ -109,7 +109,7 @@ TEST(Proposals, AnomalyClustersThatLoseJourneysBecomeProposals) {
   flag(900, 1000, 1, 1);   // 100 journeys, none converting: proposed
   flag(850, 900, 0, -1);   // 50 journeys: below min_journeys (100)
   flag(0, 110, 2, 1);      // 110 converting journeys: not friction
-  jm::add_anomaly_cluster_proposals(result, journeys, anomalies, options);
+  jm::add_anomaly_cluster_proposals(result, journeys.converted.host(), anomalies, options);
   ASSERT_EQ(result.proposals.size(), before + 1);
   const auto cluster = std::find_if(result.proposals.begin(), result.proposals.end(),
                                     [](const jm::Proposal& p) { return p.kind == "anomaly cluster"; });

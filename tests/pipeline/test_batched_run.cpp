@@ -1,7 +1,7 @@
 // `run` under a host memory budget: customers in batches, every stage a partial that adds up. A run
-// in batches writes the same datasets as a run at once (outside /meta), whatever the batch size;
-// the stages it cannot run yet are skipped with their reason, and the settings it cannot apply are
-// refused before anything is written.
+// in batches writes the same datasets as a run at once (outside /meta), whatever the batch size
+// (the model: when its sample holds every customer; else the model of the sampled customers), and
+// the settings it cannot apply are refused before anything is written.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -240,6 +240,38 @@ TEST(BatchedRun, TheModelOnASampleIsTheModelOfTheSampledCustomers) {
   }));
 }
 
+// The anomaly columns streamed back from the scratch file: the autoencoder's training sample (here
+// smaller than the journeys, after two trimming rounds), the forest's trees, every score, flag and
+// the top journeys with their reasons and paths as a run at once computes them.
+TEST(BatchedRun, JourneyAnomalyScoresEqualARunAtOnce) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = generated_events(dir, 3000);
+  auto configure = [&](const std::string& output) {
+    jm::RunConfig config = batchable_config(events, (dir / output).string());
+    config.segments_enabled = false;
+    config.anomalies.journeys_enabled = true;
+    jm::JourneyAnomalyOptions& options = config.anomalies.journeys;
+    options.autoencoder.max_train_rows = 700;
+    options.autoencoder.epochs = 4;
+    options.top_n = 6;
+    return config;
+  };
+  jm::run_pipeline(configure("once.h5"));
+  jm::RunConfig batched = configure("batched.h5");
+  batched.host_memory_budget = budget_for_batches_of(2000);
+  const jm::RunReport report = jm::run_pipeline(batched);
+  const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
+  jm::testing::expect_same_datasets(a, b, "");
+  EXPECT_EQ(a.read_int_attribute("/anomalies", "train_rows"), 700);
+  EXPECT_EQ(b.read_int_attribute("/anomalies", "train_rows"), 700);
+  EXPECT_EQ(b.read_strings("/anomalies/top/path").size(), 6u);
+  EXPECT_GT(b.read_double("/anomalies/score").size(), 2800u);
+  bool several = false;
+  for (const std::string& section : report.stage_summaries)
+    if (section.rfind("batches: ", 0) == 0) several = std::stoll(section.substr(9)) >= 2;
+  EXPECT_TRUE(several);
+}
+
 // The last batch's customers have nothing but an outcome event: no journeys there, and the outcome
 // labels still come from the batches that had some.
 TEST(BatchedRun, ALastBatchWithoutJourneysKeepsTheOutcomeLabels) {
@@ -273,27 +305,39 @@ TEST(BatchedRun, ALastBatchWithoutJourneysKeepsTheOutcomeLabels) {
   EXPECT_TRUE(two_batches);
 }
 
-TEST(BatchedRun, StagesThatNeedEveryJourneyAreSkippedWithTheirReason) {
+// Every stage on, as by default, with a model sample that holds every customer: the whole file of
+// a run at once. The proposals (funnel steps, abandonment, anomaly clusters) come from tallies.
+TEST(BatchedRun, EveryStageOfADefaultRunEqualsARunAtOnce) {
   const fs::path dir = jm::testing::scratch_dir();
-  const std::string events = generated_events(dir, 800);
-  jm::RunConfig config;  // every stage on, as by default
-  config.input_path = events;
-  config.output_path = (dir / "batched.h5").string();
-  config.device = jm::DeviceChoice::Cpu;
-  config.progress = false;
-  config.host_memory_budget = budget_for_batches_of(3000);
-  jm::run_pipeline(config);
-  const jm::ResultReader result(config.output_path);
-  const std::vector<std::string> skipped = result.read_strings("/meta/skipped_stages");
-  ASSERT_EQ(skipped.size(), 2u);
-  for (const char* stage : {"journey anomaly scores:", "proposals:"})
-    EXPECT_TRUE(std::any_of(skipped.begin(), skipped.end(), [&](const std::string& s) { return s.rfind(stage, 0) == 0; }))
-        << stage;
-  EXPECT_TRUE(result.exists("/segments/label"));
-  EXPECT_TRUE(result.exists("/model/holdout/prediction"));
-  EXPECT_TRUE(result.exists("/alerts"));
-  EXPECT_TRUE(result.exists("/patterns/support"));
-  EXPECT_TRUE(result.exists("/attribution/channel/markov"));
+  const std::string events = generated_events(dir, 2500);
+  auto configure = [&](const std::string& output) {
+    jm::RunConfig config;  // every stage on
+    config.input_path = events;
+    config.output_path = (dir / output).string();
+    config.device = jm::DeviceChoice::Cpu;
+    config.threads = 2;
+    config.progress = false;
+    config.journeys.session_gap_seconds = jm::kGeneratedJourneyGapSeconds;
+    config.model.rounds = 30;  // a small model keeps the suite fast
+    config.model.prefix_max_events = 3;
+    return config;
+  };
+  jm::run_pipeline(configure("once.h5"));
+  jm::RunConfig batched = configure("batched.h5");
+  batched.host_memory_budget = budget_for_batches_of(8000);
+  batched.model_sample_events = 10'000'000;
+  const jm::RunReport report = jm::run_pipeline(batched);
+  const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
+  jm::testing::expect_same_datasets(a, b, "");
+  EXPECT_EQ(b.read_strings("/meta/skipped_stages"), std::vector<std::string>{});
+  for (const char* dataset : {"/segments/label", "/model/holdout/prediction", "/anomalies/score", "/alerts",
+                              "/patterns/support", "/attribution/channel/markov", "/proposals"})
+    EXPECT_TRUE(b.exists(dataset)) << dataset;
+  EXPECT_GT(a.read_strings("/proposals/kind").size(), 0u);
+  bool several = false;
+  for (const std::string& section : report.stage_summaries)
+    if (section.rfind("batches: ", 0) == 0) several = std::stoll(section.substr(9)) >= 2;
+  EXPECT_TRUE(several);
 }
 
 TEST(BatchedRun, SettingsNotAppliedInBatchesAreRefusedBeforeAnythingIsWritten) {
