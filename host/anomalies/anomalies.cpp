@@ -338,13 +338,17 @@ JourneyAnomalies detect_journey_anomalies(const Context& ctx, const JourneySet& 
   if (features.n_rows != journeys.size())
     throw ConfigError("anomalies: the feature matrix has " + std::to_string(features.n_rows) + " rows for " +
                       std::to_string(journeys.size()) + " journeys");
-  const StepTimer step(ctx, "scaling");
   const std::vector<std::string> columns = anomaly_columns(features.spec, options);
   if (columns.empty()) throw ConfigError("anomalies: no numeric feature columns to score");
-  FeatureScaling scaling = fit_scaling(features, columns);
-  // On the GPU the scaled matrix is computed on the device and every scoring pass reads it there;
-  // the host copy (trimming, the forest's samples, the explanations) comes home once.
-  const HostDeviceVector<float> scaled = apply_scaling(ctx, features, scaling);
+  FeatureScaling scaling;
+  HostDeviceVector<float> scaled;
+  {
+    const StepTimer step(ctx, "scaling");
+    scaling = fit_scaling(features, columns);
+    // On the GPU the scaled matrix is computed on the device and every scoring pass reads it there;
+    // the host copy (the training samples, the explanations) comes home once.
+    scaled = apply_scaling(ctx, features, scaling);
+  }
   const ScaledRowsInMemory rows(scaled, features.n_rows, static_cast<int>(scaling.dims()));
   JourneyAnomalies result = score_journey_anomalies(ctx, rows, std::move(scaling), options);
   describe_top_journeys(result, journeys, 0, options.path_events);

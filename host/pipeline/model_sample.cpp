@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "host/core/splitmix64.hpp"
-#include "host/journeys/append_journey.hpp"
 
 namespace jm {
 
@@ -31,6 +30,17 @@ ModelSample::ModelSample(const FeatureSpec& spec, const JourneySet& vocabulary, 
   features_.spec = spec;
 }
 
+namespace {
+
+// Appends batch[first, last) of a per-journey or per-event column to `out`.
+template <typename T>
+void append_range(HostDeviceVector<T>& out, const HostDeviceVector<T>& batch, int64_t first, int64_t last) {
+  const std::vector<T>& from = batch.host();
+  out.host_mut().insert(out.host_mut().end(), from.begin() + first, from.begin() + last);
+}
+
+}  // namespace
+
 void ModelSample::add(const JourneySet& batch, const FeatureMatrix& features, uint32_t first_customer,
                       int64_t first_journey) {
   if (batch.has_outcomes() && journeys_.outcome_labels.size() == 0) {
@@ -39,20 +49,40 @@ void ModelSample::add(const JourneySet& batch, const FeatureMatrix& features, ui
   }
   const auto width = static_cast<size_t>(features.num_features());
   const std::vector<float>& rows = features.values.host();
+  const std::vector<int64_t>& offsets = batch.offsets.host();
+  const std::vector<uint32_t>& customer = batch.customer.host();
   std::vector<float>& kept_rows = features_.values.host_mut();
-  int64_t last_local = -1;
-  for (int64_t j = 0; j < batch.size(); ++j) {
-    const uint32_t local = batch.customer[static_cast<size_t>(j)];
-    if (!in_model_sample(first_customer + local, fraction_, seed_)) continue;
-    if (static_cast<int64_t>(local) != last_local) {  // journeys come grouped by customer
+  std::vector<int64_t>& kept_offsets = journeys_.offsets.host_mut();
+  // A customer's journeys are consecutive: each sampled customer's are copied as one range.
+  for (int64_t j = 0; j < batch.size();) {
+    const uint32_t local = customer[static_cast<size_t>(j)];
+    int64_t end = j + 1;
+    while (end < batch.size() && customer[static_cast<size_t>(end)] == local) ++end;
+    if (in_model_sample(first_customer + local, fraction_, seed_)) {
       journeys_.customers.append_distinct({batch.customers.name(static_cast<int32_t>(local))});
-      last_local = local;
+      const int64_t shift = static_cast<int64_t>(journeys_.touchpoint.size()) - offsets[static_cast<size_t>(j)];
+      for (int64_t k = j; k < end; ++k) {
+        kept_offsets.push_back(offsets[static_cast<size_t>(k) + 1] + shift);
+        journeys_.customer.host_mut().push_back(static_cast<uint32_t>(journeys_.customers.size() - 1));
+        input_journey_.push_back(first_journey + k);
+      }
+      const int64_t first_event = offsets[static_cast<size_t>(j)], last_event = offsets[static_cast<size_t>(end)];
+      append_range(journeys_.touchpoint, batch.touchpoint, first_event, last_event);
+      append_range(journeys_.channel, batch.channel, first_event, last_event);
+      append_range(journeys_.timestamp_ms, batch.timestamp_ms, first_event, last_event);
+      append_range(journeys_.value, batch.value, first_event, last_event);
+      append_range(journeys_.converted, batch.converted, j, end);
+      append_range(journeys_.conversion_value, batch.conversion_value, j, end);
+      append_range(journeys_.start_ms, batch.start_ms, j, end);
+      append_range(journeys_.end_ms, batch.end_ms, j, end);
+      if (batch.has_outcomes()) {
+        append_range(journeys_.outcome, batch.outcome, j, end);
+        append_range(journeys_.outcome_ms, batch.outcome_ms, j, end);
+      }
+      kept_rows.insert(kept_rows.end(), rows.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(j) * width),
+                       rows.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(end) * width));
     }
-    append_journey(journeys_, batch, j, batch.length(j));
-    journeys_.customer.host_mut().back() = static_cast<uint32_t>(journeys_.customers.size() - 1);
-    kept_rows.insert(kept_rows.end(), rows.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(j) * width),
-                     rows.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(j + 1) * width));
-    input_journey_.push_back(first_journey + j);
+    j = end;
   }
   features_.n_rows = journeys_.size();
 }
