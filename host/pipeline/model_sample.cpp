@@ -53,17 +53,21 @@ void ModelSample::add(const JourneySet& batch, const FeatureMatrix& features, ui
   const std::vector<uint32_t>& customer = batch.customer.host();
   std::vector<float>& kept_rows = features_.values.host_mut();
   std::vector<int64_t>& kept_offsets = journeys_.offsets.host_mut();
-  // A customer's journeys are consecutive: each sampled customer's are copied as one range.
+  // A customer's journeys are consecutive: each sampled customer's are copied as one range. Their
+  // names join the dictionary in one fill (one at a time rebuilds its index each time).
+  std::vector<std::string> names;
+  const auto customers_before = static_cast<uint32_t>(journeys_.customers.size());
   for (int64_t j = 0; j < batch.size();) {
     const uint32_t local = customer[static_cast<size_t>(j)];
     int64_t end = j + 1;
     while (end < batch.size() && customer[static_cast<size_t>(end)] == local) ++end;
     if (in_model_sample(first_customer + local, fraction_, seed_)) {
-      journeys_.customers.append_distinct({batch.customers.name(static_cast<int32_t>(local))});
+      names.push_back(batch.customers.name(static_cast<int32_t>(local)));
+      const auto id = customers_before + static_cast<uint32_t>(names.size() - 1);
       const int64_t shift = static_cast<int64_t>(journeys_.touchpoint.size()) - offsets[static_cast<size_t>(j)];
       for (int64_t k = j; k < end; ++k) {
         kept_offsets.push_back(offsets[static_cast<size_t>(k) + 1] + shift);
-        journeys_.customer.host_mut().push_back(static_cast<uint32_t>(journeys_.customers.size() - 1));
+        journeys_.customer.host_mut().push_back(id);
         input_journey_.push_back(first_journey + k);
       }
       const int64_t first_event = offsets[static_cast<size_t>(j)], last_event = offsets[static_cast<size_t>(end)];
@@ -84,6 +88,7 @@ void ModelSample::add(const JourneySet& batch, const FeatureMatrix& features, ui
     }
     j = end;
   }
+  journeys_.customers.append_distinct(std::move(names));
   features_.n_rows = journeys_.size();
 }
 
