@@ -39,6 +39,7 @@ struct RunFlags {
   std::vector<std::string> channels;
   std::string append, base;  ///< --append NEW --base RESULT.h5
   std::string memory_budget;  ///< --memory-budget
+  std::string device_memory_budget;  ///< --device-memory-budget
 };
 
 int64_t parse_flag_time(const std::string& flag, const std::string& text) {
@@ -79,6 +80,8 @@ jm::RunConfig resolve_run_config(const RunFlags& flags) {
   }
   if (!flags.memory_budget.empty())
     config.host_memory_budget = jm::parse_memory_size(flags.memory_budget, "--memory-budget");
+  if (!flags.device_memory_budget.empty())
+    config.device_memory_budget = jm::parse_memory_size(flags.device_memory_budget, "--device-memory-budget");
   if (flags.append.empty() != flags.base.empty()) throw jm::ConfigError("--append and --base go together");
   if (!flags.append.empty()) {
     if (!flags.input.input.empty()) throw jm::ConfigError("--append names the new events: give it instead of --input");
@@ -163,6 +166,8 @@ int main(int argc, char** argv) {
   run->add_option("--base", flags.base, "Earlier result of `journeymap run` that --append continues");
   run->add_option("--memory-budget", flags.memory_budget,
                   "Run in batches of customers that fit this much host memory, e.g. 4GiB ([run] host_memory_budget)");
+  run->add_option("--device-memory-budget", flags.device_memory_budget,
+                  "Run in batches of customers that fit this much GPU memory, e.g. 8GiB ([run] device_memory_budget)");
 
   // info
   std::string info_path;

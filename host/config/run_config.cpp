@@ -556,6 +556,10 @@ void apply_table(const toml::table& root, const std::string& source, RunConfig& 
     std::string budget;
     r.read("host_memory_budget", budget);
     if (!budget.empty()) config.host_memory_budget = parse_memory_size(budget, source + ": run.host_memory_budget");
+    std::string device_budget;
+    r.read("device_memory_budget", device_budget);
+    if (!device_budget.empty())
+      config.device_memory_budget = parse_memory_size(device_budget, source + ": run.device_memory_budget");
     r.read("model_sample_events", config.model_sample_events);
     if (config.model_sample_events < 0) throw ConfigError(source + ": run.model_sample_events must be >= 0 (0: one batch)");
     config.device = parse_device_choice(device);
@@ -694,6 +698,8 @@ std::string to_toml(const RunConfig& config) {
                   {"compression", config.output_compression},
                   {"progress", config.progress}};
   if (config.host_memory_budget > 0) run.insert("host_memory_budget", format_memory_size(config.host_memory_budget));
+  if (config.device_memory_budget > 0)
+    run.insert("device_memory_budget", format_memory_size(config.device_memory_budget));
   if (config.model_sample_events > 0) run.insert("model_sample_events", config.model_sample_events);
   const PatternOptions& po = config.patterns;
   toml::table patterns{{"enabled", config.patterns_enabled},

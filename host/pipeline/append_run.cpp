@@ -20,7 +20,8 @@ namespace {
 // Settings that name files or resources of one invocation, not how journeys are made or analysed.
 const std::set<std::string> kPerInvocationKeys = {"input.path", "input.format", "run.output", "run.threads",
                                                   "run.device", "run.progress", "run.compression",
-                                                  "run.host_memory_budget"};
+                                                  "run.host_memory_budget", "run.device_memory_budget",
+                                                  "run.model_sample_events"};
 
 // Every leaf of a TOML document as "table.key" -> its value written as TOML.
 void flatten(const toml::table& table, const std::string& prefix, std::map<std::string, std::string>& out) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -39,8 +40,8 @@ namespace {
 // Settings a batched run cannot apply yet: ConfigError naming them, before anything is read.
 void require_batchable(const RunConfig& config) {
   auto refuse = [](const std::string& what) {
-    throw ConfigError("[run] host_memory_budget: " + what + " is not applied in a run in batches; run without a "
-                      "memory budget for it");
+    throw ConfigError("[run] host_memory_budget / device_memory_budget: " + what + " is not applied in a run in "
+                      "batches; run without a memory budget for it");
   };
   if (config.sources.empty() && !config.identity.files.empty()) throw ConfigError("[identity] files need [[source]] tables");
   if (config.input_format == InputFormat::Spmf && config.csv.on_error == OnError::Skip)
@@ -83,7 +84,18 @@ class FlowTallySum {
 // Standardised points k-means may hold at once: a quarter of the budget at 16 bytes a value (the
 // points and the Lloyd step's own arrays).
 int64_t points_in_memory(const RunConfig& config, int dims) {
+  if (config.host_memory_budget == 0) return std::numeric_limits<int64_t>::max();  // a device budget alone
   return config.host_memory_budget / 4 / (static_cast<int64_t>(dims) * 16);
+}
+
+// "[run] host_memory_budget 4GiB", the device budget too when set: what the batches are sized by.
+std::string describe_budgets(const RunConfig& config) {
+  std::string text;
+  if (config.host_memory_budget > 0) text = "[run] host_memory_budget " + format_memory_size(config.host_memory_budget);
+  if (config.device_memory_budget > 0)
+    text += (text.empty() ? "" : ", ") + std::string("[run] device_memory_budget ") +
+            format_memory_size(config.device_memory_budget);
+  return text;
 }
 
 // Features are computed when a run at once computes them: for segments, the model or journey
@@ -340,12 +352,21 @@ int64_t batch_events_for_budget(int64_t budget_bytes) {
   return std::max<int64_t>(1, budget_bytes / 4 / kHostBytesPerBatchEvent);
 }
 
+int64_t batch_events_for(const RunConfig& config) {
+  int64_t events = std::numeric_limits<int64_t>::max();
+  if (config.host_memory_budget > 0) events = batch_events_for_budget(config.host_memory_budget);
+  if (config.device_memory_budget > 0)
+    events = std::min(events, std::max<int64_t>(1, config.device_memory_budget / 2 / kDeviceBytesPerBatchEvent));
+  return events;
+}
+
 void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, StageClock& clock) {
   require_batchable(config);
-  const int64_t max_events = batch_events_for_budget(config.host_memory_budget);
+  const int64_t max_events = batch_events_for(config);
   const std::string folder = std::filesystem::path(config.output_path).parent_path().string();
-  // The reader's text blocks and the spool's buffers shrink with a small budget.
-  const auto budget = static_cast<size_t>(config.host_memory_budget);
+  // The reader's text blocks and the spool's buffers shrink with a small host budget.
+  const auto budget = config.host_memory_budget > 0 ? static_cast<size_t>(config.host_memory_budget)
+                                                    : std::numeric_limits<size_t>::max() / 2;
   RunConfig reading = config;
   reading.csv.block_bytes = std::min(config.csv.block_bytes, std::max(budget / 32, size_t{1} << 20));
   if (config.progress) reading.csv.progress = ingest_progress_printer();
@@ -409,14 +430,13 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     }
   }
   const int64_t held = bytes_held_for_the_input(config, ingest, pass, report.summary.journeys);
-  if (held > config.host_memory_budget / 4 * 3)
+  if (config.host_memory_budget > 0 && held > config.host_memory_budget / 4 * 3)
     report.warnings.push_back(
         "memory: what grows with the whole input (the customer dictionary, per-journey sums and labels, the flow "
         "variants) takes about " + std::to_string(held >> 20) + " MiB, more than three quarters of [run] "
         "host_memory_budget " + format_memory_size(config.host_memory_budget) + "; the run may go over the budget");
   report.stage_summaries.push_back("batches: " + std::to_string(batches->size()) + " batches of customers, at most " +
-                                    std::to_string(max_events) + " events each ([run] host_memory_budget " +
-                                    format_memory_size(config.host_memory_budget) + ")\n");
+                                    std::to_string(max_events) + " events each (" + describe_budgets(config) + ")\n");
 
   if (config.patterns_enabled) {
     const BatchedPatterns mined = clock.run("patterns", [&] {

@@ -32,9 +32,18 @@ namespace jm {
 /// per-batch tallies and the HDF5 write buffers), measured on generated data (docs/benchmarks.md).
 constexpr int64_t kHostBytesPerBatchEvent = 400;
 
+/// Device memory a batch costs per event it holds on the GPU: the events uploaded for the journey
+/// build and its sort buffers, the journeys' CSR columns and the feature rows (about 10 events a
+/// journey). An estimate from the arrays' sizes, not a measurement on a GPU.
+constexpr int64_t kDeviceBytesPerBatchEvent = 256;
+
 /// Events one batch may hold under `budget_bytes`: a quarter of the budget goes to the batch, the
 /// rest to what grows with the whole input (dictionaries, the spool's index, per-journey sums).
 int64_t batch_events_for_budget(int64_t budget_bytes);
+
+/// Events one batch of `config` may hold: under the host budget (batch_events_for_budget) and under
+/// half the device budget at kDeviceBytesPerBatchEvent, each when set.
+int64_t batch_events_for(const RunConfig& config);
 
 /// The run of run_pipeline for config.host_memory_budget > 0, on `ctx`, into `report` (timed by
 /// `clock`). Throws ConfigError for settings that are not applied in batches.

@@ -134,7 +134,7 @@ RunReport run_pipeline(const RunConfig& config) {
   const auto output_dir = std::filesystem::path(config.output_path).parent_path();
   if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
 
-  if (config.host_memory_budget > 0) {
+  if (config.host_memory_budget > 0 || config.device_memory_budget > 0) {
     run_in_batches(config, ctx, report, clock);
     return report;
   }

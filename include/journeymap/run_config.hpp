@@ -66,6 +66,9 @@ struct RunConfig {
   /// [run] host_memory_budget ("4GiB"; `--memory-budget`): > 0 runs in batches of customers whose
   /// events fit it (docs/architecture.md, "Runs larger than memory"); 0: everything at once.
   int64_t host_memory_budget = 0;
+  /// [run] device_memory_budget ("8GiB"; `--device-memory-budget`): > 0 also runs in batches, each
+  /// small enough for this much GPU memory; with a host budget too, the smaller batch of the two.
+  int64_t device_memory_budget = 0;
   /// [run] model_sample_events: in a run in batches, the model trains and is evaluated on a seeded
   /// sample of whole customers holding about this many journey events (0: as many as one batch).
   int64_t model_sample_events = 0;

@@ -376,6 +376,31 @@ TEST(BatchedRun, SettingsNotAppliedInBatchesAreRefusedBeforeAnythingIsWritten) {
       "k-means would run on all");
 }
 
+// A GPU memory budget alone sizes the batches (half of it at kDeviceBytesPerBatchEvent an event):
+// a run in batches, the same file.
+TEST(BatchedRun, ADeviceMemoryBudgetAloneRunsInBatchesOfItsSize) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = generated_events(dir, 3000);
+  jm::run_pipeline(batchable_config(events, (dir / "once.h5").string()));
+  jm::RunConfig batched = batchable_config(events, (dir / "batched.h5").string());
+  batched.device_memory_budget = 2 * jm::kDeviceBytesPerBatchEvent * 8000;
+  EXPECT_EQ(jm::batch_events_for(batched), 8000);
+  batched.host_memory_budget = budget_for_batches_of(6000);  // the smaller of the two
+  EXPECT_EQ(jm::batch_events_for(batched), 6000);
+  batched.host_memory_budget = 0;
+  const jm::RunReport report = jm::run_pipeline(batched);
+  const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
+  jm::testing::expect_same_datasets(a, b, "");
+  bool said = false;
+  for (const std::string& section : report.stage_summaries)
+    if (section.rfind("batches: ", 0) == 0) {
+      said = true;
+      EXPECT_GE(std::stoll(section.substr(9)), 2) << section;
+      EXPECT_NE(section.find("at most 8000 events each ([run] device_memory_budget"), std::string::npos) << section;
+    }
+  EXPECT_TRUE(said);
+}
+
 TEST(MemorySize, ReadsUnitsAndRefusesWhatIsNotASize) {
   EXPECT_EQ(jm::parse_memory_size("4GiB", "x"), int64_t{4} << 30);
   EXPECT_EQ(jm::parse_memory_size("512 MB", "x"), 512000000);
@@ -389,12 +414,20 @@ TEST(MemorySize, ReadsUnitsAndRefusesWhatIsNotASize) {
 
 TEST(MemorySize, TheBudgetTravelsThroughTheConfigurationFile) {
   jm::RunConfig config;
-  jm::apply_config_text("[run]\nhost_memory_budget = \"3GiB\"\n", "test.toml", config);
+  jm::apply_config_text("[run]\nhost_memory_budget = \"3GiB\"\ndevice_memory_budget = \"8GiB\"\n"
+                        "model_sample_events = 500000\n",
+                        "test.toml", config);
   EXPECT_EQ(config.host_memory_budget, int64_t{3} << 30);
+  EXPECT_EQ(config.device_memory_budget, int64_t{8} << 30);
+  EXPECT_EQ(config.model_sample_events, 500000);
   jm::RunConfig again;
   jm::apply_config_text(jm::to_toml(config), "again.toml", again);
   EXPECT_EQ(again.host_memory_budget, config.host_memory_budget);
+  EXPECT_EQ(again.device_memory_budget, config.device_memory_budget);
+  EXPECT_EQ(again.model_sample_events, config.model_sample_events);
   EXPECT_THROW(jm::apply_config_text("[run]\nhost_memory_budget = \"lots\"\n", "bad.toml", again), jm::ConfigError);
+  EXPECT_THROW(jm::apply_config_text("[run]\ndevice_memory_budget = \"-1GiB\"\n", "bad.toml", again), jm::ConfigError);
+  EXPECT_THROW(jm::apply_config_text("[run]\nmodel_sample_events = -5\n", "bad.toml", again), jm::ConfigError);
 }
 
 }  // namespace
