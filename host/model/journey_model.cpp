@@ -249,12 +249,11 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
     for (int64_t j = 0; j < n; ++j)
       if (journeys.outcome[static_cast<size_t>(j)] == open_label) excluded[static_cast<size_t>(j)] = 1;
   }
+  check_model_columns(spec, options);
   const ColumnSelection columns = select_model_columns(spec, options.excluded_features);
   const int64_t width = static_cast<int64_t>(columns.names.size());
-  const auto baseline_at = std::find(columns.names.begin(), columns.names.end(), options.baseline_column);
-  if (baseline_at == columns.names.end())
-    throw ConfigError("model: baseline column '" + options.baseline_column + "' is not a model feature");
-  const int64_t baseline_column = baseline_at - columns.names.begin();
+  const int64_t baseline_column =
+      std::find(columns.names.begin(), columns.names.end(), options.baseline_column) - columns.names.begin();
 
   const std::vector<RowRole> roles = split_rows(journeys.customer, labels, journeys.start_ms, options, excluded);
   for (RowRole role : roles) {
@@ -426,6 +425,12 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
     result.in_flight.journey_weighted_auc = weighted_roc_auc(pooled_labels, pooled_scores, pooled_weights);
   result.total_seconds = seconds_since(start);
   return result;
+}
+
+void check_model_columns(const FeatureSpec& spec, const ModelOptions& options) {
+  const ColumnSelection columns = select_model_columns(spec, options.excluded_features);
+  if (std::find(columns.names.begin(), columns.names.end(), options.baseline_column) == columns.names.end())
+    throw ConfigError("model: baseline column '" + options.baseline_column + "' is not a model feature");
 }
 
 // ------------------------------------------------------------------ leakage guard

@@ -305,11 +305,29 @@ ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches
 }
 
 // The model on the sample of customers: trained and evaluated as a run at once does on all of them,
-// its journey indices those of the whole input. Returns the model to save after the commit.
+// its journey indices those of the whole input. Returns the model to save after the commit; none,
+// with the reason in `skipped`, when a sample (not every customer) is too small to train and test on.
 Model run_sampled_model(const RunConfig& config, const Context& ctx, const ModelSample& sample,
-                        const OutcomeDefinition& outcome, RunReport& report, StageClock& clock, ResultWriter& writer) {
-  ModelResult model =
-      clock.run("model", [&] { return sample.train(ctx, config.model, report.summary.last_event_ms); });
+                        const OutcomeDefinition& outcome, RunReport& report, StageClock& clock, ResultWriter& writer,
+                        std::vector<std::string>& skipped) {
+  const std::string sampled = "the sample of " + std::to_string(sample.customers()) + " customers (" +
+                              std::to_string(sample.journeys()) + " journeys; [run] model_sample_events)";
+  const JourneySet& journeys = sample.sampled_journeys();
+  const auto converted = std::count(journeys.converted.begin(), journeys.converted.end(), uint8_t{1});
+  if (!model_skip_reason(config.model, converted, journeys.size()).empty() || journeys.size() == 0) {
+    skipped.push_back("model: " + sampled + " holds " +
+                      (journeys.size() == 0 ? std::string("no journeys") : "journeys with one outcome only") +
+                      "; raise [run] model_sample_events");
+    return {};
+  }
+  ModelResult model;
+  try {
+    model = clock.run("model", [&] { return sample.train(ctx, config.model, report.summary.last_event_ms); });
+  } catch (const ConfigError& error) {
+    if (sample.everyone()) throw;  // as a run at once would fail
+    skipped.push_back("model: not trained on " + sampled + ": " + error.what() + "; raise [run] model_sample_events");
+    return {};
+  }
   model.model.journey_options = config.journeys;
   model.model.outcome = outcome;
   for (const std::string& warning : model.warnings) report.warnings.push_back("model: " + warning);
@@ -412,12 +430,16 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   std::unique_ptr<SegmentInputs> segment_inputs;
   std::unique_ptr<ModelSample> model_sample;
   std::unique_ptr<FeatureColumnsFile> anomaly_inputs;
-  std::string model_skipped;
-  if (config.model_enabled)
-    model_skipped = model_skip_reason(config.model, report.summary.converted_journeys, report.summary.journeys);
+  // Stages the data cannot support, with their reason (as a run at once skips them).
+  std::vector<std::string> skipped;
+  if (config.model_enabled) {
+    std::string reason = model_skip_reason(config.model, report.summary.converted_journeys, report.summary.journeys);
+    if (!reason.empty()) skipped.push_back(std::move(reason));
+  }
   if (pass.feature_spec) {
     feature_spec = pass.feature_spec->finish(vocabulary);
-    if (config.model_enabled && model_skipped.empty()) {
+    if (config.model_enabled && skipped.empty()) {
+      check_model_columns(*feature_spec, config.model);  // before the long passes
       model_sample = std::make_unique<ModelSample>(
           *feature_spec, vocabulary, report.summary.events,
           config.model_sample_events > 0 ? config.model_sample_events : max_events, config.model.seed);
@@ -510,7 +532,8 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     proposals = clock.run("proposals", [&] { return pass.proposals->finish(vocabulary.touchpoints, run_funnel, config.proposals); });
 
   Model trained_model;  // saved only after the result is committed, as in a run at once
-  if (counted.model_sample) trained_model = run_sampled_model(config, ctx, *counted.model_sample, outcome, report, clock, writer);
+  if (counted.model_sample)
+    trained_model = run_sampled_model(config, ctx, *counted.model_sample, outcome, report, clock, writer, skipped);
 
   if (config.anomalies_enabled && (config.anomalies.alerts_enabled || counted.anomaly_inputs)) {
     AnomaliesResult anomalies;
@@ -551,8 +574,6 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     report.stage_summaries.push_back(format_proposal_summary(*proposals));
   }
 
-  std::vector<std::string> skipped;
-  if (!model_skipped.empty()) skipped.push_back(model_skipped);
   writer.write_meta(describe_run(config, report, ingest));
   writer.write("/meta/skipped_stages", skipped);
   for (const std::string& stage : skipped) report.stage_summaries.push_back("skipped " + stage + "\n");

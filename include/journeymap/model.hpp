@@ -291,6 +291,11 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
 ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,
                                 const ModelOptions& options, const std::vector<float>* labels = nullptr);
 
+/// ConfigError when `options` name feature columns that `spec` lacks (excluded features, the
+/// baseline column) or leave the model none: what train_journey_model checks first, for a caller
+/// that wants to fail before the long stages.
+void check_model_columns(const FeatureSpec& spec, const ModelOptions& options);
+
 struct ScoreOptions {
   int top_reasons = 3;              ///< features with the largest |SHAP contribution| reported per journey
   bool has_reference_time = false;  ///< "now" for recency; default: the last event in the scored set

@@ -240,6 +240,12 @@ TEST(ModelLabels, ConversionChurnAndValue) {
   options.churn_days = 30;
   EXPECT_EQ(jm::journey_labels(js, options, &excluded), (std::vector<float>{0, 1, 1, 0, 0}));
   EXPECT_EQ(excluded, (std::vector<uint8_t>{0, 0, 0, 1, 1}));
+  // A sample of customers is judged against the end of all the data (day 120 here): customer b's
+  // last journey (day 80) is then 40 days before it, past the window -> churned; customer c's (day
+  // 100) still within it -> excluded.
+  options.churn_data_end_ms = 120 * int64_t{86400000};
+  EXPECT_EQ(jm::journey_labels(js, options, &excluded), (std::vector<float>{0, 1, 1, 1, 0}));
+  EXPECT_EQ(excluded, (std::vector<uint8_t>{0, 0, 0, 0, 1}));
 }
 
 TEST(ModelBaseline, RateByCategoryIsSmoothedTrainingRate) {

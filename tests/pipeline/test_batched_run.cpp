@@ -189,11 +189,14 @@ TEST(BatchedRun, TheModelOnEveryCustomerEqualsARunAtOnce) {
 
 // The default sample (about one batch of events): the model is the one a run at once trains on the
 // journeys of the sampled customers, and its journey indices are those of the whole input.
-TEST(BatchedRun, TheModelOnASampleIsTheModelOfTheSampledCustomers) {
+class BatchedModel : public ::testing::TestWithParam<jm::ModelTarget> {};
+
+TEST_P(BatchedModel, OnASampleItIsTheModelOfTheSampledCustomers) {
   const fs::path dir = jm::testing::scratch_dir();
   const std::string events = generated_events(dir, 3000);
   jm::RunConfig config = batchable_config(events, (dir / "batched.h5").string());
   quick_model(config);
+  config.model.target = GetParam();
   config.host_memory_budget = budget_for_batches_of(12000);
   const jm::RunReport report = jm::run_pipeline(config);
   const jm::ResultReader result(config.output_path);
@@ -217,8 +220,12 @@ TEST(BatchedRun, TheModelOnASampleIsTheModelOfTheSampledCustomers) {
   sampled_features.n_rows = static_cast<int64_t>(rows.size());
   for (const int64_t j : rows)
     for (int64_t c = 0; c < features.num_features(); ++c) sampled_features.values.push_back(features.at(j, c));
+  // Churn: a customer's last journey is judged against the end of all the data, not of the sample
+  // (the rule itself: ModelLabels.ConversionChurnAndValue).
+  jm::ModelOptions options = config.model;
+  options.churn_data_end_ms = *std::max_element(journeys.end_ms.begin(), journeys.end_ms.end());
   const jm::ModelResult expected =
-      jm::train_journey_model(ctx, jm::select_journeys(journeys, rows), sampled_features, config.model);
+      jm::train_journey_model(ctx, jm::select_journeys(journeys, rows), sampled_features, options);
 
   EXPECT_EQ(result.read_int_attribute("/model", "sample_journeys"), static_cast<int64_t>(rows.size()));
   EXPECT_EQ(result.read_int_attribute("/model", "input_journeys"), journeys.size());
@@ -238,6 +245,30 @@ TEST(BatchedRun, TheModelOnASampleIsTheModelOfTheSampledCustomers) {
   EXPECT_TRUE(std::any_of(report.stage_summaries.begin(), report.stage_summaries.end(), [](const std::string& s) {
     return s.find("trained and evaluated on a seeded sample of") != std::string::npos;
   }));
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, BatchedModel, ::testing::Values(jm::ModelTarget::Conversion, jm::ModelTarget::Churn),
+                         [](const ::testing::TestParamInfo<jm::ModelTarget>& info) {
+                           return std::string(jm::to_string(info.param));
+                         });
+
+// A sample too small to hold a test set: the model is skipped with its reason (naming the setting
+// to raise), and the rest of the run is written.
+TEST(BatchedRun, AModelSampleTooSmallToTrainOnIsSkippedWithItsReason) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string events = generated_events(dir, 3000);
+  jm::RunConfig config = batchable_config(events, (dir / "batched.h5").string());
+  quick_model(config);
+  config.host_memory_budget = budget_for_batches_of(12000);
+  config.model_sample_events = 50;
+  jm::run_pipeline(config);
+  const jm::ResultReader result(config.output_path);
+  const std::vector<std::string> skipped = result.read_strings("/meta/skipped_stages");
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0].rfind("model: ", 0), 0u) << skipped[0];
+  EXPECT_NE(skipped[0].find("[run] model_sample_events"), std::string::npos) << skipped[0];
+  EXPECT_FALSE(result.exists("/model"));
+  EXPECT_TRUE(result.exists("/features/matrix"));
 }
 
 // The anomaly columns streamed back from the scratch file: the autoencoder's training sample (here
