@@ -41,13 +41,19 @@ JM_HD inline double path_length(const ForestNode* nodes, int32_t root, const flo
   return depth + static_cast<double>(nodes[node].leaf_path);
 }
 
-/// Score s = 2^(-E[h(x)] / c(sample_size)) in (0, 1] of row x over every tree (summed in tree
-/// order, in double, so both backends agree to the last float bit but for exp2's rounding).
+/// Score s = 2^(-E[h(x)] / c(sample_size)) in (0, 1] from the sum of a row's path lengths over
+/// every tree (summed in tree order, in double).
+JM_HD inline float score_of_total_path(double total, int trees, double normaliser) {
+  return static_cast<float>(exp2(-(total / trees) / normaliser));
+}
+
+/// The score of row x over every tree (summed in tree order, in double, so both backends agree to
+/// the last float bit but for exp2's rounding).
 JM_HD inline float isolation_score(const ForestNode* nodes, const int32_t* roots, int trees, double normaliser,
                                    const float* x) {
   double total = 0.0;
   for (int t = 0; t < trees; ++t) total += path_length(nodes, roots[t], x);
-  return static_cast<float>(exp2(-(total / trees) / normaliser));
+  return score_of_total_path(total, trees, normaliser);
 }
 
 }  // namespace isolation_forest_rules
