@@ -43,6 +43,8 @@ pack_logs() {
     echo "tests:"; cat "$LOG_DIR/tests_summary.log" 2>/dev/null
     [ -s "$LOG_DIR/tests_failed.log" ] && { echo "failed binaries:"; cat "$LOG_DIR/tests_failed.log"; }
     echo "pipeline benchmark:"; grep -v "^written" "$LOG_DIR/bench_pipeline_gpu.log" 2>/dev/null | head -60
+    [ -s "$LOG_DIR/bench_batched_gpu.log" ] &&
+      { echo "run in batches on the GPU:"; grep -v "^written" "$LOG_DIR/bench_batched_gpu.log" | head -30; }
     [ -s "$LOG_DIR/skipped.log" ] && { echo "skipped for time:"; cat "$LOG_DIR/skipped.log"; }
   } >"$LOG_DIR/summary.txt" 2>&1
   tar -C "$LOG_DIR" -czf "$LOG_DIR/gpu_check.tar.gz" --exclude=gpu_check.tar.gz . 2>/dev/null || true
@@ -115,6 +117,12 @@ grep -h -B1 -A8 "^\[  FAILED  \]" "$LOG_DIR"/test_*.log >"$LOG_DIR/tests_failure
 # target: under 10 s of GPU wall time without CSV parsing), then 1M; device peak memory included.
 bounded 240 "$LOG_DIR/bench_pipeline_gpu.log" "$BUILD_DIR/journeymap" bench --journeys 10000000 --journeys 1000000 \
   --device gpu --out "$LOG_DIR/bench_pipeline_gpu.json" || { status=1; echo "FAILED: journeymap bench (gpu)"; }
+# A run in batches on the GPU (1M journeys, batches of about 2M events under a 1 GiB device budget):
+# the streamed stages on the device for the first time, and its device peak per batch against
+# kDeviceBytesPerBatchEvent's estimate.
+printf '[run]\nhost_memory_budget = "4GiB"\ndevice_memory_budget = "1GiB"\n' >"$LOG_DIR/batched.toml"
+bounded 90 "$LOG_DIR/bench_batched_gpu.log" "$BUILD_DIR/journeymap" bench --journeys 1000000 --device gpu \
+  --config "$LOG_DIR/batched.toml" --out "$LOG_DIR/bench_batched_gpu.json" || echo "FAILED: journeymap bench in batches (gpu)"
 if [ "${JM_GPU_CHECK_PIPELINE_ONLY:-0}" = 1 ]; then
   echo "public datasets and per-stage benchmarks (JM_GPU_CHECK_PIPELINE_ONLY=1)" >>"$LOG_DIR/skipped.log"
   pack_logs
