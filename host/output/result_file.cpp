@@ -1132,6 +1132,26 @@ double ResultReader::read_double_attribute(const std::string& object_path, const
   return impl_->read_scalar_attribute<double>(object_path, name, Want::Float64);
 }
 
+std::vector<std::string> ResultReader::attribute_names(const std::string& object_path) const {
+  silence_hdf5_errors();
+  if (!exists(object_path)) throw Error(path_ + ": no object " + object_path);
+  ObjectHandle object(H5Oopen(impl_->file.get(), object_path.c_str(), H5P_DEFAULT));
+  if (!object.valid()) impl_->fail_read(object_path, hdf5_error_detail());
+  std::vector<std::string> names;
+  // H5Aiterate2 has the same signature in 1.10 .. 1.14.
+  hsize_t index = 0;
+  const herr_t status = H5Aiterate2(
+      object.get(), H5_INDEX_NAME, H5_ITER_INC, &index,
+      [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
+        static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+        return 0;
+      },
+      &names);
+  if (status < 0) impl_->fail_read(object_path, hdf5_error_detail());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::vector<std::string> ResultReader::list(const std::string& group_path) const {
   silence_hdf5_errors();
   ObjectHandle group = impl_->open_object(group_path, H5I_GROUP, "group");

@@ -126,6 +126,8 @@ class ResultReader {
   double read_double_attribute(const std::string& object_path, const std::string& name) const;
   /// Names of the members of a group, sorted.
   std::vector<std::string> list(const std::string& group_path) const;
+  /// Names of the attributes of a group or dataset, sorted.
+  std::vector<std::string> attribute_names(const std::string& object_path) const;
 
   /// Rebuilds the JourneySet stored under /journeys and /vocab.
   JourneySet read_journeys() const;

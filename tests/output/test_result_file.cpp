@@ -242,6 +242,10 @@ TEST(ResultFile, AttributesOfEveryKind) {
   EXPECT_EQ(in.read_int_attribute("/data", "replaced"), 2);
   EXPECT_EQ(in.list("/new"), std::vector<std::string>{"group"});
   EXPECT_TRUE(in.list("/new/group").empty());
+  EXPECT_EQ(in.attribute_names("/data/values"), (std::vector<std::string>{"count", "ratio", "unit"}));
+  EXPECT_EQ(in.attribute_names("/data"), (std::vector<std::string>{"note", "replaced"}));
+  EXPECT_EQ(in.attribute_names("/new"), std::vector<std::string>{});
+  expect_error_mentioning([&] { in.attribute_names("/nowhere"); }, {"no object /nowhere"});
 
   expect_error_mentioning([&] { in.read_int_attribute("/data/values", "missing"); },
                           {file.string(), "/data/values", "no attribute 'missing'"});

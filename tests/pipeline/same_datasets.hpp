@@ -13,8 +13,34 @@
 
 namespace jm::testing {
 
-// Every dataset under `path` (outside /meta) equal in both files: same names, same values.
-inline void expect_same_datasets(const jm::ResultReader& a, const jm::ResultReader& b, const std::string& path) {
+// The attributes of the object at `path` equal in both files: same names, same values (strings,
+// integers or floating point; NaN equals NaN). Timings (names ending in "seconds") differ by nature.
+inline void expect_same_attributes(const jm::ResultReader& a, const jm::ResultReader& b, const std::string& path) {
+  const std::string object = path.empty() ? "/" : path;
+  const std::vector<std::string> names = a.attribute_names(object);
+  EXPECT_EQ(names, b.attribute_names(object)) << object;
+  for (const std::string& name : names) {
+    if (name.size() >= 7 && name.compare(name.size() - 7, 7, "seconds") == 0) continue;
+    try {
+      EXPECT_EQ(a.read_string_attribute(object, name), b.read_string_attribute(object, name)) << object << "@" << name;
+      continue;
+    } catch (const jm::Error&) {
+    }
+    try {
+      EXPECT_EQ(a.read_int_attribute(object, name), b.read_int_attribute(object, name)) << object << "@" << name;
+      continue;
+    } catch (const jm::Error&) {
+    }
+    const double x = a.read_double_attribute(object, name), y = b.read_double_attribute(object, name);
+    EXPECT_TRUE(x == y || (std::isnan(x) && std::isnan(y))) << object << "@" << name << ": " << x << " vs " << y;
+  }
+}
+
+// Every dataset under `path` (outside /meta) equal in both files: same names, same values; with
+// `attributes`, every group's and dataset's attributes too.
+inline void expect_same_datasets(const jm::ResultReader& a, const jm::ResultReader& b, const std::string& path,
+                                 bool attributes = false) {
+  if (attributes) expect_same_attributes(a, b, path);
   std::vector<std::string> members;
   bool group = true;
   try {
@@ -25,7 +51,7 @@ inline void expect_same_datasets(const jm::ResultReader& a, const jm::ResultRead
   if (group) {
     EXPECT_EQ(members, b.list(path.empty() ? "/" : path)) << path;
     for (const std::string& member : members)
-      if (path + "/" + member != "/meta") expect_same_datasets(a, b, path + "/" + member);
+      if (path + "/" + member != "/meta") expect_same_datasets(a, b, path + "/" + member, attributes);
     return;
   }
   const std::string type = a.element_type(path);

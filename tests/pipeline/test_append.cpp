@@ -85,7 +85,7 @@ TEST(Append, BasePlusNewEventsEqualsARunOverAllEvents) {
   const jm::RunReport report = jm::run_pipeline(append);
 
   const jm::ResultReader full((dir / "full.h5").string()), appended((dir / "appended.h5").string());
-  jm::testing::expect_same_datasets(full, appended, "");
+  jm::testing::expect_same_datasets(full, appended, "", /*attributes=*/true);
   // A journey of the base continued with the new events: some journey of the result starts before
   // the split and ends after it.
   const auto starts = appended.read_int64("/journeys/start_ms"), ends = appended.read_int64("/journeys/end_ms");
@@ -119,7 +119,8 @@ TEST(Append, BasePlusNewEventsEqualsARunOverAllEvents) {
   jm::run_pipeline(plain_base);
   plain_append.append_base = plain_base.output_path;
   const jm::RunReport plain_report = jm::run_pipeline(plain_append);
-  jm::testing::expect_same_datasets(jm::ResultReader(plain_full.output_path), jm::ResultReader(plain_append.output_path), "");
+  jm::testing::expect_same_datasets(jm::ResultReader(plain_full.output_path), jm::ResultReader(plain_append.output_path),
+                                    "", /*attributes=*/true);
   bool counted_again = true;
   for (const std::string& warning : plain_report.warnings)
     if (warning.find("flows: updated from the base's flow tally") != std::string::npos)
@@ -130,7 +131,7 @@ TEST(Append, BasePlusNewEventsEqualsARunOverAllEvents) {
   jm::RunConfig in_place = small_config(split.after, (dir / "base.h5").string());
   in_place.append_base = in_place.output_path;
   jm::run_pipeline(in_place);
-  jm::testing::expect_same_datasets(full, jm::ResultReader((dir / "base.h5").string()), "");
+  jm::testing::expect_same_datasets(full, jm::ResultReader((dir / "base.h5").string()), "", /*attributes=*/true);
 }
 
 TEST(Append, AnotherConfigurationOrLateEventsAreRefused) {

@@ -2,6 +2,7 @@
 // in batches writes the same datasets as a run at once (outside /meta), whatever the batch size
 // (the model: when its sample holds every customer; else the model of the sampled customers), and
 // the settings it cannot apply are refused before anything is written.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -80,7 +81,7 @@ TEST(BatchedRun, EqualsARunAtOnceInEveryDataset) {
   batched.host_memory_budget = budget_for_batches_of(20000);
   const jm::RunReport report = jm::run_pipeline(batched);
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
-  jm::testing::expect_same_datasets(a, b, "");
+  jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
   expect_same_counts(a, b);
   EXPECT_EQ(report.summary.events, once.summary.events);
   EXPECT_EQ(report.summary.median_length, once.summary.median_length);
@@ -121,7 +122,7 @@ TEST(BatchedRun, AnchoredFlowsNamedFunnelAndUncompressedOutputInOneEventBatches)
   EXPECT_TRUE(std::any_of(report.warnings.begin(), report.warnings.end(),
                           [](const std::string& w) { return w.rfind("memory: what grows with the whole input", 0) == 0; }));
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
-  jm::testing::expect_same_datasets(a, b, "");
+  jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
   expect_same_counts(a, b);
   EXPECT_GT(a.read_int_attribute("/flows", "journeys_without_anchor"), 0);
   EXPECT_TRUE(a.exists("/attribution/touchpoint/markov_pooled"));
@@ -142,7 +143,7 @@ TEST(BatchedRun, ParquetInBatchesEqualsTheCsvAtOnce) {
   batched.host_memory_budget = budget_for_batches_of(2000);
   jm::run_pipeline(batched);
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
-  jm::testing::expect_same_datasets(a, b, "");
+  jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
   expect_same_counts(a, b);
 }
 
@@ -175,7 +176,7 @@ TEST(BatchedRun, TheModelOnEveryCustomerEqualsARunAtOnce) {
   batched.model_sample_events = 1'000'000;
   const jm::RunReport report = jm::run_pipeline(batched);
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
-  jm::testing::expect_same_datasets(a, b, "");
+  jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
   EXPECT_EQ(b.read_strings("/meta/skipped_stages"), std::vector<std::string>{});
   EXPECT_EQ(b.read_int_attribute("/model", "sample_journeys"), a.read_int_attribute("/journeys", "n_journeys"));
   EXPECT_EQ(b.read_int_attribute("/model", "input_journeys"), a.read_int_attribute("/journeys", "n_journeys"));
@@ -293,7 +294,7 @@ TEST(BatchedRun, JourneyAnomalyScoresEqualARunAtOnce) {
   batched.host_memory_budget = budget_for_batches_of(2000);
   const jm::RunReport report = jm::run_pipeline(batched);
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
-  jm::testing::expect_same_datasets(a, b, "");
+  jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
   EXPECT_EQ(a.read_int_attribute("/anomalies", "train_rows"), 700);
   EXPECT_EQ(b.read_int_attribute("/anomalies", "train_rows"), 700);
   EXPECT_EQ(b.read_strings("/anomalies/top/path").size(), 6u);
@@ -328,7 +329,7 @@ TEST(BatchedRun, ALastBatchWithoutJourneysKeepsTheOutcomeLabels) {
   batched.host_memory_budget = budget_for_batches_of(2220);  // shard 0 (2,218 events) in one batch, shard 1 in another
   const jm::RunReport report = jm::run_pipeline(batched);
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
-  jm::testing::expect_same_datasets(a, b, "");
+  jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
   EXPECT_EQ(b.read_strings("/vocab/outcomes"), a.read_strings("/vocab/outcomes"));
   EXPECT_EQ(b.read_string_attribute("/journeys", "positive_outcome"), "converted");
   EXPECT_EQ(report.outcome_stats.journeys_without_events, 76);
@@ -360,7 +361,7 @@ TEST(BatchedRun, EveryStageOfADefaultRunEqualsARunAtOnce) {
   batched.model_sample_events = 10'000'000;
   const jm::RunReport report = jm::run_pipeline(batched);
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
-  jm::testing::expect_same_datasets(a, b, "");
+  jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
   EXPECT_EQ(b.read_strings("/meta/skipped_stages"), std::vector<std::string>{});
   for (const char* dataset : {"/segments/label", "/model/holdout/prediction", "/anomalies/score", "/alerts",
                               "/patterns/support", "/attribution/channel/markov", "/proposals"})
@@ -456,7 +457,7 @@ TEST(BatchedRun, ADeviceMemoryBudgetAloneRunsInBatchesOfItsSize) {
   batched.host_memory_budget = 0;
   const jm::RunReport report = jm::run_pipeline(batched);
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
-  jm::testing::expect_same_datasets(a, b, "");
+  jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
   bool said = false;
   for (const std::string& section : report.stage_summaries)
     if (section.rfind("batches: ", 0) == 0) {
@@ -465,6 +466,27 @@ TEST(BatchedRun, ADeviceMemoryBudgetAloneRunsInBatchesOfItsSize) {
       EXPECT_NE(section.find("at most 8000 events each ([run] device_memory_budget"), std::string::npos) << section;
     }
   EXPECT_TRUE(said);
+}
+
+// The comparison itself sees a differing attribute and a missing one (it is what every test here
+// relies on).
+TEST(SameDatasets, SeesAttributesThatDiffer) {
+  const fs::path dir = jm::testing::scratch_dir();
+  auto write = [&](const std::string& name, double ratio, bool extra) {
+    jm::ResultWriter out((dir / name).string());
+    out.write("/group/values", std::vector<double>{1.0, 2.0});
+    out.write_attribute("/group/values", "ratio", ratio);
+    out.write_attribute("/group", "total_seconds", ratio);  // timings are not compared
+    if (extra) out.write_attribute("/group", "extra", int64_t{1});
+    out.commit();
+  };
+  write("a.h5", 0.5, false);
+  write("b.h5", 0.25, false);
+  write("c.h5", 0.5, true);
+  const jm::ResultReader a((dir / "a.h5").string()), b((dir / "b.h5").string()), c((dir / "c.h5").string());
+  jm::testing::expect_same_datasets(a, a, "", true);
+  EXPECT_NONFATAL_FAILURE(jm::testing::expect_same_datasets(a, b, "", true), "@ratio");
+  EXPECT_NONFATAL_FAILURE(jm::testing::expect_same_datasets(a, c, "", true), "extra");
 }
 
 TEST(MemorySize, ReadsUnitsAndRefusesWhatIsNotASize) {
