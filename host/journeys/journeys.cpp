@@ -88,15 +88,16 @@ const std::string& JourneySet::outcome_name(int64_t j) const {
   return outcome_labels.name(outcome[static_cast<size_t>(j)]);
 }
 
-void check_journey_set(const JourneySet& journeys) {
+void check_journey_set(const JourneySet& journeys, bool event_times) {
   auto fail = [](const std::string& what) { throw std::logic_error("JourneySet invariant violated: " + what); };
   if (journeys.offsets.empty()) fail("offsets is empty (must hold n_journeys + 1 entries)");
   const int64_t n_journeys = journeys.size();
   const int64_t n_events = journeys.num_events();
   if (journeys.offsets.front() != 0 || journeys.offsets.back() != n_events) fail("offsets do not span the events");
+  const auto timed_events = event_times ? n_events : 0;
   if (static_cast<int64_t>(journeys.channel.size()) != n_events ||
-      static_cast<int64_t>(journeys.timestamp_ms.size()) != n_events ||
-      static_cast<int64_t>(journeys.value.size()) != n_events)
+      static_cast<int64_t>(journeys.timestamp_ms.size()) != timed_events ||
+      static_cast<int64_t>(journeys.value.size()) != timed_events)
     fail("event columns differ in length");
   if (static_cast<int64_t>(journeys.customer.size()) != n_journeys ||
       static_cast<int64_t>(journeys.converted.size()) != n_journeys ||
@@ -116,12 +117,13 @@ void check_journey_set(const JourneySet& journeys) {
   for (int64_t j = 0; j < n_journeys; ++j) {
     const int64_t begin = journeys.offsets[j], end = journeys.offsets[j + 1];
     if (end <= begin) fail("journey " + std::to_string(j) + " is empty");
+    if (j > 0 && journeys.customer[j] < journeys.customer[j - 1]) fail("journeys are not ordered by customer");
+    if (!event_times) continue;
     for (int64_t e = begin + 1; e < end; ++e)
       if (journeys.timestamp_ms[e] < journeys.timestamp_ms[e - 1])
         fail("events of journey " + std::to_string(j) + " are not in time order");
     if (journeys.start_ms[j] != journeys.timestamp_ms[begin] || journeys.end_ms[j] != journeys.timestamp_ms[end - 1])
       fail("start/end of journey " + std::to_string(j) + " disagree with its events");
-    if (j > 0 && journeys.customer[j] < journeys.customer[j - 1]) fail("journeys are not ordered by customer");
   }
 }
 

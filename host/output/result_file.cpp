@@ -1175,13 +1175,15 @@ std::vector<std::string> ResultReader::list(const std::string& group_path) const
   return names;
 }
 
-JourneySet ResultReader::read_journeys() const {
+JourneySet ResultReader::read_journeys(bool summary_columns) const {
   JourneySet journeys;
   journeys.offsets = read_int64("/journeys/offsets");
   journeys.touchpoint = read_int32("/journeys/touchpoint");
   journeys.channel = read_int32("/journeys/channel");
-  journeys.timestamp_ms = read_int64("/journeys/timestamp_ms");
-  journeys.value = read_float("/journeys/value");
+  if (!summary_columns) {
+    journeys.timestamp_ms = read_int64("/journeys/timestamp_ms");
+    journeys.value = read_float("/journeys/value");
+  }
   journeys.customer = read_uint32("/journeys/customer");
   journeys.converted = read_uint8("/journeys/converted");
   journeys.conversion_value = read_float("/journeys/conversion_value");
@@ -1200,8 +1202,16 @@ JourneySet ResultReader::read_journeys() const {
   };
   load_vocabulary("/vocab/touchpoints", journeys.touchpoints);
   load_vocabulary("/vocab/channels", journeys.channels);
-  load_vocabulary("/vocab/customers", journeys.customers);
-  if (exists("/journeys/outcome")) {
+  int64_t n_customers = 0;
+  if (summary_columns) {
+    const std::vector<uint64_t> shape = this->shape("/vocab/customers");
+    if (shape.size() != 1) throw Error(path_ + ": /vocab/customers is not a list");
+    n_customers = static_cast<int64_t>(shape[0]);
+  } else {
+    load_vocabulary("/vocab/customers", journeys.customers);
+    n_customers = journeys.customers.size();
+  }
+  if (!summary_columns && exists("/journeys/outcome")) {
     journeys.outcome = read_uint8("/journeys/outcome");
     journeys.outcome_ms = read_int64("/journeys/outcome_ms");
     load_vocabulary("/vocab/outcomes", journeys.outcome_labels);
@@ -1216,7 +1226,7 @@ JourneySet ResultReader::read_journeys() const {
   require(read_int_attribute("/journeys", "n_journeys") == journeys.size(), "n_journeys disagrees with offsets");
   require(read_int_attribute("/journeys", "n_events") == journeys.num_events(), "n_events disagrees with the events");
   try {
-    check_journey_set(journeys);
+    check_journey_set(journeys, /*event_times=*/!summary_columns);
   } catch (const std::logic_error& e) {
     require(false, e.what());
   }
@@ -1228,7 +1238,7 @@ JourneySet ResultReader::read_journeys() const {
   require(ids_in_range(journeys.touchpoint, journeys.touchpoints.size()),
           "a touchpoint id is outside /vocab/touchpoints");
   require(ids_in_range(journeys.channel, journeys.channels.size()), "a channel id is outside /vocab/channels");
-  require(ids_in_range(journeys.customer, journeys.customers.size()), "a customer id is outside /vocab/customers");
+  require(ids_in_range(journeys.customer, n_customers), "a customer id is outside /vocab/customers");
   require(ids_in_range(journeys.outcome, journeys.outcome_labels.size()), "an outcome id is outside /vocab/outcomes");
   return journeys;
 }

@@ -29,7 +29,6 @@
 #include "journeymap/features.hpp"
 #include "journeymap/flows.hpp"
 #include "journeymap/model.hpp"
-#include "journeymap/monitoring.hpp"
 #include "journeymap/patterns.hpp"
 #include "journeymap/proposals.hpp"
 #include "journeymap/step_timing.hpp"
@@ -328,19 +327,11 @@ Model run_sampled_model(const RunConfig& config, const Context& ctx, const Model
     skipped.push_back("model: not trained on " + sampled + ": " + error.what() + "; raise [run] model_sample_events");
     return {};
   }
-  model.model.journey_options = config.journeys;
-  model.model.outcome = outcome;
-  for (const std::string& warning : model.warnings) report.warnings.push_back("model: " + warning);
-  Model trained = model.model;
-  if (!config.model_path.empty())
-    attach_model_reference(trained, fit_model_reference(ctx, trained, sample.sampled_journeys(),
-                                                        sample.sampled_features(), model));
+  const Model trained = model_to_save(ctx, config, outcome, model, journeys, sample.sampled_features(), report);
   sample.to_input_journeys(model);
   clock.run("write", [&] {
     const StepTimer step(ctx, "model");
-    write_model_results(writer, model, sample.sampled_journeys());
-    writer.write_attribute("/model", "sample_journeys", sample.journeys());
-    writer.write_attribute("/model", "input_journeys", report.summary.journeys);
+    write_run_model(writer, model, journeys, report.summary.journeys);
   });
   std::string summary = format_model_summary(model, sample.sampled_journeys());
   if (!sample.everyone())
@@ -381,7 +372,9 @@ int64_t batch_events_for(const RunConfig& config) {
 void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, StageClock& clock) {
   require_batchable(config);
   const int64_t max_events = batch_events_for(config);
-  const std::string folder = std::filesystem::path(config.output_path).parent_path().string();
+  // Scratch files (the spool, the cached sequences, the feature columns) go beside the output.
+  std::string folder = std::filesystem::path(config.output_path).parent_path().string();
+  if (folder.empty()) folder = ".";
   // The reader's text blocks and the spool's buffers shrink with a small host budget.
   const auto budget = config.host_memory_budget > 0 ? static_cast<size_t>(config.host_memory_budget)
                                                     : std::numeric_limits<size_t>::max() / 2;
@@ -390,7 +383,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   if (config.progress) reading.csv.progress = ingest_progress_printer();
   const size_t spool_buffer = std::clamp<size_t>(budget / 16, size_t{1} << 20, CustomerShards::kDefaultBufferedBytes);
   std::unique_ptr<JourneyBatches> batches = clock.run("ingest", [&] {
-    return std::make_unique<JourneyBatches>(ctx, reading, max_events, folder.empty() ? "." : folder, spool_buffer);
+    return std::make_unique<JourneyBatches>(ctx, reading, max_events, folder, spool_buffer);
   });
   batches->keep_sequences(config.patterns_enabled);
   const IngestResult& ingest = batches->ingest();
@@ -445,9 +438,9 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
           config.model_sample_events > 0 ? config.model_sample_events : max_events, config.model.seed);
     }
     if (config.anomalies_enabled && config.anomalies.journeys_enabled)
-      anomaly_inputs = make_anomaly_inputs(folder.empty() ? "." : folder, *feature_spec, config.anomalies.journeys);
+      anomaly_inputs = make_anomaly_inputs(folder, *feature_spec, config.anomalies.journeys);
     if (config.segments_enabled) {
-      segment_inputs = make_segment_inputs(folder.empty() ? "." : folder, *feature_spec, config.segments);
+      segment_inputs = make_segment_inputs(folder, *feature_spec, config.segments);
       require_points_fit(config.segments, report.summary.journeys, points_in_memory(config, segment_inputs->dims()));
     }
   }

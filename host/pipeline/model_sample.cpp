@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "host/core/splitmix64.hpp"
+#include "journeymap/monitoring.hpp"
 
 namespace jm {
 
@@ -11,6 +12,24 @@ std::string model_skip_reason(const ModelOptions& options, int64_t converted, in
   if (options.target != ModelTarget::Conversion || (converted > 0 && converted < journeys)) return {};
   return std::string("model: every journey ") + (converted == 0 ? "ends without" : "ends with") +
          " a conversion; a conversion model needs both outcomes";
+}
+
+Model model_to_save(const Context& ctx, const RunConfig& config, const OutcomeDefinition& outcome, ModelResult& result,
+                    const JourneySet& journeys, const FeatureMatrix& features, RunReport& report) {
+  result.model.journey_options = config.journeys;
+  result.model.outcome = outcome;
+  for (const std::string& warning : result.warnings) report.warnings.push_back("model: " + warning);
+  Model saved = result.model;
+  if (!config.model_path.empty())
+    attach_model_reference(saved, fit_model_reference(ctx, saved, journeys, features, result));
+  return saved;
+}
+
+void write_run_model(ResultWriter& writer, const ModelResult& result, const JourneySet& journeys,
+                     int64_t input_journeys) {
+  write_model_results(writer, result, journeys);
+  writer.write_attribute("/model", "sample_journeys", journeys.size());
+  writer.write_attribute("/model", "input_journeys", input_journeys);
 }
 
 bool in_model_sample(uint32_t customer, double fraction, uint64_t seed) {

@@ -1,7 +1,8 @@
-// The model of a run in batches: trained and evaluated on a seeded sample of whole customers that
-// fits the memory a batch may use. The training set of a run at once is a sample already (at most
-// [model] max_train_rows rows); in batches the held-out test journeys come from the sample too.
-// When every customer fits, the sample is the whole input and /model equals a run at once.
+// The model stage of `run`: what a run at once and a run in batches both do with a trained model,
+// and the sample a run in batches trains on: a seeded sample of whole customers that fits the
+// memory a batch may use. The training set of a run at once is a sample already (at most [model]
+// max_train_rows rows); in batches the held-out test journeys come from the sample too. When every
+// customer fits, the sample is the whole input and /model equals a run at once.
 #pragma once
 
 #include <cstdint>
@@ -12,12 +13,26 @@
 #include "journeymap/features.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/model.hpp"
+#include "journeymap/pipeline.hpp"
+#include "journeymap/result_file.hpp"
+#include "journeymap/run_config.hpp"
 
 namespace jm {
 
 /// Why the model stage of a run cannot train on `journeys` journeys of which `converted` converted
 /// (a conversion model needs both outcomes); empty when it can.
 std::string model_skip_reason(const ModelOptions& options, int64_t converted, int64_t journeys);
+
+/// The model a run saves once its result is committed: `result`'s booster with how the run cut
+/// journeys and outcomes (`score` cuts new events the same way) and, with [model] path, the training
+/// profile of `journeys` and `features` (the ones it trained on) that `journeymap monitor` compares
+/// against. The result's warnings go to the report.
+Model model_to_save(const Context& ctx, const RunConfig& config, const OutcomeDefinition& outcome, ModelResult& result,
+                    const JourneySet& journeys, const FeatureMatrix& features, RunReport& report);
+
+/// /model for a model trained on `journeys` of the input's `input_journeys` journeys.
+void write_run_model(ResultWriter& writer, const ModelResult& result, const JourneySet& journeys,
+                     int64_t input_journeys);
 
 /// Whether customer `customer` (its id in the whole input) is in a sample that keeps about
 /// `fraction` of the customers (>= 1: all), drawn from `seed`. The same for any batching.

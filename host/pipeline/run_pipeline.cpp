@@ -21,7 +21,6 @@
 #include "journeymap/case_attributes.hpp"
 #include "journeymap/covariates.hpp"
 #include "journeymap/pipeline.hpp"
-#include "journeymap/monitoring.hpp"
 #include "journeymap/result_file.hpp"
 #include "journeymap/step_timing.hpp"
 
@@ -355,19 +354,10 @@ RunReport run_pipeline(const RunConfig& config) {
   }
   if (run_model) {
     ModelResult model = clock.run("model", [&] { return train_journey_model(ctx, journeys, features, config.model); });
-    model.model.journey_options = config.journeys;  // `score` cuts new events into journeys the same way
-    model.model.outcome = outcome;
-    for (const std::string& warning : model.warnings) report.warnings.push_back("model: " + warning);
-    trained_model = model.model;
-    // The training profile travels in the saved model, for `journeymap monitor`.
-    if (!config.model_path.empty())
-      attach_model_reference(trained_model, fit_model_reference(ctx, trained_model, journeys, features, model));
+    trained_model = model_to_save(ctx, config, outcome, model, journeys, features, report);
     clock.run("write", [&] {
       const StepTimer step(ctx, "model");
-      write_model_results(writer, model, journeys);
-      // Every journey is in the model's sample here; a run in batches may sample (batched_run.cpp).
-      writer.write_attribute("/model", "sample_journeys", journeys.size());
-      writer.write_attribute("/model", "input_journeys", journeys.size());
+      write_run_model(writer, model, journeys, journeys.size());  // every journey: a run in batches may sample
     });
     report.stage_summaries.push_back(format_model_summary(model, journeys));
   }

@@ -141,8 +141,9 @@ JourneySet journey_prefixes(const JourneySet& journeys, const std::vector<int64_
                             const std::vector<int64_t>& lengths);
 
 /// Checks the invariants every consumer relies on (monotone offsets, sorted times, column sizes).
-/// Throws std::logic_error naming the first violation.
-void check_journey_set(const JourneySet& journeys);
+/// Throws std::logic_error naming the first violation. Without `event_times`, a set read without
+/// its event times and values (both empty) is checked for everything else.
+void check_journey_set(const JourneySet& journeys, bool event_times = true);
 
 namespace cpu_impl {
 JourneySet build_journeys(const Context& ctx, const EventTable& events, const JourneyOptions& options);

@@ -129,8 +129,10 @@ class ResultReader {
   /// Names of the attributes of a group or dataset, sorted.
   std::vector<std::string> attribute_names(const std::string& object_path) const;
 
-  /// Rebuilds the JourneySet stored under /journeys and /vocab.
-  JourneySet read_journeys() const;
+  /// Rebuilds the JourneySet stored under /journeys and /vocab. With `summary_columns`, only what a
+  /// summary of the set reads: no event times or values, no customer names (ids are still checked
+  /// against /vocab/customers), no outcomes; most of a large result is left on disk.
+  JourneySet read_journeys(bool summary_columns = false) const;
 
  private:
   struct Impl;

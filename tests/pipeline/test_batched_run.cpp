@@ -61,6 +61,19 @@ jm::RunConfig batchable_config(const std::string& input, const std::string& outp
 // A budget that gives batches of about `events` events.
 int64_t budget_for_batches_of(int64_t events) { return 4 * jm::kHostBytesPerBatchEvent * events; }
 
+// The run summary's "batches: N batches of customers, ..." line (empty when there is none).
+std::string batches_line(const jm::RunReport& report) {
+  for (const std::string& section : report.stage_summaries)
+    if (section.rfind("batches: ", 0) == 0) return section;
+  return {};
+}
+
+// The number of batches the run says it used (0 when it says none).
+int64_t batches_used(const jm::RunReport& report) {
+  const std::string line = batches_line(report);
+  return line.empty() ? 0 : std::stoll(line.substr(9));
+}
+
 void expect_same_counts(const jm::ResultReader& a, const jm::ResultReader& b) {
   for (const auto& [group, attribute] : std::vector<std::pair<std::string, std::string>>{
            {"/journeys", "n_journeys"}, {"/journeys", "n_events"}, {"/journeys", "input_events"},
@@ -89,13 +102,7 @@ TEST(BatchedRun, EqualsARunAtOnceInEveryDataset) {
   EXPECT_EQ(report.summary.total_conversion_value, once.summary.total_conversion_value);
   EXPECT_EQ(report.summary.top_touchpoints, once.summary.top_touchpoints);
   // It did run in batches (a shard of 1,024 customers is the smallest), said in the summary.
-  bool said = false;
-  for (const std::string& section : report.stage_summaries)
-    if (section.rfind("batches: ", 0) == 0) {
-      said = true;
-      EXPECT_GE(std::stoll(section.substr(9)), 4) << section;
-    }
-  EXPECT_TRUE(said);
+  EXPECT_GE(batches_used(report), 4) << batches_line(report);
   EXPECT_EQ(b.read_strings("/meta/skipped_stages"), std::vector<std::string>{});
   for (const std::string& warning : report.warnings) EXPECT_EQ(warning.rfind("memory:", 0), std::string::npos) << warning;
 }
@@ -299,10 +306,7 @@ TEST(BatchedRun, JourneyAnomalyScoresEqualARunAtOnce) {
   EXPECT_EQ(b.read_int_attribute("/anomalies", "train_rows"), 700);
   EXPECT_EQ(b.read_strings("/anomalies/top/path").size(), 6u);
   EXPECT_GT(b.read_double("/anomalies/score").size(), 2800u);
-  bool several = false;
-  for (const std::string& section : report.stage_summaries)
-    if (section.rfind("batches: ", 0) == 0) several = std::stoll(section.substr(9)) >= 2;
-  EXPECT_TRUE(several);
+  EXPECT_GE(batches_used(report), 2) << batches_line(report);
 }
 
 // The last batch's customers have nothing but an outcome event: no journeys there, and the outcome
@@ -333,9 +337,7 @@ TEST(BatchedRun, ALastBatchWithoutJourneysKeepsTheOutcomeLabels) {
   EXPECT_EQ(b.read_strings("/vocab/outcomes"), a.read_strings("/vocab/outcomes"));
   EXPECT_EQ(b.read_string_attribute("/journeys", "positive_outcome"), "converted");
   EXPECT_EQ(report.outcome_stats.journeys_without_events, 76);
-  bool two_batches = false;
-  for (const std::string& section : report.stage_summaries) two_batches |= section.rfind("batches: 2 batches", 0) == 0;
-  EXPECT_TRUE(two_batches);
+  EXPECT_EQ(batches_used(report), 2) << batches_line(report);
 }
 
 // Every stage on, as by default, with a model sample that holds every customer: the whole file of
@@ -367,10 +369,7 @@ TEST(BatchedRun, EveryStageOfADefaultRunEqualsARunAtOnce) {
                               "/patterns/support", "/attribution/channel/markov", "/proposals"})
     EXPECT_TRUE(b.exists(dataset)) << dataset;
   EXPECT_GT(a.read_strings("/proposals/kind").size(), 0u);
-  bool several = false;
-  for (const std::string& section : report.stage_summaries)
-    if (section.rfind("batches: ", 0) == 0) several = std::stoll(section.substr(9)) >= 2;
-  EXPECT_TRUE(several);
+  EXPECT_GE(batches_used(report), 2) << batches_line(report);
 }
 
 TEST(BatchedRun, SettingsNotAppliedInBatchesAreRefusedBeforeAnythingIsWritten) {
@@ -458,14 +457,9 @@ TEST(BatchedRun, ADeviceMemoryBudgetAloneRunsInBatchesOfItsSize) {
   const jm::RunReport report = jm::run_pipeline(batched);
   const jm::ResultReader a((dir / "once.h5").string()), b((dir / "batched.h5").string());
   jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
-  bool said = false;
-  for (const std::string& section : report.stage_summaries)
-    if (section.rfind("batches: ", 0) == 0) {
-      said = true;
-      EXPECT_GE(std::stoll(section.substr(9)), 2) << section;
-      EXPECT_NE(section.find("at most 8000 events each ([run] device_memory_budget"), std::string::npos) << section;
-    }
-  EXPECT_TRUE(said);
+  EXPECT_GE(batches_used(report), 2) << batches_line(report);
+  EXPECT_NE(batches_line(report).find("at most 8000 events each ([run] device_memory_budget"), std::string::npos)
+      << batches_line(report);
 }
 
 // The comparison itself sees a differing attribute and a missing one (it is what every test here
