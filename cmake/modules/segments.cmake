@@ -11,11 +11,13 @@ target_sources(journeymap_core PRIVATE
   host/cli/command_segment.cpp)
 target_link_libraries(journeymap_core PRIVATE CLI11::CLI11)
 if(JM_WITH_CUDA)
-  target_sources(journeymap_core PRIVATE cuda/segments/kmeans_cuda.cu cuda/segments/seeding_cuda.cu)
+  target_sources(journeymap_core PRIVATE cuda/segments/kmeans_cuda.cu cuda/segments/seeding_cuda.cu
+                                         cuda/segments/silhouette_cuda.cu)
   # No multiply-add contraction: the shared norm/distance formulas round like the CPU twin's.
-  set_source_files_properties(cuda/segments/kmeans_cuda.cu cuda/segments/seeding_cuda.cu
+  set_source_files_properties(cuda/segments/kmeans_cuda.cu cuda/segments/seeding_cuda.cu cuda/segments/silhouette_cuda.cu
                               PROPERTIES COMPILE_OPTIONS "--fmad=false")
 else()
   target_sources(journeymap_core PRIVATE host/segments/kmeans_cuda_unavailable.cpp
-                                         host/segments/seeding_cuda_unavailable.cpp)
+                                         host/segments/seeding_cuda_unavailable.cpp
+                                         host/segments/silhouette_cuda_unavailable.cpp)
 endif()

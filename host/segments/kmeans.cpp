@@ -260,7 +260,7 @@ std::vector<float> kmeans_plus_plus(const Context& ctx, const float* points, int
 double sampled_silhouette(const float* points, int64_t n, int dims, const std::vector<int32_t>& labels, int k,
                           int64_t sample_size, uint64_t seed, int num_threads) {
   if (n < 2 || k < 2) return 0.0;
-  return SilhouetteSample(points, n, dims, sample_size, seed, num_threads).score(labels, k);
+  return SilhouetteSample(make_context(Backend::Cpu, num_threads), points, n, dims, sample_size, seed).score(labels, k);
 }
 
 namespace {

@@ -143,10 +143,10 @@ SearchPlan plan_search(const SegmentOptions& options, int64_t n) {
 
 KMeansResult search_k(const Context& ctx, StepTimer& timer, LloydStep& step, const float* points, int64_t n, int dims,
                       const SegmentOptions& options, double tolerance, SegmentResult& result) {
-  // One silhouette sample (points and pairwise distances) scores every k.
+  // One silhouette sample (drawn, and on the CPU its pairwise distances measured, once) scores every k.
   timer.next("k search: silhouette");
-  const SilhouetteSample silhouette_sample(points, n, dims, options.silhouette_sample, options.kmeans.seed ^ 0x5111u,
-                                           ctx.num_threads);
+  const SilhouetteSample silhouette_sample(ctx, points, n, dims, options.silhouette_sample,
+                                           options.kmeans.seed ^ 0x5111u);
   const std::vector<int> ks = result.k_tried;
   result.k_tried.clear();
   KMeansResult best;

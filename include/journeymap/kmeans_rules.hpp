@@ -44,6 +44,28 @@ JM_HD inline double squared_distance_in_double(const float* x, const float* c, i
 /// when strictly nearer).
 JM_HD inline double nearer(double closest, double d) { return d < closest ? d : closest; }
 
+/// The silhouette of one sampled point in cluster `own`: `distance_sum[c * stride]` holds the sum
+/// of its distances to the other sampled points of cluster c (added in sample order), and
+/// `cluster_size[c]` how many sampled points cluster c has. (b - a) / max(a, b) with a the mean
+/// distance within its own cluster and b the smallest mean distance to another non-empty one; a
+/// point alone in its cluster scores 0, as does a point with a = b = 0.
+JM_HD inline double silhouette_of_point(const double* distance_sum, int64_t stride, const int64_t* cluster_size, int k,
+                                        int own) {
+  if (cluster_size[own] < 2) return 0.0;
+  const double within = distance_sum[own * stride] / static_cast<double>(cluster_size[own] - 1);
+  double nearest_other = 0.0;
+  bool found = false;
+  for (int c = 0; c < k; ++c) {
+    if (c == own || cluster_size[c] == 0) continue;
+    const double mean = distance_sum[c * stride] / static_cast<double>(cluster_size[c]);
+    if (!found || mean < nearest_other) nearest_other = mean;
+    found = true;
+  }
+  if (!found) return 0.0;
+  const double larger = within > nearest_other ? within : nearest_other;
+  return larger > 0.0 ? (nearest_other - within) / larger : 0.0;
+}
+
 /// Rows per partial-sum block. Both backends sum each block's points per cluster in row order, then
 /// add the blocks' partial sums in block order, so the centroid sums have the same bits on any number
 /// of threads, on the GPU and on the CPU (given the same labels): no atomics decide an order.

@@ -159,7 +159,7 @@ TEST(KMeansPlusPlusSameBits, GpuDistancesGiveTheSameCentroids) {
 
 TEST(SilhouetteSameBits, OneDistanceMatrixScoresEveryLabelling) {
   const auto blobs = make_blobs(3000, 5, 4, 3.0, 1.0, 5);
-  const jm::SilhouetteSample sample(blobs.points.data(), blobs.n, blobs.dims, 700, 9, 2);
+  const jm::SilhouetteSample sample(jm::make_context(jm::Backend::Cpu, 2), blobs.points.data(), blobs.n, blobs.dims, 700, 9);
   for (const int k : {2, 3, 4, 6}) {
     std::vector<int32_t> labels(static_cast<size_t>(blobs.n));
     for (int64_t i = 0; i < blobs.n; ++i) labels[i] = (blobs.truth[i] + static_cast<int32_t>(i % 7 == 0)) % k;
@@ -172,8 +172,27 @@ TEST(SilhouetteSameBits, SamplesTooLargeForTheMatrixRecomputeTheDistances) {
   // 6,000 points: 6,000^2 doubles exceed kMaxMatrixBytes, so the distances are measured per score.
   static_assert(int64_t(6000) * 6000 * 8 > jm::SilhouetteSample::kMaxMatrixBytes, "the sample must exceed the matrix cap");
   const auto blobs = make_blobs(6000, 2, 3, 3.0, 1.0, 6);
-  const jm::SilhouetteSample sample(blobs.points.data(), blobs.n, blobs.dims, 6000, 1, 2);
+  const jm::SilhouetteSample sample(jm::make_context(jm::Backend::Cpu, 2), blobs.points.data(), blobs.n, blobs.dims, 6000, 1);
   EXPECT_EQ(sample.score(blobs.truth, 3), reference_silhouette(blobs.points.data(), blobs.n, 2, blobs.truth, 3, 6000, 1));
+}
+
+TEST(SilhouetteSameBits, GpuScoresEqualTheCpuScores) {
+  if (!jm::gpu_available()) GTEST_SKIP() << "no CUDA device";
+  const jm::Context cpu = jm::make_context(jm::Backend::Cpu, 2), gpu = jm::make_context(jm::Backend::Gpu, 2);
+  const auto blobs = make_blobs(3000, 5, 4, 3.0, 1.0, 5);
+  // 700 sampled points (the CPU stores their distances) and 6,000 of 9,000 (it measures them again).
+  for (const int64_t sample_size : {int64_t(700), int64_t(6000)}) {
+    const auto points = sample_size == 700 ? blobs : make_blobs(9000, 3, 3, 3.0, 1.0, 6);
+    const jm::SilhouetteSample on_cpu(cpu, points.points.data(), points.n, points.dims, sample_size, 9);
+    const jm::SilhouetteSample on_gpu(gpu, points.points.data(), points.n, points.dims, sample_size, 9);
+    for (const int k : {2, 3, 4, 6, 40}) {
+      // A few singletons and empty clusters at k = 40.
+      std::vector<int32_t> labels(static_cast<size_t>(points.n));
+      for (int64_t i = 0; i < points.n; ++i)
+        labels[i] = i % 997 == 0 ? static_cast<int32_t>(i / 997) % k : (points.truth[i] + static_cast<int32_t>(i % 7 == 0)) % k;
+      EXPECT_EQ(on_gpu.score(labels, k), on_cpu.score(labels, k)) << "k " << k << ", sample " << sample_size;
+    }
+  }
 }
 
 // Lloyd iterations on overlapping blobs (points keep switching clusters near the boundaries):
