@@ -14,6 +14,8 @@ APT_PACKAGES=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libhowardhinnant-date-dev tzdata
   libopenblas-dev
+  libopenmpi-dev openmpi-bin  # runs across processes (mpirun); Open MPI 4.1
+  libxxhash-dev               # the customer-to-process hash (header-only)
   libboost-math-dev  # header-only statistics of the experiment analysis (Boost.Math)
   clang libclang-rt-14-dev
   python3-venv

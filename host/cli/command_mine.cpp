@@ -11,6 +11,8 @@
 #include <memory>
 
 #include "host/core/paths.hpp"
+#include "host/distributed/customer_share.hpp"
+#include "host/distributed/process_group.hpp"
 #include "host/patterns/batched_mining.hpp"
 #include "host/pipeline/journey_batches.hpp"
 #include "journeymap/common.hpp"
@@ -82,6 +84,75 @@ int run_mine_in_batches(const MineFlags& flags, const RunConfig& config, const P
   return 0;
 }
 
+// `mpirun -np N journeymap mine`: every process reads the input whole (so that all number the
+// touchpoints alike) and builds the journeys of the customers it owns; the patterns are counted
+// level by level, every count summed over the processes (batched_mining.hpp), so each process
+// finds the patterns of all journeys, and process 0 writes the result: the patterns one process
+// finds. A failure while reading stops every process with its message; one while counting, where
+// the others may be waiting on a sum, ends them all (MPI_Abort).
+int run_mine_across_processes(const MineFlags& flags, const RunConfig& config, const PatternOptions& options) {
+  ProcessGroup& group = process_group();
+  const bool first = group.rank() == 0;
+  group.require_same("binary", binary_fingerprint());
+  group.require_same("configuration", to_toml(config) + "\n# device " + flags.device);
+  if (options.top_k > 0)
+    throw ConfigError("mine across processes counts patterns against a minimum support: top-k has none");
+  if (flags.batch_events > 0)
+    throw ConfigError("mine across processes: --batch-events is not supported there (each process keeps its own "
+                      "customers' journeys in memory)");
+  const Context ctx = make_context(parse_device_choice(flags.device), flags.threads, process_group_device(group));
+
+  StageTimer timer(!flags.quiet && first);
+  create_parent_folder(flags.output);
+  CommandJourneys input;
+  group.run_agreed([&] {
+    input = ingest_journeys(ctx, config, timer, /*require_outcome_touchpoints=*/true,
+                            CustomerShare{group.rank(), group.size()});
+  });
+  // Same path, different contents on another node would sum counts of different data.
+  group.require_same("input (bytes, rows, touchpoints, customers)",
+                     fmt::format("{} {} {} {}", input.ingest.file_bytes, input.ingest.rows_read,
+                                 input.journeys.touchpoints.size(), input.ingest.events.customers.size()));
+  input.outcome_stats = outcome_stats_of_all(group, input.outcome_stats);
+  // Pattern counting reads the touch sequences alone.
+  JourneySet sequences;
+  sequences.touchpoints = input.journeys.touchpoints;
+  sequences.channels = input.journeys.channels;
+  sequences.offsets = std::move(input.journeys.offsets);
+  sequences.converted = std::move(input.journeys.converted);
+  sequences.touchpoint = std::move(input.journeys.touchpoint);
+  input.journeys = JourneySet{};
+  std::vector<int64_t> totals = {sequences.size(), sequences.num_events()};
+  group.sum(totals);
+
+  BatchedPatterns mined;
+  try {
+    mined = timer.run("patterns", [&] {
+      return mine_patterns_in_batches(ctx, 1, sequences.touchpoints.size(), [&](int64_t) { return sequences; },
+                                      options, patterns_detail::kCandidateBudget, &group);
+    });
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
+    group.abort(dynamic_cast<const ConfigError*>(&error) != nullptr ? 2 : 1);
+  }
+  mined.how = fmt::format(
+      "patterns counted level by level across {} {}, each holding the journeys of its own customers ({} passes, {} "
+      "candidate patterns counted over all {} journeys, {} of them frequent)",
+      group.size(), group.size() == 1 ? "process" : "processes", mined.passes, mined.candidates, totals[0],
+      mined.result.size());
+  group.run_agreed([&] {
+    if (first) write_mine_result(flags.output, mined.result, sequences, command_metadata("mine", ctx, config, input, timer));
+  });
+  if (!first) return 0;
+  std::cout << fmt::format("mined {} journeys ({} events) from {} on the {} across {} {}, {:.3f} s\n", totals[0],
+                           totals[1], config.input_path, to_string(ctx.backend), group.size(),
+                           group.size() == 1 ? "process" : "processes", timer.seconds().back().second);
+  std::cout << "  " << mined.how << "\n";
+  std::cout << format_patterns_summary(mined.result, sequences);
+  std::cout << "  written to " << flags.output << "\n";
+  return 0;
+}
+
 int run_mine(const MineFlags& flags) {
   PatternOptions options;
   options.min_support = MinSupport::parse(flags.min_support);
@@ -99,6 +170,7 @@ int run_mine(const MineFlags& flags) {
   config.output_path = flags.output;
   config.patterns = options;
   config.progress = !flags.quiet;
+  if (started_by_mpi_launcher()) return run_mine_across_processes(flags, config, options);
   const Context ctx = make_context(parse_device_choice(flags.device), flags.threads);
 
   StageTimer timer(!flags.quiet);

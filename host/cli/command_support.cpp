@@ -4,6 +4,7 @@
 
 #include "host/core/build_info.hpp"
 #include "host/core/paths.hpp"
+#include "host/distributed/customer_share.hpp"
 #include "journeymap/case_attributes.hpp"
 #include "journeymap/covariates.hpp"
 #include "journeymap/common.hpp"
@@ -17,7 +18,7 @@ std::vector<std::string> config_outputs(const RunConfig& config) { return {confi
 }  // namespace
 
 CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer,
-                                bool require_outcome_touchpoints) {
+                                bool require_outcome_touchpoints, const CustomerShare& share) {
   if (config.input_path.empty() && config.sources.empty())
     throw ConfigError("no input file given (--input, [input] path or [[source]] tables)");
   for (const std::string& output : config_outputs(config)) {
@@ -29,7 +30,11 @@ CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, Sta
   }
   CommandJourneys out;
   out.outcome = effective_outcome(config);
-  out.ingest = timer.run("ingest", [&] { return read_configured_input(config, ctx); });
+  out.ingest = timer.run("ingest", [&] {
+    IngestResult read = read_configured_input(config, ctx);
+    keep_own_customers(read.events, share.process, share.processes);
+    return read;
+  });
   if (out.ingest.taxonomy)
     for (std::string& warning : taxonomy_warnings(*out.ingest.taxonomy)) out.warnings.push_back(std::move(warning));
   OutcomeJourneys built = timer.run("journeys", [&] {

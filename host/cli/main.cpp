@@ -21,6 +21,7 @@
 #include "host/cli/input_flags.hpp"
 #include "host/core/build_info.hpp"
 #include "host/core/temp_files.hpp"
+#include "host/distributed/process_group.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/generate.hpp"
 #include "journeymap/pipeline.hpp"
@@ -211,6 +212,15 @@ int main(int argc, char** argv) {
       std::cout << jm::library_report(&all_loaded);
       return all_loaded ? 0 : 1;
     }
+    // Every process of a launch runs this same command line: a command that does not share its
+    // work would run whole in each process, all writing the same files.
+    if (jm::process_group_detail::launcher_world_size() > 1) {
+      bool shared = false;
+      for (const ModuleCommand& entry : module_commands) shared |= entry.command->parsed() && entry.command->get_name() == "mine";
+      if (!shared)
+        throw jm::ConfigError("started by an MPI launcher as one of several processes: only `journeymap mine` runs "
+                              "across processes so far; start other commands as one process");
+    }
     if (generate->parsed()) {
       // The default spike day must fall inside a period the user shortened.
       if (spike_day->count() == 0 && generator.spike_day >= generator.days) generator.spike_day = generator.days * 2 / 3;
@@ -247,6 +257,9 @@ int main(int argc, char** argv) {
     }
     std::cout << app.help();
     return 2;
+  } catch (const jm::AgreedFailure& error) {
+    std::fprintf(stderr, "journeymap: %s\n", error.what());
+    return error.exit_code();
   } catch (const jm::ConfigError& error) {
     std::fprintf(stderr, "journeymap: %s\n", error.what());
     return 2;

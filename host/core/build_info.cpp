@@ -7,6 +7,7 @@
 
 #include "host/core/gpu_runtime.hpp"
 #include "host/core/openblas.hpp"
+#include "host/distributed/process_group.hpp"
 #include "host/model/xgboost_api.hpp"
 #include "journeymap/export.hpp"
 #include "journeymap/model.hpp"
@@ -31,6 +32,7 @@ std::string build_info() {
   out << xgboost_description() << "\n";
   out << "HDF5 " << H5_VERS_MAJOR << "." << H5_VERS_MINOR << "." << H5_VERS_RELEASE << "\n";
   out << "Parquet export: " << parquet_library_description() << "\n";
+  out << mpi_description() << "\n";
   const int devices = cuda_impl::device_count();
   out << "GPU devices visible: " << devices;
   if (devices > 0) out << " (" << cuda_impl::device_description(0) << ")";

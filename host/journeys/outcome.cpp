@@ -4,6 +4,7 @@
 #include "journeymap/outcome.hpp"
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -325,6 +326,16 @@ OutcomeJourneys cut_at_outcomes(JourneySet raw, const OutcomeDefinition& outcome
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   if (stats.same_instant_touchpoints.size() > 5) stats.same_instant_touchpoints.resize(5);
   return result;
+}
+
+void add_listed_touchpoints(OutcomeStats& total, const OutcomeStats& part) {
+  std::map<std::string, int64_t> cut;
+  for (const auto& [name, events] : total.same_instant_touchpoints) cut[name] += events;
+  for (const auto& [name, events] : part.same_instant_touchpoints) cut[name] += events;
+  std::vector<std::pair<std::string, int64_t>> listed(cut.begin(), cut.end());
+  std::stable_sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (listed.size() > 5) listed.resize(5);
+  total.same_instant_touchpoints = std::move(listed);
 }
 
 std::vector<std::string> outcome_warnings(const OutcomeStats& stats, const OutcomeDefinition& outcome) {

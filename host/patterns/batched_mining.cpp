@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "host/distributed/process_group.hpp"
 #include "host/patterns/pattern_candidates.hpp"
 #include "host/patterns/pattern_collector.hpp"
 #include "host/patterns/pattern_result.hpp"
@@ -51,7 +52,8 @@ class PrefixIndex {
 
 BatchedPatterns mine_patterns_in_batches(const Context& ctx, int64_t n_batches, int32_t n_items,
                                          const std::function<JourneySet(int64_t)>& batch_journeys,
-                                         const PatternOptions& options, int64_t candidates_per_pass) {
+                                         const PatternOptions& options, int64_t candidates_per_pass,
+                                         ProcessGroup* across) {
   if (candidates_per_pass < 1) throw ConfigError("batched mining: at least one candidate per pass");
   validate_pattern_options(options);
   if (options.top_k > 0)
@@ -87,6 +89,16 @@ BatchedPatterns mine_patterns_in_batches(const Context& ctx, int64_t n_batches, 
           support[static_cast<size_t>(begin) + p] += counts.support[p];
           converted[static_cast<size_t>(begin) + p] += counts.converted_support[p];
         }
+      }
+    }
+    if (across != nullptr) {
+      across->sum(support);
+      across->sum(converted);
+      if (first_pass) {
+        std::vector<int64_t> journeys = {n_journeys, n_converted};
+        across->sum(journeys);
+        n_journeys = journeys[0];
+        n_converted = journeys[1];
       }
     }
   };

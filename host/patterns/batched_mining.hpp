@@ -25,6 +25,8 @@
 
 namespace jm {
 
+class ProcessGroup;
+
 struct BatchedPatterns {
   PatternResult result;
   int64_t batches = 0;
@@ -39,9 +41,13 @@ struct BatchedPatterns {
 /// mining has no threshold to count against and is refused (ConfigError), as are settings that
 /// enumerate more than options.max_explored frequent patterns (as mine_patterns refuses them).
 /// `candidates_per_pass` bounds the candidates counted in one pass (memory; more passes beyond).
+/// With `across` (a run over several processes, each passing its own customers' batches), every
+/// count is summed over the processes before it is used, so each process finds the patterns of
+/// all of them.
 BatchedPatterns mine_patterns_in_batches(const Context& ctx, int64_t n_batches, int32_t n_items,
                                          const std::function<JourneySet(int64_t)>& batch_journeys,
                                          const PatternOptions& options,
-                                         int64_t candidates_per_pass = patterns_detail::kCandidateBudget);
+                                         int64_t candidates_per_pass = patterns_detail::kCandidateBudget,
+                                         ProcessGroup* across = nullptr);
 
 }  // namespace jm

@@ -2,7 +2,6 @@
 #include "host/pipeline/journey_batches.hpp"
 
 #include <algorithm>
-#include <map>
 #include <string>
 #include <utility>
 
@@ -19,15 +18,7 @@ void add_stats(OutcomeStats& total, const OutcomeStats& part) {
   total.events_after_outcome += part.events_after_outcome;
   total.events_after_window += part.events_after_window;
   total.journeys_without_events += part.journeys_without_events;
-  // Each batch lists its five touchpoints most often cut with an outcome; the merged list is the
-  // five largest of their sums (a touchpoint sixth in every batch can be missing).
-  std::map<std::string, int64_t> cut;
-  for (const auto& [name, events] : total.same_instant_touchpoints) cut[name] += events;
-  for (const auto& [name, events] : part.same_instant_touchpoints) cut[name] += events;
-  std::vector<std::pair<std::string, int64_t>> listed(cut.begin(), cut.end());
-  std::stable_sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (listed.size() > 5) listed.resize(5);
-  total.same_instant_touchpoints = std::move(listed);
+  add_listed_touchpoints(total, part);
 }
 
 }  // namespace

@@ -88,6 +88,11 @@ struct OutcomeStats {
   std::vector<std::pair<std::string, int64_t>> same_instant_touchpoints;
 };
 
+/// Adds `part`'s touchpoints most often cut with an outcome to `total`'s list: the five largest of
+/// their sums (a touchpoint sixth in every part can be missing). For cuts made in parts (batches,
+/// processes).
+void add_listed_touchpoints(OutcomeStats& total, const OutcomeStats& part);
+
 /// Readable warnings about what the cut found (events logged with outcomes, unmatched label-file ids).
 std::vector<std::string> outcome_warnings(const OutcomeStats& stats, const OutcomeDefinition& outcome);
 

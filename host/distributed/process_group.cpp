@@ -1,0 +1,140 @@
+#include "host/distributed/process_group.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "host/core/gpu_runtime.hpp"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace jm {
+namespace {
+
+// A failure travels as its exit status (one character) and its message.
+std::string encode_failure(const std::string& failure, int exit_code) {
+  return failure.empty() ? std::string() : std::string(1, static_cast<char>('0' + exit_code)) + failure;
+}
+
+class SingleProcessGroup final : public ProcessGroup {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  void sum(std::vector<int64_t>&) override {}
+  std::vector<std::string> all_gather(const std::string& bytes) override { return {bytes}; }
+  [[noreturn]] void abort(int exit_code) override { std::exit(exit_code); }
+};
+
+int environment_int(const char* name) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return 0;
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  return end != text && *end == '\0' && value > 0 && value < (1L << 30) ? static_cast<int>(value) : 0;
+}
+
+}  // namespace
+
+void ProcessGroup::agree(const std::string& failure, int exit_code) {
+  const std::vector<std::string> reports = all_gather(encode_failure(failure, exit_code));
+  for (int r = 0; r < static_cast<int>(reports.size()); ++r) {
+    const std::string& report = reports[r];
+    if (report.empty()) continue;
+    const std::string message = report.substr(1);
+    throw AgreedFailure(size() > 1 ? fmt::format("process {} of {}: {}", r, size(), message) : message,
+                        report[0] - '0');
+  }
+}
+
+void ProcessGroup::run_agreed(const std::function<void()>& step) {
+  std::string failure;
+  int exit_code = 1;
+  try {
+    step();
+  } catch (const AgreedFailure&) {
+    throw;  // every process stopped on it already
+  } catch (const ConfigError& error) {
+    failure = error.what();
+    exit_code = 2;
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  if (failure.empty() && size() == 1) return;
+  agree(failure, exit_code);
+}
+
+void ProcessGroup::require_same(const std::string& what, const std::string& value) {
+  if (size() == 1) return;
+  const std::vector<std::string> values = all_gather(value);
+  for (int r = 1; r < static_cast<int>(values.size()); ++r)
+    if (values[r] != values[0])
+      throw AgreedFailure(ConfigError(fmt::format("process {} of {} runs with a different {} than process 0: every "
+                                                  "process of a run must run the same binary with the same settings",
+                                                  r, size(), what))
+                              .what(),
+                          2);
+}
+
+std::string binary_fingerprint() {
+  std::ifstream in("/proc/self/exe", std::ios::binary);
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  std::vector<char> buffer(size_t{1} << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    XXH3_64bits_update(state, buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+  const uint64_t hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return fmt::format("{:016x}", hash);
+}
+
+int owner_of_customer(const std::string& customer_id, int processes) {
+  if (processes <= 1) return 0;
+  return static_cast<int>(XXH3_64bits(customer_id.data(), customer_id.size()) % static_cast<uint64_t>(processes));
+}
+
+bool started_by_mpi_launcher() { return process_group_detail::launcher_world_size() > 0; }
+
+int process_group_device(const ProcessGroup& group) {
+  int local_rank = group.rank();
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char* text = std::getenv(name); text != nullptr && *text != '\0') {
+      local_rank = std::atoi(text);
+      break;
+    }
+  const int devices = cuda_impl::device_count();
+  return devices > 0 ? local_rank % devices : 0;
+}
+
+namespace process_group_detail {
+
+int launcher_world_size() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"})
+    if (const int size = environment_int(name)) return size;
+  return 0;
+}
+
+std::unique_ptr<ProcessGroup> make_single_process_group() { return std::make_unique<SingleProcessGroup>(); }
+
+}  // namespace process_group_detail
+
+ProcessGroup& process_group() {
+  static std::unique_ptr<ProcessGroup> group;
+  static std::once_flag joined;
+  std::call_once(joined, [] {
+    const int world = process_group_detail::launcher_world_size();
+    if (world > 1 && !built_with_mpi())
+      throw ConfigError(fmt::format("started by an MPI launcher as one of {} processes, but this journeymap was "
+                                    "built without MPI (JM_WITH_MPI): each process would run alone",
+                                    world));
+    group = world >= 1 && built_with_mpi() ? process_group_detail::make_mpi_group()
+                                           : process_group_detail::make_single_process_group();
+  });
+  return *group;
+}
+
+}  // namespace jm
