@@ -9,9 +9,11 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "host/core/paths.hpp"
 #include "host/distributed/customer_share.hpp"
+#include "host/distributed/distributed_input.hpp"
 #include "host/distributed/process_group.hpp"
 #include "host/patterns/batched_mining.hpp"
 #include "host/pipeline/journey_batches.hpp"
@@ -95,25 +97,29 @@ int run_mine_across_processes(const MineFlags& flags, const RunConfig& config, c
   const bool first = group.rank() == 0;
   group.require_same("binary", binary_fingerprint());
   group.require_same("configuration", to_toml(config) + "\n# device " + flags.device);
-  if (options.top_k > 0)
-    throw ConfigError("mine across processes counts patterns against a minimum support: top-k has none");
-  if (flags.batch_events > 0)
-    throw ConfigError("mine across processes: --batch-events is not supported there (each process keeps its own "
-                      "customers' journeys in memory)");
-  const Context ctx = make_context(parse_device_choice(flags.device), flags.threads, process_group_device(group));
+  // From here on a failure on one process must reach the others at the next collective step:
+  // every step that can fail runs agreed.
+  std::optional<Context> context;
+  group.run_agreed([&] {
+    if (options.top_k > 0)
+      throw ConfigError("mine across processes counts patterns against a minimum support: top-k has none");
+    if (flags.batch_events > 0)
+      throw ConfigError("mine across processes: --batch-events is not supported there (each process keeps its own "
+                        "customers' journeys in memory)");
+    context.emplace(make_context(parse_device_choice(flags.device), flags.threads, process_group_device(group)));
+    create_parent_folder(flags.output);
+  });
+  const Context& ctx = *context;
 
   StageTimer timer(!flags.quiet && first);
-  create_parent_folder(flags.output);
+  IngestResult read = timer.run("ingest", [&] { return read_own_customers(config, ctx, group); });
+  // The same path with other contents on another node would sum counts of different data.
+  std::string input_identity;
+  group.run_agreed([&] { input_identity = file_fingerprint(config.input_path); });
+  group.require_same("input file (size and first and last MiB)", input_identity);
   CommandJourneys input;
-  group.run_agreed([&] {
-    input = ingest_journeys(ctx, config, timer, /*require_outcome_touchpoints=*/true,
-                            CustomerShare{group.rank(), group.size()});
-  });
-  // Same path, different contents on another node would sum counts of different data.
-  group.require_same("input (bytes, rows, touchpoints, customers)",
-                     fmt::format("{} {} {} {}", input.ingest.file_bytes, input.ingest.rows_read,
-                                 input.journeys.touchpoints.size(), input.ingest.events.customers.size()));
-  input.outcome_stats = outcome_stats_of_all(group, input.outcome_stats);
+  group.run_agreed([&] { input = journeys_of(ctx, config, timer, std::move(read)); });
+  input.outcome_stats = outcome_stats_of_all(group, input.outcome_stats, input.journeys.touchpoints);
   // Pattern counting reads the touch sequences alone.
   JourneySet sequences;
   sequences.touchpoints = input.journeys.touchpoints;
@@ -131,9 +137,14 @@ int run_mine_across_processes(const MineFlags& flags, const RunConfig& config, c
       return mine_patterns_in_batches(ctx, 1, sequences.touchpoints.size(), [&](int64_t) { return sequences; },
                                       options, patterns_detail::kCandidateBudget, &group);
     });
+  } catch (const ConfigError& error) {
+    // Settings refused up front or a work budget exceeded: decided on counts every process shares,
+    // so every process stops here with the same message.
+    throw AgreedFailure(error.what(), 2);
   } catch (const std::exception& error) {
+    // Any other failure may leave the other processes waiting in a sum: end them all.
     std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
-    group.abort(dynamic_cast<const ConfigError*>(&error) != nullptr ? 2 : 1);
+    group.abort(1);
   }
   mined.how = fmt::format(
       "patterns counted level by level across {} {}, each holding the journeys of its own customers ({} passes, {} "

@@ -4,7 +4,6 @@
 
 #include "host/core/build_info.hpp"
 #include "host/core/paths.hpp"
-#include "host/distributed/customer_share.hpp"
 #include "journeymap/case_attributes.hpp"
 #include "journeymap/covariates.hpp"
 #include "journeymap/common.hpp"
@@ -18,7 +17,7 @@ std::vector<std::string> config_outputs(const RunConfig& config) { return {confi
 }  // namespace
 
 CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer,
-                                bool require_outcome_touchpoints, const CustomerShare& share) {
+                                bool require_outcome_touchpoints) {
   if (config.input_path.empty() && config.sources.empty())
     throw ConfigError("no input file given (--input, [input] path or [[source]] tables)");
   for (const std::string& output : config_outputs(config)) {
@@ -28,13 +27,15 @@ CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, Sta
     for (const SourceSpec& source : config.sources)
       for (const std::string& path : source.paths) require_distinct_files(path, output, "the output");
   }
+  IngestResult read = timer.run("ingest", [&] { return read_configured_input(config, ctx); });
+  return journeys_of(ctx, config, timer, std::move(read), require_outcome_touchpoints);
+}
+
+CommandJourneys journeys_of(const Context& ctx, const RunConfig& config, StageTimer& timer, IngestResult read,
+                            bool require_outcome_touchpoints) {
   CommandJourneys out;
   out.outcome = effective_outcome(config);
-  out.ingest = timer.run("ingest", [&] {
-    IngestResult read = read_configured_input(config, ctx);
-    keep_own_customers(read.events, share.process, share.processes);
-    return read;
-  });
+  out.ingest = std::move(read);
   if (out.ingest.taxonomy)
     for (std::string& warning : taxonomy_warnings(*out.ingest.taxonomy)) out.warnings.push_back(std::move(warning));
   OutcomeJourneys built = timer.run("journeys", [&] {
@@ -76,6 +77,7 @@ RunMetadata command_metadata(const std::string& command, const Context& ctx, con
   record_input_files(config, ingest, meta.input_files, meta.input_bytes);
   meta.rows_read = ingest.rows_read;
   meta.rows_skipped = ingest.rows_skipped;
+  meta.bad_row_messages = describe_bad_rows(ingest);
   meta.stage_seconds = timer.seconds();
   return meta;
 }

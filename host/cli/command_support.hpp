@@ -51,20 +51,16 @@ struct CommandJourneys {
   std::vector<std::string> warnings;  ///< data warnings (case attributes)
 };
 
-/// Which customers a process builds journeys of: in a run over several processes, those it owns
-/// (owner_of_customer, host/distributed/process_group.hpp); in one process, all.
-struct CustomerShare {
-  int process = 0;
-  int processes = 1;
-};
-
 /// Reads the config's input (CSV or SPMF) and builds its journeys cut at their outcomes, timing
 /// both stages.
 /// `require_outcome_touchpoints`: false for scoring, whose journeys may hold no outcome yet.
-/// `share`: the journeys of this process's customers only (the input is read whole, so that every
-/// process numbers touchpoints, channels and customers alike).
 CommandJourneys ingest_journeys(const Context& ctx, const RunConfig& config, StageTimer& timer,
-                                bool require_outcome_touchpoints = true, const CustomerShare& share = {});
+                                bool require_outcome_touchpoints = true);
+
+/// The second half of ingest_journeys, for input read another way (read_own_customers): the
+/// journeys of `read`'s events cut at their outcomes, timed as the "journeys" stage.
+CommandJourneys journeys_of(const Context& ctx, const RunConfig& config, StageTimer& timer, IngestResult read,
+                            bool require_outcome_touchpoints = true);
 
 /// Creates the folder that will hold `output_path`, so that a bad path fails before the long stages.
 void create_parent_folder(const std::string& output_path);

@@ -14,8 +14,8 @@ class ProcessGroup;
 /// Returns the events kept.
 int64_t keep_own_customers(EventTable& events, int process, int processes);
 
-/// The outcome cut's counts over every process's journeys (each process passes its own; all get
-/// the total, with the listed touchpoints merged as batches merge them).
-OutcomeStats outcome_stats_of_all(ProcessGroup& group, const OutcomeStats& own);
+/// The outcome cut's counts over every process's journeys: each process passes its own, cut with
+/// the touchpoint dictionary every process shares; all get the total, as one process would count it.
+OutcomeStats outcome_stats_of_all(ProcessGroup& group, const OutcomeStats& own, const Vocabulary& touchpoints);
 
 }  // namespace jm

@@ -1,5 +1,6 @@
 #include "host/distributed/process_group.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -25,6 +26,10 @@ class SingleProcessGroup final : public ProcessGroup {
   int size() const override { return 1; }
   void sum(std::vector<int64_t>&) override {}
   std::vector<std::string> all_gather(const std::string& bytes) override { return {bytes}; }
+  std::vector<std::string> all_to_all(std::vector<std::string> outgoing) override {
+    if (outgoing.size() != 1) throw Error("all_to_all: one buffer per process");
+    return outgoing;
+  }
   [[noreturn]] void abort(int exit_code) override { std::exit(exit_code); }
 };
 
@@ -92,6 +97,23 @@ std::string binary_fingerprint() {
   return fmt::format("{:016x}", hash);
 }
 
+std::string file_fingerprint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw InputError(path, 0, "", "", "cannot open file");
+  const auto size = static_cast<uint64_t>(in.tellg());
+  constexpr uint64_t kEdge = uint64_t{1} << 20;
+  std::string edges(static_cast<size_t>(std::min(size, 2 * kEdge)), '\0');
+  in.seekg(0);
+  in.read(edges.data(), static_cast<std::streamsize>(std::min(size, kEdge)));
+  if (size > kEdge) {
+    const uint64_t tail = std::min(size - kEdge, kEdge);
+    in.seekg(static_cast<std::streamoff>(size - tail));
+    in.read(edges.data() + kEdge, static_cast<std::streamsize>(tail));
+  }
+  if (!in) throw InputError(path, 0, "", "", "read error");
+  return fmt::format("{} {:016x}", size, XXH3_64bits(edges.data(), edges.size()));
+}
+
 int owner_of_customer(const std::string& customer_id, int processes) {
   if (processes <= 1) return 0;
   return static_cast<int>(XXH3_64bits(customer_id.data(), customer_id.size()) % static_cast<uint64_t>(processes));
@@ -133,6 +155,12 @@ ProcessGroup& process_group() {
                                     world));
     group = world >= 1 && built_with_mpi() ? process_group_detail::make_mpi_group()
                                            : process_group_detail::make_single_process_group();
+    // A launcher whose processes did not meet (srun without an MPI plugin, mismatched PMI) leaves
+    // each one alone in a world of its own: each would run the whole job.
+    if (world >= 1 && group->size() != world)
+      throw ConfigError(fmt::format("the launcher started {} processes but MPI joined {} of them: check the "
+                                    "launcher's MPI support (for Slurm, srun --mpi=pmix)",
+                                    world, group->size()));
   });
   return *group;
 }

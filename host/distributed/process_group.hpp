@@ -38,6 +38,9 @@ class ProcessGroup {
   virtual void sum(std::vector<int64_t>& values) = 0;
   /// Every process's `bytes`, in rank order.
   virtual std::vector<std::string> all_gather(const std::string& bytes) = 0;
+  /// Sends `outgoing[d]` to process d (one entry per process); returns what each process sent
+  /// this one, in rank order.
+  virtual std::vector<std::string> all_to_all(std::vector<std::string> outgoing) = 0;
   /// Ends every process of the group now with `exit_code`. Never returns.
   [[noreturn]] virtual void abort(int exit_code) = 0;
 
@@ -75,6 +78,10 @@ int process_group_device(const ProcessGroup& group);
 
 /// Identifies the running binary (a hash of its file), for require_same.
 std::string binary_fingerprint();
+
+/// Identifies an input file cheaply, for require_same: its size and a hash of its first and last
+/// MiB (a copy that differs only in between is not told apart).
+std::string file_fingerprint(const std::string& path);
 
 /// Which of `processes` processes owns a customer: by a hash of its (unified) id, so that every
 /// event of a customer lands on the same process, whatever file or block it came from.

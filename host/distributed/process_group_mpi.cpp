@@ -2,7 +2,9 @@
 // process_group() talks to MPI (MPI_THREAD_FUNNELED); the stages' worker threads never do.
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -25,6 +27,8 @@ class MpiProcessGroup final : public ProcessGroup {
   MpiProcessGroup() {
     int provided = 0;
     check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    if (provided < MPI_THREAD_FUNNELED)
+      throw Error("the MPI library does not let a threaded process call it from its main thread (MPI_THREAD_FUNNELED)");
     // Errors come back as codes (check() turns them into exceptions) instead of ending the job.
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
@@ -50,16 +54,18 @@ class MpiProcessGroup final : public ProcessGroup {
   }
 
   std::vector<std::string> all_gather(const std::string& bytes) override {
-    if (bytes.size() > static_cast<size_t>(INT32_MAX)) throw Error("all_gather: more than 2 GiB from one process");
-    const int length = static_cast<int>(bytes.size());
+    // Lengths first (every process then decides alike whether the bytes fit MPI's int counts).
+    const int64_t length = static_cast<int64_t>(bytes.size());
+    std::vector<int64_t> lengths64(static_cast<size_t>(size_));
+    check(MPI_Allgather(&length, 1, MPI_INT64_T, lengths64.data(), 1, MPI_INT64_T, MPI_COMM_WORLD), "MPI_Allgather");
     std::vector<int> lengths(static_cast<size_t>(size_)), displacements(static_cast<size_t>(size_), 0);
-    check(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD), "MPI_Allgather");
     int64_t total = 0;
     for (int r = 0; r < size_; ++r) {
-      displacements[r] = static_cast<int>(total);
-      total += lengths[r];
+      displacements[r] = static_cast<int>(std::min<int64_t>(total, INT32_MAX));
+      lengths[r] = static_cast<int>(std::min<int64_t>(lengths64[r], INT32_MAX));
+      total += lengths64[r];
     }
-    if (total > INT32_MAX) throw Error("all_gather: more than 2 GiB in all");
+    if (total > INT32_MAX) throw Error("all_gather: more than 2 GiB from all processes together");
     std::string gathered(static_cast<size_t>(total), '\0');
     check(MPI_Allgatherv(bytes.data(), length, MPI_BYTE, gathered.data(), lengths.data(), displacements.data(),
                          MPI_BYTE, MPI_COMM_WORLD),
@@ -68,6 +74,56 @@ class MpiProcessGroup final : public ProcessGroup {
     for (int r = 0; r < size_; ++r) out[r] = gathered.substr(static_cast<size_t>(displacements[r]), lengths[r]);
     return out;
   }
+
+  std::vector<std::string> all_to_all(std::vector<std::string> outgoing) override {
+    if (outgoing.size() != static_cast<size_t>(size_)) throw Error("all_to_all: one buffer per process");
+    // Sizes first, then the bytes in rounds: MPI counts and displacements are int, so each round
+    // sends at most kRoundBytes in all from one process.
+    std::vector<int64_t> send_sizes(static_cast<size_t>(size_)), receive_sizes(static_cast<size_t>(size_));
+    for (int d = 0; d < size_; ++d) send_sizes[d] = static_cast<int64_t>(outgoing[d].size());
+    check(MPI_Alltoall(send_sizes.data(), 1, MPI_INT64_T, receive_sizes.data(), 1, MPI_INT64_T, MPI_COMM_WORLD),
+          "MPI_Alltoall");
+    std::vector<std::string> incoming(static_cast<size_t>(size_));
+    for (int s = 0; s < size_; ++s) incoming[s].resize(static_cast<size_t>(receive_sizes[s]));
+    const int64_t per_pair = std::max<int64_t>(1, kRoundBytes / size_);
+    int64_t most = 0;
+    for (int r = 0; r < size_; ++r) most = std::max({most, send_sizes[r], receive_sizes[r]});
+    int64_t rounds = (most + per_pair - 1) / per_pair;
+    check(MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+    std::vector<int> send_counts(static_cast<size_t>(size_)), send_displacements(static_cast<size_t>(size_)),
+        receive_counts(static_cast<size_t>(size_)), receive_displacements(static_cast<size_t>(size_));
+    std::string send_round, receive_round;
+    for (int64_t round = 0; round < rounds; ++round) {
+      const int64_t from = round * per_pair;
+      send_round.clear();
+      int receive_total = 0;
+      for (int r = 0; r < size_; ++r) {
+        const int64_t send_part = std::clamp<int64_t>(send_sizes[r] - from, 0, per_pair);
+        send_displacements[r] = static_cast<int>(send_round.size());
+        send_counts[r] = static_cast<int>(send_part);
+        if (send_part > 0) send_round.append(outgoing[r], static_cast<size_t>(from), static_cast<size_t>(send_part));
+        receive_displacements[r] = receive_total;
+        receive_counts[r] = static_cast<int>(std::clamp<int64_t>(receive_sizes[r] - from, 0, per_pair));
+        receive_total += receive_counts[r];
+      }
+      receive_round.resize(static_cast<size_t>(receive_total));
+      check(MPI_Alltoallv(send_round.data(), send_counts.data(), send_displacements.data(), MPI_BYTE,
+                          receive_round.data(), receive_counts.data(), receive_displacements.data(), MPI_BYTE,
+                          MPI_COMM_WORLD),
+            "MPI_Alltoallv");
+      for (int r = 0; r < size_; ++r)
+        if (receive_counts[r] > 0)
+          incoming[r].replace(static_cast<size_t>(from), static_cast<size_t>(receive_counts[r]), receive_round,
+                              static_cast<size_t>(receive_displacements[r]), static_cast<size_t>(receive_counts[r]));
+      for (int r = 0; r < size_; ++r) {  // what is sent is freed as it goes
+        if (send_sizes[r] <= from + per_pair) std::string().swap(outgoing[r]);
+      }
+    }
+    return incoming;
+  }
+
+  /// At most this many bytes leave one process per exchange round (below MPI's int counts).
+  static constexpr int64_t kRoundBytes = int64_t{1} << 30;
 
   [[noreturn]] void abort(int exit_code) override {
     std::fflush(stdout);

@@ -463,21 +463,12 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
   if (options.on_events && (!options.columns.extra.empty() || !options.columns.dimensions.empty()))
     throw ConfigError("events handed over block by block cannot carry extra columns or dimensions");
   int64_t rows_kept = 0;  // rows handed to on_events
-  BlockReader reader(path, options.block_bytes);
   std::optional<CsvLayout> layout;
-  std::vector<CsvChunk> chunks(static_cast<size_t>(num_threads));
-  int64_t next_line = 1;  // file line number of the first line of the text still to parse
-  bool at_file_start = true;
-  std::error_code size_error;
-  const uint64_t file_size = std::filesystem::file_size(path, size_error);
-  std::string_view block;
-  while (reader.next(block)) {
-    if (options.progress) options.progress(reader.bytes_read(), size_error ? 0 : file_size);
-    if (at_file_start) {
-      at_file_start = false;
-      if (block.substr(0, 3) == "\xEF\xBB\xBF") block.remove_prefix(3);  // UTF-8 byte order mark
-    }
-    while (!layout && !block.empty()) {  // the header is the first non-blank line
+  // The header is the first non-blank line, after a UTF-8 byte order mark; takes it off `block`.
+  // `next_line` is the number of the block's first line.
+  const auto take_header = [&](std::string_view& block, int64_t& next_line, bool at_file_start) {
+    if (at_file_start && block.substr(0, 3) == "\xEF\xBB\xBF") block.remove_prefix(3);
+    while (!layout && !block.empty()) {
       const size_t newline = block.find('\n');
       std::string_view header = block.substr(0, newline);
       block.remove_prefix(newline == std::string_view::npos ? block.size() : newline + 1);
@@ -485,6 +476,29 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
       if (!header.empty() && header.back() == '\r') header.remove_suffix(1);
       if (!header.empty()) layout = parse_header(header, header_line, path, options);
     }
+  };
+  const bool whole_file = options.share_begin == 0 && options.share_end == UINT64_MAX;
+  if (options.share_begin > 0) {  // a later share: the header from the file's start
+    BlockReader start(path, std::min<size_t>(options.block_bytes, size_t{1} << 20));
+    std::string_view block;
+    int64_t line = 1;
+    for (bool first = true; !layout && start.next(block); first = false) take_header(block, line, first);
+  }
+  BlockReader reader(path, options.block_bytes, options.share_begin, options.share_end);
+  std::vector<CsvChunk> chunks(static_cast<size_t>(num_threads));
+  int64_t next_line = 1;  // line number (in the file, or in the share) of the first line still to parse
+  bool at_file_start = options.share_begin == 0;
+  std::error_code size_error;
+  const uint64_t file_size = std::filesystem::file_size(path, size_error);
+  std::string_view block;
+  while (reader.next(block)) {
+    if (options.progress) options.progress(reader.bytes_read(), size_error ? 0 : file_size);
+    if (!layout) {
+      const int64_t before = next_line;
+      take_header(block, next_line, at_file_start);
+      result.line_ends += next_line - before;
+    }
+    at_file_start = false;
     if (!layout || block.empty()) continue;
 
     const std::vector<std::string_view> pieces = ingest_detail::split_at_lines(block, num_threads);
@@ -507,6 +521,7 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
                                                std::move(bad.reason), std::string()});
       }
       next_line += chunk.newlines;
+      result.line_ends += chunk.newlines;
       result.rows_read += chunk.rows_read;
       result.rows_skipped += chunk.rows_skipped;
       auto map_ids = [](const LocalDictionary& local, VocabularyIndex& global, std::vector<int32_t>& ids) {
@@ -538,10 +553,10 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
       events.truncate(0);
     }
   }
-  result.file_bytes = reader.bytes_read();
+  result.file_bytes = whole_file || size_error ? reader.bytes_read() : file_size;
 
   if (!layout) throw InputError(path, 0, "", "", "empty file: expected a header line");
-  if (events.size() == 0 && rows_kept == 0)
+  if (events.size() == 0 && rows_kept == 0 && whole_file)
     throw InputError(path, 0, "", "", "no valid data rows (" + std::to_string(result.rows_read) + " rows read, " +
                                           std::to_string(result.rows_skipped) + " skipped)");
 #ifndef NDEBUG

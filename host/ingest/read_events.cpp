@@ -40,7 +40,7 @@ bool looks_like_spmf(std::string_view line, bool complete) {
 
 }  // namespace
 
-IngestResult read_events(const std::string& path, const CsvOptions& options) {
+InputFormat detect_input_format(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) throw InputError(path, 0, "", "", std::string("cannot open file: ") + std::strerror(errno));
   constexpr size_t kWindow = size_t{1} << 20;
@@ -48,9 +48,8 @@ IngestResult read_events(const std::string& path, const CsvOptions& options) {
   window.resize(std::fread(window.data(), 1, kWindow, file));
   const bool whole_file = std::feof(file) != 0;
   std::fclose(file);
-
   std::string_view text = window;
-  if (text.substr(0, 4) == "PAR1") return read_events_parquet(path, options);
+  if (text.substr(0, 4) == "PAR1") return InputFormat::Parquet;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   while (!text.empty()) {
     const size_t newline = text.find('\n');
@@ -62,15 +61,22 @@ IngestResult read_events(const std::string& path, const CsvOptions& options) {
     if (first == line.size()) continue;
     const char lead = line[first];
     if (lead == '#' || lead == '%' || lead == '@') continue;
-    if (looks_like_spmf(line, complete)) {
-      if (options.on_error == OnError::Skip)
-        throw ConfigError(path + " is an SPMF sequence database: --on-error skip applies to CSV input only");
-      return read_events_spmf(path, options.num_threads, options.on_events);
-    }
+    if (looks_like_spmf(line, complete)) return InputFormat::Spmf;
     break;
   }
   // Empty files land here too: the CSV reader reports them.
-  return read_events_csv(path, options);
+  return InputFormat::Csv;
+}
+
+IngestResult read_events(const std::string& path, const CsvOptions& options) {
+  switch (detect_input_format(path)) {
+    case InputFormat::Parquet: return read_events_parquet(path, options);
+    case InputFormat::Spmf:
+      if (options.on_error == OnError::Skip)
+        throw ConfigError(path + " is an SPMF sequence database: --on-error skip applies to CSV input only");
+      return read_events_spmf(path, options.num_threads, options.on_events);
+    default: return read_events_csv(path, options);
+  }
 }
 
 }  // namespace jm

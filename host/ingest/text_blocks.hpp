@@ -212,14 +212,19 @@ class VocabularyIndex {
 
 /// Reads a file in blocks of about `block_bytes`, each cut after its last '\n' (the remainder is
 /// carried into the next block), so memory stays bounded by the block size plus the longest line.
+/// With a byte range [begin, end), only the lines that begin inside it are read: a share of the
+/// file, so that the shares of consecutive ranges hold every line exactly once.
 class BlockReader {
  public:
   /// Throws InputError (line 0) when the file cannot be opened.
-  BlockReader(const std::string& path, size_t block_bytes) : path_(path), block_bytes_(std::max<size_t>(block_bytes, 1)) {
+  BlockReader(const std::string& path, size_t block_bytes, uint64_t begin = 0, uint64_t end = UINT64_MAX)
+      : path_(path), block_bytes_(std::max<size_t>(block_bytes, 1)), end_(end) {
     file_ = std::fopen(path.c_str(), "rb");
     if (file_ == nullptr) throw InputError(path, 0, "", "", std::string("cannot open file: ") + std::strerror(errno));
     // Blocks are large: stdio's own buffer would only add a copy.
     std::setvbuf(file_, nullptr, _IONBF, 0);
+    if (begin > 0) skip_to_line_at_or_after(begin);
+    if (offset_ >= end_) eof_ = true;
   }
   ~BlockReader() {
     if (file_ != nullptr) std::fclose(file_);
@@ -243,18 +248,32 @@ class BlockReader {
       bytes_read_ += got;
       // The carried text holds no '\n', so only the new bytes need searching.
       const char* fresh = buffer_.get() + size;
+      const uint64_t fresh_offset = offset_ + size;  // file offset of the first fresh byte
       size += got;
-      for (const char* p = fresh + got; p > fresh; --p) {
+      if (end_ != UINT64_MAX && fresh_offset + got >= end_) {
+        // The range ends in these bytes: keep the line that begins before `end` (up to its '\n')
+        // and nothing after it.
+        const size_t last_begin = end_ > fresh_offset ? static_cast<size_t>(end_ - fresh_offset) - 1 : 0;
+        const void* newline = last_begin < got ? std::memchr(fresh + last_begin, '\n', got - last_begin) : nullptr;
+        if (newline != nullptr) {
+          size = static_cast<size_t>(static_cast<const char*>(newline) + 1 - buffer_.get());
+          eof_ = true;
+        }
+        // Else that line goes on past these bytes: keep reading until its end.
+      }
+      for (const char* p = buffer_.get() + size; p > fresh; --p) {
         if (p[-1] == '\n') {
           const size_t cut = static_cast<size_t>(p - buffer_.get());
           carry_begin_ = cut;
           carry_size_ = size - cut;
+          offset_ += cut;
           block = std::string_view(buffer_.get(), cut);
           return true;
         }
       }
       // No line end yet: a line longer than a block; keep reading.
     }
+    offset_ += size;
     block = std::string_view(buffer_.get(), size);
     return size > 0;
   }
@@ -262,6 +281,33 @@ class BlockReader {
   uint64_t bytes_read() const { return bytes_read_; }
 
  private:
+  // Moves to the first line that begins at or after `begin`: just past the first '\n' at or after
+  // begin - 1 (a line begins at the file's start or right after a '\n').
+  void skip_to_line_at_or_after(uint64_t begin) {
+    if (std::fseek(file_, static_cast<long>(begin - 1), SEEK_SET) != 0)
+      throw InputError(path_, 0, "", "", std::string("cannot seek: ") + std::strerror(errno));
+    offset_ = begin - 1;
+    char buffer[4096];
+    for (;;) {
+      const size_t got = std::fread(buffer, 1, sizeof buffer, file_);
+      if (got == 0) {
+        if (std::ferror(file_)) throw InputError(path_, 0, "", "", std::string("read error: ") + std::strerror(errno));
+        eof_ = true;
+        return;
+      }
+      const void* newline = std::memchr(buffer, '\n', got);
+      if (newline != nullptr) {
+        const size_t used = static_cast<size_t>(static_cast<const char*>(newline) - buffer) + 1;
+        offset_ += used;
+        // Put back what follows the line end.
+        if (std::fseek(file_, static_cast<long>(offset_), SEEK_SET) != 0)
+          throw InputError(path_, 0, "", "", std::string("cannot seek: ") + std::strerror(errno));
+        return;
+      }
+      offset_ += got;
+    }
+  }
+
   void reserve(size_t capacity) {
     if (capacity <= capacity_) return;
     capacity = std::max(capacity, capacity_ + capacity_ / 2);
@@ -280,6 +326,8 @@ class BlockReader {
   size_t carry_size_ = 0;
   bool eof_ = false;
   uint64_t bytes_read_ = 0;
+  uint64_t end_;         // lines beginning at or after this offset are not read
+  uint64_t offset_ = 0;  // file offset of the buffer's first byte
 };
 
 /// Splits `text` (whole lines) into at most `pieces` consecutive parts of similar size, each ending

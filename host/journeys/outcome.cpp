@@ -4,7 +4,6 @@
 #include "journeymap/outcome.hpp"
 
 #include <algorithm>
-#include <map>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -319,23 +318,36 @@ OutcomeJourneys cut_at_outcomes(JourneySet raw, const OutcomeDefinition& outcome
     start_ms.push_back(raw_timestamp[static_cast<size_t>(begin)]);
     end_ms.push_back(raw_timestamp[static_cast<size_t>(end - 1)]);
   }
-  for (int32_t t = 0; t < out.touchpoints.size(); ++t)
-    if (same_instant_by_touchpoint[static_cast<size_t>(t)] > 0)
-      stats.same_instant_touchpoints.emplace_back(out.touchpoints.name(t), same_instant_by_touchpoint[static_cast<size_t>(t)]);
-  std::stable_sort(stats.same_instant_touchpoints.begin(), stats.same_instant_touchpoints.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (stats.same_instant_touchpoints.size() > 5) stats.same_instant_touchpoints.resize(5);
+  stats.same_instant_by_touchpoint = std::move(same_instant_by_touchpoint);
+  list_most_cut_touchpoints(stats, out.touchpoints);
   return result;
 }
 
-void add_listed_touchpoints(OutcomeStats& total, const OutcomeStats& part) {
-  std::map<std::string, int64_t> cut;
-  for (const auto& [name, events] : total.same_instant_touchpoints) cut[name] += events;
-  for (const auto& [name, events] : part.same_instant_touchpoints) cut[name] += events;
-  std::vector<std::pair<std::string, int64_t>> listed(cut.begin(), cut.end());
-  std::stable_sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (listed.size() > 5) listed.resize(5);
-  total.same_instant_touchpoints = std::move(listed);
+void list_most_cut_touchpoints(OutcomeStats& stats, const Vocabulary& touchpoints) {
+  stats.same_instant_touchpoints.clear();
+  for (int32_t t = 0; t < static_cast<int32_t>(stats.same_instant_by_touchpoint.size()); ++t)
+    if (stats.same_instant_by_touchpoint[static_cast<size_t>(t)] > 0)
+      stats.same_instant_touchpoints.emplace_back(touchpoints.name(t), stats.same_instant_by_touchpoint[static_cast<size_t>(t)]);
+  std::stable_sort(stats.same_instant_touchpoints.begin(), stats.same_instant_touchpoints.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (stats.same_instant_touchpoints.size() > 5) stats.same_instant_touchpoints.resize(5);
+}
+
+void add_outcome_stats(OutcomeStats& total, const OutcomeStats& part, const Vocabulary& touchpoints) {
+  total.outcome_events += part.outcome_events;
+  total.same_instant_events += part.same_instant_events;
+  total.events_after_outcome += part.events_after_outcome;
+  total.events_after_window += part.events_after_window;
+  total.journeys_without_events += part.journeys_without_events;
+  total.journeys_labelled_by_file += part.journeys_labelled_by_file;
+  total.journeys_unlabelled += part.journeys_unlabelled;
+  total.label_file_rows = part.label_file_rows;
+  total.label_file_unmatched = part.label_file_unmatched;
+  auto& sum = total.same_instant_by_touchpoint;
+  const auto& add = part.same_instant_by_touchpoint;
+  if (sum.size() < add.size()) sum.resize(add.size(), 0);
+  for (size_t t = 0; t < add.size(); ++t) sum[t] += add[t];
+  list_most_cut_touchpoints(total, touchpoints);
 }
 
 std::vector<std::string> outcome_warnings(const OutcomeStats& stats, const OutcomeDefinition& outcome) {

@@ -10,19 +10,6 @@
 #include "journeymap/common.hpp"
 
 namespace jm {
-namespace {
-
-void add_stats(OutcomeStats& total, const OutcomeStats& part) {
-  total.outcome_events += part.outcome_events;
-  total.same_instant_events += part.same_instant_events;
-  total.events_after_outcome += part.events_after_outcome;
-  total.events_after_window += part.events_after_window;
-  total.journeys_without_events += part.journeys_without_events;
-  add_listed_touchpoints(total, part);
-}
-
-}  // namespace
-
 JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events,
                                const std::string& spool_directory, size_t spool_buffer_bytes)
     : ctx_(ctx), journey_options_(config.journeys), outcome_(effective_outcome(config)) {
@@ -118,7 +105,7 @@ JourneySet JourneyBatches::journeys(int64_t b, std::vector<int64_t>* customer_la
   if (keep_sequences_ && stored.offset < 0) store_sequences(stored, built.journeys);
   if (!counted_[static_cast<size_t>(b)]) {
     counted_[static_cast<size_t>(b)] = 1;
-    add_stats(outcome_stats_, built.stats);
+    add_outcome_stats(outcome_stats_, built.stats, ingest_.events.touchpoints);
     journeys_built_ += built.journeys.size();
     events_in_journeys_ += built.journeys.num_events();
   }

@@ -73,6 +73,14 @@ IngestResult read_configured_input(const RunConfig& config, const Context& ctx) 
   return result;
 }
 
+std::vector<std::string> describe_bad_rows(const IngestResult& ingest) {
+  std::vector<std::string> messages;
+  for (const BadRow& bad : ingest.first_bad_rows)
+    messages.push_back((bad.file.empty() ? "" : bad.file + ", ") + "line " + std::to_string(bad.line) + ", column '" +
+                       bad.column + "': " + bad.reason + " (value: '" + bad.value + "')");
+  return messages;
+}
+
 void record_input_files(const RunConfig& config, const IngestResult& ingest, std::vector<std::string>& files,
                         std::vector<uint64_t>& bytes) {
   if (ingest.sources) {
@@ -98,9 +106,7 @@ RunMetadata describe_run(const RunConfig& config, const RunReport& report, const
   record_input_files(config, ingest, meta.input_files, meta.input_bytes);
   meta.rows_read = ingest.rows_read;
   meta.rows_skipped = ingest.rows_skipped;
-  for (const BadRow& bad : ingest.first_bad_rows)
-    meta.bad_row_messages.push_back((bad.file.empty() ? "" : bad.file + ", ") + "line " + std::to_string(bad.line) +
-                                    ", column '" + bad.column + "': " + bad.reason + " (value: '" + bad.value + "')");
+  meta.bad_row_messages = describe_bad_rows(ingest);
   meta.stage_seconds = report.stage_seconds;
   meta.journey_rule = report.journey_rule;
   meta.warnings = report.warnings;

@@ -74,6 +74,12 @@ struct CsvOptions {
   std::string time_zone;
   /// Called after each block with (bytes read so far, file size); empty = no progress reports.
   std::function<void(uint64_t, uint64_t)> progress;
+  /// A share of a CSV file for one of several processes: only the lines that begin at byte offsets
+  /// in [share_begin, share_end) are read, so consecutive shares hold every line once. The header
+  /// is read from the file's start whatever the share; line numbers in errors and bad rows count
+  /// from the share's first line (line 1); a share without rows is no error. Default: the whole file.
+  uint64_t share_begin = 0;
+  uint64_t share_end = UINT64_MAX;
   /// When set, the events are handed over block by block instead of kept: called after each block
   /// with the block's rows (ids global across blocks, vocabularies growing in first-appearance
   /// order); the reader then drops the rows, so memory holds one block of events. The result's
@@ -101,6 +107,7 @@ struct IngestResult {
   uint64_t file_bytes = 0;
   int64_t rows_read = 0;     ///< data rows seen (excluding the header and blank lines)
   int64_t rows_skipped = 0;  ///< bad rows skipped under OnError::Skip
+  int64_t line_ends = 0;     ///< '\n' characters read (CSV): what numbers the lines of the share after this one
   std::vector<BadRow> first_bad_rows;  ///< the first few skipped rows (at most kMaxReportedBadRows)
   /// Set when the events came from several sources: what each gave and how identities were stitched.
   std::shared_ptr<const SourcesReport> sources;
@@ -130,6 +137,9 @@ IngestResult read_events_spmf(const std::string& path, int num_threads,
 /// nested, binary and other unsupported column types are refused by name, as is a file that is
 /// not Parquet or is truncated. Needs the build's Apache Arrow (the module is opened on first use).
 IngestResult read_events_parquet(const std::string& path, const CsvOptions& options);
+
+/// The format `read_events` would read `path` as (Parquet, SPMF or CSV), from its first bytes.
+InputFormat detect_input_format(const std::string& path);
 
 /// Picks the reader by content: Parquet when the file starts with its magic bytes, SPMF when the
 /// first data line is integers ending in `-2`, else CSV.

@@ -86,12 +86,19 @@ struct OutcomeStats {
   int64_t journeys_unlabelled = 0;     ///< dropped by label_file_only
   /// Touchpoints most often cut for being logged with an outcome, (name, events), most first (at most 5).
   std::vector<std::pair<std::string, int64_t>> same_instant_touchpoints;
+  /// [touchpoints] events cut for being logged with an outcome, per touchpoint id: what the list
+  /// above is made from, and what cuts made in parts (batches, processes) add up.
+  std::vector<int64_t> same_instant_by_touchpoint;
 };
 
-/// Adds `part`'s touchpoints most often cut with an outcome to `total`'s list: the five largest of
-/// their sums (a touchpoint sixth in every part can be missing). For cuts made in parts (batches,
-/// processes).
-void add_listed_touchpoints(OutcomeStats& total, const OutcomeStats& part);
+/// Adds `part`'s counts to `total`'s (the same touchpoint dictionary) and lists the touchpoints
+/// most often cut again: for cuts made in parts (batches, processes). The label file's counts are
+/// each part's own reading of the whole file, so they are kept, not added.
+void add_outcome_stats(OutcomeStats& total, const OutcomeStats& part, const Vocabulary& touchpoints);
+
+/// Fills `stats.same_instant_touchpoints` from `stats.same_instant_by_touchpoint`: the five
+/// touchpoints most often cut, most first, ties in touchpoint order.
+void list_most_cut_touchpoints(OutcomeStats& stats, const Vocabulary& touchpoints);
 
 /// Readable warnings about what the cut found (events logged with outcomes, unmatched label-file ids).
 std::vector<std::string> outcome_warnings(const OutcomeStats& stats, const OutcomeDefinition& outcome);

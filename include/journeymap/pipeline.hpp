@@ -63,6 +63,9 @@ struct RunReport {
 /// [[source]] tables with identities stitched on the backend of `ctx`.
 IngestResult read_configured_input(const RunConfig& config, const Context& ctx);
 
+/// One readable line per reported bad row (file, line, column, reason, value), for /meta/bad_rows.
+std::vector<std::string> describe_bad_rows(const IngestResult& ingest);
+
 /// The files a run read and their sizes, as /meta records them: the input file, or every source file
 /// and identity file.
 void record_input_files(const RunConfig& config, const IngestResult& ingest, std::vector<std::string>& files,

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "journeymap/result_file.hpp"
@@ -47,6 +49,16 @@ std::string mpirun() {
   return std::string("mpirun --oversubscribe") + (geteuid() == 0 ? " --allow-run-as-root" : "");
 }
 
+// /meta as one process writes it: rows read and skipped, bad rows (named by their line in the
+// whole file), warnings (what the outcome cut removed), input files and sizes.
+void expect_same_meta(const jm::ResultReader& a, const jm::ResultReader& b) {
+  for (const std::string name : {"warnings", "bad_rows", "input_files"})
+    EXPECT_EQ(a.read_strings("/meta/" + name), b.read_strings("/meta/" + name)) << name;
+  EXPECT_EQ(a.read_int64("/meta/input_bytes"), b.read_int64("/meta/input_bytes"));
+  for (const std::string name : {"rows_read", "rows_skipped"})
+    EXPECT_EQ(a.read_int_attribute("/meta", name), b.read_int_attribute("/meta", name)) << name;
+}
+
 class MineAcrossProcesses : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -80,7 +92,108 @@ TEST_F(MineAcrossProcesses, OneTwoAndFourProcessesWriteTheResultOfOne) {
     const jm::ResultReader a(single), b(out);
     EXPECT_GT(a.read_int64("/patterns/support").size(), 100u);
     jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
+    expect_same_meta(a, b);
   }
+}
+
+// A log with what the whole-file reading must get right in shares: a conversion touchpoint whose
+// events have others logged at the same instant (cut, and listed in a warning, with ties), bad
+// rows spread over the file, and customers whose events are far apart in the file.
+std::string write_awkward_log(const fs::path& dir) {
+  const fs::path path = dir / "awkward.csv";
+  std::ofstream out(path);
+  out << "customer_id,timestamp,touchpoint,channel,value,conversion\n";
+  const char* cut_with[] = {"zeta", "alpha", "mid", "beta", "omega", "gamma"};
+  for (int round = 0; round < 3; ++round)
+    for (int c = 0; c < 400; ++c) {
+      const std::string customer = "u" + std::to_string(c);
+      const std::string day = "2026-03-" + std::to_string(10 + round);
+      out << customer << "," << day << "T09:00:0" << (c % 10) << "Z,home,web,0,0\n";
+      out << customer << "," << day << "T09:10:00Z," << (c % 3 == 0 ? "search" : "product") << ",app,0,0\n";
+      if (c % 50 == 7) out << customer << ",not-a-time,home,web,0,0\n";  // a bad row
+      if (c % 4 == 0) {
+        out << customer << "," << day << "T09:20:00Z,purchase,web,25,0\n";
+        // Logged with the purchase: cut. Two touchpoints cut equally often (a tie) among six.
+        if (c % 40 == 0) out << customer << "," << day << "T09:20:00Z," << cut_with[(c / 40) % 6] << ",web,0,0\n";
+      }
+    }
+  return path.string();
+}
+
+TEST_F(MineAcrossProcesses, SharesOfAnAwkwardLogGiveTheResultOfOne) {
+  const std::string log = write_awkward_log(dir_);
+  const std::string options =
+      " --conversion-touchpoint purchase --on-error skip --min-support 0.02 --device cpu --threads 1 --quiet";
+  const std::string single = (dir_ / "awkward_single.h5").string();
+  const CommandResult alone = run_shell(cli() + " mine --input " + log + options + " --out " + single);
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  const jm::ResultReader a(single);
+  ASSERT_FALSE(a.read_strings("/meta/warnings").empty()) << "the log must make the outcome cut warn";
+  ASSERT_GE(a.read_strings("/meta/bad_rows").size(), 10u);
+  for (const int processes : {2, 3, 7}) {
+    const std::string out = (dir_ / ("awkward_" + std::to_string(processes) + ".h5")).string();
+    const CommandResult across = run_shell(mpirun() + " -np " + std::to_string(processes) + " " + cli() +
+                                           " mine --input " + log + options + " --out " + out);
+    ASSERT_EQ(across.exit_code, 0) << across.output;
+    const jm::ResultReader b(out);
+    jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
+    expect_same_meta(a, b);
+  }
+}
+
+TEST_F(MineAcrossProcesses, ABadRowStopsEveryProcessNamingItsLineInTheWholeFile) {
+  const std::string log = write_awkward_log(dir_);
+  const std::string out = (dir_ / "never.h5").string();
+  const std::string options = " --conversion-touchpoint purchase --min-support 0.02 --device cpu --threads 1 --quiet";
+  const CommandResult alone = run_shell(cli() + " mine --input " + log + options + " --out " + out);
+  ASSERT_NE(alone.exit_code, 0);
+  // "<file>:<line>: column 'timestamp': ..."
+  const size_t at = alone.output.find(log + ":");
+  ASSERT_NE(at, std::string::npos) << alone.output;
+  const std::string where = alone.output.substr(at, alone.output.find(": ", at + log.size() + 1) - at);
+  const CommandResult across = run_shell(mpirun() + " -np 3 " + cli() + " mine --input " + log + options + " --out " + out);
+  EXPECT_NE(across.exit_code, 0) << across.output;
+  // The first bad row is in the first share: named by the same line, by every process.
+  const std::string message = "journeymap: process 0 of 3: " + where + ": column 'timestamp'";
+  const size_t first = across.output.find(message);
+  ASSERT_NE(first, std::string::npos) << across.output << "\nexpected: " << message;
+  EXPECT_NE(across.output.find(message, first + 1), std::string::npos) << across.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(MineAcrossProcesses, ProcessesOwningNoCustomersStillFinish) {
+  const fs::path tiny = dir_ / "tiny.csv";
+  std::ofstream(tiny) << "customer_id,timestamp,touchpoint,channel,value,conversion\n"
+                         "a,2026-01-01T00:00:00Z,home,web,0,0\na,2026-01-01T00:01:00Z,cart,web,0,0\n"
+                         "b,2026-01-01T00:00:00Z,home,web,0,0\nb,2026-01-01T00:02:00Z,cart,web,0,0\n";
+  const std::string options = " --min-support 1 --device cpu --threads 1 --quiet";
+  ASSERT_EQ(run_shell(cli() + " mine --input " + tiny.string() + options + " --out " + (dir_ / "t1.h5").string()).exit_code, 0);
+  const CommandResult across = run_shell(mpirun() + " -np 5 " + cli() + " mine --input " + tiny.string() + options +
+                                         " --out " + (dir_ / "t5.h5").string());
+  ASSERT_EQ(across.exit_code, 0) << across.output;
+  jm::testing::expect_same_datasets(jm::ResultReader((dir_ / "t1.h5").string()),
+                                    jm::ResultReader((dir_ / "t5.h5").string()), "", true);
+}
+
+TEST_F(MineAcrossProcesses, AnInputThatDiffersBetweenNodesIsRefused) {
+  // The same path in two working folders, same size, one byte different.
+  fs::create_directories(dir_ / "a");
+  fs::create_directories(dir_ / "b");
+  fs::copy_file(events_, dir_ / "a" / "events.csv");
+  std::string text;
+  {
+    std::ifstream in(events_, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text[text.size() / 2] = text[text.size() / 2] == '0' ? '1' : '0';
+  std::ofstream(dir_ / "b" / "events.csv", std::ios::binary) << text;
+  const std::string out = (dir_ / "never.h5").string();
+  const std::string command = cli() + " mine --input events.csv" + options_ + " --out " + out;
+  const CommandResult result = run_shell(mpirun() + " -np 1 -wdir " + (dir_ / "a").string() + " " + command +
+                                         " : -np 1 -wdir " + (dir_ / "b").string() + " " + command);
+  EXPECT_NE(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("process 1 of 2 runs with a different input file"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST_F(MineAcrossProcesses, AProcessThatCannotReadStopsEveryProcessAndNothingIsWritten) {

@@ -3,18 +3,21 @@
 // test_mine_across_processes.cpp runs several processes under mpirun).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "host/distributed/customer_share.hpp"
+#include "host/distributed/distributed_input.hpp"
 #include "host/distributed/process_group.hpp"
 #include "journeymap/common.hpp"
+#include "test_helpers.hpp"
 
 namespace {
 
 TEST(ProcessGroup, AProcessStartedWithoutALauncherIsAGroupOfOne) {
-  ASSERT_FALSE(jm::started_by_mpi_launcher());
+  if (jm::started_by_mpi_launcher()) GTEST_SKIP() << "this test program was started by an MPI launcher";
   jm::ProcessGroup& group = jm::process_group();
   EXPECT_EQ(group.rank(), 0);
   EXPECT_EQ(group.size(), 1);
@@ -99,16 +102,65 @@ TEST(CustomerShare, TheSharesOfAllProcessesAreTheRowsInOrderOnceEach) {
   }
 }
 
-TEST(CustomerShare, OutcomeCountsOfOneProcessAreItsOwn) {
-  jm::OutcomeStats own;
-  own.outcome_events = 7;
-  own.journeys_without_events = 2;
-  own.same_instant_touchpoints = {{"page\tview\n", 3}, {"checkout", 9}};
-  const jm::OutcomeStats total = jm::outcome_stats_of_all(jm::process_group(), own);
-  EXPECT_EQ(total.outcome_events, 7);
-  EXPECT_EQ(total.journeys_without_events, 2);
+TEST(EventExchange, InAGroupOfOneEveryEventStaysInOrder) {
+  jm::EventTable share = table_of(50, 3);
+  share.touchpoints.encode("cart");
+  share.touchpoint[7] = 1;
+  const jm::EventTable own = jm::exchange_events(jm::process_group(), share);
+  ASSERT_EQ(own.size(), share.size());
+  EXPECT_EQ(own.touchpoints.names(), share.touchpoints.names());
+  EXPECT_EQ(own.channels.names(), share.channels.names());
+  for (size_t row = 0; row < share.size(); ++row) {
+    EXPECT_EQ(own.customers.name(static_cast<int32_t>(own.customer[row])),
+              share.customers.name(static_cast<int32_t>(share.customer[row])));
+    EXPECT_EQ(own.timestamp_ms[row], share.timestamp_ms[row]);
+    EXPECT_EQ(own.touchpoint[row], share.touchpoint[row]);
+    EXPECT_EQ(own.value[row], share.value[row]);
+  }
+  own.check_consistent();
+}
+
+TEST(DistributedInput, OneCsvFileIsReadInSharesOtherInputsWhole) {
+  const std::filesystem::path dir = jm::testing::scratch_dir();
+  jm::RunConfig config;
+  config.input_path = jm::testing::write_file(dir / "events.csv", "customer_id,timestamp,touchpoint\na,1,home\n");
+  std::string why;
+  EXPECT_TRUE(jm::readable_in_shares(config, &why)) << why;
+  config.input_path = jm::testing::write_file(dir / "events.spmf", "1 -1 2 -1 -2\n");
+  EXPECT_FALSE(jm::readable_in_shares(config, &why));
+  EXPECT_EQ(why, "not CSV");
+  config.input_path = (dir / "events.csv").string();
+  config.outcome.label_file = "labels.csv";
+  EXPECT_FALSE(jm::readable_in_shares(config, &why));
+  EXPECT_EQ(why, "a label file");
+  config.outcome.label_file.clear();
+  config.input_path = (dir / "missing.csv").string();
+  EXPECT_FALSE(jm::readable_in_shares(config, &why));
+}
+
+TEST(OutcomeStats, PartsAddUpToTheWholeListTiesInTouchpointOrder) {
+  jm::Vocabulary touchpoints;
+  for (const char* name : {"zeta", "alpha", "mid", "beta", "omega", "gamma", "late"}) touchpoints.encode(name);
+  jm::OutcomeStats first, second;
+  first.same_instant_events = 6;
+  first.same_instant_by_touchpoint = {1, 1, 0, 2, 0, 1, 1};
+  second.same_instant_events = 5;
+  second.same_instant_by_touchpoint = {1, 1, 3, 0, 0, 0, 0};
+  second.label_file_rows = 4;
+  jm::OutcomeStats total;
+  jm::add_outcome_stats(total, first, touchpoints);
+  jm::add_outcome_stats(total, second, touchpoints);
+  EXPECT_EQ(total.same_instant_events, 11);
+  EXPECT_EQ(total.label_file_rows, 4);  // each part's reading of the whole label file
+  // mid 3; zeta, alpha, beta 2 (touchpoint order); then gamma and late 1: the first of them.
   EXPECT_EQ(total.same_instant_touchpoints,
-            (std::vector<std::pair<std::string, int64_t>>{{"checkout", 9}, {"page\tview\n", 3}}));
+            (std::vector<std::pair<std::string, int64_t>>{{"mid", 3}, {"zeta", 2}, {"alpha", 2}, {"beta", 2}, {"gamma", 1}}));
+  // A group of one: the process's own counts, listed the same way.
+  jm::OutcomeStats own = first;
+  const jm::OutcomeStats alone = jm::outcome_stats_of_all(jm::process_group(), own, touchpoints);
+  EXPECT_EQ(alone.same_instant_events, 6);
+  EXPECT_EQ(alone.same_instant_touchpoints,
+            (std::vector<std::pair<std::string, int64_t>>{{"beta", 2}, {"zeta", 1}, {"alpha", 1}, {"gamma", 1}, {"late", 1}}));
 }
 
 }  // namespace

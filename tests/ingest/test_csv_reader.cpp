@@ -4,7 +4,9 @@
 
 #include <limits>
 
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -634,6 +636,90 @@ TEST(CsvReader, TimeZoneAppliesToLocalTimesOnly) {
   EXPECT_EQ(result.events.timestamp_ms, (std::vector<int64_t>{k20260301T000000Z, k20260301T000000Z + 7200000}));
   options.time_zone = "Moon/Base";
   EXPECT_THROW(read_text(std::string(kHeader) + "c1,2026-03-01,home,web,0,0\n", options), ConfigError);
+}
+
+
+// The rows of `read` as text, in order: what a share of the file must reproduce, ids aside.
+std::vector<std::string> rows_as_text(const IngestResult& read) {
+  std::vector<std::string> rows;
+  const jm::EventTable& e = read.events;
+  for (size_t i = 0; i < e.size(); ++i)
+    rows.push_back(e.customers.name(static_cast<int32_t>(e.customer[i])) + "|" + std::to_string(e.timestamp_ms[i]) + "|" +
+                   e.touchpoints.name(e.touchpoint[i]) + "|" + e.channels.name(e.channel[i]) + "|" +
+                   std::to_string(e.value[i]) + "|" + std::to_string(e.is_conversion[i]));
+  return rows;
+}
+
+// Shares of a file (the lines that begin in consecutive byte ranges) hold every row once, in file
+// order; numbered from each share's first line, a bad row's line plus the line ends of the shares
+// before it is its line in the file.
+void expect_shares_make_the_whole(const std::string& path, const std::vector<int>& share_counts) {
+  CsvOptions options;
+  options.on_error = OnError::Skip;
+  options.num_threads = 2;
+  const IngestResult whole = read_events_csv(path, options);
+  const uint64_t size = std::filesystem::file_size(path);
+  for (const int shares : share_counts) {
+    for (const size_t block_bytes : {size_t{64}, size_t{1} << 20}) {
+      SCOPED_TRACE(std::to_string(shares) + " shares, block_bytes " + std::to_string(block_bytes));
+      options.block_bytes = block_bytes;
+      std::vector<std::string> rows;
+      std::vector<int64_t> bad_lines;
+      int64_t rows_read = 0, rows_skipped = 0, lines_before = 0;
+      for (int r = 0; r < shares; ++r) {
+        options.share_begin = size / shares * r;
+        options.share_end = r + 1 == shares ? UINT64_MAX : size / shares * (r + 1);
+        const IngestResult share = read_events_csv(path, options);
+        const std::vector<std::string> share_rows = rows_as_text(share);
+        rows.insert(rows.end(), share_rows.begin(), share_rows.end());
+        for (const jm::BadRow& bad : share.first_bad_rows) bad_lines.push_back(lines_before + bad.line);
+        rows_read += share.rows_read;
+        rows_skipped += share.rows_skipped;
+        lines_before += share.line_ends;
+      }
+      EXPECT_EQ(rows, rows_as_text(whole));
+      EXPECT_EQ(rows_read, whole.rows_read);
+      EXPECT_EQ(rows_skipped, whole.rows_skipped);
+      EXPECT_EQ(lines_before, whole.line_ends);
+      bad_lines.resize(std::min(bad_lines.size(), whole.first_bad_rows.size()));
+      std::vector<int64_t> whole_bad_lines;
+      for (const jm::BadRow& bad : whole.first_bad_rows) whole_bad_lines.push_back(bad.line);
+      EXPECT_EQ(bad_lines, whole_bad_lines);
+    }
+  }
+}
+
+TEST(CsvReader, SharesOfAFileHoldEveryRowOnceInFileOrder) {
+  // Byte order mark, blank lines, CRLF, quoted fields and a bad row every 13: shares as many as
+  // 97 (most hold a line or two, some none).
+  const std::string path = write_file(scratch_dir() / "shares.csv", random_log(1500, 13, 23));
+  expect_shares_make_the_whole(path, {1, 2, 3, 8, 97});
+}
+
+TEST(CsvReader, ALineLongerThanABlockAcrossAShareBoundary) {
+  std::string text = std::string(kHeader);
+  for (int i = 0; i < 40; ++i) text += "c" + std::to_string(i) + ",2026-03-01T12:00:00Z,home,web,1,0\n";
+  text += "long,2026-03-01T12:00:00Z," + std::string(20000, 'x') + ",web,1,0\n";
+  for (int i = 0; i < 40; ++i) text += "d" + std::to_string(i) + ",2026-03-01T12:00:00Z,cart,web,1,0\n";
+  const std::string path = write_file(scratch_dir() / "long.csv", text);
+  expect_shares_make_the_whole(path, {2, 3, 5});
+}
+
+TEST(CsvReader, AShareWithoutRowsIsNoError) {
+  const std::string path = write_file(scratch_dir() / "one.csv", std::string(kHeader) + "a,2026-03-01T12:00:00Z,home,web,1,0\n");
+  CsvOptions options;
+  const uint64_t row_begins = std::string(kHeader).size();
+  options.share_begin = 10;  // inside the header line: the share starts at the next line, the row
+  options.share_end = row_begins + 1;
+  EXPECT_EQ(read_events_csv(path, options).events.size(), 1u);
+  options.share_end = row_begins;  // the row begins at the share's end: not in it
+  EXPECT_EQ(read_events_csv(path, options).events.size(), 0u);
+  options.share_begin = std::filesystem::file_size(path) - 3;  // inside the last line: no line begins here
+  options.share_end = UINT64_MAX;
+  const IngestResult none = read_events_csv(path, options);
+  EXPECT_EQ(none.events.size(), 0u);
+  EXPECT_EQ(none.rows_read, 0);
+  EXPECT_EQ(none.line_ends, 0);
 }
 
 }  // namespace

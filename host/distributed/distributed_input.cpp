@@ -1,0 +1,304 @@
+#include "host/distributed/distributed_input.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "host/distributed/customer_share.hpp"
+#include "host/distributed/process_group.hpp"
+#include "journeymap/common.hpp"
+#include "journeymap/pipeline.hpp"
+
+namespace jm {
+namespace {
+
+// Length-prefixed records in a byte string: names and messages are untrusted text, any byte may
+// occur in them.
+class RecordWriter {
+ public:
+  template <typename T>
+  void value(T v) {
+    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  void text(const std::string& s) {
+    value<uint64_t>(s.size());
+    bytes_ += s;
+  }
+  template <typename T>
+  void values(const std::vector<T>& v) {
+    value<uint64_t>(v.size());
+    bytes_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+  }
+  std::string take() { return std::move(bytes_); }
+
+ private:
+  std::string bytes_;
+};
+
+class RecordReader {
+ public:
+  explicit RecordReader(const std::string& bytes) : bytes_(bytes) {}
+  template <typename T>
+  T value() {
+    T v;
+    need(sizeof v);
+    std::memcpy(&v, bytes_.data() + at_, sizeof v);
+    at_ += sizeof v;
+    return v;
+  }
+  std::string text() {
+    const auto n = static_cast<size_t>(value<uint64_t>());
+    need(n);
+    std::string s = bytes_.substr(at_, n);
+    at_ += n;
+    return s;
+  }
+  template <typename T>
+  std::vector<T> values() {
+    const auto n = static_cast<size_t>(value<uint64_t>());
+    need(n * sizeof(T));
+    std::vector<T> v(n);
+    if (n > 0) std::memcpy(v.data(), bytes_.data() + at_, n * sizeof(T));
+    at_ += n * sizeof(T);
+    return v;
+  }
+
+ private:
+  void need(size_t n) const {
+    if (bytes_.size() - at_ < n) throw Error("a message between processes ended early");
+  }
+  const std::string& bytes_;
+  size_t at_ = 0;
+};
+
+// What one process's reading of its share ended with.
+struct ShareOutcome {
+  char kind = 'o';  // 'o' read, 'i' input error (line in the share), 'c' configuration error, 'e' other error
+  int64_t line_ends = 0;
+  InputError error{"", 0, "", "", ""};
+  std::string message;
+};
+
+// Every process's outcome; throws, on every process, the failure of the lowest failing one, an
+// input error named by its line in the whole file. Returns the number of lines before each share.
+std::vector<int64_t> agree_on_shares(ProcessGroup& group, const ShareOutcome& own) {
+  RecordWriter out;
+  out.value(own.kind);
+  out.value(own.line_ends);
+  out.text(own.error.file());
+  out.value(own.error.line());
+  out.text(own.error.column());
+  out.text(own.error.value());
+  out.text(own.error.reason());
+  out.text(own.message);
+  const std::vector<std::string> all = group.all_gather(out.take());
+  std::vector<int64_t> lines_before(all.size(), 0);
+  int64_t lines = 0;
+  for (size_t r = 0; r < all.size(); ++r) {
+    RecordReader in(all[r]);
+    const char kind = in.value<char>();
+    const int64_t line_ends = in.value<int64_t>();
+    lines_before[r] = lines;
+    if (kind != 'o') {
+      const std::string file = in.text();
+      const int64_t line = in.value<int64_t>();
+      const std::string column = in.text(), value = in.text(), reason = in.text(), message = in.text();
+      // Every earlier share was read whole, so the lines before this one are known.
+      const std::string what =
+          kind == 'i' ? InputError(file, line > 0 ? lines + line : 0, column, value, reason).what() : message;
+      throw AgreedFailure(fmt::format("process {} of {}: {}", r, all.size(), what), kind == 'c' ? 2 : 1);
+    }
+    lines += line_ends;
+  }
+  return lines_before;
+}
+
+// The rows, vocabularies and owners of one share, encoded for one destination process.
+std::string encode_for(const EventTable& share, const std::vector<int32_t>& owner, int destination,
+                       const std::vector<int32_t>& touchpoint_global, const std::vector<int32_t>& channel_global) {
+  std::vector<int32_t> index_of(share.customers.size(), -1);  // the customer's index in this message
+  std::vector<std::string> names;
+  std::vector<uint32_t> customer;
+  std::vector<int64_t> time;
+  std::vector<int32_t> touchpoint, channel;
+  std::vector<float> value;
+  std::vector<uint8_t> conversion;
+  for (size_t row = 0; row < share.size(); ++row) {
+    const uint32_t c = share.customer[row];
+    if (owner[c] != destination) continue;
+    if (index_of[c] < 0) {
+      index_of[c] = static_cast<int32_t>(names.size());
+      names.push_back(share.customers.name(static_cast<int32_t>(c)));
+    }
+    customer.push_back(static_cast<uint32_t>(index_of[c]));
+    time.push_back(share.timestamp_ms[row]);
+    touchpoint.push_back(touchpoint_global[share.touchpoint[row]]);
+    channel.push_back(channel_global[share.channel[row]]);
+    value.push_back(share.value[row]);
+    conversion.push_back(share.is_conversion[row]);
+  }
+  RecordWriter out;
+  out.value<uint64_t>(names.size());
+  for (const std::string& name : names) out.text(name);
+  out.values(customer);
+  out.values(time);
+  out.values(touchpoint);
+  out.values(channel);
+  out.values(value);
+  out.values(conversion);
+  return out.take();
+}
+
+// One dictionary agreed: every process's names in its order of first appearance, in rank order.
+// Returns the global id of each of this process's ids.
+std::vector<int32_t> agree_on_names(ProcessGroup& group, const Vocabulary& own, Vocabulary& global) {
+  RecordWriter out;
+  out.value<uint64_t>(static_cast<uint64_t>(own.size()));
+  for (const std::string& name : own.names()) out.text(name);
+  for (const std::string& part : group.all_gather(out.take())) {
+    RecordReader in(part);
+    const auto n = in.value<uint64_t>();
+    for (uint64_t k = 0; k < n; ++k) global.encode(in.text());
+  }
+  std::vector<int32_t> ids(static_cast<size_t>(own.size()));
+  for (int32_t id = 0; id < own.size(); ++id) ids[id] = global.find(own.name(id));
+  return ids;
+}
+
+}  // namespace
+
+bool readable_in_shares(const RunConfig& config, std::string* why_not) {
+  const auto no = [&](const char* reason) {
+    if (why_not != nullptr) *why_not = reason;
+    return false;
+  };
+  if (!config.sources.empty()) return no("several sources");
+  if (!config.taxonomy.file.empty()) return no("a taxonomy");
+  if (!config.csv.columns.dimensions.empty() || !config.csv.columns.extra.empty()) return no("custom dimensions");
+  if (!config.outcome.label_file.empty()) return no("a label file");
+  if (!config.case_attributes_path.empty()) return no("case attributes");
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(config.input_path, error)) return no("not a regular file");
+  InputFormat format = config.input_format;
+  if (format == InputFormat::Auto) {
+    try {
+      format = detect_input_format(config.input_path);
+    } catch (const Error&) {
+      return no("unreadable");  // the whole read reports it
+    }
+  }
+  if (format != InputFormat::Csv) return no("not CSV");
+  return true;
+}
+
+EventTable exchange_events(ProcessGroup& group, const EventTable& share) {
+  EventTable own;
+  const std::vector<int32_t> touchpoint_global = agree_on_names(group, share.touchpoints, own.touchpoints);
+  const std::vector<int32_t> channel_global = agree_on_names(group, share.channels, own.channels);
+  std::vector<int32_t> owner(static_cast<size_t>(share.customers.size()));
+  for (int32_t c = 0; c < share.customers.size(); ++c) owner[c] = owner_of_customer(share.customers.name(c), group.size());
+  std::vector<std::string> outgoing(static_cast<size_t>(group.size()));
+  for (int d = 0; d < group.size(); ++d) outgoing[d] = encode_for(share, owner, d, touchpoint_global, channel_global);
+  // Received in rank order, each in its file order: each customer's events keep the file's order.
+  for (const std::string& message : group.all_to_all(std::move(outgoing))) {
+    RecordReader in(message);
+    const auto n_names = in.value<uint64_t>();
+    std::vector<uint32_t> customer_id(static_cast<size_t>(n_names));
+    for (uint64_t k = 0; k < n_names; ++k) customer_id[k] = static_cast<uint32_t>(own.customers.encode(in.text()));
+    const auto customer = in.values<uint32_t>();
+    const auto time = in.values<int64_t>();
+    const auto touchpoint = in.values<int32_t>();
+    const auto channel = in.values<int32_t>();
+    const auto value = in.values<float>();
+    const auto conversion = in.values<uint8_t>();
+    own.reserve(own.size() + customer.size());
+    for (size_t row = 0; row < customer.size(); ++row)
+      own.push_back(customer_id.at(customer[row]), time.at(row), touchpoint.at(row), channel.at(row), value.at(row),
+                    conversion.at(row) != 0);
+  }
+  return own;
+}
+
+IngestResult read_own_customers(const RunConfig& config, const Context& ctx, ProcessGroup& group) {
+  IngestResult read;
+  // Decided together: one process that cannot read in shares (its copy of the file is missing or
+  // differs) makes every process read whole, where its failure is agreed on like any other.
+  std::vector<int64_t> cannot = {group.size() > 1 && readable_in_shares(config) ? 0 : 1};
+  group.sum(cannot);
+  if (cannot[0] > 0) {
+    group.run_agreed([&] {
+      read = read_configured_input(config, ctx);
+      keep_own_customers(read.events, group.rank(), group.size());
+    });
+    return read;
+  }
+
+  // Byte ranges of equal size; each share holds the lines that begin in its range.
+  std::error_code size_error;
+  const uint64_t file_size = std::filesystem::file_size(config.input_path, size_error);
+  CsvOptions csv = config.csv;
+  csv.num_threads = config.threads;
+  const auto cut = [&](int r) { return file_size / static_cast<uint64_t>(group.size()) * static_cast<uint64_t>(r); };
+  csv.share_begin = cut(group.rank());
+  csv.share_end = group.rank() + 1 == group.size() ? UINT64_MAX : cut(group.rank() + 1);
+  ShareOutcome outcome;
+  try {
+    if (size_error) throw InputError(config.input_path, 0, "", "", "cannot read the file's size: " + size_error.message());
+    read = read_events_csv(config.input_path, csv);
+    outcome.line_ends = read.line_ends;
+  } catch (const InputError& error) {
+    outcome.kind = 'i';
+    outcome.error = error;
+  } catch (const ConfigError& error) {
+    outcome.kind = 'c';
+    outcome.message = error.what();
+  } catch (const std::exception& error) {
+    outcome.kind = 'e';
+    outcome.message = error.what();
+  }
+  const std::vector<int64_t> lines_before = agree_on_shares(group, outcome);
+
+  // The counts and first bad rows of the whole input, bad rows named by their line in the file.
+  std::vector<int64_t> rows = {read.rows_read, read.rows_skipped};
+  group.sum(rows);
+  RecordWriter bad_out;
+  bad_out.value<uint64_t>(read.first_bad_rows.size());
+  for (const BadRow& bad : read.first_bad_rows) {
+    bad_out.value(bad.line + lines_before[static_cast<size_t>(group.rank())]);
+    bad_out.text(bad.column);
+    bad_out.text(bad.value);
+    bad_out.text(bad.reason);
+  }
+  std::vector<BadRow> first_bad_rows;
+  for (const std::string& part : group.all_gather(bad_out.take())) {
+    RecordReader in(part);
+    const auto n = in.value<uint64_t>();
+    for (uint64_t k = 0; k < n; ++k) {
+      BadRow bad;
+      bad.line = in.value<int64_t>();
+      bad.column = in.text();
+      bad.value = in.text();
+      bad.reason = in.text();
+      if (first_bad_rows.size() < IngestResult::kMaxReportedBadRows) first_bad_rows.push_back(std::move(bad));
+    }
+  }
+  IngestResult own;
+  own.events = exchange_events(group, read.events);
+  own.file = config.input_path;
+  own.file_bytes = file_size;
+  own.rows_read = rows[0];
+  own.rows_skipped = rows[1];
+  own.first_bad_rows = std::move(first_bad_rows);
+  if (rows[0] - rows[1] == 0)  // every process knows: no collective is pending
+    throw AgreedFailure(InputError(config.input_path, 0, "", "",
+                                   fmt::format("no valid data rows ({} rows read, {} skipped)", rows[0], rows[1]))
+                            .what(),
+                        1);
+  return own;
+}
+
+}  // namespace jm
