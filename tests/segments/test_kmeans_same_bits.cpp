@@ -168,6 +168,14 @@ TEST(SilhouetteSameBits, OneDistanceMatrixScoresEveryLabelling) {
   }
 }
 
+TEST(SilhouetteSameBits, SingletonAndEmptyClustersScoreAsBefore) {
+  const auto blobs = make_blobs(700, 5, 4, 3.0, 1.0, 5);
+  const jm::SilhouetteSample sample(jm::make_context(jm::Backend::Cpu, 2), blobs.points.data(), blobs.n, blobs.dims, 700, 9);
+  std::vector<int32_t> labels = blobs.truth;
+  for (int64_t i = 0; i < 4; ++i) labels[i * 101] = static_cast<int32_t>(36 + i);  // one point each; 4..35 empty
+  EXPECT_EQ(sample.score(labels, 40), reference_silhouette(blobs.points.data(), blobs.n, blobs.dims, labels, 40, 700, 9));
+}
+
 TEST(SilhouetteSameBits, SamplesTooLargeForTheMatrixRecomputeTheDistances) {
   // 6,000 points: 6,000^2 doubles exceed kMaxMatrixBytes, so the distances are measured per score.
   static_assert(int64_t(6000) * 6000 * 8 > jm::SilhouetteSample::kMaxMatrixBytes, "the sample must exceed the matrix cap");
@@ -179,17 +187,19 @@ TEST(SilhouetteSameBits, SamplesTooLargeForTheMatrixRecomputeTheDistances) {
 TEST(SilhouetteSameBits, GpuScoresEqualTheCpuScores) {
   if (!jm::gpu_available()) GTEST_SKIP() << "no CUDA device";
   const jm::Context cpu = jm::make_context(jm::Backend::Cpu, 2), gpu = jm::make_context(jm::Backend::Gpu, 2);
-  const auto blobs = make_blobs(3000, 5, 4, 3.0, 1.0, 5);
-  // 700 sampled points (the CPU stores their distances) and 6,000 of 9,000 (it measures them again).
-  for (const int64_t sample_size : {int64_t(700), int64_t(6000)}) {
-    const auto points = sample_size == 700 ? blobs : make_blobs(9000, 3, 3, 3.0, 1.0, 6);
+  // Every one of 700 points sampled (the CPU stores their distances), and 6,000 of 9,000 (it
+  // measures them at every score).
+  for (const auto& [n, sample_size] : {std::pair<int64_t, int64_t>{700, 700}, {9000, 6000}}) {
+    const auto points = make_blobs(n, 5, 4, 3.0, 1.0, 5);
     const jm::SilhouetteSample on_cpu(cpu, points.points.data(), points.n, points.dims, sample_size, 9);
     const jm::SilhouetteSample on_gpu(gpu, points.points.data(), points.n, points.dims, sample_size, 9);
     for (const int k : {2, 3, 4, 6, 40}) {
-      // A few singletons and empty clusters at k = 40.
       std::vector<int32_t> labels(static_cast<size_t>(points.n));
-      for (int64_t i = 0; i < points.n; ++i)
-        labels[i] = i % 997 == 0 ? static_cast<int32_t>(i / 997) % k : (points.truth[i] + static_cast<int32_t>(i % 7 == 0)) % k;
+      for (int64_t i = 0; i < points.n; ++i) labels[i] = (points.truth[i] + static_cast<int32_t>(i % 7 == 0)) % std::min(k, 4);
+      // At k = 40: clusters 36..39 of one point each (singletons when sampled, always at n = 700),
+      // and clusters 4..35 empty.
+      if (k == 40)
+        for (int64_t i = 0; i < 4; ++i) labels[i * 101] = static_cast<int32_t>(36 + i);
       EXPECT_EQ(on_gpu.score(labels, k), on_cpu.score(labels, k)) << "k " << k << ", sample " << sample_size;
     }
   }
