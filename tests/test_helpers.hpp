@@ -1,6 +1,10 @@
-// Small helpers shared by the test suites: scratch folders and file writing.
+// Small helpers shared by the test suites: scratch folders, file writing, running the command line.
 #pragma once
 
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +46,31 @@ inline std::string shared_data(const std::string& relative) {
   const char* moved = std::getenv("JM_SHARED_DATA_DIR");
   auto path = std::filesystem::path(moved != nullptr && *moved != '\0' ? moved : JM_SHARED_DATA_DIR) / relative;
   return std::filesystem::exists(path) ? path.string() : std::string();
+}
+
+/// What a shell command line printed (stdout and stderr together) and its exit status.
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+
+/// Runs `command` with /bin/sh; stdout and stderr together.
+inline CommandResult run_shell(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return {-1, "popen failed"};
+  std::string output;
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+/// The binary under test: JM_CLI when set (a build carried to another machine, where the
+/// compiled-in path does not exist), else the one built beside the tests.
+inline std::string cli_path() {
+  const char* from_environment = std::getenv("JM_CLI");
+  return from_environment != nullptr && *from_environment != '\0' ? from_environment : JM_CLI_PATH;
 }
 
 }  // namespace jm::testing

@@ -112,7 +112,15 @@ int run_mine_across_processes(const MineFlags& flags, const RunConfig& config, c
   const Context& ctx = *context;
 
   StageTimer timer(!flags.quiet && first);
-  IngestResult read = timer.run("ingest", [&] { return read_own_customers(config, ctx, group); });
+  IngestResult read;
+  try {
+    read = timer.run("ingest", [&] { return read_own_customers(config, ctx, group); });
+  } catch (const AgreedFailure&) {
+    throw;  // every process stops on it
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
+    group.abort(1);
+  }
   // The same path with other contents on another node would sum counts of different data.
   std::string input_identity;
   group.run_agreed([&] { input_identity = file_fingerprint(config.input_path); });

@@ -117,40 +117,65 @@ std::vector<int64_t> agree_on_shares(ProcessGroup& group, const ShareOutcome& ow
   return lines_before;
 }
 
-// The rows, vocabularies and owners of one share, encoded for one destination process.
-std::string encode_for(const EventTable& share, const std::vector<int32_t>& owner, int destination,
-                       const std::vector<int32_t>& touchpoint_global, const std::vector<int32_t>& channel_global) {
-  std::vector<int32_t> index_of(share.customers.size(), -1);  // the customer's index in this message
-  std::vector<std::string> names;
-  std::vector<uint32_t> customer;
-  std::vector<int64_t> time;
-  std::vector<int32_t> touchpoint, channel;
-  std::vector<float> value;
-  std::vector<uint8_t> conversion;
+// The rows of one share grouped by the process that owns their customer, each group encoded as
+// one message: its customers' names, then its rows column by column (customer as an index into
+// those names; touchpoints and channels already in the agreed numbering). One pass over the rows.
+std::vector<std::string> encode_by_owner(const EventTable& share, const std::vector<int32_t>& owner, int processes,
+                                         const std::vector<int32_t>& touchpoint_global,
+                                         const std::vector<int32_t>& channel_global) {
+  struct Message {
+    std::vector<std::string> names;
+    std::vector<uint32_t> customer;
+    std::vector<int64_t> time;
+    std::vector<int32_t> touchpoint, channel;
+    std::vector<float> value;
+    std::vector<uint8_t> conversion;
+  };
+  std::vector<Message> messages(static_cast<size_t>(processes));
+  std::vector<int64_t> rows_to(static_cast<size_t>(processes), 0);
+  for (size_t row = 0; row < share.size(); ++row) ++rows_to[owner[share.customer[row]]];
+  for (int d = 0; d < processes; ++d) {
+    Message& m = messages[d];
+    const auto n = static_cast<size_t>(rows_to[d]);
+    m.customer.reserve(n);
+    m.time.reserve(n);
+    m.touchpoint.reserve(n);
+    m.channel.reserve(n);
+    m.value.reserve(n);
+    m.conversion.reserve(n);
+  }
+  // A customer has one owner, so its index in that owner's message is its only one.
+  std::vector<int32_t> index_of(static_cast<size_t>(share.customers.size()), -1);
   for (size_t row = 0; row < share.size(); ++row) {
     const uint32_t c = share.customer[row];
-    if (owner[c] != destination) continue;
+    Message& m = messages[owner[c]];
     if (index_of[c] < 0) {
-      index_of[c] = static_cast<int32_t>(names.size());
-      names.push_back(share.customers.name(static_cast<int32_t>(c)));
+      index_of[c] = static_cast<int32_t>(m.names.size());
+      m.names.push_back(share.customers.name(static_cast<int32_t>(c)));
     }
-    customer.push_back(static_cast<uint32_t>(index_of[c]));
-    time.push_back(share.timestamp_ms[row]);
-    touchpoint.push_back(touchpoint_global[share.touchpoint[row]]);
-    channel.push_back(channel_global[share.channel[row]]);
-    value.push_back(share.value[row]);
-    conversion.push_back(share.is_conversion[row]);
+    m.customer.push_back(static_cast<uint32_t>(index_of[c]));
+    m.time.push_back(share.timestamp_ms[row]);
+    m.touchpoint.push_back(touchpoint_global[share.touchpoint[row]]);
+    m.channel.push_back(channel_global[share.channel[row]]);
+    m.value.push_back(share.value[row]);
+    m.conversion.push_back(share.is_conversion[row]);
   }
-  RecordWriter out;
-  out.value<uint64_t>(names.size());
-  for (const std::string& name : names) out.text(name);
-  out.values(customer);
-  out.values(time);
-  out.values(touchpoint);
-  out.values(channel);
-  out.values(value);
-  out.values(conversion);
-  return out.take();
+  std::vector<std::string> encoded(static_cast<size_t>(processes));
+  for (int d = 0; d < processes; ++d) {
+    Message& m = messages[d];
+    RecordWriter out;
+    out.value<uint64_t>(m.names.size());
+    for (const std::string& name : m.names) out.text(name);
+    out.values(m.customer);
+    out.values(m.time);
+    out.values(m.touchpoint);
+    out.values(m.channel);
+    out.values(m.value);
+    out.values(m.conversion);
+    encoded[d] = out.take();
+    m = Message{};  // free each group once encoded
+  }
+  return encoded;
 }
 
 // One dictionary agreed: every process's names in its order of first appearance, in rank order.
@@ -169,6 +194,39 @@ std::vector<int32_t> agree_on_names(ProcessGroup& group, const Vocabulary& own, 
   return ids;
 }
 
+// The input's format: as configured, or detected; Auto when it cannot be read.
+InputFormat format_of(const RunConfig& config) {
+  if (config.input_format != InputFormat::Auto) return config.input_format;
+  try {
+    return detect_input_format(config.input_path);
+  } catch (const Error&) {
+    return InputFormat::Auto;
+  }
+}
+
+// An SPMF share's customers are named by their sequence number in the share: renumbered for the
+// whole file by adding the sequences of the shares before it.
+void number_sequences_in_file(EventTable& events, int64_t sequences_before) {
+  std::vector<std::string> names;
+  names.reserve(static_cast<size_t>(events.customers.size()));
+  for (const std::string& name : events.customers.names()) names.push_back(std::to_string(std::stoll(name) + sequences_before));
+  events.customers = Vocabulary{};
+  events.customers.append_distinct(std::move(names));
+}
+
+// An SPMF share keeps its own sequences (each line is a customer of its own, whole in one share):
+// only the items and the channel are renumbered as one reading of the file numbers them.
+EventTable renumber_items(ProcessGroup& group, EventTable share) {
+  Vocabulary touchpoints, channels;
+  const std::vector<int32_t> touchpoint_global = agree_on_names(group, share.touchpoints, touchpoints);
+  const std::vector<int32_t> channel_global = agree_on_names(group, share.channels, channels);
+  for (int32_t& t : share.touchpoint) t = touchpoint_global[t];
+  for (int32_t& c : share.channel) c = channel_global[c];
+  share.touchpoints = std::move(touchpoints);
+  share.channels = std::move(channels);
+  return share;
+}
+
 }  // namespace
 
 bool readable_in_shares(const RunConfig& config, std::string* why_not) {
@@ -183,15 +241,10 @@ bool readable_in_shares(const RunConfig& config, std::string* why_not) {
   if (!config.case_attributes_path.empty()) return no("case attributes");
   std::error_code error;
   if (!std::filesystem::is_regular_file(config.input_path, error)) return no("not a regular file");
-  InputFormat format = config.input_format;
-  if (format == InputFormat::Auto) {
-    try {
-      format = detect_input_format(config.input_path);
-    } catch (const Error&) {
-      return no("unreadable");  // the whole read reports it
-    }
-  }
-  if (format != InputFormat::Csv) return no("not CSV");
+  const InputFormat format = format_of(config);
+  if (format == InputFormat::Parquet) return no("Parquet");
+  if (format == InputFormat::Auto) return no("unreadable");  // the whole read reports why
+  if (format == InputFormat::Spmf && config.csv.on_error == OnError::Skip) return no("SPMF with --on-error skip");
   return true;
 }
 
@@ -201,24 +254,29 @@ EventTable exchange_events(ProcessGroup& group, const EventTable& share) {
   const std::vector<int32_t> channel_global = agree_on_names(group, share.channels, own.channels);
   std::vector<int32_t> owner(static_cast<size_t>(share.customers.size()));
   for (int32_t c = 0; c < share.customers.size(); ++c) owner[c] = owner_of_customer(share.customers.name(c), group.size());
-  std::vector<std::string> outgoing(static_cast<size_t>(group.size()));
-  for (int d = 0; d < group.size(); ++d) outgoing[d] = encode_for(share, owner, d, touchpoint_global, channel_global);
   // Received in rank order, each in its file order: each customer's events keep the file's order.
-  for (const std::string& message : group.all_to_all(std::move(outgoing))) {
+  const std::vector<std::string> incoming =
+      group.all_to_all(encode_by_owner(share, owner, group.size(), touchpoint_global, channel_global));
+  for (const std::string& message : incoming) {
     RecordReader in(message);
     const auto n_names = in.value<uint64_t>();
     std::vector<uint32_t> customer_id(static_cast<size_t>(n_names));
     for (uint64_t k = 0; k < n_names; ++k) customer_id[k] = static_cast<uint32_t>(own.customers.encode(in.text()));
     const auto customer = in.values<uint32_t>();
-    const auto time = in.values<int64_t>();
-    const auto touchpoint = in.values<int32_t>();
-    const auto channel = in.values<int32_t>();
-    const auto value = in.values<float>();
-    const auto conversion = in.values<uint8_t>();
-    own.reserve(own.size() + customer.size());
-    for (size_t row = 0; row < customer.size(); ++row)
-      own.push_back(customer_id.at(customer[row]), time.at(row), touchpoint.at(row), channel.at(row), value.at(row),
-                    conversion.at(row) != 0);
+    const size_t first = own.size(), n = customer.size();
+    for (const uint32_t index : customer)
+      if (index >= customer_id.size()) throw Error("an exchanged event names no customer of its message");
+    own.customer.resize(first + n);
+    for (size_t row = 0; row < n; ++row) own.customer[first + row] = customer_id[customer[row]];
+    const auto append = [&](auto& column, const auto& part) {
+      if (part.size() != n) throw Error("an exchanged message has columns of different lengths");
+      column.insert(column.end(), part.begin(), part.end());
+    };
+    append(own.timestamp_ms, in.values<int64_t>());
+    append(own.touchpoint, in.values<int32_t>());
+    append(own.channel, in.values<int32_t>());
+    append(own.value, in.values<float>());
+    append(own.is_conversion, in.values<uint8_t>());
   }
   return own;
 }
@@ -245,10 +303,12 @@ IngestResult read_own_customers(const RunConfig& config, const Context& ctx, Pro
   const auto cut = [&](int r) { return file_size / static_cast<uint64_t>(group.size()) * static_cast<uint64_t>(r); };
   csv.share_begin = cut(group.rank());
   csv.share_end = group.rank() + 1 == group.size() ? UINT64_MAX : cut(group.rank() + 1);
+  const bool spmf = format_of(config) == InputFormat::Spmf;
   ShareOutcome outcome;
   try {
     if (size_error) throw InputError(config.input_path, 0, "", "", "cannot read the file's size: " + size_error.message());
-    read = read_events_csv(config.input_path, csv);
+    read = spmf ? read_events_spmf_share(config.input_path, config.threads, csv.share_begin, csv.share_end)
+                : read_events_csv(config.input_path, csv);
     outcome.line_ends = read.line_ends;
   } catch (const InputError& error) {
     outcome.kind = 'i';
@@ -287,15 +347,27 @@ IngestResult read_own_customers(const RunConfig& config, const Context& ctx, Pro
     }
   }
   IngestResult own;
-  own.events = exchange_events(group, read.events);
+  if (spmf) {
+    // Each line is a customer of its own, whole in this share: it stays here, numbered as in the file.
+    std::vector<int64_t> sequences(static_cast<size_t>(group.size()), 0);
+    sequences[static_cast<size_t>(group.rank())] = read.rows_read;
+    group.sum(sequences);
+    number_sequences_in_file(read.events, std::accumulate(sequences.begin(), sequences.begin() + group.rank(), int64_t{0}));
+    own.events = renumber_items(group, std::move(read.events));
+  } else {
+    own.events = exchange_events(group, read.events);
+  }
   own.file = config.input_path;
   own.file_bytes = file_size;
   own.rows_read = rows[0];
   own.rows_skipped = rows[1];
   own.first_bad_rows = std::move(first_bad_rows);
-  if (rows[0] - rows[1] == 0)  // every process knows: no collective is pending
+  std::vector<int64_t> events = {static_cast<int64_t>(own.events.size())};
+  group.sum(events);
+  if (events[0] == 0)  // every process knows: no collective is pending
     throw AgreedFailure(InputError(config.input_path, 0, "", "",
-                                   fmt::format("no valid data rows ({} rows read, {} skipped)", rows[0], rows[1]))
+                                   spmf ? fmt::format("no events ({} sequences, all empty)", rows[0])
+                                        : fmt::format("no valid data rows ({} rows read, {} skipped)", rows[0], rows[1]))
                             .what(),
                         1);
   return own;

@@ -1,10 +1,12 @@
 // Reading the input across the processes of a run. Where it can, each process reads a share of
-// one CSV file (the lines that begin in its byte range), the processes agree on the touchpoint and
-// channel dictionaries, and every event is sent to the process that owns its customer
-// (owner_of_customer): each process then holds its own customers' events, numbered as one process
-// reading the whole file numbers them, and no process read more than its share. Other inputs
-// (SPMF, Parquet, several sources, a taxonomy, custom dimensions) are read whole by every process,
-// which keeps its own customers' events.
+// the file (the lines that begin in its byte range) and no more:
+// - one CSV file: the processes agree on the touchpoint and channel dictionaries and every event
+//   is sent to the process that owns its customer (owner_of_customer); each process then holds its
+//   own customers' events, numbered as one process reading the whole file numbers them;
+// - one SPMF file: each line is a customer of its own, so a share's sequences stay where they
+//   were read, renumbered as in the file, their items numbered as one reading would number them.
+// Other inputs (Parquet, several sources, a taxonomy, custom dimensions, a label file, case
+// attributes) are read whole by every process, which keeps its own customers' events.
 #pragma once
 
 #include <string>
@@ -18,7 +20,7 @@ namespace jm {
 
 class ProcessGroup;
 
-/// Whether the configured input is read in shares; when not, `why_not` says why.
+/// Whether the configured input is read in shares (one CSV or SPMF file); when not, `why_not` says why.
 bool readable_in_shares(const RunConfig& config, std::string* why_not = nullptr);
 
 /// The events of the customers this process owns (the dictionaries of touchpoints and channels

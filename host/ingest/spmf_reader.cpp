@@ -187,12 +187,13 @@ class SpmfChunk {
 
 }  // namespace
 
-IngestResult read_events_spmf(const std::string& path, int num_threads) {
-  return read_events_spmf(path, num_threads, nullptr);
-}
+namespace {
 
-IngestResult read_events_spmf(const std::string& path, int num_threads,
-                              const std::function<void(const EventTable&)>& on_events) {
+// The lines that begin in [share_begin, share_end) of the file (all of it by default).
+IngestResult read_spmf_lines(const std::string& path, int num_threads,
+                             const std::function<void(const EventTable&)>& on_events, uint64_t share_begin,
+                             uint64_t share_end) {
+  const bool whole_file = share_begin == 0 && share_end == UINT64_MAX;
   num_threads = resolve_thread_count(num_threads);
   int64_t rows_kept = 0;  // events handed to on_events
   IngestResult result;
@@ -202,7 +203,7 @@ IngestResult read_events_spmf(const std::string& path, int num_threads,
   const int32_t channel_id = events.channels.encode(kSpmfChannel);
 
   constexpr size_t kBlockBytes = size_t{32} << 20;
-  BlockReader reader(path, kBlockBytes);
+  BlockReader reader(path, kBlockBytes, share_begin, share_end);
   std::vector<SpmfChunk> chunks(static_cast<size_t>(num_threads));
   int64_t next_line = 1;
   int64_t sequences_before = 0;
@@ -224,6 +225,7 @@ IngestResult read_events_spmf(const std::string& path, int num_threads,
         throw InputError(path, next_line + chunk.error->line, std::move(chunk.error->column),
                          std::move(chunk.error->value), std::move(chunk.error->reason));
       next_line += chunk.newlines;
+      result.line_ends += chunk.newlines;
       // Every non-empty sequence is a new customer, so ids are known before the names are encoded.
       customer_bases[k] = static_cast<int32_t>(customer_count);
       customer_count += chunk.nonempty_sequence_numbers.size();
@@ -271,12 +273,30 @@ IngestResult read_events_spmf(const std::string& path, int num_threads,
   }
   result.file_bytes = reader.bytes_read();
   // Like a CSV without rows: nothing downstream can work on an empty log, so say so here.
-  if (events.size() == 0 && rows_kept == 0)
+  if (events.size() == 0 && rows_kept == 0 && whole_file)
     throw InputError(path, 0, "", "", "no events (" + std::to_string(result.rows_read) + " sequences, all empty)");
 #ifndef NDEBUG
   events.check_consistent();
 #endif
   return result;
+}
+
+}  // namespace
+
+IngestResult read_events_spmf(const std::string& path, int num_threads) {
+  return read_events_spmf(path, num_threads, nullptr);
+}
+
+IngestResult read_events_spmf(const std::string& path, int num_threads,
+                              const std::function<void(const EventTable&)>& on_events) {
+  return read_spmf_lines(path, num_threads, on_events, 0, UINT64_MAX);
+}
+
+IngestResult read_events_spmf_share(const std::string& path, int num_threads, uint64_t share_begin,
+                                    uint64_t share_end) {
+  IngestResult share = read_spmf_lines(path, num_threads, nullptr, share_begin, share_end);
+  share.file_bytes = 0;  // the share's bytes are not the file's: the caller knows the file
+  return share;
 }
 
 }  // namespace jm

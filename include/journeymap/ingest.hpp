@@ -107,7 +107,7 @@ struct IngestResult {
   uint64_t file_bytes = 0;
   int64_t rows_read = 0;     ///< data rows seen (excluding the header and blank lines)
   int64_t rows_skipped = 0;  ///< bad rows skipped under OnError::Skip
-  int64_t line_ends = 0;     ///< '\n' characters read (CSV): what numbers the lines of the share after this one
+  int64_t line_ends = 0;     ///< '\n' characters read (CSV, SPMF): what numbers the lines of the share after this one
   std::vector<BadRow> first_bad_rows;  ///< the first few skipped rows (at most kMaxReportedBadRows)
   /// Set when the events came from several sources: what each gave and how identities were stitched.
   std::shared_ptr<const SourcesReport> sources;
@@ -131,6 +131,12 @@ IngestResult read_events_spmf(const std::string& path, int num_threads = 0);
 IngestResult read_events_spmf(const std::string& path, int num_threads,
                               const std::function<void(const EventTable&)>& on_events);
 
+/// A share of an SPMF file for one of several processes: the lines that begin at byte offsets in
+/// [share_begin, share_end). Sequences are numbered from the share's first (customer "1" is its
+/// first non-comment line: add the sequences of the shares before it for the file's numbering),
+/// as are the lines in errors; a share without sequences is no error. `file_bytes` is left 0.
+IngestResult read_events_spmf_share(const std::string& path, int num_threads, uint64_t share_begin,
+                                    uint64_t share_end);
 /// Reads a Parquet event log with the same column mapping, timestamp settings, conversion rules and
 /// error handling as CSV (a bad row's `line` is its 1-based row number). Text columns are read as
 /// dictionaries; a timestamp column may be a Parquet timestamp or date, epoch numbers or text;

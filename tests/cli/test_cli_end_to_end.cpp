@@ -34,33 +34,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using jm::testing::cli_path;
+using jm::testing::CommandResult;
+using jm::testing::run_shell;
 
-// The binary under test: JM_CLI when set (a build carried to another machine, where the compiled-in
-// path does not exist), else the one built beside this test.
-std::string cli_path() {
-  const char* from_environment = std::getenv("JM_CLI");
-  return from_environment != nullptr && *from_environment != '\0' ? from_environment : JM_CLI_PATH;
-}
-
-// Runs a shell command line; stdout and stderr together.
-CommandResult run_shell(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string output;
-  std::array<char, 4096> buffer{};
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-CommandResult run_cli(const std::string& arguments) {
-  return run_shell(cli_path() + " " + arguments + " 2>&1");
-}
+CommandResult run_cli(const std::string& arguments) { return run_shell(cli_path() + " " + arguments); }
 
 std::string read_all(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -22,26 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using jm::testing::CommandResult;
+using jm::testing::run_shell;
 
-CommandResult run_shell(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string output;
-  std::array<char, 4096> buffer{};
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-std::string cli() {
-  const char* from_environment = std::getenv("JM_CLI");
-  return from_environment != nullptr && *from_environment != '\0' ? from_environment : JM_CLI_PATH;
-}
+std::string cli() { return jm::testing::cli_path(); }
 
 // mpirun with the loopback settings of a small machine: more processes than cores, and root
 // allowed (containers).
@@ -159,6 +143,44 @@ TEST_F(MineAcrossProcesses, ABadRowStopsEveryProcessNamingItsLineInTheWholeFile)
   ASSERT_NE(first, std::string::npos) << across.output << "\nexpected: " << message;
   EXPECT_NE(across.output.find(message, first + 1), std::string::npos) << across.output;
   EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(MineAcrossProcesses, SharesOfAnSpmfFileGiveTheResultOfOne) {
+  // Comments, blank lines, items that differ only in spelling ("07" and "7"), sequences of one item.
+  std::ofstream spmf(dir_ / "sequences.txt");
+  spmf << "# a comment\n@CONVERTED_FROM_TEXT\n";
+  for (int s = 0; s < 900; ++s) {
+    if (s % 97 == 0) spmf << "\n";
+    for (int e = 0; e <= s % 7; ++e) spmf << ((s * 7 + e * 3) % 11 == 0 ? "07" : std::to_string((s + e) % 9)) << " -1 ";
+    spmf << "-2\n";
+  }
+  spmf.close();
+  const std::string input = (dir_ / "sequences.txt").string();
+  const std::string options = " --min-support 20 --max-length 4 --device cpu --threads 1 --quiet";
+  const std::string single = (dir_ / "spmf_single.h5").string();
+  ASSERT_EQ(run_shell(cli() + " mine --input " + input + options + " --out " + single).exit_code, 0);
+  for (const int processes : {2, 3, 5}) {
+    const std::string out = (dir_ / ("spmf_" + std::to_string(processes) + ".h5")).string();
+    const CommandResult across = run_shell(mpirun() + " -np " + std::to_string(processes) + " " + cli() +
+                                           " mine --input " + input + options + " --out " + out);
+    ASSERT_EQ(across.exit_code, 0) << across.output;
+    const jm::ResultReader a(single), b(out);
+    EXPECT_GT(a.read_int64("/patterns/support").size(), 20u);
+    jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
+    expect_same_meta(a, b);
+  }
+  // A malformed line near the end (in the last share) is named by its line in the whole file.
+  std::ofstream(input, std::ios::app) << "3 -1 x -1 -2\n";
+  const CommandResult alone = run_shell(cli() + " mine --input " + input + options + " --out " + single + ".bad");
+  ASSERT_NE(alone.exit_code, 0);
+  const size_t at = alone.output.find(input + ":");
+  ASSERT_NE(at, std::string::npos) << alone.output;
+  const std::string where = alone.output.substr(at, alone.output.find(": ", at + input.size() + 1) - at);
+  const CommandResult across = run_shell(mpirun() + " -np 3 " + cli() + " mine --input " + input + options + " --out " +
+                                         (dir_ / "never.h5").string());
+  EXPECT_NE(across.exit_code, 0);
+  EXPECT_NE(across.output.find("journeymap: process 2 of 3: " + where + ":"), std::string::npos)
+      << across.output << "\nexpected: " << where;
 }
 
 TEST_F(MineAcrossProcesses, ProcessesOwningNoCustomersStillFinish) {

@@ -127,8 +127,11 @@ TEST(DistributedInput, OneCsvFileIsReadInSharesOtherInputsWhole) {
   std::string why;
   EXPECT_TRUE(jm::readable_in_shares(config, &why)) << why;
   config.input_path = jm::testing::write_file(dir / "events.spmf", "1 -1 2 -1 -2\n");
+  EXPECT_TRUE(jm::readable_in_shares(config, &why)) << why;
+  config.csv.on_error = jm::OnError::Skip;
   EXPECT_FALSE(jm::readable_in_shares(config, &why));
-  EXPECT_EQ(why, "not CSV");
+  EXPECT_EQ(why, "SPMF with --on-error skip");
+  config.csv.on_error = jm::OnError::Fail;
   config.input_path = (dir / "events.csv").string();
   config.outcome.label_file = "labels.csv";
   EXPECT_FALSE(jm::readable_in_shares(config, &why));
