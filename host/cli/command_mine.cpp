@@ -86,14 +86,16 @@ int run_mine_in_batches(const MineFlags& flags, const RunConfig& config, const P
   return 0;
 }
 
-// `mpirun -np N journeymap mine`: every process reads the input whole (so that all number the
-// touchpoints alike) and builds the journeys of the customers it owns; the patterns are counted
+// `mpirun -np N journeymap mine`: every process reads a share of the input (or the whole input
+// where it cannot be read in shares; distributed_input.hpp) and builds the journeys of the
+// customers it owns, numbered alike on every process; the patterns are counted
 // level by level, every count summed over the processes (batched_mining.hpp), so each process
 // finds the patterns of all journeys, and process 0 writes the result: the patterns one process
-// finds. A failure while reading stops every process with its message; one while counting, where
-// the others may be waiting on a sum, ends them all (MPI_Abort).
-int run_mine_across_processes(const MineFlags& flags, const RunConfig& config, const PatternOptions& options) {
-  ProcessGroup& group = process_group();
+// finds. A failure that one process can have alone stops every process with its message at the
+// next agreement; an unexpected one where the others may be waiting on a collective step (the
+// exchange, a sum) ends them all (MPI_Abort).
+int mine_across_processes(ProcessGroup& group, const MineFlags& flags, const RunConfig& config,
+                          const PatternOptions& options) {
   const bool first = group.rank() == 0;
   group.require_same("binary", binary_fingerprint());
   group.require_same("configuration", to_toml(config) + "\n# device " + flags.device);
@@ -112,15 +114,7 @@ int run_mine_across_processes(const MineFlags& flags, const RunConfig& config, c
   const Context& ctx = *context;
 
   StageTimer timer(!flags.quiet && first);
-  IngestResult read;
-  try {
-    read = timer.run("ingest", [&] { return read_own_customers(config, ctx, group); });
-  } catch (const AgreedFailure&) {
-    throw;  // every process stops on it
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
-    group.abort(1);
-  }
+  IngestResult read = timer.run("ingest", [&] { return read_own_customers(config, ctx, group); });
   // The same path with other contents on another node would sum counts of different data.
   std::string input_identity;
   group.run_agreed([&] { input_identity = file_fingerprint(config.input_path); });
@@ -149,10 +143,6 @@ int run_mine_across_processes(const MineFlags& flags, const RunConfig& config, c
     // Settings refused up front or a work budget exceeded: decided on counts every process shares,
     // so every process stops here with the same message.
     throw AgreedFailure(error.what(), 2);
-  } catch (const std::exception& error) {
-    // Any other failure may leave the other processes waiting in a sum: end them all.
-    std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
-    group.abort(1);
   }
   mined.how = fmt::format(
       "patterns counted level by level across {} {}, each holding the journeys of its own customers ({} passes, {} "
@@ -170,6 +160,21 @@ int run_mine_across_processes(const MineFlags& flags, const RunConfig& config, c
   std::cout << format_patterns_summary(mined.result, sequences);
   std::cout << "  written to " << flags.output << "\n";
   return 0;
+}
+
+int run_mine_across_processes(const MineFlags& flags, const RunConfig& config, const PatternOptions& options) {
+  ProcessGroup& group = process_group();
+  try {
+    return mine_across_processes(group, flags, config, options);
+  } catch (const AgreedFailure&) {
+    throw;  // every process stops on it
+  } catch (const std::exception& error) {
+    // Any other failure may leave the other processes waiting in a collective step: end them all.
+    if (group.size() == 1) throw;
+    std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
+    group.abort(1);
+  }
+  return 1;  // not reached: abort() ends the process
 }
 
 int run_mine(const MineFlags& flags) {

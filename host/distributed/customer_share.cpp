@@ -1,5 +1,6 @@
 #include "host/distributed/customer_share.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,13 @@ OutcomeStats outcome_stats_of_all(ProcessGroup& group, const OutcomeStats& own, 
   std::vector<int64_t> counts = {own.outcome_events,       own.same_instant_events,        own.events_after_outcome,
                                  own.events_after_window,  own.journeys_without_events,    own.journeys_labelled_by_file,
                                  own.journeys_unlabelled};
-  counts.insert(counts.end(), own.same_instant_by_touchpoint.begin(), own.same_instant_by_touchpoint.end());
+  // One count per touchpoint on every process, whatever it cut (a process that cut nothing has none).
+  std::vector<int64_t> per_touchpoint(static_cast<size_t>(touchpoints.size()), 0);
+  std::copy(own.same_instant_by_touchpoint.begin(),
+            own.same_instant_by_touchpoint.begin() +
+                static_cast<std::ptrdiff_t>(std::min(own.same_instant_by_touchpoint.size(), per_touchpoint.size())),
+            per_touchpoint.begin());
+  counts.insert(counts.end(), per_touchpoint.begin(), per_touchpoint.end());
   group.sum(counts);
   OutcomeStats total;
   total.outcome_events = counts[0];

@@ -227,6 +227,33 @@ EventTable renumber_items(ProcessGroup& group, EventTable share) {
   return share;
 }
 
+// What a process sees of the input file, compared between processes before they read in shares.
+struct FileLayout {
+  bool readable = false;
+  InputFormat format = InputFormat::Auto;
+  uint64_t file_size = 0;
+  uint64_t data_begin = 0;  // CSV: just past the header line (and the blank lines and mark before it)
+
+  std::string describe() const {
+    return fmt::format("{} {} {} {}", readable, static_cast<int>(format), file_size, data_begin);
+  }
+};
+
+FileLayout layout_of(const RunConfig& config) {
+  FileLayout layout;
+  layout.format = format_of(config);
+  std::error_code error;
+  layout.file_size = std::filesystem::file_size(config.input_path, error);
+  if (error) return layout;
+  try {
+    layout.data_begin = layout.format == InputFormat::Csv ? csv_data_begin(config.input_path) : 0;
+  } catch (const Error&) {
+    return layout;  // the whole read reports it
+  }
+  layout.readable = true;
+  return layout;
+}
+
 }  // namespace
 
 bool readable_in_shares(const RunConfig& config, std::string* why_not) {
@@ -283,11 +310,14 @@ EventTable exchange_events(ProcessGroup& group, const EventTable& share) {
 
 IngestResult read_own_customers(const RunConfig& config, const Context& ctx, ProcessGroup& group) {
   IngestResult read;
-  // Decided together: one process that cannot read in shares (its copy of the file is missing or
-  // differs) makes every process read whole, where its failure is agreed on like any other.
-  std::vector<int64_t> cannot = {group.size() > 1 && readable_in_shares(config) ? 0 : 1};
-  group.sum(cannot);
-  if (cannot[0] > 0) {
+  // Decided together, on what every process sees of the file: its format, its size and where the
+  // CSV header ends. A process that cannot read in shares, or sees another file, makes every
+  // process read whole (where a failure is agreed on and a different file is refused afterwards).
+  const FileLayout layout = group.size() > 1 && readable_in_shares(config) ? layout_of(config) : FileLayout{};
+  const std::vector<std::string> layouts = group.all_gather(layout.describe());
+  const bool shares = layout.readable && std::all_of(layouts.begin(), layouts.end(),
+                                                     [&](const std::string& other) { return other == layouts[0]; });
+  if (!shares) {
     group.run_agreed([&] {
       read = read_configured_input(config, ctx);
       keep_own_customers(read.events, group.rank(), group.size());
@@ -295,18 +325,20 @@ IngestResult read_own_customers(const RunConfig& config, const Context& ctx, Pro
     return read;
   }
 
-  // Byte ranges of equal size; each share holds the lines that begin in its range.
-  std::error_code size_error;
-  const uint64_t file_size = std::filesystem::file_size(config.input_path, size_error);
+  // The data after the header cut into byte ranges of equal size; each share holds the lines that
+  // begin in its range (the first share also the header and what precedes it).
+  const uint64_t data = layout.file_size - layout.data_begin;
+  const auto cut = [&](int r) {
+    return r == 0 ? 0 : layout.data_begin + data / static_cast<uint64_t>(group.size()) * static_cast<uint64_t>(r);
+  };
   CsvOptions csv = config.csv;
   csv.num_threads = config.threads;
-  const auto cut = [&](int r) { return file_size / static_cast<uint64_t>(group.size()) * static_cast<uint64_t>(r); };
   csv.share_begin = cut(group.rank());
   csv.share_end = group.rank() + 1 == group.size() ? UINT64_MAX : cut(group.rank() + 1);
-  const bool spmf = format_of(config) == InputFormat::Spmf;
+  const bool spmf = layout.format == InputFormat::Spmf;
+  const uint64_t file_size = layout.file_size;
   ShareOutcome outcome;
   try {
-    if (size_error) throw InputError(config.input_path, 0, "", "", "cannot read the file's size: " + size_error.message());
     read = spmf ? read_events_spmf_share(config.input_path, config.threads, csv.share_begin, csv.share_end)
                 : read_events_csv(config.input_path, csv);
     outcome.line_ends = read.line_ends;

@@ -443,6 +443,31 @@ OnError parse_on_error(const std::string& text) {
   throw ConfigError("unknown on_error value '" + text + "' (expected fail or skip)");
 }
 
+uint64_t csv_data_begin(const std::string& path) {
+  // The header is the first line that is not blank (a lone "\r" is blank too), as read_events_csv takes it.
+  BlockReader reader(path, size_t{1} << 20);
+  std::string_view block;
+  uint64_t offset = 0;
+  bool at_file_start = true;
+  while (reader.next(block)) {
+    if (at_file_start && block.substr(0, 3) == "\xEF\xBB\xBF") {
+      block.remove_prefix(3);
+      offset += 3;
+    }
+    at_file_start = false;
+    while (!block.empty()) {
+      const size_t newline = block.find('\n');
+      const size_t length = newline == std::string_view::npos ? block.size() : newline + 1;
+      std::string_view line = block.substr(0, newline);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      offset += length;
+      if (!line.empty()) return offset;
+      block.remove_prefix(length);
+    }
+  }
+  return offset;
+}
+
 IngestResult read_events_csv(const std::string& path, const CsvOptions& options) {
   validate_options(options);
   const int num_threads = resolve_thread_count(options.num_threads);

@@ -116,6 +116,11 @@ struct IngestResult {
   static constexpr size_t kMaxReportedBadRows = 20;
 };
 
+/// The byte offset just past a CSV file's header line (after a byte order mark and the blank lines
+/// before it): where its data rows begin, for cutting it into shares. The file's size when it
+/// holds no line end after the header. Throws InputError when it cannot be read.
+uint64_t csv_data_begin(const std::string& path);
+
 /// Reads a CSV event log. The first line is the header. Fields may be quoted with `"` (a doubled
 /// `""` inside is a quote); a quoted field may not span lines. Throws InputError naming the file,
 /// line, column and value on bad input unless `on_error` is Skip (then bad rows are counted);

@@ -183,18 +183,29 @@ TEST_F(MineAcrossProcesses, SharesOfAnSpmfFileGiveTheResultOfOne) {
       << across.output << "\nexpected: " << where;
 }
 
-TEST_F(MineAcrossProcesses, ProcessesOwningNoCustomersStillFinish) {
+TEST_F(MineAcrossProcesses, ProcessesOwningNoCustomersOrNoOutcomesStillFinish) {
+  // Two customers, one converting with an event logged at the same instant (cut): most of 5
+  // processes own nothing, and only one cuts anything. The header comes after 200 blank lines,
+  // more than the first share's bytes.
   const fs::path tiny = dir_ / "tiny.csv";
-  std::ofstream(tiny) << "customer_id,timestamp,touchpoint,channel,value,conversion\n"
+  std::ofstream(tiny) << std::string(200, '\n')
+                      << "customer_id,timestamp,touchpoint,channel,value,conversion\n"
                          "a,2026-01-01T00:00:00Z,home,web,0,0\na,2026-01-01T00:01:00Z,cart,web,0,0\n"
-                         "b,2026-01-01T00:00:00Z,home,web,0,0\nb,2026-01-01T00:02:00Z,cart,web,0,0\n";
-  const std::string options = " --min-support 1 --device cpu --threads 1 --quiet";
+                         "b,2026-01-01T00:00:00Z,home,web,0,0\nb,2026-01-01T00:02:00Z,buy,web,0,0\n"
+                         "b,2026-01-01T00:02:00Z,email,web,0,0\n";
+  const std::string options = " --conversion-touchpoint buy --min-support 1 --device cpu --threads 1 --quiet";
   ASSERT_EQ(run_shell(cli() + " mine --input " + tiny.string() + options + " --out " + (dir_ / "t1.h5").string()).exit_code, 0);
-  const CommandResult across = run_shell(mpirun() + " -np 5 " + cli() + " mine --input " + tiny.string() + options +
-                                         " --out " + (dir_ / "t5.h5").string());
-  ASSERT_EQ(across.exit_code, 0) << across.output;
-  jm::testing::expect_same_datasets(jm::ResultReader((dir_ / "t1.h5").string()),
-                                    jm::ResultReader((dir_ / "t5.h5").string()), "", true);
+  const jm::ResultReader one((dir_ / "t1.h5").string());
+  ASSERT_FALSE(one.read_strings("/meta/warnings").empty()) << "the cut must warn";
+  for (const int processes : {2, 5}) {
+    const std::string out = (dir_ / ("t" + std::to_string(processes) + "_across.h5")).string();
+    const CommandResult across = run_shell("timeout 120 " + mpirun() + " -np " + std::to_string(processes) + " " + cli() +
+                                           " mine --input " + tiny.string() + options + " --out " + out);
+    ASSERT_EQ(across.exit_code, 0) << across.output;
+    const jm::ResultReader many(out);
+    jm::testing::expect_same_datasets(one, many, "", true);
+    expect_same_meta(one, many);
+  }
 }
 
 TEST_F(MineAcrossProcesses, AnInputThatDiffersBetweenNodesIsRefused) {

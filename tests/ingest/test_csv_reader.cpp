@@ -705,6 +705,17 @@ TEST(CsvReader, ALineLongerThanABlockAcrossAShareBoundary) {
   expect_shares_make_the_whole(path, {2, 3, 5});
 }
 
+TEST(CsvReader, DataBeginsPastTheHeaderAndWhatPrecedesIt) {
+  const std::string row = "a,2026-03-01T12:00:00Z,home,web,1,0\n";
+  EXPECT_EQ(jm::csv_data_begin(write_file(scratch_dir() / "plain.csv", std::string(kHeader) + row)),
+            std::string(kHeader).size());
+  const std::string preamble = "\xEF\xBB\xBF\n\r\n\n";
+  EXPECT_EQ(jm::csv_data_begin(write_file(scratch_dir() / "blank.csv", preamble + kHeader + row)),
+            preamble.size() + std::string(kHeader).size());
+  const std::string header_only = "customer_id,timestamp,touchpoint";
+  EXPECT_EQ(jm::csv_data_begin(write_file(scratch_dir() / "header.csv", header_only)), header_only.size());
+}
+
 TEST(CsvReader, AShareWithoutRowsIsNoError) {
   const std::string path = write_file(scratch_dir() / "one.csv", std::string(kHeader) + "a,2026-03-01T12:00:00Z,home,web,1,0\n");
   CsvOptions options;
