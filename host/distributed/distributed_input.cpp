@@ -269,7 +269,6 @@ bool readable_in_shares(const RunConfig& config, std::string* why_not) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(config.input_path, error)) return no("not a regular file");
   const InputFormat format = format_of(config);
-  if (format == InputFormat::Parquet) return no("Parquet");
   if (format == InputFormat::Auto) return no("unreadable");  // the whole read reports why
   if (format == InputFormat::Spmf && config.csv.on_error == OnError::Skip) return no("SPMF with --on-error skip");
   return true;
@@ -335,12 +334,21 @@ IngestResult read_own_customers(const RunConfig& config, const Context& ctx, Pro
   csv.num_threads = config.threads;
   csv.share_begin = cut(group.rank());
   csv.share_end = group.rank() + 1 == group.size() ? UINT64_MAX : cut(group.rank() + 1);
+  csv.parquet_share_index = group.rank();  // a Parquet file is shared by row groups instead
+  csv.parquet_share_count = group.size();
   const bool spmf = layout.format == InputFormat::Spmf;
   const uint64_t file_size = layout.file_size;
   ShareOutcome outcome;
   try {
-    read = spmf ? read_events_spmf_share(config.input_path, config.threads, csv.share_begin, csv.share_end)
-                : read_events_csv(config.input_path, csv);
+    switch (layout.format) {
+      case InputFormat::Spmf:
+        read = read_events_spmf_share(config.input_path, config.threads, csv.share_begin, csv.share_end);
+        break;
+      case InputFormat::Parquet:
+        read = read_events_parquet(config.input_path, csv);  // bad rows keep their row in the file
+        break;
+      default: read = read_events_csv(config.input_path, csv);
+    }
     outcome.line_ends = read.line_ends;
   } catch (const InputError& error) {
     outcome.kind = 'i';

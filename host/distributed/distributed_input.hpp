@@ -4,8 +4,9 @@
 //   is sent to the process that owns its customer (owner_of_customer); each process then holds its
 //   own customers' events, numbered as one process reading the whole file numbers them;
 // - one SPMF file: each line is a customer of its own, so a share's sequences stay where they
-//   were read, renumbered as in the file, their items numbered as one reading would number them.
-// Other inputs (Parquet, several sources, a taxonomy, custom dimensions, a label file, case
+//   were read, renumbered as in the file, their items numbered as one reading would number them;
+// - one Parquet file: shared by row groups instead of bytes, then exchanged as CSV is.
+// Other inputs (several sources, a taxonomy, custom dimensions, a label file, case
 // attributes) are read whole by every process, which keeps its own customers' events.
 #pragma once
 
@@ -20,7 +21,7 @@ namespace jm {
 
 class ProcessGroup;
 
-/// Whether the configured input is read in shares (one CSV or SPMF file); when not, `why_not` says why.
+/// Whether the configured input is read in shares (one CSV, SPMF or Parquet file); when not, `why_not` says why.
 bool readable_in_shares(const RunConfig& config, std::string* why_not = nullptr);
 
 /// The events of the customers this process owns (the dictionaries of touchpoints and channels

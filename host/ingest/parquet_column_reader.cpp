@@ -222,6 +222,7 @@ Result read_columns(const std::string& path, const Request& request) {
   std::vector<int> leaves;          // leaf column index of each wanted name
   std::vector<size_t> slot_of_leaf;  // which requested slot each read column fills
   std::vector<std::pair<size_t, size_t>> copies;  // (slot, slot it repeats): one column in two roles
+  std::vector<int> field_of_slot(request.names.size(), -1);  // the file's field read into each slot
   parquet::ArrowReaderProperties properties;
   properties.set_use_threads(request.num_threads != 1);
   for (size_t slot = 0; slot < request.names.size(); ++slot) {
@@ -234,6 +235,7 @@ Result read_columns(const std::string& path, const Request& request) {
     }
     if (!root.field(field)->is_primitive())
       throw ColumnError(name, "column '" + name + "' is a nested column (struct, list or map), which journeymap cannot read");
+    field_of_slot[slot] = field;
     const int leaf = schema.ColumnIndex(*root.field(field));
     const auto same = std::find(leaves.begin(), leaves.end(), leaf);
     if (same != leaves.end()) {
@@ -250,13 +252,32 @@ Result read_columns(const std::string& path, const Request& request) {
 
   Result result;
   result.columns.resize(request.names.size());
+  // Each column's kind from the file's schema, so that a share without row groups still has them.
+  std::shared_ptr<arrow::Schema> arrow_schema;
+  check(reader->GetSchema(&arrow_schema), "cannot read the Parquet file's schema");
+  for (size_t slot = 0; slot < request.names.size(); ++slot) {
+    if (field_of_slot[slot] < 0) continue;
+    const std::shared_ptr<arrow::DataType>& type = arrow_schema->field(field_of_slot[slot])->type();
+    result.columns[slot].arrow_type = type->ToString();
+    result.columns[slot].kind = kind_of(*type);
+  }
   std::vector<std::unique_ptr<TextAppender>> text;
   for (Column& column : result.columns) text.push_back(std::make_unique<TextAppender>(column));
   result.row_groups = reader->num_row_groups();
-  // Every column grows to the file's row count: reserved once instead of doubling row group by row group.
+  // The row groups of this share (all of them for one reader), and the file rows before them.
+  const int64_t groups = reader->num_row_groups(), count = std::max(1, request.share_count);
+  const int first_group = static_cast<int>(groups * request.share_index / count);
+  const int end_group = static_cast<int>(groups * (request.share_index + 1) / count);
+  const auto metadata = reader->parquet_reader()->metadata();
+  int64_t share_rows = 0;
+  for (int group = 0; group < end_group; ++group) {
+    const int64_t rows = metadata->RowGroup(group)->num_rows();
+    if (group < first_group) result.first_row += rows;
+    else share_rows += rows;
+  }
+  // Every column grows to the share's row count: reserved once instead of doubling row group by row group.
   const bool handed_over = static_cast<bool>(request.on_row_group);
-  const auto total_rows = handed_over ? size_t{0}
-                                      : static_cast<size_t>(std::max<int64_t>(0, reader->parquet_reader()->metadata()->num_rows()));
+  const auto total_rows = handed_over ? size_t{0} : static_cast<size_t>(std::max<int64_t>(0, share_rows));
   for (size_t k = 0; k < leaves.size(); ++k) {
     Column& column = result.columns[slot_of_leaf[k]];
     column.valid.reserve(total_rows);
@@ -271,10 +292,10 @@ Result read_columns(const std::string& path, const Request& request) {
   const std::launch policy = request.num_threads == 1 ? std::launch::deferred : std::launch::async;
   auto read_group = [&reader, &leaves](int group) { return reader->ReadRowGroup(group, leaves); };
   std::future<arrow::Result<std::shared_ptr<arrow::Table>>> next;
-  if (reader->num_row_groups() > 0) next = std::async(policy, read_group, 0);
-  for (int group = 0; group < reader->num_row_groups(); ++group) {
+  if (first_group < end_group) next = std::async(policy, read_group, first_group);
+  for (int group = first_group; group < end_group; ++group) {
     arrow::Result<std::shared_ptr<arrow::Table>> table = next.get();
-    if (group + 1 < reader->num_row_groups() && table.ok()) next = std::async(policy, read_group, group + 1);
+    if (group + 1 < end_group && table.ok()) next = std::async(policy, read_group, group + 1);
     check(table.status(), "cannot read row group " + std::to_string(group) + " (truncated file?)");
     for (size_t k = 0; k < leaves.size(); ++k) {
       const std::shared_ptr<arrow::ChunkedArray>& data = (*table)->column(static_cast<int>(k));

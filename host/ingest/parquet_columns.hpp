@@ -35,6 +35,10 @@ struct Request {
   /// dictionaries keep every value seen so far, so a code means the same in every group); the rows
   /// are dropped afterwards. Returning false stops the reading.
   std::function<bool(const Result& group)> on_row_group;
+  /// A share of the file for one of several processes: its row groups [G*index/count,
+  /// G*(index+1)/count) of the file's G. Rows keep their file numbers (Result::first_row).
+  int share_index = 0;
+  int share_count = 1;
 };
 
 struct Result {

@@ -258,6 +258,11 @@ IngestResult read_events_parquet(const std::string& path, const CsvOptions& opti
     request.required.push_back(1);
   }
   request.num_threads = options.num_threads;
+  request.share_index = options.parquet_share_index;
+  request.share_count = options.parquet_share_count;
+  if (request.share_count < 1 || request.share_index < 0 || request.share_index >= request.share_count)
+    throw ConfigError("a Parquet share must be one of its count (0 <= index < count)");
+  const bool whole_file = request.share_count == 1;
   IngestResult result;
   result.file = path;
   result.file_bytes = file_size_or_zero(path);
@@ -284,9 +289,9 @@ IngestResult read_events_parquet(const std::string& path, const CsvOptions& opti
   if (!read_ok) throw InputError(path, 0, read.error_column, "", read.error);
   if (!rows) {
     rows.emplace(path, options, request.names, read.columns, result);
-    rows->add(0, result);
+    rows->add(read.first_row, result);
   }
-  if (result.events.size() == 0 && rows_handed_over == 0)
+  if (result.events.size() == 0 && rows_handed_over == 0 && whole_file)
     throw InputError(path, 0, "", "", "no valid data rows (" + std::to_string(result.rows_read) + " rows read, " +
                                           std::to_string(result.rows_skipped) + " skipped)");
   return result;

@@ -80,6 +80,11 @@ struct CsvOptions {
   /// from the share's first line (line 1); a share without rows is no error. Default: the whole file.
   uint64_t share_begin = 0;
   uint64_t share_end = UINT64_MAX;
+  /// A share of a Parquet file for one of several processes: its row groups [G*index/count,
+  /// G*(index+1)/count) of the file's G. Bad rows keep their row number in the file; a share
+  /// without rows is no error. Default: the whole file.
+  int parquet_share_index = 0;
+  int parquet_share_count = 1;
   /// When set, the events are handed over block by block instead of kept: called after each block
   /// with the block's rows (ids global across blocks, vocabularies growing in first-appearance
   /// order); the reader then drops the rows, so memory holds one block of events. The result's

@@ -14,6 +14,8 @@
 #include <iterator>
 #include <string>
 
+#include "journeymap/export.hpp"
+#include "journeymap/ingest.hpp"
 #include "journeymap/result_file.hpp"
 #include "pipeline/same_datasets.hpp"
 #include "test_helpers.hpp"
@@ -181,6 +183,24 @@ TEST_F(MineAcrossProcesses, SharesOfAnSpmfFileGiveTheResultOfOne) {
   EXPECT_NE(across.exit_code, 0);
   EXPECT_NE(across.output.find("journeymap: process 2 of 3: " + where + ":"), std::string::npos)
       << across.output << "\nexpected: " << where;
+}
+
+TEST_F(MineAcrossProcesses, SharesOfAParquetFileGiveTheResultOfOne) {
+  if (!jm::parquet_export_available()) GTEST_SKIP() << "this build has no Apache Arrow";
+  const jm::IngestResult events = jm::read_events_csv(events_, jm::CsvOptions{});
+  const std::string parquet = (dir_ / "events.parquet").string();
+  jm::write_table_parquet(jm::event_table(events.events), parquet, 4000);  // about 7 row groups
+  const std::string single = (dir_ / "parquet_single.h5").string();
+  ASSERT_EQ(run_shell(cli() + " mine --input " + parquet + options_ + " --out " + single).exit_code, 0);
+  for (const int processes : {2, 3, 9}) {  // 9 processes: some without a row group
+    const std::string out = (dir_ / ("parquet_" + std::to_string(processes) + ".h5")).string();
+    const CommandResult across = run_shell(mpirun() + " -np " + std::to_string(processes) + " " + cli() +
+                                           " mine --input " + parquet + options_ + " --out " + out);
+    ASSERT_EQ(across.exit_code, 0) << across.output;
+    const jm::ResultReader a(single), b(out);
+    jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
+    expect_same_meta(a, b);
+  }
 }
 
 TEST_F(MineAcrossProcesses, ProcessesOwningNoCustomersOrNoOutcomesStillFinish) {

@@ -170,4 +170,57 @@ TEST_F(ParquetInput, RowGroupsHandedOverOneAtATimeGiveTheEventsOfTheWholeFile) {
   EXPECT_EQ(blocks, 2);
 }
 
+// Shares of row groups (CsvOptions::parquet_share_*): their rows one after the other are the rows of
+// the whole file, a share may hold no group at all, and a bad row keeps its row number in the file.
+TEST_F(ParquetInput, SharesOfRowGroupsHoldEveryRowOnce) {
+  const auto dir = jm::testing::scratch_dir();
+  jm::GeneratorOptions options;
+  options.journeys = 300;
+  options.seed = 9;
+  options.num_threads = 2;
+  const std::string csv = (dir / "events.csv").string();
+  jm::generate_dataset(options, csv);
+  const jm::IngestResult from_csv = jm::read_events_csv(csv, jm::CsvOptions{});
+  const std::string parquet = (dir / "events.parquet").string();
+  jm::write_table_parquet(jm::event_table(from_csv.events), parquet, 500);  // a few row groups
+  const jm::IngestResult whole = jm::read_events_parquet(parquet, jm::CsvOptions{});
+  const int64_t groups = (static_cast<int64_t>(whole.events.size()) + 499) / 500;
+  for (const int count : {1, 2, 3, static_cast<int>(groups) + 2}) {
+    std::vector<std::string> rows;
+    int64_t rows_read = 0;
+    for (int index = 0; index < count; ++index) {
+      jm::CsvOptions share;
+      share.parquet_share_index = index;
+      share.parquet_share_count = count;
+      const jm::IngestResult part = jm::read_events_parquet(parquet, share);
+      rows_read += part.rows_read;
+      for (size_t e = 0; e < part.events.size(); ++e)
+        rows.push_back(part.events.customers.name(static_cast<int32_t>(part.events.customer[e])) + " " +
+                       std::to_string(part.events.timestamp_ms[e]) + " " + part.events.touchpoints.name(part.events.touchpoint[e]));
+    }
+    ASSERT_EQ(rows.size(), whole.events.size()) << count << " shares";
+    for (size_t e = 0; e < rows.size(); ++e)
+      ASSERT_EQ(rows[e], whole.events.customers.name(static_cast<int32_t>(whole.events.customer[e])) + " " +
+                             std::to_string(whole.events.timestamp_ms[e]) + " " +
+                             whole.events.touchpoints.name(whole.events.touchpoint[e]))
+          << count << " shares, row " << e;
+    EXPECT_EQ(rows_read, whole.rows_read);
+  }
+  // A bad row in the last group: named by its row in the file from the last share.
+  jm::EventTable bad = from_csv.events;
+  const size_t last = bad.size() - 3;
+  bad.timestamp_ms[last] = 7258118400000LL + 1000;
+  const std::string bad_path = (dir / "bad.parquet").string();
+  jm::write_table_parquet(jm::event_table(bad), bad_path, 500);
+  jm::CsvOptions share;
+  share.parquet_share_index = 1;
+  share.parquet_share_count = 2;
+  try {
+    jm::read_events_parquet(bad_path, share);
+    ADD_FAILURE() << "the bad row was accepted";
+  } catch (const jm::InputError& error) {
+    EXPECT_EQ(error.line(), static_cast<int64_t>(last) + 1);
+  }
+}
+
 }  // namespace
