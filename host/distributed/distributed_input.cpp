@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -75,46 +76,16 @@ class RecordReader {
   size_t at_ = 0;
 };
 
-// What one process's reading of its share ended with.
-struct ShareOutcome {
-  char kind = 'o';  // 'o' read, 'i' input error (line in the share), 'c' configuration error, 'e' other error
-  int64_t line_ends = 0;
-  InputError error{"", 0, "", "", ""};
-  std::string message;
-};
-
-// Every process's outcome; throws, on every process, the failure of the lowest failing one, an
-// input error named by its line in the whole file. Returns the number of lines before each share.
-std::vector<int64_t> agree_on_shares(ProcessGroup& group, const ShareOutcome& own) {
-  RecordWriter out;
-  out.value(own.kind);
-  out.value(own.line_ends);
-  out.text(own.error.file());
-  out.value(own.error.line());
-  out.text(own.error.column());
-  out.text(own.error.value());
-  out.text(own.error.reason());
-  out.text(own.message);
-  const std::vector<std::string> all = group.all_gather(out.take());
-  std::vector<int64_t> lines_before(all.size(), 0);
-  int64_t lines = 0;
-  for (size_t r = 0; r < all.size(); ++r) {
-    RecordReader in(all[r]);
-    const char kind = in.value<char>();
-    const int64_t line_ends = in.value<int64_t>();
-    lines_before[r] = lines;
-    if (kind != 'o') {
-      const std::string file = in.text();
-      const int64_t line = in.value<int64_t>();
-      const std::string column = in.text(), value = in.text(), reason = in.text(), message = in.text();
-      // Every earlier share was read whole, so the lines before this one are known.
-      const std::string what =
-          kind == 'i' ? InputError(file, line > 0 ? lines + line : 0, column, value, reason).what() : message;
-      throw AgreedFailure(fmt::format("process {} of {}: {}", r, all.size(), what), kind == 'c' ? 2 : 1);
-    }
-    lines += line_ends;
-  }
-  return lines_before;
+// The lines of the file before each process's share: the shares' line ends, summed in rank order.
+// A share that failed counts none, which matters to no one: only the lines before the lowest
+// failing share are used, and every share before it was read whole.
+std::vector<int64_t> lines_before_shares(ProcessGroup& group, int64_t own_line_ends) {
+  std::vector<int64_t> line_ends(static_cast<size_t>(group.size()), 0);
+  line_ends[static_cast<size_t>(group.rank())] = own_line_ends;
+  group.sum(line_ends);
+  std::vector<int64_t> before(line_ends.size(), 0);
+  for (size_t r = 1; r < line_ends.size(); ++r) before[r] = before[r - 1] + line_ends[r - 1];
+  return before;
 }
 
 // The rows of one share grouped by the process that owns their customer, each group encoded as
@@ -338,7 +309,11 @@ IngestResult read_own_customers(const RunConfig& config, const Context& ctx, Pro
   csv.parquet_share_count = group.size();
   const bool spmf = layout.format == InputFormat::Spmf;
   const uint64_t file_size = layout.file_size;
-  ShareOutcome outcome;
+  // Reading fails on one process alone: every process learns of it (the lowest failing one's
+  // message, a bad row named by its line in the whole file) before the collective steps below.
+  std::optional<InputError> input_error;
+  std::string failure;
+  int exit_code = 1;
   try {
     switch (layout.format) {
       case InputFormat::Spmf:
@@ -349,18 +324,23 @@ IngestResult read_own_customers(const RunConfig& config, const Context& ctx, Pro
         break;
       default: read = read_events_csv(config.input_path, csv);
     }
-    outcome.line_ends = read.line_ends;
   } catch (const InputError& error) {
-    outcome.kind = 'i';
-    outcome.error = error;
+    input_error = error;
   } catch (const ConfigError& error) {
-    outcome.kind = 'c';
-    outcome.message = error.what();
+    failure = error.what();
+    exit_code = 2;
   } catch (const std::exception& error) {
-    outcome.kind = 'e';
-    outcome.message = error.what();
+    failure = error.what();
   }
-  const std::vector<int64_t> lines_before = agree_on_shares(group, outcome);
+  const bool failed = input_error.has_value() || !failure.empty();
+  const std::vector<int64_t> lines_before = lines_before_shares(group, failed ? 0 : read.line_ends);
+  if (input_error) {
+    const int64_t line = input_error->line();
+    failure = InputError(input_error->file(), line > 0 ? lines_before[static_cast<size_t>(group.rank())] + line : 0,
+                         input_error->column(), input_error->value(), input_error->reason())
+                  .what();
+  }
+  group.agree(failure, exit_code);
 
   // The counts and first bad rows of the whole input, bad rows named by their line in the file.
   std::vector<int64_t> rows = {read.rows_read, read.rows_skipped};

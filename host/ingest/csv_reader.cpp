@@ -443,27 +443,36 @@ OnError parse_on_error(const std::string& text) {
   throw ConfigError("unknown on_error value '" + text + "' (expected fail or skip)");
 }
 
+namespace {
+
+// Takes the lines up to the header off `text` (whole lines; at the file's start a UTF-8 byte
+// order mark goes first): the header is the first line that is not blank (a lone "\r" is blank).
+// Counts the lines taken in `lines`; returns the header, or nothing when `text` ends before it.
+std::optional<std::string_view> take_header_line(std::string_view& text, bool at_file_start, int64_t& lines) {
+  if (at_file_start && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  while (!text.empty()) {
+    const size_t newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    ++lines;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) return line;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 uint64_t csv_data_begin(const std::string& path) {
-  // The header is the first line that is not blank (a lone "\r" is blank too), as read_events_csv takes it.
   BlockReader reader(path, size_t{1} << 20);
   std::string_view block;
   uint64_t offset = 0;
-  bool at_file_start = true;
-  while (reader.next(block)) {
-    if (at_file_start && block.substr(0, 3) == "\xEF\xBB\xBF") {
-      block.remove_prefix(3);
-      offset += 3;
-    }
-    at_file_start = false;
-    while (!block.empty()) {
-      const size_t newline = block.find('\n');
-      const size_t length = newline == std::string_view::npos ? block.size() : newline + 1;
-      std::string_view line = block.substr(0, newline);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      offset += length;
-      if (!line.empty()) return offset;
-      block.remove_prefix(length);
-    }
+  int64_t lines = 0;
+  for (bool at_file_start = true; reader.next(block); at_file_start = false) {
+    const size_t size = block.size();
+    const bool found = take_header_line(block, at_file_start, lines).has_value();
+    offset += size - block.size();
+    if (found) return offset;
   }
   return offset;
 }
@@ -492,15 +501,8 @@ IngestResult read_events_csv(const std::string& path, const CsvOptions& options)
   // The header is the first non-blank line, after a UTF-8 byte order mark; takes it off `block`.
   // `next_line` is the number of the block's first line.
   const auto take_header = [&](std::string_view& block, int64_t& next_line, bool at_file_start) {
-    if (at_file_start && block.substr(0, 3) == "\xEF\xBB\xBF") block.remove_prefix(3);
-    while (!layout && !block.empty()) {
-      const size_t newline = block.find('\n');
-      std::string_view header = block.substr(0, newline);
-      block.remove_prefix(newline == std::string_view::npos ? block.size() : newline + 1);
-      const int64_t header_line = next_line++;
-      if (!header.empty() && header.back() == '\r') header.remove_suffix(1);
-      if (!header.empty()) layout = parse_header(header, header_line, path, options);
-    }
+    if (const std::optional<std::string_view> header = take_header_line(block, at_file_start, next_line))
+      layout = parse_header(*header, next_line - 1, path, options);  // the last line taken
   };
   const bool whole_file = options.share_begin == 0 && options.share_end == UINT64_MAX;
   if (options.share_begin > 0) {  // a later share: the header from the file's start

@@ -23,6 +23,23 @@ std::string write_as_parquet(const jm::EventTable& events, const std::string& pa
   return path;
 }
 
+// Generated events read from their CSV, for writing as Parquet in row groups of a chosen size.
+jm::IngestResult generated_events(const std::filesystem::path& dir, int64_t journeys, uint64_t seed) {
+  jm::GeneratorOptions options;
+  options.journeys = journeys;
+  options.seed = seed;
+  options.num_threads = 2;
+  const std::string csv = (dir / "events.csv").string();
+  jm::generate_dataset(options, csv);
+  return jm::read_events_csv(csv, jm::CsvOptions{});
+}
+
+// Event `e` as text (customer, time, touchpoint): the same whatever the ids.
+std::string event_text(const jm::EventTable& events, size_t e) {
+  return events.customers.name(static_cast<int32_t>(events.customer[e])) + " " + std::to_string(events.timestamp_ms[e]) +
+         " " + events.touchpoints.name(events.touchpoint[e]);
+}
+
 class ParquetInput : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -121,13 +138,7 @@ TEST_F(ParquetInput, BadFilesAndColumnsAreClearErrors) {
 // row in a later group is named by its row in the file.
 TEST_F(ParquetInput, RowGroupsHandedOverOneAtATimeGiveTheEventsOfTheWholeFile) {
   const auto dir = jm::testing::scratch_dir();
-  jm::GeneratorOptions options;
-  options.journeys = 400;
-  options.seed = 5;
-  options.num_threads = 2;
-  const std::string csv = (dir / "events.csv").string();
-  jm::generate_dataset(options, csv);
-  const jm::IngestResult from_csv = jm::read_events_csv(csv, jm::CsvOptions{});
+  const jm::IngestResult from_csv = generated_events(dir, 400, 5);
   const std::string parquet = (dir / "events.parquet").string();
   jm::write_table_parquet(jm::event_table(from_csv.events), parquet, 97);
   const jm::IngestResult whole = jm::read_events_parquet(parquet, jm::CsvOptions{});
@@ -174,13 +185,7 @@ TEST_F(ParquetInput, RowGroupsHandedOverOneAtATimeGiveTheEventsOfTheWholeFile) {
 // the whole file, a share may hold no group at all, and a bad row keeps its row number in the file.
 TEST_F(ParquetInput, SharesOfRowGroupsHoldEveryRowOnce) {
   const auto dir = jm::testing::scratch_dir();
-  jm::GeneratorOptions options;
-  options.journeys = 300;
-  options.seed = 9;
-  options.num_threads = 2;
-  const std::string csv = (dir / "events.csv").string();
-  jm::generate_dataset(options, csv);
-  const jm::IngestResult from_csv = jm::read_events_csv(csv, jm::CsvOptions{});
+  const jm::IngestResult from_csv = generated_events(dir, 300, 9);
   const std::string parquet = (dir / "events.parquet").string();
   jm::write_table_parquet(jm::event_table(from_csv.events), parquet, 500);  // a few row groups
   const jm::IngestResult whole = jm::read_events_parquet(parquet, jm::CsvOptions{});
@@ -194,16 +199,11 @@ TEST_F(ParquetInput, SharesOfRowGroupsHoldEveryRowOnce) {
       share.parquet_share_count = count;
       const jm::IngestResult part = jm::read_events_parquet(parquet, share);
       rows_read += part.rows_read;
-      for (size_t e = 0; e < part.events.size(); ++e)
-        rows.push_back(part.events.customers.name(static_cast<int32_t>(part.events.customer[e])) + " " +
-                       std::to_string(part.events.timestamp_ms[e]) + " " + part.events.touchpoints.name(part.events.touchpoint[e]));
+      for (size_t e = 0; e < part.events.size(); ++e) rows.push_back(event_text(part.events, e));
     }
     ASSERT_EQ(rows.size(), whole.events.size()) << count << " shares";
     for (size_t e = 0; e < rows.size(); ++e)
-      ASSERT_EQ(rows[e], whole.events.customers.name(static_cast<int32_t>(whole.events.customer[e])) + " " +
-                             std::to_string(whole.events.timestamp_ms[e]) + " " +
-                             whole.events.touchpoints.name(whole.events.touchpoint[e]))
-          << count << " shares, row " << e;
+      ASSERT_EQ(rows[e], event_text(whole.events, e)) << count << " shares, row " << e;
     EXPECT_EQ(rows_read, whole.rows_read);
   }
   // A bad row in the last group: named by its row in the file from the last share.
