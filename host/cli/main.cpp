@@ -215,11 +215,11 @@ int main(int argc, char** argv) {
     // Every process of a launch runs this same command line: a command that does not share its
     // work would run whole in each process, all writing the same files.
     if (jm::process_group_detail::launcher_world_size() > 1) {
-      bool shared = false;
+      bool shared = run->parsed();
       for (const ModuleCommand& entry : module_commands) shared |= entry.command->parsed() && entry.command->get_name() == "mine";
       if (!shared)
-        throw jm::ConfigError("started by an MPI launcher as one of several processes: only `journeymap mine` runs "
-                              "across processes so far; start other commands as one process");
+        throw jm::ConfigError("started by an MPI launcher as one of several processes: only `journeymap run` and "
+                              "`journeymap mine` run across processes so far; start other commands as one process");
     }
     if (generate->parsed()) {
       // The default spike day must fall inside a period the user shortened.
@@ -246,7 +246,8 @@ int main(int argc, char** argv) {
     if (run->parsed()) {
       if (run->count("--out") > 0 && flags.output.empty()) throw jm::ConfigError("--out is empty");
       const jm::RunReport report = jm::run_pipeline(resolve_run_config(flags));
-      std::cout << jm::format_run_summary(report);
+      // Across processes, process 0 speaks for the run.
+      if (!jm::started_by_mpi_launcher() || jm::process_group().rank() == 0) std::cout << jm::format_run_summary(report);
       return 0;
     }
     for (ModuleCommand& entry : module_commands)

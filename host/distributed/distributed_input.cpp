@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "host/core/records.hpp"
 #include "host/distributed/customer_share.hpp"
 #include "host/distributed/process_group.hpp"
 #include "journeymap/common.hpp"
@@ -16,65 +17,6 @@
 
 namespace jm {
 namespace {
-
-// Length-prefixed records in a byte string: names and messages are untrusted text, any byte may
-// occur in them.
-class RecordWriter {
- public:
-  template <typename T>
-  void value(T v) {
-    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  void text(const std::string& s) {
-    value<uint64_t>(s.size());
-    bytes_ += s;
-  }
-  template <typename T>
-  void values(const std::vector<T>& v) {
-    value<uint64_t>(v.size());
-    bytes_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-  }
-  std::string take() { return std::move(bytes_); }
-
- private:
-  std::string bytes_;
-};
-
-class RecordReader {
- public:
-  explicit RecordReader(const std::string& bytes) : bytes_(bytes) {}
-  template <typename T>
-  T value() {
-    T v;
-    need(sizeof v);
-    std::memcpy(&v, bytes_.data() + at_, sizeof v);
-    at_ += sizeof v;
-    return v;
-  }
-  std::string text() {
-    const auto n = static_cast<size_t>(value<uint64_t>());
-    need(n);
-    std::string s = bytes_.substr(at_, n);
-    at_ += n;
-    return s;
-  }
-  template <typename T>
-  std::vector<T> values() {
-    const auto n = static_cast<size_t>(value<uint64_t>());
-    need(n * sizeof(T));
-    std::vector<T> v(n);
-    if (n > 0) std::memcpy(v.data(), bytes_.data() + at_, n * sizeof(T));
-    at_ += n * sizeof(T);
-    return v;
-  }
-
- private:
-  void need(size_t n) const {
-    if (bytes_.size() - at_ < n) throw Error("a message between processes ended early");
-  }
-  const std::string& bytes_;
-  size_t at_ = 0;
-};
 
 // The lines of the file before each process's share: the shares' line ends, summed in rank order.
 // A share that failed counts none, which matters to no one: only the lines before the lowest

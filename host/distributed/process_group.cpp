@@ -43,6 +43,16 @@ int environment_int(const char* name) {
 
 }  // namespace
 
+std::vector<std::string> ProcessGroup::gather_to_first(const std::string& bytes) {
+  // An exchange where every process sends to process 0 alone (all_to_all cuts it into rounds
+  // that MPI's int counts allow).
+  std::vector<std::string> outgoing(static_cast<size_t>(size()));
+  outgoing[0] = bytes;
+  std::vector<std::string> incoming = all_to_all(std::move(outgoing));
+  if (rank() != 0) incoming.clear();
+  return incoming;
+}
+
 void ProcessGroup::agree(const std::string& failure, int exit_code) {
   const std::vector<std::string> reports = all_gather(encode_failure(failure, exit_code));
   for (int r = 0; r < static_cast<int>(reports.size()); ++r) {

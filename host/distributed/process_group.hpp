@@ -44,6 +44,10 @@ class ProcessGroup {
   /// Ends every process of the group now with `exit_code`. Never returns.
   [[noreturn]] virtual void abort(int exit_code) = 0;
 
+  /// Every process's `bytes`, in rank order, on process 0 alone (the others get an empty list):
+  /// what only the process that writes the result needs.
+  std::vector<std::string> gather_to_first(const std::string& bytes);
+
   /// Every process calls this at the same step with its failure (empty when it has none) and the
   /// exit status that failure calls for. When any failed, throws AgreedFailure on every process,
   /// with the failure of the lowest failing rank, prefixed "process R of N: " in a group of more

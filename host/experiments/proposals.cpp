@@ -10,6 +10,7 @@
 #include <boost/math/tools/roots.hpp>
 #include <fmt/format.h>
 
+#include "host/core/records.hpp"
 #include "journeymap/common.hpp"
 
 namespace jm {
@@ -60,6 +61,25 @@ int64_t sample_size_per_arm(double baseline, double target, double alpha, double
   std::uintmax_t iterations = 100;
   const auto [low, high] = boost::math::tools::bisect(power_at, 0.5 * one_tail, one_tail, tolerance, iterations);
   return static_cast<int64_t>(std::ceil(0.5 * (low + high)));
+}
+
+void ProposalTally::save(RecordWriter& out) const {
+  out.values(std::vector<int64_t>{journeys_, first_ms_, last_ms_});
+  for (const std::vector<int64_t>* counts : {&visits_, &abandoned_, &continued_, &continued_converted_}) out.values(*counts);
+}
+
+void ProposalTally::add_saved(RecordReader& in) {
+  const std::vector<int64_t> header = in.values<int64_t>();
+  if (header.size() != 3) throw Error("proposals: a saved tally has a header of " + std::to_string(header.size()) + " values, not 3");
+  for (std::vector<int64_t>* counts : {&visits_, &abandoned_, &continued_, &continued_converted_}) {
+    const std::vector<int64_t> part = in.values<int64_t>();
+    if (counts->size() < part.size()) counts->resize(part.size(), 0);
+    for (size_t t = 0; t < part.size(); ++t) (*counts)[t] += part[t];
+  }
+  if (header[0] == 0) return;
+  first_ms_ = journeys_ == 0 ? header[1] : std::min(first_ms_, header[1]);
+  last_ms_ = journeys_ == 0 ? header[2] : std::max(last_ms_, header[2]);
+  journeys_ += header[0];
 }
 
 void ProposalTally::add(const JourneySet& journeys) {

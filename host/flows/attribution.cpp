@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "host/core/records.hpp"
 #include "host/core/thread_pool.hpp"
 #include "host/flows/attribution_tally.hpp"
 #include "journeymap/attribution.hpp"
@@ -481,6 +482,43 @@ struct AttributionTally::Side {
         higher_order[edge] += count;
   }
 
+  void save(RecordWriter& out) const {
+    out.values(heuristic.finished);
+    out.values(heuristic.open);
+    out.value(heuristic.journeys);
+    for (const TransitionCounts* counts : {&first_order, &higher_order}) {
+      std::vector<uint64_t> edges;
+      std::vector<int64_t> values;
+      for (const auto& [edge, count] : *counts) {
+        edges.push_back(edge.first);
+        edges.push_back(edge.second);
+        values.push_back(count);
+      }
+      out.values(edges);
+      out.values(values);
+    }
+  }
+
+  // Adds a saved side of other journeys. The heuristic sums add block for block (finished to
+  // finished, open to open): a merged side takes no more journeys.
+  void add_saved(RecordReader& in) {
+    const std::vector<double> finished = in.values<double>(), open = in.values<double>();
+    heuristic.journeys += in.value<int64_t>();
+    if (!finished.empty()) {
+      if (heuristic.finished.empty()) heuristic.finished.assign(finished.size(), 0.0), heuristic.open.assign(open.size(), 0.0);
+      if (finished.size() != heuristic.finished.size() || open.size() != heuristic.open.size())
+        throw Error("attribution: the processes' tallies know different numbers of ids");
+      for (size_t i = 0; i < finished.size(); ++i) heuristic.finished[i] += finished[i];
+      for (size_t i = 0; i < open.size(); ++i) heuristic.open[i] += open[i];
+    }
+    for (TransitionCounts* counts : {&first_order, &higher_order}) {
+      const std::vector<uint64_t> edges = in.values<uint64_t>();
+      const std::vector<int64_t> values = in.values<int64_t>();
+      if (edges.size() != 2 * values.size()) throw Error("attribution: a saved tally's transitions do not pair up");
+      for (size_t k = 0; k < values.size(); ++k) (*counts)[{edges[2 * k], edges[2 * k + 1]}] += values[k];
+    }
+  }
+
   void finish(const Context& ctx, int64_t attributed, const AttributionOptions& options, AttributionTable& table) const {
     heuristic.finish(n_ids, table);
     const bool pooled = pooling.pool >= 0;
@@ -525,6 +563,20 @@ void AttributionTally::add(const Context& ctx, const JourneySet& journeys) {
   }
   touchpoints_->add(ctx, journeys, paths, paths.touchpoint, options_);
   channels_->add(ctx, journeys, paths, paths.channel, options_);
+}
+
+void AttributionTally::save(RecordWriter& out) const {
+  out.value(conversions_);
+  out.value(attributed_);
+  touchpoints_->save(out);
+  channels_->save(out);
+}
+
+void AttributionTally::add_saved(RecordReader& in) {
+  conversions_ += in.value<int64_t>();
+  attributed_ += in.value<int64_t>();
+  touchpoints_->add_saved(in);
+  channels_->add_saved(in);
 }
 
 AttributionResult AttributionTally::finish(const Context& ctx, const Vocabulary& touchpoints,

@@ -14,6 +14,9 @@
 
 namespace jm {
 
+class RecordReader;
+class RecordWriter;
+
 /// ConfigError on options compute_attribution refuses.
 void validate_attribution_options(const AttributionOptions& options);
 
@@ -32,6 +35,11 @@ class AttributionTally {
 
   /// Adds the next journeys (after those added before, in journey order).
   void add(const Context& ctx, const JourneySet& journeys);
+  /// The tally as records, and adding a saved tally of other journeys (made with the same touches)
+  /// to this one: how the processes of a run sum theirs. A tally that took a saved one takes no
+  /// more journeys.
+  void save(RecordWriter& out) const;
+  void add_saved(RecordReader& in);
   /// The attribution of every journey added, named from the vocabularies.
   AttributionResult finish(const Context& ctx, const Vocabulary& touchpoints, const Vocabulary& channels) const;
 

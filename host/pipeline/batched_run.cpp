@@ -13,6 +13,11 @@
 #include <vector>
 
 #include "host/anomalies/alert_tally.hpp"
+#include "host/core/records.hpp"
+#include "host/distributed/customer_share.hpp"
+#include "host/distributed/distributed_input.hpp"
+#include "host/distributed/process_group.hpp"
+#include "host/distributed/tallies_across.hpp"
 #include "host/flows/attribution_tally.hpp"
 #include "host/flows/flow_tally.hpp"
 #include "host/features/feature_tallies.hpp"
@@ -53,6 +58,21 @@ void require_batchable(const RunConfig& config) {
   if (!config.breakdowns.dimensions.empty()) refuse("[breakdowns] dimensions");
   if (config.patterns_enabled && config.patterns.top_k > 0) refuse("[patterns] top_k (batches count against a minimum support)");
   // Sources, a taxonomy, custom dimensions, label files and window rules: JourneyBatches says which.
+}
+
+// Features are computed when a run at once computes them: for segments, the model or journey
+// anomaly scores.
+bool computes_features(const RunConfig& config) {
+  return config.segments_enabled || config.model_enabled || (config.anomalies_enabled && config.anomalies.journeys_enabled);
+}
+
+// Stages that do not run across processes yet: ConfigError naming them, before anything is read.
+void require_runnable_across_processes(const RunConfig& config) {
+  if (computes_features(config))
+    throw ConfigError("across processes, the stages that read journey features (segments, the model, journey anomaly "
+                      "scores) do not run yet: set [segments] enabled = false, [model] enabled = false and "
+                      "[anomalies] journeys = false (journeys, patterns, flows, attribution, metric alerts and "
+                      "proposals run across processes)");
 }
 
 // Flow tallies summed like a binary counter: two sums of the same number of batches merge into one,
@@ -97,12 +117,6 @@ std::string describe_budgets(const RunConfig& config) {
   return text;
 }
 
-// Features are computed when a run at once computes them: for segments, the model or journey
-// anomaly scores.
-bool computes_features(const RunConfig& config) {
-  return config.segments_enabled || config.model_enabled || (config.anomalies_enabled && config.anomalies.journeys_enabled);
-}
-
 // The journeys of a batch run: every batch built, written and tallied once, in customer order.
 struct FirstPass {
   JourneySummaryTally summary;
@@ -115,8 +129,10 @@ struct FirstPass {
   JourneySet labelled;            ///< the outcome labels (of a batch that carried outcomes), for /vocab/outcomes
 };
 
-FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, ResultWriter& writer,
-                     const std::vector<int32_t>& named_funnel) {
+// `writer`: null on a process that does not write the result; `first_customer`: the id of this
+// process's first customer among every process's.
+FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, ResultWriter* writer,
+                     int64_t first_customer, const std::vector<int32_t>& named_funnel) {
   FirstPass pass;
   const bool alerts = config.anomalies_enabled && config.anomalies.alerts_enabled;
   StepTimer step(ctx);
@@ -128,9 +144,11 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   for (int64_t b = 0; b < batches.size(); ++b) {
     step.next("build");
     JourneySet journeys = batches.journeys(b, &customer_last_ms);
-    step.next("write");
-    writer.append_journeys(journeys, batches.first_customer(b));
-    writer.append("/journeys/customer_last_ms", customer_last_ms);
+    if (writer) {
+      step.next("write");
+      writer->append_journeys(journeys, static_cast<uint32_t>(first_customer + batches.first_customer(b)));
+      writer->append("/journeys/customer_last_ms", customer_last_ms);
+    }
     step.next("summary");
     pass.summary.add(journeys);
     pass.build_stats.input_events += journeys.stats.input_events;
@@ -170,6 +188,103 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   return pass;
 }
 
+// The first pass's tallies of every process, on every process (a run across processes).
+void sum_first_pass(ProcessGroup& group, FirstPass& pass) {
+  sum_over_processes(group, pass.summary);
+  sum_over_processes(group, pass.build_stats);
+  sum_over_processes(group, pass.flows);
+  sum_over_processes(group, pass.alerts);
+  if (pass.proposals) sum_over_processes(group, *pass.proposals);
+  // The outcome labels come from the configuration, alike everywhere: any process that built a
+  // journey with outcomes knows them (process 0 may own no customer).
+  RecordWriter out;
+  out.texts(pass.labelled.outcome_labels.names());
+  out.value(pass.labelled.positive_outcome);
+  for (const std::string& part : group.all_gather(out.take())) {
+    RecordReader in(part);
+    const std::vector<std::string> names = in.texts();
+    const auto positive = in.value<int32_t>();
+    if (names.empty() || pass.labelled.outcome_labels.size() > 0) continue;
+    for (const std::string& name : names) pass.labelled.outcome_labels.encode(name);
+    pass.labelled.positive_outcome = positive;
+  }
+}
+
+// The id of each process's first customer among all of them: the processes' customers in rank
+// order (the result numbers them so).
+std::vector<int64_t> first_customer_of_each_process(ProcessGroup& group, int64_t own_customers) {
+  std::vector<int64_t> customers(static_cast<size_t>(group.size()), 0);
+  customers[static_cast<size_t>(group.rank())] = own_customers;
+  group.sum(customers);
+  std::vector<int64_t> first(customers.size(), 0);
+  for (size_t p = 1; p < customers.size(); ++p) first[p] = first[p - 1] + customers[p - 1];
+  return first;
+}
+
+// The journeys of the other processes, written by process 0 (`writer`) after its own: process by
+// process and batch by batch, each batch built again where it lives and sent to process 0, so no
+// process holds more than a batch of another's journeys.
+void write_journeys_of_other_processes(ProcessGroup& group, JourneyBatches& batches, ResultWriter* writer,
+                                       const std::vector<int64_t>& first_customer) {
+  std::vector<int64_t> batch_counts(static_cast<size_t>(group.size()), 0);
+  batch_counts[static_cast<size_t>(group.rank())] = batches.size();
+  group.sum(batch_counts);
+  for (int process = 1; process < group.size(); ++process)
+    for (int64_t b = 0; b < batch_counts[static_cast<size_t>(process)]; ++b) {
+      RecordWriter out;
+      if (group.rank() == process) {
+        std::vector<int64_t> customer_last_ms;
+        const JourneySet journeys = batches.journeys(b, &customer_last_ms);
+        out.value<int64_t>(batches.first_customer(b));
+        out.values(customer_last_ms);
+        out.values(journeys.offsets.host());
+        out.values(journeys.touchpoint.host());
+        out.values(journeys.channel.host());
+        out.values(journeys.timestamp_ms.host());
+        out.values(journeys.value.host());
+        out.values(journeys.customer.host());
+        out.values(journeys.converted.host());
+        out.values(journeys.conversion_value.host());
+        out.values(journeys.start_ms.host());
+        out.values(journeys.end_ms.host());
+        out.values(journeys.outcome.host());
+        out.values(journeys.outcome_ms.host());
+      }
+      const std::vector<std::string> gathered = group.gather_to_first(out.take());
+      if (!writer) continue;
+      RecordReader in(gathered[static_cast<size_t>(process)]);
+      const auto first = in.value<int64_t>();
+      const std::vector<int64_t> customer_last_ms = in.values<int64_t>();
+      JourneySet journeys;
+      journeys.offsets = in.values<int64_t>();
+      journeys.touchpoint = in.values<int32_t>();
+      journeys.channel = in.values<int32_t>();
+      journeys.timestamp_ms = in.values<int64_t>();
+      journeys.value = in.values<float>();
+      journeys.customer = in.values<uint32_t>();
+      journeys.converted = in.values<uint8_t>();
+      journeys.conversion_value = in.values<float>();
+      journeys.start_ms = in.values<int64_t>();
+      journeys.end_ms = in.values<int64_t>();
+      journeys.outcome = in.values<uint8_t>();
+      journeys.outcome_ms = in.values<int64_t>();
+      writer->append_journeys(journeys, static_cast<uint32_t>(first_customer[static_cast<size_t>(process)] + first));
+      writer->append("/journeys/customer_last_ms", customer_last_ms);
+    }
+}
+
+// Every process's customer names in rank order, on process 0 (empty elsewhere).
+std::vector<std::string> customer_names_of_all(ProcessGroup& group, const Vocabulary& own) {
+  RecordWriter out;
+  out.texts(own.names());
+  std::vector<std::string> names;
+  for (const std::string& part : group.gather_to_first(out.take())) {
+    RecordReader in(part);
+    for (std::string& name : in.texts()) names.push_back(std::move(name));
+  }
+  return names;
+}
+
 // Host memory that grows with the whole input rather than with a batch, once the first pass has
 // seen every journey: the customer dictionary (names and their index), 8 bytes a journey for the
 // duration median, with segments about 40 more (labels, profile lengths and durations, funnel
@@ -204,8 +319,16 @@ struct SecondPass {
   std::vector<int64_t> first_journeys;  ///< of each batch, then the number of journeys
 };
 
+// The attribution tally of the journeys the first pass summed: their touches fix its Markov pooling.
+AttributionTally make_attribution_tally(const RunConfig& config, const FirstPass& first, const JourneySet& vocabulary) {
+  std::vector<int64_t> touchpoint_touches = first.summary.touchpoint_events(), channel_touches = first.summary.channel_events();
+  touchpoint_touches.resize(static_cast<size_t>(vocabulary.touchpoints.size()), 0);
+  channel_touches.resize(static_cast<size_t>(vocabulary.channels.size()), 0);
+  return AttributionTally(config.attribution, std::move(touchpoint_touches), std::move(channel_touches));
+}
+
 SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, const FirstPass& first,
-                       const JourneySet& vocabulary, ResultWriter& writer, std::optional<FeatureSpec> feature_spec,
+                       const JourneySet& vocabulary, ResultWriter* writer, std::optional<FeatureSpec> feature_spec,
                        std::unique_ptr<SegmentInputs> segment_inputs, std::unique_ptr<ModelSample> model_sample,
                        std::unique_ptr<FeatureColumnsFile> anomaly_inputs) {
   SecondPass pass;
@@ -218,12 +341,7 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
     funnel = resolve_funnel(config.flows, vocabulary, first.flows.variants);
     if (funnel != first.flows.funnel.steps) pass.funnel.emplace();
   }
-  if (config.attribution_enabled) {
-    std::vector<int64_t> touchpoint_touches = first.summary.touchpoint_events(), channel_touches = first.summary.channel_events();
-    touchpoint_touches.resize(static_cast<size_t>(vocabulary.touchpoints.size()), 0);
-    channel_touches.resize(static_cast<size_t>(vocabulary.channels.size()), 0);
-    pass.attribution.emplace(config.attribution, std::move(touchpoint_touches), std::move(channel_touches));
-  }
+  if (config.attribution_enabled) pass.attribution.emplace(make_attribution_tally(config, first, vocabulary));
   if (!pass.funnel && !pass.attribution && !pass.feature_spec) return pass;
   StepTimer step(ctx);
   int64_t first_journey = 0;
@@ -243,8 +361,8 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
         pass.model_sample->add(journeys, features, batches.first_customer(b), first_journey);
       }
       step.next("write features");
-      if (config.store_feature_matrix)
-        writer.append_rows("/features/matrix", features.values.host(), static_cast<size_t>(features.num_features()));
+      if (config.store_feature_matrix && writer)
+        writer->append_rows("/features/matrix", features.values.host(), static_cast<size_t>(features.num_features()));
     }
     if (pass.funnel) {
       step.next("funnel tally");
@@ -369,8 +487,17 @@ int64_t batch_events_for(const RunConfig& config) {
   return events;
 }
 
-void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, StageClock& clock) {
-  require_batchable(config);
+void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, StageClock& clock, ProcessGroup* across) {
+  // A run alone is a group of one: every sum over the processes below leaves its tallies as they are.
+  std::unique_ptr<ProcessGroup> alone;
+  if (!across) alone = process_group_detail::make_single_process_group();
+  ProcessGroup& group = across ? *across : *alone;
+  const bool writes = group.rank() == 0;  // process 0 writes the result file
+  if (across) group.run_agreed([&] {
+      require_batchable(config);
+      if (group.size() > 1) require_runnable_across_processes(config);
+    });
+  else require_batchable(config);
   const int64_t max_events = batch_events_for(config);
   // Scratch files (the spool, the cached sequences, the feature columns) go beside the output.
   std::string folder = std::filesystem::path(config.output_path).parent_path().string();
@@ -383,7 +510,14 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   if (config.progress) reading.csv.progress = ingest_progress_printer();
   const size_t spool_buffer = std::clamp<size_t>(budget / 16, size_t{1} << 20, CustomerShards::kDefaultBufferedBytes);
   std::unique_ptr<JourneyBatches> batches = clock.run("ingest", [&] {
-    return std::make_unique<JourneyBatches>(ctx, reading, max_events, folder, spool_buffer);
+    if (!across) return std::make_unique<JourneyBatches>(ctx, reading, max_events, folder, spool_buffer);
+    // Each process reads a share of the input and keeps its own customers' events.
+    IngestResult own = read_own_customers(reading, ctx, group);
+    std::unique_ptr<JourneyBatches> spooled;
+    group.run_agreed([&] {
+      spooled = std::make_unique<JourneyBatches>(ctx, reading, std::move(own), max_events, folder, spool_buffer);
+    });
+    return spooled;
   });
   batches->keep_sequences(config.patterns_enabled);
   const IngestResult& ingest = batches->ingest();
@@ -399,20 +533,35 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   vocabulary.channels = ingest.events.channels;
   vocabulary.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
 
-  ResultWriter writer(config.output_path, config.output_compression);
+  std::optional<ResultWriter> output;
+  if (across) group.run_agreed([&] {
+      if (writes) output.emplace(config.output_path, config.output_compression);
+    });
+  else output.emplace(config.output_path, config.output_compression);
+  ResultWriter* writer = output ? &*output : nullptr;
+  const std::vector<int64_t> first_customer = first_customer_of_each_process(group, ingest.events.customers.size());
   // A funnel named in [flows] is counted in the first pass; a derived one after it.
   const std::vector<int32_t> named_funnel = config.flows_enabled ? resolve_funnel(config.flows, vocabulary, VariantTable{})
                                                                  : std::vector<int32_t>{};
-  FirstPass pass = clock.run("journeys", [&] { return first_pass(config, ctx, *batches, writer, named_funnel); });
+  FirstPass pass = clock.run("journeys", [&] {
+    FirstPass own = first_pass(config, ctx, *batches, writer, first_customer[static_cast<size_t>(group.rank())], named_funnel);
+    if (group.size() > 1) sum_first_pass(group, own);
+    return own;
+  });
   clock.run("write", [&] {
     const StepTimer step(ctx, "journeys");
-    writer.finish_journeys(pass.labelled, pass.build_stats);
-    writer.write_event_vocab(vocabulary);
-    writer.write("/vocab/customers", ingest.events.customers.names());
+    if (group.size() > 1) write_journeys_of_other_processes(group, *batches, writer, first_customer);
+    std::vector<std::string> customers =
+        group.size() > 1 ? customer_names_of_all(group, ingest.events.customers) : ingest.events.customers.names();
+    if (!writer) return;
+    writer->finish_journeys(pass.labelled, pass.build_stats);
+    writer->write_event_vocab(vocabulary);
+    writer->write("/vocab/customers", customers);
   });
   const OutcomeDefinition& outcome = batches->outcome();
   report.build_stats = pass.build_stats;
-  report.outcome_stats = batches->outcome_stats();
+  report.outcome_stats = group.size() > 1 ? outcome_stats_of_all(group, batches->outcome_stats(), vocabulary.touchpoints)
+                                          : batches->outcome_stats();
   for (std::string& warning : outcome_warnings(report.outcome_stats, outcome)) report.warnings.push_back(std::move(warning));
   report.journey_rule = describe_journey_rule(config.journeys, outcome);
   if (config.progress) std::fprintf(stderr, "[journeymap] %s\n", report.journey_rule.c_str());
@@ -450,17 +599,30 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
         "memory: what grows with the whole input (the customer dictionary, per-journey sums and labels, the flow "
         "variants) takes about " + std::to_string(held >> 20) + " MiB, more than three quarters of [run] "
         "host_memory_budget " + format_memory_size(config.host_memory_budget) + "; the run may go over the budget");
-  report.stage_summaries.push_back("batches: " + std::to_string(batches->size()) + " batches of customers, at most " +
-                                    std::to_string(max_events) + " events each (" + describe_budgets(config) + ")\n");
+  if (group.size() > 1) {
+    std::vector<int64_t> batch_count = {batches->size()};
+    group.sum(batch_count);
+    report.stage_summaries.push_back(
+        "processes: " + std::to_string(group.size()) + ", each with the journeys of its own customers in " +
+        std::to_string(batch_count[0]) + " batches in all" +
+        (max_events < std::numeric_limits<int64_t>::max()
+             ? " of at most " + std::to_string(max_events) + " events (" + describe_budgets(config) + ")"
+             : std::string()) +
+        "\n");
+  } else {
+    report.stage_summaries.push_back("batches: " + std::to_string(batches->size()) + " batches of customers, at most " +
+                                      std::to_string(max_events) + " events each (" + describe_budgets(config) + ")\n");
+  }
 
   if (config.patterns_enabled) {
     const BatchedPatterns mined = clock.run("patterns", [&] {
       return mine_patterns_in_batches(ctx, batches->size(), vocabulary.touchpoints.size(),
-                                      [&](int64_t b) { return batches->sequences(b); }, config.patterns);
+                                      [&](int64_t b) { return batches->sequences(b); }, config.patterns,
+                                      patterns_detail::kCandidateBudget, group.size() > 1 ? &group : nullptr);
     });
     clock.run("write", [&] {
       const StepTimer step(ctx, "patterns");
-      write_patterns_results(writer, mined.result, vocabulary);
+      if (writer) write_patterns_results(*writer, mined.result, vocabulary);
     });
     report.stage_summaries.push_back(format_patterns_summary(mined.result, vocabulary) + "  " + mined.how + "\n");
   }
@@ -469,110 +631,128 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     return second_pass(config, ctx, *batches, pass, vocabulary, writer, std::move(feature_spec), std::move(segment_inputs),
                        std::move(model_sample), std::move(anomaly_inputs));
   });
+  if (group.size() > 1) {
+    if (counted.funnel) sum_over_processes(group, *counted.funnel);
+    if (counted.attribution)
+      sum_over_processes(group, *counted.attribution, make_attribution_tally(config, pass, vocabulary));
+  }
   if (counted.funnel) pass.flows.funnel = std::move(*counted.funnel);
 
-  std::optional<SegmentResult> segments;
-  ThirdPass by_segment;
-  if (counted.feature_spec) {
-    clock.run("write", [&] {
-      const StepTimer step(ctx, "features");
-      counted.feature_stats.write(writer, *counted.feature_spec);
-    });
-    report.stage_summaries.push_back(format_features_summary(*counted.feature_spec, counted.feature_stats));
-  }
-  if (counted.segment_inputs) {
-    // The k-means passes read the segment columns back, a window at a time.
-    segments = clock.run("segments", [&] {
-      return cluster_in_batches(ctx, *counted.segment_inputs, config.segments,
-                                points_in_memory(config, counted.segment_inputs->dims()));
-    });
-    by_segment = clock.run("journeys", [&] {
-      return third_pass(config, ctx, *batches, *counted.segment_inputs, vocabulary,
-                        config.flows_enabled ? &pass.flows.funnel.steps : nullptr, *segments);
-    });
-    clock.run("write", [&] {
-      const StepTimer step(ctx, "segments");
-      write_segments_results(writer, *segments, vocabulary);
-    });
-    report.stage_summaries.push_back(format_segments_summary(*segments, vocabulary));
-  }
-  FunnelResult run_funnel;  // the flows stage's funnel, for the proposals
-  if (config.flows_enabled) {
-    const FlowResult flows = clock.run("flows", [&] {
-      if (!segments) return finish_flows(pass.flows, config.flows);
-      pass.flows.funnel.journey_depth = std::move(by_segment.funnel_depth);
-      return finish_flows(pass.flows, config.flows, by_segment.funnel_segment, segments->k);
-    });
-    clock.run("write", [&] {
-      const StepTimer step(ctx, "flows");
-      write_flows_results(writer, flows, vocabulary);
-      write_flow_tally(writer, pass.flows);
-    });
-    report.stage_summaries.push_back(format_flows_summary(flows, vocabulary));
-    run_funnel = flows.funnel;
-  }
-
-  if (counted.attribution) {
-    const AttributionResult attribution =
-        clock.run("attribution", [&] { return counted.attribution->finish(ctx, vocabulary.touchpoints, vocabulary.channels); });
-    clock.run("write", [&] { write_attribution_results(writer, attribution, vocabulary); });
-    report.stage_summaries.push_back(format_attribution_summary(attribution, vocabulary));
-  }
-
-  // Written after the anomalies stage, which adds its clusters to them.
-  std::optional<ProposalResult> proposals;
-  if (pass.proposals)
-    proposals = clock.run("proposals", [&] { return pass.proposals->finish(vocabulary.touchpoints, run_funnel, config.proposals); });
-
-  Model trained_model;  // saved only after the result is committed, as in a run at once
-  if (counted.model_sample)
-    trained_model = run_sampled_model(config, ctx, *counted.model_sample, outcome, report, clock, writer, skipped);
-
-  if (config.anomalies_enabled && (config.anomalies.alerts_enabled || counted.anomaly_inputs)) {
-    AnomaliesResult anomalies;
-    if (counted.anomaly_inputs) {
-      anomalies.has_journeys = true;
-      anomalies.journeys = clock.run("anomalies", [&] {
-        return anomalies_in_batches(ctx, *counted.anomaly_inputs, config.anomalies.journeys);
+  // From here on the processes hold the same tallies and no longer talk to each other: process 0
+  // finishes the stages and writes the result, and every process learns whether that worked.
+  auto finish = [&] {
+    std::optional<SegmentResult> segments;
+    ThirdPass by_segment;
+    if (counted.feature_spec) {
+      clock.run("write", [&] {
+        const StepTimer step(ctx, "features");
+        if (writer) counted.feature_stats.write(*writer, *counted.feature_spec);
       });
-      clock.run("journeys", [&] {
-        describe_top_journeys_in_batches(ctx, *batches, counted.first_journeys, config.anomalies.journeys.path_events,
-                                         anomalies.journeys);
-      });
+      report.stage_summaries.push_back(format_features_summary(*counted.feature_spec, counted.feature_stats));
     }
-    if (config.anomalies.alerts_enabled) {
-      anomalies.has_alerts = true;
-      anomalies.alerts = clock.run("anomalies", [&] {
-        const StepTimer step(ctx, "metric alerts");
-        // The summary sums the conversion values over the journeys in their order, as the alerts of a
-        // run at once do.
-        const JourneySummary& summary = report.summary;
-        const double mean_value = summary.converted_journeys > 0
-                                      ? summary.total_conversion_value / static_cast<double>(summary.converted_journeys)
-                                      : 0.0;
-        return finish_metric_alerts(pass.alerts, vocabulary, mean_value, config.anomalies.alerts);
+    if (counted.segment_inputs) {
+      // The k-means passes read the segment columns back, a window at a time.
+      segments = clock.run("segments", [&] {
+        return cluster_in_batches(ctx, *counted.segment_inputs, config.segments,
+                                  points_in_memory(config, counted.segment_inputs->dims()));
       });
+      by_segment = clock.run("journeys", [&] {
+        return third_pass(config, ctx, *batches, *counted.segment_inputs, vocabulary,
+                          config.flows_enabled ? &pass.flows.funnel.steps : nullptr, *segments);
+      });
+      clock.run("write", [&] {
+        const StepTimer step(ctx, "segments");
+        if (writer) write_segments_results(*writer, *segments, vocabulary);
+      });
+      report.stage_summaries.push_back(format_segments_summary(*segments, vocabulary));
     }
-    clock.run("write", [&] {
-      const StepTimer step(ctx, "anomalies");
-      write_anomalies_results(writer, anomalies);
-      if (anomalies.has_alerts) write_alert_tally(writer, pass.alerts);
-    });
-    report.stage_summaries.push_back(format_anomalies_summary(anomalies));
-    if (proposals && anomalies.has_journeys)
-      add_anomaly_cluster_proposals(*proposals, pass.converted, anomalies.journeys, config.proposals);
-  }
-  if (proposals) {
-    clock.run("write", [&] { write_proposal_results(writer, *proposals); });
-    report.stage_summaries.push_back(format_proposal_summary(*proposals));
-  }
+    FunnelResult run_funnel;  // the flows stage's funnel, for the proposals
+    if (config.flows_enabled) {
+      const FlowResult flows = clock.run("flows", [&] {
+        if (!segments) return finish_flows(pass.flows, config.flows);
+        pass.flows.funnel.journey_depth = std::move(by_segment.funnel_depth);
+        return finish_flows(pass.flows, config.flows, by_segment.funnel_segment, segments->k);
+      });
+      clock.run("write", [&] {
+        const StepTimer step(ctx, "flows");
+        if (!writer) return;
+        write_flows_results(*writer, flows, vocabulary);
+        write_flow_tally(*writer, pass.flows);
+      });
+      report.stage_summaries.push_back(format_flows_summary(flows, vocabulary));
+      run_funnel = flows.funnel;
+    }
 
-  writer.write_meta(describe_run(config, report, ingest));
-  writer.write("/meta/skipped_stages", skipped);
-  for (const std::string& stage : skipped) report.stage_summaries.push_back("skipped " + stage + "\n");
-  clock.run("commit", [&] { writer.commit(); });
-  if (!trained_model.empty() && !config.model_path.empty())
-    clock.run("write", [&] { save_model(trained_model, config.model_path); });
+    if (counted.attribution) {
+      const AttributionResult attribution =
+          clock.run("attribution", [&] { return counted.attribution->finish(ctx, vocabulary.touchpoints, vocabulary.channels); });
+      clock.run("write", [&] {
+        if (writer) write_attribution_results(*writer, attribution, vocabulary);
+      });
+      report.stage_summaries.push_back(format_attribution_summary(attribution, vocabulary));
+    }
+
+    // Written after the anomalies stage, which adds its clusters to them.
+    std::optional<ProposalResult> proposals;
+    if (pass.proposals)
+      proposals = clock.run("proposals", [&] { return pass.proposals->finish(vocabulary.touchpoints, run_funnel, config.proposals); });
+
+    Model trained_model;  // saved only after the result is committed, as in a run at once
+    if (counted.model_sample)
+      trained_model = run_sampled_model(config, ctx, *counted.model_sample, outcome, report, clock, *writer, skipped);
+
+    if (config.anomalies_enabled && (config.anomalies.alerts_enabled || counted.anomaly_inputs)) {
+      AnomaliesResult anomalies;
+      if (counted.anomaly_inputs) {
+        anomalies.has_journeys = true;
+        anomalies.journeys = clock.run("anomalies", [&] {
+          return anomalies_in_batches(ctx, *counted.anomaly_inputs, config.anomalies.journeys);
+        });
+        clock.run("journeys", [&] {
+          describe_top_journeys_in_batches(ctx, *batches, counted.first_journeys, config.anomalies.journeys.path_events,
+                                           anomalies.journeys);
+        });
+      }
+      if (config.anomalies.alerts_enabled) {
+        anomalies.has_alerts = true;
+        anomalies.alerts = clock.run("anomalies", [&] {
+          const StepTimer step(ctx, "metric alerts");
+          // The summary sums the conversion values over the journeys in their order, as the alerts of a
+          // run at once do.
+          const JourneySummary& summary = report.summary;
+          const double mean_value = summary.converted_journeys > 0
+                                        ? summary.total_conversion_value / static_cast<double>(summary.converted_journeys)
+                                        : 0.0;
+          return finish_metric_alerts(pass.alerts, vocabulary, mean_value, config.anomalies.alerts);
+        });
+      }
+      clock.run("write", [&] {
+        const StepTimer step(ctx, "anomalies");
+        if (!writer) return;
+        write_anomalies_results(*writer, anomalies);
+        if (anomalies.has_alerts) write_alert_tally(*writer, pass.alerts);
+      });
+      report.stage_summaries.push_back(format_anomalies_summary(anomalies));
+      if (proposals && anomalies.has_journeys)
+        add_anomaly_cluster_proposals(*proposals, pass.converted, anomalies.journeys, config.proposals);
+    }
+    if (proposals) {
+      clock.run("write", [&] {
+        if (writer) write_proposal_results(*writer, *proposals);
+      });
+      report.stage_summaries.push_back(format_proposal_summary(*proposals));
+    }
+
+    for (const std::string& stage : skipped) report.stage_summaries.push_back("skipped " + stage + "\n");
+    if (!writer) return;
+    writer->write_meta(describe_run(config, report, ingest));
+    writer->write("/meta/skipped_stages", skipped);
+    clock.run("commit", [&] { writer->commit(); });
+    if (!trained_model.empty() && !config.model_path.empty())
+      clock.run("write", [&] { save_model(trained_model, config.model_path); });
+  };
+  if (across) group.run_agreed(finish);
+  else finish();
 }
 
 }  // namespace jm

@@ -28,6 +28,8 @@
 
 namespace jm {
 
+class ProcessGroup;
+
 /// Host memory a batch costs per event it holds (its events, the journeys built from them, the
 /// per-batch tallies and the HDF5 write buffers), measured on generated data (docs/benchmarks.md).
 constexpr int64_t kHostBytesPerBatchEvent = 400;
@@ -47,7 +49,16 @@ int64_t batch_events_for(const RunConfig& config);
 
 /// The run of run_pipeline for config.host_memory_budget > 0, on `ctx`, into `report` (timed by
 /// `clock`). Throws ConfigError for settings that are not applied in batches.
-void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, StageClock& clock);
+///
+/// With `across` (a run started by an MPI launcher), this process is one of the group's: it reads a
+/// share of the input, keeps its own customers (owner_of_customer) and runs every stage on their
+/// journeys in batches; the tallies are summed over the processes after each pass
+/// (host/distributed/tallies_across.hpp) and process 0 writes the one result file, its journeys in
+/// rank order. Stages that read journey features are refused there (ConfigError) for now. A failure
+/// on one process stops every process with its message (AgreedFailure) where it can, else ends
+/// them all (the caller's ProcessGroup::abort).
+void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, StageClock& clock,
+                    ProcessGroup* across = nullptr);
 
 /// /meta of a run: configuration, input files and rows, timings, rule and warnings so far.
 RunMetadata describe_run(const RunConfig& config, const RunReport& report, const IngestResult& ingest);

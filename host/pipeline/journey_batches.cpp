@@ -10,10 +10,7 @@
 #include "journeymap/common.hpp"
 
 namespace jm {
-JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events,
-                               const std::string& spool_directory, size_t spool_buffer_bytes)
-    : ctx_(ctx), journey_options_(config.journeys), outcome_(effective_outcome(config)) {
-  if (max_events < 1) throw ConfigError("batches: a batch must hold at least one event");
+void JourneyBatches::refuse_unbatchable(const RunConfig& config) const {
   if (!config.sources.empty()) throw ConfigError("batches: read one input file, not [[source]] tables");
   if (!config.taxonomy.file.empty()) throw ConfigError("batches: a [taxonomy] is not applied to batched input");
   if (!config.csv.columns.dimensions.empty() || !config.csv.columns.extra.empty())
@@ -21,7 +18,13 @@ JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int6
   if (!outcome_.label_file.empty()) throw ConfigError("batches: an outcome label file is not applied to batched input");
   // A window rule labels a journey "open" against the end of all the data, which one batch does not see.
   if (outcome_.window_days > 0.0) throw ConfigError("batches: an outcome window rule is not applied to batched input");
+}
 
+JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events,
+                               const std::string& spool_directory, size_t spool_buffer_bytes)
+    : ctx_(ctx), journey_options_(config.journeys), outcome_(effective_outcome(config)) {
+  if (max_events < 1) throw ConfigError("batches: a batch must hold at least one event");
+  refuse_unbatchable(config);
   shards_ = std::make_unique<CustomerShards>(spool_directory, 1024, spool_buffer_bytes);
   CsvOptions csv = config.csv;
   csv.num_threads = config.threads;
@@ -39,6 +42,27 @@ JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int6
     throw InputError(config.input_path, error.line(), error.column(), error.value(), error.reason());
   }
   ingest_.file = config.input_path;
+  plan(max_events, spool_directory);
+}
+
+JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, IngestResult read, int64_t max_events,
+                               const std::string& spool_directory, size_t spool_buffer_bytes)
+    : ctx_(ctx), journey_options_(config.journeys), outcome_(effective_outcome(config)) {
+  if (max_events < 1) throw ConfigError("batches: a batch must hold at least one event");
+  refuse_unbatchable(config);
+  shards_ = std::make_unique<CustomerShards>(spool_directory, 1024, spool_buffer_bytes);
+  shards_->add(read.events);
+  ingest_ = std::move(read);
+  // The events live in the shards now; the vocabularies and counts stay.
+  EventTable vocabularies;
+  vocabularies.touchpoints = std::move(ingest_.events.touchpoints);
+  vocabularies.channels = std::move(ingest_.events.channels);
+  vocabularies.customers = std::move(ingest_.events.customers);
+  ingest_.events = std::move(vocabularies);
+  plan(max_events, spool_directory);
+}
+
+void JourneyBatches::plan(int64_t max_events, const std::string& spool_directory) {
   shards_->flush();
   batches_ = shards_->plan(max_events);
   counted_.assign(batches_.size(), 0);

@@ -31,6 +31,11 @@ class JourneyBatches {
   JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events, const std::string& spool_directory,
                  size_t spool_buffer_bytes = CustomerShards::kDefaultBufferedBytes);
 
+  /// The same for events already read (one process's own customers in a run across processes,
+  /// read_own_customers): `read`'s events go to the shards, its counts and vocabularies are kept.
+  JourneyBatches(const Context& ctx, const RunConfig& config, IngestResult read, int64_t max_events,
+                 const std::string& spool_directory, size_t spool_buffer_bytes = CustomerShards::kDefaultBufferedBytes);
+
   int64_t size() const { return static_cast<int64_t>(batches_.size()); }
   /// Batch b's journeys, in the vocabularies of the whole input (customers: the batch's own names,
   /// numbered from 0; first_customer(b) is the first one's id in the whole input). The first build
@@ -71,6 +76,9 @@ class JourneyBatches {
   std::vector<StoredSequences> stored_;
   void store_sequences(StoredSequences& stored, const JourneySet& built);
   bool keep_sequences_ = true;
+  /// The settings checks and shards of both constructors; plan() once the shards hold the events.
+  void refuse_unbatchable(const RunConfig& config) const;
+  void plan(int64_t max_events, const std::string& spool_directory);
   OutcomeStats outcome_stats_;
   int64_t journeys_built_ = 0, events_in_journeys_ = 0;
 };

@@ -8,6 +8,7 @@
 
 #include "host/core/build_info.hpp"
 #include "host/core/paths.hpp"
+#include "host/distributed/process_group.hpp"
 #include "host/ingest/dimension_columns.hpp"
 #include "host/ingest/spooled_input.hpp"
 #include "host/anomalies/alert_tally.hpp"
@@ -113,6 +114,47 @@ RunMetadata describe_run(const RunConfig& config, const RunReport& report, const
   return meta;
 }
 
+namespace {
+
+// run_pipeline as one of the processes an MPI launcher started (run_in_batches with the group):
+// the same binary, configuration and input on every process, checked before anything is read. A
+// failure that only one process meets inside a collective step ends them all (MPI_Abort) with its
+// message; the others stop every process at the next agreement with the failing one's message.
+RunReport run_across_processes(const RunConfig& given) {
+  ProcessGroup& group = process_group();
+  try {
+    group.require_same("binary", binary_fingerprint());
+    group.require_same("configuration", to_toml(given));
+    RunConfig config = given;
+    config.progress = given.progress && group.rank() == 0;  // process 0 reports progress
+    std::optional<Context> context;
+    std::string input_identity;
+    group.run_agreed([&] {
+      context.emplace(make_context(config.device, config.threads, process_group_device(group)));
+      const auto output_dir = std::filesystem::path(config.output_path).parent_path();
+      if (!output_dir.empty()) std::filesystem::create_directories(output_dir);
+      // The same path with other contents on another node would sum tallies of different data.
+      if (!config.input_path.empty()) input_identity = file_fingerprint(config.input_path);
+    });
+    group.require_same("input file (size and first and last MiB)", input_identity);
+    RunReport report;
+    report.input_path = describe_input(config);
+    report.output_path = config.output_path;
+    report.backend = to_string(context->backend);
+    StageClock clock(report, config.progress, *context);
+    run_in_batches(config, *context, report, clock, &group);
+    return report;
+  } catch (const AgreedFailure&) {
+    throw;  // every process stops on it
+  } catch (const std::exception& error) {
+    if (group.size() == 1) throw;
+    std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
+    group.abort(1);
+  }
+}
+
+}  // namespace
+
 RunReport run_pipeline(const RunConfig& config) {
   if (config.input_path.empty() && config.sources.empty())
     throw ConfigError("no input file given (--input, [input] path or [[source]] tables)");
@@ -127,6 +169,7 @@ RunReport run_pipeline(const RunConfig& config) {
   require_distinct_files(config.outcome.label_file, config.output_path, "--out");
   require_distinct_files(config.covariates_path, config.output_path, "--out");
   require_distinct_files(config.input_path, config.append_base, "--base");
+  if (started_by_mpi_launcher()) return run_across_processes(config);
   Context ctx = make_context(config.device, config.threads);
 
   RunReport report;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <numeric>
 
+#include "host/core/records.hpp"
 #include "host/pipeline/summary_tally.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/pipeline.hpp"
@@ -89,6 +90,49 @@ void JourneySummaryTally::add(const JourneySet& journeys) {
   s.events += journeys.num_events();
   count_ids(journeys.touchpoint, journeys.touchpoints.size(), touchpoint_events_);
   count_ids(journeys.channel, journeys.channels.size(), channel_events_);
+}
+
+void JourneySummaryTally::save(RecordWriter& out) const {
+  const JourneySummary& s = sums_;
+  out.values(std::vector<int64_t>{s.customers, s.journeys, s.events, s.converted_journeys, s.max_length,
+                                  s.first_event_ms, s.last_event_ms});
+  out.value(s.total_conversion_value);
+  std::vector<int64_t> lengths, journeys;
+  for (const auto& [length, count] : length_journeys_) lengths.push_back(length), journeys.push_back(count);
+  out.values(lengths);
+  out.values(journeys);
+  out.values(durations_);
+  out.values(touchpoint_events_);
+  out.values(channel_events_);
+}
+
+void JourneySummaryTally::add_saved(RecordReader& in) {
+  const std::vector<int64_t> counts = in.values<int64_t>();
+  if (counts.size() != 7) throw Error("summary: a saved tally has " + std::to_string(counts.size()) + " counts, not 7");
+  const double conversion_value = in.value<double>();
+  const std::vector<int64_t> lengths = in.values<int64_t>(), journeys = in.values<int64_t>();
+  if (lengths.size() != journeys.size()) throw Error("summary: a saved tally's length histogram does not pair up");
+  const std::vector<double> durations = in.values<double>();
+  const std::vector<int64_t> touchpoint_events = in.values<int64_t>(), channel_events = in.values<int64_t>();
+  if (counts[1] == 0) return;  // no journeys: nothing to add, and its extremes mean nothing
+  JourneySummary& s = sums_;
+  const bool first = s.journeys == 0;
+  s.customers += counts[0];
+  s.journeys += counts[1];
+  s.events += counts[2];
+  s.converted_journeys += counts[3];
+  s.max_length = std::max(s.max_length, counts[4]);
+  s.first_event_ms = first ? counts[5] : std::min(s.first_event_ms, counts[5]);
+  s.last_event_ms = first ? counts[6] : std::max(s.last_event_ms, counts[6]);
+  s.total_conversion_value += conversion_value;
+  for (size_t k = 0; k < lengths.size(); ++k) length_journeys_[lengths[k]] += journeys[k];
+  durations_.insert(durations_.end(), durations.begin(), durations.end());
+  auto add_counts = [](std::vector<int64_t>& total, const std::vector<int64_t>& part) {
+    if (total.size() < part.size()) total.resize(part.size(), 0);
+    for (size_t id = 0; id < part.size(); ++id) total[id] += part[id];
+  };
+  add_counts(touchpoint_events_, touchpoint_events);
+  add_counts(channel_events_, channel_events);
 }
 
 JourneySummary JourneySummaryTally::finish(const Vocabulary& touchpoints, const Vocabulary& channels, size_t top_n) const {

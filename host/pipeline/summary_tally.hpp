@@ -12,10 +12,17 @@
 
 namespace jm {
 
+class RecordReader;
+class RecordWriter;
+
 class JourneySummaryTally {
  public:
   /// Adds the journeys of one batch (customers of different batches are different customers).
   void add(const JourneySet& journeys);
+  /// The tally as records, and adding a saved tally of other journeys (other customers) to this
+  /// one: how the processes of a run sum theirs.
+  void save(RecordWriter& out) const;
+  void add_saved(RecordReader& in);
   /// The summary, naming touchpoints and channels from the vocabularies of the batches.
   JourneySummary finish(const Vocabulary& touchpoints, const Vocabulary& channels, size_t top_n = 8) const;
   /// Events per touchpoint and per channel id so far (as long as the largest vocabulary added).

@@ -63,9 +63,16 @@ ProposalResult propose_experiments(const JourneySet& journeys, const FunnelResul
 
 /// propose_experiments over journeys that come in batches (a run under a memory budget): the
 /// period and each touchpoint's visits, abandonments and continuations, summed batch by batch.
+class RecordReader;
+class RecordWriter;
+
 class ProposalTally {
  public:
   void add(const JourneySet& journeys);
+  /// The tally as records, and adding a saved tally of other journeys to this one: how the
+  /// processes of a run sum theirs.
+  void save(RecordWriter& out) const;
+  void add_saved(RecordReader& in);
   /// The proposals of every journey added, with `funnel` the flows stage's funnel.
   ProposalResult finish(const Vocabulary& touchpoints, const FunnelResult& funnel, const ProposalOptions& options) const;
 

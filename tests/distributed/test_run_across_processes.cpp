@@ -1,0 +1,189 @@
+// `mpirun -np N journeymap run` on loopback: the stages that run across processes (journeys,
+// patterns, flows, attribution, metric alerts, proposals) give the result of one process: every
+// count equal, floating-point sums within 1e-9 relative, the same journeys (in rank order rather
+// than the input's, so compared per customer); stages that do not run across processes yet are
+// refused before anything is read; a failing process stops every process and nothing is written.
+// Skips when this build has no MPI or mpirun is not on the PATH.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "journeymap/common.hpp"
+#include "journeymap/result_file.hpp"
+#include "test_helpers.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+using jm::testing::CommandResult;
+using jm::testing::run_shell;
+
+std::string cli() { return jm::testing::cli_path(); }
+
+std::string mpirun() {
+  return std::string("mpirun --oversubscribe") + (geteuid() == 0 ? " --allow-run-as-root" : "");
+}
+
+// Datasets and attributes under `path` equal in both files, outside the per-journey ones (the
+// journeys, the customer names) and /meta: integers and strings exactly, floating point within
+// 1e-9 relative (sums added in another grouping).
+void expect_same_aggregates(const jm::ResultReader& a, const jm::ResultReader& b, const std::string& path) {
+  if (path == "/journeys" || path == "/vocab/customers" || path == "/meta") return;
+  std::vector<std::string> members;
+  try {
+    members = a.list(path.empty() ? "/" : path);
+  } catch (const jm::Error&) {
+    const std::string type = a.element_type(path);
+    ASSERT_EQ(type, b.element_type(path)) << path;
+    if (type == "string") {
+      EXPECT_EQ(a.read_strings(path), b.read_strings(path)) << path;
+    } else if (type == "float32" || type == "float64") {
+      const std::vector<double> x = a.read_double(path), y = b.read_double(path);
+      ASSERT_EQ(x.size(), y.size()) << path;
+      for (size_t i = 0; i < x.size(); ++i)
+        EXPECT_TRUE((std::isnan(x[i]) && std::isnan(y[i])) || std::abs(x[i] - y[i]) <= 1e-9 * std::max(1.0, std::abs(x[i])))
+            << path << "[" << i << "]: " << x[i] << " vs " << y[i];
+    } else {
+      EXPECT_EQ(a.read_int64(path), b.read_int64(path)) << path;
+    }
+    return;
+  }
+  EXPECT_EQ(members, b.list(path.empty() ? "/" : path)) << path;
+  for (const std::string& member : members) expect_same_aggregates(a, b, path + "/" + member);
+}
+
+// Every journey of a result as (customer name, start) -> its columns, whatever order the file holds
+// them in.
+using JourneyColumns = std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>, int64_t, int64_t,
+                                  int64_t, int64_t, double>;
+std::map<std::pair<std::string, int64_t>, JourneyColumns> journeys_by_customer(const jm::ResultReader& file) {
+  const std::vector<std::string> customers = file.read_strings("/vocab/customers");
+  const std::vector<int64_t> offsets = file.read_int64("/journeys/offsets"), touchpoint = file.read_int64("/journeys/touchpoint"),
+                             channel = file.read_int64("/journeys/channel"), time = file.read_int64("/journeys/timestamp_ms"),
+                             customer = file.read_int64("/journeys/customer"), converted = file.read_int64("/journeys/converted"),
+                             start = file.read_int64("/journeys/start_ms"), end = file.read_int64("/journeys/end_ms"),
+                             outcome = file.read_int64("/journeys/outcome");
+  const std::vector<double> value = file.read_double("/journeys/conversion_value");
+  std::map<std::pair<std::string, int64_t>, JourneyColumns> out;
+  for (size_t j = 0; j + 1 < offsets.size(); ++j) {
+    const auto first = touchpoint.begin() + offsets[j], last = touchpoint.begin() + offsets[j + 1];
+    JourneyColumns columns{std::vector<int64_t>(first, last),
+                           std::vector<int64_t>(channel.begin() + offsets[j], channel.begin() + offsets[j + 1]),
+                           std::vector<int64_t>(time.begin() + offsets[j], time.begin() + offsets[j + 1]),
+                           converted[j], end[j], outcome[j], offsets[j + 1] - offsets[j], value[j]};
+    const bool fresh = out.emplace(std::make_pair(customers.at(static_cast<size_t>(customer[j])), start[j]), columns).second;
+    EXPECT_TRUE(fresh) << "two journeys of one customer start at the same time";
+  }
+  return out;
+}
+
+void expect_same_run(const std::string& single, const std::string& across) {
+  const jm::ResultReader a(single), b(across);
+  expect_same_aggregates(a, b, "");
+  EXPECT_EQ(journeys_by_customer(a), journeys_by_customer(b));
+  EXPECT_EQ(a.read_strings("/vocab/customers").size(), b.read_strings("/vocab/customers").size());
+  for (const std::string name : {"n_journeys", "n_events", "input_events", "duplicates_dropped", "events_truncated"})
+    EXPECT_EQ(a.read_int_attribute("/journeys", name), b.read_int_attribute("/journeys", name)) << name;
+  for (const std::string name : {"warnings", "bad_rows", "input_files"})
+    EXPECT_EQ(a.read_strings("/meta/" + name), b.read_strings("/meta/" + name)) << name;
+  for (const std::string name : {"rows_read", "rows_skipped"})
+    EXPECT_EQ(a.read_int_attribute("/meta", name), b.read_int_attribute("/meta", name)) << name;
+}
+
+class RunAcrossProcesses : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (run_shell(cli() + " --version").output.find("MPI: not built in") != std::string::npos)
+      GTEST_SKIP() << "built without MPI";
+    if (run_shell("command -v mpirun").exit_code != 0) GTEST_SKIP() << "mpirun is not on the PATH";
+    dir_ = jm::testing::scratch_dir();
+    events_ = (dir_ / "events.csv").string();
+    ASSERT_EQ(run_shell(cli() + " generate --journeys 2500 --seed 14 --threads 2 --out " + events_).exit_code, 0);
+    config_ = (dir_ / "across.toml").string();
+    std::ofstream(config_) << "[segments]\nenabled = false\n[model]\nenabled = false\n[anomalies]\njourneys = false\n"
+                           << "[patterns]\nmin_support = 0.03\nmax_length = 4\n";
+  }
+  std::string run(const std::string& input, const std::string& out, const std::string& extra = "") const {
+    return " run --config " + config_ + " --input " + input + " --out " + out + " --device cpu --threads 1 --quiet" + extra;
+  }
+  fs::path dir_;
+  std::string events_, config_;
+};
+
+TEST_F(RunAcrossProcesses, OneTwoAndFourProcessesGiveTheResultOfOne) {
+  const std::string single = (dir_ / "single.h5").string();
+  const CommandResult alone = run_shell(cli() + run(events_, single));
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  {
+    const jm::ResultReader a(single);
+    for (const std::string group : {"patterns", "flows", "attribution", "alerts", "proposals"})
+      EXPECT_TRUE(a.exists("/" + group)) << group << " must be in the comparison";
+    EXPECT_GT(a.read_int64("/patterns/support").size(), 20u);
+  }
+  for (const int processes : {1, 2, 4}) {
+    const std::string out = (dir_ / ("across_" + std::to_string(processes) + ".h5")).string();
+    const CommandResult across = run_shell(mpirun() + " -np " + std::to_string(processes) + " " + cli() + run(events_, out));
+    ASSERT_EQ(across.exit_code, 0) << across.output;
+    SCOPED_TRACE(std::to_string(processes) + " processes");
+    expect_same_run(single, out);
+  }
+  // Several batches on each process (a small host memory budget): the same again.
+  const std::string batched = (dir_ / "across_batched.h5").string();
+  const CommandResult across =
+      run_shell(mpirun() + " -np 3 " + cli() + run(events_, batched, " --memory-budget 12MiB"));
+  ASSERT_EQ(across.exit_code, 0) << across.output;
+  EXPECT_NE(across.output.find("processes: 3"), std::string::npos) << across.output;
+  expect_same_run(single, batched);
+}
+
+TEST_F(RunAcrossProcesses, ProcessesOwningNoCustomersStillFinish) {
+  const fs::path tiny = dir_ / "tiny.csv";
+  std::ofstream(tiny) << "customer_id,timestamp,touchpoint,channel,value,conversion\n"
+                         "a,2026-01-01T00:00:00Z,home,web,0,0\na,2026-01-01T00:01:00Z,cart,web,0,0\n"
+                         "b,2026-01-01T00:00:00Z,home,web,0,0\nb,2026-01-01T00:02:00Z,buy,web,0,0\n"
+                         "b,2026-01-01T00:02:00Z,email,web,0,0\n";
+  const std::string extra = " --conversion-touchpoint buy";
+  const std::string single = (dir_ / "tiny_single.h5").string();
+  ASSERT_EQ(run_shell(cli() + run(tiny.string(), single, extra)).exit_code, 0);
+  const std::string out = (dir_ / "tiny_across.h5").string();
+  const CommandResult across = run_shell("timeout 120 " + mpirun() + " -np 5 " + cli() + run(tiny.string(), out, extra));
+  ASSERT_EQ(across.exit_code, 0) << across.output;
+  expect_same_run(single, out);
+}
+
+TEST_F(RunAcrossProcesses, StagesThatReadFeaturesAreRefusedBeforeReading) {
+  const std::string out = (dir_ / "never.h5").string();
+  const CommandResult result = run_shell(mpirun() + " -np 2 " + cli() + " run --input " + events_ + " --out " + out +
+                                         " --device cpu --threads 1 --quiet");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("process 0 of 2: configuration error: across processes, the stages that read journey features"),
+            std::string::npos)
+      << result.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(RunAcrossProcesses, ABadRowStopsEveryProcessAndNothingIsWritten) {
+  std::ofstream(events_, std::ios::app) << "late,not-a-time,home,web,0,0\n";
+  const std::string out = (dir_ / "never.h5").string();
+  const CommandResult result = run_shell(mpirun() + " -np 3 " + cli() + run(events_, out));
+  EXPECT_NE(result.exit_code, 0) << result.output;
+  // The bad row is in the last share, named by its line in the whole file, by every process.
+  const std::string message = "journeymap: process 2 of 3: " + events_ + ":";
+  const size_t first = result.output.find(message);
+  ASSERT_NE(first, std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(message, first + 1), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(out));
+  for (const auto& entry : fs::directory_iterator(dir_))
+    EXPECT_EQ(entry.path().filename().string().find("never.h5"), std::string::npos) << entry.path();
+}
+
+}  // namespace
