@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -493,11 +494,21 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   if (!across) alone = process_group_detail::make_single_process_group();
   ProcessGroup& group = across ? *across : *alone;
   const bool writes = group.rank() == 0;  // process 0 writes the result file
-  if (across) group.run_agreed([&] {
-      require_batchable(config);
-      if (group.size() > 1) require_runnable_across_processes(config);
-    });
-  else require_batchable(config);
+  // A step that can fail on one process alone: across processes every process stops on the failure
+  // at its end (ProcessGroup::run_agreed); alone it runs as it is. Steps with collectives in them
+  // stay outside.
+  auto agreed = [&](const std::function<void()>& step) {
+    if (across) group.run_agreed(step);
+    else step();
+  };
+  agreed([&] {
+    require_batchable(config);
+    if (!across) return;
+    // Settings refused only later in a run alone are refused before any process reads its share.
+    require_batchable_input(config);
+    if (config.attribution_enabled) validate_attribution_options(config.attribution);
+    if (group.size() > 1) require_runnable_across_processes(config);
+  });
   const int64_t max_events = batch_events_for(config);
   // Scratch files (the spool, the cached sequences, the feature columns) go beside the output.
   std::string folder = std::filesystem::path(config.output_path).parent_path().string();
@@ -514,9 +525,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     // Each process reads a share of the input and keeps its own customers' events.
     IngestResult own = read_own_customers(reading, ctx, group);
     std::unique_ptr<JourneyBatches> spooled;
-    group.run_agreed([&] {
-      spooled = std::make_unique<JourneyBatches>(ctx, reading, std::move(own), max_events, folder, spool_buffer);
-    });
+    agreed([&] { spooled = std::make_unique<JourneyBatches>(ctx, reading, std::move(own), max_events, folder, spool_buffer); });
     return spooled;
   });
   batches->keep_sequences(config.patterns_enabled);
@@ -531,20 +540,20 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   JourneySet vocabulary;
   vocabulary.touchpoints = ingest.events.touchpoints;
   vocabulary.channels = ingest.events.channels;
-  vocabulary.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
-
   std::optional<ResultWriter> output;
-  if (across) group.run_agreed([&] {
-      if (writes) output.emplace(config.output_path, config.output_compression);
-    });
-  else output.emplace(config.output_path, config.output_compression);
+  std::vector<int32_t> named_funnel;  // a funnel named in [flows] is counted in the first pass; a derived one after it
+  agreed([&] {
+    vocabulary.covariates = load_covariates(config.covariates_path, config.anomalies.alerts.bucket_seconds);
+    if (config.flows_enabled) named_funnel = resolve_funnel(config.flows, vocabulary, VariantTable{});
+    if (writes) output.emplace(config.output_path, config.output_compression);
+  });
   ResultWriter* writer = output ? &*output : nullptr;
   const std::vector<int64_t> first_customer = first_customer_of_each_process(group, ingest.events.customers.size());
-  // A funnel named in [flows] is counted in the first pass; a derived one after it.
-  const std::vector<int32_t> named_funnel = config.flows_enabled ? resolve_funnel(config.flows, vocabulary, VariantTable{})
-                                                                 : std::vector<int32_t>{};
   FirstPass pass = clock.run("journeys", [&] {
-    FirstPass own = first_pass(config, ctx, *batches, writer, first_customer[static_cast<size_t>(group.rank())], named_funnel);
+    FirstPass own;
+    agreed([&] {
+      own = first_pass(config, ctx, *batches, writer, first_customer[static_cast<size_t>(group.rank())], named_funnel);
+    });
     if (group.size() > 1) sum_first_pass(group, own);
     return own;
   });
@@ -616,9 +625,16 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
 
   if (config.patterns_enabled) {
     const BatchedPatterns mined = clock.run("patterns", [&] {
-      return mine_patterns_in_batches(ctx, batches->size(), vocabulary.touchpoints.size(),
-                                      [&](int64_t b) { return batches->sequences(b); }, config.patterns,
-                                      patterns_detail::kCandidateBudget, group.size() > 1 ? &group : nullptr);
+      try {
+        return mine_patterns_in_batches(ctx, batches->size(), vocabulary.touchpoints.size(),
+                                        [&](int64_t b) { return batches->sequences(b); }, config.patterns,
+                                        patterns_detail::kCandidateBudget, group.size() > 1 ? &group : nullptr);
+      } catch (const ConfigError& error) {
+        // Settings refused up front or a work budget exceeded: decided on counts every process
+        // shares, so every process stops here with the same message.
+        if (group.size() > 1) throw AgreedFailure(error.what(), 2);
+        throw;
+      }
     });
     clock.run("write", [&] {
       const StepTimer step(ctx, "patterns");
@@ -628,8 +644,12 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   }
 
   SecondPass counted = clock.run("journeys", [&] {
-    return second_pass(config, ctx, *batches, pass, vocabulary, writer, std::move(feature_spec), std::move(segment_inputs),
-                       std::move(model_sample), std::move(anomaly_inputs));
+    SecondPass own;
+    agreed([&] {
+      own = second_pass(config, ctx, *batches, pass, vocabulary, writer, std::move(feature_spec), std::move(segment_inputs),
+                        std::move(model_sample), std::move(anomaly_inputs));
+    });
+    return own;
   });
   if (group.size() > 1) {
     if (counted.funnel) sum_over_processes(group, *counted.funnel);
@@ -640,13 +660,15 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
 
   // From here on the processes hold the same tallies and no longer talk to each other: process 0
   // finishes the stages and writes the result, and every process learns whether that worked.
+  Model trained_model;  // saved only after the result is committed, as in a run at once
   auto finish = [&] {
+    if (!writer) return;  // the other processes wait to learn whether process 0 succeeded
     std::optional<SegmentResult> segments;
     ThirdPass by_segment;
     if (counted.feature_spec) {
       clock.run("write", [&] {
         const StepTimer step(ctx, "features");
-        if (writer) counted.feature_stats.write(*writer, *counted.feature_spec);
+        counted.feature_stats.write(*writer, *counted.feature_spec);
       });
       report.stage_summaries.push_back(format_features_summary(*counted.feature_spec, counted.feature_stats));
     }
@@ -662,7 +684,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
       });
       clock.run("write", [&] {
         const StepTimer step(ctx, "segments");
-        if (writer) write_segments_results(*writer, *segments, vocabulary);
+        write_segments_results(*writer, *segments, vocabulary);
       });
       report.stage_summaries.push_back(format_segments_summary(*segments, vocabulary));
     }
@@ -675,7 +697,6 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
       });
       clock.run("write", [&] {
         const StepTimer step(ctx, "flows");
-        if (!writer) return;
         write_flows_results(*writer, flows, vocabulary);
         write_flow_tally(*writer, pass.flows);
       });
@@ -686,9 +707,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     if (counted.attribution) {
       const AttributionResult attribution =
           clock.run("attribution", [&] { return counted.attribution->finish(ctx, vocabulary.touchpoints, vocabulary.channels); });
-      clock.run("write", [&] {
-        if (writer) write_attribution_results(*writer, attribution, vocabulary);
-      });
+      clock.run("write", [&] { write_attribution_results(*writer, attribution, vocabulary); });
       report.stage_summaries.push_back(format_attribution_summary(attribution, vocabulary));
     }
 
@@ -697,7 +716,6 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     if (pass.proposals)
       proposals = clock.run("proposals", [&] { return pass.proposals->finish(vocabulary.touchpoints, run_funnel, config.proposals); });
 
-    Model trained_model;  // saved only after the result is committed, as in a run at once
     if (counted.model_sample)
       trained_model = run_sampled_model(config, ctx, *counted.model_sample, outcome, report, clock, *writer, skipped);
 
@@ -728,7 +746,6 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
       }
       clock.run("write", [&] {
         const StepTimer step(ctx, "anomalies");
-        if (!writer) return;
         write_anomalies_results(*writer, anomalies);
         if (anomalies.has_alerts) write_alert_tally(*writer, pass.alerts);
       });
@@ -737,22 +754,21 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
         add_anomaly_cluster_proposals(*proposals, pass.converted, anomalies.journeys, config.proposals);
     }
     if (proposals) {
-      clock.run("write", [&] {
-        if (writer) write_proposal_results(*writer, *proposals);
-      });
+      clock.run("write", [&] { write_proposal_results(*writer, *proposals); });
       report.stage_summaries.push_back(format_proposal_summary(*proposals));
     }
 
     for (const std::string& stage : skipped) report.stage_summaries.push_back("skipped " + stage + "\n");
-    if (!writer) return;
     writer->write_meta(describe_run(config, report, ingest));
     writer->write("/meta/skipped_stages", skipped);
-    clock.run("commit", [&] { writer->commit(); });
-    if (!trained_model.empty() && !config.model_path.empty())
-      clock.run("write", [&] { save_model(trained_model, config.model_path); });
   };
-  if (across) group.run_agreed(finish);
-  else finish();
+  agreed(finish);
+  // Renamed into place only once every process has finished its part.
+  agreed([&] {
+    if (writer) clock.run("commit", [&] { writer->commit(); });
+  });
+  if (!trained_model.empty() && !config.model_path.empty())
+    clock.run("write", [&] { save_model(trained_model, config.model_path); });
 }
 
 }  // namespace jm

@@ -10,21 +10,22 @@
 #include "journeymap/common.hpp"
 
 namespace jm {
-void JourneyBatches::refuse_unbatchable(const RunConfig& config) const {
+void require_batchable_input(const RunConfig& config) {
+  const OutcomeDefinition outcome = effective_outcome(config);
   if (!config.sources.empty()) throw ConfigError("batches: read one input file, not [[source]] tables");
   if (!config.taxonomy.file.empty()) throw ConfigError("batches: a [taxonomy] is not applied to batched input");
   if (!config.csv.columns.dimensions.empty() || !config.csv.columns.extra.empty())
     throw ConfigError("batches: custom dimensions are not kept in batched input");
-  if (!outcome_.label_file.empty()) throw ConfigError("batches: an outcome label file is not applied to batched input");
+  if (!outcome.label_file.empty()) throw ConfigError("batches: an outcome label file is not applied to batched input");
   // A window rule labels a journey "open" against the end of all the data, which one batch does not see.
-  if (outcome_.window_days > 0.0) throw ConfigError("batches: an outcome window rule is not applied to batched input");
+  if (outcome.window_days > 0.0) throw ConfigError("batches: an outcome window rule is not applied to batched input");
 }
 
 JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, int64_t max_events,
                                const std::string& spool_directory, size_t spool_buffer_bytes)
     : ctx_(ctx), journey_options_(config.journeys), outcome_(effective_outcome(config)) {
   if (max_events < 1) throw ConfigError("batches: a batch must hold at least one event");
-  refuse_unbatchable(config);
+  require_batchable_input(config);
   shards_ = std::make_unique<CustomerShards>(spool_directory, 1024, spool_buffer_bytes);
   CsvOptions csv = config.csv;
   csv.num_threads = config.threads;
@@ -49,7 +50,7 @@ JourneyBatches::JourneyBatches(const Context& ctx, const RunConfig& config, Inge
                                const std::string& spool_directory, size_t spool_buffer_bytes)
     : ctx_(ctx), journey_options_(config.journeys), outcome_(effective_outcome(config)) {
   if (max_events < 1) throw ConfigError("batches: a batch must hold at least one event");
-  refuse_unbatchable(config);
+  require_batchable_input(config);
   shards_ = std::make_unique<CustomerShards>(spool_directory, 1024, spool_buffer_bytes);
   shards_->add(read.events);
   ingest_ = std::move(read);

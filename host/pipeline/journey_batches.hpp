@@ -21,6 +21,11 @@
 
 namespace jm {
 
+/// ConfigError naming what batches cannot apply (several sources, a taxonomy, custom dimensions, a
+/// label file, an outcome window rule): checked by JourneyBatches, and before reading anything by
+/// a run across processes.
+void require_batchable_input(const RunConfig& config);
+
 class JourneyBatches {
  public:
   /// Reads the configured input (one CSV, SPMF or Parquet file; several sources, a taxonomy, custom
@@ -76,8 +81,7 @@ class JourneyBatches {
   std::vector<StoredSequences> stored_;
   void store_sequences(StoredSequences& stored, const JourneySet& built);
   bool keep_sequences_ = true;
-  /// The settings checks and shards of both constructors; plan() once the shards hold the events.
-  void refuse_unbatchable(const RunConfig& config) const;
+  /// Plans the batches once the shards hold every event.
   void plan(int64_t max_events, const std::string& spool_directory);
   OutcomeStats outcome_stats_;
   int64_t journeys_built_ = 0, events_in_journeys_ = 0;

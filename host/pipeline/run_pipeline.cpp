@@ -116,7 +116,7 @@ RunMetadata describe_run(const RunConfig& config, const RunReport& report, const
 
 namespace {
 
-// run_pipeline as one of the processes an MPI launcher started (run_in_batches with the group):
+// run_pipeline as one of several processes an MPI launcher started (run_in_batches with the group):
 // the same binary, configuration and input on every process, checked before anything is read. A
 // failure that only one process meets inside a collective step ends them all (MPI_Abort) with its
 // message; the others stop every process at the next agreement with the failing one's message.
@@ -146,8 +146,10 @@ RunReport run_across_processes(const RunConfig& given) {
     return report;
   } catch (const AgreedFailure&) {
     throw;  // every process stops on it
+  } catch (const ConfigError& error) {
+    std::fprintf(stderr, "journeymap: process %d of %d: %s\n", group.rank(), group.size(), error.what());
+    group.abort(2);
   } catch (const std::exception& error) {
-    if (group.size() == 1) throw;
     std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
     group.abort(1);
   }
@@ -169,7 +171,8 @@ RunReport run_pipeline(const RunConfig& config) {
   require_distinct_files(config.outcome.label_file, config.output_path, "--out");
   require_distinct_files(config.covariates_path, config.output_path, "--out");
   require_distinct_files(config.input_path, config.append_base, "--base");
-  if (started_by_mpi_launcher()) return run_across_processes(config);
+  // A launcher's single process runs as any other process does (every stage, every input).
+  if (process_group_detail::launcher_world_size() > 1) return run_across_processes(config);
   Context ctx = make_context(config.device, config.threads);
 
   RunReport report;

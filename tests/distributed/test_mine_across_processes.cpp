@@ -284,7 +284,7 @@ TEST_F(MineAcrossProcesses, OtherCommandsRefuseToRunOncePerProcess) {
   const CommandResult result =
       run_shell(mpirun() + " -np 2 " + cli() + " segment --input " + events_ + " --out " + (dir_ / "s.h5").string());
   EXPECT_NE(result.exit_code, 0) << result.output;
-  EXPECT_NE(result.output.find("only `journeymap mine` runs across processes so far"), std::string::npos)
+  EXPECT_NE(result.output.find("only `journeymap run` and `journeymap mine` run across processes so far"), std::string::npos)
       << result.output;
   EXPECT_FALSE(fs::exists(dir_ / "s.h5"));
 }

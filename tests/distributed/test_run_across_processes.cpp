@@ -2,7 +2,8 @@
 // patterns, flows, attribution, metric alerts, proposals) give the result of one process: every
 // count equal, floating-point sums within 1e-9 relative, the same journeys (in rank order rather
 // than the input's, so compared per customer); stages that do not run across processes yet are
-// refused before anything is read; a failing process stops every process and nothing is written.
+// refused before anything is read; a failing process stops every process and nothing is written;
+// a launcher's single process runs as a process started alone.
 // Skips when this build has no MPI or mpirun is not on the PATH.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -168,6 +169,26 @@ TEST_F(RunAcrossProcesses, StagesThatReadFeaturesAreRefusedBeforeReading) {
   EXPECT_NE(result.output.find("process 0 of 2: configuration error: across processes, the stages that read journey features"),
             std::string::npos)
       << result.output;
+  EXPECT_FALSE(fs::exists(out));
+  // A launcher's single process runs every stage, as a process started alone does.
+  const std::string one = (dir_ / "one.h5").string();
+  const CommandResult alone = run_shell(mpirun() + " -np 1 " + cli() + " run --input " + events_ + " --out " + one +
+                                        " --device cpu --threads 1 --quiet");
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  EXPECT_TRUE(jm::ResultReader(one).exists("/segments"));
+}
+
+TEST_F(RunAcrossProcesses, ASettingRefusedAfterReadingStopsEveryProcessWithItsMessage) {
+  // A funnel step that is not in the data: known only once the touchpoints are read.
+  std::ofstream(config_, std::ios::app) << "[flows]\nfunnel = [\"home\", \"no such step\"]\n";
+  const std::string out = (dir_ / "never.h5").string();
+  const CommandResult result = run_shell(mpirun() + " -np 2 " + cli() + run(events_, out));
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  const std::string message = "journeymap: process 0 of 2: ";
+  const size_t first = result.output.find(message);
+  ASSERT_NE(first, std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(message, first + 1), std::string::npos) << "both processes say it\n" << result.output;
+  EXPECT_NE(result.output.find("no such step"), std::string::npos) << result.output;
   EXPECT_FALSE(fs::exists(out));
 }
 
