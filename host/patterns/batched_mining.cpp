@@ -162,10 +162,14 @@ BatchedPatterns mine_patterns_in_batches(const Context& ctx, int64_t n_batches, 
   out.candidates = candidates_counted;
   out.passes = passes;
   out.result = patterns_detail::make_pattern_result(ctx, n_journeys, n_converted, options, min_count, std::move(found));
+  const std::string where =
+      across != nullptr && across->size() > 1
+          ? fmt::format("across {} processes, each over its own batches of customers", across->size())
+          : fmt::format("over {} batches of customers", n_batches);
   out.how = fmt::format(
-      "patterns counted level by level over {} batches of customers ({} passes over the batches, {} candidate "
-      "patterns counted over all {} journeys, {} of them frequent)",
-      n_batches, passes, candidates_counted, n_journeys, out.result.size());
+      "patterns counted level by level {} ({} passes over the batches, {} candidate patterns counted over all {} "
+      "journeys, {} of them frequent)",
+      where, passes, candidates_counted, n_journeys, out.result.size());
   return out;
 }
 

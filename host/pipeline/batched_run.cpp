@@ -17,6 +17,7 @@
 #include "host/core/records.hpp"
 #include "host/distributed/customer_share.hpp"
 #include "host/distributed/distributed_input.hpp"
+#include "host/distributed/journey_records.hpp"
 #include "host/distributed/process_group.hpp"
 #include "host/distributed/tallies_across.hpp"
 #include "host/flows/attribution_tally.hpp"
@@ -128,13 +129,17 @@ struct FirstPass {
   std::optional<ProposalTally> proposals;
   std::vector<uint8_t> converted;  ///< per journey, for the proposals from anomaly clusters
   JourneySet labelled;            ///< the outcome labels (of a batch that carried outcomes), for /vocab/outcomes
+  /// On a process of several that does not write the result: its journeys, to send to process 0.
+  std::unique_ptr<SpooledJourneyBatches> to_send;
 };
 
-// `writer`: null on a process that does not write the result; `first_customer`: the id of this
-// process's first customer among every process's.
+// `writer`: null on a process that does not write the result, which keeps its journeys in
+// `to_send` instead; `first_customer`: the id of this process's first customer among every process's.
 FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, ResultWriter* writer,
-                     int64_t first_customer, const std::vector<int32_t>& named_funnel) {
+                     std::unique_ptr<SpooledJourneyBatches> to_send, int64_t first_customer,
+                     const std::vector<int32_t>& named_funnel) {
   FirstPass pass;
+  pass.to_send = std::move(to_send);
   const bool alerts = config.anomalies_enabled && config.anomalies.alerts_enabled;
   StepTimer step(ctx);
   std::vector<int64_t> customer_last_ms;
@@ -149,6 +154,9 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
       step.next("write");
       writer->append_journeys(journeys, static_cast<uint32_t>(first_customer + batches.first_customer(b)));
       writer->append("/journeys/customer_last_ms", customer_last_ms);
+    } else if (pass.to_send) {
+      step.next("keep to send");
+      pass.to_send->add(journeys, customer_last_ms, batches.first_customer(b));
     }
     step.next("summary");
     pass.summary.add(journeys);
@@ -223,54 +231,22 @@ std::vector<int64_t> first_customer_of_each_process(ProcessGroup& group, int64_t
 }
 
 // The journeys of the other processes, written by process 0 (`writer`) after its own: process by
-// process and batch by batch, each batch built again where it lives and sent to process 0, so no
-// process holds more than a batch of another's journeys.
-void write_journeys_of_other_processes(ProcessGroup& group, JourneyBatches& batches, ResultWriter* writer,
+// process and batch by batch as each kept them in its first pass, so process 0 holds no more than
+// a batch of another's journeys at a time.
+void write_journeys_of_other_processes(ProcessGroup& group, const SpooledJourneyBatches* to_send, ResultWriter* writer,
                                        const std::vector<int64_t>& first_customer) {
   std::vector<int64_t> batch_counts(static_cast<size_t>(group.size()), 0);
-  batch_counts[static_cast<size_t>(group.rank())] = batches.size();
+  batch_counts[static_cast<size_t>(group.rank())] = to_send ? to_send->size() : 0;
   group.sum(batch_counts);
   for (int process = 1; process < group.size(); ++process)
     for (int64_t b = 0; b < batch_counts[static_cast<size_t>(process)]; ++b) {
-      RecordWriter out;
-      if (group.rank() == process) {
-        std::vector<int64_t> customer_last_ms;
-        const JourneySet journeys = batches.journeys(b, &customer_last_ms);
-        out.value<int64_t>(batches.first_customer(b));
-        out.values(customer_last_ms);
-        out.values(journeys.offsets.host());
-        out.values(journeys.touchpoint.host());
-        out.values(journeys.channel.host());
-        out.values(journeys.timestamp_ms.host());
-        out.values(journeys.value.host());
-        out.values(journeys.customer.host());
-        out.values(journeys.converted.host());
-        out.values(journeys.conversion_value.host());
-        out.values(journeys.start_ms.host());
-        out.values(journeys.end_ms.host());
-        out.values(journeys.outcome.host());
-        out.values(journeys.outcome_ms.host());
-      }
-      const std::vector<std::string> gathered = group.gather_to_first(out.take());
+      const std::vector<std::string> gathered =
+          group.gather_to_first(group.rank() == process ? to_send->batch(b) : std::string());
       if (!writer) continue;
-      RecordReader in(gathered[static_cast<size_t>(process)]);
-      const auto first = in.value<int64_t>();
-      const std::vector<int64_t> customer_last_ms = in.values<int64_t>();
-      JourneySet journeys;
-      journeys.offsets = in.values<int64_t>();
-      journeys.touchpoint = in.values<int32_t>();
-      journeys.channel = in.values<int32_t>();
-      journeys.timestamp_ms = in.values<int64_t>();
-      journeys.value = in.values<float>();
-      journeys.customer = in.values<uint32_t>();
-      journeys.converted = in.values<uint8_t>();
-      journeys.conversion_value = in.values<float>();
-      journeys.start_ms = in.values<int64_t>();
-      journeys.end_ms = in.values<int64_t>();
-      journeys.outcome = in.values<uint8_t>();
-      journeys.outcome_ms = in.values<int64_t>();
-      writer->append_journeys(journeys, static_cast<uint32_t>(first_customer[static_cast<size_t>(process)] + first));
-      writer->append("/journeys/customer_last_ms", customer_last_ms);
+      const JourneyBatchRecords batch = read_journey_batch(gathered[static_cast<size_t>(process)]);
+      writer->append_journeys(batch.journeys,
+                              static_cast<uint32_t>(first_customer[static_cast<size_t>(process)] + batch.first_customer));
+      writer->append("/journeys/customer_last_ms", batch.customer_last_ms);
     }
 }
 
@@ -552,14 +528,18 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   FirstPass pass = clock.run("journeys", [&] {
     FirstPass own;
     agreed([&] {
-      own = first_pass(config, ctx, *batches, writer, first_customer[static_cast<size_t>(group.rank())], named_funnel);
+      std::unique_ptr<SpooledJourneyBatches> to_send;
+      if (!writer) to_send = std::make_unique<SpooledJourneyBatches>(folder);
+      own = first_pass(config, ctx, *batches, writer, std::move(to_send), first_customer[static_cast<size_t>(group.rank())],
+                       named_funnel);
     });
     if (group.size() > 1) sum_first_pass(group, own);
     return own;
   });
   clock.run("write", [&] {
     const StepTimer step(ctx, "journeys");
-    if (group.size() > 1) write_journeys_of_other_processes(group, *batches, writer, first_customer);
+    if (group.size() > 1) write_journeys_of_other_processes(group, pass.to_send.get(), writer, first_customer);
+    pass.to_send.reset();
     std::vector<std::string> customers =
         group.size() > 1 ? customer_names_of_all(group, ingest.events.customers) : ingest.events.customers.names();
     if (!writer) return;
