@@ -247,7 +247,8 @@ int main(int argc, char** argv) {
       if (run->count("--out") > 0 && flags.output.empty()) throw jm::ConfigError("--out is empty");
       const jm::RunReport report = jm::run_pipeline(resolve_run_config(flags));
       // Across processes, process 0 speaks for the run.
-      if (!jm::started_by_mpi_launcher() || jm::process_group().rank() == 0) std::cout << jm::format_run_summary(report);
+      if (jm::process_group_detail::launcher_world_size() <= 1 || jm::process_group().rank() == 0)
+        std::cout << jm::format_run_summary(report);
       return 0;
     }
     for (ModuleCommand& entry : module_commands)

@@ -232,22 +232,42 @@ std::vector<int64_t> first_customer_of_each_process(ProcessGroup& group, int64_t
 
 // The journeys of the other processes, written by process 0 (`writer`) after its own: process by
 // process and batch by batch as each kept them in its first pass, so process 0 holds no more than
-// a batch of another's journeys at a time.
+// a batch of another's journeys at a time. A process that fails (reading its scratch file,
+// writing) keeps taking part with nothing to send and every process stops at the end with its
+// message (ProcessGroup::agree), as at any agreement.
 void write_journeys_of_other_processes(ProcessGroup& group, const SpooledJourneyBatches* to_send, ResultWriter* writer,
                                        const std::vector<int64_t>& first_customer) {
   std::vector<int64_t> batch_counts(static_cast<size_t>(group.size()), 0);
   batch_counts[static_cast<size_t>(group.rank())] = to_send ? to_send->size() : 0;
   group.sum(batch_counts);
+  std::string failure;
+  int exit_code = 1;
+  auto attempt = [&](const std::function<void()>& step) {
+    if (!failure.empty()) return;
+    try {
+      step();
+    } catch (const ConfigError& error) {
+      failure = error.what();
+      exit_code = 2;
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+  };
   for (int process = 1; process < group.size(); ++process)
     for (int64_t b = 0; b < batch_counts[static_cast<size_t>(process)]; ++b) {
-      const std::vector<std::string> gathered =
-          group.gather_to_first(group.rank() == process ? to_send->batch(b) : std::string());
-      if (!writer) continue;
-      const JourneyBatchRecords batch = read_journey_batch(gathered[static_cast<size_t>(process)]);
-      writer->append_journeys(batch.journeys,
-                              static_cast<uint32_t>(first_customer[static_cast<size_t>(process)] + batch.first_customer));
-      writer->append("/journeys/customer_last_ms", batch.customer_last_ms);
+      std::string bytes;
+      if (group.rank() == process) attempt([&] { bytes = to_send->batch(b); });
+      const std::vector<std::string> gathered = group.gather_to_first(bytes);
+      // Nothing came when the sender failed: its failure, not an empty batch, is the one to report.
+      if (!writer || gathered[static_cast<size_t>(process)].empty()) continue;
+      attempt([&] {
+        const JourneyBatchRecords batch = read_journey_batch(gathered[static_cast<size_t>(process)]);
+        writer->append_journeys(batch.journeys,
+                                static_cast<uint32_t>(first_customer[static_cast<size_t>(process)] + batch.first_customer));
+        writer->append("/journeys/customer_last_ms", batch.customer_last_ms);
+      });
     }
+  group.agree(failure, exit_code);
 }
 
 // Every process's customer names in rank order, on process 0 (empty elsewhere).
@@ -542,10 +562,12 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     pass.to_send.reset();
     std::vector<std::string> customers =
         group.size() > 1 ? customer_names_of_all(group, ingest.events.customers) : ingest.events.customers.names();
-    if (!writer) return;
-    writer->finish_journeys(pass.labelled, pass.build_stats);
-    writer->write_event_vocab(vocabulary);
-    writer->write("/vocab/customers", customers);
+    agreed([&] {
+      if (!writer) return;
+      writer->finish_journeys(pass.labelled, pass.build_stats);
+      writer->write_event_vocab(vocabulary);
+      writer->write("/vocab/customers", customers);
+    });
   });
   const OutcomeDefinition& outcome = batches->outcome();
   report.build_stats = pass.build_stats;
@@ -618,7 +640,9 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     });
     clock.run("write", [&] {
       const StepTimer step(ctx, "patterns");
-      if (writer) write_patterns_results(*writer, mined.result, vocabulary);
+      agreed([&] {
+        if (writer) write_patterns_results(*writer, mined.result, vocabulary);
+      });
     });
     report.stage_summaries.push_back(format_patterns_summary(mined.result, vocabulary) + "  " + mined.how + "\n");
   }

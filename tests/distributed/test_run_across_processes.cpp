@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "host/distributed/journey_records.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/result_file.hpp"
 #include "test_helpers.hpp"
@@ -176,6 +177,7 @@ TEST_F(RunAcrossProcesses, StagesThatReadFeaturesAreRefusedBeforeReading) {
                                         " --device cpu --threads 1 --quiet");
   ASSERT_EQ(alone.exit_code, 0) << alone.output;
   EXPECT_TRUE(jm::ResultReader(one).exists("/segments"));
+  EXPECT_NE(alone.output.find("journeymap run:"), std::string::npos) << "the summary is printed\n" << alone.output;
 }
 
 TEST_F(RunAcrossProcesses, ASettingRefusedAfterReadingStopsEveryProcessWithItsMessage) {
@@ -189,6 +191,21 @@ TEST_F(RunAcrossProcesses, ASettingRefusedAfterReadingStopsEveryProcessWithItsMe
   ASSERT_NE(first, std::string::npos) << result.output;
   EXPECT_NE(result.output.find(message, first + 1), std::string::npos) << "both processes say it\n" << result.output;
   EXPECT_NE(result.output.find("no such step"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("MPI_ABORT"), std::string::npos) << "an agreed stop, not an abort\n" << result.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(RunAcrossProcesses, PatternSettingsThatExplodeStopEveryProcessAlike) {
+  // Decided on the supports summed over the processes: every process stops with the same message.
+  std::ofstream(config_, std::ios::app) << "max_explored = 5\n";  // still under [patterns]
+  const std::string out = (dir_ / "never.h5").string();
+  const CommandResult result = run_shell(mpirun() + " -np 2 " + cli() + run(events_, out));
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  const std::string message = "journeymap: configuration error: patterns: counting stopped after 5 frequent patterns";
+  const size_t first = result.output.find(message);
+  ASSERT_NE(first, std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(message, first + 1), std::string::npos) << "both processes say it\n" << result.output;
+  EXPECT_EQ(result.output.find("MPI_ABORT"), std::string::npos) << result.output;
   EXPECT_FALSE(fs::exists(out));
 }
 
@@ -205,6 +222,44 @@ TEST_F(RunAcrossProcesses, ABadRowStopsEveryProcessAndNothingIsWritten) {
   EXPECT_FALSE(fs::exists(out));
   for (const auto& entry : fs::directory_iterator(dir_))
     EXPECT_EQ(entry.path().filename().string().find("never.h5"), std::string::npos) << entry.path();
+}
+
+// The records a process sends its journeys to process 0 in: every column back as it was; cut or
+// padded bytes are an error, never a shorter batch.
+TEST(JourneyBatchRecords, EveryColumnSurvivesAndDamagedBytesAreRefused) {
+  jm::JourneySet journeys;
+  journeys.offsets = std::vector<int64_t>{0, 2, 5};
+  journeys.touchpoint = std::vector<int32_t>{3, 1, 4, 1, 5};
+  journeys.channel = std::vector<int32_t>{0, 1, 0, 2, 1};
+  journeys.timestamp_ms = std::vector<int64_t>{10, 20, 5, 6, 7};
+  journeys.value = std::vector<float>{0.5f, 0.0f, 1.25f, 0.0f, -2.0f};
+  journeys.customer = std::vector<uint32_t>{0, 1};
+  journeys.converted = std::vector<uint8_t>{1, 0};
+  journeys.conversion_value = std::vector<float>{9.5f, 0.0f};
+  journeys.start_ms = std::vector<int64_t>{10, 5};
+  journeys.end_ms = std::vector<int64_t>{20, 7};
+  journeys.outcome = std::vector<uint8_t>{1, 2};
+  journeys.outcome_ms = std::vector<int64_t>{21, 8};
+  const std::string bytes = jm::save_journey_batch(journeys, {20, 7}, 1024);
+  const jm::JourneyBatchRecords back = jm::read_journey_batch(bytes);
+  EXPECT_EQ(back.first_customer, 1024);
+  EXPECT_EQ(back.customer_last_ms, (std::vector<int64_t>{20, 7}));
+  const jm::JourneySet& j = back.journeys;
+  EXPECT_EQ(j.offsets.host(), journeys.offsets.host());
+  EXPECT_EQ(j.touchpoint.host(), journeys.touchpoint.host());
+  EXPECT_EQ(j.channel.host(), journeys.channel.host());
+  EXPECT_EQ(j.timestamp_ms.host(), journeys.timestamp_ms.host());
+  EXPECT_EQ(j.value.host(), journeys.value.host());
+  EXPECT_EQ(j.customer.host(), journeys.customer.host());
+  EXPECT_EQ(j.converted.host(), journeys.converted.host());
+  EXPECT_EQ(j.conversion_value.host(), journeys.conversion_value.host());
+  EXPECT_EQ(j.start_ms.host(), journeys.start_ms.host());
+  EXPECT_EQ(j.end_ms.host(), journeys.end_ms.host());
+  EXPECT_EQ(j.outcome.host(), journeys.outcome.host());
+  EXPECT_EQ(j.outcome_ms.host(), journeys.outcome_ms.host());
+  for (const size_t cut : {size_t{0}, size_t{7}, bytes.size() / 2, bytes.size() - 1})
+    EXPECT_THROW(jm::read_journey_batch(bytes.substr(0, cut)), jm::Error) << cut;
+  EXPECT_THROW(jm::read_journey_batch(bytes + "x"), jm::Error);
 }
 
 }  // namespace
