@@ -3,6 +3,8 @@
 
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -71,6 +73,21 @@ inline CommandResult run_shell(const std::string& command) {
 inline std::string cli_path() {
   const char* from_environment = std::getenv("JM_CLI");
   return from_environment != nullptr && *from_environment != '\0' ? from_environment : JM_CLI_PATH;
+}
+
+/// Why runs across processes cannot be tested here (a build without MPI, no mpirun on the PATH),
+/// or empty when they can.
+inline std::string why_no_mpi_runs() {
+  if (run_shell(cli_path() + " --version").output.find("MPI: not built in") != std::string::npos)
+    return "built without MPI";
+  if (run_shell("command -v mpirun").exit_code != 0) return "mpirun is not on the PATH";
+  return "";
+}
+
+/// mpirun with the loopback settings of a small machine: more processes than cores, and root
+/// allowed (containers).
+inline std::string mpirun() {
+  return std::string("mpirun --oversubscribe") + (geteuid() == 0 ? " --allow-run-as-root" : "");
 }
 
 }  // namespace jm::testing

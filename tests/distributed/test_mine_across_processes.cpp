@@ -25,32 +25,15 @@ namespace {
 namespace fs = std::filesystem;
 
 using jm::testing::CommandResult;
+using jm::testing::mpirun;
 using jm::testing::run_shell;
 
 std::string cli() { return jm::testing::cli_path(); }
 
-// mpirun with the loopback settings of a small machine: more processes than cores, and root
-// allowed (containers).
-std::string mpirun() {
-  return std::string("mpirun --oversubscribe") + (geteuid() == 0 ? " --allow-run-as-root" : "");
-}
-
-// /meta as one process writes it: rows read and skipped, bad rows (named by their line in the
-// whole file), warnings (what the outcome cut removed), input files and sizes.
-void expect_same_meta(const jm::ResultReader& a, const jm::ResultReader& b) {
-  for (const std::string name : {"warnings", "bad_rows", "input_files"})
-    EXPECT_EQ(a.read_strings("/meta/" + name), b.read_strings("/meta/" + name)) << name;
-  EXPECT_EQ(a.read_int64("/meta/input_bytes"), b.read_int64("/meta/input_bytes"));
-  for (const std::string name : {"rows_read", "rows_skipped"})
-    EXPECT_EQ(a.read_int_attribute("/meta", name), b.read_int_attribute("/meta", name)) << name;
-}
-
 class MineAcrossProcesses : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (run_shell(cli() + " --version").output.find("MPI: not built in") != std::string::npos)
-      GTEST_SKIP() << "built without MPI";
-    if (run_shell("command -v mpirun").exit_code != 0) GTEST_SKIP() << "mpirun is not on the PATH";
+    if (const std::string why = jm::testing::why_no_mpi_runs(); !why.empty()) GTEST_SKIP() << why;
     dir_ = jm::testing::scratch_dir();
     events_ = (dir_ / "events.csv").string();
     ASSERT_EQ(run_shell(cli() + " generate --journeys 2500 --seed 14 --threads 2 --out " + events_).exit_code, 0);
@@ -78,7 +61,7 @@ TEST_F(MineAcrossProcesses, OneTwoAndFourProcessesWriteTheResultOfOne) {
     const jm::ResultReader a(single), b(out);
     EXPECT_GT(a.read_int64("/patterns/support").size(), 100u);
     jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
-    expect_same_meta(a, b);
+    jm::testing::expect_same_meta(a, b);
   }
 }
 
@@ -123,7 +106,7 @@ TEST_F(MineAcrossProcesses, SharesOfAnAwkwardLogGiveTheResultOfOne) {
     ASSERT_EQ(across.exit_code, 0) << across.output;
     const jm::ResultReader b(out);
     jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
-    expect_same_meta(a, b);
+    jm::testing::expect_same_meta(a, b);
   }
 }
 
@@ -169,7 +152,7 @@ TEST_F(MineAcrossProcesses, SharesOfAnSpmfFileGiveTheResultOfOne) {
     const jm::ResultReader a(single), b(out);
     EXPECT_GT(a.read_int64("/patterns/support").size(), 20u);
     jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
-    expect_same_meta(a, b);
+    jm::testing::expect_same_meta(a, b);
   }
   // A malformed line near the end (in the last share) is named by its line in the whole file.
   std::ofstream(input, std::ios::app) << "3 -1 x -1 -2\n";
@@ -199,7 +182,7 @@ TEST_F(MineAcrossProcesses, SharesOfAParquetFileGiveTheResultOfOne) {
     ASSERT_EQ(across.exit_code, 0) << across.output;
     const jm::ResultReader a(single), b(out);
     jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
-    expect_same_meta(a, b);
+    jm::testing::expect_same_meta(a, b);
   }
 }
 
@@ -224,7 +207,7 @@ TEST_F(MineAcrossProcesses, ProcessesOwningNoCustomersOrNoOutcomesStillFinish) {
     ASSERT_EQ(across.exit_code, 0) << across.output;
     const jm::ResultReader many(out);
     jm::testing::expect_same_datasets(one, many, "", true);
-    expect_same_meta(one, many);
+    jm::testing::expect_same_meta(one, many);
   }
 }
 

@@ -20,6 +20,7 @@
 #include "host/distributed/journey_records.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/result_file.hpp"
+#include "pipeline/same_datasets.hpp"
 #include "test_helpers.hpp"
 
 namespace {
@@ -27,13 +28,10 @@ namespace {
 namespace fs = std::filesystem;
 
 using jm::testing::CommandResult;
+using jm::testing::mpirun;
 using jm::testing::run_shell;
 
 std::string cli() { return jm::testing::cli_path(); }
-
-std::string mpirun() {
-  return std::string("mpirun --oversubscribe") + (geteuid() == 0 ? " --allow-run-as-root" : "");
-}
 
 // Datasets and attributes under `path` equal in both files, outside the per-journey ones (the
 // journeys, the customer names) and /meta: integers and strings exactly, floating point within
@@ -95,18 +93,13 @@ void expect_same_run(const std::string& single, const std::string& across) {
   EXPECT_EQ(a.read_strings("/vocab/customers").size(), b.read_strings("/vocab/customers").size());
   for (const std::string name : {"n_journeys", "n_events", "input_events", "duplicates_dropped", "events_truncated"})
     EXPECT_EQ(a.read_int_attribute("/journeys", name), b.read_int_attribute("/journeys", name)) << name;
-  for (const std::string name : {"warnings", "bad_rows", "input_files"})
-    EXPECT_EQ(a.read_strings("/meta/" + name), b.read_strings("/meta/" + name)) << name;
-  for (const std::string name : {"rows_read", "rows_skipped"})
-    EXPECT_EQ(a.read_int_attribute("/meta", name), b.read_int_attribute("/meta", name)) << name;
+  jm::testing::expect_same_meta(a, b);
 }
 
 class RunAcrossProcesses : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (run_shell(cli() + " --version").output.find("MPI: not built in") != std::string::npos)
-      GTEST_SKIP() << "built without MPI";
-    if (run_shell("command -v mpirun").exit_code != 0) GTEST_SKIP() << "mpirun is not on the PATH";
+    if (const std::string why = jm::testing::why_no_mpi_runs(); !why.empty()) GTEST_SKIP() << why;
     dir_ = jm::testing::scratch_dir();
     events_ = (dir_ / "events.csv").string();
     ASSERT_EQ(run_shell(cli() + " generate --journeys 2500 --seed 14 --threads 2 --out " + events_).exit_code, 0);

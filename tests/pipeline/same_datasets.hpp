@@ -69,4 +69,14 @@ inline void expect_same_datasets(const jm::ResultReader& a, const jm::ResultRead
   }
 }
 
+// /meta's account of the input equal in both files: rows read and skipped, bad rows (named by
+// their line in the whole file), warnings (what the outcome cut removed), input files and sizes.
+inline void expect_same_meta(const jm::ResultReader& a, const jm::ResultReader& b) {
+  for (const std::string name : {"warnings", "bad_rows", "input_files"})
+    EXPECT_EQ(a.read_strings("/meta/" + name), b.read_strings("/meta/" + name)) << name;
+  EXPECT_EQ(a.read_int64("/meta/input_bytes"), b.read_int64("/meta/input_bytes"));
+  for (const std::string name : {"rows_read", "rows_skipped"})
+    EXPECT_EQ(a.read_int_attribute("/meta", name), b.read_int_attribute("/meta", name)) << name;
+}
+
 }  // namespace jm::testing
