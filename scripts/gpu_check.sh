@@ -45,6 +45,8 @@ pack_logs() {
     echo "pipeline benchmark:"; grep -v "^written" "$LOG_DIR/bench_pipeline_gpu.log" 2>/dev/null | head -60
     [ -s "$LOG_DIR/bench_batched_gpu.log" ] &&
       { echo "run in batches on the GPU:"; grep -v "^written" "$LOG_DIR/bench_batched_gpu.log" | head -30; }
+    [ -s "$LOG_DIR/across/two.log" ] &&
+      { echo "mpirun -np 2 on the GPU:"; grep -E "stage timings|error" "$LOG_DIR/across/two.log" | head -5; }
     [ -s "$LOG_DIR/skipped.log" ] && { echo "skipped for time:"; cat "$LOG_DIR/skipped.log"; }
   } >"$LOG_DIR/summary.txt" 2>&1
   tar -C "$LOG_DIR" -czf "$LOG_DIR/gpu_check.tar.gz" --exclude=gpu_check.tar.gz . 2>/dev/null || true
@@ -123,6 +125,28 @@ bounded 240 "$LOG_DIR/bench_pipeline_gpu.log" "$BUILD_DIR/journeymap" bench --jo
 printf '[run]\nhost_memory_budget = "4GiB"\ndevice_memory_budget = "1GiB"\n' >"$LOG_DIR/batched.toml"
 bounded 90 "$LOG_DIR/bench_batched_gpu.log" "$BUILD_DIR/journeymap" bench --journeys 1000000 --device gpu \
   --config "$LOG_DIR/batched.toml" --out "$LOG_DIR/bench_batched_gpu.json" || echo "FAILED: journeymap bench in batches (gpu)"
+# Across processes on the one GPU: `mpirun -np 2 journeymap run` with both processes on device 0,
+# beside one process on the same file; `journeymap info` of each result goes to the logs (the
+# counts must agree). Skipped where the machine has no mpirun (a bundle carries libmpi, not mpirun).
+if command -v mpirun >/dev/null 2>&1; then
+  across="$LOG_DIR/across"
+  mkdir -p "$across"
+  printf '[segments]\nenabled = false\n[model]\nenabled = false\n[anomalies]\njourneys = false\n' >"$across/across.toml"
+  if bounded 20 "$across/generate.log" "$BUILD_DIR/journeymap" generate --journeys 200000 --seed 21 \
+    --out "$across/events.csv"; then
+    bounded 40 "$across/one.log" "$BUILD_DIR/journeymap" run --config "$across/across.toml" \
+      --input "$across/events.csv" --device gpu --out "$across/one.h5" || echo "FAILED: run on one process (gpu)"
+    JM_GPU_POOL_MB=2048 bounded 60 "$across/two.log" mpirun --oversubscribe --allow-run-as-root -np 2 \
+      "$BUILD_DIR/journeymap" run --config "$across/across.toml" --input "$across/events.csv" --device gpu \
+      --out "$across/two.h5" || echo "FAILED: mpirun -np 2 journeymap run (gpu)"
+    for result in one two; do
+      [ -f "$across/$result.h5" ] && "$BUILD_DIR/journeymap" info "$across/$result.h5" >"$across/info_$result.log" 2>&1
+    done
+    rm -f "$across"/*.h5 "$across"/events*  # the logs come back, not the data
+  fi
+else
+  echo "mpirun -np 2 on the GPU: no mpirun on this machine" >>"$LOG_DIR/skipped.log"
+fi
 if [ "${JM_GPU_CHECK_PIPELINE_ONLY:-0}" = 1 ]; then
   echo "public datasets and per-stage benchmarks (JM_GPU_CHECK_PIPELINE_ONLY=1)" >>"$LOG_DIR/skipped.log"
   pack_logs
