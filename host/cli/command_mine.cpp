@@ -105,9 +105,8 @@ int mine_across_processes(ProcessGroup& group, const MineFlags& flags, const Run
   group.run_agreed([&] {
     if (options.top_k > 0)
       throw ConfigError("mine across processes counts patterns against a minimum support: top-k has none");
-    if (flags.batch_events > 0)
-      throw ConfigError("mine across processes: --batch-events is not supported there (each process keeps its own "
-                        "customers' journeys in memory)");
+    if (flags.batch_events < 0) throw ConfigError("--batch-events must be a positive number of events");
+    if (flags.batch_events > 0) require_batchable_input(config);  // before any process reads
     context.emplace(make_context(parse_device_choice(flags.device), flags.threads, process_group_device(group)));
     create_parent_folder(flags.output);
   });
@@ -119,23 +118,50 @@ int mine_across_processes(ProcessGroup& group, const MineFlags& flags, const Run
   std::string input_identity;
   group.run_agreed([&] { input_identity = file_fingerprint(config.input_path); });
   group.require_same("input file (size and first and last MiB)", input_identity);
+  // The journeys of this process's customers: at once, or (--batch-events) spooled and built batch
+  // by batch, each batch's touch sequences kept in a scratch file for the passes of the counting.
   CommandJourneys input;
-  group.run_agreed([&] { input = journeys_of(ctx, config, timer, std::move(read)); });
-  input.outcome_stats = outcome_stats_of_all(group, input.outcome_stats, input.journeys.touchpoints);
-  // Pattern counting reads the touch sequences alone.
-  JourneySet sequences;
-  sequences.touchpoints = input.journeys.touchpoints;
-  sequences.channels = input.journeys.channels;
-  sequences.offsets = std::move(input.journeys.offsets);
-  sequences.converted = std::move(input.journeys.converted);
-  sequences.touchpoint = std::move(input.journeys.touchpoint);
-  input.journeys = JourneySet{};
-  std::vector<int64_t> totals = {sequences.size(), sequences.num_events()};
+  JourneySet sequences;  // at once: every journey's touch sequence
+  std::unique_ptr<JourneyBatches> batches;
+  if (flags.batch_events > 0) {
+    const std::string folder = std::filesystem::path(flags.output).parent_path().string();
+    group.run_agreed([&] {
+      batches = std::make_unique<JourneyBatches>(ctx, config, std::move(read), flags.batch_events,
+                                                 folder.empty() ? "." : folder);
+      // Every batch built here, where a failure is agreed on, not inside the counting's sums.
+      timer.run("journeys", [&] {
+        for (int64_t b = 0; b < batches->size(); ++b) batches->sequences(b);
+        return batches->size();
+      });
+    });
+    input.ingest = batches->ingest();
+    input.ingest.events = EventTable{};  // its counts and bad rows, not its dictionaries
+    input.outcome = batches->outcome();
+    input.outcome_stats = batches->outcome_stats();
+    sequences.touchpoints = batches->ingest().events.touchpoints;
+    sequences.channels = batches->ingest().events.channels;
+  } else {
+    group.run_agreed([&] { input = journeys_of(ctx, config, timer, std::move(read)); });
+    // Pattern counting reads the touch sequences alone.
+    sequences.touchpoints = input.journeys.touchpoints;
+    sequences.channels = input.journeys.channels;
+    sequences.offsets = std::move(input.journeys.offsets);
+    sequences.converted = std::move(input.journeys.converted);
+    sequences.touchpoint = std::move(input.journeys.touchpoint);
+    input.journeys = JourneySet{};
+  }
+  input.outcome_stats = outcome_stats_of_all(group, input.outcome_stats, sequences.touchpoints);
+  std::vector<int64_t> totals = batches ? std::vector<int64_t>{batches->journeys_built(), batches->events_in_journeys()}
+                                        : std::vector<int64_t>{sequences.size(), sequences.num_events()};
   group.sum(totals);
 
   BatchedPatterns mined;
   try {
     mined = timer.run("patterns", [&] {
+      if (batches)
+        return mine_patterns_in_batches(ctx, batches->size(), sequences.touchpoints.size(),
+                                        [&](int64_t b) { return batches->sequences(b); }, options,
+                                        patterns_detail::kCandidateBudget, &group);
       return mine_patterns_in_batches(ctx, 1, sequences.touchpoints.size(), [&](int64_t) { return sequences; },
                                       options, patterns_detail::kCandidateBudget, &group);
     });
@@ -144,10 +170,13 @@ int mine_across_processes(ProcessGroup& group, const MineFlags& flags, const Run
     // so every process stops here with the same message.
     throw AgreedFailure(error.what(), 2);
   }
+  const std::string holding = batches ? fmt::format("its own customers' journeys in batches of at most {} events",
+                                                   flags.batch_events)
+                                     : std::string("the journeys of its own customers");
   mined.how = fmt::format(
-      "patterns counted level by level across {} {}, each holding the journeys of its own customers ({} passes, {} "
-      "candidate patterns counted over all {} journeys, {} of them frequent)",
-      group.size(), group.size() == 1 ? "process" : "processes", mined.passes, mined.candidates, totals[0],
+      "patterns counted level by level across {} {}, each holding {} ({} passes, {} candidate patterns counted over "
+      "all {} journeys, {} of them frequent)",
+      group.size(), group.size() == 1 ? "process" : "processes", holding, mined.passes, mined.candidates, totals[0],
       mined.result.size());
   group.run_agreed([&] {
     if (first) write_mine_result(flags.output, mined.result, sequences, command_metadata("mine", ctx, config, input, timer));

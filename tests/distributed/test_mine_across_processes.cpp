@@ -65,6 +65,29 @@ TEST_F(MineAcrossProcesses, OneTwoAndFourProcessesWriteTheResultOfOne) {
   }
 }
 
+TEST_F(MineAcrossProcesses, BatchesOnEveryProcessGiveTheResultOfOne) {
+  const std::string single = (dir_ / "single.h5").string();
+  ASSERT_EQ(run_shell(cli() + " mine --input " + events_ + options_ + " --out " + single).exit_code, 0);
+  for (const int processes : {2, 3}) {
+    const std::string out = (dir_ / ("batched_" + std::to_string(processes) + ".h5")).string();
+    const CommandResult across = run_shell(mpirun() + " -np " + std::to_string(processes) + " " + cli() + " mine --input " +
+                                           events_ + options_ + " --batch-events 3000 --out " + out);
+    ASSERT_EQ(across.exit_code, 0) << across.output;
+    EXPECT_NE(across.output.find("in batches of at most 3000 events"), std::string::npos) << across.output;
+    const jm::ResultReader a(single), b(out);
+    jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
+    jm::testing::expect_same_meta(a, b);
+  }
+  // What batches cannot apply is refused before any process reads.
+  const CommandResult refused = run_shell(mpirun() + " -np 2 " + cli() + " mine --input " + events_ + options_ +
+                                          " --window-days 30 --batch-events 3000 --out " +
+                                          (dir_ / "never.h5").string());
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("process 0 of 2: configuration error: batches: an outcome window rule"), std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(fs::exists(dir_ / "never.h5"));
+}
+
 // A log with what the whole-file reading must get right in shares: a conversion touchpoint whose
 // events have others logged at the same instant (cut, and listed in a warning, with ties), bad
 // rows spread over the file, and customers whose events are far apart in the file.
