@@ -18,18 +18,6 @@
 namespace jm {
 namespace {
 
-// The lines of the file before each process's share: the shares' line ends, summed in rank order.
-// A share that failed counts none, which matters to no one: only the lines before the lowest
-// failing share are used, and every share before it was read whole.
-std::vector<int64_t> lines_before_shares(ProcessGroup& group, int64_t own_line_ends) {
-  std::vector<int64_t> line_ends(static_cast<size_t>(group.size()), 0);
-  line_ends[static_cast<size_t>(group.rank())] = own_line_ends;
-  group.sum(line_ends);
-  std::vector<int64_t> before(line_ends.size(), 0);
-  for (size_t r = 1; r < line_ends.size(); ++r) before[r] = before[r - 1] + line_ends[r - 1];
-  return before;
-}
-
 // The rows of one share grouped by the process that owns their customer, each group encoded as
 // one message: its customers' names, then its rows column by column (customer as an index into
 // those names; touchpoints and channels already in the agreed numbering). One pass over the rows.
@@ -275,7 +263,10 @@ IngestResult read_own_customers(const RunConfig& config, const Context& ctx, Pro
     failure = error.what();
   }
   const bool failed = input_error.has_value() || !failure.empty();
-  const std::vector<int64_t> lines_before = lines_before_shares(group, failed ? 0 : read.line_ends);
+  // The lines of the file before each process's share. A share that failed counts none, which
+  // matters to no one: only the lines before the lowest failing share are used, and every share
+  // before it was read whole.
+  const std::vector<int64_t> lines_before = group.sums_before(failed ? 0 : read.line_ends);
   if (input_error) {
     const int64_t line = input_error->line();
     failure = InputError(input_error->file(), line > 0 ? lines_before[static_cast<size_t>(group.rank())] + line : 0,
@@ -311,10 +302,7 @@ IngestResult read_own_customers(const RunConfig& config, const Context& ctx, Pro
   IngestResult own;
   if (spmf) {
     // Each line is a customer of its own, whole in this share: it stays here, numbered as in the file.
-    std::vector<int64_t> sequences(static_cast<size_t>(group.size()), 0);
-    sequences[static_cast<size_t>(group.rank())] = read.rows_read;
-    group.sum(sequences);
-    number_sequences_in_file(read.events, std::accumulate(sequences.begin(), sequences.begin() + group.rank(), int64_t{0}));
+    number_sequences_in_file(read.events, group.sums_before(read.rows_read)[static_cast<size_t>(group.rank())]);
     own.events = renumber_items(group, std::move(read.events));
   } else {
     own.events = exchange_events(group, read.events);

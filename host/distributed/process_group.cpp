@@ -43,6 +43,20 @@ int environment_int(const char* name) {
 
 }  // namespace
 
+std::vector<int64_t> ProcessGroup::each(int64_t value) {
+  std::vector<int64_t> values(static_cast<size_t>(size()), 0);
+  values[static_cast<size_t>(rank())] = value;
+  sum(values);
+  return values;
+}
+
+std::vector<int64_t> ProcessGroup::sums_before(int64_t value) {
+  const std::vector<int64_t> values = each(value);
+  std::vector<int64_t> before(values.size(), 0);
+  for (size_t r = 1; r < values.size(); ++r) before[r] = before[r - 1] + values[r - 1];
+  return before;
+}
+
 std::vector<std::string> ProcessGroup::gather_to_first(const std::string& bytes) {
   // An exchange where every process sends to process 0 alone (all_to_all cuts it into rounds
   // that MPI's int counts allow).
@@ -64,21 +78,25 @@ void ProcessGroup::agree(const std::string& failure, int exit_code) {
   }
 }
 
-void ProcessGroup::run_agreed(const std::function<void()>& step) {
-  std::string failure;
-  int exit_code = 1;
+StepFailure failure_of(const std::function<void()>& step) {
+  StepFailure failure;
   try {
     step();
   } catch (const AgreedFailure&) {
-    throw;  // every process stopped on it already
+    throw;
   } catch (const ConfigError& error) {
-    failure = error.what();
-    exit_code = 2;
+    failure.message = error.what();
+    failure.exit_code = 2;
   } catch (const std::exception& error) {
-    failure = error.what();
+    failure.message = error.what();
   }
-  if (failure.empty() && size() == 1) return;
-  agree(failure, exit_code);
+  return failure;
+}
+
+void ProcessGroup::run_agreed(const std::function<void()>& step) {
+  const StepFailure failure = failure_of(step);
+  if (failure.message.empty() && size() == 1) return;
+  agree(failure.message, failure.exit_code);
 }
 
 void ProcessGroup::require_same(const std::string& what, const std::string& value) {

@@ -29,6 +29,17 @@ class AgreedFailure : public Error {
   int exit_code_;
 };
 
+/// What agree() is told of a step: its failure's message (empty when it did not fail) and the exit
+/// status that failure calls for (2 for a ConfigError, else 1).
+struct StepFailure {
+  std::string message;
+  int exit_code = 1;
+};
+
+/// Runs `step` and returns what it threw as a StepFailure; AgreedFailure passes through (every
+/// process stopped on it already).
+StepFailure failure_of(const std::function<void()>& step);
+
 class ProcessGroup {
  public:
   virtual ~ProcessGroup() = default;
@@ -44,6 +55,11 @@ class ProcessGroup {
   /// Ends every process of the group now with `exit_code`. Never returns.
   [[noreturn]] virtual void abort(int exit_code) = 0;
 
+  /// Every process's `value`, in rank order.
+  std::vector<int64_t> each(int64_t value);
+  /// For every process, the sum of `value` over the processes before it (its offset when the
+  /// processes' items are numbered in rank order).
+  std::vector<int64_t> sums_before(int64_t value);
   /// Every process's `bytes`, in rank order, on process 0 alone (the others get an empty list):
   /// what only the process that writes the result needs.
   std::vector<std::string> gather_to_first(const std::string& bytes);

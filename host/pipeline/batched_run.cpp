@@ -219,17 +219,6 @@ void sum_first_pass(ProcessGroup& group, FirstPass& pass) {
   }
 }
 
-// The id of each process's first customer among all of them: the processes' customers in rank
-// order (the result numbers them so).
-std::vector<int64_t> first_customer_of_each_process(ProcessGroup& group, int64_t own_customers) {
-  std::vector<int64_t> customers(static_cast<size_t>(group.size()), 0);
-  customers[static_cast<size_t>(group.rank())] = own_customers;
-  group.sum(customers);
-  std::vector<int64_t> first(customers.size(), 0);
-  for (size_t p = 1; p < customers.size(); ++p) first[p] = first[p - 1] + customers[p - 1];
-  return first;
-}
-
 // The journeys of the other processes, written by process 0 (`writer`) after its own: process by
 // process and batch by batch as each kept them in its first pass, so process 0 holds no more than
 // a batch of another's journeys at a time. A process that fails (reading its scratch file,
@@ -237,21 +226,10 @@ std::vector<int64_t> first_customer_of_each_process(ProcessGroup& group, int64_t
 // message (ProcessGroup::agree), as at any agreement.
 void write_journeys_of_other_processes(ProcessGroup& group, const SpooledJourneyBatches* to_send, ResultWriter* writer,
                                        const std::vector<int64_t>& first_customer) {
-  std::vector<int64_t> batch_counts(static_cast<size_t>(group.size()), 0);
-  batch_counts[static_cast<size_t>(group.rank())] = to_send ? to_send->size() : 0;
-  group.sum(batch_counts);
-  std::string failure;
-  int exit_code = 1;
+  const std::vector<int64_t> batch_counts = group.each(to_send ? to_send->size() : 0);
+  StepFailure failure;  // the first of this process's
   auto attempt = [&](const std::function<void()>& step) {
-    if (!failure.empty()) return;
-    try {
-      step();
-    } catch (const ConfigError& error) {
-      failure = error.what();
-      exit_code = 2;
-    } catch (const std::exception& error) {
-      failure = error.what();
-    }
+    if (failure.message.empty()) failure = failure_of(step);
   };
   for (int process = 1; process < group.size(); ++process)
     for (int64_t b = 0; b < batch_counts[static_cast<size_t>(process)]; ++b) {
@@ -267,7 +245,7 @@ void write_journeys_of_other_processes(ProcessGroup& group, const SpooledJourney
         writer->append("/journeys/customer_last_ms", batch.customer_last_ms);
       });
     }
-  group.agree(failure, exit_code);
+  group.agree(failure.message, failure.exit_code);
 }
 
 // Every process's customer names in rank order, on process 0 (empty elsewhere).
@@ -544,7 +522,8 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     if (writes) output.emplace(config.output_path, config.output_compression);
   });
   ResultWriter* writer = output ? &*output : nullptr;
-  const std::vector<int64_t> first_customer = first_customer_of_each_process(group, ingest.events.customers.size());
+  // The id of each process's first customer: the result numbers the processes' customers in rank order.
+  const std::vector<int64_t> first_customer = group.sums_before(ingest.events.customers.size());
   FirstPass pass = clock.run("journeys", [&] {
     FirstPass own;
     agreed([&] {

@@ -153,6 +153,7 @@ RunReport run_across_processes(const RunConfig& given) {
     std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
     group.abort(1);
   }
+  return {};  // not reached: abort() ends the process
 }
 
 }  // namespace

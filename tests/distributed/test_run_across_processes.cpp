@@ -6,10 +6,7 @@
 // a launcher's single process runs as a process started alone.
 // Skips when this build has no MPI or mpirun is not on the PATH.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -32,34 +29,6 @@ using jm::testing::mpirun;
 using jm::testing::run_shell;
 
 std::string cli() { return jm::testing::cli_path(); }
-
-// Datasets and attributes under `path` equal in both files, outside the per-journey ones (the
-// journeys, the customer names) and /meta: integers and strings exactly, floating point within
-// 1e-9 relative (sums added in another grouping).
-void expect_same_aggregates(const jm::ResultReader& a, const jm::ResultReader& b, const std::string& path) {
-  if (path == "/journeys" || path == "/vocab/customers" || path == "/meta") return;
-  std::vector<std::string> members;
-  try {
-    members = a.list(path.empty() ? "/" : path);
-  } catch (const jm::Error&) {
-    const std::string type = a.element_type(path);
-    ASSERT_EQ(type, b.element_type(path)) << path;
-    if (type == "string") {
-      EXPECT_EQ(a.read_strings(path), b.read_strings(path)) << path;
-    } else if (type == "float32" || type == "float64") {
-      const std::vector<double> x = a.read_double(path), y = b.read_double(path);
-      ASSERT_EQ(x.size(), y.size()) << path;
-      for (size_t i = 0; i < x.size(); ++i)
-        EXPECT_TRUE((std::isnan(x[i]) && std::isnan(y[i])) || std::abs(x[i] - y[i]) <= 1e-9 * std::max(1.0, std::abs(x[i])))
-            << path << "[" << i << "]: " << x[i] << " vs " << y[i];
-    } else {
-      EXPECT_EQ(a.read_int64(path), b.read_int64(path)) << path;
-    }
-    return;
-  }
-  EXPECT_EQ(members, b.list(path.empty() ? "/" : path)) << path;
-  for (const std::string& member : members) expect_same_aggregates(a, b, path + "/" + member);
-}
 
 // Every journey of a result as (customer name, start) -> its columns, whatever order the file holds
 // them in.
@@ -88,7 +57,9 @@ std::map<std::pair<std::string, int64_t>, JourneyColumns> journeys_by_customer(c
 
 void expect_same_run(const std::string& single, const std::string& across) {
   const jm::ResultReader a(single), b(across);
-  expect_same_aggregates(a, b, "");
+  // Every aggregate: integers and strings exactly, floating point within 1e-9 relative (sums
+  // added in another grouping); the per-journey datasets are compared per customer below.
+  jm::testing::expect_same_datasets(a, b, "", /*attributes=*/false, 1e-9, {"/journeys", "/vocab/customers"});
   EXPECT_EQ(journeys_by_customer(a), journeys_by_customer(b));
   EXPECT_EQ(a.read_strings("/vocab/customers").size(), b.read_strings("/vocab/customers").size());
   for (const std::string name : {"n_journeys", "n_events", "input_events", "duplicates_dropped", "events_truncated"})

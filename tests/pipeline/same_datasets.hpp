@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -36,10 +37,12 @@ inline void expect_same_attributes(const jm::ResultReader& a, const jm::ResultRe
   }
 }
 
-// Every dataset under `path` (outside /meta) equal in both files: same names, same values; with
-// `attributes`, every group's and dataset's attributes too.
+// Every dataset under `path` (outside /meta and the paths in `skip`) equal in both files: same
+// names, same values; with `attributes`, every group's and dataset's attributes too. Floating-point
+// values may differ by `relative_tolerance` x max(1, |value|) (sums added in another grouping).
 inline void expect_same_datasets(const jm::ResultReader& a, const jm::ResultReader& b, const std::string& path,
-                                 bool attributes = false) {
+                                 bool attributes = false, double relative_tolerance = 0.0,
+                                 const std::vector<std::string>& skip = {}) {
   if (attributes) expect_same_attributes(a, b, path);
   std::vector<std::string> members;
   bool group = true;
@@ -50,8 +53,11 @@ inline void expect_same_datasets(const jm::ResultReader& a, const jm::ResultRead
   }
   if (group) {
     EXPECT_EQ(members, b.list(path.empty() ? "/" : path)) << path;
-    for (const std::string& member : members)
-      if (path + "/" + member != "/meta") expect_same_datasets(a, b, path + "/" + member, attributes);
+    for (const std::string& member : members) {
+      const std::string child = path + "/" + member;
+      if (child != "/meta" && std::find(skip.begin(), skip.end(), child) == skip.end())
+        expect_same_datasets(a, b, child, attributes, relative_tolerance, skip);
+    }
     return;
   }
   const std::string type = a.element_type(path);
@@ -61,9 +67,15 @@ inline void expect_same_datasets(const jm::ResultReader& a, const jm::ResultRead
   } else if (type == "float32" || type == "float64") {
     const std::vector<double> x = a.read_double(path), y = b.read_double(path);
     ASSERT_EQ(x.size(), y.size()) << path;
-    size_t differing = 0;
-    for (size_t i = 0; i < x.size(); ++i) differing += !(x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i])));
-    EXPECT_EQ(differing, 0u) << path;
+    size_t differing = 0, first = x.size();
+    for (size_t i = 0; i < x.size(); ++i) {
+      const bool same = x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i])) ||
+                        std::abs(x[i] - y[i]) <= relative_tolerance * std::max(1.0, std::abs(x[i]));
+      if (!same && differing++ == 0) first = i;
+    }
+    EXPECT_EQ(differing, 0u) << path << (differing > 0 ? "; first at [" + std::to_string(first) + "]: " +
+                                                             std::to_string(x[first]) + " vs " + std::to_string(y[first])
+                                                       : std::string());
   } else {
     EXPECT_EQ(a.read_int64(path), b.read_int64(path)) << path;
   }
