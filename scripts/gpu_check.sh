@@ -131,13 +131,12 @@ bounded 90 "$LOG_DIR/bench_batched_gpu.log" "$BUILD_DIR/journeymap" bench --jour
 if command -v mpirun >/dev/null 2>&1; then
   across="$LOG_DIR/across"
   mkdir -p "$across"
-  printf '[segments]\nenabled = false\n[model]\nenabled = false\n[anomalies]\njourneys = false\n' >"$across/across.toml"
   if bounded 20 "$across/generate.log" "$BUILD_DIR/journeymap" generate --journeys 200000 --seed 21 \
     --out "$across/events.csv"; then
-    bounded 40 "$across/one.log" "$BUILD_DIR/journeymap" run --config "$across/across.toml" \
+    bounded 60 "$across/one.log" "$BUILD_DIR/journeymap" run \
       --input "$across/events.csv" --device gpu --out "$across/one.h5" || echo "FAILED: run on one process (gpu)"
-    JM_GPU_POOL_MB=2048 bounded 60 "$across/two.log" mpirun --oversubscribe --allow-run-as-root -np 2 \
-      "$BUILD_DIR/journeymap" run --config "$across/across.toml" --input "$across/events.csv" --device gpu \
+    JM_GPU_POOL_MB=2048 bounded 90 "$across/two.log" mpirun --oversubscribe --allow-run-as-root -np 2 \
+      "$BUILD_DIR/journeymap" run --input "$across/events.csv" --device gpu \
       --out "$across/two.h5" || echo "FAILED: mpirun -np 2 journeymap run (gpu)"
     for result in one two; do
       [ -f "$across/$result.h5" ] && "$BUILD_DIR/journeymap" info "$across/$result.h5" >"$across/info_$result.log" 2>&1

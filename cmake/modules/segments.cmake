@@ -3,6 +3,7 @@
 
 target_sources(journeymap_core PRIVATE
   host/segments/batched_segments.cpp
+  host/segments/lloyd_step_across.cpp
   host/segments/kmeans.cpp
   host/segments/silhouette.cpp
   host/segments/kmeans_cpu.cpp

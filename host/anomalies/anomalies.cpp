@@ -162,6 +162,14 @@ std::vector<float> ScaledRowsInMemory::gather(const std::vector<int64_t>& indice
 
 void ScaledRowsInMemory::for_each_block(const BlockVisitor& visit) const { visit(0, n_, values_); }
 
+std::vector<float> ScaledRows::autoencoder_errors(const Context& ctx, const AutoencoderModel& model) const {
+  return reconstruction_errors(ctx, model, *this);
+}
+
+std::vector<float> ScaledRows::forest_scores(const Context& ctx, const anomalies_detail::FlatForest& forest) const {
+  return isolation_forest_scores(ctx, forest, *this);
+}
+
 std::vector<std::string> anomaly_columns(const FeatureSpec& spec, const JourneyAnomalyOptions& options) {
   if (!options.columns.empty()) return options.columns;
   FeatureMatrix layout;
@@ -197,7 +205,7 @@ JourneyAnomalies score_journey_anomalies(const Context& ctx, const ScaledRows& r
     const int64_t n_train = trimmed_yet ? static_cast<int64_t>(kept.size()) : n;
     const AutoencoderTraining probe = train_autoencoder(ctx, n_train, dims, gather_training, initial, trim_options);
     step.next("autoencoder scoring");
-    const std::vector<float> probe_scores = reconstruction_errors(ctx, probe.model, rows);
+    const std::vector<float> probe_scores = rows.autoencoder_errors(ctx, probe.model);
     step.next("trimming");
     const double limit = anomaly_threshold(probe_scores, ThresholdRule::Robust, 0.0, options.trim_k);
     kept.clear();
@@ -214,7 +222,7 @@ JourneyAnomalies score_journey_anomalies(const Context& ctx, const ScaledRows& r
   result.loss_per_epoch = training.loss_per_epoch;
   result.train_rows = training.train_rows;
   step.next("autoencoder scoring");
-  result.score = reconstruction_errors(ctx, training.model, rows);
+  result.score = rows.autoencoder_errors(ctx, training.model);
   step.next("thresholds and ranks");
   const double k = options.threshold_rule == ThresholdRule::LogRobust ? options.log_robust_k : options.robust_k;
   result.threshold = anomaly_threshold(result.score, options.threshold_rule, options.percentile, k);
@@ -228,7 +236,7 @@ JourneyAnomalies score_journey_anomalies(const Context& ctx, const ScaledRows& r
         fit_isolation_forest(n, dims, options.forest, ctx.num_threads, [&](const std::vector<int64_t>& indices) {
           return rows.gather(indices);
         });
-    result.forest_score = isolation_forest_scores(ctx, forest, rows);
+    result.forest_score = rows.forest_scores(ctx, forest);
     step.next("thresholds and ranks");
     result.forest_threshold =
         anomaly_threshold(result.forest_score, options.threshold_rule, options.percentile, k);
@@ -252,37 +260,32 @@ JourneyAnomalies score_journey_anomalies(const Context& ctx, const ScaledRows& r
     cmp.top_k_overlap = static_cast<double>(overlap) / static_cast<double>(cmp.top_k);
   }
 
-  // Every flagged journey's dominant feature, reconstructed a block of rows at a time.
+  // Every flagged journey's dominant feature: the flagged rows fetched and reconstructed a chunk
+  // at a time (a few percent of the rows; wherever they are held).
   step.next("flagged features");
   result.flagged_feature.assign(static_cast<size_t>(n), -1);
   result.flagged_direction.assign(static_cast<size_t>(n), 0);
-  rows.for_each_block([&](int64_t first, int64_t count, const HostDeviceVector<float>& block) {
-    constexpr int64_t kBlockRows = 4096;
-    const float* values = block.host().data();
+  {
+    constexpr size_t kChunkRows = 4096;
     std::vector<int64_t> flagged;
-    std::vector<float> flagged_rows;
+    for (int64_t j = 0; j < n; ++j)
+      if (result.flagged[static_cast<size_t>(j)]) flagged.push_back(j);
     std::vector<double> errors;
-    auto explain = [&] {
-      const std::vector<float> y = reconstruct_rows(training.model, flagged_rows.data(), static_cast<int64_t>(flagged.size()));
-      for (size_t r = 0; r < flagged.size(); ++r) {
-        const float* x = flagged_rows.data() + r * static_cast<size_t>(dims);
+    for (size_t begin = 0; begin < flagged.size(); begin += kChunkRows) {
+      const std::vector<int64_t> chunk(flagged.begin() + static_cast<std::ptrdiff_t>(begin),
+                                       flagged.begin() + static_cast<std::ptrdiff_t>(std::min(flagged.size(), begin + kChunkRows)));
+      const std::vector<float> x_rows = rows.gather(chunk);
+      const std::vector<float> y = reconstruct_rows(training.model, x_rows.data(), static_cast<int64_t>(chunk.size()));
+      for (size_t r = 0; r < chunk.size(); ++r) {
+        const float* x = x_rows.data() + r * static_cast<size_t>(dims);
         const float* reconstructed = y.data() + r * static_cast<size_t>(dims);
         squared_errors(x, reconstructed, dims, errors);
         const int best = static_cast<int>(std::max_element(errors.begin(), errors.end()) - errors.begin());
-        result.flagged_feature[static_cast<size_t>(flagged[r])] = best;
-        result.flagged_direction[static_cast<size_t>(flagged[r])] = x[best] >= reconstructed[best] ? 1 : -1;
+        result.flagged_feature[static_cast<size_t>(chunk[r])] = best;
+        result.flagged_direction[static_cast<size_t>(chunk[r])] = x[best] >= reconstructed[best] ? 1 : -1;
       }
-      flagged.clear();
-      flagged_rows.clear();
-    };
-    for (int64_t r = 0; r < count; ++r) {
-      if (!result.flagged[static_cast<size_t>(first + r)]) continue;
-      flagged.push_back(first + r);
-      flagged_rows.insert(flagged_rows.end(), values + r * dims, values + (r + 1) * dims);
-      if (static_cast<int64_t>(flagged.size()) == kBlockRows) explain();
     }
-    if (!flagged.empty()) explain();
-  });
+  }
 
   // The top journeys and the features that carry their error.
   step.next("top journeys");

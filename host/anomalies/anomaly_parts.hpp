@@ -32,6 +32,11 @@ class ScaledRows {
   virtual std::vector<float> gather(const std::vector<int64_t>& indices) const = 0;
   /// visit(first, count, block) for consecutive blocks in row order that cover every row.
   virtual void for_each_block(const BlockVisitor& visit) const = 0;
+  /// The autoencoder's reconstruction error of every row: block by block over for_each_block (a
+  /// ScaledRows whose rows live in other processes has them scored there).
+  virtual std::vector<float> autoencoder_errors(const Context& ctx, const AutoencoderModel& model) const;
+  /// The forest's score of every row, likewise.
+  virtual std::vector<float> forest_scores(const Context& ctx, const anomalies_detail::FlatForest& forest) const;
 };
 
 /// Every row in one HostDeviceVector [n x dims] (on the GPU it stays on the device for every pass).

@@ -47,19 +47,4 @@ JourneyBatchRecords read_journey_batch(const std::string& bytes) {
   return batch;
 }
 
-SpooledJourneyBatches::SpooledJourneyBatches(const std::string& directory) : file_(directory, ".jm-journeys-to-send") {}
-
-void SpooledJourneyBatches::add(const JourneySet& journeys, const std::vector<int64_t>& customer_last_ms,
-                                int64_t first_customer) {
-  const std::string bytes = save_journey_batch(journeys, customer_last_ms, first_customer);
-  batches_.emplace_back(file_.append(bytes.data(), bytes.size()), static_cast<int64_t>(bytes.size()));
-}
-
-std::string SpooledJourneyBatches::batch(int64_t b) const {
-  const auto [offset, bytes] = batches_.at(static_cast<size_t>(b));
-  std::string out(static_cast<size_t>(bytes), '\0');
-  file_.read(offset, out.data(), out.size());
-  return out;
-}
-
 }  // namespace jm

@@ -84,6 +84,8 @@ StepFailure failure_of(const std::function<void()>& step) {
     step();
   } catch (const AgreedFailure&) {
     throw;
+  } catch (const FailureInsideExchange&) {
+    throw;
   } catch (const ConfigError& error) {
     failure.message = error.what();
     failure.exit_code = 2;

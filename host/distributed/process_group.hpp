@@ -29,6 +29,13 @@ class AgreedFailure : public Error {
   int exit_code_;
 };
 
+/// A failure in the middle of an exchange, which the other processes, waiting in it, cannot be
+/// told of: it ends the run on every process (abort()) rather than at the next agreement.
+class FailureInsideExchange : public Error {
+ public:
+  using Error::Error;
+};
+
 /// What agree() is told of a step: its failure's message (empty when it did not fail) and the exit
 /// status that failure calls for (2 for a ConfigError, else 1).
 struct StepFailure {
@@ -36,8 +43,8 @@ struct StepFailure {
   int exit_code = 1;
 };
 
-/// Runs `step` and returns what it threw as a StepFailure; AgreedFailure passes through (every
-/// process stopped on it already).
+/// Runs `step` and returns what it threw as a StepFailure; AgreedFailure (every process stopped on
+/// it already) and FailureInsideExchange (the run ends) pass through.
 StepFailure failure_of(const std::function<void()>& step);
 
 class ProcessGroup {

@@ -6,21 +6,10 @@
 
 #include "host/core/records.hpp"
 #include "host/distributed/process_group.hpp"
+#include "host/distributed/combine_across.hpp"
 
 namespace jm {
 namespace {
-
-// A tally with save() and add_saved(): every process's records added to `empty` in rank order.
-template <typename Tally>
-void sum_saved(ProcessGroup& group, Tally& tally, Tally empty) {
-  RecordWriter out;
-  tally.save(out);
-  for (const std::string& part : group.all_gather(out.take())) {
-    RecordReader in(part);
-    empty.add_saved(in);
-  }
-  tally = std::move(empty);
-}
 
 // A tally kept as plain data: the first process's that tallied anything, the later ones added with
 // `add` (total += part) in rank order.
@@ -153,6 +142,18 @@ void sum_over_processes(ProcessGroup& group, ProposalTally& tally) {
 
 void sum_over_processes(ProcessGroup& group, AttributionTally& tally, AttributionTally empty) {
   if (group.size() > 1) sum_saved(group, tally, std::move(empty));
+}
+
+void sum_over_processes(ProcessGroup& group, FeatureSpecTally& tally, const FeatureOptions& options) {
+  if (group.size() > 1) sum_saved(group, tally, FeatureSpecTally(options));
+}
+
+void sum_over_processes(ProcessGroup& group, FeatureColumnStats& stats) {
+  if (group.size() > 1) sum_saved(group, stats, FeatureColumnStats{});
+}
+
+void sum_over_processes(ProcessGroup& group, ScalingTally& tally) {
+  if (group.size() > 1) sum_saved(group, tally, tally.without_rows());
 }
 
 void sum_over_processes(ProcessGroup& group, JourneyBuildStats& stats) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "host/anomalies/alert_tally.hpp"
+#include "host/features/feature_tallies.hpp"
 #include "host/flows/attribution_tally.hpp"
 #include "host/flows/flow_tally.hpp"
 #include "host/pipeline/summary_tally.hpp"
@@ -30,6 +31,9 @@ void sum_over_processes(ProcessGroup& group, FunnelTally& tally);
 void sum_over_processes(ProcessGroup& group, AlertTally& tally);
 /// `empty`: a tally made as `tally` was (same options and touches) that took no journeys.
 void sum_over_processes(ProcessGroup& group, AttributionTally& tally, AttributionTally empty);
+void sum_over_processes(ProcessGroup& group, FeatureSpecTally& tally, const FeatureOptions& options);
+void sum_over_processes(ProcessGroup& group, FeatureColumnStats& stats);
+void sum_over_processes(ProcessGroup& group, ScalingTally& tally);
 
 namespace tallies_across_detail {
 /// The records of a tally and the tally read back from them (tested on their own).

@@ -29,6 +29,8 @@ class FeatureColumnsFile {
   const std::vector<int>& matrix_columns() const { return columns_; }
   /// The standardisation fitted on every row added (fit_scaling over the same rows).
   FeatureScaling scaling() const { return scaling_.finish(); }
+  /// What scaling() is fitted from: summed over the processes of a run before scaling() is read.
+  ScalingTally& scaling_tally() { return scaling_; }
   /// Rows [first, first + count), raw, [count x dims].
   void read(int64_t first, int64_t count, float* out) const;
   /// The same rows standardised by `scaling` (feature_rules::standardise, as apply_scaling does).

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "host/core/records.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/result_file.hpp"
@@ -22,6 +23,10 @@ class FeatureSpecTally {
   /// The spec, naming columns from `vocabulary`'s touchpoints and channels and fitting its case
   /// attributes, custom dimensions and covariates (a batched run has only covariates).
   FeatureSpec finish(const JourneySet& vocabulary) const;
+  /// The tally as records, and another's records added as if its journeys came after these (a run
+  /// across processes).
+  void save(RecordWriter& out) const;
+  void add_saved(RecordReader& in);
 
  private:
   FeatureOptions options_;
@@ -40,6 +45,9 @@ class FeatureColumnStats {
   int64_t rows() const { return rows_; }
   /// Sum of column c over the rows where it is present.
   double sum(int64_t c) const { return sum_[static_cast<size_t>(c)]; }
+  /// As FeatureSpecTally's.
+  void save(RecordWriter& out) const;
+  void add_saved(RecordReader& in);
 
  private:
   int64_t rows_ = 0;
@@ -61,6 +69,10 @@ class ScalingTally {
   /// The next `n` rows of `stride` values; scaled column i is at row[columns[i]].
   void add(const float* values, int64_t n, int64_t stride, const std::vector<int>& columns);
   FeatureScaling finish() const;
+  /// As FeatureSpecTally's; without_rows(): the same columns with nothing added yet.
+  void save(RecordWriter& out) const;
+  void add_saved(RecordReader& in);
+  ScalingTally without_rows() const;
 
  private:
   FeatureScaling scaling_;  ///< columns and transforms

@@ -269,6 +269,15 @@ int FeatureSpec::column(const std::string& name) const {
   return -1;
 }
 
+namespace {
+// `part` added element by element to `total` (grown to part's size): tallies saved by another process.
+template <typename T>
+void add_elementwise(std::vector<T>& total, const std::vector<T>& part) {
+  if (total.size() < part.size()) total.resize(part.size(), T{});
+  for (size_t i = 0; i < part.size(); ++i) total[i] += part[i];
+}
+}  // namespace
+
 FeatureSpecTally::FeatureSpecTally(const FeatureOptions& options) : options_(options) { validate(options); }
 
 void FeatureSpecTally::add(const JourneySet& journeys) {
@@ -291,6 +300,24 @@ void FeatureSpecTally::add(const JourneySet& journeys) {
     }
   }
   journeys_ += journeys.size();
+}
+
+void FeatureSpecTally::save(RecordWriter& out) const {
+  out.value(journeys_);
+  out.value(last_event_);
+  out.values(touchpoint_events_);
+  out.values(channel_events_);
+}
+
+void FeatureSpecTally::add_saved(RecordReader& in) {
+  const auto journeys = in.value<int64_t>();
+  const auto last_event = in.value<int64_t>();
+  const std::vector<int64_t> touchpoint_events = in.values<int64_t>(), channel_events = in.values<int64_t>();
+  if (journeys == 0) return;  // its latest event time is no event's
+  last_event_ = journeys_ == 0 ? last_event : std::max(last_event_, last_event);
+  journeys_ += journeys;
+  add_elementwise(touchpoint_events_, touchpoint_events);
+  add_elementwise(channel_events_, channel_events);
 }
 
 FeatureSpec FeatureSpecTally::finish(const JourneySet& journeys) const {
@@ -457,6 +484,30 @@ FeatureScaling ScalingTally::finish() const {
   return scaling;
 }
 
+void ScalingTally::save(RecordWriter& out) const {
+  out.value(rows_);
+  out.values(sum_);
+  out.values(sum_sq_);
+}
+
+void ScalingTally::add_saved(RecordReader& in) {
+  const auto rows = in.value<int64_t>();
+  const std::vector<double> sum = in.values<double>(), sum_sq = in.values<double>();
+  if (sum.size() != sum_.size() || sum_sq.size() != sum_sq_.size())
+    throw Error("feature scaling: another process's sums have other columns");
+  add_elementwise(sum_, sum);
+  add_elementwise(sum_sq_, sum_sq);
+  rows_ += rows;
+}
+
+ScalingTally ScalingTally::without_rows() const {
+  ScalingTally empty = *this;
+  std::fill(empty.sum_.begin(), empty.sum_.end(), 0.0);
+  std::fill(empty.sum_sq_.begin(), empty.sum_sq_.end(), 0.0);
+  empty.rows_ = 0;
+  return empty;
+}
+
 FeatureScaling fit_scaling(const FeatureMatrix& features, const std::vector<std::string>& columns) {
   ScalingTally tally(features.spec, columns);
   tally.add(features.values.host().data(), features.n_rows, features.num_features(), tally.matrix_columns());
@@ -539,6 +590,41 @@ void FeatureColumnStats::add(const FeatureMatrix& features) {
     sum_[c] = sum, sum_sq_[c] = sum_sq, minimum_[c] = lo, maximum_[c] = hi, present_[c] = present;
   }
   rows_ += n;
+}
+
+void FeatureColumnStats::save(RecordWriter& out) const {
+  out.value(rows_);
+  out.values(sum_);
+  out.values(sum_sq_);
+  out.values(minimum_);
+  out.values(maximum_);
+  out.values(present_);
+}
+
+void FeatureColumnStats::add_saved(RecordReader& in) {
+  const auto rows = in.value<int64_t>();
+  const std::vector<double> sum = in.values<double>(), sum_sq = in.values<double>(), minimum = in.values<double>(),
+                            maximum = in.values<double>();
+  const std::vector<int64_t> present = in.values<int64_t>();
+  if (sum.empty()) return;  // a process that extracted no features
+  if (sum_.empty()) {
+    sum_.assign(sum.size(), 0.0);
+    sum_sq_.assign(sum.size(), 0.0);
+    minimum_.assign(sum.size(), std::numeric_limits<double>::infinity());
+    maximum_.assign(sum.size(), -std::numeric_limits<double>::infinity());
+    present_.assign(sum.size(), 0);
+  }
+  if (sum.size() != sum_.size() || sum_sq.size() != sum.size() || minimum.size() != sum.size() ||
+      maximum.size() != sum.size() || present.size() != sum.size())
+    throw Error("feature statistics: another process's have other columns");
+  for (size_t c = 0; c < sum.size(); ++c) {
+    sum_[c] += sum[c];
+    sum_sq_[c] += sum_sq[c];
+    minimum_[c] = std::min(minimum_[c], minimum[c]);
+    maximum_[c] = std::max(maximum_[c], maximum[c]);
+    present_[c] += present[c];
+  }
+  rows_ += rows;
 }
 
 void FeatureColumnStats::write(ResultWriter& writer, const FeatureSpec& spec) const {

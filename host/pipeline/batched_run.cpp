@@ -17,13 +17,16 @@
 #include "host/core/records.hpp"
 #include "host/distributed/customer_share.hpp"
 #include "host/distributed/distributed_input.hpp"
+#include "host/distributed/combine_across.hpp"
 #include "host/distributed/journey_records.hpp"
+#include "host/distributed/records_to_first.hpp"
 #include "host/distributed/process_group.hpp"
 #include "host/distributed/tallies_across.hpp"
 #include "host/flows/attribution_tally.hpp"
 #include "host/flows/flow_tally.hpp"
 #include "host/features/feature_tallies.hpp"
 #include "host/patterns/batched_mining.hpp"
+#include "host/pipeline/anomalies_across.hpp"
 #include "host/pipeline/batched_anomalies.hpp"
 #include "host/pipeline/journey_batches.hpp"
 #include "host/pipeline/model_sample.hpp"
@@ -66,15 +69,6 @@ void require_batchable(const RunConfig& config) {
 // anomaly scores.
 bool computes_features(const RunConfig& config) {
   return config.segments_enabled || config.model_enabled || (config.anomalies_enabled && config.anomalies.journeys_enabled);
-}
-
-// Stages that do not run across processes yet: ConfigError naming them, before anything is read.
-void require_runnable_across_processes(const RunConfig& config) {
-  if (computes_features(config))
-    throw ConfigError("across processes, the stages that read journey features (segments, the model, journey anomaly "
-                      "scores) do not run yet: set [segments] enabled = false, [model] enabled = false and "
-                      "[anomalies] journeys = false (journeys, patterns, flows, attribution, metric alerts and "
-                      "proposals run across processes)");
 }
 
 // Flow tallies summed like a binary counter: two sums of the same number of batches merge into one,
@@ -129,14 +123,15 @@ struct FirstPass {
   std::optional<ProposalTally> proposals;
   std::vector<uint8_t> converted;  ///< per journey, for the proposals from anomaly clusters
   JourneySet labelled;            ///< the outcome labels (of a batch that carried outcomes), for /vocab/outcomes
+  int64_t own_journeys = 0;       ///< the journeys of this process's batches (not summed over processes)
   /// On a process of several that does not write the result: its journeys, to send to process 0.
-  std::unique_ptr<SpooledJourneyBatches> to_send;
+  std::unique_ptr<SpooledRecords> to_send;
 };
 
 // `writer`: null on a process that does not write the result, which keeps its journeys in
 // `to_send` instead; `first_customer`: the id of this process's first customer among every process's.
 FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, ResultWriter* writer,
-                     std::unique_ptr<SpooledJourneyBatches> to_send, int64_t first_customer,
+                     std::unique_ptr<SpooledRecords> to_send, int64_t first_customer,
                      const std::vector<int32_t>& named_funnel) {
   FirstPass pass;
   pass.to_send = std::move(to_send);
@@ -156,9 +151,10 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
       writer->append("/journeys/customer_last_ms", customer_last_ms);
     } else if (pass.to_send) {
       step.next("keep to send");
-      pass.to_send->add(journeys, customer_last_ms, batches.first_customer(b));
+      pass.to_send->add(save_journey_batch(journeys, customer_last_ms, batches.first_customer(b)));
     }
     step.next("summary");
+    pass.own_journeys += journeys.size();
     pass.summary.add(journeys);
     pass.build_stats.input_events += journeys.stats.input_events;
     pass.build_stats.duplicates_dropped += journeys.stats.duplicates_dropped;
@@ -198,12 +194,13 @@ FirstPass first_pass(const RunConfig& config, const Context& ctx, JourneyBatches
 }
 
 // The first pass's tallies of every process, on every process (a run across processes).
-void sum_first_pass(ProcessGroup& group, FirstPass& pass) {
+void sum_first_pass(const RunConfig& config, ProcessGroup& group, FirstPass& pass) {
   sum_over_processes(group, pass.summary);
   sum_over_processes(group, pass.build_stats);
   sum_over_processes(group, pass.flows);
   sum_over_processes(group, pass.alerts);
   if (pass.proposals) sum_over_processes(group, *pass.proposals);
+  if (pass.feature_spec) sum_over_processes(group, *pass.feature_spec, config.features);
   // The outcome labels come from the configuration, alike everywhere: any process that built a
   // journey with outcomes knows them (process 0 may own no customer).
   RecordWriter out;
@@ -220,32 +217,33 @@ void sum_first_pass(ProcessGroup& group, FirstPass& pass) {
 }
 
 // The journeys of the other processes, written by process 0 (`writer`) after its own: process by
-// process and batch by batch as each kept them in its first pass, so process 0 holds no more than
-// a batch of another's journeys at a time. A process that fails (reading its scratch file,
-// writing) keeps taking part with nothing to send and every process stops at the end with its
-// message (ProcessGroup::agree), as at any agreement.
-void write_journeys_of_other_processes(ProcessGroup& group, const SpooledJourneyBatches* to_send, ResultWriter* writer,
+// process and batch by batch as each kept them in its first pass (send_records_to_first).
+void write_journeys_of_other_processes(ProcessGroup& group, const SpooledRecords* to_send, ResultWriter* writer,
                                        const std::vector<int64_t>& first_customer) {
-  const std::vector<int64_t> batch_counts = group.each(to_send ? to_send->size() : 0);
-  StepFailure failure;  // the first of this process's
-  auto attempt = [&](const std::function<void()>& step) {
-    if (failure.message.empty()) failure = failure_of(step);
-  };
-  for (int process = 1; process < group.size(); ++process)
-    for (int64_t b = 0; b < batch_counts[static_cast<size_t>(process)]; ++b) {
-      std::string bytes;
-      if (group.rank() == process) attempt([&] { bytes = to_send->batch(b); });
-      const std::vector<std::string> gathered = group.gather_to_first(bytes);
-      // Nothing came when the sender failed: its failure, not an empty batch, is the one to report.
-      if (!writer || gathered[static_cast<size_t>(process)].empty()) continue;
-      attempt([&] {
-        const JourneyBatchRecords batch = read_journey_batch(gathered[static_cast<size_t>(process)]);
-        writer->append_journeys(batch.journeys,
-                                static_cast<uint32_t>(first_customer[static_cast<size_t>(process)] + batch.first_customer));
-        writer->append("/journeys/customer_last_ms", batch.customer_last_ms);
-      });
-    }
-  group.agree(failure.message, failure.exit_code);
+  send_records_to_first(group, to_send, [&](int process, const std::string& bytes) {
+    const JourneyBatchRecords batch = read_journey_batch(bytes);
+    writer->append_journeys(batch.journeys,
+                            static_cast<uint32_t>(first_customer[static_cast<size_t>(process)] + batch.first_customer));
+    writer->append("/journeys/customer_last_ms", batch.customer_last_ms);
+  });
+}
+
+// A batch's rows of the feature matrix as a record, and read back: what a process that does not
+// write the result sends process 0 for /features/matrix.
+std::string save_feature_rows(const FeatureMatrix& features) {
+  RecordWriter out;
+  out.value<int64_t>(features.num_features());
+  out.values(features.values.host());
+  return out.take();
+}
+
+void append_feature_rows(ResultWriter& writer, const std::string& bytes, int64_t num_features) {
+  RecordReader in(bytes);
+  const auto columns = in.value<int64_t>();
+  const std::vector<float> values = in.values<float>();
+  if (columns != num_features || !in.done() || (columns > 0 && values.size() % static_cast<size_t>(columns) != 0))
+    throw Error("features: another process's rows of the feature matrix are malformed");
+  writer.append_rows("/features/matrix", values, static_cast<size_t>(num_features));
 }
 
 // Every process's customer names in rank order, on process 0 (empty elsewhere).
@@ -292,6 +290,8 @@ struct SecondPass {
   std::unique_ptr<ModelSample> model_sample;  ///< the customers the model trains and is evaluated on
   std::unique_ptr<FeatureColumnsFile> anomaly_inputs;  ///< the anomaly columns of every journey
   std::vector<int64_t> first_journeys;  ///< of each batch, then the number of journeys
+  /// On a process of several that does not write the result: its rows of the feature matrix.
+  std::unique_ptr<SpooledRecords> features_to_send;
 };
 
 // The attribution tally of the journeys the first pass summed: their touches fix its Markov pooling.
@@ -305,9 +305,12 @@ AttributionTally make_attribution_tally(const RunConfig& config, const FirstPass
 SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, const FirstPass& first,
                        const JourneySet& vocabulary, ResultWriter* writer, std::optional<FeatureSpec> feature_spec,
                        std::unique_ptr<SegmentInputs> segment_inputs, std::unique_ptr<ModelSample> model_sample,
-                       std::unique_ptr<FeatureColumnsFile> anomaly_inputs) {
+                       std::unique_ptr<FeatureColumnsFile> anomaly_inputs,
+                       std::unique_ptr<SpooledRecords> features_to_send, int64_t process_first_customer,
+                       int64_t process_first_journey) {
   SecondPass pass;
   pass.anomaly_inputs = std::move(anomaly_inputs);
+  pass.features_to_send = std::move(features_to_send);
   pass.feature_spec = std::move(feature_spec);
   pass.segment_inputs = std::move(segment_inputs);
   pass.model_sample = std::move(model_sample);
@@ -333,11 +336,15 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
       if (pass.anomaly_inputs) pass.anomaly_inputs->add(features);
       if (pass.model_sample) {
         step.next("model sample");
-        pass.model_sample->add(journeys, features, batches.first_customer(b), first_journey);
+        pass.model_sample->add(journeys, features,
+                               static_cast<uint32_t>(process_first_customer + batches.first_customer(b)),
+                               process_first_journey + first_journey);
       }
       step.next("write features");
       if (config.store_feature_matrix && writer)
         writer->append_rows("/features/matrix", features.values.host(), static_cast<size_t>(features.num_features()));
+      else if (config.store_feature_matrix && pass.features_to_send)
+        pass.features_to_send->add(save_feature_rows(features));
     }
     if (pass.funnel) {
       step.next("funnel tally");
@@ -358,15 +365,21 @@ SecondPass second_pass(const RunConfig& config, const Context& ctx, JourneyBatch
 // What needs the segments of every journey: their profiles and the flows' funnel by segment (each
 // journey's funnel depth with its segment). One more pass over the batches.
 struct ThirdPass {
+  std::optional<segments_detail::SegmentProfileTally> profiles;
   std::vector<uint8_t> funnel_depth;     ///< per journey the flows follow
   std::vector<int32_t> funnel_segment;  ///< its segment
 };
 
+segments_detail::SegmentProfileTally empty_profile_tally(const SegmentResult& segments, const JourneySet& vocabulary) {
+  return segments_detail::SegmentProfileTally(segments.k, static_cast<int>(segments.scaling.dims()),
+                                              vocabulary.touchpoints.size(), vocabulary.channels.size());
+}
+
 ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches& batches, const SegmentInputs& inputs,
-                     const JourneySet& vocabulary, const std::vector<int32_t>* funnel, SegmentResult& segments) {
+                     const JourneySet& vocabulary, const std::vector<int32_t>* funnel, const SegmentResult& segments) {
   ThirdPass pass;
   const int dims = inputs.dims();
-  segments_detail::SegmentProfileTally profiles(segments.k, dims, vocabulary.touchpoints.size(), vocabulary.channels.size());
+  segments_detail::SegmentProfileTally& profiles = pass.profiles.emplace(empty_profile_tally(segments, vocabulary));
   std::vector<int> identity(static_cast<size_t>(dims));
   std::iota(identity.begin(), identity.end(), 0);
   std::vector<float> raw, scaled;
@@ -392,7 +405,6 @@ ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches
     }
     first += n;
   }
-  profiles.finish(vocabulary, config.segments, segments);
   return pass;
 }
 
@@ -435,16 +447,55 @@ Model run_sampled_model(const RunConfig& config, const Context& ctx, const Model
   return trained;
 }
 
-// The top anomalous journeys' paths, customers and lengths, from the batches that hold them.
+// The top anomalous journeys' paths, customers and lengths, from the batches that hold them; the
+// batches' journeys are journeys `process_first_journey` + first_journeys[b] on of the result.
 void describe_top_journeys_in_batches(const Context& ctx, JourneyBatches& batches, const std::vector<int64_t>& first_journeys,
-                                      int path_events, JourneyAnomalies& anomalies) {
+                                      int64_t process_first_journey, int path_events, JourneyAnomalies& anomalies) {
   const StepTimer step(ctx, "top journeys");
   for (int64_t b = 0; b < batches.size(); ++b) {
-    const int64_t first = first_journeys[static_cast<size_t>(b)], end = first_journeys[static_cast<size_t>(b) + 1];
+    const int64_t first = process_first_journey + first_journeys[static_cast<size_t>(b)],
+                  end = process_first_journey + first_journeys[static_cast<size_t>(b) + 1];
     const bool holds_one = std::any_of(anomalies.top.begin(), anomalies.top.end(), [&](const AnomalousJourney& item) {
       return item.journey >= first && item.journey < end;
     });
     if (holds_one) describe_top_journeys(anomalies, batches.journeys(b), first, path_events);
+  }
+}
+
+// Across processes: process 0 names the top journeys, each process describes those it holds, and
+// process 0 takes the descriptions.
+void describe_top_journeys_across(const Context& ctx, ProcessGroup& group, JourneyBatches& batches,
+                                  const std::vector<int64_t>& first_journeys, int64_t process_first_journey,
+                                  int path_events, JourneyAnomalies& anomalies) {
+  std::vector<int64_t> top;
+  for (const AnomalousJourney& item : anomalies.top) top.push_back(item.journey);
+  RecordWriter named;
+  named.values(top);
+  const std::vector<std::string> gathered = group.all_gather(group.rank() == 0 ? named.take() : std::string());
+  RecordReader named_in(gathered[0]);
+  JourneyAnomalies own;
+  for (const int64_t journey : named_in.values<int64_t>()) own.top.emplace_back().journey = journey;
+  const int64_t end = process_first_journey + (first_journeys.empty() ? 0 : first_journeys.back());
+  RecordWriter described;
+  group.run_agreed([&] {
+    describe_top_journeys_in_batches(ctx, batches, first_journeys, process_first_journey, path_events, own);
+    for (const AnomalousJourney& item : own.top) {
+      if (item.journey < process_first_journey || item.journey >= end) continue;
+      described.value(item.journey);
+      described.text(item.path);
+      described.text(item.customer);
+      described.value(item.events);
+    }
+  });
+  for (const std::string& part : group.gather_to_first(described.take())) {
+    RecordReader in(part);
+    while (!in.done()) {
+      const auto journey = in.value<int64_t>();
+      std::string path = in.text(), customer = in.text();
+      const auto events = in.value<int64_t>();
+      for (AnomalousJourney& item : anomalies.top)
+        if (item.journey == journey) item.path = path, item.customer = customer, item.events = events;
+    }
   }
 }
 
@@ -481,7 +532,6 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     // Settings refused only later in a run alone are refused before any process reads its share.
     require_batchable_input(config);
     if (config.attribution_enabled) validate_attribution_options(config.attribution);
-    if (group.size() > 1) require_runnable_across_processes(config);
   });
   const int64_t max_events = batch_events_for(config);
   // Scratch files (the spool, the cached sequences, the feature columns) go beside the output.
@@ -527,12 +577,12 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   FirstPass pass = clock.run("journeys", [&] {
     FirstPass own;
     agreed([&] {
-      std::unique_ptr<SpooledJourneyBatches> to_send;
-      if (!writer) to_send = std::make_unique<SpooledJourneyBatches>(folder);
+      std::unique_ptr<SpooledRecords> to_send;
+      if (!writer) to_send = std::make_unique<SpooledRecords>(folder, ".jm-journeys-to-send");
       own = first_pass(config, ctx, *batches, writer, std::move(to_send), first_customer[static_cast<size_t>(group.rank())],
                        named_funnel);
     });
-    if (group.size() > 1) sum_first_pass(group, own);
+    if (group.size() > 1) sum_first_pass(config, group, own);
     return own;
   });
   clock.run("write", [&] {
@@ -568,13 +618,17 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     std::string reason = model_skip_reason(config.model, report.summary.converted_journeys, report.summary.journeys);
     if (!reason.empty()) skipped.push_back(std::move(reason));
   }
-  if (pass.feature_spec) {
+  // The model's sample: each process samples its own customers (by their ids among all).
+  auto empty_model_sample = [&](const FeatureSpec& spec) {
+    return std::make_unique<ModelSample>(spec, vocabulary, report.summary.events,
+                                         config.model_sample_events > 0 ? config.model_sample_events : max_events,
+                                         config.model.seed);
+  };
+  if (pass.feature_spec) agreed([&] {
     feature_spec = pass.feature_spec->finish(vocabulary);
     if (config.model_enabled && skipped.empty()) {
       check_model_columns(*feature_spec, config.model);  // before the long passes
-      model_sample = std::make_unique<ModelSample>(
-          *feature_spec, vocabulary, report.summary.events,
-          config.model_sample_events > 0 ? config.model_sample_events : max_events, config.model.seed);
+      model_sample = empty_model_sample(*feature_spec);
     }
     if (config.anomalies_enabled && config.anomalies.journeys_enabled)
       anomaly_inputs = make_anomaly_inputs(folder, *feature_spec, config.anomalies.journeys);
@@ -582,7 +636,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
       segment_inputs = make_segment_inputs(folder, *feature_spec, config.segments);
       require_points_fit(config.segments, report.summary.journeys, points_in_memory(config, segment_inputs->dims()));
     }
-  }
+  });
   const int64_t held = bytes_held_for_the_input(config, ingest, pass, report.summary.journeys);
   if (config.host_memory_budget > 0 && held > config.host_memory_budget / 4 * 3)
     report.warnings.push_back(
@@ -626,11 +680,17 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     report.stage_summaries.push_back(format_patterns_summary(mined.result, vocabulary) + "  " + mined.how + "\n");
   }
 
+  // The index of this process's first journey among every process's (the model's sample names them).
+  const int64_t first_journey_of_process = group.sums_before(pass.own_journeys)[static_cast<size_t>(group.rank())];
   SecondPass counted = clock.run("journeys", [&] {
     SecondPass own;
     agreed([&] {
+      std::unique_ptr<SpooledRecords> features_to_send;
+      if (!writer && feature_spec && config.store_feature_matrix)
+        features_to_send = std::make_unique<SpooledRecords>(folder, ".jm-features-to-send");
       own = second_pass(config, ctx, *batches, pass, vocabulary, writer, std::move(feature_spec), std::move(segment_inputs),
-                        std::move(model_sample), std::move(anomaly_inputs));
+                        std::move(model_sample), std::move(anomaly_inputs), std::move(features_to_send),
+                        first_customer[static_cast<size_t>(group.rank())], first_journey_of_process);
     });
     return own;
   });
@@ -638,16 +698,90 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     if (counted.funnel) sum_over_processes(group, *counted.funnel);
     if (counted.attribution)
       sum_over_processes(group, *counted.attribution, make_attribution_tally(config, pass, vocabulary));
+    if (counted.model_sample) {
+      // Process 0 trains on every process's sample, its customers in rank order.
+      sum_saved_on_first(group, *counted.model_sample, std::move(*empty_model_sample(*counted.feature_spec)));
+      if (!writer) counted.model_sample.reset();
+    }
+    if (counted.feature_spec) {
+      sum_over_processes(group, counted.feature_stats);
+      if (counted.segment_inputs) sum_over_processes(group, counted.segment_inputs->scaling_tally());
+      if (counted.anomaly_inputs) sum_over_processes(group, counted.anomaly_inputs->scaling_tally());
+      if (config.store_feature_matrix)
+        clock.run("write", [&] {
+          const StepTimer step(ctx, "features");
+          const int64_t columns = counted.feature_spec->num_features();
+          send_records_to_first(group, counted.features_to_send.get(), [&](int, const std::string& bytes) {
+            append_feature_rows(*writer, bytes, columns);
+          });
+          counted.features_to_send.reset();
+        });
+    }
   }
   if (counted.funnel) pass.flows.funnel = std::move(*counted.funnel);
+
+  // Journey anomaly scores: across processes process 0 trains and each process scores its own rows
+  // (anomalies_across.hpp); the top journeys described where they are held.
+  std::optional<JourneyAnomalies> journey_anomalies;
+  if (counted.anomaly_inputs) {
+    journey_anomalies = clock.run("anomalies", [&] {
+      if (group.size() > 1)
+        return anomalies_across_processes(ctx, group, *counted.anomaly_inputs, config.anomalies.journeys);
+      return anomalies_in_batches(ctx, *counted.anomaly_inputs, config.anomalies.journeys);
+    });
+    clock.run("journeys", [&] {
+      if (group.size() > 1)
+        describe_top_journeys_across(ctx, group, *batches, counted.first_journeys, first_journey_of_process,
+                                     config.anomalies.journeys.path_events, *journey_anomalies);
+      else
+        describe_top_journeys_in_batches(ctx, *batches, counted.first_journeys, 0, config.anomalies.journeys.path_events,
+                                         *journey_anomalies);
+    });
+    // The proposals from anomaly clusters read every journey's outcome, on process 0.
+    if (group.size() > 1 && pass.proposals) pass.converted = concatenated_on_first(group, pass.converted);
+  }
+
+  // Segments: every process clusters with the others (cluster_in_batches adds each Lloyd step's
+  // sums over them), then tallies the profiles of its own journeys; process 0 finishes them with
+  // every process's tallies, labels and funnel depths.
+  std::optional<SegmentResult> segments;
+  ThirdPass by_segment;
+  if (counted.segment_inputs) {
+    segments = clock.run("segments", [&] {
+      try {
+        return cluster_in_batches(ctx, *counted.segment_inputs, config.segments,
+                                  points_in_memory(config, counted.segment_inputs->dims()),
+                                  group.size() > 1 ? &group : nullptr);
+      } catch (const ConfigError& error) {
+        // Refusals decided on what every process shares (the options, the number of journeys).
+        if (group.size() > 1) throw AgreedFailure(error.what(), 2);
+        throw;
+      }
+    });
+    by_segment = clock.run("journeys", [&] {
+      ThirdPass own;
+      agreed([&] {
+        own = third_pass(config, ctx, *batches, *counted.segment_inputs, vocabulary,
+                         config.flows_enabled ? &pass.flows.funnel.steps : nullptr, *segments);
+      });
+      if (group.size() > 1) {
+        sum_saved_on_first(group, *own.profiles, empty_profile_tally(*segments, vocabulary));
+        segments->labels = concatenated_on_first(group, segments->labels);
+        own.funnel_depth = concatenated_on_first(group, own.funnel_depth);
+        own.funnel_segment = concatenated_on_first(group, own.funnel_segment);
+      }
+      return own;
+    });
+    agreed([&] {
+      if (writer) by_segment.profiles->finish(vocabulary, config.segments, *segments);
+    });
+  }
 
   // From here on the processes hold the same tallies and no longer talk to each other: process 0
   // finishes the stages and writes the result, and every process learns whether that worked.
   Model trained_model;  // saved only after the result is committed, as in a run at once
   auto finish = [&] {
     if (!writer) return;  // the other processes wait to learn whether process 0 succeeded
-    std::optional<SegmentResult> segments;
-    ThirdPass by_segment;
     if (counted.feature_spec) {
       clock.run("write", [&] {
         const StepTimer step(ctx, "features");
@@ -655,16 +789,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
       });
       report.stage_summaries.push_back(format_features_summary(*counted.feature_spec, counted.feature_stats));
     }
-    if (counted.segment_inputs) {
-      // The k-means passes read the segment columns back, a window at a time.
-      segments = clock.run("segments", [&] {
-        return cluster_in_batches(ctx, *counted.segment_inputs, config.segments,
-                                  points_in_memory(config, counted.segment_inputs->dims()));
-      });
-      by_segment = clock.run("journeys", [&] {
-        return third_pass(config, ctx, *batches, *counted.segment_inputs, vocabulary,
-                          config.flows_enabled ? &pass.flows.funnel.steps : nullptr, *segments);
-      });
+    if (segments) {
       clock.run("write", [&] {
         const StepTimer step(ctx, "segments");
         write_segments_results(*writer, *segments, vocabulary);
@@ -706,13 +831,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
       AnomaliesResult anomalies;
       if (counted.anomaly_inputs) {
         anomalies.has_journeys = true;
-        anomalies.journeys = clock.run("anomalies", [&] {
-          return anomalies_in_batches(ctx, *counted.anomaly_inputs, config.anomalies.journeys);
-        });
-        clock.run("journeys", [&] {
-          describe_top_journeys_in_batches(ctx, *batches, counted.first_journeys, config.anomalies.journeys.path_events,
-                                           anomalies.journeys);
-        });
+        anomalies.journeys = std::move(*journey_anomalies);
       }
       if (config.anomalies.alerts_enabled) {
         anomalies.has_alerts = true;

@@ -2,8 +2,12 @@
 #include "host/pipeline/model_sample.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "host/core/splitmix64.hpp"
+#include "host/distributed/journey_records.hpp"
 #include "journeymap/monitoring.hpp"
 
 namespace jm {
@@ -62,12 +66,19 @@ void append_range(HostDeviceVector<T>& out, const HostDeviceVector<T>& batch, in
 
 void ModelSample::add(const JourneySet& batch, const FeatureMatrix& features, uint32_t first_customer,
                       int64_t first_journey) {
+  append_customers(
+      batch, features.values.host(), [&](uint32_t local) { return in_model_sample(first_customer + local, fraction_, seed_); },
+      [&](int64_t j) { return first_journey + j; });
+}
+
+void ModelSample::append_customers(const JourneySet& batch, const std::vector<float>& rows,
+                                   const std::function<bool(uint32_t)>& keep,
+                                   const std::function<int64_t(int64_t)>& input_journey) {
   if (batch.has_outcomes() && journeys_.outcome_labels.size() == 0) {
     journeys_.outcome_labels = batch.outcome_labels;
     journeys_.positive_outcome = batch.positive_outcome;
   }
-  const auto width = static_cast<size_t>(features.num_features());
-  const std::vector<float>& rows = features.values.host();
+  const auto width = static_cast<size_t>(features_.num_features());
   const std::vector<int64_t>& offsets = batch.offsets.host();
   const std::vector<uint32_t>& customer = batch.customer.host();
   std::vector<float>& kept_rows = features_.values.host_mut();
@@ -80,14 +91,14 @@ void ModelSample::add(const JourneySet& batch, const FeatureMatrix& features, ui
     const uint32_t local = customer[static_cast<size_t>(j)];
     int64_t end = j + 1;
     while (end < batch.size() && customer[static_cast<size_t>(end)] == local) ++end;
-    if (in_model_sample(first_customer + local, fraction_, seed_)) {
+    if (keep(local)) {
       names.push_back(batch.customers.name(static_cast<int32_t>(local)));
       const auto id = customers_before + static_cast<uint32_t>(names.size() - 1);
       const int64_t shift = static_cast<int64_t>(journeys_.touchpoint.size()) - offsets[static_cast<size_t>(j)];
       for (int64_t k = j; k < end; ++k) {
         kept_offsets.push_back(offsets[static_cast<size_t>(k) + 1] + shift);
         journeys_.customer.host_mut().push_back(id);
-        input_journey_.push_back(first_journey + k);
+        input_journey_.push_back(input_journey(k));
       }
       const int64_t first_event = offsets[static_cast<size_t>(j)], last_event = offsets[static_cast<size_t>(end)];
       append_range(journeys_.touchpoint, batch.touchpoint, first_event, last_event);
@@ -109,6 +120,36 @@ void ModelSample::add(const JourneySet& batch, const FeatureMatrix& features, ui
   }
   journeys_.customers.append_distinct(std::move(names));
   features_.n_rows = journeys_.size();
+}
+
+void ModelSample::save(RecordWriter& out) const {
+  out.texts(journeys_.customers.names());
+  out.text(save_journey_batch(journeys_, {}, 0));
+  out.texts(journeys_.outcome_labels.names());
+  out.value(journeys_.positive_outcome);
+  out.values(features_.values.host());
+  out.values(input_journey_);
+}
+
+void ModelSample::add_saved(RecordReader& in) {
+  const std::vector<std::string> names = in.texts();
+  JourneyBatchRecords part = read_journey_batch(in.text());
+  JourneySet& batch = part.journeys;
+  const std::vector<std::string> outcome_labels = in.texts();
+  const auto positive_outcome = in.value<int32_t>();
+  const std::vector<float> rows = in.values<float>();
+  const std::vector<int64_t> input_journeys = in.values<int64_t>();
+  const auto n = static_cast<size_t>(batch.size());
+  const std::vector<uint32_t>& customer = batch.customer.host();
+  const bool customers_known =
+      std::all_of(customer.begin(), customer.end(), [&](uint32_t c) { return c < names.size(); });
+  if (input_journeys.size() != n || rows.size() != n * static_cast<size_t>(features_.num_features()) || !customers_known)
+    throw Error("model: another process's sample is malformed");
+  batch.customers.append_distinct(names);
+  for (const std::string& label : outcome_labels) batch.outcome_labels.encode(label);
+  batch.positive_outcome = positive_outcome;
+  append_customers(batch, rows, [](uint32_t) { return true; },
+                   [&](int64_t j) { return input_journeys[static_cast<size_t>(j)]; });
 }
 
 ModelResult ModelSample::train(const Context& ctx, ModelOptions options, int64_t data_end_ms) const {

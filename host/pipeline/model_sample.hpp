@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "host/core/records.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/journeys.hpp"
@@ -56,6 +58,11 @@ class ModelSample {
   /// The result's journey indices (test rows, in-flight prefixes) as indices into the whole input.
   void to_input_journeys(ModelResult& result) const;
 
+  /// The sample as records, and another's added after this one's customers (a run across
+  /// processes: each process samples its own customers, process 0 trains on them all).
+  void save(RecordWriter& out) const;
+  void add_saved(RecordReader& in);
+
   bool everyone() const { return fraction_ >= 1.0; }
   int64_t customers() const { return journeys_.customers.size(); }
   int64_t journeys() const { return journeys_.size(); }
@@ -64,6 +71,11 @@ class ModelSample {
   const FeatureMatrix& sampled_features() const { return features_; }
 
  private:
+  // Appends the customers of `batch` that `keep` (by their id in the batch) with their feature
+  // `rows`; `input_journey` maps a journey of the batch to its index in the whole input.
+  void append_customers(const JourneySet& batch, const std::vector<float>& rows, const std::function<bool(uint32_t)>& keep,
+                        const std::function<int64_t(int64_t)>& input_journey);
+
   double fraction_;
   uint64_t seed_;
   JourneySet journeys_;               ///< customers renumbered from 0 in input order

@@ -3,10 +3,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <numeric>
+#include <string>
 #include <utility>
 
+#include "host/core/records.hpp"
 #include "host/core/thread_pool.hpp"
+#include "host/distributed/process_group.hpp"
+#include "host/distributed/combine_across.hpp"
+#include "host/segments/lloyd_step_across.hpp"
 #include "host/segments/kmeans_driver.hpp"
 #include "host/segments/segment_parts.hpp"
 #include "journeymap/common.hpp"
@@ -42,8 +49,18 @@ class StreamedLloydStep final : public LloydStep {
     pass(last_centroids_, last_k_, sums, counts, count, &candidates);
     std::sort(candidates.begin(), candidates.end());
     std::vector<int64_t> far;
-    for (size_t c = 0; c < candidates.size() && static_cast<int>(far.size()) < count; ++c) far.push_back(candidates[c].second);
+    last_far_.clear();
+    for (size_t c = 0; c < candidates.size() && static_cast<int>(far.size()) < count; ++c) {
+      far.push_back(candidates[c].second);
+      last_far_.emplace_back(candidates[c].second, -candidates[c].first);
+    }
     return far;
+  }
+
+  double ranked_distance(int64_t index) override {
+    for (const auto& [row, distance] : last_far_)
+      if (row == index) return distance;
+    return std::numeric_limits<double>::quiet_NaN();
   }
 
   std::vector<int32_t> labels() override { return labels_; }
@@ -111,7 +128,34 @@ class StreamedLloydStep final : public LloydStep {
   std::vector<int32_t> labels_;
   std::vector<float> last_centroids_;
   int last_k_ = 0;
+  std::vector<std::pair<int64_t, double>> last_far_;  ///< (row, distance) the last farthest_points returned
 };
+
+// What process 0's search chose, for the others: the k-means result the final fit starts from (or,
+// when the search ran on every row, the clustering itself).
+std::string save_search_choice(const KMeansResult& best) {
+  RecordWriter out;
+  out.value<int32_t>(best.k);
+  out.value<int32_t>(best.iterations);
+  out.value(best.inertia);
+  out.values(best.centroids);
+  out.values(best.initial_centroids);
+  return out.take();
+}
+
+KMeansResult read_search_choice(const std::string& bytes, int dims) {
+  RecordReader in(bytes);
+  KMeansResult best;
+  best.dims = dims;
+  best.k = in.value<int32_t>();
+  best.iterations = in.value<int32_t>();
+  best.inertia = in.value<double>();
+  best.centroids = in.values<float>();
+  best.initial_centroids = in.values<float>();
+  if (best.k <= 0 || best.centroids.size() != size_t(best.k) * dims || best.initial_centroids.size() != best.centroids.size())
+    throw Error("segments: process 0's choice of k and centroids is malformed");
+  return best;
+}
 
 }  // namespace
 
@@ -137,10 +181,17 @@ void require_points_fit(const SegmentOptions& options, int64_t n, int64_t max_po
 }
 
 SegmentResult cluster_in_batches(const Context& ctx, const SegmentInputs& inputs, const SegmentOptions& options,
-                                 int64_t max_points_in_memory) {
+                                 int64_t max_points_in_memory, ProcessGroup* across) {
   using namespace segments_detail;
   validate(options);
-  const int64_t n = inputs.rows();
+  // This process's rows are rows [first_row, first_row + own_rows) of all n.
+  const int64_t own_rows = inputs.rows();
+  int64_t n = own_rows, first_row = 0;
+  if (across) {
+    const std::vector<int64_t> rows = across->each(own_rows);
+    first_row = std::accumulate(rows.begin(), rows.begin() + across->rank(), int64_t{0});
+    n = std::accumulate(rows.begin(), rows.end(), int64_t{0});
+  }
   const int dims = inputs.dims();
   StepTimer timer(ctx, "scaling");
   SegmentResult result;
@@ -159,35 +210,68 @@ SegmentResult cluster_in_batches(const Context& ctx, const SegmentInputs& inputs
   // mean_variance does) and the search rows.
   kmeans_detail::ColumnMoments moments(dims);
   std::vector<float> search_points, window;
-  size_t next_sample = 0;
+  size_t next_sample = static_cast<size_t>(
+      std::lower_bound(plan.sample.begin(), plan.sample.end(), first_row) - plan.sample.begin());
   const int64_t window_rows = kBlocksPerWindow * kBlockRows;
-  for (int64_t first = 0; first < n; first += window_rows) {
-    const int64_t rows = std::min(window_rows, n - first);
+  for (int64_t first = 0; first < own_rows; first += window_rows) {
+    const int64_t rows = std::min(window_rows, own_rows - first);
     inputs.read_scaled(first, rows, result.scaling, window);
     moments.add(window.data(), rows);
     if (plan.sample.empty()) {
       search_points.insert(search_points.end(), window.begin(), window.end());
       continue;
     }
-    for (; next_sample < plan.sample.size() && plan.sample[next_sample] < first + rows; ++next_sample) {
-      const auto at = window.begin() + (plan.sample[next_sample] - first) * dims;
+    for (; next_sample < plan.sample.size() && plan.sample[next_sample] < first_row + first + rows; ++next_sample) {
+      const auto at = window.begin() + (plan.sample[next_sample] - first_row - first) * dims;
       search_points.insert(search_points.end(), at, at + dims);
     }
   }
+  if (across) {
+    // The moments of every row, and the search rows of every process on process 0, in row order.
+    sum_saved(*across, moments, kmeans_detail::ColumnMoments(dims));
+    search_points = concatenated_on_first(*across, search_points);
+  }
   const double tolerance = options.kmeans.tolerance * moments.mean_variance();
 
-  const int64_t search_n = static_cast<int64_t>(search_points.size()) / dims;
-  result.search_rows = search_n;
+  result.search_rows = plan.sample.empty() ? n : static_cast<int64_t>(plan.sample.size());
   KMeansResult best;
-  {
+  auto search = [&] {
+    const int64_t search_n = static_cast<int64_t>(search_points.size()) / dims;
     auto step = kmeans_detail::make_step(ctx, search_points.data(), search_n, dims);
     best = search_k(ctx, timer, *step, search_points.data(), search_n, dims, options, tolerance, result);
+  };
+  if (!across) {
+    search();
+  } else if (across->rank() == 0) {
+    // Process 0 searches alone; every process learns its choice, or its failure.
+    const StepFailure failure = failure_of(search);
+    across->all_gather(failure.message.empty() ? save_search_choice(best) : std::string());
+    across->agree(failure.message, failure.exit_code);
+  } else {
+    const std::vector<std::string> choice = across->all_gather(std::string());
+    across->agree("");
+    best = read_search_choice(choice[0], dims);
   }
-  if (!plan.sample.empty()) {
+  search_points = std::vector<float>();
+  if (!plan.sample.empty() || across) {
     timer.next("final fit");
-    search_points = std::vector<float>();
-    StreamedLloydStep full_step(ctx, inputs, result.scaling);
-    best = kmeans_detail::run_lloyd(full_step, nullptr, n, dims, best.centroids, best.k, options.kmeans, tolerance, true);
+    StreamedLloydStep own_step(ctx, inputs, result.scaling);
+    if (!across) {
+      best = kmeans_detail::run_lloyd(own_step, nullptr, n, dims, best.centroids, best.k, options.kmeans, tolerance, true);
+    } else {
+      LloydStepAcrossProcesses step(*across, own_step, nullptr, first_row, own_rows, dims);
+      if (!plan.sample.empty()) {
+        best = kmeans_detail::run_lloyd(step, nullptr, n, dims, best.centroids, best.k, options.kmeans, tolerance, true);
+      } else {
+        // The search ran on every row: its clustering stands; each process learns which segment
+        // its own rows are in and how large every segment is.
+        std::vector<double> sums;
+        std::vector<int64_t> counts;
+        step.assign(best.centroids, best.k, sums, counts);
+        best.sizes = counts;
+        best.labels = step.labels();
+      }
+    }
   }
   take_clustering(best, result);
   return result;

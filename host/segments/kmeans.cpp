@@ -69,6 +69,21 @@ double ColumnMoments::mean_variance() const {
   return total / static_cast<double>(sum_.size());
 }
 
+void ColumnMoments::save(RecordWriter& out) const {
+  out.value(rows_);
+  out.values(sum_);
+  out.values(sum_sq_);
+}
+
+void ColumnMoments::add_saved(RecordReader& in) {
+  const auto rows = in.value<int64_t>();
+  const std::vector<double> sum = in.values<double>(), sum_sq = in.values<double>();
+  if (sum.size() != sum_.size() || sum_sq.size() != sum_sq_.size())
+    throw Error("k-means: another process's column moments have other columns");
+  for (size_t j = 0; j < sum_.size(); ++j) sum_[j] += sum[j], sum_sq_[j] += sum_sq[j];
+  rows_ += rows;
+}
+
 double mean_variance(const float* points, int64_t n, int dims) {
   ColumnMoments moments(dims);
   moments.add(points, n);

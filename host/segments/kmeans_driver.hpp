@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "host/core/records.hpp"
 #include "journeymap/kmeans_rules.hpp"
 #include "journeymap/segments.hpp"
 
@@ -26,6 +27,10 @@ class ColumnMoments {
   void add(const float* points, int64_t n);  ///< the next `n` rows [n x dims]
   /// Mean over dimensions of the per-dimension variance (scales the convergence tolerance).
   double mean_variance() const;
+  /// The moments as records, and another's added as if its rows came after these (a run across
+  /// processes).
+  void save(RecordWriter& out) const;
+  void add_saved(RecordReader& in);
 
  private:
   std::vector<double> sum_, sum_sq_;

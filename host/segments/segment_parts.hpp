@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "host/core/records.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/segments.hpp"
@@ -47,6 +48,10 @@ class SegmentProfileTally {
            const std::vector<int>& raw_columns, const float* scaled);
   /// Sets result.centroids and result.profiles (names from `vocabulary`).
   void finish(const JourneySet& vocabulary, const SegmentOptions& options, SegmentResult& result) const;
+  /// The tally as records, and another's added as if its journeys came after these (a run across
+  /// processes; the same k, dims and vocabularies).
+  void save(RecordWriter& out) const;
+  void add_saved(RecordReader& in);
 
  private:
   int k_, dims_;

@@ -282,6 +282,49 @@ void SegmentProfileTally::finish(const JourneySet& vocabulary, const SegmentOpti
   }
 }
 
+void SegmentProfileTally::save(RecordWriter& out) const {
+  out.value(journeys_);
+  out.value(events_);
+  out.value(length_sum_);
+  out.values(raw_sum_);
+  out.values(scaled_sum_);
+  out.values(size_);
+  out.values(conversions_);
+  for (int s = 0; s < k_; ++s) {
+    out.values(touchpoint_events_[s]);
+    out.values(channel_events_[s]);
+    out.values(lengths_[s]);
+    out.values(durations_[s]);
+  }
+  out.values(population_touchpoints_);
+}
+
+void SegmentProfileTally::add_saved(RecordReader& in) {
+  // Each part added in the order add() adds it, element by element.
+  auto add = [](auto& total, const auto& part) {
+    if (part.size() != total.size()) throw Error("segment profiles: another process's have another shape");
+    for (size_t i = 0; i < part.size(); ++i) total[i] += part[i];
+  };
+  const auto journeys = in.value<int64_t>();
+  const auto events = in.value<int64_t>();
+  const auto length_sum = in.value<double>();
+  add(raw_sum_, in.values<double>());
+  add(scaled_sum_, in.values<double>());
+  add(size_, in.values<int64_t>());
+  add(conversions_, in.values<int64_t>());
+  for (int s = 0; s < k_; ++s) {
+    add(touchpoint_events_[s], in.values<int64_t>());
+    add(channel_events_[s], in.values<int64_t>());
+    const std::vector<double> lengths = in.values<double>(), durations = in.values<double>();
+    lengths_[s].insert(lengths_[s].end(), lengths.begin(), lengths.end());
+    durations_[s].insert(durations_[s].end(), durations.begin(), durations.end());
+  }
+  add(population_touchpoints_, in.values<int64_t>());
+  journeys_ += journeys;
+  events_ += events;
+  length_sum_ += length_sum;
+}
+
 }  // namespace segments_detail
 
 SegmentResult segment_journeys(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,

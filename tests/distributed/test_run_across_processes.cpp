@@ -1,12 +1,13 @@
-// `mpirun -np N journeymap run` on loopback: the stages that run across processes (journeys,
-// patterns, flows, attribution, metric alerts, proposals) give the result of one process: every
-// count equal, floating-point sums within 1e-9 relative, the same journeys (in rank order rather
-// than the input's, so compared per customer); stages that do not run across processes yet are
-// refused before anything is read; a failing process stops every process and nothing is written;
-// a launcher's single process runs as a process started alone.
+// `mpirun -np N journeymap run` on loopback: every stage (journeys, features, patterns, segments,
+// flows, attribution, the model, anomalies, proposals) gives the result of one process: every
+// count equal, floating-point sums within 1e-9 relative (k-means, the model and the anomaly scores
+// within 1e-5), the same journeys, feature rows and segments (in rank order rather than the
+// input's, so compared per customer); a failing process stops every process and nothing is
+// written; a launcher's single process runs as a process started alone.
 // Skips when this build has no MPI or mpirun is not on the PATH.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -64,6 +65,74 @@ void expect_same_run(const std::string& single, const std::string& across) {
   EXPECT_EQ(a.read_strings("/vocab/customers").size(), b.read_strings("/vocab/customers").size());
   for (const std::string name : {"n_journeys", "n_events", "input_events", "duplicates_dropped", "events_truncated"})
     EXPECT_EQ(a.read_int_attribute("/journeys", name), b.read_int_attribute("/journeys", name)) << name;
+  jm::testing::expect_same_meta(a, b);
+}
+
+// Every journey's feature row and segment, keyed as journeys_by_customer keys them.
+std::map<std::pair<std::string, int64_t>, std::pair<std::vector<float>, int64_t>> features_by_customer(
+    const jm::ResultReader& file) {
+  const std::vector<std::string> customers = file.read_strings("/vocab/customers");
+  const std::vector<int64_t> customer = file.read_int64("/journeys/customer"), start = file.read_int64("/journeys/start_ms"),
+                             label = file.read_int64("/segments/label");
+  const std::vector<float> matrix = file.read_float("/features/matrix");
+  const size_t columns = file.read_strings("/features/names").size();
+  EXPECT_EQ(matrix.size(), customer.size() * columns);
+  EXPECT_EQ(label.size(), customer.size());
+  std::map<std::pair<std::string, int64_t>, std::pair<std::vector<float>, int64_t>> out;
+  for (size_t j = 0; j < customer.size() && (j + 1) * columns <= matrix.size() && j < label.size(); ++j)
+    out[{customers.at(static_cast<size_t>(customer[j])), start[j]}] = {
+        std::vector<float>(matrix.begin() + static_cast<std::ptrdiff_t>(j * columns),
+                           matrix.begin() + static_cast<std::ptrdiff_t>((j + 1) * columns)),
+        label[j]};
+  return out;
+}
+
+// The rows of a CSV file (header first) with the customers in the order `customers` lists them, so
+// that one process builds the journeys in the order a run across processes holds them.
+void write_in_customer_order(const std::string& input, const std::vector<std::string>& customers,
+                             const std::string& output) {
+  std::map<std::string, size_t> rank;
+  for (size_t c = 0; c < customers.size(); ++c) rank[customers[c]] = c;
+  std::ifstream in(input);
+  std::string header, line;
+  std::getline(in, header);
+  std::vector<std::pair<size_t, std::string>> rows;
+  while (std::getline(in, line)) rows.emplace_back(rank.at(line.substr(0, line.find(','))), line);
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::ofstream out(output);
+  out << header << "\n";
+  for (const auto& row : rows) out << row.second << "\n";
+}
+
+// Features, segments, the model and the journey anomaly scores across processes against one
+// process. The seeded choices of k-means (the search sample, the k-means++ starts), the model's
+// rows and the anomaly detectors' training samples follow the journeys' order, and the model's
+// sample of customers their ids, which across processes are in rank order: against one process
+// over the input in that order, every /features, /segments, /model, /anomalies and /proposals
+// dataset is the same (floating point within 1e-5 relative: each Lloyd step's sums are added in another
+// grouping); against one process over the input as it is, the same features per journey, the same
+// segments (k, sizes, each journey's segment: the data's segments are clear) and every other
+// aggregate as expect_same_run compares them.
+void expect_same_segments(const std::string& single, const std::string& single_in_rank_order, const std::string& across) {
+  const jm::ResultReader a(single), r(single_in_rank_order), b(across);
+  for (const std::string group : {"/features", "/segments", "/model", "/anomalies", "/proposals"})
+    jm::testing::expect_same_datasets(r, b, group, false, 1e-5);
+  for (const std::string name : {"sample_journeys", "input_journeys"})
+    EXPECT_EQ(r.read_int_attribute("/model", name), b.read_int_attribute("/model", name)) << name;
+  for (const std::string name : {"k", "k_chosen_automatically", "search_rows", "iterations"})
+    EXPECT_EQ(r.read_int_attribute("/segments", name), b.read_int_attribute("/segments", name)) << name;
+  for (const std::string name : {"inertia", "silhouette"})
+    EXPECT_NEAR(r.read_double_attribute("/segments", name), b.read_double_attribute("/segments", name),
+                1e-5 * std::abs(r.read_double_attribute("/segments", name)))
+        << name;
+
+  jm::testing::expect_same_datasets(a, b, "", false, 1e-9,
+                                    {"/journeys", "/vocab/customers", "/features/matrix", "/segments", "/model",
+                                     "/anomalies", "/proposals"});
+  EXPECT_EQ(journeys_by_customer(a), journeys_by_customer(b));
+  EXPECT_EQ(features_by_customer(a), features_by_customer(b));
+  EXPECT_EQ(a.read_int_attribute("/segments", "k"), b.read_int_attribute("/segments", "k"));
+  EXPECT_EQ(a.read_int64("/segments/profile/size"), b.read_int64("/segments/profile/size"));
   jm::testing::expect_same_meta(a, b);
 }
 
@@ -126,22 +195,70 @@ TEST_F(RunAcrossProcesses, ProcessesOwningNoCustomersStillFinish) {
   expect_same_run(single, out);
 }
 
-TEST_F(RunAcrossProcesses, StagesThatReadFeaturesAreRefusedBeforeReading) {
-  const std::string out = (dir_ / "never.h5").string();
-  const CommandResult result = run_shell(mpirun() + " -np 2 " + cli() + " run --input " + events_ + " --out " + out +
+TEST_F(RunAcrossProcesses, FeaturesSegmentsModelAndAnomaliesGiveTheResultOfOne) {
+  // A search over k on every journey (process 0 searches on the rows of all), then on a sample
+  // (the final fit's Lloyd steps summed over the processes); the model on every customer, and with
+  // a memory budget on a sample of them.
+  for (const std::string search : {"", "search_sample = 800\n"}) {
+    SCOPED_TRACE(search.empty() ? "search on every journey" : "search on a sample");
+    const std::string config = (dir_ / "segments.toml").string();
+    std::ofstream(config) << "[segments]\nenabled = true\nk_max = 5\n" << search
+                          << "[patterns]\nmin_support = 0.03\nmax_length = 4\n";
+    const std::string options = " --device cpu --threads 1 --quiet";
+    auto run_with = [&](const std::string& launch, const std::string& input, const std::string& out,
+                        const std::string& extra = "") {
+      const CommandResult result =
+          run_shell(launch + cli() + " run --config " + config + " --input " + input + " --out " + out + options + extra);
+      EXPECT_EQ(result.exit_code, 0) << result.output;
+      return result.exit_code == 0;
+    };
+    const std::string single = (dir_ / "segments_single.h5").string();
+    ASSERT_TRUE(run_with("", events_, single));
+    ASSERT_TRUE(jm::ResultReader(single).exists("/features/matrix"));
+    ASSERT_TRUE(jm::ResultReader(single).exists("/model"));
+    ASSERT_TRUE(jm::ResultReader(single).exists("/anomalies/score"));
+    for (const auto& [processes, budget] : {std::pair<int, std::string>{2, ""}, {3, " --memory-budget 12MiB"}}) {
+      SCOPED_TRACE(std::to_string(processes) + " processes" + budget);
+      const std::string out = (dir_ / ("segments_" + std::to_string(processes) + ".h5")).string();
+      ASSERT_TRUE(run_with(mpirun() + " -np " + std::to_string(processes) + " ", events_, out, budget));
+      const std::string ranked_input = (dir_ / "in_rank_order.csv").string(), ranked = (dir_ / "ranked.h5").string();
+      write_in_customer_order(events_, jm::ResultReader(out).read_strings("/vocab/customers"), ranked_input);
+      ASSERT_TRUE(run_with("", ranked_input, ranked, budget));  // the same sample of customers for the model
+      expect_same_segments(single, ranked, out);
+    }
+  }
+}
+
+TEST_F(RunAcrossProcesses, EveryStageRunsAcrossProcessesAndAlone) {
+  // The default settings: every stage.
+  const std::string out = (dir_ / "every.h5").string();
+  const CommandResult across = run_shell(mpirun() + " -np 2 " + cli() + " run --input " + events_ + " --out " + out +
                                          " --device cpu --threads 1 --quiet");
-  EXPECT_EQ(result.exit_code, 2) << result.output;
-  EXPECT_NE(result.output.find("process 0 of 2: configuration error: across processes, the stages that read journey features"),
-            std::string::npos)
-      << result.output;
-  EXPECT_FALSE(fs::exists(out));
-  // A launcher's single process runs every stage, as a process started alone does.
+  ASSERT_EQ(across.exit_code, 0) << across.output;
+  for (const std::string group : {"/features", "/segments", "/model", "/anomalies/score", "/proposals", "/flows"})
+    EXPECT_TRUE(jm::ResultReader(out).exists(group)) << group;
+  // A launcher's single process runs as a process started alone does.
   const std::string one = (dir_ / "one.h5").string();
   const CommandResult alone = run_shell(mpirun() + " -np 1 " + cli() + " run --input " + events_ + " --out " + one +
                                         " --device cpu --threads 1 --quiet");
   ASSERT_EQ(alone.exit_code, 0) << alone.output;
-  EXPECT_TRUE(jm::ResultReader(one).exists("/segments"));
+  EXPECT_TRUE(jm::ResultReader(one).exists("/anomalies/score"));
   EXPECT_NE(alone.output.find("journeymap run:"), std::string::npos) << "the summary is printed\n" << alone.output;
+}
+
+TEST_F(RunAcrossProcesses, AFixedKLargerThanTheJourneysStopsEveryProcessAlike) {
+  const std::string config = (dir_ / "too_many.toml").string();
+  std::ofstream(config) << "[segments]\nk = 5000\n";
+  const std::string out = (dir_ / "never.h5").string();
+  const CommandResult result = run_shell(mpirun() + " -np 2 " + cli() + " run --config " + config + " --input " + events_ +
+                                         " --out " + out + " --device cpu --threads 1 --quiet");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  const std::string message = "segments.k = 5000 exceeds the number of journeys";
+  const size_t first = result.output.find(message);
+  ASSERT_NE(first, std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(message, first + 1), std::string::npos) << "both processes say it\n" << result.output;
+  EXPECT_EQ(result.output.find("MPI_ABORT"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST_F(RunAcrossProcesses, ASettingRefusedAfterReadingStopsEveryProcessWithItsMessage) {

@@ -1,0 +1,194 @@
+// Journey anomaly scores of a run across processes (anomalies_across.hpp).
+#include "host/pipeline/anomalies_across.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/anomalies/anomaly_parts.hpp"
+#include "host/core/records.hpp"
+#include "host/distributed/process_group.hpp"
+#include "host/pipeline/batched_anomalies.hpp"
+#include "journeymap/common.hpp"
+
+namespace jm {
+namespace {
+
+// What process 0 asks every process for: the first byte of a request.
+enum class Ask : char {
+  ScaledRows = 'S',         // standardised rows at ascending indices
+  RawRows = 'R',            // the same rows unstandardised
+  AutoencoderErrors = 'A',  // the reconstruction error of every row under a model
+  ForestScores = 'F',       // the isolation forest's score of every row
+  Done = 'D',               // no more requests
+};
+
+std::string request(Ask ask) { return std::string(1, static_cast<char>(ask)); }
+
+std::string as_bytes(const std::vector<float>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+}
+
+// One process's rows: rows [first_row, first_row + inputs.rows()) of all.
+class OwnRows {
+ public:
+  OwnRows(const Context& ctx, const FeatureColumnsFile& inputs, const FeatureScaling& scaling, int64_t first_row)
+      : ctx_(ctx), inputs_(inputs), scaled_(inputs, scaling), first_row_(first_row) {}
+
+  // The answer to process 0's request, for this process's rows.
+  std::string answer(const std::string& bytes) const {
+    RecordReader in(bytes);
+    const auto ask = static_cast<Ask>(in.value<char>());
+    switch (ask) {
+      case Ask::ScaledRows:
+      case Ask::RawRows: {
+        std::vector<int64_t> own;
+        for (const int64_t index : in.values<int64_t>())
+          if (index >= first_row_ && index < first_row_ + inputs_.rows()) own.push_back(index - first_row_);
+        return as_bytes(ask == Ask::ScaledRows ? scaled_.gather(own) : raw(own));
+      }
+      case Ask::AutoencoderErrors: {
+        AutoencoderModel model;
+        model.widths = in.values<int>();
+        model.parameters = in.values<float>();
+        return as_bytes(reconstruction_errors(ctx_, model, scaled_));
+      }
+      case Ask::ForestScores: {
+        anomalies_detail::FlatForest forest;
+        forest.nodes = in.values<isolation_forest_rules::ForestNode>();
+        forest.roots = in.values<int32_t>();
+        forest.normaliser = in.value<double>();
+        return as_bytes(isolation_forest_scores(ctx_, forest, scaled_));
+      }
+      case Ask::Done:
+        break;
+    }
+    throw Error("anomalies: an unknown request from process 0");
+  }
+
+ private:
+  std::vector<float> raw(const std::vector<int64_t>& indices) const {
+    const auto dims = static_cast<size_t>(inputs_.dims());
+    std::vector<float> out(indices.size() * dims);
+    for (size_t i = 0; i < indices.size(); ++i) inputs_.read(indices[i], 1, out.data() + i * dims);
+    return out;
+  }
+
+  const Context& ctx_;
+  const FeatureColumnsFile& inputs_;
+  const ScaledRowsFromFile scaled_;
+  int64_t first_row_;
+};
+
+// The rows of every process, as process 0 sees them: each request goes to every process (process 0
+// answers its own part), and the answers come back in rank order, the rows' order.
+class RowsOfEveryProcess final : public ScaledRows {
+ public:
+  RowsOfEveryProcess(ProcessGroup& group, const OwnRows& own, int64_t rows, int dims)
+      : group_(group), own_(own), rows_(rows), dims_(dims) {}
+  int64_t rows() const override { return rows_; }
+  int dims() const override { return dims_; }
+  std::vector<float> gather(const std::vector<int64_t>& indices) const override {
+    return ask_rows(Ask::ScaledRows, indices);
+  }
+  void for_each_block(const BlockVisitor&) const override {
+    throw Error("anomalies: the rows of every process are not read block by block on one");
+  }
+  std::vector<float> autoencoder_errors(const Context&, const AutoencoderModel& model) const override {
+    RecordWriter out;
+    out.value(static_cast<char>(Ask::AutoencoderErrors));
+    out.values(model.widths);
+    out.values(model.parameters);
+    return ask_every_process(out.take(), static_cast<size_t>(rows_));
+  }
+  std::vector<float> forest_scores(const Context&, const anomalies_detail::FlatForest& forest) const override {
+    RecordWriter out;
+    out.value(static_cast<char>(Ask::ForestScores));
+    out.values(forest.nodes);
+    out.values(forest.roots);
+    out.value(forest.normaliser);
+    return ask_every_process(out.take(), static_cast<size_t>(rows_));
+  }
+  std::vector<float> raw_rows(const std::vector<int64_t>& indices) const { return ask_rows(Ask::RawRows, indices); }
+
+ private:
+  std::vector<float> ask_rows(Ask ask, const std::vector<int64_t>& indices) const {
+    RecordWriter out;
+    out.value(static_cast<char>(ask));
+    out.values(indices);
+    return ask_every_process(out.take(), indices.size() * static_cast<size_t>(dims_));
+  }
+
+  // The request to every process; their answers end to end, `expected` values in all.
+  std::vector<float> ask_every_process(const std::string& bytes, size_t expected) const {
+    group_.all_gather(bytes);  // process 0's request reaches the others (they send nothing)
+    std::string answer;
+    try {
+      answer = own_.answer(bytes);
+    } catch (const std::exception& error) {
+      throw FailureInsideExchange(error.what());  // the others wait for the answers
+    }
+    std::vector<float> values;
+    for (const std::string& part : group_.gather_to_first(answer)) {
+      const size_t at = values.size();
+      values.resize(at + part.size() / sizeof(float));
+      std::memcpy(values.data() + at, part.data(), part.size() / sizeof(float) * sizeof(float));
+    }
+    if (values.size() != expected) throw Error("anomalies: the processes sent another number of values than asked for");
+    return values;
+  }
+
+  ProcessGroup& group_;
+  const OwnRows& own_;
+  int64_t rows_;
+  int dims_;
+};
+
+}  // namespace
+
+JourneyAnomalies anomalies_across_processes(const Context& ctx, ProcessGroup& group, const FeatureColumnsFile& inputs,
+                                            const JourneyAnomalyOptions& options) {
+  const FeatureScaling scaling = inputs.scaling();
+  const std::vector<int64_t> rows = group.each(inputs.rows());
+  int64_t first_row = 0, all_rows = 0;
+  for (int r = 0; r < group.size(); ++r) {
+    if (r < group.rank()) first_row += rows[static_cast<size_t>(r)];
+    all_rows += rows[static_cast<size_t>(r)];
+  }
+  const OwnRows own(ctx, inputs, scaling, first_row);
+  if (group.rank() != 0) {
+    // Answer process 0 until it is done, then learn whether it succeeded.
+    for (;;) {
+      const std::string asked = group.all_gather(std::string())[0];
+      if (asked.empty() || static_cast<Ask>(asked[0]) == Ask::Done) break;
+      group.gather_to_first(own.answer(asked));
+    }
+    group.agree("");
+    return {};
+  }
+  JourneyAnomalies result;
+  const RowsOfEveryProcess every(group, own, all_rows, inputs.dims());
+  const StepFailure failure = failure_of([&] {
+    result = score_journey_anomalies(ctx, every, scaling, options);
+    // Each reason's raw value, from the top journeys' rows.
+    std::vector<int64_t> top;
+    for (const AnomalousJourney& item : result.top) top.push_back(item.journey);
+    std::sort(top.begin(), top.end());
+    top.erase(std::unique(top.begin(), top.end()), top.end());
+    const std::vector<float> raw = every.raw_rows(top);
+    for (AnomalousJourney& item : result.top) {
+      const size_t row = static_cast<size_t>(std::lower_bound(top.begin(), top.end(), item.journey) - top.begin());
+      for (AnomalyReason& reason : item.reasons) {
+        const auto column = std::find(scaling.columns.begin(), scaling.columns.end(), reason.feature) - scaling.columns.begin();
+        reason.value = raw[row * static_cast<size_t>(inputs.dims()) + static_cast<size_t>(column)];
+      }
+    }
+  });
+  group.all_gather(request(Ask::Done));
+  group.agree(failure.message, failure.exit_code);
+  return result;
+}
+
+}  // namespace jm
