@@ -200,10 +200,8 @@ int run_mine_across_processes(const MineFlags& flags, const RunConfig& config, c
   } catch (const std::exception& error) {
     // Any other failure may leave the other processes waiting in a collective step: end them all.
     if (group.size() == 1) throw;
-    std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
-    group.abort(1);
+    abort_every_process(group, error);
   }
-  return 1;  // not reached: abort() ends the process
 }
 
 int run_mine(const MineFlags& flags) {

@@ -28,27 +28,35 @@ void sum_saved(ProcessGroup& group, Tally& tally, Tally empty) {
 }
 
 /// The same sum on process 0 alone, for a tally only the process that writes the result finishes
-/// (one that grows with the journeys); the other processes keep their own.
+/// (one that grows with the journeys); the other processes keep their own. A failure while
+/// process 0 adds them up (a malformed part, memory) stops every process with its message.
 template <typename Tally>
 void sum_saved_on_first(ProcessGroup& group, Tally& tally, Tally empty) {
   RecordWriter out;
   tally.save(out);
-  const std::vector<std::string> parts = group.gather_to_first(out.take());
-  if (group.rank() != 0) return;
-  for (const std::string& part : parts) {
-    RecordReader in(part);
-    empty.add_saved(in);
-  }
-  tally = std::move(empty);
+  std::vector<std::string> parts = group.gather_to_first(out.take());
+  StepFailure failure;
+  if (group.rank() == 0)
+    failure = failure_of([&] {
+      for (std::string& part : parts) {
+        RecordReader in(part);
+        empty.add_saved(in);
+        part = std::string();  // what is added is not held twice
+      }
+      tally = std::move(empty);
+    });
+  group.agree(failure.message, failure.exit_code);
 }
 
-/// Every process's `values` end to end in rank order, on process 0 (empty on the others): the
-/// per-journey values only the process that writes the result needs.
+namespace combine_across_detail {
 template <typename T>
-std::vector<T> concatenated_on_first(ProcessGroup& group, const std::vector<T>& values) {
+std::string bytes_of(const std::vector<T>& values) {
   static_assert(std::is_trivially_copyable_v<T>, "plain values only");
-  const std::vector<std::string> parts =
-      group.gather_to_first(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)));
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+}
+
+template <typename T>
+std::vector<T> end_to_end(const std::vector<std::string>& parts) {
   std::vector<T> all;
   for (const std::string& part : parts) {
     const size_t at = all.size();
@@ -56,6 +64,22 @@ std::vector<T> concatenated_on_first(ProcessGroup& group, const std::vector<T>& 
     if (!part.empty()) std::memcpy(all.data() + at, part.data(), part.size() / sizeof(T) * sizeof(T));
   }
   return all;
+}
+}  // namespace combine_across_detail
+
+/// Every process's `values` end to end in rank order, on process 0 (empty on the others): the
+/// per-journey values only the process that writes the result needs.
+template <typename T>
+std::vector<T> concatenated_on_first(ProcessGroup& group, const std::vector<T>& values) {
+  using namespace combine_across_detail;
+  return end_to_end<T>(group.gather_to_first(bytes_of(values)));
+}
+
+/// The same on every process (at most 2 GiB from all processes together, as all_gather).
+template <typename T>
+std::vector<T> concatenated_everywhere(ProcessGroup& group, const std::vector<T>& values) {
+  using namespace combine_across_detail;
+  return end_to_end<T>(group.all_gather(bytes_of(values)));
 }
 
 }  // namespace jm

@@ -1,6 +1,7 @@
 #include "host/distributed/process_group.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -93,6 +94,14 @@ StepFailure failure_of(const std::function<void()>& step) {
     failure.message = error.what();
   }
   return failure;
+}
+
+void abort_every_process(ProcessGroup& group, const std::exception& error) {
+  const bool configuration = dynamic_cast<const ConfigError*>(&error) != nullptr;
+  std::fprintf(stderr, "journeymap: process %d of %d: %s%s\n", group.rank(), group.size(), configuration ? "" : "error: ",
+               error.what());
+  group.abort(configuration ? 2 : 1);
+  std::abort();  // not reached: the compiler cannot see through the virtual call that abort() never returns
 }
 
 void ProcessGroup::run_agreed(const std::function<void()>& step) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -84,6 +85,10 @@ class ProcessGroup {
   /// differs from process 0, on every process, when one differs.
   void require_same(const std::string& what, const std::string& value);
 };
+
+/// Ends every process of `group` once `error` escaped a step the others may be waiting in (inside
+/// a collective): prints it as this process's and aborts with status 2 for a ConfigError, else 1.
+[[noreturn]] void abort_every_process(ProcessGroup& group, const std::exception& error);
 
 /// Whether this build can run across processes (built with MPI, JM_WITH_MPI).
 bool built_with_mpi();

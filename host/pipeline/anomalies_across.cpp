@@ -114,11 +114,21 @@ class RowsOfEveryProcess final : public ScaledRows {
   std::vector<float> raw_rows(const std::vector<int64_t>& indices) const { return ask_rows(Ask::RawRows, indices); }
 
  private:
+  // A million indices a request at most: the request goes to every process whole (all_gather).
+  // The others only answer requests, so an empty one need not be sent.
   std::vector<float> ask_rows(Ask ask, const std::vector<int64_t>& indices) const {
-    RecordWriter out;
-    out.value(static_cast<char>(ask));
-    out.values(indices);
-    return ask_every_process(out.take(), indices.size() * static_cast<size_t>(dims_));
+    constexpr size_t kIndicesPerRequest = size_t{1} << 20;
+    std::vector<float> rows;
+    for (size_t begin = 0; begin < indices.size(); begin += kIndicesPerRequest) {
+      const size_t end = std::min(indices.size(), begin + kIndicesPerRequest);
+      RecordWriter out;
+      out.value(static_cast<char>(ask));
+      out.values(std::vector<int64_t>(indices.begin() + static_cast<std::ptrdiff_t>(begin),
+                                      indices.begin() + static_cast<std::ptrdiff_t>(end)));
+      const std::vector<float> part = ask_every_process(out.take(), (end - begin) * static_cast<size_t>(dims_));
+      rows.insert(rows.end(), part.begin(), part.end());
+    }
+    return rows;
   }
 
   // The request to every process; their answers end to end, `expected` values in all.
@@ -134,7 +144,7 @@ class RowsOfEveryProcess final : public ScaledRows {
     for (const std::string& part : group_.gather_to_first(answer)) {
       const size_t at = values.size();
       values.resize(at + part.size() / sizeof(float));
-      std::memcpy(values.data() + at, part.data(), part.size() / sizeof(float) * sizeof(float));
+      if (!part.empty()) std::memcpy(values.data() + at, part.data(), part.size() / sizeof(float) * sizeof(float));
     }
     if (values.size() != expected) throw Error("anomalies: the processes sent another number of values than asked for");
     return values;

@@ -487,16 +487,19 @@ void describe_top_journeys_across(const Context& ctx, ProcessGroup& group, Journ
       described.value(item.events);
     }
   });
-  for (const std::string& part : group.gather_to_first(described.take())) {
-    RecordReader in(part);
-    while (!in.done()) {
-      const auto journey = in.value<int64_t>();
-      std::string path = in.text(), customer = in.text();
-      const auto events = in.value<int64_t>();
-      for (AnomalousJourney& item : anomalies.top)
-        if (item.journey == journey) item.path = path, item.customer = customer, item.events = events;
+  const std::vector<std::string> parts = group.gather_to_first(described.take());
+  group.run_agreed([&] {
+    for (const std::string& part : parts) {
+      RecordReader in(part);
+      while (!in.done()) {
+        const auto journey = in.value<int64_t>();
+        std::string path = in.text(), customer = in.text();
+        const auto events = in.value<int64_t>();
+        for (AnomalousJourney& item : anomalies.top)
+          if (item.journey == journey) item.path = path, item.customer = customer, item.events = events;
+      }
     }
-  }
+  });
 }
 
 }  // namespace

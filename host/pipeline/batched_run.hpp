@@ -54,8 +54,7 @@ int64_t batch_events_for(const RunConfig& config);
 /// share of the input, keeps its own customers (owner_of_customer) and runs every stage on their
 /// journeys in batches; the tallies are summed over the processes after each pass
 /// (host/distributed/tallies_across.hpp) and process 0 writes the one result file, its journeys in
-/// rank order. Stages that read journey features are refused there (ConfigError) for now. A failure
-/// on one process stops every process with its message (AgreedFailure) where it can, else ends
+/// rank order (docs/scale-out.md says how each stage is shared out). A failure on one process stops every process with its message (AgreedFailure) where it can, else ends
 /// them all (the caller's ProcessGroup::abort).
 void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, StageClock& clock,
                     ProcessGroup* across = nullptr);

@@ -146,14 +146,9 @@ RunReport run_across_processes(const RunConfig& given) {
     return report;
   } catch (const AgreedFailure&) {
     throw;  // every process stops on it
-  } catch (const ConfigError& error) {
-    std::fprintf(stderr, "journeymap: process %d of %d: %s\n", group.rank(), group.size(), error.what());
-    group.abort(2);
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "journeymap: process %d of %d: error: %s\n", group.rank(), group.size(), error.what());
-    group.abort(1);
+    abort_every_process(group, error);
   }
-  return {};  // not reached: abort() ends the process
 }
 
 }  // namespace

@@ -157,6 +157,55 @@ KMeansResult read_search_choice(const std::string& bytes, int dims) {
   return best;
 }
 
+// search_k with its trials shared out: every process holds the search rows and tries k_tried[i]
+// for the i that fall to it (i modulo the processes), then every process learns every trial's
+// inertia, silhouette and clustering and keeps the one search_k keeps (the trials do not depend
+// on each other, so the same one).
+KMeansResult search_k_across_processes(const Context& ctx, StepTimer& timer, ProcessGroup& group, const float* points,
+                                       int64_t n, int dims, const SegmentOptions& options, double tolerance,
+                                       SegmentResult& result) {
+  using namespace segments_detail;
+  const std::vector<int> ks = result.k_tried;
+  RecordWriter own;
+  const StepFailure failure = failure_of([&] {
+    timer.next("k search: silhouette");
+    const SilhouetteSample sample(ctx, points, n, dims, options.silhouette_sample, silhouette_seed(options));
+    auto step = kmeans_detail::make_step(ctx, points, n, dims);
+    for (size_t i = static_cast<size_t>(group.rank()); i < ks.size(); i += static_cast<size_t>(group.size())) {
+      double silhouette = 0.0;
+      const KMeansResult candidate = try_k(ctx, timer, *step, points, n, dims, ks[i], options, tolerance, sample, silhouette);
+      own.value<uint64_t>(i);
+      own.value(silhouette);
+      own.text(save_search_choice(candidate));
+    }
+  });
+  const std::vector<std::string> parts = group.all_gather(failure.message.empty() ? own.take() : std::string());
+  group.agree(failure.message, failure.exit_code);
+  std::vector<double> silhouettes(ks.size(), 0.0);
+  std::vector<std::string> choices(ks.size());
+  for (const std::string& part : parts) {
+    RecordReader in(part);
+    while (!in.done()) {
+      const auto i = static_cast<size_t>(in.value<uint64_t>());
+      if (i >= ks.size()) throw Error("segments: another process tried a k that is not in the search");
+      silhouettes[i] = in.value<double>();
+      choices[i] = in.text();
+    }
+  }
+  // As search_k keeps them: in the order of k, the highest silhouette, the smaller k on ties.
+  size_t best = 0;
+  result.inertia_per_k.clear();
+  result.silhouette_per_k.clear();
+  for (size_t i = 0; i < ks.size(); ++i) {
+    if (choices[i].empty()) throw Error("segments: no process tried k = " + std::to_string(ks[i]));
+    result.inertia_per_k.push_back(read_search_choice(choices[i], dims).inertia);
+    result.silhouette_per_k.push_back(silhouettes[i]);
+    if (silhouettes[i] > silhouettes[best]) best = i;
+  }
+  result.silhouette = silhouettes[best];
+  return read_search_choice(choices[best], dims);
+}
+
 }  // namespace
 
 std::unique_ptr<SegmentInputs> make_segment_inputs(const std::string& directory, const FeatureSpec& spec,
@@ -213,35 +262,50 @@ SegmentResult cluster_in_batches(const Context& ctx, const SegmentInputs& inputs
   size_t next_sample = static_cast<size_t>(
       std::lower_bound(plan.sample.begin(), plan.sample.end(), first_row) - plan.sample.begin());
   const int64_t window_rows = kBlocksPerWindow * kBlockRows;
-  for (int64_t first = 0; first < own_rows; first += window_rows) {
-    const int64_t rows = std::min(window_rows, own_rows - first);
-    inputs.read_scaled(first, rows, result.scaling, window);
-    moments.add(window.data(), rows);
-    if (plan.sample.empty()) {
-      search_points.insert(search_points.end(), window.begin(), window.end());
-      continue;
+  auto read_own_rows = [&] {
+    for (int64_t first = 0; first < own_rows; first += window_rows) {
+      const int64_t rows = std::min(window_rows, own_rows - first);
+      inputs.read_scaled(first, rows, result.scaling, window);
+      moments.add(window.data(), rows);
+      if (plan.sample.empty()) {
+        search_points.insert(search_points.end(), window.begin(), window.end());
+        continue;
+      }
+      for (; next_sample < plan.sample.size() && plan.sample[next_sample] < first_row + first + rows; ++next_sample) {
+        const auto at = window.begin() + (plan.sample[next_sample] - first_row - first) * dims;
+        search_points.insert(search_points.end(), at, at + dims);
+      }
     }
-    for (; next_sample < plan.sample.size() && plan.sample[next_sample] < first_row + first + rows; ++next_sample) {
-      const auto at = window.begin() + (plan.sample[next_sample] - first_row - first) * dims;
-      search_points.insert(search_points.end(), at, at + dims);
-    }
+  };
+  if (!across) {
+    read_own_rows();
+  } else {
+    // A process that cannot read its rows stops every process with its message.
+    const StepFailure failure = failure_of(read_own_rows);
+    across->agree(failure.message, failure.exit_code);
   }
+  // Across processes the trials of the different k are shared out when there are several and
+  // their rows (a sample, or no more than search_sample) can go to every process; otherwise
+  // process 0 searches alone.
+  const int64_t search_rows = plan.sample.empty() ? n : static_cast<int64_t>(plan.sample.size());
+  const bool share_ks = across && plan.ks.size() > 1 && search_rows * dims * int64_t{sizeof(float)} <= (int64_t{1} << 30);
   if (across) {
-    // The moments of every row, and the search rows of every process on process 0, in row order.
+    // The moments of every row, and the search rows of every process, in row order.
     sum_saved(*across, moments, kmeans_detail::ColumnMoments(dims));
-    search_points = concatenated_on_first(*across, search_points);
+    search_points = share_ks ? concatenated_everywhere(*across, search_points) : concatenated_on_first(*across, search_points);
   }
   const double tolerance = options.kmeans.tolerance * moments.mean_variance();
 
-  result.search_rows = plan.sample.empty() ? n : static_cast<int64_t>(plan.sample.size());
+  result.search_rows = search_rows;
   KMeansResult best;
   auto search = [&] {
-    const int64_t search_n = static_cast<int64_t>(search_points.size()) / dims;
-    auto step = kmeans_detail::make_step(ctx, search_points.data(), search_n, dims);
-    best = search_k(ctx, timer, *step, search_points.data(), search_n, dims, options, tolerance, result);
+    auto step = kmeans_detail::make_step(ctx, search_points.data(), search_rows, dims);
+    best = search_k(ctx, timer, *step, search_points.data(), search_rows, dims, options, tolerance, result);
   };
   if (!across) {
     search();
+  } else if (share_ks) {
+    best = search_k_across_processes(ctx, timer, *across, search_points.data(), search_rows, dims, options, tolerance, result);
   } else if (across->rank() == 0) {
     // Process 0 searches alone; every process learns its choice, or its failure.
     const StepFailure failure = failure_of(search);

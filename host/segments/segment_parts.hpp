@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host/core/records.hpp"
+#include "host/segments/silhouette.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/journeys.hpp"
 #include "journeymap/segments.hpp"
@@ -29,8 +30,18 @@ struct SearchPlan {
 };
 SearchPlan plan_search(const SegmentOptions& options, int64_t n);
 
+/// The seed of the silhouette sample the search over k scores every k on.
+uint64_t silhouette_seed(const SegmentOptions& options);
+
+/// One k of the search: k-means for `k` on `points` [n x dims] through `step`, and its silhouette
+/// on `sample`. The trials of different k do not depend on each other (a run across processes
+/// shares them out).
+KMeansResult try_k(const Context& ctx, StepTimer& timer, LloydStep& step, const float* points, int64_t n, int dims, int k,
+                   const SegmentOptions& options, double tolerance, const SilhouetteSample& sample, double& silhouette);
+
 /// k-means for every k in result.k_tried on `points` [n x dims] through `step`, keeping the best
-/// sampled silhouette; fills k_tried, inertia_per_k, silhouette_per_k and silhouette.
+/// sampled silhouette (the smaller k on ties); fills k_tried, inertia_per_k, silhouette_per_k and
+/// silhouette.
 KMeansResult search_k(const Context& ctx, StepTimer& timer, LloydStep& step, const float* points, int64_t n, int dims,
                       const SegmentOptions& options, double tolerance, SegmentResult& result);
 

@@ -141,22 +141,31 @@ SearchPlan plan_search(const SegmentOptions& options, int64_t n) {
   return plan;
 }
 
+uint64_t silhouette_seed(const SegmentOptions& options) { return options.kmeans.seed ^ 0x5111u; }
+
+KMeansResult try_k(const Context& ctx, StepTimer& timer, LloydStep& step, const float* points, int64_t n, int dims, int k,
+                   const SegmentOptions& options, double tolerance, const SilhouetteSample& sample, double& silhouette) {
+  timer.next("k search: k-means");
+  KMeansResult candidate = kmeans_detail::run_kmeans(ctx, step, points, n, dims, k, options.kmeans, tolerance);
+  timer.next("k search: silhouette");
+  silhouette = sample.score(candidate.labels, k);
+  return candidate;
+}
+
 KMeansResult search_k(const Context& ctx, StepTimer& timer, LloydStep& step, const float* points, int64_t n, int dims,
                       const SegmentOptions& options, double tolerance, SegmentResult& result) {
   // One silhouette sample (drawn, and on the CPU its pairwise distances measured, once) scores every k.
   timer.next("k search: silhouette");
-  const SilhouetteSample silhouette_sample(ctx, points, n, dims, options.silhouette_sample,
-                                           options.kmeans.seed ^ 0x5111u);
+  const SilhouetteSample silhouette_sample(ctx, points, n, dims, options.silhouette_sample, silhouette_seed(options));
   const std::vector<int> ks = result.k_tried;
   result.k_tried.clear();
   KMeansResult best;
   int best_index = -1;
   for (size_t i = 0; i < ks.size(); ++i) {
     report_progress(ctx, "k search", static_cast<double>(i) / static_cast<double>(ks.size()));
-    timer.next("k search: k-means");
-    KMeansResult candidate = kmeans_detail::run_kmeans(ctx, step, points, n, dims, ks[i], options.kmeans, tolerance);
-    timer.next("k search: silhouette");
-    const double silhouette = silhouette_sample.score(candidate.labels, ks[i]);
+    double silhouette = 0.0;
+    KMeansResult candidate =
+        try_k(ctx, timer, step, points, n, dims, ks[i], options, tolerance, silhouette_sample, silhouette);
     result.k_tried.push_back(ks[i]);
     result.inertia_per_k.push_back(candidate.inertia);
     result.silhouette_per_k.push_back(silhouette);

@@ -196,14 +196,15 @@ TEST_F(RunAcrossProcesses, ProcessesOwningNoCustomersStillFinish) {
 }
 
 TEST_F(RunAcrossProcesses, FeaturesSegmentsModelAndAnomaliesGiveTheResultOfOne) {
-  // A search over k on every journey (process 0 searches on the rows of all), then on a sample
-  // (the final fit's Lloyd steps summed over the processes); the model on every customer, and with
-  // a memory budget on a sample of them.
-  for (const std::string search : {"", "search_sample = 800\n"}) {
-    SCOPED_TRACE(search.empty() ? "search on every journey" : "search on a sample");
+  // A search over k on every journey (the trials of k shared out over the processes), on a sample
+  // (the final fit's Lloyd steps summed over the processes; the autoencoder on a sample of rows
+  // fetched from them), and a fixed k (process 0 clusters every row); the model on every
+  // customer, and with a memory budget on a sample of them.
+  for (const std::string segments : {"k_max = 5\n", "k_max = 5\nsearch_sample = 800\n", "k = 4\n"}) {
+    SCOPED_TRACE(segments);
     const std::string config = (dir_ / "segments.toml").string();
-    std::ofstream(config) << "[segments]\nenabled = true\nk_max = 5\n" << search
-                          << "[patterns]\nmin_support = 0.03\nmax_length = 4\n";
+    std::ofstream(config) << "[segments]\nenabled = true\n" << segments
+                          << "[anomalies]\nmax_train_rows = 700\n[patterns]\nmin_support = 0.03\nmax_length = 4\n";
     const std::string options = " --device cpu --threads 1 --quiet";
     auto run_with = [&](const std::string& launch, const std::string& input, const std::string& out,
                         const std::string& extra = "") {
@@ -227,6 +228,30 @@ TEST_F(RunAcrossProcesses, FeaturesSegmentsModelAndAnomaliesGiveTheResultOfOne) 
       expect_same_segments(single, ranked, out);
     }
   }
+}
+
+TEST_F(RunAcrossProcesses, ProcessesOwningFewOrNoJourneysRunTheFeatureStages) {
+  // 8 processes for 10 customers: some own one journey, some none.
+  const std::string few = (dir_ / "few.csv").string();
+  ASSERT_EQ(run_shell(cli() + " generate --journeys 12 --seed 3 --threads 1 --out " + few).exit_code, 0);
+  const std::string config = (dir_ / "few.toml").string();
+  std::ofstream(config) << "[model]\nenabled = false\n[segments]\nk_max = 3\n";
+  const std::string run_few = " run --config " + config + " --input " + few + " --device cpu --threads 1 --quiet --out ";
+  const std::string single = (dir_ / "few_single.h5").string(), across = (dir_ / "few_across.h5").string();
+  ASSERT_EQ(run_shell(cli() + run_few + single).exit_code, 0);
+  const CommandResult result = run_shell("timeout 120 " + mpirun() + " -np 8 " + cli() + run_few + across);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const jm::ResultReader a(single), b(across);
+  const size_t journeys = a.read_int64("/journeys/customer").size();
+  EXPECT_EQ(b.read_int64("/segments/label").size(), journeys);
+  EXPECT_EQ(b.read_double("/anomalies/score").size(), journeys);
+  auto rows_by_customer = [](const jm::ResultReader& file) {
+    std::map<std::pair<std::string, int64_t>, std::vector<float>> rows;
+    for (auto& [journey, row_and_label] : features_by_customer(file)) rows[journey] = row_and_label.first;
+    return rows;
+  };
+  EXPECT_EQ(rows_by_customer(a), rows_by_customer(b));
+  EXPECT_EQ(journeys_by_customer(a), journeys_by_customer(b));
 }
 
 TEST_F(RunAcrossProcesses, EveryStageRunsAcrossProcessesAndAlone) {
