@@ -191,7 +191,9 @@ def section_headline(r):
             sentences.append("Not in this result: " + skipped.rstrip(".") + ".")
     if "meta" in f:
         backend, created = attr(f["meta"], "backend", "?"), attr(f["meta"], "created_utc", "?")
-        sentences.append(f"Computed on the {backend.upper()} backend; result written {created}.")
+        processes = int(attr(f["meta"], "processes", 1))
+        across = f" across {processes} processes" if processes > 1 else ""
+        sentences.append(f"Computed on the {backend.upper()} backend{across}; result written {created}.")
     r.section("headline", "Headline numbers", sentences, body)
 
 

@@ -179,7 +179,10 @@ int mine_across_processes(ProcessGroup& group, const MineFlags& flags, const Run
       group.size(), group.size() == 1 ? "process" : "processes", holding, mined.passes, mined.candidates, totals[0],
       mined.result.size());
   group.run_agreed([&] {
-    if (first) write_mine_result(flags.output, mined.result, sequences, command_metadata("mine", ctx, config, input, timer));
+    if (!first) return;
+    RunMetadata meta = command_metadata("mine", ctx, config, input, timer);
+    meta.processes = group.size();
+    write_mine_result(flags.output, mined.result, sequences, meta);
   });
   if (!first) return 0;
   std::cout << fmt::format("mined {} journeys ({} events) from {} on the {} across {} {}, {:.3f} s\n", totals[0],

@@ -822,6 +822,7 @@ void ResultWriter::write_meta(const RunMetadata& meta) {
   write_attribute("/meta", "created_utc", utc_now_iso8601());
   write_attribute("/meta", "rows_read", meta.rows_read);
   write_attribute("/meta", "rows_skipped", meta.rows_skipped);
+  write_attribute("/meta", "processes", meta.processes);
   impl_->write_strings("/meta/config_toml", {meta.config_toml}, /*scalar=*/true);
   if (!meta.journey_rule.empty()) write_attribute("/meta", "journey_rule", meta.journey_rule);
   write("/meta/warnings", meta.warnings);

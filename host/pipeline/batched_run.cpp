@@ -522,6 +522,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   if (!across) alone = process_group_detail::make_single_process_group();
   ProcessGroup& group = across ? *across : *alone;
   const bool writes = group.rank() == 0;  // process 0 writes the result file
+  report.processes = group.size();
   // A step that can fail on one process alone: across processes every process stops on the failure
   // at its end (ProcessGroup::run_agreed); alone it runs as it is. Steps with collectives in them
   // stay outside.

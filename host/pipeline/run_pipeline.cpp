@@ -111,6 +111,7 @@ RunMetadata describe_run(const RunConfig& config, const RunReport& report, const
   meta.stage_seconds = report.stage_seconds;
   meta.journey_rule = report.journey_rule;
   meta.warnings = report.warnings;
+  meta.processes = report.processes;
   return meta;
 }
 

@@ -214,6 +214,11 @@ std::string describe_result_file(const std::string& path) {
   for (const auto& input : inputs) out += fmt::format("  input                {}\n", input);
   out += fmt::format("  rows                 {} read, {} skipped\n", reader.read_int_attribute("/meta", "rows_read"),
                      reader.read_int_attribute("/meta", "rows_skipped"));
+  const std::vector<std::string> meta_attributes = reader.attribute_names("/meta");
+  if (std::find(meta_attributes.begin(), meta_attributes.end(), "processes") != meta_attributes.end() &&
+      reader.read_int_attribute("/meta", "processes") > 1)
+    out += fmt::format("  processes            {} (mpirun; customer ids and seeded samples follow them)\n",
+                       reader.read_int_attribute("/meta", "processes"));
   if (reader.exists("/meta")) {
     try {
       out += "  " + reader.read_string_attribute("/meta", "journey_rule") + "\n";

@@ -42,6 +42,7 @@ struct RunReport {
   std::string input_path;
   std::string output_path;
   std::string backend;
+  int processes = 1;  ///< of a run across processes (each customer's journeys, seeded samples and ids depend on it)
   uint64_t input_bytes = 0;
   int64_t rows_read = 0;
   int64_t rows_skipped = 0;

@@ -32,6 +32,7 @@ struct RunMetadata {
   std::vector<std::pair<std::string, double>> stage_seconds;  ///< (stage name, wall seconds)
   std::string journey_rule;            ///< the journey rule and outcome definition in one sentence
   std::vector<std::string> warnings;   ///< leakage and data warnings, readable
+  int64_t processes = 1;               ///< the processes of a run across processes (mpirun -np N), else 1
 };
 
 class ResultWriter {

@@ -61,6 +61,7 @@ TEST_F(MineAcrossProcesses, OneTwoAndFourProcessesWriteTheResultOfOne) {
     EXPECT_GT(a.read_int64("/patterns/support").size(), 100u);
     jm::testing::expect_same_datasets(a, b, "", /*attributes=*/true);
     jm::testing::expect_same_meta(a, b);
+    EXPECT_EQ(b.read_int_attribute("/meta", "processes"), processes);
   }
 }
 

@@ -170,6 +170,9 @@ TEST_F(RunAcrossProcesses, OneTwoAndFourProcessesGiveTheResultOfOne) {
     ASSERT_EQ(across.exit_code, 0) << across.output;
     SCOPED_TRACE(std::to_string(processes) + " processes");
     expect_same_run(single, out);
+    // The result says how many processes made it (1: a launcher's single process runs alone).
+    EXPECT_EQ(jm::ResultReader(out).read_int_attribute("/meta", "processes"), processes);
+    EXPECT_EQ(jm::ResultReader(single).read_int_attribute("/meta", "processes"), 1);
   }
   // Several batches on each process (a small host memory budget): the same again.
   const std::string batched = (dir_ / "across_batched.h5").string();
