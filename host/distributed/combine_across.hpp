@@ -3,6 +3,7 @@
 // order of the journeys in the result file.
 #pragma once
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -13,6 +14,22 @@
 #include "host/distributed/process_group.hpp"
 
 namespace jm {
+
+/// Where this process's `count` items (rows, journeys) stand among every process's, numbered in
+/// rank order: the first of them and the number of all.
+struct ItemsOfProcesses {
+  int64_t first = 0;
+  int64_t total = 0;
+};
+inline ItemsOfProcesses items_of_processes(ProcessGroup& group, int64_t count) {
+  const std::vector<int64_t> counts = group.each(count);
+  ItemsOfProcesses items;
+  for (int r = 0; r < group.size(); ++r) {
+    if (r < group.rank()) items.first += counts[static_cast<size_t>(r)];
+    items.total += counts[static_cast<size_t>(r)];
+  }
+  return items;
+}
 
 /// On every process: `empty` (a tally made as `tally` was, with nothing added) plus every
 /// process's `tally`, in rank order.

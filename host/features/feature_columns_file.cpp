@@ -31,6 +31,18 @@ void FeatureColumnsFile::read(int64_t first, int64_t count, float* out) const {
   file_->read(first * row_bytes, out, static_cast<size_t>(count * row_bytes));
 }
 
+std::vector<float> FeatureColumnsFile::read_rows(const std::vector<int64_t>& indices) const {
+  const auto width = static_cast<size_t>(dims());
+  std::vector<float> out(indices.size() * width);
+  for (size_t begin = 0; begin < indices.size();) {
+    size_t end = begin + 1;
+    while (end < indices.size() && indices[end] == indices[end - 1] + 1) ++end;
+    read(indices[begin], static_cast<int64_t>(end - begin), out.data() + begin * width);
+    begin = end;
+  }
+  return out;
+}
+
 void FeatureColumnsFile::read_scaled(int64_t first, int64_t count, const FeatureScaling& scaling,
                                      std::vector<float>& out) const {
   out.resize(static_cast<size_t>(count * dims()));

@@ -33,6 +33,9 @@ class FeatureColumnsFile {
   ScalingTally& scaling_tally() { return scaling_; }
   /// Rows [first, first + count), raw, [count x dims].
   void read(int64_t first, int64_t count, float* out) const;
+  /// The raw rows at ascending `indices`, [indices.size() x dims] (runs of consecutive rows in one
+  /// read each).
+  std::vector<float> read_rows(const std::vector<int64_t>& indices) const;
   /// The same rows standardised by `scaling` (feature_rules::standardise, as apply_scaling does).
   void read_scaled(int64_t first, int64_t count, const FeatureScaling& scaling, std::vector<float>& out) const;
 

@@ -50,6 +50,8 @@ class FeatureColumnStats {
   void add_saved(RecordReader& in);
 
  private:
+  void start_columns(size_t columns);  ///< sizes the statistics for the first rows added
+
   int64_t rows_ = 0;
   std::vector<double> sum_, sum_sq_, minimum_, maximum_;
   std::vector<int64_t> present_;

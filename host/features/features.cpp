@@ -562,15 +562,18 @@ HostDeviceVector<float> apply_scaling(const Context& ctx, const FeatureMatrix& f
 
 // ------------------------------------------------------------------ output
 
+void FeatureColumnStats::start_columns(size_t columns) {
+  if (!sum_.empty()) return;
+  sum_.assign(columns, 0.0);
+  sum_sq_.assign(columns, 0.0);
+  minimum_.assign(columns, std::numeric_limits<double>::infinity());
+  maximum_.assign(columns, -std::numeric_limits<double>::infinity());
+  present_.assign(columns, 0);
+}
+
 void FeatureColumnStats::add(const FeatureMatrix& features) {
   const int64_t n = features.n_rows, f = features.num_features();
-  if (sum_.empty()) {
-    sum_.assign(static_cast<size_t>(f), 0.0);
-    sum_sq_.assign(static_cast<size_t>(f), 0.0);
-    minimum_.assign(static_cast<size_t>(f), std::numeric_limits<double>::infinity());
-    maximum_.assign(static_cast<size_t>(f), -std::numeric_limits<double>::infinity());
-    present_.assign(static_cast<size_t>(f), 0);
-  }
+  start_columns(static_cast<size_t>(f));
   if (static_cast<int64_t>(sum_.size()) != f) throw Error("feature statistics: the batches have different columns");
   // Over the values present: case attribute columns hold NaN where a customer has no value. Each
   // column adds its rows in journey order, batch after batch.
@@ -607,13 +610,7 @@ void FeatureColumnStats::add_saved(RecordReader& in) {
                             maximum = in.values<double>();
   const std::vector<int64_t> present = in.values<int64_t>();
   if (sum.empty()) return;  // a process that extracted no features
-  if (sum_.empty()) {
-    sum_.assign(sum.size(), 0.0);
-    sum_sq_.assign(sum.size(), 0.0);
-    minimum_.assign(sum.size(), std::numeric_limits<double>::infinity());
-    maximum_.assign(sum.size(), -std::numeric_limits<double>::infinity());
-    present_.assign(sum.size(), 0);
-  }
+  start_columns(sum.size());
   if (sum.size() != sum_.size() || sum_sq.size() != sum.size() || minimum.size() != sum.size() ||
       maximum.size() != sum.size() || present.size() != sum.size())
     throw Error("feature statistics: another process's have other columns");

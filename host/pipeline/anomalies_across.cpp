@@ -9,6 +9,7 @@
 
 #include "host/anomalies/anomaly_parts.hpp"
 #include "host/core/records.hpp"
+#include "host/distributed/combine_across.hpp"
 #include "host/distributed/process_group.hpp"
 #include "host/pipeline/batched_anomalies.hpp"
 #include "journeymap/common.hpp"
@@ -47,7 +48,7 @@ class OwnRows {
         std::vector<int64_t> own;
         for (const int64_t index : in.values<int64_t>())
           if (index >= first_row_ && index < first_row_ + inputs_.rows()) own.push_back(index - first_row_);
-        return as_bytes(ask == Ask::ScaledRows ? scaled_.gather(own) : raw(own));
+        return as_bytes(ask == Ask::ScaledRows ? scaled_.gather(own) : inputs_.read_rows(own));
       }
       case Ask::AutoencoderErrors: {
         AutoencoderModel model;
@@ -69,13 +70,6 @@ class OwnRows {
   }
 
  private:
-  std::vector<float> raw(const std::vector<int64_t>& indices) const {
-    const auto dims = static_cast<size_t>(inputs_.dims());
-    std::vector<float> out(indices.size() * dims);
-    for (size_t i = 0; i < indices.size(); ++i) inputs_.read(indices[i], 1, out.data() + i * dims);
-    return out;
-  }
-
   const Context& ctx_;
   const FeatureColumnsFile& inputs_;
   const ScaledRowsFromFile scaled_;
@@ -161,13 +155,8 @@ class RowsOfEveryProcess final : public ScaledRows {
 JourneyAnomalies anomalies_across_processes(const Context& ctx, ProcessGroup& group, const FeatureColumnsFile& inputs,
                                             const JourneyAnomalyOptions& options) {
   const FeatureScaling scaling = inputs.scaling();
-  const std::vector<int64_t> rows = group.each(inputs.rows());
-  int64_t first_row = 0, all_rows = 0;
-  for (int r = 0; r < group.size(); ++r) {
-    if (r < group.rank()) first_row += rows[static_cast<size_t>(r)];
-    all_rows += rows[static_cast<size_t>(r)];
-  }
-  const OwnRows own(ctx, inputs, scaling, first_row);
+  const ItemsOfProcesses rows = items_of_processes(group, inputs.rows());
+  const OwnRows own(ctx, inputs, scaling, rows.first);
   if (group.rank() != 0) {
     // Answer process 0 until it is done, then learn whether it succeeded.
     for (;;) {
@@ -179,22 +168,10 @@ JourneyAnomalies anomalies_across_processes(const Context& ctx, ProcessGroup& gr
     return {};
   }
   JourneyAnomalies result;
-  const RowsOfEveryProcess every(group, own, all_rows, inputs.dims());
+  const RowsOfEveryProcess every(group, own, rows.total, inputs.dims());
   const StepFailure failure = failure_of([&] {
     result = score_journey_anomalies(ctx, every, scaling, options);
-    // Each reason's raw value, from the top journeys' rows.
-    std::vector<int64_t> top;
-    for (const AnomalousJourney& item : result.top) top.push_back(item.journey);
-    std::sort(top.begin(), top.end());
-    top.erase(std::unique(top.begin(), top.end()), top.end());
-    const std::vector<float> raw = every.raw_rows(top);
-    for (AnomalousJourney& item : result.top) {
-      const size_t row = static_cast<size_t>(std::lower_bound(top.begin(), top.end(), item.journey) - top.begin());
-      for (AnomalyReason& reason : item.reasons) {
-        const auto column = std::find(scaling.columns.begin(), scaling.columns.end(), reason.feature) - scaling.columns.begin();
-        reason.value = raw[row * static_cast<size_t>(inputs.dims()) + static_cast<size_t>(column)];
-      }
-    }
+    fill_reason_values(result, scaling, [&](const std::vector<int64_t>& rows) { return every.raw_rows(rows); });
   });
   group.all_gather(request(Ask::Done));
   group.agree(failure.message, failure.exit_code);

@@ -13,15 +13,7 @@ constexpr int64_t kBlockRows = 65536;  // rows read back and standardised at a t
 }  // namespace
 
 std::vector<float> ScaledRowsFromFile::gather(const std::vector<int64_t>& indices) const {
-  const auto dims = static_cast<size_t>(file_.dims());
-  std::vector<float> out(indices.size() * dims);
-  // Runs of consecutive rows in one read each.
-  for (size_t begin = 0; begin < indices.size();) {
-    size_t end = begin + 1;
-    while (end < indices.size() && indices[end] == indices[end - 1] + 1) ++end;
-    file_.read(indices[begin], static_cast<int64_t>(end - begin), out.data() + begin * dims);
-    begin = end;
-  }
+  std::vector<float> out = file_.read_rows(indices);
   standardise_rows(scaling_, out);
   return out;
 }
@@ -47,16 +39,25 @@ JourneyAnomalies anomalies_in_batches(const Context& ctx, const FeatureColumnsFi
                                       const JourneyAnomalyOptions& options) {
   const FeatureScaling scaling = inputs.scaling();
   JourneyAnomalies result = score_journey_anomalies(ctx, ScaledRowsFromFile(inputs, scaling), scaling, options);
-  // Each reason's raw value, read back from the top journeys' rows.
-  std::vector<float> raw(static_cast<size_t>(inputs.dims()));
+  fill_reason_values(result, scaling, [&](const std::vector<int64_t>& rows) { return inputs.read_rows(rows); });
+  return result;
+}
+
+void fill_reason_values(JourneyAnomalies& result, const FeatureScaling& scaling,
+                        const std::function<std::vector<float>(const std::vector<int64_t>&)>& raw_rows) {
+  std::vector<int64_t> top;
+  for (const AnomalousJourney& item : result.top) top.push_back(item.journey);
+  std::sort(top.begin(), top.end());
+  top.erase(std::unique(top.begin(), top.end()), top.end());
+  const std::vector<float> raw = raw_rows(top);
+  const auto dims = static_cast<size_t>(scaling.dims());
   for (AnomalousJourney& item : result.top) {
-    inputs.read(item.journey, 1, raw.data());
+    const auto row = static_cast<size_t>(std::lower_bound(top.begin(), top.end(), item.journey) - top.begin());
     for (AnomalyReason& reason : item.reasons) {
       const auto column = std::find(scaling.columns.begin(), scaling.columns.end(), reason.feature) - scaling.columns.begin();
-      reason.value = raw[static_cast<size_t>(column)];
+      reason.value = raw[row * dims + static_cast<size_t>(column)];
     }
   }
-  return result;
 }
 
 }  // namespace jm

@@ -6,8 +6,11 @@
 // as a run at once.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "host/anomalies/anomaly_parts.hpp"
 #include "host/features/feature_columns_file.hpp"
@@ -38,5 +41,10 @@ std::unique_ptr<FeatureColumnsFile> make_anomaly_inputs(const std::string& direc
 /// and lengths (describe_top_journeys, batch by batch).
 JourneyAnomalies anomalies_in_batches(const Context& ctx, const FeatureColumnsFile& inputs,
                                       const JourneyAnomalyOptions& options);
+
+/// Each top journey's reasons' raw values, from its row of the anomaly columns: `raw_rows` returns
+/// the raw rows at ascending journey indices, [indices.size() x scaling.dims()].
+void fill_reason_values(JourneyAnomalies& result, const FeatureScaling& scaling,
+                        const std::function<std::vector<float>(const std::vector<int64_t>&)>& raw_rows);
 
 }  // namespace jm

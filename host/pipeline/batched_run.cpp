@@ -530,6 +530,17 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     if (across) group.run_agreed(step);
     else step();
   };
+  // A step with collectives in it whose refusals every process meets alike (decided on the options
+  // and on counts every process shares): across processes its ConfigError stops every process with
+  // the same message, as an agreement would.
+  auto refused_alike = [&](auto step) {
+    try {
+      return step();
+    } catch (const ConfigError& error) {
+      if (across) throw AgreedFailure(error.what(), 2);
+      throw;
+    }
+  };
   agreed([&] {
     require_batchable(config);
     if (!across) return;
@@ -663,17 +674,13 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   }
 
   if (config.patterns_enabled) {
+    // Settings refused up front or a work budget exceeded: decided on summed counts.
     const BatchedPatterns mined = clock.run("patterns", [&] {
-      try {
+      return refused_alike([&] {
         return mine_patterns_in_batches(ctx, batches->size(), vocabulary.touchpoints.size(),
                                         [&](int64_t b) { return batches->sequences(b); }, config.patterns,
                                         patterns_detail::kCandidateBudget, group.size() > 1 ? &group : nullptr);
-      } catch (const ConfigError& error) {
-        // Settings refused up front or a work budget exceeded: decided on counts every process
-        // shares, so every process stops here with the same message.
-        if (group.size() > 1) throw AgreedFailure(error.what(), 2);
-        throw;
-      }
+      });
     });
     clock.run("write", [&] {
       const StepTimer step(ctx, "patterns");
@@ -752,15 +759,11 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   ThirdPass by_segment;
   if (counted.segment_inputs) {
     segments = clock.run("segments", [&] {
-      try {
+      return refused_alike([&] {
         return cluster_in_batches(ctx, *counted.segment_inputs, config.segments,
                                   points_in_memory(config, counted.segment_inputs->dims()),
                                   group.size() > 1 ? &group : nullptr);
-      } catch (const ConfigError& error) {
-        // Refusals decided on what every process shares (the options, the number of journeys).
-        if (group.size() > 1) throw AgreedFailure(error.what(), 2);
-        throw;
-      }
+      });
     });
     by_segment = clock.run("journeys", [&] {
       ThirdPass own;

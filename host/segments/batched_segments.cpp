@@ -3,18 +3,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
-#include <numeric>
 #include <string>
 #include <utility>
 
 #include "host/core/records.hpp"
 #include "host/core/thread_pool.hpp"
-#include "host/distributed/process_group.hpp"
 #include "host/distributed/combine_across.hpp"
-#include "host/segments/lloyd_step_across.hpp"
+#include "host/distributed/process_group.hpp"
 #include "host/segments/kmeans_driver.hpp"
+#include "host/segments/lloyd_step_across.hpp"
 #include "host/segments/segment_parts.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/feature_rules.hpp"
@@ -43,25 +41,14 @@ class StreamedLloydStep final : public LloydStep {
   std::vector<int64_t> farthest_points(int count) override {
     std::vector<double> sums;
     std::vector<int64_t> counts;
-    // (-distance, row): the farthest first, lower row on ties, ranked by the distances the CPU step
-    // ranks its own points by, so the same points as one step over all rows.
+    // (distance, row), ranked by the distances the CPU step ranks its own points by, so the same
+    // points as one step over all rows.
     std::vector<std::pair<double, int64_t>> candidates;
     pass(last_centroids_, last_k_, sums, counts, count, &candidates);
-    std::sort(candidates.begin(), candidates.end());
-    std::vector<int64_t> far;
-    last_far_.clear();
-    for (size_t c = 0; c < candidates.size() && static_cast<int>(far.size()) < count; ++c) {
-      far.push_back(candidates[c].second);
-      last_far_.emplace_back(candidates[c].second, -candidates[c].first);
-    }
-    return far;
+    return farthest_.choose(candidates, count);
   }
 
-  double ranked_distance(int64_t index) override {
-    for (const auto& [row, distance] : last_far_)
-      if (row == index) return distance;
-    return std::numeric_limits<double>::quiet_NaN();
-  }
+  double ranked_distance(int64_t index) override { return farthest_.distance(index); }
 
   std::vector<int32_t> labels() override { return labels_; }
 
@@ -109,7 +96,7 @@ class StreamedLloydStep final : public LloydStep {
             if (std::isnan(distance))
               distance = kmeans_rules::squared_distance_in_double(points + row * dims,
                                                                   centroids.data() + size_t(labels[row]) * dims, dims);
-            block_far[b].emplace_back(-distance, first + begin + row);
+            block_far[b].emplace_back(distance, first + begin + row);
           }
       });
       for (int64_t b = 0; b < blocks; ++b) {
@@ -128,7 +115,7 @@ class StreamedLloydStep final : public LloydStep {
   std::vector<int32_t> labels_;
   std::vector<float> last_centroids_;
   int last_k_ = 0;
-  std::vector<std::pair<int64_t, double>> last_far_;  ///< (row, distance) the last farthest_points returned
+  kmeans_detail::FarthestRows farthest_;
 };
 
 // What process 0's search chose, for the others: the k-means result the final fit starts from (or,
@@ -235,12 +222,8 @@ SegmentResult cluster_in_batches(const Context& ctx, const SegmentInputs& inputs
   validate(options);
   // This process's rows are rows [first_row, first_row + own_rows) of all n.
   const int64_t own_rows = inputs.rows();
-  int64_t n = own_rows, first_row = 0;
-  if (across) {
-    const std::vector<int64_t> rows = across->each(own_rows);
-    first_row = std::accumulate(rows.begin(), rows.begin() + across->rank(), int64_t{0});
-    n = std::accumulate(rows.begin(), rows.end(), int64_t{0});
-  }
+  const ItemsOfProcesses rows = across ? items_of_processes(*across, own_rows) : ItemsOfProcesses{0, own_rows};
+  const int64_t n = rows.total, first_row = rows.first;
   const int dims = inputs.dims();
   StepTimer timer(ctx, "scaling");
   SegmentResult result;

@@ -8,6 +8,7 @@
 // from drifting apart.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <string>
@@ -67,6 +68,26 @@ double ColumnMoments::mean_variance() const {
     total += std::max(0.0, sum_sq_[j] / rows_ - mean * mean);
   }
   return total / static_cast<double>(sum_.size());
+}
+
+std::vector<int64_t> FarthestRows::choose(const std::vector<std::pair<double, int64_t>>& candidates, int count) {
+  std::vector<std::pair<double, int64_t>> ranked;  // (-distance, row): the farthest first, lower row on ties
+  ranked.reserve(candidates.size());
+  for (const auto& [distance, row] : candidates) ranked.emplace_back(-distance, row);
+  std::sort(ranked.begin(), ranked.end());
+  chosen_.clear();
+  std::vector<int64_t> rows;
+  for (size_t c = 0; c < ranked.size() && static_cast<int>(rows.size()) < count; ++c) {
+    rows.push_back(ranked[c].second);
+    chosen_.emplace_back(ranked[c].second, -ranked[c].first);
+  }
+  return rows;
+}
+
+double FarthestRows::distance(int64_t row) const {
+  for (const auto& [chosen, distance] : chosen_)
+    if (chosen == row) return distance;
+  return std::numeric_limits<double>::quiet_NaN();
 }
 
 void ColumnMoments::save(RecordWriter& out) const {

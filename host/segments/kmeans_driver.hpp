@@ -2,8 +2,10 @@
 // run several k on one LloydStep (the points are uploaded to the device once).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "host/core/records.hpp"
@@ -19,6 +21,20 @@ inline double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng()
 inline double squared_distance(const float* a, const float* b, int dims) {
   return kmeans_rules::squared_distance_in_double(a, b, dims);
 }
+
+/// The farthest rows among candidates gathered from parts of the rows (blocks, processes), chosen
+/// as one step over every row chooses them, and the distances they were ranked by (for
+/// LloydStep::ranked_distance).
+class FarthestRows {
+ public:
+  /// The `count` farthest of `candidates` (distance, row): the farthest first, lower row on ties.
+  std::vector<int64_t> choose(const std::vector<std::pair<double, int64_t>>& candidates, int count);
+  /// The distance `row` was chosen by in the last choose(); NaN when it was not chosen.
+  double distance(int64_t row) const;
+
+ private:
+  std::vector<std::pair<int64_t, double>> chosen_;  ///< (row, distance)
+};
 
 /// Every dimension's sum and sum of squares, each added row by row in order, however the rows come.
 class ColumnMoments {

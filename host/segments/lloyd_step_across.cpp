@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <string>
 
 #include "host/core/records.hpp"
@@ -36,29 +35,18 @@ std::vector<int64_t> LloydStepAcrossProcesses::farthest_points(int count) {
   RecordWriter out;
   out.values(rows);
   out.values(distances);
-  std::vector<std::pair<double, int64_t>> candidates;  // (-distance, row): the farthest first
+  std::vector<std::pair<double, int64_t>> candidates;  // (distance, row)
   for (const std::string& part : group_.all_gather(out.take())) {
     RecordReader in(part);
     const std::vector<int64_t> their_rows = in.values<int64_t>();
     const std::vector<double> their_distances = in.values<double>();
     if (their_rows.size() != their_distances.size()) throw Error("k-means: another process's farthest rows are malformed");
-    for (size_t i = 0; i < their_rows.size(); ++i) candidates.emplace_back(-their_distances[i], their_rows[i]);
+    for (size_t i = 0; i < their_rows.size(); ++i) candidates.emplace_back(their_distances[i], their_rows[i]);
   }
-  std::sort(candidates.begin(), candidates.end());
-  last_far_.clear();
-  std::vector<int64_t> far;
-  for (size_t c = 0; c < candidates.size() && static_cast<int>(far.size()) < count; ++c) {
-    far.push_back(candidates[c].second);
-    last_far_.emplace_back(candidates[c].second, -candidates[c].first);
-  }
-  return far;
+  return farthest_.choose(candidates, count);
 }
 
-double LloydStepAcrossProcesses::ranked_distance(int64_t index) {
-  for (const auto& [row, distance] : last_far_)
-    if (row == index) return distance;
-  return std::numeric_limits<double>::quiet_NaN();
-}
+double LloydStepAcrossProcesses::ranked_distance(int64_t index) { return farthest_.distance(index); }
 
 bool LloydStepAcrossProcesses::copy_point(int64_t index, float* out) {
   std::string bytes;

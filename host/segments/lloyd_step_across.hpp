@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/segments/kmeans_driver.hpp"
 #include "journeymap/segments.hpp"
 
 namespace jm {
@@ -44,7 +45,7 @@ class LloydStepAcrossProcesses final : public LloydStep {
   const float* own_points_;
   int64_t first_row_, own_rows_;
   int dims_;
-  std::vector<std::pair<int64_t, double>> last_far_;  ///< (row, distance) the last farthest_points returned
+  kmeans_detail::FarthestRows farthest_;
 };
 
 }  // namespace jm
