@@ -25,6 +25,8 @@ endif()
 
 target_sources(journeymap_core PRIVATE
   host/model/model.cpp
+  host/model/boosting.cpp
+  host/model/boosting_across.cpp
   host/model/journey_model.cpp
   host/model/model_cpu.cpp
   host/model/metrics.cpp

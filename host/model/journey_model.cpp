@@ -18,6 +18,7 @@
 
 #include "host/core/durations.hpp"
 #include "host/core/thread_pool.hpp"
+#include "host/model/boosting.hpp"
 #include "host/model/model_support.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/model.hpp"
@@ -223,6 +224,12 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
 
 ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,
                                 const ModelOptions& options, const std::vector<float>* labels_override) {
+  return model_detail::train_journey_model(ctx, journeys, features, options, labels_override, nullptr);
+}
+
+ModelResult model_detail::train_journey_model(const Context& ctx, const JourneySet& journeys, const FeatureMatrix& features,
+                                              const ModelOptions& options, const std::vector<float>* labels_override,
+                                              BoostingPeers* peers) {
   const auto start = Clock::now();
   validate(options);
   const FeatureSpec& spec = features.spec;
@@ -326,7 +333,7 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
   result.n_fit_rows = fit_count;
   const MatrixView fit_view{fit.values.data(), fit_count, width};
   step.next("boosting");
-  result.model = train_model(ctx, fit_view, columns.names, fit.labels, fit.roles, options, &result.history);
+  result.model = train_model(ctx, fit_view, columns.names, fit.labels, fit.roles, options, &result.history, peers);
   result.model.feature_spec = spec;
   result.train_seconds = result.history.boosting_seconds;
   const CategoryRates rates = fit_category_rates(fit_view, baseline_column, fit.labels, fit.roles);
@@ -401,7 +408,7 @@ ModelResult train_journey_model(const Context& ctx, const JourneySet& journeys, 
                                std::count(k_labels.begin(), k_labels.end(), 0.0f) > 0));
       if (trainable) {
         const Model dedicated = train_model(ctx, MatrixView{k_values.data(), static_cast<int64_t>(k_rows.size()), width},
-                                            columns.names, k_labels, k_roles, options);
+                                            columns.names, k_labels, k_roles, options, nullptr, peers);
         point.prefix_model_auc = quality(options.target, point_labels, predict(ctx, dedicated, view));
       }
     }

@@ -1,7 +1,7 @@
-// Conversion prediction: validation of the public entry points, the row split, the boosting loop
-// with early stopping, the baseline, persistence and scoring. The only CPU/GPU difference is how the
-// feature matrix reaches XGBoost (make_dmatrix below: host memory vs. a device array) and the
-// `device` parameter; everything else is the same code on both backends.
+// Conversion prediction: validation of the public entry points, the row split, training (the
+// boosting loop itself in boosting.cpp), the baseline, persistence and scoring. The only CPU/GPU
+// difference is how the feature matrix reaches XGBoost (make_dmatrix: host memory vs. a device
+// array) and the `device` parameter; everything else is the same code on both backends.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +21,7 @@
 
 #include "host/core/temp_files.hpp"
 #include "host/core/thread_pool.hpp"
+#include "host/model/boosting.hpp"
 #include "host/model/model_support.hpp"
 #include "host/model/xgboost_api.hpp"
 #include "journeymap/common.hpp"
@@ -63,25 +64,11 @@ std::string xgboost_description() {
 namespace {
 
 using model_detail::Booster;
+using model_detail::BoostingJob;
 using model_detail::DMatrix;
+using model_detail::device_parameter;
+using model_detail::make_dmatrix;
 using namespace model_support;
-
-// The one dispatch point: how the matrix reaches XGBoost.
-DMatrix make_dmatrix(const Context& ctx, MatrixView features) {
-  return ctx.backend == Backend::Gpu ? cuda_impl::make_dmatrix(ctx, features) : cpu_impl::make_dmatrix(ctx, features);
-}
-
-std::string device_parameter(const Context& ctx) {
-  return ctx.backend == Backend::Gpu ? fmt::format("cuda:{}", ctx.cuda_device) : std::string("cpu");
-}
-
-// The value of `<set>-<metric>:<value>` in an XGBoost evaluation line.
-double parse_evaluation(const std::string& line, const std::string& set, const std::string& metric) {
-  const std::string key = set + "-" + metric + ":";
-  const auto at = line.find(key);
-  if (at == std::string::npos) throw Error("XGBoost evaluation line lacks '" + key + "': " + line);
-  return std::strtod(line.c_str() + at + key.size(), nullptr);
-}
 
 void check_view(MatrixView m, const char* what) {
   if (m.rows < 0 || m.cols < 0) throw ConfigError(fmt::format("{}: negative matrix shape", what));
@@ -188,6 +175,12 @@ std::vector<RowRole> split_rows(const std::vector<uint32_t>& group, const std::v
 Model train_model(const Context& ctx, MatrixView features, const std::vector<std::string>& names,
                   const std::vector<float>& labels, const std::vector<RowRole>& roles, const ModelOptions& options,
                   TrainingHistory* history) {
+  return model_detail::train_model(ctx, features, names, labels, roles, options, history, nullptr);
+}
+
+Model model_detail::train_model(const Context& ctx, MatrixView features, const std::vector<std::string>& names,
+                                const std::vector<float>& labels, const std::vector<RowRole>& roles,
+                                const ModelOptions& options, TrainingHistory* history, BoostingPeers* peers) {
   validate(options);
   check_view(features, "train_model");
   if (features.cols == 0) throw ConfigError("train_model: the feature matrix has no columns");
@@ -212,39 +205,15 @@ Model train_model(const Context& ctx, MatrixView features, const std::vector<std
           to_string(options.target), train_labels.size(), positives == 0 ? 0 : 1));
   }
 
-  // Feature handoff: only the rows of each set, gathered once, then one DMatrix each.
+  // The rows of each set, gathered once; the parameters every process of a collective shares.
   TrainingHistory local_history;
   TrainingHistory& h = history ? *history : local_history;
   h = TrainingHistory{};
-  h.metric = is_binary(options.target) ? "logloss" : "rmse";
-  const auto handoff_start = Clock::now();
-  const std::vector<float> train_values = gather_rows(features, train_rows);
-  DMatrix train = make_dmatrix(ctx, MatrixView{train_values.data(), static_cast<int64_t>(train_rows.size()), features.cols});
-  train.set_labels(train_labels);
-  train.set_feature_names(names);
-  DMatrix early;
-  std::vector<float> early_values;
-  const bool early_stopping = !early_rows.empty();
-  if (early_stopping) {
-    early_values = gather_rows(features, early_rows);
-    early = make_dmatrix(ctx, MatrixView{early_values.data(), static_cast<int64_t>(early_rows.size()), features.cols});
-    early.set_labels(gather(labels, early_rows));
-    early.set_feature_names(names);
-  }
-
-  h.handoff_seconds = seconds_since(handoff_start);
-
-  std::vector<const DMatrix*> eval_sets{&train};
-  std::vector<std::string> eval_names{"train"};
-  if (early_stopping) {
-    eval_sets.push_back(&early);
-    eval_names.emplace_back("early_stop");
-  }
-  Booster booster(eval_sets);
-  const std::map<std::string, std::string> params{
+  BoostingJob job;
+  job.metric = is_binary(options.target) ? "logloss" : "rmse";
+  job.parameters = {
       {"objective", is_binary(options.target) ? "binary:logistic" : "reg:squarederror"},
-      {"eval_metric", h.metric},
-      {"device", device_parameter(ctx)},
+      {"eval_metric", job.metric},
       {"tree_method", "hist"},
       {"eta", fmt::format("{}", options.learning_rate)},
       {"max_depth", std::to_string(options.max_depth)},
@@ -254,32 +223,19 @@ Model train_model(const Context& ctx, MatrixView features, const std::vector<std
       {"lambda", fmt::format("{}", options.reg_lambda)},
       {"max_bin", std::to_string(options.max_bin)},
       {"seed", std::to_string(options.seed % 2147483647u)},
-      // OpenMP inside XGBoost aborts the process when it cannot create a thread, and more threads
-      // than cores gain nothing: never ask for more than the machine has.
-      {"nthread", std::to_string(std::min(resolve_thread_count(ctx.num_threads), resolve_thread_count(0)))},
       {"verbosity", "1"},
   };
-  for (const auto& [name, value] : params) booster.set_param(name, value);
+  job.rounds = options.rounds;
+  job.early_stopping_rounds = options.early_stopping_rounds;
+  job.early_stopping = !early_rows.empty();
+  job.feature_names = names;
+  job.train_values = gather_rows(features, train_rows);
+  job.train_labels = train_labels;
+  job.early_values = gather_rows(features, early_rows);
+  job.early_labels = gather(labels, early_rows);
 
-  const auto boosting_start = Clock::now();
-  double best_loss = std::numeric_limits<double>::infinity();
-  for (int round = 0; round < options.rounds; ++round) {
-    report_progress(ctx, "boosting", static_cast<double>(round) / options.rounds);
-    booster.update(round, train);
-    const std::string line = booster.evaluate(round, eval_sets, eval_names);
-    h.train_loss.push_back(parse_evaluation(line, "train", h.metric));
-    if (!early_stopping) continue;
-    const double loss = parse_evaluation(line, "early_stop", h.metric);
-    h.early_stop_loss.push_back(loss);
-    if (loss < best_loss) {
-      best_loss = loss;
-      h.best_round = round;
-    } else if (options.early_stopping_rounds > 0 && round - h.best_round >= options.early_stopping_rounds) {
-      break;
-    }
-  }
-  if (!early_stopping) h.best_round = static_cast<int>(h.train_loss.size()) - 1;
-  h.boosting_seconds = seconds_since(boosting_start);
+  // With peers, each process boosts its share of the rows inside XGBoost's collective.
+  Booster booster = peers ? peers->boost(ctx, job, h) : boost(ctx, job, h);
 
   // Keep the rounds up to the best one, so predictions, importance and the saved file agree.
   if (h.best_round + 1 < booster.boosted_rounds()) booster = booster.slice(0, h.best_round + 1);

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "host/core/shared_library.hpp"
 #include "journeymap/common.hpp"
@@ -59,6 +60,13 @@ struct XgboostApi {
   JM_XGBOOST_FUNCTION(XGDMatrixFree);
   JM_XGBOOST_FUNCTION(XGDMatrixSetInfoFromInterface);
   JM_XGBOOST_FUNCTION(XGDMatrixSetStrFeatureInfo);
+  JM_XGBOOST_FUNCTION(XGTrackerCreate);
+  JM_XGBOOST_FUNCTION(XGTrackerRun);
+  JM_XGBOOST_FUNCTION(XGTrackerWorkerArgs);
+  JM_XGBOOST_FUNCTION(XGTrackerWaitFor);
+  JM_XGBOOST_FUNCTION(XGTrackerFree);
+  JM_XGBOOST_FUNCTION(XGCommunicatorInit);
+  JM_XGBOOST_FUNCTION(XGCommunicatorFinalize);
 };
 #undef JM_XGBOOST_FUNCTION
 
@@ -260,6 +268,34 @@ std::pair<std::vector<std::string>, std::vector<float>> Booster::feature_score(c
   std::vector<std::string> names(features, features + n_features);
   return {names, std::vector<float>(scores, scores + n_features)};
 }
+
+Tracker::Tracker(int workers, const std::string& host, int timeout_seconds) : timeout_seconds_(timeout_seconds) {
+  // sortby 1: ranks by the workers' task ids, so that XGBoost's ranks are the processes' ranks.
+  const nlohmann::json config = {{"dmlc_communicator", "rabit"}, {"n_workers", workers}, {"host", host},
+                                 {"port", 0},                    {"sortby", 1},         {"timeout", timeout_seconds}};
+  XGB_TRY(xgb().XGTrackerCreate(config.dump().c_str(), &handle_));
+  if (xgb().XGTrackerRun(handle_, "{}") != 0) {
+    const std::string message = xgb().XGBGetLastError();
+    xgb().XGTrackerFree(handle_);
+    throw Error(fmt::format("XGBoost: cannot start the tracker of its collective on {}: {}", host, message));
+  }
+}
+
+Tracker::~Tracker() {
+  const std::string config = fmt::format(R"({{"timeout": {}}})", timeout_seconds_);
+  xgb().XGTrackerWaitFor(handle_, config.c_str());
+  xgb().XGTrackerFree(handle_);
+}
+
+std::string Tracker::worker_arguments() const {
+  const char* arguments = nullptr;
+  XGB_TRY(xgb().XGTrackerWorkerArgs(handle_, &arguments));
+  return arguments;
+}
+
+Communicator::Communicator(const std::string& config) { XGB_TRY(xgb().XGCommunicatorInit(config.c_str())); }
+
+Communicator::~Communicator() { xgb().XGCommunicatorFinalize(); }
 
 bool library_available() { return true; }
 

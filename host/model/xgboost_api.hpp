@@ -80,6 +80,34 @@ class Booster {
   void* handle_ = nullptr;
 };
 
+/// XGBoost's tracker (XGTrackerCreate, XGTrackerRun): the rendezvous of the processes that join its
+/// collective, running in the background of the process that made it.
+class Tracker {
+ public:
+  /// Listens on `host` (an address the workers reach) on a port the system picks.
+  Tracker(int workers, const std::string& host, int timeout_seconds);
+  /// Waits for the workers to leave (XGTrackerWaitFor), then frees the tracker.
+  ~Tracker();
+  Tracker(const Tracker&) = delete;
+  Tracker& operator=(const Tracker&) = delete;
+  /// What a worker passes to XGCommunicatorInit (JSON: the tracker's address and port).
+  std::string worker_arguments() const;
+
+ private:
+  void* handle_ = nullptr;
+  int timeout_seconds_;
+};
+
+/// This thread's membership of XGBoost's collective: XGCommunicatorInit with `config` (a tracker's
+/// worker arguments and this worker's task id), left by the destructor (XGCommunicatorFinalize).
+class Communicator {
+ public:
+  explicit Communicator(const std::string& config);
+  ~Communicator();
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+};
+
 /// Whether the build has XGBoost, and the version it was built against ("3.4.1"). Neither opens
 /// the library, which is loaded on first use.
 bool library_available();

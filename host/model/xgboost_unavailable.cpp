@@ -46,6 +46,12 @@ void Booster::set_feature_names(const std::vector<std::string>&) { throw_missing
 std::vector<std::string> Booster::feature_names() const { throw_missing(); }
 std::pair<std::vector<std::string>, std::vector<float>> Booster::feature_score(const std::string&) const { throw_missing(); }
 
+Tracker::Tracker(int, const std::string&, int) : timeout_seconds_(0) { throw_missing(); }
+Tracker::~Tracker() = default;
+std::string Tracker::worker_arguments() const { throw_missing(); }
+Communicator::Communicator(const std::string&) { throw_missing(); }
+Communicator::~Communicator() = default;
+
 bool library_available() { return false; }
 std::string library_version() { return "not installed (run scripts/setup_xgboost.sh)"; }
 

@@ -22,6 +22,7 @@
 #include "host/distributed/records_to_first.hpp"
 #include "host/distributed/process_group.hpp"
 #include "host/distributed/tallies_across.hpp"
+#include "host/model/boosting_across.hpp"
 #include "host/flows/attribution_tally.hpp"
 #include "host/flows/flow_tally.hpp"
 #include "host/features/feature_tallies.hpp"
@@ -408,30 +409,42 @@ ThirdPass third_pass(const RunConfig& config, const Context& ctx, JourneyBatches
   return pass;
 }
 
-// The model on the sample of customers: trained and evaluated as a run at once does on all of them,
-// its journey indices those of the whole input. Returns the model to save after the commit; none,
-// with the reason in `skipped`, when a sample (not every customer) is too small to train and test on.
-Model run_sampled_model(const RunConfig& config, const Context& ctx, const ModelSample& sample,
-                        const OutcomeDefinition& outcome, RunReport& report, StageClock& clock, ResultWriter& writer,
-                        std::vector<std::string>& skipped) {
-  const std::string sampled = "the sample of " + std::to_string(sample.customers()) + " customers (" +
-                              std::to_string(sample.journeys()) + " journeys; [run] model_sample_events)";
+// What the model's sample is, for the reasons a model is skipped.
+std::string describe_model_sample(const ModelSample& sample) {
+  return "the sample of " + std::to_string(sample.customers()) + " customers (" + std::to_string(sample.journeys()) +
+         " journeys; [run] model_sample_events)";
+}
+
+// The model on the sample of customers, trained and evaluated as a run at once does on all of
+// them (`peers`: processes that boost with this one). None, with the reason in `skipped`, when a
+// sample (not every customer) is too small to train and test on.
+std::optional<ModelResult> train_sampled_model(const RunConfig& config, const Context& ctx, const ModelSample& sample,
+                                               const RunReport& report, std::vector<std::string>& skipped,
+                                               model_detail::BoostingPeers* peers) {
   const JourneySet& journeys = sample.sampled_journeys();
   const auto converted = std::count(journeys.converted.begin(), journeys.converted.end(), uint8_t{1});
   if (!model_skip_reason(config.model, converted, journeys.size()).empty() || journeys.size() == 0) {
-    skipped.push_back("model: " + sampled + " holds " +
+    skipped.push_back("model: " + describe_model_sample(sample) + " holds " +
                       (journeys.size() == 0 ? std::string("no journeys") : "journeys with one outcome only") +
                       "; raise [run] model_sample_events");
-    return {};
+    return std::nullopt;
   }
-  ModelResult model;
   try {
-    model = clock.run("model", [&] { return sample.train(ctx, config.model, report.summary.last_event_ms); });
+    return sample.train(ctx, config.model, report.summary.last_event_ms, peers);
   } catch (const ConfigError& error) {
     if (sample.everyone()) throw;  // as a run at once would fail
-    skipped.push_back("model: not trained on " + sampled + ": " + error.what() + "; raise [run] model_sample_events");
-    return {};
+    skipped.push_back("model: not trained on " + describe_model_sample(sample) + ": " + error.what() +
+                      "; raise [run] model_sample_events");
+    return std::nullopt;
   }
+}
+
+// Writes /model for `model`, trained on `sample`, with its journey indices those of the whole
+// input; returns the model to save after the commit.
+Model write_sampled_model(const RunConfig& config, const Context& ctx, const ModelSample& sample,
+                          const OutcomeDefinition& outcome, ModelResult& model, RunReport& report, StageClock& clock,
+                          ResultWriter& writer) {
+  const JourneySet& journeys = sample.sampled_journeys();
   const Model trained = model_to_save(ctx, config, outcome, model, journeys, sample.sampled_features(), report);
   sample.to_input_journeys(model);
   clock.run("write", [&] {
@@ -705,6 +718,7 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     });
     return own;
   });
+  const bool model_stage = counted.model_sample != nullptr;  // on every process alike
   if (group.size() > 1) {
     if (counted.funnel) sum_over_processes(group, *counted.funnel);
     if (counted.attribution)
@@ -784,6 +798,18 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     });
   }
 
+  // The model: process 0 trains on every process's sample; across processes the others boost with
+  // it, each on a share of the rows (XGBoost's collective, host/model/boosting_across.hpp).
+  std::optional<ModelResult> model_result;
+  if (model_stage)
+    clock.run("model", [&] {
+      agreed([&] {
+        with_boosting_peers(ctx, group, [&](model_detail::BoostingPeers* peers) {
+          model_result = train_sampled_model(config, ctx, *counted.model_sample, report, skipped, peers);
+        });
+      });
+    });
+
   // From here on the processes hold the same tallies and no longer talk to each other: process 0
   // finishes the stages and writes the result, and every process learns whether that worked.
   Model trained_model;  // saved only after the result is committed, as in a run at once
@@ -831,8 +857,8 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
     if (pass.proposals)
       proposals = clock.run("proposals", [&] { return pass.proposals->finish(vocabulary.touchpoints, run_funnel, config.proposals); });
 
-    if (counted.model_sample)
-      trained_model = run_sampled_model(config, ctx, *counted.model_sample, outcome, report, clock, *writer, skipped);
+    if (model_result)
+      trained_model = write_sampled_model(config, ctx, *counted.model_sample, outcome, *model_result, report, clock, *writer);
 
     if (config.anomalies_enabled && (config.anomalies.alerts_enabled || counted.anomaly_inputs)) {
       AnomaliesResult anomalies;

@@ -152,9 +152,10 @@ void ModelSample::add_saved(RecordReader& in) {
                    [&](int64_t j) { return input_journeys[static_cast<size_t>(j)]; });
 }
 
-ModelResult ModelSample::train(const Context& ctx, ModelOptions options, int64_t data_end_ms) const {
+ModelResult ModelSample::train(const Context& ctx, ModelOptions options, int64_t data_end_ms,
+                               model_detail::BoostingPeers* peers) const {
   options.churn_data_end_ms = data_end_ms;
-  return train_journey_model(ctx, journeys_, features_, options);
+  return model_detail::train_journey_model(ctx, journeys_, features_, options, nullptr, peers);
 }
 
 void ModelSample::to_input_journeys(ModelResult& result) const {

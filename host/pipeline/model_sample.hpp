@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "host/core/records.hpp"
+#include "host/model/boosting.hpp"
 #include "journeymap/context.hpp"
 #include "journeymap/features.hpp"
 #include "journeymap/journeys.hpp"
@@ -52,8 +53,10 @@ class ModelSample {
   void add(const JourneySet& batch, const FeatureMatrix& features, uint32_t first_customer, int64_t first_journey);
 
   /// train_journey_model on the sample (journey indices into sampled_journeys()). `data_end_ms` is
-  /// the last journey end of the whole input (the churn horizon).
-  ModelResult train(const Context& ctx, ModelOptions options, int64_t data_end_ms) const;
+  /// the last journey end of the whole input (the churn horizon). `peers`: other processes that
+  /// boost with this one (nullptr: alone).
+  ModelResult train(const Context& ctx, ModelOptions options, int64_t data_end_ms,
+                    model_detail::BoostingPeers* peers = nullptr) const;
 
   /// The result's journey indices (test rows, in-flight prefixes) as indices into the whole input.
   void to_input_journeys(ModelResult& result) const;
