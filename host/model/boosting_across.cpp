@@ -146,8 +146,10 @@ std::string boosting_tracker_host(ProcessGroup& group) {
 
 void with_boosting_peers(const Context& ctx, ProcessGroup& group,
                          const std::function<void(model_detail::BoostingPeers*)>& train) {
-  if (group.size() == 1) {
-    train(nullptr);
+  // On the GPU XGBoost's collective needs NCCL, which this build does not ship (and NCCL refuses two
+  // processes on one device): the boosting stays on process 0 there.
+  if (group.size() == 1 || ctx.backend == Backend::Gpu) {
+    if (group.rank() == 0) train(nullptr);
     return;
   }
   std::string tracker_host;

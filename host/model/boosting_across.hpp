@@ -18,8 +18,8 @@ namespace jm {
 
 /// Runs `train` on process 0 with the other processes of `group` as its boosting peers, while they
 /// wait for its boosting jobs; returns on every process once `train` has returned or thrown
-/// (rethrown on process 0 after the others are told to stop waiting). In a group of one,
-/// `train(nullptr)`. A failure inside a job, on any process, ends the run (FailureInsideExchange):
+/// (rethrown on process 0 after the others are told to stop waiting). In a group of one, or on
+/// the GPU backend (XGBoost's collective would need NCCL there), `train(nullptr)` on process 0. A failure inside a job, on any process, ends the run (FailureInsideExchange):
 /// the others are inside XGBoost's collective with it.
 void with_boosting_peers(const Context& ctx, ProcessGroup& group,
                          const std::function<void(model_detail::BoostingPeers*)>& train);
