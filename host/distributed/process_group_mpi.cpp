@@ -33,6 +33,11 @@ class MpiProcessGroup final : public ProcessGroup {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    // JM_EXCHANGE_ROUND_BYTES (tests): smaller rounds, so that small data exercises many of them.
+    if (const char* text = std::getenv("JM_EXCHANGE_ROUND_BYTES"); text != nullptr && *text != '\0')
+      round_bytes_ = std::clamp<int64_t>(std::atoll(text), 1, kMostRoundBytes);
+    // Every process must cut its exchanges into the same rounds.
+    check(MPI_Allreduce(MPI_IN_PLACE, &round_bytes_, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
   }
   ~MpiProcessGroup() override {
     int finalized = 0;
@@ -54,24 +59,33 @@ class MpiProcessGroup final : public ProcessGroup {
   }
 
   std::vector<std::string> all_gather(const std::string& bytes) override {
-    // Lengths first (every process then decides alike whether the bytes fit MPI's int counts).
+    // Lengths first, then the bytes in rounds: MPI counts and displacements are int, so each round
+    // gathers at most round_bytes_ in all (every process knows every length, so all agree on the
+    // rounds).
     const int64_t length = static_cast<int64_t>(bytes.size());
-    std::vector<int64_t> lengths64(static_cast<size_t>(size_));
-    check(MPI_Allgather(&length, 1, MPI_INT64_T, lengths64.data(), 1, MPI_INT64_T, MPI_COMM_WORLD), "MPI_Allgather");
-    std::vector<int> lengths(static_cast<size_t>(size_)), displacements(static_cast<size_t>(size_), 0);
-    int64_t total = 0;
-    for (int r = 0; r < size_; ++r) {
-      displacements[r] = static_cast<int>(std::min<int64_t>(total, INT32_MAX));
-      lengths[r] = static_cast<int>(std::min<int64_t>(lengths64[r], INT32_MAX));
-      total += lengths64[r];
-    }
-    if (total > INT32_MAX) throw Error("all_gather: more than 2 GiB from all processes together");
-    std::string gathered(static_cast<size_t>(total), '\0');
-    check(MPI_Allgatherv(bytes.data(), length, MPI_BYTE, gathered.data(), lengths.data(), displacements.data(),
-                         MPI_BYTE, MPI_COMM_WORLD),
-          "MPI_Allgatherv");
+    std::vector<int64_t> lengths(static_cast<size_t>(size_));
+    check(MPI_Allgather(&length, 1, MPI_INT64_T, lengths.data(), 1, MPI_INT64_T, MPI_COMM_WORLD), "MPI_Allgather");
     std::vector<std::string> out(static_cast<size_t>(size_));
-    for (int r = 0; r < size_; ++r) out[r] = gathered.substr(static_cast<size_t>(displacements[r]), lengths[r]);
+    for (int r = 0; r < size_; ++r) out[r].reserve(static_cast<size_t>(lengths[r]));
+    const int64_t per_process = std::max<int64_t>(1, round_bytes_ / size_);
+    const int64_t rounds = (*std::max_element(lengths.begin(), lengths.end()) + per_process - 1) / per_process;
+    std::vector<int> counts(static_cast<size_t>(size_)), displacements(static_cast<size_t>(size_));
+    std::string round_bytes;
+    for (int64_t round = 0; round < rounds; ++round) {
+      const int64_t from = round * per_process;
+      int total = 0;
+      for (int r = 0; r < size_; ++r) {
+        counts[r] = static_cast<int>(std::clamp<int64_t>(lengths[r] - from, 0, per_process));
+        displacements[r] = total;
+        total += counts[r];
+      }
+      round_bytes.resize(static_cast<size_t>(total));
+      const char* own = counts[rank_] > 0 ? bytes.data() + from : bytes.data();
+      check(MPI_Allgatherv(own, counts[rank_], MPI_BYTE, round_bytes.data(), counts.data(), displacements.data(),
+                           MPI_BYTE, MPI_COMM_WORLD),
+            "MPI_Allgatherv");
+      for (int r = 0; r < size_; ++r) out[r].append(round_bytes, static_cast<size_t>(displacements[r]), static_cast<size_t>(counts[r]));
+    }
     return out;
   }
 
@@ -85,7 +99,7 @@ class MpiProcessGroup final : public ProcessGroup {
           "MPI_Alltoall");
     std::vector<std::string> incoming(static_cast<size_t>(size_));
     for (int s = 0; s < size_; ++s) incoming[s].resize(static_cast<size_t>(receive_sizes[s]));
-    const int64_t per_pair = std::max<int64_t>(1, kRoundBytes / size_);
+    const int64_t per_pair = std::max<int64_t>(1, round_bytes_ / size_);
     int64_t most = 0;
     for (int r = 0; r < size_; ++r) most = std::max({most, send_sizes[r], receive_sizes[r]});
     int64_t rounds = (most + per_pair - 1) / per_pair;
@@ -122,8 +136,6 @@ class MpiProcessGroup final : public ProcessGroup {
     return incoming;
   }
 
-  /// At most this many bytes leave one process per exchange round (below MPI's int counts).
-  static constexpr int64_t kRoundBytes = int64_t{1} << 30;
 
   [[noreturn]] void abort(int exit_code) override {
     std::fflush(stdout);
@@ -133,6 +145,10 @@ class MpiProcessGroup final : public ProcessGroup {
   }
 
  private:
+  /// At most this many bytes leave one process per round of all_to_all, and at most this many are
+  /// gathered per round of all_gather (below MPI's int counts).
+  static constexpr int64_t kMostRoundBytes = int64_t{1} << 30;
+  int64_t round_bytes_ = kMostRoundBytes;
   int rank_ = 0, size_ = 1;
 };
 

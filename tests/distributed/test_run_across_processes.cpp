@@ -216,10 +216,11 @@ TEST_F(RunAcrossProcesses, OneTwoAndFourProcessesGiveTheResultOfOne) {
     EXPECT_EQ(jm::ResultReader(out).read_int_attribute("/meta", "processes"), processes);
     EXPECT_EQ(jm::ResultReader(single).read_int_attribute("/meta", "processes"), 1);
   }
-  // Several batches on each process (a small host memory budget): the same again.
+  // Several batches on each process (a small host memory budget), and every exchange cut into
+  // rounds of 4 KiB (as exchanges beyond MPI's 2 GiB counts are): the same again.
   const std::string batched = (dir_ / "across_batched.h5").string();
-  const CommandResult across =
-      run_shell(mpirun() + " -np 3 " + cli() + run(events_, batched, " --memory-budget 12MiB"));
+  const CommandResult across = run_shell(mpirun() + " -x JM_EXCHANGE_ROUND_BYTES=4096 -np 3 " + cli() +
+                                         run(events_, batched, " --memory-budget 12MiB"));
   ASSERT_EQ(across.exit_code, 0) << across.output;
   EXPECT_NE(across.output.find("processes: 3"), std::string::npos) << across.output;
   expect_same_run(single, batched);
@@ -266,7 +267,9 @@ TEST_F(RunAcrossProcesses, FeaturesSegmentsModelAndAnomaliesGiveTheResultOfOne) 
     for (const auto& [processes, budget] : {std::pair<int, std::string>{2, ""}, {3, " --memory-budget 12MiB"}}) {
       SCOPED_TRACE(std::to_string(processes) + " processes" + budget);
       const std::string out = (dir_ / ("segments_" + std::to_string(processes) + ".h5")).string();
-      ASSERT_TRUE(run_with(mpirun() + " -np " + std::to_string(processes) + " ", events_, out, budget));
+      // With 3 processes every exchange goes in rounds of 64 KiB.
+      const std::string rounds = processes == 3 ? " -x JM_EXCHANGE_ROUND_BYTES=65536" : "";
+      ASSERT_TRUE(run_with(mpirun() + rounds + " -np " + std::to_string(processes) + " ", events_, out, budget));
       const std::string ranked_input = (dir_ / "in_rank_order.csv").string(), ranked = (dir_ / "ranked.h5").string();
       write_in_customer_order(events_, jm::ResultReader(out).read_strings("/vocab/customers"), ranked_input);
       ASSERT_TRUE(run_with("", ranked_input, ranked, budget));  // the same sample of customers for the model
