@@ -10,6 +10,7 @@
 #include <xgboost/version_config.h>
 
 #include <cstdio>
+#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -99,6 +100,25 @@ std::string array_interface(const void* data, int64_t rows, int64_t cols, const 
   const std::string shape = cols > 0 ? fmt::format("[{}, {}]", rows, cols) : fmt::format("[{}]", rows);
   return fmt::format(R"({{"data": [{}, true], "shape": {}, "typestr": "<f4", "version": 3{}}})",
                      reinterpret_cast<uintptr_t>(data), shape, extra);
+}
+
+// XGBoost's last error without its stack trace and source locations, for errors a user meets
+// (the network of its collective): "Failed to bind socket. system error:Cannot assign requested
+// address".
+std::string last_error_summary() {
+  std::string text = xgb().XGBGetLastError();
+  text = text.substr(0, text.find("Stack trace:"));
+  // "[16:31:25]", "[tracker.cc:133|16:31:25]:", "/path/result.cc:83:" and list dashes go.
+  static const std::regex noise(R"(\[[^\]]*\]:?|\S+\.(cc|h|cu|cuh):\d+:?|^\s*-\s)");
+  std::string out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    line = std::regex_replace(line, noise, "");
+    const size_t first = line.find_first_not_of(" \t"), last = line.find_last_not_of(" \t");
+    if (first == std::string::npos) continue;
+    out += (out.empty() ? "" : "; ") + line.substr(first, last - first + 1);
+  }
+  return out.empty() ? text : out;
 }
 
 std::vector<const char*> c_strings(const std::vector<std::string>& names) {
@@ -273,11 +293,16 @@ Tracker::Tracker(int workers, const std::string& host, int timeout_seconds) : ti
   // sortby 1: ranks by the workers' task ids, so that XGBoost's ranks are the processes' ranks.
   const nlohmann::json config = {{"dmlc_communicator", "rabit"}, {"n_workers", workers}, {"host", host},
                                  {"port", 0},                    {"sortby", 1},         {"timeout", timeout_seconds}};
-  XGB_TRY(xgb().XGTrackerCreate(config.dump().c_str(), &handle_));
+  auto cannot_start = [&] {
+    return Error(fmt::format(
+        "XGBoost's tracker cannot listen on {} (the address of process 0's host, or JM_XGBOOST_TRACKER_HOST): {}", host,
+        last_error_summary()));
+  };
+  if (xgb().XGTrackerCreate(config.dump().c_str(), &handle_) != 0) throw cannot_start();
   if (xgb().XGTrackerRun(handle_, "{}") != 0) {
-    const std::string message = xgb().XGBGetLastError();
+    const Error error = cannot_start();
     xgb().XGTrackerFree(handle_);
-    throw Error(fmt::format("XGBoost: cannot start the tracker of its collective on {}: {}", host, message));
+    throw error;
   }
 }
 
@@ -293,7 +318,10 @@ std::string Tracker::worker_arguments() const {
   return arguments;
 }
 
-Communicator::Communicator(const std::string& config) { XGB_TRY(xgb().XGCommunicatorInit(config.c_str())); }
+Communicator::Communicator(const std::string& config) {
+  if (xgb().XGCommunicatorInit(config.c_str()) != 0)
+    throw Error(fmt::format("cannot join XGBoost's collective ({}): {}", config, last_error_summary()));
+}
 
 Communicator::~Communicator() { xgb().XGCommunicatorFinalize(); }
 

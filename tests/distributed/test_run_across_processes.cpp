@@ -363,6 +363,26 @@ TEST_F(RunAcrossProcesses, PatternSettingsThatExplodeStopEveryProcessAlike) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+TEST_F(RunAcrossProcesses, ATrackerThatCannotListenStopsEveryProcessAndNothingIsWritten) {
+  // XGBoost's tracker on an address no interface holds (TEST-NET-3): process 0 cannot start it,
+  // and every process stops with its message before any boosting job.
+  const std::string config = (dir_ / "model.toml").string();
+  std::ofstream(config) << "[segments]\nenabled = false\n[anomalies]\njourneys = false\n[patterns]\nenabled = false\n";
+  const std::string out = (dir_ / "never.h5").string();
+  const CommandResult result = run_shell(mpirun() + " -x JM_XGBOOST_TRACKER_HOST=203.0.113.7 -np 2 " + cli() +
+                                         " run --config " + config + " --input " + events_ + " --out " + out +
+                                         " --device cpu --threads 1 --quiet");
+  EXPECT_NE(result.exit_code, 0) << result.output;
+  const std::string message = "journeymap: process 0 of 2: XGBoost's tracker cannot listen on 203.0.113.7";
+  const size_t first = result.output.find(message);
+  ASSERT_NE(first, std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(message, first + 1), std::string::npos) << "said by both processes\n" << result.output;
+  EXPECT_EQ(result.output.find("Stack trace"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(out));
+  for (const auto& entry : fs::directory_iterator(dir_))
+    EXPECT_EQ(entry.path().filename().string().find("never.h5"), std::string::npos) << entry.path();
+}
+
 TEST_F(RunAcrossProcesses, ABadRowStopsEveryProcessAndNothingIsWritten) {
   std::ofstream(events_, std::ios::app) << "late,not-a-time,home,web,0,0\n";
   const std::string out = (dir_ / "never.h5").string();
