@@ -270,7 +270,18 @@ ModelResult model_detail::train_journey_model(const Context& ctx, const JourneyS
     result.n_excluded += role == RowRole::Excluded;
   }
   result.test_journeys = rows_with_role(roles, RowRole::Test);
-  if (result.test_journeys.empty()) throw ConfigError("model: the test set is empty (too few customers for test_fraction)");
+  if (result.test_journeys.empty())
+    throw InsufficientDataError("model: the test set is empty (too few customers for test_fraction)");
+  if (is_binary(options.target)) {
+    int64_t test_positives = 0;
+    for (int64_t j : result.test_journeys) test_positives += labels[static_cast<size_t>(j)] > 0.5f;
+    const auto tests = static_cast<int64_t>(result.test_journeys.size());
+    if (test_positives == 0 || test_positives == tests)
+      throw InsufficientDataError(fmt::format(
+          "model: every one of the {} test journeys {} {}, so the test set cannot measure the model (it needs both "
+          "outcomes); more customers are needed (or a larger test_fraction)",
+          tests, test_positives == 0 ? "ends without" : "ends with", to_string(options.target)));
+  }
 
   // Strict time split: training sees no event from the start of the test period on.
   FeatureSpec fit_spec = spec;

@@ -431,6 +431,11 @@ std::optional<ModelResult> train_sampled_model(const RunConfig& config, const Co
   }
   try {
     return sample.train(ctx, config.model, report.summary.last_event_ms, peers);
+  } catch (const InsufficientDataError& error) {
+    skipped.push_back(sample.everyone() ? error.reason()
+                                        : "model: not trained on " + describe_model_sample(sample) + ": " + error.reason() +
+                                              "; raise [run] model_sample_events");
+    return std::nullopt;
   } catch (const ConfigError& error) {
     if (sample.everyone()) throw;  // as a run at once would fail
     skipped.push_back("model: not trained on " + describe_model_sample(sample) + ": " + error.what() +

@@ -401,8 +401,16 @@ RunReport run_pipeline(const RunConfig& config) {
       run_model = false;
     }
   }
+  std::optional<ModelResult> trained;
   if (run_model) {
-    ModelResult model = clock.run("model", [&] { return train_journey_model(ctx, journeys, features, config.model); });
+    try {
+      trained = clock.run("model", [&] { return train_journey_model(ctx, journeys, features, config.model); });
+    } catch (const InsufficientDataError& error) {
+      skipped_stages.push_back(error.reason());
+    }
+  }
+  if (trained) {
+    ModelResult& model = *trained;
     trained_model = model_to_save(ctx, config, outcome, model, journeys, features, report);
     clock.run("write", [&] {
       const StepTimer step(ctx, "model");

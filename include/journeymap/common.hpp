@@ -47,6 +47,18 @@ class ConfigError : public Error {
   explicit ConfigError(const std::string& message) : Error("configuration error: " + message) {}
 };
 
+/// Data too few or too one-sided for a stage (a model whose test set holds one outcome only): a
+/// run skips the stage with reason() instead of failing; a single command that needs it fails as
+/// for bad configuration.
+class InsufficientDataError : public ConfigError {
+ public:
+  explicit InsufficientDataError(const std::string& reason) : ConfigError(reason), reason_(reason) {}
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string reason_;
+};
+
 /// A GPU entry point was called in a build without CUDA or on a machine without a usable device.
 class GpuUnavailableError : public Error {
  public:

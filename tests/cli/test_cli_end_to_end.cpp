@@ -593,6 +593,37 @@ TEST(CliEndToEnd, BenchRunsCaseConfigs) {
   EXPECT_NE(refused.output.find("[input] path is missing"), std::string::npos) << refused.output;
 }
 
+TEST(CliEndToEnd, ATinyLogRunsEveryStageButAModelItsTestSetCannotMeasure) {
+  // 10 customers, 2 of them converting: the split per outcome puts round(0.2 x 2) = 0 converting
+  // customers in the test set, which then holds one outcome only. The run skips the model with
+  // that reason, at once and in batches, instead of failing.
+  const fs::path dir = jm::testing::scratch_dir();
+  const fs::path events = dir / "tiny.csv";
+  {
+    std::ofstream out(events);
+    out << "customer_id,timestamp,touchpoint,channel,value,conversion\n";
+    for (int c = 0; c < 10; ++c) {
+      const std::string day = "2026-01-" + std::string(c < 9 ? "0" : "") + std::to_string(c + 1);
+      out << "c" << c << "," << day << "T10:00:00Z,home,web,0,0\n"
+          << "c" << c << "," << day << "T10:01:00Z,product_view,web,0,0\n"
+          << "c" << c << "," << day << "T10:05:00Z," << (c < 2 ? "checkout,web,40,1" : "exit_page,web,0,0") << "\n";
+    }
+  }
+  for (const std::string extra : {"", " --memory-budget 64MiB"}) {
+    SCOPED_TRACE(extra);
+    const auto result = (dir / "tiny.h5").string();
+    const CommandResult run = run_cli("run --quiet --device cpu --input " + events.string() + " --out " + result + extra);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    const jm::ResultReader reader(result);
+    const auto skipped = reader.read_strings("/meta/skipped_stages");
+    ASSERT_EQ(skipped.size(), 1u);
+    EXPECT_EQ(skipped[0].rfind("model: every one of the 2 test journeys ends without conversion", 0), 0u) << skipped[0];
+    EXPECT_FALSE(reader.exists("/model"));
+    EXPECT_TRUE(reader.exists("/segments/label"));
+    EXPECT_TRUE(reader.exists("/flows"));
+  }
+}
+
 TEST(CliEndToEnd, RunsOnPublicSpmfDataset) {
   const std::string bms1 = jm::testing::shared_data("bms1/BMS1_spmf.txt");
   if (bms1.empty()) GTEST_SKIP() << "../shared/data is not present";
