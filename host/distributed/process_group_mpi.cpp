@@ -34,8 +34,15 @@ class MpiProcessGroup final : public ProcessGroup {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     // JM_EXCHANGE_ROUND_BYTES (tests): smaller rounds, so that small data exercises many of them.
-    if (const char* text = std::getenv("JM_EXCHANGE_ROUND_BYTES"); text != nullptr && *text != '\0')
-      round_bytes_ = std::clamp<int64_t>(std::atoll(text), 1, kMostRoundBytes);
+    if (const char* text = std::getenv("JM_EXCHANGE_ROUND_BYTES"); text != nullptr && *text != '\0') {
+      char* end = nullptr;
+      const long long bytes = std::strtoll(text, &end, 10);
+      if (*end == '\0' && bytes >= kLeastRoundBytes && bytes <= kMostRoundBytes)
+        round_bytes_ = bytes;
+      else
+        std::fprintf(stderr, "journeymap: ignoring JM_EXCHANGE_ROUND_BYTES=%s (a number of bytes from %lld to %lld)\n",
+                     text, static_cast<long long>(kLeastRoundBytes), static_cast<long long>(kMostRoundBytes));
+    }
     // Every process must cut its exchanges into the same rounds.
     check(MPI_Allreduce(MPI_IN_PLACE, &round_bytes_, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
   }
@@ -148,6 +155,7 @@ class MpiProcessGroup final : public ProcessGroup {
   /// At most this many bytes leave one process per round of all_to_all, and at most this many are
   /// gathered per round of all_gather (below MPI's int counts).
   static constexpr int64_t kMostRoundBytes = int64_t{1} << 30;
+  static constexpr int64_t kLeastRoundBytes = 1024;
   int64_t round_bytes_ = kMostRoundBytes;
   int rank_ = 0, size_ = 1;
 };

@@ -48,7 +48,13 @@ std::string device_parameter(const Context& ctx) {
 }
 
 BoostingJob BoostingJob::share(int first, int processes) const {
-  BoostingJob out = *this;
+  BoostingJob out;  // the parameters, then this share's rows (not a copy of every row first)
+  out.parameters = parameters;
+  out.metric = metric;
+  out.rounds = rounds;
+  out.early_stopping_rounds = early_stopping_rounds;
+  out.early_stopping = early_stopping;
+  out.feature_names = feature_names;
   out.train_values = every_nth_row(train_values, feature_names.size(), first, processes);
   out.train_labels = every_nth_row(train_labels, 1, first, processes);
   out.early_values = every_nth_row(early_values, feature_names.size(), first, processes);

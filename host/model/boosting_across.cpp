@@ -1,6 +1,8 @@
 #include "host/model/boosting_across.hpp"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -40,7 +42,8 @@ std::string member_config(const std::string& worker_arguments, int rank) {
 
 // Runs the rounds of `job` inside XGBoost's collective. A failure there leaves the others waiting
 // inside it: the run ends (FailureInsideExchange), without leaving the collective or waiting for
-// the tracker, which would wait for processes that never leave.
+// the tracker, which would wait for processes that never leave. (A failure of one of XGBoost's
+// own collective operations is met by XGBoost first: its tracker ends the other workers.)
 Booster boost_as_member(const Context& ctx, const BoostingJob& job, const std::string& config,
                         std::unique_ptr<Tracker> tracker, TrainingHistory& history) {
   std::unique_ptr<Communicator> member;
@@ -52,7 +55,7 @@ Booster boost_as_member(const Context& ctx, const BoostingJob& job, const std::s
     return booster;
   } catch (const std::exception& error) {
     (void)member.release();
-    (void)tracker.release();
+    if (tracker) tracker->abandon();
     throw FailureInsideExchange(fmt::format("boosting inside XGBoost's collective: {}", error.what()));
   }
 }
@@ -69,18 +72,31 @@ class BoostingAcrossProcesses final : public model_detail::BoostingPeers {
     // Every process needs rows of each set (XGBoost's matrices and metrics are collective).
     if (job.train_rows() < processes || (job.early_stopping && job.early_rows() < processes))
       return model_detail::boost(ctx, job, history);
+    // Everything that can fail before the others are sent their shares fails here, while they
+    // still wait for a job: the tracker is dropped without waiting for workers, and release()
+    // tells them to stop.
     auto tracker = std::make_unique<Tracker>(processes, tracker_host_, kTrackerTimeoutSeconds);
-    const std::string arguments = tracker->worker_arguments();
     std::vector<std::string> outgoing(static_cast<size_t>(processes));
-    for (int p = 1; p < processes; ++p) {
-      RecordWriter out;
-      out.value(Message::Job);
-      out.text(arguments);
-      job.share(p, processes).save(out);
-      outgoing[static_cast<size_t>(p)] = out.take();
+    BoostingJob own;
+    std::string own_config;
+    try {
+      const std::string arguments = tracker->worker_arguments();
+      for (int p = 1; p < processes; ++p) {
+        RecordWriter out;
+        out.value(Message::Job);
+        out.text(arguments);
+        job.share(p, processes).save(out);
+        outgoing[static_cast<size_t>(p)] = out.take();
+      }
+      own = job.share(0, processes);
+      own_config = member_config(arguments, 0);
+    } catch (...) {
+      tracker->abandon();
+      throw;
     }
     group_.all_to_all(std::move(outgoing));
-    return boost_as_member(ctx, job.share(0, processes), member_config(arguments, 0), std::move(tracker), history);
+    ++jobs_;
+    return boost_as_member(ctx, own, own_config, std::move(tracker), history);
   }
 
   void release() {
@@ -93,21 +109,32 @@ class BoostingAcrossProcesses final : public model_detail::BoostingPeers {
     group_.all_to_all(std::move(outgoing));
   }
 
+  int64_t jobs() const { return jobs_; }
+
  private:
   ProcessGroup& group_;
   std::string tracker_host_;
+  int64_t jobs_ = 0;
 };
 
-// The other processes' side: boosts each job process 0 sends, until it says there are no more.
-void serve_boosting_jobs(const Context& ctx, ProcessGroup& group) {
-  for (;;) {
+// The other processes' side: boosts each job process 0 sends, until it says there are no more;
+// returns how many it boosted. Once a job has arrived, process 0 is joining XGBoost's collective
+// with this process: any failure ends the run.
+int64_t serve_boosting_jobs(const Context& ctx, ProcessGroup& group) {
+  for (int64_t jobs = 0;; ++jobs) {
     const std::vector<std::string> incoming = group.all_to_all(std::vector<std::string>(static_cast<size_t>(group.size())));
     RecordReader in(incoming.front());
-    if (in.value<Message>() == Message::Done) return;
-    const std::string arguments = in.text();
-    const BoostingJob job = BoostingJob::load(in);
+    if (in.value<Message>() == Message::Done) return jobs;
+    std::string config;
+    BoostingJob job;
+    try {
+      config = member_config(in.text(), group.rank());
+      job = BoostingJob::load(in);
+    } catch (const std::exception& error) {
+      throw FailureInsideExchange(fmt::format("reading a boosting job from process 0: {}", error.what()));
+    }
     TrainingHistory ignored;  // process 0 keeps the history (the same losses)
-    boost_as_member(ctx, job, member_config(arguments, group.rank()), nullptr, ignored);
+    boost_as_member(ctx, job, config, nullptr, ignored);
   }
 }
 
@@ -117,20 +144,44 @@ std::string host_name() {
   return name;
 }
 
-// `name`'s first IPv4 address, as text.
-std::string address_of(const std::string& name) {
+// An IPv4 address of this host that other hosts can reach: the host name's, unless it resolves to
+// loopback (Debian names itself 127.0.1.1 in /etc/hosts), else the first interface that is up and
+// not loopback.
+std::string reachable_address(const std::string& name) {
+  auto is_loopback = [](const in_addr& address) { return (ntohl(address.s_addr) >> 24) == 127; };
+  auto text_of = [](const in_addr& address) {
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &address, text, sizeof(text));
+    return std::string(text);
+  };
   addrinfo hints{};
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  if (::getaddrinfo(name.c_str(), nullptr, &hints, &found) != 0 || found == nullptr)
-    throw ConfigError(fmt::format("cannot resolve process 0's host name '{}' to an address for XGBoost's tracker; "
-                                  "set JM_XGBOOST_TRACKER_HOST to an address every process reaches",
+  if (::getaddrinfo(name.c_str(), nullptr, &hints, &found) == 0) {
+    std::string chosen;
+    for (const addrinfo* a = found; a != nullptr && chosen.empty(); a = a->ai_next) {
+      const in_addr address = reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr;
+      if (!is_loopback(address)) chosen = text_of(address);
+    }
+    ::freeaddrinfo(found);
+    if (!chosen.empty()) return chosen;
+  }
+  ifaddrs* interfaces = nullptr;
+  std::string chosen;
+  if (::getifaddrs(&interfaces) == 0) {
+    for (const ifaddrs* i = interfaces; i != nullptr && chosen.empty(); i = i->ifa_next) {
+      if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP)) continue;
+      const in_addr address = reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr;
+      if (!is_loopback(address)) chosen = text_of(address);
+    }
+    ::freeifaddrs(interfaces);
+  }
+  if (chosen.empty())
+    throw ConfigError(fmt::format("process 0's host '{}' has no address but loopback for XGBoost's tracker, which the "
+                                  "other hosts must reach; set JM_XGBOOST_TRACKER_HOST to one",
                                   name));
-  char text[INET_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr, text, sizeof(text));
-  ::freeaddrinfo(found);
-  return text;
+  return chosen;
 }
 
 }  // namespace
@@ -141,24 +192,28 @@ std::string boosting_tracker_host(ProcessGroup& group) {
   if (const char* chosen = std::getenv("JM_XGBOOST_TRACKER_HOST"); chosen != nullptr && *chosen != '\0') return chosen;
   bool one_host = true;
   for (const std::string& host : hosts) one_host = one_host && host == hosts.front();
-  return one_host ? "127.0.0.1" : address_of(hosts.front());
+  return one_host ? "127.0.0.1" : reachable_address(hosts.front());
 }
 
-void with_boosting_peers(const Context& ctx, ProcessGroup& group,
-                         const std::function<void(model_detail::BoostingPeers*)>& train) {
-  // On the GPU XGBoost's collective needs NCCL, which this build does not ship (and NCCL refuses two
-  // processes on one device): the boosting stays on process 0 there.
-  if (group.size() == 1 || ctx.backend == Backend::Gpu) {
+int64_t with_boosting_peers(const Context& ctx, ProcessGroup& group,
+                            const std::function<void(model_detail::BoostingPeers*)>& train) {
+  if (group.size() == 1) {
+    train(nullptr);
+    return 0;
+  }
+  // On the GPU XGBoost's collective needs NCCL, which this build does not ship (and NCCL refuses
+  // two processes on one device): the boosting stays on process 0 when any process is on the GPU
+  // (every process must take the same path; `--device auto` may choose differently per node).
+  std::vector<int64_t> on_gpu{ctx.backend == Backend::Gpu ? 1 : 0};
+  group.sum(on_gpu);
+  if (on_gpu[0] > 0) {
     if (group.rank() == 0) train(nullptr);
-    return;
+    return 0;
   }
   std::string tracker_host;
   StepFailure failure = failure_of([&] { tracker_host = boosting_tracker_host(group); });
   group.agree(failure.message, failure.exit_code);
-  if (group.rank() != 0) {
-    serve_boosting_jobs(ctx, group);
-    return;
-  }
+  if (group.rank() != 0) return serve_boosting_jobs(ctx, group);
   BoostingAcrossProcesses peers(group, tracker_host);
   try {
     train(&peers);
@@ -169,6 +224,7 @@ void with_boosting_peers(const Context& ctx, ProcessGroup& group,
     throw;
   }
   peers.release();
+  return peers.jobs();
 }
 
 }  // namespace jm

@@ -7,6 +7,7 @@
 // Every process ends with the same trees. The other processes wait for jobs meanwhile.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -18,16 +19,18 @@ namespace jm {
 
 /// Runs `train` on process 0 with the other processes of `group` as its boosting peers, while they
 /// wait for its boosting jobs; returns on every process once `train` has returned or thrown
-/// (rethrown on process 0 after the others are told to stop waiting). In a group of one, or on
-/// the GPU backend (XGBoost's collective would need NCCL there), `train(nullptr)` on process 0. A failure inside a job, on any process, ends the run (FailureInsideExchange):
+/// (rethrown on process 0 after the others are told to stop waiting). In a group of one, or when
+/// any process is on the GPU backend (XGBoost's collective would need NCCL there),
+/// `train(nullptr)` on process 0. A failure inside a job, on any process, ends the run (FailureInsideExchange):
 /// the others are inside XGBoost's collective with it.
-void with_boosting_peers(const Context& ctx, ProcessGroup& group,
-                         const std::function<void(model_detail::BoostingPeers*)>& train);
+/// Returns how many boosting jobs this process ran inside XGBoost's collective.
+int64_t with_boosting_peers(const Context& ctx, ProcessGroup& group,
+                            const std::function<void(model_detail::BoostingPeers*)>& train);
 
 /// The address the tracker listens on, which every process must reach: JM_XGBOOST_TRACKER_HOST
-/// when set; 127.0.0.1 when every process runs on one host; else process 0's host name resolved
-/// to an address. Every process calls it (a collective); process 0 gets the answer, the others an
-/// empty string.
+/// when set; 127.0.0.1 when every process runs on one host; else an address of process 0's host
+/// other than loopback (its name's, else its first interface's that is up). Every process calls
+/// it (a collective); process 0 gets the answer, the others an empty string.
 std::string boosting_tracker_host(ProcessGroup& group);
 
 }  // namespace jm

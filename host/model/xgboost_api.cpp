@@ -108,8 +108,10 @@ std::string array_interface(const void* data, int64_t rows, int64_t cols, const 
 std::string last_error_summary() {
   std::string text = xgb().XGBGetLastError();
   text = text.substr(0, text.find("Stack trace:"));
-  // "[16:31:25]", "[tracker.cc:133|16:31:25]:", "/path/result.cc:83:" and list dashes go.
-  static const std::regex noise(R"(\[[^\]]*\]:?|\S+\.(cc|h|cu|cuh):\d+:?|^\s*-\s)");
+  // XGBoost's prefixes go: "[16:31:25]", "[tracker.cc:133|16:31:25]:", "/path/result.cc:83:" and
+  // list dashes.
+  static const std::regex noise(
+      R"(\[\d\d:\d\d:\d\d\]|\[[\w./-]+\.(cc|h|cu|cuh):\d+\|[\d:]+\]:?|\S+\.(cc|h|cu|cuh):\d+:|^\s*-\s)");
   std::string out;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
@@ -307,9 +309,14 @@ Tracker::Tracker(int workers, const std::string& host, int timeout_seconds) : ti
 }
 
 Tracker::~Tracker() {
+  if (handle_ == nullptr) return;
   const std::string config = fmt::format(R"({{"timeout": {}}})", timeout_seconds_);
   xgb().XGTrackerWaitFor(handle_, config.c_str());
   xgb().XGTrackerFree(handle_);
+}
+
+void Tracker::abandon() {
+  if (handle_ != nullptr) xgb().XGTrackerFree(std::exchange(handle_, nullptr));
 }
 
 std::string Tracker::worker_arguments() const {

@@ -92,6 +92,8 @@ class Tracker {
   Tracker& operator=(const Tracker&) = delete;
   /// What a worker passes to XGCommunicatorInit (JSON: the tracker's address and port).
   std::string worker_arguments() const;
+  /// Frees the tracker now, without waiting for workers (none joined, or the run is ending).
+  void abandon();
 
  private:
   void* handle_ = nullptr;

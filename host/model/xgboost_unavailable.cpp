@@ -49,6 +49,7 @@ std::pair<std::vector<std::string>, std::vector<float>> Booster::feature_score(c
 Tracker::Tracker(int, const std::string&, int) : timeout_seconds_(0) { throw_missing(); }
 Tracker::~Tracker() = default;
 std::string Tracker::worker_arguments() const { throw_missing(); }
+void Tracker::abandon() {}
 Communicator::Communicator(const std::string&) { throw_missing(); }
 Communicator::~Communicator() = default;
 

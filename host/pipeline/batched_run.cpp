@@ -445,18 +445,22 @@ std::optional<ModelResult> train_sampled_model(const RunConfig& config, const Co
 }
 
 // Writes /model for `model`, trained on `sample`, with its journey indices those of the whole
-// input; returns the model to save after the commit.
+// input; returns the model to save after the commit. `boosting_processes`: how many processes ran
+// its boosting rounds (XGBoost's collective; 1: one).
 Model write_sampled_model(const RunConfig& config, const Context& ctx, const ModelSample& sample,
-                          const OutcomeDefinition& outcome, ModelResult& model, RunReport& report, StageClock& clock,
-                          ResultWriter& writer) {
+                          const OutcomeDefinition& outcome, ModelResult& model, int boosting_processes,
+                          RunReport& report, StageClock& clock, ResultWriter& writer) {
   const JourneySet& journeys = sample.sampled_journeys();
   const Model trained = model_to_save(ctx, config, outcome, model, journeys, sample.sampled_features(), report);
   sample.to_input_journeys(model);
   clock.run("write", [&] {
     const StepTimer step(ctx, "model");
-    write_run_model(writer, model, journeys, report.summary.journeys);
+    write_run_model(writer, model, journeys, report.summary.journeys, boosting_processes);
   });
   std::string summary = format_model_summary(model, sample.sampled_journeys());
+  if (boosting_processes > 1)
+    summary += "  boosting rounds run on " + std::to_string(boosting_processes) +
+               " processes, each on a share of the training rows (XGBoost's collective)\n";
   if (!sample.everyone())
     summary += "  trained and evaluated on a seeded sample of " + std::to_string(sample.customers()) + " customers (" +
                std::to_string(sample.journeys()) + " of " + std::to_string(report.summary.journeys) +
@@ -806,12 +810,14 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
   // The model: process 0 trains on every process's sample; across processes the others boost with
   // it, each on a share of the rows (XGBoost's collective, host/model/boosting_across.hpp).
   std::optional<ModelResult> model_result;
+  int boosting_processes = 1;  // the main model is the largest job: if any job went out, it did
   if (model_stage)
     clock.run("model", [&] {
       agreed([&] {
-        with_boosting_peers(ctx, group, [&](model_detail::BoostingPeers* peers) {
+        const int64_t jobs = with_boosting_peers(ctx, group, [&](model_detail::BoostingPeers* peers) {
           model_result = train_sampled_model(config, ctx, *counted.model_sample, report, skipped, peers);
         });
+        if (jobs > 0) boosting_processes = group.size();
       });
     });
 
@@ -863,7 +869,8 @@ void run_in_batches(const RunConfig& config, Context& ctx, RunReport& report, St
       proposals = clock.run("proposals", [&] { return pass.proposals->finish(vocabulary.touchpoints, run_funnel, config.proposals); });
 
     if (model_result)
-      trained_model = write_sampled_model(config, ctx, *counted.model_sample, outcome, *model_result, report, clock, *writer);
+      trained_model = write_sampled_model(config, ctx, *counted.model_sample, outcome, *model_result, boosting_processes,
+                                          report, clock, *writer);
 
     if (config.anomalies_enabled && (config.anomalies.alerts_enabled || counted.anomaly_inputs)) {
       AnomaliesResult anomalies;

@@ -30,10 +30,11 @@ Model model_to_save(const Context& ctx, const RunConfig& config, const OutcomeDe
 }
 
 void write_run_model(ResultWriter& writer, const ModelResult& result, const JourneySet& journeys,
-                     int64_t input_journeys) {
+                     int64_t input_journeys, int boosting_processes) {
   write_model_results(writer, result, journeys);
   writer.write_attribute("/model", "sample_journeys", journeys.size());
   writer.write_attribute("/model", "input_journeys", input_journeys);
+  writer.write_attribute("/model", "boosting_processes", int64_t{boosting_processes});
 }
 
 bool in_model_sample(uint32_t customer, double fraction, uint64_t seed) {

@@ -33,9 +33,10 @@ std::string model_skip_reason(const ModelOptions& options, int64_t converted, in
 Model model_to_save(const Context& ctx, const RunConfig& config, const OutcomeDefinition& outcome, ModelResult& result,
                     const JourneySet& journeys, const FeatureMatrix& features, RunReport& report);
 
-/// /model for a model trained on `journeys` of the input's `input_journeys` journeys.
+/// /model for a model trained on `journeys` of the input's `input_journeys` journeys, its boosting
+/// rounds run on `boosting_processes` processes (XGBoost's collective; 1: on one).
 void write_run_model(ResultWriter& writer, const ModelResult& result, const JourneySet& journeys,
-                     int64_t input_journeys);
+                     int64_t input_journeys, int boosting_processes);
 
 /// Whether customer `customer` (its id in the whole input) is in a sample that keeps about
 /// `fraction` of the customers (>= 1: all), drawn from `seed`. The same for any batching.

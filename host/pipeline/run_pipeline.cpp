@@ -414,7 +414,7 @@ RunReport run_pipeline(const RunConfig& config) {
     trained_model = model_to_save(ctx, config, outcome, model, journeys, features, report);
     clock.run("write", [&] {
       const StepTimer step(ctx, "model");
-      write_run_model(writer, model, journeys, journeys.size());  // every journey: a run in batches may sample
+      write_run_model(writer, model, journeys, journeys.size(), 1);  // every journey: a run in batches may sample
     });
     report.stage_summaries.push_back(format_model_summary(model, journeys));
   }

@@ -69,13 +69,16 @@ struct Trained {
 };
 
 // Trains `jobs` models one after another (as the model stage trains its prefix models) on
-// `processes` threads-as-processes; process 0's models, predicting every row.
-std::vector<Trained> train_across(const Rows& d, const std::vector<jm::ModelOptions>& jobs, int processes) {
+// `processes` threads-as-processes; process 0's models, predicting every row. `joined` receives how
+// many jobs each process ran inside XGBoost's collective.
+std::vector<Trained> train_across(const Rows& d, const std::vector<jm::ModelOptions>& jobs, int processes,
+                                  std::vector<int64_t>* joined = nullptr) {
   std::vector<Trained> out;
+  std::vector<int64_t> joined_by(static_cast<size_t>(processes), -1);
   std::mutex mutex;
   run_on_threads(processes, [&](jm::ProcessGroup& group) {
     const jm::Context ctx = jm::make_context(jm::Backend::Cpu, 1);
-    jm::with_boosting_peers(ctx, group, [&](jm::model_detail::BoostingPeers* peers) {
+    joined_by[static_cast<size_t>(group.rank())] = jm::with_boosting_peers(ctx, group, [&](jm::model_detail::BoostingPeers* peers) {
       const jm::MatrixView all{d.values.data(), d.rows, d.cols};
       for (const jm::ModelOptions& o : jobs) {
         const auto roles = jm::split_rows(d.customer, d.labels, d.time, o, {});
@@ -88,6 +91,7 @@ std::vector<Trained> train_across(const Rows& d, const std::vector<jm::ModelOpti
       }
     });
   });
+  if (joined) *joined = joined_by;
   return out;
 }
 
@@ -118,8 +122,10 @@ TEST_F(BoostingAcross, ExactBinsGiveTheModelsOfOneProcess) {
   ASSERT_EQ(alone.size(), 2u);
   for (int processes : {2, 3}) {
     SCOPED_TRACE(std::to_string(processes) + " processes");
-    const std::vector<Trained> across = train_across(d, jobs, processes);
+    std::vector<int64_t> joined;
+    const std::vector<Trained> across = train_across(d, jobs, processes, &joined);
     ASSERT_EQ(across.size(), 2u);  // process 0 alone keeps models
+    EXPECT_EQ(joined, std::vector<int64_t>(static_cast<size_t>(processes), 2)) << "every process boosts both jobs";
     for (size_t job = 0; job < jobs.size(); ++job) {
       EXPECT_EQ(across[job].rounds, alone[job].rounds);
       EXPECT_EQ(across[job].history.best_round, alone[job].history.best_round);
@@ -143,7 +149,9 @@ TEST_F(BoostingAcross, SketchedBinsGiveAModelAsGoodAsOneProcesses) {
     return jm::evaluate_binary(labels, scores).roc_auc;
   };
   const Trained alone = train_across(d, {o}, 1).at(0);
-  const Trained across = train_across(d, {o}, 3).at(0);
+  std::vector<int64_t> joined;
+  const Trained across = train_across(d, {o}, 3, &joined).at(0);
+  EXPECT_EQ(joined, std::vector<int64_t>(3, 1));
   EXPECT_GT(test_auc(alone.predictions), 0.75);
   EXPECT_NEAR(test_auc(across.predictions), test_auc(alone.predictions), 0.01);
   // Early stopping may settle on another round (24 and 44 here), so the scores agree less than the
@@ -154,8 +162,10 @@ TEST_F(BoostingAcross, SketchedBinsGiveAModelAsGoodAsOneProcesses) {
 TEST_F(BoostingAcross, TooFewRowsStayOnTheFirstProcess) {
   const Rows d = planted(12, 0, 7);  // 2 early-stopping rows for 3 processes
   const std::vector<jm::ModelOptions> jobs{options(3)};
-  const std::vector<Trained> alone = train_across(d, jobs, 1), across = train_across(d, jobs, 3);
+  std::vector<int64_t> joined;
+  const std::vector<Trained> alone = train_across(d, jobs, 1), across = train_across(d, jobs, 3, &joined);
   ASSERT_EQ(across.size(), 1u);
+  EXPECT_EQ(joined, std::vector<int64_t>(3, 0)) << "no process joined a collective";
   EXPECT_EQ(across[0].predictions, alone[0].predictions);
 }
 

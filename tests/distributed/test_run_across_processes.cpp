@@ -274,6 +274,9 @@ TEST_F(RunAcrossProcesses, FeaturesSegmentsModelAndAnomaliesGiveTheResultOfOne) 
       write_in_customer_order(events_, jm::ResultReader(out).read_strings("/vocab/customers"), ranked_input);
       ASSERT_TRUE(run_with("", ranked_input, ranked, budget));  // the same sample of customers for the model
       expect_same_segments(single, ranked, out);
+      // Its boosting ran on every process (XGBoost's collective); one process's on one.
+      EXPECT_EQ(jm::ResultReader(out).read_int_attribute("/model", "boosting_processes"), processes);
+      EXPECT_EQ(jm::ResultReader(ranked).read_int_attribute("/model", "boosting_processes"), 1);
     }
   }
 }
