@@ -10,6 +10,7 @@
 #include <xgboost/version_config.h>
 
 #include <cstdio>
+#include <cstring>
 #include <regex>
 #include <sstream>
 
@@ -68,6 +69,7 @@ struct XgboostApi {
   JM_XGBOOST_FUNCTION(XGTrackerFree);
   JM_XGBOOST_FUNCTION(XGCommunicatorInit);
   JM_XGBOOST_FUNCTION(XGCommunicatorFinalize);
+  JM_XGBOOST_FUNCTION(XGBRegisterLogCallback);
 };
 #undef JM_XGBOOST_FUNCTION
 
@@ -325,7 +327,16 @@ std::string Tracker::worker_arguments() const {
   return arguments;
 }
 
+// XGBoost's log lines of this thread, as its own console logger writes them, less the note each
+// worker makes of its rank when it joins the collective (one line per process and job, which says
+// nothing to a user and ignores --quiet).
+void write_xgboost_log(const char* message) {
+  if (std::strstr(message, " got rank ") != nullptr) return;
+  std::fprintf(stderr, "%s\n", message);
+}
+
 Communicator::Communicator(const std::string& config) {
+  xgb().XGBRegisterLogCallback(write_xgboost_log);  // for this thread, which joins the collective
   if (xgb().XGCommunicatorInit(config.c_str()) != 0)
     throw Error(fmt::format("cannot join XGBoost's collective ({}): {}", config, last_error_summary()));
 }
