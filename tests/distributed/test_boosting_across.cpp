@@ -16,6 +16,7 @@
 #include "host/model/boosting_across.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/model.hpp"
+#include "test_helpers.hpp"
 
 namespace {
 
@@ -95,19 +96,6 @@ std::vector<Trained> train_across(const Rows& d, const std::vector<jm::ModelOpti
   return out;
 }
 
-double correlation(const std::vector<float>& a, const std::vector<float>& b) {
-  double ma = 0, mb = 0;
-  for (size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i];
-  ma /= static_cast<double>(a.size()), mb /= static_cast<double>(b.size());
-  double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) * (a[i] - ma);
-    bb += (b[i] - mb) * (b[i] - mb);
-  }
-  return ab / std::sqrt(aa * bb);
-}
-
 class BoostingAcross : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -156,7 +144,7 @@ TEST_F(BoostingAcross, SketchedBinsGiveAModelAsGoodAsOneProcesses) {
   EXPECT_NEAR(test_auc(across.predictions), test_auc(alone.predictions), 0.01);
   // Early stopping may settle on another round (24 and 44 here), so the scores agree less than the
   // quality does.
-  EXPECT_GT(correlation(across.predictions, alone.predictions), 0.95);
+  EXPECT_GT(jm::testing::correlation(across.predictions, alone.predictions), 0.95);
 }
 
 TEST_F(BoostingAcross, TooFewRowsStayOnTheFirstProcess) {

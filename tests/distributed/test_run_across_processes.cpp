@@ -115,19 +115,6 @@ void write_in_customer_order(const std::string& input, const std::vector<std::st
 // against one process over the input as it is, the same features per journey, the same
 // segments (k, sizes, each journey's segment: the data's segments are clear) and every other
 // aggregate as expect_same_run compares them.
-double correlation(const std::vector<float>& a, const std::vector<float>& b) {
-  double ma = 0, mb = 0;
-  for (size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i];
-  ma /= static_cast<double>(a.size()), mb /= static_cast<double>(b.size());
-  double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) * (a[i] - ma);
-    bb += (b[i] - mb) * (b[i] - mb);
-  }
-  return ab / std::sqrt(aa * bb);
-}
-
 // The model across processes against one process over the same rows: the split, the sample, the
 // rows, the labels and the baseline are the same; the trees come from XGBoost's collective, whose
 // quantile sketch merged over the processes may put bin edges elsewhere (with bins that hold every
@@ -151,7 +138,7 @@ void expect_same_model_within_tolerance(const jm::ResultReader& r, const jm::Res
   ASSERT_EQ(prefix_single.size(), prefix_across.size());
   for (size_t k = 0; k < prefix_single.size(); ++k)
     if (!std::isnan(prefix_single[k])) EXPECT_NEAR(prefix_across[k], prefix_single[k], 0.03) << "AUC at k = " << k + 1;
-  EXPECT_GT(correlation(r.read_float("/model/holdout/prediction"), b.read_float("/model/holdout/prediction")), 0.95);
+  EXPECT_GT(jm::testing::correlation(r.read_float("/model/holdout/prediction"), b.read_float("/model/holdout/prediction")), 0.95);
 }
 
 void expect_same_segments(const std::string& single, const std::string& single_in_rank_order, const std::string& across) {
