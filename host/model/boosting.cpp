@@ -27,13 +27,10 @@ double parse_evaluation(const std::string& line, const std::string& set, const s
   return std::strtod(line.c_str() + at + key.size(), nullptr);
 }
 
-// Every `step`-th row of `values` (`width` floats each) from `first` on.
-std::vector<float> every_nth_row(const std::vector<float>& values, size_t width, int first, int step) {
-  std::vector<float> out;
-  const size_t rows = width == 0 ? 0 : values.size() / width;
-  for (size_t r = static_cast<size_t>(first); r < rows; r += static_cast<size_t>(step))
-    out.insert(out.end(), values.begin() + static_cast<std::ptrdiff_t>(r * width),
-               values.begin() + static_cast<std::ptrdiff_t>((r + 1) * width));
+// Row numbers first, first + step, ... below `rows`.
+std::vector<int64_t> every_nth(int64_t rows, int first, int step) {
+  std::vector<int64_t> out;
+  for (int64_t r = first; r < rows; r += step) out.push_back(r);
   return out;
 }
 
@@ -55,10 +52,12 @@ BoostingJob BoostingJob::share(int first, int processes) const {
   out.early_stopping_rounds = early_stopping_rounds;
   out.early_stopping = early_stopping;
   out.feature_names = feature_names;
-  out.train_values = every_nth_row(train_values, feature_names.size(), first, processes);
-  out.train_labels = every_nth_row(train_labels, 1, first, processes);
-  out.early_values = every_nth_row(early_values, feature_names.size(), first, processes);
-  out.early_labels = every_nth_row(early_labels, 1, first, processes);
+  const auto cols = static_cast<int64_t>(feature_names.size());
+  const std::vector<int64_t> train = every_nth(train_rows(), first, processes), early = every_nth(early_rows(), first, processes);
+  out.train_values = model_support::gather_rows(MatrixView{train_values.data(), train_rows(), cols}, train);
+  out.train_labels = model_support::gather(train_labels, train);
+  out.early_values = model_support::gather_rows(MatrixView{early_values.data(), early_rows(), cols}, early);
+  out.early_labels = model_support::gather(early_labels, early);
   return out;
 }
 
