@@ -21,6 +21,7 @@
 #include "journeymap/context.hpp"
 #include "journeymap/ingest.hpp"
 #include "journeymap/journeys.hpp"
+#include "journeymap/outcome.hpp"
 #include "journeymap/patterns.hpp"
 #include "journeymap/result_file.hpp"
 #include "journeymap/run_config.hpp"
@@ -46,6 +47,40 @@ void write_mine_result(const std::string& path, const PatternResult& result, con
   write_patterns_results(writer, result, names);
   writer.write_meta(meta);
   writer.commit();
+}
+
+// Whether an SPMF file's sequences are its journeys as they are, so that read_spmf_sequences may
+// read them straight (ingest.hpp): a regular file read as SPMF, with nothing in the configuration
+// that could cut, drop or rename its events or that the general path would check. Event k of a
+// sequence is at k seconds, so a session gap of 1 s or more never splits one, and no two events of
+// a sequence are duplicates (they differ in time).
+bool spmf_sequences_are_journeys(const RunConfig& config) {
+  if (!config.sources.empty() || !config.identity.files.empty() || !config.taxonomy.file.empty()) return false;
+  if (!config.case_attributes_path.empty() || !config.covariates_path.empty()) return false;
+  if (config.csv.on_error == OnError::Skip || !config.csv.columns.dimensions.empty()) return false;
+  const JourneyOptions& journeys = config.journeys;
+  if (journeys.max_length != 0 || !(journeys.session_gap_seconds == 0.0 || journeys.session_gap_seconds >= 1.0))
+    return false;
+  const OutcomeDefinition outcome = effective_outcome(config);
+  if (!outcome.only_flag_column() || outcome.window_days != 0.0) return false;
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(config.input_path, error)) return false;
+  return config.input_format == InputFormat::Spmf ||
+         (config.input_format == InputFormat::Auto && detect_input_format(config.input_path) == InputFormat::Spmf);
+}
+
+// The journeys `mine` counts: an SPMF file whose sequences are its journeys read straight into
+// them; any other input read as events and built into journeys cut at their outcomes.
+CommandJourneys mine_input(const Context& ctx, const RunConfig& config, StageTimer& timer) {
+  if (!spmf_sequences_are_journeys(config)) return ingest_journeys(ctx, config, timer);
+  require_distinct_files(config.input_path, config.output_path, "the output");
+  CommandJourneys input;
+  input.outcome = effective_outcome(config);
+  validate(input.outcome);
+  SpmfSequences read = timer.run("ingest", [&] { return read_spmf_sequences(config.input_path, config.threads); });
+  input.ingest = std::move(read.read);
+  input.journeys = std::move(read.sequences);
+  return input;
 }
 
 // `mine --batch-events N`: the input spooled by customer to the output's folder, its journeys
@@ -234,7 +269,7 @@ int run_mine(const MineFlags& flags) {
     if (options.top_k > 0) throw ConfigError("--batch-events counts against a minimum support: top-k has none");
     return run_mine_in_batches(flags, config, options, ctx, timer);
   }
-  const CommandJourneys input = ingest_journeys(ctx, config, timer);
+  const CommandJourneys input = mine_input(ctx, config, timer);
   const JourneySet& journeys = input.journeys;
   const PatternResult result = timer.run("patterns", [&] { return mine_patterns(ctx, journeys, options); });
 

@@ -88,12 +88,8 @@ MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys
   problem.offsets = &journeys.offsets;
   problem.items = &journeys.touchpoint;
   problem.converted = &journeys.converted;
-  if (ctx.backend == Backend::Gpu) {
+  if (ctx.backend == Backend::Gpu)
     cuda_impl::index_previous_same_item(ctx, journeys, problem.n_items, problem.previous_same_item);
-  } else {
-    problem.previous_same_item = patterns_detail::index_previous_same_item(
-        ctx.num_threads, journeys.offsets.data(), n_journeys, journeys.touchpoint.data(), problem.n_items);
-  }
   problem.min_count = options.top_k > 0 && !options.min_support_given ? 1 : options.min_support.resolve(n_journeys);
   problem.keep = options.top_k > 0 ? std::min(options.top_k, options.max_patterns) : options.max_patterns;
   problem.max_length = options.max_length;

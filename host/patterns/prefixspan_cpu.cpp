@@ -3,7 +3,8 @@
 // extend a prefix and which count for support) is pattern_rules::for_each_window_event, the same
 // code the GPU kernels run.
 //
-// Work split: the root is counted once; each frequent first item is a branch mined depth-first by
+// Work split: the root (every journey) is counted and projected on all threads, in contiguous
+// ranges of journeys joined in order; each frequent first item is a branch mined depth-first by
 // one worker, branches handed out largest first. Memory: a node materialises its children's
 // projections at once (together no larger than the node's own scanned windows), so the peak is
 // bounded by the depth times the database size, per worker.
@@ -21,6 +22,7 @@
 //   or many words (sign, leviathan) that skips most events.
 #include <algorithm>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "host/core/thread_pool.hpp"
@@ -39,16 +41,17 @@ using patterns_detail::PatternCollector;
 struct SequenceDatabase {
   const int64_t* offsets = nullptr;             ///< [n_journeys + 1]
   const int32_t* items = nullptr;               ///< [n_events]
-  const int64_t* previous_same_item = nullptr;  ///< [n_events]
+  const int64_t* previous_same_item = nullptr;  ///< [n_events] (gap-limited mining only; null until indexed)
   const uint8_t* converted = nullptr;           ///< [n_journeys]
   int64_t n_journeys = 0;
 
-  // Without a gap limit: each journey's last occurrences, latest first (null until indexed).
+  // Without a gap limit: each journey's last occurrences, latest first, positions counted from
+  // the journey's first event (null until indexed; sequence_index.hpp).
   const int64_t* last_offsets = nullptr;    ///< [n_journeys + 1]
-  const int64_t* last_positions = nullptr;
+  const int32_t* last_positions = nullptr;
   const int32_t* last_items = nullptr;
-  const int64_t* occurrence_begin = nullptr;  ///< [n_entries + 1]
-  const int64_t* occurrences = nullptr;       ///< [n_events] grouped by entry, ascending
+  const int32_t* occurrence_end = nullptr;  ///< [n_entries]
+  const int32_t* occurrences = nullptr;     ///< [n_events] grouped by entry, ascending
 
   // Storage of a compacted copy (empty when the journeys are scanned as they are).
   std::vector<int64_t> offsets_storage;
@@ -56,28 +59,33 @@ struct SequenceDatabase {
   std::vector<int64_t> previous_storage;
   patterns_detail::LastOccurrences last_storage;
 
+  void index_previous_same_item(int32_t n_items, int num_threads) {
+    previous_storage = patterns_detail::index_previous_same_item(num_threads, offsets, n_journeys, items, n_items);
+    previous_same_item = previous_storage.data();
+  }
+
   void index_last_occurrences(int32_t n_items, int num_threads) {
     last_storage = patterns_detail::index_last_occurrences(num_threads, offsets, n_journeys, items, n_items);
     last_offsets = last_storage.offsets.data();
     last_positions = last_storage.positions.data();
     last_items = last_storage.items.data();
-    occurrence_begin = last_storage.occurrence_begin.data();
+    occurrence_end = last_storage.occurrence_end.data();
     occurrences = last_storage.occurrences.data();
   }
 };
 
+/// The journeys as they are, not yet indexed.
 SequenceDatabase journeys_as_they_are(const MiningProblem& problem) {
   SequenceDatabase db;
   db.offsets = problem.offsets->data();
   db.items = problem.items->data();
-  db.previous_same_item = problem.previous_same_item.data();
   db.converted = problem.converted->data();
   db.n_journeys = static_cast<int64_t>(problem.offsets->size()) - 1;
   return db;
 }
 
 /// A copy of `source` holding only the events whose item is flagged in `keep_item`; journey ids are
-/// unchanged (a journey may become empty). Valid for mining only without a gap limit.
+/// unchanged (a journey may become empty). Valid for mining only without a gap limit. Not indexed.
 SequenceDatabase without_items(const SequenceDatabase& source, const std::vector<uint8_t>& keep_item,
                                int32_t n_items, int num_threads) {
   SequenceDatabase db;
@@ -107,26 +115,27 @@ SequenceDatabase without_items(const SequenceDatabase& source, const std::vector
         if (keep_item[source.items[e]]) db.items_storage[out++] = source.items[e];
     }
   });
-  db.previous_storage =
-      patterns_detail::index_previous_same_item(threads, db.offsets_storage.data(), n, db.items_storage.data(), n_items);
   db.offsets = db.offsets_storage.data();
   db.items = db.items_storage.data();
-  db.previous_same_item = db.previous_storage.data();
   return db;
 }
 
 /// The projected database of one prefix: per containing journey, its sorted embedding ends. With a
-/// gap limit a journey may have several ends (grouped by `group_begin`); without, exactly one.
+/// gap limit a journey may have several ends (grouped by `group_begin`), absolute event positions;
+/// without, exactly one, counted from the journey's first event in 32 bits (-1 at the root), as
+/// the last-occurrence index counts.
 template <bool kGapLimited>
 struct Projection {
+  using End = std::conditional_t<kGapLimited, int64_t, int32_t>;
+
   std::vector<int32_t> journey;      ///< [n_groups]
-  std::vector<int64_t> ends;         ///< absolute event positions
+  std::vector<End> ends;
   std::vector<int64_t> group_begin;  ///< gap-limited only: [n_groups + 1] range of each group in `ends`
 
   int64_t groups() const { return static_cast<int64_t>(journey.size()); }
-  const int64_t* group_ends(int64_t g) const { return ends.data() + (kGapLimited ? group_begin[g] : g); }
+  const End* group_ends(int64_t g) const { return ends.data() + (kGapLimited ? group_begin[g] : g); }
   int64_t group_size(int64_t g) const { return kGapLimited ? group_begin[g + 1] - group_begin[g] : 1; }
-  void add_end(int32_t j, int64_t position) {
+  void add_end(int32_t j, End position) {
     if (journey.empty() || journey.back() != j) {
       journey.push_back(j);
       if (kGapLimited) group_begin.push_back(static_cast<int64_t>(ends.size()));
@@ -135,6 +144,13 @@ struct Projection {
   }
   void seal() {
     if (kGapLimited) group_begin.push_back(static_cast<int64_t>(ends.size()));
+  }
+  /// Appends an unsealed projection of later journeys.
+  void append(const Projection& part) {
+    if (kGapLimited)
+      for (const int64_t begin : part.group_begin) group_begin.push_back(static_cast<int64_t>(ends.size()) + begin);
+    journey.insert(journey.end(), part.journey.begin(), part.journey.end());
+    ends.insert(ends.end(), part.ends.begin(), part.ends.end());
   }
   /// Room for `n_groups` journeys (their ends too, when each has one).
   void reserve(int64_t n_groups) {
@@ -150,6 +166,8 @@ constexpr int64_t kFlushPatterns = 4096;
 // msnbc, which favours scanning, and sign, leviathan and kosarak, which favour the search).
 constexpr int64_t kScanFactor = 4;
 constexpr int64_t kScanSlack = 16;
+// The root is projected on all threads when it holds at least this many journeys.
+constexpr int64_t kMinGroupsPerPart = 1 << 14;
 
 /// Mines the branches below prefixes, depth-first, with per-worker scratch indexed by item.
 template <bool kGapLimited>
@@ -175,26 +193,82 @@ class BranchMiner {
   std::vector<int32_t> count_extensions(const Proj& projection, const std::vector<int32_t>& prefix,
                                         int64_t window_gap) {
     ItemCounter counter{support_.data(), converted_.data(), touched_.data(), 0};
-    if (!kGapLimited && db_.last_offsets != nullptr) {
-      count_by_last_occurrences(projection, counter);
-    } else {
+    if constexpr (kGapLimited) {
       count_by_scanning(projection, window_gap, counter);
+    } else {
+      count_by_last_occurrences(projection, counter);
     }
     return record_frequent(prefix, counter.n_touched);
   }
 
+  /// The root's count (the empty prefix): the journeys holding each item, on `threads` threads
+  /// (each part stamps the items it saw with the journey, so nothing is reset per journey), merged
+  /// in part order so that items are touched in the order of their first event, as a scan would.
+  /// Returns the frequent items, as count_extensions does.
+  std::vector<int32_t> count_root(int threads) {
+    const int64_t n = db_.n_journeys;
+    const int64_t n_events = n == 0 ? 0 : db_.offsets[n];
+    const size_t n_items = support_.size();
+    // A part's tallies are three arrays the size of the vocabulary: one part for huge vocabularies.
+    const int64_t parts =
+        threads > 1 && n >= kMinGroupsPerPart && static_cast<int64_t>(n_items) * threads <= n_events ? threads : 1;
+    struct Tally {
+      std::vector<int32_t> support, converted, first_seen;
+    };
+    std::vector<Tally> tallies(static_cast<size_t>(parts));
+    parallel_for(parts, threads, [&](int64_t part) {
+      Tally& tally = tallies[static_cast<size_t>(part)];
+      tally.support.assign(n_items, 0);
+      tally.converted.assign(n_items, 0);
+      std::vector<int64_t> seen_in(n_items, -1);  // the last journey that held the item
+      for (int64_t j = n * part / parts; j < n * (part + 1) / parts; ++j) {
+        const int32_t converted = db_.converted[j] != 0;
+        for (int64_t e = db_.offsets[j]; e < db_.offsets[j + 1]; ++e) {
+          const int32_t item = db_.items[e];
+          if (seen_in[item] == j) continue;
+          seen_in[item] = j;
+          if (tally.support[item]++ == 0) tally.first_seen.push_back(item);
+          tally.converted[item] += converted;
+        }
+      }
+    });
+    int64_t n_touched = 0;
+    for (const Tally& tally : tallies)
+      for (const int32_t item : tally.first_seen) {
+        if (support_[item] == 0) touched_[n_touched++] = item;
+        support_[item] += tally.support[item];
+        converted_[item] += tally.converted[item];
+      }
+    return record_frequent({}, n_touched);
+  }
+
   /// Projections of prefix + item for every item of `grow` (same order, as returned by the last
-  /// count_extensions), in one pass.
-  std::vector<Proj> project(const Proj& projection, const std::vector<int32_t>& grow, int64_t window_gap) {
+  /// count_extensions), in one pass. With `threads` > 1 (the root, whose projection holds every
+  /// journey) contiguous ranges of the projection are projected on all threads and the parts joined
+  /// in journey order: the same projections.
+  std::vector<Proj> project(const Proj& projection, const std::vector<int32_t>& grow, int64_t window_gap,
+                            int threads = 1) {
+    for (size_t c = 0; c < grow.size(); ++c) child_slot_[grow[c]] = static_cast<int32_t>(c);
     std::vector<Proj> children(grow.size());
-    for (size_t c = 0; c < grow.size(); ++c) {
-      child_slot_[grow[c]] = static_cast<int32_t>(c);
-      children[c].reserve(grow_support_[c]);
-    }
-    if (!kGapLimited && db_.last_offsets != nullptr) {
-      project_first_occurrences(projection, children);
+    const int64_t groups = projection.groups();
+    const int64_t parts = threads > 1 && groups >= kMinGroupsPerPart ? int64_t{threads} * 4 : 1;
+    if (parts == 1) {
+      for (size_t c = 0; c < grow.size(); ++c) children[c].reserve(grow_support_[c]);
+      project_range(projection, 0, groups, children, window_gap);
     } else {
-      project_by_scanning(projection, children, window_gap);
+      std::vector<std::vector<Proj>> part_children(static_cast<size_t>(parts), std::vector<Proj>(grow.size()));
+      parallel_for(parts, threads, [&](int64_t part) {
+        project_range(projection, groups * part / parts, groups * (part + 1) / parts,
+                      part_children[static_cast<size_t>(part)], window_gap);
+      });
+      parallel_for(static_cast<int64_t>(grow.size()), threads, [&](int64_t task) {
+        const auto c = static_cast<size_t>(task);
+        children[c].reserve(grow_support_[c]);
+        for (std::vector<Proj>& part : part_children) {
+          children[c].append(part[c]);
+          part[c] = Proj{};
+        }
+      });
     }
     for (size_t c = 0; c < grow.size(); ++c) {
       child_slot_[grow[c]] = -1;
@@ -250,7 +324,7 @@ class BranchMiner {
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
       const int64_t begin = db_.last_offsets[j];
-      const int64_t* positions = db_.last_positions + begin;
+      const int32_t* positions = db_.last_positions + begin;
       const int32_t* items = db_.last_items + begin;
       const int64_t n_last = db_.last_offsets[j + 1] - begin;
       if (db_.converted[j]) {
@@ -263,7 +337,7 @@ class BranchMiner {
     }
   }
 
-  // The shared window scan (any gap limit; also the root, before the last occurrences exist).
+  // The shared window scan (any gap limit).
   [[gnu::noinline]] void count_by_scanning(const Proj& projection, int64_t window_gap, ItemCounter& counter) {
     const int32_t* items = db_.items;
     for (int64_t g = 0; g < projection.groups(); ++g) {
@@ -319,46 +393,65 @@ class BranchMiner {
     return grow;
   }
 
+  // The children's ends in groups [first_group, end_group) of `projection`: reads only the
+  // database and child_slot_, so ranges may be projected on several threads at once.
+  void project_range(const Proj& projection, int64_t first_group, int64_t end_group, std::vector<Proj>& children,
+                     int64_t window_gap) const {
+    if constexpr (kGapLimited) {
+      project_by_scanning(projection, first_group, end_group, children, window_gap);
+    } else {
+      project_first_occurrences(projection, first_group, end_group, children);
+    }
+  }
+
   // Without a gap limit: each growing item's first occurrence after the journey's end. A short
   // suffix is scanned forward until every growing item it holds was seen; in a long one each item
   // is found by a search in its own occurrences, reading no event of another item.
-  [[gnu::noinline]] void project_first_occurrences(const Proj& projection, std::vector<Proj>& children) {
-    for (int64_t g = 0; g < projection.groups(); ++g) {
+  [[gnu::noinline]] void project_first_occurrences(const Proj& projection, int64_t first_group, int64_t end_group,
+                                                   std::vector<Proj>& children) const {
+    // found_in[slot] == g: the child's item was already met in group g's scan, so a later
+    // occurrence is not its first after the end (a table per call: ranges run on several threads).
+    std::vector<int64_t> found_in(children.size(), -1);
+    for (int64_t g = first_group; g < end_group; ++g) {
       const int32_t j = projection.journey[g];
-      const int64_t end = projection.ends[g];
+      const int32_t end = projection.ends[g];  // from the journey's first event
       const int64_t begin = db_.last_offsets[j];
       const int64_t n_last = db_.last_offsets[j + 1] - begin;
-      const int64_t* positions = db_.last_positions + begin;
+      const int32_t* positions = db_.last_positions + begin;
       const int32_t* items = db_.last_items + begin;
       int64_t wanted = 0, n_after = 0;
       for (; n_after < n_last && positions[n_after] > end; ++n_after) wanted += child_slot_[items[n_after]] >= 0;
       if (wanted == 0) continue;
-      const int64_t suffix = db_.offsets[j + 1] - 1 - end;
+      const int64_t first_event = db_.offsets[j];
+      const int64_t suffix = db_.offsets[j + 1] - 1 - first_event - end;
       if (suffix <= kScanFactor * wanted + kScanSlack) {
-        for (int64_t q = end + 1; wanted > 0; ++q) {  // each wanted item occurs after `end`
-          if (db_.previous_same_item[q] > end) continue;  // not the item's first after `end`
-          const int32_t slot = child_slot_[db_.items[q]];
-          if (slot >= 0) {
-            children[slot].add_end(j, q);
-            --wanted;
-          }
+        const int32_t* journey_items = db_.items + first_event;
+        for (int32_t q = end + 1; wanted > 0; ++q) {  // each wanted item occurs after `end`
+          const int32_t slot = child_slot_[journey_items[q]];
+          if (slot < 0 || found_in[slot] == g) continue;
+          found_in[slot] = g;
+          children[slot].add_end(j, q);
+          --wanted;
         }
         continue;
       }
-      const int64_t* occurrence_begin = db_.occurrence_begin + begin;
+      const int32_t* occurrences = db_.occurrences + first_event;
+      const int32_t* occurrence_end = db_.occurrence_end + begin;
       for (int64_t k = 0; k < n_after; ++k) {
         const int32_t slot = child_slot_[items[k]];
         if (slot < 0) continue;
-        children[slot].add_end(j, pattern_rules::first_occurrence_after(db_.occurrences + occurrence_begin[k],
-                                                                        occurrence_begin[k + 1] - occurrence_begin[k], end));
+        const int32_t occurrence_begin = k == 0 ? 0 : occurrence_end[k - 1];
+        children[slot].add_end(j, pattern_rules::first_occurrence_after(occurrences + occurrence_begin,
+                                                                        occurrence_end[k] - occurrence_begin, end));
       }
     }
   }
 
   // The shared window scan (any gap limit).
-  [[gnu::noinline]] void project_by_scanning(const Proj& projection, std::vector<Proj>& children, int64_t window_gap) {
+  [[gnu::noinline]] void project_by_scanning(const Proj& projection, int64_t first_group, int64_t end_group,
+                                             std::vector<Proj>& children, int64_t window_gap) const {
     const int32_t* items = db_.items;
-    for (int64_t g = 0; g < projection.groups(); ++g) {
+    for (int64_t g = first_group; g < end_group; ++g) {
       const int32_t j = projection.journey[g];
       pattern_rules::for_each_window_event(
           projection.group_ends(g), projection.group_size(g), db_.offsets[j + 1] - 1, window_gap,
@@ -388,8 +481,11 @@ class BranchMiner {
 template <bool kGapLimited>
 Projection<kGapLimited> root_projection(const SequenceDatabase& db) {
   Projection<kGapLimited> root;
-  for (int64_t j = 0; j < db.n_journeys; ++j)
-    if (db.offsets[j + 1] > db.offsets[j]) root.add_end(static_cast<int32_t>(j), db.offsets[j] - 1);
+  for (int64_t j = 0; j < db.n_journeys; ++j) {
+    if (db.offsets[j + 1] == db.offsets[j]) continue;
+    if constexpr (kGapLimited) root.add_end(static_cast<int32_t>(j), db.offsets[j] - 1);
+    else root.add_end(static_cast<int32_t>(j), -1);  // counted from the journey's first event
+  }
   root.seal();
   return root;
 }
@@ -405,7 +501,7 @@ FrequentPatterns mine(const Context& ctx, const MiningProblem& problem) {
   std::vector<Proj> branches;
   {
     BranchMiner<kGapLimited> miner(problem, db, collector);  // reads `db` as it is at each call
-    first_items = miner.count_extensions(root_projection<kGapLimited>(db), {}, /*window_gap=*/0);
+    first_items = miner.count_root(threads);
     if (!kGapLimited && !first_items.empty()) {
       // Items below the threshold now can never reach it later (it only rises), nor can any
       // pattern holding them. Worth a copy when that drops at least 5% of the events.
@@ -417,7 +513,11 @@ FrequentPatterns mine(const Context& ctx, const MiningProblem& problem) {
       if (kept < n_events - n_events / 20) db = without_items(db, keep_item, problem.n_items, threads);
       db.index_last_occurrences(problem.n_items, threads);
     }
-    branches = miner.project(root_projection<kGapLimited>(db), first_items, /*window_gap=*/0);
+    if (!first_items.empty()) {
+      // The window scan's index (gap-limited mining only: the last occurrences serve otherwise).
+      if (kGapLimited) db.index_previous_same_item(problem.n_items, threads);
+      branches = miner.project(root_projection<kGapLimited>(db), first_items, /*window_gap=*/0, threads);
+    }
   }
 
   // Largest branches first, so that a long one does not start last.
@@ -438,7 +538,16 @@ FrequentPatterns mine(const Context& ctx, const MiningProblem& problem) {
 }  // namespace
 
 FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem& problem) {
-  return problem.max_gap > 0 ? mine<true>(ctx, problem) : mine<false>(ctx, problem);
+  // Without a gap limit the miner counts positions within a journey in 32 bits; a journey of 2^31
+  // events or more (never met in practice) takes the general window scan, which finds the same.
+  const int64_t n_journeys = static_cast<int64_t>(problem.offsets->size()) - 1;
+  if (problem.max_gap > 0 || !patterns_detail::fits_relative_positions(problem.offsets->data(), n_journeys))
+    return mine<true>(ctx, problem);
+  return mine<false>(ctx, problem);
+}
+
+FrequentPatterns mine_frequent_patterns_by_window_scan(const Context& ctx, const MiningProblem& problem) {
+  return mine<true>(ctx, problem);
 }
 
 }  // namespace jm::cpu_impl

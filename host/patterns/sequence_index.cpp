@@ -1,6 +1,7 @@
 #include "host/patterns/sequence_index.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include "host/core/thread_pool.hpp"
@@ -30,6 +31,12 @@ std::vector<int64_t> index_previous_same_item(int num_threads, const int64_t* of
   return previous_same_item;
 }
 
+bool fits_relative_positions(const int64_t* offsets, int64_t n_sequences) {
+  for (int64_t s = 0; s < n_sequences; ++s)
+    if (offsets[s + 1] - offsets[s] > std::numeric_limits<int32_t>::max()) return false;
+  return true;
+}
+
 LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, int64_t n_sequences,
                                        const int32_t* items, int32_t n_items) {
   LastOccurrences out;
@@ -44,20 +51,21 @@ LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, 
     std::vector<int64_t> seen_in(static_cast<size_t>(n_items), -1);
     std::vector<int64_t> entry_of(static_cast<size_t>(n_items), 0);  // global entry of the item in this sequence
     for (int64_t s = first; s < last; ++s) {
+      const int64_t first_event = offsets[s];
       const int64_t entries_begin = fill ? out.offsets[s] : 0;
       int64_t entry = entries_begin;
-      for (int64_t e = offsets[s + 1] - 1; e >= offsets[s]; --e) {
+      for (int64_t e = offsets[s + 1] - 1; e >= first_event; --e) {
         const int32_t item = items[e];
         if (seen_in[item] == s) {
-          if (fill) ++out.occurrence_begin[entry_of[item] + 1];  // one more occurrence (counted first)
+          if (fill) ++out.occurrence_end[entry_of[item]];  // one more occurrence (counted first)
           continue;
         }
         seen_in[item] = s;
         if (fill) {
           entry_of[item] = entry;
-          out.positions[entry] = e;
+          out.positions[entry] = static_cast<int32_t>(e - first_event);
           out.items[entry] = item;
-          out.occurrence_begin[entry + 1] = 1;
+          out.occurrence_end[entry] = 1;
         }
         ++entry;
       }
@@ -65,15 +73,16 @@ LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, 
         out.offsets[s + 1] = entry;
         continue;
       }
-      // Counts -> begins (the sequence's groups start at its first event), then positions ascending.
-      int64_t begin = offsets[s];
+      // Counts -> begins, then the positions ascending; each entry's slot ends one past its group.
+      int32_t begin = 0;
       for (int64_t k = entries_begin; k < entry; ++k) {
-        const int64_t count = out.occurrence_begin[k + 1];
-        out.occurrence_begin[k + 1] = begin;  // temporarily: the next free slot of entry k
+        const int32_t count = out.occurrence_end[k];
+        out.occurrence_end[k] = begin;  // for now: the next free slot of entry k
         begin += count;
       }
-      for (int64_t e = offsets[s]; e < offsets[s + 1]; ++e) out.occurrences[out.occurrence_begin[entry_of[items[e]] + 1]++] = e;
-      // Each slot now points one past its group: the begin of the next entry, as wanted.
+      int32_t* occurrences = out.occurrences.data() + first_event;
+      for (int64_t e = first_event; e < offsets[s + 1]; ++e)
+        occurrences[out.occurrence_end[entry_of[items[e]]]++] = static_cast<int32_t>(e - first_event);
     }
   };
   parallel_for(n_chunks, threads, [&](int64_t chunk) { walk(chunk, false); });
@@ -81,12 +90,9 @@ LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, 
   const auto n_entries = static_cast<size_t>(out.offsets.back());
   out.positions.resize(n_entries);
   out.items.resize(n_entries);
-  out.occurrence_begin.assign(n_entries + 1, 0);
+  out.occurrence_end.resize(n_entries);
   out.occurrences.resize(static_cast<size_t>(offsets[n_sequences]));
   parallel_for(n_chunks, threads, [&](int64_t chunk) { walk(chunk, true); });
-  // occurrence_begin[k + 1] holds the end of entry k; entry 0 begins at event 0, and each
-  // sequence's first entry begins where the previous sequence's last entry ended.
-  out.occurrence_begin[0] = 0;
   return out;
 }
 

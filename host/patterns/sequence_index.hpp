@@ -14,17 +14,23 @@ std::vector<int64_t> index_previous_same_item(int num_threads, const int64_t* of
                                               const int32_t* items, int32_t n_items);
 
 /// Per sequence, one entry per distinct item, latest last occurrence first: what
-/// pattern_rules::for_each_item_after reads, plus each item's occurrences in the sequence.
+/// pattern_rules::for_each_item_after reads, plus each item's occurrences in the sequence. Positions
+/// count from the sequence's first event, in 32 bits (half the memory traffic of absolute ones):
+/// every sequence must hold fewer than 2^31 events (fits_relative_positions).
 struct LastOccurrences {
   std::vector<int64_t> offsets;    ///< [n_sequences + 1] range of each sequence's entries
-  std::vector<int64_t> positions;  ///< [n_entries] last occurrence of the entry's item (descending in a sequence)
+  std::vector<int32_t> positions;  ///< [n_entries] last occurrence of the entry's item (descending in a sequence)
   std::vector<int32_t> items;      ///< [n_entries] the entry's item
-  /// [n_entries + 1] entry k's occurrences are occurrences[occurrence_begin[k] .. occurrence_begin[k + 1])
-  std::vector<int64_t> occurrence_begin;
-  /// [n_events] every event's position, grouped by entry, ascending within an entry (a sequence's
-  /// groups fill exactly its own event range)
-  std::vector<int64_t> occurrences;
+  /// [n_entries] where entry k's occurrences end, counted from its sequence's first event; they
+  /// begin where the sequence's previous entry's end (0 for its first entry)
+  std::vector<int32_t> occurrence_end;
+  /// [n_events] every event's position in its sequence, grouped by entry, ascending within an entry
+  /// (a sequence's groups fill exactly its own event range)
+  std::vector<int32_t> occurrences;
 };
+
+/// Whether every sequence holds fewer than 2^31 events, as LastOccurrences needs.
+bool fits_relative_positions(const int64_t* offsets, int64_t n_sequences);
 
 LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, int64_t n_sequences,
                                        const int32_t* items, int32_t n_items);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "journeymap/events.hpp"
+#include "journeymap/journeys.hpp"
 #include "journeymap/timestamp.hpp"
 
 namespace jm {
@@ -140,6 +141,20 @@ IngestResult read_events_spmf(const std::string& path, int num_threads = 0);
 /// The same, handing the events over block by block as CsvOptions::on_events does (none kept).
 IngestResult read_events_spmf(const std::string& path, int num_threads,
                               const std::function<void(const EventTable&)>& on_events);
+
+/// An SPMF sequence database read straight into its touch sequences, for pattern mining: journey j
+/// is the file's j-th non-empty sequence, the journey build_journeys and cut_at_outcomes make of
+/// read_events_spmf's events whenever nothing can cut it (no outcome events, no session gap below
+/// the 1 s between events, no length cap). Only what mining reads is filled: `offsets`,
+/// `touchpoint`, `converted` (all 0: the format marks no outcome) and the touchpoint and channel
+/// dictionaries; no event times, values or customer names, so it takes a fraction of the time and
+/// memory of the event table and the journey build. `read` holds the counts (lines, sequences,
+/// bytes) and no events. Errors as read_events_spmf.
+struct SpmfSequences {
+  IngestResult read;
+  JourneySet sequences;
+};
+SpmfSequences read_spmf_sequences(const std::string& path, int num_threads = 0);
 
 /// A share of an SPMF file for one of several processes: the lines that begin at byte offsets in
 /// [share_begin, share_end). Sequences are numbered from the share's first (customer "1" is its

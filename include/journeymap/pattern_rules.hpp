@@ -69,18 +69,19 @@ JM_HD inline void for_each_window_event(const int64_t* ends, int64_t n_ends, int
 /// are exactly the items whose last occurrence in the journey lies after `end` (the last-position
 /// rule of LAPIN, Yang et al. 2005). Calls `visit(item)` once per such item, reading only the
 /// journey's last occurrences (latest first: `last_positions[0..n_last)`, `last_items`), never
-/// its repeats.
-template <typename Visit>
-JM_HD inline void for_each_item_after(const int64_t* last_positions, const int32_t* last_items, int64_t n_last,
-                                      int64_t end, Visit&& visit) {
+/// its repeats. Positions and `end` count alike (from the journey's start, or absolute).
+template <typename Position, typename Visit>
+JM_HD inline void for_each_item_after(const Position* last_positions, const int32_t* last_items, int64_t n_last,
+                                      Position end, Visit&& visit) {
   for (int64_t k = 0; k < n_last && last_positions[k] > end; ++k) visit(last_items[k]);
 }
 
 /// Without a gap limit: the first of an item's occurrences (ascending positions, `n` of them, the
 /// last one after `end`) that lies after `end`: the child prefix's end in this journey. A search
 /// without branches on the data (conditional moves): the lists are short and unpredictable.
-JM_HD inline int64_t first_occurrence_after(const int64_t* occurrences, int64_t n, int64_t end) {
-  const int64_t* base = occurrences;  // the answer lies in [base, base + n)
+template <typename Position>
+JM_HD inline Position first_occurrence_after(const Position* occurrences, int64_t n, Position end) {
+  const Position* base = occurrences;  // the answer lies in [base, base + n)
   while (n > 1) {
     const int64_t half = n / 2;
     base = base[half - 1] <= end ? base + half : base;

@@ -128,7 +128,10 @@ struct MiningProblem {
   const HostDeviceVector<int64_t>* offsets = nullptr;  ///< [n_journeys + 1] event range of journey j in `items`
   const HostDeviceVector<int32_t>* items = nullptr;    ///< [n_events] item (touchpoint id) of each event
   const HostDeviceVector<uint8_t>* converted = nullptr;  ///< [n_journeys]
-  HostDeviceVector<int64_t> previous_same_item;  ///< [n_events] previous event of the journey with the same item, or -1
+  /// [n_events] previous event of the journey with the same item, or -1. Filled for the GPU
+  /// backend; the CPU miner indexes the database it actually mines (often a copy without
+  /// infrequent items) itself.
+  HostDeviceVector<int64_t> previous_same_item;
   int32_t n_items = 0;                 ///< items are in [0, n_items)
   int64_t min_count = 1;               ///< support threshold to start from
   int64_t keep = 0;                    ///< keep at most this many patterns (top-k or the cap)
@@ -151,13 +154,17 @@ struct FrequentPatterns {
   int64_t size() const { return static_cast<int64_t>(support.size()); }
 };
 
-/// Builds the problem from journeys: points at their CSR and indexes previous occurrences (on the
-/// CPU with ctx.num_threads, for both backends).
+/// Builds the problem from journeys: points at their CSR and, for the GPU backend, indexes
+/// previous occurrences on the device (the CPU miner indexes what it mines itself).
 MiningProblem make_mining_problem(const Context& ctx, const JourneySet& journeys, const PatternOptions& options);
 
 namespace cpu_impl {
 /// Multi-threaded pseudo-projection PrefixSpan: first-level branches are split across threads.
 FrequentPatterns mine_frequent_patterns(const Context& ctx, const MiningProblem& problem);
+/// The same through the general window scan alone, whatever the gap limit (without one the
+/// default counts by last occurrences instead): the reference that path is tested against, and
+/// what journeys of 2^31 events or more are mined with.
+FrequentPatterns mine_frequent_patterns_by_window_scan(const Context& ctx, const MiningProblem& problem);
 }  // namespace cpu_impl
 
 namespace cuda_impl {

@@ -1,10 +1,13 @@
 // SPMF reader: exact parse of a hand-written database, malformed lines, thread invariance, and the
-// real BMS1 / MSNBC databases against the counts in their stats.json.
+// real BMS1 / MSNBC databases against the counts in their stats.json. The direct reader of touch
+// sequences (read_spmf_sequences) against the events reader followed by the journey build and
+// outcome cut: the same journeys, counts and errors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <climits>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -12,7 +15,11 @@
 #include <nlohmann/json.hpp>
 
 #include "journeymap/common.hpp"
+#include "journeymap/context.hpp"
 #include "journeymap/ingest.hpp"
+#include "journeymap/journeys.hpp"
+#include "journeymap/outcome.hpp"
+#include "journeymap/patterns.hpp"
 #include "test_helpers.hpp"
 
 namespace jm {
@@ -204,6 +211,108 @@ TEST(SpmfReaderRealData, Bms1FirstSequence) {
   EXPECT_EQ(events.customer[2], 0u);
   EXPECT_EQ(events.customer[3], 1u);
   EXPECT_EQ(events.timestamp_ms[2], 2000);
+}
+
+// The direct reader's sequences equal the journeys built from read_events_spmf's events with the
+// default journey options and outcome (what `mine` would otherwise build), and its counts agree.
+void expect_sequences_are_built_journeys(const std::string& path, int threads) {
+  SCOPED_TRACE(path + ", " + std::to_string(threads) + " threads");
+  const Context ctx = make_context(Backend::Cpu, threads);
+  IngestResult read = read_events_spmf(path, threads);
+  const OutcomeJourneys built = build_outcome_journeys(ctx, read.events, JourneyOptions{}, OutcomeDefinition{});
+  const SpmfSequences direct = read_spmf_sequences(path, threads);
+  EXPECT_EQ(direct.read.file, read.file);
+  EXPECT_EQ(direct.read.file_bytes, read.file_bytes);
+  EXPECT_EQ(direct.read.rows_read, read.rows_read);
+  EXPECT_EQ(direct.read.line_ends, read.line_ends);
+  EXPECT_EQ(direct.read.events.size(), 0u);
+  const JourneySet& journeys = built.journeys;
+  ASSERT_EQ(direct.sequences.size(), journeys.size());
+  EXPECT_EQ(direct.sequences.offsets.host(), journeys.offsets.host());
+  EXPECT_EQ(direct.sequences.touchpoint.host(), journeys.touchpoint.host());
+  EXPECT_EQ(direct.sequences.converted.host(), journeys.converted.host());
+  EXPECT_EQ(direct.sequences.touchpoints.names(), journeys.touchpoints.names());
+  EXPECT_EQ(direct.sequences.channels.names(), journeys.channels.names());
+}
+
+TEST(SpmfSequences, HandWrittenDatabaseIsItsJourneys) {
+  const std::string text =
+      "@CONVERTED_FROM_TEXT\n# a comment\n10 -1 20 -1 10 -1 -2\n\n% another\n30 -1 -2\r\n-2\n"
+      "  20\t-1   007 -1 -2  \n-2\n-2\n5 -1 5 -1 5 -1 -2\n30 -1 -2";
+  const std::string path = write_file(scratch_dir() / "db.txt", text);
+  const SpmfSequences direct = read_spmf_sequences(path, 2);
+  EXPECT_EQ(direct.read.rows_read, 8);
+  EXPECT_EQ(direct.sequences.offsets.host(), (std::vector<int64_t>{0, 3, 4, 6, 9, 10}));
+  EXPECT_EQ(direct.sequences.touchpoint.host(), (std::vector<int32_t>{0, 1, 0, 2, 1, 3, 4, 4, 4, 2}));
+  EXPECT_EQ(direct.sequences.touchpoints.names(), (std::vector<std::string>{"10", "20", "30", "007", "5"}));
+  for (int threads : {1, 2, 3}) expect_sequences_are_built_journeys(path, threads);
+}
+
+TEST(SpmfSequences, ManyChunksAndBlocksAreTheirJourneys) {
+  std::string text;  // comments and empty sequences scattered through ~40 MB: two blocks and more
+  for (int s = 0; text.size() < (size_t{40} << 20); ++s) {
+    if (s % 1000 == 0) text += "# part " + std::to_string(s) + "\n";
+    if (s % 7 == 3) {
+      text += "-2\n";
+      continue;
+    }
+    for (int e = 0; e <= s % 41; ++e) text += std::to_string((s * 31 + e * 17) % 5003) + " -1 ";
+    text += "-2\n";
+  }
+  const std::string path = write_file(scratch_dir() / "large.txt", text);
+  for (int threads : {1, 3}) expect_sequences_are_built_journeys(path, threads);
+}
+
+TEST(SpmfSequences, SameErrorsAsTheEventsReader) {
+  auto error_of = [](const std::function<void()>& read) {
+    try {
+      read();
+    } catch (const InputError& error) {
+      return error;
+    }
+    ADD_FAILURE() << "no error";
+    return InputError("", -1, "", "", "no error");
+  };
+  const std::vector<std::string> bad_files = {
+      "", "# only comments\n-2\n", "1 -1 -2\n\n1 -1 2 3 -1 -2\n", "1 -1 -2\n2 -1 x -1 -2\n", "1 -1 2 -1\n"};
+  for (const std::string& text : bad_files) {
+    SCOPED_TRACE(text);
+    const std::string path = write_file(scratch_dir() / "bad.txt", text);
+    const InputError expected = error_of([&] { read_events_spmf(path, 2); });
+    const InputError actual = error_of([&] { read_spmf_sequences(path, 2); });
+    EXPECT_EQ(actual.file(), expected.file());
+    EXPECT_EQ(actual.line(), expected.line());
+    EXPECT_EQ(actual.column(), expected.column());
+    EXPECT_EQ(actual.value(), expected.value());
+    EXPECT_EQ(actual.reason(), expected.reason());
+  }
+}
+
+TEST(SpmfSequences, PublicDatabasesAreTheirJourneys) {
+  for (const char* file : {"bms1/BMS1_spmf.txt", "msnbc/MSNBC.txt"}) {
+    const std::string path = shared_data(file);
+    if (path.empty()) GTEST_SKIP() << "shared data not present";
+    expect_sequences_are_built_journeys(path, 2);
+  }
+}
+
+TEST(SpmfSequences, MinedLikeTheBuiltJourneys) {
+  const std::string path = shared_data("bms1/BMS1_spmf.txt");
+  if (path.empty()) GTEST_SKIP() << "shared data not present";
+  const Context ctx = make_context(Backend::Cpu, 2);
+  IngestResult read = read_events_spmf(path, 2);
+  const JourneySet built = build_outcome_journeys(ctx, read.events, JourneyOptions{}, OutcomeDefinition{}).journeys;
+  const JourneySet direct = read_spmf_sequences(path, 2).sequences;
+  PatternOptions options;
+  options.min_support = MinSupport::count(42);
+  const PatternResult expected = mine_patterns(ctx, built, options);
+  const PatternResult actual = mine_patterns(ctx, direct, options);
+  ASSERT_EQ(expected.size(), 27403) << "the pattern count SPMF finds on BMS1 at 42";
+  EXPECT_EQ(actual.offsets, expected.offsets);
+  EXPECT_EQ(actual.items, expected.items);
+  EXPECT_EQ(actual.support, expected.support);
+  EXPECT_EQ(actual.converted_support, expected.converted_support);
+  EXPECT_EQ(actual.n_journeys, expected.n_journeys);
 }
 
 }  // namespace
