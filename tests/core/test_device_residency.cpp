@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "host/patterns/sequence_index.hpp"
 #include "journeymap/anomalies.hpp"
 #include "journeymap/common.hpp"
 #include "journeymap/device_resources.hpp"
@@ -65,8 +66,10 @@ TEST(DeviceResidentJourneys, PrefixSpanMinesTheCsrTheGpuBuilt) {
   const jm::MiningProblem on_gpu = jm::make_mining_problem(gpu, resident, options);
   EXPECT_TRUE(on_gpu.previous_same_item.on_device());
   const JourneySet host_copy = resident;
-  const jm::MiningProblem on_cpu = jm::make_mining_problem(cpu, host_copy, options);
-  EXPECT_EQ(on_gpu.previous_same_item.host(), on_cpu.previous_same_item.host());
+  const std::vector<int64_t> on_cpu = jm::patterns_detail::index_previous_same_item(
+      cpu.num_threads, host_copy.offsets.data(), host_copy.size(), host_copy.touchpoint.data(),
+      host_copy.touchpoints.size());
+  EXPECT_EQ(on_gpu.previous_same_item.host(), on_cpu);
 
   const auto uploaded_by = [&](const JourneySet& journeys) {
     const int64_t before = uploaded_bytes(gpu);
