@@ -75,21 +75,34 @@ bool CanonicalLess::operator()(int64_t a, int64_t b) const {
 }
 
 std::vector<int64_t> canonical_order(const PatternBatch& batch, int num_threads) {
-  // Support and length packed in one key held beside the index, so most comparisons read no
-  // pattern; the items are read only on ties. With threads, two halves are sorted at once and merged.
+  // Support, length and the first two items packed in two keys held beside the index, so most
+  // comparisons read no pattern (supports and lengths tie often: small integers); the rest of the
+  // items are read only when all of that ties. With threads, two halves are sorted at once and merged.
   struct Keyed {
-    uint64_t key;  // support descending, then length ascending
+    uint64_t key;   // support descending, then length ascending
+    uint64_t head;  // the first two items (ids are >= 0; a missing one reads 0, only ever compared
+                    // with another pattern of the same length)
     int64_t index;
   };
   const int64_t n = batch.size();
   std::vector<Keyed> keyed(static_cast<size_t>(n));
   for (int64_t p = 0; p < n; ++p) {
     const auto support = static_cast<uint64_t>(std::min<int64_t>(batch.support[p], int64_t{0xFFFFFFFF}));
-    const auto length = static_cast<uint64_t>(batch.offsets[p + 1] - batch.offsets[p]);
-    keyed[static_cast<size_t>(p)] = {((0xFFFFFFFFull - support) << 32) | std::min<uint64_t>(length, 0xFFFFFFFF), p};
+    const int64_t begin = batch.offsets[p];
+    const auto length = static_cast<uint64_t>(batch.offsets[p + 1] - begin);
+    const uint64_t first =
+        length > 0 ? static_cast<uint32_t>(batch.items[static_cast<size_t>(begin)]) : uint64_t{0};
+    const uint64_t second =
+        length > 1 ? static_cast<uint32_t>(batch.items[static_cast<size_t>(begin) + 1]) : uint64_t{0};
+    keyed[static_cast<size_t>(p)] = {((0xFFFFFFFFull - support) << 32) | std::min<uint64_t>(length, 0xFFFFFFFF),
+                                     (first << 32) | second, p};
   }
   const CanonicalLess items_less{batch};
-  auto less = [&](const Keyed& a, const Keyed& b) { return a.key != b.key ? a.key < b.key : items_less(a.index, b.index); };
+  auto less = [&](const Keyed& a, const Keyed& b) {
+    if (a.key != b.key) return a.key < b.key;
+    if (a.head != b.head) return a.head < b.head;
+    return items_less(a.index, b.index);
+  };
   const auto middle = keyed.begin() + (num_threads > 1 ? n / 2 : n);
   parallel_for(2, num_threads, [&](int64_t half) {
     if (half == 0) std::sort(keyed.begin(), middle, less);
