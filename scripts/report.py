@@ -388,10 +388,6 @@ def section_paths(r):
     frequent = [i for i in range(len(paths)) if n[i] >= floor]
     by_conv = sorted((i for i in frequent if c[i] > 0), key=lambda i: (-c[i], paths[i]))[:10]
     by_loss = sorted((i for i in frequent if n[i] > c[i]), key=lambda i: (-(n[i] - c[i]), paths[i]))[:10]
-    fig = path_bars([paths[i] for i in by_conv], [int(c[i]) for i in by_conv], "#10b981", "conversions")
-    fig2 = path_bars([paths[i] for i in by_loss], [int(n[i] - c[i]) for i in by_loss], "#e11d48", "abandoned journeys")
-    fig.update_layout(title="Top paths to conversion", xaxis_title="conversions")
-    fig2.update_layout(title="Top paths to abandonment", xaxis_title="abandoned journeys")
     sentences = []
     if frequent and math.isfinite(r.average_rate) and r.average_rate > 0:
         best = max(frequent, key=lambda i: (rate[i], n[i]))
@@ -401,8 +397,14 @@ def section_paths(r):
         tail = "none of them convert" if c[worst] == 0 else f"only {fmt_pct(rate[worst])} of its journeys convert"
         sentences.append(f"The most common abandoned path is {paths[worst]}: {fmt_int(n[worst] - c[worst])} "
                          f"journeys abandon on it, and {tail}.")
-    sentences.append(f"Charts and table show complete paths followed by at least {fmt_int(floor)} journeys "
-                     f"({fmt_int(len(frequent))} such paths); hover a bar for its full path.")
+    if frequent:
+        sentences.append(f"Charts and table show complete paths followed by at least {fmt_int(floor)} journeys "
+                         f"({fmt_int(len(frequent))} such paths); hover a bar for its full path.")
+    else:
+        # Nothing to rank: say so instead of drawing empty charts.
+        sentences.append(f"No complete path is followed by {fmt_int(floor)} journeys or more (the most common by "
+                         f"{fmt_int(int(n.max()))}): too few journeys to rank paths to conversion or "
+                         f"abandonment.")
     ct = attr(r.f["flows"], "conversion_touchpoint", "")
     if ct:
         sentences.append(f"Paths are the touches of a journey; the conversion event ({ct}) is the outcome, not part "
@@ -412,8 +414,22 @@ def section_paths(r):
         top_share = ratio(int(n.max()), int(attr(r.f["flows"], "n_journeys", n.sum())))
         sentences.append(f"There are {fmt_int(distinct)} distinct complete paths; the single most common covers "
                          f"{fmt_pct(top_share)} of journeys.")
-    body = (f'<div class="grid2">{r.figure(fig, 420)}{r.figure(fig2, 420)}</div>'
-            + variant_table([(paths[i], n[i], c[i], rate[i]) for i in sorted(frequent, key=lambda i: (-n[i], paths[i]))[:10]]))
+    charts = []
+    if by_conv:
+        fig = path_bars([paths[i] for i in by_conv], [int(c[i]) for i in by_conv], "#10b981", "conversions")
+        fig.update_layout(title="Top paths to conversion", xaxis_title="conversions")
+        charts.append(r.figure(fig, 420))
+    if by_loss:
+        fig2 = path_bars([paths[i] for i in by_loss], [int(n[i] - c[i]) for i in by_loss], "#e11d48",
+                         "abandoned journeys")
+        fig2.update_layout(title="Top paths to abandonment", xaxis_title="abandoned journeys")
+        charts.append(r.figure(fig2, 420))
+    body = ""
+    if charts:
+        body += f'<div class="grid2">{"".join(charts)}</div>' if len(charts) == 2 else charts[0]
+    if frequent:
+        body += variant_table([(paths[i], n[i], c[i], rate[i])
+                               for i in sorted(frequent, key=lambda i: (-n[i], paths[i]))[:10]])
     r.section("paths", "Paths to conversion and to abandonment", sentences, body)
 
 

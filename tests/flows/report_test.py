@@ -239,6 +239,26 @@ def main():
             assert needle in dom2, f"missing from {extra_page}: {needle!r}"
     assert "How journeys flow" not in open(bare_page, encoding="utf-8").read()
 
+    # A tiny log: no complete path reaches the floor of 20 journeys, so the paths section says so in
+    # words and draws no empty chart or table.
+    tiny_events, tiny_result, tiny_page = (os.path.join(out, n) for n in ("tiny.csv", "tiny.h5", "tiny.html"))
+    run([a.journeymap, "generate", "--journeys", "30", "--seed", "5", "--out", tiny_events, "--threads", "2"])
+    run([a.journeymap, "run", "--input", tiny_events, "--out", tiny_result, "--device", "cpu", "--threads", "2",
+         "--quiet"])
+    run([a.flows_tool, "report", tiny_result, "-o", tiny_page])
+    tiny_dom = chromium(["--dump-dom", "file://" + tiny_page], out).stdout
+    assert 'data-jm-errors="' not in tiny_dom, "script errors in the tiny log's report"
+    want = re.search(r'data-jm-expected="(\d+)"', tiny_dom).group(1)
+    assert f'data-jm-rendered="{want}"' in tiny_dom, "charts did not all render in the tiny log's report"
+    paths_section = re.search(r'<section id="paths">(.*?)</section>', tiny_dom, re.S).group(1)
+    with h5py.File(tiny_result, "r") as f:
+        most_common = int(f["flows/variants/journeys"][()].max())
+    assert most_common < 20, f"the tiny log's most common path has {most_common} journeys"
+    assert (f"No complete path is followed by 20 journeys or more (the most common by {most_common})"
+            in paths_section), "the paths section does not say why it ranks no path"
+    assert "main-svg" not in paths_section and "<table" not in paths_section, \
+        "the paths section draws an empty chart or table"
+
     shot_run = chromium([f"--screenshot={shot}", "--window-size=1400,5200", "file://" + page], out)
     assert shot_run.returncode == 0 and os.path.getsize(shot) > 50_000, "screenshot failed or is blank"
     print(f"OK: {expected} charts rendered, key numbers present; screenshot {shot}")
