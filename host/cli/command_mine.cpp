@@ -61,8 +61,11 @@ bool spmf_sequences_are_journeys(const RunConfig& config) {
   const JourneyOptions& journeys = config.journeys;
   if (journeys.max_length != 0 || !(journeys.session_gap_seconds == 0.0 || journeys.session_gap_seconds >= 1.0))
     return false;
+  // Without outcome events every journey's label is "none": positive only when the model predicts
+  // "converted" (the default) is `converted` all 0, as the direct reader writes it; any other
+  // positive label is the general path's to refuse or apply.
   const OutcomeDefinition outcome = effective_outcome(config);
-  if (!outcome.only_flag_column() || outcome.window_days != 0.0) return false;
+  if (!outcome.only_flag_column() || outcome.window_days != 0.0 || outcome.positive != "converted") return false;
   std::error_code error;
   if (!std::filesystem::is_regular_file(config.input_path, error)) return false;
   return config.input_format == InputFormat::Spmf ||

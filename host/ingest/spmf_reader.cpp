@@ -120,8 +120,9 @@ class SpmfChunk {
     return false;
   }
 
-  // Grammar: (item -1)* -2, one item per itemset. Events are appended only once the whole line is
-  // valid, so an error leaves nothing half-parsed (the reader throws anyway).
+  // Grammar: (item -1)* -2, one item per itemset. Items are appended as they are parsed and a
+  // sequence is recorded only once its line is valid; a bad line stops the chunk with its error
+  // (and the reader throws), so a half-parsed line is never used.
   bool parse_sequence(std::string_view row, int64_t line) {
     const size_t events_before = items_.size();
     std::string_view pending_item;  // item of the open itemset
@@ -224,7 +225,8 @@ struct BlockLayout {
 // Reads the lines that begin in [share_begin, share_end) of the file block by block: parses each
 // block's line-aligned chunks on all threads, stops at the first bad line (numbered in the file),
 // gives every chunk's items their ids in `touchpoints` and hands the chunks with their layout to
-// `take_block(chunks, layout)` (the first layout.chunks() chunks hold the block). Fills the counts of `result` (lines, sequences, bytes).
+// `take_block(chunks, layout)` (the first layout.chunks() chunks hold the block). Fills the counts
+// of `result` (lines, sequences, bytes).
 template <typename TakeBlock>
 void read_spmf_blocks(const std::string& path, int num_threads, uint64_t share_begin, uint64_t share_end,
                       IngestResult& result, Vocabulary& touchpoints, int32_t channel_id, TakeBlock&& take_block) {

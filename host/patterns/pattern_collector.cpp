@@ -81,7 +81,7 @@ std::vector<int64_t> canonical_order(const PatternBatch& batch, int num_threads)
   struct Keyed {
     uint64_t key;   // support descending, then length ascending
     uint64_t head;  // the first two items (ids are >= 0; a missing one reads 0, only ever compared
-                    // with another pattern of the same length)
+                    // with another pattern of the same support and length)
     int64_t index;
   };
   const int64_t n = batch.size();
@@ -100,7 +100,8 @@ std::vector<int64_t> canonical_order(const PatternBatch& batch, int num_threads)
   const CanonicalLess items_less{batch};
   auto less = [&](const Keyed& a, const Keyed& b) {
     if (a.key != b.key) return a.key < b.key;
-    if (a.head != b.head) return a.head < b.head;
+    // Supports of 2^32 or more (sums over batches or processes) share one clamped key: compared in full.
+    if ((a.key >> 32) != 0 && a.head != b.head) return a.head < b.head;
     return items_less(a.index, b.index);
   };
   const auto middle = keyed.begin() + (num_threads > 1 ? n / 2 : n);

@@ -166,8 +166,10 @@ constexpr int64_t kFlushPatterns = 4096;
 // msnbc, which favours scanning, and sign, leviathan and kosarak, which favour the search).
 constexpr int64_t kScanFactor = 4;
 constexpr int64_t kScanSlack = 16;
-// The root is projected on all threads when it holds at least this many journeys.
+// The root is projected on all threads when it holds at least this many journeys, in at most
+// 4 parts per thread and kMaxPartProjections part projections (72 bytes each before any end).
 constexpr int64_t kMinGroupsPerPart = 1 << 14;
+constexpr int64_t kMaxPartProjections = int64_t{1} << 20;
 
 /// Mines the branches below prefixes, depth-first, with per-worker scratch indexed by item.
 template <bool kGapLimited>
@@ -207,7 +209,7 @@ class BranchMiner {
   /// Returns the frequent items, as count_extensions does.
   std::vector<int32_t> count_root(int threads) {
     const int64_t n = db_.n_journeys;
-    const int64_t n_events = n == 0 ? 0 : db_.offsets[n];
+    const int64_t n_events = n <= 0 ? 0 : db_.offsets[n];
     const size_t n_items = support_.size();
     // A part's tallies are three arrays the size of the vocabulary: one part for huge vocabularies.
     const int64_t parts =
@@ -251,8 +253,12 @@ class BranchMiner {
     for (size_t c = 0; c < grow.size(); ++c) child_slot_[grow[c]] = static_cast<int32_t>(c);
     std::vector<Proj> children(grow.size());
     const int64_t groups = projection.groups();
-    const int64_t parts = threads > 1 && groups >= kMinGroupsPerPart ? int64_t{threads} * 4 : 1;
-    if (parts == 1) {
+    // Each part holds a projection per growing item: bounded for huge vocabularies.
+    const int64_t parts =
+        threads > 1 && groups >= kMinGroupsPerPart
+            ? std::min<int64_t>(int64_t{threads} * 4, kMaxPartProjections / std::max<int64_t>(1, grow.size()))
+            : 1;
+    if (parts <= 1) {
       for (size_t c = 0; c < grow.size(); ++c) children[c].reserve(grow_support_[c]);
       project_range(projection, 0, groups, children, window_gap);
     } else {

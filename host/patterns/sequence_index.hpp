@@ -22,7 +22,7 @@ struct LastOccurrences {
   std::vector<int32_t> positions;  ///< [n_entries] last occurrence of the entry's item (descending in a sequence)
   std::vector<int32_t> items;      ///< [n_entries] the entry's item
   /// [n_entries] where entry k's occurrences end, counted from its sequence's first event; they
-  /// begin where the sequence's previous entry's end (0 for its first entry)
+  /// begin where the previous entry's occurrences end (0 for the sequence's first entry)
   std::vector<int32_t> occurrence_end;
   /// [n_events] every event's position in its sequence, grouped by entry, ascending within an entry
   /// (a sequence's groups fill exactly its own event range)

@@ -104,6 +104,45 @@ TEST(CliEndToEnd, MiningInBatchesOfCustomersGivesThePatternsOfAllAtOnce) {
   EXPECT_EQ(c.read_int32("/patterns/items"), d.read_int32("/patterns/items"));
 }
 
+// `mine` reads an SPMF file straight into its sequences when nothing could change its journeys
+// (/meta then lists no journeys stage), and builds them through the event table otherwise: a
+// setting that changes nothing (case attributes) gives the same patterns, one that cuts journeys
+// (a session gap under the 1 s between events) or a positive label no event carries behaves as
+// the general path always did.
+TEST(CliEndToEnd, MineReadsAnSpmfFileStraightOnlyWhenItsJourneysCannotChange) {
+  const fs::path dir = jm::testing::scratch_dir();
+  const std::string spmf = (dir / "db.txt").string();
+  std::ofstream(spmf) << "# comment\n1 -1 2 -1 3 -1 -2\n2 -1 3 -1 -2\n-2\n1 -1 3 -1 3 -1 -2\n1 -1 2 -1 -2";
+  const std::string attributes = (dir / "attributes.csv").string();
+  std::ofstream(attributes) << "id,x\n1,0.5\n";
+  const std::string common = " --input " + spmf + " --min-support 2 --device cpu --threads 2 --quiet";
+  auto mine = [&](const std::string& name, const std::string& extra) {
+    return run_cli("mine" + common + extra + " --out " + (dir / name).string());
+  };
+  ASSERT_EQ(mine("direct.h5", "").exit_code, 0);
+  ASSERT_EQ(mine("general.h5", " --case-attributes " + attributes).exit_code, 0);
+  const jm::ResultReader direct((dir / "direct.h5").string()), general((dir / "general.h5").string());
+  EXPECT_EQ(direct.read_strings("/meta/stage_names"), (std::vector<std::string>{"ingest", "patterns"}));
+  EXPECT_EQ(general.read_strings("/meta/stage_names"),
+            (std::vector<std::string>{"ingest", "journeys", "patterns"}));
+  EXPECT_EQ(direct.read_int64("/patterns/support"), general.read_int64("/patterns/support"));
+  EXPECT_EQ(direct.read_int32("/patterns/items"), general.read_int32("/patterns/items"));
+  EXPECT_EQ(direct.read_int64("/patterns/offsets"), general.read_int64("/patterns/offsets"));
+  EXPECT_EQ(direct.read_strings("/vocab/touchpoints"), general.read_strings("/vocab/touchpoints"));
+
+  // Every event its own journey: only single items can be frequent.
+  ASSERT_EQ(mine("split.h5", " --session-gap 0.5").exit_code, 0);
+  const jm::ResultReader split((dir / "split.h5").string());
+  EXPECT_EQ(split.read_strings("/meta/stage_names"), (std::vector<std::string>{"ingest", "journeys", "patterns"}));
+  const std::vector<int64_t> offsets = split.read_int64("/patterns/offsets");
+  for (size_t p = 1; p < offsets.size(); ++p) EXPECT_EQ(offsets[p] - offsets[p - 1], 1);
+
+  const CommandResult refused = mine("positive.h5", " --positive approved");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("approved"), std::string::npos) << refused.output;
+  EXPECT_FALSE(fs::exists(dir / "positive.h5"));
+}
+
 TEST(CliEndToEnd, AShortGeneratedPeriodKeepsItsSpikeInside) {
   const fs::path dir = jm::testing::scratch_dir();
   const std::string events = (dir / "events.csv").string();

@@ -265,28 +265,36 @@ INSTANTIATE_TEST_SUITE_P(Backends, PrefixSpanTest, ::testing::Values(Backend::Cp
 // Without a gap limit the CPU miner counts by each journey's last occurrences, projects by a
 // short scan or a search in an item's occurrences, drops infrequent items and splits the root
 // across threads; the general window scan on one thread does none of that. On journeys long
-// enough for the search, with rare items to drop and more journeys than the root splits, both find
-// the same.
+// enough for the search, with rare items to drop (about 10% of the events) and more journeys than
+// the root splits, both find the same. With a gap limit the split root must change nothing either.
 TEST(PrefixSpanCpu, LastOccurrenceMinerEqualsTheWindowScan) {
   std::mt19937 random(7);
   std::vector<Sequence> sequences(20000);
   std::vector<uint8_t> converted(sequences.size());
-  const int32_t n_items = 60;  // items 0..4 common, the rest rare
+  const int32_t n_items = 2000;  // items 0..4 common, the rest rare (each in a few dozen journeys)
+  auto rare = [&] { return 5 + static_cast<int32_t>(random() % (n_items - 5)); };
   for (size_t j = 0; j < sequences.size(); ++j) {
     if (j % 10 == 0) {  // long: mostly item 0, so where items 1..4 fall decides which patterns it holds
       const int length = 100 + static_cast<int>(random() % 100);
-      for (int k = 0; k < length; ++k)
-        sequences[j].push_back(random() % 8 == 0 ? 1 + static_cast<int32_t>(random() % 4) : 0);
+      for (int k = 0; k < length; ++k) {
+        const uint32_t draw = random() % 80;
+        sequences[j].push_back(draw < 8 ? rare() : draw < 18 ? 1 + static_cast<int32_t>(random() % 4) : 0);
+      }
     } else {
       const int length = 1 + static_cast<int>(random() % 8);
       for (int k = 0; k < length; ++k)
-        sequences[j].push_back(random() % 10 == 0 ? 5 + static_cast<int32_t>(random() % 55)
-                                                  : static_cast<int32_t>(random() % 5));
+        sequences[j].push_back(random() % 10 == 0 ? rare() : static_cast<int32_t>(random() % 5));
     }
     converted[j] = random() % 4 == 0;
   }
   const JourneySet journeys = testing::journeys_from(sequences, n_items, converted);
   const Context one_thread = make_context(Backend::Cpu, 1);  // the reference: no work split at all
+  auto expect_same = [](const FrequentPatterns& actual, const FrequentPatterns& expected) {
+    EXPECT_EQ(actual.offsets, expected.offsets);
+    EXPECT_EQ(actual.items, expected.items);
+    EXPECT_EQ(actual.support, expected.support);
+    EXPECT_EQ(actual.converted_support, expected.converted_support);
+  };
   for (int64_t min_count : {100, 2000}) {
     const MiningProblem reference_problem = make_mining_problem(one_thread, journeys, options_with(min_count, 5));
     const FrequentPatterns expected = cpu_impl::mine_frequent_patterns_by_window_scan(one_thread, reference_problem);
@@ -294,14 +302,17 @@ TEST(PrefixSpanCpu, LastOccurrenceMinerEqualsTheWindowScan) {
     for (int threads : {1, 3}) {
       SCOPED_TRACE(std::to_string(threads) + " threads, min count " + std::to_string(min_count));
       const Context ctx = make_context(Backend::Cpu, threads);
-      const FrequentPatterns actual =
-          cpu_impl::mine_frequent_patterns(ctx, make_mining_problem(ctx, journeys, options_with(min_count, 5)));
-      EXPECT_EQ(actual.offsets, expected.offsets);
-      EXPECT_EQ(actual.items, expected.items);
-      EXPECT_EQ(actual.support, expected.support);
-      EXPECT_EQ(actual.converted_support, expected.converted_support);
+      expect_same(cpu_impl::mine_frequent_patterns(ctx, make_mining_problem(ctx, journeys, options_with(min_count, 5))),
+                  expected);
     }
   }
+  const PatternOptions gap_limited = options_with(100, 4, 2);
+  const FrequentPatterns expected =
+      cpu_impl::mine_frequent_patterns(one_thread, make_mining_problem(one_thread, journeys, gap_limited));
+  ASSERT_GT(expected.size(), 10);
+  const Context three_threads = make_context(Backend::Cpu, 3);
+  expect_same(cpu_impl::mine_frequent_patterns(three_threads, make_mining_problem(three_threads, journeys, gap_limited)),
+              expected);
 }
 
 TEST(PatternOptionsTest, MinSupportParsing) {
