@@ -47,9 +47,8 @@ struct SequenceDatabase {
 
   // Without a gap limit: each journey's last occurrences, latest first, positions counted from
   // the journey's first event (null until indexed; sequence_index.hpp).
-  const int64_t* last_offsets = nullptr;    ///< [n_journeys + 1]
-  const int32_t* last_positions = nullptr;
-  const int32_t* last_items = nullptr;
+  const patterns_detail::LastOccurrences::Start* starts = nullptr;  ///< [n_journeys + 1]
+  const patterns_detail::LastOccurrences::Entry* last = nullptr;    ///< [n_entries]
   const int32_t* occurrence_end = nullptr;  ///< [n_entries]
   const int32_t* occurrences = nullptr;     ///< [n_events] grouped by entry, ascending
 
@@ -66,9 +65,8 @@ struct SequenceDatabase {
 
   void index_last_occurrences(int32_t n_items, int num_threads) {
     last_storage = patterns_detail::index_last_occurrences(num_threads, offsets, n_journeys, items, n_items);
-    last_offsets = last_storage.offsets.data();
-    last_positions = last_storage.positions.data();
-    last_items = last_storage.items.data();
+    starts = last_storage.starts.data();
+    last = last_storage.entries.data();
     occurrence_end = last_storage.occurrence_end.data();
     occurrences = last_storage.occurrences.data();
   }
@@ -329,15 +327,14 @@ class BranchMiner {
   [[gnu::noinline]] void count_by_last_occurrences(const Proj& projection, ItemCounter& counter) {
     for (int64_t g = 0; g < projection.groups(); ++g) {
       const int32_t j = projection.journey[g];
-      const int64_t begin = db_.last_offsets[j];
-      const int32_t* positions = db_.last_positions + begin;
-      const int32_t* items = db_.last_items + begin;
-      const int64_t n_last = db_.last_offsets[j + 1] - begin;
+      const int64_t begin = db_.starts[j].entry;
+      const auto* entries = db_.last + begin;
+      const int64_t n_last = db_.starts[j + 1].entry - begin;
       if (db_.converted[j]) {
-        pattern_rules::for_each_item_after(positions, items, n_last, projection.ends[g],
+        pattern_rules::for_each_item_after(entries, n_last, projection.ends[g],
                                            [&](int32_t item) { counter.add_converted(item); });
       } else {
-        pattern_rules::for_each_item_after(positions, items, n_last, projection.ends[g],
+        pattern_rules::for_each_item_after(entries, n_last, projection.ends[g],
                                            [&](int32_t item) { counter.add(item); });
       }
     }
@@ -421,15 +418,16 @@ class BranchMiner {
     for (int64_t g = first_group; g < end_group; ++g) {
       const int32_t j = projection.journey[g];
       const int32_t end = projection.ends[g];  // from the journey's first event
-      const int64_t begin = db_.last_offsets[j];
-      const int64_t n_last = db_.last_offsets[j + 1] - begin;
-      const int32_t* positions = db_.last_positions + begin;
-      const int32_t* items = db_.last_items + begin;
+      const auto* start = db_.starts + j;  // this journey's and the next one's
+      const int64_t begin = start[0].entry;
+      const int64_t n_last = start[1].entry - begin;
+      const auto* entries = db_.last + begin;
       int64_t wanted = 0, n_after = 0;
-      for (; n_after < n_last && positions[n_after] > end; ++n_after) wanted += child_slot_[items[n_after]] >= 0;
+      for (; n_after < n_last && entries[n_after].position > end; ++n_after)
+        wanted += child_slot_[entries[n_after].item] >= 0;
       if (wanted == 0) continue;
-      const int64_t first_event = db_.offsets[j];
-      const int64_t suffix = db_.offsets[j + 1] - 1 - first_event - end;
+      const int64_t first_event = start[0].event;
+      const int64_t suffix = start[1].event - 1 - first_event - end;
       if (suffix <= kScanFactor * wanted + kScanSlack) {
         const int32_t* journey_items = db_.items + first_event;
         for (int32_t q = end + 1; wanted > 0; ++q) {  // each wanted item occurs after `end`
@@ -444,7 +442,7 @@ class BranchMiner {
       const int32_t* occurrences = db_.occurrences + first_event;
       const int32_t* occurrence_end = db_.occurrence_end + begin;
       for (int64_t k = 0; k < n_after; ++k) {
-        const int32_t slot = child_slot_[items[k]];
+        const int32_t slot = child_slot_[entries[k].item];
         if (slot < 0) continue;
         const int32_t occurrence_begin = k == 0 ? 0 : occurrence_end[k - 1];
         children[slot].add_end(j, pattern_rules::first_occurrence_after(occurrences + occurrence_begin,

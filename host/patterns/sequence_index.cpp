@@ -40,7 +40,7 @@ bool fits_relative_positions(const int64_t* offsets, int64_t n_sequences) {
 LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, int64_t n_sequences,
                                        const int32_t* items, int32_t n_items) {
   LastOccurrences out;
-  out.offsets.assign(static_cast<size_t>(n_sequences + 1), 0);
+  std::vector<int64_t> entry_offsets(static_cast<size_t>(n_sequences + 1), 0);
   const int threads = std::max(1, num_threads);
   const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_sequences, int64_t{threads} * 8));
   // Walks each sequence backwards: an event is its item's last occurrence when the item has not
@@ -52,7 +52,7 @@ LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, 
     std::vector<int64_t> entry_of(static_cast<size_t>(n_items), 0);  // global entry of the item in this sequence
     for (int64_t s = first; s < last; ++s) {
       const int64_t first_event = offsets[s];
-      const int64_t entries_begin = fill ? out.offsets[s] : 0;
+      const int64_t entries_begin = fill ? entry_offsets[s] : 0;
       int64_t entry = entries_begin;
       for (int64_t e = offsets[s + 1] - 1; e >= first_event; --e) {
         const int32_t item = items[e];
@@ -63,14 +63,13 @@ LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, 
         seen_in[item] = s;
         if (fill) {
           entry_of[item] = entry;
-          out.positions[entry] = static_cast<int32_t>(e - first_event);
-          out.items[entry] = item;
+          out.entries[entry] = {static_cast<int32_t>(e - first_event), item};
           out.occurrence_end[entry] = 1;
         }
         ++entry;
       }
       if (!fill) {
-        out.offsets[s + 1] = entry;
+        entry_offsets[s + 1] = entry;
         continue;
       }
       // Counts -> begins, then the positions ascending; each entry's slot ends one past its group.
@@ -86,13 +85,14 @@ LastOccurrences index_last_occurrences(int num_threads, const int64_t* offsets, 
     }
   };
   parallel_for(n_chunks, threads, [&](int64_t chunk) { walk(chunk, false); });
-  std::partial_sum(out.offsets.begin(), out.offsets.end(), out.offsets.begin());
-  const auto n_entries = static_cast<size_t>(out.offsets.back());
-  out.positions.resize(n_entries);
-  out.items.resize(n_entries);
+  std::partial_sum(entry_offsets.begin(), entry_offsets.end(), entry_offsets.begin());
+  const auto n_entries = static_cast<size_t>(entry_offsets.back());
+  out.entries.resize(n_entries);
   out.occurrence_end.resize(n_entries);
   out.occurrences.resize(static_cast<size_t>(offsets[n_sequences]));
   parallel_for(n_chunks, threads, [&](int64_t chunk) { walk(chunk, true); });
+  out.starts.resize(static_cast<size_t>(n_sequences + 1));
+  for (int64_t s = 0; s <= n_sequences; ++s) out.starts[static_cast<size_t>(s)] = {entry_offsets[s], offsets[s]};
   return out;
 }
 

@@ -18,9 +18,18 @@ std::vector<int64_t> index_previous_same_item(int num_threads, const int64_t* of
 /// count from the sequence's first event, in 32 bits (half the memory traffic of absolute ones):
 /// every sequence must hold fewer than 2^31 events (fits_relative_positions).
 struct LastOccurrences {
-  std::vector<int64_t> offsets;    ///< [n_sequences + 1] range of each sequence's entries
-  std::vector<int32_t> positions;  ///< [n_entries] last occurrence of the entry's item (descending in a sequence)
-  std::vector<int32_t> items;      ///< [n_entries] the entry's item
+  /// One entry: an item and its last occurrence in the sequence (read together, so side by side).
+  struct Entry {
+    int32_t position;
+    int32_t item;
+  };
+  /// Where a sequence's entries and events begin (side by side: a visit reads both).
+  struct Start {
+    int64_t entry;
+    int64_t event;
+  };
+  std::vector<Start> starts;    ///< [n_sequences + 1] sequence s: entries [starts[s].entry, starts[s + 1].entry)
+  std::vector<Entry> entries;   ///< [n_entries] latest last occurrence first within a sequence
   /// [n_entries] where entry k's occurrences end, counted from its sequence's first event; they
   /// begin where the previous entry's occurrences end (0 for the sequence's first entry)
   std::vector<int32_t> occurrence_end;

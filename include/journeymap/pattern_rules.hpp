@@ -68,12 +68,11 @@ JM_HD inline void for_each_window_event(const int64_t* ends, int64_t n_ends, int
 /// Without a gap limit, the items that extend a prefix whose embedding ends at `end` in one journey
 /// are exactly the items whose last occurrence in the journey lies after `end` (the last-position
 /// rule of LAPIN, Yang et al. 2005). Calls `visit(item)` once per such item, reading only the
-/// journey's last occurrences (latest first: `last_positions[0..n_last)`, `last_items`), never
-/// its repeats. Positions and `end` count alike (from the journey's start, or absolute).
-template <typename Position, typename Visit>
-JM_HD inline void for_each_item_after(const Position* last_positions, const int32_t* last_items, int64_t n_last,
-                                      Position end, Visit&& visit) {
-  for (int64_t k = 0; k < n_last && last_positions[k] > end; ++k) visit(last_items[k]);
+/// journey's last occurrences (`entries[0..n_last)`, each with a `position` and an `item`, latest
+/// first), never its repeats. Positions and `end` count alike (from the journey's start, or absolute).
+template <typename Entry, typename Position, typename Visit>
+JM_HD inline void for_each_item_after(const Entry* entries, int64_t n_last, Position end, Visit&& visit) {
+  for (int64_t k = 0; k < n_last && entries[k].position > end; ++k) visit(entries[k].item);
 }
 
 /// Without a gap limit: the first of an item's occurrences (ascending positions, `n` of them, the
