@@ -9,14 +9,18 @@ speed-up (SPMF seconds / ours).
 SPMF's figures are the reference column of docs/benchmarks.md ("PrefixSpan against SPMF"): SPMF 2.66
 PrefixSpan (Java, one thread, JVM start included) measured on a 2-core machine of the kind this
 project builds on. SPMF is not on PyPI or Debian; with --spmf-jar (and java) the script runs it
-beside journeymap instead, on the same machine, and checks that both return the same patterns.
+beside journeymap instead, on the same machine, and checks that both return the same patterns;
+--spmf-command does the same through another entry point (SPMF's AlgoPrefixSpan compiled from its
+source with a small main, for instance).
 
 usage: scripts/bench_prefixspan_spmf.py [--journeymap build/journeymap] [--data ../shared/data]
-           [--repeat 3] [--case fifa/FIFA.txt:2045 ...] [--spmf-jar spmf.jar] [--threads 0]
+           [--repeat 3] [--case fifa/FIFA.txt:2045 ...] [--spmf-jar spmf.jar | --spmf-command CMD]
+           [--threads 0]
 """
 import argparse
 import math
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -88,6 +92,11 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the median is reported")
     parser.add_argument("--threads", type=int, default=0, help="journeymap --threads (0 = all cores)")
     parser.add_argument("--spmf-jar", help="run SPMF here too (java -jar SPMF_JAR run PrefixSpan ...)")
+    parser.add_argument("--spmf-command",
+                        help="run SPMF here too through another entry point: a command with {input}, {min_count} "
+                             "and {output} in it, e.g. 'java -cp CLASSES RunPrefixSpan {input} {min_count} {output}' "
+                             "for a build of SPMF's AlgoPrefixSpan whose main calls runAlgorithm(input, output, "
+                             "min_count); its output is SPMF's pattern file")
     args = parser.parse_args()
 
     cases = args.case or list(SPMF_REFERENCE)
@@ -107,14 +116,18 @@ def main():
             spmf_s, spmf_mb, check = (reference[1], reference[2], "") if reference else (None, None, "")
             if reference and len(ours) != reference[0]:
                 check = "pattern count differs from SPMF's %d" % reference[0]
-            if args.spmf_jar:
-                # SPMF takes a fraction; the smallest fraction whose ceil(f * n) is min_count.
-                n = count_sequences(path)
-                fraction = (int(min_count) - 0.5) / n
-                assert math.ceil(fraction * n) == int(min_count)
+            if args.spmf_jar or args.spmf_command:
                 spmf_out = os.path.join(work, "spmf.txt")
-                spmf_cmd = ["java", "-Xmx8g", "-jar", args.spmf_jar, "run", "PrefixSpan", path, spmf_out,
-                            "%.10f%%" % (fraction * 100)]
+                if args.spmf_command:
+                    spmf_cmd = [part.format(input=path, min_count=min_count, output=spmf_out)
+                                for part in shlex.split(args.spmf_command)]
+                else:
+                    # SPMF's jar takes a fraction; the smallest fraction whose ceil(f * n) is min_count.
+                    n = count_sequences(path)
+                    fraction = (int(min_count) - 0.5) / n
+                    assert math.ceil(fraction * n) == int(min_count)
+                    spmf_cmd = ["java", "-Xmx8g", "-jar", args.spmf_jar, "run", "PrefixSpan", path, spmf_out,
+                                "%.10f%%" % (fraction * 100)]
                 spmf_runs = [run(spmf_cmd) for _ in range(args.repeat)]
                 spmf_s = statistics.median(r[0] for r in spmf_runs)
                 spmf_mb = max(r[1] for r in spmf_runs)
@@ -122,7 +135,7 @@ def main():
             rows.append((case, len(ours), spmf_s, ours_s, spmf_mb, ours_mb, check))
             print("%s: %d patterns, %.2f s, %.0f MB %s" % (case, len(ours), ours_s, ours_mb, check), file=sys.stderr)
 
-    source = "this machine" if args.spmf_jar else "reference"
+    source = "this machine" if args.spmf_jar or args.spmf_command else "reference"
     print("| dataset @ min count | patterns | SPMF s (%s) | ours s | SPMF / ours | SPMF peak MB | ours peak MB |"
           % source)
     print("|---|---|---|---|---|---|---|")
