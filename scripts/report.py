@@ -279,15 +279,19 @@ def section_sankey(r):
     threshold = attr(r.f["flows"], "other_threshold", 0.0)
     # Sentences: the strongest first step, and the step with the most exits.
     first = [(n, l, rt) for st, l, n, rt in zip(step, label, journeys, rate) if st == 0 and l not in ("other",)]
+    # Without a single conversion, conversion rates compare nothing: the sentences leave them out.
+    converts = math.isfinite(r.average_rate) and r.average_rate > 0
     sentences = []
     if first:
         n, l, rt = max(first)
         total0 = sum(x[0] for x in first)
         if n == total0:  # nothing to compare: the start is the whole population
             sentences.append(f"Every journey starts at {l}.")
-        else:
+        elif converts:
             sentences.append(f"The most common first step is {l} ({fmt_pct(ratio(n, total0))} of journeys); those convert at "
                              f"{fmt_pct(rt)} against {fmt_pct(r.average_rate)} overall.")
+        else:
+            sentences.append(f"The most common first step is {l} ({fmt_pct(ratio(n, total0))} of journeys).")
     if backward:  # the sentences below read the flow forwards
         before = [(n, l) for st, l, n in zip(step, label, journeys) if st == 1 and l in r.touchpoints]
         if before:
@@ -307,7 +311,7 @@ def section_sankey(r):
     skip = {"other", "converted", "exit", "continues", attr(r.f["flows"], "conversion_touchpoint", "")}
     best = [(rt, l, st, n) for st, l, n, rt in zip(step, label, journeys, rate)
             if l not in skip and n >= max(20, 0.01 * journeys.max()) and not backward]
-    if best:
+    if best and converts and max(best)[0] > 0:
         rt, l, st, n = max(best)
         sentences.append(f"The best converting node is {l} at step {st + 1} ({fmt_pct(rt)} of {fmt_int(n)} "
                          f"journeys convert, {ratio(rt, r.average_rate):.1f}x the average).")

@@ -259,6 +259,32 @@ def main():
     assert "main-svg" not in paths_section and "<table" not in paths_section, \
         "the paths section draws an empty chart or table"
 
+    # A log without a single conversion: no sentence compares conversion rates (they would read
+    # "0.0% against 0.0%" or "nanx the average"), and only the abandonment chart is drawn.
+    flat_events, flat_result, flat_page = (os.path.join(out, n) for n in ("flat.csv", "flat.h5", "flat.html"))
+    with open(tiny_events, encoding="utf-8") as src, open(flat_events, "w", encoding="utf-8") as dst:
+        header = src.readline()
+        dst.write(header)
+        flag = header.strip().split(",").index("conversion")
+        for line in src:
+            fields = line.rstrip("\n").split(",")
+            fields[flag] = "0"
+            dst.write(",".join(fields) + "\n")
+    run([a.journeymap, "run", "--input", flat_events, "--out", flat_result, "--device", "cpu", "--threads", "2",
+         "--quiet"])
+    run([a.flows_tool, "report", flat_result, "-o", flat_page])
+    flat_dom = chromium(["--dump-dom", "file://" + flat_page], out).stdout
+    assert 'data-jm-errors="' not in flat_dom, "script errors in the report of a log without conversions"
+    want = re.search(r'data-jm-expected="(\d+)"', flat_dom).group(1)
+    assert f'data-jm-rendered="{want}"' in flat_dom, "charts did not all render without conversions"
+    visible = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", " ", flat_dom, flags=re.S))
+    assert not re.search(r"\b(nan|inf)x?\b", visible, re.I), "a NaN or infinity in the text of the report"
+    flow_section = re.search(r'<section id="sankey">(.*?)</section>', flat_dom, re.S)
+    if flow_section:
+        flow_text = re.sub(r"<[^>]+>", " ", flow_section.group(1))
+        assert "best converting node" not in flow_text and "against 0.0% overall" not in flow_text, \
+            "the flow section compares conversion rates of a log without conversions"
+
     shot_run = chromium([f"--screenshot={shot}", "--window-size=1400,5200", "file://" + page], out)
     assert shot_run.returncode == 0 and os.path.getsize(shot) > 50_000, "screenshot failed or is blank"
     print(f"OK: {expected} charts rendered, key numbers present; screenshot {shot}")
