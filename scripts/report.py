@@ -741,7 +741,18 @@ def section_patterns(r):
                                list(zip(pattern_texts(r, g, shown), found)))
     sentences.append(f"{fmt_int(len(support))} frequent patterns were mined"
                      + (f" (minimum support {attr(g, 'min_support')})." if attr(g, "min_support") else "."))
-    if not body:
+    if not body and len(support):
+        # Nothing ranked: say why in words, with the most frequent pattern, instead of a dump.
+        if base > 0:
+            sentences.append("No pattern converts or abandons differently enough from the average to be ranked.")
+        else:
+            sentences.append("The journeys hold no conversion, so no pattern can lead to one or away from it.")
+        top = int(np.argmax(support))
+        n_journeys = attr(g, "n_journeys", 0)
+        share = f", {fmt_pct(ratio(support[top], n_journeys))} of all" if n_journeys else ""
+        sentences.append(f"The most frequent is {pattern_texts(r, g, [top])[0]} "
+                         f"({fmt_int(support[top])} journeys{share}).")
+    if not body and not len(support):
         return generic_section(r, "patterns", "Frequent patterns")
     r.section("patterns", "Frequent patterns and what they predict", sentences, body)
 
@@ -1452,6 +1463,13 @@ def section_proposals(r):
     base, target = g["baseline_rate"][()], g["target_rate"][()]
     mde = float(attr(g, "minimum_detectable_effect", 0.05))
     power = float(attr(g, "power", 0.8))
+    if not (np.asarray(extra, dtype=float) > 0).any():
+        # Proposals are priced in extra conversions: without any, there is nothing to rank or test.
+        none = " (these journeys hold no conversion)" if not r.average_rate > 0 else ""
+        r.section("proposals", "Proposed experiments",
+                  [f"No experiment is proposed: none of the friction points would add a conversion at today's "
+                   f"rates{none}, so none can be priced or tested in conversions."], "")
+        return
     sentences = [f"The friction points where a {100 * mde:.0f}% relative improvement would add the most conversions, "
                  f"each with the A/B test that would detect it ({100 * power:.0f}% power, two-sided alpha "
                  f"{float(attr(g, 'alpha', 0.05)):g}).",

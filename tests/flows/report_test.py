@@ -279,6 +279,13 @@ def main():
     assert f'data-jm-rendered="{want}"' in flat_dom, "charts did not all render without conversions"
     visible = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", " ", flat_dom, flags=re.S))
     assert not re.search(r"\b(nan|inf)x?\b", visible, re.I), "a NaN or infinity in the text of the report"
+    # Patterns and proposals say in words why they rank nothing, instead of a raw dump or a table of
+    # experiments worth 0.0 conversions a day.
+    for section_id, needle in (("patterns", "no pattern can lead to one"),
+                               ("proposals", "No experiment is proposed")):
+        found = re.search(rf'<section id="{section_id}">(.*?)</section>', flat_dom, re.S)
+        if found:
+            assert needle in found.group(1), f"the {section_id} section of a log without conversions: {needle!r} missing"
     flow_section = re.search(r'<section id="sankey">(.*?)</section>', flat_dom, re.S)
     if flow_section:
         flow_text = re.sub(r"<[^>]+>", " ", flow_section.group(1))
