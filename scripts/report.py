@@ -305,8 +305,13 @@ def section_sankey(r):
             exits[int(step[d])] = exits.get(int(step[d]), 0) + int(v)
     if exits:
         worst = max(exits, key=exits.get)
-        sentences.append(f"The largest wave of abandonment comes right after step {worst}: {fmt_int(exits[worst])} "
-                         f"journeys end there without converting.")
+        if r.average_rate == 0:
+            sentences.append(f"More journeys end right after step {worst} than after any other step "
+                             f"({fmt_int(exits[worst])}); none converts, so the red ends mark where journeys stop, "
+                             f"not abandonment.")
+        else:
+            sentences.append(f"The largest wave of abandonment comes right after step {worst}: "
+                             f"{fmt_int(exits[worst])} journeys end there without converting.")
     # The conversion touchpoint converts by definition: leave it out of "best node".
     skip = {"other", "converted", "exit", "continues", attr(r.f["flows"], "conversion_touchpoint", "")}
     best = [(rt, l, st, n) for st, l, n, rt in zip(step, label, journeys, rate)
@@ -506,12 +511,20 @@ def section_friction(r):
     sentences = []
     floor = max(20, int(0.001 * visits.sum()))
     cells = [(rate[i, t], i, t) for i in range(steps) for t in used if visits[i, t] >= floor]
+    no_conversions = r.average_rate == 0
+    if no_conversions:
+        # Without a single conversion every journey "abandons" at its last step: the heatmaps then
+        # show where journeys end, which is not friction (a closed case ends at its closing step).
+        sentences.append("No journey converts here, so every journey's last step counts as a drop-off: the heatmaps "
+                         "show where journeys end, not friction. Name the outcome event (--outcome or [outcome]) to "
+                         "measure friction against it.")
+        cells = []
     if cells:
         rt, i, t = max(cells)
         sentences.append(f"The worst friction point is {r.touchpoints[t]} at {labels[i]}: {fmt_pct(rt)} of visits "
                          f"there end an abandoned journey ({fmt_int(visits[i, t])} visits).")
     totals = [(exits[:, t].sum() / visits[:, t].sum(), t) for t in used if visits[:, t].sum() >= floor]
-    if totals:
+    if totals and not no_conversions:
         lo, hi = min(totals), max(totals)
         sentences.append(f"Across all steps, {r.touchpoints[hi[1]]} loses the most ({fmt_pct(hi[0])} of its visits "
                          f"are the last), {r.touchpoints[lo[1]]} the least ({fmt_pct(lo[0])}).")
@@ -525,7 +538,7 @@ def section_friction(r):
         fig2.update_layout(title="Drop-off rate by touchpoint and channel")
         body += r.figure(fig2, 420)
         cells = [(crate[t, c], t, c) for t in used for c in range(cv.shape[1]) if cv[t, c] >= floor]
-        if cells:
+        if cells and not no_conversions:
             rt, t, c = max(cells)
             sentences.append(f"By channel, {r.touchpoints[t]} via {r.channels[c]} has the highest drop-off "
                              f"({fmt_pct(rt)}).")
@@ -542,6 +555,12 @@ def section_attribution(r):
     a = r.f["attribution"]
     body, sentences = "", []
     attributed = int(attr(a, "conversions_attributed", 0))
+    if attributed == 0:
+        # Nothing to share out: say so rather than draw empty charts.
+        r.section("attribution", "What drives conversions: attribution compared",
+                  ["No conversion was attributed: these journeys hold no conversion to credit to a channel or a "
+                   "touchpoint."], "")
+        return
     for dim in ("channel", "touchpoint"):
         if dim not in a:
             continue
@@ -1465,7 +1484,7 @@ def section_proposals(r):
     power = float(attr(g, "power", 0.8))
     if not (np.asarray(extra, dtype=float) > 0).any():
         # Proposals are priced in extra conversions: without any, there is nothing to rank or test.
-        none = " (these journeys hold no conversion)" if not r.average_rate > 0 else ""
+        none = " (these journeys hold no conversion)" if r.average_rate == 0 else ""
         r.section("proposals", "Proposed experiments",
                   [f"No experiment is proposed: none of the friction points would add a conversion at today's "
                    f"rates{none}, so none can be priced or tested in conversions."], "")

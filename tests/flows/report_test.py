@@ -279,10 +279,12 @@ def main():
     assert f'data-jm-rendered="{want}"' in flat_dom, "charts did not all render without conversions"
     visible = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", " ", flat_dom, flags=re.S))
     assert not re.search(r"\b(nan|inf)x?\b", visible, re.I), "a NaN or infinity in the text of the report"
-    # Patterns and proposals say in words why they rank nothing, instead of a raw dump or a table of
-    # experiments worth 0.0 conversions a day.
+    # Patterns, proposals and attribution say in words why they rank nothing, instead of a raw dump,
+    # a table of experiments worth 0.0 conversions a day or empty charts.
     for section_id, needle in (("patterns", "no pattern can lead to one"),
-                               ("proposals", "No experiment is proposed")):
+                               ("proposals", "No experiment is proposed"),
+                               ("attribution", "No conversion was attributed"),
+                               ("friction", "the heatmaps show where journeys end, not friction")):
         found = re.search(rf'<section id="{section_id}">(.*?)</section>', flat_dom, re.S)
         if found:
             assert needle in found.group(1), f"the {section_id} section of a log without conversions: {needle!r} missing"
