@@ -33,6 +33,21 @@ def chromium(args, out_dir, timeout=120):
     return subprocess.run(base + args, capture_output=True, text=True, timeout=timeout)
 
 
+def rendered_dom(page, out_dir):
+    """The page as Chromium renders it, after checking that no script failed and every chart drew."""
+    dom = chromium(["--dump-dom", "file://" + page], out_dir).stdout
+    assert 'data-jm-errors="' not in dom, f"script errors in {page}"
+    want = re.search(r'data-jm-expected="(\d+)"', dom).group(1)
+    assert f'data-jm-rendered="{want}"' in dom, f"charts did not all render in {page}"
+    return dom
+
+
+def section_html(dom, section_id):
+    """The inside of <section id=...>, or None when the report leaves the section out."""
+    found = re.search(rf'<section id="{section_id}">(.*?)</section>', dom, re.S)
+    return found.group(1) if found else None
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--journeymap", required=True)
@@ -231,10 +246,7 @@ def main():
                                                "Conversion rate: 1 alert", "Journeys started: 1 alert",
                                                "Example journeys for each pattern above", pattern_example,
                                                "Example journeys of each segment", segment_example])):
-        dom2 = chromium(["--dump-dom", "file://" + extra_page], out).stdout
-        assert 'data-jm-errors="' not in dom2, f"script errors in {extra_page}"
-        want = re.search(r'data-jm-expected="(\d+)"', dom2).group(1)
-        assert f'data-jm-rendered="{want}"' in dom2, f"charts did not all render in {extra_page}"
+        dom2 = rendered_dom(extra_page, out)
         for needle in needles:
             assert needle in dom2, f"missing from {extra_page}: {needle!r}"
     assert "How journeys flow" not in open(bare_page, encoding="utf-8").read()
@@ -246,11 +258,7 @@ def main():
     run([a.journeymap, "run", "--input", tiny_events, "--out", tiny_result, "--device", "cpu", "--threads", "2",
          "--quiet"])
     run([a.flows_tool, "report", tiny_result, "-o", tiny_page])
-    tiny_dom = chromium(["--dump-dom", "file://" + tiny_page], out).stdout
-    assert 'data-jm-errors="' not in tiny_dom, "script errors in the tiny log's report"
-    want = re.search(r'data-jm-expected="(\d+)"', tiny_dom).group(1)
-    assert f'data-jm-rendered="{want}"' in tiny_dom, "charts did not all render in the tiny log's report"
-    paths_section = re.search(r'<section id="paths">(.*?)</section>', tiny_dom, re.S).group(1)
+    paths_section = section_html(rendered_dom(tiny_page, out), "paths")
     with h5py.File(tiny_result, "r") as f:
         most_common = int(f["flows/variants/journeys"][()].max())
     assert most_common < 20, f"the tiny log's most common path has {most_common} journeys"
@@ -260,7 +268,7 @@ def main():
         "the paths section draws an empty chart or table"
 
     # A log without a single conversion: no sentence compares conversion rates (they would read
-    # "0.0% against 0.0%" or "nanx the average"), and only the abandonment chart is drawn.
+    # "0.0% against 0.0%" or "nanx the average").
     flat_events, flat_result, flat_page = (os.path.join(out, n) for n in ("flat.csv", "flat.h5", "flat.html"))
     with open(tiny_events, encoding="utf-8") as src, open(flat_events, "w", encoding="utf-8") as dst:
         header = src.readline()
@@ -273,10 +281,7 @@ def main():
     run([a.journeymap, "run", "--input", flat_events, "--out", flat_result, "--device", "cpu", "--threads", "2",
          "--quiet"])
     run([a.flows_tool, "report", flat_result, "-o", flat_page])
-    flat_dom = chromium(["--dump-dom", "file://" + flat_page], out).stdout
-    assert 'data-jm-errors="' not in flat_dom, "script errors in the report of a log without conversions"
-    want = re.search(r'data-jm-expected="(\d+)"', flat_dom).group(1)
-    assert f'data-jm-rendered="{want}"' in flat_dom, "charts did not all render without conversions"
+    flat_dom = rendered_dom(flat_page, out)
     visible = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", " ", flat_dom, flags=re.S))
     assert not re.search(r"\b(nan|inf)x?\b", visible, re.I), "a NaN or infinity in the text of the report"
     # Patterns, proposals and attribution say in words why they rank nothing, instead of a raw dump,
@@ -285,12 +290,12 @@ def main():
                                ("proposals", "No experiment is proposed"),
                                ("attribution", "No conversion was attributed"),
                                ("friction", "the heatmaps show where journeys end, not friction")):
-        found = re.search(rf'<section id="{section_id}">(.*?)</section>', flat_dom, re.S)
-        if found:
-            assert needle in found.group(1), f"the {section_id} section of a log without conversions: {needle!r} missing"
-    flow_section = re.search(r'<section id="sankey">(.*?)</section>', flat_dom, re.S)
-    if flow_section:
-        flow_text = re.sub(r"<[^>]+>", " ", flow_section.group(1))
+        found = section_html(flat_dom, section_id)
+        if found is not None:
+            assert needle in found, f"the {section_id} section of a log without conversions: {needle!r} missing"
+    flow_section = section_html(flat_dom, "sankey")
+    if flow_section is not None:
+        flow_text = re.sub(r"<[^>]+>", " ", flow_section)
         assert "best converting node" not in flow_text and "against 0.0% overall" not in flow_text, \
             "the flow section compares conversion rates of a log without conversions"
 
