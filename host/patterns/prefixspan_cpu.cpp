@@ -320,12 +320,43 @@ class BranchMiner {
     }
   };
 
+  // A projection's journeys are ascending but far apart, so visiting one would wait on memory
+  // twice in a row: for its start, then for its index entries (and, when projecting, the events
+  // after its end). Visiting group g fetches those of group g + kPrefetchDistance, whose start
+  // was fetched kPrefetchDistance groups earlier (msnbc @ 990: half the mining time).
+  // (Always inlined: GCC 12 takes a call whose only effect is a prefetch for one without effects
+  // and drops it before inlining.)
+  static constexpr int64_t kPrefetchDistance = 8;
+  [[gnu::always_inline]] void prefetch_ahead(const Proj& projection, int64_t g, int64_t end_group, bool suffix_events) const {
+    if (g + 2 * kPrefetchDistance < end_group)
+      __builtin_prefetch(db_.starts + projection.journey[g + 2 * kPrefetchDistance]);
+    if (g + kPrefetchDistance < end_group) {
+      const auto& start = db_.starts[projection.journey[g + kPrefetchDistance]];
+      __builtin_prefetch(db_.last + start.entry);
+      if (suffix_events) __builtin_prefetch(db_.items + start.event + projection.ends[g + kPrefetchDistance] + 1);
+    }
+  }
+
+  // With a gap limit the ends are absolute: the events and previous occurrences after the first
+  // end of group g + kPrefetchDistance, and its journey's end.
+  [[gnu::always_inline]] void prefetch_windows_ahead(const Proj& projection, int64_t g, int64_t end_group) const {
+    if (g + kPrefetchDistance < end_group) {
+      const int64_t first_event = projection.group_ends(g + kPrefetchDistance)[0] + 1;
+      __builtin_prefetch(db_.items + first_event);
+      __builtin_prefetch(db_.previous_same_item + first_event);
+      __builtin_prefetch(db_.offsets + projection.journey[g + kPrefetchDistance] + 1);
+    }
+  }
+
   // The four passes below are kept out of line (one call per node) so that profiles show counting
   // and projecting apart.
 
   // Without a gap limit: one visit per distinct item after each journey's end.
-  [[gnu::noinline]] void count_by_last_occurrences(const Proj& projection, ItemCounter& counter) {
-    for (int64_t g = 0; g < projection.groups(); ++g) {
+  [[gnu::noinline]] void count_by_last_occurrences(const Proj& projection, ItemCounter& result) {
+    ItemCounter counter = result;  // a local copy stays in registers (the reference would not)
+    const int64_t groups = projection.groups();
+    for (int64_t g = 0; g < groups; ++g) {
+      prefetch_ahead(projection, g, groups, /*suffix_events=*/false);
       const int32_t j = projection.journey[g];
       const int64_t begin = db_.starts[j].entry;
       const auto* entries = db_.last + begin;
@@ -338,12 +369,15 @@ class BranchMiner {
                                            [&](int32_t item) { counter.add(item); });
       }
     }
+    result = counter;
   }
 
   // The shared window scan (any gap limit).
   [[gnu::noinline]] void count_by_scanning(const Proj& projection, int64_t window_gap, ItemCounter& counter) {
     const int32_t* items = db_.items;
-    for (int64_t g = 0; g < projection.groups(); ++g) {
+    const int64_t groups = projection.groups();
+    for (int64_t g = 0; g < groups; ++g) {
+      prefetch_windows_ahead(projection, g, groups);
       const int32_t j = projection.journey[g];
       const int64_t last = db_.offsets[j + 1] - 1;
       // Converted journeys are rare or absent (SPMF files): count them in a separate loop.
@@ -416,6 +450,7 @@ class BranchMiner {
     // occurrence is not its first after the end (a table per call: ranges run on several threads).
     std::vector<int64_t> found_in(children.size(), -1);
     for (int64_t g = first_group; g < end_group; ++g) {
+      prefetch_ahead(projection, g, end_group, /*suffix_events=*/true);
       const int32_t j = projection.journey[g];
       const int32_t end = projection.ends[g];  // from the journey's first event
       const auto* start = db_.starts + j;  // this journey's and the next one's
@@ -456,6 +491,7 @@ class BranchMiner {
                                              std::vector<Proj>& children, int64_t window_gap) const {
     const int32_t* items = db_.items;
     for (int64_t g = first_group; g < end_group; ++g) {
+      prefetch_windows_ahead(projection, g, end_group);
       const int32_t j = projection.journey[g];
       pattern_rules::for_each_window_event(
           projection.group_ends(g), projection.group_size(g), db_.offsets[j + 1] - 1, window_gap,
