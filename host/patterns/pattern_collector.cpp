@@ -31,15 +31,23 @@ void PatternCollector::add(PatternBatch& batch) {
       if (support >= min_count_) note_pruned();
       continue;
     }
-    best_supports_.push(support);
-    if (static_cast<int64_t>(best_supports_.size()) > keep_) {
-      best_supports_.pop();
-      note_pruned();  // more than `keep` patterns reach min_count
+    stored_.add(batch.items.data() + batch.offsets[p], batch.offsets[p + 1] - batch.offsets[p], support,
+                batch.converted_support[p]);
+    // The keep-th best support is needed only once `keep` patterns are stored; until then every
+    // stored pattern would be in the heap, so it is built from them then (the same heap).
+    if (!heap_built_) {
+      if (stored_.size() < keep_) continue;
+      best_supports_ = decltype(best_supports_)(std::greater<int64_t>(), stored_.support);
+      heap_built_ = true;
+    } else {
+      best_supports_.push(support);
+      if (static_cast<int64_t>(best_supports_.size()) > keep_) {
+        best_supports_.pop();
+        note_pruned();  // more than `keep` patterns reach min_count
+      }
     }
     if (static_cast<int64_t>(best_supports_.size()) == keep_ && best_supports_.top() > threshold())
       threshold_.store(best_supports_.top(), std::memory_order_relaxed);
-    stored_.add(batch.items.data() + batch.offsets[p], batch.offsets[p + 1] - batch.offsets[p], support,
-                batch.converted_support[p]);
   }
   batch.clear();
   // Patterns that can no longer make the answer are dropped now and then, bounding memory.
@@ -75,33 +83,43 @@ bool CanonicalLess::operator()(int64_t a, int64_t b) const {
 }
 
 std::vector<int64_t> canonical_order(const PatternBatch& batch, int num_threads) {
-  // Support, length and the first two items packed in two keys held beside the index, so most
+  // Support, length and the leading items packed in two keys held beside the index, so most
   // comparisons read no pattern (supports and lengths tie often: small integers); the rest of the
-  // items are read only when all of that ties. With threads, two halves are sorted at once and merged.
+  // items are read only when all of that ties. The head holds as many leading items as fit in 64
+  // bits at the width of the largest item id (2 of any id; 7 of sign's 267, 12 of msnbc's 17),
+  // first item highest, so comparing heads compares those items in order. With threads, two
+  // halves are sorted at once and merged.
   struct Keyed {
     uint64_t key;   // support descending, then length ascending
-    uint64_t head;  // the first two items (ids are >= 0; a missing one reads 0, only ever compared
-                    // with another pattern of the same support and length)
+    uint64_t head;  // the leading items (a missing one reads 0, only ever compared with another
+                    // pattern of the same support and length)
     int64_t index;
   };
   const int64_t n = batch.size();
+  int32_t max_item = 0;
+  for (const int32_t item : batch.items) max_item = std::max(max_item, item);
+  int item_bits = 1;  // ids are >= 0
+  while (item_bits < 32 && (static_cast<uint32_t>(max_item) >> item_bits) != 0) ++item_bits;
+  const int head_items = 64 / item_bits;
   std::vector<Keyed> keyed(static_cast<size_t>(n));
   for (int64_t p = 0; p < n; ++p) {
     const auto support = static_cast<uint64_t>(std::min<int64_t>(batch.support[p], int64_t{0xFFFFFFFF}));
     const int64_t begin = batch.offsets[p];
-    const auto length = static_cast<uint64_t>(batch.offsets[p + 1] - begin);
-    const uint64_t first =
-        length > 0 ? static_cast<uint32_t>(batch.items[static_cast<size_t>(begin)]) : uint64_t{0};
-    const uint64_t second =
-        length > 1 ? static_cast<uint32_t>(batch.items[static_cast<size_t>(begin) + 1]) : uint64_t{0};
-    keyed[static_cast<size_t>(p)] = {((0xFFFFFFFFull - support) << 32) | std::min<uint64_t>(length, 0xFFFFFFFF),
-                                     (first << 32) | second, p};
+    const int64_t length = batch.offsets[p + 1] - begin;
+    uint64_t head = 0;
+    for (int i = 0; i < head_items; ++i)
+      head = (head << item_bits) |
+             (i < length ? static_cast<uint32_t>(batch.items[static_cast<size_t>(begin + i)]) : uint64_t{0});
+    keyed[static_cast<size_t>(p)] = {
+        ((0xFFFFFFFFull - support) << 32) | std::min<uint64_t>(static_cast<uint64_t>(length), 0xFFFFFFFF), head, p};
   }
   const CanonicalLess items_less{batch};
   auto less = [&](const Keyed& a, const Keyed& b) {
+    // Supports of 2^32 - 1 or more (sums over batches or processes) share one clamped key, whose
+    // length part must not decide before the true supports do: two of them are compared in full.
+    if ((a.key >> 32) == 0 && (b.key >> 32) == 0) return items_less(a.index, b.index);
     if (a.key != b.key) return a.key < b.key;
-    // Supports of 2^32 or more (sums over batches or processes) share one clamped key: compared in full.
-    if ((a.key >> 32) != 0 && a.head != b.head) return a.head < b.head;
+    if (a.head != b.head) return a.head < b.head;
     return items_less(a.index, b.index);
   };
   const auto middle = keyed.begin() + (num_threads > 1 ? n / 2 : n);
@@ -117,24 +135,36 @@ std::vector<int64_t> canonical_order(const PatternBatch& batch, int num_threads)
 
 FrequentPatterns PatternCollector::finish(int num_threads) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const std::vector<int64_t> order = canonical_order(stored_, num_threads);
+  std::vector<int64_t> order = canonical_order(stored_, num_threads);
   const auto n_kept = static_cast<size_t>(std::min<int64_t>(keep_, static_cast<int64_t>(order.size())));
+  order.resize(n_kept);
   FrequentPatterns out;
   out.budget_exceeded = stopped_;
   out.threshold_at_stop = threshold_at_stop_;
-  out.truncated = truncated_.load() || static_cast<int64_t>(order.size()) > keep_;
-  out.support.reserve(n_kept);
-  out.converted_support.reserve(n_kept);
-  out.offsets.reserve(n_kept + 1);
+  out.truncated = truncated_.load() || static_cast<int64_t>(stored_.size()) > keep_;
+  // One column at a time, each stored one released once gathered: the peak holds one new column
+  // beside the stored ones, not a second copy of every pattern.
+  auto gather = [&](std::vector<int64_t>& column) {
+    std::vector<int64_t> gathered(n_kept);
+    for (size_t i = 0; i < n_kept; ++i) gathered[i] = column[static_cast<size_t>(order[i])];
+    std::vector<int64_t>().swap(column);
+    return gathered;
+  };
+  out.support = gather(stored_.support);
+  out.converted_support = gather(stored_.converted_support);
+  out.offsets.resize(n_kept + 1);
+  out.offsets[0] = 0;
   for (size_t i = 0; i < n_kept; ++i) {
-    const int64_t p = order[i];
-    out.items.insert(out.items.end(), stored_.items.begin() + stored_.offsets[p],
-                     stored_.items.begin() + stored_.offsets[p + 1]);
-    out.offsets.push_back(static_cast<int64_t>(out.items.size()));
-    out.support.push_back(stored_.support[p]);
-    out.converted_support.push_back(stored_.converted_support[p]);
+    const auto p = static_cast<size_t>(order[i]);
+    out.offsets[i + 1] = out.offsets[i] + stored_.offsets[p + 1] - stored_.offsets[p];
   }
-  stored_.clear();
+  out.items.resize(static_cast<size_t>(out.offsets[n_kept]));
+  for (size_t i = 0; i < n_kept; ++i) {
+    const auto p = static_cast<size_t>(order[i]);
+    std::copy(stored_.items.begin() + stored_.offsets[p], stored_.items.begin() + stored_.offsets[p + 1],
+              out.items.begin() + out.offsets[i]);
+  }
+  stored_ = PatternBatch{};
   return out;
 }
 

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <queue>
 #include <vector>
@@ -76,6 +77,7 @@ class PatternCollector {
   bool stopped_ = false;
   std::atomic<int64_t> threshold_;
   std::mutex mutex_;
+  bool heap_built_ = false;  // best_supports_ holds the stored supports once `keep` are stored
   std::priority_queue<int64_t, std::vector<int64_t>, std::greater<int64_t>> best_supports_;
   PatternBatch stored_;
   std::atomic<bool> truncated_{false};
