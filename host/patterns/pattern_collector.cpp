@@ -142,8 +142,8 @@ FrequentPatterns PatternCollector::finish(int num_threads) {
   out.budget_exceeded = stopped_;
   out.threshold_at_stop = threshold_at_stop_;
   out.truncated = truncated_.load() || static_cast<int64_t>(stored_.size()) > keep_;
-  // One column at a time, each stored one released once gathered: the peak holds one new column
-  // beside the stored ones, not a second copy of every pattern.
+  // Support and converted support one at a time, each stored column released once gathered; the
+  // offsets and items are copied together (the copy needs both), then the store is released.
   auto gather = [&](std::vector<int64_t>& column) {
     std::vector<int64_t> gathered(n_kept);
     for (size_t i = 0; i < n_kept; ++i) gathered[i] = column[static_cast<size_t>(order[i])];

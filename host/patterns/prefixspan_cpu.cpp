@@ -85,7 +85,7 @@ SequenceDatabase journeys_as_they_are(const MiningProblem& problem) {
 /// A copy of `source` holding only the events whose item is flagged in `keep_item`; journey ids are
 /// unchanged (a journey may become empty). Valid for mining only without a gap limit. Not indexed.
 SequenceDatabase without_items(const SequenceDatabase& source, const std::vector<uint8_t>& keep_item,
-                               int32_t n_items, int num_threads) {
+                               int num_threads) {
   SequenceDatabase db;
   db.n_journeys = source.n_journeys;
   db.converted = source.converted;
@@ -324,8 +324,9 @@ class BranchMiner {
   // twice in a row: for its start, then for its index entries (and, when projecting, the events
   // after its end). Visiting group g fetches those of group g + kPrefetchDistance, whose start
   // was fetched kPrefetchDistance groups earlier (msnbc @ 990: half the mining time).
-  // (Always inlined: GCC 12 takes a call whose only effect is a prefetch for one without effects
-  // and drops it before inlining.)
+  // (Always inlined: GCC 12 finds a helper whose only effect is a prefetch "locally pure" and
+  // deletes the call, whose result is unused, before inlining it; a build without the attribute
+  // had no prefetch instruction at all.)
   static constexpr int64_t kPrefetchDistance = 8;
   [[gnu::always_inline]] void prefetch_ahead(const Proj& projection, int64_t g, int64_t end_group, bool suffix_events) const {
     if (g + 2 * kPrefetchDistance < end_group)
@@ -333,7 +334,7 @@ class BranchMiner {
     if (g + kPrefetchDistance < end_group) {
       const auto& start = db_.starts[projection.journey[g + kPrefetchDistance]];
       __builtin_prefetch(db_.last + start.entry);
-      if (suffix_events) __builtin_prefetch(db_.items + start.event + projection.ends[g + kPrefetchDistance] + 1);
+      if (suffix_events) __builtin_prefetch(db_.items + (start.event + projection.ends[g + kPrefetchDistance] + 1));
     }
   }
 
@@ -550,7 +551,7 @@ FrequentPatterns mine(const Context& ctx, const MiningProblem& problem) {
       int64_t kept = 0;
       const int64_t n_events = db.offsets[db.n_journeys];
       for (int64_t e = 0; e < n_events; ++e) kept += keep_item[db.items[e]];
-      if (kept < n_events - n_events / 20) db = without_items(db, keep_item, problem.n_items, threads);
+      if (kept < n_events - n_events / 20) db = without_items(db, keep_item, threads);
       db.index_last_occurrences(problem.n_items, threads);
     }
     if (!first_items.empty()) {
