@@ -47,6 +47,7 @@ pack_logs() {
       { echo "run in batches on the GPU:"; grep -v "^written" "$LOG_DIR/bench_batched_gpu.log" | head -30; }
     [ -s "$LOG_DIR/across/two.log" ] &&
       { echo "mpirun -np 2 on the GPU:"; grep -E "stage timings|error" "$LOG_DIR/across/two.log" | head -5; }
+    [ -s "$LOG_DIR/mine_msnbc.log" ] && { echo "PrefixSpan on MSNBC, GPU then CPU:"; cat "$LOG_DIR/mine_msnbc.log"; }
     [ -s "$LOG_DIR/skipped.log" ] && { echo "skipped for time:"; cat "$LOG_DIR/skipped.log"; }
   } >"$LOG_DIR/summary.txt" 2>&1
   tar -C "$LOG_DIR" -czf "$LOG_DIR/gpu_check.tar.gz" --exclude=gpu_check.tar.gz . 2>/dev/null || true
@@ -165,6 +166,21 @@ if [ -n "${JM_SHARED_DATA_DIR:-}" ]; then
 fi
 bounded 60 "$LOG_DIR/bench_public_gpu.log" "$BUILD_DIR/journeymap" bench --case "$datasets"/*.toml \
   --device gpu --out "$LOG_DIR/bench_public_gpu.json" || echo "journeymap bench (public datasets) exited $?"
+
+# PrefixSpan on full MSNBC, GPU beside CPU (all cores), at the SPMF comparison's two supports: the
+# GPU miner's first timing on a public case (docs/benchmarks.md, "PrefixSpan against SPMF").
+msnbc="${JM_SHARED_DATA_DIR:-../shared/data}/msnbc/MSNBC.txt"
+if [ -f "$msnbc" ]; then
+  for support in 990 49491; do
+    for device in gpu cpu; do
+      bounded 30 "$LOG_DIR/mine_msnbc_${support}_$device.log" "$BUILD_DIR/journeymap" mine --input "$msnbc" \
+        --format spmf --min-support "$support" --device "$device" --out "$LOG_DIR/mine_msnbc.h5" ||
+        echo "mine msnbc @ $support on the $device exited $?"
+      grep -h "^mined" "$LOG_DIR/mine_msnbc_${support}_$device.log" >>"$LOG_DIR/mine_msnbc.log" 2>/dev/null
+    done
+  done
+  rm -f "$LOG_DIR/mine_msnbc.h5"
+fi
 
 # Journey building at 1M/10M/100M events, GPU beside CPU, then the GPU rows of every stage's
 # benchmark, each bounded.
