@@ -34,11 +34,11 @@ void PatternCollector::add(PatternBatch& batch) {
     stored_.add(batch.items.data() + batch.offsets[p], batch.offsets[p + 1] - batch.offsets[p], support,
                 batch.converted_support[p]);
     // The keep-th best support is needed only once `keep` patterns are stored; until then every
-    // stored pattern would be in the heap, so it is built from them then (the same heap).
-    if (!heap_built_) {
+    // stored pattern would be in the heap, so it is built from them then (the same heap; never
+    // empty again once built, keep being at least 1).
+    if (best_supports_.empty()) {
       if (stored_.size() < keep_) continue;
       best_supports_ = decltype(best_supports_)(std::greater<int64_t>(), stored_.support);
-      heap_built_ = true;
     } else {
       best_supports_.push(support);
       if (static_cast<int64_t>(best_supports_.size()) > keep_) {

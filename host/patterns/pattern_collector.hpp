@@ -77,7 +77,7 @@ class PatternCollector {
   bool stopped_ = false;
   std::atomic<int64_t> threshold_;
   std::mutex mutex_;
-  bool heap_built_ = false;  // best_supports_ holds the stored supports once `keep` are stored
+  // The best `keep` supports, min first: empty until `keep` patterns are stored (add()).
   std::priority_queue<int64_t, std::vector<int64_t>, std::greater<int64_t>> best_supports_;
   PatternBatch stored_;
   std::atomic<bool> truncated_{false};
