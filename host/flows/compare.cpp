@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <string>
 #include <unordered_map>
@@ -82,17 +83,39 @@ double two_proportion_p_value(int64_t x1, int64_t n1, int64_t x2, int64_t n2, do
   return std::erfc(std::fabs(statistic) / std::sqrt(2.0));
 }
 
-std::vector<double> benjamini_hochberg(const std::vector<double>& p_values) {
-  const size_t m = p_values.size();
-  std::vector<size_t> order(m);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p_values[a] < p_values[b]; });
-  std::vector<double> adjusted(m, 1.0);
+namespace {
+
+template <typename Index>
+void benjamini_hochberg_with(std::vector<double>& values) {
+  const size_t m = values.size();
+  std::vector<Index> order(m);
+  std::iota(order.begin(), order.end(), Index{0});
+  // Ties broken by position: the order a stable sort gives, without its buffer. A NaN (never a
+  // valid p-value) sorts last so the order stays strict.
+  std::sort(order.begin(), order.end(), [&](Index a, Index b) {
+    const double x = values[a], y = values[b];
+    if (x < y) return true;
+    if (y < x) return false;
+    const bool x_nan = std::isnan(x), y_nan = std::isnan(y);
+    return x_nan != y_nan ? y_nan : a < b;
+  });
   double running = 1.0;
   for (size_t r = m; r-- > 0;) {  // from the largest p-value down: q_(r) = min(q_(r+1), p_(r) m / r)
-    running = std::min(running, p_values[order[r]] * static_cast<double>(m) / static_cast<double>(r + 1));
-    adjusted[order[r]] = std::min(1.0, running);
+    running = std::min(running, values[order[r]] * static_cast<double>(m) / static_cast<double>(r + 1));
+    values[order[r]] = std::min(1.0, running);  // read once, at its own rank: safe to overwrite
   }
+}
+
+}  // namespace
+
+void benjamini_hochberg_in_place(std::vector<double>& values) {
+  if (values.size() <= std::numeric_limits<uint32_t>::max()) benjamini_hochberg_with<uint32_t>(values);
+  else benjamini_hochberg_with<uint64_t>(values);
+}
+
+std::vector<double> benjamini_hochberg(const std::vector<double>& p_values) {
+  std::vector<double> adjusted = p_values;
+  benjamini_hochberg_in_place(adjusted);
   return adjusted;
 }
 

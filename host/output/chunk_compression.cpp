@@ -62,6 +62,7 @@ bool write_chunks_compressed(hid_t dataset, const void* data, const std::vector<
       out.bytes.resize(size);
       out.ok = compress2(out.bytes.data(), &size, shuffled.data(), static_cast<uLong>(shuffled.size()), deflate_level) == Z_OK;
       out.bytes.resize(size);
+      out.bytes.shrink_to_fit();  // the window holds 64 chunks: keep their compressed size, not the bound
     });
     // The file is written by this thread only, in chunk order.
     for (const CompressedChunk& c : window)

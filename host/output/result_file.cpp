@@ -347,9 +347,16 @@ struct ResultWriter::Impl {
       fail_hdf5(path);
   }
 
-  /// Creates a dataset of `dims` and writes `data` (row-major) into it.
-  void write_array(const std::string& path, const void* data, const std::vector<hsize_t>& dims, hid_t memory_type,
-                   hid_t file_type, size_t element_bytes) {
+  /// A dataset just created by create_array, and how its data goes in.
+  struct NewArray {
+    DatasetHandle dataset;
+    std::vector<hsize_t> chunk;     ///< empty when not chunked
+    bool compress_in_parallel = false;
+  };
+
+  /// Creates a dataset of `dims`: chunked and compressed above kChunkThreshold elements.
+  NewArray create_array(const std::string& path, const std::vector<hsize_t>& dims, hid_t memory_type, hid_t file_type,
+                        size_t element_bytes) {
     silence_hdf5_errors();
     require_new(path);
     hsize_t n_elements = 1;
@@ -360,25 +367,62 @@ struct ResultWriter::Impl {
     DataspaceHandle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
     PropertyListHandle create(H5Pcreate(H5P_DATASET_CREATE));
     if (!space.valid() || !create.valid()) fail_hdf5(path);
+    NewArray array;
     const bool chunked = n_elements > kChunkThreshold;
-    const std::vector<hsize_t> chunk = chunked ? chunk_shape(dims, element_bytes) : std::vector<hsize_t>{};
+    if (chunked) array.chunk = chunk_shape(dims, element_bytes);
     // Numbers whose memory layout is the file's (little-endian here) are compressed chunk by chunk
     // on all cores (chunk_compression.hpp); strings go through HDF5's own pipeline.
     const H5T_class_t type_class = H5Tget_class(file_type);
-    const bool compress_in_parallel = chunked && deflate_level > 0 && dims.size() <= 2 &&
-                                      (type_class == H5T_INTEGER || type_class == H5T_FLOAT) &&
-                                      H5Tequal(memory_type, file_type) > 0 && H5Tget_size(file_type) == element_bytes;
-    if (chunked) set_chunk_filters(create.get(), chunk, path);
-    DatasetHandle dataset(
+    array.compress_in_parallel = chunked && deflate_level > 0 && dims.size() <= 2 &&
+                                 (type_class == H5T_INTEGER || type_class == H5T_FLOAT) &&
+                                 H5Tequal(memory_type, file_type) > 0 && H5Tget_size(file_type) == element_bytes;
+    if (chunked) set_chunk_filters(create.get(), array.chunk, path);
+    array.dataset = DatasetHandle(
         H5Dcreate2(file.get(), path.c_str(), file_type, space.get(), link_create.get(), create.get(), H5P_DEFAULT));
-    if (!dataset.valid()) fail_hdf5(path);
-    if (n_elements > 0 && compress_in_parallel) {
-      if (!output_detail::write_chunks_compressed(dataset.get(), data, dims, chunk, element_bytes, deflate_level))
+    if (!array.dataset.valid()) fail_hdf5(path);
+    return array;
+  }
+
+  /// Creates a dataset of `dims` and writes `data` (row-major) into it.
+  void write_array(const std::string& path, const void* data, const std::vector<hsize_t>& dims, hid_t memory_type,
+                   hid_t file_type, size_t element_bytes) {
+    NewArray array = create_array(path, dims, memory_type, file_type, element_bytes);
+    hsize_t n_elements = 1;
+    for (hsize_t d : dims) n_elements *= d;
+    if (n_elements > 0 && array.compress_in_parallel) {
+      if (!output_detail::write_chunks_compressed(array.dataset.get(), data, dims, array.chunk, element_bytes, deflate_level))
         fail_hdf5(path);
-    } else if (n_elements > 0 && H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    } else if (n_elements > 0 && H5Dwrite(array.dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
       fail_hdf5(path);
     }
-    if (dataset.close() < 0) fail_hdf5(path);
+    if (array.dataset.close() < 0) fail_hdf5(path);
+  }
+
+  /// Creates a 1-D dataset of `n` doubles and writes it slice by slice as `fill` computes them.
+  void write_computed_array(const std::string& path, hsize_t n,
+                            const std::function<void(int64_t, int64_t, double*)>& fill) {
+    NewArray array = create_array(path, {n}, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, sizeof(double));
+    // Whole chunks per slice (as the parallel compressor wants), 16 of them so all cores have work.
+    const hsize_t slice_rows = array.chunk.empty() ? std::max<hsize_t>(n, 1) : array.chunk[0] * 16;
+    std::vector<double> slice(static_cast<size_t>(std::min(slice_rows, std::max<hsize_t>(n, 1))));
+    for (hsize_t begin = 0; begin < n; begin += slice_rows) {
+      const hsize_t rows = std::min(slice_rows, n - begin);
+      fill(static_cast<int64_t>(begin), static_cast<int64_t>(begin + rows), slice.data());
+      if (array.compress_in_parallel) {
+        if (!output_detail::write_chunks_compressed(array.dataset.get(), slice.data(), {rows}, array.chunk, sizeof(double),
+                                                    deflate_level, begin))
+          fail_hdf5(path);
+        continue;
+      }
+      DataspaceHandle file_space(H5Dget_space(array.dataset.get()));
+      DataspaceHandle memory_space(H5Screate_simple(1, &rows, nullptr));
+      if (!file_space.valid() || !memory_space.valid() ||
+          H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &begin, nullptr, &rows, nullptr) < 0 ||
+          H5Dwrite(array.dataset.get(), H5T_NATIVE_DOUBLE, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                   slice.data()) < 0)
+        fail_hdf5(path);
+    }
+    if (array.dataset.close() < 0) fail_hdf5(path);
   }
 
   template <typename T>
@@ -605,6 +649,11 @@ void ResultWriter::write(const std::string& path, const std::vector<float>& data
 }
 void ResultWriter::write(const std::string& path, const std::vector<double>& data) {
   impl_->write_numeric(path, data);
+}
+void ResultWriter::write_computed(const std::string& path, int64_t n,
+                                  const std::function<void(int64_t begin, int64_t end, double* out)>& fill) {
+  if (n < 0) throw std::invalid_argument("write_computed: negative length for " + path);
+  impl_->write_computed_array(path, static_cast<hsize_t>(n), fill);
 }
 void ResultWriter::write(const std::string& path, const std::vector<std::string>& data) {
   impl_->write_strings(path, data, /*scalar=*/false);

@@ -4,12 +4,20 @@
 #include <limits>
 #include <numeric>
 
+#include "host/core/release_memory.hpp"
 #include "host/core/thread_pool.hpp"
 
 namespace jm::patterns_detail {
 
 PatternCollector::PatternCollector(int64_t min_count, int64_t keep, int64_t max_explored)
     : min_count_(min_count), keep_(keep), max_explored_(max_explored), threshold_(min_count) {}
+
+int support_bin(int64_t support) {
+  if (support < 16) return static_cast<int>(std::max<int64_t>(support, 0));
+  const auto value = static_cast<uint64_t>(support);
+  const int high_bit = 63 - __builtin_clzll(value);  // >= 4
+  return 16 + (high_bit - 4) * 8 + static_cast<int>((value >> (high_bit - 3)) & 7);
+}
 
 void PatternCollector::add(PatternBatch& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -18,7 +26,8 @@ void PatternCollector::add(PatternBatch& batch) {
     stopped_ = true;
     threshold_at_stop_ = threshold();
     threshold_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
-    stored_.clear();
+    std::vector<PatternBatch>().swap(bins_);
+    n_stored_ = 0;
   }
   if (stopped_) {
     batch.clear();
@@ -31,14 +40,19 @@ void PatternCollector::add(PatternBatch& batch) {
       if (support >= min_count_) note_pruned();
       continue;
     }
-    stored_.add(batch.items.data() + batch.offsets[p], batch.offsets[p + 1] - batch.offsets[p], support,
-                batch.converted_support[p]);
+    const auto bin = static_cast<size_t>(support_bin(support));
+    if (bin >= bins_.size()) bins_.resize(bin + 1);
+    bins_[bin].add_from(batch, p);
+    ++n_stored_;
     // The keep-th best support is needed only once `keep` patterns are stored; until then every
     // stored pattern would be in the heap, so it is built from them then (the same heap; never
     // empty again once built, keep being at least 1).
     if (best_supports_.empty()) {
-      if (stored_.size() < keep_) continue;
-      best_supports_ = decltype(best_supports_)(std::greater<int64_t>(), stored_.support);
+      if (n_stored_ < keep_) continue;
+      std::vector<int64_t> supports;
+      supports.reserve(static_cast<size_t>(n_stored_));
+      for (const PatternBatch& stored : bins_) supports.insert(supports.end(), stored.support.begin(), stored.support.end());
+      best_supports_ = decltype(best_supports_)(std::greater<int64_t>(), std::move(supports));
     } else {
       best_supports_.push(support);
       if (static_cast<int64_t>(best_supports_.size()) > keep_) {
@@ -52,25 +66,37 @@ void PatternCollector::add(PatternBatch& batch) {
   batch.clear();
   // Patterns that can no longer make the answer are dropped now and then, bounding memory.
   // (written as a difference: keep_ may be as large as int64_t allows)
-  if (stored_.size() - keep_ > std::max<int64_t>(keep_, 65536)) compact_locked();  // amortised: each drops > keep
+  if (n_stored_ - keep_ > std::max<int64_t>(keep_, 65536)) compact_locked();  // amortised: each drops > keep
 }
 
 void PatternCollector::compact_locked() {
   // Keeps the canonical best `keep`: a pattern beaten by `keep` stored ones can never re-enter the
   // answer. Cutting by the threshold alone would keep every pattern tied at it, unbounded when
-  // supports are small integers. nth_element: linear, and finish() sorts what is left.
-  std::vector<int64_t> order(static_cast<size_t>(stored_.size()));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  const CanonicalLess less{stored_};
-  std::nth_element(order.begin(), order.begin() + keep_, order.end(), less);
-  order.resize(static_cast<size_t>(keep_));
-  std::sort(order.begin(), order.end());  // stored order, for locality
-  PatternBatch kept;
-  for (const int64_t p : order)
-    kept.add(stored_.items.data() + stored_.offsets[p], stored_.offsets[p + 1] - stored_.offsets[p],
-             stored_.support[p], stored_.converted_support[p]);
+  // supports are small integers. Bins above the cut stay whole, those below are emptied, and the
+  // bin the cut falls in keeps its best (nth_element: linear; finish() sorts what is left).
+  int64_t still_to_keep = keep_;
+  for (size_t b = bins_.size(); b-- > 0;) {
+    PatternBatch& bin = bins_[b];
+    if (still_to_keep >= bin.size()) {
+      still_to_keep -= bin.size();
+      continue;
+    }
+    if (still_to_keep > 0) {
+      std::vector<int64_t> order(static_cast<size_t>(bin.size()));
+      std::iota(order.begin(), order.end(), int64_t{0});
+      std::nth_element(order.begin(), order.begin() + still_to_keep, order.end(), CanonicalLess{bin});
+      order.resize(static_cast<size_t>(still_to_keep));
+      std::sort(order.begin(), order.end());  // stored order, for locality
+      PatternBatch kept;
+      for (const int64_t p : order) kept.add_from(bin, p);
+      still_to_keep = 0;
+      bin = std::move(kept);
+    } else {
+      bin = PatternBatch{};
+    }
+  }
+  n_stored_ = keep_;
   note_pruned();
-  stored_ = std::move(kept);
 }
 
 bool CanonicalLess::operator()(int64_t a, int64_t b) const {
@@ -133,38 +159,71 @@ std::vector<int64_t> canonical_order(const PatternBatch& batch, int num_threads)
   return order;
 }
 
+namespace {
+
+size_t bytes_of(const PatternBatch& batch) {
+  return batch.items.capacity() * sizeof(int32_t) +
+         (batch.offsets.capacity() + batch.support.capacity() + batch.converted_support.capacity()) * sizeof(int64_t);
+}
+
+}  // namespace
+
+int64_t PatternCollector::stored_items() const {
+  int64_t n = 0;
+  for (const PatternBatch& bin : bins_) n += static_cast<int64_t>(bin.items.size());
+  return n;
+}
+
 FrequentPatterns PatternCollector::finish(int num_threads) {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<int64_t> order = canonical_order(stored_, num_threads);
-  const auto n_kept = static_cast<size_t>(std::min<int64_t>(keep_, static_cast<int64_t>(order.size())));
-  order.resize(n_kept);
+  const int64_t n_kept = std::min(keep_, n_stored_);
   FrequentPatterns out;
   out.budget_exceeded = stopped_;
   out.threshold_at_stop = threshold_at_stop_;
-  out.truncated = truncated_.load() || static_cast<int64_t>(stored_.size()) > keep_;
-  // Support and converted support one at a time, each stored column released once gathered; the
-  // offsets and items are copied together (the copy needs both), then the store is released.
-  auto gather = [&](std::vector<int64_t>& column) {
-    std::vector<int64_t> gathered(n_kept);
-    for (size_t i = 0; i < n_kept; ++i) gathered[i] = column[static_cast<size_t>(order[i])];
-    std::vector<int64_t>().swap(column);
-    return gathered;
+  out.truncated = truncated_.load() || n_stored_ > keep_;
+  // The store and the answer are never both held whole: the answer is reserved, not filled (its
+  // pages are touched only as patterns arrive), and each bin is released once handed over. Released
+  // bins mostly lie inside malloc's heaps, which keep freed memory mapped, so it is handed back to
+  // the system every few MiB; and the bins' spare capacity (up to half of a grown vector, much of
+  // it touched memory reused from other bins) is given up first.
+  constexpr int64_t kReleaseEvery = int64_t{8} << 20;
+  int64_t released = 0;
+  auto count_released = [&](int64_t bytes) {
+    released += bytes;
+    if (released < kReleaseEvery) return;
+    release_free_memory();
+    released = 0;
   };
-  out.support = gather(stored_.support);
-  out.converted_support = gather(stored_.converted_support);
-  out.offsets.resize(n_kept + 1);
-  out.offsets[0] = 0;
-  for (size_t i = 0; i < n_kept; ++i) {
-    const auto p = static_cast<size_t>(order[i]);
-    out.offsets[i + 1] = out.offsets[i] + stored_.offsets[p + 1] - stored_.offsets[p];
+  for (PatternBatch& bin : bins_) {
+    count_released(static_cast<int64_t>(bytes_of(bin)));
+    bin.items.shrink_to_fit();
+    bin.offsets.shrink_to_fit();
+    bin.support.shrink_to_fit();
+    bin.converted_support.shrink_to_fit();
   }
-  out.items.resize(static_cast<size_t>(out.offsets[n_kept]));
-  for (size_t i = 0; i < n_kept; ++i) {
-    const auto p = static_cast<size_t>(order[i]);
-    std::copy(stored_.items.begin() + stored_.offsets[p], stored_.items.begin() + stored_.offsets[p + 1],
-              out.items.begin() + out.offsets[i]);
+  out.offsets.reserve(static_cast<size_t>(n_kept) + 1);
+  out.items.reserve(static_cast<size_t>(stored_items()));
+  out.support.reserve(static_cast<size_t>(n_kept));
+  out.converted_support.reserve(static_cast<size_t>(n_kept));
+  // Bins from the highest supports down: each bin's canonical order continues the previous one's.
+  for (size_t b = bins_.size(); b-- > 0 && out.size() < n_kept;) {
+    const PatternBatch& bin = bins_[b];
+    const std::vector<int64_t> order = canonical_order(bin, num_threads);
+    const auto take = static_cast<size_t>(std::min<int64_t>(bin.size(), n_kept - out.size()));
+    for (size_t i = 0; i < take; ++i) {
+      const int64_t p = order[i];
+      out.items.insert(out.items.end(), bin.items.begin() + bin.offsets[p], bin.items.begin() + bin.offsets[p + 1]);
+      out.offsets.push_back(static_cast<int64_t>(out.items.size()));
+      out.support.push_back(bin.support[p]);
+      out.converted_support.push_back(bin.converted_support[p]);
+    }
+    const size_t bin_bytes = bytes_of(bin);
+    bins_[b] = PatternBatch{};
+    count_released(static_cast<int64_t>(bin_bytes));
   }
-  stored_ = PatternBatch{};
+  std::vector<PatternBatch>().swap(bins_);
+  n_stored_ = 0;
+  release_free_memory();
   return out;
 }
 

@@ -8,6 +8,10 @@
 // anti-monotonicity, all their prefixes) are never pruned. finish() sorts canonically and cuts to
 // `keep`, so the answer does not depend on the order in which branches were explored.
 //
+// Patterns are stored in bins by support (support_bin), so finish() can sort and hand over one bin
+// at a time, highest supports first, releasing each: the answer and the store are then never both
+// held whole, which on results of millions of patterns halves the peak memory.
+//
 // It also keeps the work budget: once more than `max_explored` patterns have been added, the
 // threshold jumps to "nothing qualifies", so every backend's search unwinds at once without knowing
 // about budgets, and finish() reports the stop.
@@ -44,7 +48,17 @@ struct PatternBatch {
     support.clear();
     converted_support.clear();
   }
+  /// Appends pattern p of `from`.
+  void add_from(const PatternBatch& from, int64_t p) {
+    add(from.items.data() + from.offsets[p], from.offsets[p + 1] - from.offsets[p], from.support[p],
+        from.converted_support[p]);
+  }
 };
+
+/// The bin of a support in the collector's store: supports below 16 have one bin each, larger ones
+/// share a bin with those of the same highest bit and next three bits (bins at most 1/8 of a
+/// support wide; 488 bins cover every int64_t). A larger support never has a lower bin.
+int support_bin(int64_t support);
 
 class PatternCollector {
  public:
@@ -68,6 +82,7 @@ class PatternCollector {
 
  private:
   void compact_locked();
+  int64_t stored_items() const;
 
   const int64_t min_count_;
   const int64_t keep_;
@@ -79,7 +94,8 @@ class PatternCollector {
   std::mutex mutex_;
   // The best `keep` supports, min first: empty until `keep` patterns are stored (add()).
   std::priority_queue<int64_t, std::vector<int64_t>, std::greater<int64_t>> best_supports_;
-  PatternBatch stored_;
+  std::vector<PatternBatch> bins_;  ///< stored patterns by support_bin(); grows to the highest bin used
+  int64_t n_stored_ = 0;            ///< patterns in all bins
   std::atomic<bool> truncated_{false};
 };
 

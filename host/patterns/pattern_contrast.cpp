@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <numeric>
 
+#include "host/core/release_memory.hpp"
 #include "journeymap/compare.hpp"  // benjamini_hochberg, shared with the period comparison
 #include "journeymap/result_file.hpp"
 
@@ -48,18 +49,11 @@ void compute_contrast(int64_t n_journeys, int64_t n_converted, PatternResult& re
   result.base_conversion_rate = base;
 
   const auto m = static_cast<size_t>(result.size());
-  result.conversion_rate.resize(m);
-  result.lift.resize(m);
-  result.p_value.resize(m);
-  result.score.resize(m);
-  for (size_t p = 0; p < m; ++p) {
-    const int64_t s = result.support[p], a = result.converted_support[p];
-    result.conversion_rate[p] = s > 0 ? static_cast<double>(a) / static_cast<double>(s) : 0.0;
-    result.lift[p] = base > 0.0 ? result.conversion_rate[p] / base : 1.0;
-    result.p_value[p] = chi_square_p_value(s, a, n, result.n_converted);
-    result.score[p] = contrast_score(s, a, n, base);
-  }
-  result.p_adjusted = benjamini_hochberg(result.p_value);
+  // The p-values go straight into the column that holds their adjusted values.
+  result.p_adjusted.resize(m);
+  for (size_t p = 0; p < m; ++p) result.p_adjusted[p] = result.p_value(static_cast<int64_t>(p));
+  benjamini_hochberg_in_place(result.p_adjusted);
+  release_free_memory();  // the ranking's index, freed inside malloc's heap (see release_memory.hpp)
 
   // Headline lists: significant patterns by score, best first, without near-repeats. A candidate
   // nested with an already listed pattern (one a subsequence of the other) is a repeat unless the
@@ -84,10 +78,10 @@ void compute_contrast(int64_t n_journeys, int64_t n_converted, PatternResult& re
   auto top_by = [&](double sign) {
     std::vector<int64_t> candidates;
     for (size_t p = 0; p < m; ++p)
-      if (sign * result.score[p] > 0.0 && result.p_adjusted[p] < result.options.significance_level)
+      if (sign * result.score(static_cast<int64_t>(p)) > 0.0 && result.p_adjusted[p] < result.options.significance_level)
         candidates.push_back(static_cast<int64_t>(p));
     std::stable_sort(candidates.begin(), candidates.end(),
-                     [&](int64_t x, int64_t y) { return sign * result.score[x] > sign * result.score[y]; });
+                     [&](int64_t x, int64_t y) { return sign * result.score(x) > sign * result.score(y); });
     std::vector<int64_t> listed;
     for (int64_t candidate : candidates) {
       if (static_cast<int64_t>(listed.size()) >= result.options.contrast_top_k) break;
@@ -101,6 +95,25 @@ void compute_contrast(int64_t n_journeys, int64_t n_converted, PatternResult& re
 }
 
 }  // namespace patterns_detail
+
+double PatternResult::conversion_rate(int64_t p) const {
+  const int64_t s = support[static_cast<size_t>(p)];
+  return s > 0 ? static_cast<double>(converted_support[static_cast<size_t>(p)]) / static_cast<double>(s) : 0.0;
+}
+
+double PatternResult::lift(int64_t p) const {
+  return base_conversion_rate > 0.0 ? conversion_rate(p) / base_conversion_rate : 1.0;
+}
+
+double PatternResult::p_value(int64_t p) const {
+  return patterns_detail::chi_square_p_value(support[static_cast<size_t>(p)], converted_support[static_cast<size_t>(p)],
+                                             n_journeys, n_converted);
+}
+
+double PatternResult::score(int64_t p) const {
+  return patterns_detail::contrast_score(support[static_cast<size_t>(p)], converted_support[static_cast<size_t>(p)],
+                                         n_journeys, base_conversion_rate);
+}
 
 std::string pattern_text(const PatternResult& result, int64_t p, const JourneySet& journeys) {
   std::string text;
@@ -117,11 +130,17 @@ void write_patterns_results(ResultWriter& writer, const PatternResult& result, c
   writer.write("/patterns/items", result.items);
   writer.write("/patterns/support", result.support);
   writer.write("/patterns/converted_support", result.converted_support);
-  writer.write("/patterns/conversion_rate", result.conversion_rate);
-  writer.write("/patterns/lift", result.lift);
-  writer.write("/patterns/p_value", result.p_value);
+  // The derived columns are computed slice by slice as they are written, never held whole.
+  auto write_derived = [&](const char* path, double (PatternResult::*statistic)(int64_t) const) {
+    writer.write_computed(path, result.size(), [&](int64_t begin, int64_t end, double* out) {
+      for (int64_t p = begin; p < end; ++p) out[p - begin] = (result.*statistic)(p);
+    });
+  };
+  write_derived("/patterns/conversion_rate", &PatternResult::conversion_rate);
+  write_derived("/patterns/lift", &PatternResult::lift);
+  write_derived("/patterns/p_value", &PatternResult::p_value);
   writer.write("/patterns/p_adjusted", result.p_adjusted);
-  writer.write("/patterns/score", result.score);
+  write_derived("/patterns/score", &PatternResult::score);
   auto write_list = [&](const std::string& group, const std::vector<int64_t>& list) {
     std::vector<std::string> text;
     for (int64_t p : list) text.push_back(pattern_text(result, p, journeys));
@@ -168,8 +187,8 @@ std::string format_patterns_summary(const PatternResult& result, const JourneySe
     for (size_t r = 0; r < indices.size(); ++r) {
       const int64_t p = indices[r];
       out += fmt::format("    {:>2}. {}  (support {}, conversion {:.1f}% vs {:.1f}%, lift {:.2f}, q {:.1e})\n", r + 1,
-                         pattern_text(result, p, journeys), result.support[p], 100.0 * result.conversion_rate[p],
-                         100.0 * result.base_conversion_rate, result.lift[p], result.p_adjusted[p]);
+                         pattern_text(result, p, journeys), result.support[p], 100.0 * result.conversion_rate(p),
+                         100.0 * result.base_conversion_rate, result.lift(p), result.p_adjusted[p]);
     }
   };
   list("leading to conversion", result.top_conversion);

@@ -17,7 +17,7 @@ double contrast_score(int64_t support, int64_t converted_support, int64_t n_jour
 /// correction) between "contains the pattern" and "converted"; 1 when a margin is empty.
 double chi_square_p_value(int64_t support, int64_t converted_support, int64_t n_journeys, int64_t n_converted);
 
-/// Fills conversion_rate, lift, p_value, p_adjusted, score and the two headline lists of `result`
+/// Fills p_adjusted, the journey counts and base rate, and the two headline lists of `result`
 /// (whose patterns, supports and options are set). A headline list takes significant patterns by
 /// score and skips near-repeats: a candidate nested with a listed pattern whose separating journeys
 /// do not convert at a significantly different rate (see docs/patterns.md).

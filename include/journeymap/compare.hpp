@@ -80,6 +80,9 @@ double two_proportion_p_value(int64_t x1, int64_t n1, int64_t x2, int64_t n2, do
 
 /// Benjamini-Hochberg adjusted p-values (same order as given).
 std::vector<double> benjamini_hochberg(const std::vector<double>& p_values);
+/// The same in place: `values` holds p-values on entry and their adjusted values on return. Needs
+/// one 4-byte index per value (8 past 2^32 values) beside them, where the copy needs three 8-byte.
+void benjamini_hochberg_in_place(std::vector<double>& values);
 
 /// Compares the journeys that start in period a with those that start in period b. The funnel is
 /// `flows`' funnel of all journeys (the same steps in both periods). Throws ConfigError for an

@@ -9,7 +9,7 @@
 //   options.min_support = jm::MinSupport::fraction(0.01);   // or MinSupport::count(500)
 //   jm::PatternResult result = jm::mine_patterns(ctx, journeys, options);
 //   for (int64_t p = 0; p < result.size(); ++p)
-//     use(result.items_of(p), result.support[p], result.lift[p]);
+//     use(result.items_of(p), result.support[p], result.lift(p));
 //   // result.top_conversion / result.top_abandonment: the headline answer (indices into the patterns)
 #pragma once
 
@@ -77,11 +77,7 @@ struct PatternResult {
   std::vector<int32_t> items;              ///< touchpoint ids of all patterns, concatenated
   std::vector<int64_t> support;            ///< [n_patterns] journeys containing the pattern
   std::vector<int64_t> converted_support;  ///< [n_patterns] converting journeys containing it
-  std::vector<double> conversion_rate;     ///< [n_patterns] converted_support / support
-  std::vector<double> lift;                ///< [n_patterns] conversion_rate / base rate (1 when base rate is 0)
-  std::vector<double> p_value;             ///< [n_patterns] chi-square test of independence (1 df), two-sided
   std::vector<double> p_adjusted;          ///< [n_patterns] Benjamini-Hochberg adjusted p-value
-  std::vector<double> score;               ///< [n_patterns] weighted relative accuracy, see contrast_score()
   std::vector<int64_t> top_conversion;     ///< pattern indices, best first
   std::vector<int64_t> top_abandonment;    ///< pattern indices, best first
 
@@ -100,6 +96,14 @@ struct PatternResult {
   std::vector<int32_t> items_of(int64_t p) const {
     return std::vector<int32_t>(items.begin() + offsets[p], items.begin() + offsets[p + 1]);
   }
+
+  // Per-pattern statistics that follow from the two supports and the journey counts. They are
+  // computed when asked (and when written) rather than kept: four columns of doubles would cost
+  // more memory than the patterns' items on large results.
+  double conversion_rate(int64_t p) const;  ///< converted_support / support (0 when support is 0)
+  double lift(int64_t p) const;             ///< conversion_rate / base rate (1 when base rate is 0)
+  double p_value(int64_t p) const;          ///< chi-square test of independence (1 df), two-sided
+  double score(int64_t p) const;            ///< weighted relative accuracy, see contrast_score()
 };
 
 /// Mines the frequent patterns of `journeys` on the backend chosen in `ctx` (both give identical

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -64,6 +65,10 @@ class ResultWriter {
   void write(const std::string& path, const std::vector<float>& data);
   void write(const std::string& path, const std::vector<double>& data);
   void write(const std::string& path, const std::vector<std::string>& data);  ///< UTF-8 vlen strings
+  /// A 1-D dataset of `n` doubles that `fill` computes slice by slice (elements [begin, end) into
+  /// `out`), so a column derived from others is never held whole; stored as write() stores it.
+  void write_computed(const std::string& path, int64_t n,
+                      const std::function<void(int64_t begin, int64_t end, double* out)>& fill);
   /// Appends to a 1-D dataset that grows: created (chunked, compressed, no size limit) by the first
   /// call, extended by later ones, so per-journey columns are written batch after batch. A path
   /// once appended to takes appends of the same element type only.

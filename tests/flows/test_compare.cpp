@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,42 @@ TEST(Compare, TwoProportionTestAndBenjaminiHochbergByHand) {
   const std::vector<double> adjusted = jm::benjamini_hochberg({0.01, 0.04, 0.03, 0.005});
   const std::vector<double> expected = {0.02, 0.04, 0.04, 0.02};
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(adjusted[i], expected[i], 1e-12) << i;
+}
+
+// The adjustment as defined: ranks by a stable sort of the p-values, q_(r) the running minimum of
+// p_(r) m / r from the largest down, capped at 1.
+std::vector<double> benjamini_hochberg_by_definition(const std::vector<double>& p) {
+  std::vector<size_t> order(p.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
+  std::vector<double> q(p.size());
+  double running = 1.0;
+  for (size_t r = p.size(); r-- > 0;) {
+    running = std::min(running, p[order[r]] * static_cast<double>(p.size()) / static_cast<double>(r + 1));
+    q[order[r]] = std::min(1.0, running);
+  }
+  return q;
+}
+
+// In place (the patterns' millions of p-values) equals the definition bit for bit, ties included;
+// a NaN cannot break the sort: it ranks last, as a value above every p-value would.
+TEST(Compare, BenjaminiHochbergInPlaceEqualsTheDefinition) {
+  std::mt19937_64 rng(11);
+  for (const size_t m : {size_t{0}, size_t{1}, size_t{2}, size_t{17}, size_t{5000}}) {
+    std::vector<double> p(m);
+    for (double& value : p) value = rng() % 3 == 0 ? 0.25 * static_cast<double>(rng() % 5) : std::ldexp(double(rng() >> 11), -53);
+    std::vector<double> in_place = p;
+    jm::benjamini_hochberg_in_place(in_place);
+    EXPECT_EQ(in_place, benjamini_hochberg_by_definition(p)) << m;
+    EXPECT_EQ(jm::benjamini_hochberg(p), in_place) << m;
+  }
+  std::vector<double> p = {0.01, std::nan(""), 0.04, 0.03, std::nan(""), 0.005};
+  std::vector<double> above_all = p;
+  for (double& value : above_all)
+    if (std::isnan(value)) value = 2.0;
+  jm::benjamini_hochberg_in_place(p);
+  const std::vector<double> expected = benjamini_hochberg_by_definition(above_all);
+  for (size_t i = 0; i < p.size(); ++i) EXPECT_EQ(p[i], expected[i]) << i;
 }
 
 // Customer c's events: touchpoints one minute apart from `start`, channel per event, converting or not.

@@ -217,6 +217,45 @@ TEST(ResultFile, ParallelChunkCompressionReadsBack) {
             (std::vector<unsigned char>{1, 5, 9, 2, 6, 10, 3, 7, 11, 4, 8, 12}));
 }
 
+// A computed column reads back as the same column written whole, compressed or not, at sizes
+// around the chunking threshold, one slice (16 chunks of 131,072) and past it; `fill` is asked
+// for consecutive slices covering it once, none of them the whole of a large column.
+TEST(ResultFile, ComputedColumnsEqualColumnsWrittenWhole) {
+  for (const int level : {0, 6}) {
+    const auto file = scratch_dir() / ("computed" + std::to_string(level) + ".h5");
+    const std::vector<int64_t> sizes = {0, 1, 65536, 65537, 16 * 131072, 16 * 131072 + 4321, 35 * 131072 + 7};
+    std::vector<std::vector<double>> columns;
+    {
+      ResultWriter out(file.string(), level);
+      for (const int64_t n : sizes) {
+        std::vector<double> column(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) column[static_cast<size_t>(i)] = std::sqrt(static_cast<double>(i)) / 3.0;
+        out.write("/whole/n" + std::to_string(n), column);
+        int64_t next = 0, widest = 0;
+        out.write_computed("/computed/n" + std::to_string(n), n, [&](int64_t begin, int64_t end, double* slice) {
+          EXPECT_EQ(begin, next);
+          EXPECT_LE(end, n);
+          EXPECT_LT(begin, end);
+          for (int64_t i = begin; i < end; ++i) slice[i - begin] = column[static_cast<size_t>(i)];
+          next = end;
+          widest = std::max(widest, end - begin);
+        });
+        EXPECT_EQ(next, n);
+        if (n > 16 * 131072) EXPECT_LE(widest, 16 * 131072) << n;
+        columns.push_back(std::move(column));
+      }
+      EXPECT_THROW(out.write_computed("/computed/negative", -1, [](int64_t, int64_t, double*) {}), std::invalid_argument);
+      out.commit();
+    }
+    ResultReader in(file.string());
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      const std::string name = "n" + std::to_string(sizes[k]);
+      EXPECT_EQ(in.read_double("/computed/" + name), columns[k]) << name << " level " << level;
+      EXPECT_EQ(in.read_double("/whole/" + name), columns[k]) << name << " level " << level;
+    }
+  }
+}
+
 TEST(ResultFile, AttributesOfEveryKind) {
   const auto file = scratch_dir() / "attributes.h5";
   {

@@ -25,9 +25,13 @@ struct Generated {
   std::vector<int64_t> support;
 };
 
+/// How supports are drawn: a few small values (many ties), around 2^32 (the sort key's clamp), or
+/// spread over 1 to 2^40 (every size of the collector's support bins, several supports to a bin).
+enum class Supports { kSmall, kHuge, kWide };
+
 /// `n` distinct patterns of 1..max_length items below `n_items` (many sharing their first items),
-/// with supports drawn from a few small values (many ties), or from around 2^32 when `huge_supports`.
-Generated random_patterns(uint32_t seed, int n, int32_t n_items, int max_length, bool huge_supports) {
+/// with supports drawn as `supports` says.
+Generated random_patterns(uint32_t seed, int n, int32_t n_items, int max_length, Supports supports) {
   std::mt19937_64 rng(seed);
   std::set<Pattern> seen;
   Generated out;
@@ -38,8 +42,15 @@ Generated random_patterns(uint32_t seed, int n, int32_t n_items, int max_length,
     if (rng() % 8 == 0) pattern.back() = n_items - 1;  // the largest id, which sets the packing width
     if (!seen.insert(pattern).second) continue;
     out.patterns.push_back(pattern);
-    out.support.push_back(huge_supports ? int64_t{0xFFFFFFFF} - 2 + static_cast<int64_t>(rng() % 5)
-                                        : 1 + static_cast<int64_t>(rng() % 4));
+    switch (supports) {
+      case Supports::kSmall: out.support.push_back(1 + static_cast<int64_t>(rng() % 4)); break;
+      case Supports::kHuge: out.support.push_back(int64_t{0xFFFFFFFF} - 2 + static_cast<int64_t>(rng() % 5)); break;
+      case Supports::kWide: {
+        const int bits = 1 + static_cast<int>(rng() % 40);  // log-uniform, then uniform within
+        out.support.push_back(static_cast<int64_t>((uint64_t{1} << (bits - 1)) + rng() % (uint64_t{1} << (bits - 1))));
+        break;
+      }
+    }
   }
   return out;
 }
@@ -100,18 +111,18 @@ TEST(PatternCollector, CanonicalOrderEqualsTheComparisonSort) {
   uint32_t seed = 1;
   for (const int32_t n_items : widths)
     for (const int max_length : {3, 9, 70})
-      for (const bool huge_supports : {false, true}) {
+      for (const Supports supports : {Supports::kSmall, Supports::kHuge}) {
         // At most half of the distinct patterns the generator can draw (a single one per length of one item).
         double possible = 0;
         for (int length = 1; length <= max_length && possible < 6000; ++length)
           possible += std::pow(std::min(3.0, double(n_items)), std::min(length, 2)) *
                       std::pow(double(n_items), std::max(length - 2, 0));
         const int n = n_items == 1 ? max_length : static_cast<int>(std::min(3000.0, possible / 2));
-        const PatternBatch batch = batch_of(random_patterns(seed++, n, n_items, max_length, huge_supports));
+        const PatternBatch batch = batch_of(random_patterns(seed++, n, n_items, max_length, supports));
         const std::vector<int64_t> expected = comparison_sorted(batch);
         for (const int threads : {1, 2}) {
           SCOPED_TRACE(::testing::Message() << "items " << n_items << ", max length " << max_length << ", huge "
-                                            << huge_supports << ", threads " << threads);
+                                            << (supports == Supports::kHuge) << ", threads " << threads);
           EXPECT_EQ(canonical_order(batch, threads), expected);
         }
       }
@@ -126,13 +137,44 @@ TEST(PatternCollector, CanonicalOrderOfNoPatternOrOne) {
 }
 
 TEST(PatternCollector, KeepsTheCanonicalBestKeepOfWhatItWasGiven) {
-  const Generated generated = random_patterns(77, 2000, 40, 6, false);
-  const PatternBatch all = batch_of(generated);
-  const std::vector<int64_t> best = comparison_sorted(all);
-  const int64_t n = all.size();
-  for (const int64_t keep : {int64_t{1}, int64_t{7}, n / 3, n - 1, n, n + 5, std::numeric_limits<int64_t>::max()}) {
-    SCOPED_TRACE(::testing::Message() << "keep " << keep);
-    expect_collector_keeps_best(all, best, keep);
+  // Small supports fall in one bin each; wide ones in every bin size, several to a bin; huge ones
+  // in the bins around the sort key's clamp.
+  uint32_t seed = 77;
+  for (const Supports supports : {Supports::kSmall, Supports::kWide, Supports::kHuge}) {
+    const Generated generated = random_patterns(seed++, 2000, 40, 6, supports);
+    const PatternBatch all = batch_of(generated);
+    const std::vector<int64_t> best = comparison_sorted(all);
+    const int64_t n = all.size();
+    for (const int64_t keep : {int64_t{1}, int64_t{7}, n / 3, n - 1, n, n + 5, std::numeric_limits<int64_t>::max()}) {
+      SCOPED_TRACE(::testing::Message() << "supports " << static_cast<int>(supports) << ", keep " << keep);
+      expect_collector_keeps_best(all, best, keep);
+    }
+  }
+}
+
+// The store's bins: one per support below 16, then eight per power of two; a larger support never
+// in a lower bin, and a bin never wider than an eighth of its lowest support.
+TEST(PatternCollector, SupportBinsFollowTheSupports) {
+  for (int64_t s = 0; s < 16; ++s) EXPECT_EQ(support_bin(s), s);
+  EXPECT_EQ(support_bin(-3), 0);
+  EXPECT_EQ(support_bin(16), 16);
+  EXPECT_EQ(support_bin(18), 17);
+  EXPECT_EQ(support_bin(std::numeric_limits<int64_t>::max()), 487);
+  std::vector<int64_t> supports;
+  for (int64_t s = 0; s < 5000; ++s) supports.push_back(s);
+  for (int bit = 12; bit < 63; ++bit)
+    for (const int64_t delta : {-1, 0, 1, 7}) supports.push_back((int64_t{1} << bit) + delta);
+  supports.push_back(std::numeric_limits<int64_t>::max());
+  std::sort(supports.begin(), supports.end());
+  std::vector<int64_t> lowest_in_bin(488, -1);
+  for (size_t i = 0; i < supports.size(); ++i) {
+    const int bin = support_bin(supports[i]);
+    ASSERT_GE(bin, 0);
+    ASSERT_LT(bin, 488);
+    if (i > 0) ASSERT_GE(bin, support_bin(supports[i - 1])) << supports[i];
+    int64_t& lowest = lowest_in_bin[static_cast<size_t>(bin)];
+    if (lowest < 0) lowest = supports[i];
+    if (lowest >= 16) ASSERT_LE(supports[i] - lowest, lowest / 8) << supports[i];
   }
 }
 
@@ -140,11 +182,30 @@ TEST(PatternCollector, KeepsTheCanonicalBestKeepOfWhatItWasGiven) {
 // (compaction): the answer must not change. Every support ties, so none falls below the threshold
 // and all are stored until compaction.
 TEST(PatternCollector, DroppingHopelessPatternsChangesNothing) {
-  Generated generated = random_patterns(78, 70000, 500, 5, false);
+  Generated generated = random_patterns(78, 70000, 500, 5, Supports::kSmall);
   std::fill(generated.support.begin(), generated.support.end(), 7);
   const PatternBatch all = batch_of(generated);
   const std::vector<int64_t> best = comparison_sorted(all);
   for (const int64_t keep : {int64_t{3}, int64_t{1000}}) {
+    SCOPED_TRACE(::testing::Message() << "keep " << keep);
+    expect_collector_keeps_best(all, best, keep);
+  }
+}
+
+// The same when the cut falls inside a bin that holds several supports (120..127): 85% of the
+// patterns tie at 121, 5% lie at 122..127, the rest at 100..120. With keep at 5,000 or 20,000 the
+// threshold settles at 121 with about 90,000 patterns stored, past keep + 65,536: compaction cuts
+// inside that bin, by the canonical order.
+TEST(PatternCollector, DroppingHopelessPatternsInsideASharedBinChangesNothing) {
+  Generated generated = random_patterns(79, 100000, 500, 5, Supports::kSmall);
+  std::mt19937 rng(79);
+  for (int64_t& support : generated.support) {
+    const uint32_t draw = rng() % 100;
+    support = draw < 85 ? 121 : draw < 90 ? 122 + static_cast<int64_t>(rng() % 6) : 100 + static_cast<int64_t>(rng() % 21);
+  }
+  const PatternBatch all = batch_of(generated);
+  const std::vector<int64_t> best = comparison_sorted(all);
+  for (const int64_t keep : {int64_t{5000}, int64_t{20000}}) {
     SCOPED_TRACE(::testing::Message() << "keep " << keep);
     expect_collector_keeps_best(all, best, keep);
   }

@@ -60,10 +60,10 @@ TEST(PatternContrastTest, RatesLiftAndHeadlineLists) {
   const double base = 77.0 / 200.0;
   EXPECT_DOUBLE_EQ(result.base_conversion_rate, base);
   for (int64_t p = 0; p < result.size(); ++p) {
-    EXPECT_DOUBLE_EQ(result.conversion_rate[p], double(result.converted_support[p]) / double(result.support[p]));
-    EXPECT_DOUBLE_EQ(result.lift[p], result.conversion_rate[p] / base);
-    EXPECT_DOUBLE_EQ(result.score[p], (double(result.converted_support[p]) - double(result.support[p]) * base) / 200.0);
-    EXPECT_GE(result.p_adjusted[p], result.p_value[p]);
+    EXPECT_DOUBLE_EQ(result.conversion_rate(p), double(result.converted_support[p]) / double(result.support[p]));
+    EXPECT_DOUBLE_EQ(result.lift(p), result.conversion_rate(p) / base);
+    EXPECT_DOUBLE_EQ(result.score(p), (double(result.converted_support[p]) - double(result.support[p]) * base) / 200.0);
+    EXPECT_GE(result.p_adjusted[p], result.p_value(p));
   }
   // Conversion: the patterns of the first group score equally (50 journeys, 45 converted); ties
   // keep the canonical order, so the single items 0 and 1 come first, and every longer pattern of
@@ -122,7 +122,7 @@ TEST(PatternContrastTest, PlantedMotifsAreFoundAndLead) {
     EXPECT_EQ(result.converted_support[found], motif.at("observed").at("conversions_with").get<int64_t>());
     EXPECT_LT(result.p_adjusted[found], 1e-10);
     const bool conversion = motif.at("effect") == "conversion";
-    EXPECT_TRUE(conversion ? result.lift[found] > 2.0 : result.lift[found] < 0.5) << result.lift[found];
+    EXPECT_TRUE(conversion ? result.lift(found) > 2.0 : result.lift(found) < 0.5) << result.lift(found);
     // In the headline list of its effect: the motif itself, or a listed pattern nested with it
     // that carries the same effect (the list reports the simplest pattern of a near-repeat pair).
     const auto& list = conversion ? result.top_conversion : result.top_abandonment;
@@ -149,8 +149,8 @@ TEST(PatternContrastTest, PlantedMotifsAreFoundAndLead) {
   for (int64_t p = 0; p < result.size(); ++p)
     if (pattern_text(result, p, journeys) == motif_text) motif = p;
   ASSERT_GE(motif, 0);
-  const auto better = std::count_if(result.score.begin(), result.score.end(),
-                                    [&](double score) { return score > result.score[motif]; });
+  int64_t better = 0;
+  for (int64_t p = 0; p < result.size(); ++p) better += result.score(p) > result.score(motif);
   EXPECT_LT(better, result.size() / 20) << "motif score rank " << better << " of " << result.size();
   // The conversion event itself is never mined: the outcome cut removed it.
   for (int64_t p = 0; p < result.size(); ++p)
