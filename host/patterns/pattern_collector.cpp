@@ -13,10 +13,10 @@ PatternCollector::PatternCollector(int64_t min_count, int64_t keep, int64_t max_
     : min_count_(min_count), keep_(keep), max_explored_(max_explored), threshold_(min_count) {}
 
 int support_bin(int64_t support) {
-  if (support < 16) return static_cast<int>(std::max<int64_t>(support, 0));
+  if (support < 64) return static_cast<int>(std::max<int64_t>(support, 0));
   const auto value = static_cast<uint64_t>(support);
-  const int high_bit = 63 - __builtin_clzll(value);  // >= 4
-  return 16 + (high_bit - 4) * 8 + static_cast<int>((value >> (high_bit - 3)) & 7);
+  const int high_bit = 63 - __builtin_clzll(value);  // >= 6
+  return 64 + (high_bit - 6) * 8 + static_cast<int>((value >> (high_bit - 3)) & 7);
 }
 
 void PatternCollector::add(PatternBatch& batch) {

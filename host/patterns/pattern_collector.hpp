@@ -55,9 +55,10 @@ struct PatternBatch {
   }
 };
 
-/// The bin of a support in the collector's store: supports below 16 have one bin each, larger ones
-/// share a bin with those of the same highest bit and next three bits (bins at most 1/8 of a
-/// support wide; 488 bins cover every int64_t). A larger support never has a lower bin.
+/// The bin of a support in the collector's store: supports below 64 have one bin each (most
+/// patterns of a large result have small supports, and a bin is sorted whole), larger ones share a
+/// bin with those of the same highest bit and next three bits (bins at most 1/8 of a support wide;
+/// 520 bins cover every int64_t). A larger support never has a lower bin.
 int support_bin(int64_t support);
 
 class PatternCollector {

@@ -152,29 +152,30 @@ TEST(PatternCollector, KeepsTheCanonicalBestKeepOfWhatItWasGiven) {
   }
 }
 
-// The store's bins: one per support below 16, then eight per power of two; a larger support never
+// The store's bins: one per support below 64, then eight per power of two; a larger support never
 // in a lower bin, and a bin never wider than an eighth of its lowest support.
 TEST(PatternCollector, SupportBinsFollowTheSupports) {
-  for (int64_t s = 0; s < 16; ++s) EXPECT_EQ(support_bin(s), s);
+  for (int64_t s = 0; s < 64; ++s) EXPECT_EQ(support_bin(s), s);
   EXPECT_EQ(support_bin(-3), 0);
-  EXPECT_EQ(support_bin(16), 16);
-  EXPECT_EQ(support_bin(18), 17);
-  EXPECT_EQ(support_bin(std::numeric_limits<int64_t>::max()), 487);
+  EXPECT_EQ(support_bin(64), 64);
+  EXPECT_EQ(support_bin(71), 64);
+  EXPECT_EQ(support_bin(72), 65);
+  EXPECT_EQ(support_bin(std::numeric_limits<int64_t>::max()), 519);
   std::vector<int64_t> supports;
   for (int64_t s = 0; s < 5000; ++s) supports.push_back(s);
   for (int bit = 12; bit < 63; ++bit)
     for (const int64_t delta : {-1, 0, 1, 7}) supports.push_back((int64_t{1} << bit) + delta);
   supports.push_back(std::numeric_limits<int64_t>::max());
   std::sort(supports.begin(), supports.end());
-  std::vector<int64_t> lowest_in_bin(488, -1);
+  std::vector<int64_t> lowest_in_bin(520, -1);
   for (size_t i = 0; i < supports.size(); ++i) {
     const int bin = support_bin(supports[i]);
     ASSERT_GE(bin, 0);
-    ASSERT_LT(bin, 488);
+    ASSERT_LT(bin, 520);
     if (i > 0) ASSERT_GE(bin, support_bin(supports[i - 1])) << supports[i];
     int64_t& lowest = lowest_in_bin[static_cast<size_t>(bin)];
     if (lowest < 0) lowest = supports[i];
-    if (lowest >= 16) ASSERT_LE(supports[i] - lowest, lowest / 8) << supports[i];
+    if (lowest >= 64) ASSERT_LE(supports[i] - lowest, lowest / 8) << supports[i];
   }
 }
 
