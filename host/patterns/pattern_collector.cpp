@@ -168,12 +168,6 @@ size_t bytes_of(const PatternBatch& batch) {
 
 }  // namespace
 
-int64_t PatternCollector::stored_items() const {
-  int64_t n = 0;
-  for (const PatternBatch& bin : bins_) n += static_cast<int64_t>(bin.items.size());
-  return n;
-}
-
 FrequentPatterns PatternCollector::finish(int num_threads) {
   std::lock_guard<std::mutex> lock(mutex_);
   const int64_t n_kept = std::min(keep_, n_stored_);
@@ -195,14 +189,21 @@ FrequentPatterns PatternCollector::finish(int num_threads) {
     released = 0;
   };
   for (PatternBatch& bin : bins_) {
-    count_released(static_cast<int64_t>(bytes_of(bin)));
+    const size_t before = bytes_of(bin);
     bin.items.shrink_to_fit();
     bin.offsets.shrink_to_fit();
     bin.support.shrink_to_fit();
     bin.converted_support.shrink_to_fit();
+    count_released(static_cast<int64_t>(before - bytes_of(bin)));
+  }
+  // Items of the bins the answer takes (the last one perhaps in part): whole bins from the top.
+  size_t items_bound = 0;
+  for (size_t b = bins_.size(), counted = 0; b-- > 0 && counted < static_cast<size_t>(n_kept);) {
+    items_bound += bins_[b].items.size();
+    counted += static_cast<size_t>(bins_[b].size());
   }
   out.offsets.reserve(static_cast<size_t>(n_kept) + 1);
-  out.items.reserve(static_cast<size_t>(stored_items()));
+  out.items.reserve(items_bound);
   out.support.reserve(static_cast<size_t>(n_kept));
   out.converted_support.reserve(static_cast<size_t>(n_kept));
   // Bins from the highest supports down: each bin's canonical order continues the previous one's.

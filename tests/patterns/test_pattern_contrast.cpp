@@ -157,6 +157,46 @@ TEST(PatternContrastTest, PlantedMotifsAreFoundAndLead) {
     ASSERT_EQ(pattern_text(result, p, journeys).find("purchase"), std::string::npos);
 }
 
+// The statistics /patterns writes (computed slice by slice) are the member functions' values, bit
+// for bit, and the adjusted p-values the Benjamini-Hochberg adjustment of those p-values.
+TEST(PatternContrastTest, WrittenStatisticsAreTheResultsOwn) {
+  std::vector<testing::Sequence> sequences;
+  std::vector<uint8_t> converted;
+  for (int j = 0; j < 400; ++j) {
+    sequences.push_back({j % 5, (j / 5) % 4, (j * 7) % 6, j % 3});
+    converted.push_back(j % 5 == 1 || j % 11 == 0);
+  }
+  const JourneySet journeys = testing::journeys_from(sequences, 6, converted);
+  PatternOptions options;
+  options.min_support = MinSupport::count(3);
+  const PatternResult result = mine_patterns(Context{}, journeys, options);
+  ASSERT_GT(result.size(), 50);
+  const auto file = testing::scratch_dir() / "statistics.h5";
+  {
+    ResultWriter writer(file.string());
+    write_patterns_results(writer, result, journeys);
+    writer.commit();
+  }
+  ResultReader reader(file.string());
+  const std::vector<double> rate = reader.read_double("/patterns/conversion_rate");
+  const std::vector<double> lift = reader.read_double("/patterns/lift");
+  const std::vector<double> p_value = reader.read_double("/patterns/p_value");
+  const std::vector<double> score = reader.read_double("/patterns/score");
+  ASSERT_EQ(rate.size(), static_cast<size_t>(result.size()));
+  ASSERT_EQ(lift.size(), rate.size());
+  ASSERT_EQ(p_value.size(), rate.size());
+  ASSERT_EQ(score.size(), rate.size());
+  for (int64_t p = 0; p < result.size(); ++p) {
+    const auto i = static_cast<size_t>(p);
+    EXPECT_EQ(rate[i], result.conversion_rate(p)) << p;
+    EXPECT_EQ(lift[i], result.lift(p)) << p;
+    EXPECT_EQ(p_value[i], result.p_value(p)) << p;
+    EXPECT_EQ(score[i], result.score(p)) << p;
+  }
+  EXPECT_EQ(reader.read_double("/patterns/p_adjusted"), benjamini_hochberg(p_value));
+  EXPECT_EQ(reader.read_double("/patterns/p_adjusted"), result.p_adjusted);
+}
+
 TEST(PatternContrastTest, MineCommandWritesPatternsGroup) {
   const auto dir = testing::scratch_dir();
   const std::string input = testing::write_file(dir / "db.txt",
