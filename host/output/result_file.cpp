@@ -398,6 +398,27 @@ struct ResultWriter::Impl {
     if (array.dataset.close() < 0) fail_hdf5(path);
   }
 
+  /// Writes rows [first_row, first_row + count[0]) of `dataset` from `data` (count's shape, row-major):
+  /// compressed chunk by chunk on all cores when `compress` (first_row then on a chunk boundary),
+  /// otherwise through a hyperslab and HDF5's own pipeline.
+  void write_rows(const std::string& path, hid_t dataset, const void* data, const std::vector<hsize_t>& count,
+                  hsize_t first_row, const std::vector<hsize_t>& chunk, hid_t memory_type, size_t element_bytes,
+                  bool compress) const {
+    if (compress) {
+      if (!output_detail::write_chunks_compressed(dataset, data, count, chunk, element_bytes, deflate_level, first_row))
+        fail_hdf5(path);
+      return;
+    }
+    std::vector<hsize_t> start(count.size(), 0);
+    start[0] = first_row;
+    DataspaceHandle file_space(H5Dget_space(dataset));
+    DataspaceHandle memory_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
+    if (!file_space.valid() || !memory_space.valid() ||
+        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) < 0 ||
+        H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, data) < 0)
+      fail_hdf5(path);
+  }
+
   /// Creates a 1-D dataset of `n` doubles and writes it slice by slice as `fill` computes them.
   void write_computed_array(const std::string& path, hsize_t n,
                             const std::function<void(int64_t, int64_t, double*)>& fill) {
@@ -408,19 +429,8 @@ struct ResultWriter::Impl {
     for (hsize_t begin = 0; begin < n; begin += slice_rows) {
       const hsize_t rows = std::min(slice_rows, n - begin);
       fill(static_cast<int64_t>(begin), static_cast<int64_t>(begin + rows), slice.data());
-      if (array.compress_in_parallel) {
-        if (!output_detail::write_chunks_compressed(array.dataset.get(), slice.data(), {rows}, array.chunk, sizeof(double),
-                                                    deflate_level, begin))
-          fail_hdf5(path);
-        continue;
-      }
-      DataspaceHandle file_space(H5Dget_space(array.dataset.get()));
-      DataspaceHandle memory_space(H5Screate_simple(1, &rows, nullptr));
-      if (!file_space.valid() || !memory_space.valid() ||
-          H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &begin, nullptr, &rows, nullptr) < 0 ||
-          H5Dwrite(array.dataset.get(), H5T_NATIVE_DOUBLE, memory_space.get(), file_space.get(), H5P_DEFAULT,
-                   slice.data()) < 0)
-        fail_hdf5(path);
+      write_rows(path, array.dataset.get(), slice.data(), {rows}, begin, array.chunk, H5T_NATIVE_DOUBLE, sizeof(double),
+                 array.compress_in_parallel);
     }
     if (array.dataset.close() < 0) fail_hdf5(path);
   }
@@ -493,21 +503,8 @@ struct ResultWriter::Impl {
     const std::vector<hsize_t> grown = target.dims(target.in_file + rows), count = target.dims(rows);
     DatasetHandle dataset(H5Dopen2(file.get(), path.c_str(), H5P_DEFAULT));
     if (!dataset.valid() || H5Dset_extent(dataset.get(), grown.data()) < 0) fail_hdf5(path);
-    if (deflate_level > 0) {
-      if (!output_detail::write_chunks_compressed(dataset.get(), target.pending.data(), count, target.chunk, target.element_bytes,
-                                                  deflate_level, target.in_file))
-        fail_hdf5(path);
-    } else {
-      std::vector<hsize_t> start(count.size(), 0);
-      start[0] = target.in_file;
-      DataspaceHandle file_space(H5Dget_space(dataset.get()));
-      DataspaceHandle memory_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
-      if (!file_space.valid() || !memory_space.valid() ||
-          H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) < 0 ||
-          H5Dwrite(dataset.get(), target.memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT,
-                   target.pending.data()) < 0)
-        fail_hdf5(path);
-    }
+    write_rows(path, dataset.get(), target.pending.data(), count, target.in_file, target.chunk, target.memory_type,
+               target.element_bytes, deflate_level > 0);
     if (dataset.close() < 0) fail_hdf5(path);
     target.pending.erase(target.pending.begin(), target.pending.begin() + static_cast<std::ptrdiff_t>(rows * target.row_bytes));
     target.in_file += rows;
