@@ -79,9 +79,7 @@ void expect_collector_keeps_best(const PatternBatch& all, const std::vector<int6
   for (int64_t first = 0; first < n;) {
     const int64_t last = std::min<int64_t>(n, first + 1 + static_cast<int64_t>(rng() % 300));
     PatternBatch batch;
-    for (int64_t p = first; p < last; ++p)
-      batch.add(all.items.data() + all.offsets[p], all.offsets[p + 1] - all.offsets[p], all.support[p],
-                all.converted_support[p]);
+    for (int64_t p = first; p < last; ++p) batch.add_from(all, p);
     collector.add(batch);
     EXPECT_EQ(batch.size(), 0);
     // Memory stays bounded: past keep + max(keep, 65536) stored, the hopeless ones are dropped.
